@@ -1,0 +1,88 @@
+/**
+ * The one file that loads the native module. Everything else imports the
+ * typed `binding` from here.
+ */
+import * as path from 'path';
+import { NativeLoadError } from './errors';
+
+/** The native module's entry points (see native/binding.cc). */
+export interface NativeBinding {
+  /** Row-major sgemm on views into Float32Arrays: C = alpha·op(A)·op(B) + beta·C. */
+  gemm(
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: Float32Array, aOffset: number, lda: number,
+    b: Float32Array, bOffset: number, ldb: number,
+    beta: number, c: Float32Array, cOffset: number, ldc: number,
+  ): void;
+  /** `gemm` on a worker thread; the arrays stay referenced until the Promise settles. */
+  gemmAsync(
+    transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: Float32Array, aOffset: number, lda: number,
+    b: Float32Array, bOffset: number, ldb: number,
+    beta: number, c: Float32Array, cOffset: number, ldc: number,
+  ): Promise<void>;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  runtimeInfo(): { blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean };
+}
+
+/** Platforms for which Eddy ships prebuilt binaries. */
+const PREBUILT_PLATFORMS = ['linux-x64'];
+
+/** Package root: the directory holding package.json, prebuilds/ and build/. */
+export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+
+/**
+ * Explains a failed native load: the likely cause and what to do, in the
+ * manner of sharp's install errors.
+ */
+export function explainLoadFailure(
+  err: unknown,
+  env: { platform: string; arch: string; nodeVersion: string; napiVersion: string; root: string },
+): string {
+  const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  const target = `${env.platform}-${env.arch}`;
+  const lines = [
+    `Could not load the eddy-rnn native module for ${target} (Node ${env.nodeVersion}, N-API ${env.napiVersion}).`,
+    `Reason: ${detail}`,
+    'Possible solutions:',
+  ];
+  if (!PREBUILT_PLATFORMS.includes(target)) {
+    lines.push(
+      `- No prebuilt binary is published for ${target} (prebuilt: ${PREBUILT_PLATFORMS.join(', ')}).`,
+      '  Build from source: install cmake, a C++17 compiler and OpenBLAS (libopenblas-dev), then run `npm rebuild eddy-rnn`.',
+    );
+  } else if (/GLIBC|GLIBCXX|version .* not found/.test(detail)) {
+    lines.push(
+      '- The prebuilt binary needs a newer C/C++ runtime than this system has (glibc >= 2.36).',
+      '  Build from source: `apt-get install -y cmake g++ libopenblas-dev && npm rebuild eddy-rnn`.',
+    );
+  } else {
+    lines.push(
+      '- Reinstall so the prebuilt binary is present: `npm install eddy-rnn` (check that install scripts are not disabled by --ignore-scripts).',
+      '- Or build from source: `apt-get install -y cmake g++ libopenblas-dev && npm rebuild eddy-rnn`.',
+    );
+  }
+  lines.push(`Searched: ${path.join(env.root, 'prebuilds', target)} and ${path.join(env.root, 'build', 'Release')}.`);
+  return lines.join('\n');
+}
+
+/** Loads the binding from `root` (prebuild first, local build second). */
+export function loadNative(root: string = PACKAGE_ROOT): NativeBinding {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+    return load(root);
+  } catch (err) {
+    const message = explainLoadFailure(err, {
+      platform: process.platform,
+      arch: process.arch,
+      nodeVersion: process.versions.node,
+      napiVersion: process.versions.napi ?? 'unknown',
+      root,
+    });
+    throw new NativeLoadError(message, err);
+  }
+}
+
+export const binding: NativeBinding = loadNative();

@@ -1,0 +1,303 @@
+/**
+ * Tensor: an n-dimensional float32 view over a Float32Array.
+ *
+ * A tensor is (storage, shape, strides, offset), so transposes, slices and
+ * selections are views that share storage with their source; `contiguous()`
+ * copies only when the layout demands it. Kernels receive storage plus
+ * offsets and leading dimensions, never copies made for their sake.
+ */
+import { ShapeError, ValidationError } from '../errors';
+import { checkInteger, checkOneOf, checkOptions, checkShape, describe, fail, formatShape } from '../validate';
+
+export type NestedArray = number | readonly NestedArray[];
+export type DType = 'float32';
+
+export interface TensorOptions {
+  /** Element type; Eddy computes in float32. @default 'float32' */
+  dtype?: DType;
+}
+
+/** Row-major strides for a shape. */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+export function shapeSize(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export class Tensor {
+  /** Backing storage, possibly shared with other views. */
+  readonly data: Float32Array;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  /** Index in `data` of the first element. */
+  readonly offset: number;
+
+  /**
+   * Wraps storage without copying. Prefer `eddy.tensor()`, which validates
+   * its arguments; this constructor trusts them.
+   */
+  constructor(data: Float32Array, shape: readonly number[], strides?: readonly number[], offset = 0) {
+    this.data = data;
+    this.shape = Object.freeze(shape.slice());
+    this.strides = Object.freeze(strides ? strides.slice() : contiguousStrides(shape));
+    this.offset = offset;
+  }
+
+  get dtype(): DType {
+    return 'float32';
+  }
+
+  /** Number of dimensions. */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return shapeSize(this.shape);
+  }
+
+  /** True when elements are laid out row-major without gaps. */
+  isContiguous(): boolean {
+    let expected = 1;
+    for (let i = this.shape.length - 1; i >= 0; i--) {
+      if (this.shape[i] !== 1 && this.strides[i] !== expected) return false;
+      expected *= this.shape[i];
+    }
+    return true;
+  }
+
+  /** This tensor if contiguous, otherwise a contiguous copy. */
+  contiguous(): Tensor {
+    return this.isContiguous() ? this : new Tensor(this.toFloat32Array(), this.shape);
+  }
+
+  /** A new Float32Array holding the elements in row-major order. */
+  toFloat32Array(): Float32Array {
+    const out = new Float32Array(this.size);
+    if (out.length === 0) return out;
+    if (this.isContiguous()) {
+      out.set(this.data.subarray(this.offset, this.offset + out.length));
+      return out;
+    }
+    let k = 0;
+    const { data, shape, strides } = this;
+    const last = shape.length - 1;
+    const walk = (dim: number, base: number): void => {
+      const n = shape[dim];
+      const s = strides[dim];
+      if (dim === last) {
+        for (let i = 0; i < n; i++) out[k++] = data[base + i * s];
+      } else {
+        for (let i = 0; i < n; i++) walk(dim + 1, base + i * s);
+      }
+    };
+    walk(0, this.offset);
+    return out;
+  }
+
+  /** The elements as nested arrays of numbers (a number for rank 0). */
+  toArray(): NestedArray {
+    const flat = this.toFloat32Array();
+    if (this.rank === 0) return flat[0];
+    let k = 0;
+    const build = (dim: number): NestedArray[] => {
+      const n = this.shape[dim];
+      const out = new Array<NestedArray>(n);
+      for (let i = 0; i < n; i++) out[i] = dim === this.rank - 1 ? flat[k++] : build(dim + 1);
+      return out;
+    };
+    return build(0);
+  }
+
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) {
+      throw new ShapeError(`Expected a tensor with one element for item() but received shape ${formatShape(this.shape)}`);
+    }
+    return this.data[this.offset];
+  }
+
+  /** The element at the given indices (negative indices count from the end). */
+  get(...indices: number[]): number {
+    if (indices.length !== this.rank) {
+      throw new ShapeError(`Expected ${this.rank} indices for get() on shape ${formatShape(this.shape)} but received ${indices.length}`);
+    }
+    let pos = this.offset;
+    for (let i = 0; i < indices.length; i++) pos += this.normalizeIndex(`indices[${i}]`, indices[i], i) * this.strides[i];
+    return this.data[pos];
+  }
+
+  /** Same elements, new shape; a view when contiguous. One dimension may be -1. */
+  reshape(shape: readonly number[]): Tensor {
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= -1)) {
+      fail('an array of non-negative integers (one may be -1)', 'shape', shape);
+    }
+    const resolved = shape.slice();
+    const unknown = resolved.indexOf(-1);
+    if (unknown !== -1) {
+      if (resolved.indexOf(-1, unknown + 1) !== -1) fail('at most one -1', 'shape', shape);
+      const known = shapeSize(resolved.filter((d) => d !== -1));
+      if (known === 0 || this.size % known !== 0) {
+        throw new ShapeError(`Cannot reshape tensor of shape ${formatShape(this.shape)} (${this.size} elements) to ${formatShape(shape)}`);
+      }
+      resolved[unknown] = this.size / known;
+    }
+    if (shapeSize(resolved) !== this.size) {
+      throw new ShapeError(`Cannot reshape tensor of shape ${formatShape(this.shape)} (${this.size} elements) to ${formatShape(shape)}`);
+    }
+    const src = this.contiguous();
+    return new Tensor(src.data, resolved, undefined, src.offset);
+  }
+
+  /** A view with dimensions dim0 and dim1 swapped. */
+  transpose(dim0 = -2, dim1 = -1): Tensor {
+    const a = this.normalizeDim('dim0', dim0);
+    const b = this.normalizeDim('dim1', dim1);
+    const shape = this.shape.slice();
+    const strides = this.strides.slice();
+    [shape[a], shape[b]] = [shape[b], shape[a]];
+    [strides[a], strides[b]] = [strides[b], strides[a]];
+    return new Tensor(this.data, shape, strides, this.offset);
+  }
+
+  /** The transpose of a 2-D tensor (a view). */
+  get T(): Tensor {
+    if (this.rank !== 2) throw new ShapeError(`Expected a 2-D tensor for .T but received shape ${formatShape(this.shape)}`);
+    return this.transpose(0, 1);
+  }
+
+  /** A view of elements start..end-1 along dim (negative values count from the end). */
+  slice(dim: number, start: number, end?: number): Tensor {
+    const d = this.normalizeDim('dim', dim);
+    const n = this.shape[d];
+    const clamp = (name: string, v: number): number => {
+      checkInteger(name, v);
+      return Math.min(n, Math.max(0, v < 0 ? v + n : v));
+    };
+    const s = clamp('start', start);
+    const e = end === undefined ? n : clamp('end', end);
+    const shape = this.shape.slice();
+    shape[d] = Math.max(0, e - s);
+    return new Tensor(this.data, shape, this.strides, this.offset + s * this.strides[d]);
+  }
+
+  /** A view of index along dim, with that dimension removed. */
+  select(dim: number, index: number): Tensor {
+    const d = this.normalizeDim('dim', dim);
+    const i = this.normalizeIndex('index', index, d);
+    const shape = this.shape.filter((_, k) => k !== d);
+    const strides = this.strides.filter((_, k) => k !== d);
+    return new Tensor(this.data, shape, strides, this.offset + i * this.strides[d]);
+  }
+
+  toString(): string {
+    return `Tensor(shape=${formatShape(this.shape)}, dtype=float32)`;
+  }
+
+  private normalizeDim(name: string, dim: number): number {
+    checkInteger(name, dim);
+    const d = dim < 0 ? dim + this.rank : dim;
+    if (d < 0 || d >= this.rank) {
+      throw new ValidationError(`Expected ${name} between ${-this.rank} and ${this.rank - 1} for a tensor of rank ${this.rank} but received ${dim}`);
+    }
+    return d;
+  }
+
+  private normalizeIndex(name: string, index: number, dim: number): number {
+    checkInteger(name, index);
+    const n = this.shape[dim];
+    const i = index < 0 ? index + n : index;
+    if (i < 0 || i >= n) {
+      throw new ValidationError(`Expected ${name} between ${-n} and ${n - 1} for dimension ${dim} of size ${n} but received ${index}`);
+    }
+    return i;
+  }
+}
+
+/** Infers the shape of nested arrays and flattens them, checking every element. */
+function flattenNested(data: readonly NestedArray[]): { values: Float32Array; shape: number[] } {
+  const shape: number[] = [];
+  for (let level: NestedArray = data; Array.isArray(level); level = (level as NestedArray[])[0]) {
+    shape.push(level.length);
+    if (level.length === 0) break;
+  }
+  const values = new Float32Array(shapeSize(shape));
+  let k = 0;
+  const walk = (node: NestedArray, dim: number, path: number[]): void => {
+    const where = `data${path.map((i) => `[${i}]`).join('')}`;
+    if (dim === shape.length) {
+      if (typeof node !== 'number') fail('number', where, node);
+      values[k++] = node;
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== shape[dim]) {
+      throw new ShapeError(
+        `Expected nested arrays of equal length for data but ${where} is ${Array.isArray(node) ? `of length ${node.length}, not ${shape[dim]}` : describe(node)}`,
+      );
+    }
+    for (let i = 0; i < node.length; i++) walk(node[i], dim + 1, [...path, i]);
+  };
+  walk(data, 0, []);
+  return { values, shape };
+}
+
+type TensorData = Float32Array | ArrayLike<number> | readonly NestedArray[] | number;
+
+function isNumericTypedArray(x: unknown): x is ArrayLike<number> {
+  return ArrayBuffer.isView(x) && !(x instanceof DataView) && !(x instanceof BigInt64Array) && !(x instanceof BigUint64Array);
+}
+
+/**
+ * Creates a tensor. A Float32Array is used as storage without copying; other
+ * typed arrays and (nested) arrays of numbers are copied. `shape` defaults
+ * to the nesting of `data` (or its length for flat data).
+ *
+ * ```ts
+ * eddy.tensor([[1, 2], [3, 4]])               // shape [2, 2]
+ * eddy.tensor(new Float32Array(6), [2, 3])    // zero copy
+ * ```
+ */
+export function tensor(data: TensorData, shape?: readonly number[], opts?: TensorOptions): Tensor {
+  const options = checkOptions('opts', opts);
+  if (options.dtype !== undefined) checkOneOf('opts.dtype', options.dtype, ['float32'] as const);
+  let values: Float32Array;
+  let inferred: number[];
+  if (data instanceof Float32Array) {
+    values = data;
+    inferred = [data.length];
+  } else if (typeof data === 'number') {
+    values = Float32Array.of(data);
+    inferred = [];
+  } else if (isNumericTypedArray(data)) {
+    values = Float32Array.from(data);
+    inferred = [data.length];
+  } else if (Array.isArray(data)) {
+    ({ values, shape: inferred } = flattenNested(data));
+  } else {
+    fail('Float32Array, typed array, number or (nested) array of numbers', 'data', data);
+  }
+  if (shape === undefined) return new Tensor(values, inferred);
+  const dims = checkShape('shape', shape);
+  const size = shapeSize(dims);
+  if (size !== values.length) {
+    throw new ShapeError(`Expected data of length ${size} for shape ${formatShape(dims)} but received length ${values.length}`);
+  }
+  return new Tensor(values, dims);
+}
+
+/** A tensor of zeros. */
+export function zeros(shape: readonly number[]): Tensor {
+  const dims = checkShape('shape', shape);
+  return new Tensor(new Float32Array(shapeSize(dims)), dims);
+}

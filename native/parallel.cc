@@ -1,0 +1,118 @@
+#include "parallel.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace eddy {
+namespace {
+
+// Fork-join pool: workers sleep on a condition variable and wake on a new
+// generation number; each takes the chunk matching its index.
+class Pool {
+ public:
+  ~Pool() { resize(1); }
+
+  void resize(int n) {
+    std::lock_guard<std::mutex> dispatch(dispatch_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+      generation_++;
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+    stop_ = false;
+    size_ = std::max(1, n);
+    for (int i = 1; i < size_; ++i) workers_.emplace_back([this, i] { worker(i); });
+  }
+
+  int size() const { return size_; }
+
+  void run(int64_t n, int64_t min_chunk, detail::RangeFn fn, void* ctx) {
+    int64_t chunks = std::min<int64_t>(size_, (n + std::max<int64_t>(min_chunk, 1) - 1) / std::max<int64_t>(min_chunk, 1));
+    std::unique_lock<std::mutex> dispatch(dispatch_, std::try_to_lock);
+    if (chunks <= 1 || !dispatch.owns_lock()) {
+      fn(ctx, 0, n);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fn_ = fn;
+      ctx_ = ctx;
+      n_ = n;
+      chunks_ = chunks;
+      pending_ = static_cast<int>(chunks - 1);
+      generation_++;
+    }
+    wake_.notify_all();
+    fn(ctx, 0, chunk_end(0));
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+  }
+
+ private:
+  int64_t chunk_end(int64_t i) const { return n_ * (i + 1) / chunks_; }
+
+  void worker(int index) {
+    uint64_t seen = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      seen = generation_;
+    }
+    for (;;) {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [&] { return generation_ != seen; });
+      seen = generation_;
+      if (stop_) return;
+      if (index >= chunks_) continue;
+      detail::RangeFn fn = fn_;
+      void* ctx = ctx_;
+      int64_t begin = n_ * index / chunks_, end = chunk_end(index);
+      lock.unlock();
+      fn(ctx, begin, end);
+      lock.lock();
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::mutex dispatch_;  // one parallel_for at a time
+  std::mutex mu_;
+  std::condition_variable wake_, done_;
+  std::vector<std::thread> workers_;
+  int size_ = 1;
+  bool stop_ = false;
+  uint64_t generation_ = 0;
+  detail::RangeFn fn_ = nullptr;
+  void* ctx_ = nullptr;
+  int64_t n_ = 0, chunks_ = 1;
+  int pending_ = 0;
+};
+
+Pool& pool() {
+  static Pool* p = new Pool();  // leaked on purpose: no join at process exit
+  return *p;
+}
+
+}  // namespace
+
+void set_num_threads(int n) {
+  n = std::max(1, n);
+  openblas_set_num_threads(n);
+  pool().resize(n);
+}
+
+int num_threads() { return pool().size(); }
+
+namespace detail {
+void parallel_run(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx) { pool().run(n, min_chunk, fn, ctx); }
+}  // namespace detail
+
+}  // namespace eddy

@@ -1,0 +1,29 @@
+// Eddy's thread pool. One setting (set_num_threads) governs this pool and
+// OpenBLAS together so the two never oversubscribe the cores.
+#pragma once
+
+#include <cstdint>
+
+namespace eddy {
+
+void set_num_threads(int n);
+int num_threads();
+
+namespace detail {
+using RangeFn = void (*)(void* ctx, int64_t begin, int64_t end);
+void parallel_run(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx);
+}  // namespace detail
+
+// Splits [0, n) into at most num_threads() contiguous chunks of at least
+// min_chunk items and runs fn(begin, end) on each, the caller taking the
+// first. Returns when every chunk is done. No allocation per call. When the
+// pool is already busy (another thread is inside parallel_for), the work
+// runs serially on the calling thread instead of queueing behind it.
+template <typename Fn>
+void parallel_for(int64_t n, int64_t min_chunk, Fn&& fn) {
+  if (n <= 0) return;
+  auto trampoline = [](void* ctx, int64_t b, int64_t e) { (*static_cast<Fn*>(ctx))(b, e); };
+  detail::parallel_run(n, min_chunk, trampoline, &fn);
+}
+
+}  // namespace eddy

@@ -1,0 +1,39 @@
+/** Shared test fixtures: a seeded generator and float comparisons that report the largest difference. */
+import * as assert from 'assert';
+
+/** Mulberry32: small, fast, seeded; good enough for test data. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randomArray(n: number, random: () => number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = random() * 2 - 1;
+  return a;
+}
+
+/**
+ * Asserts |actual - expected| <= tol * max(1, |expected|) elementwise and
+ * returns the largest scaled difference, so tests can print it.
+ */
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what = 'values'): number {
+  assert.strictEqual(actual.length, expected.length, `${what}: length ${actual.length} vs ${expected.length}`);
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < actual.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i]));
+    if (!(d <= worst)) {
+      worst = d;
+      at = i;
+    }
+  }
+  assert.ok(worst <= tol, `${what}: max scaled difference ${worst.toExponential(3)} at ${at} exceeds ${tol} (got ${actual[at]}, expected ${expected[at]})`);
+  return worst;
+}
