@@ -31,7 +31,10 @@ class Pool {
     workers_.clear();
     stop_ = false;
     size_ = std::max(1, n);
-    for (int i = 1; i < size_; ++i) workers_.emplace_back([this, i] { worker(i); });
+    // Each worker starts from the current generation, read here rather than
+    // in the new thread: a thread that read it late would miss a wake-up.
+    const uint64_t start = generation_;
+    for (int i = 1; i < size_; ++i) workers_.emplace_back([this, i, start] { worker(i, start); });
   }
 
   int size() const { return size_; }
@@ -61,15 +64,10 @@ class Pool {
  private:
   int64_t chunk_end(int64_t i) const { return n_ * (i + 1) / chunks_; }
 
-  void worker(int index) {
-    uint64_t seen = 0;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      seen = generation_;
-    }
+  void worker(int index, uint64_t seen) {
     for (;;) {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return generation_ != seen; });
+      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
       seen = generation_;
       if (stop_) return;
       if (index >= chunks_) continue;

@@ -40,6 +40,19 @@ describe('threads', () => {
     });
   });
 
+  it('survives rapid resizing of the pool (in a child process, so a hang fails instead of freezing the suite)', () => {
+    const script = `
+      const eddy = require(${JSON.stringify(entry)});
+      const a = eddy.tensor(new Float32Array(64 * 64).fill(1), [64, 64]);
+      for (let i = 0; i < 300; i++) {
+        eddy.setNumThreads(1 + (i % 4));
+        if (eddy.matmul(a, a).get(5, 7) !== 64) throw new Error('wrong product');
+      }
+      process.stdout.write('done');`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+    assert.strictEqual(out, 'done');
+  });
+
   it('defaults to the number of cores', () => {
     assert.strictEqual(threadsInChild(undefined), Math.min(64, os.availableParallelism()));
   });
