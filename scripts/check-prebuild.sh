@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Proves that a packed eddy-rnn installs and runs from its prebuilt binary
-# alone: builds the prebuild and the tarball, installs the tarball into an
+# alone: builds the prebuild and the tarball from a copy of the source tree
+# (so the build in ./build, which a running process may have loaded, is
+# never touched), installs the tarball into an
 # empty project with a PATH that holds no cmake or compiler, then, where the
 # system lets us hide OpenBLAS, loads it with no OpenBLAS on the machine and
 # multiplies two matrices.
@@ -9,9 +11,15 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/eddy-prebuild.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-cd "$root"
-
 step() { printf '\n== %s\n' "$*"; }
+
+step "copying the source tree"
+src="$work/src"
+mkdir -p "$src"
+(cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$src")
+ln -s "$root/node_modules" "$src/node_modules"
+cd "$src"
+echo "$src"
 
 step "building the prebuild (npm run prebuildify)"
 npm run --silent prebuildify >"$work/prebuildify.log" 2>&1 || { cat "$work/prebuildify.log"; exit 1; }

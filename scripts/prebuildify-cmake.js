@@ -8,7 +8,7 @@ const { spawnSync } = require('child_process');
 
 const args = process.argv.slice(2);
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
-// `compile` reuses an existing build directory (incremental); a fresh clone builds clean.
+// `compile` reuses an existing build directory (incremental).
 const forwarded = ['compile'];
 for (const a of args) {
   if (a.startsWith('--arch=')) forwarded.push('--arch', a.slice('--arch='.length));
