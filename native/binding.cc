@@ -12,9 +12,12 @@
 #include <exception>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "activations.h"
 #include "gemm.h"
 #include "parallel.h"
+#include "recurrent.h"
 
 namespace {
 
@@ -118,18 +121,24 @@ Napi::Value JS_gemm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Typed arrays a queued job reads or writes: referenced until the job ends
+// so the garbage collector cannot free them under the kernel.
+using KeepAlive = std::vector<Napi::ObjectReference>;
+
+void KeepArgs(const Napi::CallbackInfo& info, KeepAlive& keep) {
+  for (size_t i = 0; i < info.Length(); ++i) {
+    if (info[i].IsTypedArray()) keep.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
+  }
+}
+
 // Runs a job on a libuv worker thread and settles a Promise. The typed
-// arrays passed in stay referenced until then, so the kernel reads and
+// arrays it uses stay referenced until then, so the kernel reads and
 // writes them in place without copying.
 template <typename Job>
 class PromiseWorker : public Napi::AsyncWorker {
  public:
-  PromiseWorker(Napi::Env env, Job job, const Napi::CallbackInfo& info)
-      : Napi::AsyncWorker(env, "eddy"), job_(job), deferred_(Napi::Promise::Deferred::New(env)) {
-    for (size_t i = 0; i < info.Length(); ++i) {
-      if (info[i].IsTypedArray()) refs_.push_back(Napi::Persistent(info[i].As<Napi::Object>()));
-    }
-  }
+  PromiseWorker(Napi::Env env, Job job, KeepAlive keep)
+      : Napi::AsyncWorker(env, "eddy"), job_(job), deferred_(Napi::Promise::Deferred::New(env)), refs_(std::move(keep)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
@@ -146,12 +155,12 @@ class PromiseWorker : public Napi::AsyncWorker {
  private:
   Job job_;
   Napi::Promise::Deferred deferred_;
-  std::vector<Napi::ObjectReference> refs_;
+  KeepAlive refs_;
 };
 
 template <typename Job>
-Napi::Value Queue(const Napi::CallbackInfo& info, Job job) {
-  auto* worker = new PromiseWorker<Job>(info.Env(), job, info);
+Napi::Value Queue(Napi::Env env, Job job, KeepAlive keep) {
+  auto* worker = new PromiseWorker<Job>(env, job, std::move(keep));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -159,7 +168,228 @@ Napi::Value Queue(const Napi::CallbackInfo& info, Job job) {
 
 Napi::Value JS_gemmAsync(const Napi::CallbackInfo& info) {
   GemmArgs g = ParseGemm(info);
-  return Queue(info, [g] { RunGemm(g); });
+  KeepAlive keep;
+  KeepArgs(info, keep);
+  return Queue(info.Env(), [g] { RunGemm(g); }, std::move(keep));
+}
+
+// ---------------------------------------------------------------- recurrent
+
+// Reads named fields of an options object, checking types and sizes, and
+// records every typed array it hands out in `keep`.
+class Fields {
+ public:
+  Fields(Napi::Object o, KeepAlive& keep) : o_(o), keep_(keep) {}
+
+  int64_t Int(const char* name, int64_t min, int64_t max) const {
+    Napi::Value v = o_.Get(name);
+    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1e300;
+    if (!v.IsNumber() || d != static_cast<double>(static_cast<int64_t>(d)) || d < static_cast<double>(min) ||
+        d > static_cast<double>(max)) {
+      throw Napi::RangeError::New(o_.Env(), std::string("Expected integer in range for ") + name);
+    }
+    return static_cast<int64_t>(d);
+  }
+  double Number(const char* name) const {
+    Napi::Value v = o_.Get(name);
+    if (!v.IsNumber()) throw Napi::TypeError::New(o_.Env(), std::string("Expected number for ") + name);
+    return v.As<Napi::Number>().DoubleValue();
+  }
+  bool Bool(const char* name) const {
+    Napi::Value v = o_.Get(name);
+    if (!v.IsBoolean()) throw Napi::TypeError::New(o_.Env(), std::string("Expected boolean for ") + name);
+    return v.As<Napi::Boolean>().Value();
+  }
+  // A Float32Array of exactly `size` elements, or null when allowed.
+  float* Floats(const char* name, size_t size, bool nullable) const { return FloatsOf(o_.Get(name), name, size, nullable); }
+
+  float* FloatsOf(Napi::Value v, const std::string& name, size_t size, bool nullable) const {
+    if (nullable && (v.IsNull() || v.IsUndefined())) return nullptr;
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      throw Napi::TypeError::New(o_.Env(), "Expected Float32Array for " + name);
+    }
+    auto a = v.As<Napi::Float32Array>();
+    if (a.ElementLength() != size) {
+      throw Napi::RangeError::New(o_.Env(), "Expected " + std::to_string(size) + " elements for " + name + " but received " +
+                                                std::to_string(a.ElementLength()));
+    }
+    keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+    return a.Data();
+  }
+  const int32_t* Ints(const char* name, size_t size) const {
+    Napi::Value v = o_.Get(name);
+    if (v.IsNull() || v.IsUndefined()) return nullptr;
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+        v.As<Napi::Int32Array>().ElementLength() != size) {
+      throw Napi::TypeError::New(o_.Env(), std::string("Expected Int32Array of batch size for ") + name);
+    }
+    keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+    return v.As<Napi::Int32Array>().Data();
+  }
+  // An array with one Float32Array (or null) per (layer, direction).
+  std::vector<float*> FloatList(const char* name, size_t count, const std::vector<size_t>& sizes, bool nullable) const {
+    Napi::Value v = o_.Get(name);
+    if (!v.IsArray() || v.As<Napi::Array>().Length() != count) {
+      throw Napi::TypeError::New(o_.Env(), std::string("Expected an array of ") + std::to_string(count) + " for " + name);
+    }
+    auto arr = v.As<Napi::Array>();
+    std::vector<float*> out(count);
+    for (uint32_t i = 0; i < count; ++i) out[i] = FloatsOf(arr.Get(i), std::string(name) + "[" + std::to_string(i) + "]", sizes[i], nullable);
+    return out;
+  }
+  Napi::Object Object(const char* name) const {
+    Napi::Value v = o_.Get(name);
+    if (!v.IsObject()) throw Napi::TypeError::New(o_.Env(), std::string("Expected object for ") + name);
+    return v.As<Napi::Object>();
+  }
+
+ private:
+  Napi::Object o_;
+  KeepAlive& keep_;
+};
+
+eddy::RnnShape ParseRnnShape(const Fields& f) {
+  eddy::RnnShape s;
+  s.cell = static_cast<eddy::CellKind>(f.Int("cell", 0, 3));
+  s.reset_after = f.Bool("resetAfter");
+  s.layers = static_cast<int>(f.Int("layers", 1, 1024));
+  s.dirs = static_cast<int>(f.Int("dirs", 1, 2));
+  s.T = static_cast<int>(f.Int("T", 0, kMaxDim));
+  s.B = static_cast<int>(f.Int("B", 0, kMaxDim));
+  s.I = static_cast<int>(f.Int("I", 1, kMaxDim));
+  s.H = static_cast<int>(f.Int("H", 1, kMaxDim));
+  s.batch_first = f.Bool("batchFirst");
+  // Every buffer below is indexed with size_t; refuse shapes whose buffers
+  // could not exist anyway.
+  const double floats = static_cast<double>(s.T) * s.B * std::max(s.I, s.dirs * s.H) * 8.0 * s.layers;
+  if (floats > 4e12) throw Napi::RangeError::New(f.Object("x").Env(), "recurrent problem too large");
+  return s;
+}
+
+std::vector<const float*> AsConst(const std::vector<float*>& v) { return std::vector<const float*>(v.begin(), v.end()); }
+
+struct ParamSizes {
+  std::vector<size_t> w_ih, w_hh, b;
+};
+
+ParamSizes SizesOf(const eddy::RnnShape& s) {
+  ParamSizes p;
+  const size_t GH = static_cast<size_t>(s.gates()) * s.H;
+  for (int l = 0; l < s.layers; ++l) {
+    for (int d = 0; d < s.dirs; ++d) {
+      p.w_ih.push_back(GH * s.in_size(l));
+      p.w_hh.push_back(GH * s.H);
+      p.b.push_back(GH);
+    }
+  }
+  return p;
+}
+
+eddy::RnnForward ParseRnnForward(Napi::Object o, KeepAlive& keep) {
+  Fields f(o, keep);
+  eddy::RnnForward a;
+  a.s = ParseRnnShape(f);
+  const eddy::RnnShape& s = a.s;
+  const size_t K = static_cast<size_t>(s.layers) * s.dirs;
+  const ParamSizes ps = SizesOf(s);
+  a.p.w_ih = AsConst(f.FloatList("wIh", K, ps.w_ih, false));
+  a.p.w_hh = AsConst(f.FloatList("wHh", K, ps.w_hh, false));
+  a.p.b_ih = AsConst(f.FloatList("bIh", K, ps.b, true));
+  a.p.b_hh = AsConst(f.FloatList("bHh", K, ps.b, true));
+  const size_t TB = static_cast<size_t>(s.T) * s.B, state = K * s.B * s.H;
+  const bool lstm = s.cell == eddy::CellKind::kLstm;
+  a.x = f.Floats("x", TB * s.I, false);
+  a.lengths = f.Ints("lengths", s.B);
+  a.h0 = f.Floats("h0", state, true);
+  a.c0 = lstm ? f.Floats("c0", state, true) : nullptr;
+  a.dropout = static_cast<float>(f.Number("dropout"));
+  if (!(a.dropout >= 0.0f && a.dropout < 1.0f)) throw Napi::RangeError::New(o.Env(), "Expected dropout in [0, 1)");
+  a.seed = static_cast<uint64_t>(f.Int("seed", 0, (int64_t(1) << 53)));
+  a.y = f.Floats("y", TB * s.dirs * s.H, false);
+  a.hn = f.Floats("hn", state, false);
+  a.cn = lstm ? f.Floats("cn", state, false) : nullptr;
+  Napi::Value ws = o.Get("ws");
+  a.ws = (ws.IsNull() || ws.IsUndefined()) ? nullptr : f.Floats("ws", eddy::rnn_workspace_size(s, a.dropout), false);
+  if (a.lengths) {
+    for (int b = 0; b < s.B; ++b) {
+      if (a.lengths[b] < 1 || a.lengths[b] > s.T) throw Napi::RangeError::New(o.Env(), "Expected lengths between 1 and T");
+    }
+  }
+  return a;
+}
+
+eddy::RnnBackward ParseRnnBackward(Napi::Object o, KeepAlive& keep) {
+  Fields f(o, keep);
+  eddy::RnnBackward a;
+  a.f = ParseRnnForward(f.Object("forward"), keep);
+  const eddy::RnnShape& s = a.f.s;
+  if (!a.f.ws) throw Napi::TypeError::New(o.Env(), "backward needs the forward workspace");
+  const size_t K = static_cast<size_t>(s.layers) * s.dirs;
+  const size_t TB = static_cast<size_t>(s.T) * s.B, state = K * s.B * s.H;
+  const bool lstm = s.cell == eddy::CellKind::kLstm;
+  a.dy = f.Floats("dy", TB * s.dirs * s.H, true);
+  a.dhn = f.Floats("dhn", state, true);
+  a.dcn = lstm ? f.Floats("dcn", state, true) : nullptr;
+  a.dx = f.Floats("dx", TB * s.I, true);
+  a.dh0 = f.Floats("dh0", state, true);
+  a.dc0 = lstm ? f.Floats("dc0", state, true) : nullptr;
+  const ParamSizes ps = SizesOf(s);
+  a.g.w_ih = f.FloatList("gWIh", K, ps.w_ih, true);
+  a.g.w_hh = f.FloatList("gWHh", K, ps.w_hh, true);
+  a.g.b_ih = f.FloatList("gBIh", K, ps.b, true);
+  a.g.b_hh = f.FloatList("gBHh", K, ps.b, true);
+  return a;
+}
+
+Napi::Value JS_rnnWorkspaceSize(const Napi::CallbackInfo& info) {
+  KeepAlive keep;
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "Expected shape object");
+  Fields f(info[0].As<Napi::Object>(), keep);
+  eddy::RnnShape s = ParseRnnShape(f);
+  return Napi::Number::New(info.Env(), static_cast<double>(eddy::rnn_workspace_size(s, static_cast<float>(f.Number("dropout")))));
+}
+
+template <typename Args, typename Parse, typename Run>
+Napi::Value RunSyncOrAsync(const Napi::CallbackInfo& info, Parse parse, Run run, bool async) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "Expected an options object");
+  KeepAlive keep;
+  Args a = parse(info[0].As<Napi::Object>(), keep);
+  if (!async) {
+    try {
+      run(a);
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), e.what());
+    }
+    return info.Env().Undefined();
+  }
+  return Queue(info.Env(), [a, run] { run(a); }, std::move(keep));
+}
+
+Napi::Value JS_rnnForward(const Napi::CallbackInfo& info) {
+  return RunSyncOrAsync<eddy::RnnForward>(info, ParseRnnForward, eddy::rnn_forward, false);
+}
+Napi::Value JS_rnnForwardAsync(const Napi::CallbackInfo& info) {
+  return RunSyncOrAsync<eddy::RnnForward>(info, ParseRnnForward, eddy::rnn_forward, true);
+}
+Napi::Value JS_rnnBackward(const Napi::CallbackInfo& info) {
+  return RunSyncOrAsync<eddy::RnnBackward>(info, ParseRnnBackward, eddy::rnn_backward, false);
+}
+Napi::Value JS_rnnBackwardAsync(const Napi::CallbackInfo& info) {
+  return RunSyncOrAsync<eddy::RnnBackward>(info, ParseRnnBackward, eddy::rnn_backward, true);
+}
+
+// activate(kind, x, y, kernels): kind 0 sigmoid, 1 tanh, 2 exp; kernels 0
+// portable, 1 AVX2. For accuracy tests of both code paths.
+Napi::Value JS_activate(const Napi::CallbackInfo& info) {
+  const int kind = static_cast<int>(ArgInt(info, 0, "kind", 0, 2));
+  FloatView x = ArgFloat32Array(info, 1, "x");
+  FloatView y = ArgFloat32Array(info, 2, "y");
+  if (x.length != y.length) throw Napi::RangeError::New(info.Env(), "x and y differ in length");
+  const eddy::ActivationKernels* k = eddy::activation_kernels(static_cast<int>(ArgInt(info, 3, "kernels", 0, 1)));
+  if (!k) return Napi::Boolean::New(info.Env(), false);
+  auto fn = kind == 0 ? k->sigmoid : kind == 1 ? k->tanh : k->exp;
+  fn(y.data, x.data, static_cast<int64_t>(x.length));
+  return Napi::Boolean::New(info.Env(), true);
 }
 
 // ---------------------------------------------------------------- runtime
@@ -179,12 +409,7 @@ Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
   o.Set("blasConfig", Napi::String::New(env, openblas_get_config()));
   o.Set("blasCore", Napi::String::New(env, openblas_get_corename()));
   o.Set("hardwareThreads", Napi::Number::New(env, std::thread::hardware_concurrency()));
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  o.Set("avx2", Napi::Boolean::New(env, __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")));
-#else
-  o.Set("avx2", Napi::Boolean::New(env, false));
-#endif
+  o.Set("avx2", Napi::Boolean::New(env, eddy::cpu_has_avx2()));
   return o;
 }
 
@@ -193,6 +418,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   eddy::set_num_threads(hw == 0 ? 1 : static_cast<int>(hw));
   exports.Set("gemm", Napi::Function::New(env, JS_gemm, "gemm"));
   exports.Set("gemmAsync", Napi::Function::New(env, JS_gemmAsync, "gemmAsync"));
+  exports.Set("rnnWorkspaceSize", Napi::Function::New(env, JS_rnnWorkspaceSize, "rnnWorkspaceSize"));
+  exports.Set("rnnForward", Napi::Function::New(env, JS_rnnForward, "rnnForward"));
+  exports.Set("rnnForwardAsync", Napi::Function::New(env, JS_rnnForwardAsync, "rnnForwardAsync"));
+  exports.Set("rnnBackward", Napi::Function::New(env, JS_rnnBackward, "rnnBackward"));
+  exports.Set("rnnBackwardAsync", Napi::Function::New(env, JS_rnnBackwardAsync, "rnnBackwardAsync"));
+  exports.Set("activate", Napi::Function::New(env, JS_activate, "activate"));
   exports.Set("setNumThreads", Napi::Function::New(env, JS_setNumThreads, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New(env, JS_getNumThreads, "getNumThreads"));
   exports.Set("runtimeInfo", Napi::Function::New(env, JS_runtimeInfo, "runtimeInfo"));

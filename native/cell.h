@@ -1,0 +1,63 @@
+// What a cell sees of one (layer, direction) while the time loop in
+// recurrent.cc runs it, and the per-step functions each cell file provides.
+// Rows are batch entries sorted by length: at step t rows [0, bs) are live.
+#pragma once
+
+#include "recurrent.h"
+
+namespace eddy {
+
+struct LayerCtx {
+  int B = 0, H = 0, G = 0;
+  bool training = false;
+  bool reset_after = true;  // GRU variant
+  bool relu = false;        // vanilla RNN nonlinearity
+  const float* w_hh = nullptr;  // [G·H, H]
+  const float* b_hh = nullptr;  // [G·H] — only cells that cannot fold it into the input projection read it
+  // Workspace (training) or scratch (inference), per step t:
+  float* gates = nullptr;   // [T, B, G·H]: input projection in, activations out; dG in backward
+  float* extra = nullptr;   // [T, B, E·H] cell-specific, see each cell
+  float* y = nullptr;       // output h_t of row b at y + (t·B + b)·ldy
+  int ldy = 0;
+  float* h = nullptr;       // [B, H] state: h_{t-1} in, h_t out
+  float* c = nullptr;       // [B, H] LSTM cell state
+  float* scratch = nullptr;   // [B, G·H] recurrent GEMM results
+  float* scratch2 = nullptr;  // [B, H]
+  // Backward only:
+  const float* hprev = nullptr;  // [T, B, H] saved h_{t-1}
+  const float* dy = nullptr;     // gradient of y, same layout as y
+  float* dh = nullptr;           // [B, H] dL/dh_t in, dL/dh_{t-1} out
+  float* dc = nullptr;           // [B, H] LSTM
+
+  float* gates_at(int t) const { return gates + static_cast<size_t>(t) * B * G * H; }
+  float* extra_at(int t, int e) const { return extra + static_cast<size_t>(t) * B * e * H; }
+  float* y_at(int t) const { return y + static_cast<size_t>(t) * B * ldy; }
+  const float* dy_at(int t) const { return dy + static_cast<size_t>(t) * B * ldy; }
+  const float* hprev_at(int t) const { return hprev + static_cast<size_t>(t) * B * H; }
+};
+
+// Whether the cell's hidden-side bias b_hh can be added to the hoisted input
+// projection (true for all but the linear-before-reset GRU).
+inline bool folds_b_hh(const RnnShape& s) { return !(s.cell == CellKind::kGru && s.reset_after); }
+
+// One time step over live rows [0, bs): forward consumes gates_at(t) (the
+// input projection plus folded biases) and h (and c); backward turns the
+// saved activations at t into dG (pre-activation gradients, written over
+// gates_at(t)) and dh (and dc) into the gradient for step t-1.
+void lstm_forward_step(const LayerCtx& L, int t, int bs);
+void lstm_backward_step(const LayerCtx& L, int t, int bs);
+void gru_forward_step(const LayerCtx& L, int t, int bs);
+void gru_backward_step(const LayerCtx& L, int t, int bs);
+void rnn_forward_step(const LayerCtx& L, int t, int bs);
+void rnn_backward_step(const LayerCtx& L, int t, int bs);
+
+// Gradients of the recurrent weights over all steps at once, after the
+// backward time loop: dW_hh += Σ_t dG_tᵀ h_{t-1}, db_hh += Σ_t dG_t (GRU
+// differs for its candidate gate).
+void recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh);
+void gru_recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh);
+
+// Column sums of a row-major (rows, cols) matrix with leading dimension ld, added to out.
+void add_column_sums(float* out, const float* a, size_t rows, int cols, int ld);
+
+}  // namespace eddy

@@ -1,0 +1,133 @@
+// GRU cell, PyTorch gate order r, z, n; h' = (1 − z) ⊙ n + z ⊙ h.
+//   r = σ(W_ir x + b_ir + W_hr h + b_hr),  z = σ(W_iz x + b_iz + W_hz h + b_hz)
+// linear-before-reset (PyTorch, Keras reset_after=True, ONNX lbr=1):
+//   n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+//   saved: gates = [r, z, n]; extra = W_hn h + b_hn; in backward extra
+//   becomes dn_pre ⊙ r, the candidate's gradient on the hidden side.
+// reset-before (Keras reset_after=False, ONNX default):
+//   n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)
+//   saved: gates = [r, z, n]; extra = r ⊙ h.
+// Only the linear-before-reset form keeps b_hh out of the input projection.
+#include <cstring>
+
+#include "activations.h"
+#include "cell.h"
+#include "gemm.h"
+
+namespace eddy {
+
+void gru_forward_step(const LayerCtx& L, int t, int bs) {
+  const int H = L.H, G3 = 3 * H;
+  float* gates = L.gates_at(t);
+  float* y = L.y_at(t);
+  float* extra = L.training ? L.extra_at(t, 1) : nullptr;
+  const ActivationKernels& k = act();
+  if (L.reset_after) {
+    gemm(false, true, bs, G3, H, 1.0f, L.h, H, L.w_hh, H, 0.0f, L.scratch, G3);
+    for (int b = 0; b < bs; ++b) {
+      float* a = gates + static_cast<size_t>(b) * G3;
+      float* r = L.scratch + static_cast<size_t>(b) * G3;
+      if (L.b_hh) for (int j = 0; j < G3; ++j) r[j] += L.b_hh[j];
+      for (int j = 0; j < 2 * H; ++j) a[j] += r[j];
+      k.sigmoid(a, a, 2 * H);
+      const float* hn = r + 2 * H;
+      for (int j = 0; j < H; ++j) a[2 * H + j] += a[j] * hn[j];
+      k.tanh(a + 2 * H, a + 2 * H, H);
+      if (extra) std::memcpy(extra + static_cast<size_t>(b) * H, hn, sizeof(float) * H);
+      float* h = L.h + static_cast<size_t>(b) * H;
+      float* yb = y + static_cast<size_t>(b) * L.ldy;
+      for (int j = 0; j < H; ++j) h[j] = yb[j] = (1.0f - a[H + j]) * a[2 * H + j] + a[H + j] * h[j];
+    }
+    return;
+  }
+  // Reset-before: r and z first, then the candidate's GEMM on r ⊙ h.
+  gemm(false, true, bs, 2 * H, H, 1.0f, L.h, H, L.w_hh, H, 0.0f, L.scratch, G3);
+  float* rh = extra ? extra : L.scratch2;
+  for (int b = 0; b < bs; ++b) {
+    float* a = gates + static_cast<size_t>(b) * G3;
+    const float* r = L.scratch + static_cast<size_t>(b) * G3;
+    for (int j = 0; j < 2 * H; ++j) a[j] += r[j];
+    k.sigmoid(a, a, 2 * H);
+    const float* h = L.h + static_cast<size_t>(b) * H;
+    float* rhb = rh + static_cast<size_t>(b) * H;
+    for (int j = 0; j < H; ++j) rhb[j] = a[j] * h[j];
+  }
+  gemm(false, true, bs, H, H, 1.0f, rh, H, L.w_hh + static_cast<size_t>(2) * H * H, H, 0.0f, L.scratch + 2 * H, G3);
+  for (int b = 0; b < bs; ++b) {
+    float* a = gates + static_cast<size_t>(b) * G3;
+    const float* r = L.scratch + static_cast<size_t>(b) * G3;
+    for (int j = 0; j < H; ++j) a[2 * H + j] += r[2 * H + j];
+    k.tanh(a + 2 * H, a + 2 * H, H);
+    float* h = L.h + static_cast<size_t>(b) * H;
+    float* yb = y + static_cast<size_t>(b) * L.ldy;
+    for (int j = 0; j < H; ++j) h[j] = yb[j] = (1.0f - a[H + j]) * a[2 * H + j] + a[H + j] * h[j];
+  }
+}
+
+void gru_backward_step(const LayerCtx& L, int t, int bs) {
+  const int H = L.H, G3 = 3 * H;
+  float* gates = L.gates_at(t);
+  float* extra = L.extra_at(t, 1);
+  const float* hprev = L.hprev_at(t);
+  const float* dy = L.dy ? L.dy_at(t) : nullptr;
+  // Pass 1: through h' = (1 − z) n + z h and n = tanh(·); dh keeps the
+  // direct path z ⊙ dh' and the recurrent GEMMs add the rest.
+  for (int b = 0; b < bs; ++b) {
+    float* a = gates + static_cast<size_t>(b) * G3;
+    float* dh = L.dh + static_cast<size_t>(b) * H;
+    const float* hp = hprev + static_cast<size_t>(b) * H;
+    const float* dyb = dy ? dy + static_cast<size_t>(b) * L.ldy : nullptr;
+    float* e = extra + static_cast<size_t>(b) * H;
+    for (int j = 0; j < H; ++j) {
+      const float r = a[j], z = a[H + j], n = a[2 * H + j];
+      const float dhj = dh[j] + (dyb ? dyb[j] : 0.0f);
+      const float dn_pre = dhj * (1.0f - z) * (1.0f - n * n);
+      a[H + j] = dhj * (hp[j] - n) * z * (1.0f - z);
+      a[2 * H + j] = dn_pre;
+      dh[j] = dhj * z;
+      if (L.reset_after) {
+        a[j] = dn_pre * e[j] * r * (1.0f - r);  // e = W_hn h + b_hn
+        e[j] = dn_pre * r;
+      }
+    }
+  }
+  if (L.reset_after) {
+    // dh_{t-1} += [dr, dz] · W_h{r,z} + (dn_pre ⊙ r) · W_hn
+    gemm(false, false, bs, H, 2 * H, 1.0f, gates, G3, L.w_hh, H, 1.0f, L.dh, H);
+    gemm(false, false, bs, H, H, 1.0f, extra, H, L.w_hh + static_cast<size_t>(2) * H * H, H, 1.0f, L.dh, H);
+    return;
+  }
+  // Reset-before: d(r ⊙ h) = dn_pre · W_hn, then r's gradient and the path through r ⊙ h.
+  gemm(false, false, bs, H, H, 1.0f, gates + 2 * H, G3, L.w_hh + static_cast<size_t>(2) * H * H, H, 0.0f, L.scratch2, H);
+  for (int b = 0; b < bs; ++b) {
+    float* a = gates + static_cast<size_t>(b) * G3;
+    const float* drh = L.scratch2 + static_cast<size_t>(b) * H;
+    const float* hp = hprev + static_cast<size_t>(b) * H;
+    float* dh = L.dh + static_cast<size_t>(b) * H;
+    for (int j = 0; j < H; ++j) {
+      const float r = a[j];
+      dh[j] += drh[j] * r;
+      a[j] = drh[j] * hp[j] * r * (1.0f - r);
+    }
+  }
+  gemm(false, false, bs, H, 2 * H, 1.0f, gates, G3, L.w_hh, H, 1.0f, L.dh, H);
+}
+
+void gru_recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh) {
+  const int H = L.H, G3 = 3 * H;
+  const size_t rows = static_cast<size_t>(T) * L.B;
+  const int m = static_cast<int>(rows);
+  // r and z rows: dG[:, 0:2H]ᵀ · h_{t-1}
+  if (dw_hh) gemm(true, false, 2 * H, H, m, 1.0f, L.gates, G3, L.hprev, H, 1.0f, dw_hh, H);
+  if (db_hh) add_column_sums(db_hh, L.gates, rows, 2 * H, G3);
+  float* dw_n = dw_hh ? dw_hh + static_cast<size_t>(2) * H * H : nullptr;
+  if (L.reset_after) {
+    if (dw_n) gemm(true, false, H, H, m, 1.0f, L.extra, H, L.hprev, H, 1.0f, dw_n, H);
+    if (db_hh) add_column_sums(db_hh + 2 * H, L.extra, rows, H, H);
+  } else {
+    if (dw_n) gemm(true, false, H, H, m, 1.0f, L.gates + 2 * H, G3, L.extra, H, 1.0f, dw_n, H);
+    if (db_hh) add_column_sums(db_hh + 2 * H, L.gates + 2 * H, rows, H, G3);
+  }
+}
+
+}  // namespace eddy

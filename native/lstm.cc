@@ -1,0 +1,69 @@
+// LSTM cell, PyTorch gate order i, f, g, o:
+//   i = σ(·), f = σ(·), g = tanh(·), o = σ(·)   (each W_i·x + b_i + W_h·h + b_h)
+//   c' = f ⊙ c + i ⊙ g,   h' = o ⊙ tanh(c')
+// Saved per step (training): gates_at(t) = [i, f, g, o] (B, 4H);
+// extra = [c_{t-1}, tanh(c_t)] (B, 2H).
+#include "activations.h"
+#include "cell.h"
+#include "gemm.h"
+
+#include <cstring>
+
+namespace eddy {
+
+void lstm_forward_step(const LayerCtx& L, int t, int bs) {
+  const int H = L.H, G4 = 4 * H;
+  gemm(false, true, bs, G4, H, 1.0f, L.h, H, L.w_hh, H, 0.0f, L.scratch, G4);
+  float* gates = L.gates_at(t);
+  float* saved = L.training ? L.extra_at(t, 2) : nullptr;
+  float* y = L.y_at(t);
+  const ActivationKernels& k = act();
+  for (int b = 0; b < bs; ++b) {
+    float* a = gates + static_cast<size_t>(b) * G4;
+    const float* r = L.scratch + static_cast<size_t>(b) * G4;
+    for (int j = 0; j < G4; ++j) a[j] += r[j];
+    k.sigmoid(a, a, 2 * H);          // i, f
+    k.tanh(a + 2 * H, a + 2 * H, H);  // g
+    k.sigmoid(a + 3 * H, a + 3 * H, H);  // o
+    const float *i = a, *f = a + H, *g = a + 2 * H, *o = a + 3 * H;
+    float* c = L.c + static_cast<size_t>(b) * H;
+    float* h = L.h + static_cast<size_t>(b) * H;
+    // tanh(c') goes to the workspace when training, else to this row's
+    // already-consumed slice of the GEMM scratch.
+    float* tc = saved ? saved + static_cast<size_t>(b) * 2 * H + H : L.scratch + static_cast<size_t>(b) * G4;
+    if (saved) std::memcpy(saved + static_cast<size_t>(b) * 2 * H, c, sizeof(float) * H);
+    for (int j = 0; j < H; ++j) c[j] = f[j] * c[j] + i[j] * g[j];
+    k.tanh(tc, c, H);
+    float* yb = y + static_cast<size_t>(b) * L.ldy;
+    for (int j = 0; j < H; ++j) h[j] = yb[j] = o[j] * tc[j];
+  }
+}
+
+void lstm_backward_step(const LayerCtx& L, int t, int bs) {
+  const int H = L.H, G4 = 4 * H;
+  float* gates = L.gates_at(t);
+  const float* saved = L.extra_at(t, 2);
+  const float* dy = L.dy ? L.dy_at(t) : nullptr;
+  for (int b = 0; b < bs; ++b) {
+    float* a = gates + static_cast<size_t>(b) * G4;
+    const float* cprev = saved + static_cast<size_t>(b) * 2 * H;
+    const float* tc = cprev + H;
+    float* dh = L.dh + static_cast<size_t>(b) * H;
+    float* dc = L.dc + static_cast<size_t>(b) * H;
+    const float* dyb = dy ? dy + static_cast<size_t>(b) * L.ldy : nullptr;
+    for (int j = 0; j < H; ++j) {
+      const float i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
+      const float dhj = dh[j] + (dyb ? dyb[j] : 0.0f);
+      const float dcj = dc[j] + dhj * o * (1.0f - tc[j] * tc[j]);
+      a[j] = dcj * g * i * (1.0f - i);
+      a[H + j] = dcj * cprev[j] * f * (1.0f - f);
+      a[2 * H + j] = dcj * i * (1.0f - g * g);
+      a[3 * H + j] = dhj * tc[j] * o * (1.0f - o);
+      dc[j] = dcj * f;
+    }
+  }
+  // dh_{t-1} = dG · W_hh for the live rows.
+  gemm(false, false, bs, H, G4, 1.0f, gates, G4, L.w_hh, H, 0.0f, L.dh, H);
+}
+
+}  // namespace eddy

@@ -1,0 +1,45 @@
+// Vanilla (Elman) RNN cell: h' = act(W_ih x + b_ih + W_hh h + b_hh), act
+// tanh or relu. Saved per step: gates_at(t) = h' itself, which is all the
+// derivative needs (tanh' = 1 − h'², relu' = [h' > 0]).
+#include "activations.h"
+#include "cell.h"
+#include "gemm.h"
+
+namespace eddy {
+
+void rnn_forward_step(const LayerCtx& L, int t, int bs) {
+  const int H = L.H;
+  // Accumulate h·W_hhᵀ straight into the projected input.
+  float* a = L.gates_at(t);
+  gemm(false, true, bs, H, H, 1.0f, L.h, H, L.w_hh, H, 1.0f, a, H);
+  float* y = L.y_at(t);
+  for (int b = 0; b < bs; ++b) {
+    float* ab = a + static_cast<size_t>(b) * H;
+    if (L.relu) {
+      for (int j = 0; j < H; ++j) ab[j] = ab[j] > 0.0f ? ab[j] : 0.0f;
+    } else {
+      act().tanh(ab, ab, H);
+    }
+    float* h = L.h + static_cast<size_t>(b) * H;
+    float* yb = y + static_cast<size_t>(b) * L.ldy;
+    for (int j = 0; j < H; ++j) h[j] = yb[j] = ab[j];
+  }
+}
+
+void rnn_backward_step(const LayerCtx& L, int t, int bs) {
+  const int H = L.H;
+  float* a = L.gates_at(t);
+  const float* dy = L.dy ? L.dy_at(t) : nullptr;
+  for (int b = 0; b < bs; ++b) {
+    float* ab = a + static_cast<size_t>(b) * H;
+    const float* dh = L.dh + static_cast<size_t>(b) * H;
+    const float* dyb = dy ? dy + static_cast<size_t>(b) * L.ldy : nullptr;
+    for (int j = 0; j < H; ++j) {
+      const float g = dh[j] + (dyb ? dyb[j] : 0.0f);
+      ab[j] = L.relu ? (ab[j] > 0.0f ? g : 0.0f) : g * (1.0f - ab[j] * ab[j]);
+    }
+  }
+  gemm(false, false, bs, H, H, 1.0f, a, H, L.w_hh, H, 0.0f, L.dh, H);
+}
+
+}  // namespace eddy
