@@ -5,6 +5,55 @@
 import * as path from 'path';
 import { NativeLoadError } from './errors';
 
+/**
+ * One recurrent forward call (see native/recurrent.h): sizes, inputs and
+ * preallocated outputs. Sequence tensors are [T, B, ·], or [B, T, ·] when
+ * batchFirst; states are [layers · dirs, B, H]; per-(layer, direction)
+ * parameter lists are ordered l0, l0_reverse, l1, …
+ */
+export interface RnnCall {
+  /** 0 LSTM, 1 GRU, 2 RNN tanh, 3 RNN relu. */
+  cell: number;
+  resetAfter: boolean;
+  layers: number;
+  dirs: number;
+  T: number;
+  B: number;
+  I: number;
+  H: number;
+  batchFirst: boolean;
+  x: Float32Array;
+  lengths: Int32Array | null;
+  h0: Float32Array | null;
+  c0: Float32Array | null;
+  wIh: Float32Array[];
+  wHh: Float32Array[];
+  bIh: (Float32Array | null)[];
+  bHh: (Float32Array | null)[];
+  dropout: number;
+  seed: number;
+  y: Float32Array;
+  hn: Float32Array;
+  cn: Float32Array | null;
+  /** Workspace kept for backward (rnnWorkspaceSize floats), or null for inference. */
+  ws: Float32Array | null;
+}
+
+/** Gradients for one recurrent backward call; outputs are overwritten, parameter gradients accumulated (+=). */
+export interface RnnBackwardCall {
+  forward: RnnCall;
+  dy: Float32Array | null;
+  dhn: Float32Array | null;
+  dcn: Float32Array | null;
+  dx: Float32Array | null;
+  dh0: Float32Array | null;
+  dc0: Float32Array | null;
+  gWIh: (Float32Array | null)[];
+  gWHh: (Float32Array | null)[];
+  gBIh: (Float32Array | null)[];
+  gBHh: (Float32Array | null)[];
+}
+
 /** The native module's entry points (see native/binding.cc). */
 export interface NativeBinding {
   /** Row-major sgemm on views into Float32Arrays: C = alpha·op(A)·op(B) + beta·C. */
@@ -21,6 +70,13 @@ export interface NativeBinding {
     b: Float32Array, bOffset: number, ldb: number,
     beta: number, c: Float32Array, cOffset: number, ldc: number,
   ): Promise<void>;
+  rnnWorkspaceSize(shape: Pick<RnnCall, 'cell' | 'resetAfter' | 'layers' | 'dirs' | 'T' | 'B' | 'I' | 'H' | 'batchFirst' | 'dropout'>): number;
+  rnnForward(call: RnnCall): void;
+  rnnForwardAsync(call: RnnCall): Promise<void>;
+  rnnBackward(call: RnnBackwardCall): void;
+  rnnBackwardAsync(call: RnnBackwardCall): Promise<void>;
+  /** Applies sigmoid (0), tanh (1) or exp (2) with the portable (0) or AVX2 (1) kernels; false when AVX2 is absent. */
+  activate(kind: number, x: Float32Array, y: Float32Array, kernels: number): boolean;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   runtimeInfo(): { blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean };

@@ -160,12 +160,16 @@ uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-void make_mask(float* mask, size_t n, float p, uint64_t seed, int layer) {
+// Multiplies out by a fresh mask (zero with probability p, else 1/(1-p)),
+// keeping the mask for backward when given somewhere to put it.
+void apply_dropout(float* out, float* mask, size_t n, float p, uint64_t seed, int layer) {
   const float keep = 1.0f / (1.0f - p);
   const uint64_t base = splitmix64(seed ^ (0x5bd1e995ULL * static_cast<uint64_t>(layer + 1)));
   for (size_t i = 0; i < n; ++i) {
     const double u = static_cast<double>(splitmix64(base + i) >> 11) * (1.0 / 9007199254740992.0);
-    mask[i] = u < p ? 0.0f : keep;
+    const float m = u < p ? 0.0f : keep;
+    if (mask) mask[i] = m;
+    out[i] *= m;
   }
 }
 
@@ -259,11 +263,7 @@ void forward_sorted(const RnnForward& a, const Order& o, const Layout& lay, floa
         for (int b = bs; b < s.B; ++b) std::memset(L.y_at(t) + static_cast<size_t>(b) * DH, 0, sizeof(float) * H);
       }
     }
-    if (training && a.dropout > 0 && l + 1 < s.layers) {
-      float* mask = ws + lay.mask[l];
-      make_mask(mask, TB * DH, a.dropout, a.seed, l);
-      for (size_t i = 0; i < TB * DH; ++i) out[i] *= mask[i];
-    }
+    if (a.dropout > 0 && l + 1 < s.layers) apply_dropout(out, training ? ws + lay.mask[l] : nullptr, TB * DH, a.dropout, a.seed, l);
   }
 }
 
@@ -281,10 +281,12 @@ void rnn_forward(const RnnForward& a) {
   const bool training = a.ws != nullptr;
   const Order o = make_order(s, a.lengths);
   const Layout lay = make_layout(s, training, a.dropout > 0);
-  std::vector<float> scratch;
   float* ws = a.ws;
   if (!training) {
-    scratch.resize(lay.total);
+    // Inference scratch is reused across calls on the same thread: a fresh
+    // allocation of this size would cost page faults on every call.
+    thread_local std::vector<float> scratch;
+    if (scratch.size() < lay.total) scratch.resize(lay.total);
     ws = scratch.data();
   }
   const size_t state = static_cast<size_t>(s.layers) * s.dirs * s.B * s.H;

@@ -42,7 +42,7 @@ struct RnnForward {
   const int32_t* lengths = nullptr;  // [B], 1..T, any order; null = all T
   const float* h0 = nullptr;         // [L·D, B, H] or null (zeros)
   const float* c0 = nullptr;         // LSTM only, or null
-  float dropout = 0;                 // between layers, training only
+  float dropout = 0;                 // between layers (the caller passes 0 in eval mode)
   uint64_t seed = 0;                 // for the dropout masks
   float* y = nullptr;                // [T, B, D·H] (or [B, T, D·H])
   float* hn = nullptr;               // [L·D, B, H]

@@ -1,0 +1,412 @@
+/**
+ * Recurrent layers — RNN, LSTM, GRU — with PyTorch's parameter names,
+ * shapes, gate orders and initialization. A whole multi-layer,
+ * bidirectional, variable-length forward (and its backward) is one native
+ * call; the autograd tape sees one node per layer call.
+ */
+import { record } from '../autograd/tape';
+import { isGradEnabled } from '../autograd/grad-mode';
+import { ShapeError, ValidationError } from '../errors';
+import { binding, RnnCall } from '../native';
+import { Module } from '../nn/module';
+import { Parameter } from '../nn/parameter';
+import { Generator, globalGenerator } from '../random';
+import { Tensor } from '../tensor/tensor';
+import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, describe, fail, formatShape } from '../validate';
+
+/** Options shared by RNN, LSTM and GRU (PyTorch's, in camelCase). */
+export interface RecurrentOptions {
+  /** Features per time step of the input. */
+  inputSize: number;
+  /** Features of the hidden state. */
+  hiddenSize: number;
+  /** Stacked layers; each takes the previous one's output sequence. @default 1 */
+  numLayers?: number;
+  /** Whether the layers have bias vectors b_ih and b_hh. @default true */
+  bias?: boolean;
+  /** Input and output as [batch, time, features]; false for [time, batch, features]. @default true */
+  batchFirst?: boolean;
+  /** Dropout probability on the outputs of every layer but the last, in training mode. @default 0 */
+  dropout?: number;
+  /** Run a second, reversed direction and concatenate both outputs. @default false */
+  bidirectional?: boolean;
+  /** Random source for the initial weights and dropout masks. @default the global generator (`eddy.manualSeed`) */
+  generator?: Generator;
+}
+
+export interface RNNOptions extends RecurrentOptions {
+  /** @default 'tanh' */
+  nonlinearity?: 'tanh' | 'relu';
+}
+
+export interface LSTMOptions extends RecurrentOptions {
+  /** LSTM with projections (PyTorch's proj_size); only 0 is supported so far. @default 0 */
+  projSize?: number;
+}
+
+export interface GRUOptions extends RecurrentOptions {
+  /**
+   * true: PyTorch's GRU, n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+   * (Keras reset_after=True, ONNX linear_before_reset=1). false: the
+   * classic form, n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn) (Keras
+   * reset_after=False, ONNX default). @default true
+   */
+  resetAfter?: boolean;
+}
+
+/** Initial states and sequence lengths for a forward call. */
+export interface RecurrentState {
+  /** Initial hidden state [numLayers · directions, batch, hiddenSize]. @default zeros */
+  h0?: Tensor;
+  /** Initial cell state (LSTM only), like h0. @default zeros */
+  c0?: Tensor;
+  /**
+   * Length of each sequence (1 ≤ length ≤ time steps, any order). Steps past
+   * a sequence's end output zeros, leave its state alone and get no
+   * gradient; the reverse direction starts at each sequence's last step.
+   * @default every sequence runs all time steps
+   */
+  lengths?: Int32Array | readonly number[];
+}
+
+export interface RecurrentOutput {
+  /** [batch, time, directions · hiddenSize] ([time, batch, …] when batchFirst is false). */
+  output: Tensor;
+  /** Final hidden state of every layer and direction: [numLayers · directions, batch, hiddenSize]. */
+  h: Tensor;
+  /** Final cell state (LSTM only), like h. */
+  c?: Tensor;
+}
+
+type CellName = 'RNN' | 'LSTM' | 'GRU';
+
+const CELL_CODES = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
+
+/** One prepared forward call: the native arguments plus what the tape needs. */
+interface Call {
+  native: RnnCall;
+  x: Tensor;
+  h0?: Tensor;
+  c0?: Tensor;
+  needsGrad: boolean;
+  outputShape: number[];
+  stateShape: number[];
+}
+
+abstract class RecurrentLayer extends Module {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly bias: boolean;
+  readonly batchFirst: boolean;
+  readonly dropout: number;
+  readonly bidirectional: boolean;
+  protected readonly generator: Generator;
+  private readonly params: [string, Parameter][] = [];
+
+  protected constructor(
+    private readonly cellName: CellName,
+    private readonly cellCode: number,
+    private readonly gates: number,
+    opts: RecurrentOptions,
+  ) {
+    super();
+    const o = checkOptions('options', opts);
+    this.inputSize = checkInteger('inputSize', o.inputSize, 1);
+    this.hiddenSize = checkInteger('hiddenSize', o.hiddenSize, 1);
+    this.numLayers = checkInteger('numLayers', o.numLayers ?? 1, 1);
+    this.bias = checkBoolean('bias', o.bias ?? true);
+    this.batchFirst = checkBoolean('batchFirst', o.batchFirst ?? true);
+    this.dropout = checkNumber('dropout', o.dropout ?? 0, { min: 0, max: 1 });
+    if (this.dropout >= 1) fail('number in [0, 1)', 'dropout', o.dropout);
+    this.bidirectional = checkBoolean('bidirectional', o.bidirectional ?? false);
+    if (o.generator !== undefined && !(o.generator instanceof Generator)) fail('an eddy Generator', 'generator', o.generator);
+    this.generator = o.generator ?? globalGenerator;
+    this.initParameters();
+  }
+
+  /** 2 for bidirectional layers, else 1. */
+  get numDirections(): number {
+    return this.bidirectional ? 2 : 1;
+  }
+
+  namedParameters(): [string, Parameter][] {
+    return this.params.slice();
+  }
+
+  /** PyTorch's initialization: every weight and bias from U(−1/√H, 1/√H). */
+  resetParameters(): void {
+    const k = 1 / Math.sqrt(this.hiddenSize);
+    for (const [, p] of this.params) this.generator.uniform(p.data.data, -k, k);
+  }
+
+  /**
+   * Runs the layer over whole sequences. With gradients enabled and any
+   * input or parameter requiring grad, the call is recorded on the tape and
+   * keeps a workspace for backward; otherwise nothing is kept.
+   */
+  forward(input: Tensor, state: RecurrentState = {}): RecurrentOutput {
+    const call = this.prepare(input, state);
+    binding.rnnForward(call.native);
+    return this.finish(call);
+  }
+
+  /** `forward` on a worker thread: the event loop stays free while it runs. */
+  async forwardAsync(input: Tensor, state: RecurrentState = {}): Promise<RecurrentOutput> {
+    const call = this.prepare(input, state);
+    await binding.rnnForwardAsync(call.native);
+    return this.finish(call);
+  }
+
+  toString(): string {
+    const extras: string[] = [];
+    if (this.numLayers !== 1) extras.push(`numLayers=${this.numLayers}`);
+    if (!this.bias) extras.push('bias=false');
+    if (!this.batchFirst) extras.push('batchFirst=false');
+    if (this.dropout !== 0) extras.push(`dropout=${this.dropout}`);
+    if (this.bidirectional) extras.push('bidirectional=true');
+    extras.push(...this.describeExtras());
+    return `${this.cellName}(inputSize=${this.inputSize}, hiddenSize=${this.hiddenSize}${extras.map((e) => `, ${e}`).join('')})`;
+  }
+
+  protected describeExtras(): string[] {
+    return [];
+  }
+
+  protected get resetAfter(): boolean {
+    return true;
+  }
+
+  private initParameters(): void {
+    const G = this.gates * this.hiddenSize;
+    const H = this.hiddenSize;
+    for (let l = 0; l < this.numLayers; l++) {
+      const inSize = l === 0 ? this.inputSize : H * this.numDirections;
+      for (let d = 0; d < this.numDirections; d++) {
+        const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
+        this.params.push([`weight_ih${sfx}`, param([G, inSize])], [`weight_hh${sfx}`, param([G, H])]);
+        if (this.bias) this.params.push([`bias_ih${sfx}`, param([G])], [`bias_hh${sfx}`, param([G])]);
+      }
+    }
+    this.resetParameters();
+  }
+
+  private paramAt(kind: 'weight_ih' | 'weight_hh' | 'bias_ih' | 'bias_hh', l: number, d: number): Parameter | null {
+    const name = `${kind}_l${l}${d === 1 ? '_reverse' : ''}`;
+    const found = this.params.find(([n]) => n === name);
+    return found ? found[1] : null;
+  }
+
+  private prepare(input: Tensor, state: RecurrentState): Call {
+    const st = checkOptions('state', state);
+    if (!(input instanceof Tensor)) fail('Tensor', 'input', input);
+    const layout = this.batchFirst ? 'batch, time' : 'time, batch';
+    if (input.rank !== 3 || input.shape[2] !== this.inputSize) {
+      throw new ShapeError(`Expected input of shape [${layout}, ${this.inputSize}] for ${this.toString()} but received ${formatShape(input.shape)}`);
+    }
+    const [B, T] = this.batchFirst ? [input.shape[0], input.shape[1]] : [input.shape[1], input.shape[0]];
+    if (B < 1 || T < 1) {
+      throw new ShapeError(`Expected at least one sequence and one time step in input [${layout}, ${this.inputSize}] for ${this.toString()} but received ${formatShape(input.shape)}`);
+    }
+    const D = this.numDirections;
+    const H = this.hiddenSize;
+    const stateShape = [this.numLayers * D, B, H];
+    const h0 = this.checkState('h0', st.h0, stateShape);
+    let c0: Tensor | undefined;
+    if (this.cellName === 'LSTM') c0 = this.checkState('c0', st.c0, stateShape);
+    else if (st.c0 !== undefined) throw new ValidationError(`Expected no c0 for ${this.toString()}: only LSTM has a cell state`);
+    const lengths = checkLengths(st.lengths, B, T);
+
+    const K = this.numLayers * D;
+    const wIh: Float32Array[] = [], wHh: Float32Array[] = [];
+    const bIh: (Float32Array | null)[] = [], bHh: (Float32Array | null)[] = [];
+    for (let l = 0; l < this.numLayers; l++) {
+      for (let d = 0; d < D; d++) {
+        wIh.push(this.paramAt('weight_ih', l, d)!.data.data);
+        wHh.push(this.paramAt('weight_hh', l, d)!.data.data);
+        bIh.push(this.paramAt('bias_ih', l, d)?.data.data ?? null);
+        bHh.push(this.paramAt('bias_hh', l, d)?.data.data ?? null);
+      }
+    }
+    const needsGrad =
+      isGradEnabled() && (input.requiresGrad || !!h0?.requiresGrad || !!c0?.requiresGrad || this.params.some(([, p]) => p.data.requiresGrad));
+    const dropout = this.training && this.numLayers > 1 ? this.dropout : 0;
+    const native: RnnCall = {
+      cell: this.cellCode,
+      resetAfter: this.resetAfter,
+      layers: this.numLayers,
+      dirs: D,
+      T,
+      B,
+      I: this.inputSize,
+      H,
+      batchFirst: this.batchFirst,
+      x: storage(input),
+      lengths,
+      h0: h0 ? storage(h0) : null,
+      c0: c0 ? storage(c0) : null,
+      wIh,
+      wHh,
+      bIh,
+      bHh,
+      dropout,
+      seed: dropout > 0 ? this.generator.nextSeed() : 0,
+      y: new Float32Array(T * B * D * H),
+      hn: new Float32Array(K * B * H),
+      cn: this.cellName === 'LSTM' ? new Float32Array(K * B * H) : null,
+      ws: null,
+    };
+    if (needsGrad) native.ws = new Float32Array(binding.rnnWorkspaceSize(native));
+    const outputShape = this.batchFirst ? [B, T, D * H] : [T, B, D * H];
+    return { native, x: input, h0, c0, needsGrad, outputShape, stateShape };
+  }
+
+  private finish(call: Call): RecurrentOutput {
+    const { native } = call;
+    const output = new Tensor(native.y, call.outputShape);
+    const h = new Tensor(native.hn, call.stateShape);
+    const c = native.cn ? new Tensor(native.cn, call.stateShape) : undefined;
+    if (call.needsGrad) {
+      const inputs: Tensor[] = [call.x];
+      if (call.h0) inputs.push(call.h0);
+      if (call.c0) inputs.push(call.c0);
+      const params = this.params.map(([, p]) => p.data);
+      inputs.push(...params);
+      const outputs = c ? [output, h, c] : [output, h];
+      record(`${this.cellName}Backward`, inputs, outputs, (grads) => this.backward(call, grads, params));
+    }
+    return c ? { output, h, c } : { output, h };
+  }
+
+  private backward(call: Call, grads: (Tensor | null)[], params: Tensor[]): (Tensor | null)[] {
+    const { native, x, h0, c0 } = call;
+    const [gy, gh, gc] = grads;
+    const zerosLike = (t: Tensor | undefined): Float32Array | null => (t && t.requiresGrad ? new Float32Array(t.size) : null);
+    const dx = zerosLike(x);
+    const dh0 = zerosLike(h0);
+    const dc0 = zerosLike(c0);
+    const pgrad = (p: Parameter | null): Float32Array | null => (p && p.data.requiresGrad ? new Float32Array(p.data.size) : null);
+    const K = this.numLayers * this.numDirections;
+    const gWIh: (Float32Array | null)[] = [], gWHh: (Float32Array | null)[] = [];
+    const gBIh: (Float32Array | null)[] = [], gBHh: (Float32Array | null)[] = [];
+    for (let k = 0; k < K; k++) {
+      const l = Math.floor(k / this.numDirections), d = k % this.numDirections;
+      gWIh.push(pgrad(this.paramAt('weight_ih', l, d)));
+      gWHh.push(pgrad(this.paramAt('weight_hh', l, d)));
+      gBIh.push(pgrad(this.paramAt('bias_ih', l, d)));
+      gBHh.push(pgrad(this.paramAt('bias_hh', l, d)));
+    }
+    binding.rnnBackward({
+      forward: native,
+      dy: gy ? storage(gy) : null,
+      dhn: gh ? storage(gh) : null,
+      dcn: gc ? storage(gc) : null,
+      dx,
+      dh0,
+      dc0,
+      gWIh,
+      gWHh,
+      gBIh,
+      gBHh,
+    });
+    // The same order as the recorded inputs: x, h0?, c0?, then parameters.
+    const byName = new Map<Tensor, Float32Array | null>();
+    for (let k = 0; k < K; k++) {
+      const l = Math.floor(k / this.numDirections), d = k % this.numDirections;
+      byName.set(this.paramAt('weight_ih', l, d)!.data, gWIh[k]);
+      byName.set(this.paramAt('weight_hh', l, d)!.data, gWHh[k]);
+      const bi = this.paramAt('bias_ih', l, d), bh = this.paramAt('bias_hh', l, d);
+      if (bi) byName.set(bi.data, gBIh[k]);
+      if (bh) byName.set(bh.data, gBHh[k]);
+    }
+    const wrap = (g: Float32Array | null | undefined, like: Tensor): Tensor | null => (g ? new Tensor(g, like.shape) : null);
+    const out: (Tensor | null)[] = [wrap(dx, x)];
+    if (h0) out.push(wrap(dh0, h0));
+    if (c0) out.push(wrap(dc0, c0));
+    for (const p of params) out.push(wrap(byName.get(p), p));
+    return out;
+  }
+
+  private checkState(name: 'h0' | 'c0', value: unknown, shape: number[]): Tensor | undefined {
+    if (value === undefined || value === null) return undefined;
+    if (!(value instanceof Tensor)) fail('Tensor', name, value);
+    if (value.rank !== 3 || value.shape.some((d, i) => d !== shape[i])) {
+      throw new ShapeError(`Expected ${name} of shape ${formatShape(shape)} for ${this.toString()} but received ${formatShape(value.shape)}`);
+    }
+    return value;
+  }
+}
+
+/** A tensor's elements as an exactly-sized, contiguous Float32Array (a view when possible). */
+function storage(t: Tensor): Float32Array {
+  if (t.isContiguous()) return t.offset === 0 && t.data.length === t.size ? t.data : t.data.subarray(t.offset, t.offset + t.size);
+  return t.toFloat32Array();
+}
+
+function checkLengths(lengths: unknown, B: number, T: number): Int32Array | null {
+  if (lengths === undefined || lengths === null) return null;
+  const isArray = Array.isArray(lengths) || lengths instanceof Int32Array;
+  if (!isArray || (lengths as ArrayLike<number>).length !== B) {
+    const got = isArray ? `length ${(lengths as ArrayLike<number>).length}` : describe(lengths);
+    throw new ValidationError(`Expected lengths to be an Int32Array with one entry per sequence (${B}) but received ${got}`);
+  }
+  const out = Int32Array.from(lengths as ArrayLike<number>);
+  for (let i = 0; i < B; i++) {
+    const v = (lengths as ArrayLike<number>)[i];
+    if (!Number.isInteger(v) || v < 1 || v > T) {
+      throw new ValidationError(`Expected lengths between 1 and ${T} (the number of time steps) but received lengths[${i}] = ${String(v)}`);
+    }
+  }
+  return out;
+}
+
+function param(shape: number[]): Parameter {
+  let size = 1;
+  for (const d of shape) size *= d;
+  return new Parameter(new Tensor(new Float32Array(size), shape));
+}
+
+/** Elman RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or relu. */
+export class RNN extends RecurrentLayer {
+  readonly nonlinearity: 'tanh' | 'relu';
+
+  constructor(opts: RNNOptions) {
+    const nonlinearity = checkOneOf('nonlinearity', checkOptions('options', opts).nonlinearity ?? 'tanh', ['tanh', 'relu'] as const);
+    super('RNN', nonlinearity === 'tanh' ? CELL_CODES.rnn_tanh : CELL_CODES.rnn_relu, 1, opts);
+    this.nonlinearity = nonlinearity;
+  }
+
+  protected override describeExtras(): string[] {
+    return this.nonlinearity === 'relu' ? ["nonlinearity='relu'"] : [];
+  }
+}
+
+/** LSTM with PyTorch's gate order i, f, g, o. */
+export class LSTM extends RecurrentLayer {
+  constructor(opts: LSTMOptions) {
+    const projSize = checkInteger('projSize', checkOptions('options', opts).projSize ?? 0, 0);
+    if (projSize !== 0) {
+      throw new ValidationError(`Expected projSize 0 for LSTM but received ${projSize}: LSTM with projections is not supported yet`);
+    }
+    super('LSTM', CELL_CODES.lstm, 4, opts);
+  }
+}
+
+/** GRU with PyTorch's gate order r, z, n. */
+export class GRU extends RecurrentLayer {
+  private readonly _resetAfter: boolean;
+
+  constructor(opts: GRUOptions) {
+    const resetAfter = checkBoolean('resetAfter', checkOptions('options', opts).resetAfter ?? true);
+    super('GRU', CELL_CODES.gru, 3, opts);
+    this._resetAfter = resetAfter;
+  }
+
+  protected override get resetAfter(): boolean {
+    return this._resetAfter;
+  }
+
+  protected override describeExtras(): string[] {
+    return this._resetAfter ? [] : ['resetAfter=false'];
+  }
+}

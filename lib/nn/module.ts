@@ -1,0 +1,101 @@
+/**
+ * Module: something with parameters and a training mode. Recurrent layers
+ * and (later) models derive from it; names follow PyTorch's state_dict.
+ */
+import { ShapeError, ValidationError } from '../errors';
+import { Tensor, shapeSize, tensor } from '../tensor/tensor';
+import { describe, formatShape } from '../validate';
+import { Parameter } from './parameter';
+
+/** What `loadStateDict` accepts for one entry. */
+export type StateValue = Tensor | Float32Array | ArrayLike<number> | readonly unknown[];
+
+export abstract class Module {
+  /** Training mode: dropout is active and gradients are kept. @default true */
+  training = true;
+
+  /** Parameters in a stable order, under PyTorch's names. */
+  abstract namedParameters(): [string, Parameter][];
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  train(mode = true): this {
+    this.training = mode;
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.zeroGrad();
+  }
+
+  /** The parameters as `{ name: Tensor }`; the tensors share storage with the module. */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [name, p] of this.namedParameters()) out[name] = p.data.detach();
+    return out;
+  }
+
+  /**
+   * Copies values into the parameters. Every key must be present and known,
+   * every shape must match (a flat array of the right length is accepted),
+   * and every value must be finite.
+   */
+  loadStateDict(state: Record<string, StateValue>): void {
+    if (state === null || typeof state !== 'object' || Array.isArray(state)) {
+      throw new ValidationError(`Expected an object of named tensors for state but received ${describe(state)}`);
+    }
+    const params = new Map(this.namedParameters());
+    const keys = Object.keys(state);
+    const unknown = keys.filter((k) => !params.has(k));
+    if (unknown.length > 0) {
+      throw new ValidationError(`Unexpected key ${unknown.map((k) => JSON.stringify(k)).join(', ')} in state dict for ${this.toString()}; expected ${[...params.keys()].join(', ')}`);
+    }
+    const missing = [...params.keys()].filter((k) => !Object.prototype.hasOwnProperty.call(state, k));
+    if (missing.length > 0) {
+      throw new ValidationError(`Missing key ${missing.map((k) => JSON.stringify(k)).join(', ')} in state dict for ${this.toString()}`);
+    }
+    // Convert and check everything before changing anything.
+    const values = new Map<string, Float32Array>();
+    for (const [name, p] of params) values.set(name, stateValue(name, state[name], p.shape));
+    // Parameters are contiguous leaves: copy in place, keeping their identity.
+    for (const [name, p] of params) p.data.data.set(values.get(name)!, p.data.offset);
+  }
+
+  abstract toString(): string;
+}
+
+function stateValue(name: string, value: StateValue, shape: readonly number[]): Float32Array {
+  let data: Float32Array;
+  let received: readonly number[] | null;
+  if (value instanceof Tensor) {
+    data = value.toFloat32Array();
+    received = value.shape;
+  } else if (value instanceof Float32Array || (ArrayBuffer.isView(value) && !(value instanceof DataView))) {
+    data = Float32Array.from(value as ArrayLike<number>);
+    received = null;
+  } else if (Array.isArray(value)) {
+    const t = tensor(value as never);
+    data = t.data;
+    received = t.shape;
+  } else {
+    throw new ValidationError(`Expected Tensor, Float32Array or nested number arrays for state dict entry ${name} but received ${describe(value)}`);
+  }
+  const size = shapeSize(shape);
+  const matches = received ? received.length === shape.length && received.every((d, i) => d === shape[i]) : data.length === size;
+  if (!matches) {
+    const got = received ? formatShape(received) : `${data.length} values`;
+    throw new ShapeError(`Expected shape ${formatShape(shape)} for state dict entry ${name} but received ${got}`);
+  }
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new ValidationError(`Expected finite values for state dict entry ${name} but received ${data[i]} at index ${i}`);
+    }
+  }
+  return data;
+}

@@ -1,0 +1,88 @@
+/**
+ * Seeded random numbers. Everything random in Eddy (initialization, dropout
+ * masks, shuffling) draws from a Generator, by default the global one, so
+ * `eddy.manualSeed(n)` makes a whole run reproducible.
+ */
+import { checkInteger } from './validate';
+
+/** xoshiro128** — small state, fast, and good statistical quality. */
+export class Generator {
+  private s = new Uint32Array(4);
+
+  constructor(seed = 0x5eed) {
+    this.seed(seed);
+  }
+
+  /** Resets the state from a 32-bit-safe integer seed (expanded with splitmix32). */
+  seed(seed: number): this {
+    checkInteger('seed', seed, 0, Number.MAX_SAFE_INTEGER);
+    let x = (seed ^ Math.floor(seed / 2 ** 32)) >>> 0;
+    for (let i = 0; i < 4; i++) {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      this.s[i] = (z ^ (z >>> 16)) >>> 0;
+    }
+    if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
+    return this;
+  }
+
+  /** A uniformly distributed 32-bit unsigned integer. */
+  nextUint32(): number {
+    const s = this.s;
+    const result = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
+    const t = (s[1] << 9) >>> 0;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 11);
+    return result;
+  }
+
+  /** A uniform number in [0, 1) with 53 random bits. */
+  next(): number {
+    const hi = this.nextUint32() >>> 5;
+    const lo = this.nextUint32() >>> 6;
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** Fills `out` with U(low, high). */
+  uniform(out: Float32Array, low: number, high: number): Float32Array {
+    const span = high - low;
+    for (let i = 0; i < out.length; i++) out[i] = low + span * this.next();
+    return out;
+  }
+
+  /** An integer seed for native code that generates its own random numbers (dropout masks). */
+  nextSeed(): number {
+    return this.nextUint32() * 2097152 + (this.nextUint32() >>> 11);
+  }
+
+  /** The state, to save in checkpoints. */
+  getState(): number[] {
+    return Array.from(this.s);
+  }
+
+  setState(state: readonly number[]): this {
+    if (!Array.isArray(state) || state.length !== 4 || !state.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32)) {
+      throw new TypeError('Expected an array of four unsigned 32-bit integers for state');
+    }
+    this.s.set(state);
+    return this;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/** The generator used when none is given. */
+export const globalGenerator = new Generator();
+
+/** Seeds the global generator, like `torch.manual_seed`. */
+export function manualSeed(seed: number): void {
+  globalGenerator.seed(seed);
+}
