@@ -1,0 +1,238 @@
+import * as assert from 'assert';
+import * as eddy from '../../lib';
+import { ShapeError, Tensor, ValidationError } from '../../lib';
+
+function throwsExactly(fn: () => unknown, type: typeof ShapeError | typeof ValidationError, message: string): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof type, `expected ${type.name}, got ${(err as Error).constructor.name}: ${(err as Error).message}`);
+    assert.strictEqual((err as Error).message, message);
+    return true;
+  });
+}
+
+const x3 = (B: number, T: number, F: number): Tensor => eddy.tensor(Float32Array.from({ length: B * T * F }, (_, i) => Math.sin(i)), [B, T, F]);
+
+describe('recurrent layers: API', () => {
+  it('names and shapes parameters exactly like PyTorch', () => {
+    const lstm = new eddy.LSTM({ inputSize: 10, hiddenSize: 20, numLayers: 2, bidirectional: true });
+    assert.deepStrictEqual(
+      lstm.namedParameters().map(([n, p]) => `${n} ${p.shape.join('x')}`),
+      [
+        'weight_ih_l0 80x10', 'weight_hh_l0 80x20', 'bias_ih_l0 80', 'bias_hh_l0 80',
+        'weight_ih_l0_reverse 80x10', 'weight_hh_l0_reverse 80x20', 'bias_ih_l0_reverse 80', 'bias_hh_l0_reverse 80',
+        'weight_ih_l1 80x40', 'weight_hh_l1 80x20', 'bias_ih_l1 80', 'bias_hh_l1 80',
+        'weight_ih_l1_reverse 80x40', 'weight_hh_l1_reverse 80x20', 'bias_ih_l1_reverse 80', 'bias_hh_l1_reverse 80',
+      ],
+    );
+    const gru = new eddy.GRU({ inputSize: 4, hiddenSize: 5, bias: false });
+    assert.deepStrictEqual(gru.namedParameters().map(([n, p]) => `${n} ${p.shape.join('x')}`), ['weight_ih_l0 15x4', 'weight_hh_l0 15x5']);
+    const rnn = new eddy.RNN({ inputSize: 4, hiddenSize: 5 });
+    assert.deepStrictEqual(Object.keys(rnn.stateDict()), ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0']);
+  });
+
+  it('initializes from U(-1/sqrt(H), 1/sqrt(H)), reproducibly with manualSeed', () => {
+    eddy.manualSeed(7);
+    const a = new eddy.LSTM({ inputSize: 8, hiddenSize: 16 });
+    eddy.manualSeed(7);
+    const b = new eddy.LSTM({ inputSize: 8, hiddenSize: 16 });
+    const bound = 1 / Math.sqrt(16);
+    for (const [name, p] of a.namedParameters()) {
+      const v = p.data.data;
+      assert.ok(v.every((e) => e >= -bound && e <= bound), `${name} within ±${bound}`);
+      assert.ok(Math.max(...v) > 0.8 * bound && Math.min(...v) < -0.8 * bound, `${name} spans the range`);
+      assert.deepStrictEqual(Array.from(v), Array.from(b.stateDict()[name].data));
+    }
+  });
+
+  it('returns outputs and states of the documented shapes', () => {
+    const lstm = new eddy.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true });
+    const { output, h, c } = lstm.forward(x3(5, 7, 3));
+    assert.deepStrictEqual(output.shape, [5, 7, 8]);
+    assert.deepStrictEqual(h.shape, [4, 5, 4]);
+    assert.deepStrictEqual(c!.shape, [4, 5, 4]);
+    const tm = new eddy.GRU({ inputSize: 3, hiddenSize: 4, batchFirst: false });
+    const r = tm.forward(x3(7, 5, 3));
+    assert.deepStrictEqual(r.output.shape, [7, 5, 4]);
+    assert.strictEqual(r.c, undefined);
+  });
+
+  it('accepts non-contiguous inputs', () => {
+    const rnn = new eddy.RNN({ inputSize: 3, hiddenSize: 2 });
+    const timeMajor = x3(6, 4, 3);
+    const view = timeMajor.transpose(0, 1); // [4, 6, 3] batch-first view of time-major data
+    const a = rnn.forward(view);
+    const b = rnn.forward(view.contiguous());
+    assert.deepStrictEqual(Array.from(a.output.data), Array.from(b.output.data));
+  });
+
+  it('keeps no graph under noGrad or when nothing requires grad', () => {
+    const lstm = new eddy.LSTM({ inputSize: 3, hiddenSize: 2 });
+    const inGraph = lstm.forward(x3(2, 3, 3));
+    assert.ok(inGraph.output.gradFn, 'parameters require grad, so the call is recorded');
+    const none = eddy.noGrad(() => lstm.forward(x3(2, 3, 3)));
+    assert.strictEqual(none.output.gradFn, null);
+    assert.strictEqual(none.output.requiresGrad, false);
+  });
+
+  it('accumulates parameter gradients until zeroGrad', () => {
+    const gru = new eddy.GRU({ inputSize: 3, hiddenSize: 2 });
+    const x = x3(2, 3, 3);
+    gru.forward(x).output.sum().backward();
+    const once = Array.from(gru.namedParameters()[0][1].grad!.data);
+    gru.forward(x).output.sum().backward();
+    const twice = Array.from(gru.namedParameters()[0][1].grad!.data);
+    twice.forEach((v, i) => assert.ok(Math.abs(v - 2 * once[i]) < 1e-5));
+    gru.zeroGrad();
+    assert.strictEqual(gru.namedParameters()[0][1].grad, null);
+  });
+
+  describe('dropout between layers', () => {
+    it('applies in training mode only, reproducibly for a given generator seed', () => {
+      const gen = new eddy.Generator(1);
+      const lstm = new eddy.LSTM({ inputSize: 3, hiddenSize: 8, numLayers: 2, dropout: 0.5, generator: gen });
+      const plain = new eddy.LSTM({ inputSize: 3, hiddenSize: 8, numLayers: 2 });
+      plain.loadStateDict(lstm.stateDict());
+      const x = x3(4, 6, 3);
+      gen.seed(42);
+      const a = lstm.forward(x).output;
+      gen.seed(42);
+      const b = lstm.forward(x).output;
+      const c = lstm.forward(x).output;
+      assert.deepStrictEqual(Array.from(a.data), Array.from(b.data), 'same seed, same masks');
+      assert.notDeepStrictEqual(Array.from(a.data), Array.from(c.data), 'next call, new masks');
+      const reference = plain.forward(x).output;
+      assert.notDeepStrictEqual(Array.from(a.data), Array.from(reference.data), 'dropout changes training outputs');
+      lstm.eval();
+      assert.deepStrictEqual(Array.from(lstm.forward(x).output.data), Array.from(reference.data), 'no dropout in eval mode');
+    });
+
+    it('back-propagates through the same masks (finite differences with a fixed seed)', () => {
+      const gen = new eddy.Generator(3);
+      const rnn = new eddy.RNN({ inputSize: 2, hiddenSize: 3, numLayers: 2, dropout: 0.4, generator: gen, bidirectional: true });
+      const x = x3(2, 3, 2);
+      const w = Float32Array.from({ length: 2 * 3 * 6 }, (_, i) => Math.cos(i));
+      const lossAt = (): number => {
+        gen.seed(9);
+        const out = eddy.noGrad(() => rnn.forward(x).output);
+        let s = 0;
+        for (let i = 0; i < w.length; i++) s += out.data[i] * w[i];
+        return s;
+      };
+      gen.seed(9);
+      const out = rnn.forward(x).output;
+      eddy.backward([out], [eddy.tensor(w, out.shape)]);
+      const [name, p] = rnn.namedParameters()[0];
+      const eps = 1e-2;
+      let worst = 0;
+      for (let i = 0; i < p.data.size; i++) {
+        const keep = p.data.data[i];
+        p.data.data[i] = keep + eps;
+        const up = lossAt();
+        p.data.data[i] = keep - eps;
+        const down = lossAt();
+        p.data.data[i] = keep;
+        worst = Math.max(worst, Math.abs((up - down) / (2 * eps) - p.grad!.data[i]));
+      }
+      assert.ok(worst < 2e-3, `d ${name}: max difference ${worst}`);
+    });
+  });
+
+  describe('state dicts', () => {
+    it('round-trips and accepts tensors, Float32Arrays and nested arrays', () => {
+      const a = new eddy.RNN({ inputSize: 2, hiddenSize: 2 });
+      const b = new eddy.RNN({ inputSize: 2, hiddenSize: 2 });
+      b.loadStateDict(a.stateDict());
+      assert.deepStrictEqual(b.stateDict()['weight_hh_l0'].toArray(), a.stateDict()['weight_hh_l0'].toArray());
+      const params = b.parameters();
+      b.loadStateDict({ weight_ih_l0: [[1, 2], [3, 4]], weight_hh_l0: new Float32Array([1, 0, 0, 1]), bias_ih_l0: eddy.tensor([0.5, 0.5]), bias_hh_l0: [0, 0] });
+      assert.deepStrictEqual(b.stateDict()['weight_ih_l0'].toArray(), [[1, 2], [3, 4]]);
+      assert.strictEqual(b.parameters()[0], params[0], 'parameters keep their identity');
+    });
+
+    it('rejects missing, unknown, misshapen and non-finite entries, naming the key', () => {
+      const rnn = new eddy.RNN({ inputSize: 2, hiddenSize: 2 });
+      const good = rnn.stateDict();
+      const { bias_hh_l0: _dropped, ...missing } = good;
+      throwsExactly(() => rnn.loadStateDict(missing), ValidationError, 'Missing key "bias_hh_l0" in state dict for RNN(inputSize=2, hiddenSize=2)');
+      throwsExactly(
+        () => rnn.loadStateDict({ ...good, weight_ih_l1: good.weight_ih_l0 }),
+        ValidationError,
+        'Unexpected key "weight_ih_l1" in state dict for RNN(inputSize=2, hiddenSize=2); expected weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0',
+      );
+      throwsExactly(
+        () => rnn.loadStateDict({ ...good, weight_hh_l0: eddy.tensor(new Float32Array(6), [2, 3]) }),
+        ShapeError,
+        'Expected shape [2, 2] for state dict entry weight_hh_l0 but received [2, 3]',
+      );
+      throwsExactly(() => rnn.loadStateDict({ ...good, bias_ih_l0: new Float32Array(3) }), ShapeError, 'Expected shape [2] for state dict entry bias_ih_l0 but received 3 values');
+      throwsExactly(
+        () => rnn.loadStateDict({ ...good, bias_ih_l0: [0, NaN] }),
+        ValidationError,
+        'Expected finite values for state dict entry bias_ih_l0 but received NaN at index 1',
+      );
+      throwsExactly(
+        () => rnn.loadStateDict({ ...good, weight_ih_l0: [[1, 2], [3, Infinity]] }),
+        ValidationError,
+        'Expected finite values for state dict entry weight_ih_l0 but received Infinity at index 3',
+      );
+    });
+  });
+
+  describe('bad input', () => {
+    const lstm = new eddy.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2 });
+
+    it('rejects wrong options with exact messages', () => {
+      throwsExactly(() => new eddy.LSTM({ inputSize: 0, hiddenSize: 4 }), ValidationError, 'Expected positive integer for inputSize but received 0 of type number');
+      throwsExactly(() => new eddy.GRU({ inputSize: 3 } as never), ValidationError, 'Expected positive integer for hiddenSize but received undefined');
+      throwsExactly(() => new eddy.RNN({ inputSize: 3, hiddenSize: 2, nonlinearity: 'sigmoid' as never }), ValidationError, `Expected one of 'tanh', 'relu' for nonlinearity but received "sigmoid" of type string`);
+      throwsExactly(() => new eddy.LSTM({ inputSize: 3, hiddenSize: 2, dropout: 1 }), ValidationError, 'Expected number in [0, 1) for dropout but received 1 of type number');
+      throwsExactly(() => new eddy.LSTM({ inputSize: 3, hiddenSize: 2, projSize: 1 }), ValidationError, 'Expected projSize 0 for LSTM but received 1: LSTM with projections is not supported yet');
+      throwsExactly(() => new eddy.GRU({ inputSize: 3, hiddenSize: 2, resetAfter: 'yes' as never }), ValidationError, 'Expected boolean for resetAfter but received "yes" of type string');
+    });
+
+    it('rejects inputs of the wrong rank or size', () => {
+      throwsExactly(() => lstm.forward(x3(2, 5, 4)), ShapeError, 'Expected input of shape [batch, time, 3] for LSTM(inputSize=3, hiddenSize=4, numLayers=2) but received [2, 5, 4]');
+      throwsExactly(() => lstm.forward(eddy.tensor(new Float32Array(6), [2, 3])), ShapeError, 'Expected input of shape [batch, time, 3] for LSTM(inputSize=3, hiddenSize=4, numLayers=2) but received [2, 3]');
+      throwsExactly(() => lstm.forward(eddy.tensor(new Float32Array(0), [2, 0, 3])), ShapeError, 'Expected at least one sequence and one time step in input [batch, time, 3] for LSTM(inputSize=3, hiddenSize=4, numLayers=2) but received [2, 0, 3]');
+      throwsExactly(() => lstm.forward([[1, 2, 3]] as never), ValidationError, 'Expected Tensor for input but received an array of length 1');
+      const tm = new eddy.RNN({ inputSize: 3, hiddenSize: 4, batchFirst: false });
+      throwsExactly(() => tm.forward(x3(2, 5, 2)), ShapeError, 'Expected input of shape [time, batch, 3] for RNN(inputSize=3, hiddenSize=4, batchFirst=false) but received [2, 5, 2]');
+    });
+
+    it('rejects initial states of the wrong shape', () => {
+      const x = x3(2, 5, 3);
+      throwsExactly(() => lstm.forward(x, { h0: eddy.tensor(new Float32Array(8), [1, 2, 4]) }), ShapeError, 'Expected h0 of shape [2, 2, 4] for LSTM(inputSize=3, hiddenSize=4, numLayers=2) but received [1, 2, 4]');
+      throwsExactly(() => lstm.forward(x, { c0: eddy.tensor(new Float32Array(16), [2, 4, 2]) }), ShapeError, 'Expected c0 of shape [2, 2, 4] for LSTM(inputSize=3, hiddenSize=4, numLayers=2) but received [2, 4, 2]');
+      throwsExactly(() => lstm.forward(x, { h0: new Float32Array(16) as never }), ValidationError, 'Expected Tensor for h0 but received Float32Array of length 16');
+      const gru = new eddy.GRU({ inputSize: 3, hiddenSize: 4 });
+      throwsExactly(() => gru.forward(x, { c0: eddy.tensor(new Float32Array(8), [1, 2, 4]) }), ValidationError, 'Expected no c0 for GRU(inputSize=3, hiddenSize=4): only LSTM has a cell state');
+    });
+
+    it('rejects lengths of the wrong count or out of range', () => {
+      const x = x3(2, 5, 3);
+      throwsExactly(() => lstm.forward(x, { lengths: Int32Array.of(5) }), ValidationError, 'Expected lengths to be an Int32Array with one entry per sequence (2) but received length 1');
+      throwsExactly(() => lstm.forward(x, { lengths: Int32Array.of(5, 0) }), ValidationError, 'Expected lengths between 1 and 5 (the number of time steps) but received lengths[1] = 0');
+      throwsExactly(() => lstm.forward(x, { lengths: [6, 2] }), ValidationError, 'Expected lengths between 1 and 5 (the number of time steps) but received lengths[0] = 6');
+      throwsExactly(() => lstm.forward(x, { lengths: [2.5, 2] }), ValidationError, 'Expected lengths between 1 and 5 (the number of time steps) but received lengths[0] = 2.5');
+      throwsExactly(() => lstm.forward(x, { lengths: 'all' as never }), ValidationError, 'Expected lengths to be an Int32Array with one entry per sequence (2) but received "all" of type string');
+    });
+
+    it('never crashes the process on inconsistent native calls', () => {
+      // Straight to the binding, bypassing every TypeScript check.
+      const { binding } = require('../../lib/native') as typeof import('../../lib/native');
+      const base = {
+        cell: 0, resetAfter: true, layers: 1, dirs: 1, T: 2, B: 1, I: 2, H: 1, batchFirst: false,
+        x: new Float32Array(4), lengths: null, h0: null, c0: null,
+        wIh: [new Float32Array(8)], wHh: [new Float32Array(4)], bIh: [null], bHh: [null],
+        dropout: 0, seed: 0, y: new Float32Array(2), hn: new Float32Array(1), cn: new Float32Array(1), ws: null,
+      };
+      assert.throws(() => binding.rnnForward({ ...base, x: new Float32Array(3) }), /Expected 4 elements for x but received 3/);
+      assert.throws(() => binding.rnnForward({ ...base, wIh: [new Float32Array(7)] }), /Expected 8 elements for wIh\[0\]/);
+      assert.throws(() => binding.rnnForward({ ...base, lengths: Int32Array.of(3) }), /lengths/);
+      assert.throws(() => binding.rnnForward({ ...base, cell: 7 }), /cell/);
+      assert.throws(() => binding.rnnForward({ ...base, y: null as never }), /Float32Array for y/);
+      assert.throws(() => binding.rnnBackward({ forward: base } as never), /workspace/);
+      binding.rnnForward(base);
+    });
+  });
+});
