@@ -36,10 +36,10 @@ export function gemmRate(s: GemmShape, sampleMs?: number, samples?: number): { m
   return { msPerIter: t.msPerIter, gflops: (2 * s.m * s.n * s.k) / (t.msPerIter * 1e6) };
 }
 
-export function runGemmBench(threadCounts: number[]): void {
+export function runGemmBench(threadCounts: number[], only: string[] = []): void {
   for (const threads of threadCounts) {
     eddy.setNumThreads(threads);
-    for (const s of gemmShapes()) {
+    for (const s of gemmShapes().filter((g) => only.length === 0 || only.includes(g.config))) {
       const r = gemmRate(s);
       console.log(JSON.stringify({
         bench: 'gemm', config: s.config, gemm: s.gemm, m: s.m, n: s.n, k: s.k, threads,

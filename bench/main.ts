@@ -1,16 +1,25 @@
 /**
- * `npm run bench -- <suite> [--threads N]`: prints one JSON line per
- * measurement. Suites: gemm.
+ * `npm run bench -- <suite> [--threads N] [--configs C1,C3]`: prints one
+ * JSON line per measurement. Suites: gemm (sgemm on the layers' GEMM
+ * shapes), rnn (the recurrent layers, inference and training).
  */
 import * as os from 'os';
 import { runGemmBench } from './gemm';
+import { runRnnBench } from './rnn';
 
-const SUITES: Record<string, (threads: number[]) => void | Promise<void>> = {
+const SUITES: Record<string, (threads: number[], configs: string[]) => void | Promise<void>> = {
   gemm: runGemmBench,
+  rnn: runRnnBench,
 };
 
 async function main(argv: string[]): Promise<void> {
-  const suites = argv.filter((a) => !a.startsWith('--'));
+  const flag = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const flagValues = new Set([flag('--threads'), flag('--configs')]);
+  const suites = argv.filter((a) => !a.startsWith('--') && !flagValues.has(a));
+  const configs = flag('--configs')?.split(',') ?? [];
   const threadsFlag = argv.indexOf('--threads');
   const all = Math.max(1, os.availableParallelism());
   const threads = threadsFlag >= 0 ? [Number(argv[threadsFlag + 1])] : [...new Set([1, all])];
@@ -22,7 +31,7 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = 2;
       return;
     }
-    await run(threads);
+    await run(threads, configs);
   }
 }
 

@@ -69,6 +69,18 @@ export function checkOneOf<T extends string>(name: string, value: unknown, choic
   return value as T;
 }
 
+/**
+ * Checks a dimension of a tensor of rank `rank` (negative values count from
+ * the end) and returns it as a non-negative index. `what` names the tensor
+ * in the message.
+ */
+export function checkDim(name: string, dim: unknown, rank: number, what = `a tensor of rank ${rank}`): number {
+  const i = checkInteger(name, dim);
+  const d = i < 0 ? i + rank : i;
+  if (d < 0 || d >= rank) throw new ValidationError(`Expected ${name} between ${-rank} and ${rank - 1} for ${what} but received ${i}`);
+  return d;
+}
+
 /** Checks a shape: an array of non-negative integers. */
 export function checkShape(name: string, value: unknown): number[] {
   if (!Array.isArray(value) || !value.every((d) => isInteger(d) && d >= 0)) {

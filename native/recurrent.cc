@@ -23,6 +23,10 @@ void add_column_sums(float* out, const float* a, size_t rows, int cols, int ld) 
 
 namespace {
 
+void grow(std::vector<float>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+}
+
 // Where each saved tensor lives in the workspace (offsets in floats). With
 // training = false the same layout serves as inference scratch, minus
 // everything backward needs; the gates of all (layer, direction) pairs then
@@ -286,7 +290,7 @@ void rnn_forward(const RnnForward& a) {
     // Inference scratch is reused across calls on the same thread: a fresh
     // allocation of this size would cost page faults on every call.
     thread_local std::vector<float> scratch;
-    if (scratch.size() < lay.total) scratch.resize(lay.total);
+    grow(scratch, lay.total);
     ws = scratch.data();
   }
   const size_t state = static_cast<size_t>(s.layers) * s.dirs * s.B * s.H;
@@ -318,7 +322,11 @@ void rnn_backward(const RnnBackward& a) {
   const size_t TB = static_cast<size_t>(s.T) * s.B;
   const bool lstm = s.cell == CellKind::kLstm;
 
-  std::vector<float> dys(TB * DH), dxs(TB * std::max(s.I, DH));
+  // Per-thread buffers reused across calls; every element is written before it is read.
+  // dys and dxs swap roles between layers, so both fit either.
+  thread_local std::vector<float> dys, dxs;
+  grow(dys, TB * std::max(s.I, DH));
+  grow(dxs, TB * std::max(s.I, DH));
   gather_seq(dys.data(), a.dy, s, o, DH);
   std::vector<float> dhs(state), dcs(lstm ? state : 0);
   gather_state(dhs.data(), a.dhn, s, o);
@@ -365,7 +373,7 @@ void rnn_backward(const RnnBackward& a) {
     }
     if (l > 0) {
       // The layer below receives dX, through the dropout mask it was multiplied by.
-      std::copy(dxs.begin(), dxs.begin() + TB * DH, dys.begin());
+      std::swap(dys, dxs);
       if (f.dropout > 0) {
         const float* mask = ws + lay.mask[l - 1];
         for (size_t i = 0; i < TB * DH; ++i) dys[i] *= mask[i];

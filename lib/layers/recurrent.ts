@@ -12,6 +12,7 @@ import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { Generator, globalGenerator } from '../random';
 import { Tensor } from '../tensor/tensor';
+import { acquireWorkspace, releaseWorkspace } from './workspace';
 import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, describe, fail, formatShape } from '../validate';
 
 /** Options shared by RNN, LSTM and GRU (PyTorch's, in camelCase). */
@@ -256,7 +257,7 @@ abstract class RecurrentLayer extends Module {
       cn: this.cellName === 'LSTM' ? new Float32Array(K * B * H) : null,
       ws: null,
     };
-    if (needsGrad) native.ws = new Float32Array(binding.rnnWorkspaceSize(native));
+    if (needsGrad) native.ws = acquireWorkspace(binding.rnnWorkspaceSize(native));
     const outputShape = this.batchFirst ? [B, T, D * H] : [T, B, D * H];
     return { native, x: input, h0, c0, needsGrad, outputShape, stateShape };
   }
@@ -273,7 +274,10 @@ abstract class RecurrentLayer extends Module {
       const params = this.params.map(([, p]) => p.data);
       inputs.push(...params);
       const outputs = c ? [output, h, c] : [output, h];
-      record(`${this.cellName}Backward`, inputs, outputs, (grads) => this.backward(call, grads, params));
+      const ws = native.ws!;
+      record(`${this.cellName}Backward`, inputs, outputs, (grads) => this.backward(call, grads, params), {
+        onFree: () => releaseWorkspace(ws),
+      });
     }
     return c ? { output, h, c } : { output, h };
   }

@@ -3,6 +3,7 @@
  * are passed to BLAS as they are (transpose flag plus leading dimension);
  * only layouts BLAS cannot express are copied.
  */
+import { recordSingleOutput } from '../autograd/tape';
 import { ShapeError, ValidationError } from '../errors';
 import { binding } from '../native';
 import { Tensor } from '../tensor/tensor';
@@ -27,8 +28,8 @@ function blasOperand(t: Tensor): BlasOperand {
   if ((rs === 1 || rows <= 1) && (cols <= 1 || cs >= rows)) {
     return { data: t.data, offset: t.offset, trans: true, ld: cols <= 1 ? Math.max(1, rows) : cs };
   }
-  const c = t.contiguous();
-  return { data: c.data, offset: c.offset, trans: false, ld: Math.max(1, cols) };
+  // A plain copy: t.contiguous() would record an autograd node.
+  return { data: t.toFloat32Array(), offset: 0, trans: false, ld: Math.max(1, cols) };
 }
 
 function checkMatmul(a: unknown, b: unknown): [Tensor, Tensor] {
@@ -56,18 +57,40 @@ function gemmArgs(a: Tensor, b: Tensor, out: Tensor): Parameters<Gemm> {
   return [A.trans, B.trans, m, n, k, 1, A.data, A.offset, A.ld, B.data, B.offset, B.ld, 0, out.data, 0, Math.max(1, n)];
 }
 
-/** The matrix product of two 2-D tensors: [m, k] × [k, n] → [m, n] (zeros when k is 0). */
-export function matmul(a: Tensor, b: Tensor): Tensor {
-  checkMatmul(a, b);
+/** The product without checks or recording; also what the backward uses. */
+function product(a: Tensor, b: Tensor): Tensor {
   const out = new Tensor(new Float32Array(a.shape[0] * b.shape[1]), [a.shape[0], b.shape[1]]);
   if (out.size > 0 && a.shape[1] > 0) binding.gemm(...gemmArgs(a, b, out));
   return out;
 }
 
-/** `matmul` on a worker thread: the event loop stays free while it runs. */
+/**
+ * For C = A·B: dA = dC·Bᵀ and dB = Aᵀ·dC. The transposes are views, which
+ * BLAS takes as transpose flags, so the backward copies nothing.
+ */
+function recordMatmul(a: Tensor, b: Tensor, out: Tensor): void {
+  recordSingleOutput('matmul', [a, b], out, (g) => [
+    a.requiresGrad ? product(g, b.T) : null,
+    b.requiresGrad ? product(a.T, g) : null,
+  ]);
+}
+
+/** The matrix product of two 2-D tensors: [m, k] × [k, n] → [m, n] (zeros when k is 0). */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  checkMatmul(a, b);
+  const out = product(a, b);
+  recordMatmul(a, b, out);
+  return out;
+}
+
+/**
+ * `matmul` on a worker thread: the event loop stays free while it runs.
+ * Recorded like `matmul`; its backward runs synchronously.
+ */
 export async function matmulAsync(a: Tensor, b: Tensor): Promise<Tensor> {
   checkMatmul(a, b);
   const out = new Tensor(new Float32Array(a.shape[0] * b.shape[1]), [a.shape[0], b.shape[1]]);
   if (out.size > 0 && a.shape[1] > 0) await binding.gemmAsync(...gemmArgs(a, b, out));
+  recordMatmul(a, b, out);
   return out;
 }

@@ -6,8 +6,10 @@
  * copies only when the layout demands it. Kernels receive storage plus
  * offsets and leading dimensions, never copies made for their sake.
  */
+import type { BackwardOptions } from '../autograd/backward';
+import type { GradNode } from '../autograd/node';
 import { ShapeError, ValidationError } from '../errors';
-import { checkInteger, checkOneOf, checkOptions, checkShape, describe, fail, formatShape } from '../validate';
+import { checkBoolean, checkDim, checkInteger, checkOneOf, checkOptions, checkShape, describe, fail, formatShape } from '../validate';
 
 export type NestedArray = number | readonly NestedArray[];
 export type DType = 'float32';
@@ -15,6 +17,8 @@ export type DType = 'float32';
 export interface TensorOptions {
   /** Element type; Eddy computes in float32. @default 'float32' */
   dtype?: DType;
+  /** Record operations on this tensor so `backward()` fills its `grad`. @default false */
+  requiresGrad?: boolean;
 }
 
 /** Row-major strides for a shape. */
@@ -41,6 +45,15 @@ export class Tensor {
   readonly strides: readonly number[];
   /** Index in `data` of the first element. */
   readonly offset: number;
+
+  /** Whether operations on this tensor are recorded for `backward()`. Change it on leaves with `requiresGrad_()`. */
+  requiresGrad = false;
+  /** The gradient accumulated by `backward()` (leaves only); it adds up until `zeroGrad()`. */
+  grad: Tensor | null = null;
+  /** The recorded operation that produced this tensor; null for leaves. Set by `record()`. */
+  gradFn: GradNode | null = null;
+  /** Which output of `gradFn` this tensor is. */
+  outputIndex = 0;
 
   /**
    * Wraps storage without copying. Prefer `eddy.tensor()`, which validates
@@ -79,7 +92,7 @@ export class Tensor {
 
   /** This tensor if contiguous, otherwise a contiguous copy. */
   contiguous(): Tensor {
-    return this.isContiguous() ? this : new Tensor(this.toFloat32Array(), this.shape);
+    return this.isContiguous() ? this : this.recordedView('contiguous', new Tensor(this.toFloat32Array(), this.shape), (g) => g);
   }
 
   /** A new Float32Array holding the elements in row-major order. */
@@ -156,8 +169,11 @@ export class Tensor {
     if (shapeSize(resolved) !== this.size) {
       throw new ShapeError(`Cannot reshape tensor of shape ${formatShape(this.shape)} (${this.size} elements) to ${formatShape(shape)}`);
     }
-    const src = this.contiguous();
-    return new Tensor(src.data, resolved, undefined, src.offset);
+    // Not this.contiguous(): that would record a node of its own.
+    const out = this.isContiguous()
+      ? new Tensor(this.data, resolved, undefined, this.offset)
+      : new Tensor(this.toFloat32Array(), resolved);
+    return this.recordedView('reshape', out, (g) => g.reshape(resolved));
   }
 
   /** A view with dimensions dim0 and dim1 swapped. */
@@ -168,7 +184,7 @@ export class Tensor {
     const strides = this.strides.slice();
     [shape[a], shape[b]] = [shape[b], shape[a]];
     [strides[a], strides[b]] = [strides[b], strides[a]];
-    return new Tensor(this.data, shape, strides, this.offset);
+    return this.recordedView('transpose', new Tensor(this.data, shape, strides, this.offset), (g) => g.transpose(a, b));
   }
 
   /** The transpose of a 2-D tensor (a view). */
@@ -189,7 +205,7 @@ export class Tensor {
     const e = end === undefined ? n : clamp('end', end);
     const shape = this.shape.slice();
     shape[d] = Math.max(0, e - s);
-    return new Tensor(this.data, shape, this.strides, this.offset + s * this.strides[d]);
+    return this.recordedView('slice', new Tensor(this.data, shape, this.strides, this.offset + s * this.strides[d]), (g) => g.slice(d, s, e));
   }
 
   /** A view of index along dim, with that dimension removed. */
@@ -198,20 +214,104 @@ export class Tensor {
     const i = this.normalizeIndex('index', index, d);
     const shape = this.shape.filter((_, k) => k !== d);
     const strides = this.strides.filter((_, k) => k !== d);
-    return new Tensor(this.data, shape, strides, this.offset + i * this.strides[d]);
+    return this.recordedView('select', new Tensor(this.data, shape, strides, this.offset + i * this.strides[d]), (g) => g.select(d, i));
+  }
+
+  // ---- autograd (see lib/autograd/tape.ts) ----
+
+  /** True for tensors not produced by a recorded operation: the ones `backward()` fills `grad` on. */
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+
+  /**
+   * Computes the gradient of this tensor with respect to the leaves it was
+   * computed from and adds it to their `grad`. `grad` (the upstream
+   * gradient, same shape as this) may be omitted only for one-element
+   * tensors, where it is 1.
+   */
+  backward(grad?: Tensor | null, opts?: BackwardOptions): void {
+    lazy.backward().backwardFrom(this, grad, opts);
+  }
+
+  /** Clears the accumulated gradient. */
+  zeroGrad(): void {
+    this.grad = null;
+  }
+
+  /** A view sharing this tensor's storage but outside any graph: it does not require grad. */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape, this.strides, this.offset);
+  }
+
+  /** Sets `requiresGrad` on a leaf and returns it, for chaining. */
+  requiresGrad_(flag = true): this {
+    checkBoolean('flag', flag);
+    if (this.gradFn !== null) {
+      throw new ValidationError(
+        `Expected a leaf tensor for requiresGrad_() but received the output of ${this.gradFn.name} (use detach() for a leaf sharing its data)`,
+      );
+    }
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  /** `eddy.add(this, other)`. */
+  add(other: Tensor | number): Tensor {
+    return lazy.arithmetic().add(this, other);
+  }
+
+  /** `eddy.sub(this, other)`. */
+  sub(other: Tensor | number): Tensor {
+    return lazy.arithmetic().sub(this, other);
+  }
+
+  /** `eddy.mul(this, other)`. */
+  mul(other: Tensor | number): Tensor {
+    return lazy.arithmetic().mul(this, other);
+  }
+
+  /** `eddy.div(this, other)`. */
+  div(other: Tensor | number): Tensor {
+    return lazy.arithmetic().div(this, other);
+  }
+
+  /** `eddy.neg(this)`. */
+  neg(): Tensor {
+    return lazy.arithmetic().neg(this);
+  }
+
+  /** `eddy.matmul(this, other)`. */
+  matmul(other: Tensor): Tensor {
+    return lazy.matmul().matmul(this, other);
+  }
+
+  /** `eddy.sum(this, dim, keepDim)`. */
+  sum(dim?: number, keepDim?: boolean): Tensor {
+    return lazy.reductions().sum(this, dim, keepDim);
+  }
+
+  /** `eddy.mean(this, dim, keepDim)`. */
+  mean(dim?: number, keepDim?: boolean): Tensor {
+    return lazy.reductions().mean(this, dim, keepDim);
   }
 
   toString(): string {
     return `Tensor(shape=${formatShape(this.shape)}, dtype=float32)`;
   }
 
+  /**
+   * Returns `out`, a view (or copy) of this tensor, after recording it for
+   * autograd. `project` applies the same view to a tensor shaped like this
+   * one: that is all the backward of a view needs (see lib/ops/views.ts).
+   */
+  private recordedView(name: string, out: Tensor, project: (source: Tensor) => Tensor): Tensor {
+    if (this.requiresGrad) lazy.views().recordView(name, this, out, project);
+    return out;
+  }
+
   private normalizeDim(name: string, dim: number): number {
-    checkInteger(name, dim);
-    const d = dim < 0 ? dim + this.rank : dim;
-    if (d < 0 || d >= this.rank) {
-      throw new ValidationError(`Expected ${name} between ${-this.rank} and ${this.rank - 1} for a tensor of rank ${this.rank} but received ${dim}`);
-    }
-    return d;
+    return checkDim(name, dim, this.rank);
   }
 
   private normalizeIndex(name: string, index: number, dim: number): number {
@@ -223,6 +323,32 @@ export class Tensor {
     }
     return i;
   }
+}
+
+/**
+ * The autograd and op modules behind some Tensor methods. They import this
+ * file, so importing them here would be a cycle; they are required on first
+ * use instead, once.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const lazy = {
+  backward: once((): typeof import('../autograd/backward') => require('../autograd/backward')),
+  arithmetic: once((): typeof import('../ops/arithmetic') => require('../ops/arithmetic')),
+  matmul: once((): typeof import('../ops/matmul') => require('../ops/matmul')),
+  reductions: once((): typeof import('../ops/reductions') => require('../ops/reductions')),
+  views: once((): typeof import('../ops/views') => require('../ops/views')),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+function once<T>(load: () => T): () => T {
+  let loaded: T | undefined;
+  return () => (loaded ??= load());
+}
+
+/** Checks that `value` is a Tensor, in the usual message shape. */
+export function checkTensor(name: string, value: unknown): Tensor {
+  if (!(value instanceof Tensor)) fail('Tensor', name, value);
+  return value;
 }
 
 /** Infers the shape of nested arrays and flattens them, checking every element. */
@@ -271,6 +397,7 @@ function isNumericTypedArray(x: unknown): x is ArrayLike<number> {
 export function tensor(data: TensorData, shape?: readonly number[], opts?: TensorOptions): Tensor {
   const options = checkOptions('opts', opts);
   if (options.dtype !== undefined) checkOneOf('opts.dtype', options.dtype, ['float32'] as const);
+  const requiresGrad = options.requiresGrad === undefined ? false : checkBoolean('opts.requiresGrad', options.requiresGrad);
   let values: Float32Array;
   let inferred: number[];
   if (data instanceof Float32Array) {
@@ -287,13 +414,15 @@ export function tensor(data: TensorData, shape?: readonly number[], opts?: Tenso
   } else {
     fail('Float32Array, typed array, number or (nested) array of numbers', 'data', data);
   }
-  if (shape === undefined) return new Tensor(values, inferred);
-  const dims = checkShape('shape', shape);
-  const size = shapeSize(dims);
-  if (size !== values.length) {
-    throw new ShapeError(`Expected data of length ${size} for shape ${formatShape(dims)} but received length ${values.length}`);
+  let dims = inferred;
+  if (shape !== undefined) {
+    dims = checkShape('shape', shape);
+    const size = shapeSize(dims);
+    if (size !== values.length) {
+      throw new ShapeError(`Expected data of length ${size} for shape ${formatShape(dims)} but received length ${values.length}`);
+    }
   }
-  return new Tensor(values, dims);
+  return new Tensor(values, dims).requiresGrad_(requiresGrad);
 }
 
 /** A tensor of zeros. */

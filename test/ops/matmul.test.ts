@@ -1,6 +1,7 @@
 import * as assert from 'assert';
 import * as eddy from '../../lib';
 import { ShapeError, Tensor, ValidationError } from '../../lib';
+import { gradcheck } from '../gradcheck';
 import { assertClose, randomArray, rng } from '../helpers';
 
 /** Reference product in float64 over logical indices, whatever the layout. */
@@ -145,6 +146,47 @@ describe('matmul', () => {
         for (let p = 0; p < n; p++) s += a.data[i * n + p] * b.data[p * n + j];
         assert.ok(Math.abs(c.get(i, j) - s) < 1e-3, `c[${i},${j}] = ${c.get(i, j)}, expected ${s}`);
       }
+    });
+  });
+
+  describe('gradient', () => {
+    it('matches finite differences for every pair of layouts', () => {
+      const random = rng(51);
+      let worst = 0;
+      for (const la of LAYOUTS) {
+        for (const lb of LAYOUTS) {
+          worst = Math.max(worst, ...gradcheck(eddy.matmul, [operand(3, 5, la, random), operand(5, 4, lb, random)]));
+        }
+      }
+      worst = Math.max(worst, ...gradcheck((a, b) => a.matmul(b), [operand(1, 7, 'sliced', random), operand(7, 1, 'transposed', random)]));
+      console.log(`      17 cases, max scaled difference ${worst.toExponential(2)} (tolerance 2e-3)`);
+    });
+
+    it('computes only the gradients needed and records nothing without grad', () => {
+      const random = rng(52);
+      const a = operand(2, 3, 'contiguous', random).requiresGrad_();
+      const b = operand(3, 2, 'transposed', random);
+      const c = eddy.matmul(a, b);
+      assert.strictEqual(c.gradFn?.name, 'matmul');
+      c.sum().backward();
+      assert.deepStrictEqual(a.grad?.shape, [2, 3]);
+      assert.strictEqual(b.grad, null);
+      const d = eddy.matmul(operand(2, 3, 'contiguous', random), b);
+      assert.strictEqual(d.requiresGrad, false);
+      assert.strictEqual(d.gradFn, null);
+    });
+
+    it('matmulAsync records like matmul', async () => {
+      const random = rng(53);
+      const a = operand(4, 3, 'sliced', random).requiresGrad_();
+      const b = operand(3, 2, 'contiguous', random).requiresGrad_();
+      (await eddy.matmulAsync(a, b)).sum().backward();
+      const [ga, gb] = [a.grad, b.grad];
+      a.zeroGrad();
+      b.zeroGrad();
+      eddy.matmul(a, b).sum().backward();
+      assert.deepStrictEqual(ga?.toArray(), a.grad?.toArray());
+      assert.deepStrictEqual(gb?.toArray(), b.grad?.toArray());
     });
   });
 });

@@ -1,0 +1,222 @@
+/**
+ * Reverse-mode backward over the recorded graph, like
+ * `torch.autograd.backward`.
+ *
+ * Nodes run in a topological order (Kahn's algorithm: a node runs once
+ * every node that feeds it a gradient has run), found with explicit stacks
+ * so graphs of 10^5 nodes need no deep recursion. Gradients arriving at the
+ * same output are summed first, so each node's backward runs once.
+ */
+import { EddyError, ShapeError, ValidationError } from '../errors';
+import { addInto, sameShape, zip } from '../ops/strided';
+import { Tensor } from '../tensor/tensor';
+import { checkBoolean, checkOptions, describe, fail, formatShape } from '../validate';
+import { pausingGrad } from './grad-mode';
+import { GradNode } from './node';
+
+export interface BackwardOptions {
+  /** Keep the graph so that backward can run through it again. @default false */
+  retainGraph?: boolean;
+}
+
+interface Root {
+  tensor: Tensor;
+  grad: Tensor;
+}
+
+/**
+ * Adds to the `grad` of every leaf that `tensors` were computed from the
+ * gradient of `sum_i <tensors[i], gradTensors[i]>`. A gradient may be
+ * omitted (or null) only for a one-element tensor, where it is 1. Frees the
+ * graph unless `opts.retainGraph`.
+ */
+export function backward(tensors: readonly Tensor[], gradTensors?: readonly (Tensor | null | undefined)[], opts?: BackwardOptions): void {
+  if (!Array.isArray(tensors)) fail('an array of tensors', 'tensors', tensors);
+  if (gradTensors !== undefined) {
+    if (!Array.isArray(gradTensors)) fail('an array of tensors or nulls', 'gradTensors', gradTensors);
+    if (gradTensors.length !== tensors.length) {
+      throw new ValidationError(
+        `Expected ${tensors.length} gradients for gradTensors (one per tensor) but received an array of length ${gradTensors.length}`,
+      );
+    }
+  }
+  const retainGraph = readOptions(opts);
+  const roots = tensors.map((t, i) => checkRoot(`tensors[${i}]`, t, `gradTensors[${i}]`, gradTensors?.[i]));
+  run(roots, retainGraph);
+}
+
+/** `tensor.backward(grad, opts)`: the same, with names that fit a method. */
+export function backwardFrom(tensor: Tensor, grad?: Tensor | null, opts?: BackwardOptions): void {
+  const retainGraph = readOptions(opts);
+  run([checkRoot('backward()', tensor, 'grad', grad)], retainGraph);
+}
+
+function readOptions(opts: BackwardOptions | undefined): boolean {
+  const options = checkOptions('opts', opts);
+  return options.retainGraph === undefined ? false : checkBoolean('opts.retainGraph', options.retainGraph);
+}
+
+function checkRoot(name: string, t: unknown, gradName: string, grad: unknown): Root {
+  if (!(t instanceof Tensor)) fail('Tensor', name, t);
+  if (!t.requiresGrad) {
+    throw new ValidationError(
+      `Expected a tensor that requires grad for ${name} but received one that does not (create the tensors it is computed from with { requiresGrad: true })`,
+    );
+  }
+  if (grad === undefined || grad === null) {
+    if (t.size !== 1) {
+      throw new ShapeError(
+        `Expected a gradient of shape ${formatShape(t.shape)} for ${gradName} but received ${describe(grad)} (only one-element tensors have an implicit gradient of 1)`,
+      );
+    }
+    return { tensor: t, grad: new Tensor(Float32Array.of(1), t.shape) };
+  }
+  if (!(grad instanceof Tensor)) fail('Tensor or null', gradName, grad);
+  if (!sameShape(grad.shape, t.shape)) {
+    throw new ShapeError(`Expected a gradient of shape ${formatShape(t.shape)} for ${gradName} but received shape ${formatShape(grad.shape)}`);
+  }
+  return { tensor: t, grad };
+}
+
+/**
+ * Sums of incoming gradients. A gradient that arrives alone is kept as it
+ * is (it may be the user's tensor or a view another node also holds);
+ * adding a second one allocates a new tensor, which later additions may then
+ * update in place because nothing else can see it — until it is handed to a
+ * backward, which may return it as the gradient of several inputs (add
+ * does), so `release` gives up that right.
+ */
+class GradientSums {
+  private readonly owned = new Set<Tensor>();
+
+  release(g: Tensor): void {
+    this.owned.delete(g);
+  }
+
+  add(previous: Tensor | null | undefined, g: Tensor): Tensor {
+    if (!previous) return g;
+    if (this.owned.has(previous)) {
+      addInto(previous, g);
+      return previous;
+    }
+    const sum = new Tensor(zip(previous, g, previous.shape, (x, y) => x + y), previous.shape);
+    this.owned.add(sum);
+    return sum;
+  }
+
+  /** `g` as a tensor the caller may keep and mutate: `g` itself if this made it, otherwise a copy. */
+  fresh(g: Tensor): Tensor {
+    return this.owned.has(g) ? g : new Tensor(g.toFloat32Array(), g.shape);
+  }
+}
+
+function run(roots: Root[], retainGraph: boolean): void {
+  const sums = new GradientSums();
+  const leafGrads = new Map<Tensor, Tensor>();
+  // Per node, the summed gradient of each of its outputs so far.
+  const pending = new Map<GradNode, (Tensor | null)[]>();
+  const addToNode = (node: GradNode, index: number, g: Tensor): void => {
+    let slots = pending.get(node);
+    if (!slots) pending.set(node, (slots = new Array<Tensor | null>(node.outputCount).fill(null)));
+    slots[index] = sums.add(slots[index], g);
+  };
+
+  const starts: GradNode[] = [];
+  for (const { tensor, grad } of roots) {
+    if (tensor.gradFn === null) {
+      leafGrads.set(tensor, sums.add(leafGrads.get(tensor), grad));
+    } else {
+      addToNode(tensor.gradFn, tensor.outputIndex, grad);
+      starts.push(tensor.gradFn);
+    }
+  }
+  const waiting = countConsumers(starts);
+
+  pausingGrad(() => {
+    const ready = [...new Set(starts)].filter((node) => waiting.get(node) === 0);
+    while (ready.length > 0) {
+      const node = ready.pop() as GradNode;
+      const grads = pending.get(node);
+      pending.delete(node);
+      grads?.forEach((g) => g && sums.release(g));
+      const inputGrads = grads ? callBackward(node, grads) : null;
+      node.edges.forEach((edge, i) => {
+        if (edge === null) return;
+        const g = inputGrads ? inputGrads[i] : null;
+        if (edge.kind === 'leaf') {
+          if (g) leafGrads.set(edge.tensor, sums.add(leafGrads.get(edge.tensor), g));
+          return;
+        }
+        if (g) addToNode(edge.node, edge.index, g);
+        const left = (waiting.get(edge.node) as number) - 1;
+        waiting.set(edge.node, left);
+        if (left === 0) ready.push(edge.node);
+      });
+      // Freed as we go, so saved activations are released during backward.
+      if (!retainGraph) node.free();
+    }
+  });
+
+  // Leaves get new tensors (never the caller's gradTensors or a buffer some
+  // node also handed elsewhere) and only after every node has run, so a
+  // failing backward leaves all `grad`s as they were.
+  for (const [leaf, g] of leafGrads) {
+    const total = sums.fresh(g);
+    if (leaf.grad !== null) addInto(total, leaf.grad);
+    leaf.grad = total;
+  }
+}
+
+/**
+ * For every node reachable from `starts`, the number of edges from other
+ * reachable nodes into it: how many gradients it waits for. Throws before
+ * anything runs if part of the graph was already freed.
+ */
+function countConsumers(starts: readonly GradNode[]): Map<GradNode, number> {
+  const waiting = new Map<GradNode, number>();
+  const stack: GradNode[] = [];
+  for (const node of starts) {
+    if (!waiting.has(node)) {
+      waiting.set(node, 0);
+      stack.push(node);
+    }
+  }
+  while (stack.length > 0) {
+    const node = stack.pop() as GradNode;
+    if (node.freed) {
+      throw new EddyError(
+        `The graph through ${node.name} was already freed by an earlier backward(); pass { retainGraph: true } to that call to run backward through it again`,
+        'ERR_EDDY_GRAPH_FREED',
+      );
+    }
+    for (const edge of node.edges) {
+      if (edge === null || edge.kind !== 'node') continue;
+      const count = waiting.get(edge.node);
+      if (count === undefined) stack.push(edge.node);
+      waiting.set(edge.node, (count ?? 0) + 1);
+    }
+  }
+  return waiting;
+}
+
+/** Runs one node's backward on contiguous gradients and checks what it returns. */
+function callBackward(node: GradNode, grads: (Tensor | null)[]): (Tensor | null)[] {
+  const fn = node.backwardFn as NonNullable<GradNode['backwardFn']>;
+  const result = fn(grads.map((g) => (g === null ? null : g.contiguous())));
+  const shapes = node.inputShapes;
+  if (!Array.isArray(result) || result.length !== shapes.length) {
+    throw new EddyError(`Expected the backward of ${node.name} to return ${shapes.length} gradients (one per input) but it returned ${describe(result)}`);
+  }
+  result.forEach((g, i) => {
+    if (g === null) return;
+    if (!(g instanceof Tensor)) {
+      throw new EddyError(`Expected the backward of ${node.name} to return a Tensor or null for input ${i} but it returned ${describe(g)}`);
+    }
+    if (!sameShape(g.shape, shapes[i])) {
+      throw new EddyError(
+        `Expected the backward of ${node.name} to return a gradient of shape ${formatShape(shapes[i])} for input ${i} but it returned shape ${formatShape(g.shape)}`,
+      );
+    }
+  });
+  return result;
+}

@@ -1,0 +1,186 @@
+import * as assert from 'assert';
+import * as eddy from '../../lib';
+import { EddyError, NestedArray, Tensor } from '../../lib';
+import { gradcheck, randomInput } from '../gradcheck';
+import { rng } from '../helpers';
+
+const leaf = (values: NestedArray[], shape?: number[]): Tensor => eddy.tensor(values, shape, { requiresGrad: true });
+/** x.grad as arrays (a function, so TypeScript does not narrow x.grad across calls). */
+const gradOf = (x: Tensor): NestedArray | undefined => x.grad?.toArray();
+
+describe('backward', () => {
+  it('accumulates into grad across calls until zeroGrad()', () => {
+    const x = leaf([1, 2, 3]);
+    eddy.mul(x, x).sum().backward();
+    const first = x.grad as Tensor;
+    assert.deepStrictEqual(first.toArray(), [2, 4, 6]);
+    eddy.mul(x, 3).sum().backward();
+    assert.deepStrictEqual(x.grad?.toArray(), [5, 7, 9]);
+    // The earlier gradient is a separate tensor: accumulation never mutates it.
+    assert.deepStrictEqual(first.toArray(), [2, 4, 6]);
+    x.zeroGrad();
+    assert.strictEqual(x.grad, null);
+    eddy.sum(x).backward();
+    assert.deepStrictEqual(gradOf(x), [1, 1, 1]);
+  });
+
+  it('takes several roots with their upstream gradients, like torch.autograd.backward', () => {
+    const x = leaf([1, 2]);
+    const w = leaf([[1, 2], [3, 4]]);
+    const y1 = eddy.matmul(x.reshape([1, 2]), w); // [1, 2]
+    const y2 = eddy.mul(x, x); // [2]
+    const s = eddy.sum(eddy.tanh(x)); // [] with an implicit gradient of 1
+    eddy.backward([y1, y2, s, w], [eddy.tensor([[1, -1]]), eddy.tensor([0.5, 2]), null, eddy.tensor([[10, 0], [0, 10]])]);
+    const sech2 = [1, 2].map((v) => 1 - Math.tanh(v) ** 2);
+    // d/dx: w·[1, -1]ᵀ + [0.5, 2]·2x + sech²(x)
+    const expected = [1 - 2 + 0.5 * 2 + sech2[0], 3 - 4 + 2 * 4 + sech2[1]];
+    x.grad?.toFloat32Array().forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-6, `x.grad[${i}] = ${v}, expected ${expected[i]}`));
+    // w is a root (a leaf: its gradient goes straight to grad) and an input of y1.
+    assert.deepStrictEqual(w.grad?.toArray(), [[11, -1], [2, 8]]);
+  });
+
+  it('sums the gradients of a tensor used twice (diamond) and runs each node once', () => {
+    const x = leaf([0.5, -1]);
+    let calls = 0;
+    // a = 2x through a hand-written op that counts its backward calls.
+    const a = eddy.tensor(x.toFloat32Array().map((v) => 2 * v), [2]);
+    eddy.record('double', [x], [a], ([g]) => {
+      calls++;
+      return [eddy.mul(g as Tensor, 2)];
+    });
+    // d = tanh(a) * a + a: a reaches d along three paths.
+    const d = eddy.add(eddy.mul(eddy.tanh(a), a), a);
+    d.sum().backward();
+    assert.strictEqual(calls, 1);
+    const expected = [1, -2].map((v) => 2 * (1 - Math.tanh(v) ** 2) * v + 2 * Math.tanh(v) + 2);
+    x.grad?.toFloat32Array().forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-5, `x.grad[${i}] = ${v}, expected ${expected[i]}`));
+    const random = rng(81);
+    const worst = Math.max(...gradcheck((t) => eddy.mul(eddy.add(eddy.sigmoid(t), t), eddy.square(t)), [randomInput([3, 3], random)]));
+    console.log(`      diamond gradcheck: max scaled difference ${worst.toExponential(2)} (tolerance 2e-3)`);
+  });
+
+  it('runs a chain of 20000 ops without deep recursion', () => {
+    const x = leaf([0.5]);
+    let y = x;
+    for (let i = 0; i < 10000; i++) y = eddy.mul(eddy.add(y, 1e-4), 0.9999);
+    y.sum().backward();
+    const expected = 0.9999 ** 10000;
+    assert.ok(Math.abs((x.grad as Tensor).item() - expected) < 1e-4, `${x.grad?.item()} vs ${expected}`);
+  });
+
+  it('frees the graph: a second backward throws unless the first retained it', () => {
+    const x = leaf([1, 2]);
+    const y = eddy.mul(x, x).sum();
+    y.backward();
+    const err = (fn: () => void): void =>
+      assert.throws(fn, (e: unknown) => {
+        assert.ok(e instanceof EddyError);
+        assert.strictEqual(e.code, 'ERR_EDDY_GRAPH_FREED');
+        assert.strictEqual(
+          e.message,
+          'The graph through sum was already freed by an earlier backward(); pass { retainGraph: true } to that call to run backward through it again',
+        );
+        return true;
+      });
+    err(() => y.backward());
+    assert.deepStrictEqual(x.grad?.toArray(), [2, 4], 'nothing accumulates when the graph is freed');
+    // Freed: the node keeps its name but no closure (saved tensors) and no edges.
+    assert.strictEqual(y.gradFn?.freed, true);
+    assert.strictEqual(y.gradFn?.backwardFn, null);
+    assert.strictEqual(y.gradFn?.edges.length, 0);
+
+    const z = eddy.mul(x, x).sum();
+    z.backward(null, { retainGraph: true });
+    z.backward();
+    assert.deepStrictEqual(x.grad?.toArray(), [6, 12]);
+    err(() => z.backward());
+  });
+
+  it('hands out fresh gradients, never the caller\'s tensors or shared buffers', () => {
+    const x = leaf([1, 2]);
+    const g = eddy.tensor([3, 4]);
+    x.backward(g);
+    assert.notStrictEqual(x.grad, g);
+    assert.notStrictEqual(x.grad?.data, g.data);
+    g.data[0] = 100;
+    assert.deepStrictEqual(x.grad?.toArray(), [3, 4]);
+    // add passes its upstream gradient to both inputs unchanged: each must get its own copy.
+    const a = leaf([1, 1]);
+    const b = leaf([2, 2]);
+    const upstream = eddy.tensor([5, 6]);
+    eddy.add(a, b).backward(upstream);
+    assert.notStrictEqual(a.grad?.data, b.grad?.data);
+    assert.notStrictEqual(a.grad?.data, upstream.data);
+    (a.grad as Tensor).data[0] = -1;
+    assert.deepStrictEqual(b.grad?.toArray(), [5, 6]);
+    assert.deepStrictEqual(upstream.toArray(), [5, 6]);
+    // A transposed upstream gradient is read through its strides.
+    const m = leaf([1, 2, 3, 4, 5, 6], [2, 3]);
+    eddy.mul(m, 1).backward(eddy.tensor([1, 2, 3, 4, 5, 6], [3, 2]).T);
+    assert.deepStrictEqual(m.grad?.toArray(), [[1, 3, 5], [2, 4, 6]]);
+  });
+
+  it('never lets a summed gradient shared by two inputs be mutated through one of them', () => {
+    // z's gradient is a sum made by backward; add hands that same tensor to
+    // both a and b, which then receive more gradient from their other uses.
+    const x = leaf([1, 2]);
+    const y = leaf([3, 4]);
+    const a = x.mul(1);
+    const b = y.mul(1);
+    const z = a.add(b);
+    eddy.backward([a.mul(5).sum(), b.mul(7).sum(), z.sum(), z.sum()]);
+    assert.deepStrictEqual(gradOf(x), [7, 7]);
+    assert.deepStrictEqual(gradOf(y), [9, 9]);
+    // The same for leaves: two leaves must not end up with one gradient tensor.
+    const p = leaf([1, 2]);
+    const q = leaf([3, 4]);
+    const r = p.add(q);
+    eddy.backward([r.sum(), r.sum()]);
+    assert.notStrictEqual(p.grad?.data, q.grad?.data);
+  });
+
+  it('rejects bad arguments with exact messages', () => {
+    const x = leaf([1, 2, 3]);
+    const y = eddy.mul(x, 2);
+    const s = y.sum();
+    const cases: Array<[() => unknown, string, string]> = [
+      [() => eddy.backward(y as never), 'ValidationError', 'Expected an array of tensors for tensors but received an instance of Tensor'],
+      [() => eddy.backward([s, 1 as never]), 'ValidationError', 'Expected Tensor for tensors[1] but received 1 of type number'],
+      [
+        () => eddy.backward([s, eddy.tensor([1, 2])]),
+        'ValidationError',
+        'Expected a tensor that requires grad for tensors[1] but received one that does not (create the tensors it is computed from with { requiresGrad: true })',
+      ],
+      [() => eddy.backward([s, y], [null]), 'ValidationError', 'Expected 2 gradients for gradTensors (one per tensor) but received an array of length 1'],
+      [() => eddy.backward([s], null as never), 'ValidationError', 'Expected an array of tensors or nulls for gradTensors but received null'],
+      [() => eddy.backward([s, y], [null, [1, 1, 1] as never]), 'ValidationError', 'Expected Tensor or null for gradTensors[1] but received an array of length 3'],
+      [
+        () => eddy.backward([s, y], [null, eddy.zeros([3, 1])]),
+        'ShapeError',
+        'Expected a gradient of shape [3] for gradTensors[1] but received shape [3, 1]',
+      ],
+      [
+        () => eddy.backward([s, y]),
+        'ShapeError',
+        'Expected a gradient of shape [3] for gradTensors[1] but received undefined (only one-element tensors have an implicit gradient of 1)',
+      ],
+      [
+        () => y.backward(),
+        'ShapeError',
+        'Expected a gradient of shape [3] for grad but received undefined (only one-element tensors have an implicit gradient of 1)',
+      ],
+      [() => y.backward(eddy.zeros([2])), 'ShapeError', 'Expected a gradient of shape [3] for grad but received shape [2]'],
+      [
+        () => eddy.tensor([1]).backward(),
+        'ValidationError',
+        'Expected a tensor that requires grad for backward() but received one that does not (create the tensors it is computed from with { requiresGrad: true })',
+      ],
+      [() => s.backward(null, { retainGraph: 'yes' as never }), 'ValidationError', 'Expected boolean for opts.retainGraph but received "yes" of type string'],
+      [() => eddy.backward([s], undefined, 5 as never), 'ValidationError', 'Expected an options object for opts but received 5 of type number'],
+    ];
+    for (const [fn, name, message] of cases) assert.throws(fn, { name, message });
+    // None of these ran anything: the graph is intact.
+    s.backward();
+    assert.deepStrictEqual(x.grad?.toArray(), [2, 2, 2]);
+  });
+});
