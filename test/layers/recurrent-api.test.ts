@@ -86,6 +86,18 @@ describe('recurrent layers: API', () => {
     assert.strictEqual(gru.namedParameters()[0][1].grad, null);
   });
 
+  it('reuses a freed workspace without changing results', () => {
+    const lstm = new eddy.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true });
+    const grads = (lengths?: number[]): number[] => {
+      lstm.zeroGrad();
+      lstm.forward(x3(3, 5, 3), { lengths }).output.sum().backward();
+      return lstm.parameters().flatMap((p) => Array.from(p.grad!.data));
+    };
+    const first = grads([5, 2, 4]);
+    grads(); // a different run fills the recycled workspace with other values
+    assert.deepStrictEqual(grads([5, 2, 4]), first);
+  });
+
   describe('dropout between layers', () => {
     it('applies in training mode only, reproducibly for a given generator seed', () => {
       const gen = new eddy.Generator(1);
