@@ -103,7 +103,10 @@ Pool& pool() {
 
 void set_num_threads(int n) {
   n = std::max(1, n);
-  openblas_set_num_threads(n);
+  // OpenBLAS always runs single-threaded, inside this pool's threads: Eddy
+  // splits GEMMs (gemm.cc) and time loops (recurrent.cc) itself, so no
+  // second set of threads ever competes for the cores.
+  openblas_set_num_threads(1);
   pool().resize(n);
 }
 

@@ -1,5 +1,6 @@
-// Eddy's thread pool. One setting (set_num_threads) governs this pool and
-// OpenBLAS together so the two never oversubscribe the cores.
+// Eddy's thread pool. It is the only source of parallelism: OpenBLAS is kept
+// single-threaded and called from the pool's threads, so one setting
+// (set_num_threads) governs everything and nothing oversubscribes the cores.
 #pragma once
 
 #include <cstdint>

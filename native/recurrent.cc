@@ -1,7 +1,12 @@
-// The time loop and everything around it: sorting the batch by length,
+// The time loop and everything around it: ordering the batch by length,
 // hoisting the input projection out of the loop, stacking layers and
 // directions, dropout between layers, and the weight gradients as one GEMM
 // over all steps. Cells (lstm.cc, gru.cc, rnn.cc) supply the steps.
+//
+// Parallelism: sequences are independent, so the batch is dealt into groups
+// and every (direction, group) runs its whole time loop on one thread with
+// single-threaded GEMMs — no synchronisation per step. The GEMMs over all
+// steps (input projection, weight gradients) are split by gemm() itself.
 #include "recurrent.h"
 
 #include <algorithm>
@@ -11,6 +16,7 @@
 
 #include "cell.h"
 #include "gemm.h"
+#include "parallel.h"
 
 namespace eddy {
 
@@ -21,6 +27,13 @@ void add_column_sums(float* out, const float* a, size_t rows, int cols, int ld) 
   }
 }
 
+void recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh) {
+  const int GH = L.G * L.H;
+  const size_t rows = static_cast<size_t>(T) * L.B;
+  if (dw_hh) gemm(true, false, GH, L.H, static_cast<int>(rows), 1.0f, L.gates, GH, L.hprev, L.H, 1.0f, dw_hh, L.H);
+  if (db_hh) add_column_sums(db_hh, L.gates, rows, GH, GH);
+}
+
 namespace {
 
 void grow(std::vector<float>& v, size_t n) {
@@ -29,36 +42,34 @@ void grow(std::vector<float>& v, size_t n) {
 
 // Where each saved tensor lives in the workspace (offsets in floats). With
 // training = false the same layout serves as inference scratch, minus
-// everything backward needs; the gates of all (layer, direction) pairs then
-// share one region.
+// everything backward needs; the gates of all layers then share one region
+// per direction.
 struct Layout {
   std::vector<size_t> gates, hprev, extra;  // per (layer, direction)
-  std::vector<size_t> out, mask;            // per layer: outputs [T, B, D·H] (sorted), dropout masks
-  size_t xs = 0;                            // sorted, time-major input [T, B, I]
+  std::vector<size_t> out, mask;            // per layer: outputs [T, B, D·H] (internal order), dropout masks
+  size_t xs = 0;                            // input [T, B, I] in internal order
   size_t total = 0;
 };
 
 Layout make_layout(const RnnShape& s, bool training, bool dropout) {
   Layout l;
   const size_t TB = static_cast<size_t>(s.T) * s.B, H = s.H, DH = static_cast<size_t>(s.dirs) * s.H;
+  const size_t gates = TB * s.gates() * H;
   size_t at = 0;
   l.xs = at;
   at += TB * s.I;
-  size_t shared_gates = 0;
-  if (!training) {
-    shared_gates = at;
-    at += TB * s.gates() * H;
-  }
+  const size_t shared_gates = at;
+  if (!training) at += s.dirs * gates;
   for (int k = 0; k < s.layers * s.dirs; ++k) {
     if (training) {
       l.gates.push_back(at);
-      at += TB * s.gates() * H;
+      at += gates;
       l.hprev.push_back(at);
       at += TB * H;
       l.extra.push_back(at);
       at += TB * s.extra() * H;
     } else {
-      l.gates.push_back(shared_gates);
+      l.gates.push_back(shared_gates + (k % s.dirs) * gates);
       l.hprev.push_back(0);
       l.extra.push_back(0);
     }
@@ -75,47 +86,74 @@ Layout make_layout(const RnnShape& s, bool training, bool dropout) {
   return l;
 }
 
-// The batch sorted by length, longest first (stable), and how many rows are
-// live at each step.
-struct Order {
-  std::vector<int> perm;         // sorted position → original batch index
+// A group of sequences that one thread runs through time: rows
+// [off, off + size) of the internal order, longest first, so the rows still
+// running at step t are the first batch_sizes[t].
+struct Group {
+  int off = 0, size = 0;
   std::vector<int> batch_sizes;  // [T]
-  bool identity = true;
 };
 
-Order make_order(const RnnShape& s, const int32_t* lengths) {
+// The internal batch order: sequences sorted by length (stable), then dealt
+// round-robin into groups, so groups get similar amounts of work.
+struct Order {
+  std::vector<int> perm;  // internal row → original batch index
+  std::vector<int> len;   // internal row → sequence length
+  std::vector<Group> groups;
+};
+
+Order make_order(const RnnShape& s, const int32_t* lengths, int groups) {
   Order o;
-  o.perm.resize(s.B);
-  std::iota(o.perm.begin(), o.perm.end(), 0);
-  o.batch_sizes.assign(s.T, s.B);
-  if (!lengths) return o;
+  std::vector<int> sorted(s.B);
+  std::iota(sorted.begin(), sorted.end(), 0);
+  auto length = [&](int b) { return lengths ? lengths[b] : s.T; };
   for (int b = 0; b < s.B; ++b) {
-    if (lengths[b] < 1 || lengths[b] > s.T) throw std::invalid_argument("length out of range");
+    if (length(b) < 1 || length(b) > s.T) throw std::invalid_argument("length out of range");
   }
-  std::stable_sort(o.perm.begin(), o.perm.end(), [&](int a, int b) { return lengths[a] > lengths[b]; });
-  for (int b = 0; b < s.B; ++b) o.identity = o.identity && o.perm[b] == b;
-  for (int t = 0; t < s.T; ++t) {
-    int n = 0;
-    while (n < s.B && lengths[o.perm[n]] > t) ++n;
-    o.batch_sizes[t] = n;
+  std::stable_sort(sorted.begin(), sorted.end(), [&](int a, int b) { return length(a) > length(b); });
+  groups = std::max(1, std::min(groups, s.B));
+  for (int g = 0; g < groups; ++g) {
+    Group grp;
+    grp.off = static_cast<int>(o.perm.size());
+    for (int i = g; i < s.B; i += groups) o.perm.push_back(sorted[i]);
+    grp.size = static_cast<int>(o.perm.size()) - grp.off;
+    grp.batch_sizes.assign(s.T, 0);
+    for (int t = 0; t < s.T; ++t) {
+      int n = 0;
+      while (n < grp.size && length(o.perm[grp.off + n]) > t) ++n;
+      grp.batch_sizes[t] = n;
+    }
+    o.groups.push_back(std::move(grp));
   }
+  for (int b = 0; b < s.B; ++b) o.len.push_back(length(o.perm[b]));
   return o;
 }
 
+// How many groups to deal the batch into: enough (direction, group) tasks
+// for every thread, but no group smaller than 8 rows, below which a GEMM
+// per step stops paying for a thread.
+int group_count(const RnnShape& s) {
+  const int threads = num_threads();
+  const int wanted = (threads + s.dirs - 1) / s.dirs;
+  return std::max(1, std::min(wanted, s.B / 8));
+}
+
+size_t user_row(const RnnShape& s, int original, int t) {
+  return s.batch_first ? static_cast<size_t>(original) * s.T + t : static_cast<size_t>(t) * s.B + original;
+}
+
 // Copies a sequence tensor in the user's layout and batch order into the
-// sorted, time-major layout (gather) or back (scatter). Rows past a
-// sequence's end are zero in the sorted copy.
+// internal time-major order (gather) or back (scatter). Steps past a
+// sequence's end are zero in the internal copy.
 void gather_seq(float* dst, const float* src, const RnnShape& s, const Order& o, int width) {
   for (int t = 0; t < s.T; ++t) {
     for (int b = 0; b < s.B; ++b) {
       float* d = dst + (static_cast<size_t>(t) * s.B + b) * width;
-      if (b >= o.batch_sizes[t] || !src) {
+      if (!src || t >= o.len[b]) {
         std::memset(d, 0, sizeof(float) * width);
-        continue;
+      } else {
+        std::memcpy(d, src + user_row(s, o.perm[b], t) * width, sizeof(float) * width);
       }
-      const int ob = o.perm[b];
-      const size_t row = s.batch_first ? static_cast<size_t>(ob) * s.T + t : static_cast<size_t>(t) * s.B + ob;
-      std::memcpy(d, src + row * width, sizeof(float) * width);
     }
   }
 }
@@ -123,14 +161,13 @@ void gather_seq(float* dst, const float* src, const RnnShape& s, const Order& o,
 void scatter_seq(float* dst, const float* src, const RnnShape& s, const Order& o, int width) {
   for (int t = 0; t < s.T; ++t) {
     for (int b = 0; b < s.B; ++b) {
-      const int ob = o.perm[b];
-      const size_t row = s.batch_first ? static_cast<size_t>(ob) * s.T + t : static_cast<size_t>(t) * s.B + ob;
-      std::memcpy(dst + row * width, src + (static_cast<size_t>(t) * s.B + b) * width, sizeof(float) * width);
+      std::memcpy(dst + user_row(s, o.perm[b], t) * width, src + (static_cast<size_t>(t) * s.B + b) * width,
+                  sizeof(float) * width);
     }
   }
 }
 
-// States [L·D, B, H] between user order and sorted order.
+// States [L·D, B, H] between user order and internal order.
 void gather_state(float* dst, const float* src, const RnnShape& s, const Order& o) {
   const size_t H = s.H;
   for (int k = 0; k < s.layers * s.dirs; ++k) {
@@ -155,8 +192,6 @@ void scatter_state(float* dst, const float* src, const RnnShape& s, const Order&
   }
 }
 
-// Dropout masks from a counter-based generator: the value at (layer, i)
-// depends only on the seed, so results do not depend on thread count.
 uint64_t splitmix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -164,16 +199,26 @@ uint64_t splitmix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-// Multiplies out by a fresh mask (zero with probability p, else 1/(1-p)),
-// keeping the mask for backward when given somewhere to put it.
-void apply_dropout(float* out, float* mask, size_t n, float p, uint64_t seed, int layer) {
+// Multiplies a layer's output [T, B, width] (internal order) by a fresh
+// dropout mask (0 with probability p, else 1/(1-p)), keeping the mask for
+// backward when given somewhere to put it. Each value depends only on
+// (seed, layer, step, original sequence, column), so neither the batch
+// order nor the thread count changes the masks.
+void apply_dropout(float* out, float* mask, const RnnShape& s, const Order& o, int width, float p, uint64_t seed,
+                   int layer) {
   const float keep = 1.0f / (1.0f - p);
   const uint64_t base = splitmix64(seed ^ (0x5bd1e995ULL * static_cast<uint64_t>(layer + 1)));
-  for (size_t i = 0; i < n; ++i) {
-    const double u = static_cast<double>(splitmix64(base + i) >> 11) * (1.0 / 9007199254740992.0);
-    const float m = u < p ? 0.0f : keep;
-    if (mask) mask[i] = m;
-    out[i] *= m;
+  for (int t = 0; t < s.T; ++t) {
+    for (int b = 0; b < s.B; ++b) {
+      const size_t row = static_cast<size_t>(t) * s.B + b;
+      const uint64_t key = base + (static_cast<uint64_t>(t) * s.B + o.perm[b]) * width;
+      for (int j = 0; j < width; ++j) {
+        const double u = static_cast<double>(splitmix64(key + j) >> 11) * (1.0 / 9007199254740992.0);
+        const float m = u < p ? 0.0f : keep;
+        if (mask) mask[row * width + j] = m;
+        out[row * width + j] *= m;
+      }
+    }
   }
 }
 
@@ -181,21 +226,6 @@ void check_shape(const RnnShape& s) {
   if (s.layers < 1 || (s.dirs != 1 && s.dirs != 2) || s.T < 0 || s.B < 0 || s.I < 1 || s.H < 1) {
     throw std::invalid_argument("invalid recurrent shape");
   }
-}
-
-LayerCtx make_ctx(const RnnShape& s, const RnnParams& p, int l, int d, bool training) {
-  LayerCtx L;
-  const int k = l * s.dirs + d;
-  L.B = s.B;
-  L.H = s.H;
-  L.G = s.gates();
-  L.training = training;
-  L.reset_after = s.reset_after;
-  L.relu = s.cell == CellKind::kRnnRelu;
-  L.w_hh = p.w_hh[k];
-  L.b_hh = p.b_hh[k];
-  L.ldy = s.dirs * s.H;
-  return L;
 }
 
 void forward_step(CellKind cell, const LayerCtx& L, int t, int bs) {
@@ -214,61 +244,159 @@ void backward_step(CellKind cell, const LayerCtx& L, int t, int bs) {
   }
 }
 
-// Runs the whole stack forward in sorted order. `ws` is the workspace
+// Buffers of one (layer, direction), for all rows; a task narrows them to
+// its group with `for_group`.
+struct LayerBuffers {
+  float *gates = nullptr, *extra = nullptr, *hprev = nullptr;
+  float *y = nullptr, *h = nullptr, *c = nullptr, *scratch = nullptr, *scratch2 = nullptr;
+  const float* dy = nullptr;
+  float *dh = nullptr, *dc = nullptr;
+};
+
+LayerCtx make_ctx(const RnnShape& s, const RnnParams& p, int k, bool training, const LayerBuffers& buf) {
+  LayerCtx L;
+  L.B = s.B;
+  L.H = s.H;
+  L.G = s.gates();
+  L.training = training;
+  L.reset_after = s.reset_after;
+  L.relu = s.cell == CellKind::kRnnRelu;
+  L.w_hh = p.w_hh[k];
+  L.b_hh = p.b_hh[k];
+  L.ldy = s.dirs * s.H;
+  L.gates = buf.gates;
+  L.extra = buf.extra;
+  L.hprev = buf.hprev;
+  L.y = buf.y;
+  L.h = buf.h;
+  L.c = buf.c;
+  L.scratch = buf.scratch;
+  L.scratch2 = buf.scratch2;
+  L.dy = buf.dy;
+  L.dh = buf.dh;
+  L.dc = buf.dc;
+  return L;
+}
+
+// The context seen by the task running rows [off, off + n): every row
+// pointer moves by `off` rows (the step stride stays B rows).
+LayerCtx for_group(LayerCtx L, int off, const RnnShape& s) {
+  const size_t H = s.H, GH = static_cast<size_t>(s.gates()) * H, E = static_cast<size_t>(s.extra()) * H;
+  auto move = [off](auto* p, size_t width) { return p ? p + off * width : p; };
+  L.gates = move(L.gates, GH);
+  L.extra = move(L.extra, E);
+  L.hprev = move(L.hprev, H);
+  L.y = move(L.y, static_cast<size_t>(L.ldy));
+  L.dy = move(L.dy, static_cast<size_t>(L.ldy));
+  L.h = move(L.h, H);
+  L.c = move(L.c, H);
+  L.dh = move(L.dh, H);
+  L.dc = move(L.dc, H);
+  L.scratch = move(L.scratch, GH);
+  L.scratch2 = move(L.scratch2, H);
+  return L;
+}
+
+// Runs fn(direction, group) for every pair: on the pool when there are
+// several, inline otherwise (so the per-step GEMMs can use the pool).
+template <typename Fn>
+void for_each_task(int dirs, const Order& o, Fn&& fn) {
+  const int groups = static_cast<int>(o.groups.size());
+  const int tasks = dirs * groups;
+  if (tasks == 1) return fn(0, o.groups[0]);
+  parallel_for(tasks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) fn(static_cast<int>(i / groups), o.groups[static_cast<size_t>(i % groups)]);
+  });
+}
+
+void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse) {
+  const int H = s.H, E = s.extra();
+  for (int step = 0; step < s.T; ++step) {
+    const int t = reverse ? s.T - 1 - step : step;
+    const int bs = g.batch_sizes[t];
+    if (L.training) {
+      std::memcpy(const_cast<float*>(L.hprev_at(t)), L.h, sizeof(float) * g.size * H);
+      if (E > 0 && bs < g.size) {
+        std::memset(L.extra_at(t, E) + static_cast<size_t>(bs) * E * H, 0, sizeof(float) * (g.size - bs) * E * H);
+      }
+    }
+    if (bs > 0) forward_step(cell, L, t, bs);
+    // Padded positions output zeros.
+    for (int b = bs; b < g.size; ++b) std::memset(L.y_at(t) + static_cast<size_t>(b) * L.ldy, 0, sizeof(float) * H);
+  }
+}
+
+void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse) {
+  const int H = s.H, GH = s.gates() * s.H;
+  for (int step = s.T - 1; step >= 0; --step) {
+    const int t = reverse ? s.T - 1 - step : step;
+    const int bs = g.batch_sizes[t];
+    if (bs > 0) backward_step(cell, L, t, bs);
+    // Rows past their sequence's end contribute nothing to the weight GEMMs.
+    if (bs < g.size) {
+      std::memset(L.gates_at(t) + static_cast<size_t>(bs) * GH, 0, sizeof(float) * (g.size - bs) * GH);
+      if (cell == CellKind::kGru && s.reset_after) {
+        std::memset(L.extra_at(t, 1) + static_cast<size_t>(bs) * H, 0, sizeof(float) * (g.size - bs) * H);
+      }
+    }
+  }
+}
+
+// Input projection for all steps at once, plus the biases that fold into it.
+void project_input(const RnnShape& s, const RnnParams& p, int k, const float* x, int in, float* gates) {
+  const int GH = s.gates() * s.H;
+  const size_t TB = static_cast<size_t>(s.T) * s.B;
+  gemm(false, true, static_cast<int>(TB), GH, in, 1.0f, x, in, p.w_ih[k], in, 0.0f, gates, GH);
+  const bool fold = folds_b_hh(s) && p.b_hh[k];
+  if (!p.b_ih[k] && !fold) return;
+  std::vector<float> bias(GH, 0.0f);
+  for (int j = 0; j < GH; ++j) bias[j] = (p.b_ih[k] ? p.b_ih[k][j] : 0.0f) + (fold ? p.b_hh[k][j] : 0.0f);
+  parallel_for(static_cast<int64_t>(TB), 256, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* row = gates + r * GH;
+      for (int j = 0; j < GH; ++j) row[j] += bias[j];
+    }
+  });
+}
+
+// Runs the whole stack forward in internal order. `ws` is the workspace
 // (training) or scratch (inference) laid out by `lay`; states hs, cs
 // [L·D, B, H] hold h0/c0 on entry and the final states on return.
-void forward_sorted(const RnnForward& a, const Order& o, const Layout& lay, float* ws, float* hs, float* cs) {
+void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, float* ws, float* hs, float* cs) {
   const RnnShape& s = a.s;
   const bool training = a.ws != nullptr;
   const int G = s.gates(), H = s.H, DH = s.dirs * s.H;
-  const size_t TB = static_cast<size_t>(s.T) * s.B;
-  std::vector<float> scratch(static_cast<size_t>(s.B) * G * H), scratch2(static_cast<size_t>(s.B) * H);
+  const size_t TB = static_cast<size_t>(s.T) * s.B, BH = static_cast<size_t>(s.B) * H;
+  // Thread-local buffers are named through plain pointers below: inside a
+  // lambda running on a pool thread the name would mean that thread's copy.
+  thread_local std::vector<float> scratch_buf, scratch2_buf;
+  grow(scratch_buf, s.dirs * BH * G);
+  grow(scratch2_buf, s.dirs * BH);
+  float* scratch = scratch_buf.data();
+  float* scratch2 = scratch2_buf.data();
   for (int l = 0; l < s.layers; ++l) {
     const int in = s.in_size(l);
     const float* x = l == 0 ? ws + lay.xs : ws + lay.out[l - 1];
     float* out = ws + lay.out[l];
-    for (int d = 0; d < s.dirs; ++d) {
+    for (int d = 0; d < s.dirs; ++d) project_input(s, a.p, l * s.dirs + d, x, in, ws + lay.gates[l * s.dirs + d]);
+    for_each_task(s.dirs, o, [&](int d, const Group& g) {
       const int k = l * s.dirs + d;
-      LayerCtx L = make_ctx(s, a.p, l, d, training);
-      L.gates = ws + lay.gates[k];
-      L.extra = training ? ws + lay.extra[k] : nullptr;
-      L.y = out + d * H;
-      L.h = hs + static_cast<size_t>(k) * s.B * H;
-      L.c = cs ? cs + static_cast<size_t>(k) * s.B * H : nullptr;
-      L.scratch = scratch.data();
-      L.scratch2 = scratch2.data();
-      // Hoisted input projection for all steps, with the biases that fold.
-      gemm(false, true, static_cast<int>(TB), G * H, in, 1.0f, x, in, a.p.w_ih[k], in, 0.0f, L.gates, G * H);
-      const bool fold = folds_b_hh(s);
-      if (a.p.b_ih[k] || (fold && a.p.b_hh[k])) {
-        std::vector<float> bias(static_cast<size_t>(G) * H, 0.0f);
-        for (int j = 0; j < G * H; ++j) {
-          bias[j] = (a.p.b_ih[k] ? a.p.b_ih[k][j] : 0.0f) + (fold && a.p.b_hh[k] ? a.p.b_hh[k][j] : 0.0f);
-        }
-        for (size_t r = 0; r < TB; ++r) {
-          float* row = L.gates + r * G * H;
-          for (int j = 0; j < G * H; ++j) row[j] += bias[j];
-        }
-      }
-      const bool reverse = d == 1;
-      for (int step = 0; step < s.T; ++step) {
-        const int t = reverse ? s.T - 1 - step : step;
-        const int bs = o.batch_sizes[t];
-        if (training) {
-          float* hp = ws + lay.hprev[k] + static_cast<size_t>(t) * s.B * H;
-          std::memcpy(hp, L.h, sizeof(float) * s.B * H);
-          if (s.extra() > 0 && bs < s.B) {
-            std::memset(L.extra_at(t, s.extra()) + static_cast<size_t>(bs) * s.extra() * H, 0,
-                        sizeof(float) * (s.B - bs) * s.extra() * H);
-          }
-        }
-        if (bs > 0) forward_step(s.cell, L, t, bs);
-        // Padded positions produce zeros.
-        for (int b = bs; b < s.B; ++b) std::memset(L.y_at(t) + static_cast<size_t>(b) * DH, 0, sizeof(float) * H);
-      }
+      LayerBuffers buf;
+      buf.gates = ws + lay.gates[k];
+      buf.extra = training ? ws + lay.extra[k] : nullptr;
+      buf.hprev = training ? ws + lay.hprev[k] : nullptr;
+      buf.y = out + d * H;
+      buf.h = hs + k * BH;
+      buf.c = cs ? cs + k * BH : nullptr;
+      buf.scratch = scratch + d * BH * G;
+      buf.scratch2 = scratch2 + d * BH;
+      forward_loop(s.cell, s, for_group(make_ctx(s, a.p, k, training, buf), g.off, s), g, d == 1);
+    });
+    if (a.dropout > 0 && l + 1 < s.layers) {
+      apply_dropout(out, training ? ws + lay.mask[l] : nullptr, s, o, DH, a.dropout, a.seed, l);
     }
-    if (a.dropout > 0 && l + 1 < s.layers) apply_dropout(out, training ? ws + lay.mask[l] : nullptr, TB * DH, a.dropout, a.seed, l);
   }
+  (void)TB;
 }
 
 }  // namespace
@@ -283,7 +411,7 @@ void rnn_forward(const RnnForward& a) {
   check_shape(s);
   if (s.T == 0 || s.B == 0) return;
   const bool training = a.ws != nullptr;
-  const Order o = make_order(s, a.lengths);
+  const Order o = make_order(s, a.lengths, group_count(s));
   const Layout lay = make_layout(s, training, a.dropout > 0);
   float* ws = a.ws;
   if (!training) {
@@ -298,7 +426,7 @@ void rnn_forward(const RnnForward& a) {
   gather_seq(ws + lay.xs, a.x, s, o, s.I);
   gather_state(hs.data(), a.h0, s, o);
   if (!cs.empty()) gather_state(cs.data(), a.c0, s, o);
-  forward_sorted(a, o, lay, ws, hs.data(), cs.empty() ? nullptr : cs.data());
+  forward_internal(a, o, lay, ws, hs.data(), cs.empty() ? nullptr : cs.data());
   scatter_seq(a.y, ws + lay.out[s.layers - 1], s, o, s.dirs * s.H);
   if (a.hn) scatter_state(a.hn, hs.data(), s, o);
   if (a.cn && !cs.empty()) scatter_state(a.cn, cs.data(), s, o);
@@ -315,52 +443,52 @@ void rnn_backward(const RnnBackward& a) {
     if (a.dc0) std::memset(a.dc0, 0, sizeof(float) * state);
     return;
   }
-  const Order o = make_order(s, f.lengths);
+  // The same order as the forward call (same lengths, same thread count).
+  const Order o = make_order(s, f.lengths, group_count(s));
   const Layout lay = make_layout(s, true, f.dropout > 0);
   float* ws = f.ws;
   const int G = s.gates(), H = s.H, DH = s.dirs * s.H;
-  const size_t TB = static_cast<size_t>(s.T) * s.B;
+  const size_t TB = static_cast<size_t>(s.T) * s.B, BH = static_cast<size_t>(s.B) * H;
   const bool lstm = s.cell == CellKind::kLstm;
 
-  // Per-thread buffers reused across calls; every element is written before it is read.
-  // dys and dxs swap roles between layers, so both fit either.
-  thread_local std::vector<float> dys, dxs;
-  grow(dys, TB * std::max(s.I, DH));
-  grow(dxs, TB * std::max(s.I, DH));
-  gather_seq(dys.data(), a.dy, s, o, DH);
+  // Per-thread buffers reused across calls; every element is written before
+  // it is read. dys and dxs swap roles between layers, so both fit either.
+  // Named through plain pointers, as in forward_internal.
+  thread_local std::vector<float> dys_buf, dxs_buf, scratch_buf, scratch2_buf;
+  grow(dys_buf, TB * std::max(s.I, DH));
+  grow(dxs_buf, TB * std::max(s.I, DH));
+  grow(scratch_buf, s.dirs * BH * G);
+  grow(scratch2_buf, s.dirs * BH);
+  float* dys = dys_buf.data();
+  float* dxs = dxs_buf.data();
+  float* scratch = scratch_buf.data();
+  float* scratch2 = scratch2_buf.data();
+  gather_seq(dys, a.dy, s, o, DH);
   std::vector<float> dhs(state), dcs(lstm ? state : 0);
   gather_state(dhs.data(), a.dhn, s, o);
   if (lstm) gather_state(dcs.data(), a.dcn, s, o);
-  std::vector<float> scratch(static_cast<size_t>(s.B) * G * H), scratch2(static_cast<size_t>(s.B) * H);
 
   for (int l = s.layers - 1; l >= 0; --l) {
     const int in = s.in_size(l);
     const float* x = l == 0 ? ws + lay.xs : ws + lay.out[l - 1];
+    auto buffers = [&](int d) {
+      const int k = l * s.dirs + d;
+      LayerBuffers buf;
+      buf.gates = ws + lay.gates[k];
+      buf.extra = ws + lay.extra[k];
+      buf.hprev = ws + lay.hprev[k];
+      buf.dy = dys + d * H;
+      buf.dh = dhs.data() + k * BH;
+      buf.dc = lstm ? dcs.data() + k * BH : nullptr;
+      buf.scratch = scratch + d * BH * G;
+      buf.scratch2 = scratch2 + d * BH;
+      return make_ctx(s, f.p, k, true, buf);
+    };
+    for_each_task(s.dirs, o, [&](int d, const Group& g) { backward_loop(s.cell, s, for_group(buffers(d), g.off, s), g, d == 1); });
     const bool need_dx = l > 0 || a.dx;
     for (int d = 0; d < s.dirs; ++d) {
       const int k = l * s.dirs + d;
-      LayerCtx L = make_ctx(s, f.p, l, d, true);
-      L.gates = ws + lay.gates[k];
-      L.extra = ws + lay.extra[k];
-      L.hprev = ws + lay.hprev[k];
-      L.dy = dys.data() + d * H;
-      L.dh = dhs.data() + static_cast<size_t>(k) * s.B * H;
-      L.dc = lstm ? dcs.data() + static_cast<size_t>(k) * s.B * H : nullptr;
-      L.scratch = scratch.data();
-      L.scratch2 = scratch2.data();
-      const bool reverse = d == 1;
-      for (int step = s.T - 1; step >= 0; --step) {
-        const int t = reverse ? s.T - 1 - step : step;
-        const int bs = o.batch_sizes[t];
-        if (bs > 0) backward_step(s.cell, L, t, bs);
-        // Rows past their sequence's end contribute nothing to the weight GEMMs.
-        if (bs < s.B) {
-          std::memset(L.gates_at(t) + static_cast<size_t>(bs) * G * H, 0, sizeof(float) * (s.B - bs) * G * H);
-          if (s.cell == CellKind::kGru && s.reset_after) {
-            std::memset(L.extra_at(t, 1) + static_cast<size_t>(bs) * H, 0, sizeof(float) * (s.B - bs) * H);
-          }
-        }
-      }
+      const LayerCtx L = buffers(d);
       const int m = static_cast<int>(TB);
       if (a.g.w_ih[k]) gemm(true, false, G * H, in, m, 1.0f, L.gates, G * H, x, in, 1.0f, a.g.w_ih[k], in);
       if (a.g.b_ih[k]) add_column_sums(a.g.b_ih[k], L.gates, TB, G * H, G * H);
@@ -369,7 +497,7 @@ void rnn_backward(const RnnBackward& a) {
       } else {
         recurrent_weight_grads(L, s.T, a.g.w_hh[k], a.g.b_hh[k]);
       }
-      if (need_dx) gemm(false, false, m, in, G * H, 1.0f, L.gates, G * H, f.p.w_ih[k], in, d == 0 ? 0.0f : 1.0f, dxs.data(), in);
+      if (need_dx) gemm(false, false, m, in, G * H, 1.0f, L.gates, G * H, f.p.w_ih[k], in, d == 0 ? 0.0f : 1.0f, dxs, in);
     }
     if (l > 0) {
       // The layer below receives dX, through the dropout mask it was multiplied by.
@@ -379,18 +507,11 @@ void rnn_backward(const RnnBackward& a) {
         for (size_t i = 0; i < TB * DH; ++i) dys[i] *= mask[i];
       }
     } else if (a.dx) {
-      scatter_seq(a.dx, dxs.data(), s, o, s.I);
+      scatter_seq(a.dx, dxs, s, o, s.I);
     }
   }
   if (a.dh0) scatter_state(a.dh0, dhs.data(), s, o);
   if (a.dc0 && lstm) scatter_state(a.dc0, dcs.data(), s, o);
-}
-
-void recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh) {
-  const int GH = L.G * L.H;
-  const size_t rows = static_cast<size_t>(T) * L.B;
-  if (dw_hh) gemm(true, false, GH, L.H, static_cast<int>(rows), 1.0f, L.gates, GH, L.hprev, L.H, 1.0f, dw_hh, L.H);
-  if (db_hh) add_column_sums(db_hh, L.gates, rows, GH, GH);
 }
 
 }  // namespace eddy

@@ -126,8 +126,35 @@ function cases(): Case[] {
   return out;
 }
 
+/** Batches big enough to be dealt into groups that run on separate threads. */
+function groupedCases(): Case[] {
+  const base = { inputSize: 2, hiddenSize: 2, bias: true, T: 3, B: 17 };
+  const lengths = Array.from({ length: 17 }, (_, i) => 1 + ((i * 7) % 3));
+  // Alternate uni- and bidirectional so both split into groups at 2 threads or more.
+  return CELLS.map((cell, i) => {
+    const bidirectional = i % 2 === 0;
+    const name = `${cell} batch of 17 in thread groups, ${bidirectional ? 'bidirectional' : 'unidirectional'}, lengths`;
+    return { name, config: { ...base, cell, numLayers: 2, bidirectional }, lengths };
+  });
+}
+
 describe('recurrent layers: gradient checks against float64 finite differences', () => {
   let seed = 100;
+  const initialThreads = eddy.getNumThreads();
+  for (const threads of [2, 3]) {
+    describe(`with ${threads} threads`, () => {
+      before(() => eddy.setNumThreads(threads));
+      after(() => eddy.setNumThreads(initialThreads));
+      for (const tc of groupedCases()) {
+        const s = seed++;
+        it(tc.name, () => {
+          const worst = check(tc, s);
+          console.log(`      max scaled difference ${worst.toExponential(1)} (outputs ${OUT_TOL}, gradients ${GRAD_TOL})`);
+        });
+      }
+    });
+  }
+
   for (const tc of cases()) {
     const s = seed++;
     it(tc.name, () => {
