@@ -48,6 +48,7 @@ struct Layout {
   std::vector<size_t> gates, hprev, extra;  // per (layer, direction)
   std::vector<size_t> out, mask;            // per layer: outputs [T, B, D·H] (internal order), dropout masks
   size_t xs = 0;                            // input [T, B, I] in internal order
+  size_t groups = 0;                        // one float: the forward pass's group count
   size_t total = 0;
 };
 
@@ -73,6 +74,12 @@ Layout make_layout(const RnnShape& s, bool training, bool dropout) {
       l.hprev.push_back(0);
       l.extra.push_back(0);
     }
+  }
+  if (training) {
+    // The group count the forward pass used, so backward replays the same
+    // batch order even if the thread count changed in between.
+    l.groups = at;
+    at += 1;
   }
   for (int k = 0; k < s.layers; ++k) {
     // Inference needs only two layer outputs at a time.
@@ -414,6 +421,7 @@ void rnn_forward(const RnnForward& a) {
   const Order o = make_order(s, a.lengths, group_count(s));
   const Layout lay = make_layout(s, training, a.dropout > 0);
   float* ws = a.ws;
+  if (training) ws[lay.groups] = static_cast<float>(o.groups.size());
   if (!training) {
     // Inference scratch is reused across calls on the same thread: a fresh
     // allocation of this size would cost page faults on every call.
@@ -443,10 +451,12 @@ void rnn_backward(const RnnBackward& a) {
     if (a.dc0) std::memset(a.dc0, 0, sizeof(float) * state);
     return;
   }
-  // The same order as the forward call (same lengths, same thread count).
-  const Order o = make_order(s, f.lengths, group_count(s));
   const Layout lay = make_layout(s, true, f.dropout > 0);
   float* ws = f.ws;
+  // The same order as the forward pass, whatever the thread count is now.
+  const float groups = ws[lay.groups];
+  if (!(groups >= 1 && groups <= s.B)) throw std::invalid_argument("workspace was not filled by a forward pass");
+  const Order o = make_order(s, f.lengths, static_cast<int>(groups));
   const int G = s.gates(), H = s.H, DH = s.dirs * s.H;
   const size_t TB = static_cast<size_t>(s.T) * s.B, BH = static_cast<size_t>(s.B) * H;
   const bool lstm = s.cell == CellKind::kLstm;

@@ -98,6 +98,28 @@ describe('recurrent layers: API', () => {
     assert.deepStrictEqual(grads([5, 2, 4]), first);
   });
 
+  it('gives the same gradients when the thread count changes between forward and backward', () => {
+    const initial = eddy.getNumThreads();
+    try {
+      const gru = new eddy.GRU({ inputSize: 3, hiddenSize: 4, numLayers: 2 });
+      const x = x3(24, 5, 3);
+      const lengths = Array.from({ length: 24 }, (_, i) => 1 + (i % 5));
+      const grads = (forwardThreads: number, backwardThreads: number): number[] => {
+        gru.zeroGrad();
+        eddy.setNumThreads(forwardThreads);
+        const loss = gru.forward(x, { lengths }).output.sum();
+        eddy.setNumThreads(backwardThreads);
+        loss.backward();
+        return gru.parameters().flatMap((p) => Array.from(p.grad!.data));
+      };
+      const same = grads(3, 3);
+      const changed = grads(3, 1);
+      same.forEach((v, i) => assert.ok(Math.abs(v - changed[i]) <= 1e-5 * Math.max(1, Math.abs(v)), `gradient ${i}: ${v} vs ${changed[i]}`));
+    } finally {
+      eddy.setNumThreads(initial);
+    }
+  });
+
   describe('dropout between layers', () => {
     it('applies in training mode only, reproducibly for a given generator seed', () => {
       const gen = new eddy.Generator(1);
