@@ -21,3 +21,5 @@ export { Module } from './nn/module';
 export type { StateValue } from './nn/module';
 export { Parameter } from './nn/parameter';
 export { Generator, manualSeed } from './random';
+export * as optim from './optim';
+export { clipGradNorm, clipGradValue } from './optim/clip';

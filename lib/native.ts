@@ -77,6 +77,11 @@ export interface NativeBinding {
   rnnBackwardAsync(call: RnnBackwardCall): Promise<void>;
   /** Applies sigmoid (0), tanh (1) or exp (2) with the portable (0) or AVX2 (1) kernels; false when AVX2 is absent. */
   activate(kind: number, x: Float32Array, y: Float32Array, kernels: number): boolean;
+  /** Fused optimizer updates (native/optimizers.h); p and the state buffers are updated in place. */
+  sgdStep(a: { p: Float32Array; g: Float32Array; buf: Float32Array | null; lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; firstStep: boolean }): void;
+  adamStep(a: { p: Float32Array; g: Float32Array; m: Float32Array; v: Float32Array; vmax: Float32Array | null; lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; step: number }): void;
+  rmspropStep(a: { p: Float32Array; g: Float32Array; sq: Float32Array; gavg: Float32Array | null; buf: Float32Array | null; lr: number; alpha: number; eps: number; weightDecay: number; momentum: number }): void;
+  adagradStep(a: { p: Float32Array; g: Float32Array; sum: Float32Array; lr: number; lrDecay: number; weightDecay: number; eps: number; step: number }): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   runtimeInfo(): { blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean };

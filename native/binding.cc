@@ -16,6 +16,7 @@
 
 #include "activations.h"
 #include "gemm.h"
+#include "optimizers.h"
 #include "parallel.h"
 #include "recurrent.h"
 
@@ -378,6 +379,93 @@ Napi::Value JS_rnnBackwardAsync(const Napi::CallbackInfo& info) {
   return RunSyncOrAsync<eddy::RnnBackward>(info, ParseRnnBackward, eddy::rnn_backward, true);
 }
 
+// ---------------------------------------------------------------- optimizers
+
+// Every optimizer entry takes { p, g, <state arrays>, <hyperparameters> };
+// all arrays must have p's length. State arrays are updated in place.
+struct OptimArrays {
+  float* p;
+  const float* g;
+  size_t n;
+};
+
+OptimArrays ParseOptimArrays(const Fields& f, Napi::Object o) {
+  Napi::Value pv = o.Get("p");
+  if (!pv.IsTypedArray() || pv.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(o.Env(), "Expected Float32Array for p");
+  }
+  const size_t n = pv.As<Napi::Float32Array>().ElementLength();
+  return {f.Floats("p", n, false), f.Floats("g", n, false), n};
+}
+
+Napi::Object OptimObject(const Napi::CallbackInfo& info) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "Expected an options object");
+  return info[0].As<Napi::Object>();
+}
+
+Napi::Value JS_sgdStep(const Napi::CallbackInfo& info) {
+  KeepAlive keep;
+  Napi::Object o = OptimObject(info);
+  Fields f(o, keep);
+  OptimArrays a = ParseOptimArrays(f, o);
+  eddy::SgdArgs args;
+  args.lr = f.Number("lr");
+  args.momentum = f.Number("momentum");
+  args.dampening = f.Number("dampening");
+  args.weight_decay = f.Number("weightDecay");
+  args.nesterov = f.Bool("nesterov");
+  args.first_step = f.Bool("firstStep");
+  eddy::sgd_step(a.p, a.g, f.Floats("buf", a.n, true), a.n, args);
+  return info.Env().Undefined();
+}
+
+Napi::Value JS_adamStep(const Napi::CallbackInfo& info) {
+  KeepAlive keep;
+  Napi::Object o = OptimObject(info);
+  Fields f(o, keep);
+  OptimArrays a = ParseOptimArrays(f, o);
+  eddy::AdamArgs args;
+  args.lr = f.Number("lr");
+  args.beta1 = f.Number("beta1");
+  args.beta2 = f.Number("beta2");
+  args.eps = f.Number("eps");
+  args.weight_decay = f.Number("weightDecay");
+  args.decoupled = f.Bool("decoupled");
+  args.step = f.Int("step", 1, int64_t(1) << 53);
+  eddy::adam_step(a.p, a.g, f.Floats("m", a.n, false), f.Floats("v", a.n, false), f.Floats("vmax", a.n, true), a.n, args);
+  return info.Env().Undefined();
+}
+
+Napi::Value JS_rmspropStep(const Napi::CallbackInfo& info) {
+  KeepAlive keep;
+  Napi::Object o = OptimObject(info);
+  Fields f(o, keep);
+  OptimArrays a = ParseOptimArrays(f, o);
+  eddy::RmspropArgs args;
+  args.lr = f.Number("lr");
+  args.alpha = f.Number("alpha");
+  args.eps = f.Number("eps");
+  args.weight_decay = f.Number("weightDecay");
+  args.momentum = f.Number("momentum");
+  eddy::rmsprop_step(a.p, a.g, f.Floats("sq", a.n, false), f.Floats("gavg", a.n, true), f.Floats("buf", a.n, true), a.n, args);
+  return info.Env().Undefined();
+}
+
+Napi::Value JS_adagradStep(const Napi::CallbackInfo& info) {
+  KeepAlive keep;
+  Napi::Object o = OptimObject(info);
+  Fields f(o, keep);
+  OptimArrays a = ParseOptimArrays(f, o);
+  eddy::AdagradArgs args;
+  args.lr = f.Number("lr");
+  args.lr_decay = f.Number("lrDecay");
+  args.weight_decay = f.Number("weightDecay");
+  args.eps = f.Number("eps");
+  args.step = f.Int("step", 1, int64_t(1) << 53);
+  eddy::adagrad_step(a.p, a.g, f.Floats("sum", a.n, false), a.n, args);
+  return info.Env().Undefined();
+}
+
 // activate(kind, x, y, kernels): kind 0 sigmoid, 1 tanh, 2 exp; kernels 0
 // portable, 1 AVX2. For accuracy tests of both code paths.
 Napi::Value JS_activate(const Napi::CallbackInfo& info) {
@@ -424,6 +512,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rnnBackward", Napi::Function::New(env, JS_rnnBackward, "rnnBackward"));
   exports.Set("rnnBackwardAsync", Napi::Function::New(env, JS_rnnBackwardAsync, "rnnBackwardAsync"));
   exports.Set("activate", Napi::Function::New(env, JS_activate, "activate"));
+  exports.Set("sgdStep", Napi::Function::New(env, JS_sgdStep, "sgdStep"));
+  exports.Set("adamStep", Napi::Function::New(env, JS_adamStep, "adamStep"));
+  exports.Set("rmspropStep", Napi::Function::New(env, JS_rmspropStep, "rmspropStep"));
+  exports.Set("adagradStep", Napi::Function::New(env, JS_adagradStep, "adagradStep"));
   exports.Set("setNumThreads", Napi::Function::New(env, JS_setNumThreads, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New(env, JS_getNumThreads, "getNumThreads"));
   exports.Set("runtimeInfo", Napi::Function::New(env, JS_runtimeInfo, "runtimeInfo"));

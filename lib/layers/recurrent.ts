@@ -11,7 +11,7 @@ import { binding, RnnCall } from '../native';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { Generator, globalGenerator } from '../random';
-import { Tensor } from '../tensor/tensor';
+import { denseData, Tensor } from '../tensor/tensor';
 import { acquireWorkspace, releaseWorkspace } from './workspace';
 import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, describe, fail, formatShape } from '../validate';
 
@@ -242,10 +242,10 @@ abstract class RecurrentLayer extends Module {
       I: this.inputSize,
       H,
       batchFirst: this.batchFirst,
-      x: storage(input),
+      x: denseData(input),
       lengths,
-      h0: h0 ? storage(h0) : null,
-      c0: c0 ? storage(c0) : null,
+      h0: h0 ? denseData(h0) : null,
+      c0: c0 ? denseData(c0) : null,
       wIh,
       wHh,
       bIh,
@@ -302,9 +302,9 @@ abstract class RecurrentLayer extends Module {
     }
     binding.rnnBackward({
       forward: native,
-      dy: gy ? storage(gy) : null,
-      dhn: gh ? storage(gh) : null,
-      dcn: gc ? storage(gc) : null,
+      dy: gy ? denseData(gy) : null,
+      dhn: gh ? denseData(gh) : null,
+      dcn: gc ? denseData(gc) : null,
       dx,
       dh0,
       dc0,
@@ -339,12 +339,6 @@ abstract class RecurrentLayer extends Module {
     }
     return value;
   }
-}
-
-/** A tensor's elements as an exactly-sized, contiguous Float32Array (a view when possible). */
-function storage(t: Tensor): Float32Array {
-  if (t.isContiguous()) return t.offset === 0 && t.data.length === t.size ? t.data : t.data.subarray(t.offset, t.offset + t.size);
-  return t.toFloat32Array();
 }
 
 function checkLengths(lengths: unknown, B: number, T: number): Int32Array | null {

@@ -346,6 +346,15 @@ function once<T>(load: () => T): () => T {
 }
 
 /** Checks that `value` is a Tensor, in the usual message shape. */
+/**
+ * The elements of `t` as an exactly-sized row-major Float32Array: a view of
+ * its storage when it is contiguous (so writes go through), else a copy.
+ */
+export function denseData(t: Tensor): Float32Array {
+  if (!t.isContiguous()) return t.toFloat32Array();
+  return t.offset === 0 && t.data.length === t.size ? t.data : t.data.subarray(t.offset, t.offset + t.size);
+}
+
 export function checkTensor(name: string, value: unknown): Tensor {
   if (!(value instanceof Tensor)) fail('Tensor', name, value);
   return value;
