@@ -56,6 +56,18 @@ export class Generator {
     return out;
   }
 
+  /** Fills `out` with N(mean, std²) (Box–Muller, both values of each pair used). */
+  normal(out: Float32Array, mean = 0, std = 1): Float32Array {
+    for (let i = 0; i < out.length; i += 2) {
+      const u = 1 - this.next(); // (0, 1]: log(u) is finite
+      const r = Math.sqrt(-2 * Math.log(u));
+      const theta = 2 * Math.PI * this.next();
+      out[i] = mean + std * r * Math.cos(theta);
+      if (i + 1 < out.length) out[i + 1] = mean + std * r * Math.sin(theta);
+    }
+    return out;
+  }
+
   /** An integer seed for native code that generates its own random numbers (dropout masks). */
   nextSeed(): number {
     return this.nextUint32() * 2097152 + (this.nextUint32() >>> 11);

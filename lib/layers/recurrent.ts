@@ -131,7 +131,7 @@ abstract class RecurrentLayer extends Module {
     return this.bidirectional ? 2 : 1;
   }
 
-  namedParameters(): [string, Parameter][] {
+  protected override ownParameters(): [string, Parameter][] {
     return this.params.slice();
   }
 
@@ -185,8 +185,8 @@ abstract class RecurrentLayer extends Module {
       const inSize = l === 0 ? this.inputSize : H * this.numDirections;
       for (let d = 0; d < this.numDirections; d++) {
         const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
-        this.params.push([`weight_ih${sfx}`, param([G, inSize])], [`weight_hh${sfx}`, param([G, H])]);
-        if (this.bias) this.params.push([`bias_ih${sfx}`, param([G])], [`bias_hh${sfx}`, param([G])]);
+        this.params.push([`weight_ih${sfx}`, Parameter.zeros([G, inSize])], [`weight_hh${sfx}`, Parameter.zeros([G, H])]);
+        if (this.bias) this.params.push([`bias_ih${sfx}`, Parameter.zeros([G])], [`bias_hh${sfx}`, Parameter.zeros([G])]);
       }
     }
     this.resetParameters();
@@ -356,12 +356,6 @@ function checkLengths(lengths: unknown, B: number, T: number): Int32Array | null
     }
   }
   return out;
-}
-
-function param(shape: number[]): Parameter {
-  let size = 1;
-  for (const d of shape) size *= d;
-  return new Parameter(new Tensor(new Float32Array(size), shape));
 }
 
 /** Elman RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or relu. */

@@ -1,6 +1,7 @@
 /**
- * Module: something with parameters and a training mode. Recurrent layers
- * and (later) models derive from it; names follow PyTorch's state_dict.
+ * Module: something with parameters, sub-modules and a training mode.
+ * Layers and models derive from it; parameter names and paths follow
+ * PyTorch's state_dict.
  */
 import { ShapeError, ValidationError } from '../errors';
 import { Tensor, shapeSize, tensor } from '../tensor/tensor';
@@ -14,15 +15,33 @@ export abstract class Module {
   /** Training mode: dropout is active and gradients are kept. @default true */
   training = true;
 
-  /** Parameters in a stable order, under PyTorch's names. */
-  abstract namedParameters(): [string, Parameter][];
+  /** This module's own parameters (not its children's), in order, under PyTorch's names. */
+  protected ownParameters(): [string, Parameter][] {
+    return [];
+  }
+
+  /** Sub-modules, named as they appear in state-dict paths (`0`, `1`, … in a sequential). */
+  children(): [string, Module][] {
+    return [];
+  }
+
+  /** All parameters in a stable order: own first, then each child's as `child.name`. */
+  namedParameters(): [string, Parameter][] {
+    const out = this.ownParameters().slice();
+    for (const [prefix, child] of this.children()) {
+      for (const [name, p] of child.namedParameters()) out.push([`${prefix}.${name}`, p]);
+    }
+    return out;
+  }
 
   parameters(): Parameter[] {
     return this.namedParameters().map(([, p]) => p);
   }
 
+  /** Sets training mode here and in every sub-module. */
   train(mode = true): this {
     this.training = mode;
+    for (const [, child] of this.children()) child.train(mode);
     return this;
   }
 

@@ -1,4 +1,4 @@
-import { Tensor } from '../tensor/tensor';
+import { shapeSize, Tensor } from '../tensor/tensor';
 
 /**
  * A trainable weight. `data` is a leaf tensor that records gradients; its
@@ -11,6 +11,11 @@ export class Parameter {
   constructor(data: Tensor) {
     data.requiresGrad = true;
     this.data = data;
+  }
+
+  /** A parameter of zeros, to be initialized in place. */
+  static zeros(shape: readonly number[]): Parameter {
+    return new Parameter(new Tensor(new Float32Array(shapeSize(shape)), shape));
   }
 
   /** The accumulated gradient, or null before the first backward (or after zeroGrad). */

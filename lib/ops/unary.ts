@@ -64,3 +64,24 @@ export function pow(t: Tensor, exponent: number): Tensor {
   // x^0 is constant: its gradient is 0 even where p·x^(p-1) would be 0·∞.
   return unary('pow', t, (x) => Math.pow(x, p), 'input', (g, x) => (p === 0 ? 0 : g * p * Math.pow(x, p - 1)));
 }
+
+/** erf(x), absolute error below 1.5e-7: enough for float32. */
+function erf(x: number): number {
+  const sign = x < 0 ? -1 : 1;
+  const a = Math.abs(x);
+  // Abramowitz & Stegun 7.1.26.
+  const t = 1 / (1 + 0.3275911 * a);
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  return sign * y;
+}
+
+/** GELU with the exact (erf) form, PyTorch's default: x·Φ(x). */
+export function gelu(t: Tensor): Tensor {
+  return unary(
+    'gelu',
+    t,
+    (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
+    'input',
+    (g, x) => g * (0.5 * (1 + erf(x / Math.SQRT2)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI)),
+  );
+}

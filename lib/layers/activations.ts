@@ -1,0 +1,60 @@
+/** Activation functions as layers, for sequential models. */
+import { Module } from '../nn/module';
+import { softmax, logSoftmax } from '../ops/softmax';
+import { gelu, relu, sigmoid, tanh } from '../ops/unary';
+import { Tensor } from '../tensor/tensor';
+import { checkInteger } from '../validate';
+
+abstract class Activation extends Module {
+  protected constructor(private readonly fn: (t: Tensor) => Tensor, private readonly label: string) {
+    super();
+  }
+
+  forward(input: Tensor): Tensor {
+    return this.fn(input);
+  }
+
+  toString(): string {
+    return this.label;
+  }
+}
+
+export class Tanh extends Activation {
+  constructor() {
+    super(tanh, 'Tanh()');
+  }
+}
+
+export class Sigmoid extends Activation {
+  constructor() {
+    super(sigmoid, 'Sigmoid()');
+  }
+}
+
+export class ReLU extends Activation {
+  constructor() {
+    super(relu, 'ReLU()');
+  }
+}
+
+export class GELU extends Activation {
+  constructor() {
+    super(gelu, 'GELU()');
+  }
+}
+
+export class Softmax extends Activation {
+  /** @param dim the axis to normalize. @default -1 */
+  constructor(readonly dim = -1) {
+    super((t) => softmax(t, dim), `Softmax(dim=${dim})`);
+    checkInteger('dim', dim);
+  }
+}
+
+export class LogSoftmax extends Activation {
+  /** @param dim the axis to normalize. @default -1 */
+  constructor(readonly dim = -1) {
+    super((t) => logSoftmax(t, dim), `LogSoftmax(dim=${dim})`);
+    checkInteger('dim', dim);
+  }
+}

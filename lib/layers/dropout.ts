@@ -1,0 +1,41 @@
+import { mul } from '../ops/arithmetic';
+import { Module } from '../nn/module';
+import { Generator, globalGenerator } from '../random';
+import { checkTensor, Tensor } from '../tensor/tensor';
+import { checkNumber, checkOptions, fail } from '../validate';
+
+export interface DropoutOptions {
+  /** Probability of zeroing an element. @default 0.5 */
+  p?: number;
+  /** Random source for the masks. @default the global generator */
+  generator?: Generator;
+}
+
+/** Zeroes elements with probability p in training mode and scales the rest by 1/(1 − p); the identity in eval mode. */
+export class Dropout extends Module {
+  readonly p: number;
+  private readonly generator: Generator;
+
+  constructor(opts: DropoutOptions = {}) {
+    super();
+    const o = checkOptions('options', opts);
+    this.p = checkNumber('p', o.p ?? 0.5, { min: 0, max: 1 });
+    if (o.generator !== undefined && !(o.generator instanceof Generator)) fail('an eddy Generator', 'generator', o.generator);
+    this.generator = o.generator ?? globalGenerator;
+  }
+
+  forward(input: Tensor): Tensor {
+    const x = checkTensor('input', input);
+    if (!this.training || this.p === 0) return x;
+    const mask = new Float32Array(x.size);
+    if (this.p < 1) {
+      const keep = 1 / (1 - this.p);
+      for (let i = 0; i < mask.length; i++) mask[i] = this.generator.next() < this.p ? 0 : keep;
+    }
+    return mul(x, new Tensor(mask, x.shape));
+  }
+
+  toString(): string {
+    return `Dropout(p=${this.p})`;
+  }
+}

@@ -1,0 +1,102 @@
+import { recordSingleOutput } from '../autograd/tape';
+import { ValidationError } from '../errors';
+import { Module } from '../nn/module';
+import { Parameter } from '../nn/parameter';
+import { Generator, globalGenerator } from '../random';
+import { Tensor } from '../tensor/tensor';
+import { checkInteger, checkOptions, describe, fail } from '../validate';
+
+export interface EmbeddingOptions {
+  /** Size of the vocabulary. */
+  numEmbeddings: number;
+  /** Size of each embedding vector. */
+  embeddingDim: number;
+  /** An index whose vector stays zero and gets no gradient (negative counts from the end). @default none */
+  paddingIdx?: number;
+  /** Random source for the initial weights. @default the global generator */
+  generator?: Generator;
+}
+
+/**
+ * A lookup table: indices of any shape → vectors of shape [...indices,
+ * embeddingDim]. PyTorch's `weight` (numEmbeddings, embeddingDim),
+ * initialized from N(0, 1), the padding row zero.
+ */
+export class Embedding extends Module {
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
+  readonly paddingIdx: number | null;
+  readonly weight: Parameter;
+
+  constructor(opts: EmbeddingOptions) {
+    super();
+    const o = checkOptions('options', opts);
+    this.numEmbeddings = checkInteger('numEmbeddings', o.numEmbeddings, 1);
+    this.embeddingDim = checkInteger('embeddingDim', o.embeddingDim, 1);
+    if (o.paddingIdx === undefined || o.paddingIdx === null) {
+      this.paddingIdx = null;
+    } else {
+      const p = checkInteger('paddingIdx', o.paddingIdx, -this.numEmbeddings, this.numEmbeddings - 1);
+      this.paddingIdx = p < 0 ? p + this.numEmbeddings : p;
+    }
+    if (o.generator !== undefined && !(o.generator instanceof Generator)) fail('an eddy Generator', 'generator', o.generator);
+    this.weight = Parameter.zeros([this.numEmbeddings, this.embeddingDim]);
+    (o.generator ?? globalGenerator).normal(this.weight.data.data);
+    if (this.paddingIdx !== null) this.weight.data.data.fill(0, this.paddingIdx * this.embeddingDim, (this.paddingIdx + 1) * this.embeddingDim);
+  }
+
+  protected override ownParameters(): [string, Parameter][] {
+    return [['weight', this.weight]];
+  }
+
+  /** Looks up each index; `indices` is a tensor of integers, an Int32Array or an array of integers (1-D). */
+  forward(indices: Tensor | Int32Array | readonly number[]): Tensor {
+    const [ids, shape] = this.readIndices(indices);
+    const D = this.embeddingDim;
+    const W = this.weight.data;
+    const out = new Float32Array(ids.length * D);
+    for (let i = 0; i < ids.length; i++) out.set(W.data.subarray(ids[i] * D, ids[i] * D + D), i * D);
+    const y = new Tensor(out, [...shape, D]);
+    if (W.requiresGrad) {
+      const pad = this.paddingIdx;
+      recordSingleOutput('embedding', [W], y, (g) => {
+        const gd = g.toFloat32Array();
+        const dW = new Float32Array(W.size);
+        for (let i = 0; i < ids.length; i++) {
+          if (ids[i] === pad) continue;
+          const row = ids[i] * D;
+          for (let j = 0; j < D; j++) dW[row + j] += gd[i * D + j];
+        }
+        return [new Tensor(dW, W.shape)];
+      });
+    }
+    return y;
+  }
+
+  private readIndices(indices: unknown): [Int32Array, number[]] {
+    let values: ArrayLike<number>;
+    let shape: number[];
+    if (indices instanceof Tensor) {
+      values = indices.toFloat32Array();
+      shape = indices.shape.slice();
+    } else if (indices instanceof Int32Array || Array.isArray(indices)) {
+      values = indices as ArrayLike<number>;
+      shape = [values.length];
+    } else {
+      fail('Tensor, Int32Array or array of integer indices', 'indices', indices);
+    }
+    const ids = new Int32Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (!Number.isInteger(v) || v < 0 || v >= this.numEmbeddings) {
+        throw new ValidationError(`Expected indices between 0 and ${this.numEmbeddings - 1} for ${this.toString()} but received ${describe(v)} at position ${i}`);
+      }
+      ids[i] = v;
+    }
+    return [ids, shape];
+  }
+
+  toString(): string {
+    return `Embedding(numEmbeddings=${this.numEmbeddings}, embeddingDim=${this.embeddingDim}${this.paddingIdx === null ? '' : `, paddingIdx=${this.paddingIdx}`})`;
+  }
+}

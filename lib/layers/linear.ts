@@ -1,0 +1,64 @@
+import { add } from '../ops/arithmetic';
+import { matmul } from '../ops/matmul';
+import { reshape } from '../ops/views';
+import { ShapeError } from '../errors';
+import { Module } from '../nn/module';
+import { Parameter } from '../nn/parameter';
+import { Generator, globalGenerator } from '../random';
+import { checkTensor, Tensor } from '../tensor/tensor';
+import { checkBoolean, checkInteger, checkOptions, fail, formatShape } from '../validate';
+
+export interface LinearOptions {
+  inFeatures: number;
+  outFeatures: number;
+  /** Whether to add a learned bias. @default true */
+  bias?: boolean;
+  /** Random source for the initial weights. @default the global generator */
+  generator?: Generator;
+}
+
+/**
+ * y = x·Wᵀ + b over the last axis of an input of any rank, so it serves as a
+ * per-time-step head on [batch, time, features]. PyTorch's `weight`
+ * (out, in) and `bias` (out), initialized from U(−1/√in, 1/√in).
+ */
+export class Linear extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+
+  constructor(opts: LinearOptions) {
+    super();
+    const o = checkOptions('options', opts);
+    this.inFeatures = checkInteger('inFeatures', o.inFeatures, 1);
+    this.outFeatures = checkInteger('outFeatures', o.outFeatures, 1);
+    const withBias = checkBoolean('bias', o.bias ?? true);
+    if (o.generator !== undefined && !(o.generator instanceof Generator)) fail('an eddy Generator', 'generator', o.generator);
+    const gen = o.generator ?? globalGenerator;
+    const bound = 1 / Math.sqrt(this.inFeatures);
+    this.weight = Parameter.zeros([this.outFeatures, this.inFeatures]);
+    gen.uniform(this.weight.data.data, -bound, bound);
+    this.bias = withBias ? Parameter.zeros([this.outFeatures]) : null;
+    if (this.bias) gen.uniform(this.bias.data.data, -bound, bound);
+  }
+
+  protected override ownParameters(): [string, Parameter][] {
+    return this.bias ? [['weight', this.weight], ['bias', this.bias]] : [['weight', this.weight]];
+  }
+
+  forward(input: Tensor): Tensor {
+    const x = checkTensor('input', input);
+    if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
+      throw new ShapeError(`Expected input of shape [..., ${this.inFeatures}] for ${this.toString()} but received ${formatShape(x.shape)}`);
+    }
+    const lead = x.shape.slice(0, -1);
+    let y = matmul(x.rank === 2 ? x : reshape(x, [-1, this.inFeatures]), this.weight.data.T);
+    if (this.bias) y = add(y, this.bias.data);
+    return x.rank === 2 ? y : reshape(y, [...lead, this.outFeatures]);
+  }
+
+  toString(): string {
+    return `Linear(inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}${this.bias ? '' : ', bias=false'})`;
+  }
+}
