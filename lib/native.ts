@@ -84,6 +84,8 @@ export interface NativeBinding {
   adagradStep(a: { p: Float32Array; g: Float32Array; sum: Float32Array; lr: number; lrDecay: number; weightDecay: number; eps: number; step: number }): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** True in the first environment (thread) of the process to load the module. */
+  readonly firstLoad: boolean;
   runtimeInfo(): { blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean };
 }
 

@@ -3,6 +3,7 @@
  * masks, shuffling) draws from a Generator, by default the global one, so
  * `eddy.manualSeed(n)` makes a whole run reproducible.
  */
+import { ValidationError } from './errors';
 import { checkInteger } from './validate';
 
 /** xoshiro128** — small state, fast, and good statistical quality. */
@@ -13,12 +14,17 @@ export class Generator {
     this.seed(seed);
   }
 
-  /** Resets the state from a 32-bit-safe integer seed (expanded with splitmix32). */
+  /**
+   * Resets the state from an integer seed in [0, 2^53): both 32-bit halves
+   * feed a splitmix32 expansion, so distinct seeds give distinct streams.
+   */
   seed(seed: number): this {
     checkInteger('seed', seed, 0, Number.MAX_SAFE_INTEGER);
-    let x = (seed ^ Math.floor(seed / 2 ** 32)) >>> 0;
+    const halves = [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
+    let x = 0;
     for (let i = 0; i < 4; i++) {
-      x = (x + 0x9e3779b9) >>> 0;
+      x = (x + 0x9e3779b9 + halves[i % 2]) >>> 0;
+      if (i === 1) x = (x ^ Math.imul(halves[1], 0x27d4eb2f)) >>> 0;
       let z = x;
       z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
@@ -79,8 +85,8 @@ export class Generator {
   }
 
   setState(state: readonly number[]): this {
-    if (!Array.isArray(state) || state.length !== 4 || !state.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32)) {
-      throw new TypeError('Expected an array of four unsigned 32-bit integers for state');
+    if (!Array.isArray(state) || state.length !== 4 || !state.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32) || state.every((v) => v === 0)) {
+      throw new ValidationError(`Expected four unsigned 32-bit integers, not all zero, for state but received ${JSON.stringify(state)}`);
     }
     this.s.set(state);
     return this;

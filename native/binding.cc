@@ -8,8 +8,11 @@
 
 #include <cblas.h>
 
+#include <atomic>
 #include <cstdint>
 #include <exception>
+#include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -150,8 +153,21 @@ class PromiseWorker : public Napi::AsyncWorker {
       SetError(e.what());
     }
   }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  // When the environment is shutting down (a worker thread terminated while
+  // the job ran) the Promise can no longer settle; that must not take the
+  // process down.
+  void OnOK() override {
+    try {
+      deferred_.Resolve(Env().Undefined());
+    } catch (const Napi::Error&) {
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    try {
+      deferred_.Reject(e.Value());
+    } catch (const Napi::Error&) {
+    }
+  }
 
  private:
   Job job_;
@@ -167,86 +183,148 @@ Napi::Value Queue(Napi::Env env, Job job, KeepAlive keep) {
   return promise;
 }
 
+// Inputs of async jobs are copied into memory the job owns: a caller could
+// otherwise transfer (detach) an input's ArrayBuffer while the kernel reads
+// it. Outputs are arrays the TypeScript layer allocated for the call and
+// hands out only when the job is done.
+using Owned = std::shared_ptr<std::vector<std::vector<float>>>;
+
+const float* OwnCopy(const Owned& store, const float* p, size_t n) {
+  if (!p) return nullptr;
+  store->emplace_back(p, p + n);
+  return store->back().data();
+}
+
+size_t OperandSpan(int rows, int cols, int ld) {
+  return rows == 0 || cols == 0 ? 0 : static_cast<size_t>(rows - 1) * ld + cols;
+}
+
 Napi::Value JS_gemmAsync(const Napi::CallbackInfo& info) {
   GemmArgs g = ParseGemm(info);
+  Owned own = std::make_shared<std::vector<std::vector<float>>>();
+  g.a = OwnCopy(own, g.a, OperandSpan(g.trans_a ? g.k : g.m, g.trans_a ? g.m : g.k, g.lda));
+  g.b = OwnCopy(own, g.b, OperandSpan(g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb));
   KeepAlive keep;
   KeepArgs(info, keep);
-  return Queue(info.Env(), [g] { RunGemm(g); }, std::move(keep));
+  return Queue(info.Env(), [g, own] { RunGemm(g); }, std::move(keep));
 }
 
 // ---------------------------------------------------------------- recurrent
 
 // Reads named fields of an options object, checking types and sizes, and
-// records every typed array it hands out in `keep`.
+// records every typed array it hands out in `keep`. All properties (and the
+// elements of array properties) are read up front, so getters run before
+// any data pointer is taken: nothing can detach or free a buffer between
+// the checks and the kernel. A buffer detached by a getter fails the size
+// check (its length reads 0).
 class Fields {
  public:
-  Fields(Napi::Object o, KeepAlive& keep) : o_(o), keep_(keep) {}
+  Fields(Napi::Object o, KeepAlive& keep) : env_(o.Env()), keep_(keep) {
+    Napi::Array names = o.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      const std::string key = names.Get(i).ToString().Utf8Value();
+      Napi::Value v = o.Get(key);
+      values_.emplace(key, v);
+      if (v.IsArray()) {
+        auto arr = v.As<Napi::Array>();
+        std::vector<Napi::Value> items;
+        for (uint32_t j = 0; j < arr.Length() && j < kMaxListLength; ++j) items.push_back(arr.Get(j));
+        lists_.emplace(key, std::move(items));
+      }
+    }
+  }
+
+  Napi::Env Env() const { return env_; }
 
   int64_t Int(const char* name, int64_t min, int64_t max) const {
-    Napi::Value v = o_.Get(name);
+    Napi::Value v = Get(name);
     double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1e300;
     if (!v.IsNumber() || d != static_cast<double>(static_cast<int64_t>(d)) || d < static_cast<double>(min) ||
         d > static_cast<double>(max)) {
-      throw Napi::RangeError::New(o_.Env(), std::string("Expected integer in range for ") + name);
+      throw Napi::RangeError::New(env_, std::string("Expected integer between ") + std::to_string(min) + " and " +
+                                            std::to_string(max) + " for " + name);
     }
     return static_cast<int64_t>(d);
   }
   double Number(const char* name) const {
-    Napi::Value v = o_.Get(name);
-    if (!v.IsNumber()) throw Napi::TypeError::New(o_.Env(), std::string("Expected number for ") + name);
+    Napi::Value v = Get(name);
+    if (!v.IsNumber()) throw Napi::TypeError::New(env_, std::string("Expected number for ") + name);
     return v.As<Napi::Number>().DoubleValue();
   }
   bool Bool(const char* name) const {
-    Napi::Value v = o_.Get(name);
-    if (!v.IsBoolean()) throw Napi::TypeError::New(o_.Env(), std::string("Expected boolean for ") + name);
+    Napi::Value v = Get(name);
+    if (!v.IsBoolean()) throw Napi::TypeError::New(env_, std::string("Expected boolean for ") + name);
     return v.As<Napi::Boolean>().Value();
   }
   // A Float32Array of exactly `size` elements, or null when allowed.
-  float* Floats(const char* name, size_t size, bool nullable) const { return FloatsOf(o_.Get(name), name, size, nullable); }
+  float* Floats(const char* name, size_t size, bool nullable) const { return FloatsOf(Get(name), name, size, nullable); }
 
-  float* FloatsOf(Napi::Value v, const std::string& name, size_t size, bool nullable) const {
-    if (nullable && (v.IsNull() || v.IsUndefined())) return nullptr;
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      throw Napi::TypeError::New(o_.Env(), "Expected Float32Array for " + name);
-    }
-    auto a = v.As<Napi::Float32Array>();
-    if (a.ElementLength() != size) {
-      throw Napi::RangeError::New(o_.Env(), "Expected " + std::to_string(size) + " elements for " + name + " but received " +
-                                                std::to_string(a.ElementLength()));
-    }
-    keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
-    return a.Data();
-  }
   const int32_t* Ints(const char* name, size_t size) const {
-    Napi::Value v = o_.Get(name);
+    Napi::Value v = Get(name);
     if (v.IsNull() || v.IsUndefined()) return nullptr;
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
         v.As<Napi::Int32Array>().ElementLength() != size) {
-      throw Napi::TypeError::New(o_.Env(), std::string("Expected Int32Array of batch size for ") + name);
+      throw Napi::TypeError::New(env_, std::string("Expected Int32Array of ") + std::to_string(size) + " elements for " + name);
     }
     keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
     return v.As<Napi::Int32Array>().Data();
   }
   // An array with one Float32Array (or null) per (layer, direction).
   std::vector<float*> FloatList(const char* name, size_t count, const std::vector<size_t>& sizes, bool nullable) const {
-    Napi::Value v = o_.Get(name);
-    if (!v.IsArray() || v.As<Napi::Array>().Length() != count) {
-      throw Napi::TypeError::New(o_.Env(), std::string("Expected an array of ") + std::to_string(count) + " for " + name);
+    auto it = lists_.find(name);
+    if (it == lists_.end() || it->second.size() != count || Get(name).As<Napi::Array>().Length() != count) {
+      throw Napi::TypeError::New(env_, std::string("Expected an array of ") + std::to_string(count) + " for " + name);
     }
-    auto arr = v.As<Napi::Array>();
     std::vector<float*> out(count);
-    for (uint32_t i = 0; i < count; ++i) out[i] = FloatsOf(arr.Get(i), std::string(name) + "[" + std::to_string(i) + "]", sizes[i], nullable);
+    for (size_t i = 0; i < count; ++i) {
+      out[i] = FloatsOf(it->second[i], std::string(name) + "[" + std::to_string(i) + "]", sizes[i], nullable);
+    }
     return out;
   }
+  // The length of a Float32Array field.
+  size_t Float32Length(const char* name) const {
+    Napi::Value v = Get(name);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      throw Napi::TypeError::New(env_, std::string("Expected Float32Array for ") + name);
+    }
+    return v.As<Napi::Float32Array>().ElementLength();
+  }
+  bool IsNullish(const char* name) const {
+    Napi::Value v = Get(name);
+    return v.IsNull() || v.IsUndefined();
+  }
   Napi::Object Object(const char* name) const {
-    Napi::Value v = o_.Get(name);
-    if (!v.IsObject()) throw Napi::TypeError::New(o_.Env(), std::string("Expected object for ") + name);
+    Napi::Value v = Get(name);
+    if (!v.IsObject()) throw Napi::TypeError::New(env_, std::string("Expected object for ") + name);
     return v.As<Napi::Object>();
   }
 
  private:
-  Napi::Object o_;
+  static constexpr uint32_t kMaxListLength = 1 << 16;
+
+  Napi::Value Get(const std::string& name) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? env_.Undefined() : it->second;
+  }
+
+  float* FloatsOf(Napi::Value v, const std::string& name, size_t size, bool nullable) const {
+    if (nullable && (v.IsNull() || v.IsUndefined())) return nullptr;
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      throw Napi::TypeError::New(env_, "Expected Float32Array for " + name);
+    }
+    auto a = v.As<Napi::Float32Array>();
+    if (a.ElementLength() != size) {
+      throw Napi::RangeError::New(env_, "Expected " + std::to_string(size) + " elements for " + name + " but received " +
+                                            std::to_string(a.ElementLength()));
+    }
+    keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+    return a.Data();
+  }
+
+  Napi::Env env_;
   KeepAlive& keep_;
+  std::map<std::string, Napi::Value> values_;
+  std::map<std::string, std::vector<Napi::Value>> lists_;
 };
 
 eddy::RnnShape ParseRnnShape(const Fields& f) {
@@ -263,7 +341,7 @@ eddy::RnnShape ParseRnnShape(const Fields& f) {
   // Every buffer below is indexed with size_t; refuse shapes whose buffers
   // could not exist anyway.
   const double floats = static_cast<double>(s.T) * s.B * std::max(s.I, s.dirs * s.H) * 8.0 * s.layers;
-  if (floats > 4e12) throw Napi::RangeError::New(f.Object("x").Env(), "recurrent problem too large");
+  if (floats > 4e12) throw Napi::RangeError::New(f.Env(), "recurrent problem too large");
   return s;
 }
 
@@ -309,8 +387,7 @@ eddy::RnnForward ParseRnnForward(Napi::Object o, KeepAlive& keep) {
   a.y = f.Floats("y", TB * s.dirs * s.H, false);
   a.hn = f.Floats("hn", state, false);
   a.cn = lstm ? f.Floats("cn", state, false) : nullptr;
-  Napi::Value ws = o.Get("ws");
-  a.ws = (ws.IsNull() || ws.IsUndefined()) ? nullptr : f.Floats("ws", eddy::rnn_workspace_size(s, a.dropout), false);
+  a.ws = f.IsNullish("ws") ? nullptr : f.Floats("ws", eddy::rnn_workspace_size(s, a.dropout), false);
   if (a.lengths) {
     for (int b = 0; b < s.B; ++b) {
       if (a.lengths[b] < 1 || a.lengths[b] > s.T) throw Napi::RangeError::New(o.Env(), "Expected lengths between 1 and T");
@@ -350,6 +427,31 @@ Napi::Value JS_rnnWorkspaceSize(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(eddy::rnn_workspace_size(s, static_cast<float>(f.Number("dropout")))));
 }
 
+// Copies what the caller owns (inputs, weights, upstream gradients) for an async job.
+void OwnInputs(eddy::RnnForward& a, const Owned& own) {
+  const eddy::RnnShape& s = a.s;
+  const size_t TB = static_cast<size_t>(s.T) * s.B, state = static_cast<size_t>(s.layers) * s.dirs * s.B * s.H;
+  const ParamSizes ps = SizesOf(s);
+  a.x = OwnCopy(own, a.x, TB * s.I);
+  a.h0 = OwnCopy(own, a.h0, state);
+  a.c0 = OwnCopy(own, a.c0, state);
+  for (size_t k = 0; k < a.p.w_ih.size(); ++k) {
+    a.p.w_ih[k] = OwnCopy(own, a.p.w_ih[k], ps.w_ih[k]);
+    a.p.w_hh[k] = OwnCopy(own, a.p.w_hh[k], ps.w_hh[k]);
+    a.p.b_ih[k] = OwnCopy(own, a.p.b_ih[k], ps.b[k]);
+    a.p.b_hh[k] = OwnCopy(own, a.p.b_hh[k], ps.b[k]);
+  }
+}
+
+void OwnInputs(eddy::RnnBackward& a, const Owned& own) {
+  OwnInputs(a.f, own);
+  const eddy::RnnShape& s = a.f.s;
+  const size_t state = static_cast<size_t>(s.layers) * s.dirs * s.B * s.H;
+  a.dy = OwnCopy(own, a.dy, static_cast<size_t>(s.T) * s.B * s.dirs * s.H);
+  a.dhn = OwnCopy(own, a.dhn, state);
+  a.dcn = OwnCopy(own, a.dcn, state);
+}
+
 template <typename Args, typename Parse, typename Run>
 Napi::Value RunSyncOrAsync(const Napi::CallbackInfo& info, Parse parse, Run run, bool async) {
   if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "Expected an options object");
@@ -363,7 +465,9 @@ Napi::Value RunSyncOrAsync(const Napi::CallbackInfo& info, Parse parse, Run run,
     }
     return info.Env().Undefined();
   }
-  return Queue(info.Env(), [a, run] { run(a); }, std::move(keep));
+  Owned own = std::make_shared<std::vector<std::vector<float>>>();
+  OwnInputs(a, own);
+  return Queue(info.Env(), [a, run, own] { run(a); }, std::move(keep));
 }
 
 Napi::Value JS_rnnForward(const Napi::CallbackInfo& info) {
@@ -389,12 +493,8 @@ struct OptimArrays {
   size_t n;
 };
 
-OptimArrays ParseOptimArrays(const Fields& f, Napi::Object o) {
-  Napi::Value pv = o.Get("p");
-  if (!pv.IsTypedArray() || pv.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw Napi::TypeError::New(o.Env(), "Expected Float32Array for p");
-  }
-  const size_t n = pv.As<Napi::Float32Array>().ElementLength();
+OptimArrays ParseOptimArrays(const Fields& f) {
+  const size_t n = f.Float32Length("p");
   return {f.Floats("p", n, false), f.Floats("g", n, false), n};
 }
 
@@ -407,7 +507,7 @@ Napi::Value JS_sgdStep(const Napi::CallbackInfo& info) {
   KeepAlive keep;
   Napi::Object o = OptimObject(info);
   Fields f(o, keep);
-  OptimArrays a = ParseOptimArrays(f, o);
+  OptimArrays a = ParseOptimArrays(f);
   eddy::SgdArgs args;
   args.lr = f.Number("lr");
   args.momentum = f.Number("momentum");
@@ -423,7 +523,7 @@ Napi::Value JS_adamStep(const Napi::CallbackInfo& info) {
   KeepAlive keep;
   Napi::Object o = OptimObject(info);
   Fields f(o, keep);
-  OptimArrays a = ParseOptimArrays(f, o);
+  OptimArrays a = ParseOptimArrays(f);
   eddy::AdamArgs args;
   args.lr = f.Number("lr");
   args.beta1 = f.Number("beta1");
@@ -440,7 +540,7 @@ Napi::Value JS_rmspropStep(const Napi::CallbackInfo& info) {
   KeepAlive keep;
   Napi::Object o = OptimObject(info);
   Fields f(o, keep);
-  OptimArrays a = ParseOptimArrays(f, o);
+  OptimArrays a = ParseOptimArrays(f);
   eddy::RmspropArgs args;
   args.lr = f.Number("lr");
   args.alpha = f.Number("alpha");
@@ -455,7 +555,7 @@ Napi::Value JS_adagradStep(const Napi::CallbackInfo& info) {
   KeepAlive keep;
   Napi::Object o = OptimObject(info);
   Fields f(o, keep);
-  OptimArrays a = ParseOptimArrays(f, o);
+  OptimArrays a = ParseOptimArrays(f);
   eddy::AdagradArgs args;
   args.lr = f.Number("lr");
   args.lr_decay = f.Number("lrDecay");
@@ -502,8 +602,15 @@ Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  unsigned hw = std::thread::hardware_concurrency();
-  eddy::set_num_threads(hw == 0 ? 1 : static_cast<int>(hw));
+  // The pool belongs to the process: only the first load (not every worker
+  // thread that loads Eddy) sets its default size.
+  static std::atomic<bool> loaded{false};
+  const bool first = !loaded.exchange(true);
+  if (first) {
+    unsigned hw = std::thread::hardware_concurrency();
+    eddy::set_num_threads(hw == 0 ? 1 : static_cast<int>(hw));
+  }
+  exports.Set("firstLoad", Napi::Boolean::New(env, first));
   exports.Set("gemm", Napi::Function::New(env, JS_gemm, "gemm"));
   exports.Set("gemmAsync", Napi::Function::New(env, JS_gemmAsync, "gemmAsync"));
   exports.Set("rnnWorkspaceSize", Napi::Function::New(env, JS_rnnWorkspaceSize, "rnnWorkspaceSize"));

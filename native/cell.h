@@ -15,7 +15,7 @@ struct LayerCtx {
   const float* w_hh = nullptr;  // [G·H, H]
   const float* b_hh = nullptr;  // [G·H] — only cells that cannot fold it into the input projection read it
   // Workspace (training) or scratch (inference), per step t:
-  float* gates = nullptr;   // [T, B, G·H]: input projection in, activations out; dG in backward
+  float* gates = nullptr;   // [T, B, G·H] from step gates_t0: input projection in, activations out; dG in backward
   float* extra = nullptr;   // [T, B, E·H] cell-specific, see each cell
   float* y = nullptr;       // output h_t of row b at y + (t·B + b)·ldy
   int ldy = 0;
@@ -29,7 +29,9 @@ struct LayerCtx {
   float* dh = nullptr;           // [B, H] dL/dh_t in, dL/dh_{t-1} out
   float* dc = nullptr;           // [B, H] LSTM
 
-  float* gates_at(int t) const { return gates + static_cast<size_t>(t) * B * G * H; }
+  int gates_t0 = 0;  // the step whose gates start at `gates` (inference projects a block of steps at a time)
+
+  float* gates_at(int t) const { return gates + static_cast<size_t>(t - gates_t0) * B * G * H; }
   float* extra_at(int t, int e) const { return extra + static_cast<size_t>(t) * B * e * H; }
   float* y_at(int t) const { return y + static_cast<size_t>(t) * B * ldy; }
   const float* dy_at(int t) const { return dy + static_cast<size_t>(t) * B * ldy; }

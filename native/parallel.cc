@@ -13,6 +13,10 @@
 namespace eddy {
 namespace {
 
+// True on the pool's worker threads, and on a dispatching thread while it
+// runs its own chunk.
+thread_local bool in_region = false;
+
 // Fork-join pool: workers sleep on a condition variable and wake on a new
 // generation number; each takes the chunk matching its index.
 class Pool {
@@ -34,15 +38,28 @@ class Pool {
     // Each worker starts from the current generation, read here rather than
     // in the new thread: a thread that read it late would miss a wake-up.
     const uint64_t start = generation_;
-    for (int i = 1; i < size_; ++i) workers_.emplace_back([this, i, start] { worker(i, start); });
+    for (int i = 1; i < size(); ++i) workers_.emplace_back([this, i, start] { worker(i, start); });
   }
 
-  int size() const { return size_; }
+  int size() const { return size_.load(std::memory_order_relaxed); }
 
   void run(int64_t n, int64_t min_chunk, detail::RangeFn fn, void* ctx) {
-    int64_t chunks = std::min<int64_t>(size_, (n + std::max<int64_t>(min_chunk, 1) - 1) / std::max<int64_t>(min_chunk, 1));
+    // Nested calls (from a chunk already running on the pool) and calls made
+    // while another thread owns the pool run serially on the calling thread.
+    if (in_region) {
+      fn(ctx, 0, n);
+      return;
+    }
     std::unique_lock<std::mutex> dispatch(dispatch_, std::try_to_lock);
-    if (chunks <= 1 || !dispatch.owns_lock()) {
+    if (!dispatch.owns_lock()) {
+      fn(ctx, 0, n);
+      return;
+    }
+    // The size cannot change while dispatch_ is held.
+    const int64_t grain = std::max<int64_t>(min_chunk, 1);
+    const int64_t chunks = std::min<int64_t>(size(), (n + grain - 1) / grain);
+    if (chunks <= 1) {
+      dispatch.unlock();
       fn(ctx, 0, n);
       return;
     }
@@ -56,7 +73,9 @@ class Pool {
       generation_++;
     }
     wake_.notify_all();
+    in_region = true;
     fn(ctx, 0, chunk_end(0));
+    in_region = false;
     std::unique_lock<std::mutex> lock(mu_);
     done_.wait(lock, [this] { return pending_ == 0; });
   }
@@ -65,6 +84,7 @@ class Pool {
   int64_t chunk_end(int64_t i) const { return n_ * (i + 1) / chunks_; }
 
   void worker(int index, uint64_t seen) {
+    in_region = true;
     for (;;) {
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
@@ -85,7 +105,7 @@ class Pool {
   std::mutex mu_;
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
-  int size_ = 1;
+  std::atomic<int> size_{1};
   bool stop_ = false;
   uint64_t generation_ = 0;
   detail::RangeFn fn_ = nullptr;

@@ -40,6 +40,14 @@ void grow(std::vector<float>& v, size_t n) {
   if (v.size() < n) v.resize(n);
 }
 
+// Per-thread buffers larger than this are given back after each call, so a
+// rare huge call does not pin its memory on every thread that ran one.
+constexpr size_t kKeepFloats = size_t(1) << 24;
+
+void release_if_large(std::vector<float>& v) {
+  if (v.capacity() > kKeepFloats) std::vector<float>().swap(v);
+}
+
 // Where each saved tensor lives in the workspace (offsets in floats). With
 // training = false the same layout serves as inference scratch, minus
 // everything backward needs; the gates of all layers then share one region
@@ -52,10 +60,20 @@ struct Layout {
   size_t total = 0;
 };
 
+// Inference projects the input a block of steps at a time, so its scratch
+// holds gates for one block (about kBlockFloats floats) rather than for all T.
+constexpr size_t kBlockFloats = size_t(1) << 22;
+
+int block_steps(const RnnShape& s, bool training) {
+  if (training) return s.T;
+  const size_t per_step = static_cast<size_t>(s.B) * s.gates() * s.H;
+  return static_cast<int>(std::max<size_t>(1, std::min<size_t>(s.T, kBlockFloats / std::max<size_t>(per_step, 1))));
+}
+
 Layout make_layout(const RnnShape& s, bool training, bool dropout) {
   Layout l;
   const size_t TB = static_cast<size_t>(s.T) * s.B, H = s.H, DH = static_cast<size_t>(s.dirs) * s.H;
-  const size_t gates = TB * s.gates() * H;
+  const size_t gates = static_cast<size_t>(block_steps(s, training)) * s.B * s.gates() * H;
   size_t at = 0;
   l.xs = at;
   at += TB * s.I;
@@ -316,9 +334,11 @@ void for_each_task(int dirs, const Order& o, Fn&& fn) {
   });
 }
 
-void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse) {
+// Runs steps [first, last) of the direction's order (forward: t = step;
+// reverse: t = T − 1 − step).
+void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, int first, int last) {
   const int H = s.H, E = s.extra();
-  for (int step = 0; step < s.T; ++step) {
+  for (int step = first; step < last; ++step) {
     const int t = reverse ? s.T - 1 - step : step;
     const int bs = g.batch_sizes[t];
     if (L.training) {
@@ -349,10 +369,11 @@ void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g,
   }
 }
 
-// Input projection for all steps at once, plus the biases that fold into it.
-void project_input(const RnnShape& s, const RnnParams& p, int k, const float* x, int in, float* gates) {
+// Input projection of `steps` consecutive time steps at once (x points at
+// the first), plus the biases that fold into it.
+void project_input(const RnnShape& s, const RnnParams& p, int k, const float* x, int in, int steps, float* gates) {
   const int GH = s.gates() * s.H;
-  const size_t TB = static_cast<size_t>(s.T) * s.B;
+  const size_t TB = static_cast<size_t>(steps) * s.B;
   gemm(false, true, static_cast<int>(TB), GH, in, 1.0f, x, in, p.w_ih[k], in, 0.0f, gates, GH);
   const bool fold = folds_b_hh(s) && p.b_hh[k];
   if (!p.b_ih[k] && !fold) return;
@@ -373,7 +394,7 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
   const RnnShape& s = a.s;
   const bool training = a.ws != nullptr;
   const int G = s.gates(), H = s.H, DH = s.dirs * s.H;
-  const size_t TB = static_cast<size_t>(s.T) * s.B, BH = static_cast<size_t>(s.B) * H;
+  const size_t BH = static_cast<size_t>(s.B) * H;
   // Thread-local buffers are named through plain pointers below: inside a
   // lambda running on a pool thread the name would mean that thread's copy.
   thread_local std::vector<float> scratch_buf, scratch2_buf;
@@ -381,29 +402,40 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
   grow(scratch2_buf, s.dirs * BH);
   float* scratch = scratch_buf.data();
   float* scratch2 = scratch2_buf.data();
+  const int block = block_steps(s, training);
   for (int l = 0; l < s.layers; ++l) {
     const int in = s.in_size(l);
     const float* x = l == 0 ? ws + lay.xs : ws + lay.out[l - 1];
     float* out = ws + lay.out[l];
-    for (int d = 0; d < s.dirs; ++d) project_input(s, a.p, l * s.dirs + d, x, in, ws + lay.gates[l * s.dirs + d]);
-    for_each_task(s.dirs, o, [&](int d, const Group& g) {
-      const int k = l * s.dirs + d;
-      LayerBuffers buf;
-      buf.gates = ws + lay.gates[k];
-      buf.extra = training ? ws + lay.extra[k] : nullptr;
-      buf.hprev = training ? ws + lay.hprev[k] : nullptr;
-      buf.y = out + d * H;
-      buf.h = hs + k * BH;
-      buf.c = cs ? cs + k * BH : nullptr;
-      buf.scratch = scratch + d * BH * G;
-      buf.scratch2 = scratch2 + d * BH;
-      forward_loop(s.cell, s, for_group(make_ctx(s, a.p, k, training, buf), g.off, s), g, d == 1);
-    });
+    // Blocks of steps in each direction's order: the forward direction's
+    // block b covers steps [b·block, …), the reverse one mirrors it.
+    for (int first = 0; first < s.T; first += block) {
+      const int last = std::min(s.T, first + block);
+      auto t0 = [&](int d) { return d == 0 ? first : s.T - last; };
+      for (int d = 0; d < s.dirs; ++d) {
+        const float* xb = x + static_cast<size_t>(t0(d)) * s.B * in;
+        project_input(s, a.p, l * s.dirs + d, xb, in, last - first, ws + lay.gates[l * s.dirs + d]);
+      }
+      for_each_task(s.dirs, o, [&](int d, const Group& g) {
+        const int k = l * s.dirs + d;
+        LayerBuffers buf;
+        buf.gates = ws + lay.gates[k];
+        buf.extra = training ? ws + lay.extra[k] : nullptr;
+        buf.hprev = training ? ws + lay.hprev[k] : nullptr;
+        buf.y = out + d * H;
+        buf.h = hs + k * BH;
+        buf.c = cs ? cs + k * BH : nullptr;
+        buf.scratch = scratch + d * BH * G;
+        buf.scratch2 = scratch2 + d * BH;
+        LayerCtx L = for_group(make_ctx(s, a.p, k, training, buf), g.off, s);
+        L.gates_t0 = t0(d);
+        forward_loop(s.cell, s, L, g, d == 1, first, last);
+      });
+    }
     if (a.dropout > 0 && l + 1 < s.layers) {
       apply_dropout(out, training ? ws + lay.mask[l] : nullptr, s, o, DH, a.dropout, a.seed, l);
     }
   }
-  (void)TB;
 }
 
 }  // namespace
@@ -422,13 +454,17 @@ void rnn_forward(const RnnForward& a) {
   const Layout lay = make_layout(s, training, a.dropout > 0);
   float* ws = a.ws;
   if (training) ws[lay.groups] = static_cast<float>(o.groups.size());
+  // Inference scratch is reused across calls on the same thread (a fresh
+  // allocation would cost page faults on every call), up to kKeepFloats.
+  thread_local std::vector<float> scratch;
   if (!training) {
-    // Inference scratch is reused across calls on the same thread: a fresh
-    // allocation of this size would cost page faults on every call.
-    thread_local std::vector<float> scratch;
     grow(scratch, lay.total);
     ws = scratch.data();
   }
+  struct Trim {
+    std::vector<float>& v;
+    ~Trim() { release_if_large(v); }
+  } trim{scratch};
   const size_t state = static_cast<size_t>(s.layers) * s.dirs * s.B * s.H;
   std::vector<float> hs(state), cs(s.cell == CellKind::kLstm ? state : 0);
   gather_seq(ws + lay.xs, a.x, s, o, s.I);
@@ -522,6 +558,8 @@ void rnn_backward(const RnnBackward& a) {
   }
   if (a.dh0) scatter_state(a.dh0, dhs.data(), s, o);
   if (a.dc0 && lstm) scatter_state(a.dc0, dcs.data(), s, o);
+  release_if_large(dys_buf);
+  release_if_large(dxs_buf);
 }
 
 }  // namespace eddy

@@ -3,25 +3,46 @@
  * tens of megabytes that the forward pass overwrites completely; a fresh
  * Float32Array would be zero-filled and page-faulted on every step, so one
  * freed by a finished backward is handed to the next forward of the same
- * size instead. Workspaces of graphs that never run backward are simply
+ * size instead. Idle workspaces are capped in number and bytes (least
+ * recently freed go first), so batches of ever-changing lengths do not pile
+ * them up. Workspaces of graphs that never run backward are simply
  * garbage-collected.
  */
-const free = new Map<number, Float32Array[]>();
-/** At most this many idle workspaces of one size are kept. */
-const KEEP_PER_SIZE = 2;
+
+/** Most idle workspaces kept. */
+const MAX_IDLE = 4;
+/** Most bytes of idle workspaces kept. */
+const MAX_IDLE_BYTES = 256 * 1024 * 1024;
+
+/** Idle workspaces, least recently freed first. */
+const idle: Float32Array[] = [];
+let idleBytes = 0;
 
 export function acquireWorkspace(size: number): Float32Array {
-  const list = free.get(size);
-  return list?.pop() ?? new Float32Array(size);
+  for (let i = idle.length - 1; i >= 0; i--) {
+    if (idle[i].length === size) {
+      const [ws] = idle.splice(i, 1);
+      idleBytes -= ws.byteLength;
+      return ws;
+    }
+  }
+  return new Float32Array(size);
 }
 
 export function releaseWorkspace(ws: Float32Array): void {
-  let list = free.get(ws.length);
-  if (!list) free.set(ws.length, (list = []));
-  if (list.length < KEEP_PER_SIZE) list.push(ws);
+  if (ws.byteLength > MAX_IDLE_BYTES) return;
+  idle.push(ws);
+  idleBytes += ws.byteLength;
+  while (idle.length > MAX_IDLE || idleBytes > MAX_IDLE_BYTES) idleBytes -= idle.shift()!.byteLength;
 }
 
-/** Drops every idle workspace (memory goes back to the garbage collector). */
+/** Drops every idle workspace (their memory goes back to the garbage collector). */
 export function clearWorkspaces(): void {
-  free.clear();
+  idle.length = 0;
+  idleBytes = 0;
+}
+
+/** Bytes held by idle workspaces. */
+export function idleWorkspaceBytes(): number {
+  return idleBytes;
 }

@@ -38,4 +38,6 @@ export function defaultNumThreads(env: NodeJS.ProcessEnv = process.env): number 
   return n;
 }
 
-binding.setNumThreads(defaultNumThreads());
+// The native pool is shared by the whole process: a worker thread loading
+// Eddy must not reset what the main thread chose.
+if (binding.firstLoad) binding.setNumThreads(defaultNumThreads());

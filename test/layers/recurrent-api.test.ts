@@ -120,6 +120,22 @@ describe('recurrent layers: API', () => {
     }
   });
 
+  it('inference in blocks of steps equals a single pass over all steps', () => {
+    // 512 sequences × 4·64 gates: inference projects about 32 steps at a
+    // time, so 70 steps take three blocks in each direction.
+    const lstm = new eddy.LSTM({ inputSize: 8, hiddenSize: 64, bidirectional: true });
+    const x = x3(512, 70, 8);
+    const lengths = Array.from({ length: 512 }, (_, i) => 1 + ((i * 37) % 70));
+    const training = lstm.forward(x, { lengths }); // keeps a workspace: one block of all steps
+    const inference = eddy.noGrad(() => lstm.forward(x, { lengths }));
+    for (const key of ['output', 'h', 'c'] as const) {
+      const a = training[key]!.data, b = inference[key]!.data;
+      let worst = 0;
+      for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      assert.ok(worst <= 1e-6, `${key}: max difference ${worst}`);
+    }
+  });
+
   describe('dropout between layers', () => {
     it('applies in training mode only, reproducibly for a given generator seed', () => {
       const gen = new eddy.Generator(1);
