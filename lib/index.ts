@@ -34,3 +34,8 @@ export type { DropoutOptions } from './layers/dropout';
 export { LayerNorm } from './layers/layer-norm';
 export type { LayerNormOptions } from './layers/layer-norm';
 export { Tanh, Sigmoid, ReLU, GELU, Softmax, LogSoftmax } from './layers/activations';
+export { Sequential, sequential } from './model/sequential';
+export { GraphModel, model, input } from './model/functional';
+export type { ModelOptions, InputOptions } from './model/functional';
+export { SymbolicTensor } from './model/symbolic';
+export type { CallContext, Layer } from './model/call';

@@ -159,6 +159,17 @@ abstract class RecurrentLayer extends Module {
     return this.finish(call);
   }
 
+  /**
+   * How models call the layer: graph inputs are (x, h0?, c0?), and the
+   * model's lengths apply.
+   */
+  graphCall(inputs: Tensor[], ctx: { lengths?: Int32Array | readonly number[] }): RecurrentOutput {
+    if (inputs.length > (this.cellName === 'LSTM' ? 3 : 2)) {
+      throw new ValidationError(`Expected at most ${this.cellName === 'LSTM' ? 'x, h0 and c0' : 'x and h0'} as inputs of ${this.toString()} but received ${inputs.length}`);
+    }
+    return this.forward(inputs[0], { h0: inputs[1], c0: inputs[2], lengths: ctx.lengths });
+  }
+
   toString(): string {
     const extras: string[] = [];
     if (this.numLayers !== 1) extras.push(`numLayers=${this.numLayers}`);

@@ -6,6 +6,7 @@
 import { ShapeError, ValidationError } from '../errors';
 import { Tensor, shapeSize, tensor } from '../tensor/tensor';
 import { describe, formatShape } from '../validate';
+import { GraphNode, SymbolicTensor } from '../model/symbolic';
 import { Parameter } from './parameter';
 
 /** What `loadStateDict` accepts for one entry. */
@@ -36,6 +37,19 @@ export abstract class Module {
 
   parameters(): Parameter[] {
     return this.namedParameters().map(([, p]) => p);
+  }
+
+  /**
+   * Functional API: a symbolic call of this layer on symbolic tensors
+   * (from `eddy.input()` or other `apply` calls), to build a model with
+   * `eddy.model({ inputs, outputs })`.
+   */
+  apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor {
+    const list = Array.isArray(inputs) ? inputs : [inputs];
+    if (list.length === 0 || !list.every((t) => t instanceof SymbolicTensor)) {
+      throw new ValidationError(`Expected a symbolic tensor (from eddy.input() or layer.apply()) or an array of them for inputs of ${this.toString()}.apply but received ${describe(inputs)}`);
+    }
+    return new SymbolicTensor(new GraphNode(this, list), null);
   }
 
   /** Sets training mode here and in every sub-module. */

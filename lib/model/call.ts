@@ -1,0 +1,51 @@
+/**
+ * How containers call their layers: every layer gets the input(s) and a
+ * context with the batch's sequence lengths; whatever it returns is reduced
+ * to the tensor the next layer sees (a recurrent layer's output sequence,
+ * an attention layer's context vectors).
+ */
+import { EddyError } from '../errors';
+import { Module } from '../nn/module';
+import { Tensor } from '../tensor/tensor';
+
+/** Passed as the last argument of every layer call inside a model. */
+export interface CallContext {
+  /** Length of each sequence in the batch, for layers that mask padding. */
+  lengths?: Int32Array | readonly number[];
+}
+
+/** A module that can sit in a model: anything with a forward method. */
+export interface Layer extends Module {
+  forward(...args: never[]): unknown;
+}
+
+export function isLayer(value: unknown): value is Layer {
+  return value instanceof Module && typeof (value as { forward?: unknown }).forward === 'function';
+}
+
+/** A layer whose graph inputs do not map one-to-one onto forward's arguments (recurrent layers take h0, c0). */
+interface GraphCallable {
+  graphCall(inputs: Tensor[], ctx: CallContext): unknown;
+}
+
+/** Calls a layer on inputs plus the context. */
+export function callLayer(layer: Layer, inputs: Tensor[], ctx: CallContext): unknown {
+  const custom = (layer as unknown as Partial<GraphCallable>).graphCall;
+  if (typeof custom === 'function') return custom.call(layer, inputs, ctx);
+  const forward = layer.forward as (...args: unknown[]) => unknown;
+  return forward.call(layer, ...inputs, ctx.lengths === undefined ? {} : { lengths: ctx.lengths });
+}
+
+/** The tensor a layer's result stands for, or one of its named parts (`h`, `weights`, …). */
+export function pick(result: unknown, layer: Layer, key?: string): Tensor {
+  if (result instanceof Tensor && key === undefined) return result;
+  if (result !== null && typeof result === 'object') {
+    const obj = result as Record<string, unknown>;
+    const name = key ?? ('output' in obj ? 'output' : 'context' in obj ? 'context' : undefined);
+    if (name !== undefined && obj[name] instanceof Tensor) return obj[name] as Tensor;
+    if (key !== undefined) {
+      throw new EddyError(`${layer.toString()} returned no output named "${key}" (it has ${Object.keys(obj).join(', ')})`);
+    }
+  }
+  throw new EddyError(`${layer.toString()} returned no tensor a following layer could take`);
+}

@@ -1,0 +1,154 @@
+/**
+ * Graph models from the functional API:
+ *
+ * ```ts
+ * const tokens = eddy.input({ shape: [null, 16] });
+ * const seq = new eddy.GRU({ inputSize: 16, hiddenSize: 32 }).apply(tokens);
+ * const out = new eddy.Linear({ inFeatures: 32, outFeatures: 4 }).apply(seq);
+ * const model = eddy.model({ inputs: tokens, outputs: out });
+ * ```
+ *
+ * Layers run in topological order; a layer used twice shares its weights.
+ */
+import { noGrad } from '../autograd/grad-mode';
+import { ShapeError, ValidationError } from '../errors';
+import { Module } from '../nn/module';
+import { Tensor, zeros } from '../tensor/tensor';
+import { describe, formatShape } from '../validate';
+import { callLayer, CallContext, isLayer, Layer, pick } from './call';
+import { formatSummary, parameterCount, SummaryRow } from './summary';
+import { GraphNode, SymbolicTensor } from './symbolic';
+
+export interface InputOptions {
+  /** Shape of one example, without the batch axis; null for a free size (e.g. time steps). */
+  shape: readonly (number | null)[];
+  /** A name for messages. */
+  name?: string;
+}
+
+/** A model input: a placeholder for a batch of examples of the given shape. */
+export function input(opts: InputOptions): SymbolicTensor {
+  if (opts === null || typeof opts !== 'object' || !Array.isArray(opts.shape) || !opts.shape.every((d) => d === null || (Number.isInteger(d) && d >= 0))) {
+    throw new ValidationError(`Expected { shape: an array of non-negative integers or nulls } for input options but received ${describe(opts)}`);
+  }
+  return new SymbolicTensor(null, opts.shape.slice(), undefined, opts.name);
+}
+
+export interface ModelOptions {
+  inputs: SymbolicTensor | readonly SymbolicTensor[];
+  outputs: SymbolicTensor | readonly SymbolicTensor[];
+}
+
+export class GraphModel extends Module {
+  readonly inputs: readonly SymbolicTensor[];
+  readonly outputs: readonly SymbolicTensor[];
+  private readonly multiInput: boolean;
+  private readonly multiOutput: boolean;
+  /** Layer calls in the order they run. */
+  private readonly order: GraphNode[];
+  /** Distinct layers, in order of first use: the children `0`, `1`, … */
+  private readonly layerList: Layer[];
+
+  constructor(opts: ModelOptions) {
+    super();
+    const asList = (v: unknown, name: string): SymbolicTensor[] => {
+      const list = Array.isArray(v) ? v : [v];
+      if (list.length === 0 || !list.every((t) => t instanceof SymbolicTensor)) fail(`symbolic tensors for ${name}`, v);
+      return list as SymbolicTensor[];
+    };
+    const fail = (what: string, v: unknown): never => {
+      throw new ValidationError(`Expected ${what} but received ${describe(v)}`);
+    };
+    if (opts === null || typeof opts !== 'object') fail('{ inputs, outputs } for model options', opts);
+    this.inputs = asList(opts.inputs, 'inputs');
+    this.outputs = asList(opts.outputs, 'outputs');
+    this.multiInput = Array.isArray(opts.inputs);
+    this.multiOutput = Array.isArray(opts.outputs);
+    this.inputs.forEach((t, i) => {
+      if (t.node) throw new ValidationError(`Expected model inputs from eddy.input() but inputs[${i}] is the output of ${t.toString()}`);
+    });
+    // Depth-first post-order from the outputs gives a topological order.
+    this.order = [];
+    const done = new Set<GraphNode>();
+    const visiting = new Set<GraphNode>();
+    const visit = (t: SymbolicTensor): void => {
+      if (!t.node) {
+        if (!this.inputs.includes(t)) throw new ValidationError(`The graph uses ${t.toString()}, which is not among the model's inputs`);
+        return;
+      }
+      const node = t.node;
+      if (done.has(node)) return;
+      if (visiting.has(node)) throw new ValidationError('The graph has a cycle');
+      visiting.add(node);
+      node.inputs.forEach(visit);
+      visiting.delete(node);
+      done.add(node);
+      this.order.push(node);
+    };
+    this.outputs.forEach(visit);
+    this.layerList = [];
+    for (const node of this.order) {
+      if (!isLayer(node.layer)) throw new ValidationError(`Expected layers with a forward method in the graph but received ${node.layer.toString()}`);
+      if (!this.layerList.includes(node.layer)) this.layerList.push(node.layer);
+    }
+  }
+
+  override children(): [string, Module][] {
+    return this.layerList.map((l, i) => [String(i), l]);
+  }
+
+  /** Runs the graph: one tensor per model input (an array when the model was built with an array). */
+  forward(inputs: Tensor | readonly Tensor[], ctx: CallContext = {}): Tensor | Tensor[] {
+    const given = Array.isArray(inputs) ? inputs : [inputs];
+    if (given.length !== this.inputs.length || (Array.isArray(inputs) !== this.multiInput)) {
+      throw new ValidationError(`Expected ${this.multiInput ? `an array of ${this.inputs.length} tensors` : 'one tensor'} for inputs of ${this.toString()} but received ${describe(inputs)}`);
+    }
+    const values = new Map<SymbolicTensor, Tensor>();
+    this.inputs.forEach((sym, i) => {
+      const t = given[i];
+      if (!(t instanceof Tensor)) throw new ValidationError(`Expected Tensor for inputs[${i}] but received ${describe(t)}`);
+      const want = sym.shape!;
+      if (t.rank !== want.length + 1 || want.some((d, j) => d !== null && d !== t.shape[j + 1])) {
+        const expected = `[batch, ${want.map((d) => (d === null ? '*' : String(d))).join(', ')}]`;
+        throw new ShapeError(`Expected inputs[${i}] of shape ${expected} for ${this.toString()} but received ${formatShape(t.shape)}`);
+      }
+      values.set(sym, t);
+    });
+    const results = new Map<GraphNode, unknown>();
+    const valueOf = (sym: SymbolicTensor): Tensor => {
+      if (!sym.node) return values.get(sym)!;
+      return pick(results.get(sym.node), sym.node.layer as Layer, sym.key);
+    };
+    for (const node of this.order) results.set(node, callLayer(node.layer as Layer, node.inputs.map(valueOf), ctx));
+    const outs = this.outputs.map(valueOf);
+    return this.multiOutput ? outs : outs[0];
+  }
+
+  /** The layer calls with their output shapes for inputs of the given example shapes (no batch axis). */
+  summary(inputShapes: readonly (readonly number[])[] | readonly number[]): string {
+    const shapes = (this.multiInput ? inputShapes : [inputShapes]) as readonly (readonly number[])[];
+    const rows: SummaryRow[] = [];
+    noGrad(() => {
+      const results = new Map<GraphNode, unknown>();
+      const valueOf = (sym: SymbolicTensor): Tensor =>
+        sym.node ? pick(results.get(sym.node), sym.node.layer as Layer, sym.key) : zeros([1, ...shapes[this.inputs.indexOf(sym)]]);
+      for (const node of this.order) {
+        const result = callLayer(node.layer as Layer, node.inputs.map(valueOf), {});
+        results.set(node, result);
+        const index = this.layerList.indexOf(node.layer as Layer);
+        const first = this.order.find((n) => n.layer === node.layer) === node;
+        rows.push({ name: String(index), layer: node.layer.toString(), outputShape: pick(result, node.layer as Layer).shape, params: first ? parameterCount(node.layer) : 0 });
+      }
+    });
+    return formatSummary(this.toString(), rows, this);
+  }
+
+  toString(): string {
+    return `Model(${this.inputs.length} input${this.inputs.length === 1 ? '' : 's'}, ${this.outputs.length} output${this.outputs.length === 1 ? '' : 's'})`;
+  }
+}
+
+/** `eddy.model({ inputs, outputs })`. */
+export function model(opts: ModelOptions): GraphModel {
+  return new GraphModel(opts);
+}

@@ -1,0 +1,62 @@
+/**
+ * Sequential: layers applied one after another. Recurrent layers pass
+ * their output sequence on; every layer sees the batch's `lengths`.
+ */
+import { noGrad } from '../autograd/grad-mode';
+import { ValidationError } from '../errors';
+import { Module } from '../nn/module';
+import { Tensor, zeros } from '../tensor/tensor';
+import { checkShape, describe } from '../validate';
+import { callLayer, CallContext, isLayer, Layer, pick } from './call';
+import { formatSummary, parameterCount, SummaryRow } from './summary';
+
+export class Sequential extends Module {
+  readonly layers: readonly Layer[];
+
+  constructor(layers: readonly Layer[]) {
+    super();
+    if (!Array.isArray(layers) || layers.length === 0) {
+      throw new ValidationError(`Expected a non-empty array of layers for sequential but received ${describe(layers)}`);
+    }
+    layers.forEach((l, i) => {
+      if (!isLayer(l)) throw new ValidationError(`Expected a layer (a Module with forward) for layers[${i}] but received ${describe(l)}`);
+    });
+    this.layers = layers.slice();
+  }
+
+  override children(): [string, Module][] {
+    return this.layers.map((l, i) => [String(i), l]);
+  }
+
+  forward(input: Tensor, ctx: CallContext = {}): Tensor {
+    let x = input;
+    for (const layer of this.layers) x = pick(callLayer(layer, [x], ctx), layer);
+    return x;
+  }
+
+  /**
+   * The layers with their output shapes for inputs of `inputShape` (one
+   * example, without the batch axis), and parameter counts.
+   */
+  summary(inputShape: readonly number[]): string {
+    const shape = checkShape('inputShape', inputShape);
+    const rows: SummaryRow[] = [];
+    noGrad(() => {
+      let x = zeros([1, ...shape]);
+      for (const [name, layer] of this.children()) {
+        x = pick(callLayer(layer as Layer, [x], {}), layer as Layer);
+        rows.push({ name, layer: layer.toString(), outputShape: x.shape, params: parameterCount(layer) });
+      }
+    });
+    return formatSummary('Sequential', rows, this);
+  }
+
+  toString(): string {
+    return `Sequential(${this.layers.length} layers)`;
+  }
+}
+
+/** `eddy.sequential([...layers])`. */
+export function sequential(layers: readonly Layer[]): Sequential {
+  return new Sequential(layers);
+}
