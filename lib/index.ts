@@ -11,7 +11,7 @@ export { tanh, sigmoid, relu, exp, log, square, pow } from './ops/unary';
 export { sum, mean } from './ops/reductions';
 export { reshape, transpose, slice, select } from './ops/views';
 export { concat, stack } from './ops/join';
-export { backward, noGrad, isGradEnabled, record, GradNode } from './autograd/tape';
+export { backward, backwardAsync, noGrad, isGradEnabled, record, GradNode } from './autograd/tape';
 export type { BackwardFn, BackwardOptions } from './autograd/tape';
 export { setNumThreads, getNumThreads } from './runtime/threads';
 export { runtimeInfo } from './runtime/info';

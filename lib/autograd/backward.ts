@@ -11,7 +11,7 @@ import { EddyError, ShapeError, ValidationError } from '../errors';
 import { addInto, sameShape, zip } from '../ops/strided';
 import { Tensor } from '../tensor/tensor';
 import { checkBoolean, checkOptions, describe, fail, formatShape } from '../validate';
-import { pausingGrad } from './grad-mode';
+import { noGrad, pausingGrad } from './grad-mode';
 import { GradNode } from './node';
 
 export interface BackwardOptions {
@@ -110,7 +110,16 @@ class GradientSums {
   }
 }
 
-function run(roots: Root[], retainGraph: boolean): void {
+/** What the walk asks its driver for: run a node's backward off the main thread, or a chance to yield. */
+type Request = { kind: 'async'; node: GradNode; grads: (Tensor | null)[] } | { kind: 'tick' };
+
+/**
+ * The backward walk. Synchronous backwards run inline; with `useAsync`,
+ * nodes that have an async backward are handed to the driver (which sends
+ * back their input gradients), and the driver gets a `tick` after every
+ * node so it can let the event loop run.
+ */
+function* walk(roots: Root[], retainGraph: boolean, useAsync: boolean): Generator<Request, void, (Tensor | null)[] | undefined> {
   const sums = new GradientSums();
   const leafGrads = new Map<Tensor, Tensor>();
   // Per node, the summed gradient of each of its outputs so far.
@@ -132,30 +141,37 @@ function run(roots: Root[], retainGraph: boolean): void {
   }
   const waiting = countConsumers(starts);
 
-  pausingGrad(() => {
-    const ready = [...new Set(starts)].filter((node) => waiting.get(node) === 0);
-    while (ready.length > 0) {
-      const node = ready.pop() as GradNode;
-      const grads = pending.get(node);
-      pending.delete(node);
-      grads?.forEach((g) => g && sums.release(g));
-      const inputGrads = grads ? callBackward(node, grads) : null;
-      node.edges.forEach((edge, i) => {
-        if (edge === null) return;
-        const g = inputGrads ? inputGrads[i] : null;
-        if (edge.kind === 'leaf') {
-          if (g) leafGrads.set(edge.tensor, sums.add(leafGrads.get(edge.tensor), g));
-          return;
-        }
-        if (g) addToNode(edge.node, edge.index, g);
-        const left = (waiting.get(edge.node) as number) - 1;
-        waiting.set(edge.node, left);
-        if (left === 0) ready.push(edge.node);
-      });
-      // Freed as we go, so saved activations are released during backward.
-      if (!retainGraph) node.free();
+  const ready = [...new Set(starts)].filter((node) => waiting.get(node) === 0);
+  while (ready.length > 0) {
+    const node = ready.pop() as GradNode;
+    const grads = pending.get(node);
+    pending.delete(node);
+    grads?.forEach((g) => g && sums.release(g));
+    let inputGrads: (Tensor | null)[] | null = null;
+    if (grads) {
+      if (useAsync && node.backwardAsyncFn) {
+        const dense = grads.map((g) => (g === null ? null : g.contiguous()));
+        inputGrads = checkResult(node, yield { kind: 'async', node, grads: dense });
+      } else {
+        inputGrads = callBackward(node, grads);
+      }
     }
-  });
+    node.edges.forEach((edge, i) => {
+      if (edge === null) return;
+      const g = inputGrads ? inputGrads[i] : null;
+      if (edge.kind === 'leaf') {
+        if (g) leafGrads.set(edge.tensor, sums.add(leafGrads.get(edge.tensor), g));
+        return;
+      }
+      if (g) addToNode(edge.node, edge.index, g);
+      const left = (waiting.get(edge.node) as number) - 1;
+      waiting.set(edge.node, left);
+      if (left === 0) ready.push(edge.node);
+    });
+    // Freed as we go, so saved activations are released during backward.
+    if (!retainGraph) node.free();
+    if (useAsync) yield { kind: 'tick' };
+  }
 
   // Leaves get new tensors (never the caller's gradTensors or a buffer some
   // node also handed elsewhere) and only after every node has run, so a
@@ -165,6 +181,60 @@ function run(roots: Root[], retainGraph: boolean): void {
     if (leaf.grad !== null) addInto(total, leaf.grad);
     leaf.grad = total;
   }
+}
+
+function run(roots: Root[], retainGraph: boolean): void {
+  pausingGrad(() => {
+    const steps = walk(roots, retainGraph, false);
+    while (!steps.next().done);
+  });
+}
+
+/** Longest stretch of synchronous backward work before yielding to the event loop. */
+const YIELD_AFTER_MS = 5;
+
+async function runAsync(roots: Root[], retainGraph: boolean): Promise<void> {
+  await noGrad(async () => {
+    const steps = walk(roots, retainGraph, true);
+    let since = performance.now();
+    let step = steps.next();
+    while (!step.done) {
+      const request = step.value;
+      if (request.kind === 'async') {
+        const fn = request.node.backwardAsyncFn as NonNullable<GradNode['backwardAsyncFn']>;
+        step = steps.next(await fn(request.grads));
+        since = performance.now();
+        continue;
+      }
+      if (performance.now() - since > YIELD_AFTER_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        since = performance.now();
+      }
+      step = steps.next();
+    }
+  });
+}
+
+/**
+ * `backward` that keeps the event loop responsive: ops with a native
+ * backward (the recurrent layers) run it on a worker thread, and the rest
+ * of the walk yields to the event loop every few milliseconds. Same
+ * arguments and result; resolves when every `grad` is filled in. Do not
+ * change the graph's tensors while it runs.
+ */
+export async function backwardAsync(tensors: readonly Tensor[], gradTensors?: readonly (Tensor | null | undefined)[], opts?: BackwardOptions): Promise<void> {
+  if (!Array.isArray(tensors)) fail('an array of tensors', 'tensors', tensors);
+  if (gradTensors !== undefined) {
+    if (!Array.isArray(gradTensors)) fail('an array of tensors or nulls', 'gradTensors', gradTensors);
+    if (gradTensors.length !== tensors.length) {
+      throw new ValidationError(
+        `Expected ${tensors.length} gradients for gradTensors (one per tensor) but received an array of length ${gradTensors.length}`,
+      );
+    }
+  }
+  const retainGraph = readOptions(opts);
+  const roots = tensors.map((t, i) => checkRoot(`tensors[${i}]`, t, `gradTensors[${i}]`, gradTensors?.[i]));
+  await runAsync(roots, retainGraph);
 }
 
 /**
@@ -202,7 +272,11 @@ function countConsumers(starts: readonly GradNode[]): Map<GradNode, number> {
 /** Runs one node's backward on contiguous gradients and checks what it returns. */
 function callBackward(node: GradNode, grads: (Tensor | null)[]): (Tensor | null)[] {
   const fn = node.backwardFn as NonNullable<GradNode['backwardFn']>;
-  const result = fn(grads.map((g) => (g === null ? null : g.contiguous())));
+  return checkResult(node, fn(grads.map((g) => (g === null ? null : g.contiguous()))));
+}
+
+/** Checks the gradients a node's backward returned: one per input, each shaped like it. */
+function checkResult(node: GradNode, result: unknown): (Tensor | null)[] {
   const shapes = node.inputShapes;
   if (!Array.isArray(result) || result.length !== shapes.length) {
     throw new EddyError(`Expected the backward of ${node.name} to return ${shapes.length} gradients (one per input) but it returned ${describe(result)}`);

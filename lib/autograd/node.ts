@@ -10,6 +10,9 @@ import type { Tensor } from '../tensor/tensor';
  */
 export type BackwardFn = (gradOutputs: (Tensor | null)[]) => (Tensor | null)[];
 
+/** The same on a worker thread, for ops whose backward is long (the recurrent layers). */
+export type AsyncBackwardFn = (gradOutputs: (Tensor | null)[]) => Promise<(Tensor | null)[]>;
+
 /** Where the gradient of one input goes: into a leaf's `grad`, or on to the node that produced it. */
 export type Edge =
   | { readonly kind: 'leaf'; readonly tensor: Tensor }
@@ -24,6 +27,7 @@ export class GradNode {
   /** Per input: where its gradient goes, or null when the input does not require grad. */
   private edgeList: readonly (Edge | null)[];
   private fn: BackwardFn | null;
+  private asyncFn: AsyncBackwardFn | null;
   private onFree: (() => void) | null;
 
   constructor(
@@ -33,6 +37,7 @@ export class GradNode {
     edges: readonly (Edge | null)[],
     fn: BackwardFn,
     onFree: (() => void) | null = null,
+    asyncFn: AsyncBackwardFn | null = null,
   ) {
     this.name = name;
     this.inputShapes = inputShapes;
@@ -40,6 +45,7 @@ export class GradNode {
     this.edgeList = edges;
     this.fn = fn;
     this.onFree = onFree;
+    this.asyncFn = asyncFn;
   }
 
   get edges(): readonly (Edge | null)[] {
@@ -49,6 +55,11 @@ export class GradNode {
   /** The op's backward; null once freed. */
   get backwardFn(): BackwardFn | null {
     return this.fn;
+  }
+
+  /** The op's backward on a worker thread, if it has one; null once freed. */
+  get backwardAsyncFn(): AsyncBackwardFn | null {
+    return this.asyncFn;
   }
 
   get freed(): boolean {
@@ -63,6 +74,7 @@ export class GradNode {
    */
   free(): void {
     this.fn = null;
+    this.asyncFn = null;
     this.edgeList = [];
     const release = this.onFree;
     this.onFree = null;

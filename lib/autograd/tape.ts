@@ -11,12 +11,12 @@ import { EddyError } from '../errors';
 import { Tensor, checkTensor } from '../tensor/tensor';
 import { fail } from '../validate';
 import { isGradEnabled } from './grad-mode';
-import { BackwardFn, Edge, GradNode } from './node';
+import { AsyncBackwardFn, BackwardFn, Edge, GradNode } from './node';
 
 export { GradNode } from './node';
-export type { BackwardFn, Edge } from './node';
+export type { AsyncBackwardFn, BackwardFn, Edge } from './node';
 export { isGradEnabled, noGrad } from './grad-mode';
-export { backward } from './backward';
+export { backward, backwardAsync } from './backward';
 export type { BackwardOptions } from './backward';
 
 /**
@@ -35,14 +35,15 @@ export type { BackwardOptions } from './backward';
  * that do not require grad may get null; whatever they get is ignored.
  * Outputs must be new tensors, not any of the inputs. `opts.onFree` runs
  * once when the graph is freed after a backward without retainGraph (not
- * when an unused graph is garbage-collected).
+ * when an unused graph is garbage-collected). `opts.backwardAsync`, the
+ * same computation off the main thread, is what `backwardAsync()` uses.
  */
 export function record(
   name: string,
   inputs: readonly Tensor[],
   outputs: readonly Tensor[],
   backward: BackwardFn,
-  opts: { onFree?: () => void } = {},
+  opts: { onFree?: () => void; backwardAsync?: AsyncBackwardFn } = {},
 ): void {
   if (typeof name !== 'string') fail('string', 'name', name);
   if (!Array.isArray(inputs)) fail('an array of tensors', 'inputs', inputs);
@@ -60,7 +61,7 @@ export function record(
       throw new EddyError(`record(${name}): outputs[${i}] is an input or already part of a graph; an op must return new Tensor objects`);
     }
   });
-  const node = new GradNode(name, inputs.map((t) => t.shape), outputs.length, inputs.map(edgeTo), backward, opts.onFree ?? null);
+  const node = new GradNode(name, inputs.map((t) => t.shape), outputs.length, inputs.map(edgeTo), backward, opts.onFree ?? null, opts.backwardAsync ?? null);
   outputs.forEach((out, i) => {
     out.requiresGrad = true;
     out.gradFn = node;

@@ -7,7 +7,7 @@
 import { record } from '../autograd/tape';
 import { isGradEnabled } from '../autograd/grad-mode';
 import { ShapeError, ValidationError } from '../errors';
-import { binding, RnnCall } from '../native';
+import { binding, RnnBackwardCall, RnnCall } from '../native';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { Generator, globalGenerator } from '../random';
@@ -286,59 +286,72 @@ abstract class RecurrentLayer extends Module {
       inputs.push(...params);
       const outputs = c ? [output, h, c] : [output, h];
       const ws = native.ws!;
-      record(`${this.cellName}Backward`, inputs, outputs, (grads) => this.backward(call, grads, params), {
-        onFree: () => releaseWorkspace(ws),
-      });
+      record(
+        `${this.cellName}Backward`,
+        inputs,
+        outputs,
+        (grads) => {
+          const b = this.backwardCall(call, grads);
+          binding.rnnBackward(b);
+          return this.backwardResult(call, b, params);
+        },
+        {
+          onFree: () => releaseWorkspace(ws),
+          backwardAsync: async (grads) => {
+            const b = this.backwardCall(call, grads);
+            await binding.rnnBackwardAsync(b);
+            return this.backwardResult(call, b, params);
+          },
+        },
+      );
     }
     return c ? { output, h, c } : { output, h };
   }
 
-  private backward(call: Call, grads: (Tensor | null)[], params: Tensor[]): (Tensor | null)[] {
+  /** The native backward's arguments for upstream gradients `grads` (output, h, c). */
+  private backwardCall(call: Call, grads: (Tensor | null)[]): RnnBackwardCall {
     const { native, x, h0, c0 } = call;
     const [gy, gh, gc] = grads;
     const zerosLike = (t: Tensor | undefined): Float32Array | null => (t && t.requiresGrad ? new Float32Array(t.size) : null);
-    const dx = zerosLike(x);
-    const dh0 = zerosLike(h0);
-    const dc0 = zerosLike(c0);
-    const pgrad = (p: Parameter | null): Float32Array | null => (p && p.data.requiresGrad ? new Float32Array(p.data.size) : null);
-    const K = this.numLayers * this.numDirections;
-    const gWIh: (Float32Array | null)[] = [], gWHh: (Float32Array | null)[] = [];
-    const gBIh: (Float32Array | null)[] = [], gBHh: (Float32Array | null)[] = [];
-    for (let k = 0; k < K; k++) {
+    const gradFor = (p: Parameter | null): Float32Array | null => (p && p.data.requiresGrad ? new Float32Array(p.data.size) : null);
+    const lists = { gWIh: [] as (Float32Array | null)[], gWHh: [] as (Float32Array | null)[], gBIh: [] as (Float32Array | null)[], gBHh: [] as (Float32Array | null)[] };
+    for (let k = 0; k < this.numLayers * this.numDirections; k++) {
       const l = Math.floor(k / this.numDirections), d = k % this.numDirections;
-      gWIh.push(pgrad(this.paramAt('weight_ih', l, d)));
-      gWHh.push(pgrad(this.paramAt('weight_hh', l, d)));
-      gBIh.push(pgrad(this.paramAt('bias_ih', l, d)));
-      gBHh.push(pgrad(this.paramAt('bias_hh', l, d)));
+      lists.gWIh.push(gradFor(this.paramAt('weight_ih', l, d)));
+      lists.gWHh.push(gradFor(this.paramAt('weight_hh', l, d)));
+      lists.gBIh.push(gradFor(this.paramAt('bias_ih', l, d)));
+      lists.gBHh.push(gradFor(this.paramAt('bias_hh', l, d)));
     }
-    binding.rnnBackward({
+    return {
       forward: native,
       dy: gy ? denseData(gy) : null,
       dhn: gh ? denseData(gh) : null,
       dcn: gc ? denseData(gc) : null,
-      dx,
-      dh0,
-      dc0,
-      gWIh,
-      gWHh,
-      gBIh,
-      gBHh,
-    });
-    // The same order as the recorded inputs: x, h0?, c0?, then parameters.
-    const byName = new Map<Tensor, Float32Array | null>();
-    for (let k = 0; k < K; k++) {
+      dx: zerosLike(x),
+      dh0: zerosLike(h0),
+      dc0: zerosLike(c0),
+      ...lists,
+    };
+  }
+
+  /** Input gradients in the order the inputs were recorded: x, h0?, c0?, then the parameters. */
+  private backwardResult(call: Call, b: RnnBackwardCall, params: Tensor[]): (Tensor | null)[] {
+    const byTensor = new Map<Tensor, Float32Array | null>();
+    for (let k = 0; k < this.numLayers * this.numDirections; k++) {
       const l = Math.floor(k / this.numDirections), d = k % this.numDirections;
-      byName.set(this.paramAt('weight_ih', l, d)!.data, gWIh[k]);
-      byName.set(this.paramAt('weight_hh', l, d)!.data, gWHh[k]);
-      const bi = this.paramAt('bias_ih', l, d), bh = this.paramAt('bias_hh', l, d);
-      if (bi) byName.set(bi.data, gBIh[k]);
-      if (bh) byName.set(bh.data, gBHh[k]);
+      const named: [Parameter | null, Float32Array | null][] = [
+        [this.paramAt('weight_ih', l, d), b.gWIh[k]],
+        [this.paramAt('weight_hh', l, d), b.gWHh[k]],
+        [this.paramAt('bias_ih', l, d), b.gBIh[k]],
+        [this.paramAt('bias_hh', l, d), b.gBHh[k]],
+      ];
+      for (const [p, g] of named) if (p) byTensor.set(p.data, g);
     }
     const wrap = (g: Float32Array | null | undefined, like: Tensor): Tensor | null => (g ? new Tensor(g, like.shape) : null);
-    const out: (Tensor | null)[] = [wrap(dx, x)];
-    if (h0) out.push(wrap(dh0, h0));
-    if (c0) out.push(wrap(dc0, c0));
-    for (const p of params) out.push(wrap(byName.get(p), p));
+    const out: (Tensor | null)[] = [wrap(b.dx, call.x)];
+    if (call.h0) out.push(wrap(b.dh0, call.h0));
+    if (call.c0) out.push(wrap(b.dc0, call.c0));
+    for (const p of params) out.push(wrap(byTensor.get(p), p));
     return out;
   }
 
