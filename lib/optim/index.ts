@@ -14,3 +14,8 @@ export { Adagrad } from './adagrad';
 export type { AdagradOptions } from './adagrad';
 export { clipGradNorm, clipGradValue } from './clip';
 export type { ClipGradNormOptions } from './clip';
+export { LRScheduler, StepLR, ExponentialLR, CosineAnnealingLR, CosineAnnealingWarmRestarts, OneCycleLR, LinearLR, LinearLR as LinearWarmup, ReduceLROnPlateau } from './schedules';
+export type {
+  LrGroup, LrTarget, SchedulerStateDict, StepLROptions, ExponentialLROptions, CosineAnnealingLROptions, CosineAnnealingWarmRestartsOptions,
+  OneCycleLROptions, LinearLROptions, ReduceLROnPlateauOptions,
+} from './schedules';
