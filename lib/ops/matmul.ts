@@ -10,14 +10,14 @@ import { Tensor } from '../tensor/tensor';
 import { describe, formatShape } from '../validate';
 
 /** How a 2-D view is handed to BLAS: storage, offset, transpose flag and leading dimension. */
-interface BlasOperand {
+export interface BlasOperand {
   data: Float32Array;
   offset: number;
   trans: boolean;
   ld: number;
 }
 
-function blasOperand(t: Tensor): BlasOperand {
+export function blasOperand(t: Tensor): BlasOperand {
   const [rows, cols] = t.shape;
   const [rs, cs] = t.strides;
   // Row-major with unit column stride (rows of length `cols` start `rs` apart).

@@ -1,0 +1,248 @@
+/**
+ * Attention over RNN outputs: additive (Bahdanau) and dot / general
+ * (Luong). Each returns the context vectors and the attention weights, so
+ * users can plot what the model looked at. Padded keys (from `lengths`) are
+ * masked with −∞ before the softmax and so get a weight of exactly 0.
+ */
+import { recordSingleOutput } from '../autograd/tape';
+import { ShapeError } from '../errors';
+import { Module } from '../nn/module';
+import { add, mul } from '../ops/arithmetic';
+import { bmm } from '../ops/bmm';
+import { checkLengths, Lengths } from '../ops/lengths';
+import { softmax } from '../ops/softmax';
+import { tanh } from '../ops/unary';
+import { reshape } from '../ops/views';
+import { Generator } from '../random';
+import { checkTensor, denseData, Tensor } from '../tensor/tensor';
+import { checkBoolean, checkInteger, checkOptions, fail, formatShape } from '../validate';
+import { Linear } from './linear';
+
+/** Per-call options of an attention layer. */
+export interface AttentionCallOptions {
+  /** Valid keys per sequence (1 ≤ L_b ≤ keys' time); later keys get weight 0. @default all keys are valid */
+  lengths?: Lengths;
+}
+
+export interface AttentionOutput {
+  /** Weighted sums of the values: [batch, queryTime, valueSize], or [batch, valueSize] for a 2-D query. */
+  context: Tensor;
+  /** Softmax over the keys: [batch, queryTime, keyTime], or [batch, keyTime] for a 2-D query; rows sum to 1. */
+  weights: Tensor;
+}
+
+export interface AdditiveAttentionOptions {
+  querySize: number;
+  keySize: number;
+  /** Width of the hidden layer inside the score. */
+  hiddenSize: number;
+  /** Add a learned bias (`key_proj.bias`) inside the tanh. @default true */
+  bias?: boolean;
+  /** Random source for the initial weights. @default the global generator */
+  generator?: Generator;
+}
+
+export interface GeneralAttentionOptions {
+  querySize: number;
+  keySize: number;
+  /** Random source for the initial weights. @default the global generator */
+  generator?: Generator;
+}
+
+export interface DotAttentionOptions {
+  /** Divide scores by √(features), as in scaled dot-product attention; Luong's dot score is unscaled. @default false */
+  scale?: boolean;
+}
+
+/** The shared part: checks, masking, softmax over keys and the weighted sum of values. */
+abstract class Attention extends Module {
+  /**
+   * Attends from query [batch, queryTime, querySize] (or [batch, querySize]
+   * for a single step) over keys [batch, keyTime, keySize]; values
+   * [batch, keyTime, valueSize] default to the keys.
+   */
+  forward(query: Tensor, keys: Tensor, values?: Tensor, opts?: AttentionCallOptions): AttentionOutput;
+  forward(query: Tensor, keys: Tensor, opts?: AttentionCallOptions): AttentionOutput;
+  forward(query: Tensor, keys: Tensor, valuesOrOpts?: Tensor | AttentionCallOptions, opts?: AttentionCallOptions): AttentionOutput {
+    const optsGiven = !(valuesOrOpts instanceof Tensor) && valuesOrOpts !== undefined && valuesOrOpts !== null;
+    if (optsGiven && opts !== undefined) fail('Tensor', 'values', valuesOrOpts);
+    const o = checkOptions('options', optsGiven ? (valuesOrOpts as AttentionCallOptions) : opts);
+    const values = optsGiven ? undefined : ((valuesOrOpts ?? undefined) as Tensor | undefined);
+
+    const q = checkTensor('query', query);
+    const qSize = this.querySize ?? q.shape[q.rank - 1];
+    if ((q.rank !== 2 && q.rank !== 3) || q.shape[q.rank - 1] !== qSize) {
+      const f = this.querySize ?? 'features';
+      throw new ShapeError(`Expected query of shape [batch, ${f}] or [batch, time, ${f}] for ${this.toString()} but received ${formatShape(q.shape)}`);
+    }
+    const B = q.shape[0];
+    const k = checkTensor('keys', keys);
+    const kSize = this.keySize ?? qSize;
+    if (k.rank !== 3 || k.shape[0] !== B || k.shape[2] !== kSize) {
+      throw new ShapeError(`Expected keys of shape [${B}, time, ${kSize}] for ${this.toString()} but received ${formatShape(k.shape)}`);
+    }
+    const Tk = k.shape[1];
+    const v = values === undefined ? k : checkTensor('values', values);
+    if (v.rank !== 3 || v.shape[0] !== B || v.shape[1] !== Tk) {
+      throw new ShapeError(`Expected values of shape [${B}, ${Tk}, features] for ${this.toString()} but received ${formatShape(v.shape)}`);
+    }
+    const lengths = checkLengths(o.lengths, B, Tk);
+
+    const q3 = q.rank === 3 ? q : reshape(q, [B, 1, qSize]);
+    let scores = this.score(q3, k);
+    if (lengths) scores = maskKeys(scores, lengths);
+    const weights = softmax(scores, -1);
+    const context = bmm(weights, v);
+    if (q.rank === 3) return { context, weights };
+    return { context: reshape(context, [B, v.shape[2]]), weights: reshape(weights, [B, Tk]) };
+  }
+
+  /** The query features this layer takes, or null for any (matching the keys). */
+  abstract get querySize(): number | null;
+  /** The key features this layer takes, or null for the query's. */
+  abstract get keySize(): number | null;
+  /** Unnormalized scores [batch, queryTime, keyTime]. */
+  protected abstract score(query: Tensor, keys: Tensor): Tensor;
+}
+
+/** scores[b, i, t] for t ≥ lengths[b] set to −∞; their gradient is 0. */
+function maskKeys(scores: Tensor, lengths: Int32Array): Tensor {
+  const [B, Tq, Tk] = scores.shape;
+  const fill = (data: Float32Array, value: number): Float32Array => {
+    for (let b = 0; b < B; b++) for (let i = 0; i < Tq; i++) data.fill(value, (b * Tq + i) * Tk + lengths[b], (b * Tq + i + 1) * Tk);
+    return data;
+  };
+  const y = new Tensor(fill(scores.toFloat32Array(), -Infinity), scores.shape);
+  recordSingleOutput('maskKeys', [scores], y, (g) => [new Tensor(fill(denseData(g).slice(), 0), scores.shape)]);
+  return y;
+}
+
+function checkGenerator(value: unknown): Generator | undefined {
+  if (value !== undefined && !(value instanceof Generator)) fail('an eddy Generator', 'generator', value);
+  return value;
+}
+
+/**
+ * Bahdanau's additive attention: score(q, k) = vᵀ tanh(W_q q + W_k k + b),
+ * with `query_proj.weight` W_q [hiddenSize, querySize], `key_proj.weight`
+ * W_k [hiddenSize, keySize], `key_proj.bias` b and `v.weight` [1, hiddenSize].
+ * One bias suffices: a second inside the tanh would be redundant, and one on
+ * the score would cancel in the softmax.
+ */
+export class AdditiveAttention extends Attention {
+  readonly queryProj: Linear;
+  readonly keyProj: Linear;
+  readonly v: Linear;
+  private readonly sizes: { querySize: number; keySize: number; hiddenSize: number };
+
+  constructor(opts: AdditiveAttentionOptions) {
+    super();
+    const o = checkOptions('options', opts);
+    const querySize = checkInteger('querySize', o.querySize, 1);
+    const keySize = checkInteger('keySize', o.keySize, 1);
+    const hiddenSize = checkInteger('hiddenSize', o.hiddenSize, 1);
+    const bias = checkBoolean('bias', o.bias ?? true);
+    const generator = checkGenerator(o.generator);
+    this.sizes = { querySize, keySize, hiddenSize };
+    this.queryProj = new Linear({ inFeatures: querySize, outFeatures: hiddenSize, bias: false, generator });
+    this.keyProj = new Linear({ inFeatures: keySize, outFeatures: hiddenSize, bias, generator });
+    this.v = new Linear({ inFeatures: hiddenSize, outFeatures: 1, bias: false, generator });
+  }
+
+  override children(): [string, Module][] {
+    return [['query_proj', this.queryProj], ['key_proj', this.keyProj], ['v', this.v]];
+  }
+
+  get querySize(): number {
+    return this.sizes.querySize;
+  }
+
+  get keySize(): number {
+    return this.sizes.keySize;
+  }
+
+  get hiddenSize(): number {
+    return this.sizes.hiddenSize;
+  }
+
+  protected score(query: Tensor, keys: Tensor): Tensor {
+    const [B, Tq] = query.shape;
+    const Tk = keys.shape[1];
+    const H = this.sizes.hiddenSize;
+    // [B, Tq, 1, H] + [B, 1, Tk, H] → [B, Tq, Tk, H]
+    const qp = reshape(this.queryProj.forward(query), [B, Tq, 1, H]);
+    const kp = reshape(this.keyProj.forward(keys), [B, 1, Tk, H]);
+    return reshape(this.v.forward(tanh(add(qp, kp))), [B, Tq, Tk]);
+  }
+
+  toString(): string {
+    const { querySize, keySize, hiddenSize } = this.sizes;
+    return `AdditiveAttention(querySize=${querySize}, keySize=${keySize}, hiddenSize=${hiddenSize}${this.keyProj.bias ? '' : ', bias=false'})`;
+  }
+}
+
+/** Luong's dot score: score(q, k) = qᵀk (÷ √features with `scale`); no parameters. */
+export class DotAttention extends Attention {
+  readonly scale: boolean;
+
+  constructor(opts: DotAttentionOptions = {}) {
+    super();
+    this.scale = checkBoolean('scale', checkOptions('options', opts).scale ?? false);
+  }
+
+  get querySize(): null {
+    return null;
+  }
+
+  get keySize(): null {
+    return null;
+  }
+
+  protected score(query: Tensor, keys: Tensor): Tensor {
+    const s = bmm(query, keys.transpose(1, 2));
+    return this.scale ? mul(s, 1 / Math.sqrt(keys.shape[2])) : s;
+  }
+
+  toString(): string {
+    return `DotAttention(${this.scale ? 'scale=true' : ''})`;
+  }
+}
+
+/**
+ * Luong's general score: score(q, k) = qᵀ W k, computed as (P q)ᵀ k with
+ * `query_proj.weight` P = Wᵀ [keySize, querySize] (OpenNMT's `linear_in`),
+ * so the keys are used as they are.
+ */
+export class GeneralAttention extends Attention {
+  readonly queryProj: Linear;
+  private readonly sizes: { querySize: number; keySize: number };
+
+  constructor(opts: GeneralAttentionOptions) {
+    super();
+    const o = checkOptions('options', opts);
+    const querySize = checkInteger('querySize', o.querySize, 1);
+    const keySize = checkInteger('keySize', o.keySize, 1);
+    this.sizes = { querySize, keySize };
+    this.queryProj = new Linear({ inFeatures: querySize, outFeatures: keySize, bias: false, generator: checkGenerator(o.generator) });
+  }
+
+  override children(): [string, Module][] {
+    return [['query_proj', this.queryProj]];
+  }
+
+  get querySize(): number {
+    return this.sizes.querySize;
+  }
+
+  get keySize(): number {
+    return this.sizes.keySize;
+  }
+
+  protected score(query: Tensor, keys: Tensor): Tensor {
+    return bmm(this.queryProj.forward(query), keys.transpose(1, 2));
+  }
+
+  toString(): string {
+    return `GeneralAttention(querySize=${this.sizes.querySize}, keySize=${this.sizes.keySize})`;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Sequence pooling that respects `lengths`: [batch, time, features] →
+ * [batch, features] by each sequence's last real step, mean or max over its
+ * real steps. Padded steps never contribute and get zero gradient.
+ */
+import { recordSingleOutput } from '../autograd/tape';
+import { ShapeError } from '../errors';
+import { Module } from '../nn/module';
+import { checkLengths, Lengths } from '../ops/lengths';
+import { checkTensor, denseData, Tensor } from '../tensor/tensor';
+import { checkOneOf, checkOptions, formatShape } from '../validate';
+
+export type PoolingMode = 'last' | 'mean' | 'max';
+
+const MODES: readonly PoolingMode[] = ['last', 'mean', 'max'];
+
+export interface PoolSequenceOptions {
+  /**
+   * `'last'`: each sequence's own last real step, x[b, L_b − 1]. For the
+   * output of a bidirectional layer that is the backward direction's first
+   * step (it has seen one token); PyTorch users pool such layers with the
+   * final state `h` instead (the last two rows, concatenated).
+   * `'mean'`: the average over the real steps. `'max'`: the elementwise
+   * maximum over the real steps (the gradient goes to the first maximum).
+   */
+  mode: PoolingMode;
+  /** One length per sequence (1 ≤ L_b ≤ time). @default every sequence has all time steps */
+  lengths?: Lengths;
+}
+
+/** Options of the SequencePooling module; lengths are given per call. */
+export interface SequencePoolingOptions {
+  /** See `PoolSequenceOptions.mode`. */
+  mode: PoolingMode;
+}
+
+/**
+ * Pools x [batch, time, features] over time into [batch, features],
+ * counting only each sequence's first L_b steps.
+ */
+export function poolSequence(x: Tensor, opts: PoolSequenceOptions): Tensor {
+  const o = checkOptions('options', opts);
+  return pool(x, checkOneOf('mode', o.mode, MODES), o.lengths, 'poolSequence');
+}
+
+function pool(input: Tensor, mode: PoolingMode, lengths: unknown, what: string): Tensor {
+  const x = checkTensor('x', input);
+  if (x.rank !== 3) throw new ShapeError(`Expected x of shape [batch, time, features] for ${what} but received ${formatShape(x.shape)}`);
+  const [B, T, F] = x.shape;
+  if (T < 1) throw new ShapeError(`Expected at least one time step in x for ${what} but received shape ${formatShape(x.shape)}`);
+  const lens = checkLengths(lengths, B, T) ?? new Int32Array(B).fill(T);
+  const src = denseData(x);
+  const out = new Float32Array(B * F);
+  // The time step each output element came from ('last' and 'max'), for the backward.
+  const from = mode === 'mean' ? null : new Int32Array(B * F);
+  for (let b = 0; b < B; b++) {
+    const L = lens[b];
+    const row = b * T * F;
+    for (let f = 0; f < F; f++) {
+      let t = L - 1;
+      let v = src[row + t * F + f];
+      if (mode === 'mean') {
+        let s = 0;
+        for (let k = 0; k < L; k++) s += src[row + k * F + f];
+        v = s / L;
+      } else if (mode === 'max') {
+        t = 0;
+        v = src[row + f];
+        for (let k = 1; k < L; k++) {
+          if (src[row + k * F + f] > v) {
+            v = src[row + k * F + f];
+            t = k;
+          }
+        }
+      }
+      out[b * F + f] = v;
+      if (from) from[b * F + f] = t;
+    }
+  }
+  const y = new Tensor(out, [B, F]);
+  recordSingleOutput(`poolSequence(${mode})`, [x], y, (g) => {
+    const gd = denseData(g);
+    const dx = new Float32Array(B * T * F);
+    for (let b = 0; b < B; b++) {
+      for (let f = 0; f < F; f++) {
+        const v = gd[b * F + f];
+        if (from) dx[(b * T + from[b * F + f]) * F + f] = v;
+        else for (let k = 0; k < lens[b]; k++) dx[(b * T + k) * F + f] = v / lens[b];
+      }
+    }
+    return [new Tensor(dx, x.shape)];
+  });
+  return y;
+}
+
+/** `poolSequence` as a module, for model graphs: forward(x, { lengths }) → [batch, features]. */
+export class SequencePooling extends Module {
+  readonly mode: PoolingMode;
+
+  constructor(opts: SequencePoolingOptions) {
+    super();
+    this.mode = checkOneOf('mode', checkOptions('options', opts).mode, MODES);
+  }
+
+  forward(x: Tensor, opts: { lengths?: Lengths } = {}): Tensor {
+    return pool(x, this.mode, checkOptions('options', opts).lengths, this.toString());
+  }
+
+  toString(): string {
+    return `SequencePooling(mode='${this.mode}')`;
+  }
+}
