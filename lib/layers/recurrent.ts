@@ -11,9 +11,10 @@ import { binding, RnnBackwardCall, RnnCall } from '../native';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { Generator, globalGenerator } from '../random';
+import { checkLengths } from '../ops/lengths';
 import { denseData, Tensor } from '../tensor/tensor';
 import { acquireWorkspace, releaseWorkspace } from './workspace';
-import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, describe, fail, formatShape } from '../validate';
+import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, fail, formatShape } from '../validate';
 
 /** Options shared by RNN, LSTM and GRU (PyTorch's, in camelCase). */
 export interface RecurrentOptions {
@@ -168,6 +169,12 @@ abstract class RecurrentLayer extends Module {
       throw new ValidationError(`Expected at most ${this.cellName === 'LSTM' ? 'x, h0 and c0' : 'x and h0'} as inputs of ${this.toString()} but received ${inputs.length}`);
     }
     return this.forward(inputs[0], { h0: inputs[1], c0: inputs[2], lengths: ctx.lengths });
+  }
+
+  /** `graphCall` on a worker thread. */
+  graphCallAsync(inputs: Tensor[], ctx: { lengths?: Int32Array | readonly number[] }): Promise<RecurrentOutput> {
+    if (inputs.length > (this.cellName === 'LSTM' ? 3 : 2)) return Promise.resolve().then(() => this.graphCall(inputs, ctx));
+    return this.forwardAsync(inputs[0], { h0: inputs[1], c0: inputs[2], lengths: ctx.lengths });
   }
 
   toString(): string {
@@ -363,23 +370,6 @@ abstract class RecurrentLayer extends Module {
     }
     return value;
   }
-}
-
-function checkLengths(lengths: unknown, B: number, T: number): Int32Array | null {
-  if (lengths === undefined || lengths === null) return null;
-  const isArray = Array.isArray(lengths) || lengths instanceof Int32Array;
-  if (!isArray || (lengths as ArrayLike<number>).length !== B) {
-    const got = isArray ? `length ${(lengths as ArrayLike<number>).length}` : describe(lengths);
-    throw new ValidationError(`Expected lengths to be an Int32Array with one entry per sequence (${B}) but received ${got}`);
-  }
-  const out = Int32Array.from(lengths as ArrayLike<number>);
-  for (let i = 0; i < B; i++) {
-    const v = (lengths as ArrayLike<number>)[i];
-    if (!Number.isInteger(v) || v < 1 || v > T) {
-      throw new ValidationError(`Expected lengths between 1 and ${T} (the number of time steps) but received lengths[${i}] = ${String(v)}`);
-    }
-  }
-  return out;
 }
 
 /** Elman RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or relu. */

@@ -36,6 +36,14 @@ export function callLayer(layer: Layer, inputs: Tensor[], ctx: CallContext): unk
   return forward.call(layer, ...inputs, ctx.lengths === undefined ? {} : { lengths: ctx.lengths });
 }
 
+/** `callLayer`, awaiting layers that can run off the main thread (`forwardAsync`, `graphCallAsync`). */
+export async function callLayerAsync(layer: Layer, inputs: Tensor[], ctx: CallContext): Promise<unknown> {
+  const l = layer as unknown as { graphCallAsync?: GraphCallable['graphCall']; forwardAsync?: (...args: unknown[]) => Promise<unknown> };
+  if (typeof l.graphCallAsync === 'function') return l.graphCallAsync.call(layer, inputs, ctx);
+  if (typeof l.forwardAsync === 'function') return l.forwardAsync.call(layer, ...inputs, ctx.lengths === undefined ? {} : { lengths: ctx.lengths });
+  return callLayer(layer, inputs, ctx);
+}
+
 /** The tensor a layer's result stands for, or one of its named parts (`h`, `weights`, …). */
 export function pick(result: unknown, layer: Layer, key?: string): Tensor {
   if (result instanceof Tensor && key === undefined) return result;

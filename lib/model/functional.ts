@@ -15,7 +15,8 @@ import { ShapeError, ValidationError } from '../errors';
 import { Module } from '../nn/module';
 import { Tensor, zeros } from '../tensor/tensor';
 import { describe, formatShape } from '../validate';
-import { callLayer, CallContext, isLayer, Layer, pick } from './call';
+import { callLayer, callLayerAsync, CallContext, isLayer, Layer, pick } from './call';
+import { Model } from './model';
 import { formatSummary, parameterCount, SummaryRow } from './summary';
 import { GraphNode, SymbolicTensor } from './symbolic';
 
@@ -39,7 +40,7 @@ export interface ModelOptions {
   outputs: SymbolicTensor | readonly SymbolicTensor[];
 }
 
-export class GraphModel extends Module {
+export class GraphModel extends Model {
   readonly inputs: readonly SymbolicTensor[];
   readonly outputs: readonly SymbolicTensor[];
   private readonly multiInput: boolean;
@@ -99,6 +100,26 @@ export class GraphModel extends Module {
 
   /** Runs the graph: one tensor per model input (an array when the model was built with an array). */
   forward(inputs: Tensor | readonly Tensor[], ctx: CallContext = {}): Tensor | Tensor[] {
+    const values = this.bindInputs(inputs);
+    const results = new Map<GraphNode, unknown>();
+    const valueOf = (sym: SymbolicTensor): Tensor => (sym.node ? pick(results.get(sym.node), sym.node.layer as Layer, sym.key) : values.get(sym)!);
+    for (const node of this.order) results.set(node, callLayer(node.layer as Layer, node.inputs.map(valueOf), ctx));
+    const outs = this.outputs.map(valueOf);
+    return this.multiOutput ? outs : outs[0];
+  }
+
+  /** `forward` with the recurrent layers running on worker threads. */
+  async forwardAsync(inputs: Tensor | readonly Tensor[], ctx: CallContext = {}): Promise<Tensor | Tensor[]> {
+    const values = this.bindInputs(inputs);
+    const results = new Map<GraphNode, unknown>();
+    const valueOf = (sym: SymbolicTensor): Tensor => (sym.node ? pick(results.get(sym.node), sym.node.layer as Layer, sym.key) : values.get(sym)!);
+    for (const node of this.order) results.set(node, await callLayerAsync(node.layer as Layer, node.inputs.map(valueOf), ctx));
+    const outs = this.outputs.map(valueOf);
+    return this.multiOutput ? outs : outs[0];
+  }
+
+  /** Checks the given tensors against the model's inputs. */
+  private bindInputs(inputs: Tensor | readonly Tensor[]): Map<SymbolicTensor, Tensor> {
     const given = Array.isArray(inputs) ? inputs : [inputs];
     if (given.length !== this.inputs.length || (Array.isArray(inputs) !== this.multiInput)) {
       throw new ValidationError(`Expected ${this.multiInput ? `an array of ${this.inputs.length} tensors` : 'one tensor'} for inputs of ${this.toString()} but received ${describe(inputs)}`);
@@ -114,14 +135,7 @@ export class GraphModel extends Module {
       }
       values.set(sym, t);
     });
-    const results = new Map<GraphNode, unknown>();
-    const valueOf = (sym: SymbolicTensor): Tensor => {
-      if (!sym.node) return values.get(sym)!;
-      return pick(results.get(sym.node), sym.node.layer as Layer, sym.key);
-    };
-    for (const node of this.order) results.set(node, callLayer(node.layer as Layer, node.inputs.map(valueOf), ctx));
-    const outs = this.outputs.map(valueOf);
-    return this.multiOutput ? outs : outs[0];
+    return values;
   }
 
   /** The layer calls with their output shapes for inputs of the given example shapes (no batch axis). */

@@ -7,10 +7,11 @@ import { ValidationError } from '../errors';
 import { Module } from '../nn/module';
 import { Tensor, zeros } from '../tensor/tensor';
 import { checkShape, describe } from '../validate';
-import { callLayer, CallContext, isLayer, Layer, pick } from './call';
+import { callLayer, callLayerAsync, CallContext, isLayer, Layer, pick } from './call';
+import { Model } from './model';
 import { formatSummary, parameterCount, SummaryRow } from './summary';
 
-export class Sequential extends Module {
+export class Sequential extends Model {
   readonly layers: readonly Layer[];
 
   constructor(layers: readonly Layer[]) {
@@ -31,6 +32,12 @@ export class Sequential extends Module {
   forward(input: Tensor, ctx: CallContext = {}): Tensor {
     let x = input;
     for (const layer of this.layers) x = pick(callLayer(layer, [x], ctx), layer);
+    return x;
+  }
+
+  async forwardAsync(input: Tensor, ctx: CallContext = {}): Promise<Tensor> {
+    let x = input;
+    for (const layer of this.layers) x = pick(await callLayerAsync(layer, [x], ctx), layer);
     return x;
   }
 

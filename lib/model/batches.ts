@@ -1,0 +1,80 @@
+/**
+ * Turning training data into batches: in-memory tensors are cut into
+ * (optionally shuffled) batches of rows; iterables of batches pass through.
+ */
+import { ShapeError, ValidationError } from '../errors';
+import { Generator } from '../random';
+import { Tensor } from '../tensor/tensor';
+import { describe, formatShape } from '../validate';
+
+/** One batch: model input(s), target, and the sequence lengths when padded. */
+export interface Batch {
+  x: Tensor | Tensor[];
+  y: Tensor;
+  lengths?: Int32Array | readonly number[];
+}
+
+/** Data for fit/evaluate: whole tensors (batched by Eddy) or an (async) iterable of batches. */
+export type Data = Batch | Iterable<Batch> | AsyncIterable<Batch>;
+
+function isBatch(d: unknown): d is Batch {
+  return d !== null && typeof d === 'object' && 'x' in d && 'y' in d;
+}
+
+/** Rows `idx` of a tensor along its first axis, as a new contiguous tensor. */
+export function takeRows(t: Tensor, idx: ArrayLike<number>): Tensor {
+  const src = t.contiguous();
+  const row = t.shape.slice(1).reduce((a, b) => a * b, 1);
+  const out = new Float32Array(idx.length * row);
+  for (let i = 0; i < idx.length; i++) out.set(src.data.subarray(src.offset + idx[i] * row, src.offset + (idx[i] + 1) * row), i * row);
+  return new Tensor(out, [idx.length, ...t.shape.slice(1)]);
+}
+
+/** Checks in-memory data: every input, the target and the lengths have the same number of rows. */
+export function checkTensorData(data: Batch, name: string): number {
+  const xs = Array.isArray(data.x) ? data.x : [data.x];
+  if (xs.length === 0 || !xs.every((t) => t instanceof Tensor)) throw new ValidationError(`Expected Tensor or array of tensors for ${name}.x but received ${describe(data.x)}`);
+  if (!(data.y instanceof Tensor)) throw new ValidationError(`Expected Tensor for ${name}.y but received ${describe(data.y)}`);
+  const n = xs[0].shape[0];
+  for (const [what, t] of [...xs.map((x, i) => [xs.length > 1 ? `x[${i}]` : 'x', x] as const), ['y', data.y] as const]) {
+    if (t.rank === 0 || t.shape[0] !== n) {
+      throw new ShapeError(`Expected ${name}.${what} to have ${n} rows (the first axis) like ${name}.x but received shape ${formatShape(t.shape)}`);
+    }
+  }
+  if (data.lengths !== undefined && data.lengths.length !== n) {
+    throw new ShapeError(`Expected ${name}.lengths to have one entry per row (${n}) but received ${data.lengths.length}`);
+  }
+  return n;
+}
+
+/**
+ * Batches of `data`: for tensors, rows in a fresh order from `generator`
+ * each call when `shuffle`; otherwise the iterable as it is.
+ */
+export async function* batchesOf(data: Data, batchSize: number, shuffle: boolean, generator: Generator, name: string): AsyncGenerator<Batch> {
+  if (isBatch(data)) {
+    const n = checkTensorData(data, name);
+    const order = Array.from({ length: n }, (_, i) => i);
+    if (shuffle) {
+      for (let i = n - 1; i > 0; i--) {
+        const j = Math.floor(generator.next() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+    }
+    for (let start = 0; start < n; start += batchSize) {
+      const idx = order.slice(start, start + batchSize);
+      const x = Array.isArray(data.x) ? data.x.map((t) => takeRows(t, idx)) : takeRows(data.x, idx);
+      const lengths = data.lengths ? Int32Array.from(idx, (i) => data.lengths![i]) : undefined;
+      yield { x, y: takeRows(data.y, idx), lengths };
+    }
+    return;
+  }
+  if (data !== null && typeof data === 'object' && (Symbol.asyncIterator in data || Symbol.iterator in data)) {
+    for await (const batch of data as AsyncIterable<Batch>) {
+      if (!isBatch(batch)) throw new ValidationError(`Expected batches of { x, y, lengths? } from ${name} but received ${describe(batch)}`);
+      yield batch;
+    }
+    return;
+  }
+  throw new ValidationError(`Expected { x, y, lengths? } or an iterable of such batches for ${name} but received ${describe(data)}`);
+}

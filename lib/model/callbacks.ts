@@ -1,0 +1,93 @@
+/**
+ * Training callbacks: hooks called by `fit`, and early stopping.
+ */
+import { Tensor } from '../tensor/tensor';
+import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions } from '../validate';
+import type { Model } from './model';
+
+/** Numbers logged for a batch or an epoch: `loss`, metrics, and `valLoss`/`val…` after an epoch with validation data. */
+export type Logs = Record<string, number>;
+
+export interface Callback {
+  onTrainBegin?(model: Model): void | Promise<void>;
+  onEpochBegin?(epoch: number, model: Model): void | Promise<void>;
+  /** After each optimizer step; logs hold the batch loss, `gradNorm` and `clipped` when clipping by norm. */
+  onBatchEnd?(batch: number, logs: Logs, model: Model): void | Promise<void>;
+  /** After each epoch. Return `false` (or set `model.stopTraining`) to stop. */
+  onEpochEnd?(epoch: number, logs: Logs, model: Model): void | boolean | Promise<void | boolean>;
+  onTrainEnd?(logs: Logs, model: Model): void | Promise<void>;
+}
+
+export interface EarlyStoppingOptions {
+  /** The logged quantity to watch. @default 'valLoss' (or 'loss' without validation data) */
+  monitor?: string;
+  /** Epochs without improvement before stopping. @default 0 */
+  patience?: number;
+  /** Smallest change that counts as an improvement. @default 0 */
+  minDelta?: number;
+  /** Whether smaller ('min') or larger ('max') is better. @default 'min' */
+  mode?: 'min' | 'max';
+  /** At the end, put back the weights of the best epoch. @default false */
+  restoreBestWeights?: boolean;
+}
+
+/** Stops training when the monitored quantity stops improving (Keras' EarlyStopping). */
+export class EarlyStopping implements Callback {
+  readonly monitor: string | undefined;
+  readonly patience: number;
+  readonly minDelta: number;
+  readonly mode: 'min' | 'max';
+  readonly restoreBestWeights: boolean;
+  /** Epoch with the best value so far, or -1. */
+  bestEpoch = -1;
+  best = NaN;
+  /** Epoch after which training stopped, or -1. */
+  stoppedEpoch = -1;
+  private wait = 0;
+  private bestWeights: Map<Tensor, Float32Array> | null = null;
+
+  constructor(opts: EarlyStoppingOptions = {}) {
+    const o = checkOptions('options', opts);
+    this.monitor = o.monitor;
+    this.patience = checkInteger('patience', o.patience ?? 0, 0);
+    this.minDelta = Math.abs(checkNumber('minDelta', o.minDelta ?? 0));
+    this.mode = checkOneOf('mode', o.mode ?? 'min', ['min', 'max'] as const);
+    this.restoreBestWeights = checkBoolean('restoreBestWeights', o.restoreBestWeights ?? false);
+  }
+
+  onTrainBegin(): void {
+    this.wait = 0;
+    this.bestEpoch = -1;
+    this.best = NaN;
+    this.stoppedEpoch = -1;
+    this.bestWeights = null;
+  }
+
+  onEpochEnd(epoch: number, logs: Logs, model: Model): boolean {
+    const key = this.monitor ?? ('valLoss' in logs ? 'valLoss' : 'loss');
+    const value = logs[key];
+    if (value === undefined || Number.isNaN(value)) return true;
+    const better = Number.isNaN(this.best) || (this.mode === 'min' ? value < this.best - this.minDelta : value > this.best + this.minDelta);
+    if (better) {
+      this.best = value;
+      this.bestEpoch = epoch;
+      this.wait = 0;
+      if (this.restoreBestWeights) this.bestWeights = new Map(model.parameters().map((p) => [p.data, p.data.data.slice()]));
+      return true;
+    }
+    this.wait++;
+    if (this.wait > this.patience) {
+      this.stoppedEpoch = epoch;
+      return false;
+    }
+    return true;
+  }
+
+  onTrainEnd(_logs: Logs, model: Model): void {
+    if (!this.bestWeights) return;
+    for (const p of model.parameters()) {
+      const saved = this.bestWeights.get(p.data);
+      if (saved) p.data.data.set(saved);
+    }
+  }
+}

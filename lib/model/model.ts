@@ -1,0 +1,35 @@
+/**
+ * Model: a module with `fit`, `evaluate` and `predict`. Sequential and
+ * functional models derive from it.
+ */
+import { Module } from '../nn/module';
+import { Tensor } from '../tensor/tensor';
+import { Data } from './batches';
+import { Logs } from './callbacks';
+import { CallContext } from './call';
+import { evaluate, EvaluateOptions, fit, FitOptions, History, predict, PredictOptions } from './training';
+
+export abstract class Model extends Module {
+  /** Set by a callback (or early stopping) to end `fit` after the current epoch. */
+  stopTraining = false;
+
+  abstract forward(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Tensor | Tensor[];
+
+  /** `forward` with the recurrent layers running on worker threads. */
+  abstract forwardAsync(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Promise<Tensor | Tensor[]>;
+
+  /** Trains the model; the numeric work runs off the main thread and each step yields to the event loop. */
+  fit(data: Data, opts: FitOptions): Promise<History> {
+    return fit(this, data, opts);
+  }
+
+  /** Mean loss and metrics over `data`. */
+  evaluate(data: Data, opts: EvaluateOptions): Promise<Logs> {
+    return evaluate(this, data, opts);
+  }
+
+  /** Outputs for every row of `x`, computed in batches. */
+  predict(x: Tensor | Tensor[], opts?: PredictOptions): Promise<Tensor> {
+    return predict(this, x, opts);
+  }
+}

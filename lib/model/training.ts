@@ -1,0 +1,309 @@
+/**
+ * The training loop behind `model.fit`, and `evaluate` / `predict`. Every
+ * step awaits the native work (recurrent forward and backward run on
+ * worker threads) and yields to the event loop, so a server keeps serving
+ * while a model trains in the same process.
+ */
+import { backwardAsync } from '../autograd/backward';
+import { noGrad } from '../autograd/grad-mode';
+import { EddyError, ValidationError } from '../errors';
+import * as losses from '../losses';
+import * as metrics from '../metrics';
+import { Adam } from '../optim/adam';
+import { clipGradNorm, clipGradValue } from '../optim/clip';
+import { Optimizer } from '../optim/optimizer';
+import { Generator, globalGenerator } from '../random';
+import { Tensor } from '../tensor/tensor';
+import { checkInteger, checkNumber, checkOneOf, checkOptions, describe, fail } from '../validate';
+import { Batch, batchesOf, Data } from './batches';
+import { Callback, Logs } from './callbacks';
+import type { Model } from './model';
+
+/** What a loss function gets besides prediction and target. */
+export interface LossContext {
+  lengths?: Int32Array | readonly number[];
+}
+
+export type LossFn = (prediction: Tensor, target: Tensor, ctx: LossContext) => Tensor;
+export type LossName = 'mse' | 'mae' | 'huber' | 'crossEntropy' | 'binaryCrossEntropy';
+export type MetricName = 'accuracy' | 'mae' | 'rmse' | 'mape' | 'perplexity' | 'bitsPerCharacter';
+
+const LOSSES: Record<LossName, LossFn> = {
+  mse: (p, t) => losses.mse(p, t),
+  mae: (p, t) => losses.mae(p, t),
+  huber: (p, t) => losses.huber(p, t),
+  crossEntropy: (p, t, ctx) => losses.crossEntropy(p, t, p.rank === 3 && ctx.lengths ? { lengths: ctx.lengths as Int32Array } : {}),
+  binaryCrossEntropy: (p, t) => losses.binaryCrossEntropyWithLogits(p, t),
+};
+
+/** Metrics computed per batch from prediction, target and the batch loss; averaged per epoch. */
+const METRICS: Record<MetricName, (p: Tensor, t: Tensor, loss: number, ctx: LossContext) => number> = {
+  accuracy: (p, t, _l, ctx) => metrics.accuracy(p, t, p.rank === 3 && ctx.lengths ? { lengths: ctx.lengths as Int32Array } : {}),
+  mae: (p, t) => metrics.mae(p, t),
+  rmse: (p, t) => metrics.rmse(p, t),
+  mape: (p, t) => metrics.mape(p, t),
+  perplexity: (_p, _t, loss) => metrics.perplexity(loss),
+  bitsPerCharacter: (_p, _t, loss) => metrics.bitsPerCharacter(loss),
+};
+
+export interface FitOptions {
+  /** Passes over the data. @default 1 */
+  epochs?: number;
+  /** Rows per batch when the data are tensors. @default 32 */
+  batchSize?: number;
+  /** Shuffle tensor data every epoch. @default true */
+  shuffle?: boolean;
+  /** @default Adam over the model's parameters with lr 1e-3 */
+  optimizer?: Optimizer<{ lr: number }>;
+  /** A loss name or a function (prediction, target, { lengths }) → scalar tensor. */
+  loss: LossName | LossFn;
+  /** Metrics to log per epoch (and on validation data). @default [] */
+  metrics?: MetricName[];
+  /** Clip the gradients' global L2 norm to this before each step. @default none */
+  clipNorm?: number;
+  /** Clamp every gradient element to ±clipValue before each step. @default none */
+  clipValue?: number;
+  /** Evaluated after every epoch; its loss and metrics are logged as `valLoss`, `valAccuracy`, … */
+  validationData?: Data;
+  callbacks?: Callback | Callback[];
+  /** Stops training between steps; fit then rejects with an AbortError. */
+  signal?: AbortSignal;
+  /** A NaN or infinite loss or gradient: stop with an error naming the step ('error') or skip the step ('skip'). @default 'error' */
+  onNonFinite?: 'error' | 'skip';
+  /** Random source for shuffling. @default the global generator */
+  generator?: Generator;
+  /** Called after every epoch for learning-rate schedules (e.g. `() => scheduler.step()`). */
+  onEpochEndSchedule?: (epoch: number, logs: Logs) => void;
+}
+
+export interface History {
+  /** Epoch numbers (from 0). */
+  epoch: number[];
+  /** Per logged name (`loss`, metrics, `valLoss`, …) one value per epoch. */
+  history: Record<string, number[]>;
+}
+
+/** Raised when a fit is stopped through its AbortSignal. */
+export class AbortError extends EddyError {
+  constructor(message = 'Training was aborted') {
+    super(message, 'ABORT_ERR');
+  }
+}
+
+/** Raised when a loss or gradient is NaN or infinite and `onNonFinite` is 'error'. */
+export class NonFiniteError extends EddyError {
+  constructor(message: string) {
+    super(message, 'ERR_EDDY_NON_FINITE');
+  }
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function lossFunction(loss: unknown): LossFn {
+  if (typeof loss === 'function') return loss as LossFn;
+  return LOSSES[checkOneOf('loss', loss, Object.keys(LOSSES) as LossName[])];
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** Running means of logged values over the batches of an epoch. */
+class Means {
+  private sums = new Map<string, [number, number]>();
+
+  add(key: string, value: number, weight = 1): void {
+    const [s, n] = this.sums.get(key) ?? [0, 0];
+    this.sums.set(key, [s + value * weight, n + weight]);
+  }
+
+  result(prefix = ''): Logs {
+    const out: Logs = {};
+    for (const [k, [s, n]] of this.sums) out[prefix ? prefix + capitalize(k) : k] = s / n;
+    return out;
+  }
+}
+
+function batchRows(b: Batch): number {
+  return b.y.shape[0] ?? 1;
+}
+
+function firstNonFiniteGradient(model: Model): string | null {
+  for (const [name, p] of model.namedParameters()) {
+    const g = p.grad;
+    if (!g) continue;
+    const d = g.toFloat32Array();
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return `${name}[${i}] = ${d[i]}`;
+  }
+  return null;
+}
+
+export async function fit(model: Model, data: Data, opts: FitOptions): Promise<History> {
+  const o = checkOptions('options', opts) as FitOptions;
+  const epochs = checkInteger('epochs', o.epochs ?? 1, 1);
+  const batchSize = checkInteger('batchSize', o.batchSize ?? 32, 1);
+  const shuffle = o.shuffle ?? true;
+  const lossFn = lossFunction(o.loss);
+  const metricNames = (o.metrics ?? []).map((m, i) => checkOneOf(`metrics[${i}]`, m, Object.keys(METRICS) as MetricName[]));
+  const clipNorm = o.clipNorm === undefined ? undefined : checkNumber('clipNorm', o.clipNorm, { min: 0 });
+  const clipValue = o.clipValue === undefined ? undefined : checkNumber('clipValue', o.clipValue, { min: 0 });
+  const onNonFinite = checkOneOf('onNonFinite', o.onNonFinite ?? 'error', ['error', 'skip'] as const);
+  if (o.optimizer !== undefined && !(o.optimizer instanceof Optimizer)) fail('an eddy optimizer', 'optimizer', o.optimizer);
+  const optimizer = o.optimizer ?? new Adam(model.parameters(), { lr: 1e-3 });
+  const callbacks = o.callbacks === undefined ? [] : Array.isArray(o.callbacks) ? o.callbacks : [o.callbacks];
+  const generator = o.generator ?? globalGenerator;
+  const signal = o.signal;
+  const checkAbort = (): void => {
+    if (signal?.aborted) throw new AbortError(signal.reason instanceof Error ? `Training was aborted: ${signal.reason.message}` : 'Training was aborted');
+  };
+
+  const history: History = { epoch: [], history: {} };
+  model.stopTraining = false;
+  for (const cb of callbacks) await cb.onTrainBegin?.(model);
+  let lastLogs: Logs = {};
+  let step = 0;
+  try {
+    for (let epoch = 0; epoch < epochs && !model.stopTraining; epoch++) {
+      checkAbort();
+      model.train();
+      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, model);
+      const means = new Means();
+      let batchIndex = 0;
+      for await (const batch of batchesOf(data, batchSize, shuffle, generator, 'data')) {
+        checkAbort();
+        const ctx: LossContext = { lengths: batch.lengths };
+        const prediction = (await model.forwardAsync(batch.x, ctx)) as Tensor;
+        if (!(prediction instanceof Tensor)) throw new ValidationError(`fit needs a model with one output; ${model.toString()} returned ${describe(prediction)}`);
+        const loss = lossFn(prediction, batch.y, ctx);
+        const lossValue = loss.item();
+        const logs: Logs = { loss: lossValue };
+        let skip = false;
+        if (!Number.isFinite(lossValue)) {
+          if (onNonFinite === 'error') throw new NonFiniteError(`The loss is ${lossValue} at epoch ${epoch}, batch ${batchIndex} (step ${step})`);
+          skip = true;
+        }
+        if (!skip) {
+          optimizer.zeroGrad();
+          await backwardAsync([loss]);
+          const bad = firstNonFiniteGradient(model);
+          if (bad) {
+            if (onNonFinite === 'error') throw new NonFiniteError(`The gradient of ${bad} at epoch ${epoch}, batch ${batchIndex} (step ${step})`);
+            skip = true;
+          }
+        }
+        if (!skip) {
+          if (clipNorm !== undefined) {
+            const norm = clipGradNorm(model.parameters(), clipNorm);
+            logs.gradNorm = norm;
+            logs.clipped = norm > clipNorm ? 1 : 0;
+          }
+          if (clipValue !== undefined) clipGradValue(model.parameters(), clipValue);
+          optimizer.step();
+          const rows = batchRows(batch);
+          means.add('loss', lossValue, rows);
+          for (const m of metricNames) {
+            const v = noGrad(() => METRICS[m](prediction, batch.y, lossValue, ctx));
+            logs[m] = v;
+            means.add(m, v, rows);
+          }
+        } else {
+          logs.skipped = 1;
+        }
+        for (const cb of callbacks) await cb.onBatchEnd?.(batchIndex, logs, model);
+        batchIndex++;
+        step++;
+        await yieldToEventLoop();
+      }
+      const epochLogs: Logs = means.result();
+      if (o.validationData !== undefined) Object.assign(epochLogs, await evaluate(model, o.validationData, { loss: lossFn, metrics: metricNames, batchSize, prefix: 'val' }));
+      history.epoch.push(epoch);
+      for (const [k, v] of Object.entries(epochLogs)) (history.history[k] ??= []).push(v);
+      o.onEpochEndSchedule?.(epoch, epochLogs);
+      for (const cb of callbacks) {
+        if ((await cb.onEpochEnd?.(epoch, epochLogs, model)) === false) model.stopTraining = true;
+      }
+      lastLogs = epochLogs;
+    }
+  } finally {
+    model.train();
+  }
+  for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs, model);
+  return history;
+}
+
+export interface EvaluateOptions {
+  loss: LossName | LossFn;
+  metrics?: MetricName[];
+  /** Rows per batch when the data are tensors. @default 32 */
+  batchSize?: number;
+  /** Prefix for the logged names (`val` gives `valLoss`). @default none */
+  prefix?: string;
+}
+
+/** Mean loss and metrics over `data`, in eval mode without recording. */
+export async function evaluate(model: Model, data: Data, opts: EvaluateOptions): Promise<Logs> {
+  const o = checkOptions('options', opts) as EvaluateOptions;
+  const lossFn = lossFunction(o.loss);
+  const metricNames = (o.metrics ?? []).map((m, i) => checkOneOf(`metrics[${i}]`, m, Object.keys(METRICS) as MetricName[]));
+  const batchSize = checkInteger('batchSize', o.batchSize ?? 32, 1);
+  const wasTraining = model.training;
+  model.eval();
+  const means = new Means();
+  try {
+    await noGrad(async () => {
+      for await (const batch of batchesOf(data, batchSize, false, globalGenerator, o.prefix ? 'validationData' : 'data')) {
+        const ctx: LossContext = { lengths: batch.lengths };
+        const prediction = (await model.forwardAsync(batch.x, ctx)) as Tensor;
+        const lossValue = lossFn(prediction, batch.y, ctx).item();
+        const rows = batchRows(batch);
+        means.add('loss', lossValue, rows);
+        for (const m of metricNames) means.add(m, METRICS[m](prediction, batch.y, lossValue, ctx), rows);
+        await yieldToEventLoop();
+      }
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+  return means.result(o.prefix);
+}
+
+export interface PredictOptions {
+  /** Rows per forward pass. @default 32 */
+  batchSize?: number;
+  lengths?: Int32Array | readonly number[];
+}
+
+/** The model's outputs for every row of `x`, batched, in eval mode without recording. */
+export async function predict(model: Model, x: Tensor | Tensor[], opts: PredictOptions = {}): Promise<Tensor> {
+  const o = checkOptions('options', opts);
+  const batchSize = checkInteger('batchSize', o.batchSize ?? 32, 1);
+  const xs = Array.isArray(x) ? x : [x];
+  if (xs.length === 0 || !xs.every((t) => t instanceof Tensor)) fail('Tensor or array of tensors', 'x', x);
+  const n = xs[0].shape[0];
+  const wasTraining = model.training;
+  model.eval();
+  const parts: Tensor[] = [];
+  try {
+    await noGrad(async () => {
+      for (let start = 0; start < n; start += batchSize) {
+        const end = Math.min(n, start + batchSize);
+        const slice = xs.map((t) => t.slice(0, start, end).contiguous());
+        const lengths = o.lengths ? Array.from(o.lengths).slice(start, end) : undefined;
+        const out = await model.forwardAsync(Array.isArray(x) ? slice : slice[0], { lengths });
+        if (!(out instanceof Tensor)) throw new ValidationError(`predict needs a model with one output; ${model.toString()} returned ${describe(out)}`);
+        parts.push(out);
+        await yieldToEventLoop();
+      }
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+  const rows = parts.reduce((a, p) => a + p.shape[0], 0);
+  const out = new Float32Array(parts.reduce((a, p) => a + p.size, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p.toFloat32Array(), at);
+    at += p.size;
+  }
+  return new Tensor(out, [rows, ...(parts[0]?.shape.slice(1) ?? [])]);
+}
