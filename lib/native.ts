@@ -22,6 +22,10 @@ export interface RnnCall {
   I: number;
   H: number;
   batchFirst: boolean;
+  /** Whether recMask is given. */
+  recurrentDropout: boolean;
+  /** Recurrent dropout mask [layers · dirs, B, H]: h_{t−1} ⊙ mask feeds the recurrent GEMMs. */
+  recMask: Float32Array | null;
   x: Float32Array;
   lengths: Int32Array | null;
   h0: Float32Array | null;
@@ -70,7 +74,7 @@ export interface NativeBinding {
     b: Float32Array, bOffset: number, ldb: number,
     beta: number, c: Float32Array, cOffset: number, ldc: number,
   ): Promise<void>;
-  rnnWorkspaceSize(shape: Pick<RnnCall, 'cell' | 'resetAfter' | 'layers' | 'dirs' | 'T' | 'B' | 'I' | 'H' | 'batchFirst' | 'dropout'>): number;
+  rnnWorkspaceSize(shape: Pick<RnnCall, 'cell' | 'resetAfter' | 'layers' | 'dirs' | 'T' | 'B' | 'I' | 'H' | 'batchFirst' | 'recurrentDropout' | 'dropout'>): number;
   rnnForward(call: RnnCall): void;
   rnnForwardAsync(call: RnnCall): Promise<void>;
   rnnBackward(call: RnnBackwardCall): void;

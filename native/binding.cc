@@ -338,6 +338,7 @@ eddy::RnnShape ParseRnnShape(const Fields& f) {
   s.I = static_cast<int>(f.Int("I", 1, kMaxDim));
   s.H = static_cast<int>(f.Int("H", 1, kMaxDim));
   s.batch_first = f.Bool("batchFirst");
+  s.rec_dropout = f.Bool("recurrentDropout");
   // Every buffer below is indexed with size_t; refuse shapes whose buffers
   // could not exist anyway.
   const double floats = static_cast<double>(s.T) * s.B * std::max(s.I, s.dirs * s.H) * 8.0 * s.layers;
@@ -381,6 +382,7 @@ eddy::RnnForward ParseRnnForward(Napi::Object o, KeepAlive& keep) {
   a.lengths = f.Ints("lengths", s.B);
   a.h0 = f.Floats("h0", state, true);
   a.c0 = lstm ? f.Floats("c0", state, true) : nullptr;
+  a.rec_mask = s.rec_dropout ? f.Floats("recMask", state, false) : nullptr;
   a.dropout = static_cast<float>(f.Number("dropout"));
   if (!(a.dropout >= 0.0f && a.dropout < 1.0f)) throw Napi::RangeError::New(o.Env(), "Expected dropout in [0, 1)");
   a.seed = static_cast<uint64_t>(f.Int("seed", 0, (int64_t(1) << 53)));
@@ -433,6 +435,7 @@ void OwnInputs(eddy::RnnForward& a, const Owned& own) {
   const size_t TB = static_cast<size_t>(s.T) * s.B, state = static_cast<size_t>(s.layers) * s.dirs * s.B * s.H;
   const ParamSizes ps = SizesOf(s);
   a.x = OwnCopy(own, a.x, TB * s.I);
+  a.rec_mask = OwnCopy(own, a.rec_mask, state);
   a.h0 = OwnCopy(own, a.h0, state);
   a.c0 = OwnCopy(own, a.c0, state);
   for (size_t k = 0; k < a.p.w_ih.size(); ++k) {

@@ -23,6 +23,8 @@ struct LayerCtx {
   float* c = nullptr;       // [B, H] LSTM cell state
   float* scratch = nullptr;   // [B, G·H] recurrent GEMM results
   float* scratch2 = nullptr;  // [B, H]
+  float* scratch3 = nullptr;  // [B, H] h ⊙ mask in forward; its gradient in backward
+  const float* mask = nullptr;  // [B, H] recurrent dropout mask, or null
   // Backward only:
   const float* hprev = nullptr;  // [T, B, H] saved h_{t-1}
   const float* dy = nullptr;     // gradient of y, same layout as y
@@ -37,6 +39,26 @@ struct LayerCtx {
   const float* dy_at(int t) const { return dy + static_cast<size_t>(t) * B * ldy; }
   const float* hprev_at(int t) const { return hprev + static_cast<size_t>(t) * B * H; }
 };
+
+// What the recurrent GEMM multiplies: h_{t-1}, or h_{t-1} ⊙ mask (written to
+// scratch3) under recurrent dropout.
+inline const float* recurrent_input(const LayerCtx& L, const float* h, int bs) {
+  if (!L.mask) return h;
+  const size_t n = static_cast<size_t>(bs) * L.H;
+  for (size_t i = 0; i < n; ++i) L.scratch3[i] = h[i] * L.mask[i];
+  return L.scratch3;
+}
+
+// Where backward puts the gradient reaching the recurrent GEMM's input:
+// straight into dh, or into scratch3 first under recurrent dropout.
+inline float* recurrent_grad(const LayerCtx& L) { return L.mask ? L.scratch3 : L.dh; }
+
+// Under recurrent dropout, dh (+)= scratch3 ⊙ mask for the live rows.
+inline void add_recurrent_grad(const LayerCtx& L, int bs, bool accumulate) {
+  if (!L.mask) return;
+  const size_t n = static_cast<size_t>(bs) * L.H;
+  for (size_t i = 0; i < n; ++i) L.dh[i] = (accumulate ? L.dh[i] : 0.0f) + L.scratch3[i] * L.mask[i];
+}
 
 // Whether the cell's hidden-side bias b_hh can be added to the hoisted input
 // projection (true for all but the linear-before-reset GRU).

@@ -8,6 +8,8 @@
 //   n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)
 //   saved: gates = [r, z, n]; extra = r ⊙ h.
 // Only the linear-before-reset form keeps b_hh out of the input projection.
+// Under recurrent dropout every recurrent product takes h ⊙ mask (r ⊙ h ⊙
+// mask for the reset-before candidate); the state update uses h itself.
 #include <cstring>
 
 #include "activations.h"
@@ -22,8 +24,9 @@ void gru_forward_step(const LayerCtx& L, int t, int bs) {
   float* y = L.y_at(t);
   float* extra = L.training ? L.extra_at(t, 1) : nullptr;
   const ActivationKernels& k = act();
+  const float* hin = recurrent_input(L, L.h, bs);
   if (L.reset_after) {
-    gemm(false, true, bs, G3, H, 1.0f, L.h, H, L.w_hh, H, 0.0f, L.scratch, G3);
+    gemm(false, true, bs, G3, H, 1.0f, hin, H, L.w_hh, H, 0.0f, L.scratch, G3);
     for (int b = 0; b < bs; ++b) {
       float* a = gates + static_cast<size_t>(b) * G3;
       float* r = L.scratch + static_cast<size_t>(b) * G3;
@@ -41,14 +44,14 @@ void gru_forward_step(const LayerCtx& L, int t, int bs) {
     return;
   }
   // Reset-before: r and z first, then the candidate's GEMM on r ⊙ h.
-  gemm(false, true, bs, 2 * H, H, 1.0f, L.h, H, L.w_hh, H, 0.0f, L.scratch, G3);
+  gemm(false, true, bs, 2 * H, H, 1.0f, hin, H, L.w_hh, H, 0.0f, L.scratch, G3);
   float* rh = extra ? extra : L.scratch2;
   for (int b = 0; b < bs; ++b) {
     float* a = gates + static_cast<size_t>(b) * G3;
     const float* r = L.scratch + static_cast<size_t>(b) * G3;
     for (int j = 0; j < 2 * H; ++j) a[j] += r[j];
     k.sigmoid(a, a, 2 * H);
-    const float* h = L.h + static_cast<size_t>(b) * H;
+    const float* h = hin + static_cast<size_t>(b) * H;
     float* rhb = rh + static_cast<size_t>(b) * H;
     for (int j = 0; j < H; ++j) rhb[j] = a[j] * h[j];
   }
@@ -91,10 +94,15 @@ void gru_backward_step(const LayerCtx& L, int t, int bs) {
       }
     }
   }
+  // The gradient of the recurrent GEMMs' input: dh itself, or (under
+  // recurrent dropout) scratch3, added to dh through the mask at the end.
+  float* dhin = recurrent_grad(L);
+  const float beta = L.mask ? 0.0f : 1.0f;
   if (L.reset_after) {
     // dh_{t-1} += [dr, dz] · W_h{r,z} + (dn_pre ⊙ r) · W_hn
-    gemm(false, false, bs, H, 2 * H, 1.0f, gates, G3, L.w_hh, H, 1.0f, L.dh, H);
-    gemm(false, false, bs, H, H, 1.0f, extra, H, L.w_hh + static_cast<size_t>(2) * H * H, H, 1.0f, L.dh, H);
+    gemm(false, false, bs, H, 2 * H, 1.0f, gates, G3, L.w_hh, H, beta, dhin, H);
+    gemm(false, false, bs, H, H, 1.0f, extra, H, L.w_hh + static_cast<size_t>(2) * H * H, H, 1.0f, dhin, H);
+    add_recurrent_grad(L, bs, true);
     return;
   }
   // Reset-before: d(r ⊙ h) = dn_pre · W_hn, then r's gradient and the path through r ⊙ h.
@@ -103,14 +111,17 @@ void gru_backward_step(const LayerCtx& L, int t, int bs) {
     float* a = gates + static_cast<size_t>(b) * G3;
     const float* drh = L.scratch2 + static_cast<size_t>(b) * H;
     const float* hp = hprev + static_cast<size_t>(b) * H;
-    float* dh = L.dh + static_cast<size_t>(b) * H;
+    const float* m = L.mask ? L.mask + static_cast<size_t>(b) * H : nullptr;
+    float* d = dhin + static_cast<size_t>(b) * H;
     for (int j = 0; j < H; ++j) {
       const float r = a[j];
-      dh[j] += drh[j] * r;
-      a[j] = drh[j] * hp[j] * r * (1.0f - r);
+      const float hin = m ? hp[j] * m[j] : hp[j];
+      d[j] = (m ? 0.0f : d[j]) + drh[j] * r;
+      a[j] = drh[j] * hin * r * (1.0f - r);
     }
   }
-  gemm(false, false, bs, H, 2 * H, 1.0f, gates, G3, L.w_hh, H, 1.0f, L.dh, H);
+  gemm(false, false, bs, H, 2 * H, 1.0f, gates, G3, L.w_hh, H, 1.0f, dhin, H);
+  add_recurrent_grad(L, bs, true);
 }
 
 void gru_recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh) {

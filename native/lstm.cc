@@ -13,7 +13,7 @@ namespace eddy {
 
 void lstm_forward_step(const LayerCtx& L, int t, int bs) {
   const int H = L.H, G4 = 4 * H;
-  gemm(false, true, bs, G4, H, 1.0f, L.h, H, L.w_hh, H, 0.0f, L.scratch, G4);
+  gemm(false, true, bs, G4, H, 1.0f, recurrent_input(L, L.h, bs), H, L.w_hh, H, 0.0f, L.scratch, G4);
   float* gates = L.gates_at(t);
   float* saved = L.training ? L.extra_at(t, 2) : nullptr;
   float* y = L.y_at(t);
@@ -62,8 +62,9 @@ void lstm_backward_step(const LayerCtx& L, int t, int bs) {
       dc[j] = dcj * f;
     }
   }
-  // dh_{t-1} = dG · W_hh for the live rows.
-  gemm(false, false, bs, H, G4, 1.0f, gates, G4, L.w_hh, H, 0.0f, L.dh, H);
+  // dh_{t-1} = dG · W_hh for the live rows (times the mask under recurrent dropout).
+  gemm(false, false, bs, H, G4, 1.0f, gates, G4, L.w_hh, H, 0.0f, recurrent_grad(L), H);
+  add_recurrent_grad(L, bs, false);
 }
 
 }  // namespace eddy

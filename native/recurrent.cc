@@ -56,6 +56,7 @@ struct Layout {
   std::vector<size_t> gates, hprev, extra;  // per (layer, direction)
   std::vector<size_t> out, mask;            // per layer: outputs [T, B, D·H] (internal order), dropout masks
   size_t xs = 0;                            // input [T, B, I] in internal order
+  size_t rmask = 0;                         // recurrent dropout masks [L·D, B, H], internal order
   size_t groups = 0;                        // one float: the forward pass's group count
   size_t total = 0;
 };
@@ -98,6 +99,10 @@ Layout make_layout(const RnnShape& s, bool training, bool dropout) {
     // batch order even if the thread count changed in between.
     l.groups = at;
     at += 1;
+  }
+  if (s.rec_dropout) {
+    l.rmask = at;
+    at += static_cast<size_t>(s.layers) * s.dirs * s.B * H;
   }
   for (int k = 0; k < s.layers; ++k) {
     // Inference needs only two layer outputs at a time.
@@ -273,7 +278,8 @@ void backward_step(CellKind cell, const LayerCtx& L, int t, int bs) {
 // its group with `for_group`.
 struct LayerBuffers {
   float *gates = nullptr, *extra = nullptr, *hprev = nullptr;
-  float *y = nullptr, *h = nullptr, *c = nullptr, *scratch = nullptr, *scratch2 = nullptr;
+  float *y = nullptr, *h = nullptr, *c = nullptr, *scratch = nullptr, *scratch2 = nullptr, *scratch3 = nullptr;
+  const float* mask = nullptr;
   const float* dy = nullptr;
   float *dh = nullptr, *dc = nullptr;
 };
@@ -297,6 +303,8 @@ LayerCtx make_ctx(const RnnShape& s, const RnnParams& p, int k, bool training, c
   L.c = buf.c;
   L.scratch = buf.scratch;
   L.scratch2 = buf.scratch2;
+  L.scratch3 = buf.scratch3;
+  L.mask = buf.mask;
   L.dy = buf.dy;
   L.dh = buf.dh;
   L.dc = buf.dc;
@@ -319,6 +327,8 @@ LayerCtx for_group(LayerCtx L, int off, const RnnShape& s) {
   L.dc = move(L.dc, H);
   L.scratch = move(L.scratch, GH);
   L.scratch2 = move(L.scratch2, H);
+  L.scratch3 = move(L.scratch3, H);
+  L.mask = move(L.mask, H);
   return L;
 }
 
@@ -397,11 +407,14 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
   const size_t BH = static_cast<size_t>(s.B) * H;
   // Thread-local buffers are named through plain pointers below: inside a
   // lambda running on a pool thread the name would mean that thread's copy.
-  thread_local std::vector<float> scratch_buf, scratch2_buf;
+  thread_local std::vector<float> scratch_buf, scratch2_buf, scratch3_buf;
   grow(scratch_buf, s.dirs * BH * G);
   grow(scratch2_buf, s.dirs * BH);
+  grow(scratch3_buf, s.dirs * BH);
   float* scratch = scratch_buf.data();
   float* scratch2 = scratch2_buf.data();
+  float* scratch3 = scratch3_buf.data();
+  const float* masks = s.rec_dropout ? ws + lay.rmask : nullptr;
   const int block = block_steps(s, training);
   for (int l = 0; l < s.layers; ++l) {
     const int in = s.in_size(l);
@@ -427,6 +440,8 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
         buf.c = cs ? cs + k * BH : nullptr;
         buf.scratch = scratch + d * BH * G;
         buf.scratch2 = scratch2 + d * BH;
+        buf.scratch3 = scratch3 + d * BH;
+        buf.mask = masks ? masks + k * BH : nullptr;
         LayerCtx L = for_group(make_ctx(s, a.p, k, training, buf), g.off, s);
         L.gates_t0 = t0(d);
         forward_loop(s.cell, s, L, g, d == 1, first, last);
@@ -468,6 +483,7 @@ void rnn_forward(const RnnForward& a) {
   const size_t state = static_cast<size_t>(s.layers) * s.dirs * s.B * s.H;
   std::vector<float> hs(state), cs(s.cell == CellKind::kLstm ? state : 0);
   gather_seq(ws + lay.xs, a.x, s, o, s.I);
+  if (s.rec_dropout) gather_state(ws + lay.rmask, a.rec_mask, s, o);
   gather_state(hs.data(), a.h0, s, o);
   if (!cs.empty()) gather_state(cs.data(), a.c0, s, o);
   forward_internal(a, o, lay, ws, hs.data(), cs.empty() ? nullptr : cs.data());
@@ -500,15 +516,19 @@ void rnn_backward(const RnnBackward& a) {
   // Per-thread buffers reused across calls; every element is written before
   // it is read. dys and dxs swap roles between layers, so both fit either.
   // Named through plain pointers, as in forward_internal.
-  thread_local std::vector<float> dys_buf, dxs_buf, scratch_buf, scratch2_buf;
+  thread_local std::vector<float> dys_buf, dxs_buf, scratch_buf, scratch2_buf, scratch3_buf, hin_buf;
   grow(dys_buf, TB * std::max(s.I, DH));
   grow(dxs_buf, TB * std::max(s.I, DH));
   grow(scratch_buf, s.dirs * BH * G);
   grow(scratch2_buf, s.dirs * BH);
+  grow(scratch3_buf, s.dirs * BH);
+  if (s.rec_dropout) grow(hin_buf, TB * H);
   float* dys = dys_buf.data();
   float* dxs = dxs_buf.data();
   float* scratch = scratch_buf.data();
   float* scratch2 = scratch2_buf.data();
+  float* scratch3 = scratch3_buf.data();
+  const float* masks = s.rec_dropout ? ws + lay.rmask : nullptr;
   gather_seq(dys, a.dy, s, o, DH);
   std::vector<float> dhs(state), dcs(lstm ? state : 0);
   gather_state(dhs.data(), a.dhn, s, o);
@@ -528,14 +548,25 @@ void rnn_backward(const RnnBackward& a) {
       buf.dc = lstm ? dcs.data() + k * BH : nullptr;
       buf.scratch = scratch + d * BH * G;
       buf.scratch2 = scratch2 + d * BH;
+      buf.scratch3 = scratch3 + d * BH;
+      buf.mask = masks ? masks + k * BH : nullptr;
       return make_ctx(s, f.p, k, true, buf);
     };
     for_each_task(s.dirs, o, [&](int d, const Group& g) { backward_loop(s.cell, s, for_group(buffers(d), g.off, s), g, d == 1); });
     const bool need_dx = l > 0 || a.dx;
     for (int d = 0; d < s.dirs; ++d) {
       const int k = l * s.dirs + d;
-      const LayerCtx L = buffers(d);
+      LayerCtx L = buffers(d);
       const int m = static_cast<int>(TB);
+      if (L.mask) {
+        // The recurrent weights saw h_{t-1} ⊙ mask, the same mask at every step.
+        float* hin = hin_buf.data();
+        for (int t = 0; t < s.T; ++t) {
+          const size_t base = static_cast<size_t>(t) * BH;
+          for (size_t i = 0; i < BH; ++i) hin[base + i] = L.hprev[base + i] * L.mask[i];
+        }
+        L.hprev = hin;
+      }
       if (a.g.w_ih[k]) gemm(true, false, G * H, in, m, 1.0f, L.gates, G * H, x, in, 1.0f, a.g.w_ih[k], in);
       if (a.g.b_ih[k]) add_column_sums(a.g.b_ih[k], L.gates, TB, G * H, G * H);
       if (s.cell == CellKind::kGru) {
@@ -560,6 +591,7 @@ void rnn_backward(const RnnBackward& a) {
   if (a.dc0 && lstm) scatter_state(a.dc0, dcs.data(), s, o);
   release_if_large(dys_buf);
   release_if_large(dxs_buf);
+  release_if_large(hin_buf);
 }
 
 }  // namespace eddy

@@ -18,6 +18,7 @@ struct RnnShape {
   int layers = 1, dirs = 1;
   int T = 0, B = 0, I = 0, H = 0;
   bool batch_first = false;  // layout of x, y and dy, dx (states are always [L·D, B, H])
+  bool rec_dropout = false;  // a recurrent dropout mask is given (it takes workspace)
 
   int gates() const { return cell == CellKind::kLstm ? 4 : cell == CellKind::kGru ? 3 : 1; }
   int in_size(int layer) const { return layer == 0 ? I : dirs * H; }
@@ -43,6 +44,8 @@ struct RnnForward {
   const float* h0 = nullptr;         // [L·D, B, H] or null (zeros)
   const float* c0 = nullptr;         // LSTM only, or null
   float dropout = 0;                 // between layers (the caller passes 0 in eval mode)
+  const float* rec_mask = nullptr;   // [L·D, B, H] recurrent (variational) dropout mask, or null:
+                                     // h_{t-1} ⊙ mask feeds the recurrent GEMM at every step
   uint64_t seed = 0;                 // for the dropout masks
   float* y = nullptr;                // [T, B, D·H] (or [B, T, D·H])
   float* hn = nullptr;               // [L·D, B, H]

@@ -32,6 +32,12 @@ export interface RecurrentOptions {
   dropout?: number;
   /** Run a second, reversed direction and concatenate both outputs. @default false */
   bidirectional?: boolean;
+  /**
+   * Recurrent (variational) dropout, in training mode: each sequence gets
+   * one mask per layer and direction, fixed across its time steps, and
+   * h_{t−1} ⊙ mask feeds the recurrent weights (Gal & Ghahramani). @default 0
+   */
+  recurrentDropout?: number;
   /** Random source for the initial weights and dropout masks. @default the global generator (`eddy.manualSeed`) */
   generator?: Generator;
 }
@@ -103,6 +109,7 @@ abstract class RecurrentLayer extends Module {
   readonly batchFirst: boolean;
   readonly dropout: number;
   readonly bidirectional: boolean;
+  readonly recurrentDropout: number;
   protected readonly generator: Generator;
   private readonly params: [string, Parameter][] = [];
 
@@ -122,6 +129,8 @@ abstract class RecurrentLayer extends Module {
     this.dropout = checkNumber('dropout', o.dropout ?? 0, { min: 0, max: 1 });
     if (this.dropout >= 1) fail('number in [0, 1)', 'dropout', o.dropout);
     this.bidirectional = checkBoolean('bidirectional', o.bidirectional ?? false);
+    this.recurrentDropout = checkNumber('recurrentDropout', o.recurrentDropout ?? 0, { min: 0, max: 1 });
+    if (this.recurrentDropout >= 1) fail('number in [0, 1)', 'recurrentDropout', o.recurrentDropout);
     if (o.generator !== undefined && !(o.generator instanceof Generator)) fail('an eddy Generator', 'generator', o.generator);
     this.generator = o.generator ?? globalGenerator;
     this.initParameters();
@@ -184,6 +193,7 @@ abstract class RecurrentLayer extends Module {
     if (!this.batchFirst) extras.push('batchFirst=false');
     if (this.dropout !== 0) extras.push(`dropout=${this.dropout}`);
     if (this.bidirectional) extras.push('bidirectional=true');
+    if (this.recurrentDropout !== 0) extras.push(`recurrentDropout=${this.recurrentDropout}`);
     extras.push(...this.describeExtras());
     return `${this.cellName}(inputSize=${this.inputSize}, hiddenSize=${this.hiddenSize}${extras.map((e) => `, ${e}`).join('')})`;
   }
@@ -250,6 +260,7 @@ abstract class RecurrentLayer extends Module {
     const needsGrad =
       isGradEnabled() && (input.requiresGrad || !!h0?.requiresGrad || !!c0?.requiresGrad || this.params.some(([, p]) => p.data.requiresGrad));
     const dropout = this.training && this.numLayers > 1 ? this.dropout : 0;
+    const recMask = this.training && this.recurrentDropout > 0 ? this.recurrentMask(K * B * H) : null;
     const native: RnnCall = {
       cell: this.cellCode,
       resetAfter: this.resetAfter,
@@ -260,6 +271,8 @@ abstract class RecurrentLayer extends Module {
       I: this.inputSize,
       H,
       batchFirst: this.batchFirst,
+      recurrentDropout: recMask !== null,
+      recMask,
       x: denseData(input),
       lengths,
       h0: h0 ? denseData(h0) : null,
@@ -360,6 +373,15 @@ abstract class RecurrentLayer extends Module {
     if (call.c0) out.push(wrap(b.dc0, call.c0));
     for (const p of params) out.push(wrap(byTensor.get(p), p));
     return out;
+  }
+
+  /** A recurrent dropout mask: 0 with probability p, else 1/(1 − p). */
+  private recurrentMask(size: number): Float32Array {
+    const p = this.recurrentDropout;
+    const keep = 1 / (1 - p);
+    const mask = new Float32Array(size);
+    for (let i = 0; i < size; i++) mask[i] = this.generator.next() < p ? 0 : keep;
+    return mask;
   }
 
   private checkState(name: 'h0' | 'c0', value: unknown, shape: number[]): Tensor | undefined {

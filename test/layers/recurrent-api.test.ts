@@ -187,6 +187,24 @@ describe('recurrent layers: API', () => {
     });
   });
 
+  describe('recurrent dropout', () => {
+    it('masks the recurrent input in training mode only, one mask per sequence', () => {
+      const gen = new eddy.Generator(4);
+      const gru = new eddy.GRU({ inputSize: 3, hiddenSize: 6, recurrentDropout: 0.5, generator: gen });
+      const plain = new eddy.GRU({ inputSize: 3, hiddenSize: 6 });
+      plain.loadStateDict(gru.stateDict());
+      const x = x3(4, 5, 3);
+      assert.notDeepStrictEqual(Array.from(gru.forward(x).output.data), Array.from(plain.forward(x).output.data));
+      gru.eval();
+      assert.deepStrictEqual(Array.from(gru.forward(x).output.data), Array.from(plain.forward(x).output.data));
+      assert.strictEqual(gru.toString(), 'GRU(inputSize=3, hiddenSize=6, recurrentDropout=0.5)');
+    });
+
+    it('rejects a probability outside [0, 1)', () => {
+      throwsExactly(() => new eddy.LSTM({ inputSize: 3, hiddenSize: 2, recurrentDropout: 1 }), ValidationError, 'Expected number in [0, 1) for recurrentDropout but received 1 of type number');
+    });
+  });
+
   describe('state dicts', () => {
     it('round-trips and accepts tensors, Float32Arrays and nested arrays', () => {
       const a = new eddy.RNN({ inputSize: 2, hiddenSize: 2 });
@@ -271,7 +289,7 @@ describe('recurrent layers: API', () => {
       // Straight to the binding, bypassing every TypeScript check.
       const { binding } = require('../../lib/native') as typeof import('../../lib/native');
       const base = {
-        cell: 0, resetAfter: true, layers: 1, dirs: 1, T: 2, B: 1, I: 2, H: 1, batchFirst: false,
+        cell: 0, resetAfter: true, layers: 1, dirs: 1, T: 2, B: 1, I: 2, H: 1, batchFirst: false, recurrentDropout: false, recMask: null,
         x: new Float32Array(4), lengths: null, h0: null, c0: null,
         wIh: [new Float32Array(8)], wHh: [new Float32Array(4)], bIh: [null], bHh: [null],
         dropout: 0, seed: 0, y: new Float32Array(2), hn: new Float32Array(1), cn: new Float32Array(1), ws: null,

@@ -19,6 +19,8 @@ interface Case {
   name: string;
   config: RefConfig;
   lengths: number[] | null;
+  /** Recurrent dropout probability (the layer runs in training mode with a seeded generator). */
+  recurrentDropout?: number;
 }
 
 /** Random values that are exactly representable in float32, so both models hold identical numbers. */
@@ -26,8 +28,8 @@ function f32values(n: number, random: () => number, scale = 1): Float64Array {
   return Float64Array.from(Float32Array.from({ length: n }, () => (random() * 2 - 1) * scale));
 }
 
-function makeLayer(c: RefConfig): eddy.RNN | eddy.LSTM | eddy.GRU {
-  const opts = { inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bidirectional: c.bidirectional, bias: c.bias, batchFirst: false };
+function makeLayer(c: RefConfig, extra: { recurrentDropout?: number; generator?: eddy.Generator } = {}): eddy.RNN | eddy.LSTM | eddy.GRU {
+  const opts = { inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bidirectional: c.bidirectional, bias: c.bias, batchFirst: false, ...extra };
   switch (c.cell) {
     case 'lstm':
       return new eddy.LSTM(opts);
@@ -64,8 +66,18 @@ function check(tc: Case, seed: number): number {
     return s;
   };
 
+  // Recurrent dropout: the layer draws its mask from its generator, one
+  // value per (layer, direction, sequence, unit) in that order — the test
+  // draws the same values from an identically seeded generator.
+  const generator = new eddy.Generator(seed);
+  if (tc.recurrentDropout) {
+    const g = new eddy.Generator(seed);
+    const keep = 1 / (1 - tc.recurrentDropout);
+    inp.recMask = Float64Array.from({ length: stateSize }, () => (g.next() < tc.recurrentDropout! ? 0 : Math.fround(keep)));
+  }
+
   // Eddy, float32.
-  const layer = makeLayer(c);
+  const layer = makeLayer(c, tc.recurrentDropout ? { recurrentDropout: tc.recurrentDropout, generator } : {});
   const state: Record<string, Float32Array> = {};
   for (const [k, v] of Object.entries(inp.weights)) state[k] = Float32Array.from(v);
   layer.loadStateDict(state);
@@ -73,6 +85,7 @@ function check(tc: Case, seed: number): number {
   const x = t(inp.x, [c.T, c.B, c.inputSize]);
   const h0 = t(inp.h0, [c.numLayers * D, c.B, c.hiddenSize]);
   const c0 = c.cell === 'lstm' ? t(inp.c0, [c.numLayers * D, c.B, c.hiddenSize]) : undefined;
+  generator.seed(seed);
   const res = layer.forward(x, { h0, c0, lengths: tc.lengths ?? undefined });
   const ref = referenceForward(c, inp);
   let worst = 0;
@@ -122,6 +135,7 @@ function cases(): Case[] {
     out.push({ name: `${cell} 2 layers, bidirectional, lengths`, config: { ...base, cell, numLayers: 2, bidirectional: true, T: 4, B: 3 }, lengths: [2, 4, 1] });
     out.push({ name: `${cell} T=1 B=1 H=1`, config: { cell, inputSize: 2, hiddenSize: 1, bias: true, numLayers: 1, bidirectional: false, T: 1, B: 1 }, lengths: null });
     out.push({ name: `${cell} one sequence shorter than T, no bias`, config: { ...base, bias: false, cell, numLayers: 1, bidirectional: true, T: 5, B: 1 }, lengths: [3] });
+    out.push({ name: `${cell} recurrent dropout 0.4, 2 layers, bidirectional, lengths`, config: { ...base, hiddenSize: 3, cell, numLayers: 2, bidirectional: true, T: 4, B: 3 }, lengths: [3, 4, 2], recurrentDropout: 0.4 });
   }
   return out;
 }
@@ -130,11 +144,13 @@ function cases(): Case[] {
 function groupedCases(): Case[] {
   const base = { inputSize: 2, hiddenSize: 2, bias: true, T: 3, B: 17 };
   const lengths = Array.from({ length: 17 }, (_, i) => 1 + ((i * 7) % 3));
-  // Alternate uni- and bidirectional so both split into groups at 2 threads or more.
+  // Alternate uni- and bidirectional so both split into groups at 2 threads
+  // or more, and recurrent dropout so its masks are split with the rows.
   return CELLS.map((cell, i) => {
     const bidirectional = i % 2 === 0;
-    const name = `${cell} batch of 17 in thread groups, ${bidirectional ? 'bidirectional' : 'unidirectional'}, lengths`;
-    return { name, config: { ...base, cell, numLayers: 2, bidirectional }, lengths };
+    const recurrentDropout = i % 3 === 1 ? 0.3 : 0;
+    const name = `${cell} batch of 17 in thread groups, ${bidirectional ? 'bidirectional' : 'unidirectional'}, lengths${recurrentDropout ? ', recurrent dropout' : ''}`;
+    return { name, config: { ...base, cell, numLayers: 2, bidirectional }, lengths, recurrentDropout };
   });
 }
 

@@ -26,6 +26,8 @@ export interface RefInputs {
   h0: Float64Array; // [L·D, B, H]
   c0: Float64Array; // LSTM
   lengths: number[] | null;
+  /** Recurrent dropout mask [L·D, B, H]: the recurrent weights see h ⊙ mask. */
+  recMask?: Float64Array;
 }
 
 export interface RefOutputs {
@@ -83,6 +85,8 @@ export function referenceForward(c: RefConfig, inp: RefInputs): RefOutputs {
       const bih = inp.weights[`bias_ih${s}`], bhh = inp.weights[`bias_hh${s}`];
       const k = l * D + d;
       for (let b = 0; b < B; b++) {
+        const mask = inp.recMask ? inp.recMask.subarray((k * B + b) * H, (k * B + b + 1) * H) : null;
+        const masked = (v: Float64Array): Float64Array => (mask ? v.map((e, j) => e * mask[j]) : v);
         let h = inp.h0.slice((k * B + b) * H, (k * B + b + 1) * H);
         let cs = inp.c0.slice((k * B + b) * H, (k * B + b + 1) * H);
         const len = lengths[b];
@@ -92,7 +96,7 @@ export function referenceForward(c: RefConfig, inp: RefInputs): RefOutputs {
           const hNew = new Float64Array(H);
           if (c.cell === 'lstm') {
             const gx = affine(Wih, inSize, layerIn, xo, bih, 0, 4 * H);
-            const gh = affine(Whh, H, h, 0, bhh, 0, 4 * H);
+            const gh = affine(Whh, H, masked(h), 0, bhh, 0, 4 * H);
             const cNew = new Float64Array(H);
             for (let j = 0; j < H; j++) {
               const i = sigmoid(gx[j] + gh[j]), f = sigmoid(gx[H + j] + gh[H + j]);
@@ -103,7 +107,7 @@ export function referenceForward(c: RefConfig, inp: RefInputs): RefOutputs {
             cs = cNew;
           } else if (c.cell === 'gru' || c.cell === 'gru_reset_before') {
             const gx = affine(Wih, inSize, layerIn, xo, bih, 0, 3 * H);
-            const gh = affine(Whh, H, h, 0, bhh, 0, 2 * H);
+            const gh = affine(Whh, H, masked(h), 0, bhh, 0, 2 * H);
             const r = new Float64Array(H), z = new Float64Array(H);
             for (let j = 0; j < H; j++) {
               r[j] = sigmoid(gx[j] + gh[j]);
@@ -111,10 +115,10 @@ export function referenceForward(c: RefConfig, inp: RefInputs): RefOutputs {
             }
             let hnPart: Float64Array;
             if (c.cell === 'gru') {
-              const raw = affine(Whh, H, h, 0, bhh, 2 * H, H);
+              const raw = affine(Whh, H, masked(h), 0, bhh, 2 * H, H);
               hnPart = raw.map((v, j) => r[j] * v);
             } else {
-              hnPart = affine(Whh, H, h.map((v, j) => r[j] * v), 0, bhh, 2 * H, H);
+              hnPart = affine(Whh, H, masked(h).map((v, j) => r[j] * v), 0, bhh, 2 * H, H);
             }
             for (let j = 0; j < H; j++) {
               const n = Math.tanh(gx[2 * H + j] + hnPart[j]);
@@ -122,7 +126,7 @@ export function referenceForward(c: RefConfig, inp: RefInputs): RefOutputs {
             }
           } else {
             const gx = affine(Wih, inSize, layerIn, xo, bih, 0, H);
-            const gh = affine(Whh, H, h, 0, bhh, 0, H);
+            const gh = affine(Whh, H, masked(h), 0, bhh, 0, H);
             for (let j = 0; j < H; j++) {
               const v = gx[j] + gh[j];
               hNew[j] = c.cell === 'rnn_tanh' ? Math.tanh(v) : Math.max(0, v);
