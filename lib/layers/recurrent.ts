@@ -38,6 +38,13 @@ export interface RecurrentOptions {
    * h_{t−1} ⊙ mask feeds the recurrent weights (Gal & Ghahramani). @default 0
    */
   recurrentDropout?: number;
+  /**
+   * Carry the final states of one call into the next as its initial states
+   * (detached, so backpropagation is truncated at call boundaries): train
+   * on consecutive chunks of long streams. Every call must then have the
+   * same batch size; `resetStates()` starts over. @default false
+   */
+  stateful?: boolean;
   /** Random source for the initial weights and dropout masks. @default the global generator (`eddy.manualSeed`) */
   generator?: Generator;
 }
@@ -110,7 +117,10 @@ abstract class RecurrentLayer extends Module {
   readonly dropout: number;
   readonly bidirectional: boolean;
   readonly recurrentDropout: number;
+  readonly stateful: boolean;
   protected readonly generator: Generator;
+  /** Final states of the last call, for a stateful layer. */
+  private carried: { h: Tensor; c?: Tensor } | null = null;
   private readonly params: [string, Parameter][] = [];
 
   protected constructor(
@@ -131,9 +141,15 @@ abstract class RecurrentLayer extends Module {
     this.bidirectional = checkBoolean('bidirectional', o.bidirectional ?? false);
     this.recurrentDropout = checkNumber('recurrentDropout', o.recurrentDropout ?? 0, { min: 0, max: 1 });
     if (this.recurrentDropout >= 1) fail('number in [0, 1)', 'recurrentDropout', o.recurrentDropout);
+    this.stateful = checkBoolean('stateful', o.stateful ?? false);
     if (o.generator !== undefined && !(o.generator instanceof Generator)) fail('an eddy Generator', 'generator', o.generator);
     this.generator = o.generator ?? globalGenerator;
     this.initParameters();
+  }
+
+  /** Forgets the carried states of a stateful layer: the next call starts from zeros (or the given h0/c0). */
+  resetStates(): void {
+    this.carried = null;
   }
 
   /** 2 for bidirectional layers, else 1. */
@@ -194,6 +210,7 @@ abstract class RecurrentLayer extends Module {
     if (this.dropout !== 0) extras.push(`dropout=${this.dropout}`);
     if (this.bidirectional) extras.push('bidirectional=true');
     if (this.recurrentDropout !== 0) extras.push(`recurrentDropout=${this.recurrentDropout}`);
+    if (this.stateful) extras.push('stateful=true');
     extras.push(...this.describeExtras());
     return `${this.cellName}(inputSize=${this.inputSize}, hiddenSize=${this.hiddenSize}${extras.map((e) => `, ${e}`).join('')})`;
   }
@@ -240,9 +257,13 @@ abstract class RecurrentLayer extends Module {
     const D = this.numDirections;
     const H = this.hiddenSize;
     const stateShape = [this.numLayers * D, B, H];
-    const h0 = this.checkState('h0', st.h0, stateShape);
+    const carried = this.stateful && st.h0 === undefined && st.c0 === undefined ? this.carried : null;
+    if (carried && carried.h.shape[1] !== B) {
+      throw new ShapeError(`Expected a batch of ${carried.h.shape[1]} sequences for stateful ${this.toString()} (the size its carried states have) but received ${B}; call resetStates() to change it`);
+    }
+    const h0 = carried ? carried.h : this.checkState('h0', st.h0, stateShape);
     let c0: Tensor | undefined;
-    if (this.cellName === 'LSTM') c0 = this.checkState('c0', st.c0, stateShape);
+    if (this.cellName === 'LSTM') c0 = carried ? carried.c : this.checkState('c0', st.c0, stateShape);
     else if (st.c0 !== undefined) throw new ValidationError(`Expected no c0 for ${this.toString()}: only LSTM has a cell state`);
     const lengths = checkLengths(st.lengths, B, T);
 
@@ -298,6 +319,8 @@ abstract class RecurrentLayer extends Module {
     const output = new Tensor(native.y, call.outputShape);
     const h = new Tensor(native.hn, call.stateShape);
     const c = native.cn ? new Tensor(native.cn, call.stateShape) : undefined;
+    // Detached views: the next call starts from these values without a path back into this graph.
+    if (this.stateful) this.carried = { h: h.detach(), c: c?.detach() };
     if (call.needsGrad) {
       const inputs: Tensor[] = [call.x];
       if (call.h0) inputs.push(call.h0);

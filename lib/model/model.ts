@@ -18,6 +18,20 @@ export abstract class Model extends Module {
   /** `forward` with the recurrent layers running on worker threads. */
   abstract forwardAsync(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Promise<Tensor | Tensor[]>;
 
+  /** Whether any layer carries states from one call to the next (`stateful: true`). */
+  get stateful(): boolean {
+    for (const m of this.modules()) if (m !== this && (m as { stateful?: unknown }).stateful === true) return true;
+    return false;
+  }
+
+  /** Forgets the carried states of every stateful layer. */
+  resetStates(): void {
+    for (const m of this.modules()) {
+      const reset = (m as { resetStates?: () => void }).resetStates;
+      if (m !== this && typeof reset === 'function') reset.call(m);
+    }
+  }
+
   /** Trains the model; the numeric work runs off the main thread and each step yields to the event loop. */
   fit(data: Data, opts: FitOptions): Promise<History> {
     return fit(this, data, opts);

@@ -51,8 +51,10 @@ export interface FitOptions {
   epochs?: number;
   /** Rows per batch when the data are tensors. @default 32 */
   batchSize?: number;
-  /** Shuffle tensor data every epoch. @default true */
+  /** Shuffle tensor data every epoch. @default true, or false for a model with stateful layers (which require false) */
   shuffle?: boolean;
+  /** For stateful models: forget the carried states at the start of every epoch ('epoch') or never. @default 'epoch' */
+  resetStates?: 'epoch' | 'never';
   /** @default Adam over the model's parameters with lr 1e-3 */
   optimizer?: Optimizer<{ lr: number }>;
   /** A loss name or a function (prediction, target, { lengths }) → scalar tensor. */
@@ -142,7 +144,12 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
   const o = checkOptions('options', opts) as FitOptions;
   const epochs = checkInteger('epochs', o.epochs ?? 1, 1);
   const batchSize = checkInteger('batchSize', o.batchSize ?? 32, 1);
-  const shuffle = o.shuffle ?? true;
+  const stateful = model.stateful;
+  if (stateful && o.shuffle === true) {
+    throw new ValidationError('Expected shuffle: false for a model with stateful layers: their states carry from each batch to the next in order');
+  }
+  const shuffle = o.shuffle ?? !stateful;
+  const resetEachEpoch = checkOneOf('resetStates', o.resetStates ?? 'epoch', ['epoch', 'never'] as const) === 'epoch';
   const lossFn = lossFunction(o.loss);
   const metricNames = (o.metrics ?? []).map((m, i) => checkOneOf(`metrics[${i}]`, m, Object.keys(METRICS) as MetricName[]));
   const clipNorm = o.clipNorm === undefined ? undefined : checkNumber('clipNorm', o.clipNorm, { min: 0 });
@@ -166,6 +173,7 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
     for (let epoch = 0; epoch < epochs && !model.stopTraining; epoch++) {
       checkAbort();
       model.train();
+      if (stateful && resetEachEpoch) model.resetStates();
       for (const cb of callbacks) await cb.onEpochBegin?.(epoch, model);
       const means = new Means();
       let batchIndex = 0;

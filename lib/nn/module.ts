@@ -35,6 +35,12 @@ export abstract class Module {
     return out;
   }
 
+  /** This module and every module below it, depth first. */
+  *modules(): Generator<Module> {
+    yield this;
+    for (const [, child] of this.children()) yield* child.modules();
+  }
+
   parameters(): Parameter[] {
     return this.namedParameters().map(([, p]) => p);
   }
