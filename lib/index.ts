@@ -57,3 +57,7 @@ export type { Callback, Logs, EarlyStoppingOptions } from './model/callbacks';
 export { AbortError, NonFiniteError } from './model/training';
 export type { FitOptions, EvaluateOptions, PredictOptions, History, LossFn, LossName, MetricName, LossContext } from './model/training';
 export type { Batch, Data } from './model/batches';
+export { layerToConfig, layerFromConfig, registerLayer } from './model/config';
+export type { ConfigObject, ConfigValue, LayerConfig, LayerRegistration } from './model/config';
+export { tune } from './model/tune';
+export type { SearchSpace, TrialParams, TrialContext, TrialResult, TuneResult, TuneOptions } from './model/tune';

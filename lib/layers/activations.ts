@@ -14,6 +14,11 @@ abstract class Activation extends Module {
     return this.fn(input);
   }
 
+  /** The constructor options, for `eddy.layerToConfig`: none, or the axis of a softmax. */
+  toConfig(): { dim?: number } {
+    return {};
+  }
+
   toString(): string {
     return this.label;
   }
@@ -23,11 +28,19 @@ export class Tanh extends Activation {
   constructor() {
     super(tanh, 'Tanh()');
   }
+
+  static fromConfig(): Tanh {
+    return new Tanh();
+  }
 }
 
 export class Sigmoid extends Activation {
   constructor() {
     super(sigmoid, 'Sigmoid()');
+  }
+
+  static fromConfig(): Sigmoid {
+    return new Sigmoid();
   }
 }
 
@@ -35,11 +48,19 @@ export class ReLU extends Activation {
   constructor() {
     super(relu, 'ReLU()');
   }
+
+  static fromConfig(): ReLU {
+    return new ReLU();
+  }
 }
 
 export class GELU extends Activation {
   constructor() {
     super(gelu, 'GELU()');
+  }
+
+  static fromConfig(): GELU {
+    return new GELU();
   }
 }
 
@@ -49,6 +70,14 @@ export class Softmax extends Activation {
     super((t) => softmax(t, dim), `Softmax(dim=${dim})`);
     checkInteger('dim', dim);
   }
+
+  override toConfig(): { dim: number } {
+    return { dim: this.dim };
+  }
+
+  static fromConfig(config: { dim?: number }): Softmax {
+    return new Softmax(config.dim);
+  }
 }
 
 export class LogSoftmax extends Activation {
@@ -56,5 +85,13 @@ export class LogSoftmax extends Activation {
   constructor(readonly dim = -1) {
     super((t) => logSoftmax(t, dim), `LogSoftmax(dim=${dim})`);
     checkInteger('dim', dim);
+  }
+
+  override toConfig(): { dim: number } {
+    return { dim: this.dim };
+  }
+
+  static fromConfig(config: { dim?: number }): LogSoftmax {
+    return new LogSoftmax(config.dim);
   }
 }

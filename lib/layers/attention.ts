@@ -54,6 +54,11 @@ export interface DotAttentionOptions {
   scale?: boolean;
 }
 
+/** The serializable options of the attention layers (no generator: weights travel separately). */
+export type AdditiveAttentionConfig = Required<Omit<AdditiveAttentionOptions, 'generator'>>;
+export type GeneralAttentionConfig = Required<Omit<GeneralAttentionOptions, 'generator'>>;
+export type DotAttentionConfig = Required<DotAttentionOptions>;
+
 /** The shared part: checks, masking, softmax over keys and the weighted sum of values. */
 abstract class Attention extends Module {
   /**
@@ -175,6 +180,15 @@ export class AdditiveAttention extends Attention {
     return reshape(this.v.forward(tanh(add(qp, kp))), [B, Tq, Tk]);
   }
 
+  /** The constructor options, defaults applied, for `eddy.layerToConfig`. */
+  toConfig(): AdditiveAttentionConfig {
+    return { ...this.sizes, bias: this.keyProj.bias !== null };
+  }
+
+  static fromConfig(config: AdditiveAttentionConfig): AdditiveAttention {
+    return new AdditiveAttention(config);
+  }
+
   toString(): string {
     const { querySize, keySize, hiddenSize } = this.sizes;
     return `AdditiveAttention(querySize=${querySize}, keySize=${keySize}, hiddenSize=${hiddenSize}${this.keyProj.bias ? '' : ', bias=false'})`;
@@ -201,6 +215,15 @@ export class DotAttention extends Attention {
   protected score(query: Tensor, keys: Tensor): Tensor {
     const s = bmm(query, keys.transpose(1, 2));
     return this.scale ? mul(s, 1 / Math.sqrt(keys.shape[2])) : s;
+  }
+
+  /** The constructor options, defaults applied, for `eddy.layerToConfig`. */
+  toConfig(): DotAttentionConfig {
+    return { scale: this.scale };
+  }
+
+  static fromConfig(config: DotAttentionConfig): DotAttention {
+    return new DotAttention(config);
   }
 
   toString(): string {
@@ -240,6 +263,15 @@ export class GeneralAttention extends Attention {
 
   protected score(query: Tensor, keys: Tensor): Tensor {
     return bmm(this.queryProj.forward(query), keys.transpose(1, 2));
+  }
+
+  /** The constructor options, defaults applied, for `eddy.layerToConfig`. */
+  toConfig(): GeneralAttentionConfig {
+    return { ...this.sizes };
+  }
+
+  static fromConfig(config: GeneralAttentionConfig): GeneralAttention {
+    return new GeneralAttention(config);
   }
 
   toString(): string {

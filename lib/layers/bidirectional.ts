@@ -6,6 +6,7 @@
  */
 import { ShapeError, ValidationError } from '../errors';
 import { Module } from '../nn/module';
+import { ConfigObject, LayerConfig, layerFromConfig, layerToConfig } from '../nn/registry';
 import { add, mul } from '../ops/arithmetic';
 import { concat, stack } from '../ops/join';
 import { Lengths } from '../ops/lengths';
@@ -34,6 +35,9 @@ export interface BidirectionalOptions {
 }
 
 const MERGE_MODES: readonly MergeMode[] = ['concat', 'sum', 'mul', 'ave'];
+
+/** The serializable options: the wrapped layers' own configs. */
+export type BidirectionalConfig = { layer: LayerConfig; mergeMode: MergeMode; backwardLayer: LayerConfig };
 
 /**
  * Runs `forward_layer` and `backward_layer` (parameter paths
@@ -93,6 +97,23 @@ export class Bidirectional extends Module {
     const call = this.prepare(input, state);
     const [f, b] = await Promise.all([this.forwardLayer.forwardAsync(input, call.forward), this.backwardLayer.forwardAsync(call.reversed, call.backward)]);
     return this.merge(f, b, call.lengths);
+  }
+
+  /**
+   * The constructor options for `eddy.layerToConfig`: the forward layer's
+   * config as `layer` and, always, the backward layer's (the default would
+   * be configured like the forward one, but a given backwardLayer may differ
+   * in bias or dropout).
+   */
+  toConfig(): BidirectionalConfig {
+    return { layer: layerToConfig(this.forwardLayer), mergeMode: this.mergeMode, backwardLayer: layerToConfig(this.backwardLayer) };
+  }
+
+  /** Builds the wrapper and its layers from `toConfig()`'s output; `path` locates it in error messages. */
+  static fromConfig(config: ConfigObject, path = 'config'): Bidirectional {
+    const layer = layerFromConfig(config.layer, `${path}.layer`) as RecurrentLayerLike;
+    const backwardLayer = config.backwardLayer === undefined ? undefined : (layerFromConfig(config.backwardLayer, `${path}.backwardLayer`) as RecurrentLayerLike);
+    return new Bidirectional(layer, { mergeMode: config.mergeMode as MergeMode | undefined, backwardLayer });
   }
 
   toString(): string {

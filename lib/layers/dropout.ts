@@ -11,6 +11,9 @@ export interface DropoutOptions {
   generator?: Generator;
 }
 
+/** The serializable options of a Dropout layer. */
+export type DropoutConfig = Required<Omit<DropoutOptions, 'generator'>>;
+
 /** Zeroes elements with probability p in training mode and scales the rest by 1/(1 − p); the identity in eval mode. */
 export class Dropout extends Module {
   readonly p: number;
@@ -33,6 +36,15 @@ export class Dropout extends Module {
       for (let i = 0; i < mask.length; i++) mask[i] = this.generator.next() < this.p ? 0 : keep;
     }
     return mul(x, new Tensor(mask, x.shape));
+  }
+
+  /** The constructor options, defaults applied, for `eddy.layerToConfig`. */
+  toConfig(): DropoutConfig {
+    return { p: this.p };
+  }
+
+  static fromConfig(config: DropoutConfig): Dropout {
+    return new Dropout(config);
   }
 
   toString(): string {

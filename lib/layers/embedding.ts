@@ -11,11 +11,14 @@ export interface EmbeddingOptions {
   numEmbeddings: number;
   /** Size of each embedding vector. */
   embeddingDim: number;
-  /** An index whose vector stays zero and gets no gradient (negative counts from the end). @default none */
-  paddingIdx?: number;
+  /** An index whose vector stays zero and gets no gradient (negative counts from the end); null for none. @default none */
+  paddingIdx?: number | null;
   /** Random source for the initial weights. @default the global generator */
   generator?: Generator;
 }
+
+/** The serializable options of an Embedding (paddingIdx non-negative, or null for none). */
+export type EmbeddingConfig = Required<Omit<EmbeddingOptions, 'generator'>>;
 
 /**
  * A lookup table: indices of any shape → vectors of shape [...indices,
@@ -94,6 +97,15 @@ export class Embedding extends Module {
       ids[i] = v;
     }
     return [ids, shape];
+  }
+
+  /** The constructor options, defaults applied, for `eddy.layerToConfig`. */
+  toConfig(): EmbeddingConfig {
+    return { numEmbeddings: this.numEmbeddings, embeddingDim: this.embeddingDim, paddingIdx: this.paddingIdx };
+  }
+
+  static fromConfig(config: EmbeddingConfig): Embedding {
+    return new Embedding(config);
   }
 
   toString(): string {

@@ -14,6 +14,9 @@ export interface LayerNormOptions {
   elementwiseAffine?: boolean;
 }
 
+/** The serializable options of a LayerNorm (normalizedShape always an array). */
+export type LayerNormConfig = { normalizedShape: number[]; eps: number; elementwiseAffine: boolean };
+
 /**
  * Layer normalization (Ba et al.) over the trailing `normalizedShape`
  * elements, with PyTorch's biased variance and parameter names.
@@ -99,6 +102,15 @@ export class LayerNorm extends Module {
       return grads;
     });
     return y;
+  }
+
+  /** The constructor options, defaults applied, for `eddy.layerToConfig`. */
+  toConfig(): LayerNormConfig {
+    return { normalizedShape: this.normalizedShape.slice(), eps: this.eps, elementwiseAffine: this.weight !== null };
+  }
+
+  static fromConfig(config: LayerNormConfig): LayerNorm {
+    return new LayerNorm(config);
   }
 
   toString(): string {

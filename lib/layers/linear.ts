@@ -17,6 +17,9 @@ export interface LinearOptions {
   generator?: Generator;
 }
 
+/** The serializable options of a Linear layer (no generator: weights travel separately). */
+export type LinearConfig = Required<Omit<LinearOptions, 'generator'>>;
+
 /**
  * y = x·Wᵀ + b over the last axis of an input of any rank, so it serves as a
  * per-time-step head on [batch, time, features]. PyTorch's `weight`
@@ -56,6 +59,15 @@ export class Linear extends Module {
     let y = matmul(x.rank === 2 ? x : reshape(x, [-1, this.inFeatures]), this.weight.data.T);
     if (this.bias) y = add(y, this.bias.data);
     return x.rank === 2 ? y : reshape(y, [...lead, this.outFeatures]);
+  }
+
+  /** The constructor options, defaults applied, for `eddy.layerToConfig`. */
+  toConfig(): LinearConfig {
+    return { inFeatures: this.inFeatures, outFeatures: this.outFeatures, bias: this.bias !== null };
+  }
+
+  static fromConfig(config: LinearConfig): Linear {
+    return new Linear(config);
   }
 
   toString(): string {

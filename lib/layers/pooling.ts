@@ -106,6 +106,15 @@ export class SequencePooling extends Module {
     return pool(x, this.mode, checkOptions('options', opts).lengths, this.toString());
   }
 
+  /** The constructor options, for `eddy.layerToConfig`. */
+  toConfig(): SequencePoolingOptions {
+    return { mode: this.mode };
+  }
+
+  static fromConfig(config: SequencePoolingOptions): SequencePooling {
+    return new SequencePooling(config);
+  }
+
   toString(): string {
     return `SequencePooling(mode='${this.mode}')`;
   }

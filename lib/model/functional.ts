@@ -11,8 +11,9 @@
  * Layers run in topological order; a layer used twice shares its weights.
  */
 import { noGrad } from '../autograd/grad-mode';
-import { ShapeError, ValidationError } from '../errors';
+import { FormatError, ShapeError, ValidationError } from '../errors';
 import { Module } from '../nn/module';
+import { checkConfigKeys, configArray, ConfigObject, configObject, ConfigValue, LayerConfig, layerFromConfig, layerToConfig } from '../nn/registry';
 import { Tensor, zeros } from '../tensor/tensor';
 import { describe, formatShape } from '../validate';
 import { callLayer, callLayerAsync, CallContext, isLayer, Layer, pick } from './call';
@@ -34,6 +35,24 @@ export function input(opts: InputOptions): SymbolicTensor {
   }
   return new SymbolicTensor(null, opts.shape.slice(), undefined, opts.name);
 }
+
+/** A tensor in a serialized graph: a model input, or (a named part of) a node's result. */
+export type TensorRef = { input: number } | { node: number; key?: string };
+export type InputConfig = { shape: (number | null)[]; name?: string };
+
+/**
+ * A serialized graph: each distinct layer once (shared layers are used by
+ * several nodes), the layer calls in the order they run, each naming its
+ * layer by index and its inputs by reference to a model input or an earlier
+ * node. `inputs` and `outputs` are arrays exactly when the model was built
+ * with arrays.
+ */
+export type GraphModelConfig = {
+  layers: LayerConfig[];
+  inputs: InputConfig | InputConfig[];
+  nodes: { layer: number; inputs: TensorRef[] }[];
+  outputs: TensorRef | TensorRef[];
+};
 
 export interface ModelOptions {
   inputs: SymbolicTensor | readonly SymbolicTensor[];
@@ -157,9 +176,81 @@ export class GraphModel extends Model {
     return formatSummary(this.toString(), rows, this);
   }
 
+  /** The graph, for `eddy.layerToConfig`; the layers are the children `0`, `1`, … of the state dict, in order. */
+  toConfig(): GraphModelConfig {
+    const ref = (t: SymbolicTensor): TensorRef => {
+      if (!t.node) return { input: this.inputs.indexOf(t) };
+      const node = this.order.indexOf(t.node);
+      return t.key === undefined ? { node } : { node, key: t.key };
+    };
+    const inputs = this.inputs.map((t): InputConfig => (t.name === undefined ? { shape: t.shape!.slice() } : { shape: t.shape!.slice(), name: t.name }));
+    const outputs = this.outputs.map(ref);
+    return {
+      layers: this.layerList.map((l) => layerToConfig(l)),
+      inputs: this.multiInput ? inputs : inputs[0],
+      nodes: this.order.map((n) => ({ layer: this.layerList.indexOf(n.layer as Layer), inputs: n.inputs.map(ref) })),
+      outputs: this.multiOutput ? outputs : outputs[0],
+    };
+  }
+
+  /** Rebuilds the graph (fresh weights) from `toConfig()`'s output; `path` locates it in error messages. */
+  static fromConfig(config: ConfigObject, path = 'config'): GraphModel {
+    const layers = configArray(config.layers, `${path}.layers`).map((spec, i) => layerFromConfig(spec, `${path}.layers[${i}]`));
+    const inputs = listOf(config.inputs, `${path}.inputs`).map(([v, where]) => {
+      const o = configObject(v, where);
+      checkConfigKeys(o, ['shape', 'name'], where);
+      if (!Array.isArray(o.shape) || !o.shape.every((d) => d === null || (Number.isInteger(d) && (d as number) >= 0))) {
+        throw new FormatError(`Expected an array of non-negative integers or nulls for ${where}.shape but received ${describe(o.shape)}`);
+      }
+      if (o.name !== undefined && typeof o.name !== 'string') throw new FormatError(`Expected a string for ${where}.name but received ${describe(o.name)}`);
+      return input({ shape: o.shape as (number | null)[], name: o.name });
+    });
+    const results: SymbolicTensor[] = [];
+    const resolve = (v: ConfigValue, where: string): SymbolicTensor => {
+      const r = configObject(v, where);
+      if ('input' in r) {
+        checkConfigKeys(r, ['input'], where);
+        return inputs[index(r.input, inputs.length, `${where}.input`, 'a model input')];
+      }
+      checkConfigKeys(r, ['node', 'key'], where);
+      const node = results[index(r.node, results.length, `${where}.node`, 'an earlier node')];
+      if (r.key === undefined) return node;
+      if (typeof r.key !== 'string') throw new FormatError(`Expected a string for ${where}.key but received ${describe(r.key)}`);
+      return node.get(r.key);
+    };
+    configArray(config.nodes, `${path}.nodes`).forEach((v, i) => {
+      const where = `${path}.nodes[${i}]`;
+      const n = configObject(v, where);
+      checkConfigKeys(n, ['layer', 'inputs'], where);
+      const layer = layers[index(n.layer, layers.length, `${where}.layer`, 'a layer')];
+      results.push(layer.apply(configArray(n.inputs, `${where}.inputs`).map((r, j) => resolve(r, `${where}.inputs[${j}]`))));
+    });
+    const outputs = listOf(config.outputs, `${path}.outputs`).map(([v, where]) => resolve(v, where));
+    const model = new GraphModel({ inputs: Array.isArray(config.inputs) ? inputs : inputs[0], outputs: Array.isArray(config.outputs) ? outputs : outputs[0] });
+    // Children are numbered by first use in running order: the config must list them that way for its state dict paths to hold.
+    const same = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+    if (!same(model.order, results.map((t) => t.node!)) || !same(model.layerList, layers)) {
+      throw new FormatError(`Expected the nodes of ${path} in the order the model runs them and its layers in order of first use, each used`);
+    }
+    return model;
+  }
+
   toString(): string {
     return `Model(${this.inputs.length} input${this.inputs.length === 1 ? '' : 's'}, ${this.outputs.length} output${this.outputs.length === 1 ? '' : 's'})`;
   }
+}
+
+/** A config value that is one item or an array of them, with each item's path. */
+function listOf(value: ConfigValue | undefined, path: string): [ConfigValue, string][] {
+  if (Array.isArray(value)) return value.map((v, i) => [v, `${path}[${i}]`]);
+  return [[configObject(value, path), path]];
+}
+
+function index(value: ConfigValue | undefined, limit: number, where: string, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value >= limit) {
+    throw new FormatError(`Expected the index of ${what} (a non-negative integer below ${limit}) for ${where} but received ${describe(value)}`);
+  }
+  return value;
 }
 
 /** `eddy.model({ inputs, outputs })`. */

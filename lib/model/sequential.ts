@@ -5,6 +5,7 @@
 import { noGrad } from '../autograd/grad-mode';
 import { ValidationError } from '../errors';
 import { Module } from '../nn/module';
+import { configArray, ConfigObject, LayerConfig, layerFromConfig, layerToConfig } from '../nn/registry';
 import { Tensor, zeros } from '../tensor/tensor';
 import { checkShape, describe } from '../validate';
 import { callLayer, callLayerAsync, CallContext, isLayer, Layer, pick } from './call';
@@ -56,6 +57,16 @@ export class Sequential extends Model {
       }
     });
     return formatSummary('Sequential', rows, this);
+  }
+
+  /** The layers' configs, for `eddy.layerToConfig`. */
+  toConfig(): { layers: LayerConfig[] } {
+    return { layers: this.layers.map((l) => layerToConfig(l)) };
+  }
+
+  /** Builds the model and its layers from `toConfig()`'s output; `path` locates it in error messages. */
+  static fromConfig(config: ConfigObject, path = 'config'): Sequential {
+    return new Sequential(configArray(config.layers, `${path}.layers`).map((spec, i) => layerFromConfig(spec, `${path}.layers[${i}]`) as Layer));
   }
 
   toString(): string {

@@ -1,0 +1,202 @@
+/**
+ * The layer registry behind serialization (tfjs-layers' getConfig() and
+ * class registry): a layer's architecture travels as plain JSON,
+ * `{ className, config }`, where `config` holds exactly its constructor
+ * options; its weights travel separately as a state dict.
+ *
+ * Configs read from files are untrusted: they are checked to be plain JSON
+ * (no functions, no class instances, no cycles, bounded depth) without
+ * prototype-polluting keys before any layer sees them, classes are looked
+ * up in a Map (never on an object, never by eval), and every failure is a
+ * `FormatError` that says where in the config it happened.
+ */
+import { EddyError, FormatError, ValidationError } from '../errors';
+import { describe } from '../validate';
+import { Module } from './module';
+
+/** A JSON value. */
+export type ConfigValue = null | boolean | number | string | ConfigValue[] | ConfigObject;
+export type ConfigObject = { [key: string]: ConfigValue };
+
+/** A serialized layer: its registered class name and its constructor options. */
+export interface LayerConfig {
+  className: string;
+  config: ConfigObject;
+}
+
+export interface LayerRegistration<M extends Module = Module> {
+  /**
+   * Builds a layer from its config. The config has been checked to be plain
+   * JSON without prototype-polluting keys; nothing else about it is trusted.
+   * Errors thrown here become FormatErrors naming the class and `path`
+   * (where the config sits, to pass on to `layerFromConfig` for nested
+   * layers: `${path}.layers[0]`).
+   */
+  fromConfig(config: ConfigObject, path: string): M;
+  /**
+   * The class this entry serializes: `layerToConfig` recognizes a layer by
+   * its exact constructor. @default layers whose constructor is named `className`
+   */
+  layerClass?: abstract new (...args: never[]) => M;
+  /** The config of a layer of this class. @default the layer's own `toConfig()` */
+  toConfig?(layer: M): ConfigObject;
+}
+
+/** Keys that could reach an object's prototype if a config were ever merged into an object. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** Deep enough for any real model (a graph holding bidirectional layers uses 8 levels), shallow enough for the stack. */
+const MAX_DEPTH = 64;
+
+const registry = new Map<string, LayerRegistration>();
+
+/**
+ * Registers a layer class for `layerFromConfig` / `layerToConfig`. Names
+ * are unique: registering a name twice is an error, so a built-in class
+ * cannot be replaced by accident.
+ */
+export function registerLayer<M extends Module>(className: string, registration: LayerRegistration<M>): void {
+  if (typeof className !== 'string' || !/^[A-Za-z_][A-Za-z0-9_.]*$/.test(className)) {
+    throw new ValidationError(`Expected a class name (letters, digits, _ and .) for className but received ${describe(className)}`);
+  }
+  if (registry.has(className)) throw new ValidationError(`Layer class "${className}" is already registered`);
+  const r = registration as Partial<LayerRegistration<M>> | null;
+  if (r === null || typeof r !== 'object' || typeof r.fromConfig !== 'function') {
+    throw new ValidationError(`Expected { fromConfig(config) } for the registration of "${className}" but received ${describe(registration)}`);
+  }
+  if (r.layerClass !== undefined && typeof r.layerClass !== 'function') fail(ValidationError, 'a class', `layerClass of "${className}"`, r.layerClass);
+  if (r.toConfig !== undefined && typeof r.toConfig !== 'function') fail(ValidationError, 'a function', `toConfig of "${className}"`, r.toConfig);
+  registry.set(className, registration as unknown as LayerRegistration);
+}
+
+/** The registered class names, sorted. */
+export function registeredLayers(): string[] {
+  return [...registry.keys()].sort();
+}
+
+/**
+ * A layer's architecture as JSON-safe `{ className, config }` (a fresh
+ * copy); the weights are `layer.stateDict()`.
+ */
+export function layerToConfig(layer: Module): LayerConfig {
+  if (!(layer instanceof Module)) fail(ValidationError, 'a layer (a Module)', 'layer', layer);
+  const found = findRegistration(layer);
+  if (!found) {
+    const name = layer.constructor.name;
+    throw new ValidationError(`No registered layer class for ${layer.toString()}: register it with eddy.registerLayer('${name}', { fromConfig })`);
+  }
+  const [className, registration] = found;
+  let config: unknown;
+  if (registration.toConfig) {
+    config = registration.toConfig(layer);
+  } else {
+    const own = (layer as unknown as { toConfig?: () => unknown }).toConfig;
+    if (typeof own !== 'function') throw new ValidationError(`${layer.toString()} has no toConfig() method and its registration "${className}" no toConfig`);
+    config = own.call(layer);
+  }
+  return { className, config: configObject(jsonCopy(config, `${className} config`, 0, ValidationError), `${className} config`, ValidationError) };
+}
+
+/**
+ * Builds a layer (fresh weights) from `{ className, config }`, e.g. parsed
+ * from a file. `path` names the spec in error messages. @default 'layer'
+ */
+export function layerFromConfig(spec: unknown, path = 'layer'): Module {
+  const checked = jsonCopy(spec, path, 0, FormatError);
+  const s = configObject(checked, path, FormatError);
+  checkConfigKeys(s, ['className', 'config'], path);
+  const className = s.className;
+  if (typeof className !== 'string') fail(FormatError, 'a string', `${path}.className`, className);
+  const registration = registry.get(className);
+  if (!registration) {
+    throw new FormatError(`Unknown layer class ${JSON.stringify(className.length > 40 ? className.slice(0, 40) + '…' : className)} at ${path}; known classes: ${registeredLayers().join(', ')}`);
+  }
+  const config = configObject(s.config, `${path}.config`, FormatError);
+  let layer: unknown;
+  try {
+    layer = registration.fromConfig(config, `${path}.config`);
+  } catch (err) {
+    if (err instanceof FormatError) throw err;
+    throw new FormatError(`Invalid config for ${className} at ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!(layer instanceof Module)) fail(ValidationError, 'a Module', `the result of fromConfig of "${className}"`, layer);
+  checkKnownKeys(layer, registration, config, className, path);
+  return layer;
+}
+
+/**
+ * Rejects options the built layer does not have (typos, options of a newer
+ * version) instead of ignoring them: the keys of the rebuilt layer's own
+ * config are the keys its class knows.
+ */
+function checkKnownKeys(layer: Module, registration: LayerRegistration, config: ConfigObject, className: string, path: string): void {
+  const toConfig = registration.toConfig ?? (layer as unknown as { toConfig?: () => unknown }).toConfig?.bind(layer);
+  if (!toConfig) return;
+  const known = Object.keys(toConfig(layer) as object);
+  const unknown = Object.keys(config).filter((k) => !known.includes(k));
+  if (unknown.length > 0) {
+    throw new FormatError(`Unexpected key ${JSON.stringify(unknown[0])} in the config of ${className} at ${path}; expected ${known.length > 0 ? known.join(', ') : 'no keys'}`);
+  }
+}
+
+function findRegistration(layer: Module): [string, LayerRegistration] | undefined {
+  for (const entry of registry) {
+    const cls = entry[1].layerClass;
+    if (cls ? layer.constructor === cls : layer.constructor.name === entry[0]) return entry;
+  }
+  return undefined;
+}
+
+/** Checks that `value` is an object (not an array) inside an already checked config. */
+export function configObject(value: unknown, path: string, Err: typeof FormatError | typeof ValidationError = FormatError): ConfigObject {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(Err, 'an object', path, value);
+  return value as ConfigObject;
+}
+
+/** Rejects keys of a config object other than `allowed`. */
+export function checkConfigKeys(value: ConfigObject, allowed: readonly string[], path: string): void {
+  const extra = Object.keys(value).filter((k) => !allowed.includes(k));
+  if (extra.length > 0) throw new FormatError(`Unexpected key ${JSON.stringify(extra[0])} at ${path}; expected ${allowed.join(', ')}`);
+}
+
+/** Checks that `value` is an array inside an already checked config. */
+export function configArray(value: unknown, path: string): ConfigValue[] {
+  if (!Array.isArray(value)) fail(FormatError, 'an array', path, value);
+  return value;
+}
+
+/**
+ * A deep copy of `value` if it is plain JSON: null, booleans, finite
+ * numbers, strings, arrays and plain objects without forbidden keys, at
+ * most MAX_DEPTH levels deep (which also stops cycles).
+ */
+function jsonCopy(value: unknown, path: string, depth: number, Err: typeof FormatError | typeof ValidationError): ConfigValue {
+  if (depth > MAX_DEPTH) throw new Err(`Expected at most ${MAX_DEPTH} levels of nesting but ${path} is deeper`);
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) fail(Err, 'a finite number', path, value);
+    return value;
+  }
+  if (Array.isArray(value)) {
+    const out: ConfigValue[] = [];
+    for (let i = 0; i < value.length; i++) out.push(jsonCopy(value[i], `${path}[${i}]`, depth + 1, Err));
+    return out;
+  }
+  const proto = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
+  if (proto !== Object.prototype && proto !== null) {
+    fail(Err, 'a JSON value (null, boolean, finite number, string, array or plain object)', path, value);
+  }
+  const out: ConfigObject = {};
+  for (const key of Object.keys(value as object)) {
+    if (FORBIDDEN_KEYS.has(key)) throw new Err(`Forbidden key ${JSON.stringify(key)} at ${path}`);
+    out[key] = jsonCopy((value as Record<string, unknown>)[key], keyPath(path, key), depth + 1, Err);
+  }
+  return out;
+}
+
+function keyPath(path: string, key: string): string {
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+function fail(Err: new (message: string) => EddyError, expected: string, name: string, value: unknown): never {
+  throw new Err(`Expected ${expected} for ${name} but received ${describe(value)}`);
+}
