@@ -22,6 +22,14 @@ export interface RnnCall {
   I: number;
   H: number;
   batchFirst: boolean;
+  /** Layer-normalized cell: lnIhW, lnIhB, lnHhW, lnHhB (and for LSTM lnCW, lnCB) are given per (layer, direction). */
+  layerNorm: boolean;
+  lnIhW?: Float32Array[];
+  lnIhB?: Float32Array[];
+  lnHhW?: Float32Array[];
+  lnHhB?: Float32Array[];
+  lnCW?: Float32Array[];
+  lnCB?: Float32Array[];
   /** Whether recMask is given. */
   recurrentDropout: boolean;
   /** Recurrent dropout mask [layers · dirs, B, H]: h_{t−1} ⊙ mask feeds the recurrent GEMMs. */
@@ -56,6 +64,12 @@ export interface RnnBackwardCall {
   gWHh: (Float32Array | null)[];
   gBIh: (Float32Array | null)[];
   gBHh: (Float32Array | null)[];
+  gLnIhW?: (Float32Array | null)[];
+  gLnIhB?: (Float32Array | null)[];
+  gLnHhW?: (Float32Array | null)[];
+  gLnHhB?: (Float32Array | null)[];
+  gLnCW?: (Float32Array | null)[];
+  gLnCB?: (Float32Array | null)[];
 }
 
 /** The native module's entry points (see native/binding.cc). */
@@ -74,7 +88,7 @@ export interface NativeBinding {
     b: Float32Array, bOffset: number, ldb: number,
     beta: number, c: Float32Array, cOffset: number, ldc: number,
   ): Promise<void>;
-  rnnWorkspaceSize(shape: Pick<RnnCall, 'cell' | 'resetAfter' | 'layers' | 'dirs' | 'T' | 'B' | 'I' | 'H' | 'batchFirst' | 'recurrentDropout' | 'dropout'>): number;
+  rnnWorkspaceSize(shape: Pick<RnnCall, 'cell' | 'resetAfter' | 'layers' | 'dirs' | 'T' | 'B' | 'I' | 'H' | 'batchFirst' | 'layerNorm' | 'recurrentDropout' | 'dropout'>): number;
   rnnForward(call: RnnCall): void;
   rnnForwardAsync(call: RnnCall): Promise<void>;
   rnnBackward(call: RnnBackwardCall): void;

@@ -339,6 +339,10 @@ eddy::RnnShape ParseRnnShape(const Fields& f) {
   s.H = static_cast<int>(f.Int("H", 1, kMaxDim));
   s.batch_first = f.Bool("batchFirst");
   s.rec_dropout = f.Bool("recurrentDropout");
+  s.layer_norm = f.Bool("layerNorm");
+  if (s.layer_norm && !(s.cell == eddy::CellKind::kLstm || (s.cell == eddy::CellKind::kGru && s.reset_after))) {
+    throw Napi::RangeError::New(f.Env(), "layerNorm needs an LSTM or a GRU with resetAfter");
+  }
   // Every buffer below is indexed with size_t; refuse shapes whose buffers
   // could not exist anyway.
   const double floats = static_cast<double>(s.T) * s.B * std::max(s.I, s.dirs * s.H) * 8.0 * s.layers;
@@ -349,7 +353,7 @@ eddy::RnnShape ParseRnnShape(const Fields& f) {
 std::vector<const float*> AsConst(const std::vector<float*>& v) { return std::vector<const float*>(v.begin(), v.end()); }
 
 struct ParamSizes {
-  std::vector<size_t> w_ih, w_hh, b;
+  std::vector<size_t> w_ih, w_hh, b, c;  // c: the cell-state norm (LSTM, H)
 };
 
 ParamSizes SizesOf(const eddy::RnnShape& s) {
@@ -360,6 +364,7 @@ ParamSizes SizesOf(const eddy::RnnShape& s) {
       p.w_ih.push_back(GH * s.in_size(l));
       p.w_hh.push_back(GH * s.H);
       p.b.push_back(GH);
+      p.c.push_back(s.H);
     }
   }
   return p;
@@ -376,6 +381,16 @@ eddy::RnnForward ParseRnnForward(Napi::Object o, KeepAlive& keep) {
   a.p.w_hh = AsConst(f.FloatList("wHh", K, ps.w_hh, false));
   a.p.b_ih = AsConst(f.FloatList("bIh", K, ps.b, true));
   a.p.b_hh = AsConst(f.FloatList("bHh", K, ps.b, true));
+  const bool ln = s.layer_norm, lstm_ln = ln && s.cell == eddy::CellKind::kLstm;
+  auto lnList = [&](const char* name, const std::vector<size_t>& sizes, bool present) {
+    return present ? AsConst(f.FloatList(name, K, sizes, false)) : std::vector<const float*>(K, nullptr);
+  };
+  a.p.ln_ih_w = lnList("lnIhW", ps.b, ln);
+  a.p.ln_ih_b = lnList("lnIhB", ps.b, ln);
+  a.p.ln_hh_w = lnList("lnHhW", ps.b, ln);
+  a.p.ln_hh_b = lnList("lnHhB", ps.b, ln);
+  a.p.ln_c_w = lnList("lnCW", ps.c, lstm_ln);
+  a.p.ln_c_b = lnList("lnCB", ps.c, lstm_ln);
   const size_t TB = static_cast<size_t>(s.T) * s.B, state = K * s.B * s.H;
   const bool lstm = s.cell == eddy::CellKind::kLstm;
   a.x = f.Floats("x", TB * s.I, false);
@@ -418,6 +433,16 @@ eddy::RnnBackward ParseRnnBackward(Napi::Object o, KeepAlive& keep) {
   a.g.w_hh = f.FloatList("gWHh", K, ps.w_hh, true);
   a.g.b_ih = f.FloatList("gBIh", K, ps.b, true);
   a.g.b_hh = f.FloatList("gBHh", K, ps.b, true);
+  const bool ln = s.layer_norm, lstm_ln = ln && s.cell == eddy::CellKind::kLstm;
+  auto lnGrads = [&](const char* name, const std::vector<size_t>& sizes, bool present) {
+    return present ? f.FloatList(name, K, sizes, true) : std::vector<float*>(K, nullptr);
+  };
+  a.g.ln_ih_w = lnGrads("gLnIhW", ps.b, ln);
+  a.g.ln_ih_b = lnGrads("gLnIhB", ps.b, ln);
+  a.g.ln_hh_w = lnGrads("gLnHhW", ps.b, ln);
+  a.g.ln_hh_b = lnGrads("gLnHhB", ps.b, ln);
+  a.g.ln_c_w = lnGrads("gLnCW", ps.c, lstm_ln);
+  a.g.ln_c_b = lnGrads("gLnCB", ps.c, lstm_ln);
   return a;
 }
 
@@ -443,6 +468,12 @@ void OwnInputs(eddy::RnnForward& a, const Owned& own) {
     a.p.w_hh[k] = OwnCopy(own, a.p.w_hh[k], ps.w_hh[k]);
     a.p.b_ih[k] = OwnCopy(own, a.p.b_ih[k], ps.b[k]);
     a.p.b_hh[k] = OwnCopy(own, a.p.b_hh[k], ps.b[k]);
+    a.p.ln_ih_w[k] = OwnCopy(own, a.p.ln_ih_w[k], ps.b[k]);
+    a.p.ln_ih_b[k] = OwnCopy(own, a.p.ln_ih_b[k], ps.b[k]);
+    a.p.ln_hh_w[k] = OwnCopy(own, a.p.ln_hh_w[k], ps.b[k]);
+    a.p.ln_hh_b[k] = OwnCopy(own, a.p.ln_hh_b[k], ps.b[k]);
+    a.p.ln_c_w[k] = OwnCopy(own, a.p.ln_c_w[k], ps.c[k]);
+    a.p.ln_c_b[k] = OwnCopy(own, a.p.ln_c_b[k], ps.c[k]);
   }
 }
 

@@ -25,6 +25,15 @@ struct LayerCtx {
   float* scratch2 = nullptr;  // [B, H]
   float* scratch3 = nullptr;  // [B, H] h ⊙ mask in forward; its gradient in backward
   const float* mask = nullptr;  // [B, H] recurrent dropout mask, or null
+  // Layer-normalized cells (see recurrent.h):
+  bool ln = false;
+  const float *ln_hh_w = nullptr, *ln_hh_b = nullptr, *ln_c_w = nullptr, *ln_c_b = nullptr;
+  float* rhat = nullptr;   // [T, B, G·H] normalized recurrent projection (training)
+  float* rrstd = nullptr;  // [T, B] its 1/std
+  float* chat = nullptr;   // [T, B, H] normalized cell state (LSTM, training)
+  float* crstd = nullptr;  // [T, B]
+  float* drp = nullptr;    // backward: [T, B, G·H] gradient of the recurrent projection W_hh·h
+  float* dlnc = nullptr;   // backward: [T, B, H] gradient of LN_c(c') (LSTM)
   // Backward only:
   const float* hprev = nullptr;  // [T, B, H] saved h_{t-1}
   const float* dy = nullptr;     // gradient of y, same layout as y
@@ -38,6 +47,7 @@ struct LayerCtx {
   float* y_at(int t) const { return y + static_cast<size_t>(t) * B * ldy; }
   const float* dy_at(int t) const { return dy + static_cast<size_t>(t) * B * ldy; }
   const float* hprev_at(int t) const { return hprev + static_cast<size_t>(t) * B * H; }
+  size_t row(int t) const { return static_cast<size_t>(t) * B; }  // first row of step t in [T, B, ·] buffers
 };
 
 // What the recurrent GEMM multiplies: h_{t-1}, or h_{t-1} ⊙ mask (written to

@@ -8,6 +8,8 @@
 //   n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)
 //   saved: gates = [r, z, n]; extra = r ⊙ h.
 // Only the linear-before-reset form keeps b_hh out of the input projection.
+// Layer-normalized (linear-before-reset only): LN_hh normalizes W_hh h
+// before b_hh and the reset gate apply.
 // Under recurrent dropout every recurrent product takes h ⊙ mask (r ⊙ h ⊙
 // mask for the reset-before candidate); the state update uses h itself.
 #include <cstring>
@@ -15,6 +17,7 @@
 #include "activations.h"
 #include "cell.h"
 #include "gemm.h"
+#include "layernorm.h"
 
 namespace eddy {
 
@@ -27,9 +30,14 @@ void gru_forward_step(const LayerCtx& L, int t, int bs) {
   const float* hin = recurrent_input(L, L.h, bs);
   if (L.reset_after) {
     gemm(false, true, bs, G3, H, 1.0f, hin, H, L.w_hh, H, 0.0f, L.scratch, G3);
+    const bool keep = L.ln && L.training;
     for (int b = 0; b < bs; ++b) {
       float* a = gates + static_cast<size_t>(b) * G3;
       float* r = L.scratch + static_cast<size_t>(b) * G3;
+      if (L.ln) {
+        const size_t row = L.row(t) + b;
+        ln_forward_row(r, keep ? L.rhat + row * G3 : nullptr, keep ? L.rrstd + row : nullptr, r, L.ln_hh_w, L.ln_hh_b, G3);
+      }
       if (L.b_hh) for (int j = 0; j < G3; ++j) r[j] += L.b_hh[j];
       for (int j = 0; j < 2 * H; ++j) a[j] += r[j];
       k.sigmoid(a, a, 2 * H);
@@ -98,6 +106,19 @@ void gru_backward_step(const LayerCtx& L, int t, int bs) {
   // recurrent dropout) scratch3, added to dh through the mask at the end.
   float* dhin = recurrent_grad(L);
   const float beta = L.mask ? 0.0f : 1.0f;
+  if (L.reset_after && L.ln) {
+    // The recurrent projection's gradient [dr, dz, dn_pre ⊙ r] through LN_hh, then one GEMM.
+    for (int b = 0; b < bs; ++b) {
+      const size_t row = L.row(t) + b;
+      float* d = L.drp + row * G3;
+      std::memcpy(d, gates + static_cast<size_t>(b) * G3, sizeof(float) * 2 * H);
+      std::memcpy(d + 2 * H, extra + static_cast<size_t>(b) * H, sizeof(float) * H);
+      ln_backward_row(d, d, L.rhat + row * G3, L.rrstd[row], L.ln_hh_w, G3);
+    }
+    gemm(false, false, bs, H, G3, 1.0f, L.drp + L.row(t) * G3, G3, L.w_hh, H, beta, dhin, H);
+    add_recurrent_grad(L, bs, true);
+    return;
+  }
   if (L.reset_after) {
     // dh_{t-1} += [dr, dz] · W_h{r,z} + (dn_pre ⊙ r) · W_hn
     gemm(false, false, bs, H, 2 * H, 1.0f, gates, G3, L.w_hh, H, beta, dhin, H);
@@ -128,6 +149,16 @@ void gru_recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* d
   const int H = L.H, G3 = 3 * H;
   const size_t rows = static_cast<size_t>(T) * L.B;
   const int m = static_cast<int>(rows);
+  if (L.ln) {
+    // W_hh saw h and produced what LN_hh normalized: its gradient is drp;
+    // b_hh was added after the normalization.
+    if (dw_hh) gemm(true, false, G3, H, m, 1.0f, L.drp, G3, L.hprev, H, 1.0f, dw_hh, H);
+    if (db_hh) {
+      add_column_sums(db_hh, L.gates, rows, 2 * H, G3);
+      add_column_sums(db_hh + 2 * H, L.extra, rows, H, H);
+    }
+    return;
+  }
   // r and z rows: dG[:, 0:2H]ᵀ · h_{t-1}
   if (dw_hh) gemm(true, false, 2 * H, H, m, 1.0f, L.gates, G3, L.hprev, H, 1.0f, dw_hh, H);
   if (db_hh) add_column_sums(db_hh, L.gates, rows, 2 * H, G3);

@@ -2,10 +2,11 @@
 //   i = σ(·), f = σ(·), g = tanh(·), o = σ(·)   (each W_i·x + b_i + W_h·h + b_h)
 //   c' = f ⊙ c + i ⊙ g,   h' = o ⊙ tanh(c')
 // Saved per step (training): gates_at(t) = [i, f, g, o] (B, 4H);
-// extra = [c_{t-1}, tanh(c_t)] (B, 2H).
+// extra = [c_{t-1}, tanh(c_t)] (B, 2H) — tanh(LN_c(c_t)) when layer-normalized.
 #include "activations.h"
 #include "cell.h"
 #include "gemm.h"
+#include "layernorm.h"
 
 #include <cstring>
 
@@ -18,9 +19,14 @@ void lstm_forward_step(const LayerCtx& L, int t, int bs) {
   float* saved = L.training ? L.extra_at(t, 2) : nullptr;
   float* y = L.y_at(t);
   const ActivationKernels& k = act();
+  const bool keep = L.ln && L.training;
   for (int b = 0; b < bs; ++b) {
     float* a = gates + static_cast<size_t>(b) * G4;
-    const float* r = L.scratch + static_cast<size_t>(b) * G4;
+    float* r = L.scratch + static_cast<size_t>(b) * G4;
+    if (L.ln) {
+      const size_t row = L.row(t) + b;
+      ln_forward_row(r, keep ? L.rhat + row * G4 : nullptr, keep ? L.rrstd + row : nullptr, r, L.ln_hh_w, L.ln_hh_b, G4);
+    }
     for (int j = 0; j < G4; ++j) a[j] += r[j];
     k.sigmoid(a, a, 2 * H);          // i, f
     k.tanh(a + 2 * H, a + 2 * H, H);  // g
@@ -33,7 +39,13 @@ void lstm_forward_step(const LayerCtx& L, int t, int bs) {
     float* tc = saved ? saved + static_cast<size_t>(b) * 2 * H + H : L.scratch + static_cast<size_t>(b) * G4;
     if (saved) std::memcpy(saved + static_cast<size_t>(b) * 2 * H, c, sizeof(float) * H);
     for (int j = 0; j < H; ++j) c[j] = f[j] * c[j] + i[j] * g[j];
-    k.tanh(tc, c, H);
+    if (L.ln) {
+      const size_t row = L.row(t) + b;
+      ln_forward_row(tc, keep ? L.chat + row * H : nullptr, keep ? L.crstd + row : nullptr, c, L.ln_c_w, L.ln_c_b, H);
+      k.tanh(tc, tc, H);
+    } else {
+      k.tanh(tc, c, H);
+    }
     float* yb = y + static_cast<size_t>(b) * L.ldy;
     for (int j = 0; j < H; ++j) h[j] = yb[j] = o[j] * tc[j];
   }
@@ -51,19 +63,40 @@ void lstm_backward_step(const LayerCtx& L, int t, int bs) {
     float* dh = L.dh + static_cast<size_t>(b) * H;
     float* dc = L.dc + static_cast<size_t>(b) * H;
     const float* dyb = dy ? dy + static_cast<size_t>(b) * L.ldy : nullptr;
+    // d(tanh argument): straight into dc, or through LN_c first.
+    float* dlnc = L.ln ? L.dlnc + (L.row(t) + b) * H : L.scratch2 + static_cast<size_t>(b) * H;
     for (int j = 0; j < H; ++j) {
-      const float i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j];
       const float dhj = dh[j] + (dyb ? dyb[j] : 0.0f);
-      const float dcj = dc[j] + dhj * o * (1.0f - tc[j] * tc[j]);
+      dlnc[j] = dhj * a[3 * H + j] * (1.0f - tc[j] * tc[j]);
+      a[3 * H + j] = dhj * tc[j] * a[3 * H + j] * (1.0f - a[3 * H + j]);  // do, pre-activation
+    }
+    const float* dc_new = dlnc;
+    if (L.ln) {
+      const size_t row = L.row(t) + b;
+      float* tmp = L.scratch2 + static_cast<size_t>(b) * H;
+      ln_backward_row(tmp, dlnc, L.chat + row * H, L.crstd[row], L.ln_c_w, H);
+      dc_new = tmp;
+    }
+    for (int j = 0; j < H; ++j) {
+      const float i = a[j], f = a[H + j], g = a[2 * H + j];
+      const float dcj = dc[j] + dc_new[j];
       a[j] = dcj * g * i * (1.0f - i);
       a[H + j] = dcj * cprev[j] * f * (1.0f - f);
       a[2 * H + j] = dcj * i * (1.0f - g * g);
-      a[3 * H + j] = dhj * tc[j] * o * (1.0f - o);
       dc[j] = dcj * f;
     }
   }
-  // dh_{t-1} = dG · W_hh for the live rows (times the mask under recurrent dropout).
-  gemm(false, false, bs, H, G4, 1.0f, gates, G4, L.w_hh, H, 0.0f, recurrent_grad(L), H);
+  // The recurrent projection's gradient: dG itself, or through LN_hh.
+  const float* drp = gates;
+  if (L.ln) {
+    for (int b = 0; b < bs; ++b) {
+      const size_t row = L.row(t) + b;
+      ln_backward_row(L.drp + row * G4, gates + static_cast<size_t>(b) * G4, L.rhat + row * G4, L.rrstd[row], L.ln_hh_w, G4);
+    }
+    drp = L.drp + L.row(t) * G4;
+  }
+  // dh_{t-1} = d(W_hh h) · W_hh for the live rows (times the mask under recurrent dropout).
+  gemm(false, false, bs, H, G4, 1.0f, drp, G4, L.w_hh, H, 0.0f, recurrent_grad(L), H);
   add_recurrent_grad(L, bs, false);
 }
 

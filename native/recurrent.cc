@@ -16,6 +16,7 @@
 
 #include "cell.h"
 #include "gemm.h"
+#include "layernorm.h"
 #include "parallel.h"
 
 namespace eddy {
@@ -30,7 +31,9 @@ void add_column_sums(float* out, const float* a, size_t rows, int cols, int ld) 
 void recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh) {
   const int GH = L.G * L.H;
   const size_t rows = static_cast<size_t>(T) * L.B;
-  if (dw_hh) gemm(true, false, GH, L.H, static_cast<int>(rows), 1.0f, L.gates, GH, L.hprev, L.H, 1.0f, dw_hh, L.H);
+  // W_hh's output gradient: dG, or (layer-normalized) the gradient before LN_hh.
+  const float* dr = L.ln ? L.drp : L.gates;
+  if (dw_hh) gemm(true, false, GH, L.H, static_cast<int>(rows), 1.0f, dr, GH, L.hprev, L.H, 1.0f, dw_hh, L.H);
   if (db_hh) add_column_sums(db_hh, L.gates, rows, GH, GH);
 }
 
@@ -54,6 +57,9 @@ void release_if_large(std::vector<float>& v) {
 // per direction.
 struct Layout {
   std::vector<size_t> gates, hprev, extra;  // per (layer, direction)
+  // Layer-normalized cells, per (layer, direction): normalized input and
+  // recurrent projections [T, B, G·H] and cell states [T, B, H], with 1/std per row.
+  std::vector<size_t> xhat, xrstd, rhat, rrstd, chat, crstd;
   std::vector<size_t> out, mask;            // per layer: outputs [T, B, D·H] (internal order), dropout masks
   size_t xs = 0;                            // input [T, B, I] in internal order
   size_t rmask = 0;                         // recurrent dropout masks [L·D, B, H], internal order
@@ -88,6 +94,15 @@ Layout make_layout(const RnnShape& s, bool training, bool dropout) {
       at += TB * H;
       l.extra.push_back(at);
       at += TB * s.extra() * H;
+      if (s.layer_norm) {
+        const size_t GH = static_cast<size_t>(s.gates()) * H, CH = s.cell == CellKind::kLstm ? H : 0;
+        const std::pair<std::vector<size_t>*, size_t> parts[] = {
+            {&l.xhat, TB * GH}, {&l.xrstd, TB}, {&l.rhat, TB * GH}, {&l.rrstd, TB}, {&l.chat, TB * CH}, {&l.crstd, CH ? TB : 0}};
+        for (const auto& [list, size] : parts) {
+          list->push_back(at);
+          at += size;
+        }
+      }
     } else {
       l.gates.push_back(shared_gates + (k % s.dirs) * gates);
       l.hprev.push_back(0);
@@ -282,6 +297,7 @@ struct LayerBuffers {
   const float* mask = nullptr;
   const float* dy = nullptr;
   float *dh = nullptr, *dc = nullptr;
+  float *rhat = nullptr, *rrstd = nullptr, *chat = nullptr, *crstd = nullptr, *drp = nullptr, *dlnc = nullptr;
 };
 
 LayerCtx make_ctx(const RnnShape& s, const RnnParams& p, int k, bool training, const LayerBuffers& buf) {
@@ -305,6 +321,19 @@ LayerCtx make_ctx(const RnnShape& s, const RnnParams& p, int k, bool training, c
   L.scratch2 = buf.scratch2;
   L.scratch3 = buf.scratch3;
   L.mask = buf.mask;
+  L.ln = s.layer_norm;
+  if (L.ln) {
+    L.ln_hh_w = p.ln_hh_w[k];
+    L.ln_hh_b = p.ln_hh_b[k];
+    L.ln_c_w = p.ln_c_w[k];
+    L.ln_c_b = p.ln_c_b[k];
+  }
+  L.rhat = buf.rhat;
+  L.rrstd = buf.rrstd;
+  L.chat = buf.chat;
+  L.crstd = buf.crstd;
+  L.drp = buf.drp;
+  L.dlnc = buf.dlnc;
   L.dy = buf.dy;
   L.dh = buf.dh;
   L.dc = buf.dc;
@@ -329,6 +358,12 @@ LayerCtx for_group(LayerCtx L, int off, const RnnShape& s) {
   L.scratch2 = move(L.scratch2, H);
   L.scratch3 = move(L.scratch3, H);
   L.mask = move(L.mask, H);
+  L.rhat = move(L.rhat, GH);
+  L.rrstd = move(L.rrstd, 1);
+  L.chat = move(L.chat, H);
+  L.crstd = move(L.crstd, 1);
+  L.drp = move(L.drp, GH);
+  L.dlnc = move(L.dlnc, H);
   return L;
 }
 
@@ -356,6 +391,16 @@ void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, 
       if (E > 0 && bs < g.size) {
         std::memset(L.extra_at(t, E) + static_cast<size_t>(bs) * E * H, 0, sizeof(float) * (g.size - bs) * E * H);
       }
+      if (L.ln && bs < g.size) {
+        // Finished rows keep well-defined (zero) normalization records.
+        const size_t first = L.row(t) + bs, n = g.size - bs, GH = static_cast<size_t>(L.G) * H;
+        std::memset(L.rhat + first * GH, 0, sizeof(float) * n * GH);
+        std::memset(L.rrstd + first, 0, sizeof(float) * n);
+        if (L.chat) {
+          std::memset(L.chat + first * H, 0, sizeof(float) * n * H);
+          std::memset(L.crstd + first, 0, sizeof(float) * n);
+        }
+      }
     }
     if (bs > 0) forward_step(cell, L, t, bs);
     // Padded positions output zeros.
@@ -375,16 +420,32 @@ void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g,
       if (cell == CellKind::kGru && s.reset_after) {
         std::memset(L.extra_at(t, 1) + static_cast<size_t>(bs) * H, 0, sizeof(float) * (g.size - bs) * H);
       }
+      if (L.ln) {
+        const size_t first = L.row(t) + bs, n = g.size - bs;
+        std::memset(L.drp + first * GH, 0, sizeof(float) * n * GH);
+        if (L.dlnc) std::memset(L.dlnc + first * H, 0, sizeof(float) * n * H);
+      }
     }
   }
 }
 
 // Input projection of `steps` consecutive time steps at once (x points at
 // the first), plus the biases that fold into it.
-void project_input(const RnnShape& s, const RnnParams& p, int k, const float* x, int in, int steps, float* gates) {
+// Layer-normalized cells normalize each row (saving x̂ and 1/std in xhat,
+// xrstd when given) before the biases.
+void project_input(const RnnShape& s, const RnnParams& p, int k, const float* x, int in, int steps, float* gates,
+                   float* xhat, float* xrstd) {
   const int GH = s.gates() * s.H;
   const size_t TB = static_cast<size_t>(steps) * s.B;
   gemm(false, true, static_cast<int>(TB), GH, in, 1.0f, x, in, p.w_ih[k], in, 0.0f, gates, GH);
+  if (s.layer_norm) {
+    parallel_for(static_cast<int64_t>(TB), 64, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        ln_forward_row(gates + r * GH, xhat ? xhat + r * GH : nullptr, xrstd ? xrstd + r : nullptr, gates + r * GH,
+                       p.ln_ih_w[k], p.ln_ih_b[k], GH);
+      }
+    });
+  }
   const bool fold = folds_b_hh(s) && p.b_hh[k];
   if (!p.b_ih[k] && !fold) return;
   std::vector<float> bias(GH, 0.0f);
@@ -394,6 +455,43 @@ void project_input(const RnnShape& s, const RnnParams& p, int k, const float* x,
       float* row = gates + r * GH;
       for (int j = 0; j < GH; ++j) row[j] += bias[j];
     }
+  });
+}
+
+// Adds Σ_rows a ⊙ b (or Σ_rows a when b is null) to out, column by column.
+void add_weighted_column_sums(float* out, const float* a, const float* b, size_t rows, int cols, int lda, int ldb) {
+  if (!out) return;
+  for (size_t r = 0; r < rows; ++r) {
+    const float* ar = a + r * lda;
+    const float* br = b ? b + r * ldb : nullptr;
+    for (int j = 0; j < cols; ++j) out[j] += br ? ar[j] * br[j] : ar[j];
+  }
+}
+
+// After the backward time loop of a layer-normalized (layer, direction):
+// the gains' and shifts' gradients, and d(W_ih x) — dG through LN_ih —
+// written over drp (whose recurrent-weight gradients are already taken).
+void layer_norm_grads(const RnnShape& s, const RnnParams& p, const RnnGrads& g, int k, const LayerCtx& L,
+                      const float* xhat, const float* xrstd) {
+  const int H = s.H, GH = s.gates() * H;
+  const size_t rows = static_cast<size_t>(s.T) * s.B;
+  // LN_hh's output gradient: dG for LSTM; [dr, dz | dn_pre ⊙ r] for GRU.
+  if (s.cell == CellKind::kGru) {
+    add_weighted_column_sums(g.ln_hh_w[k], L.gates, L.rhat, rows, 2 * H, GH, GH);
+    add_weighted_column_sums(g.ln_hh_w[k] ? g.ln_hh_w[k] + 2 * H : nullptr, L.extra, L.rhat + 2 * H, rows, H, H, GH);
+    add_weighted_column_sums(g.ln_hh_b[k], L.gates, nullptr, rows, 2 * H, GH, 0);
+    add_weighted_column_sums(g.ln_hh_b[k] ? g.ln_hh_b[k] + 2 * H : nullptr, L.extra, nullptr, rows, H, H, 0);
+  } else {
+    add_weighted_column_sums(g.ln_hh_w[k], L.gates, L.rhat, rows, GH, GH, GH);
+    add_weighted_column_sums(g.ln_hh_b[k], L.gates, nullptr, rows, GH, GH, 0);
+    add_weighted_column_sums(g.ln_c_w[k], L.dlnc, L.chat, rows, H, H, H);
+    add_weighted_column_sums(g.ln_c_b[k], L.dlnc, nullptr, rows, H, H, 0);
+  }
+  // LN_ih: its output gradient is dG (rows past a sequence's end are zero).
+  add_weighted_column_sums(g.ln_ih_w[k], L.gates, xhat, rows, GH, GH, GH);
+  add_weighted_column_sums(g.ln_ih_b[k], L.gates, nullptr, rows, GH, GH, 0);
+  parallel_for(static_cast<int64_t>(rows), 64, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) ln_backward_row(L.drp + r * GH, L.gates + r * GH, xhat + r * GH, xrstd[r], p.ln_ih_w[k], GH);
   });
 }
 
@@ -426,8 +524,11 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
       const int last = std::min(s.T, first + block);
       auto t0 = [&](int d) { return d == 0 ? first : s.T - last; };
       for (int d = 0; d < s.dirs; ++d) {
+        const int k = l * s.dirs + d;
         const float* xb = x + static_cast<size_t>(t0(d)) * s.B * in;
-        project_input(s, a.p, l * s.dirs + d, xb, in, last - first, ws + lay.gates[l * s.dirs + d]);
+        const bool keep = training && s.layer_norm;
+        project_input(s, a.p, k, xb, in, last - first, ws + lay.gates[k], keep ? ws + lay.xhat[k] : nullptr,
+                      keep ? ws + lay.xrstd[k] : nullptr);
       }
       for_each_task(s.dirs, o, [&](int d, const Group& g) {
         const int k = l * s.dirs + d;
@@ -442,6 +543,12 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
         buf.scratch2 = scratch2 + d * BH;
         buf.scratch3 = scratch3 + d * BH;
         buf.mask = masks ? masks + k * BH : nullptr;
+        if (training && s.layer_norm) {
+          buf.rhat = ws + lay.rhat[k];
+          buf.rrstd = ws + lay.rrstd[k];
+          buf.chat = s.cell == CellKind::kLstm ? ws + lay.chat[k] : nullptr;
+          buf.crstd = s.cell == CellKind::kLstm ? ws + lay.crstd[k] : nullptr;
+        }
         LayerCtx L = for_group(make_ctx(s, a.p, k, training, buf), g.off, s);
         L.gates_t0 = t0(d);
         forward_loop(s.cell, s, L, g, d == 1, first, last);
@@ -523,6 +630,13 @@ void rnn_backward(const RnnBackward& a) {
   grow(scratch2_buf, s.dirs * BH);
   grow(scratch3_buf, s.dirs * BH);
   if (s.rec_dropout) grow(hin_buf, TB * H);
+  thread_local std::vector<float> drp_buf, dlnc_buf;
+  if (s.layer_norm) {
+    grow(drp_buf, s.dirs * TB * G * H);
+    grow(dlnc_buf, s.dirs * TB * H);
+  }
+  float* drps = drp_buf.data();
+  float* dlncs = dlnc_buf.data();
   float* dys = dys_buf.data();
   float* dxs = dxs_buf.data();
   float* scratch = scratch_buf.data();
@@ -550,6 +664,14 @@ void rnn_backward(const RnnBackward& a) {
       buf.scratch2 = scratch2 + d * BH;
       buf.scratch3 = scratch3 + d * BH;
       buf.mask = masks ? masks + k * BH : nullptr;
+      if (s.layer_norm) {
+        buf.rhat = ws + lay.rhat[k];
+        buf.rrstd = ws + lay.rrstd[k];
+        buf.chat = lstm ? ws + lay.chat[k] : nullptr;
+        buf.crstd = lstm ? ws + lay.crstd[k] : nullptr;
+        buf.drp = drps + d * TB * G * H;
+        buf.dlnc = dlncs + d * TB * H;
+      }
       return make_ctx(s, f.p, k, true, buf);
     };
     for_each_task(s.dirs, o, [&](int d, const Group& g) { backward_loop(s.cell, s, for_group(buffers(d), g.off, s), g, d == 1); });
@@ -567,14 +689,20 @@ void rnn_backward(const RnnBackward& a) {
         }
         L.hprev = hin;
       }
-      if (a.g.w_ih[k]) gemm(true, false, G * H, in, m, 1.0f, L.gates, G * H, x, in, 1.0f, a.g.w_ih[k], in);
       if (a.g.b_ih[k]) add_column_sums(a.g.b_ih[k], L.gates, TB, G * H, G * H);
       if (s.cell == CellKind::kGru) {
         gru_recurrent_weight_grads(L, s.T, a.g.w_hh[k], a.g.b_hh[k]);
       } else {
         recurrent_weight_grads(L, s.T, a.g.w_hh[k], a.g.b_hh[k]);
       }
-      if (need_dx) gemm(false, false, m, in, G * H, 1.0f, L.gates, G * H, f.p.w_ih[k], in, d == 0 ? 0.0f : 1.0f, dxs, in);
+      // The input projection's gradient: dG, or (layer-normalized) dG through LN_ih.
+      const float* dxp = L.gates;
+      if (s.layer_norm) {
+        layer_norm_grads(s, f.p, a.g, k, L, ws + lay.xhat[k], ws + lay.xrstd[k]);
+        dxp = L.drp;  // layer_norm_grads leaves d(W_ih x) there
+      }
+      if (a.g.w_ih[k]) gemm(true, false, G * H, in, m, 1.0f, dxp, G * H, x, in, 1.0f, a.g.w_ih[k], in);
+      if (need_dx) gemm(false, false, m, in, G * H, 1.0f, dxp, G * H, f.p.w_ih[k], in, d == 0 ? 0.0f : 1.0f, dxs, in);
     }
     if (l > 0) {
       // The layer below receives dX, through the dropout mask it was multiplied by.
@@ -592,6 +720,8 @@ void rnn_backward(const RnnBackward& a) {
   release_if_large(dys_buf);
   release_if_large(dxs_buf);
   release_if_large(hin_buf);
+  release_if_large(drp_buf);
+  release_if_large(dlnc_buf);
 }
 
 }  // namespace eddy

@@ -19,6 +19,7 @@ struct RnnShape {
   int T = 0, B = 0, I = 0, H = 0;
   bool batch_first = false;  // layout of x, y and dy, dx (states are always [L·D, B, H])
   bool rec_dropout = false;  // a recurrent dropout mask is given (it takes workspace)
+  bool layer_norm = false;   // layer-normalized cell (LSTM, GRU with reset_after)
 
   int gates() const { return cell == CellKind::kLstm ? 4 : cell == CellKind::kGru ? 3 : 1; }
   int in_size(int layer) const { return layer == 0 ? I : dirs * H; }
@@ -27,13 +28,18 @@ struct RnnShape {
 };
 
 // Parameters of layer l, direction d live at index l·dirs + d. Biases may
-// be null (bias = false).
+// be null (bias = false). Layer-normalized cells (Ba et al., 2016) also
+// have gains and shifts for the input projection (ln_ih, G·H), the
+// recurrent projection (ln_hh, G·H) and, for LSTM, the cell state (ln_c, H):
+//   gates = LN_ih(W_ih x) + LN_hh(W_hh h) + b,  h' = o ⊙ tanh(LN_c(c'))  (LSTM)
 struct RnnParams {
   std::vector<const float*> w_ih, w_hh, b_ih, b_hh;
+  std::vector<const float*> ln_ih_w, ln_ih_b, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b;
 };
 
 struct RnnGrads {
   std::vector<float*> w_ih, w_hh, b_ih, b_hh;  // accumulated into (+=)
+  std::vector<float*> ln_ih_w, ln_ih_b, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b;
 };
 
 struct RnnForward {

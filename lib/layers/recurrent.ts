@@ -54,12 +54,24 @@ export interface RNNOptions extends RecurrentOptions {
   nonlinearity?: 'tanh' | 'relu';
 }
 
-export interface LSTMOptions extends RecurrentOptions {
+export interface LayerNormOption {
+  /**
+   * Layer-normalized cell (Ba et al., 2016): the input and recurrent
+   * projections are each normalized (gains `layer_norm_ih_weight`,
+   * `layer_norm_hh_weight`, shifts `…_bias`, per layer and direction) before
+   * the gates; an LSTM also normalizes the cell state before its tanh
+   * (`layer_norm_c_*`). Runs inside the native kernels. GRU: needs
+   * resetAfter. @default false
+   */
+  layerNorm?: boolean;
+}
+
+export interface LSTMOptions extends RecurrentOptions, LayerNormOption {
   /** LSTM with projections (PyTorch's proj_size); only 0 is supported so far. @default 0 */
   projSize?: number;
 }
 
-export interface GRUOptions extends RecurrentOptions {
+export interface GRUOptions extends RecurrentOptions, LayerNormOption {
   /**
    * true: PyTorch's GRU, n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
    * (Keras reset_after=True, ONNX linear_before_reset=1). false: the
@@ -95,6 +107,26 @@ export interface RecurrentOutput {
 
 type CellName = 'RNN' | 'LSTM' | 'GRU';
 
+/**
+ * The parameters of one (layer, direction), in state-dict order, with the
+ * native call's fields for values and gradients. The layer-norm gains and
+ * shifts exist only for `layerNorm: true` (the cell-state pair only for LSTM).
+ */
+const KINDS = [
+  { name: 'weight_ih', value: 'wIh', grad: 'gWIh' },
+  { name: 'weight_hh', value: 'wHh', grad: 'gWHh' },
+  { name: 'bias_ih', value: 'bIh', grad: 'gBIh' },
+  { name: 'bias_hh', value: 'bHh', grad: 'gBHh' },
+  { name: 'layer_norm_ih_weight', value: 'lnIhW', grad: 'gLnIhW' },
+  { name: 'layer_norm_ih_bias', value: 'lnIhB', grad: 'gLnIhB' },
+  { name: 'layer_norm_hh_weight', value: 'lnHhW', grad: 'gLnHhW' },
+  { name: 'layer_norm_hh_bias', value: 'lnHhB', grad: 'gLnHhB' },
+  { name: 'layer_norm_c_weight', value: 'lnCW', grad: 'gLnCW' },
+  { name: 'layer_norm_c_bias', value: 'lnCB', grad: 'gLnCB' },
+] as const;
+
+type Kind = (typeof KINDS)[number];
+
 const CELL_CODES = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
 
 /** One prepared forward call: the native arguments plus what the tape needs. */
@@ -118,6 +150,7 @@ abstract class RecurrentLayer extends Module {
   readonly bidirectional: boolean;
   readonly recurrentDropout: number;
   readonly stateful: boolean;
+  readonly layerNorm: boolean;
   protected readonly generator: Generator;
   /** Final states of the last call, for a stateful layer. */
   private carried: { h: Tensor; c?: Tensor } | null = null;
@@ -142,6 +175,8 @@ abstract class RecurrentLayer extends Module {
     this.recurrentDropout = checkNumber('recurrentDropout', o.recurrentDropout ?? 0, { min: 0, max: 1 });
     if (this.recurrentDropout >= 1) fail('number in [0, 1)', 'recurrentDropout', o.recurrentDropout);
     this.stateful = checkBoolean('stateful', o.stateful ?? false);
+    this.layerNorm = checkBoolean('layerNorm', (o as LayerNormOption).layerNorm ?? false);
+    if (this.layerNorm && cellName === 'RNN') throw new ValidationError('Expected layerNorm only for LSTM and GRU but received it for RNN');
     if (o.generator !== undefined && !(o.generator instanceof Generator)) fail('an eddy Generator', 'generator', o.generator);
     this.generator = o.generator ?? globalGenerator;
     this.initParameters();
@@ -164,7 +199,10 @@ abstract class RecurrentLayer extends Module {
   /** PyTorch's initialization: every weight and bias from U(−1/√H, 1/√H). */
   resetParameters(): void {
     const k = 1 / Math.sqrt(this.hiddenSize);
-    for (const [, p] of this.params) this.generator.uniform(p.data.data, -k, k);
+    for (const [name, p] of this.params) {
+      if (name.startsWith('layer_norm_')) p.data.data.fill(name.includes('_weight') ? 1 : 0);
+      else this.generator.uniform(p.data.data, -k, k);
+    }
   }
 
   /**
@@ -211,6 +249,7 @@ abstract class RecurrentLayer extends Module {
     if (this.bidirectional) extras.push('bidirectional=true');
     if (this.recurrentDropout !== 0) extras.push(`recurrentDropout=${this.recurrentDropout}`);
     if (this.stateful) extras.push('stateful=true');
+    if (this.layerNorm) extras.push('layerNorm=true');
     extras.push(...this.describeExtras());
     return `${this.cellName}(inputSize=${this.inputSize}, hiddenSize=${this.hiddenSize}${extras.map((e) => `, ${e}`).join('')})`;
   }
@@ -219,7 +258,27 @@ abstract class RecurrentLayer extends Module {
     return [];
   }
 
-  protected get resetAfter(): boolean {
+  /** The constructor options that rebuild this layer (no weights), for serialization. */
+  toConfig(): Record<string, number | boolean | string> {
+    return {
+      inputSize: this.inputSize,
+      hiddenSize: this.hiddenSize,
+      numLayers: this.numLayers,
+      bias: this.bias,
+      batchFirst: this.batchFirst,
+      dropout: this.dropout,
+      bidirectional: this.bidirectional,
+      recurrentDropout: this.recurrentDropout,
+      stateful: this.stateful,
+      ...this.cellConfig(),
+    };
+  }
+
+  /** Options specific to the cell type. */
+  protected abstract cellConfig(): Record<string, number | boolean | string>;
+
+  /** GRU: PyTorch's linear-before-reset formula; true for other cells (unused). */
+  get resetAfter(): boolean {
     return true;
   }
 
@@ -232,15 +291,35 @@ abstract class RecurrentLayer extends Module {
         const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
         this.params.push([`weight_ih${sfx}`, Parameter.zeros([G, inSize])], [`weight_hh${sfx}`, Parameter.zeros([G, H])]);
         if (this.bias) this.params.push([`bias_ih${sfx}`, Parameter.zeros([G])], [`bias_hh${sfx}`, Parameter.zeros([G])]);
+        if (this.layerNorm) {
+          for (const part of ['ih', 'hh']) {
+            this.params.push([`layer_norm_${part}_weight${sfx}`, Parameter.zeros([G])], [`layer_norm_${part}_bias${sfx}`, Parameter.zeros([G])]);
+          }
+          if (this.cellName === 'LSTM') {
+            this.params.push([`layer_norm_c_weight${sfx}`, Parameter.zeros([H])], [`layer_norm_c_bias${sfx}`, Parameter.zeros([H])]);
+          }
+        }
       }
     }
     this.resetParameters();
   }
 
-  private paramAt(kind: 'weight_ih' | 'weight_hh' | 'bias_ih' | 'bias_hh', l: number, d: number): Parameter | null {
+  private paramAt(kind: Kind['name'], l: number, d: number): Parameter | null {
     const name = `${kind}_l${l}${d === 1 ? '_reverse' : ''}`;
     const found = this.params.find(([n]) => n === name);
     return found ? found[1] : null;
+  }
+
+  /** For each parameter kind the layer has, its tensor per (layer, direction) in native order (null where absent). */
+  private byKind(): { kind: Kind; params: (Parameter | null)[] }[] {
+    const out: { kind: Kind; params: (Parameter | null)[] }[] = [];
+    for (const kind of KINDS) {
+      const params: (Parameter | null)[] = [];
+      for (let l = 0; l < this.numLayers; l++) for (let d = 0; d < this.numDirections; d++) params.push(this.paramAt(kind.name, l, d));
+      if (kind.name.startsWith('layer_norm_') && params.every((p) => p === null)) continue;
+      out.push({ kind, params });
+    }
+    return out;
   }
 
   private prepare(input: Tensor, state: RecurrentState): Call {
@@ -268,16 +347,8 @@ abstract class RecurrentLayer extends Module {
     const lengths = checkLengths(st.lengths, B, T);
 
     const K = this.numLayers * D;
-    const wIh: Float32Array[] = [], wHh: Float32Array[] = [];
-    const bIh: (Float32Array | null)[] = [], bHh: (Float32Array | null)[] = [];
-    for (let l = 0; l < this.numLayers; l++) {
-      for (let d = 0; d < D; d++) {
-        wIh.push(this.paramAt('weight_ih', l, d)!.data.data);
-        wHh.push(this.paramAt('weight_hh', l, d)!.data.data);
-        bIh.push(this.paramAt('bias_ih', l, d)?.data.data ?? null);
-        bHh.push(this.paramAt('bias_hh', l, d)?.data.data ?? null);
-      }
-    }
+    const values: Record<string, (Float32Array | null)[]> = {};
+    for (const { kind, params } of this.byKind()) values[kind.value] = params.map((p) => p?.data.data ?? null);
     const needsGrad =
       isGradEnabled() && (input.requiresGrad || !!h0?.requiresGrad || !!c0?.requiresGrad || this.params.some(([, p]) => p.data.requiresGrad));
     const dropout = this.training && this.numLayers > 1 ? this.dropout : 0;
@@ -292,16 +363,18 @@ abstract class RecurrentLayer extends Module {
       I: this.inputSize,
       H,
       batchFirst: this.batchFirst,
+      layerNorm: this.layerNorm,
       recurrentDropout: recMask !== null,
       recMask,
       x: denseData(input),
       lengths,
       h0: h0 ? denseData(h0) : null,
       c0: c0 ? denseData(c0) : null,
-      wIh,
-      wHh,
-      bIh,
-      bHh,
+      ...values,
+      wIh: values.wIh as Float32Array[],
+      wHh: values.wHh as Float32Array[],
+      bIh: values.bIh ?? new Array<null>(K).fill(null),
+      bHh: values.bHh ?? new Array<null>(K).fill(null),
       dropout,
       seed: dropout > 0 ? this.generator.nextSeed() : 0,
       y: new Float32Array(T * B * D * H),
@@ -356,16 +429,11 @@ abstract class RecurrentLayer extends Module {
     const { native, x, h0, c0 } = call;
     const [gy, gh, gc] = grads;
     const zerosLike = (t: Tensor | undefined): Float32Array | null => (t && t.requiresGrad ? new Float32Array(t.size) : null);
-    const gradFor = (p: Parameter | null): Float32Array | null => (p && p.data.requiresGrad ? new Float32Array(p.data.size) : null);
-    const lists = { gWIh: [] as (Float32Array | null)[], gWHh: [] as (Float32Array | null)[], gBIh: [] as (Float32Array | null)[], gBHh: [] as (Float32Array | null)[] };
-    for (let k = 0; k < this.numLayers * this.numDirections; k++) {
-      const l = Math.floor(k / this.numDirections), d = k % this.numDirections;
-      lists.gWIh.push(gradFor(this.paramAt('weight_ih', l, d)));
-      lists.gWHh.push(gradFor(this.paramAt('weight_hh', l, d)));
-      lists.gBIh.push(gradFor(this.paramAt('bias_ih', l, d)));
-      lists.gBHh.push(gradFor(this.paramAt('bias_hh', l, d)));
-    }
+    const lists: Record<string, (Float32Array | null)[]> = {};
+    for (const { kind, params } of this.byKind()) lists[kind.grad] = params.map((p) => (p && p.data.requiresGrad ? new Float32Array(p.data.size) : null));
+    const none = new Array<null>(this.numLayers * this.numDirections).fill(null);
     return {
+      ...lists,
       forward: native,
       dy: gy ? denseData(gy) : null,
       dhn: gh ? denseData(gh) : null,
@@ -373,23 +441,18 @@ abstract class RecurrentLayer extends Module {
       dx: zerosLike(x),
       dh0: zerosLike(h0),
       dc0: zerosLike(c0),
-      ...lists,
+      gWIh: lists.gWIh,
+      gWHh: lists.gWHh,
+      gBIh: lists.gBIh ?? none,
+      gBHh: lists.gBHh ?? none,
     };
   }
 
   /** Input gradients in the order the inputs were recorded: x, h0?, c0?, then the parameters. */
   private backwardResult(call: Call, b: RnnBackwardCall, params: Tensor[]): (Tensor | null)[] {
     const byTensor = new Map<Tensor, Float32Array | null>();
-    for (let k = 0; k < this.numLayers * this.numDirections; k++) {
-      const l = Math.floor(k / this.numDirections), d = k % this.numDirections;
-      const named: [Parameter | null, Float32Array | null][] = [
-        [this.paramAt('weight_ih', l, d), b.gWIh[k]],
-        [this.paramAt('weight_hh', l, d), b.gWHh[k]],
-        [this.paramAt('bias_ih', l, d), b.gBIh[k]],
-        [this.paramAt('bias_hh', l, d), b.gBHh[k]],
-      ];
-      for (const [p, g] of named) if (p) byTensor.set(p.data, g);
-    }
+    const grads = b as unknown as Record<string, (Float32Array | null)[]>;
+    for (const { kind, params: list } of this.byKind()) list.forEach((p, k) => p && byTensor.set(p.data, grads[kind.grad][k]));
     const wrap = (g: Float32Array | null | undefined, like: Tensor): Tensor | null => (g ? new Tensor(g, like.shape) : null);
     const out: (Tensor | null)[] = [wrap(b.dx, call.x)];
     if (call.h0) out.push(wrap(b.dh0, call.h0));
@@ -430,6 +493,10 @@ export class RNN extends RecurrentLayer {
   protected override describeExtras(): string[] {
     return this.nonlinearity === 'relu' ? ["nonlinearity='relu'"] : [];
   }
+
+  protected cellConfig(): Record<string, string> {
+    return { nonlinearity: this.nonlinearity };
+  }
 }
 
 /** LSTM with PyTorch's gate order i, f, g, o. */
@@ -441,6 +508,10 @@ export class LSTM extends RecurrentLayer {
     }
     super('LSTM', CELL_CODES.lstm, 4, opts);
   }
+
+  protected cellConfig(): Record<string, number | boolean> {
+    return { projSize: 0, layerNorm: this.layerNorm };
+  }
 }
 
 /** GRU with PyTorch's gate order r, z, n. */
@@ -449,12 +520,17 @@ export class GRU extends RecurrentLayer {
 
   constructor(opts: GRUOptions) {
     const resetAfter = checkBoolean('resetAfter', checkOptions('options', opts).resetAfter ?? true);
+    if (!resetAfter && opts.layerNorm) throw new ValidationError('Expected resetAfter: true for a layer-normalized GRU but received resetAfter: false');
     super('GRU', CELL_CODES.gru, 3, opts);
     this._resetAfter = resetAfter;
   }
 
-  protected override get resetAfter(): boolean {
+  override get resetAfter(): boolean {
     return this._resetAfter;
+  }
+
+  protected cellConfig(): Record<string, boolean> {
+    return { resetAfter: this._resetAfter, layerNorm: this.layerNorm };
   }
 
   protected override describeExtras(): string[] {

@@ -39,39 +39,9 @@ registerLayer('Bidirectional', { layerClass: Bidirectional, fromConfig: (c, path
 registerLayer('Sequential', { layerClass: Sequential, fromConfig: (c, path) => Sequential.fromConfig(c, path) });
 registerLayer('GraphModel', { layerClass: GraphModel, fromConfig: (c, path) => GraphModel.fromConfig(c, path) });
 
-type Recurrent = RNN | LSTM | GRU;
-
-/**
- * Options a recurrent layer may have beyond PyTorch's, serialized when the
- * layer has them as public fields (until the layers have toConfig()).
- */
-const RECURRENT_EXTRAS = ['recurrentDropout', 'stateful', 'layerNorm'] as const;
-
-/**
- * A recurrent layer's constructor options: its own toConfig() when it has
- * one, otherwise read from its public fields.
- */
-function recurrentConfig(layer: Recurrent): ConfigObject {
-  const own = (layer as unknown as { toConfig?: () => ConfigObject }).toConfig;
-  if (typeof own === 'function') return own.call(layer);
-  const config: ConfigObject = {
-    inputSize: layer.inputSize,
-    hiddenSize: layer.hiddenSize,
-    numLayers: layer.numLayers,
-    bias: layer.bias,
-    batchFirst: layer.batchFirst,
-    dropout: layer.dropout,
-    bidirectional: layer.bidirectional,
-  };
-  for (const key of RECURRENT_EXTRAS) {
-    const value = (layer as unknown as Record<string, unknown>)[key];
-    if (typeof value === 'number' || typeof value === 'boolean') config[key] = value;
-  }
-  if (layer instanceof RNN) config.nonlinearity = layer.nonlinearity;
-  // resetAfter is a protected getter on the recurrent layers: read it through a narrow cast.
-  if (layer instanceof GRU) config.resetAfter = (layer as unknown as { resetAfter: boolean }).resetAfter;
-  if (layer instanceof LSTM) config.projSize = 0;
-  return config;
+/** A recurrent layer's constructor options (its own toConfig()). */
+function recurrentConfig(layer: RNN | LSTM | GRU): ConfigObject {
+  return layer.toConfig();
 }
 
 registerLayer<RNN>('RNN', { layerClass: RNN, fromConfig: (c) => new RNN(c as unknown as RNNOptions), toConfig: recurrentConfig });

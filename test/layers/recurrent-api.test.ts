@@ -205,6 +205,42 @@ describe('recurrent layers: API', () => {
     });
   });
 
+  describe('layer-normalized cells', () => {
+    it('add gains (ones) and shifts (zeros) per layer and direction, after the PyTorch parameters', () => {
+      const lstm = new eddy.LSTM({ inputSize: 3, hiddenSize: 2, bidirectional: true, layerNorm: true });
+      assert.deepStrictEqual(
+        lstm.namedParameters().slice(0, 10).map(([n, p]) => `${n} ${p.shape.join('x')}`),
+        [
+          'weight_ih_l0 8x3', 'weight_hh_l0 8x2', 'bias_ih_l0 8', 'bias_hh_l0 8',
+          'layer_norm_ih_weight_l0 8', 'layer_norm_ih_bias_l0 8', 'layer_norm_hh_weight_l0 8', 'layer_norm_hh_bias_l0 8',
+          'layer_norm_c_weight_l0 2', 'layer_norm_c_bias_l0 2',
+        ],
+      );
+      assert.strictEqual(lstm.namedParameters().length, 20);
+      const sd = lstm.stateDict();
+      assert.ok(sd.layer_norm_hh_weight_l0_reverse.data.every((v) => v === 1));
+      assert.ok(sd.layer_norm_c_bias_l0.data.every((v) => v === 0));
+      const gru = new eddy.GRU({ inputSize: 3, hiddenSize: 2, layerNorm: true });
+      assert.deepStrictEqual(gru.namedParameters().map(([n]) => n).filter((n) => n.startsWith('layer_norm')), [
+        'layer_norm_ih_weight_l0', 'layer_norm_ih_bias_l0', 'layer_norm_hh_weight_l0', 'layer_norm_hh_bias_l0',
+      ]);
+      assert.strictEqual(gru.toString(), 'GRU(inputSize=3, hiddenSize=2, layerNorm=true)');
+    });
+
+    it('are rejected where they are not defined', () => {
+      throwsExactly(() => new eddy.RNN({ inputSize: 3, hiddenSize: 2, layerNorm: true } as never), ValidationError, 'Expected layerNorm only for LSTM and GRU but received it for RNN');
+      throwsExactly(() => new eddy.GRU({ inputSize: 3, hiddenSize: 2, layerNorm: true, resetAfter: false }), ValidationError, 'Expected resetAfter: true for a layer-normalized GRU but received resetAfter: false');
+    });
+
+    it('round-trip through configs with their options', () => {
+      const lstm = new eddy.LSTM({ inputSize: 3, hiddenSize: 2, layerNorm: true, recurrentDropout: 0.25, stateful: true });
+      const config = JSON.parse(JSON.stringify(eddy.layerToConfig(lstm)));
+      assert.deepStrictEqual(config.config, { inputSize: 3, hiddenSize: 2, numLayers: 1, bias: true, batchFirst: true, dropout: 0, bidirectional: false, recurrentDropout: 0.25, stateful: true, projSize: 0, layerNorm: true });
+      const rebuilt = eddy.layerFromConfig(config) as eddy.LSTM;
+      assert.strictEqual(rebuilt.toString(), lstm.toString());
+    });
+  });
+
   describe('state dicts', () => {
     it('round-trips and accepts tensors, Float32Arrays and nested arrays', () => {
       const a = new eddy.RNN({ inputSize: 2, hiddenSize: 2 });
@@ -289,7 +325,7 @@ describe('recurrent layers: API', () => {
       // Straight to the binding, bypassing every TypeScript check.
       const { binding } = require('../../lib/native') as typeof import('../../lib/native');
       const base = {
-        cell: 0, resetAfter: true, layers: 1, dirs: 1, T: 2, B: 1, I: 2, H: 1, batchFirst: false, recurrentDropout: false, recMask: null,
+        cell: 0, resetAfter: true, layers: 1, dirs: 1, T: 2, B: 1, I: 2, H: 1, batchFirst: false, layerNorm: false, recurrentDropout: false, recMask: null,
         x: new Float32Array(4), lengths: null, h0: null, c0: null,
         wIh: [new Float32Array(8)], wHh: [new Float32Array(4)], bIh: [null], bHh: [null],
         dropout: 0, seed: 0, y: new Float32Array(2), hn: new Float32Array(1), cn: new Float32Array(1), ws: null,

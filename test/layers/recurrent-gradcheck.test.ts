@@ -29,7 +29,8 @@ function f32values(n: number, random: () => number, scale = 1): Float64Array {
 }
 
 function makeLayer(c: RefConfig, extra: { recurrentDropout?: number; generator?: eddy.Generator } = {}): eddy.RNN | eddy.LSTM | eddy.GRU {
-  const opts = { inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bidirectional: c.bidirectional, bias: c.bias, batchFirst: false, ...extra };
+  const base = { inputSize: c.inputSize, hiddenSize: c.hiddenSize, numLayers: c.numLayers, bidirectional: c.bidirectional, bias: c.bias, batchFirst: false, ...extra };
+  const opts = c.layerNorm ? { ...base, layerNorm: true } : base;
   switch (c.cell) {
     case 'lstm':
       return new eddy.LSTM(opts);
@@ -56,7 +57,12 @@ function check(tc: Case, seed: number): number {
     c0: c.cell === 'lstm' ? f32values(stateSize, random, 0.5) : new Float64Array(stateSize),
     lengths: tc.lengths,
   };
-  for (const [name, shape] of parameterShapes(c)) inp.weights[name] = f32values(shape.reduce((a, b) => a * b, 1), random, 0.8);
+  for (const [name, shape] of parameterShapes(c)) {
+    const values = f32values(shape.reduce((a, b) => a * b, 1), random, 0.8);
+    // Layer-norm gains around 1, so the normalized paths carry signal.
+    if (name.startsWith('layer_norm_') && name.includes('_weight')) values.forEach((v, i) => (values[i] = Math.fround(1 + 0.5 * v)));
+    inp.weights[name] = values;
+  }
   const outSize = c.T * c.B * D * c.hiddenSize;
   const wOut = f32values(outSize, random), wH = f32values(stateSize, random), wC = f32values(stateSize, random);
   const loss = (o: { output: Float64Array; hn: Float64Array; cn: Float64Array }): number => {
@@ -136,6 +142,10 @@ function cases(): Case[] {
     out.push({ name: `${cell} T=1 B=1 H=1`, config: { cell, inputSize: 2, hiddenSize: 1, bias: true, numLayers: 1, bidirectional: false, T: 1, B: 1 }, lengths: null });
     out.push({ name: `${cell} one sequence shorter than T, no bias`, config: { ...base, bias: false, cell, numLayers: 1, bidirectional: true, T: 5, B: 1 }, lengths: [3] });
     out.push({ name: `${cell} recurrent dropout 0.4, 2 layers, bidirectional, lengths`, config: { ...base, hiddenSize: 3, cell, numLayers: 2, bidirectional: true, T: 4, B: 3 }, lengths: [3, 4, 2], recurrentDropout: 0.4 });
+    if (cell === 'lstm' || cell === 'gru') {
+      out.push({ name: `${cell} layer-normalized, 2 layers, bidirectional, lengths`, config: { ...base, hiddenSize: 3, cell, numLayers: 2, bidirectional: true, T: 4, B: 3, layerNorm: true }, lengths: [3, 4, 2] });
+      out.push({ name: `${cell} layer-normalized with recurrent dropout, no bias`, config: { ...base, bias: false, hiddenSize: 4, cell, numLayers: 1, bidirectional: false, T: 3, B: 2, layerNorm: true }, lengths: null, recurrentDropout: 0.3 });
+    }
   }
   return out;
 }

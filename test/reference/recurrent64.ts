@@ -17,6 +17,8 @@ export interface RefConfig {
   bias: boolean;
   T: number;
   B: number;
+  /** Layer-normalized LSTM / GRU (reset-after): LN of each projection, and of c for LSTM. */
+  layerNorm?: boolean;
 }
 
 export interface RefInputs {
@@ -53,6 +55,10 @@ export function parameterShapes(c: RefConfig): [string, number[]][] {
       const s = `_l${l}${d ? '_reverse' : ''}`;
       out.push([`weight_ih${s}`, [G, inSize]], [`weight_hh${s}`, [G, c.hiddenSize]]);
       if (c.bias) out.push([`bias_ih${s}`, [G]], [`bias_hh${s}`, [G]]);
+      if (c.layerNorm) {
+        for (const part of ['ih', 'hh']) out.push([`layer_norm_${part}_weight${s}`, [G]], [`layer_norm_${part}_bias${s}`, [G]]);
+        if (c.cell === 'lstm') out.push([`layer_norm_c_weight${s}`, [c.hiddenSize]], [`layer_norm_c_bias${s}`, [c.hiddenSize]]);
+      }
     }
   }
   return out;
@@ -67,6 +73,15 @@ function affine(W: Float64Array, cols: number, v: Float64Array, vOff: number, b:
     out[r] = s;
   }
   return out;
+}
+
+/** Layer normalization with biased variance and eps 1e-5, then gain and shift. */
+function layerNorm(v: Float64Array, gain: Float64Array, shift: Float64Array): Float64Array {
+  const n = v.length;
+  const mean = v.reduce((a, b) => a + b, 0) / n;
+  const variance = v.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
+  const rstd = 1 / Math.sqrt(variance + 1e-5);
+  return v.map((e, i) => (e - mean) * rstd * gain[i] + shift[i]);
 }
 
 export function referenceForward(c: RefConfig, inp: RefInputs): RefOutputs {
@@ -94,17 +109,34 @@ export function referenceForward(c: RefConfig, inp: RefInputs): RefOutputs {
           const t = d === 0 ? step : len - 1 - step;
           const xo = (t * B + b) * inSize;
           const hNew = new Float64Array(H);
+          // The two projections, layer-normalized when configured, then their biases.
+          const project = (W: Float64Array, cols: number, v: Float64Array, off: number, bias: Float64Array | undefined, part: 'ih' | 'hh', n: number): Float64Array => {
+            if (!c.layerNorm) return affine(W, cols, v, off, bias, 0, n);
+            const normed = layerNorm(affine(W, cols, v, off, undefined, 0, n), inp.weights[`layer_norm_${part}_weight${s}`], inp.weights[`layer_norm_${part}_bias${s}`]);
+            return bias ? normed.map((e, i) => e + bias[i]) : normed;
+          };
           if (c.cell === 'lstm') {
-            const gx = affine(Wih, inSize, layerIn, xo, bih, 0, 4 * H);
-            const gh = affine(Whh, H, masked(h), 0, bhh, 0, 4 * H);
+            const gx = project(Wih, inSize, layerIn, xo, bih, 'ih', 4 * H);
+            const gh = project(Whh, H, masked(h), 0, bhh, 'hh', 4 * H);
             const cNew = new Float64Array(H);
             for (let j = 0; j < H; j++) {
               const i = sigmoid(gx[j] + gh[j]), f = sigmoid(gx[H + j] + gh[H + j]);
               const g = Math.tanh(gx[2 * H + j] + gh[2 * H + j]), o = sigmoid(gx[3 * H + j] + gh[3 * H + j]);
               cNew[j] = f * cs[j] + i * g;
-              hNew[j] = o * Math.tanh(cNew[j]);
+              hNew[j] = o;
             }
+            const cOut = c.layerNorm ? layerNorm(cNew, inp.weights[`layer_norm_c_weight${s}`], inp.weights[`layer_norm_c_bias${s}`]) : cNew;
+            for (let j = 0; j < H; j++) hNew[j] *= Math.tanh(cOut[j]);
             cs = cNew;
+          } else if (c.layerNorm) {
+            // Layer-normalized GRU (reset-after): LN over all three gates of each projection.
+            const gx = project(Wih, inSize, layerIn, xo, bih, 'ih', 3 * H);
+            const gh = project(Whh, H, masked(h), 0, bhh, 'hh', 3 * H);
+            for (let j = 0; j < H; j++) {
+              const r = sigmoid(gx[j] + gh[j]), z = sigmoid(gx[H + j] + gh[H + j]);
+              const n = Math.tanh(gx[2 * H + j] + r * gh[2 * H + j]);
+              hNew[j] = (1 - z) * n + z * h[j];
+            }
           } else if (c.cell === 'gru' || c.cell === 'gru_reset_before') {
             const gx = affine(Wih, inSize, layerIn, xo, bih, 0, 3 * H);
             const gh = affine(Whh, H, masked(h), 0, bhh, 0, 2 * H);
