@@ -100,6 +100,13 @@ export interface NativeBinding {
   adamStep(a: { p: Float32Array; g: Float32Array; m: Float32Array; v: Float32Array; vmax: Float32Array | null; lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; step: number }): void;
   rmspropStep(a: { p: Float32Array; g: Float32Array; sq: Float32Array; gavg: Float32Array | null; buf: Float32Array | null; lr: number; alpha: number; eps: number; weightDecay: number; momentum: number }): void;
   adagradStep(a: { p: Float32Array; g: Float32Array; sum: Float32Array; lr: number; lrDecay: number; weightDecay: number; eps: number; step: number }): void;
+  /** Fused additive attention scores (native/attention.h). */
+  additiveScore(a: { s: Float32Array; qp: Float32Array; kp: Float32Array; v: Float32Array; B: number; Tq: number; Tk: number; H: number }): void;
+  additiveScoreBackward(a: {
+    ds: Float32Array; qp: Float32Array; kp: Float32Array; v: Float32Array;
+    dqp: Float32Array | null; dkp: Float32Array | null; dv: Float32Array | null;
+    B: number; Tq: number; Tk: number; H: number;
+  }): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   /** True in the first environment (thread) of the process to load the module. */

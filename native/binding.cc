@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "activations.h"
+#include "attention.h"
 #include "gemm.h"
 #include "optimizers.h"
 #include "parallel.h"
@@ -532,14 +533,14 @@ OptimArrays ParseOptimArrays(const Fields& f) {
   return {f.Floats("p", n, false), f.Floats("g", n, false), n};
 }
 
-Napi::Object OptimObject(const Napi::CallbackInfo& info) {
+Napi::Object OptionsObject(const Napi::CallbackInfo& info) {
   if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "Expected an options object");
   return info[0].As<Napi::Object>();
 }
 
 Napi::Value JS_sgdStep(const Napi::CallbackInfo& info) {
   KeepAlive keep;
-  Napi::Object o = OptimObject(info);
+  Napi::Object o = OptionsObject(info);
   Fields f(o, keep);
   OptimArrays a = ParseOptimArrays(f);
   eddy::SgdArgs args;
@@ -555,7 +556,7 @@ Napi::Value JS_sgdStep(const Napi::CallbackInfo& info) {
 
 Napi::Value JS_adamStep(const Napi::CallbackInfo& info) {
   KeepAlive keep;
-  Napi::Object o = OptimObject(info);
+  Napi::Object o = OptionsObject(info);
   Fields f(o, keep);
   OptimArrays a = ParseOptimArrays(f);
   eddy::AdamArgs args;
@@ -572,7 +573,7 @@ Napi::Value JS_adamStep(const Napi::CallbackInfo& info) {
 
 Napi::Value JS_rmspropStep(const Napi::CallbackInfo& info) {
   KeepAlive keep;
-  Napi::Object o = OptimObject(info);
+  Napi::Object o = OptionsObject(info);
   Fields f(o, keep);
   OptimArrays a = ParseOptimArrays(f);
   eddy::RmspropArgs args;
@@ -587,7 +588,7 @@ Napi::Value JS_rmspropStep(const Napi::CallbackInfo& info) {
 
 Napi::Value JS_adagradStep(const Napi::CallbackInfo& info) {
   KeepAlive keep;
-  Napi::Object o = OptimObject(info);
+  Napi::Object o = OptionsObject(info);
   Fields f(o, keep);
   OptimArrays a = ParseOptimArrays(f);
   eddy::AdagradArgs args;
@@ -597,6 +598,52 @@ Napi::Value JS_adagradStep(const Napi::CallbackInfo& info) {
   args.eps = f.Number("eps");
   args.step = f.Int("step", 1, int64_t(1) << 53);
   eddy::adagrad_step(a.p, a.g, f.Floats("sum", a.n, false), a.n, args);
+  return info.Env().Undefined();
+}
+
+// ---------------------------------------------------------------- attention
+
+struct ScoreDims {
+  int B, Tq, Tk, H;
+};
+
+ScoreDims ParseScoreDims(const Fields& f) {
+  ScoreDims d;
+  d.B = static_cast<int>(f.Int("B", 0, kMaxDim));
+  d.Tq = static_cast<int>(f.Int("Tq", 0, kMaxDim));
+  d.Tk = static_cast<int>(f.Int("Tk", 0, kMaxDim));
+  d.H = static_cast<int>(f.Int("H", 1, kMaxDim));
+  return d;
+}
+
+// { s, qp, kp, v, B, Tq, Tk, H }: s = vᵀ tanh(qp + kp) for every query and key.
+Napi::Value JS_additiveScore(const Napi::CallbackInfo& info) {
+  KeepAlive keep;
+  Fields f(OptionsObject(info), keep);
+  const ScoreDims d = ParseScoreDims(f);
+  const size_t bq = static_cast<size_t>(d.B) * d.Tq, bk = static_cast<size_t>(d.B) * d.Tk;
+  float* s = f.Floats("s", bq * d.Tk, false);
+  const float* qp = f.Floats("qp", bq * d.H, false);
+  const float* kp = f.Floats("kp", bk * d.H, false);
+  const float* v = f.Floats("v", d.H, false);
+  eddy::additive_score_forward(s, qp, kp, v, d.B, d.Tq, d.Tk, d.H);
+  return info.Env().Undefined();
+}
+
+// { ds, qp, kp, v, dqp?, dkp?, dv?, B, Tq, Tk, H }: gradients accumulated into dqp, dkp, dv.
+Napi::Value JS_additiveScoreBackward(const Napi::CallbackInfo& info) {
+  KeepAlive keep;
+  Fields f(OptionsObject(info), keep);
+  const ScoreDims d = ParseScoreDims(f);
+  const size_t bq = static_cast<size_t>(d.B) * d.Tq, bk = static_cast<size_t>(d.B) * d.Tk;
+  const float* ds = f.Floats("ds", bq * d.Tk, false);
+  const float* qp = f.Floats("qp", bq * d.H, false);
+  const float* kp = f.Floats("kp", bk * d.H, false);
+  const float* v = f.Floats("v", d.H, false);
+  float* dqp = f.Floats("dqp", bq * d.H, true);
+  float* dkp = f.Floats("dkp", bk * d.H, true);
+  float* dv = f.Floats("dv", d.H, true);
+  eddy::additive_score_backward(dqp, dkp, dv, ds, qp, kp, v, d.B, d.Tq, d.Tk, d.H);
   return info.Env().Undefined();
 }
 
@@ -653,6 +700,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rnnBackward", Napi::Function::New(env, JS_rnnBackward, "rnnBackward"));
   exports.Set("rnnBackwardAsync", Napi::Function::New(env, JS_rnnBackwardAsync, "rnnBackwardAsync"));
   exports.Set("activate", Napi::Function::New(env, JS_activate, "activate"));
+  exports.Set("additiveScore", Napi::Function::New(env, JS_additiveScore, "additiveScore"));
+  exports.Set("additiveScoreBackward", Napi::Function::New(env, JS_additiveScoreBackward, "additiveScoreBackward"));
   exports.Set("sgdStep", Napi::Function::New(env, JS_sgdStep, "sgdStep"));
   exports.Set("adamStep", Napi::Function::New(env, JS_adamStep, "adamStep"));
   exports.Set("rmspropStep", Napi::Function::New(env, JS_rmspropStep, "rmspropStep"));

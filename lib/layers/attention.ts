@@ -7,11 +7,11 @@
 import { recordSingleOutput } from '../autograd/tape';
 import { ShapeError } from '../errors';
 import { Module } from '../nn/module';
-import { add, mul } from '../ops/arithmetic';
+import { mul } from '../ops/arithmetic';
+import { additiveScore } from '../ops/additive-score';
 import { bmm } from '../ops/bmm';
 import { checkLengths, Lengths } from '../ops/lengths';
 import { softmax } from '../ops/softmax';
-import { tanh } from '../ops/unary';
 import { reshape } from '../ops/views';
 import { Generator } from '../random';
 import { checkTensor, denseData, Tensor } from '../tensor/tensor';
@@ -171,13 +171,9 @@ export class AdditiveAttention extends Attention {
   }
 
   protected score(query: Tensor, keys: Tensor): Tensor {
-    const [B, Tq] = query.shape;
-    const Tk = keys.shape[1];
-    const H = this.sizes.hiddenSize;
-    // [B, Tq, 1, H] + [B, 1, Tk, H] → [B, Tq, Tk, H]
-    const qp = reshape(this.queryProj.forward(query), [B, Tq, 1, H]);
-    const kp = reshape(this.keyProj.forward(keys), [B, 1, Tk, H]);
-    return reshape(this.v.forward(tanh(add(qp, kp))), [B, Tq, Tk]);
+    // vᵀ tanh(W_q q + W_k k + b) for every (query, key) pair, fused natively.
+    const v = reshape(this.v.weight.data, [this.sizes.hiddenSize]);
+    return additiveScore(this.queryProj.forward(query), this.keyProj.forward(keys), v);
   }
 
   /** The constructor options, defaults applied, for `eddy.layerToConfig`. */
