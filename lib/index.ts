@@ -61,3 +61,5 @@ export { layerToConfig, layerFromConfig, registerLayer } from './model/config';
 export type { ConfigObject, ConfigValue, LayerConfig, LayerRegistration } from './model/config';
 export { tune } from './model/tune';
 export type { SearchSpace, TrialParams, TrialContext, TrialResult, TuneResult, TuneOptions } from './model/tune';
+export { Concatenate, Add } from './layers/merge';
+export type { ConcatenateOptions } from './layers/merge';

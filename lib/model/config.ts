@@ -3,6 +3,7 @@
  * `eddy.layerFromConfig(eddy.layerToConfig(model))` rebuilds any model made
  * of Eddy's layers (with fresh weights; load the state dict after).
  */
+import { Add, Concatenate } from '../layers/merge';
 import { GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh } from '../layers/activations';
 import { AdditiveAttention, DotAttention, GeneralAttention } from '../layers/attention';
 import { Bidirectional } from '../layers/bidirectional';
@@ -24,6 +25,8 @@ export type { ConfigObject, ConfigValue, LayerConfig, LayerRegistration } from '
 registerLayer('Linear', { layerClass: Linear, fromConfig: (c) => Linear.fromConfig(c as never) });
 registerLayer('Embedding', { layerClass: Embedding, fromConfig: (c) => Embedding.fromConfig(c as never) });
 registerLayer('Dropout', { layerClass: Dropout, fromConfig: (c) => Dropout.fromConfig(c as never) });
+registerLayer('Concatenate', { layerClass: Concatenate, fromConfig: (c) => Concatenate.fromConfig(c as never) });
+registerLayer('Add', { layerClass: Add, fromConfig: () => Add.fromConfig() });
 registerLayer('LayerNorm', { layerClass: LayerNorm, fromConfig: (c) => LayerNorm.fromConfig(c as never) });
 registerLayer('Tanh', { layerClass: Tanh, fromConfig: () => Tanh.fromConfig() });
 registerLayer('Sigmoid', { layerClass: Sigmoid, fromConfig: () => Sigmoid.fromConfig() });

@@ -199,7 +199,7 @@ describe('layer configs', () => {
     // The list of known classes (tested verbatim in test/nn/registry.test.ts) grows with other tests' registrations.
     assert.throws(() => eddy.layerFromConfig(edit((c) => (c.layers[1].config.layers[0].className = 'Eval'))), {
       name: 'FormatError',
-      message: /^Unknown layer class "Eval" at layer\.config\.layers\[1\]\.config\.layers\[0\]; known classes: AdditiveAttention, (\w+, )*Tanh\b/,
+      message: /^Unknown layer class "Eval" at layer\.config\.layers\[1\]\.config\.layers\[0\]; known classes: Add, AdditiveAttention, (\w+, )*Tanh\b/,
     });
   });
 

@@ -1,0 +1,81 @@
+/**
+ * Merge layers for functional graphs: several tensors in, one out.
+ *
+ * ```ts
+ * const both = new eddy.Concatenate().apply([decoderOutput, context]);
+ * ```
+ */
+import { ShapeError, ValidationError } from '../errors';
+import { Module } from '../nn/module';
+import { add } from '../ops/arithmetic';
+import { concat } from '../ops/join';
+import { Tensor } from '../tensor/tensor';
+import { checkInteger, checkOptions, formatShape } from '../validate';
+
+/** The tensors among a layer call's arguments (models append a context object). */
+function tensorsOf(args: unknown[], name: string): Tensor[] {
+  const tensors = args.filter((a): a is Tensor => a instanceof Tensor);
+  if (tensors.length < 2) throw new ValidationError(`Expected at least two tensors for ${name} but received ${tensors.length}`);
+  return tensors;
+}
+
+export interface ConcatenateOptions {
+  /** The axis to join along (negative counts from the end). @default -1 */
+  axis?: number;
+}
+
+/** Joins its inputs along one axis (Keras' Concatenate); the other axes must agree. */
+export class Concatenate extends Module {
+  readonly axis: number;
+
+  constructor(opts: ConcatenateOptions = {}) {
+    super();
+    this.axis = checkInteger('axis', checkOptions('options', opts).axis ?? -1);
+  }
+
+  forward(...inputs: unknown[]): Tensor {
+    const tensors = tensorsOf(inputs, this.toString());
+    const rank = tensors[0].rank;
+    const axis = this.axis < 0 ? this.axis + rank : this.axis;
+    if (axis < 0 || axis >= rank) throw new ValidationError(`Expected axis between ${-rank} and ${rank - 1} for ${this.toString()} on tensors of rank ${rank} but received ${this.axis}`);
+    return concat(tensors, axis);
+  }
+
+  toConfig(): { axis: number } {
+    return { axis: this.axis };
+  }
+
+  static fromConfig(config: { axis?: number }): Concatenate {
+    return new Concatenate(config);
+  }
+
+  toString(): string {
+    return `Concatenate(axis=${this.axis})`;
+  }
+}
+
+/** Adds its inputs elementwise (Keras' Add); shapes must be equal. */
+export class Add extends Module {
+  forward(...inputs: unknown[]): Tensor {
+    const tensors = tensorsOf(inputs, this.toString());
+    const shape = tensors[0].shape;
+    for (const t of tensors) {
+      if (t.rank !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+        throw new ShapeError(`Expected inputs of equal shape for ${this.toString()} but received ${tensors.map((x) => formatShape(x.shape)).join(' and ')}`);
+      }
+    }
+    return tensors.slice(1).reduce((sum, t) => add(sum, t), tensors[0]);
+  }
+
+  toConfig(): Record<string, never> {
+    return {};
+  }
+
+  static fromConfig(): Add {
+    return new Add();
+  }
+
+  toString(): string {
+    return 'Add()';
+  }
+}
