@@ -31,6 +31,16 @@ interface Root {
  * graph unless `opts.retainGraph`.
  */
 export function backward(tensors: readonly Tensor[], gradTensors?: readonly (Tensor | null | undefined)[], opts?: BackwardOptions): void {
+  const { roots, retainGraph } = checkArguments(tensors, gradTensors, opts);
+  run(roots, retainGraph);
+}
+
+/** Validates backward's arguments: the roots with their upstream gradients, and the options. */
+function checkArguments(
+  tensors: readonly Tensor[],
+  gradTensors: readonly (Tensor | null | undefined)[] | undefined,
+  opts: BackwardOptions | undefined,
+): { roots: Root[]; retainGraph: boolean } {
   if (!Array.isArray(tensors)) fail('an array of tensors', 'tensors', tensors);
   if (gradTensors !== undefined) {
     if (!Array.isArray(gradTensors)) fail('an array of tensors or nulls', 'gradTensors', gradTensors);
@@ -42,7 +52,7 @@ export function backward(tensors: readonly Tensor[], gradTensors?: readonly (Ten
   }
   const retainGraph = readOptions(opts);
   const roots = tensors.map((t, i) => checkRoot(`tensors[${i}]`, t, `gradTensors[${i}]`, gradTensors?.[i]));
-  run(roots, retainGraph);
+  return { roots, retainGraph };
 }
 
 /** `tensor.backward(grad, opts)`: the same, with names that fit a method. */
@@ -223,17 +233,7 @@ async function runAsync(roots: Root[], retainGraph: boolean): Promise<void> {
  * change the graph's tensors while it runs.
  */
 export async function backwardAsync(tensors: readonly Tensor[], gradTensors?: readonly (Tensor | null | undefined)[], opts?: BackwardOptions): Promise<void> {
-  if (!Array.isArray(tensors)) fail('an array of tensors', 'tensors', tensors);
-  if (gradTensors !== undefined) {
-    if (!Array.isArray(gradTensors)) fail('an array of tensors or nulls', 'gradTensors', gradTensors);
-    if (gradTensors.length !== tensors.length) {
-      throw new ValidationError(
-        `Expected ${tensors.length} gradients for gradTensors (one per tensor) but received an array of length ${gradTensors.length}`,
-      );
-    }
-  }
-  const retainGraph = readOptions(opts);
-  const roots = tensors.map((t, i) => checkRoot(`tensors[${i}]`, t, `gradTensors[${i}]`, gradTensors?.[i]));
+  const { roots, retainGraph } = checkArguments(tensors, gradTensors, opts);
   await runAsync(roots, retainGraph);
 }
 

@@ -3,43 +3,7 @@ import * as eddy from '../../lib';
 import { ShapeError, Tensor, ValidationError } from '../../lib';
 import { gradcheck } from '../gradcheck';
 import { assertClose, rng } from '../helpers';
-
-/**
- * Finite differences on a module's parameters (and optional input
- * tensors), the way test/gradcheck.ts does for plain functions: a fixed
- * random weighting of the output, central differences in float32 storage,
- * the loss summed in float64.
- */
-function moduleGradcheck(run: () => Tensor, tensors: Tensor[], tol = 2e-3, eps = 1e-2): number {
-  const out = run();
-  const random = rng(11);
-  const w = Float64Array.from({ length: out.size }, () => Math.fround(random() * 2 - 1));
-  for (const t of tensors) t.grad = null;
-  eddy.backward([out], [eddy.tensor(Float32Array.from(w), out.shape)]);
-  const loss = (): number => {
-    const v = eddy.noGrad(run).toFloat32Array();
-    let s = 0;
-    for (let i = 0; i < v.length; i++) s += v[i] * w[i];
-    return s;
-  };
-  let worst = 0;
-  for (const t of tensors) {
-    const analytic = t.grad!.toFloat32Array();
-    for (let i = 0; i < t.size; i++) {
-      const keep = t.data[t.offset + i];
-      t.data[t.offset + i] = keep + eps;
-      const up = loss();
-      t.data[t.offset + i] = keep - eps;
-      const down = loss();
-      t.data[t.offset + i] = keep;
-      const numeric = (up - down) / (2 * eps);
-      const d = Math.abs(numeric - analytic[i]) / Math.max(1, Math.abs(numeric));
-      assert.ok(d <= tol, `element ${i}: analytic ${analytic[i]}, numeric ${numeric}`);
-      worst = Math.max(worst, d);
-    }
-  }
-  return worst;
-}
+import { moduleGradcheck } from './module-gradcheck';
 
 const randomTensor = (shape: number[], seed: number, requiresGrad = false): Tensor => {
   const r = rng(seed);
