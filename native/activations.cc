@@ -47,13 +47,16 @@ const ActivationKernels* activation_kernels(int which) {
   return which == 0 ? &kPortable : nullptr;
 }
 
-const ActivationKernels& act() {
-  // EDDY_DISABLE_AVX2=1 forces the portable path (for comparisons).
-  static const ActivationKernels* chosen = [] {
+bool use_avx2() {
+  static const bool on = [] {
     const char* off = std::getenv("EDDY_DISABLE_AVX2");
-    const ActivationKernels* k = (off && off[0] == '1') ? nullptr : activation_kernels(1);
-    return k ? k : &kPortable;
+    return cpu_has_avx2() && !(off && off[0] == '1');
   }();
+  return on;
+}
+
+const ActivationKernels& act() {
+  static const ActivationKernels* chosen = use_avx2() ? activation_kernels(1) : &kPortable;
   return *chosen;
 }
 

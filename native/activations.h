@@ -18,6 +18,9 @@ const ActivationKernels& act();
 // Both sets, for tests: index 0 portable, 1 AVX2 (null when unsupported).
 const ActivationKernels* activation_kernels(int which);
 bool cpu_has_avx2();
+// Whether Eddy's AVX2 kernels run: the CPU has AVX2+FMA and EDDY_DISABLE_AVX2
+// is not 1 (set it to compare against the portable paths).
+bool use_avx2();
 
 namespace portable {
 void sigmoid(float* y, const float* x, int64_t n);

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 
+#include "activations.h"
 #include "parallel.h"
+#include "small_gemm.h"
 
 namespace eddy {
 namespace {
@@ -32,6 +34,10 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
         float& v = c[static_cast<size_t>(i) * ldc + j];
         v = beta == 0.0f ? 0.0f : beta * v;
       }
+    return;
+  }
+  if (m <= avx2::kSmallGemmRows && !trans_a && use_avx2()) {
+    avx2::small_gemm(trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   const int threads = num_threads();

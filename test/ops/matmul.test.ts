@@ -77,6 +77,31 @@ describe('matmul', () => {
     }
   });
 
+  it('native gemm with 1 to 4 rows (the small-shape kernel): alpha, beta, both layouts of B, every tail', () => {
+    const { binding } = require('../../lib/native') as typeof import('../../lib/native');
+    const random = rng(77);
+    let worst = 0;
+    for (let m = 1; m <= 5; m++) {
+      for (const [n, k] of [[1, 1], [7, 9], [8, 8], [33, 17], [64, 256], [250, 63]]) {
+        for (const transB of [false, true]) {
+          const lda = k + 2, ldb = (transB ? k : n) + 3, ldc = n + 1;
+          const a = randomArray(m * lda, random), b = randomArray((transB ? n : k) * ldb, random), c = randomArray(m * ldc, random);
+          const want = Float64Array.from(c);
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              let sum = 0;
+              for (let p = 0; p < k; p++) sum += a[i * lda + p] * (transB ? b[j * ldb + p] : b[p * ldb + j]);
+              want[i * ldc + j] = 0.5 * sum + 1 * c[i * ldc + j];
+            }
+          }
+          binding.gemm(false, transB, m, n, k, 0.5, a, 0, lda, b, 0, ldb, 1, c, 0, ldc);
+          worst = Math.max(worst, assertClose(c, want, 1e-5, `m=${m} n=${n} k=${k} transB=${transB}`));
+        }
+      }
+    }
+    console.log(`      max scaled difference ${worst.toExponential(2)} (tolerance 1e-5)`);
+  });
+
   it('does not modify its inputs', () => {
     const a = eddy.tensor([[1, 2], [3, 4]]);
     const before = Array.from(a.data);
