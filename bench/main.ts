@@ -4,8 +4,8 @@
  * shapes), rnn (the recurrent layers, inference and training).
  */
 import * as os from 'os';
-import { runGemmBench } from './gemm';
-import { runRnnBench } from './rnn';
+import { runGemmBench } from '../lib/bench/gemm';
+import { runRnnBench } from '../lib/bench/rnn';
 
 const SUITES: Record<string, (threads: number[], configs: string[]) => void | Promise<void>> = {
   gemm: runGemmBench,

@@ -5,8 +5,8 @@
  * (no optimizer). FLOPs as in DESIGN.md §3: 2·G·H·(in + H) per token, layer
  * and direction forward, three times that for a training step.
  */
-import * as eddy from '../lib';
-import { BenchConfig, forwardFlopsPerToken, loadConfigs } from './configs';
+import * as eddy from '../index';
+import { BenchConfig, forwardFlopsPerToken, BENCH_CONFIGS } from './configs';
 import { measure } from './measure';
 
 function layerFor(c: BenchConfig): eddy.RNN | eddy.LSTM | eddy.GRU {
@@ -17,7 +17,7 @@ function layerFor(c: BenchConfig): eddy.RNN | eddy.LSTM | eddy.GRU {
 }
 
 export function runRnnBench(threadCounts: number[], only?: string[]): void {
-  const configs = loadConfigs().filter((c) => !only || only.length === 0 || only.includes(c.id));
+  const configs = BENCH_CONFIGS.filter((c) => !only || only.length === 0 || only.includes(c.id));
   for (const threads of threadCounts) {
     eddy.setNumThreads(threads);
     for (const c of configs) {

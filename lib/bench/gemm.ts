@@ -4,9 +4,9 @@
  * product (B × H × G·H), both against a transposed weight as the layers
  * store it. This is the roofline the recurrent kernels are measured against.
  */
-import * as eddy from '../lib';
-import { binding } from '../lib/native';
-import { gateCount, loadConfigs } from './configs';
+import * as eddy from '../index';
+import { binding } from '../native';
+import { gateCount, BENCH_CONFIGS } from './configs';
 import { measure } from './measure';
 
 export interface GemmShape {
@@ -19,7 +19,7 @@ export interface GemmShape {
 
 export function gemmShapes(): GemmShape[] {
   const shapes: GemmShape[] = [];
-  for (const c of loadConfigs()) {
+  for (const c of BENCH_CONFIGS) {
     const gh = gateCount(c.cell) * c.hidden;
     shapes.push({ config: c.id, gemm: 'input', m: c.seq * c.batch, n: gh, k: c.input });
     shapes.push({ config: c.id, gemm: 'recurrent', m: c.batch, n: gh, k: c.hidden });
