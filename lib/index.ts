@@ -63,3 +63,5 @@ export { tune } from './model/tune';
 export type { SearchSpace, TrialParams, TrialContext, TrialResult, TuneResult, TuneOptions } from './model/tune';
 export { Concatenate, Add } from './layers/merge';
 export type { ConcatenateOptions } from './layers/merge';
+export * as timeseries from './data/timeseries';
+export * as text from './data/text';

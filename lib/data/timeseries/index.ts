@@ -1,0 +1,23 @@
+/**
+ * `eddy.timeseries`: windows over series, scalers, missing-value policies,
+ * a CSV reader, recursive forecasting and walk-forward evaluation against
+ * naive baselines.
+ */
+export type { Series } from './series';
+export { handleMissing } from './missing';
+export type { MissingPolicy } from './missing';
+export { parseSeriesCsv, readSeriesCsv, SeriesTable } from './read-csv';
+export type { SeriesCsvOptions } from './read-csv';
+export { windows } from './windows';
+export type { WindowOptions, Windows } from './windows';
+export { Scaler } from './scaler';
+export type { TransformOptions } from './scaler';
+export { StandardScaler } from './standard-scaler';
+export type { StandardScalerJSON } from './standard-scaler';
+export { MinMaxScaler } from './min-max-scaler';
+export type { MinMaxScalerJSON, MinMaxScalerOptions } from './min-max-scaler';
+export { scalerFromJSON } from './scaler-json';
+export { Forecaster, forecast } from './forecaster';
+export type { ForecastModel, ForecasterOptions } from './forecaster';
+export { evaluateForecast } from './evaluate';
+export type { EvaluateForecastOptions, ForecastEvaluation, ForecastScores, ForecastTrainingData } from './evaluate';
