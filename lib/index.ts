@@ -65,3 +65,4 @@ export { Concatenate, Add } from './layers/merge';
 export type { ConcatenateOptions } from './layers/merge';
 export * as timeseries from './data/timeseries';
 export * as text from './data/text';
+export * as data from './data';

@@ -1,0 +1,195 @@
+/**
+ * Dataset: a lazy, re-iterable async sequence of elements with chainable
+ * operators (tf.data's model). Each iteration re-creates the source (reopens
+ * the file, re-runs the generator), so one dataset serves every epoch of
+ * `fit`; an early `break` closes the source. A dataset of batches
+ * `{ x, y, lengths? }` is what `fit`, `evaluate` take as data.
+ */
+import { ValidationError } from '../errors';
+import { Generator, globalGenerator } from '../random';
+import { checkBoolean, checkInteger, checkNumber, checkOptions, describe, fail } from '../validate';
+import { BatchOptions, batchItems } from './batch';
+import { BucketByOptions, bucketItems, resolveBuckets } from './bucket';
+import { filterItems, mapItems, MapFn, Predicate } from './map';
+import { PadBatchOptions, padBatchItems, PaddedBatch, resolvePadOptions } from './pad-batch';
+import { prefetchItems } from './prefetch';
+import { repeatItems } from './repeat';
+import { deriveSeed } from './seed-hash';
+import { ShuffleOptions, shuffleItems } from './shuffle';
+import { skipItems, takeItems } from './slice';
+import { inValidation, SplitOptions } from './split';
+
+/** Makes the elements of one iteration. Called once per iteration. */
+export type DatasetSource<T> = () => AsyncIterable<T> | Iterable<T>;
+
+function isAsyncGenerator<T>(it: unknown): it is AsyncGenerator<T> {
+  return Object.prototype.toString.call(it) === '[object AsyncGenerator]';
+}
+
+async function* wrap<T>(it: AsyncIterable<T> | Iterable<T>): AsyncGenerator<T> {
+  if (it === null || typeof it !== 'object' || !(Symbol.asyncIterator in it || Symbol.iterator in it)) {
+    throw new ValidationError(`Expected the dataset source to return an iterable or async iterable but received ${describe(it)}`);
+  }
+  yield* it as AsyncIterable<T>;
+}
+
+function checkFunction(name: string, value: unknown): void {
+  if (typeof value !== 'function') fail('a function', name, value);
+}
+
+export class Dataset<T> implements AsyncIterable<T> {
+  private readonly source: DatasetSource<T>;
+  /** Iterations may give the elements in different orders (a reshuffling `shuffle` upstream); `split` refuses such a dataset. */
+  private orderVaries = false;
+
+  /**
+   * A dataset whose iterations each call `source()` for a fresh iterable
+   * (an array, a generator object, a stream…).
+   */
+  constructor(source: DatasetSource<T>) {
+    checkFunction('source', source);
+    this.source = source;
+  }
+
+  /**
+   * A fresh iteration. It is always an async generator, whose queued
+   * `next()` calls run one after another (what `prefetch` relies on).
+   */
+  [Symbol.asyncIterator](): AsyncGenerator<T> {
+    const it = this.source();
+    if (isAsyncGenerator<T>(it)) return it; // the operators' own generators: no extra hop per element
+    return wrap(it);
+  }
+
+  private derive<U>(make: (source: Dataset<T>) => AsyncIterable<U>, orderVaries = this.orderVaries): Dataset<U> {
+    const derived = new Dataset<U>(() => make(this));
+    derived.orderVaries = orderVaries;
+    return derived;
+  }
+
+  /** `fn(item, index)` on every element; `fn` may be async. */
+  map<U>(fn: MapFn<T, U>): Dataset<U> {
+    checkFunction('fn', fn);
+    return this.derive((d) => mapItems(d, fn));
+  }
+
+  /** The elements for which `predicate(item, index)` holds; it may be async. */
+  filter<S extends T>(predicate: (item: T, index: number) => item is S): Dataset<S>;
+  filter(predicate: Predicate<T>): Dataset<T>;
+  filter(predicate: Predicate<T>): Dataset<T> {
+    checkFunction('predicate', predicate);
+    return this.derive((d) => filterItems(d, predicate));
+  }
+
+  /** Consecutive elements in arrays of `size` (the last one shorter unless `dropRemainder`). */
+  batch(size: number, opts?: BatchOptions): Dataset<T[]> {
+    checkInteger('size', size, 1);
+    const o = checkOptions('options', opts) as BatchOptions;
+    const drop = checkBoolean('dropRemainder', o.dropRemainder ?? false);
+    return this.derive((d) => batchItems(d, size, drop));
+  }
+
+  /**
+   * Elements in random order through a buffer of `bufferSize` (tf.data's
+   * shuffle: a buffer as large as the dataset gives a uniform permutation).
+   * Each iteration gets a new order derived from the seed and the iteration
+   * number, so a run is reproducible.
+   */
+  shuffle(bufferSize: number, opts?: ShuffleOptions): Dataset<T> {
+    checkInteger('bufferSize', bufferSize, 1);
+    const o = checkOptions('options', opts) as ShuffleOptions;
+    const seed = o.seed === undefined ? undefined : checkInteger('seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
+    const reshuffle = checkBoolean('reshuffleEachIteration', o.reshuffleEachIteration ?? true);
+    let iteration = 0;
+    let firstSeed: number | undefined;
+    return this.derive(
+      (d) => {
+        let s: number;
+        if (!reshuffle) s = (firstSeed ??= seed ?? globalGenerator.nextSeed());
+        else s = seed === undefined ? globalGenerator.nextSeed() : deriveSeed(seed, iteration);
+        iteration++;
+        return shuffleItems(d, bufferSize, new Generator(s));
+      },
+      this.orderVaries || reshuffle,
+    );
+  }
+
+  /** The first `count` elements; the source closes once they are out. */
+  take(count: number): Dataset<T> {
+    checkInteger('count', count, 0);
+    return this.derive((d) => takeItems(d, count));
+  }
+
+  /** Everything after the first `count` elements. */
+  skip(count: number): Dataset<T> {
+    checkInteger('count', count, 0);
+    return this.derive((d) => skipItems(d, count));
+  }
+
+  /** `count` passes over the dataset in one iteration (each pass a fresh iteration: reshuffled, reopened). @default count Infinity */
+  repeat(count = Infinity): Dataset<T> {
+    if (count !== Infinity) checkInteger('count', count, 1);
+    return this.derive((d) => repeatItems(d, count));
+  }
+
+  /**
+   * Prepares up to `count` next elements while the consumer works on the
+   * current one (reading and parsing overlap a training step).
+   */
+  prefetch(count: number): Dataset<T> {
+    checkInteger('count', count, 1);
+    return this.derive((d) => prefetchItems(d, count));
+  }
+
+  /**
+   * Splits the elements by a seeded hash of their position: the same split
+   * at every iteration, streamed, with about `validation` of the elements in
+   * `validation`. Split before shuffling (a reshuffled order would move
+   * elements between the parts).
+   */
+  split(opts?: SplitOptions): { train: Dataset<T>; validation: Dataset<T> } {
+    const o = checkOptions('options', opts) as SplitOptions;
+    const fraction = checkNumber('validation', o.validation ?? 0.1, { min: 0, max: 1 });
+    const seed = o.seed === undefined ? globalGenerator.nextSeed() : checkInteger('seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
+    if (this.orderVaries) {
+      throw new ValidationError(
+        'Expected split() on a dataset whose order is the same at every iteration but received one that reshuffles; split first, then shuffle the training part (or shuffle with reshuffleEachIteration: false)',
+      );
+    }
+    return {
+      train: this.derive((d) => filterItems(d, (_, i) => !inValidation(seed, fraction, i))),
+      validation: this.derive((d) => filterItems(d, (_, i) => inValidation(seed, fraction, i))),
+    };
+  }
+
+  /**
+   * Batches of `size` sequences padded to the longest, as
+   * `{ x: [batch, maxSteps, features], lengths, y }` for `fit` and the
+   * recurrent layers.
+   */
+  padBatch(size: number, opts?: PadBatchOptions): Dataset<PaddedBatch> {
+    checkInteger('size', size, 1);
+    const o = resolvePadOptions(opts);
+    return this.derive((d) => padBatchItems(d, size, o));
+  }
+
+  /**
+   * Padded batches of elements of similar length: bucket i holds lengths in
+   * [boundaries[i-1], boundaries[i]) (the first from 0, the last unbounded)
+   * and emits a batch when it has `batchSizes[i]` elements (or `batchSizes`
+   * for all); the partly filled buckets follow at the end.
+   */
+  bucketBy(boundaries: readonly number[], batchSizes: number | readonly number[], opts?: BucketByOptions): Dataset<PaddedBatch> {
+    const o = checkOptions('options', opts) as BucketByOptions;
+    const buckets = resolveBuckets(boundaries, batchSizes, o);
+    const pad = resolvePadOptions(o);
+    return this.derive((d) => bucketItems(d, buckets, pad));
+  }
+
+  /** All the elements of one iteration. */
+  async toArray(): Promise<T[]> {
+    const out: T[] = [];
+    for await (const item of this) out.push(item);
+    return out;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * What the file sources share: checking the path and the reading options,
+ * and the file's bytes as an iteration that closes the file when it ends,
+ * however it ends (exhausted, an error, or an early `break` upstream).
+ */
+import * as fs from 'fs';
+import { checkInteger, checkOneOf, fail } from '../validate';
+import { utf8Chunks } from './utf8-chunks';
+
+export interface FileSourceOptions {
+  /** Text encoding: UTF-8, strictly (an invalid byte is a ParseError at its line and column), or Latin-1. @default 'utf-8' */
+  encoding?: 'utf-8' | 'utf8' | 'latin1';
+  /** Bytes read from the file at a time. @default 65536 */
+  readSize?: number;
+}
+
+export interface FileReading {
+  encoding: 'utf8' | 'latin1';
+  readSize: number;
+}
+
+export function checkPath(path: unknown): string {
+  if (typeof path !== 'string' || path.length === 0) fail('a non-empty string (a file path)', 'path', path);
+  return path;
+}
+
+export function resolveFileOptions(o: FileSourceOptions): FileReading {
+  const encoding = checkOneOf('encoding', o.encoding ?? 'utf-8', ['utf-8', 'utf8', 'latin1'] as const);
+  return { encoding: encoding === 'latin1' ? 'latin1' : 'utf8', readSize: checkInteger('readSize', o.readSize ?? 65536, 1) };
+}
+
+/** The file's bytes (validated UTF-8 cut at character boundaries, BOM removed unless `keepBom`). The file is closed before the iteration settles. */
+export async function* fileChunks(path: string, r: FileReading, keepBom = false): AsyncGenerator<Buffer> {
+  const stream = fs.createReadStream(path, { highWaterMark: r.readSize });
+  try {
+    const bytes = stream as AsyncIterable<Buffer>;
+    yield* r.encoding === 'latin1' ? bytes : utf8Chunks(path, bytes, keepBom);
+  } finally {
+    stream.destroy();
+    if (!stream.closed) await new Promise<void>((resolve) => stream.once('close', () => resolve()));
+  }
+}

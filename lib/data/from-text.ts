@@ -1,0 +1,44 @@
+/** Text files streamed by line or in fixed-size chunks of characters. */
+import { checkInteger, checkOneOf, checkOptions } from '../validate';
+import { Dataset } from './dataset';
+import { checkPath, fileChunks, FileReading, FileSourceOptions, resolveFileOptions } from './file-source';
+import { LineSplitter } from './read-lines';
+
+export interface FromTextOptions extends FileSourceOptions {
+  /** 'line': one element per line, without its line break (\n or \r\n). 'chunk': strings of `chunkSize` characters, the last one shorter. @default 'line' */
+  by?: 'line' | 'chunk';
+  /** Characters (UTF-16 units) per element with `by: 'chunk'`; from 2 up, a chunk never ends inside a surrogate pair (it is one shorter instead). @default 65536 */
+  chunkSize?: number;
+}
+
+async function* textChunks(path: string, r: FileReading, size: number): AsyncGenerator<string> {
+  let pending = '';
+  for await (const bytes of fileChunks(path, r)) {
+    pending += bytes.toString(r.encoding);
+    let start = 0;
+    while (pending.length - start >= size) {
+      // Keep a surrogate pair together: a chunk never ends on a high surrogate (size ≥ 2).
+      const end = size > 1 && (pending.charCodeAt(start + size - 1) & 0xfc00) === 0xd800 ? start + size - 1 : start + size;
+      yield pending.slice(start, end);
+      start = end;
+    }
+    pending = pending.slice(start);
+  }
+  if (pending.length > 0) yield pending;
+}
+
+async function* textLines(path: string, r: FileReading): AsyncGenerator<string> {
+  const splitter = new LineSplitter(r.encoding);
+  for await (const bytes of fileChunks(path, r)) yield* splitter.push(bytes);
+  yield* splitter.end();
+}
+
+/** The lines (or chunks) of a text file, streamed: memory stays constant whatever the file's size. */
+export function fromText(path: string, opts?: FromTextOptions): Dataset<string> {
+  const file = checkPath(path);
+  const o = checkOptions('options', opts) as FromTextOptions;
+  const by = checkOneOf('by', o.by ?? 'line', ['line', 'chunk'] as const);
+  const size = checkInteger('chunkSize', o.chunkSize ?? 65536, 1);
+  const r = resolveFileOptions(o);
+  return new Dataset(() => (by === 'line' ? textLines(file, r) : textChunks(file, r, size)));
+}

@@ -1,0 +1,16 @@
+/** Element-wise operators: `map` and `filter`, with sync or async functions. */
+
+export type MapFn<T, U> = (item: T, index: number) => U | Promise<U>;
+export type Predicate<T> = (item: T, index: number) => boolean | Promise<boolean>;
+
+/** `fn(item, index)` for every item, in order; `index` counts from 0 in each iteration. */
+export async function* mapItems<T, U>(source: AsyncIterable<T>, fn: MapFn<T, U>): AsyncGenerator<U> {
+  let index = 0;
+  for await (const item of source) yield fn(item, index++); // `yield` awaits a promise
+}
+
+/** The items for which `predicate(item, index)` is truthy; `index` is the position in the source. */
+export async function* filterItems<T>(source: AsyncIterable<T>, predicate: Predicate<T>): AsyncGenerator<T> {
+  let index = 0;
+  for await (const item of source) if (await predicate(item, index++)) yield item;
+}
