@@ -42,6 +42,11 @@ export abstract class Model extends Module {
     return evaluate(this, data, opts);
   }
 
+  /** Writes the model to a safetensors file, atomically (`eddy.load` reads it back). */
+  async save(path: string, opts?: import('../io/model-file').SaveOptions): Promise<void> {
+    return (await import('../io/model-file')).save(this, path, opts);
+  }
+
   /** Outputs for every row of `x`, computed in batches. */
   predict(x: Tensor | Tensor[], opts?: PredictOptions): Promise<Tensor> {
     return predict(this, x, opts);
