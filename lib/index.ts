@@ -69,3 +69,4 @@ export type { SaveOptions, LoadedModel, ModelFileInfo, CheckpointState, RestoreT
 export * as data from './data';
 export * as timeseries from './data/timeseries';
 export * as text from './data/text';
+export * as onnx from './onnx';

@@ -5,7 +5,7 @@ import { gelu, relu, sigmoid, tanh } from '../ops/unary';
 import { Tensor } from '../tensor/tensor';
 import { checkInteger } from '../validate';
 
-abstract class Activation extends Module {
+export abstract class Activation extends Module {
   protected constructor(private readonly fn: (t: Tensor) => Tensor, private readonly label: string) {
     super();
   }
