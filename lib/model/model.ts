@@ -47,6 +47,15 @@ export abstract class Model extends Module {
     return (await import('../io/model-file')).save(this, path, opts);
   }
 
+  /**
+   * Writes a checkpoint — weights, optimizer state, epoch and step,
+   * generators — that `fit({ resumeFrom })` continues exactly. Atomic: a
+   * crash while saving leaves the previous file intact.
+   */
+  async saveCheckpoint(path: string, state: Omit<import('../io/checkpoint').CheckpointState, 'model'> = {}): Promise<void> {
+    return (await import('../io/checkpoint')).saveCheckpoint(path, { ...state, model: this });
+  }
+
   /** Outputs for every row of `x`, computed in batches. */
   predict(x: Tensor | Tensor[], opts?: PredictOptions): Promise<Tensor> {
     return predict(this, x, opts);

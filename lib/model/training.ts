@@ -47,8 +47,17 @@ const METRICS: Record<MetricName, (p: Tensor, t: Tensor, loss: number, ctx: Loss
 };
 
 export interface FitOptions {
-  /** Passes over the data. @default 1 */
+  /** The epoch to stop before (Keras' meaning: the total, counting epochs already done). @default 1 */
   epochs?: number;
+  /** The epoch to start at, when continuing a run (callbacks and history see the real epoch numbers). @default 0 */
+  initialEpoch?: number;
+  /**
+   * A checkpoint (`model.saveCheckpoint`) to continue from: restores the
+   * weights, the optimizer's state, `generator` and the global generator,
+   * and starts at the epoch after the saved one — with the same seed, data
+   * and threads, the result is bit-identical to a run that never stopped.
+   */
+  resumeFrom?: string;
   /** Rows per batch when the data are tensors. @default 32 */
   batchSize?: number;
   /** Shuffle tensor data every epoch. @default true, or false for a model with stateful layers (which require false) */
@@ -143,6 +152,7 @@ function firstNonFiniteGradient(model: Model): string | null {
 export async function fit(model: Model, data: Data, opts: FitOptions): Promise<History> {
   const o = checkOptions('options', opts) as FitOptions;
   const epochs = checkInteger('epochs', o.epochs ?? 1, 1);
+  let initialEpoch = checkInteger('initialEpoch', o.initialEpoch ?? 0, 0);
   const batchSize = checkInteger('batchSize', o.batchSize ?? 32, 1);
   const stateful = model.stateful;
   if (stateful && o.shuffle === true) {
@@ -164,13 +174,19 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
     if (signal?.aborted) throw new AbortError(signal.reason instanceof Error ? `Training was aborted: ${signal.reason.message}` : 'Training was aborted');
   };
 
+  if (o.resumeFrom !== undefined) {
+    // Loaded lazily: the file code builds models, which import this module.
+    const { loadCheckpoint } = await import('../io/checkpoint');
+    const restored = await loadCheckpoint(o.resumeFrom, { model, optimizer, rng: generator });
+    initialEpoch = restored.epoch;
+  }
   const history: History = { epoch: [], history: {} };
   model.stopTraining = false;
   for (const cb of callbacks) await cb.onTrainBegin?.(model);
   let lastLogs: Logs = {};
   let step = 0;
   try {
-    for (let epoch = 0; epoch < epochs && !model.stopTraining; epoch++) {
+    for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
       checkAbort();
       model.train();
       if (stateful && resetEachEpoch) model.resetStates();
