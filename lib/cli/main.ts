@@ -1,24 +1,130 @@
 #!/usr/bin/env node
 /**
- * The `eddy` command line.
+ * The `eddy` command line: train, generate, forecast, evaluate, info, bench.
+ * Every user error ends as one line on stderr and a non-zero exit code.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { EddyError } from '../errors';
+import { defaults, parseNumber, readConfigFile, Task, TrainConfig } from './config';
+
+const num = parseNumber;
+
+/** Options that map one to one onto TrainConfig keys (commander camelCases the flag names). */
+const TRAIN_KEYS: (keyof TrainConfig)[] = [
+  'task', 'data', 'column', 'cell', 'hidden', 'layers', 'bidirectional', 'seqLen', 'batchSize', 'epochs', 'lr', 'optimizer',
+  'clipNorm', 'dropout', 'threads', 'seed', 'out', 'embedding', 'maxChars', 'testSize', 'season', 'sampleLength', 'prompt',
+];
+
+function examples(lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
 
 async function main(argv: string[]): Promise<void> {
-  // Loaded lazily so `eddy --help` works even when the native module does not.
-  const eddy = await import('../index');
   const program = new Command()
     .name('eddy')
     .description('Recurrent neural networks for Node.js on native kernels')
     .version(require('../../../package.json').version as string)
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+    .showSuggestionAfterError(true)
+    .addHelpText('after', examples(['eddy train', 'eddy generate eddy-run/model.safetensors --prompt "It is a truth" --length 300', 'eddy train --task forecast --data examples/data/co2.csv --column co2', 'eddy <command> --help']));
+
+  program
+    .command('train')
+    .description('train a model: with no options, a character-level LSTM on the bundled Jane Austen text (about 2 minutes on 2 cores)')
+    .addOption(new Option('--task <task>', 'text (next-character model), forecast (time series) or classify (labelled texts: CSV text,label or JSONL; default: dialogue vs narration in the bundled novel)').choices(['text', 'forecast', 'classify']))
+    .option('--data <file>', 'training data: a text file (text), a CSV with a time column (forecast), a CSV/JSONL of labelled texts (classify) [default: bundled Austen text / co2.csv]')
+    .option('--column <name>', 'forecast: the CSV column to forecast [default: the first value column]')
+    .addOption(new Option('--cell <cell>', 'recurrent cell [default: lstm for text, gru for forecast]').choices(['lstm', 'gru', 'rnn']))
+    .option('--hidden <n>', 'hidden units [default: 256 text, 32 forecast]', num('hidden'))
+    .option('--layers <n>', 'stacked recurrent layers [default: 1]', num('layers'))
+    .option('--bidirectional', 'bidirectional recurrent layers (forecast only)')
+    .option('--seq-len <n>', 'characters per training sequence (text) or rows of history per window (forecast) [default: 100 / 26]', num('seq-len'))
+    .option('--batch-size <n>', 'sequences per batch [default: 32 / 64]', num('batch-size'))
+    .option('--epochs <n>', 'passes over the data [default: 7 / 30]', num('epochs'))
+    .option('--lr <rate>', 'learning rate [default: 0.005 / 0.01]', num('lr'))
+    .addOption(new Option('--optimizer <name>', 'optimizer [default: adam]').choices(['adam', 'adamw', 'sgd', 'rmsprop', 'adagrad']))
+    .option('--clip-norm <x>', 'clip the gradient norm to this (0: off) [default: 5 / 1]', num('clip-norm'))
+    .option('--dropout <p>', 'dropout before the output layer and between layers [default: 0]', num('dropout'))
+    .option('--embedding <n>', 'text: embedding width [default: 64]', num('embedding'))
+    .option('--threads <n>', 'native threads [default: EDDY_NUM_THREADS or all cores]', num('threads'))
+    .option('--seed <n>', 'random seed [default: 42]', num('seed'))
+    .option('--out <dir>', 'where model.safetensors, report.html and checkpoints go [default: eddy-run]')
+    .option('--resume [checkpoint]', 'continue an interrupted run from its checkpoint [default: <out>/checkpoint.safetensors]')
+    .option('--config <file.json>', 'read options from a JSON file (camelCase keys, e.g. {"seqLen": 64}); flags override it')
+    .option('--max-chars <n>', 'text: use only the first n characters of the data (quick runs)', num('max-chars'))
+    .option('--test-size <n>', 'forecast: rows held out at the end for scoring [default: 104]', num('test-size'))
+    .option('--season <n>', 'forecast: period of the seasonal-naive baseline, 0 for none [default: 52]', num('season'))
+    .option('--sample-length <n>', 'text: characters of sample printed at the end [default: 300]', num('sample-length'))
+    .option('--prompt <text>', 'text: the sample\'s prompt [default: "It is a truth"]')
+    .addHelpText('after', examples([
+      'eddy train                                   # LSTM on Northanger Abbey, ~2 min',
+      'eddy train --cell gru --hidden 128 --epochs 2 --out runs/gru',
+      'eddy train --resume eddy-run/checkpoint.safetensors   # after Ctrl-C',
+      'eddy train --task forecast --data examples/data/co2.csv --column co2',
+      'eddy train --task classify                   # dialogue vs narration, from the bundled novel',
+      'eddy train --task classify --data reviews.csv   # columns text,label',
+      'eddy train --config settings.json --epochs 10',
+    ]) + '\nCtrl-C saves a checkpoint; --resume continues from it.\n')
+    .action(async (opts: Record<string, unknown>) => {
+      const { train, resumeConfig } = await import('./train');
+      const given: Partial<TrainConfig> = {};
+      for (const k of TRAIN_KEYS) if (opts[k] !== undefined) (given as Record<string, unknown>)[k] = opts[k];
+      if (opts.resume !== undefined) {
+        const file = typeof opts.resume === 'string' ? opts.resume : `${(given.out ?? defaults('text').out)}/checkpoint.safetensors`;
+        const { config, resumed } = await resumeConfig(file);
+        // The checkpoint's settings, except how long to train, where to write and how many threads.
+        const c: TrainConfig = { ...config, ...(given.epochs !== undefined ? { epochs: given.epochs } : {}), ...(given.out !== undefined ? { out: given.out } : {}), ...(given.threads !== undefined ? { threads: given.threads } : {}) };
+        return train(c, resumed);
+      }
+      const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
+      const task = (given.task ?? file.task ?? 'text') as Task;
+      return train({ ...defaults(task), ...file, ...given, task } as TrainConfig);
+    });
+
+  program
+    .command('generate')
+    .description('stream text from a model made by `eddy train` (task text)')
+    .argument('<model>', 'model file (.safetensors)')
+    .option('--prompt <text>', 'text to continue', 'It is a truth')
+    .option('--length <n>', 'characters to generate', num('length'), 300)
+    .option('--temperature <t>', 'sampling temperature (0: always the most likely)', num('temperature'), 0.8)
+    .option('--top-k <k>', 'sample from the k most likely characters only', num('top-k'))
+    .option('--top-p <p>', 'nucleus sampling threshold', num('top-p'))
+    .option('--seed <n>', 'seed for reproducible samples', num('seed'))
+    .addHelpText('after', examples(['eddy generate eddy-run/model.safetensors --prompt "It is a truth" --length 300 --temperature 0.8']))
+    .action(async (model: string, opts) => (await import('./models')).generateCommand(model, opts));
+
+  program
+    .command('forecast')
+    .description('forecast the steps after the end of a series with a model made by `eddy train --task forecast`')
+    .argument('<model>', 'model file (.safetensors)')
+    .requiredOption('--data <file.csv>', 'the series (CSV with a time column); the forecast starts after its last row')
+    .option('--steps <n>', 'steps to forecast', num('steps'), 52)
+    .option('--column <name>', 'column to read [default: the one the model was trained on]')
+    .addHelpText('after', examples(['eddy forecast eddy-run/model.safetensors --data examples/data/co2.csv --steps 52']))
+    .action(async (model: string, opts) => (await import('./models')).forecastCommand(model, opts));
+
+  program
+    .command('evaluate')
+    .description('score a saved model on data: bits per character (text), error vs naive baselines (forecast) or accuracy (classify)')
+    .argument('<model>', 'model file (.safetensors)')
+    .option('--data <file>', 'text file, CSV series, or labelled CSV/JSONL')
+    .option('--seq-len <n>', 'text: characters per evaluated sequence', num('seq-len'), 100)
+    .option('--max-chars <n>', 'text: only the first n characters', num('max-chars'))
+    .option('--test-size <n>', 'forecast: rows at the end to score', num('test-size'), 104)
+    .option('--season <n>', 'forecast: seasonal-naive period (0: none)', num('season'), 52)
+    .option('--column <name>', 'forecast: column [default: the one the model was trained on]')
+    .addHelpText('after', examples(['eddy evaluate eddy-run/model.safetensors --data examples/data/austen-northanger-abbey.txt', 'eddy evaluate co2-run/model.safetensors --data examples/data/co2.csv']))
+    .action(async (model: string, opts) => (await import('./models')).evaluateCommand(model, opts));
 
   program
     .command('info')
-    .description('show the native runtime: BLAS build, CPU features, threads')
-    .action(() => {
+    .description('describe a model file (architecture, parameters, metadata); without one, the native runtime')
+    .argument('[model]', 'model or checkpoint file (.safetensors)')
+    .addHelpText('after', examples(['eddy info', 'eddy info eddy-run/model.safetensors']))
+    .action(async (model?: string) => {
+      if (model !== undefined) return (await import('./models')).infoCommand(model);
+      const eddy = await import('../index');
       const info = eddy.runtimeInfo();
       console.log(`eddy-rnn ${program.version()}`);
       console.log(`BLAS:     ${info.blasConfig}`);
@@ -27,10 +133,20 @@ async function main(argv: string[]): Promise<void> {
     });
 
   program
+    .command('bench')
+    .description('time the recurrent layers on the benchmark configurations C1–C5 and print tokens/s and GFLOP/s')
+    .option('--threads <n>', 'native threads [default: all cores]', num('threads'))
+    .option('--config <ids...>', 'only these configurations (C1 … C5)')
+    .option('--ms <n>', 'milliseconds per timing sample', num('ms'), 300)
+    .addHelpText('after', examples(['eddy bench', 'eddy bench --config C1 C4 --threads 1']))
+    .action(async (opts) => (await import('./models')).benchCommand(opts));
+
+  program
     .command('demo')
     .description('multiply two random matrices on the native kernels and report the rate')
-    .option('-n, --size <n>', 'matrix size', (v) => Number(v), 1024)
+    .option('-n, --size <n>', 'matrix size', num('size'), 1024)
     .action(async (opts: { size: number }) => {
+      const eddy = await import('../index');
       const n = opts.size;
       if (!Number.isInteger(n) || n < 1 || n > 8192) throw new eddy.ValidationError(`Expected integer between 1 and 8192 for --size but received ${n}`);
       const a = eddy.tensor(Float32Array.from({ length: n * n }, () => Math.random() - 0.5), [n, n]);
@@ -48,13 +164,13 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
+    // Commander has printed its one line (or the help / version) already.
     process.exitCode = err.exitCode;
     return;
   }
-  if (err instanceof EddyError) {
-    console.error(`eddy: ${err.message}`);
-    process.exitCode = 1;
-    return;
-  }
-  throw err;
+  if (process.env.EDDY_DEBUG) console.error(err);
+  else if (err instanceof EddyError) console.error(`eddy: ${err.message}`);
+  else if (err instanceof Error && 'code' in err && typeof (err as NodeJS.ErrnoException).path === 'string') console.error(`eddy: ${err.message}`);
+  else console.error(`eddy: unexpected error: ${err instanceof Error ? err.message : String(err)} (set EDDY_DEBUG=1 for the stack trace)`);
+  process.exitCode = 1;
 });

@@ -79,7 +79,11 @@ export function lineChart(series: readonly Series[], opts: ChartOptions): string
   let [x0, x1] = [Math.min(...xs), Math.max(...xs)];
   let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
   if (x1 === x0) x1 = x0 + 1;
-  if (y1 === y0) [y0, y1] = [y0 - 0.5, y1 + 0.5];
+  if (y1 === y0) {
+    // A constant series: a band around its value, not around zero.
+    const d = opts.logY ? 0.1 : Math.abs(y0) * 0.1 || 0.5;
+    [y0, y1] = [y0 - d, y1 + d];
+  }
   const pad = (y1 - y0) * 0.05;
   y0 -= pad;
   y1 += pad;

@@ -1,0 +1,126 @@
+/**
+ * Commands that use a saved model: generate, forecast, info, evaluate;
+ * and bench.
+ */
+import { existsSync, readFileSync } from 'fs';
+import * as eddy from '../index';
+import { ValidationError } from '../errors';
+import { BENCH_CONFIGS, forwardFlopsPerToken } from '../bench/configs';
+import { measure } from '../bench/measure';
+import { readColumn } from './train';
+
+async function loadModel(file: string): Promise<{ model: eddy.Sequential; metadata: Record<string, string> }> {
+  if (!existsSync(file)) throw new ValidationError(`Cannot find the model file ${JSON.stringify(file)}`);
+  const { model, metadata } = await eddy.loadModelFile(file);
+  return { model: model as eddy.Sequential, metadata };
+}
+
+function needTask(file: string, metadata: Record<string, string>, task: string, command: string): void {
+  if (metadata.task !== task) throw new ValidationError(`Expected a ${task} model (from \`eddy train --task ${task}\`) for \`eddy ${command}\` but ${JSON.stringify(file)} is ${metadata.task ? `a ${metadata.task} model` : 'not one made by `eddy train`'}`);
+}
+
+export async function generateCommand(file: string, o: { prompt: string; length: number; temperature: number; topK?: number; topP?: number; seed?: number }): Promise<void> {
+  const { model, metadata } = await loadModel(file);
+  needTask(file, metadata, 'text', 'generate');
+  const tokenizer = eddy.text.CharTokenizer.fromJSON(JSON.parse(metadata.tokenizer));
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  process.stdout.write(o.prompt);
+  const it = eddy.text.generate(model, { tokenizer, prompt: o.prompt, length: o.length, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, signal: controller.signal });
+  try {
+    for await (const piece of it) process.stdout.write(piece);
+  } catch (e) {
+    if (!controller.signal.aborted) throw e;
+  }
+  process.stdout.write('\n');
+}
+
+export async function forecastCommand(file: string, o: { data: string; steps: number; column?: string }): Promise<void> {
+  const { model, metadata } = await loadModel(file);
+  needTask(file, metadata, 'forecast', 'forecast');
+  const scaler = eddy.timeseries.scalerFromJSON(JSON.parse(metadata.scaler));
+  const inputSteps = Number(metadata.inputSteps);
+  const { values, name, time } = await readColumn(o.data, o.column ?? metadata.column);
+  const forecaster = new eddy.timeseries.Forecaster(model, { inputSteps, scaler, missing: 'interpolate' });
+  const out = (await forecaster.forecast(values, o.steps)) as number[];
+  console.log(`# ${o.steps} steps of ${name} after the last row${time ? ` (${time.at(-1)})` : ''} of ${o.data}`);
+  console.log(`step,${name}`);
+  out.forEach((v, i) => console.log(`${i + 1},${v.toFixed(4)}`));
+}
+
+export async function infoCommand(file: string): Promise<void> {
+  if (!existsSync(file)) throw new ValidationError(`Cannot find the model file ${JSON.stringify(file)}`);
+  const info = await eddy.describeModelFile(file);
+  console.log(`${file}: Eddy ${info.kind}, format version ${info.formatVersion}`);
+  console.log(`Parameters: ${info.parameters.toLocaleString('en-US')}`);
+  if (info.metadata.task) console.log(`Task: ${info.metadata.task}`);
+  if (info.metadata.tokenizer) {
+    const t = JSON.parse(info.metadata.tokenizer) as { tokens?: unknown[] };
+    if (Array.isArray(t.tokens)) console.log(`Vocabulary: ${t.tokens.length} characters`);
+  }
+  if (info.metadata.inputSteps) console.log(`Input steps: ${info.metadata.inputSteps}; column: ${info.metadata.column}`);
+  console.log('Architecture:');
+  console.log(info.architecture.replace(/^/gm, '  '));
+  console.log('Tensors:');
+  for (const t of info.tensors) console.log(`  ${t.name.padEnd(28)} ${t.dtype} [${t.shape.join(', ')}]`);
+}
+
+export async function evaluateCommand(file: string, o: { data?: string; seqLen: number; maxChars?: number; testSize: number; season: number; column?: string }): Promise<void> {
+  const { model, metadata } = await loadModel(file);
+  if (metadata.task === 'text') {
+    if (!o.data) throw new ValidationError('Expected --data <file.txt> for `eddy evaluate` of a text model');
+    if (!existsSync(o.data)) throw new ValidationError(`Cannot find the --data file ${JSON.stringify(o.data)}`);
+    let text = readFileSync(o.data, 'utf8');
+    if (o.maxChars !== undefined) text = text.slice(0, o.maxChars);
+    const tokenizer = eddy.text.CharTokenizer.fromJSON(JSON.parse(metadata.tokenizer));
+    const ids = tokenizer.encode(text);
+    const data = eddy.text.nextTokenData(ids, { sequenceLength: o.seqLen });
+    const logs = await model.evaluate(data, { loss: 'crossEntropy', metrics: ['bitsPerCharacter', 'accuracy'], batchSize: 64 });
+    console.log(`${ids.length.toLocaleString('en-US')} characters of ${o.data}`);
+    console.log(`loss ${logs.loss.toFixed(4)}, ${logs.bitsPerCharacter.toFixed(3)} bits/char (unigram entropy ${eddy.text.unigramEntropy(ids).toFixed(3)}), next-character accuracy ${(100 * logs.accuracy).toFixed(1)} %`);
+    return;
+  }
+  if (metadata.task === 'classify') return (await import('./classify')).evaluateClassifier(model, metadata, o.data);
+  needTask(file, metadata, 'forecast', 'evaluate');
+  if (!o.data) throw new ValidationError('Expected --data <series.csv> for `eddy evaluate` of a forecast model');
+  const { values, name } = await readColumn(o.data, o.column ?? metadata.column);
+  const result = await eddy.timeseries.evaluateForecast({
+    series: values,
+    model,
+    inputSteps: Number(metadata.inputSteps),
+    testSize: o.testSize,
+    season: o.season > 0 ? o.season : undefined,
+    missing: 'interpolate',
+    scaler: eddy.timeseries.scalerFromJSON(JSON.parse(metadata.scaler)),
+  });
+  console.log(`One step ahead over the last ${o.testSize} rows of ${name} (${result.scored} values scored):`);
+  console.log(result.report);
+}
+
+export function benchCommand(o: { threads?: number; config?: string[]; ms: number }): void {
+  const configs = BENCH_CONFIGS.filter((c) => !o.config || o.config.includes(c.id));
+  if (configs.length === 0) throw new ValidationError(`Expected --config to name some of ${BENCH_CONFIGS.map((c) => c.id).join(', ')} but received ${o.config?.join(', ')}`);
+  if (o.threads !== undefined) eddy.setNumThreads(o.threads);
+  const threads = eddy.getNumThreads();
+  console.log(`Eddy recurrent benchmarks, ${threads} thread(s), float32 (tokens = batch × steps)`);
+  const row = (a: string, b: string, c: string, d: string, e: string): string => `${a.padEnd(20)} ${b.padEnd(10)} ${c.padStart(12)} ${d.padStart(10)} ${e.padStart(9)}`;
+  console.log(row('config', 'mode', 'tokens/s', 'ms/iter', 'GFLOP/s'));
+  for (const c of configs) {
+    eddy.manualSeed(1);
+    const opts = { inputSize: c.input, hiddenSize: c.hidden, numLayers: c.layers, bidirectional: c.bidirectional };
+    const layer = c.cell === 'lstm' ? new eddy.LSTM(opts) : c.cell === 'gru' ? new eddy.GRU(opts) : new eddy.RNN({ ...opts, nonlinearity: c.cell === 'rnn_relu' ? 'relu' : 'tanh' });
+    const dirs = c.bidirectional ? 2 : 1;
+    const x = eddy.tensor(Float32Array.from({ length: c.batch * c.seq * c.input }, () => Math.random() - 0.5), [c.batch, c.seq, c.input]);
+    const gOut = eddy.tensor(Float32Array.from({ length: c.batch * c.seq * dirs * c.hidden }, () => Math.random() - 0.5), [c.batch, c.seq, dirs * c.hidden]);
+    const tokens = c.batch * c.seq;
+    const flops = forwardFlopsPerToken(c) * tokens;
+    const modes: [string, number, () => void][] = [
+      ['inference', flops, () => void eddy.noGrad(() => layer.eval().forward(x))],
+      ['training', 3 * flops, () => eddy.backward([layer.train().forward(x).output], [gOut])],
+    ];
+    for (const [mode, work, fn] of modes) {
+      const t = measure(fn, o.ms, 3);
+      console.log(row(`${c.id} ${c.name}`, mode, Math.round(tokens / (t.msPerIter / 1000)).toLocaleString('en-US'), t.msPerIter.toFixed(2), (work / (t.msPerIter * 1e6)).toFixed(1)));
+    }
+  }
+}

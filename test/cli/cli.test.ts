@@ -1,0 +1,178 @@
+/**
+ * The `eddy` command line, run as a child process on tiny settings: exit
+ * codes, files written, streaming generation, one line per epoch without a
+ * TTY, one-line errors, and Ctrl-C → checkpoint → --resume.
+ */
+import * as assert from 'assert';
+import { spawn, spawnSync, SpawnSyncReturns } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const MAIN = path.resolve(__dirname, '../../lib/cli/main.js');
+const DATA = path.resolve(__dirname, '../../../examples/data');
+const TINY = ['--epochs', '1', '--hidden', '16', '--seq-len', '32', '--max-chars', '20000', '--sample-length', '40', '--threads', '1'];
+
+function eddy(args: string[], cwd: string): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [MAIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, EDDY_DEBUG: '' } });
+}
+
+function assertOneLineError(r: SpawnSyncReturns<string>, pattern: RegExp): void {
+  assert.notStrictEqual(r.status, 0, `expected a non-zero exit, stdout: ${r.stdout}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.strictEqual(lines.length, 1, `expected one line on stderr but received:\n${r.stderr}`);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+}
+
+describe('eddy CLI', function () {
+  let dir: string;
+  let model: string;
+
+  before(function () {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-cli-'));
+    const r = eddy(['train', ...TINY, '--out', 'run'], dir);
+    assert.strictEqual(r.status, 0, r.stderr);
+    this.trainStdout = r.stdout;
+    model = path.join(dir, 'run', 'model.safetensors');
+  });
+
+  after(function () {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('train writes the model and an HTML report with SVG charts, and prints a sample and the paths', function () {
+    const out = this.trainStdout as string;
+    assert.ok(fs.statSync(model).size > 1000);
+    const html = fs.readFileSync(path.join(dir, 'run', 'report.html'), 'utf8');
+    assert.match(html, /<svg/);
+    assert.match(html, /<polyline|<path/);
+    assert.match(out, /Sample/);
+    assert.match(out, /It is a truth/);
+    assert.match(out, /Model saved to run[/\\]model\.safetensors/);
+    assert.match(out, /Report saved to run[/\\]report\.html/);
+  });
+
+  it('prints one plain line per epoch when stdout is not a TTY', function () {
+    const r = eddy(['train', ...TINY, '--epochs', '2', '--out', 'two'], dir);
+    assert.strictEqual(r.status, 0, r.stderr);
+    const lines = r.stdout.split('\n').filter((l) => /^epoch \d+\/2/.test(l));
+    assert.deepStrictEqual(lines.map((l) => l.slice(0, 9)), ['epoch 1/2', 'epoch 2/2']);
+    assert.match(lines[0], /loss \d+\.\d+, val_loss \d+\.\d+, .* tok\/s/);
+    assert.doesNotMatch(r.stdout, /\x1b\[/, 'no terminal escapes');
+  });
+
+  it('--config reads options from a JSON file and flags override it', function () {
+    fs.writeFileSync(path.join(dir, 'settings.json'), JSON.stringify({ hidden: 8, cell: 'gru', epochs: 5, seqLen: 32, maxChars: 20000, sampleLength: 10 }));
+    const r = eddy(['train', '--config', 'settings.json', '--epochs', '1', '--out', 'cfg'], dir);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^epoch 1\/1/m);
+    assert.match(eddy(['info', path.join('cfg', 'model.safetensors')], dir).stdout, /GRU\(inputSize=64, hiddenSize=8\)/);
+    fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ hiden: 8 }));
+    assertOneLineError(eddy(['train', '--config', 'bad.json'], dir), /^eddy: Unknown key "hiden" in --config file/);
+  });
+
+  it('generate streams text from the saved model', async function () {
+    const child = spawn(process.execPath, [MAIN, 'generate', model, '--prompt', 'It is a truth', '--length', '200', '--seed', '1'], { cwd: dir });
+    const chunks: string[] = [];
+    child.stdout.on('data', (d: Buffer) => chunks.push(d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.strictEqual(code, 0);
+    const text = chunks.join('');
+    assert.ok(text.startsWith('It is a truth'));
+    assert.ok(text.length >= 200, `received ${text.length} characters`);
+    assert.ok(chunks.length > 1, 'written in pieces as it is produced');
+  });
+
+  it('info prints the architecture and parameter count', function () {
+    const r = eddy(['info', model], dir);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Parameters: [\d,]+/);
+    assert.match(r.stdout, /Embedding\(numEmbeddings=\d+, embeddingDim=64\)/);
+    assert.match(r.stdout, /LSTM\(inputSize=64, hiddenSize=16\)/);
+    assert.match(r.stdout, /Task: text/);
+  });
+
+  it('evaluate scores the model on text', function () {
+    const r = eddy(['evaluate', model, '--data', path.join(DATA, 'austen-northanger-abbey.txt'), '--max-chars', '5000', '--seq-len', '32'], dir);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /bits\/char/);
+  });
+
+  it('trains, forecasts and evaluates the CO2 series against the naive baselines', function () {
+    const r = eddy(['train', '--task', 'forecast', '--data', path.join(DATA, 'co2.csv'), '--column', 'co2', '--epochs', '2', '--hidden', '8', '--seq-len', '26', '--out', 'fc', '--threads', '1'], dir);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^model\s+[\d.]+/m);
+    assert.match(r.stdout, /^naive\s+[\d.]+/m);
+    assert.match(r.stdout, /^seasonal naive \(52\)\s+[\d.]+/m);
+    const html = fs.readFileSync(path.join(dir, 'fc', 'report.html'), 'utf8');
+    assert.match(html, /Held-out series, forecast and baselines/);
+    const f = eddy(['forecast', path.join(dir, 'fc', 'model.safetensors'), '--data', path.join(DATA, 'co2.csv'), '--steps', '5'], dir);
+    assert.strictEqual(f.status, 0, f.stderr);
+    const rows = f.stdout.trim().split('\n').filter((l) => /^\d+,\d/.test(l));
+    assert.strictEqual(rows.length, 5);
+    for (const row of rows) assert.ok(Math.abs(Number(row.split(',')[1]) - 370) < 30, row);
+  });
+
+  it('classifies labelled texts from a CSV and evaluates the classifier', function () {
+    const rows = ['text,label'];
+    for (let i = 0; i < 30; i++) rows.push(`what a lovely day ${i},pos`, `such a dreadful night ${i},neg`);
+    fs.writeFileSync(path.join(dir, 'labelled.csv'), rows.join('\n') + '\n');
+    const r = eddy(['train', '--task', 'classify', '--data', 'labelled.csv', '--epochs', '2', '--hidden', '8', '--out', 'cls', '--threads', '1'], dir);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /into 2 classes \(neg 30, pos 30\)/);
+    assert.match(r.stdout, /^epoch 2\/2, .*val_accuracy [\d.]+ %/m);
+    const e = eddy(['evaluate', path.join('cls', 'model.safetensors'), '--data', 'labelled.csv'], dir);
+    assert.strictEqual(e.status, 0, e.stderr);
+    assert.match(e.stdout, /60 texts of labelled\.csv: loss [\d.]+, accuracy [\d.]+ %/);
+    assert.match(eddy(['info', path.join('cls', 'model.safetensors')], dir).stdout, /SequencePooling\(mode='last'\)/);
+  });
+
+  it('bad flags, values and files give one line on stderr and a non-zero exit, never a stack trace', function () {
+    assertOneLineError(eddy(['train', '--bogus'], dir), /unknown option '--bogus'/);
+    assertOneLineError(eddy(['train', '--hidden', 'abc'], dir), /^eddy: Expected a number for --hidden but received "abc"$/);
+    assertOneLineError(eddy(['train', '--cell', 'foo'], dir), /Allowed choices are lstm, gru, rnn/);
+    assertOneLineError(eddy(['train', '--epochs', '0'], dir), /^eddy: Expected an integer ≥ 1 for --epochs but received 0$/);
+    assertOneLineError(eddy(['train', '--data', 'missing.txt'], dir), /^eddy: Cannot find the --data file "missing.txt"$/);
+    assertOneLineError(eddy(['train', '--task', 'text', '--bidirectional'], dir), /^eddy: Expected no --bidirectional for --task text/);
+    assertOneLineError(eddy(['generate', 'missing.safetensors'], dir), /^eddy: Cannot find the model file/);
+    assertOneLineError(eddy(['info', MAIN], dir), /^eddy: /);
+    assertOneLineError(eddy(['nonsense'], dir), /unknown command 'nonsense'/);
+  });
+
+  it('--help works for every command and shows examples', function () {
+    for (const cmd of [[], ['train'], ['generate'], ['forecast'], ['evaluate'], ['info'], ['bench']]) {
+      const r = eddy([...cmd, '--help'], dir);
+      assert.strictEqual(r.status, 0, `${cmd.join(' ')} --help: ${r.stderr}`);
+      assert.match(r.stdout, /Usage: eddy/);
+      assert.match(r.stdout, /Examples:\n\s+\$ eddy/);
+    }
+  });
+
+  it('Ctrl-C during training writes a checkpoint and --resume continues from it', async function () {
+    const child = spawn(process.execPath, [MAIN, 'train', ...TINY, '--max-chars', '200000', '--epochs', '3', '--out', 'sig'], { cwd: dir });
+    let out = '';
+    let sent = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!sent && /^epoch 1\/3/m.test(out)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.ok(sent, `no epoch line appeared:\n${out}`);
+    assert.strictEqual(code, 130, out);
+    assert.match(out, /checkpoint saved to sig[/\\]checkpoint\.safetensors/);
+    const checkpoint = path.join(dir, 'sig', 'checkpoint.safetensors');
+    assert.ok(fs.existsSync(checkpoint));
+    assert.ok(!fs.existsSync(path.join(dir, 'sig', 'model.safetensors')));
+
+    const r = eddy(['train', '--resume', checkpoint, '--sample-length', '10'], dir);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Resuming from .* after epoch [12]/);
+    assert.doesNotMatch(r.stdout, /^epoch 1\/3/m);
+    assert.match(r.stdout, /^epoch 3\/3/m);
+    assert.ok(fs.existsSync(path.join(dir, 'sig', 'model.safetensors')));
+  });
+});
