@@ -133,6 +133,15 @@ async function main(argv: string[]): Promise<void> {
     });
 
   program
+    .command('export-onnx')
+    .description('write a saved model as ONNX for onnxruntime and other runtimes (inputs: input [batch, time, …], lengths [batch])')
+    .argument('<model>', 'model file (.safetensors)')
+    .argument('[out]', 'ONNX file to write [default: the model file with .onnx]')
+    .option('--no-lengths', 'leave out the lengths input (every sequence runs all steps)')
+    .addHelpText('after', examples(['eddy export-onnx eddy-run/model.safetensors', 'eddy export-onnx co2-run/model.safetensors co2.onnx']))
+    .action(async (model: string, out: string | undefined, opts: { lengths: boolean }) => (await import('./models')).exportOnnxCommand(model, out, opts));
+
+  program
     .command('bench')
     .description('time the recurrent layers on the benchmark configurations C1–C5 and print tokens/s and GFLOP/s')
     .option('--threads <n>', 'native threads [default: all cores]', num('threads'))

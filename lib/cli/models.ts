@@ -124,3 +124,10 @@ export function benchCommand(o: { threads?: number; config?: string[]; ms: numbe
     }
   }
 }
+
+export async function exportOnnxCommand(file: string, out: string | undefined, o: { lengths: boolean }): Promise<void> {
+  const { model } = await loadModel(file);
+  const target = out ?? file.replace(/\.safetensors$/, '') + '.onnx';
+  await eddy.onnx.export(model, target, { lengths: o.lengths });
+  console.log(`ONNX model written to ${target}`);
+}

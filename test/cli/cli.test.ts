@@ -93,6 +93,14 @@ describe('eddy CLI', function () {
     assert.match(r.stdout, /Task: text/);
   });
 
+  it('export-onnx writes an ONNX file of the saved model', function () {
+    const out = path.join(dir, 'model.onnx');
+    const r = eddy(['export-onnx', model, out], dir);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /ONNX model written to .*model\.onnx/);
+    assert.ok(fs.statSync(out).size > 1000);
+  });
+
   it('evaluate scores the model on text', function () {
     const r = eddy(['evaluate', model, '--data', path.join(DATA, 'austen-northanger-abbey.txt'), '--max-chars', '5000', '--seq-len', '32'], dir);
     assert.strictEqual(r.status, 0, r.stderr);
@@ -141,7 +149,7 @@ describe('eddy CLI', function () {
   });
 
   it('--help works for every command and shows examples', function () {
-    for (const cmd of [[], ['train'], ['generate'], ['forecast'], ['evaluate'], ['info'], ['bench']]) {
+    for (const cmd of [[], ['train'], ['generate'], ['forecast'], ['evaluate'], ['info'], ['export-onnx'], ['bench']]) {
       const r = eddy([...cmd, '--help'], dir);
       assert.strictEqual(r.status, 0, `${cmd.join(' ')} --help: ${r.stderr}`);
       assert.match(r.stdout, /Usage: eddy/);
