@@ -9,25 +9,6 @@ import * as eddy from '../../lib';
 import { Tensor } from '../../lib';
 import { addingProblem, MOTIF_VOCAB, motifClassification, repad, reversal } from './tasks';
 
-/**
- * Concatenates its tensor inputs along the last axis. Eddy has no merge
- * layer (Keras' Concatenate) for functional graphs yet; any Module with a
- * forward method can sit in a graph, so the test brings its own.
- */
-class Concat extends eddy.Module {
-  forward(...args: unknown[]): Tensor {
-    // The last argument is the call context ({ lengths }), not an input.
-    return eddy.concat(
-      args.filter((a): a is Tensor => a instanceof Tensor),
-      -1,
-    );
-  }
-
-  toString(): string {
-    return 'Concat()';
-  }
-}
-
 /** `count` fresh batches from `make` every time it is iterated: an endless training stream cut into epochs. */
 function stream<T>(count: number, make: () => T): Iterable<T> {
   return {
@@ -94,7 +75,7 @@ describe('learning (seeded, thresholds on held-out data)', () => {
       const keys = new eddy.GRU({ inputSize: E, hiddenSize: H, bidirectional: true }).apply(new eddy.Embedding({ numEmbeddings: V, embeddingDim: E }).apply(src));
       const queries = new eddy.GRU({ inputSize: E, hiddenSize: H }).apply(new eddy.Embedding({ numEmbeddings: V + 1, embeddingDim: E }).apply(decIn));
       const attention = new eddy.AdditiveAttention({ querySize: H, keySize: 2 * H, hiddenSize: H }).apply([queries, keys]);
-      const logits = new eddy.Linear({ inFeatures: 3 * H, outFeatures: V }).apply(new Concat().apply([queries, attention]));
+      const logits = new eddy.Linear({ inFeatures: 3 * H, outFeatures: V }).apply(new eddy.Concatenate().apply([queries, attention]));
       const model = eddy.model({ inputs: [src, decIn], outputs: logits });
       const weightsOf = eddy.model({ inputs: [src, decIn], outputs: attention.get('weights') });
 
