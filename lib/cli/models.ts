@@ -5,8 +5,8 @@
 import { existsSync, readFileSync } from 'fs';
 import * as eddy from '../index';
 import { ValidationError } from '../errors';
-import { BENCH_CONFIGS, forwardFlopsPerToken } from '../bench/configs';
-import { measure } from '../bench/measure';
+import { BENCH_CONFIGS } from '../bench/configs';
+import { measureRnn } from '../bench/rnn';
 import { readColumn } from './train';
 
 async function loadModel(file: string): Promise<{ model: eddy.Sequential; metadata: Record<string, string> }> {
@@ -106,21 +106,8 @@ export function benchCommand(o: { threads?: number; config?: string[]; ms: numbe
   const row = (a: string, b: string, c: string, d: string, e: string): string => `${a.padEnd(20)} ${b.padEnd(10)} ${c.padStart(12)} ${d.padStart(10)} ${e.padStart(9)}`;
   console.log(row('config', 'mode', 'tokens/s', 'ms/iter', 'GFLOP/s'));
   for (const c of configs) {
-    eddy.manualSeed(1);
-    const opts = { inputSize: c.input, hiddenSize: c.hidden, numLayers: c.layers, bidirectional: c.bidirectional };
-    const layer = c.cell === 'lstm' ? new eddy.LSTM(opts) : c.cell === 'gru' ? new eddy.GRU(opts) : new eddy.RNN({ ...opts, nonlinearity: c.cell === 'rnn_relu' ? 'relu' : 'tanh' });
-    const dirs = c.bidirectional ? 2 : 1;
-    const x = eddy.tensor(Float32Array.from({ length: c.batch * c.seq * c.input }, () => Math.random() - 0.5), [c.batch, c.seq, c.input]);
-    const gOut = eddy.tensor(Float32Array.from({ length: c.batch * c.seq * dirs * c.hidden }, () => Math.random() - 0.5), [c.batch, c.seq, dirs * c.hidden]);
-    const tokens = c.batch * c.seq;
-    const flops = forwardFlopsPerToken(c) * tokens;
-    const modes: [string, number, () => void][] = [
-      ['inference', flops, () => void eddy.noGrad(() => layer.eval().forward(x))],
-      ['training', 3 * flops, () => eddy.backward([layer.train().forward(x).output], [gOut])],
-    ];
-    for (const [mode, work, fn] of modes) {
-      const t = measure(fn, o.ms, 3);
-      console.log(row(`${c.id} ${c.name}`, mode, Math.round(tokens / (t.msPerIter / 1000)).toLocaleString('en-US'), t.msPerIter.toFixed(2), (work / (t.msPerIter * 1e6)).toFixed(1)));
+    for (const m of measureRnn(c, o.ms, 3)) {
+      console.log(row(`${c.id} ${c.name}`, m.mode, Math.round(m.tokensPerSecond).toLocaleString('en-US'), m.msPerIter.toFixed(2), m.gflops.toFixed(1)));
     }
   }
 }
