@@ -16,6 +16,7 @@ import { Linear } from '../layers/linear';
 import { GRU, LSTM, RNN } from '../layers/recurrent';
 import { Sequential } from '../model/sequential';
 import { Module } from '../nn/module';
+import { checkBoolean, checkInteger, checkOptions } from '../validate';
 import { AttributeType, DataType, ModelProto } from './schema';
 
 export interface OnnxExportOptions {
@@ -23,7 +24,7 @@ export interface OnnxExportOptions {
   inputSize?: number;
   /** Add an int32 `lengths` input [batch] feeding every recurrent operator's sequence_lens. @default true */
   lengths?: boolean;
-  /** ONNX opset. @default 17 */
+  /** ONNX opset, at least 13. @default 17 */
   opset?: number;
 }
 
@@ -125,8 +126,13 @@ function recurrentOp(g: GraphBuilder, x: string, lengths: string, directions: { 
   };
   const inSize = W[0].length / (G * H);
   const attrs: Attribute[] = [int('hidden_size', H), str('direction', D === 2 ? 'bidirectional' : 'forward')];
+  for (const { layer } of directions) {
+    if (cellName(layer) !== cell || layer.hiddenSize !== H || (cell === 'GRU' && (layer as GRU).resetAfter !== (first as GRU).resetAfter)) {
+      throw new EddyError(`ONNX needs both directions of one operator to be the same cell; ${first.toString()} and ${layer.toString()} differ`, 'ERR_EDDY_ONNX');
+    }
+  }
   if (cell === 'GRU') attrs.push(int('linear_before_reset', (first as GRU).resetAfter ? 1 : 0));
-  if (cell === 'RNN') attrs.push(strs('activations', new Array<string>(D).fill((first as RNN).nonlinearity === 'relu' ? 'Relu' : 'Tanh')));
+  if (cell === 'RNN') attrs.push(strs('activations', directions.map(({ layer }) => ((layer as RNN).nonlinearity === 'relu' ? 'Relu' : 'Tanh'))));
   const inputs = [x, g.floats('W', [D, G * H, inSize], concat(W)), g.floats('R', [D, G * H, H], concat(R)), g.floats('B', [D, 2 * G * H], concat(B)), lengths];
   const y = g.name('y');
   const outputs = cell === 'LSTM' ? [y, g.name('y_h'), g.name('y_c')] : [y, g.name('y_h')];
@@ -142,13 +148,20 @@ function flatLayers(model: Module): Module[] {
 
 /** The ONNX model for `model`, as bytes. */
 export function toOnnx(model: Module, opts: OnnxExportOptions = {}): Uint8Array {
+  const o = checkOptions('opts', opts);
+  // Softmax and LogSoftmax take one axis only from opset 13 on.
+  const opset = checkInteger('opts.opset', o.opset ?? 17, 13, 100);
   const layers = flatLayers(model).filter((l) => !(l instanceof Dropout));
   if (layers.length === 0) throw new EddyError('Nothing to export: the model has no layers', 'ERR_EDDY_ONNX');
   const g = new GraphBuilder();
-  const withLengths = (opts.lengths ?? true) && layers.some((l) => l instanceof RNN || l instanceof LSTM || l instanceof GRU || l instanceof Bidirectional);
+  const withLengths = checkBoolean('opts.lengths', o.lengths ?? true) && layers.some((l) => l instanceof RNN || l instanceof LSTM || l instanceof GRU || l instanceof Bidirectional);
   const embeddingFirst = layers[0] instanceof Embedding;
-  const firstRecurrent = layers.find((l) => 'inputSize' in l) as { inputSize?: number; inFeatures?: number } | undefined;
-  const inputSize = opts.inputSize ?? (layers[0] as { inputSize?: number; inFeatures?: number }).inputSize ?? (layers[0] as { inFeatures?: number }).inFeatures ?? firstRecurrent?.inputSize;
+  const head = layers[0] instanceof Bidirectional ? (layers[0].forwardLayer as Recurrent) : (layers[0] as { inputSize?: number; inFeatures?: number });
+  const expectedInput = (head as { inputSize?: number }).inputSize ?? (head as { inFeatures?: number }).inFeatures;
+  if (o.inputSize !== undefined && expectedInput !== undefined && o.inputSize !== expectedInput) {
+    throw new EddyError(`Expected opts.inputSize ${expectedInput} (the first layer's input size) but received ${String(o.inputSize)}`, 'ERR_EDDY_ONNX');
+  }
+  const inputSize = expectedInput ?? o.inputSize;
   const dim = (v: number | string): object => (typeof v === 'number' ? { dimValue: v } : { dimParam: v });
   const valueInfo = (name: string, elemType: number, dims: (number | string)[]): object => ({ name, type: { tensorType: { elemType, shape: { dim: dims.map(dim) } } } });
   const inputs = [embeddingFirst ? valueInfo('input', DataType.INT64, ['batch', 'time']) : valueInfo('input', DataType.FLOAT, ['batch', 'time', inputSize ?? 'features'])];
@@ -175,7 +188,10 @@ export function toOnnx(model: Module, opts: OnnxExportOptions = {}): Uint8Array 
       }
     } else if (layer instanceof Bidirectional) {
       const forwardLayer = layer.forwardLayer as Recurrent, backwardLayer = layer.backwardLayer as Recurrent;
-      if (layer.mergeMode !== 'concat' || forwardLayer.numLayers !== 1) {
+      if (!forwardLayer.batchFirst || !backwardLayer.batchFirst) {
+        throw new EddyError(`Export needs batch-first recurrent layers; ${layer.toString()} wraps a time-major one`, 'ERR_EDDY_ONNX');
+      }
+      if (layer.mergeMode !== 'concat' || forwardLayer.numLayers !== 1 || backwardLayer.numLayers !== 1) {
         throw new EddyError(`Export supports Bidirectional with mergeMode 'concat' around one-layer cells; received ${layer.toString()}`, 'ERR_EDDY_ONNX');
       }
       if (!timeMajor) x = g.op('Transpose', [x], [ints('perm', [1, 0, 2])]);
@@ -202,7 +218,7 @@ export function toOnnx(model: Module, opts: OnnxExportOptions = {}): Uint8Array 
     irVersion: 8,
     producerName: 'eddy-rnn',
     graph: { name: 'eddy', node: g.nodes, initializer: g.initializers, input: inputs, output: [{ name: 'output', type: { tensorType: { elemType: DataType.FLOAT } } }] },
-    opsetImport: [{ domain: '', version: opts.opset ?? 17 }],
+    opsetImport: [{ domain: '', version: opset }],
   });
   return ModelProto.encode(proto).finish();
 }

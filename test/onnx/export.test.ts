@@ -86,7 +86,20 @@ describe('ONNX export (run in onnxruntime-node)', function () {
     console.log(`      max difference ${worst.toExponential(1)}`);
   });
 
+  it('Bidirectional RNN whose directions use different nonlinearities', async () => {
+    eddy.manualSeed(5);
+    const model = eddy.sequential([new eddy.Bidirectional(new eddy.RNN({ inputSize: 3, hiddenSize: 4 }), { backwardLayer: new eddy.RNN({ inputSize: 3, hiddenSize: 4, nonlinearity: 'relu' }) })]);
+    const worst = await compare(model, x(3, 5, 3), lengths);
+    console.log(`      max difference ${worst.toExponential(1)}`);
+  });
+
   it('refuses what ONNX cannot express, naming it', async () => {
+    const mixed = eddy.sequential([new eddy.Bidirectional(new eddy.GRU({ inputSize: 3, hiddenSize: 4 }), { backwardLayer: new eddy.GRU({ inputSize: 3, hiddenSize: 4, resetAfter: false }) })]);
+    await assert.rejects(eddy.onnx.export(mixed, path.join(dir, 'm.onnx')), /ONNX needs both directions of one operator to be the same cell/);
+    const timeMajor = eddy.sequential([new eddy.Bidirectional(new eddy.LSTM({ inputSize: 3, hiddenSize: 4, batchFirst: false }))]);
+    await assert.rejects(eddy.onnx.export(timeMajor, path.join(dir, 't.onnx')), /Export needs batch-first recurrent layers/);
+    const soft = eddy.sequential([new eddy.Linear({ inFeatures: 3, outFeatures: 3 }), new eddy.Softmax(1)]);
+    await assert.rejects(eddy.onnx.export(soft, path.join(dir, 's.onnx'), { opset: 11 }), { message: 'Expected integer between 13 and 100 for opts.opset but received 11 of type number' });
     const ln = eddy.sequential([new eddy.LSTM({ inputSize: 3, hiddenSize: 4, layerNorm: true })]);
     await assert.rejects(eddy.onnx.export(ln, path.join(dir, 'x.onnx')), { code: 'ERR_EDDY_ONNX', message: 'ONNX has no layer-normalized LSTM; LSTM(inputSize=3, hiddenSize=4, layerNorm=true) cannot be exported' });
     const norm = eddy.sequential([new eddy.Linear({ inFeatures: 3, outFeatures: 3 }), new eddy.LayerNorm({ normalizedShape: 3 })]);
