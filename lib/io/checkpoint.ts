@@ -95,7 +95,9 @@ export async function saveCheckpoint(path: string, state: CheckpointState): Prom
 /**
  * Reads a checkpoint and restores it into the given targets: weights into
  * `model` (or a rebuilt one), and the optimizer, generators and schedule
- * when given. Everything is checked before anything is changed.
+ * when given. Everything is checked before anything is changed (a
+ * schedule's own loadStateDict, run first, is the one thing trusted to
+ * check itself).
  */
 export async function loadCheckpoint(path: string, into: RestoreTargets = {}): Promise<LoadedCheckpoint> {
   checkPath('path', path);
@@ -114,13 +116,20 @@ export async function loadCheckpoint(path: string, into: RestoreTargets = {}): P
   for (const [name] of generators) {
     if (!rng || !Array.isArray(rng[name])) throw new FormatError(`Expected the state of generator ${JSON.stringify(name)} in ${what} but it has none`);
   }
-  // All checked; now change things, translating any late refusal into a FormatError.
+  const restoreGlobal = into.restoreGlobalRng !== false && rng !== undefined && Array.isArray(rng.global);
   try {
-    if (into.model) loadEntries(into.model, contents, what, true);
-    if (into.optimizer) into.optimizer.loadStateDict(optimizerState!);
+    // Check everything that can be checked without changing anything: the
+    // weights, the optimizer's state, the generators' states (on scratch
+    // generators). Then change things.
+    if (into.model) loadEntries(into.model, contents, what, true, true);
+    if (into.optimizer) into.optimizer.checkStateDict(optimizerState!);
+    for (const [name] of generators) new Generator().setState(rng![name] as number[]);
+    if (restoreGlobal) new Generator().setState(rng!.global as number[]);
     if (into.scheduler) into.scheduler.loadStateDict(schedulerState as never);
+    if (into.optimizer) into.optimizer.loadStateDict(optimizerState!);
     for (const [name, g] of generators) g.setState(rng![name] as number[]);
-    if (into.restoreGlobalRng !== false && rng && Array.isArray(rng.global)) globalGenerator.setState(rng.global as number[]);
+    if (restoreGlobal) globalGenerator.setState(rng!.global as number[]);
+    if (into.model) loadEntries(into.model, contents, what, true);
   } catch (err) {
     if (err instanceof EddyError && !(err instanceof FormatError)) throw new FormatError(`${err.message} (restoring ${what})`);
     throw err;

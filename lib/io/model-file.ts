@@ -230,7 +230,7 @@ function buildModel(spec: unknown, what: string): Module {
  * `allowReserved`, tensors whose names hold RESERVED_SEPARATOR (a
  * checkpoint's optimizer state) are skipped; any other extra is an error.
  */
-export function loadEntries(model: Module, contents: SafetensorsContents, what: string, allowReserved: boolean): void {
+export function loadEntries(model: Module, contents: SafetensorsContents, what: string, allowReserved: boolean, checkOnly = false): void {
   const params = model.namedParameters();
   const known = new Set(params.map(([n]) => n));
   for (const name of contents.tensors.keys()) {
@@ -248,7 +248,8 @@ export function loadEntries(model: Module, contents: SafetensorsContents, what: 
     state[name] = entryToFloat32(e, `weight ${JSON.stringify(name)} in ${what}`);
   }
   try {
-    model.loadStateDict(state);
+    if (checkOnly) model.checkStateDict(state);
+    else model.loadStateDict(state);
   } catch (err) {
     if (err instanceof EddyError) throw new FormatError(`${err.message} (in ${what})`);
     throw err;

@@ -86,6 +86,18 @@ export abstract class Module {
    * and every value must be finite.
    */
   loadStateDict(state: Record<string, StateValue>): void {
+    const values = this.readStateDict(state);
+    // Parameters are contiguous leaves: copy in place, keeping their identity.
+    for (const [name, p] of this.namedParameters()) p.data.data.set(values.get(name)!, p.data.offset);
+  }
+
+  /** Checks a state dict as `loadStateDict` would, changing nothing. */
+  checkStateDict(state: Record<string, StateValue>): void {
+    this.readStateDict(state);
+  }
+
+  /** The state dict's values by parameter name, converted and checked. */
+  private readStateDict(state: Record<string, StateValue>): Map<string, Float32Array> {
     if (state === null || typeof state !== 'object' || Array.isArray(state)) {
       throw new ValidationError(`Expected an object of named tensors for state but received ${describe(state)}`);
     }
@@ -102,8 +114,7 @@ export abstract class Module {
     // Convert and check everything before changing anything.
     const values = new Map<string, Float32Array>();
     for (const [name, p] of params) values.set(name, stateValue(name, state[name], p.shape));
-    // Parameters are contiguous leaves: copy in place, keeping their identity.
-    for (const [name, p] of params) p.data.data.set(values.get(name)!, p.data.offset);
+    return values;
   }
 
   abstract toString(): string;

@@ -104,6 +104,19 @@ export abstract class Optimizer<O extends { lr: number }> {
 
   /** Restores `stateDict()` output; the groups must hold the same number of parameters of the same sizes. */
   loadStateDict(sd: OptimizerStateDict): void {
+    const { groups, restored } = this.readStateDict(sd);
+    groups.forEach((g, i) => (this.paramGroups[i] = g));
+    this.state.clear();
+    for (const [p, st] of restored) this.state.set(p, st);
+  }
+
+  /** Checks a state dict as `loadStateDict` would, changing nothing. */
+  checkStateDict(sd: OptimizerStateDict): void {
+    this.readStateDict(sd);
+  }
+
+  /** The groups and per-parameter state a state dict holds, all checked. */
+  private readStateDict(sd: OptimizerStateDict): { groups: ParamGroup<O>[]; restored: Map<Tensor, ParamState> } {
     if (sd === null || typeof sd !== 'object' || !Array.isArray(sd.paramGroups) || typeof sd.state !== 'object') {
       fail('an optimizer state dict ({ state, paramGroups })', 'state', sd);
     }
@@ -124,17 +137,16 @@ export abstract class Optimizer<O extends { lr: number }> {
       }
       restored.set(p, { step: checkNumber(`state ${key}.step`, entry.step, { min: 0 }), buffers });
     }
-    sd.paramGroups.forEach((g, i) => {
+    const groups = sd.paramGroups.map((g, i) => {
       const { params: ids, ...hyper } = g as { params: unknown };
       if (!Array.isArray(ids) || ids.length !== this.paramGroups[i].params.length) {
         throw new ValidationError(`Expected ${this.paramGroups[i].params.length} parameters in group ${i} of the state dict for ${this.kind}`);
       }
       const merged = { ...this.paramGroups[i], ...hyper, params: this.paramGroups[i].params } as ParamGroup<O>;
       this.validate(merged, `paramGroups[${i}]`);
-      this.paramGroups[i] = merged;
+      return merged;
     });
-    this.state.clear();
-    for (const [p, st] of restored) this.state.set(p, st);
+    return { groups, restored };
   }
 
   /** Checks a group's hyperparameters; `where` names the group in messages. */
