@@ -4,7 +4,7 @@
  * Every user error ends as one line on stderr and a non-zero exit code.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { EddyError } from '../errors';
+import { EddyError, ValidationError } from '../errors';
 import { defaults, parseNumber, readConfigFile, Task, TrainConfig } from './config';
 
 const num = parseNumber;
@@ -70,6 +70,12 @@ async function main(argv: string[]): Promise<void> {
       const given: Partial<TrainConfig> = {};
       for (const k of TRAIN_KEYS) if (opts[k] !== undefined) (given as Record<string, unknown>)[k] = opts[k];
       if (opts.resume !== undefined) {
+        // A resumed run keeps the checkpoint's settings: say so rather than ignore a flag.
+        const fixed = Object.keys(given).filter((k) => !['epochs', 'out', 'threads'].includes(k));
+        if (fixed.length > 0 || opts.config !== undefined) {
+          const names = [...fixed, ...(opts.config !== undefined ? ['config'] : [])].map((k) => `--${k.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`);
+          throw new ValidationError(`--resume continues with the checkpoint's settings; only --epochs, --out and --threads may change (received ${names.join(', ')})`);
+        }
         const file = typeof opts.resume === 'string' ? opts.resume : `${(given.out ?? defaults('text').out)}/checkpoint.safetensors`;
         const { config, resumed } = await resumeConfig(file);
         // The checkpoint's settings, except how long to train, where to write and how many threads.

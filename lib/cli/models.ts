@@ -25,14 +25,17 @@ export async function generateCommand(file: string, o: { prompt: string; length:
   const tokenizer = eddy.text.CharTokenizer.fromJSON(JSON.parse(metadata.tokenizer));
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
+  const it = eddy.text.generate(model, { tokenizer, prompt: o.prompt, length: o.length, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, signal: controller.signal })[Symbol.asyncIterator]();
+  // The first piece checks the options: an error then comes before any output.
+  let step = await it.next();
   process.stdout.write(o.prompt);
-  const it = eddy.text.generate(model, { tokenizer, prompt: o.prompt, length: o.length, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, signal: controller.signal });
   try {
-    for await (const piece of it) process.stdout.write(piece);
+    for (; !step.done; step = await it.next()) process.stdout.write(step.value);
   } catch (e) {
     if (!controller.signal.aborted) throw e;
   }
   process.stdout.write('\n');
+  if (controller.signal.aborted) process.exitCode = 130;
 }
 
 export async function forecastCommand(file: string, o: { data: string; steps: number; column?: string }): Promise<void> {

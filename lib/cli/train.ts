@@ -79,8 +79,25 @@ export class Run {
     process.off('SIGINT', this.onSigint);
   }
 
+  /**
+   * The weights, optimizer state and telemetry at the last epoch boundary:
+   * what Ctrl-C saves, so a resumed run repeats no batch.
+   */
+  private boundary: { weights: Map<eddy.Parameter, Float32Array>; optimizer: eddy.optim.OptimizerStateDict; steps: number; gradNorm: number; learningRate: number } | null = null;
+
+  private markBoundary(model: eddy.Model, optimizer: eddy.optim.Optimizer<{ lr: number }>): void {
+    this.boundary = {
+      weights: new Map(model.parameters().map((p) => [p, p.data.data.slice()])),
+      optimizer: optimizer.stateDict(),
+      steps: this.steps,
+      gradNorm: this.gradNorm.length,
+      learningRate: this.learningRate.length,
+    };
+  }
+
   callbacks(progress: TrainingProgress, optimizer: eddy.optim.Optimizer<{ lr: number }>, extra?: (logs: Logs) => string): eddy.Callback {
     return {
+      onTrainBegin: (model) => this.markBoundary(model, optimizer),
       onEpochBegin: (epoch) => progress.epochBegin(epoch),
       onBatchEnd: (_b, logs) => {
         progress.batchEnd(logs);
@@ -88,10 +105,11 @@ export class Run {
         this.learningRate.push(optimizer.paramGroups[0].lr);
         this.steps++;
       },
-      onEpochEnd: (epoch, logs) => {
+      onEpochEnd: (epoch, logs, model) => {
         progress.epochEnd(epoch, logs, extra ? extra(logs) : '');
         for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
         this.epochsDone++;
+        this.markBoundary(model, optimizer);
       },
     };
   }
@@ -104,6 +122,16 @@ export class Run {
     } catch (e) {
       progress.abort();
       if (!(e instanceof eddy.AbortError) || !this.interrupted) throw e;
+      // Back to the last epoch boundary: the checkpoint's epoch count, its
+      // weights and its curves then describe the same moment.
+      const b = this.boundary;
+      if (b) {
+        for (const [p, w] of b.weights) p.data.data.set(w);
+        optimizer.loadStateDict(b.optimizer);
+        this.steps = b.steps;
+        this.gradNorm.length = b.gradNorm;
+        this.learningRate.length = b.learningRate;
+      }
       await eddy.saveCheckpoint(this.checkpointPath, {
         model,
         optimizer,
