@@ -71,15 +71,17 @@ async function main(argv: string[]): Promise<void> {
       for (const k of TRAIN_KEYS) if (opts[k] !== undefined) (given as Record<string, unknown>)[k] = opts[k];
       if (opts.resume !== undefined) {
         // A resumed run keeps the checkpoint's settings: say so rather than ignore a flag.
-        const fixed = Object.keys(given).filter((k) => !['epochs', 'out', 'threads'].includes(k));
+        const changeable = ['epochs', 'out', 'threads', 'sampleLength', 'prompt'];
+        const fixed = Object.keys(given).filter((k) => !changeable.includes(k));
         if (fixed.length > 0 || opts.config !== undefined) {
           const names = [...fixed, ...(opts.config !== undefined ? ['config'] : [])].map((k) => `--${k.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`);
-          throw new ValidationError(`--resume continues with the checkpoint's settings; only --epochs, --out and --threads may change (received ${names.join(', ')})`);
+          throw new ValidationError(`--resume continues with the checkpoint's settings; only --epochs, --out, --threads, --sample-length and --prompt may change (received ${names.join(', ')})`);
         }
         const file = typeof opts.resume === 'string' ? opts.resume : `${(given.out ?? defaults('text').out)}/checkpoint.safetensors`;
         const { config, resumed } = await resumeConfig(file);
-        // The checkpoint's settings, except how long to train, where to write and how many threads.
-        const c: TrainConfig = { ...config, ...(given.epochs !== undefined ? { epochs: given.epochs } : {}), ...(given.out !== undefined ? { out: given.out } : {}), ...(given.threads !== undefined ? { threads: given.threads } : {}) };
+        // The checkpoint's settings, except how long to train, where to write, threads and the sample.
+        const c = { ...config } as TrainConfig;
+        for (const k of changeable) if ((given as Record<string, unknown>)[k] !== undefined) (c as unknown as Record<string, unknown>)[k] = (given as Record<string, unknown>)[k];
         return train(c, resumed);
       }
       const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
