@@ -11,22 +11,30 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 
 export async function writeFileAtomic(target: string, data: Uint8Array): Promise<void> {
-  const dir = path.dirname(target);
-  const tmp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  // Write through a symlink to the file it names, and keep an existing
+  // file's permissions (umask still applies to new files).
+  const real = await fs.realpath(target).catch(() => target);
+  const existing = await fs.stat(real).then((st) => st.mode & 0o7777, () => null);
+  const dir = path.dirname(real);
+  const tmp = path.join(dir, `.${path.basename(real)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   let renamed = false;
   try {
-    const fh = await fs.open(tmp, 'wx', 0o644);
+    const fh = await fs.open(tmp, 'wx', existing ?? 0o666).catch((err: NodeJS.ErrnoException) => {
+      // Name the file the caller asked for, not the temporary one.
+      throw Object.assign(new Error(`Cannot write ${target}: ${err.code === 'ENOENT' ? 'no such directory' : err.message.split(',')[0]}`), { code: err.code, path: target });
+    });
     try {
       let written = 0;
       while (written < data.length) {
         const { bytesWritten } = await fh.write(data, written, data.length - written, written);
         written += bytesWritten;
       }
+      if (existing !== null) await fh.chmod(existing); // open's mode is filtered by the umask
       await fh.sync();
     } finally {
       await fh.close();
     }
-    await fs.rename(tmp, target);
+    await fs.rename(tmp, real);
     renamed = true;
     await syncDirectory(dir);
   } finally {

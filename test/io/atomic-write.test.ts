@@ -21,7 +21,24 @@ describe('io: atomic writes', () => {
     await eddy.io.writeFileAtomic(file, Buffer.from('second'));
     assert.strictEqual(await fs.readFile(file, 'utf8'), 'second');
     assert.deepStrictEqual(await fs.readdir(dir), ['a.bin']);
-    await assert.rejects(eddy.io.writeFileAtomic(path.join(dir, 'no', 'such', 'dir.bin'), Buffer.from('x')), /ENOENT/);
+    await assert.rejects(eddy.io.writeFileAtomic(path.join(dir, 'no', 'such', 'dir.bin'), Buffer.from('x')), {
+      code: 'ENOENT',
+      message: `Cannot write ${path.join(dir, 'no', 'such', 'dir.bin')}: no such directory`,
+    });
+  });
+
+  it('writes through a symlink and keeps the file\'s permissions', async () => {
+    const file = path.join(dir, 'private.bin');
+    const link = path.join(dir, 'link.bin');
+    await fs.writeFile(file, 'old');
+    await fs.chmod(file, 0o600);
+    await fs.symlink(file, link);
+    await eddy.io.writeFileAtomic(link, Buffer.from('new'));
+    assert.ok((await fs.lstat(link)).isSymbolicLink());
+    assert.strictEqual(await fs.readFile(file, 'utf8'), 'new');
+    assert.strictEqual((await fs.stat(file)).mode & 0o777, 0o600);
+    await fs.rm(link);
+    await fs.rm(file);
   });
 
   it('keeps a loadable file when the saving process is killed at random moments', async function () {
