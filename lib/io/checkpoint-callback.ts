@@ -10,6 +10,7 @@ import { Optimizer } from '../optim/optimizer';
 import { Generator } from '../random';
 import { checkInteger, checkOneOf, checkOptions, fail } from '../validate';
 import { saveCheckpoint, Stateful } from './checkpoint';
+import { describeModelFile } from './model-file';
 import { checkPath } from './safetensors-file';
 
 export interface ModelCheckpointOptions {
@@ -25,9 +26,10 @@ export interface ModelCheckpointOptions {
   monitor?: string;
   /** @default 'min' */
   mode?: 'min' | 'max';
-  /** Epochs done before this fit (when resuming), so file names and epoch counts continue. @default 0 */
-  initialEpoch?: number;
 }
+
+/** Metadata key holding the monitored value of `best.safetensors`. */
+const META_BEST = 'modelCheckpoint.best';
 
 export class ModelCheckpoint implements Callback {
   readonly directory: string;
@@ -44,11 +46,19 @@ export class ModelCheckpoint implements Callback {
     this.keepLast = checkInteger('keepLast', o.keepLast ?? 3, 1);
     this.mode = checkOneOf('mode', o.mode ?? 'min', ['min', 'max'] as const);
     if (o.optimizer !== undefined && !(o.optimizer instanceof Optimizer)) fail('an eddy optimizer', 'optimizer', o.optimizer);
-    checkInteger('initialEpoch', o.initialEpoch ?? 0, 0);
   }
 
+  /**
+   * Picks up where an earlier run left off: the best value so far comes
+   * from an existing `best.safetensors`, so a resumed run never replaces a
+   * better model with a worse one.
+   */
   async onTrainBegin(): Promise<void> {
     await fs.mkdir(this.directory, { recursive: true });
+    const bestFile = path.join(this.directory, 'best.safetensors');
+    const info = await describeModelFile(bestFile).catch(() => null);
+    const saved = info ? Number(info.metadata[META_BEST]) : NaN;
+    if (Number.isFinite(saved)) this.best = saved;
   }
 
   onBatchEnd(): void {
@@ -56,7 +66,8 @@ export class ModelCheckpoint implements Callback {
   }
 
   async onEpochEnd(epoch: number, logs: Logs, model: Model): Promise<void> {
-    const done = (this.opts.initialEpoch ?? 0) + epoch + 1;
+    // fit passes real epoch numbers, also when it resumes from a checkpoint.
+    const done = epoch + 1;
     const state = { model, optimizer: this.opts.optimizer, epoch: done, step: this.steps, rng: this.opts.rng, scheduler: this.opts.scheduler };
     const file = path.join(this.directory, `epoch-${done}.safetensors`);
     await saveCheckpoint(file, state);
@@ -66,7 +77,7 @@ export class ModelCheckpoint implements Callback {
     const value = logs[monitor];
     if (typeof value === 'number' && Number.isFinite(value) && (Number.isNaN(this.best) || (this.mode === 'min' ? value < this.best : value > this.best))) {
       this.best = value;
-      await saveCheckpoint(path.join(this.directory, 'best.safetensors'), state);
+      await saveCheckpoint(path.join(this.directory, 'best.safetensors'), { ...state, metadata: { [META_BEST]: String(value) } });
     }
   }
 }

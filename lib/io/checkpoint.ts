@@ -61,6 +61,8 @@ export interface RestoreTargets {
   scheduler?: Stateful;
   /** Also restore the global generator. @default true */
   restoreGlobalRng?: boolean;
+  /** Skip the generators in `rng` that the checkpoint holds no state for, instead of refusing it. @default false */
+  skipMissingRng?: boolean;
 }
 
 export interface LoadedCheckpoint {
@@ -112,7 +114,7 @@ export async function loadCheckpoint(path: string, into: RestoreTargets = {}): P
   const optimizerState = into.optimizer ? optimizerStateDict(contents, into.optimizer, what) : undefined;
   const schedulerState = into.scheduler ? metaJson(metadata, META_SCHEDULER, what) : undefined;
   if (into.scheduler && schedulerState === undefined) throw new FormatError(`Expected a scheduler state in ${what} but it has none`);
-  const generators = targetGenerators(into.rng);
+  const generators = targetGenerators(into.rng).filter(([name]) => !into.skipMissingRng || (rng !== undefined && Array.isArray(rng[name])));
   for (const [name] of generators) {
     if (!rng || !Array.isArray(rng[name])) throw new FormatError(`Expected the state of generator ${JSON.stringify(name)} in ${what} but it has none`);
   }

@@ -177,7 +177,9 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
   if (o.resumeFrom !== undefined) {
     // Loaded lazily: the file code builds models, which import this module.
     const { loadCheckpoint } = await import('../io/checkpoint');
-    const restored = await loadCheckpoint(o.resumeFrom, { model, optimizer, rng: generator });
+    // The shuffling generator is restored when the checkpoint saved one
+    // (saveCheckpoint's `rng`); without it the run continues, not bit-exactly.
+    const restored = await loadCheckpoint(o.resumeFrom, { model, optimizer, rng: generator, skipMissingRng: true });
     initialEpoch = restored.epoch;
   }
   const history: History = { epoch: [], history: {} };

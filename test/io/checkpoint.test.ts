@@ -83,5 +83,15 @@ describe('io: checkpoints', () => {
     assert.strictEqual(cb.best, Math.min(...history.history.loss));
     const last = await eddy.loadCheckpoint(path.join(ckdir, 'epoch-4.safetensors'));
     assert.deepStrictEqual([last.epoch, last.step], [4, 20]);
+
+    // A resumed run continues the numbering and keeps the earlier best unless it beats it.
+    const resumed = build(2);
+    const opt2 = new eddy.optim.Adam(resumed.parameters(), { lr: 1e-2 });
+    const cb2 = new eddy.io.ModelCheckpoint({ directory: ckdir, optimizer: opt2, keepLast: 2, monitor: 'worse' });
+    const bestBefore = await fs.readFile(path.join(ckdir, 'best.safetensors'));
+    await resumed.fit(data, { ...fitOptions(opt2, new Generator(3), 5), resumeFrom: path.join(ckdir, 'epoch-4.safetensors'), callbacks: [{ onEpochEnd: (_e, logs) => void (logs.worse = 1e9) }, cb2] });
+    assert.ok((await fs.readdir(ckdir)).includes('epoch-5.safetensors'));
+    assert.ok(!Number.isFinite(cb2.best) || cb2.best === cb.best, `best ${cb2.best}`);
+    assert.deepStrictEqual(await fs.readFile(path.join(ckdir, 'best.safetensors')), bestBefore, 'a worse epoch did not replace best.safetensors');
   });
 });
