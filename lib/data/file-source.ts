@@ -12,11 +12,14 @@ export interface FileSourceOptions {
   encoding?: 'utf-8' | 'utf8' | 'latin1';
   /** Bytes read from the file at a time. @default 65536 */
   readSize?: number;
+  /** Longest line (in bytes) the line-based sources accept; a longer one is a ParseError, not unbounded memory. @default 67108864 (64 MiB) */
+  maxLineLength?: number;
 }
 
 export interface FileReading {
   encoding: 'utf8' | 'latin1';
   readSize: number;
+  maxLineLength: number;
 }
 
 export function checkPath(path: unknown): string {
@@ -26,7 +29,11 @@ export function checkPath(path: unknown): string {
 
 export function resolveFileOptions(o: FileSourceOptions): FileReading {
   const encoding = checkOneOf('encoding', o.encoding ?? 'utf-8', ['utf-8', 'utf8', 'latin1'] as const);
-  return { encoding: encoding === 'latin1' ? 'latin1' : 'utf8', readSize: checkInteger('readSize', o.readSize ?? 65536, 1) };
+  return {
+    encoding: encoding === 'latin1' ? 'latin1' : 'utf8',
+    readSize: checkInteger('readSize', o.readSize ?? 65536, 1),
+    maxLineLength: checkInteger('maxLineLength', o.maxLineLength ?? 64 * 1024 * 1024, 1),
+  };
 }
 
 /** The file's bytes (validated UTF-8 cut at character boundaries, BOM removed unless `keepBom`). The file is closed before the iteration settles. */

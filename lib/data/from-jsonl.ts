@@ -37,7 +37,7 @@ function parseLines(lines: string[], firstLine: number, path: string): unknown[]
 }
 
 async function* jsonValues(path: string, r: FileReading): AsyncGenerator<unknown> {
-  const splitter = new LineSplitter(r.encoding);
+  const splitter = new LineSplitter(r.encoding, r.maxLineLength, (line) => new ParseError('JSON', path, line, 1, `Expected lines of at most ${r.maxLineLength} bytes (maxLineLength) but line ${line} is longer`));
   for await (const bytes of fileChunks(path, r)) {
     const first = splitter.count + 1;
     yield* parseLines(splitter.push(bytes), first, path);

@@ -2,6 +2,7 @@
 import { checkInteger, checkOneOf, checkOptions } from '../validate';
 import { Dataset } from './dataset';
 import { checkPath, fileChunks, FileReading, FileSourceOptions, resolveFileOptions } from './file-source';
+import { ParseError } from './parse-error';
 import { LineSplitter } from './read-lines';
 
 export interface FromTextOptions extends FileSourceOptions {
@@ -28,7 +29,7 @@ async function* textChunks(path: string, r: FileReading, size: number): AsyncGen
 }
 
 async function* textLines(path: string, r: FileReading): AsyncGenerator<string> {
-  const splitter = new LineSplitter(r.encoding);
+  const splitter = new LineSplitter(r.encoding, r.maxLineLength, (line) => new ParseError('text', path, line, 1, `Expected lines of at most ${r.maxLineLength} bytes (maxLineLength) but line ${line} is longer`));
   for await (const bytes of fileChunks(path, r)) yield* splitter.push(bytes);
   yield* splitter.end();
 }

@@ -16,24 +16,36 @@ export class LineSplitter {
   /** Lines returned so far, so the next one's number is `count + 1`. */
   count = 0;
   private pending: Buffer[] = [];
+  private pendingBytes = 0;
 
-  constructor(private readonly encoding: BufferEncoding) {}
+  /** `tooLong(line)` makes the error for a line longer than `maxLineBytes`. */
+  constructor(
+    private readonly encoding: BufferEncoding,
+    private readonly maxLineBytes = Infinity,
+    private readonly tooLong: (line: number) => Error = (line) => new RangeError(`Line ${line} is longer than ${maxLineBytes} bytes`),
+  ) {}
 
   /** The lines that `chunk` completes. */
   push(chunk: Buffer): string[] {
     const lines: string[] = [];
     let start = 0;
     for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+      if (this.pendingBytes + nl - start > this.maxLineBytes) throw this.tooLong(this.count + lines.length + 1);
       if (this.pending.length > 0) {
         this.pending.push(chunk.subarray(start, nl));
         lines.push(decodeLine(Buffer.concat(this.pending), this.encoding));
         this.pending = [];
+        this.pendingBytes = 0;
       } else {
         lines.push(decodeLine(chunk.subarray(start, nl), this.encoding));
       }
       start = nl + 1;
     }
-    if (start < chunk.length) this.pending.push(chunk.subarray(start));
+    if (start < chunk.length) {
+      this.pendingBytes += chunk.length - start;
+      if (this.pendingBytes > this.maxLineBytes) throw this.tooLong(this.count + lines.length + 1);
+      this.pending.push(chunk.subarray(start));
+    }
     this.count += lines.length;
     return lines;
   }
@@ -43,6 +55,7 @@ export class LineSplitter {
     if (this.pending.length === 0) return [];
     const last = decodeLine(Buffer.concat(this.pending), this.encoding);
     this.pending = [];
+    this.pendingBytes = 0;
     this.count++;
     return [last];
   }
