@@ -3,6 +3,7 @@
 // Rows are batch entries sorted by length: at step t rows [0, bs) are live.
 #pragma once
 
+#include "layernorm.h"
 #include "recurrent.h"
 
 namespace eddy {
@@ -68,6 +69,21 @@ inline void add_recurrent_grad(const LayerCtx& L, int bs, bool accumulate) {
   if (!L.mask) return;
   const size_t n = static_cast<size_t>(bs) * L.H;
   for (size_t i = 0; i < n; ++i) L.dh[i] = (accumulate ? L.dh[i] : 0.0f) + L.scratch3[i] * L.mask[i];
+}
+
+// LN_hh over row b of step t's recurrent projection r ([G·H], in place);
+// training keeps the normalized row and its 1/std for backward.
+inline void ln_hh_forward(const LayerCtx& L, int t, int b, float* r) {
+  const int n = L.G * L.H;
+  const size_t row = L.row(t) + b;
+  ln_forward_row(r, L.training ? L.rhat + row * n : nullptr, L.training ? L.rrstd + row : nullptr, r, L.ln_hh_w, L.ln_hh_b, n);
+}
+
+// dx = the gradient dy of row b at step t taken back through LN_hh (dx may be dy).
+inline void ln_hh_backward(const LayerCtx& L, int t, int b, float* dx, const float* dy) {
+  const int n = L.G * L.H;
+  const size_t row = L.row(t) + b;
+  ln_backward_row(dx, dy, L.rhat + row * n, L.rrstd[row], L.ln_hh_w, n);
 }
 
 // Whether the cell's hidden-side bias b_hh can be added to the hoisted input

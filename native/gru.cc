@@ -30,14 +30,10 @@ void gru_forward_step(const LayerCtx& L, int t, int bs) {
   const float* hin = recurrent_input(L, L.h, bs);
   if (L.reset_after) {
     gemm(false, true, bs, G3, H, 1.0f, hin, H, L.w_hh, H, 0.0f, L.scratch, G3);
-    const bool keep = L.ln && L.training;
     for (int b = 0; b < bs; ++b) {
       float* a = gates + static_cast<size_t>(b) * G3;
       float* r = L.scratch + static_cast<size_t>(b) * G3;
-      if (L.ln) {
-        const size_t row = L.row(t) + b;
-        ln_forward_row(r, keep ? L.rhat + row * G3 : nullptr, keep ? L.rrstd + row : nullptr, r, L.ln_hh_w, L.ln_hh_b, G3);
-      }
+      if (L.ln) ln_hh_forward(L, t, b, r);
       if (L.b_hh) for (int j = 0; j < G3; ++j) r[j] += L.b_hh[j];
       for (int j = 0; j < 2 * H; ++j) a[j] += r[j];
       k.sigmoid(a, a, 2 * H);
@@ -113,7 +109,7 @@ void gru_backward_step(const LayerCtx& L, int t, int bs) {
       float* d = L.drp + row * G3;
       std::memcpy(d, gates + static_cast<size_t>(b) * G3, sizeof(float) * 2 * H);
       std::memcpy(d + 2 * H, extra + static_cast<size_t>(b) * H, sizeof(float) * H);
-      ln_backward_row(d, d, L.rhat + row * G3, L.rrstd[row], L.ln_hh_w, G3);
+      ln_hh_backward(L, t, b, d, d);
     }
     gemm(false, false, bs, H, G3, 1.0f, L.drp + L.row(t) * G3, G3, L.w_hh, H, beta, dhin, H);
     add_recurrent_grad(L, bs, true);

@@ -23,10 +23,7 @@ void lstm_forward_step(const LayerCtx& L, int t, int bs) {
   for (int b = 0; b < bs; ++b) {
     float* a = gates + static_cast<size_t>(b) * G4;
     float* r = L.scratch + static_cast<size_t>(b) * G4;
-    if (L.ln) {
-      const size_t row = L.row(t) + b;
-      ln_forward_row(r, keep ? L.rhat + row * G4 : nullptr, keep ? L.rrstd + row : nullptr, r, L.ln_hh_w, L.ln_hh_b, G4);
-    }
+    if (L.ln) ln_hh_forward(L, t, b, r);
     for (int j = 0; j < G4; ++j) a[j] += r[j];
     k.sigmoid(a, a, 2 * H);          // i, f
     k.tanh(a + 2 * H, a + 2 * H, H);  // g
@@ -89,10 +86,7 @@ void lstm_backward_step(const LayerCtx& L, int t, int bs) {
   // The recurrent projection's gradient: dG itself, or through LN_hh.
   const float* drp = gates;
   if (L.ln) {
-    for (int b = 0; b < bs; ++b) {
-      const size_t row = L.row(t) + b;
-      ln_backward_row(L.drp + row * G4, gates + static_cast<size_t>(b) * G4, L.rhat + row * G4, L.rrstd[row], L.ln_hh_w, G4);
-    }
+    for (int b = 0; b < bs; ++b) ln_hh_backward(L, t, b, L.drp + (L.row(t) + b) * G4, gates + static_cast<size_t>(b) * G4);
     drp = L.drp + L.row(t) * G4;
   }
   // dh_{t-1} = d(W_hh h) · W_hh for the live rows (times the mask under recurrent dropout).

@@ -132,19 +132,15 @@ export function zip(a: Tensor, b: Tensor, shape: Shape, f: (x: number, y: number
 
 /** dst = src, elementwise; same shapes, any layouts (dst must not overlap itself). */
 export function copyInto(dst: Tensor, src: Tensor): void {
-  const dd = dst.data;
-  const sd = src.data;
-  const id = innerStride(dst.strides);
-  const is = innerStride(src.strides);
-  forEachRow(src.shape, [dst.strides, src.strides], [dst.offset, src.offset], (_, n, pos) => {
-    const pd = pos[0];
-    const ps = pos[1];
-    for (let i = 0; i < n; i++) dd[pd + i * id] = sd[ps + i * is];
-  });
+  transfer(dst, src, false);
 }
 
 /** dst += src, elementwise; same shapes, any layouts (dst must not overlap itself). */
 export function addInto(dst: Tensor, src: Tensor): void {
+  transfer(dst, src, true);
+}
+
+function transfer(dst: Tensor, src: Tensor, accumulate: boolean): void {
   const dd = dst.data;
   const sd = src.data;
   const id = innerStride(dst.strides);
@@ -152,7 +148,8 @@ export function addInto(dst: Tensor, src: Tensor): void {
   forEachRow(src.shape, [dst.strides, src.strides], [dst.offset, src.offset], (_, n, pos) => {
     const pd = pos[0];
     const ps = pos[1];
-    for (let i = 0; i < n; i++) dd[pd + i * id] += sd[ps + i * is];
+    if (accumulate) for (let i = 0; i < n; i++) dd[pd + i * id] += sd[ps + i * is];
+    else for (let i = 0; i < n; i++) dd[pd + i * id] = sd[ps + i * is];
   });
 }
 
