@@ -35,7 +35,13 @@ describe('fit, evaluate, predict', () => {
     assert.deepStrictEqual(yhat.shape, [128, 8, 1]);
     const direct = eddy.noGrad(() => model.eval().forward(data.x));
     model.train();
-    assert.deepStrictEqual(Array.from(yhat.data), Array.from(direct.data));
+    // predict runs batches of 50 and forward one batch of 128: the GEMM kernel OpenBLAS picks may
+    // block K differently for the two row counts, so the float32 sums round differently. Each
+    // pre-activation sums at most 16 + 2 + 1 products (|terms| ≤ about 1 here), so one step differs
+    // by ≤ 19 · 2⁻²⁴ ≈ 1.1e-6; eight steps through a contracting GRU stay below 1e-5.
+    let worst = 0;
+    for (let i = 0; i < yhat.data.length; i++) worst = Math.max(worst, Math.abs(yhat.data[i] - direct.data[i]) / Math.max(1, Math.abs(direct.data[i])));
+    assert.ok(worst <= 1e-5, `batched and unbatched predictions differ by ${worst} (tolerance 1e-5)`);
   });
 
   it('is deterministic: same seed, same data, same threads → bit-identical weights', async () => {
