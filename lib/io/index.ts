@@ -12,5 +12,3 @@ export type { SafetensorsContents, SafetensorsEntry, SafetensorsDType, TensorToW
 export { writeFileAtomic } from './atomic-write';
 export { fromKeras, kerasToStateDict } from './keras';
 export type { KerasArray, KerasCell, KerasImportOptions, KerasRecurrentWeights } from './keras';
-export { ModelCheckpoint } from './checkpoint-callback';
-export type { ModelCheckpointOptions } from './checkpoint-callback';

@@ -7,7 +7,7 @@
  * scalers, …). Loading rebuilds the architecture with `layerFromConfig`
  * and loads the weights; every problem with the file is a FormatError.
  */
-import '../model/config'; // registers the built-in layers with layerFromConfig
+import '../layers'; // each built-in layer registers itself with layerFromConfig when it loads
 import { EddyError, FormatError, ValidationError } from '../errors';
 import { Module } from '../nn/module';
 import { layerFromConfig, layerToConfig } from '../nn/registry';

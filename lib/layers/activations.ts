@@ -4,6 +4,7 @@ import { softmax, logSoftmax } from '../ops/softmax';
 import { gelu, relu, sigmoid, tanh } from '../ops/unary';
 import { Tensor } from '../tensor/tensor';
 import { checkInteger } from '../validate';
+import { registerLayer } from '../nn/registry';
 
 export abstract class Activation extends Module {
   protected constructor(private readonly fn: (t: Tensor) => Tensor, private readonly label: string) {
@@ -95,3 +96,10 @@ export class LogSoftmax extends Activation {
     return new LogSoftmax(config.dim);
   }
 }
+
+registerLayer('Tanh', { layerClass: Tanh, fromConfig: () => Tanh.fromConfig() });
+registerLayer('Sigmoid', { layerClass: Sigmoid, fromConfig: () => Sigmoid.fromConfig() });
+registerLayer('ReLU', { layerClass: ReLU, fromConfig: () => ReLU.fromConfig() });
+registerLayer('GELU', { layerClass: GELU, fromConfig: () => GELU.fromConfig() });
+registerLayer('Softmax', { layerClass: Softmax, fromConfig: (c) => Softmax.fromConfig(c as never) });
+registerLayer('LogSoftmax', { layerClass: LogSoftmax, fromConfig: (c) => LogSoftmax.fromConfig(c as never) });

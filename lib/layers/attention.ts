@@ -17,6 +17,7 @@ import { Generator } from '../random';
 import { checkTensor, denseData, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkInteger, checkOptions, fail, formatShape } from '../validate';
 import { Linear } from './linear';
+import { registerLayer } from '../nn/registry';
 
 /** Per-call options of an attention layer. */
 export interface AttentionCallOptions {
@@ -274,3 +275,7 @@ export class GeneralAttention extends Attention {
     return `GeneralAttention(querySize=${this.sizes.querySize}, keySize=${this.sizes.keySize})`;
   }
 }
+
+registerLayer('AdditiveAttention', { layerClass: AdditiveAttention, fromConfig: (c) => AdditiveAttention.fromConfig(c as never) });
+registerLayer('DotAttention', { layerClass: DotAttention, fromConfig: (c) => DotAttention.fromConfig(c as never) });
+registerLayer('GeneralAttention', { layerClass: GeneralAttention, fromConfig: (c) => GeneralAttention.fromConfig(c as never) });

@@ -6,7 +6,7 @@
  */
 import { ShapeError, ValidationError } from '../errors';
 import { Module } from '../nn/module';
-import { ConfigObject, LayerConfig, layerFromConfig, layerToConfig } from '../nn/registry';
+import { ConfigObject, LayerConfig, layerFromConfig, layerToConfig, registerLayer } from '../nn/registry';
 import { add, mul } from '../ops/arithmetic';
 import { concat, stack } from '../ops/join';
 import { Lengths } from '../ops/lengths';
@@ -203,3 +203,5 @@ function configuredLike(layer: RecurrentLayerLike): RecurrentLayerLike {
   if (layer instanceof GRU) return new GRU({ ...common, resetAfter: hidden.resetAfter });
   return new RNN({ ...common, nonlinearity: layer.nonlinearity });
 }
+
+registerLayer('Bidirectional', { layerClass: Bidirectional, fromConfig: (c, path) => Bidirectional.fromConfig(c, path) });

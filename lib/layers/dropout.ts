@@ -3,6 +3,7 @@ import { Module } from '../nn/module';
 import { Generator, globalGenerator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkNumber, checkOptions, fail } from '../validate';
+import { registerLayer } from '../nn/registry';
 
 export interface DropoutOptions {
   /** Probability of zeroing an element. @default 0.5 */
@@ -51,3 +52,5 @@ export class Dropout extends Module {
     return `Dropout(p=${this.p})`;
   }
 }
+
+registerLayer('Dropout', { layerClass: Dropout, fromConfig: (c) => Dropout.fromConfig(c as never) });

@@ -5,6 +5,7 @@ import { Parameter } from '../nn/parameter';
 import { Generator, globalGenerator } from '../random';
 import { Tensor } from '../tensor/tensor';
 import { checkInteger, checkOptions, describe, fail } from '../validate';
+import { registerLayer } from '../nn/registry';
 
 export interface EmbeddingOptions {
   /** Size of the vocabulary. */
@@ -112,3 +113,5 @@ export class Embedding extends Module {
     return `Embedding(numEmbeddings=${this.numEmbeddings}, embeddingDim=${this.embeddingDim}${this.paddingIdx === null ? '' : `, paddingIdx=${this.paddingIdx}`})`;
   }
 }
+
+registerLayer('Embedding', { layerClass: Embedding, fromConfig: (c) => Embedding.fromConfig(c as never) });

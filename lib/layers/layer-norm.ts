@@ -4,6 +4,7 @@ import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { checkTensor, shapeSize, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkInteger, checkNumber, checkOptions, formatShape } from '../validate';
+import { registerLayer } from '../nn/registry';
 
 export interface LayerNormOptions {
   /** The trailing shape to normalize over (a number for the last axis). */
@@ -117,3 +118,5 @@ export class LayerNorm extends Module {
     return `LayerNorm(normalizedShape=[${this.normalizedShape.join(', ')}]${this.weight ? '' : ', elementwiseAffine=false'})`;
   }
 }
+
+registerLayer('LayerNorm', { layerClass: LayerNorm, fromConfig: (c) => LayerNorm.fromConfig(c as never) });

@@ -7,6 +7,7 @@ import { Parameter } from '../nn/parameter';
 import { Generator, globalGenerator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkInteger, checkOptions, fail, formatShape } from '../validate';
+import { registerLayer } from '../nn/registry';
 
 export interface LinearOptions {
   inFeatures: number;
@@ -74,3 +75,5 @@ export class Linear extends Module {
     return `Linear(inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}${this.bias ? '' : ', bias=false'})`;
   }
 }
+
+registerLayer('Linear', { layerClass: Linear, fromConfig: (c) => Linear.fromConfig(c as never) });

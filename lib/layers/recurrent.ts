@@ -15,6 +15,7 @@ import { checkLengths } from '../ops/lengths';
 import { denseData, Tensor } from '../tensor/tensor';
 import { acquireWorkspace, releaseWorkspace } from './workspace';
 import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, fail, formatShape } from '../validate';
+import { registerLayer } from '../nn/registry';
 
 /** Options shared by RNN, LSTM and GRU (PyTorch's, in camelCase). */
 export interface RecurrentOptions {
@@ -537,3 +538,7 @@ export class GRU extends RecurrentLayer {
     return this._resetAfter ? [] : ['resetAfter=false'];
   }
 }
+
+registerLayer<RNN>('RNN', { layerClass: RNN, fromConfig: (c) => new RNN(c as unknown as RNNOptions), toConfig: (layer) => layer.toConfig() });
+registerLayer<LSTM>('LSTM', { layerClass: LSTM, fromConfig: (c) => new LSTM(c as unknown as LSTMOptions), toConfig: (layer) => layer.toConfig() });
+registerLayer<GRU>('GRU', { layerClass: GRU, fromConfig: (c) => new GRU(c as unknown as GRUOptions), toConfig: (layer) => layer.toConfig() });

@@ -5,7 +5,7 @@
 import { noGrad } from '../autograd/grad-mode';
 import { ValidationError } from '../errors';
 import { Module } from '../nn/module';
-import { configArray, ConfigObject, LayerConfig, layerFromConfig, layerToConfig } from '../nn/registry';
+import { configArray, ConfigObject, LayerConfig, layerFromConfig, layerToConfig, registerLayer } from '../nn/registry';
 import { Tensor, zeros } from '../tensor/tensor';
 import { checkShape, describe } from '../validate';
 import { callLayer, callLayerAsync, CallContext, isLayer, Layer, pick } from './call';
@@ -78,3 +78,5 @@ export class Sequential extends Model {
 export function sequential(layers: readonly Layer[]): Sequential {
   return new Sequential(layers);
 }
+
+registerLayer('Sequential', { layerClass: Sequential, fromConfig: (c, path) => Sequential.fromConfig(c, path) });

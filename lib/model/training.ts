@@ -7,6 +7,7 @@
 import { backwardAsync } from '../autograd/backward';
 import { noGrad } from '../autograd/grad-mode';
 import { EddyError, ValidationError } from '../errors';
+import { loadCheckpoint } from '../io/checkpoint';
 import * as losses from '../losses';
 import * as metrics from '../metrics';
 import { Adam } from '../optim/adam';
@@ -175,8 +176,6 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
   };
 
   if (o.resumeFrom !== undefined) {
-    // Loaded lazily: the file code builds models, which import this module.
-    const { loadCheckpoint } = await import('../io/checkpoint');
     // The shuffling generator is restored when the checkpoint saved one
     // (saveCheckpoint's `rng`); without it the run continues, not bit-exactly.
     const restored = await loadCheckpoint(o.resumeFrom, { model, optimizer, rng: generator, skipMissingRng: true });

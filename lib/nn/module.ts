@@ -6,7 +6,7 @@
 import { ShapeError, ValidationError } from '../errors';
 import { Tensor, shapeSize, tensor } from '../tensor/tensor';
 import { describe, formatShape } from '../validate';
-import { GraphNode, SymbolicTensor } from '../model/symbolic';
+import { GraphNode, SymbolicTensor } from './symbolic';
 import { Parameter } from './parameter';
 
 /** What `loadStateDict` accepts for one entry. */
