@@ -15,7 +15,8 @@ import { checkLengths } from '../ops/lengths';
 import { denseData, Tensor } from '../tensor/tensor';
 import { acquireWorkspace, releaseWorkspace } from './workspace';
 import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, fail, formatShape } from '../validate';
-import { registerLayer } from '../nn/registry';
+import { ConfigObject, positive, registerLayer } from '../nn/registry';
+import { lowerRecurrent } from './recurrent-onnx';
 
 /** Options shared by RNN, LSTM and GRU (PyTorch's, in camelCase). */
 export interface RecurrentOptions {
@@ -106,7 +107,7 @@ export interface RecurrentOutput {
   c?: Tensor;
 }
 
-type CellName = 'RNN' | 'LSTM' | 'GRU';
+export type CellName = 'RNN' | 'LSTM' | 'GRU';
 
 /**
  * The parameters of one (layer, direction), in state-dict order, with the
@@ -141,7 +142,7 @@ interface Call {
   stateShape: number[];
 }
 
-abstract class RecurrentLayer extends Module {
+export abstract class RecurrentLayer extends Module {
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
@@ -158,7 +159,8 @@ abstract class RecurrentLayer extends Module {
   private readonly params: [string, Parameter][] = [];
 
   protected constructor(
-    private readonly cellName: CellName,
+    /** Which cell the layer runs. */
+    readonly cellName: CellName,
     private readonly cellCode: number,
     private readonly gates: number,
     opts: RecurrentOptions,
@@ -539,6 +541,16 @@ export class GRU extends RecurrentLayer {
   }
 }
 
-registerLayer<RNN>('RNN', { layerClass: RNN, fromConfig: (c) => new RNN(c as unknown as RNNOptions), toConfig: (layer) => layer.toConfig() });
-registerLayer<LSTM>('LSTM', { layerClass: LSTM, fromConfig: (c) => new LSTM(c as unknown as LSTMOptions), toConfig: (layer) => layer.toConfig() });
-registerLayer<GRU>('GRU', { layerClass: GRU, fromConfig: (c) => new GRU(c as unknown as GRUOptions), toConfig: (layer) => layer.toConfig() });
+/** Weights without biases of a (possibly stacked, bidirectional) recurrent layer, from its config alone. */
+function recurrentBound(c: ConfigObject, gates: number): number {
+  const input = positive(c.inputSize);
+  const hidden = positive(c.hiddenSize);
+  const layers = Math.max(1, positive(c.numLayers));
+  const dirs = c.bidirectional === true ? 2 : 1;
+  return dirs * gates * hidden * (input + hidden) + (layers - 1) * dirs * gates * hidden * (dirs * hidden + hidden);
+}
+
+const recurrent = { toConfig: (layer: RecurrentLayer) => layer.toConfig(), perStep: false, onnx: lowerRecurrent };
+registerLayer<RNN>('RNN', { ...recurrent, layerClass: RNN, fromConfig: (c) => new RNN(c as unknown as RNNOptions), parameterBound: (c) => recurrentBound(c, 1) });
+registerLayer<LSTM>('LSTM', { ...recurrent, layerClass: LSTM, fromConfig: (c) => new LSTM(c as unknown as LSTMOptions), parameterBound: (c) => recurrentBound(c, 4) });
+registerLayer<GRU>('GRU', { ...recurrent, layerClass: GRU, fromConfig: (c) => new GRU(c as unknown as GRUOptions), parameterBound: (c) => recurrentBound(c, 3) });
