@@ -280,7 +280,10 @@ export abstract class RecurrentLayer extends Module {
   /** Options specific to the cell type. */
   protected abstract cellConfig(): Record<string, number | boolean | string>;
 
-  /** GRU: PyTorch's linear-before-reset formula; true for other cells (unused). */
+  /**
+   * GRU: PyTorch's linear-before-reset formula.
+   * @deprecated on RNN and LSTM, where it means nothing and is always true; read it on a GRU.
+   */
   get resetAfter(): boolean {
     return true;
   }
