@@ -156,7 +156,8 @@ export class Bidirectional extends Module {
     const lengths = st.lengths;
     // reverseSequences checks lengths, with the recurrent layers' messages.
     const reversed = this.reverse(x, lengths);
-    return { forward: { h0: h0f, c0: c0f, lengths }, backward: { h0: h0b, c0: c0b, lengths }, reversed, lengths };
+    const training = st.training;
+    return { forward: { h0: h0f, c0: c0f, lengths, training }, backward: { h0: h0b, c0: c0b, lengths, training }, reversed, lengths };
   }
 
   /** Reverses each sequence within its length, batch-first or time-major. */

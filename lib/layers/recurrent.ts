@@ -96,6 +96,12 @@ export interface RecurrentState {
    * @default every sequence runs all time steps
    */
   lengths?: Int32Array | readonly number[];
+  /**
+   * Training mode for this call: dropout and recurrent dropout are active
+   * (containers pass the mode of `fit`, `predict` or `evaluate`).
+   * @default the layer's `training` flag
+   */
+  training?: boolean;
 }
 
 export interface RecurrentOutput {
@@ -230,17 +236,17 @@ export abstract class RecurrentLayer extends Module {
    * How models call the layer: graph inputs are (x, h0?, c0?), and the
    * model's lengths apply.
    */
-  graphCall(inputs: Tensor[], ctx: { lengths?: Int32Array | readonly number[] }): RecurrentOutput {
+  graphCall(inputs: Tensor[], ctx: { lengths?: Int32Array | readonly number[]; training?: boolean }): RecurrentOutput {
     if (inputs.length > (this.cellName === 'LSTM' ? 3 : 2)) {
       throw new ValidationError(`Expected at most ${this.cellName === 'LSTM' ? 'x, h0 and c0' : 'x and h0'} as inputs of ${this.toString()} but received ${inputs.length}`);
     }
-    return this.forward(inputs[0], { h0: inputs[1], c0: inputs[2], lengths: ctx.lengths });
+    return this.forward(inputs[0], { h0: inputs[1], c0: inputs[2], lengths: ctx.lengths, training: ctx.training });
   }
 
   /** `graphCall` on a worker thread. */
-  graphCallAsync(inputs: Tensor[], ctx: { lengths?: Int32Array | readonly number[] }): Promise<RecurrentOutput> {
+  graphCallAsync(inputs: Tensor[], ctx: { lengths?: Int32Array | readonly number[]; training?: boolean }): Promise<RecurrentOutput> {
     if (inputs.length > (this.cellName === 'LSTM' ? 3 : 2)) return Promise.resolve().then(() => this.graphCall(inputs, ctx));
-    return this.forwardAsync(inputs[0], { h0: inputs[1], c0: inputs[2], lengths: ctx.lengths });
+    return this.forwardAsync(inputs[0], { h0: inputs[1], c0: inputs[2], lengths: ctx.lengths, training: ctx.training });
   }
 
   toString(): string {
@@ -357,8 +363,9 @@ export abstract class RecurrentLayer extends Module {
     for (const { kind, params } of this.byKind()) values[kind.value] = params.map((p) => p?.data.data ?? null);
     const needsGrad =
       isGradEnabled() && (input.requiresGrad || !!h0?.requiresGrad || !!c0?.requiresGrad || this.params.some(([, p]) => p.data.requiresGrad));
-    const dropout = this.training && this.numLayers > 1 ? this.dropout : 0;
-    const recMask = this.training && this.recurrentDropout > 0 ? this.recurrentMask(K * B * H) : null;
+    const training = this.modeOf(st.training);
+    const dropout = training && this.numLayers > 1 ? this.dropout : 0;
+    const recMask = training && this.recurrentDropout > 0 ? this.recurrentMask(K * B * H) : null;
     const native: RnnCall = {
       cell: this.cellCode,
       resetAfter: this.resetAfter,

@@ -75,7 +75,7 @@ export class RecurrentStepper {
       if (layer instanceof RNN || layer instanceof LSTM || layer instanceof GRU) {
         x = await this.step(layer, i, x, offThread);
       } else {
-        x = (layer.forward as (input: Tensor) => Tensor).call(layer, x);
+        x = (layer.forward as (input: Tensor, opts: { training: boolean }) => Tensor).call(layer, x, { training: false });
       }
     }
     if (x.rank !== 3 || x.shape[0] !== 1 || x.shape[1] !== n || x.shape[2] !== this.vocabSize) {
@@ -90,7 +90,7 @@ export class RecurrentStepper {
     // Explicit states always: a stateful layer must not start from what training left in it.
     const prev = this.states[i] ?? { h: zeros(shape), c: layer instanceof LSTM ? zeros(shape) : undefined };
     const x = layer.batchFirst ? input : input.reshape([n, 1, input.shape[2]]);
-    const state = { h0: prev.h, c0: prev.c };
+    const state = { h0: prev.h, c0: prev.c, training: false };
     const out = offThread ? await layer.forwardAsync(x, state) : layer.forward(x, state);
     this.states[i] = { h: out.h, c: out.c };
     return layer.batchFirst ? out.output : out.output.reshape([1, n, out.output.shape[2]]);
