@@ -7,7 +7,7 @@
 import { record } from '../autograd/tape';
 import { isGradEnabled } from '../autograd/grad-mode';
 import { ShapeError, ValidationError } from '../errors';
-import { binding, RnnBackwardCall, RnnCall } from '../native';
+import { binding, RNN_PARAM_KINDS, RnnBackwardCall, RnnCall, RnnGradLists, RnnParamKind, RnnParamLists } from '../native';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { Generator, globalGenerator } from '../random';
@@ -115,25 +115,10 @@ export interface RecurrentOutput {
 
 export type CellName = 'RNN' | 'LSTM' | 'GRU';
 
-/**
- * The parameters of one (layer, direction), in state-dict order, with the
- * native call's fields for values and gradients. The layer-norm gains and
- * shifts exist only for `layerNorm: true` (the cell-state pair only for LSTM).
- */
-const KINDS = [
-  { name: 'weight_ih', value: 'wIh', grad: 'gWIh' },
-  { name: 'weight_hh', value: 'wHh', grad: 'gWHh' },
-  { name: 'bias_ih', value: 'bIh', grad: 'gBIh' },
-  { name: 'bias_hh', value: 'bHh', grad: 'gBHh' },
-  { name: 'layer_norm_ih_weight', value: 'lnIhW', grad: 'gLnIhW' },
-  { name: 'layer_norm_ih_bias', value: 'lnIhB', grad: 'gLnIhB' },
-  { name: 'layer_norm_hh_weight', value: 'lnHhW', grad: 'gLnHhW' },
-  { name: 'layer_norm_hh_bias', value: 'lnHhB', grad: 'gLnHhB' },
-  { name: 'layer_norm_c_weight', value: 'lnCW', grad: 'gLnCW' },
-  { name: 'layer_norm_c_bias', value: 'lnCB', grad: 'gLnCB' },
-] as const;
+/** The parameter kinds of one (layer, direction), in state-dict order (see RNN_PARAM_KINDS). */
+const KINDS = RNN_PARAM_KINDS;
 
-type Kind = (typeof KINDS)[number];
+type Kind = RnnParamKind;
 
 const CELL_CODES = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
 
@@ -297,20 +282,18 @@ export abstract class RecurrentLayer extends Module {
   private initParameters(): void {
     const G = this.gates * this.hiddenSize;
     const H = this.hiddenSize;
+    const present: Record<Kind['presence'], boolean> = {
+      always: true,
+      bias: this.bias,
+      layerNorm: this.layerNorm,
+      lstmLayerNorm: this.layerNorm && this.cellName === 'LSTM',
+    };
     for (let l = 0; l < this.numLayers; l++) {
       const inSize = l === 0 ? this.inputSize : H * this.numDirections;
+      const shapes: Record<Kind['size'], number[]> = { gatesByInput: [G, inSize], gatesByHidden: [G, H], gates: [G], hidden: [H] };
       for (let d = 0; d < this.numDirections; d++) {
         const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
-        this.params.push([`weight_ih${sfx}`, Parameter.zeros([G, inSize])], [`weight_hh${sfx}`, Parameter.zeros([G, H])]);
-        if (this.bias) this.params.push([`bias_ih${sfx}`, Parameter.zeros([G])], [`bias_hh${sfx}`, Parameter.zeros([G])]);
-        if (this.layerNorm) {
-          for (const part of ['ih', 'hh']) {
-            this.params.push([`layer_norm_${part}_weight${sfx}`, Parameter.zeros([G])], [`layer_norm_${part}_bias${sfx}`, Parameter.zeros([G])]);
-          }
-          if (this.cellName === 'LSTM') {
-            this.params.push([`layer_norm_c_weight${sfx}`, Parameter.zeros([H])], [`layer_norm_c_bias${sfx}`, Parameter.zeros([H])]);
-          }
-        }
+        for (const kind of KINDS) if (present[kind.presence]) this.params.push([`${kind.name}${sfx}`, Parameter.zeros(shapes[kind.size])]);
       }
     }
     this.resetParameters();
@@ -328,7 +311,7 @@ export abstract class RecurrentLayer extends Module {
     for (const kind of KINDS) {
       const params: (Parameter | null)[] = [];
       for (let l = 0; l < this.numLayers; l++) for (let d = 0; d < this.numDirections; d++) params.push(this.paramAt(kind.name, l, d));
-      if (kind.name.startsWith('layer_norm_') && params.every((p) => p === null)) continue;
+      if (params.every((p) => p === null)) continue;
       out.push({ kind, params });
     }
     return out;
@@ -359,7 +342,7 @@ export abstract class RecurrentLayer extends Module {
     const lengths = checkLengths(st.lengths, B, T);
 
     const K = this.numLayers * D;
-    const values: Record<string, (Float32Array | null)[]> = {};
+    const values: RnnParamLists = {};
     for (const { kind, params } of this.byKind()) values[kind.value] = params.map((p) => p?.data.data ?? null);
     const needsGrad =
       isGradEnabled() && (input.requiresGrad || !!h0?.requiresGrad || !!c0?.requiresGrad || this.params.some(([, p]) => p.data.requiresGrad));
@@ -384,10 +367,6 @@ export abstract class RecurrentLayer extends Module {
       h0: h0 ? denseData(h0) : null,
       c0: c0 ? denseData(c0) : null,
       ...values,
-      wIh: values.wIh as Float32Array[],
-      wHh: values.wHh as Float32Array[],
-      bIh: values.bIh ?? new Array<null>(K).fill(null),
-      bHh: values.bHh ?? new Array<null>(K).fill(null),
       dropout,
       seed: dropout > 0 ? this.generator.nextSeed() : 0,
       y: new Float32Array(T * B * D * H),
@@ -442,9 +421,8 @@ export abstract class RecurrentLayer extends Module {
     const { native, x, h0, c0 } = call;
     const [gy, gh, gc] = grads;
     const zerosLike = (t: Tensor | undefined): Float32Array | null => (t && t.requiresGrad ? new Float32Array(t.size) : null);
-    const lists: Record<string, (Float32Array | null)[]> = {};
+    const lists: RnnGradLists = {};
     for (const { kind, params } of this.byKind()) lists[kind.grad] = params.map((p) => (p && p.data.requiresGrad ? new Float32Array(p.data.size) : null));
-    const none = new Array<null>(this.numLayers * this.numDirections).fill(null);
     return {
       ...lists,
       forward: native,
@@ -454,18 +432,13 @@ export abstract class RecurrentLayer extends Module {
       dx: zerosLike(x),
       dh0: zerosLike(h0),
       dc0: zerosLike(c0),
-      gWIh: lists.gWIh,
-      gWHh: lists.gWHh,
-      gBIh: lists.gBIh ?? none,
-      gBHh: lists.gBHh ?? none,
     };
   }
 
   /** Input gradients in the order the inputs were recorded: x, h0?, c0?, then the parameters. */
   private backwardResult(call: Call, b: RnnBackwardCall, params: Tensor[]): (Tensor | null)[] {
     const byTensor = new Map<Tensor, Float32Array | null>();
-    const grads = b as unknown as Record<string, (Float32Array | null)[]>;
-    for (const { kind, params: list } of this.byKind()) list.forEach((p, k) => p && byTensor.set(p.data, grads[kind.grad][k]));
+    for (const { kind, params: list } of this.byKind()) list.forEach((p, k) => p && byTensor.set(p.data, b[kind.grad]?.[k] ?? null));
     const wrap = (g: Float32Array | null | undefined, like: Tensor): Tensor | null => (g ? new Tensor(g, like.shape) : null);
     const out: (Tensor | null)[] = [wrap(b.dx, call.x)];
     if (call.h0) out.push(wrap(b.dh0, call.h0));
