@@ -40,3 +40,10 @@ export class NativeLoadError extends EddyError {
     super(message, 'ERR_EDDY_NATIVE_LOAD', { cause });
   }
 }
+
+/** A queue is full: the request was refused at once rather than left to wait (try again later). */
+export class OverloadedError extends EddyError {
+  constructor(message: string) {
+    super(message, 'ERR_EDDY_OVERLOADED');
+  }
+}

@@ -90,8 +90,18 @@ export class Session {
 
   /** The carried states as plain data, for `eddy.session(model, state)` here or in another process. */
   state(): SessionState {
+    return this.stateOf(this.states);
+  }
+
+  /** @internal The states a batcher carries for this session's stream. */
+  carried(): ModelStates {
+    return this.states;
+  }
+
+  /** @internal `states` as plain data. */
+  stateOf(states: ModelStates): SessionState {
     const layers: SessionState['layers'] = {};
-    for (const [path, s] of Object.entries(this.states)) {
+    for (const [path, s] of Object.entries(states)) {
       layers[path] = s.c ? { h: Array.from(s.h.toFloat32Array()), c: Array.from(s.c.toFloat32Array()) } : { h: Array.from(s.h.toFloat32Array()) };
     }
     return { format: SESSION_STATE_FORMAT, version: SESSION_STATE_VERSION, layers };
@@ -114,7 +124,8 @@ export class Session {
     this.states = next;
   }
 
-  private toBatch(input: StepInput): { x: Tensor; chunk: boolean } {
+  /** @internal One step or chunk as a batch of one: [1, steps, …]. */
+  toBatch(input: StepInput): { x: Tensor; chunk: boolean } {
     if (this.tokens) {
       const ids = typeof input === 'number' ? [input] : input instanceof Tensor ? Array.from(input.toFloat32Array()) : Array.from(input as ArrayLike<number>);
       if (ids.length === 0) throw new ShapeError('Expected at least one token id for input but received none');
