@@ -40,3 +40,14 @@ export class NativeLoadError extends EddyError {
     super(message, 'ERR_EDDY_NATIVE_LOAD', { cause });
   }
 }
+
+/**
+ * The process ran out of a resource (memory, address space, threads) while
+ * native code worked; the call did nothing harmful and the process stays
+ * usable, so a caller may retry with smaller inputs or after freeing memory.
+ */
+export class ResourceError extends EddyError {
+  constructor(message: string) {
+    super(message, 'ERR_EDDY_RESOURCE');
+  }
+}
