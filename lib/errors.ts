@@ -42,9 +42,10 @@ export class NativeLoadError extends EddyError {
 }
 
 /**
- * The process ran out of a resource (memory, address space, threads) while
- * native code worked; the call did nothing harmful and the process stays
- * usable, so a caller may retry with smaller inputs or after freeing memory.
+ * Native code ran out of memory, address space or threads. The process
+ * stays usable: a caller may retry with smaller inputs or after freeing
+ * memory (zeroing gradients first after a failed backward, which may have
+ * accumulated part of them).
  */
 export class ResourceError extends EddyError {
   constructor(message: string) {

@@ -24,8 +24,8 @@ const workerSource = `
   ${setup}
   (async () => {
     if (workerData.victim) {
-      // A long call (thousands of steps), announced just before it starts.
-      const x = input(4000);
+      // A long call (a thousand steps), announced just before it starts.
+      const x = input(1000);
       parentPort.postMessage({ type: 'busy' });
       await eddy.noGrad(() => lstm.forwardAsync(x));
       parentPort.postMessage({ type: 'settled' });
@@ -33,7 +33,7 @@ const workerSource = `
     }
     const x = input(50);
     let out, product;
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 8; i++) {
       out = i % 2 ? eddy.noGrad(() => lstm.forward(x)) : await eddy.noGrad(() => lstm.forwardAsync(x));
       product = i % 2 ? eddy.matmul(square, square) : await eddy.matmulAsync(square, square);
     }
