@@ -47,3 +47,15 @@ export class OverloadedError extends EddyError {
     super(message, 'ERR_EDDY_OVERLOADED');
   }
 }
+
+/**
+ * Native code ran out of memory, address space or threads. The process
+ * stays usable: a caller may retry with smaller inputs or after freeing
+ * memory (zeroing gradients first after a failed backward, which may have
+ * accumulated part of them).
+ */
+export class ResourceError extends EddyError {
+  constructor(message: string) {
+    super(message, 'ERR_EDDY_RESOURCE');
+  }
+}

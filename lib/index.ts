@@ -1,7 +1,7 @@
 /**
  * Eddy: recurrent neural networks for Node.js on native kernels.
  */
-export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, OverloadedError } from './errors';
+export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, OverloadedError, ResourceError } from './errors';
 export { Tensor, tensor, zeros } from './tensor/tensor';
 export type { TensorOptions, NestedArray, DType } from './tensor/tensor';
 export { matmul, matmulAsync } from './ops/matmul';
