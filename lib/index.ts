@@ -44,7 +44,7 @@ export type { PoolingMode, PoolSequenceOptions, SequencePoolingOptions } from '.
 export { AdditiveAttention, DotAttention, GeneralAttention } from './layers/attention';
 export type { AttentionOutput, AttentionCallOptions, AdditiveAttentionOptions, DotAttentionOptions, GeneralAttentionOptions } from './layers/attention';
 export { Bidirectional } from './layers/bidirectional';
-export type { BidirectionalOptions, MergeMode, RecurrentLayerLike } from './layers/bidirectional';
+export type { BidirectionalOptions, BidirectionalLayerOptions, MergeMode, RecurrentLayerLike } from './layers/bidirectional';
 export * as init from './layers/init';
 export { Sequential, sequential } from './model/sequential';
 export { GraphModel, model, input } from './model/functional';

@@ -12,6 +12,12 @@ export interface DropoutOptions {
   generator?: Generator;
 }
 
+/** Options of one call. */
+export interface DropoutCallOptions {
+  /** Drop elements in this call (containers pass the mode of `fit` or `predict`). @default the layer's `training` flag */
+  training?: boolean;
+}
+
 /** The serializable options of a Dropout layer. */
 export type DropoutConfig = Required<Omit<DropoutOptions, 'generator'>>;
 
@@ -28,9 +34,9 @@ export class Dropout extends Module {
     this.generator = o.generator ?? globalGenerator;
   }
 
-  forward(input: Tensor): Tensor {
+  forward(input: Tensor, opts: DropoutCallOptions = {}): Tensor {
     const x = checkTensor('input', input);
-    if (!this.training || this.p === 0) return x;
+    if (!this.modeOf(checkOptions('options', opts).training) || this.p === 0) return x;
     const mask = new Float32Array(x.size);
     if (this.p < 1) {
       const keep = 1 / (1 - this.p);
@@ -53,4 +59,5 @@ export class Dropout extends Module {
   }
 }
 
-registerLayer('Dropout', { layerClass: Dropout, fromConfig: (c) => Dropout.fromConfig(c as never) });
+// Inference graphs drop Dropout: it is the identity in eval mode.
+registerLayer('Dropout', { layerClass: Dropout, fromConfig: (c) => Dropout.fromConfig(c as never), parameterBound: () => 0, perStep: true, onnx: (_layer, x) => x });

@@ -10,7 +10,7 @@ import { Optimizer } from '../optim/optimizer';
 import { Generator } from '../random';
 import { checkInteger, checkOneOf, checkOptions, fail } from '../validate';
 import { saveCheckpoint, Stateful } from '../io/checkpoint';
-import { describeModelFile } from '../io/model-file';
+import { describeModelFile } from '../io/describe';
 import { checkPath } from '../io/safetensors-file';
 
 export interface ModelCheckpointOptions {

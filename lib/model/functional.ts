@@ -258,4 +258,5 @@ export function model(opts: ModelOptions): GraphModel {
   return new GraphModel(opts);
 }
 
-registerLayer('GraphModel', { layerClass: GraphModel, fromConfig: (c, path) => GraphModel.fromConfig(c, path) });
+// Its layers' bounds count on their own (nested configs); ONNX export covers sequential models.
+registerLayer('GraphModel', { layerClass: GraphModel, fromConfig: (c, path) => GraphModel.fromConfig(c, path), parameterBound: () => 0, perStep: false, onnx: null });

@@ -11,6 +11,7 @@ import { checkShape, describe } from '../validate';
 import { callLayer, callLayerAsync, CallContext, isLayer, Layer, pick } from './call';
 import { Model } from './model';
 import { formatSummary, parameterCount, SummaryRow } from './summary';
+import { lowerLayer } from '../nn/onnx-lowering';
 
 export class Sequential extends Model {
   readonly layers: readonly Layer[];
@@ -79,4 +80,11 @@ export function sequential(layers: readonly Layer[]): Sequential {
   return new Sequential(layers);
 }
 
-registerLayer('Sequential', { layerClass: Sequential, fromConfig: (c, path) => Sequential.fromConfig(c, path) });
+registerLayer<Sequential>('Sequential', {
+  layerClass: Sequential,
+  fromConfig: (c, path) => Sequential.fromConfig(c, path),
+  // Its layers' bounds count on their own (nested configs).
+  parameterBound: () => 0,
+  perStep: false,
+  onnx: (model, x, ctx) => model.layers.reduce((y, layer) => lowerLayer(layer, y, ctx), x),
+});

@@ -44,12 +44,7 @@ export async function readLabeled(file: string | undefined): Promise<{ examples:
 
 /** Shuffles example indices with a seeded generator and splits them 85 / 15. */
 function split(n: number, seed: number): { train: number[]; validation: number[] } {
-  const gen = new eddy.Generator(seed);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(gen.next() * (i + 1));
-    [order[i], order[j]] = [order[j], order[i]];
-  }
+  const order = Array.from(new eddy.Generator(seed).permutation(n));
   const k = Math.max(1, Math.round(n * 0.15));
   return { train: order.slice(k), validation: order.slice(0, k) };
 }
