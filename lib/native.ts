@@ -139,6 +139,8 @@ export interface NativeBinding {
   getNumThreads(): number;
   /** True in the first environment (thread) of the process to load the module. */
   readonly firstLoad: boolean;
+  /** The most threads the native pool takes. */
+  readonly maxThreads: number;
   runtimeInfo(): {
     blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean;
     isa: IsaName; isaAvailable: IsaName[];

@@ -704,8 +704,12 @@ Napi::Value JS_activate(const Napi::CallbackInfo& info) {
 
 // ---------------------------------------------------------------- runtime
 
+// The most threads the pool takes: more never helps on a CPU and each one
+// costs a stack. Exported as `maxThreads` so TypeScript checks against it.
+constexpr int kMaxThreads = 64;
+
 Napi::Value JS_setNumThreads(const Napi::CallbackInfo& info) {
-  eddy::set_num_threads(static_cast<int>(ArgInt(info, 0, "n", 1, 1024)));
+  eddy::set_num_threads(static_cast<int>(ArgInt(info, 0, "n", 1, kMaxThreads)));
   return info.Env().Undefined();
 }
 
@@ -737,15 +741,13 @@ Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  // The pool belongs to the process: only the first load (not every worker
-  // thread that loads Eddy) sets its default size.
+  // The pool belongs to the process and starts with one thread; on the
+  // first load (not in every worker thread that loads Eddy) the TypeScript
+  // side sets the default size (runtime/threads.ts owns it).
   static std::atomic<bool> loaded{false};
   const bool first = !loaded.exchange(true);
-  if (first) {
-    unsigned hw = std::thread::hardware_concurrency();
-    eddy::set_num_threads(hw == 0 ? 1 : static_cast<int>(hw));
-  }
   exports.Set("firstLoad", Napi::Boolean::New(env, first));
+  exports.Set("maxThreads", Napi::Number::New(env, kMaxThreads));
   exports.Set("gemm", Napi::Function::New(env, JS_gemm, "gemm"));
   exports.Set("gemmAsync", Napi::Function::New(env, JS_gemmAsync, "gemmAsync"));
   exports.Set("rnnWorkspaceSize", Napi::Function::New(env, JS_rnnWorkspaceSize, "rnnWorkspaceSize"));

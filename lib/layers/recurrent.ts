@@ -16,6 +16,8 @@ import { denseData, Tensor } from '../tensor/tensor';
 import { RecurrentStepper, StepperOptions } from './recurrent-step';
 import { acquireWorkspace, releaseWorkspace } from './workspace';
 import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, fail, formatShape } from '../validate';
+import { ConfigObject, positive, registerLayer } from '../nn/registry';
+import { lowerRecurrent } from './recurrent-onnx';
 
 /** Options shared by RNN, LSTM and GRU (PyTorch's, in camelCase). */
 export interface RecurrentOptions {
@@ -95,6 +97,12 @@ export interface RecurrentState {
    * @default every sequence runs all time steps
    */
   lengths?: Int32Array | readonly number[];
+  /**
+   * Training mode for this call: dropout and recurrent dropout are active
+   * (containers pass the mode of `fit`, `predict` or `evaluate`).
+   * @default the layer's `training` flag
+   */
+  training?: boolean;
 }
 
 export interface RecurrentOutput {
@@ -106,7 +114,7 @@ export interface RecurrentOutput {
   c?: Tensor;
 }
 
-type CellName = 'RNN' | 'LSTM' | 'GRU';
+export type CellName = 'RNN' | 'LSTM' | 'GRU';
 
 /** The parameter kinds of one (layer, direction), in state-dict order (see RNN_PARAM_KINDS). */
 const KINDS = RNN_PARAM_KINDS;
@@ -126,7 +134,7 @@ interface Call {
   stateShape: number[];
 }
 
-abstract class RecurrentLayer extends Module {
+export abstract class RecurrentLayer extends Module {
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
@@ -143,7 +151,8 @@ abstract class RecurrentLayer extends Module {
   private readonly params: [string, Parameter][] = [];
 
   protected constructor(
-    private readonly cellName: CellName,
+    /** Which cell the layer runs. */
+    readonly cellName: CellName,
     private readonly cellCode: number,
     private readonly gates: number,
     opts: RecurrentOptions,
@@ -213,17 +222,17 @@ abstract class RecurrentLayer extends Module {
    * How models call the layer: graph inputs are (x, h0?, c0?), and the
    * model's lengths apply.
    */
-  graphCall(inputs: Tensor[], ctx: { lengths?: Int32Array | readonly number[] }): RecurrentOutput {
+  graphCall(inputs: Tensor[], ctx: { lengths?: Int32Array | readonly number[]; training?: boolean }): RecurrentOutput {
     if (inputs.length > (this.cellName === 'LSTM' ? 3 : 2)) {
       throw new ValidationError(`Expected at most ${this.cellName === 'LSTM' ? 'x, h0 and c0' : 'x and h0'} as inputs of ${this.toString()} but received ${inputs.length}`);
     }
-    return this.forward(inputs[0], { h0: inputs[1], c0: inputs[2], lengths: ctx.lengths });
+    return this.forward(inputs[0], { h0: inputs[1], c0: inputs[2], lengths: ctx.lengths, training: ctx.training });
   }
 
   /** `graphCall` on a worker thread. */
-  graphCallAsync(inputs: Tensor[], ctx: { lengths?: Int32Array | readonly number[] }): Promise<RecurrentOutput> {
+  graphCallAsync(inputs: Tensor[], ctx: { lengths?: Int32Array | readonly number[]; training?: boolean }): Promise<RecurrentOutput> {
     if (inputs.length > (this.cellName === 'LSTM' ? 3 : 2)) return Promise.resolve().then(() => this.graphCall(inputs, ctx));
-    return this.forwardAsync(inputs[0], { h0: inputs[1], c0: inputs[2], lengths: ctx.lengths });
+    return this.forwardAsync(inputs[0], { h0: inputs[1], c0: inputs[2], lengths: ctx.lengths, training: ctx.training });
   }
 
   /**
@@ -281,7 +290,10 @@ abstract class RecurrentLayer extends Module {
   /** Options specific to the cell type. */
   protected abstract cellConfig(): Record<string, number | boolean | string>;
 
-  /** GRU: PyTorch's linear-before-reset formula; true for other cells (unused). */
+  /**
+   * GRU: PyTorch's linear-before-reset formula.
+   * @deprecated on RNN and LSTM, where it means nothing and is always true; read it on a GRU.
+   */
   get resetAfter(): boolean {
     return true;
   }
@@ -353,8 +365,9 @@ abstract class RecurrentLayer extends Module {
     for (const { kind, params } of this.byKind()) values[kind.value] = params.map((p) => p?.data.data ?? null);
     const needsGrad =
       isGradEnabled() && (input.requiresGrad || !!h0?.requiresGrad || !!c0?.requiresGrad || this.params.some(([, p]) => p.data.requiresGrad));
-    const dropout = this.training && this.numLayers > 1 ? this.dropout : 0;
-    const recMask = this.training && this.recurrentDropout > 0 ? this.recurrentMask(K * B * H) : null;
+    const training = this.modeOf(st.training);
+    const dropout = training && this.numLayers > 1 ? this.dropout : 0;
+    const recMask = training && this.recurrentDropout > 0 ? this.recurrentMask(K * B * H) : null;
     const native: RnnCall = {
       cell: this.cellCode,
       resetAfter: this.resetAfter,
@@ -529,3 +542,17 @@ export class GRU extends RecurrentLayer {
     return this._resetAfter ? [] : ['resetAfter=false'];
   }
 }
+
+/** Weights without biases of a (possibly stacked, bidirectional) recurrent layer, from its config alone. */
+function recurrentBound(c: ConfigObject, gates: number): number {
+  const input = positive(c.inputSize);
+  const hidden = positive(c.hiddenSize);
+  const layers = Math.max(1, positive(c.numLayers));
+  const dirs = c.bidirectional === true ? 2 : 1;
+  return dirs * gates * hidden * (input + hidden) + (layers - 1) * dirs * gates * hidden * (dirs * hidden + hidden);
+}
+
+const recurrent = { toConfig: (layer: RecurrentLayer) => layer.toConfig(), perStep: false, onnx: lowerRecurrent };
+registerLayer<RNN>('RNN', { ...recurrent, layerClass: RNN, fromConfig: (c) => new RNN(c as unknown as RNNOptions), parameterBound: (c) => recurrentBound(c, 1) });
+registerLayer<LSTM>('LSTM', { ...recurrent, layerClass: LSTM, fromConfig: (c) => new LSTM(c as unknown as LSTMOptions), parameterBound: (c) => recurrentBound(c, 4) });
+registerLayer<GRU>('GRU', { ...recurrent, layerClass: GRU, fromConfig: (c) => new GRU(c as unknown as GRUOptions), parameterBound: (c) => recurrentBound(c, 3) });

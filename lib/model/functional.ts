@@ -13,13 +13,13 @@
 import { noGrad } from '../autograd/grad-mode';
 import { FormatError, ShapeError, ValidationError } from '../errors';
 import { Module } from '../nn/module';
-import { checkConfigKeys, configArray, ConfigObject, configObject, ConfigValue, LayerConfig, layerFromConfig, layerToConfig } from '../nn/registry';
+import { checkConfigKeys, configArray, ConfigObject, configObject, ConfigValue, LayerConfig, layerFromConfig, layerToConfig, registerLayer } from '../nn/registry';
 import { Tensor, zeros } from '../tensor/tensor';
 import { describe, formatShape } from '../validate';
 import { callLayer, callLayerAsync, CallContext, isLayer, Layer, pick } from './call';
 import { Model } from './model';
 import { formatSummary, parameterCount, SummaryRow } from './summary';
-import { GraphNode, SymbolicTensor } from './symbolic';
+import { GraphNode, SymbolicTensor } from '../nn/symbolic';
 
 export interface InputOptions {
   /** Shape of one example, without the batch axis; null for a free size (e.g. time steps). */
@@ -257,3 +257,6 @@ function index(value: ConfigValue | undefined, limit: number, where: string, wha
 export function model(opts: ModelOptions): GraphModel {
   return new GraphModel(opts);
 }
+
+// Its layers' bounds count on their own (nested configs); ONNX export covers sequential models.
+registerLayer('GraphModel', { layerClass: GraphModel, fromConfig: (c, path) => GraphModel.fromConfig(c, path), parameterBound: () => 0, perStep: false, onnx: null });

@@ -5,12 +5,13 @@
 import { noGrad } from '../autograd/grad-mode';
 import { ValidationError } from '../errors';
 import { Module } from '../nn/module';
-import { configArray, ConfigObject, LayerConfig, layerFromConfig, layerToConfig } from '../nn/registry';
+import { configArray, ConfigObject, LayerConfig, layerFromConfig, layerToConfig, registerLayer } from '../nn/registry';
 import { Tensor, zeros } from '../tensor/tensor';
 import { checkShape, describe } from '../validate';
 import { callLayer, callLayerAsync, CallContext, isLayer, Layer, pick } from './call';
 import { Model } from './model';
 import { formatSummary, parameterCount, SummaryRow } from './summary';
+import { lowerLayer } from '../nn/onnx-lowering';
 
 export class Sequential extends Model {
   readonly layers: readonly Layer[];
@@ -78,3 +79,12 @@ export class Sequential extends Model {
 export function sequential(layers: readonly Layer[]): Sequential {
   return new Sequential(layers);
 }
+
+registerLayer<Sequential>('Sequential', {
+  layerClass: Sequential,
+  fromConfig: (c, path) => Sequential.fromConfig(c, path),
+  // Its layers' bounds count on their own (nested configs).
+  parameterBound: () => 0,
+  perStep: false,
+  onnx: (model, x, ctx) => model.layers.reduce((y, layer) => lowerLayer(layer, y, ctx), x),
+});
