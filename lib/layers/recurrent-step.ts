@@ -64,6 +64,22 @@ export class RecurrentStepper {
     return this.h;
   }
 
+  /**
+   * Advances `n` streams whose states the caller holds: x is [n, inputSize],
+   * h (and c for an LSTM) [n, hiddenSize], updated in place. A stream
+   * batcher gathers whichever streams are waiting into these rows; each
+   * row's arithmetic is the same whatever n is (the kernels are
+   * batch-invariant), so a stream's result does not depend on its company.
+   */
+  stepRows(x: Float32Array, h: Float32Array, c: Float32Array | null): void {
+    const H = this.init.hiddenSize;
+    if (!(h instanceof Float32Array) || h.length === 0 || h.length % H !== 0) fail(`a Float32Array of n · ${H} elements`, 'h', h);
+    const n = h.length / H;
+    if (!(x instanceof Float32Array) || x.length !== n * this.init.inputSize) fail(`a Float32Array of ${n} · ${this.init.inputSize} elements`, 'x', x);
+    if (this.init.hasCellState ? !(c instanceof Float32Array) || c.length !== h.length : c !== null) fail(this.init.hasCellState ? `a Float32Array of ${h.length} elements` : 'null (only LSTM has a cell state)', 'c', c);
+    binding.rnnStep(this.init.handle, x, h, c);
+  }
+
   /** Sets the state of every stream: h (and c for LSTM) [batch, hiddenSize], or zeros when omitted. */
   reset(state: { h?: Float32Array; c?: Float32Array } = {}): void {
     const s = checkOptions('state', state);

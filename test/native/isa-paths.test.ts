@@ -25,6 +25,8 @@ const RECURRENT_TESTS = [
   'io/pytorch.test.js',
   'onnx/export.test.js',
   'data/fit.test.js',
+  'serving/session.test.js',
+  'serving/batchers.test.js',
 ];
 
 function runMocha(isa: IsaName): Promise<{ code: number | null; output: string }> {
