@@ -59,4 +59,5 @@ export class Dropout extends Module {
   }
 }
 
-registerLayer('Dropout', { layerClass: Dropout, fromConfig: (c) => Dropout.fromConfig(c as never) });
+// Inference graphs drop Dropout: it is the identity in eval mode.
+registerLayer('Dropout', { layerClass: Dropout, fromConfig: (c) => Dropout.fromConfig(c as never), parameterBound: () => 0, perStep: true, onnx: (_layer, x) => x });

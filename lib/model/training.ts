@@ -29,16 +29,24 @@ export interface LossContext {
 }
 
 export type LossFn = (prediction: Tensor, target: Tensor, ctx: LossContext) => Tensor;
-export type LossName = 'mse' | 'mae' | 'huber' | 'crossEntropy' | 'binaryCrossEntropy';
+/**
+ * Built-in losses by name. `'binaryCrossEntropyWithLogits'` takes logits
+ * (sigmoid inside, numerically stable); `'binaryCrossEntropy'` is the same
+ * loss under its older name, kept while the package is 0.x.
+ */
+export type LossName = 'mse' | 'mae' | 'huber' | 'crossEntropy' | 'binaryCrossEntropyWithLogits' | 'binaryCrossEntropy';
 export type MetricName = 'accuracy' | 'mae' | 'rmse' | 'mape' | 'perplexity' | 'bitsPerCharacter';
 
-const LOSSES: Record<LossName, LossFn> = {
+const LOSSES: Record<Exclude<LossName, 'binaryCrossEntropyWithLogits'>, LossFn> = {
   mse: (p, t) => losses.mse(p, t),
   mae: (p, t) => losses.mae(p, t),
   huber: (p, t) => losses.huber(p, t),
   crossEntropy: (p, t, ctx) => losses.crossEntropy(p, t, p.rank === 3 && ctx.lengths ? { lengths: ctx.lengths as Int32Array } : {}),
   binaryCrossEntropy: (p, t) => losses.binaryCrossEntropyWithLogits(p, t),
 };
+
+/** Names that say more than the ones listed in messages (which keep the 0.x spellings). */
+const LOSS_ALIASES: Partial<Record<LossName, keyof typeof LOSSES>> = { binaryCrossEntropyWithLogits: 'binaryCrossEntropy' };
 
 /** Metrics computed per batch from prediction, target and the batch loss; averaged per epoch. */
 const METRICS: Record<MetricName, (p: Tensor, t: Tensor, loss: number, ctx: LossContext) => number> = {
@@ -116,7 +124,8 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 
 function lossFunction(loss: unknown): LossFn {
   if (typeof loss === 'function') return loss as LossFn;
-  return LOSSES[checkOneOf('loss', loss, Object.keys(LOSSES) as LossName[])];
+  const canonical = typeof loss === 'string' && Object.prototype.hasOwnProperty.call(LOSS_ALIASES, loss) ? LOSS_ALIASES[loss as LossName]! : loss;
+  return LOSSES[checkOneOf('loss', canonical, Object.keys(LOSSES) as (keyof typeof LOSSES)[])];
 }
 
 function capitalize(s: string): string {

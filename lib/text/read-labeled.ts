@@ -6,7 +6,7 @@
 import { readFile } from 'fs/promises';
 import { FormatError } from '../errors';
 import { checkOptions, describe, fail } from '../validate';
-import { parseCsv } from '../timeseries/csv';
+import { parseCsv } from '../data/csv-text';
 
 export interface LabeledExamples {
   texts: string[];
