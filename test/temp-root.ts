@@ -9,6 +9,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
+/** What onnxruntime writes to the temporary directory whenever it loads (removed with the directory, not ours to clean). */
+const THIRD_PARTY = /^(mat-debug-\d+\.log|\.ses)$/;
+
 let suiteDir: string | null = null;
 let previous: string | undefined;
 
@@ -20,7 +23,7 @@ export const mochaHooks = {
   },
   afterAll(): void {
     if (suiteDir === null) return;
-    const left = fs.readdirSync(suiteDir);
+    const left = fs.readdirSync(suiteDir).filter((name) => !THIRD_PARTY.test(name));
     fs.rmSync(suiteDir, { recursive: true, force: true });
     if (previous === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = previous;
