@@ -41,6 +41,13 @@ export class NativeLoadError extends EddyError {
   }
 }
 
+/** A queue is full: the request was refused at once rather than left to wait (try again later). */
+export class OverloadedError extends EddyError {
+  constructor(message: string) {
+    super(message, 'ERR_EDDY_OVERLOADED');
+  }
+}
+
 /**
  * Native code ran out of memory, address space or threads. The process
  * stays usable: a caller may retry with smaller inputs or after freeing

@@ -85,6 +85,12 @@ export interface RnnBackwardCall extends RnnGradLists {
   dc0: Float32Array | null;
 }
 
+/** A native stepper (one layer's packed weights), made by rnnStepper; opaque to JavaScript. */
+export type RnnStepperHandle = { readonly __eddyStepper: unique symbol };
+
+/** Instruction sets of Eddy's own kernels, widest first (EDDY_ISA picks one). */
+export type IsaName = 'avx512' | 'avx2' | 'generic';
+
 /** The native module's entry points (see native/binding.cc). */
 export interface NativeBinding {
   /** Row-major sgemm on views into Float32Arrays: C = alpha·op(A)·op(B) + beta·C. */
@@ -108,6 +114,13 @@ export interface NativeBinding {
   rnnForwardAsync(call: RnnCall): Promise<void>;
   rnnBackward(call: RnnBackwardCall): void;
   rnnBackwardAsync(call: RnnBackwardCall): Promise<void>;
+  /**
+   * Copies and packs one layer's weights (one entry per parameter list) for
+   * token-by-token steps.
+   */
+  rnnStepper(a: Pick<RnnCall, 'cell' | 'resetAfter' | 'I' | 'H' | 'layerNorm'> & RnnParamLists): RnnStepperHandle;
+  /** One step in place for B = h.length / H streams: x [B, I], h and c [B, H] (c null but for LSTM). Synchronous. */
+  rnnStep(stepper: RnnStepperHandle, x: Float32Array, h: Float32Array, c: Float32Array | null): void;
   /** Applies sigmoid (0), tanh (1) or exp (2) with the portable (0) or AVX2 (1) kernels; false when AVX2 is absent. */
   activate(kind: number, x: Float32Array, y: Float32Array, kernels: number): boolean;
   /** Fused optimizer updates (native/optimizers.h); p and the state buffers are updated in place. */
@@ -136,7 +149,11 @@ export interface NativeBinding {
   readonly firstLoad: boolean;
   /** The most threads the native pool takes. */
   readonly maxThreads: number;
-  runtimeInfo(): { blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean };
+  runtimeInfo(): {
+    blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean;
+    isa: IsaName; isaAvailable: IsaName[];
+    kernels: { recurrentGemm: string; activations: string; blas: string };
+  };
 }
 
 /** Platforms for which Eddy ships prebuilt binaries. */

@@ -24,9 +24,12 @@
 #include "activations.h"
 #include "attention.h"
 #include "gemm.h"
+#include "isa.h"
+#include "packed_gemm.h"
 #include "optimizers.h"
 #include "parallel.h"
 #include "recurrent.h"
+#include "recurrent_step.h"
 
 namespace {
 
@@ -584,6 +587,58 @@ Napi::Value JS_rnnBackwardAsync(const Napi::CallbackInfo& info) {
   return RunSyncOrAsync<eddy::RnnBackward>(info, kRnnBackwardOp, ParseRnnBackward, eddy::rnn_backward, true);
 }
 
+// ---------------------------------------------------------------- streaming step
+
+const napi_type_tag kStepperTag = {0x6564647973746570ULL, 0x7265637572726e74ULL};
+
+// rnnStepper({ cell, resetAfter, I, H, layerNorm, <parameter lists of one
+// entry> }): copies and packs one layer's weights for token-by-token steps.
+Napi::Value JS_rnnStepper(const Napi::CallbackInfo& info) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "Expected an options object");
+  KeepAlive keep;
+  Fields f(info[0].As<Napi::Object>(), keep);
+  eddy::RnnShape s;
+  s.cell = static_cast<eddy::CellKind>(f.Int("cell", 0, 3));
+  s.reset_after = f.Bool("resetAfter");
+  s.I = static_cast<int>(f.Int("I", 1, 1 << 20));
+  s.H = static_cast<int>(f.Int("H", 1, 1 << 20));
+  s.layer_norm = f.Bool("layerNorm");
+  if (s.layer_norm && !(s.cell == eddy::CellKind::kLstm || (s.cell == eddy::CellKind::kGru && s.reset_after))) {
+    throw Napi::RangeError::New(f.Env(), "layerNorm needs an LSTM or a GRU with resetAfter");
+  }
+  eddy::RnnParams p;
+  for (const eddy::ParamKind& kind : eddy::kParamKinds) p.*kind.value = ParamList<std::vector<const float*>>(f, s, kind, false);
+  auto* stepper = new eddy::RecurrentStepper(s, p);
+  auto handle = Napi::External<eddy::RecurrentStepper>::New(info.Env(), stepper, [](Napi::Env, eddy::RecurrentStepper* st) { delete st; });
+  handle.TypeTag(&kStepperTag);
+  return handle;
+}
+
+// rnnStep(stepper, x [B·I], h [B·H], c [B·H] | null): one step in place, synchronous.
+Napi::Value JS_rnnStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsExternal() || !info[0].As<Napi::External<eddy::RecurrentStepper>>().CheckTypeTag(&kStepperTag)) {
+    throw Napi::TypeError::New(env, "Expected a stepper made by rnnStepper");
+  }
+  eddy::RecurrentStepper* st = info[0].As<Napi::External<eddy::RecurrentStepper>>().Data();
+  const eddy::RnnShape& s = st->shape();
+  FloatView x = ArgFloat32Array(info, 1, "x");
+  FloatView h = ArgFloat32Array(info, 2, "h");
+  const size_t H = static_cast<size_t>(s.H);
+  if (h.length == 0 || h.length % H != 0) throw Napi::RangeError::New(env, "Expected h of B·H elements");
+  const size_t B = h.length / H;
+  if (x.length != B * s.I) throw Napi::RangeError::New(env, "Expected x of B·I elements");
+  float* c = nullptr;
+  if (s.cell == eddy::CellKind::kLstm) {
+    FloatView cv = ArgFloat32Array(info, 3, "c");
+    if (cv.length != h.length) throw Napi::RangeError::New(env, "Expected c of B·H elements");
+    c = cv.data;
+  }
+  if (B > static_cast<size_t>(1 << 20)) throw Napi::RangeError::New(env, "Too many streams for one step");
+  st->step(static_cast<int>(B), x.data, h.data, c);
+  return env.Undefined();
+}
+
 // ---------------------------------------------------------------- optimizers
 
 // Every optimizer entry takes { p, g, <state arrays>, <hyperparameters> };
@@ -764,6 +819,19 @@ Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
   o.Set("blasCore", Napi::String::New(env, openblas_get_corename()));
   o.Set("hardwareThreads", Napi::Number::New(env, std::thread::hardware_concurrency()));
   o.Set("avx2", Napi::Boolean::New(env, eddy::cpu_has_avx2()));
+  // The instruction set Eddy's kernels use (EDDY_ISA narrows it), the ones
+  // this CPU could use, and what runs on the recurrent hot path.
+  o.Set("isa", Napi::String::New(env, eddy::isa_name(eddy::isa())));
+  Napi::Array available = Napi::Array::New(env);
+  for (eddy::Isa i : {eddy::Isa::kAvx512, eddy::Isa::kAvx2, eddy::Isa::kGeneric}) {
+    if (eddy::cpu_supports(i)) available.Set(available.Length(), Napi::String::New(env, eddy::isa_name(i)));
+  }
+  o.Set("isaAvailable", available);
+  Napi::Object kernels = Napi::Object::New(env);
+  kernels.Set("recurrentGemm", Napi::String::New(env, eddy::packed_gemm_kernel_name()));
+  kernels.Set("activations", Napi::String::New(env, eddy::use_avx2() ? "avx2" : "generic"));
+  kernels.Set("blas", Napi::String::New(env, openblas_get_corename()));
+  o.Set("kernels", kernels);
   return o;
 }
 
@@ -790,6 +858,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"rnnForwardAsync", kRnnForwardOp, JS_rnnForwardAsync},
       {"rnnBackward", kRnnBackwardOp, JS_rnnBackward},
       {"rnnBackwardAsync", kRnnBackwardOp, JS_rnnBackwardAsync},
+      {"rnnStepper", "the recurrent step", JS_rnnStepper},
+      {"rnnStep", "the recurrent step", JS_rnnStep},
       {"activate", "an activation", JS_activate},
       {"additiveScore", "attention scores", JS_additiveScore},
       {"additiveScoreBackward", "attention scores", JS_additiveScoreBackward},
