@@ -1,7 +1,7 @@
 /**
  * Eddy: recurrent neural networks for Node.js on native kernels.
  */
-export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError } from './errors';
+export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, OverloadedError, ResourceError } from './errors';
 export { Tensor, tensor, zeros } from './tensor/tensor';
 export type { TensorOptions, NestedArray, DType } from './tensor/tensor';
 export { matmul, matmulAsync } from './ops/matmul';
@@ -54,6 +54,8 @@ export type { ModelOptions, InputOptions } from './model/functional';
 export { SymbolicTensor } from './nn/symbolic';
 export type { CallContext, Layer } from './model/call';
 export { Model } from './model/model';
+export type { ModelStates, WithStates, OutputWithStates } from './model/states';
+export type { LayerState } from './layers/recurrent';
 export { EarlyStopping } from './model/callbacks';
 export { ModelCheckpoint } from './model/checkpoint-callback';
 export type { ModelCheckpointOptions } from './model/checkpoint-callback';
@@ -74,3 +76,6 @@ export * as data from './data';
 export * as timeseries from './timeseries';
 export * as text from './text';
 export * as onnx from './onnx';
+export * as serving from './serving';
+export { session, Session } from './serving';
+export type { SessionState, StepInput } from './serving';

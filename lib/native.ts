@@ -3,7 +3,7 @@
  * typed `binding` from here.
  */
 import * as path from 'path';
-import { NativeLoadError } from './errors';
+import { NativeLoadError, ResourceError } from './errors';
 
 /**
  * Every parameter kind of one (layer, direction) of a recurrent layer, in
@@ -137,6 +137,14 @@ export interface NativeBinding {
   }): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** Registers the classes native code throws (once per thread that loads the module). */
+  setErrorClasses(classes: { resource: typeof ResourceError }): void;
+  /**
+   * Runs the pool over n items; the chunk holding item failAt (−1: none)
+   * fails an allocation. Returns how many items ran. For tests of the
+   * pool's error path.
+   */
+  parallelProbe(n: number, failAt: number): number;
   /** True in the first environment (thread) of the process to load the module. */
   readonly firstLoad: boolean;
   /** The most threads the native pool takes. */
@@ -189,12 +197,32 @@ export function explainLoadFailure(
   return lines.join('\n');
 }
 
+/**
+ * Runs `load` with OpenBLAS told to start no threads of its own. Eddy keeps
+ * OpenBLAS single-threaded inside its pool, but OpenBLAS reads
+ * OPENBLAS_NUM_THREADS when the module is loaded and otherwise starts a
+ * thread per core, each holding a 128 MiB buffer, that would never work.
+ * The caller's value is restored afterwards.
+ */
+function withoutBlasThreads<T>(load: () => T): T {
+  const saved = process.env.OPENBLAS_NUM_THREADS;
+  process.env.OPENBLAS_NUM_THREADS = '1';
+  try {
+    return load();
+  } finally {
+    if (saved === undefined) delete process.env.OPENBLAS_NUM_THREADS;
+    else process.env.OPENBLAS_NUM_THREADS = saved;
+  }
+}
+
 /** Loads the binding from `root` (prebuild first, local build second). */
 export function loadNative(root: string = PACKAGE_ROOT): NativeBinding {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
-    return load(root);
+    const binding = withoutBlasThreads(() => load(root));
+    binding.setErrorClasses({ resource: ResourceError });
+    return binding;
   } catch (err) {
     const message = explainLoadFailure(err, {
       platform: process.platform,

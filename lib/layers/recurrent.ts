@@ -116,6 +116,29 @@ export interface RecurrentOutput {
 
 export type CellName = 'RNN' | 'LSTM' | 'GRU';
 
+/** A recurrent layer's state between calls: h (and c for an LSTM), [numLayers · directions, batch, hiddenSize]. */
+export interface LayerState {
+  h: Tensor;
+  c?: Tensor;
+}
+
+/**
+ * Carries states through a model call: the container hands it to every
+ * recurrent layer it calls, which takes its initial state from it (unless
+ * the graph feeds h0/c0) and leaves its final state in it.
+ */
+export interface StateCarrier {
+  initial(layer: RecurrentLayer): LayerState | undefined;
+  final(layer: RecurrentLayer, state: LayerState): void;
+}
+
+/** What a container passes to `graphCall`. */
+export interface GraphCallContext {
+  lengths?: Int32Array | readonly number[];
+  training?: boolean;
+  carrier?: StateCarrier;
+}
+
 /** The parameter kinds of one (layer, direction), in state-dict order (see RNN_PARAM_KINDS). */
 const KINDS = RNN_PARAM_KINDS;
 
@@ -222,17 +245,27 @@ export abstract class RecurrentLayer extends Module {
    * How models call the layer: graph inputs are (x, h0?, c0?), and the
    * model's lengths apply.
    */
-  graphCall(inputs: Tensor[], ctx: { lengths?: Int32Array | readonly number[]; training?: boolean }): RecurrentOutput {
+  graphCall(inputs: Tensor[], ctx: GraphCallContext): RecurrentOutput {
     if (inputs.length > (this.cellName === 'LSTM' ? 3 : 2)) {
       throw new ValidationError(`Expected at most ${this.cellName === 'LSTM' ? 'x, h0 and c0' : 'x and h0'} as inputs of ${this.toString()} but received ${inputs.length}`);
     }
-    return this.forward(inputs[0], { h0: inputs[1], c0: inputs[2], lengths: ctx.lengths, training: ctx.training });
+    const out = this.forward(inputs[0], this.graphState(inputs, ctx));
+    ctx.carrier?.final(this, { h: out.h, c: out.c });
+    return out;
+  }
+
+  /** Graph inputs h0/c0 win over carried states; lengths and mode come from the call. */
+  private graphState(inputs: Tensor[], ctx: GraphCallContext): RecurrentState {
+    const carried = ctx.carrier?.initial(this);
+    return { h0: inputs[1] ?? carried?.h, c0: inputs[2] ?? carried?.c, lengths: ctx.lengths, training: ctx.training };
   }
 
   /** `graphCall` on a worker thread. */
-  graphCallAsync(inputs: Tensor[], ctx: { lengths?: Int32Array | readonly number[]; training?: boolean }): Promise<RecurrentOutput> {
-    if (inputs.length > (this.cellName === 'LSTM' ? 3 : 2)) return Promise.resolve().then(() => this.graphCall(inputs, ctx));
-    return this.forwardAsync(inputs[0], { h0: inputs[1], c0: inputs[2], lengths: ctx.lengths, training: ctx.training });
+  async graphCallAsync(inputs: Tensor[], ctx: GraphCallContext): Promise<RecurrentOutput> {
+    if (inputs.length > (this.cellName === 'LSTM' ? 3 : 2)) return this.graphCall(inputs, ctx);
+    const out = await this.forwardAsync(inputs[0], this.graphState(inputs, ctx));
+    ctx.carrier?.final(this, { h: out.h, c: out.c });
+    return out;
   }
 
   /**

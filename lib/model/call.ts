@@ -5,6 +5,7 @@
  * layer's output sequence, an attention layer's context vectors).
  */
 import { EddyError } from '../errors';
+import type { StateCarrier } from '../layers/recurrent';
 import { Module } from '../nn/module';
 import { Tensor } from '../tensor/tensor';
 
@@ -19,6 +20,8 @@ export interface CallContext {
    * @default each layer's own `training` flag
    */
   training?: boolean;
+  /** Hands initial states to the recurrent layers a model calls and collects their final ones (see `model/states.ts`). */
+  carrier?: StateCarrier;
 }
 
 /** A module that can sit in a model: anything with a forward method. */
