@@ -13,7 +13,7 @@ import { Parameter } from '../nn/parameter';
 import { Generator, globalGenerator } from '../random';
 import { checkLengths } from '../ops/lengths';
 import { denseData, Tensor } from '../tensor/tensor';
-import { RecurrentStepper, StepperOptions } from './recurrent-step';
+import { LayerStepper, StepperOptions } from './layer-stepper';
 import { acquireWorkspace, releaseWorkspace } from './workspace';
 import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, fail, formatShape } from '../validate';
 import { ConfigObject, positive, registerLayer } from '../nn/registry';
@@ -270,10 +270,10 @@ export abstract class RecurrentLayer extends Module {
 
   /**
    * A stepper that runs this layer one time step per call, with carried
-   * state, for token-by-token serving (see RecurrentStepper). Only for one
+   * state, for token-by-token serving (see LayerStepper). Only for one
    * layer in one direction; it keeps a copy of the current weights.
    */
-  stepper(opts: StepperOptions = {}): RecurrentStepper {
+  stepper(opts: StepperOptions = {}): LayerStepper {
     if (this.numLayers !== 1 || this.bidirectional) {
       throw new ValidationError(`Expected a single-layer, unidirectional layer for stepper() but received ${this.toString()}`);
     }
@@ -283,7 +283,7 @@ export abstract class RecurrentLayer extends Module {
       cell: this.cellCode, resetAfter: this.resetAfter, I: this.inputSize, H: this.hiddenSize, layerNorm: this.layerNorm, ...values,
     });
     const init = { handle, inputSize: this.inputSize, hiddenSize: this.hiddenSize, hasCellState: this.cellName === 'LSTM', layerName: this.toString() };
-    return new RecurrentStepper(init, opts);
+    return new LayerStepper(init, opts);
   }
 
   toString(): string {

@@ -9,7 +9,7 @@ import { noGrad } from '../autograd/grad-mode';
 import { FormatError, ShapeError, ValidationError } from '../errors';
 import { Embedding } from '../layers/embedding';
 import { LayerState, RecurrentLayer } from '../layers/recurrent';
-import { RecurrentStepper as NativeStepper } from '../layers/recurrent-step';
+import { LayerStepper as NativeStepper } from '../layers/layer-stepper';
 import { Module } from '../nn/module';
 import { actsPerStep } from '../nn/registry';
 import { GraphModel } from '../model/functional';

@@ -19,7 +19,7 @@ const RECURRENT_TESTS = [
   'layers/recurrent-api.test.js',
   'layers/bidirectional.test.js',
   'layers/batch-invariance.test.js',
-  'layers/recurrent-step.test.js',
+  'layers/layer-stepper.test.js',
   'model/stateful.test.js',
   'io/keras.test.js',
   'io/pytorch.test.js',

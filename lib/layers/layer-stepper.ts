@@ -31,7 +31,7 @@ export interface StepperInit {
  * that step, bit for bit on the same kernels. Made by `layer.stepper()`;
  * later changes to the layer's weights are not seen (make a new stepper).
  */
-export class RecurrentStepper {
+export class LayerStepper {
   /** Streams per step. */
   readonly batch: number;
   /** The hidden state [batch, hiddenSize]: h_t after a step, which is also the step's output. */
