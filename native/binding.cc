@@ -6,7 +6,6 @@
 // struct on a libuv worker thread while holding references to the arrays.
 #include <napi.h>
 
-#include <cblas.h>
 
 #include <atomic>
 #include <cstdint>
@@ -19,6 +18,7 @@
 
 #include "activations.h"
 #include "attention.h"
+#include "blas.h"
 #include "gemm.h"
 #include "optimizers.h"
 #include "parallel.h"
@@ -675,8 +675,9 @@ Napi::Value JS_getNumThreads(const Napi::CallbackInfo& info) {
 Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-  o.Set("blasConfig", Napi::String::New(env, openblas_get_config()));
-  o.Set("blasCore", Napi::String::New(env, openblas_get_corename()));
+  o.Set("blas", Napi::String::New(env, eddy::blas_name()));
+  o.Set("blasConfig", Napi::String::New(env, eddy::blas_config()));
+  o.Set("blasCore", Napi::String::New(env, eddy::blas_core()));
   o.Set("hardwareThreads", Napi::Number::New(env, std::thread::hardware_concurrency()));
   o.Set("avx2", Napi::Boolean::New(env, eddy::cpu_has_avx2()));
   return o;

@@ -1,10 +1,9 @@
 #include "gemm.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 
 #include "activations.h"
+#include "blas.h"
 #include "parallel.h"
 #include "small_gemm.h"
 
@@ -36,10 +35,12 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
       }
     return;
   }
+#if defined(__x86_64__) || defined(_M_X64)
   if (m <= avx2::kSmallGemmRows && !trans_a && use_avx2()) {
     avx2::small_gemm(trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
+#endif
   const int threads = num_threads();
   if (threads < 2 || 2.0 * m * n * k < kParallelFlops) {
     gemm_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
