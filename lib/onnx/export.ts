@@ -17,7 +17,7 @@ import { GRU, LSTM, RNN } from '../layers/recurrent';
 import { Sequential } from '../model/sequential';
 import { Module } from '../nn/module';
 import { checkBoolean, checkInteger, checkOptions } from '../validate';
-import { AttributeType, DataType, ModelProto } from './schema';
+import { AttributeType, DataType, modelProto } from './schema';
 
 export interface OnnxExportOptions {
   /** Features per step of the float input (ignored when the model starts with an Embedding). @default the first layer's input size */
@@ -214,13 +214,14 @@ export function toOnnx(model: Module, opts: OnnxExportOptions = {}): Uint8Array 
   }
   toBatchMajor();
   g.node('Identity', [x], ['output']);
-  const proto = ModelProto.create({
+  const modelType = modelProto();
+  const proto = modelType.create({
     irVersion: 8,
     producerName: 'eddy-rnn',
     graph: { name: 'eddy', node: g.nodes, initializer: g.initializers, input: inputs, output: [{ name: 'output', type: { tensorType: { elemType: DataType.FLOAT } } }] },
     opsetImport: [{ domain: '', version: opset }],
   });
-  return ModelProto.encode(proto).finish();
+  return modelType.encode(proto).finish();
 }
 
 const ACTIVATIONS: Record<string, string> = { Tanh: 'Tanh', Sigmoid: 'Sigmoid', ReLU: 'Relu', Softmax: 'Softmax', LogSoftmax: 'LogSoftmax' };
