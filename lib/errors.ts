@@ -40,3 +40,22 @@ export class NativeLoadError extends EddyError {
     super(message, 'ERR_EDDY_NATIVE_LOAD', { cause });
   }
 }
+
+/** A queue is full: the request was refused at once rather than left to wait (try again later). */
+export class OverloadedError extends EddyError {
+  constructor(message: string) {
+    super(message, 'ERR_EDDY_OVERLOADED');
+  }
+}
+
+/**
+ * Native code ran out of memory, address space or threads. The process
+ * stays usable: a caller may retry with smaller inputs or after freeing
+ * memory (zeroing gradients first after a failed backward, which may have
+ * accumulated part of them).
+ */
+export class ResourceError extends EddyError {
+  constructor(message: string) {
+    super(message, 'ERR_EDDY_RESOURCE');
+  }
+}
