@@ -3,7 +3,7 @@
  */
 export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, OverloadedError, ResourceError } from './errors';
 export { Tensor, tensor, zeros } from './tensor/tensor';
-export type { TensorOptions, NestedArray, DType } from './tensor/tensor';
+export type { TensorOptions, NestedArray, DType, TensorData } from './tensor/tensor';
 export { matmul, matmulAsync } from './ops/matmul';
 export { add, sub, mul, div, neg } from './ops/arithmetic';
 export type { Operand } from './ops/arithmetic';
@@ -79,3 +79,16 @@ export * as onnx from './onnx';
 export * as serving from './serving';
 export { session, Session } from './serving';
 export type { SessionState, StepInput } from './serving';
+// Types that public signatures mention (results of toConfig(), runtimeInfo(), graph internals).
+export type { RuntimeInfo } from './runtime/info';
+export type { AdditiveAttentionConfig, DotAttentionConfig, GeneralAttentionConfig } from './layers/attention';
+export type { BidirectionalConfig } from './layers/bidirectional';
+export type { DropoutConfig, DropoutCallOptions } from './layers/dropout';
+export type { EmbeddingConfig } from './layers/embedding';
+export type { LayerNormConfig } from './layers/layer-norm';
+export type { LinearConfig } from './layers/linear';
+export type { GraphModelConfig } from './model/functional';
+export type { AsyncBackwardFn, Edge } from './autograd/node';
+export type { GraphNode } from './nn/symbolic';
+export type { CellName, StateCarrier, GraphCallContext } from './layers/recurrent';
+export type { StepperInit } from './layers/recurrent-step';

@@ -105,6 +105,7 @@ export interface RecurrentState {
   training?: boolean;
 }
 
+/** What a recurrent layer's forward returns. */
 export interface RecurrentOutput {
   /** [batch, time, directions · hiddenSize] ([time, batch, …] when batchFirst is false). */
   output: Tensor;
@@ -114,11 +115,14 @@ export interface RecurrentOutput {
   c?: Tensor;
 }
 
+/** The recurrent cell kinds. */
 export type CellName = 'RNN' | 'LSTM' | 'GRU';
 
 /** A recurrent layer's state between calls: h (and c for an LSTM), [numLayers · directions, batch, hiddenSize]. */
 export interface LayerState {
+  /** Hidden state. */
   h: Tensor;
+  /** Cell state (LSTM only). */
   c?: Tensor;
 }
 
@@ -157,16 +161,27 @@ interface Call {
   stateShape: number[];
 }
 
+/** What RNN, LSTM and GRU share: options, parameters, forward and backward through the native kernels, states and steppers. */
 export abstract class RecurrentLayer extends Module {
+  /** Features per step of the input. */
   readonly inputSize: number;
+  /** Units of the hidden state, per direction. */
   readonly hiddenSize: number;
+  /** Stacked layers. */
   readonly numLayers: number;
+  /** Whether the layer has bias_ih and bias_hh. */
   readonly bias: boolean;
+  /** Whether input and output are [batch, time, features] (else [time, batch, features]). */
   readonly batchFirst: boolean;
+  /** Dropout probability between stacked layers (training only). */
   readonly dropout: number;
+  /** Whether a reverse direction runs too. */
   readonly bidirectional: boolean;
+  /** Dropout probability on the recurrent state (training only). */
   readonly recurrentDropout: number;
+  /** Whether the final state of a call is the initial state of the next. */
   readonly stateful: boolean;
+  /** Whether the cell is layer-normalized. */
   readonly layerNorm: boolean;
   protected readonly generator: Generator;
   /** Final states of the last call, for a stateful layer. */
@@ -286,6 +301,7 @@ export abstract class RecurrentLayer extends Module {
     return new LayerStepper(init, opts);
   }
 
+  /** A one-line description with the options that differ from the defaults, e.g. `LSTM(128, 256, numLayers=2)`. */
   toString(): string {
     const extras: string[] = [];
     if (this.numLayers !== 1) extras.push(`numLayers=${this.numLayers}`);
@@ -520,6 +536,7 @@ export abstract class RecurrentLayer extends Module {
 
 /** Elman RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or relu. */
 export class RNN extends RecurrentLayer {
+  /** The activation of the cell. @default 'tanh' */
   readonly nonlinearity: 'tanh' | 'relu';
 
   constructor(opts: RNNOptions) {
