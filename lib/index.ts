@@ -1,7 +1,7 @@
 /**
  * Eddy: recurrent neural networks for Node.js on native kernels.
  */
-export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError } from './errors';
+export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, AbortError, NonFiniteError, ParseError, FileError, NativeArgumentError, UnknownOptionError } from './errors';
 export { Tensor, tensor, zeros } from './tensor/tensor';
 export type { TensorOptions, NestedArray, DType } from './tensor/tensor';
 export { matmul, matmulAsync } from './ops/matmul';
@@ -56,7 +56,6 @@ export { EarlyStopping } from './model/callbacks';
 export { ModelCheckpoint } from './model/checkpoint-callback';
 export type { ModelCheckpointOptions } from './model/checkpoint-callback';
 export type { Callback, Logs, EarlyStoppingOptions } from './model/callbacks';
-export { AbortError, NonFiniteError } from './model/training';
 export type { FitOptions, EvaluateOptions, PredictOptions, History, LossFn, LossName, MetricName, LossContext } from './model/training';
 export type { Batch, Data } from './model/batches';
 export { layerToConfig, layerFromConfig, registerLayer } from './nn/registry';

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import * as path from 'path';
 import * as eddy from '../index';
-import { ValidationError } from '../errors';
+import { fileError, FormatError, ValidationError } from '../errors';
 import { renderReport, ReportInput } from '../report/report';
 import type { Logs } from '../model/callbacks';
 import { checkConfig, TrainConfig } from './config';
@@ -40,9 +40,22 @@ export function optimizerFor(c: TrainConfig, model: eddy.Module): eddy.optim.Opt
   }
 }
 
+/** The --data file as text; a binary file (a NUL byte, or bytes that are not UTF-8) is refused rather than trained on. */
 export function readData(file: string): string {
   if (!existsSync(file)) throw new ValidationError(`Cannot find the --data file ${JSON.stringify(file)}`);
-  return readFileSync(file, 'utf8');
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    throw fileError(err, file);
+  }
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) throw new FormatError(`Expected a text file for --data but ${JSON.stringify(file)} is binary (a NUL byte at offset ${nul})`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new FormatError(`Expected a UTF-8 text file for --data but ${JSON.stringify(file)} is not valid UTF-8`);
+  }
 }
 
 /** Everything a run needs besides its task: SIGINT handling, history, checkpoint paths. */

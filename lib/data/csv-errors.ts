@@ -4,8 +4,9 @@
  * record (what a spreadsheet calls a column).
  */
 import { CsvError } from 'csv-parse';
-import { ParseError } from './parse-error';
+import { ParseError } from '../errors';
 import { positionOfByte } from './position';
+import { quote } from '../validate';
 
 /** What the record lengths are checked against, for the message. */
 export interface CsvErrorContext {
@@ -36,7 +37,7 @@ export async function csvParseError(err: CsvError, file: string, ctx: CsvErrorCo
     case 'CSV_INVALID_CLOSING_QUOTE':
     case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE': {
       const got = /got "(.*)" at line/s.exec(err.message)?.[1] ?? '?';
-      return at(lines, index + 1, `Expected a delimiter or the end of the line after the closing quote of the field but received ${JSON.stringify(got)}`);
+      return at(lines, index + 1, `Expected a delimiter or the end of the line after the closing quote of the field but received ${quote(got)}`);
     }
     case 'INVALID_OPENING_QUOTE': {
       const value = /value is (".*?")(?: \(|$)/s.exec(err.message)?.[1] ?? '""';

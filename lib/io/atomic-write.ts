@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'crypto';
 import { promises as fs } from 'fs';
+import { FileError } from '../errors';
 import * as path from 'path';
 
 export async function writeFileAtomic(target: string, data: Uint8Array): Promise<void> {
@@ -21,7 +22,7 @@ export async function writeFileAtomic(target: string, data: Uint8Array): Promise
   try {
     const fh = await fs.open(tmp, 'wx', existing ?? 0o666).catch((err: NodeJS.ErrnoException) => {
       // Name the file the caller asked for, not the temporary one.
-      throw Object.assign(new Error(`Cannot write ${target}: ${err.code === 'ENOENT' ? 'no such directory' : err.message.split(',')[0]}`), { code: err.code, path: target });
+      throw new FileError(`Cannot write ${target}: ${err.code === 'ENOENT' ? 'no such directory' : err.message.split(',')[0]}`, target, err);
     });
     try {
       let written = 0;

@@ -4,7 +4,7 @@
  * is exactly what the header accounts for — never a size the file claims.
  */
 import { promises as fs } from 'fs';
-import { FormatError, ValidationError } from '../errors';
+import { FormatError, ValidationError, fileError } from '../errors';
 import { describe } from '../validate';
 import { headerLength, parseHeader, SafetensorsContents, SafetensorsDType, SafetensorsEntry } from './safetensors';
 
@@ -33,7 +33,9 @@ export async function readSafetensorsFile(file: string): Promise<SafetensorsCont
 
 async function readSafetensors(file: string, withData: boolean): Promise<{ header: HeaderInfo; data: Buffer | null }> {
   const what = JSON.stringify(file);
-  const fh = await fs.open(file, 'r');
+  const fh = await fs.open(file, 'r').catch((err: unknown) => {
+    throw fileError(err, file);
+  });
   try {
     const { size } = await fh.stat();
     const first8 = await readExactly(fh, 0, Math.min(8, size), what);

@@ -1,8 +1,8 @@
 import { mul } from '../ops/arithmetic';
 import { Module } from '../nn/module';
-import { Generator, globalGenerator } from '../random';
+import { Generator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
-import { checkNumber, checkOptions, fail } from '../validate';
+import { checkGenerator, checkNumber, checkOptions, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
 
 export interface DropoutOptions {
@@ -11,6 +11,9 @@ export interface DropoutOptions {
   /** Random source for the masks. @default the global generator */
   generator?: Generator;
 }
+
+/** The keys of DropoutOptions, for checkOptions. */
+export const DROPOUT_OPTION_KEYS = optionKeys<DropoutOptions>({ p: true, generator: true });
 
 /** The serializable options of a Dropout layer. */
 export type DropoutConfig = Required<Omit<DropoutOptions, 'generator'>>;
@@ -22,10 +25,9 @@ export class Dropout extends Module {
 
   constructor(opts: DropoutOptions = {}) {
     super();
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, DROPOUT_OPTION_KEYS);
     this.p = checkNumber('p', o.p ?? 0.5, { min: 0, max: 1 });
-    if (o.generator !== undefined && !(o.generator instanceof Generator)) fail('an eddy Generator', 'generator', o.generator);
-    this.generator = o.generator ?? globalGenerator;
+    this.generator = checkGenerator('generator', o.generator);
   }
 
   forward(input: Tensor): Tensor {
