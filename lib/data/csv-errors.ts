@@ -17,6 +17,8 @@ export interface CsvErrorContext {
   /** Bytes of the delimiter in the file's encoding. */
   delimiterBytes: number;
   maxRecordSize: number;
+  /** The option that set maxRecordSize: 'maxRecordSize', or 'maxLineLength' when that is the smaller. */
+  limitOption: 'maxRecordSize' | 'maxLineLength';
 }
 
 export function isCsvError(err: unknown): err is CsvError {
@@ -50,7 +52,7 @@ export async function csvParseError(err: CsvError, file: string, ctx: CsvErrorCo
       return at(line, index + 1, 'Expected a closing quote for the quoted field that starts here but received the end of the file');
     }
     case 'CSV_MAX_RECORD_SIZE':
-      return at(lines, index + 1, `Expected records of at most ${ctx.maxRecordSize} bytes (maxRecordSize) but received a longer one (an unclosed quote?)`);
+      return at(lines, index + 1, `Expected records of at most ${ctx.maxRecordSize} bytes (${ctx.limitOption}) but received a longer one (an unclosed quote?)`);
     default:
       return at(lines, index + 1, err.message);
   }

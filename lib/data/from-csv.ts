@@ -91,7 +91,10 @@ function resolve(opts: FromCsvOptions | undefined): CsvSettings {
   const nullValues = o.nullValues ?? [''];
   if (!Array.isArray(nullValues) || !nullValues.every((v) => typeof v === 'string')) fail('an array of strings', 'nullValues', nullValues);
   const relax = checkBoolean('relaxColumnCount', o.relaxColumnCount ?? false);
-  const maxRecordSize = checkInteger('maxRecordSize', o.maxRecordSize ?? 16777216, 1);
+  // A record holds at least a line, so maxLineLength bounds it too (a record's quoted newlines may join several lines).
+  const recordLimit = checkInteger('maxRecordSize', o.maxRecordSize ?? 16777216, 1);
+  const limitOption = o.maxLineLength !== undefined && reading.maxLineLength < recordLimit ? 'maxLineLength' : 'maxRecordSize';
+  const maxRecordSize = Math.min(recordLimit, reading.maxLineLength);
   const names = Array.isArray(columns) ? columns.slice() : undefined;
   return {
     reading,
@@ -116,6 +119,7 @@ function resolve(opts: FromCsvOptions | undefined): CsvSettings {
       like: names ? 'one per name in columns' : columns === true ? 'like the header' : 'like the first record',
       delimiterBytes: Buffer.byteLength(delimiter, reading.encoding),
       maxRecordSize,
+      limitOption,
     },
   };
 }
