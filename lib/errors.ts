@@ -121,7 +121,7 @@ function isSystemError(err: unknown): err is NodeJS.ErrnoException {
 export function fileError(err: unknown, path: string, action: 'read' | 'write' | 'open' = 'read'): unknown {
   if (!isSystemError(err) || err instanceof EddyError) return err;
   // Node's message reads "ENOENT: no such file or directory, open '…'": keep the middle.
-  const reason = err.message.replace(/^[A-Z0-9_]+:\s*/, '').replace(/,\s*\w+\s+'.*$/s, '');
+  const reason = err.message.replace(/^[A-Z0-9_]+:\s*/, '').replace(/,\s*\w+(\s+'.*)?$/s, '');
   return new FileError(`Cannot ${action} ${JSON.stringify(path)}: ${reason} (${err.code})`, path, err);
 }
 

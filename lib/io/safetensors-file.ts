@@ -45,6 +45,8 @@ async function readSafetensors(file: string, withData: boolean): Promise<{ heade
     const header = parseHeader(headerBytes, dataSize, what);
     const data = withData ? await readExactly(fh, 8 + n, dataSize, what) : null;
     return { header, data };
+  } catch (err) {
+    throw fileError(err, file); // a directory opens but cannot be read (EISDIR)
   } finally {
     await fh.close();
   }
