@@ -1,15 +1,18 @@
 /**
  * `npm run bench -- <suite> [--threads N] [--configs C1,C3]`: prints one
  * JSON line per measurement. Suites: gemm (sgemm on the layers' GEMM
- * shapes), rnn (the recurrent layers, inference and training).
+ * shapes), rnn (the recurrent layers, inference and training), step (one
+ * token per native call through a stepper, C4, one thread).
  */
 import * as os from 'os';
 import { runGemmBench } from '../lib/bench/gemm';
 import { runRnnBench } from '../lib/bench/rnn';
+import { runStepBench } from '../lib/bench/step';
 
 const SUITES: Record<string, (threads: number[], configs: string[]) => void | Promise<void>> = {
   gemm: runGemmBench,
   rnn: runRnnBench,
+  step: runStepBench,
 };
 
 async function main(argv: string[]): Promise<void> {

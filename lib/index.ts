@@ -1,7 +1,7 @@
 /**
  * Eddy: recurrent neural networks for Node.js on native kernels.
  */
-export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, AbortError, NonFiniteError, ParseError, FileError, NativeArgumentError, UnknownOptionError } from './errors';
+export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, OverloadedError, ResourceError, AbortError, NonFiniteError, ParseError, FileError, NativeArgumentError, UnknownOptionError } from './errors';
 export { Tensor, tensor, zeros } from './tensor/tensor';
 export type { TensorOptions, NestedArray, DType } from './tensor/tensor';
 export { matmul, matmulAsync } from './ops/matmul';
@@ -16,6 +16,8 @@ export type { BackwardFn, BackwardOptions } from './autograd/tape';
 export { setNumThreads, getNumThreads } from './runtime/threads';
 export { runtimeInfo } from './runtime/info';
 export { RNN, LSTM, GRU } from './layers/recurrent';
+export { RecurrentStepper } from './layers/recurrent-step';
+export type { StepperOptions } from './layers/recurrent-step';
 export type { RecurrentOptions, RNNOptions, LSTMOptions, GRUOptions, RecurrentState, RecurrentOutput } from './layers/recurrent';
 export { Module } from './nn/module';
 export type { StateValue } from './nn/module';
@@ -44,7 +46,7 @@ export type { PoolingMode, PoolSequenceOptions, SequencePoolingOptions } from '.
 export { AdditiveAttention, DotAttention, GeneralAttention } from './layers/attention';
 export type { AttentionOutput, AttentionCallOptions, AdditiveAttentionOptions, DotAttentionOptions, GeneralAttentionOptions } from './layers/attention';
 export { Bidirectional } from './layers/bidirectional';
-export type { BidirectionalOptions, MergeMode, RecurrentLayerLike } from './layers/bidirectional';
+export type { BidirectionalOptions, BidirectionalLayerOptions, MergeMode, RecurrentLayerLike } from './layers/bidirectional';
 export * as init from './layers/init';
 export { Sequential, sequential } from './model/sequential';
 export { GraphModel, model, input } from './model/functional';
@@ -52,6 +54,8 @@ export type { ModelOptions, InputOptions } from './model/functional';
 export { SymbolicTensor } from './nn/symbolic';
 export type { CallContext, Layer } from './model/call';
 export { Model } from './model/model';
+export type { ModelStates, WithStates, OutputWithStates } from './model/states';
+export type { LayerState } from './layers/recurrent';
 export { EarlyStopping } from './model/callbacks';
 export { ModelCheckpoint } from './model/checkpoint-callback';
 export type { ModelCheckpointOptions } from './model/checkpoint-callback';
@@ -71,3 +75,6 @@ export * as data from './data';
 export * as timeseries from './timeseries';
 export * as text from './text';
 export * as onnx from './onnx';
+export * as serving from './serving';
+export { session, Session } from './serving';
+export type { SessionState, StepInput } from './serving';

@@ -49,6 +49,25 @@ export function folderGraph(): Map<string, Map<string, string[]>> {
   return graph;
 }
 
+/** File → the files of the same folder of lib/ it imports (paths relative to lib/, with .ts), for the folders listed. */
+export function fileGraph(folders: readonly string[]): Map<string, Map<string, string[]>> {
+  const graph = new Map<string, Map<string, string[]>>();
+  for (const file of sourceFiles(LIB)) {
+    const folder = folderOf(file);
+    if (!folders.includes(folder)) continue;
+    const rel = path.relative(LIB, file).split(path.sep).join('/');
+    const edges = new Map<string, string[]>();
+    for (const m of fs.readFileSync(file, 'utf8').matchAll(SPECIFIER)) {
+      const resolved = path.resolve(path.dirname(file), m[1]);
+      const target = fs.existsSync(resolved + '.ts') ? resolved + '.ts' : path.join(resolved, 'index.ts');
+      if (folderOf(target) !== folder) continue;
+      edges.set(path.relative(LIB, target).split(path.sep).join('/'), [rel]);
+    }
+    graph.set(rel, edges);
+  }
+  return graph;
+}
+
 /** Each cycle once, as a list of folders [a, b, …, a]. */
 function cycles(graph: Map<string, Map<string, string[]>>): string[][] {
   const found: string[][] = [];
@@ -75,6 +94,15 @@ describe('architecture', () => {
     const graph = folderGraph();
     const found = cycles(graph).map((c) => c.map((f, i) => (i + 1 < c.length ? `${f} → ${c[i + 1]} (${graph.get(f)!.get(c[i + 1])!.join(', ')})` : '')).filter(Boolean).join('; '));
     assert.deepStrictEqual(found, [], `folder cycles in lib/:\n${found.join('\n')}`);
+  });
+
+  it('the files of lib/cli/ import one way (no cycle between files)', () => {
+    const graph = fileGraph(['cli']);
+    // The graph sees imports (static and dynamic) between files of the folder, including index.ts of a subfolder.
+    assert.ok(graph.get('cli/tasks/text.ts')?.has('cli/run.ts'), 'tasks/text.ts → run.ts');
+    assert.ok(graph.get('cli/train.ts')?.has('cli/tasks/classify.ts'), 'train.ts → tasks/classify.ts (dynamic)');
+    const found = cycles(graph).map((c) => c.join(' → '));
+    assert.deepStrictEqual(found, [], `file cycles in lib/cli/:\n${found.join('\n')}`);
   });
 
   it('the cycle check finds a cycle when there is one', () => {

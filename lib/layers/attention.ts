@@ -18,6 +18,7 @@ import { checkTensor, denseData, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkGenerator, checkInteger, checkOptions, fail, formatShape, optionKeys } from '../validate';
 import { Linear } from './linear';
 import { registerLayer } from '../nn/registry';
+import { positive } from '../nn/registry';
 
 /** Per-call options of an attention layer. */
 export interface AttentionCallOptions {
@@ -284,6 +285,7 @@ export class GeneralAttention extends Attention {
   }
 }
 
-registerLayer('AdditiveAttention', { layerClass: AdditiveAttention, fromConfig: (c) => AdditiveAttention.fromConfig(c as never) });
-registerLayer('DotAttention', { layerClass: DotAttention, fromConfig: (c) => DotAttention.fromConfig(c as never) });
-registerLayer('GeneralAttention', { layerClass: GeneralAttention, fromConfig: (c) => GeneralAttention.fromConfig(c as never) });
+const attention = { perStep: false, onnx: null };
+registerLayer('AdditiveAttention', { ...attention, layerClass: AdditiveAttention, fromConfig: (c) => AdditiveAttention.fromConfig(c as never), parameterBound: (c) => (positive(c.querySize) + positive(c.keySize) + 1) * positive(c.hiddenSize) });
+registerLayer('DotAttention', { ...attention, layerClass: DotAttention, fromConfig: (c) => DotAttention.fromConfig(c as never), parameterBound: () => 0 });
+registerLayer('GeneralAttention', { ...attention, layerClass: GeneralAttention, fromConfig: (c) => GeneralAttention.fromConfig(c as never), parameterBound: (c) => positive(c.querySize) * positive(c.keySize) });

@@ -15,6 +15,8 @@ import { Generator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkOneOf, checkOptions, describe, fail, formatShape, optionKeys } from '../validate';
 import { GRU, LSTM, RECURRENT_STATE_KEYS, RecurrentOutput, RecurrentState, RNN } from './recurrent';
+import { checkBatchFirst, recurrentOperator } from './recurrent-onnx';
+import { onnxError, timeMajor } from '../nn/onnx-lowering';
 
 export type RecurrentLayerLike = RNN | LSTM | GRU;
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';
@@ -37,7 +39,17 @@ export interface BidirectionalOptions {
 /** The keys of BidirectionalOptions, for checkOptions. */
 export const BIDIRECTIONAL_OPTION_KEYS = optionKeys<BidirectionalOptions>({ mergeMode: true, backwardLayer: true });
 
+/** The options-object form, like every other layer: `new Bidirectional({ layer, mergeMode })`. */
+export interface BidirectionalLayerOptions extends BidirectionalOptions {
+  /** The forward layer, or a factory called once per direction. */
+  layer: RecurrentLayerLike | (() => RecurrentLayerLike);
+}
+
 const MERGE_MODES: readonly MergeMode[] = ['concat', 'sum', 'mul', 'ave'];
+
+function isLayerOptions(value: unknown): value is BidirectionalLayerOptions {
+  return value !== null && typeof value === 'object' && !(value instanceof Module) && 'layer' in value;
+}
 
 /** The serializable options: the wrapped layers' own configs. */
 export type BidirectionalConfig = { layer: LayerConfig; mergeMode: MergeMode; backwardLayer: LayerConfig };
@@ -56,9 +68,16 @@ export class Bidirectional extends Module {
   readonly backwardLayer: RecurrentLayerLike;
   readonly mergeMode: MergeMode;
 
-  constructor(layer: RecurrentLayerLike | (() => RecurrentLayerLike), opts: BidirectionalOptions = {}) {
+  /**
+   * `new Bidirectional({ layer, mergeMode, backwardLayer })`, or the older
+   * positional form `new Bidirectional(layer, { mergeMode, backwardLayer })`.
+   */
+  constructor(opts: BidirectionalLayerOptions);
+  constructor(layer: RecurrentLayerLike | (() => RecurrentLayerLike), opts?: BidirectionalOptions);
+  constructor(layerOrOptions: RecurrentLayerLike | (() => RecurrentLayerLike) | BidirectionalLayerOptions, opts: BidirectionalOptions = {}) {
     super();
-    const o = checkOptions('options', opts, BIDIRECTIONAL_OPTION_KEYS);
+    const { layer, ...rest } = isLayerOptions(layerOrOptions) ? layerOrOptions : { ...checkOptions('options', opts, BIDIRECTIONAL_OPTION_KEYS), layer: layerOrOptions };
+    const o = checkOptions('options', rest as BidirectionalOptions, BIDIRECTIONAL_OPTION_KEYS);
     this.mergeMode = checkOneOf('mergeMode', o.mergeMode ?? 'concat', MERGE_MODES);
     const factory = typeof layer === 'function' ? layer : null;
     this.forwardLayer = checkLayer(factory ? 'the layer returned by layer()' : 'layer', factory ? factory() : layer);
@@ -140,7 +159,8 @@ export class Bidirectional extends Module {
     const lengths = st.lengths;
     // reverseSequences checks lengths, with the recurrent layers' messages.
     const reversed = this.reverse(x, lengths);
-    return { forward: { h0: h0f, c0: c0f, lengths }, backward: { h0: h0b, c0: c0b, lengths }, reversed, lengths };
+    const training = st.training;
+    return { forward: { h0: h0f, c0: c0f, lengths, training }, backward: { h0: h0b, c0: c0b, lengths, training }, reversed, lengths };
   }
 
   /** Reverses each sequence within its length, batch-first or time-major. */
@@ -207,4 +227,22 @@ function configuredLike(layer: RecurrentLayerLike): RecurrentLayerLike {
   return new RNN({ ...common, nonlinearity: layer.nonlinearity });
 }
 
-registerLayer('Bidirectional', { layerClass: Bidirectional, fromConfig: (c, path) => Bidirectional.fromConfig(c, path) });
+registerLayer<Bidirectional>('Bidirectional', {
+  layerClass: Bidirectional,
+  fromConfig: (c, path) => Bidirectional.fromConfig(c, path),
+  // Its two layers' bounds count on their own (nested configs).
+  parameterBound: () => 0,
+  perStep: false,
+  // One bidirectional ONNX operator: the backward copy's weights play ONNX's reverse direction.
+  onnx: (layer, x, ctx) => {
+    const { forwardLayer, backwardLayer } = layer;
+    if (!forwardLayer.batchFirst || !backwardLayer.batchFirst) checkBatchFirst(forwardLayer.batchFirst ? backwardLayer : forwardLayer, `${layer.toString()} wraps a time-major one`);
+    if (layer.mergeMode !== 'concat' || forwardLayer.numLayers !== 1 || backwardLayer.numLayers !== 1) {
+      throw onnxError(`Export supports Bidirectional with mergeMode 'concat' around one-layer cells; received ${layer.toString()}`);
+    }
+    return recurrentOperator(timeMajor(x, ctx.graph), ctx, [
+      { layer: forwardLayer, l: 0, reverse: false },
+      { layer: backwardLayer, l: 0, reverse: false },
+    ]);
+  },
+});

@@ -15,6 +15,14 @@ export interface DropoutOptions {
 /** The keys of DropoutOptions, for checkOptions. */
 export const DROPOUT_OPTION_KEYS = optionKeys<DropoutOptions>({ p: true, generator: true });
 
+const DROPOUT_CALL_OPTION_KEYS = optionKeys<DropoutCallOptions>({ training: true });
+
+/** Options of one call. */
+export interface DropoutCallOptions {
+  /** Drop elements in this call (containers pass the mode of `fit` or `predict`). @default the layer's `training` flag */
+  training?: boolean;
+}
+
 /** The serializable options of a Dropout layer. */
 export type DropoutConfig = Required<Omit<DropoutOptions, 'generator'>>;
 
@@ -30,9 +38,9 @@ export class Dropout extends Module {
     this.generator = checkGenerator('generator', o.generator);
   }
 
-  forward(input: Tensor): Tensor {
+  forward(input: Tensor, opts: DropoutCallOptions = {}): Tensor {
     const x = checkTensor('input', input);
-    if (!this.training || this.p === 0) return x;
+    if (!this.modeOf(checkOptions('options', opts, DROPOUT_CALL_OPTION_KEYS).training) || this.p === 0) return x;
     const mask = new Float32Array(x.size);
     if (this.p < 1) {
       const keep = 1 / (1 - this.p);
@@ -55,4 +63,5 @@ export class Dropout extends Module {
   }
 }
 
-registerLayer('Dropout', { layerClass: Dropout, fromConfig: (c) => Dropout.fromConfig(c as never) });
+// Inference graphs drop Dropout: it is the identity in eval mode.
+registerLayer('Dropout', { layerClass: Dropout, fromConfig: (c) => Dropout.fromConfig(c as never), parameterBound: () => 0, perStep: true, onnx: (_layer, x) => x });

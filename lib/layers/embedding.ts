@@ -6,6 +6,7 @@ import { Generator } from '../random';
 import { Tensor } from '../tensor/tensor';
 import { checkGenerator, checkInteger, checkOptions, describe, fail, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
+import { positive } from '../nn/registry';
 
 export interface EmbeddingOptions {
   /** Size of the vocabulary. */
@@ -116,4 +117,13 @@ export class Embedding extends Module {
   }
 }
 
-registerLayer('Embedding', { layerClass: Embedding, fromConfig: (c) => Embedding.fromConfig(c as never) });
+registerLayer<Embedding>('Embedding', {
+  layerClass: Embedding,
+  fromConfig: (c) => Embedding.fromConfig(c as never),
+  parameterBound: (c) => positive(c.numEmbeddings) * positive(c.embeddingDim),
+  perStep: true,
+  onnx: (layer, x, { graph }) => ({
+    name: graph.op('Gather', [graph.floats('embedding', [layer.numEmbeddings, layer.embeddingDim], layer.weight.data.toFloat32Array()), x.name]),
+    timeMajor: x.timeMajor,
+  }),
+});

@@ -8,6 +8,8 @@ import { Generator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkGenerator, checkInteger, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
+import { batchMajor } from '../nn/onnx-lowering';
+import { positive } from '../nn/registry';
 
 export interface LinearOptions {
   inFeatures: number;
@@ -78,4 +80,14 @@ export class Linear extends Module {
   }
 }
 
-registerLayer('Linear', { layerClass: Linear, fromConfig: (c) => Linear.fromConfig(c as never) });
+registerLayer<Linear>('Linear', {
+  layerClass: Linear,
+  fromConfig: (c) => Linear.fromConfig(c as never),
+  parameterBound: (c) => positive(c.inFeatures) * positive(c.outFeatures),
+  perStep: true,
+  onnx: (layer, x, { graph }) => {
+    let y = graph.op('MatMul', [batchMajor(x, graph).name, graph.floats('weight_t', [layer.inFeatures, layer.outFeatures], layer.weight.data.T.toFloat32Array())]);
+    if (layer.bias) y = graph.op('Add', [y, graph.floats('bias', [layer.outFeatures], layer.bias.data.toFloat32Array())]);
+    return { name: y, timeMajor: false };
+  },
+});

@@ -84,5 +84,5 @@ export class Add extends Module {
   }
 }
 
-registerLayer('Concatenate', { layerClass: Concatenate, fromConfig: (c) => Concatenate.fromConfig(c as never) });
-registerLayer('Add', { layerClass: Add, fromConfig: () => Add.fromConfig() });
+registerLayer('Concatenate', { layerClass: Concatenate, fromConfig: (c) => Concatenate.fromConfig(c as never), parameterBound: () => 0, perStep: false, onnx: null });
+registerLayer('Add', { layerClass: Add, fromConfig: () => Add.fromConfig(), parameterBound: () => 0, perStep: false, onnx: null });

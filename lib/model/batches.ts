@@ -62,13 +62,7 @@ export function checkTensorData(data: Batch, name: string): number {
 export async function* batchesOf(data: Data, batchSize: number, shuffle: boolean, generator: Generator, name: string): AsyncGenerator<Batch> {
   if (isBatch(data)) {
     const n = checkTensorData(data, name);
-    const order = Array.from({ length: n }, (_, i) => i);
-    if (shuffle) {
-      for (let i = n - 1; i > 0; i--) {
-        const j = Math.floor(generator.next() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
-      }
-    }
+    const order = shuffle ? Array.from(generator.permutation(n)) : Array.from({ length: n }, (_, i) => i);
     for (let start = 0; start < n; start += batchSize) {
       const idx = order.slice(start, start + batchSize);
       const x = Array.isArray(data.x) ? data.x.map((t) => takeRows(t, idx)) : takeRows(data.x, idx);

@@ -11,7 +11,7 @@ import { Optimizer } from '../optim/optimizer';
 import { Generator } from '../random';
 import { checkInteger, checkOneOf, checkOptions, fail, optionKeys } from '../validate';
 import { saveCheckpoint, Stateful } from '../io/checkpoint';
-import { describeModelFile } from '../io/model-file';
+import { describeModelFile } from '../io/describe';
 import { checkPath } from '../io/safetensors-file';
 
 export interface ModelCheckpointOptions {

@@ -9,18 +9,14 @@
  * activations), ending in logits [batch, time, vocabSize].
  */
 import { ShapeError, ValidationError } from '../errors';
-import { Dropout } from '../layers/dropout';
 import { Embedding } from '../layers/embedding';
-import { GELU, LogSoftmax, ReLU, Sigmoid, Tanh } from '../layers/activations';
-import { LayerNorm } from '../layers/layer-norm';
-import { Linear } from '../layers/linear';
 import { GRU, LSTM, RNN } from '../layers/recurrent';
 import { Sequential } from '../model/sequential';
+import { actsPerStep } from '../nn/registry';
 import { Tensor, zeros } from '../tensor/tensor';
 import { describe, fail, formatShape } from '../validate';
 
 type Recurrent = RNN | LSTM | GRU;
-const PER_STEP = [Linear, Dropout, LayerNorm, Tanh, Sigmoid, ReLU, GELU, LogSoftmax];
 
 interface State {
   h: Tensor;
@@ -41,7 +37,7 @@ export class RecurrentStepper {
     this.layers.forEach((layer, i) => {
       if (layer instanceof RNN || layer instanceof LSTM || layer instanceof GRU) {
         if (layer.bidirectional) throw new ValidationError(`Expected unidirectional recurrent layers for generation (a bidirectional layer reads the future) but received layers[${i}] ${layer.toString()}`);
-      } else if (!(i === 0 && layer instanceof Embedding) && !PER_STEP.some((cls) => layer instanceof cls)) {
+      } else if (!(i === 0 && layer instanceof Embedding) && !actsPerStep(layer)) {
         throw new ValidationError(
           `Expected ${i === 0 ? 'an Embedding, ' : ''}a recurrent layer or a per-step layer (Linear, Dropout, LayerNorm, an activation) for layers[${i}] of the model but received ${layer.toString()}`,
         );
@@ -79,7 +75,7 @@ export class RecurrentStepper {
       if (layer instanceof RNN || layer instanceof LSTM || layer instanceof GRU) {
         x = await this.step(layer, i, x, offThread);
       } else {
-        x = (layer.forward as (input: Tensor) => Tensor).call(layer, x);
+        x = (layer.forward as (input: Tensor, opts: { training: boolean }) => Tensor).call(layer, x, { training: false });
       }
     }
     if (x.rank !== 3 || x.shape[0] !== 1 || x.shape[1] !== n || x.shape[2] !== this.vocabSize) {
@@ -94,7 +90,7 @@ export class RecurrentStepper {
     // Explicit states always: a stateful layer must not start from what training left in it.
     const prev = this.states[i] ?? { h: zeros(shape), c: layer instanceof LSTM ? zeros(shape) : undefined };
     const x = layer.batchFirst ? input : input.reshape([n, 1, input.shape[2]]);
-    const state = { h0: prev.h, c0: prev.c };
+    const state = { h0: prev.h, c0: prev.c, training: false };
     const out = offThread ? await layer.forwardAsync(x, state) : layer.forward(x, state);
     this.states[i] = { h: out.h, c: out.c };
     return layer.batchFirst ? out.output : out.output.reshape([1, n, out.output.shape[2]]);

@@ -76,16 +76,10 @@ export function generate(model: unknown, opts: GenerateOptions): AsyncGenerator<
   const stepper = new RecurrentStepper(model, tokenizer.vocabSize);
   // A space the prompt already ends with stands in for the first separator.
   const firstSeparator = tokenizer.separator !== '' && /\s$/.test(o.prompt) ? '' : tokenizer.separator;
-  return run(model as Trainable, stepper, tokenizer, promptIds, length, sampling, firstSeparator, o.signal);
-}
-
-interface Trainable {
-  training: boolean;
-  train(mode: boolean): unknown;
+  return run(stepper, tokenizer, promptIds, length, sampling, firstSeparator, o.signal);
 }
 
 async function* run(
-  model: Trainable,
   stepper: RecurrentStepper,
   tokenizer: Tokenizer,
   promptIds: Int32Array,
@@ -95,20 +89,15 @@ async function* run(
   signal: AbortSignal | undefined,
 ): AsyncGenerator<string, void, undefined> {
   if (length === 0) return;
-  const wasTraining = model.training;
-  model.train(false);
-  try {
-    let logits = await noGrad(() => stepper.feed(promptIds, true));
-    for (let k = 0; k < length; k++) {
-      if (signal?.aborted) return;
-      const id = drawFrom(logits, sampling);
-      yield (k === 0 ? firstSeparator : tokenizer.separator) + tokenizer.tokenText(id);
-      if (k + 1 < length) {
-        await yieldToEventLoop();
-        logits = await noGrad(() => stepper.feed(Int32Array.of(id), false));
-      }
+  // The stepper runs every layer in eval mode per call: generating while the same model trains changes neither.
+  let logits = await noGrad(() => stepper.feed(promptIds, true));
+  for (let k = 0; k < length; k++) {
+    if (signal?.aborted) return;
+    const id = drawFrom(logits, sampling);
+    yield (k === 0 ? firstSeparator : tokenizer.separator) + tokenizer.tokenText(id);
+    if (k + 1 < length) {
+      await yieldToEventLoop();
+      logits = await noGrad(() => stepper.feed(Int32Array.of(id), false));
     }
-  } finally {
-    model.train(wasTraining);
   }
 }

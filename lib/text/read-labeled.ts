@@ -6,7 +6,7 @@
 import { readText } from '../data/file-source';
 import { FormatError } from '../errors';
 import { checkOptions, describe, fail, optionKeys, quote } from '../validate';
-import { parseCsv } from '../timeseries/csv';
+import { parseCsv } from '../data/csv-text';
 
 export interface LabeledExamples {
   texts: string[];

@@ -10,7 +10,7 @@
 import { readText } from '../data/file-source';
 import { FormatError, ValidationError } from '../errors';
 import { checkBoolean, checkOneOf, checkOptions, describe, fail, optionKeys, quote } from '../validate';
-import { parseCsv } from './csv';
+import { parseCsv } from '../data/csv-text';
 import { applyMissing, MISSING_POLICIES, MissingPolicy } from './missing';
 
 export interface SeriesCsvOptions {

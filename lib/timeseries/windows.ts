@@ -71,12 +71,7 @@ export function windows(series: Series, opts: WindowOptions): Windows {
   }
   const n = Math.floor((m.rows - span) / stride) + 1;
   const starts = Int32Array.from({ length: n }, (_, i) => i * stride);
-  if (shuffle) {
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(generator.next() * (i + 1));
-      [starts[i], starts[j]] = [starts[j], starts[i]];
-    }
-  }
+  if (shuffle) generator.shuffle(starts);
   const F = m.cols;
   const T = targets.length;
   const x = new Float32Array(n * inputSteps * F);

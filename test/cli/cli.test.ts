@@ -8,6 +8,7 @@ import { spawn, spawnSync, SpawnSyncReturns } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as lib from '../../lib';
 
 const MAIN = path.resolve(__dirname, '../../lib/cli/main.js');
 const DATA = path.resolve(__dirname, '../../../examples/data');
@@ -15,6 +16,19 @@ const TINY = ['--epochs', '1', '--hidden', '16', '--seq-len', '32', '--max-chars
 
 function eddy(args: string[], cwd: string): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [MAIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, EDDY_DEBUG: '' } });
+}
+
+/** Rewrites a .safetensors file's metadata (the header only: tensor offsets are relative to the data, which stays as it is). */
+function rewriteMetadata(file: string, edit: (m: Record<string, string>) => Record<string, string>): void {
+  const bytes = fs.readFileSync(file);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8')) as { __metadata__: Record<string, string> };
+  header.__metadata__ = edit(header.__metadata__);
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  fs.writeFileSync(file, Buffer.concat([length, Buffer.from(json), bytes.subarray(8 + n)]));
 }
 
 function assertOneLineError(r: SpawnSyncReturns<string>, pattern: RegExp): void {
@@ -67,7 +81,7 @@ describe('eddy CLI', function () {
     const r = eddy(['train', '--config', 'settings.json', '--epochs', '1', '--out', 'cfg'], dir);
     assert.strictEqual(r.status, 0, r.stderr);
     assert.match(r.stdout, /^epoch 1\/1/m);
-    assert.match(eddy(['info', path.join('cfg', 'model.safetensors')], dir).stdout, /GRU\(inputSize=64, hiddenSize=8\)/);
+    assert.match(eddy(['info', path.join('cfg', 'model.safetensors')], dir).stdout, /GRU\(inputSize=64, hiddenSize=8, /);
     fs.writeFileSync(path.join(dir, 'bad.json'), JSON.stringify({ hiden: 8 }));
     assertOneLineError(eddy(['train', '--config', 'bad.json'], dir), /^eddy: Unknown key "hiden" in --config file/);
   });
@@ -88,8 +102,8 @@ describe('eddy CLI', function () {
     const r = eddy(['info', model], dir);
     assert.strictEqual(r.status, 0, r.stderr);
     assert.match(r.stdout, /Parameters: [\d,]+/);
-    assert.match(r.stdout, /Embedding\(numEmbeddings=\d+, embeddingDim=64\)/);
-    assert.match(r.stdout, /LSTM\(inputSize=64, hiddenSize=16\)/);
+    assert.match(r.stdout, /Embedding\(numEmbeddings=\d+, embeddingDim=64, /);
+    assert.match(r.stdout, /LSTM\(inputSize=64, hiddenSize=16, /);
     assert.match(r.stdout, /Task: text/);
   });
 
@@ -134,6 +148,30 @@ describe('eddy CLI', function () {
     assert.strictEqual(e.status, 0, e.stderr);
     assert.match(e.stdout, /60 texts of labelled\.csv: loss [\d.]+, accuracy [\d.]+ %/);
     assert.match(eddy(['info', path.join('cls', 'model.safetensors')], dir).stdout, /SequencePooling\(mode='last'\)/);
+  });
+
+  it('generate and evaluate take a model saved from the API without the task key when its layers fit', async function () {
+    const { model: lm, metadata } = await lib.loadModelFile(model);
+    const api = path.join(dir, 'api-lm.safetensors');
+    await lib.save(lm, api, { metadata: { tokenizer: metadata.tokenizer } });
+    const g = eddy(['generate', api, '--length', '20', '--seed', '1'], dir);
+    assert.strictEqual(g.status, 0, g.stderr);
+    assert.ok(g.stdout.startsWith('It is a truth') && g.stdout.length > 'It is a truth'.length + 20, g.stdout);
+    const e = eddy(['evaluate', api, '--data', path.join(DATA, 'austen-northanger-abbey.txt'), '--max-chars', '3000', '--seq-len', '32'], dir);
+    assert.strictEqual(e.status, 0, e.stderr);
+    assert.match(e.stdout, /bits\/char/);
+
+    // Without a tokenizer there is nothing to generate with.
+    const bare = path.join(dir, 'api-bare.safetensors');
+    await lib.save(lm, bare);
+    assertOneLineError(eddy(['generate', bare], dir), /^eddy: Expected a text model \(from `eddy train --task text`\) for `eddy generate` but ".*api-bare\.safetensors" is not one made by `eddy train`$/);
+    // A classifier's layers (pooled to one output per text) cannot generate, even with a tokenizer: refused before any output.
+    const { model: classifier, metadata: clsMeta } = await lib.loadModelFile(path.join(dir, 'cls', 'model.safetensors'));
+    const pooled = path.join(dir, 'api-pooled.safetensors');
+    await lib.save(classifier, pooled, { metadata: { tokenizer: clsMeta.tokenizer } });
+    const p = eddy(['generate', pooled, '--prompt', 'what'], dir);
+    assertOneLineError(p, /^eddy: Expected a recurrent layer or a per-step layer .* but received SequencePooling/);
+    assert.strictEqual(p.stdout, '');
   });
 
   it('bad flags, values and files give one line on stderr and a non-zero exit, never a stack trace', function () {
@@ -185,5 +223,19 @@ describe('eddy CLI', function () {
     assert.doesNotMatch(r.stdout, /^epoch 1\/3/m);
     assert.match(r.stdout, /^epoch 3\/3/m);
     assert.ok(fs.existsSync(path.join(dir, 'sig', 'model.safetensors')));
+  });
+
+  it('--resume reads a checkpoint written with the earlier metadata keys cli_config and cli_history', function () {
+    const checkpoint = path.join(dir, 'old-keys.safetensors');
+    fs.copyFileSync(path.join(dir, 'sig', 'checkpoint.safetensors'), checkpoint);
+    rewriteMetadata(checkpoint, ({ trainConfig, trainHistory, ...rest }) => {
+      assert.ok(trainConfig && trainHistory, 'the checkpoint carries the run settings and curves');
+      return { ...rest, cli_config: trainConfig, cli_history: trainHistory };
+    });
+    // --epochs 1: the checkpoint has done that already, so the run goes straight to saving.
+    const r = eddy(['train', '--resume', checkpoint, '--epochs', '1', '--out', 'old-keys', '--sample-length', '10'], dir);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Resuming from .* after epoch [12]/);
+    assert.match(fs.readFileSync(path.join(dir, 'old-keys', 'report.html'), 'utf8'), /data-name="loss"/, 'the loss curve came back from cli_history');
   });
 });
