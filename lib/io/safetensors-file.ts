@@ -8,7 +8,7 @@
  * destination.
  */
 import { promises as fs } from 'fs';
-import { FormatError, ValidationError } from '../errors';
+import { FormatError, ValidationError, fileError } from '../errors';
 import { describe } from '../validate';
 import { headerLength, parseHeader, SafetensorsDType, SafetensorsEntry } from './safetensors';
 
@@ -45,7 +45,9 @@ export class SafetensorsFile implements HeaderInfo {
   /** Opens `file` and reads its header (and nothing else). */
   static async open(file: string): Promise<SafetensorsFile> {
     const what = JSON.stringify(file);
-    const fh = await fs.open(file, 'r');
+    const fh = await fs.open(file, 'r').catch((err: unknown) => {
+      throw fileError(err, file);
+    });
     try {
       const { size } = await fh.stat();
       const first8 = await readExactly(fh, Buffer.alloc(Math.min(8, size)), 0, what);
@@ -55,7 +57,7 @@ export class SafetensorsFile implements HeaderInfo {
       return new SafetensorsFile(fh, what, entries, metadata, 8 + n);
     } catch (err) {
       await fh.close();
-      throw err;
+      throw fileError(err, file); // a directory opens but cannot be read (EISDIR)
     }
   }
 

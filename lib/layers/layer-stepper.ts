@@ -6,14 +6,14 @@
  */
 import { ShapeError } from '../errors';
 import { binding, RnnStepperHandle } from '../native';
-import { checkInteger, checkOptions, fail, formatShape } from '../validate';
+import { checkInteger, checkObject, checkOptions, fail, formatShape, optionKeys } from '../validate';
 
 export interface StepperOptions {
   /** Independent streams advanced together by each step (rows of x and of the state). @default 1 */
   batch?: number;
 }
 
-const STEPPER_OPTIONS = ['batch'];
+const STEPPER_OPTIONS = optionKeys<StepperOptions>({ batch: true });
 
 /** What a layer hands its stepper: the native handle and the sizes to check against. */
 export interface StepperInit {
@@ -41,7 +41,7 @@ export class LayerStepper {
   private readonly init: StepperInit;
 
   constructor(init: StepperInit, opts: StepperOptions = {}) {
-    const o = checkOptions('stepper options', opts);
+    const o = checkObject('stepper options', opts);
     for (const key of Object.keys(o)) if (!STEPPER_OPTIONS.includes(key)) fail(`one of the options ${STEPPER_OPTIONS.join(', ')}`, 'stepper options', key);
     this.batch = checkInteger('batch', o.batch ?? 1, 1);
     this.init = init;
@@ -82,7 +82,7 @@ export class LayerStepper {
 
   /** Sets the state of every stream: h (and c for LSTM) [batch, hiddenSize], or zeros when omitted. */
   reset(state: { h?: Float32Array; c?: Float32Array } = {}): void {
-    const s = checkOptions('state', state);
+    const s = checkOptions('state', state, ['h', 'c']);
     const size = this.batch * this.init.hiddenSize;
     for (const [name, src, dst] of [['h', s.h, this.h], ['c', s.c, this.c]] as const) {
       if (src === undefined) {

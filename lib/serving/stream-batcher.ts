@@ -11,7 +11,7 @@ import { LayerState } from '../layers/recurrent';
 import { ModelStates } from '../model/states';
 import { concat } from '../ops/join';
 import { Tensor, zeros } from '../tensor/tensor';
-import { checkInteger, checkNumber, checkOptions } from '../validate';
+import { checkInteger, checkNumber, checkOptions, optionKeys } from '../validate';
 import { Session, SessionModel, SessionState, StepInput, valuesOf } from './session';
 
 export interface StreamBatcherOptions {
@@ -20,6 +20,8 @@ export interface StreamBatcherOptions {
   /** How long the first waiting step waits for others before its batch runs. @default 0 (the next turn of the event loop) */
   maxDelayMs?: number;
 }
+
+const STREAM_BATCHER_OPTION_KEYS = optionKeys<StreamBatcherOptions>({ maxBatch: true, maxDelayMs: true });
 
 interface Pending {
   stream: BatchedStream;
@@ -78,7 +80,7 @@ export class StreamBatcher {
     readonly model: SessionModel,
     opts: StreamBatcherOptions = {},
   ) {
-    const o = checkOptions('opts', opts);
+    const o = checkOptions('opts', opts, STREAM_BATCHER_OPTION_KEYS);
     this.maxBatch = checkInteger('opts.maxBatch', o.maxBatch ?? 256, 1, 65536);
     this.maxDelayMs = checkNumber('opts.maxDelayMs', o.maxDelayMs ?? 0, { min: 0, max: 60000 });
     this.session = new Session(model);

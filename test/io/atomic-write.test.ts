@@ -22,7 +22,8 @@ describe('io: atomic writes', () => {
     assert.strictEqual(await fs.readFile(file, 'utf8'), 'second');
     assert.deepStrictEqual(await fs.readdir(dir), ['a.bin']);
     await assert.rejects(eddy.io.writeFileAtomic(path.join(dir, 'no', 'such', 'dir.bin'), Buffer.from('x')), {
-      code: 'ENOENT',
+      code: 'ERR_EDDY_FILE',
+      systemCode: 'ENOENT',
       message: `Cannot write ${path.join(dir, 'no', 'such', 'dir.bin')}: no such directory`,
     });
   });
