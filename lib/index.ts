@@ -1,7 +1,7 @@
 /**
  * Eddy: recurrent neural networks for Node.js on native kernels.
  */
-export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, OverloadedError, ResourceError } from './errors';
+export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, OverloadedError, ResourceError, AbortError, NonFiniteError, ParseError, FileError, NativeArgumentError, UnknownOptionError } from './errors';
 export { Tensor, tensor, zeros } from './tensor/tensor';
 export type { TensorOptions, NestedArray, DType, TensorData } from './tensor/tensor';
 export { matmul, matmulAsync } from './ops/matmul';
@@ -16,8 +16,8 @@ export type { BackwardFn, BackwardOptions } from './autograd/tape';
 export { setNumThreads, getNumThreads } from './runtime/threads';
 export { runtimeInfo } from './runtime/info';
 export { RNN, LSTM, GRU } from './layers/recurrent';
-export { RecurrentStepper } from './layers/recurrent-step';
-export type { StepperOptions } from './layers/recurrent-step';
+export { LayerStepper } from './layers/layer-stepper';
+export type { StepperOptions } from './layers/layer-stepper';
 export type { RecurrentOptions, RNNOptions, LSTMOptions, GRUOptions, RecurrentState, RecurrentOutput } from './layers/recurrent';
 export { Module } from './nn/module';
 export type { StateValue } from './nn/module';
@@ -60,7 +60,6 @@ export { EarlyStopping } from './model/callbacks';
 export { ModelCheckpoint } from './model/checkpoint-callback';
 export type { ModelCheckpointOptions } from './model/checkpoint-callback';
 export type { Callback, Logs, EarlyStoppingOptions } from './model/callbacks';
-export { AbortError, NonFiniteError } from './model/training';
 export type { FitOptions, EvaluateOptions, PredictOptions, History, LossFn, LossName, MetricName, LossContext } from './model/training';
 export type { Batch, Data } from './model/batches';
 export { layerToConfig, layerFromConfig, registerLayer } from './nn/registry';
@@ -91,4 +90,4 @@ export type { GraphModelConfig } from './model/functional';
 export type { AsyncBackwardFn, Edge } from './autograd/node';
 export type { GraphNode } from './nn/symbolic';
 export type { CellName, StateCarrier, GraphCallContext } from './layers/recurrent';
-export type { StepperInit } from './layers/recurrent-step';
+export type { StepperInit } from './layers/layer-stepper';

@@ -3,7 +3,7 @@
  * typed `binding` from here.
  */
 import * as path from 'path';
-import { NativeLoadError, ResourceError } from './errors';
+import { NativeArgumentError, NativeLoadError, ResourceError } from './errors';
 
 /**
  * Every parameter kind of one (layer, direction) of a recurrent layer, in
@@ -271,4 +271,38 @@ export function loadNative(root: string = PACKAGE_ROOT): NativeBinding {
   }
 }
 
-export const binding: NativeBinding = loadNative();
+/**
+ * An uncoded RangeError or TypeError from the binding (arguments it refuses)
+ * as a NativeArgumentError, so that every error a caller can cause has an
+ * ERR_EDDY_* code; anything else passes unchanged.
+ */
+function coded(err: unknown, name: string): unknown {
+  if ((err instanceof RangeError || err instanceof TypeError) && (err as { code?: unknown }).code === undefined) {
+    return new NativeArgumentError(`${err.message} (in the native ${name})`, err);
+  }
+  return err;
+}
+
+/** The binding with every function's errors (thrown or, for the async ones, rejected) passed through `coded`. */
+export function withCodedErrors(raw: NativeBinding): NativeBinding {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(raw)) {
+    const value = (raw as unknown as Record<string, unknown>)[name];
+    if (typeof value !== 'function') {
+      Object.defineProperty(out, name, { get: () => (raw as unknown as Record<string, unknown>)[name], enumerable: true });
+      continue;
+    }
+    out[name] = (...args: unknown[]): unknown => {
+      let result: unknown;
+      try {
+        result = value.apply(raw, args);
+      } catch (err) {
+        throw coded(err, name);
+      }
+      return result instanceof Promise ? result.catch((err: unknown) => Promise.reject(coded(err, name))) : result;
+    };
+  }
+  return out as unknown as NativeBinding;
+}
+
+export const binding: NativeBinding = withCodedErrors(loadNative());

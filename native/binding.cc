@@ -608,7 +608,14 @@ Napi::Value JS_rnnStepper(const Napi::CallbackInfo& info) {
   }
   eddy::RnnParams p;
   for (const eddy::ParamKind& kind : eddy::kParamKinds) p.*kind.value = ParamList<std::vector<const float*>>(f, s, kind, false);
-  auto* stepper = new eddy::RecurrentStepper(s, p);
+  eddy::RecurrentStepper* stepper = nullptr;
+  try {
+    stepper = new eddy::RecurrentStepper(s, p);
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
   auto handle = Napi::External<eddy::RecurrentStepper>::New(info.Env(), stepper, [](Napi::Env, eddy::RecurrentStepper* st) { delete st; });
   handle.TypeTag(&kStepperTag);
   return handle;

@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -33,6 +34,32 @@ describe('native loader', () => {
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });
     }
+  });
+
+  it("starts no OpenBLAS threads at load and leaves the caller's OPENBLAS_NUM_THREADS as it was", () => {
+    const entry = path.resolve(__dirname, '..', 'lib', 'index.js');
+    // OpenBLAS would start a thread per core at load, each holding a 128 MiB
+    // buffer; with a 1-thread pool Eddy then adds no thread at all.
+    const script = `
+      const before = process.env.OPENBLAS_NUM_THREADS;
+      const eddy = require(${JSON.stringify(entry)});
+      eddy.setNumThreads(1);
+      const threads = require('fs').readdirSync('/proc/self/task').length;
+      process.stdout.write(JSON.stringify({ before, after: process.env.OPENBLAS_NUM_THREADS, threads }));`;
+    const run = (value: string | undefined) => {
+      const childEnv: NodeJS.ProcessEnv = { ...process.env };
+      delete childEnv.OPENBLAS_NUM_THREADS;
+      if (value !== undefined) childEnv.OPENBLAS_NUM_THREADS = value;
+      return JSON.parse(execFileSync(process.execPath, ['-e', script], { env: childEnv, encoding: 'utf8' })) as {
+        before?: string; after?: string; threads: number;
+      };
+    };
+    const unset = run(undefined);
+    assert.strictEqual(unset.after, undefined);
+    const set = run('3');
+    assert.deepStrictEqual([set.before, set.after], ['3', '3']);
+    const bare = Number(execFileSync(process.execPath, ['-e', `process.stdout.write(String(require('fs').readdirSync('/proc/self/task').length))`], { encoding: 'utf8' }));
+    assert.deepStrictEqual([unset.threads, set.threads], [bare, bare], `threads: bare node ${bare}, with Eddy ${unset.threads} and ${set.threads}`);
   });
 
   const env = { platform: 'linux', arch: 'x64', nodeVersion: '20.0.0', napiVersion: '9', root: '/pkg' };

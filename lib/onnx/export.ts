@@ -15,7 +15,7 @@ import { RecurrentLayer } from '../layers/recurrent';
 import { Sequential } from '../model/sequential';
 import { Module } from '../nn/module';
 import { batchMajor, lowerLayer, OnnxAttribute, OnnxGraph, OnnxValue } from '../nn/onnx-lowering';
-import { checkBoolean, checkInteger, checkOptions } from '../validate';
+import { checkBoolean, checkInteger, checkOptions, optionKeys } from '../validate';
 import { DataType, modelProto } from './schema';
 
 export interface OnnxExportOptions {
@@ -26,6 +26,9 @@ export interface OnnxExportOptions {
   /** ONNX opset, at least 13. @default 17 */
   opset?: number;
 }
+
+/** The keys of OnnxExportOptions, for checkOptions. */
+export const ONNX_EXPORT_OPTION_KEYS = optionKeys<OnnxExportOptions>({ inputSize: true, lengths: true, opset: true });
 
 /** Builds the graph: nodes, initializers, and the name of the running value. */
 class GraphBuilder implements OnnxGraph {
@@ -68,7 +71,7 @@ function flatLayers(model: Module): Module[] {
 
 /** The ONNX model for `model`, as bytes. */
 export function toOnnx(model: Module, opts: OnnxExportOptions = {}): Uint8Array {
-  const o = checkOptions('opts', opts);
+  const o = checkOptions('opts', opts, ONNX_EXPORT_OPTION_KEYS);
   // Softmax and LogSoftmax take one axis only from opset 13 on.
   const opset = checkInteger('opts.opset', o.opset ?? 17, 13, 100);
   const layers = flatLayers(model).filter((l) => !(l instanceof Dropout));

@@ -5,7 +5,7 @@
 import { ValidationError } from '../errors';
 import { Parameter } from '../nn/parameter';
 import { denseData, Tensor } from '../tensor/tensor';
-import { checkNumber, describe, fail } from '../validate';
+import { checkNumber, checkOptions, describe, fail } from '../validate';
 
 /** What an optimizer accepts as a parameter: a module's Parameter or a leaf tensor that requires grad. */
 export type ParamLike = Parameter | Tensor;
@@ -55,8 +55,14 @@ export abstract class Optimizer<O extends { lr: number }> {
   protected readonly state = new Map<Tensor, ParamState>();
   private readonly kind: string;
 
-  protected constructor(kind: string, params: Iterable<ParamLike> | ParamGroupInput<O>[], defaults: O) {
+  /**
+   * `defaults` holds every hyperparameter of the optimizer, so its keys are
+   * the known keys of `opts` and of each parameter group.
+   */
+  protected constructor(kind: string, params: Iterable<ParamLike> | ParamGroupInput<O>[], defaults: O, opts: Partial<O> | undefined) {
     this.kind = kind;
+    const known = Object.keys(defaults);
+    defaults = { ...defaults, ...checkOptions('options', opts, known) };
     const list = params === null || typeof params !== 'object' || !(Symbol.iterator in params) ? fail('an iterable of parameters or parameter groups', 'params', params) : Array.from(params as Iterable<unknown>);
     const isGroups = list.length > 0 && list.every((g) => g !== null && typeof g === 'object' && !(g instanceof Parameter) && !(g instanceof Tensor) && 'params' in (g as object));
     const groups = (isGroups ? list : [{ params: list }]) as ParamGroupInput<O>[];
@@ -67,6 +73,7 @@ export abstract class Optimizer<O extends { lr: number }> {
         if (seen.has(t)) throw new ValidationError(`Expected each parameter once but received one twice (in group ${gi})`);
         seen.add(t);
       }
+      if (isGroups) checkOptions(`params[${gi}]`, g, [...known, 'params']);
       const { params: _params, ...overrides } = g;
       const group = { ...defaults, ...overrides, params: tensors } as ParamGroup<O>;
       this.validate(group, isGroups ? `params[${gi}]` : 'options');

@@ -3,7 +3,7 @@
  * step count, the last lrs, and state dicts for exact resume.
  */
 import { ValidationError } from '../../errors';
-import { checkNumber, checkOptions, fail } from '../../validate';
+import { checkNumber, checkObject, checkOptions, fail } from '../../validate';
 
 /** A parameter group as schedules see it. */
 export interface LrGroup {
@@ -124,7 +124,7 @@ export abstract class LRScheduler {
     const epoch = checkNumber('state.lastEpoch', state.lastEpoch, { min: -1 });
     const counters: Record<string, number> = {};
     for (const [k, v] of Object.entries(state.counters ?? {})) counters[k] = decode(`state.counters.${k}`, v);
-    this.setOptions(checkOptions('state.options', state.options));
+    this.setOptions(checkObject('state.options', state.options));
     this.loadCounters(counters);
     this.baseLrs = baseLrs;
     this.epoch = epoch;
@@ -157,9 +157,9 @@ export abstract class LRScheduler {
 export abstract class ClosedFormScheduler<O extends object> extends LRScheduler {
   protected options!: Required<O>;
 
-  protected constructor(kind: string, optimizer: LrTarget, opts: O | undefined, private readonly normalize: (o: Partial<O>) => Required<O>) {
+  protected constructor(kind: string, optimizer: LrTarget, opts: O | undefined, keys: readonly string[], private readonly normalize: (o: Partial<O>) => Required<O>) {
     super(kind, optimizer);
-    this.options = normalize(checkOptions('opts', opts) as Partial<O>);
+    this.options = normalize(checkOptions('opts', opts, keys) as Partial<O>);
   }
 
   /** Advances one step and sets every group's lr. */
