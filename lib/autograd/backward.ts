@@ -10,7 +10,7 @@
 import { EddyError, ShapeError, ValidationError } from '../errors';
 import { addInto, sameShape, zip } from '../tensor/strided';
 import { Tensor } from '../tensor/tensor';
-import { checkBoolean, checkOptions, describe, fail, formatShape } from '../validate';
+import { checkBoolean, checkOptions, describe, fail, formatShape, optionKeys } from '../validate';
 import { noGrad, pausingGrad } from './grad-mode';
 import { GradNode } from './node';
 
@@ -18,6 +18,9 @@ export interface BackwardOptions {
   /** Keep the graph so that backward can run through it again. @default false */
   retainGraph?: boolean;
 }
+
+/** The keys of BackwardOptions, for checkOptions. */
+export const BACKWARD_OPTION_KEYS = optionKeys<BackwardOptions>({ retainGraph: true });
 
 interface Root {
   tensor: Tensor;
@@ -62,7 +65,7 @@ export function backwardFrom(tensor: Tensor, grad?: Tensor | null, opts?: Backwa
 }
 
 function readOptions(opts: BackwardOptions | undefined): boolean {
-  const options = checkOptions('opts', opts);
+  const options = checkOptions('opts', opts, BACKWARD_OPTION_KEYS);
   return options.retainGraph === undefined ? false : checkBoolean('opts.retainGraph', options.retainGraph);
 }
 
