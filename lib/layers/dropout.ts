@@ -1,5 +1,5 @@
 import { mul } from '../ops/arithmetic';
-import { Module } from '../nn/module';
+import { CALL_CONTEXT_KEYS, Module } from '../nn/module';
 import { Generator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkGenerator, checkNumber, checkOptions, optionKeys } from '../validate';
@@ -15,7 +15,7 @@ export interface DropoutOptions {
 /** The keys of DropoutOptions, for checkOptions. */
 export const DROPOUT_OPTION_KEYS = optionKeys<DropoutOptions>({ p: true, generator: true });
 
-const DROPOUT_CALL_OPTION_KEYS = optionKeys<DropoutCallOptions>({ training: true });
+const DROPOUT_CALL_OPTION_KEYS = [...optionKeys<DropoutCallOptions>({ training: true }), ...CALL_CONTEXT_KEYS];
 
 /** Options of one call. */
 export interface DropoutCallOptions {

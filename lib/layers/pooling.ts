@@ -5,7 +5,7 @@
  */
 import { recordSingleOutput } from '../autograd/tape';
 import { ShapeError } from '../errors';
-import { Module } from '../nn/module';
+import { CALL_CONTEXT_KEYS, Module } from '../nn/module';
 import { checkLengths, Lengths } from '../ops/lengths';
 import { checkTensor, denseData, Tensor } from '../tensor/tensor';
 import { checkOneOf, checkOptions, formatShape, optionKeys } from '../validate';
@@ -105,7 +105,7 @@ export interface SequencePoolingCallOptions {
   lengths?: Lengths;
 }
 
-const CALL_OPTION_KEYS = optionKeys<SequencePoolingCallOptions>({ lengths: true });
+const CALL_OPTION_KEYS = [...optionKeys<SequencePoolingCallOptions>({ lengths: true }), ...CALL_CONTEXT_KEYS];
 
 /** `poolSequence` as a module, for model graphs: forward(x, { lengths }) → [batch, features]. */
 export class SequencePooling extends Module {
