@@ -3,7 +3,9 @@
  * with a stable `code`, so callers can branch on `err.code` (or
  * `instanceof`) rather than on message text.
  */
+/** The base of Eddy's errors. */
 export class EddyError extends Error {
+  /** Stable machine-readable code, `ERR_EDDY_*` (e.g. `ERR_EDDY_SHAPE`). */
   readonly code: string;
 
   constructor(message: string, code = 'ERR_EDDY', options?: { cause?: unknown }) {

@@ -8,7 +8,7 @@ import { ValidationError } from '../errors';
 import { BENCH_CONFIGS } from '../bench/configs';
 import { measureRnn } from '../bench/rnn';
 import { readColumn } from './inputs';
-import { CliMetadata, readMetadata } from './metadata';
+import { CliMetadata, metadataJson, readMetadata, taskOfMetadata, tokenizerOf } from './metadata';
 import type { EvaluateOptions } from './task';
 import { loadTask, TASKS } from './train';
 
@@ -18,29 +18,15 @@ async function loadModel(file: string): Promise<{ model: eddy.Sequential; metada
   return { model: model as eddy.Sequential, metadata: readMetadata(metadata) };
 }
 
-/**
- * The task a model is for: its `task` metadata, or for a model saved from
- * the API without that key, what its metadata holds — labels and a
- * tokenizer (classify), a tokenizer (text), inputSteps (forecast). The
- * command then checks the layers fit (generate refuses a model it cannot
- * step, before printing anything).
- */
-function taskOf(m: CliMetadata): string | undefined {
-  if (m.task !== undefined) return m.task;
-  if (m.tokenizer !== undefined) return m.labels !== undefined && m.maxLength !== undefined ? 'classify' : 'text';
-  if (m.inputSteps !== undefined) return 'forecast';
-  return undefined;
-}
-
 function needTask(file: string, metadata: CliMetadata, task: string, command: string): void {
-  const found = taskOf(metadata);
+  const found = taskOfMetadata(metadata);
   if (found !== task) throw new ValidationError(`Expected a ${task} model (from \`eddy train --task ${task}\`) for \`eddy ${command}\` but ${JSON.stringify(file)} is ${found ? `a ${found} model` : 'not one made by `eddy train`'}`);
 }
 
 export async function generateCommand(file: string, o: { prompt: string; length: number; temperature: number; topK?: number; topP?: number; seed?: number }): Promise<void> {
   const { model, metadata } = await loadModel(file);
   needTask(file, metadata, 'text', 'generate');
-  const tokenizer = eddy.text.CharTokenizer.fromJSON(JSON.parse(metadata.tokenizer!));
+  const tokenizer = tokenizerOf(metadata);
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const it = eddy.text.generate(model, { tokenizer, prompt: o.prompt, length: o.length, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, signal: controller.signal })[Symbol.asyncIterator]();
@@ -59,7 +45,7 @@ export async function generateCommand(file: string, o: { prompt: string; length:
 export async function forecastCommand(file: string, o: { data: string; steps: number; column?: string }): Promise<void> {
   const { model, metadata } = await loadModel(file);
   needTask(file, metadata, 'forecast', 'forecast');
-  const scaler = metadata.scaler === undefined ? undefined : eddy.timeseries.scalerFromJSON(JSON.parse(metadata.scaler));
+  const scaler = metadata.scaler === undefined ? undefined : eddy.timeseries.scalerFromJSON(metadataJson(metadata, 'scaler'));
   const inputSteps = Number(metadata.inputSteps);
   const { values, name, time } = await readColumn(o.data, o.column ?? metadata.column);
   const forecaster = new eddy.timeseries.Forecaster(model, { inputSteps, scaler, missing: 'interpolate' });
@@ -77,8 +63,8 @@ export async function infoCommand(file: string): Promise<void> {
   console.log(`Parameters: ${info.parameters.toLocaleString('en-US')}`);
   if (m.task) console.log(`Task: ${m.task}`);
   if (m.tokenizer) {
-    const t = JSON.parse(m.tokenizer) as { tokens?: unknown[] };
-    if (Array.isArray(t.tokens)) console.log(`Vocabulary: ${t.tokens.length} characters`);
+    const t = metadataJson(m, 'tokenizer') as { tokens?: unknown[] } | null;
+    if (Array.isArray(t?.tokens)) console.log(`Vocabulary: ${t!.tokens!.length} characters`);
   }
   if (m.inputSteps) console.log(`Input steps: ${m.inputSteps}; column: ${m.column}`);
   console.log('Architecture:');
@@ -89,7 +75,7 @@ export async function infoCommand(file: string): Promise<void> {
 
 export async function evaluateCommand(file: string, o: EvaluateOptions): Promise<void> {
   const { model, metadata } = await loadModel(file);
-  const task = taskOf(metadata);
+  const task = taskOfMetadata(metadata);
   if (task === undefined || !Object.hasOwn(TASKS, task)) needTask(file, metadata, 'forecast', 'evaluate');
   return (await loadTask(task!)).evaluate(model, metadata, o);
 }

@@ -10,7 +10,7 @@
 import { promises as fs } from 'fs';
 import { FormatError, ValidationError, fileError } from '../errors';
 import { describe } from '../validate';
-import { headerLength, parseHeader, SafetensorsContents, SafetensorsDType, SafetensorsEntry } from './safetensors';
+import { headerLength, parseHeader, SafetensorsDType, SafetensorsEntry } from './safetensors';
 
 /** One tensor of a file's header: its type, shape and byte range within the data. */
 export interface HeaderEntry {
@@ -91,15 +91,6 @@ export async function withSafetensorsFile<T>(file: string, fn: (f: SafetensorsFi
 /** Reads only the header of a file (for `describeModelFile`). */
 export async function readSafetensorsHeader(file: string): Promise<HeaderInfo> {
   return withSafetensorsFile(file, async (f) => ({ entries: f.entries, metadata: f.metadata }));
-}
-
-/** Reads and checks a whole file (every tensor in memory). */
-export async function readSafetensorsFile(file: string): Promise<SafetensorsContents> {
-  return withSafetensorsFile(file, async (f) => {
-    const tensors = new Map<string, SafetensorsEntry>();
-    for (const e of f.entries) tensors.set(e.name, await f.readEntry(e));
-    return { tensors, metadata: f.metadata };
-  });
 }
 
 async function readExactly<T extends Uint8Array>(fh: fs.FileHandle, buf: T, position: number, what: string): Promise<T> {

@@ -13,7 +13,7 @@ import { Parameter } from '../nn/parameter';
 import { Generator } from '../random';
 import { checkLengths } from '../ops/lengths';
 import { denseData, Tensor } from '../tensor/tensor';
-import { RecurrentStepper, StepperOptions } from './recurrent-step';
+import { LayerStepper, StepperOptions } from './layer-stepper';
 import { acquireWorkspace, releaseWorkspace } from './workspace';
 import { checkBoolean, checkGenerator, checkInteger, checkNumber, checkObject, checkOneOf, checkOptions, fail, formatShape, optionKeys } from '../validate';
 import { ConfigObject, positive, registerLayer } from '../nn/registry';
@@ -117,6 +117,7 @@ export interface RecurrentState {
 /** The keys of RecurrentState, for checkOptions. */
 export const RECURRENT_STATE_KEYS = optionKeys<RecurrentState>({ h0: true, c0: true, lengths: true, training: true });
 
+/** What a recurrent layer's forward returns. */
 export interface RecurrentOutput {
   /** [batch, time, directions · hiddenSize] ([time, batch, …] when batchFirst is false). */
   output: Tensor;
@@ -126,11 +127,14 @@ export interface RecurrentOutput {
   c?: Tensor;
 }
 
+/** The recurrent cell kinds. */
 export type CellName = 'RNN' | 'LSTM' | 'GRU';
 
 /** A recurrent layer's state between calls: h (and c for an LSTM), [numLayers · directions, batch, hiddenSize]. */
 export interface LayerState {
+  /** Hidden state. */
   h: Tensor;
+  /** Cell state (LSTM only). */
   c?: Tensor;
 }
 
@@ -172,16 +176,27 @@ interface Call {
   stateShape: number[];
 }
 
+/** What RNN, LSTM and GRU share: options, parameters, forward and backward through the native kernels, states and steppers. */
 export abstract class RecurrentLayer extends Module {
+  /** Features per step of the input. */
   readonly inputSize: number;
+  /** Units of the hidden state, per direction. */
   readonly hiddenSize: number;
+  /** Stacked layers. */
   readonly numLayers: number;
+  /** Whether the layer has bias_ih and bias_hh. */
   readonly bias: boolean;
+  /** Whether input and output are [batch, time, features] (else [time, batch, features]). */
   readonly batchFirst: boolean;
+  /** Dropout probability between stacked layers (training only). */
   readonly dropout: number;
+  /** Whether a reverse direction runs too. */
   readonly bidirectional: boolean;
+  /** Dropout probability on the recurrent state (training only). */
   readonly recurrentDropout: number;
+  /** Whether the final state of a call is the initial state of the next. */
   readonly stateful: boolean;
+  /** Whether the cell is layer-normalized. */
   readonly layerNorm: boolean;
   protected readonly generator: Generator;
   /** Final states of the last call, for a stateful layer. */
@@ -293,10 +308,10 @@ export abstract class RecurrentLayer extends Module {
 
   /**
    * A stepper that runs this layer one time step per call, with carried
-   * state, for token-by-token serving (see RecurrentStepper). Only for one
+   * state, for token-by-token serving (see LayerStepper). Only for one
    * layer in one direction; it keeps a copy of the current weights.
    */
-  stepper(opts: StepperOptions = {}): RecurrentStepper {
+  stepper(opts: StepperOptions = {}): LayerStepper {
     if (this.numLayers !== 1 || this.bidirectional) {
       throw new ValidationError(`Expected a single-layer, unidirectional layer for stepper() but received ${this.toString()}`);
     }
@@ -306,9 +321,10 @@ export abstract class RecurrentLayer extends Module {
       cell: this.cellCode, resetAfter: this.resetAfter, I: this.inputSize, H: this.hiddenSize, layerNorm: this.layerNorm, ...values,
     });
     const init = { handle, inputSize: this.inputSize, hiddenSize: this.hiddenSize, hasCellState: this.cellName === 'LSTM', layerName: this.toString() };
-    return new RecurrentStepper(init, opts);
+    return new LayerStepper(init, opts);
   }
 
+  /** A one-line description with the options that differ from the defaults, e.g. `LSTM(128, 256, numLayers=2)`. */
   toString(): string {
     const extras: string[] = [];
     if (this.numLayers !== 1) extras.push(`numLayers=${this.numLayers}`);
@@ -543,6 +559,7 @@ export abstract class RecurrentLayer extends Module {
 
 /** Elman RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or relu. */
 export class RNN extends RecurrentLayer {
+  /** The activation of the cell. @default 'tanh' */
   readonly nonlinearity: 'tanh' | 'relu';
 
   constructor(opts: RNNOptions) {

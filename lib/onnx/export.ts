@@ -16,7 +16,7 @@ import { Sequential } from '../model/sequential';
 import { Module } from '../nn/module';
 import { batchMajor, lowerLayer, OnnxAttribute, OnnxGraph, OnnxValue } from '../nn/onnx-lowering';
 import { checkBoolean, checkInteger, checkOptions, optionKeys } from '../validate';
-import { DataType, ModelProto } from './schema';
+import { DataType, modelProto } from './schema';
 
 export interface OnnxExportOptions {
   /** Features per step of the float input (ignored when the model starts with an Embedding). @default the first layer's input size */
@@ -94,13 +94,14 @@ export function toOnnx(model: Module, opts: OnnxExportOptions = {}): Uint8Array 
   let x: OnnxValue = { name: 'input', timeMajor: false };
   for (const layer of layers) x = lowerLayer(layer, x, { graph: g, lengths });
   g.node('Identity', [batchMajor(x, g).name], ['output']);
-  const proto = ModelProto.create({
+  const modelType = modelProto();
+  const proto = modelType.create({
     irVersion: 8,
     producerName: 'eddy-rnn',
     graph: { name: 'eddy', node: g.nodes, initializer: g.initializers, input: inputs, output: [{ name: 'output', type: { tensorType: { elemType: DataType.FLOAT } } }] },
     opsetImport: [{ domain: '', version: opset }],
   });
-  return ModelProto.encode(proto).finish();
+  return modelType.encode(proto).finish();
 }
 
 /** Writes `model` as an ONNX file (atomically). */

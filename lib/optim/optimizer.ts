@@ -11,20 +11,32 @@ import { checkNumber, checkOptions, describe, fail } from '../validate';
 export type ParamLike = Parameter | Tensor;
 
 /** A parameter group: its parameters, plus hyperparameters that override the optimizer's defaults. */
-export type ParamGroupInput<O> = Partial<O> & { params: Iterable<ParamLike> };
+export type ParamGroupInput<O> = Partial<O> & {
+  /** The parameters of this group. */
+  params: Iterable<ParamLike>;
+};
 
 /** A group as the optimizer keeps it; `lr` is what learning-rate schedules change. */
-export type ParamGroup<O> = O & { params: Tensor[]; initialLr?: number };
+export type ParamGroup<O> = O & {
+  /** The group's parameters (their data tensors). */
+  params: Tensor[];
+  /** The lr schedules start from (PyTorch's `initial_lr`). */
+  initialLr?: number;
+};
 
 /** Per-parameter state: a step count and named buffers shaped like the parameter. */
 export interface ParamState {
+  /** Updates applied to this parameter. */
   step: number;
+  /** The optimizer's buffers for it (e.g. `exp_avg`), by name. */
   buffers: Record<string, Float32Array>;
 }
 
 /** Optimizer state for checkpoints: parameters are referred to by their position across groups. */
 export interface OptimizerStateDict {
-  state: Record<number, { step: number; buffers: Record<string, Float32Array> }>;
+  /** Per-parameter state, keyed by the parameter's position across groups. */
+  state: Record<number, ParamState>;
+  /** Each group's hyperparameters (without its parameters). */
   paramGroups: Record<string, unknown>[];
 }
 
@@ -36,7 +48,9 @@ function toTensor(p: unknown, where: string): Tensor {
   return t;
 }
 
+/** The base of the optimizers: parameter groups, per-parameter state, `step`, `zeroGrad` and state dicts. */
 export abstract class Optimizer<O extends { lr: number }> {
+  /** The parameter groups, each with its hyperparameters; schedules change their `lr`. */
   readonly paramGroups: ParamGroup<O>[] = [];
   protected readonly state = new Map<Tensor, ParamState>();
   private readonly kind: string;

@@ -20,9 +20,11 @@ export interface BatcherOptions {
   maxDelayMs?: number;
   /** The most requests waiting; one more is refused with an OverloadedError. @default 1024 */
   maxQueue?: number;
+  /** Called with the number of requests of each batch as it starts (for metrics). @default none */
+  onBatch?: (size: number) => void;
 }
 
-const BATCHER_OPTION_KEYS = optionKeys<BatcherOptions>({ maxBatch: true, maxDelayMs: true, maxQueue: true });
+const BATCHER_OPTION_KEYS = optionKeys<BatcherOptions>({ maxBatch: true, maxDelayMs: true, maxQueue: true, onBatch: true });
 
 export interface BatchedPredictOptions {
   /** Cancels the request: it leaves the queue (or its result is dropped) and the promise rejects with an AbortError. */
@@ -59,7 +61,11 @@ export class Batcher {
     this.maxBatch = checkInteger('opts.maxBatch', o.maxBatch ?? 32, 1, 65536);
     this.maxDelayMs = checkNumber('opts.maxDelayMs', o.maxDelayMs ?? 2, { min: 0, max: 60000 });
     this.maxQueue = checkInteger('opts.maxQueue', o.maxQueue ?? 1024, 1);
+    if (o.onBatch !== undefined && typeof o.onBatch !== 'function') throw new ValidationError(`Expected a function for opts.onBatch but received ${describe(o.onBatch)}`);
+    this.onBatch = o.onBatch;
   }
+
+  private readonly onBatch?: (size: number) => void;
 
   /** Batches running now. */
   get batchesRunning(): number {
@@ -123,6 +129,7 @@ export class Batcher {
     if (batch.length === 0) return;
     for (const r of batch) if (r.onAbort) r.signal!.removeEventListener('abort', r.onAbort);
     this.running++;
+    this.onBatch?.(batch.length);
     try {
       const out = await this.run(batch);
       batch.forEach((r, i) => {

@@ -11,9 +11,12 @@ import type { GradNode } from '../autograd/node';
 import { ShapeError, ValidationError } from '../errors';
 import { checkBoolean, checkDim, checkInteger, checkOneOf, checkOptions, checkShape, describe, fail, formatShape, optionKeys } from '../validate';
 
+/** A number or nested arrays of numbers, as `tensor([[1, 2], [3, 4]])` takes them. */
 export type NestedArray = number | readonly NestedArray[];
+/** Element types: Eddy computes in float32. */
 export type DType = 'float32';
 
+/** Options of `tensor()` and `zeros()`. */
 export interface TensorOptions {
   /** Element type; Eddy computes in float32. @default 'float32' */
   dtype?: DType;
@@ -41,10 +44,16 @@ export function shapeSize(shape: readonly number[]): number {
   return n;
 }
 
+/**
+ * An n-dimensional float32 array: a view (shape, strides, offset) on a
+ * Float32Array, with autograd (`requiresGrad`, `grad`, `backward()`).
+ */
 export class Tensor {
   /** Backing storage, possibly shared with other views. */
   readonly data: Float32Array;
+  /** Size of each dimension. */
   readonly shape: readonly number[];
+  /** Elements to skip in `data` for one step along each dimension. */
   readonly strides: readonly number[];
   /** Index in `data` of the first element. */
   readonly offset: number;
@@ -69,6 +78,7 @@ export class Tensor {
     this.offset = offset;
   }
 
+  /** The element type (always float32). */
   get dtype(): DType {
     return 'float32';
   }
@@ -300,6 +310,7 @@ export class Tensor {
     return lazy.reductions().mean(this, dim, keepDim);
   }
 
+  /** `Tensor(shape=[…], dtype=float32)`. */
   toString(): string {
     return `Tensor(shape=${formatShape(this.shape)}, dtype=float32)`;
   }
@@ -404,7 +415,8 @@ function flattenNested(data: readonly NestedArray[]): { values: Float32Array; sh
   return { values, shape };
 }
 
-type TensorData = Float32Array | ArrayLike<number> | readonly NestedArray[] | number;
+/** What `tensor()` accepts: a typed or plain array (flat with a shape, or nested), or a scalar. */
+export type TensorData = Float32Array | ArrayLike<number> | readonly NestedArray[] | number;
 
 function isNumericTypedArray(x: unknown): x is ArrayLike<number> {
   return ArrayBuffer.isView(x) && !(x instanceof DataView) && !(x instanceof BigInt64Array) && !(x instanceof BigUint64Array);

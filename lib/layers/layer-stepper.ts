@@ -31,7 +31,7 @@ export interface StepperInit {
  * that step, bit for bit on the same kernels. Made by `layer.stepper()`;
  * later changes to the layer's weights are not seen (make a new stepper).
  */
-export class RecurrentStepper {
+export class LayerStepper {
   /** Streams per step. */
   readonly batch: number;
   /** The hidden state [batch, hiddenSize]: h_t after a step, which is also the step's output. */
@@ -62,6 +62,22 @@ export class RecurrentStepper {
     }
     binding.rnnStep(this.init.handle, x, this.h, this.c);
     return this.h;
+  }
+
+  /**
+   * Advances `n` streams whose states the caller holds: x is [n, inputSize],
+   * h (and c for an LSTM) [n, hiddenSize], updated in place. A stream
+   * batcher gathers whichever streams are waiting into these rows; each
+   * row's arithmetic is the same whatever n is (the kernels are
+   * batch-invariant), so a stream's result does not depend on its company.
+   */
+  stepRows(x: Float32Array, h: Float32Array, c: Float32Array | null): void {
+    const H = this.init.hiddenSize;
+    if (!(h instanceof Float32Array) || h.length === 0 || h.length % H !== 0) fail(`a Float32Array of n · ${H} elements`, 'h', h);
+    const n = h.length / H;
+    if (!(x instanceof Float32Array) || x.length !== n * this.init.inputSize) fail(`a Float32Array of ${n} · ${this.init.inputSize} elements`, 'x', x);
+    if (this.init.hasCellState ? !(c instanceof Float32Array) || c.length !== h.length : c !== null) fail(this.init.hasCellState ? `a Float32Array of ${h.length} elements` : 'null (only LSTM has a cell state)', 'c', c);
+    binding.rnnStep(this.init.handle, x, h, c);
   }
 
   /** Sets the state of every stream: h (and c for LSTM) [batch, hiddenSize], or zeros when omitted. */
