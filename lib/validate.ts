@@ -168,7 +168,7 @@ export function closestKey(key: string, known: readonly string[]): string | unde
   const folded = fold(key);
   const same = known.find((k) => fold(k) === folded);
   if (same !== undefined) return same;
-  const alias = (Object.hasOwn(ALIASES, folded) ? ALIASES[folded] : undefined)?.find((k) => known.includes(k));
+  const alias = Object.hasOwn(ALIASES, folded) ? ALIASES[folded].find((k) => known.includes(k)) : undefined;
   if (alias !== undefined) return alias;
   const limit = Math.min(2, Math.floor(folded.length / 3));
   let best: string | undefined;

@@ -6,7 +6,7 @@
  */
 import { recordSingleOutput } from '../autograd/tape';
 import { ShapeError } from '../errors';
-import { Module } from '../nn/module';
+import { CALL_CONTEXT_KEYS, Module } from '../nn/module';
 import { mul } from '../ops/arithmetic';
 import { additiveScore } from '../ops/additive-score';
 import { bmm } from '../ops/bmm';
@@ -87,7 +87,7 @@ abstract class Attention extends Module {
   forward(query: Tensor, keys: Tensor, valuesOrOpts?: Tensor | AttentionCallOptions, opts?: AttentionCallOptions): AttentionOutput {
     const optsGiven = !(valuesOrOpts instanceof Tensor) && valuesOrOpts !== undefined && valuesOrOpts !== null;
     if (optsGiven && opts !== undefined) fail('Tensor', 'values', valuesOrOpts);
-    const o = checkOptions('options', optsGiven ? (valuesOrOpts as AttentionCallOptions) : opts, ATTENTION_CALL_OPTION_KEYS);
+    const o = checkOptions('options', optsGiven ? (valuesOrOpts as AttentionCallOptions) : opts, [...ATTENTION_CALL_OPTION_KEYS, ...CALL_CONTEXT_KEYS]);
     const values = optsGiven ? undefined : ((valuesOrOpts ?? undefined) as Tensor | undefined);
 
     const q = checkTensor('query', query);

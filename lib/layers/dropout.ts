@@ -1,6 +1,5 @@
 import { mul } from '../ops/arithmetic';
-import type { Lengths } from '../ops/lengths';
-import { Module } from '../nn/module';
+import { CALL_CONTEXT_KEYS, Module } from '../nn/module';
 import { Generator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkGenerator, checkNumber, checkOptions, optionKeys } from '../validate';
@@ -16,14 +15,12 @@ export interface DropoutOptions {
 /** The keys of DropoutOptions, for checkOptions. */
 export const DROPOUT_OPTION_KEYS = optionKeys<DropoutOptions>({ p: true, generator: true });
 
-const DROPOUT_CALL_OPTION_KEYS = optionKeys<DropoutCallOptions>({ training: true, lengths: true });
+const DROPOUT_CALL_OPTION_KEYS = [...optionKeys<DropoutCallOptions>({ training: true }), ...CALL_CONTEXT_KEYS];
 
 /** Options of one call. */
 export interface DropoutCallOptions {
   /** Drop elements in this call (containers pass the mode of `fit` or `predict`). @default the layer's `training` flag */
   training?: boolean;
-  /** The batch's sequence lengths, passed by containers with every call; dropout acts on every element alike. */
-  lengths?: Lengths;
 }
 
 /** The serializable options of a Dropout layer. */

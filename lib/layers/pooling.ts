@@ -5,7 +5,7 @@
  */
 import { recordSingleOutput } from '../autograd/tape';
 import { ShapeError } from '../errors';
-import { Module } from '../nn/module';
+import { CALL_CONTEXT_KEYS, Module } from '../nn/module';
 import { checkLengths, Lengths } from '../ops/lengths';
 import { checkTensor, denseData, Tensor } from '../tensor/tensor';
 import { checkOneOf, checkOptions, formatShape, optionKeys } from '../validate';
@@ -103,11 +103,9 @@ function pool(input: Tensor, mode: PoolingMode, lengths: unknown, what: string):
 export interface SequencePoolingCallOptions {
   /** Valid steps per sequence; later steps are ignored. @default every step */
   lengths?: Lengths;
-  /** The call's mode, passed by containers with every call; pooling has no training-only behaviour. @default the layer's `training` flag */
-  training?: boolean;
 }
 
-const CALL_OPTION_KEYS = optionKeys<SequencePoolingCallOptions>({ lengths: true, training: true });
+const CALL_OPTION_KEYS = [...optionKeys<SequencePoolingCallOptions>({ lengths: true }), ...CALL_CONTEXT_KEYS];
 
 /** `poolSequence` as a module, for model graphs: forward(x, { lengths }) → [batch, features]. */
 export class SequencePooling extends Module {

@@ -6,7 +6,8 @@
  */
 import { EddyError } from '../errors';
 import type { StateCarrier } from '../layers/recurrent';
-import { Module } from '../nn/module';
+import { CALL_CONTEXT_KEYS, Module } from '../nn/module';
+import { optionKeys } from '../validate';
 import { Tensor } from '../tensor/tensor';
 
 /** Passed as the last argument of every layer call inside a model. */
@@ -74,4 +75,9 @@ export function pick(result: unknown, layer: Layer, key?: string): Tensor {
     }
   }
   throw new EddyError(`${layer.toString()} returned no tensor a following layer could take`);
+}
+
+// CallContext and the key list layers accept must name the same keys.
+if (optionKeys<CallContext>({ lengths: true, training: true, carrier: true }).join() !== CALL_CONTEXT_KEYS.join()) {
+  throw new Error('CALL_CONTEXT_KEYS (nn/module.ts) differs from CallContext');
 }

@@ -9,6 +9,12 @@ import { checkBoolean, describe, formatShape } from '../validate';
 import { GraphNode, SymbolicTensor } from './symbolic';
 import { Parameter } from './parameter';
 
+/**
+ * The keys a model passes in the options of a layer's forward (model/call.ts
+ * CallContext): a layer's own call-option keys are extended by these.
+ */
+export const CALL_CONTEXT_KEYS: readonly string[] = ['lengths', 'training', 'carrier'];
+
 /** What `loadStateDict` accepts for one entry. */
 export type StateValue = Tensor | Float32Array | ArrayLike<number> | readonly unknown[];
 
