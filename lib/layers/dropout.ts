@@ -15,12 +15,14 @@ export interface DropoutOptions {
 /** The keys of DropoutOptions, for checkOptions. */
 export const DROPOUT_OPTION_KEYS = optionKeys<DropoutOptions>({ p: true, generator: true });
 
-const DROPOUT_CALL_OPTION_KEYS = optionKeys<DropoutCallOptions>({ training: true });
+const DROPOUT_CALL_OPTION_KEYS = optionKeys<DropoutCallOptions>({ training: true, lengths: true });
 
 /** Options of one call. */
 export interface DropoutCallOptions {
   /** Drop elements in this call (containers pass the mode of `fit` or `predict`). @default the layer's `training` flag */
   training?: boolean;
+  /** Sequence lengths, which models pass to every layer; dropout ignores them (padded steps of its input are dropped or kept like any other). */
+  lengths?: Int32Array | readonly number[];
 }
 
 /** The serializable options of a Dropout layer. */
