@@ -24,10 +24,12 @@ import { positive } from '../nn/registry';
 export interface AttentionCallOptions {
   /** Valid keys per sequence (1 ≤ L_b ≤ keys' time); later keys get weight 0. @default all keys are valid */
   lengths?: Lengths;
+  /** The call's mode, which models pass to every layer; attention computes the same in both. @default the layer's `training` flag */
+  training?: boolean;
 }
 
 /** The keys of AttentionCallOptions, for checkOptions. */
-export const ATTENTION_CALL_OPTION_KEYS = optionKeys<AttentionCallOptions>({ lengths: true });
+export const ATTENTION_CALL_OPTION_KEYS = optionKeys<AttentionCallOptions>({ lengths: true, training: true });
 
 export interface AttentionOutput {
   /** Weighted sums of the values: [batch, queryTime, valueSize], or [batch, valueSize] for a 2-D query. */

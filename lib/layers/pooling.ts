@@ -103,9 +103,11 @@ function pool(input: Tensor, mode: PoolingMode, lengths: unknown, what: string):
 export interface SequencePoolingCallOptions {
   /** Valid steps per sequence; later steps are ignored. @default every step */
   lengths?: Lengths;
+  /** The call's mode, which models pass to every layer; pooling computes the same in both. @default the layer's `training` flag */
+  training?: boolean;
 }
 
-const CALL_OPTION_KEYS = optionKeys<SequencePoolingCallOptions>({ lengths: true });
+const CALL_OPTION_KEYS = optionKeys<SequencePoolingCallOptions>({ lengths: true, training: true });
 
 /** `poolSequence` as a module, for model graphs: forward(x, { lengths }) → [batch, features]. */
 export class SequencePooling extends Module {
