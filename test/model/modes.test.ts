@@ -89,6 +89,13 @@ describe('model: training and eval mode per call', () => {
     assert.deepStrictEqual(probe.seen, [false, true, true]);
   });
 
+  it('fits a model with Dropout on padded sequences (containers pass lengths with the mode)', async () => {
+    const model = eddy.sequential([new eddy.LSTM({ inputSize: 2, hiddenSize: 3 }), new eddy.Dropout({ p: 0.5 }), new eddy.Linear({ inFeatures: 3, outFeatures: 1 })]);
+    const history = await model.fit({ x: eddy.zeros([2, 4, 2]), y: eddy.zeros([2, 4, 1]), lengths: Int32Array.from([4, 2]) }, { loss: 'mse' });
+    assert.deepStrictEqual(history.epoch, [0]);
+    assert.strictEqual((await model.predict(eddy.zeros([2, 4, 2]), { lengths: [4, 2] })).shape.join(), '2,4,1');
+  });
+
   it('functional models pass the mode to every layer, recurrent ones included', async () => {
     const probe = new ModeProbe();
     const input = eddy.input({ shape: [5, 3] });
