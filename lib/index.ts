@@ -1,7 +1,7 @@
 /**
  * Eddy: recurrent neural networks for Node.js on native kernels.
  */
-export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError } from './errors';
+export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, DistributedError } from './errors';
 export { Tensor, tensor, zeros } from './tensor/tensor';
 export type { TensorOptions, NestedArray, DType } from './tensor/tensor';
 export { matmul, matmulAsync } from './ops/matmul';
@@ -70,3 +70,4 @@ export * as data from './data';
 export * as timeseries from './data/timeseries';
 export * as text from './data/text';
 export * as onnx from './onnx';
+export * as distributed from './distributed';
