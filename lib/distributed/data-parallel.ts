@@ -95,6 +95,8 @@ export class MpiDataParallel implements DataParallel {
   }
 
   async reduceGradients(params: readonly Tensor[], weight: number, total: number): Promise<void> {
+    // Alone, the weighted mean is the gradient itself.
+    if (this.worldSize === 1 && weight === total) return;
     const pending = this.bucketsOf(params).map((bucket) => {
       pack(bucket, (t) => (t.grad ? denseData(t.grad) : null), weight);
       return allReduce(bucket.buffer, 'sum', this.collective);
