@@ -3,8 +3,9 @@
  * distributed.ts): data-parallel training steps of a configuration with one
  * thread per rank and the configuration's batch on every rank (weak
  * scaling, as Horovod and DDP report), timing compute (forward, backward,
- * optimizer) apart from the exposed communication (the gradient
- * all-reduce the step waits for); then all-reduce bandwidth. Rank 0 prints
+ * optimizer) apart from the exposed communication (the part of the
+ * gradient all-reduce that backward did not hide); then all-reduce
+ * bandwidth. Rank 0 prints
  * JSON lines.
  * Arguments: config-id steps
  */
@@ -37,9 +38,10 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     optimizer.zeroGrad();
     const loss = eddy.losses.mse((await model.forwardAsync(x)) as eddy.Tensor, y);
-    await eddy.backwardAsync([loss]);
+    const gradients = dp.gradients(params, c.batch);
+    await eddy.backwardAsync([loss], undefined, { onGradReady: (t, g) => gradients.ready(t, g) });
     const t1 = performance.now();
-    await dp.reduceGradients(params, c.batch, c.batch * worldSize);
+    await gradients.finish(c.batch * worldSize);
     const t2 = performance.now();
     optimizer.step();
     compute += t1 - t0 + (performance.now() - t2);

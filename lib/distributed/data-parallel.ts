@@ -1,12 +1,13 @@
 /**
  * Data-parallel training over MPI: what `fit({ distributed: true })` uses.
  * Gradients travel in buckets of about `bucketBytes`, last layers first
- * (the order backward finishes them, as Horovod and PyTorch DDP do); every
- * bucket's all-reduce is queued to the communication thread as soon as it
- * is packed, so packing and unpacking overlap the transfers of the others.
+ * (the order backward finishes them, as Horovod and PyTorch DDP do); a
+ * bucket's all-reduce is queued to the communication thread as soon as
+ * backward has completed its gradients, so it travels while backward works
+ * on the earlier layers.
  */
 import { DistributedError } from '../errors';
-import type { DataParallel } from '../model/parallel';
+import type { DataParallel, GradientReduction } from '../model/parallel';
 import type { Model } from '../model/model';
 import { denseData, Tensor } from '../tensor/tensor';
 import { checkInteger, checkNumber } from '../validate';
@@ -50,6 +51,7 @@ export class MpiDataParallel implements DataParallel {
   private readonly collective: CollectiveOptions;
   private buckets: Bucket[] = [];
   private bucketsFor: readonly Tensor[] = [];
+  private bucketIndex = new Map<Tensor, number>();
 
   constructor(opts?: DataParallelOptions) {
     const o = checkKnownOptions('distributed', opts, ['bucketBytes', 'timeout']);
@@ -94,24 +96,52 @@ export class MpiDataParallel implements DataParallel {
     return allReduce(values, 'sum', this.collective);
   }
 
-  async reduceGradients(params: readonly Tensor[], weight: number, total: number): Promise<void> {
+  gradients(params: readonly Tensor[], weight: number): GradientReduction {
+    const buckets = this.bucketsOf(params);
     // Alone, the weighted mean is the gradient itself.
-    if (this.worldSize === 1 && weight === total) return;
-    const pending = this.bucketsOf(params).map((bucket) => {
-      pack(bucket, (t) => (t.grad ? denseData(t.grad) : null), weight);
-      return allReduce(bucket.buffer, 'sum', this.collective);
-    });
-    const scale = 1 / total;
-    for (const [i, bucket] of this.bucketsOf(params).entries()) {
-      await pending[i];
-      let at = 0;
-      for (const t of bucket.tensors) {
-        const g = new Float32Array(t.size);
-        for (let j = 0; j < t.size; j++) g[j] = bucket.buffer[at + j] * scale;
-        t.grad = new Tensor(g, t.shape);
-        at += t.size;
+    if (this.worldSize === 1) return { ready: () => undefined, finish: async (total) => (total === weight ? undefined : this.scaleAlone(params, weight / total)) };
+    const missing = buckets.map((b) => b.tensors.length);
+    const grads = new Map<Tensor, Float32Array>();
+    const started: Promise<Float32Array>[] = [];
+    // Buckets start strictly in order, each once it and all before it are
+    // complete, so every rank issues the same all-reduces in the same order
+    // whatever the order its gradients completed in.
+    const launch = (): void => {
+      while (started.length < buckets.length && missing[started.length] === 0) {
+        const bucket = buckets[started.length];
+        pack(bucket, (t) => grads.get(t) ?? null, weight);
+        started.push(allReduce(bucket.buffer, 'sum', this.collective));
       }
-    }
+    };
+    return {
+      ready: (t, g) => {
+        const b = this.bucketIndex.get(t);
+        if (b === undefined || grads.has(t)) return;
+        grads.set(t, denseData(g));
+        missing[b]--;
+        launch();
+      },
+      finish: async (total) => {
+        missing.fill(0);
+        launch();
+        const scale = 1 / total;
+        for (const [i, bucket] of buckets.entries()) {
+          await started[i];
+          let at = 0;
+          for (const t of bucket.tensors) {
+            const g = new Float32Array(t.size);
+            for (let j = 0; j < t.size; j++) g[j] = bucket.buffer[at + j] * scale;
+            t.grad = new Tensor(g, t.shape);
+            at += t.size;
+          }
+        }
+      },
+    };
+  }
+
+  /** One process whose weight is not the total (a caller's choice): the gradients scaled in place. */
+  private scaleAlone(params: readonly Tensor[], factor: number): void {
+    for (const t of params) if (t.grad) t.grad = new Tensor(Float32Array.from(t.grad.toFloat32Array(), (v) => v * factor), t.shape);
   }
 
   async agree(flag: boolean): Promise<boolean> {
@@ -140,6 +170,7 @@ export class MpiDataParallel implements DataParallel {
     close();
     this.buckets = buckets;
     this.bucketsFor = [...params];
+    this.bucketIndex = new Map(buckets.flatMap((b, i) => b.tensors.map((t) => [t, i] as [Tensor, number])));
     return buckets;
   }
 }

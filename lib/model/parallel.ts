@@ -23,14 +23,25 @@ export interface DataParallel {
   /** Element-wise sums over the replicas, in place; resolves with `values`. */
   sum(values: Float64Array): Promise<Float64Array>;
   /**
-   * Replaces every parameter's gradient by the weighted mean over the
-   * replicas, `Σ weight·grad / total` (a missing gradient counts as zeros).
-   * With `weight` the replica's rows and `total` the rows of all replicas,
-   * that is the gradient of the mean loss over the global batch.
+   * Starts combining this step's gradients into the weighted mean over the
+   * replicas, `Σ weight·grad / total` (a missing gradient counts as zeros):
+   * with `weight` the replica's rows and `total` the rows of all replicas,
+   * the gradient of the mean loss over the global batch. Call `ready` from
+   * backward as each parameter's gradient completes (communication then
+   * overlaps the rest of backward), and `finish` after it: it replaces
+   * every parameter's `grad` by the mean.
    */
-  reduceGradients(params: readonly Tensor[], weight: number, total: number): Promise<void>;
+  gradients(params: readonly Tensor[], weight: number): GradientReduction;
   /** Replica 0's `flag` on every replica (so a decision taken by a callback on replica 0 holds everywhere). */
   agree(flag: boolean): Promise<boolean>;
+}
+
+/** One step's gradient combination (see `DataParallel.gradients`). */
+export interface GradientReduction {
+  /** `param`'s gradient of this step is complete (backward's `onGradReady`). */
+  ready(param: Tensor, grad: Tensor): void;
+  /** Waits for every gradient to be combined and sets the parameters' `grad`s; `total` is the sum of all replicas' weights. */
+  finish(total: number): Promise<void>;
 }
 
 /** Options of `fit({ distributed })` that the registered implementation reads. */
@@ -45,7 +56,7 @@ export function registerDataParallel(make: Factory): void {
 }
 
 function isDataParallel(x: unknown): x is DataParallel {
-  return x !== null && typeof x === 'object' && typeof (x as DataParallel).reduceGradients === 'function' && typeof (x as DataParallel).setup === 'function';
+  return x !== null && typeof x === 'object' && typeof (x as DataParallel).gradients === 'function' && typeof (x as DataParallel).setup === 'function';
 }
 
 /** Resolves fit's `distributed` option: false → none; true or options → the registered implementation; a DataParallel as is. */

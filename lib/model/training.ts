@@ -255,12 +255,13 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
           const stats = Float64Array.from([rows, lossValue * rows, ...metricValues.map((v) => v * rows)]);
           const reduced = dp.sum(stats);
           optimizer.zeroGrad();
-          if (loss) await backwardAsync([loss]);
+          const gradients = dp.gradients(params, rows);
+          if (loss) await backwardAsync([loss], undefined, { onGradReady: (t, g) => gradients.ready(t, g) });
           await reduced;
           totalRows = stats[0];
           lossValue = logs.loss = stats[1] / totalRows;
           for (let i = 0; i < metricValues.length; i++) metricValues[i] = stats[2 + i] / totalRows;
-          await dp.reduceGradients(params, rows, totalRows);
+          await gradients.finish(totalRows);
         }
         if (!Number.isFinite(lossValue)) {
           if (onNonFinite === 'error') throw new NonFiniteError(`The loss is ${lossValue} at epoch ${epoch}, batch ${batchIndex} (step ${step})`);
