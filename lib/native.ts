@@ -6,12 +6,45 @@ import * as path from 'path';
 import { NativeLoadError } from './errors';
 
 /**
+ * Every parameter kind of one (layer, direction) of a recurrent layer, in
+ * state-dict order: its PyTorch name (suffix `_l{k}[_reverse]`), the
+ * native call's fields for its values and its gradients, its shape
+ * (G·H × input, G·H × H, G·H or H) and when it exists (always; with bias;
+ * layer-normalized cells; layer-normalized LSTM). The native side declares
+ * the same table (native/recurrent.h EDDY_RNN_PARAMS, exported as
+ * `rnnParamKinds`); a test checks that they agree.
+ */
+export const RNN_PARAM_KINDS = [
+  { name: 'weight_ih', value: 'wIh', grad: 'gWIh', size: 'gatesByInput', presence: 'always' },
+  { name: 'weight_hh', value: 'wHh', grad: 'gWHh', size: 'gatesByHidden', presence: 'always' },
+  { name: 'bias_ih', value: 'bIh', grad: 'gBIh', size: 'gates', presence: 'bias' },
+  { name: 'bias_hh', value: 'bHh', grad: 'gBHh', size: 'gates', presence: 'bias' },
+  { name: 'layer_norm_ih_weight', value: 'lnIhW', grad: 'gLnIhW', size: 'gates', presence: 'layerNorm' },
+  { name: 'layer_norm_ih_bias', value: 'lnIhB', grad: 'gLnIhB', size: 'gates', presence: 'layerNorm' },
+  { name: 'layer_norm_hh_weight', value: 'lnHhW', grad: 'gLnHhW', size: 'gates', presence: 'layerNorm' },
+  { name: 'layer_norm_hh_bias', value: 'lnHhB', grad: 'gLnHhB', size: 'gates', presence: 'layerNorm' },
+  { name: 'layer_norm_c_weight', value: 'lnCW', grad: 'gLnCW', size: 'hidden', presence: 'lstmLayerNorm' },
+  { name: 'layer_norm_c_bias', value: 'lnCB', grad: 'gLnCB', size: 'hidden', presence: 'lstmLayerNorm' },
+] as const;
+
+export type RnnParamKind = (typeof RNN_PARAM_KINDS)[number];
+
+/**
+ * One list per parameter kind, one entry per (layer, direction) in the
+ * order l0, l0_reverse, l1, …; null entries are absent parameters (bias:
+ * false) or gradients not wanted. Kinds a layer does not have may be
+ * omitted.
+ */
+export type RnnParamLists = { [K in RnnParamKind['value']]?: (Float32Array | null)[] };
+export type RnnGradLists = { [K in RnnParamKind['grad']]?: (Float32Array | null)[] };
+
+/**
  * One recurrent forward call (see native/recurrent.h): sizes, inputs and
  * preallocated outputs. Sequence tensors are [T, B, ·], or [B, T, ·] when
  * batchFirst; states are [layers · dirs, B, H]; per-(layer, direction)
  * parameter lists are ordered l0, l0_reverse, l1, …
  */
-export interface RnnCall {
+export interface RnnCall extends RnnParamLists {
   /** 0 LSTM, 1 GRU, 2 RNN tanh, 3 RNN relu. */
   cell: number;
   resetAfter: boolean;
@@ -22,14 +55,8 @@ export interface RnnCall {
   I: number;
   H: number;
   batchFirst: boolean;
-  /** Layer-normalized cell: lnIhW, lnIhB, lnHhW, lnHhB (and for LSTM lnCW, lnCB) are given per (layer, direction). */
+  /** Layer-normalized cell: the layer-norm parameter kinds are given. */
   layerNorm: boolean;
-  lnIhW?: Float32Array[];
-  lnIhB?: Float32Array[];
-  lnHhW?: Float32Array[];
-  lnHhB?: Float32Array[];
-  lnCW?: Float32Array[];
-  lnCB?: Float32Array[];
   /** Whether recMask is given. */
   recurrentDropout: boolean;
   /** Recurrent dropout mask [layers · dirs, B, H]: h_{t−1} ⊙ mask feeds the recurrent GEMMs. */
@@ -38,10 +65,6 @@ export interface RnnCall {
   lengths: Int32Array | null;
   h0: Float32Array | null;
   c0: Float32Array | null;
-  wIh: Float32Array[];
-  wHh: Float32Array[];
-  bIh: (Float32Array | null)[];
-  bHh: (Float32Array | null)[];
   dropout: number;
   seed: number;
   y: Float32Array;
@@ -52,7 +75,7 @@ export interface RnnCall {
 }
 
 /** Gradients for one recurrent backward call; outputs are overwritten, parameter gradients accumulated (+=). */
-export interface RnnBackwardCall {
+export interface RnnBackwardCall extends RnnGradLists {
   forward: RnnCall;
   dy: Float32Array | null;
   dhn: Float32Array | null;
@@ -60,16 +83,6 @@ export interface RnnBackwardCall {
   dx: Float32Array | null;
   dh0: Float32Array | null;
   dc0: Float32Array | null;
-  gWIh: (Float32Array | null)[];
-  gWHh: (Float32Array | null)[];
-  gBIh: (Float32Array | null)[];
-  gBHh: (Float32Array | null)[];
-  gLnIhW?: (Float32Array | null)[];
-  gLnIhB?: (Float32Array | null)[];
-  gLnHhW?: (Float32Array | null)[];
-  gLnHhB?: (Float32Array | null)[];
-  gLnCW?: (Float32Array | null)[];
-  gLnCB?: (Float32Array | null)[];
 }
 
 /** The native module's entry points (see native/binding.cc). */
@@ -89,6 +102,8 @@ export interface NativeBinding {
     beta: number, c: Float32Array, cOffset: number, ldc: number,
   ): Promise<void>;
   rnnWorkspaceSize(shape: Pick<RnnCall, 'cell' | 'resetAfter' | 'layers' | 'dirs' | 'T' | 'B' | 'I' | 'H' | 'batchFirst' | 'layerNorm' | 'recurrentDropout' | 'dropout'>): number;
+  /** The parameter table as the native side declares it (see RNN_PARAM_KINDS). */
+  readonly rnnParamKinds: readonly { name: string; value: string; grad: string; size: string; presence: string }[];
   rnnForward(call: RnnCall): void;
   rnnForwardAsync(call: RnnCall): Promise<void>;
   rnnBackward(call: RnnBackwardCall): void;
@@ -111,6 +126,8 @@ export interface NativeBinding {
   getNumThreads(): number;
   /** True in the first environment (thread) of the process to load the module. */
   readonly firstLoad: boolean;
+  /** The most threads the native pool takes. */
+  readonly maxThreads: number;
   runtimeInfo(): { blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean };
   /**
    * Loads the system libmpi (`library`, or the default search when empty)

@@ -74,6 +74,25 @@ export class Generator {
     return out;
   }
 
+  /**
+   * Shuffles `items` in place (Fisher–Yates, from the last element down:
+   * item i swaps with one of 0..i) and returns it.
+   */
+  shuffle<A extends { length: number; [i: number]: unknown }>(items: A): A {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      const t = items[i];
+      items[i] = items[j];
+      items[j] = t;
+    }
+    return items;
+  }
+
+  /** 0, 1, …, n − 1 in a random order (`shuffle` of the identity). */
+  permutation(n: number): Int32Array {
+    return this.shuffle(Int32Array.from({ length: n }, (_, i) => i));
+  }
+
   /** An integer seed for native code that generates its own random numbers (dropout masks). */
   nextSeed(): number {
     return this.nextUint32() * 2097152 + (this.nextUint32() >>> 11);

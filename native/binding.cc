@@ -352,24 +352,27 @@ eddy::RnnShape ParseRnnShape(const Fields& f) {
   return s;
 }
 
-std::vector<const float*> AsConst(const std::vector<float*>& v) { return std::vector<const float*>(v.begin(), v.end()); }
-
-struct ParamSizes {
-  std::vector<size_t> w_ih, w_hh, b, c;  // c: the cell-state norm (LSTM, H)
-};
-
-ParamSizes SizesOf(const eddy::RnnShape& s) {
-  ParamSizes p;
-  const size_t GH = static_cast<size_t>(s.gates()) * s.H;
+// Floats of each (layer, direction)'s parameter of one kind.
+std::vector<size_t> ParamSizes(const eddy::RnnShape& s, eddy::ParamSize size) {
+  std::vector<size_t> sizes;
   for (int l = 0; l < s.layers; ++l) {
-    for (int d = 0; d < s.dirs; ++d) {
-      p.w_ih.push_back(GH * s.in_size(l));
-      p.w_hh.push_back(GH * s.H);
-      p.b.push_back(GH);
-      p.c.push_back(s.H);
-    }
+    for (int d = 0; d < s.dirs; ++d) sizes.push_back(s.param_size(size, l));
   }
-  return p;
+  return sizes;
+}
+
+// Every parameter kind's list (values, or gradients when `grads`), as the
+// table in recurrent.h declares them; kinds the shape does not have are
+// lists of nulls. Biases and gradients are optional: their entries may be
+// null and their lists may be left out.
+template <typename List>
+List ParamList(const Fields& f, const eddy::RnnShape& s, const eddy::ParamKind& kind, bool grads) {
+  const size_t K = static_cast<size_t>(s.layers) * s.dirs;
+  const char* key = grads ? kind.grad_key : kind.value_key;
+  const bool nullable = grads || kind.presence == eddy::ParamPresence::kBias;
+  if (!s.has(kind.presence) || (nullable && f.IsNullish(key))) return List(K, nullptr);
+  const std::vector<float*> list = f.FloatList(key, K, ParamSizes(s, kind.size), nullable);
+  return List(list.begin(), list.end());
 }
 
 eddy::RnnForward ParseRnnForward(Napi::Object o, KeepAlive& keep) {
@@ -378,21 +381,7 @@ eddy::RnnForward ParseRnnForward(Napi::Object o, KeepAlive& keep) {
   a.s = ParseRnnShape(f);
   const eddy::RnnShape& s = a.s;
   const size_t K = static_cast<size_t>(s.layers) * s.dirs;
-  const ParamSizes ps = SizesOf(s);
-  a.p.w_ih = AsConst(f.FloatList("wIh", K, ps.w_ih, false));
-  a.p.w_hh = AsConst(f.FloatList("wHh", K, ps.w_hh, false));
-  a.p.b_ih = AsConst(f.FloatList("bIh", K, ps.b, true));
-  a.p.b_hh = AsConst(f.FloatList("bHh", K, ps.b, true));
-  const bool ln = s.layer_norm, lstm_ln = ln && s.cell == eddy::CellKind::kLstm;
-  auto lnList = [&](const char* name, const std::vector<size_t>& sizes, bool present) {
-    return present ? AsConst(f.FloatList(name, K, sizes, false)) : std::vector<const float*>(K, nullptr);
-  };
-  a.p.ln_ih_w = lnList("lnIhW", ps.b, ln);
-  a.p.ln_ih_b = lnList("lnIhB", ps.b, ln);
-  a.p.ln_hh_w = lnList("lnHhW", ps.b, ln);
-  a.p.ln_hh_b = lnList("lnHhB", ps.b, ln);
-  a.p.ln_c_w = lnList("lnCW", ps.c, lstm_ln);
-  a.p.ln_c_b = lnList("lnCB", ps.c, lstm_ln);
+  for (const eddy::ParamKind& kind : eddy::kParamKinds) a.p.*kind.value = ParamList<std::vector<const float*>>(f, s, kind, false);
   const size_t TB = static_cast<size_t>(s.T) * s.B, state = K * s.B * s.H;
   const bool lstm = s.cell == eddy::CellKind::kLstm;
   a.x = f.Floats("x", TB * s.I, false);
@@ -430,21 +419,7 @@ eddy::RnnBackward ParseRnnBackward(Napi::Object o, KeepAlive& keep) {
   a.dx = f.Floats("dx", TB * s.I, true);
   a.dh0 = f.Floats("dh0", state, true);
   a.dc0 = lstm ? f.Floats("dc0", state, true) : nullptr;
-  const ParamSizes ps = SizesOf(s);
-  a.g.w_ih = f.FloatList("gWIh", K, ps.w_ih, true);
-  a.g.w_hh = f.FloatList("gWHh", K, ps.w_hh, true);
-  a.g.b_ih = f.FloatList("gBIh", K, ps.b, true);
-  a.g.b_hh = f.FloatList("gBHh", K, ps.b, true);
-  const bool ln = s.layer_norm, lstm_ln = ln && s.cell == eddy::CellKind::kLstm;
-  auto lnGrads = [&](const char* name, const std::vector<size_t>& sizes, bool present) {
-    return present ? f.FloatList(name, K, sizes, true) : std::vector<float*>(K, nullptr);
-  };
-  a.g.ln_ih_w = lnGrads("gLnIhW", ps.b, ln);
-  a.g.ln_ih_b = lnGrads("gLnIhB", ps.b, ln);
-  a.g.ln_hh_w = lnGrads("gLnHhW", ps.b, ln);
-  a.g.ln_hh_b = lnGrads("gLnHhB", ps.b, ln);
-  a.g.ln_c_w = lnGrads("gLnCW", ps.c, lstm_ln);
-  a.g.ln_c_b = lnGrads("gLnCB", ps.c, lstm_ln);
+  for (const eddy::ParamKind& kind : eddy::kParamKinds) a.g.*kind.grad = ParamList<std::vector<float*>>(f, s, kind, true);
   return a;
 }
 
@@ -460,22 +435,13 @@ Napi::Value JS_rnnWorkspaceSize(const Napi::CallbackInfo& info) {
 void OwnInputs(eddy::RnnForward& a, const Owned& own) {
   const eddy::RnnShape& s = a.s;
   const size_t TB = static_cast<size_t>(s.T) * s.B, state = static_cast<size_t>(s.layers) * s.dirs * s.B * s.H;
-  const ParamSizes ps = SizesOf(s);
   a.x = OwnCopy(own, a.x, TB * s.I);
   a.rec_mask = OwnCopy(own, a.rec_mask, state);
   a.h0 = OwnCopy(own, a.h0, state);
   a.c0 = OwnCopy(own, a.c0, state);
-  for (size_t k = 0; k < a.p.w_ih.size(); ++k) {
-    a.p.w_ih[k] = OwnCopy(own, a.p.w_ih[k], ps.w_ih[k]);
-    a.p.w_hh[k] = OwnCopy(own, a.p.w_hh[k], ps.w_hh[k]);
-    a.p.b_ih[k] = OwnCopy(own, a.p.b_ih[k], ps.b[k]);
-    a.p.b_hh[k] = OwnCopy(own, a.p.b_hh[k], ps.b[k]);
-    a.p.ln_ih_w[k] = OwnCopy(own, a.p.ln_ih_w[k], ps.b[k]);
-    a.p.ln_ih_b[k] = OwnCopy(own, a.p.ln_ih_b[k], ps.b[k]);
-    a.p.ln_hh_w[k] = OwnCopy(own, a.p.ln_hh_w[k], ps.b[k]);
-    a.p.ln_hh_b[k] = OwnCopy(own, a.p.ln_hh_b[k], ps.b[k]);
-    a.p.ln_c_w[k] = OwnCopy(own, a.p.ln_c_w[k], ps.c[k]);
-    a.p.ln_c_b[k] = OwnCopy(own, a.p.ln_c_b[k], ps.c[k]);
+  for (const eddy::ParamKind& kind : eddy::kParamKinds) {
+    std::vector<const float*>& list = a.p.*kind.value;
+    for (size_t k = 0; k < list.size(); ++k) list[k] = OwnCopy(own, list[k], s.param_size(kind.size, static_cast<int>(k) / s.dirs));
   }
 }
 
@@ -504,6 +470,26 @@ Napi::Value RunSyncOrAsync(const Napi::CallbackInfo& info, Parse parse, Run run,
   Owned own = std::make_shared<std::vector<std::vector<float>>>();
   OwnInputs(a, own);
   return Queue(info.Env(), [a, run, own] { run(a); }, std::move(keep));
+}
+
+// [{ name, value, grad, size, presence }] for every parameter kind, in the table's order:
+// lib/native.ts declares the same list for the type system, and a test
+// checks that the two agree.
+Napi::Value RnnParamKinds(Napi::Env env) {
+  Napi::Array kinds = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const eddy::ParamKind& kind : eddy::kParamKinds) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", Napi::String::New(env, kind.name));
+    o.Set("value", Napi::String::New(env, kind.value_key));
+    o.Set("grad", Napi::String::New(env, kind.grad_key));
+    static const char* const sizes[] = {"gatesByInput", "gatesByHidden", "gates", "hidden"};
+    static const char* const presences[] = {"always", "bias", "layerNorm", "lstmLayerNorm"};
+    o.Set("size", Napi::String::New(env, sizes[static_cast<int>(kind.size)]));
+    o.Set("presence", Napi::String::New(env, presences[static_cast<int>(kind.presence)]));
+    kinds.Set(i++, o);
+  }
+  return kinds;
 }
 
 Napi::Value JS_rnnForward(const Napi::CallbackInfo& info) {
@@ -807,8 +793,12 @@ Napi::Value JS_distributedAbort(const Napi::CallbackInfo& info) {
 
 // ---------------------------------------------------------------- runtime
 
+// The most threads the pool takes: more never helps on a CPU and each one
+// costs a stack. Exported as `maxThreads` so TypeScript checks against it.
+constexpr int kMaxThreads = 64;
+
 Napi::Value JS_setNumThreads(const Napi::CallbackInfo& info) {
-  eddy::set_num_threads(static_cast<int>(ArgInt(info, 0, "n", 1, 1024)));
+  eddy::set_num_threads(static_cast<int>(ArgInt(info, 0, "n", 1, kMaxThreads)));
   return info.Env().Undefined();
 }
 
@@ -827,18 +817,17 @@ Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  // The pool belongs to the process: only the first load (not every worker
-  // thread that loads Eddy) sets its default size.
+  // The pool belongs to the process and starts with one thread; on the
+  // first load (not in every worker thread that loads Eddy) the TypeScript
+  // side sets the default size (runtime/threads.ts owns it).
   static std::atomic<bool> loaded{false};
   const bool first = !loaded.exchange(true);
-  if (first) {
-    unsigned hw = std::thread::hardware_concurrency();
-    eddy::set_num_threads(hw == 0 ? 1 : static_cast<int>(hw));
-  }
   exports.Set("firstLoad", Napi::Boolean::New(env, first));
+  exports.Set("maxThreads", Napi::Number::New(env, kMaxThreads));
   exports.Set("gemm", Napi::Function::New(env, JS_gemm, "gemm"));
   exports.Set("gemmAsync", Napi::Function::New(env, JS_gemmAsync, "gemmAsync"));
   exports.Set("rnnWorkspaceSize", Napi::Function::New(env, JS_rnnWorkspaceSize, "rnnWorkspaceSize"));
+  exports.Set("rnnParamKinds", RnnParamKinds(env));
   exports.Set("rnnForward", Napi::Function::New(env, JS_rnnForward, "rnnForward"));
   exports.Set("rnnForwardAsync", Napi::Function::New(env, JS_rnnForwardAsync, "rnnForwardAsync"));
   exports.Set("rnnBackward", Napi::Function::New(env, JS_rnnBackward, "rnnBackward"));

@@ -8,6 +8,34 @@
 
 namespace eddy {
 
+// The per-row buffers of one (layer, direction), declared once:
+//   X(type, name, floats per row, what it holds)
+// A row is one batch entry; [T, B, ·] buffers advance B rows per step.
+// for_group (layer_loop.cc) moves every one of them to a task's first row.
+#define EDDY_LAYER_ROWS(X)                                                                                   \
+  /* Workspace (training) or scratch (inference), per step t: */                                            \
+  X(float*, gates, GH, "[T, B, G·H] from step gates_t0: input projection in, activations out; dG in backward") \
+  X(float*, extra, E, "[T, B, E·H] cell-specific, see each cell")                                           \
+  X(float*, y, ldy, "output h_t of row b at y + (t·B + b)·ldy")                                              \
+  X(float*, h, H, "[B, H] state: h_{t-1} in, h_t out")                                                       \
+  X(float*, c, H, "[B, H] LSTM cell state")                                                                  \
+  X(float*, scratch, GH, "[B, G·H] recurrent GEMM results")                                                  \
+  X(float*, scratch2, H, "[B, H]")                                                                           \
+  X(float*, scratch3, H, "[B, H] h ⊙ mask in forward; its gradient in backward")                             \
+  X(const float*, mask, H, "[B, H] recurrent dropout mask, or null")                                         \
+  /* Layer-normalized cells (see recurrent.h): */                                                            \
+  X(float*, rhat, GH, "[T, B, G·H] normalized recurrent projection (training)")                              \
+  X(float*, rrstd, 1, "[T, B] its 1/std")                                                                    \
+  X(float*, chat, H, "[T, B, H] normalized cell state (LSTM, training)")                                     \
+  X(float*, crstd, 1, "[T, B]")                                                                              \
+  X(float*, drp, GH, "backward: [T, B, G·H] gradient of the recurrent projection W_hh·h")                    \
+  X(float*, dlnc, H, "backward: [T, B, H] gradient of LN_c(c') (LSTM)")                                      \
+  /* Backward only: */                                                                                       \
+  X(float*, hprev, H, "[T, B, H] saved h_{t-1}")                                                             \
+  X(const float*, dy, ldy, "gradient of y, same layout as y")                                                \
+  X(float*, dh, H, "[B, H] dL/dh_t in, dL/dh_{t-1} out")                                                     \
+  X(float*, dc, H, "[B, H] LSTM")
+
 struct LayerCtx {
   int B = 0, H = 0, G = 0;
   bool training = false;
@@ -15,39 +43,20 @@ struct LayerCtx {
   bool relu = false;        // vanilla RNN nonlinearity
   const float* w_hh = nullptr;  // [G·H, H]
   const float* b_hh = nullptr;  // [G·H] — only cells that cannot fold it into the input projection read it
-  // Workspace (training) or scratch (inference), per step t:
-  float* gates = nullptr;   // [T, B, G·H] from step gates_t0: input projection in, activations out; dG in backward
-  float* extra = nullptr;   // [T, B, E·H] cell-specific, see each cell
-  float* y = nullptr;       // output h_t of row b at y + (t·B + b)·ldy
-  int ldy = 0;
-  float* h = nullptr;       // [B, H] state: h_{t-1} in, h_t out
-  float* c = nullptr;       // [B, H] LSTM cell state
-  float* scratch = nullptr;   // [B, G·H] recurrent GEMM results
-  float* scratch2 = nullptr;  // [B, H]
-  float* scratch3 = nullptr;  // [B, H] h ⊙ mask in forward; its gradient in backward
-  const float* mask = nullptr;  // [B, H] recurrent dropout mask, or null
-  // Layer-normalized cells (see recurrent.h):
   bool ln = false;
   const float *ln_hh_w = nullptr, *ln_hh_b = nullptr, *ln_c_w = nullptr, *ln_c_b = nullptr;
-  float* rhat = nullptr;   // [T, B, G·H] normalized recurrent projection (training)
-  float* rrstd = nullptr;  // [T, B] its 1/std
-  float* chat = nullptr;   // [T, B, H] normalized cell state (LSTM, training)
-  float* crstd = nullptr;  // [T, B]
-  float* drp = nullptr;    // backward: [T, B, G·H] gradient of the recurrent projection W_hh·h
-  float* dlnc = nullptr;   // backward: [T, B, H] gradient of LN_c(c') (LSTM)
-  // Backward only:
-  const float* hprev = nullptr;  // [T, B, H] saved h_{t-1}
-  const float* dy = nullptr;     // gradient of y, same layout as y
-  float* dh = nullptr;           // [B, H] dL/dh_t in, dL/dh_{t-1} out
-  float* dc = nullptr;           // [B, H] LSTM
+  int ldy = 0;
+#define EDDY_LAYER_ROW_FIELD(type, name, width, doc) type name = nullptr;
+  EDDY_LAYER_ROWS(EDDY_LAYER_ROW_FIELD)
+#undef EDDY_LAYER_ROW_FIELD
 
   int gates_t0 = 0;  // the step whose gates start at `gates` (inference projects a block of steps at a time)
 
+  const float* hprev_at(int t) const { return hprev + static_cast<size_t>(t) * B * H; }
   float* gates_at(int t) const { return gates + static_cast<size_t>(t - gates_t0) * B * G * H; }
   float* extra_at(int t, int e) const { return extra + static_cast<size_t>(t) * B * e * H; }
   float* y_at(int t) const { return y + static_cast<size_t>(t) * B * ldy; }
   const float* dy_at(int t) const { return dy + static_cast<size_t>(t) * B * ldy; }
-  const float* hprev_at(int t) const { return hprev + static_cast<size_t>(t) * B * H; }
   size_t row(int t) const { return static_cast<size_t>(t) * B; }  // first row of step t in [T, B, ·] buffers
 };
 

@@ -11,6 +11,11 @@
 namespace eddy {
 
 enum class CellKind : int { kLstm = 0, kGru = 1, kRnnTanh = 2, kRnnRelu = 3 };
+// Shape of one parameter: [G·H, in], [G·H, H], [G·H] or [H].
+enum class ParamSize : int { kGatesByInput, kGatesByHidden, kGates, kHidden };
+// When a kind exists: always; only with bias (may be null per entry); only
+// for layer-normalized cells; only for layer-normalized LSTM.
+enum class ParamPresence : int { kAlways, kBias, kLayerNorm, kLstmLayerNorm };
 
 struct RnnShape {
   CellKind cell = CellKind::kLstm;
@@ -25,21 +30,76 @@ struct RnnShape {
   int in_size(int layer) const { return layer == 0 ? I : dirs * H; }
   // Floats saved per (row, step) besides the gates and h_{t-1}.
   int extra() const { return cell == CellKind::kLstm ? 2 : cell == CellKind::kGru ? 1 : 0; }
+  // Floats of one (layer, direction)'s parameter of the given size.
+  size_t param_size(ParamSize size, int layer) const {
+    const size_t GH = static_cast<size_t>(gates()) * H;
+    switch (size) {
+      case ParamSize::kGatesByInput: return GH * in_size(layer);
+      case ParamSize::kGatesByHidden: return GH * H;
+      case ParamSize::kGates: return GH;
+      default: return H;
+    }
+  }
+  // Whether parameters with this presence exist (kBias: the list exists, entries may be null).
+  bool has(ParamPresence presence) const {
+    switch (presence) {
+      case ParamPresence::kLayerNorm: return layer_norm;
+      case ParamPresence::kLstmLayerNorm: return layer_norm && cell == CellKind::kLstm;
+      default: return true;
+    }
+  }
 };
 
-// Parameters of layer l, direction d live at index l·dirs + d. Biases may
-// be null (bias = false). Layer-normalized cells (Ba et al., 2016) also
-// have gains and shifts for the input projection (ln_ih, G·H), the
-// recurrent projection (ln_hh, G·H) and, for LSTM, the cell state (ln_c, H):
+// Every parameter kind of one (layer, direction), declared once; the
+// structs below, the binding's parsing and copying, and the TypeScript
+// layer's lists (lib/native.ts RNN_PARAM_KINDS, checked against
+// rnnParamKinds) all derive from this table.
+//   X(field, PyTorch name, JS value key, JS gradient key, size, presence)
+// Layer-normalized cells (Ba et al., 2016) have gains and shifts for the
+// input projection (ln_ih), the recurrent projection (ln_hh) and, for LSTM,
+// the cell state (ln_c):
 //   gates = LN_ih(W_ih x) + LN_hh(W_hh h) + b,  h' = o ⊙ tanh(LN_c(c'))  (LSTM)
+#define EDDY_RNN_PARAMS(X)                                                                   \
+  X(w_ih, "weight_ih", "wIh", "gWIh", ParamSize::kGatesByInput, ParamPresence::kAlways)       \
+  X(w_hh, "weight_hh", "wHh", "gWHh", ParamSize::kGatesByHidden, ParamPresence::kAlways)      \
+  X(b_ih, "bias_ih", "bIh", "gBIh", ParamSize::kGates, ParamPresence::kBias)                   \
+  X(b_hh, "bias_hh", "bHh", "gBHh", ParamSize::kGates, ParamPresence::kBias)                   \
+  X(ln_ih_w, "layer_norm_ih_weight", "lnIhW", "gLnIhW", ParamSize::kGates, ParamPresence::kLayerNorm) \
+  X(ln_ih_b, "layer_norm_ih_bias", "lnIhB", "gLnIhB", ParamSize::kGates, ParamPresence::kLayerNorm)   \
+  X(ln_hh_w, "layer_norm_hh_weight", "lnHhW", "gLnHhW", ParamSize::kGates, ParamPresence::kLayerNorm) \
+  X(ln_hh_b, "layer_norm_hh_bias", "lnHhB", "gLnHhB", ParamSize::kGates, ParamPresence::kLayerNorm)   \
+  X(ln_c_w, "layer_norm_c_weight", "lnCW", "gLnCW", ParamSize::kHidden, ParamPresence::kLstmLayerNorm) \
+  X(ln_c_b, "layer_norm_c_bias", "lnCB", "gLnCB", ParamSize::kHidden, ParamPresence::kLstmLayerNorm)
+
+// Parameters of layer l, direction d live at index l·dirs + d; absent kinds
+// hold null entries.
 struct RnnParams {
-  std::vector<const float*> w_ih, w_hh, b_ih, b_hh;
-  std::vector<const float*> ln_ih_w, ln_ih_b, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b;
+#define EDDY_PARAM_FIELD(field, ...) std::vector<const float*> field;
+  EDDY_RNN_PARAMS(EDDY_PARAM_FIELD)
+#undef EDDY_PARAM_FIELD
 };
 
-struct RnnGrads {
-  std::vector<float*> w_ih, w_hh, b_ih, b_hh;  // accumulated into (+=)
-  std::vector<float*> ln_ih_w, ln_ih_b, ln_hh_w, ln_hh_b, ln_c_w, ln_c_b;
+struct RnnGrads {  // accumulated into (+=); null entries are skipped
+#define EDDY_PARAM_FIELD(field, ...) std::vector<float*> field;
+  EDDY_RNN_PARAMS(EDDY_PARAM_FIELD)
+#undef EDDY_PARAM_FIELD
+};
+
+struct ParamKind {
+  const char* name;       // PyTorch's state-dict prefix (suffix _l{k}[_reverse])
+  const char* value_key;  // JS field of the values
+  const char* grad_key;   // JS field of the gradients
+  ParamSize size;
+  ParamPresence presence;
+  std::vector<const float*> RnnParams::*value;
+  std::vector<float*> RnnGrads::*grad;
+};
+
+inline constexpr ParamKind kParamKinds[] = {
+#define EDDY_PARAM_KIND(field, name, value_key, grad_key, size, presence) \
+  {name, value_key, grad_key, size, presence, &RnnParams::field, &RnnGrads::field},
+    EDDY_RNN_PARAMS(EDDY_PARAM_KIND)
+#undef EDDY_PARAM_KIND
 };
 
 struct RnnForward {

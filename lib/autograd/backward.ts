@@ -8,7 +8,7 @@
  * same output are summed first, so each node's backward runs once.
  */
 import { EddyError, ShapeError, ValidationError } from '../errors';
-import { addInto, sameShape, zip } from '../ops/strided';
+import { addInto, sameShape, zip } from '../tensor/strided';
 import { Tensor } from '../tensor/tensor';
 import { checkBoolean, checkOptions, describe, fail, formatShape } from '../validate';
 import { noGrad, pausingGrad } from './grad-mode';

@@ -5,7 +5,8 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { EddyError, ValidationError } from '../errors';
-import { defaults, parseNumber, readConfigFile, Task, TrainConfig } from './config';
+import { DEFAULT_OUT, parseNumber, readConfigFile, TrainConfig } from './config';
+import { TASKS, taskHelp, train } from './train';
 
 const num = parseNumber;
 
@@ -31,7 +32,7 @@ async function main(argv: string[]): Promise<void> {
   program
     .command('train')
     .description('train a model: with no options, a character-level LSTM on the bundled Jane Austen text (about 2 minutes on 2 cores)')
-    .addOption(new Option('--task <task>', 'text (next-character model), forecast (time series) or classify (labelled texts: CSV text,label or JSONL; default: dialogue vs narration in the bundled novel)').choices(['text', 'forecast', 'classify']))
+    .addOption(new Option('--task <task>', taskHelp()).choices(Object.keys(TASKS)))
     .option('--data <file>', 'training data: a text file (text), a CSV with a time column (forecast), a CSV/JSONL of labelled texts (classify) [default: bundled Austen text / co2.csv]')
     .option('--column <name>', 'forecast: the CSV column to forecast [default: the first value column]')
     .addOption(new Option('--cell <cell>', 'recurrent cell [default: lstm for text, gru for forecast]').choices(['lstm', 'gru', 'rnn']))
@@ -66,7 +67,6 @@ async function main(argv: string[]): Promise<void> {
       'eddy train --config settings.json --epochs 10',
     ]) + '\nCtrl-C saves a checkpoint; --resume continues from it.\n')
     .action(async (opts: Record<string, unknown>) => {
-      const { train, resumeConfig } = await import('./train');
       const given: Partial<TrainConfig> = {};
       for (const k of TRAIN_KEYS) if (opts[k] !== undefined) (given as Record<string, unknown>)[k] = opts[k];
       if (opts.resume !== undefined) {
@@ -77,7 +77,8 @@ async function main(argv: string[]): Promise<void> {
           const names = [...fixed, ...(opts.config !== undefined ? ['config'] : [])].map((k) => `--${k.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`);
           throw new ValidationError(`--resume continues with the checkpoint's settings; only --epochs, --out, --threads, --sample-length and --prompt may change (received ${names.join(', ')})`);
         }
-        const file = typeof opts.resume === 'string' ? opts.resume : `${(given.out ?? defaults('text').out)}/checkpoint.safetensors`;
+        const file = typeof opts.resume === 'string' ? opts.resume : `${given.out ?? DEFAULT_OUT}/checkpoint.safetensors`;
+        const { resumeConfig } = await import('./run');
         const { config, resumed } = await resumeConfig(file);
         // The checkpoint's settings, except how long to train, where to write, threads and the sample.
         const c = { ...config } as TrainConfig;
@@ -85,8 +86,7 @@ async function main(argv: string[]): Promise<void> {
         return train(c, resumed);
       }
       const file = typeof opts.config === 'string' ? readConfigFile(opts.config) : {};
-      const task = (given.task ?? file.task ?? 'text') as Task;
-      return train({ ...defaults(task), ...file, ...given, task } as TrainConfig);
+      return train({ ...file, ...given, task: given.task ?? file.task ?? 'text' });
     });
 
   program

@@ -2,27 +2,45 @@
  * Commands that use a saved model: generate, forecast, info, evaluate;
  * and bench.
  */
-import { existsSync, readFileSync } from 'fs';
+import { existsSync } from 'fs';
 import * as eddy from '../index';
 import { ValidationError } from '../errors';
 import { BENCH_CONFIGS } from '../bench/configs';
 import { measureRnn } from '../bench/rnn';
-import { readColumn } from './train';
+import { readColumn } from './inputs';
+import { CliMetadata, readMetadata } from './metadata';
+import type { EvaluateOptions } from './task';
+import { loadTask, TASKS } from './train';
 
-async function loadModel(file: string): Promise<{ model: eddy.Sequential; metadata: Record<string, string> }> {
+async function loadModel(file: string): Promise<{ model: eddy.Sequential; metadata: CliMetadata }> {
   if (!existsSync(file)) throw new ValidationError(`Cannot find the model file ${JSON.stringify(file)}`);
   const { model, metadata } = await eddy.loadModelFile(file);
-  return { model: model as eddy.Sequential, metadata };
+  return { model: model as eddy.Sequential, metadata: readMetadata(metadata) };
 }
 
-function needTask(file: string, metadata: Record<string, string>, task: string, command: string): void {
-  if (metadata.task !== task) throw new ValidationError(`Expected a ${task} model (from \`eddy train --task ${task}\`) for \`eddy ${command}\` but ${JSON.stringify(file)} is ${metadata.task ? `a ${metadata.task} model` : 'not one made by `eddy train`'}`);
+/**
+ * The task a model is for: its `task` metadata, or for a model saved from
+ * the API without that key, what its metadata holds — labels and a
+ * tokenizer (classify), a tokenizer (text), inputSteps (forecast). The
+ * command then checks the layers fit (generate refuses a model it cannot
+ * step, before printing anything).
+ */
+function taskOf(m: CliMetadata): string | undefined {
+  if (m.task !== undefined) return m.task;
+  if (m.tokenizer !== undefined) return m.labels !== undefined && m.maxLength !== undefined ? 'classify' : 'text';
+  if (m.inputSteps !== undefined) return 'forecast';
+  return undefined;
+}
+
+function needTask(file: string, metadata: CliMetadata, task: string, command: string): void {
+  const found = taskOf(metadata);
+  if (found !== task) throw new ValidationError(`Expected a ${task} model (from \`eddy train --task ${task}\`) for \`eddy ${command}\` but ${JSON.stringify(file)} is ${found ? `a ${found} model` : 'not one made by `eddy train`'}`);
 }
 
 export async function generateCommand(file: string, o: { prompt: string; length: number; temperature: number; topK?: number; topP?: number; seed?: number }): Promise<void> {
   const { model, metadata } = await loadModel(file);
   needTask(file, metadata, 'text', 'generate');
-  const tokenizer = eddy.text.CharTokenizer.fromJSON(JSON.parse(metadata.tokenizer));
+  const tokenizer = eddy.text.CharTokenizer.fromJSON(JSON.parse(metadata.tokenizer!));
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const it = eddy.text.generate(model, { tokenizer, prompt: o.prompt, length: o.length, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, signal: controller.signal })[Symbol.asyncIterator]();
@@ -41,7 +59,7 @@ export async function generateCommand(file: string, o: { prompt: string; length:
 export async function forecastCommand(file: string, o: { data: string; steps: number; column?: string }): Promise<void> {
   const { model, metadata } = await loadModel(file);
   needTask(file, metadata, 'forecast', 'forecast');
-  const scaler = eddy.timeseries.scalerFromJSON(JSON.parse(metadata.scaler));
+  const scaler = metadata.scaler === undefined ? undefined : eddy.timeseries.scalerFromJSON(JSON.parse(metadata.scaler));
   const inputSteps = Number(metadata.inputSteps);
   const { values, name, time } = await readColumn(o.data, o.column ?? metadata.column);
   const forecaster = new eddy.timeseries.Forecaster(model, { inputSteps, scaler, missing: 'interpolate' });
@@ -54,50 +72,26 @@ export async function forecastCommand(file: string, o: { data: string; steps: nu
 export async function infoCommand(file: string): Promise<void> {
   if (!existsSync(file)) throw new ValidationError(`Cannot find the model file ${JSON.stringify(file)}`);
   const info = await eddy.describeModelFile(file);
+  const m = readMetadata(info.metadata);
   console.log(`${file}: Eddy ${info.kind}, format version ${info.formatVersion}`);
   console.log(`Parameters: ${info.parameters.toLocaleString('en-US')}`);
-  if (info.metadata.task) console.log(`Task: ${info.metadata.task}`);
-  if (info.metadata.tokenizer) {
-    const t = JSON.parse(info.metadata.tokenizer) as { tokens?: unknown[] };
+  if (m.task) console.log(`Task: ${m.task}`);
+  if (m.tokenizer) {
+    const t = JSON.parse(m.tokenizer) as { tokens?: unknown[] };
     if (Array.isArray(t.tokens)) console.log(`Vocabulary: ${t.tokens.length} characters`);
   }
-  if (info.metadata.inputSteps) console.log(`Input steps: ${info.metadata.inputSteps}; column: ${info.metadata.column}`);
+  if (m.inputSteps) console.log(`Input steps: ${m.inputSteps}; column: ${m.column}`);
   console.log('Architecture:');
   console.log(info.architecture.replace(/^/gm, '  '));
   console.log('Tensors:');
   for (const t of info.tensors) console.log(`  ${t.name.padEnd(28)} ${t.dtype} [${t.shape.join(', ')}]`);
 }
 
-export async function evaluateCommand(file: string, o: { data?: string; seqLen: number; maxChars?: number; testSize: number; season: number; column?: string }): Promise<void> {
+export async function evaluateCommand(file: string, o: EvaluateOptions): Promise<void> {
   const { model, metadata } = await loadModel(file);
-  if (metadata.task === 'text') {
-    if (!o.data) throw new ValidationError('Expected --data <file.txt> for `eddy evaluate` of a text model');
-    if (!existsSync(o.data)) throw new ValidationError(`Cannot find the --data file ${JSON.stringify(o.data)}`);
-    let text = readFileSync(o.data, 'utf8');
-    if (o.maxChars !== undefined) text = text.slice(0, o.maxChars);
-    const tokenizer = eddy.text.CharTokenizer.fromJSON(JSON.parse(metadata.tokenizer));
-    const ids = tokenizer.encode(text);
-    const data = eddy.text.nextTokenData(ids, { sequenceLength: o.seqLen });
-    const logs = await model.evaluate(data, { loss: 'crossEntropy', metrics: ['bitsPerCharacter', 'accuracy'], batchSize: 64 });
-    console.log(`${ids.length.toLocaleString('en-US')} characters of ${o.data}`);
-    console.log(`loss ${logs.loss.toFixed(4)}, ${logs.bitsPerCharacter.toFixed(3)} bits/char (unigram entropy ${eddy.text.unigramEntropy(ids).toFixed(3)}), next-character accuracy ${(100 * logs.accuracy).toFixed(1)} %`);
-    return;
-  }
-  if (metadata.task === 'classify') return (await import('./classify')).evaluateClassifier(model, metadata, o.data);
-  needTask(file, metadata, 'forecast', 'evaluate');
-  if (!o.data) throw new ValidationError('Expected --data <series.csv> for `eddy evaluate` of a forecast model');
-  const { values, name } = await readColumn(o.data, o.column ?? metadata.column);
-  const result = await eddy.timeseries.evaluateForecast({
-    series: values,
-    model,
-    inputSteps: Number(metadata.inputSteps),
-    testSize: o.testSize,
-    season: o.season > 0 ? o.season : undefined,
-    missing: 'interpolate',
-    scaler: eddy.timeseries.scalerFromJSON(JSON.parse(metadata.scaler)),
-  });
-  console.log(`One step ahead over the last ${o.testSize} rows of ${name} (${result.scored} values scored):`);
-  console.log(result.report);
+  const task = taskOf(metadata);
+  if (task === undefined || !Object.hasOwn(TASKS, task)) needTask(file, metadata, 'forecast', 'evaluate');
+  return (await loadTask(task!)).evaluate(model, metadata, o);
 }
 
 export function benchCommand(o: { threads?: number; config?: string[]; ms: number }): void {

@@ -18,9 +18,9 @@ import { Optimizer, OptimizerStateDict } from '../optim/optimizer';
 import { Generator, globalGenerator } from '../random';
 import { describe } from '../validate';
 import { writeFileAtomic } from './atomic-write';
-import { decodeModel, loadEntries, modelFileContents, RESERVED_SEPARATOR } from './model-file';
-import { encodeSafetensors, entryToFloat32, SafetensorsContents } from './safetensors';
-import { checkPath, readSafetensorsFile } from './safetensors-file';
+import { encodeModelContents, loadEntries, modelFileContents, readModel, RESERVED_SEPARATOR } from './model-file';
+import { entryToFloat32, SafetensorsContents, SafetensorsEntry } from './safetensors';
+import { checkPath, withSafetensorsFile } from './safetensors-file';
 
 const META_EPOCH = 'eddy.epoch';
 const META_STEP = 'eddy.step';
@@ -91,7 +91,7 @@ export async function saveCheckpoint(path: string, state: CheckpointState): Prom
   }
   metadata.set(META_RNG, JSON.stringify({ global: globalGenerator.getState(), ...generatorStates(state.rng) }));
   if (state.scheduler !== undefined) metadata.set(META_SCHEDULER, JSON.stringify(state.scheduler.stateDict()));
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  await writeFileAtomic(path, encodeModelContents(tensors, metadata));
 }
 
 /**
@@ -104,10 +104,17 @@ export async function saveCheckpoint(path: string, state: CheckpointState): Prom
 export async function loadCheckpoint(path: string, into: RestoreTargets = {}): Promise<LoadedCheckpoint> {
   checkPath('path', path);
   const what = JSON.stringify(path);
-  const contents = await readSafetensorsFile(path);
+  // The header is checked and the model rebuilt (names and sizes matched to
+  // its config) before any tensor data is read.
+  const { contents, decoded } = await withSafetensorsFile(path, async (file) => {
+    const kind = file.metadata.get('eddy.kind');
+    if (kind !== 'checkpoint') throw new FormatError(`Expected a checkpoint (eddy.kind "checkpoint") in ${what} but it is ${JSON.stringify(kind ?? 'not an Eddy file')}`);
+    const model = await readModel(file);
+    const tensors = new Map<string, SafetensorsEntry>();
+    for (const e of file.entries) tensors.set(e.name, into.model || e.name.startsWith(OPTIMIZER_PREFIX) ? await file.readEntry(e) : { dtype: e.dtype, shape: e.shape, bytes: new Uint8Array(0) });
+    return { contents: { tensors, metadata: file.metadata }, decoded: model };
+  });
   const { metadata } = contents;
-  if (metadata.get('eddy.kind') !== 'checkpoint') throw new FormatError(`Expected a checkpoint (eddy.kind "checkpoint") in ${what} but it is ${JSON.stringify(metadata.get('eddy.kind') ?? 'not an Eddy file')}`);
-  const decoded = decodeModel(contents, what);
   const epoch = metaCounter(metadata, META_EPOCH, what);
   const step = metaCounter(metadata, META_STEP, what);
   const rng = metaJson(metadata, META_RNG, what) as Record<string, unknown> | undefined;

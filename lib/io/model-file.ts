@@ -7,17 +7,18 @@
  * scalers, …). Loading rebuilds the architecture with `layerFromConfig`
  * and loads the weights; every problem with the file is a FormatError.
  */
-import '../model/config'; // registers the built-in layers with layerFromConfig
+import '../layers'; // each built-in layer registers itself with layerFromConfig when it loads
 import { EddyError, FormatError, ValidationError } from '../errors';
 import { Module } from '../nn/module';
+import { Parameter } from '../nn/parameter';
 import { layerFromConfig, layerToConfig } from '../nn/registry';
 import { globalGenerator } from '../random';
 import { Tensor } from '../tensor/tensor';
 import { describe } from '../validate';
 import { writeFileAtomic } from './atomic-write';
 import { largestNumber, parameterLowerBound } from './config-bound';
-import { DTYPE_SIZES, encodeSafetensors, entryToFloat32, SafetensorsContents, SafetensorsDType, TensorToWrite } from './safetensors';
-import { checkPath, readSafetensorsFile, readSafetensorsHeader } from './safetensors-file';
+import { encodeSafetensors, entryToFloat32, LITTLE_ENDIAN, SafetensorsContents, SafetensorsDType, TensorToWrite } from './safetensors';
+import { checkPath, SafetensorsFile, withSafetensorsFile } from './safetensors-file';
 
 /** The version of Eddy's metadata layout written by this release; files from newer releases are refused. */
 export const FORMAT_VERSION = 1;
@@ -81,33 +82,67 @@ export function modelFileContents(model: Module, opts: SaveOptions = {}, kind = 
 /** A model file's bytes. */
 export function encodeModel(model: Module, opts: SaveOptions = {}): Buffer {
   const { tensors, metadata } = modelFileContents(model, opts);
+  return encodeModelContents(tensors, metadata);
+}
+
+/**
+ * Encodes a model file (or checkpoint) after checking that `load` will
+ * accept it: finite weights, a header within the reader's limits, a config
+ * the reader's size checks pass. Nothing is written before this succeeds.
+ */
+export function encodeModelContents(tensors: Map<string, TensorToWrite>, metadata: Map<string, string>): Buffer {
+  for (const [name, t] of tensors) {
+    const bad = t.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new ValidationError(`Expected finite values in ${JSON.stringify(name)} to save but received ${t.data[bad]} at index ${bad}: a file with it would not load`);
+  }
+  const spec = JSON.parse(metadata.get(META_MODEL)!) as unknown;
+  const floats = [...tensors.values()].reduce((a, t) => a + t.data.length, 0);
+  try {
+    checkConfigSize(spec, floats, 'the model to save');
+  } catch (err) {
+    throw new ValidationError(`${(err as Error).message}: a file with it would not load`);
+  }
   return encodeSafetensors(tensors, metadata);
 }
 
-/** Writes `model` to `path` atomically (the previous file survives a crash at any moment). */
+/** Writes `model` to `path` atomically (the previous file survives a crash at any moment); the file is checked before `path` is touched. */
 export async function save(model: Module, path: string, opts: SaveOptions = {}): Promise<void> {
   checkPath('path', path);
   await writeFileAtomic(path, encodeModel(model, opts));
 }
 
-/** Rebuilds a model from decoded file contents. `what` names the file in messages. */
+/**
+ * Rebuilds a model from decoded file contents (a whole file in memory).
+ * `what` names the file in messages.
+ */
 export function decodeModel(contents: SafetensorsContents, what: string): LoadedModel {
-  const { tensors, metadata } = contents;
-  const formatVersion = checkVersion(metadata, what);
-  const spec = parseModelConfig(metadata, what);
-  const floats = [...tensors.values()].reduce((a, t) => a + t.bytes.length / DTYPE_SIZES[t.dtype], 0);
-  checkConfigSize(spec, floats, what);
-  const model = buildModel(spec, what);
-  loadEntries(model, contents, what, true);
-  const user: Record<string, string> = {};
-  for (const [k, v] of metadata) if (k !== 'format' && !k.startsWith('eddy.')) user[k] = v;
-  return { model, metadata: user, formatVersion };
+  const entries = [...contents.tensors].map(([name, e]) => ({ name, dtype: e.dtype, shape: e.shape }));
+  const { model, formatVersion, matched } = modelFromHeader(entries, contents.metadata, what);
+  for (const [p, e, name] of matched) fillParameter(p, name, entryToFloat32(contents.tensors.get(e.name)!, `weight ${JSON.stringify(name)} in ${what}`), what);
+  return { model, metadata: callerMetadata(contents.metadata), formatVersion };
 }
 
-/** Reads a model file: the rebuilt model, its metadata and format version. */
+/**
+ * Reads a model file: the rebuilt model, its metadata and format version.
+ * Only the header is read before the model is built and every tensor's
+ * name and shape matched to it; then each tensor is read straight into its
+ * parameter, so loading a file of N bytes takes about N bytes of memory.
+ */
 export async function loadModelFile(path: string): Promise<LoadedModel> {
   checkPath('path', path);
-  return decodeModel(await readSafetensorsFile(path), JSON.stringify(path));
+  return withSafetensorsFile(path, readModel);
+}
+
+/** `loadModelFile` on an open file (a checkpoint's loader reads its optimizer state afterwards). */
+export async function readModel(file: SafetensorsFile): Promise<LoadedModel> {
+  const { model, formatVersion, matched } = modelFromHeader(file.entries, file.metadata, file.what);
+  for (const [p, e, name] of matched) {
+    const dst = p.data.data.subarray(p.data.offset, p.data.offset + p.data.size);
+    if (e.dtype === 'F32' && LITTLE_ENDIAN) await file.read(e, new Uint8Array(dst.buffer, dst.byteOffset, dst.byteLength));
+    else dst.set(entryToFloat32(await file.readEntry(e), `weight ${JSON.stringify(name)} in ${file.what}`));
+    fillParameter(p, name, dst, file.what);
+  }
+  return { model, metadata: callerMetadata(file.metadata), formatVersion };
 }
 
 /** Reads a model file (from `save`, `model.save` or a checkpoint) and rebuilds the model with its weights. */
@@ -119,72 +154,58 @@ export async function load(path: string): Promise<Module> {
  * Loads the weights of any safetensors file whose names are `module`'s
  * state-dict names (a PyTorch state dict saved with safetensors, say) into
  * `module`. Every parameter must be present with its exact shape; other
- * tensors are an error.
+ * tensors are an error. Names and shapes are checked before any data is
+ * read, and every value before the module changes.
  */
 export async function loadWeights(module: Module, path: string): Promise<void> {
   if (!(module instanceof Module)) throw new ValidationError(`Expected a model or layer (a Module) for module but received ${describe(module)}`);
   checkPath('path', path);
-  loadEntries(module, await readSafetensorsFile(path), JSON.stringify(path), false);
+  await withSafetensorsFile(path, async (file) => {
+    const state: Record<string, Float32Array> = {};
+    for (const [, e, name] of matchEntries(module, file.entries, file.what, false)) state[name] = entryToFloat32(await file.readEntry(e), `weight ${JSON.stringify(name)} in ${file.what}`);
+    loadChecked(module, state, file.what, false);
+  });
 }
 
-/** Every tensor of a safetensors file as float32 tensors, by name (after the same checks as `load`). */
+/** Every tensor of a safetensors file as float32 tensors, by name (after the same checks as `load`), read one at a time. */
 export async function readStateDict(path: string): Promise<Record<string, Tensor>> {
   checkPath('path', path);
-  const what = JSON.stringify(path);
-  const out: Record<string, Tensor> = Object.create(null);
-  for (const [name, e] of (await readSafetensorsFile(path)).tensors) out[name] = new Tensor(entryToFloat32(e, `tensor ${JSON.stringify(name)} in ${what}`), e.shape);
-  return out;
+  return withSafetensorsFile(path, async (file) => {
+    const out: Record<string, Tensor> = Object.create(null);
+    for (const e of file.entries) out[e.name] = new Tensor(entryToFloat32(await file.readEntry(e), `tensor ${JSON.stringify(e.name)} in ${file.what}`), e.shape);
+    return out;
+  });
 }
 
-export interface ModelFileInfo {
-  formatVersion: number;
-  /** 'model' or 'checkpoint'. */
-  kind: string;
-  /** The layer tree, one module per line, indented by depth, with state-dict paths. */
-  architecture: string;
-  /** The layer config (`{ className, config }`). */
-  config: unknown;
-  /** Total number of weights. */
-  parameters: number;
-  tensors: { name: string; dtype: SafetensorsDType; shape: number[] }[];
-  metadata: Record<string, string>;
-}
-
-/** What `eddy info model.safetensors` prints: the architecture and parameter count, read from the header (the weights are not read). */
-export async function describeModelFile(path: string): Promise<ModelFileInfo> {
-  checkPath('path', path);
-  const what = JSON.stringify(path);
-  const { entries, metadata } = await readSafetensorsHeader(path);
-  const formatVersion = checkVersion(metadata, what);
-  const spec = parseModelConfig(metadata, what);
-  const floats = entries.reduce((a, e) => a + (e.end - e.begin) / DTYPE_SIZES[e.dtype], 0);
-  checkConfigSize(spec, floats, what);
-  const model = buildModel(spec, what);
-  const shapes = new Map(entries.map((e) => [e.name, e.shape]));
-  for (const [name, p] of model.namedParameters()) {
-    const s = shapes.get(name);
-    if (!s || s.join() !== p.shape.join()) throw new FormatError(`${s ? 'Wrong shape' : 'Missing weight'} ${JSON.stringify(name)} in ${what}: expected [${p.shape.join(', ')}]${s ? ` but the file has [${s.join(', ')}]` : ''}`);
-  }
-  const lines: string[] = [];
-  const walk = (m: Module, name: string, depth: number): void => {
-    lines.push(`${'  '.repeat(depth)}${name ? name + ': ' : ''}${m.toString()}`);
-    for (const [child, c] of m.children()) walk(c, child, depth + 1);
-  };
-  walk(model, '', 0);
+/** The caller's metadata: everything but Eddy's own keys. */
+export function callerMetadata(metadata: Map<string, string>): Record<string, string> {
   const user: Record<string, string> = {};
   for (const [k, v] of metadata) if (k !== 'format' && !k.startsWith('eddy.')) user[k] = v;
-  return {
-    formatVersion,
-    kind: metadata.get(META_KIND) ?? 'model',
-    architecture: lines.join('\n'),
-    config: spec,
-    parameters: model.parameters().reduce((a, p) => a + p.data.size, 0),
-    tensors: entries.map((e) => ({ name: e.name, dtype: e.dtype, shape: e.shape })),
-    metadata: user,
-  };
+  return user;
 }
 
-function checkVersion(metadata: Map<string, string>, what: string): number {
+/**
+ * Checks a model file's header — format version, config, the config's size
+ * against the tensors' — builds the model and matches every tensor to a
+ * parameter by name, shape and dtype. No tensor data is needed.
+ */
+function modelFromHeader<E extends HeaderTensor>(entries: readonly E[], metadata: Map<string, string>, what: string): { model: Module; formatVersion: number; matched: [Parameter, E, string][] } {
+  const formatVersion = checkVersion(metadata, what);
+  const spec = parseModelConfig(metadata, what);
+  checkConfigSize(spec, entries.reduce((a, e) => a + e.shape.reduce((n, d) => n * d, 1), 0), what);
+  const model = buildModel(spec, what);
+  return { model, formatVersion, matched: matchEntries(model, entries, what, true) };
+}
+
+/** Checks values read into a freshly built model's parameter and puts them there (they may already be in place). */
+function fillParameter(p: Parameter, name: string, values: Float32Array, what: string): void {
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) throw new FormatError(`Expected finite values for state dict entry ${name} but received ${values[bad]} at index ${bad} (in ${what})`);
+  const dst = p.data.data;
+  if (values.buffer !== dst.buffer || values.byteOffset !== dst.byteOffset + 4 * p.data.offset) dst.set(values, p.data.offset);
+}
+
+export function checkVersion(metadata: Map<string, string>, what: string): number {
   const v = metadata.get(META_VERSION);
   if (v === undefined) throw new FormatError(`Expected ${META_VERSION} in the metadata of ${what}: it is not an Eddy model file (load plain state dicts with loadWeights)`);
   if (!/^[1-9][0-9]{0,8}$/.test(v)) throw new FormatError(`Expected a positive integer for ${META_VERSION} in ${what} but received ${JSON.stringify(v.slice(0, 20))}`);
@@ -193,7 +214,7 @@ function checkVersion(metadata: Map<string, string>, what: string): number {
   return n;
 }
 
-function parseModelConfig(metadata: Map<string, string>, what: string): unknown {
+export function parseModelConfig(metadata: Map<string, string>, what: string): unknown {
   const text = metadata.get(META_MODEL);
   if (text === undefined) throw new FormatError(`Expected the model config (${META_MODEL}) in the metadata of ${what}`);
   try {
@@ -204,7 +225,7 @@ function parseModelConfig(metadata: Map<string, string>, what: string): unknown 
 }
 
 /** Refuses configs that would allocate more weights than the file holds (see config-bound.ts). */
-function checkConfigSize(spec: unknown, floats: number, what: string): void {
+export function checkConfigSize(spec: unknown, floats: number, what: string): void {
   const bound = parameterLowerBound(spec);
   if (!(bound <= floats)) throw new FormatError(`The model config in ${what} needs at least ${bound} weights but the file holds ${floats}`);
   const largest = largestNumber(spec);
@@ -225,28 +246,57 @@ function buildModel(spec: unknown, what: string): Module {
   }
 }
 
+/** What matching needs of a tensor: its name, dtype and shape (a header entry, or a tensor in memory). */
+export interface HeaderTensor {
+  name: string;
+  dtype: SafetensorsDType;
+  shape: number[];
+}
+
+const FLOAT_DTYPES = new Set<SafetensorsDType>(['F32', 'F64', 'F16', 'BF16']);
+
 /**
- * Loads the float tensors named like `model`'s parameters. With
- * `allowReserved`, tensors whose names hold RESERVED_SEPARATOR (a
- * checkpoint's optimizer state) are skipped; any other extra is an error.
+ * Matches a file's tensors to `model`'s parameters by name, shape and
+ * dtype, from the header alone: returns (parameter, tensor, name) for every
+ * parameter. With `allowReserved`, tensors whose names hold
+ * RESERVED_SEPARATOR (a checkpoint's optimizer state) are skipped; any
+ * other extra tensor is an error.
  */
-export function loadEntries(model: Module, contents: SafetensorsContents, what: string, allowReserved: boolean, checkOnly = false): void {
+export function matchEntries<E extends HeaderTensor>(model: Module, entries: readonly E[], what: string, allowReserved: boolean): [Parameter, E, string][] {
   const params = model.namedParameters();
   const known = new Set(params.map(([n]) => n));
-  for (const name of contents.tensors.keys()) {
-    if (!known.has(name) && !(allowReserved && name.includes(RESERVED_SEPARATOR))) {
-      throw new FormatError(`Unexpected tensor ${JSON.stringify(name.slice(0, 80))} in ${what} for ${model.toString()}; expected ${[...known].slice(0, 12).join(', ')}${known.size > 12 ? ', …' : ''}`);
+  const byName = new Map<string, E>();
+  for (const e of entries) {
+    if (!known.has(e.name) && !(allowReserved && e.name.includes(RESERVED_SEPARATOR))) {
+      throw new FormatError(`Unexpected tensor ${JSON.stringify(e.name.slice(0, 80))} in ${what} for ${model.toString()}; expected ${[...known].slice(0, 12).join(', ')}${known.size > 12 ? ', …' : ''}`);
     }
+    byName.set(e.name, e);
   }
-  const state: Record<string, Float32Array> = {};
-  for (const [name, p] of params) {
-    const e = contents.tensors.get(name);
+  return params.map(([name, p]) => {
+    const e = byName.get(name);
     if (!e) throw new FormatError(`Missing weight ${JSON.stringify(name)} in ${what} for ${model.toString()}`);
     if (e.shape.length !== p.shape.length || e.shape.some((d, i) => d !== p.shape[i])) {
       throw new FormatError(`Expected shape [${p.shape.join(', ')}] for weight ${JSON.stringify(name)} in ${what} but the file has [${e.shape.join(', ')}]`);
     }
-    state[name] = entryToFloat32(e, `weight ${JSON.stringify(name)} in ${what}`);
-  }
+    if (!FLOAT_DTYPES.has(e.dtype)) throw new FormatError(`Expected a floating-point dtype (F32, F64, F16, BF16) for weight ${JSON.stringify(name)} in ${what} but received ${e.dtype}`);
+    return [p, e, name];
+  });
+}
+
+/**
+ * Loads the float tensors named like `model`'s parameters from a file held
+ * in memory (see `matchEntries` for the names allowed). With `checkOnly`,
+ * everything is checked and nothing changed.
+ */
+export function loadEntries(model: Module, contents: SafetensorsContents, what: string, allowReserved: boolean, checkOnly = false): void {
+  const entries = [...contents.tensors].map(([name, e]) => ({ name, dtype: e.dtype, shape: e.shape }));
+  const state: Record<string, Float32Array> = {};
+  for (const [, , name] of matchEntries(model, entries, what, allowReserved)) state[name] = entryToFloat32(contents.tensors.get(name)!, `weight ${JSON.stringify(name)} in ${what}`);
+  loadChecked(model, state, what, checkOnly);
+}
+
+/** `loadStateDict` (or `checkStateDict`) with its errors reported as problems of the file. */
+function loadChecked(model: Module, state: Record<string, Float32Array>, what: string, checkOnly: boolean): void {
   try {
     if (checkOnly) model.checkStateDict(state);
     else model.loadStateDict(state);

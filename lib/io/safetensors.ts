@@ -10,7 +10,7 @@
  * capped, names and metadata keys that could reach a prototype are
  * refused, and every problem is a `FormatError` that names it.
  */
-import { FormatError } from '../errors';
+import { FormatError, ValidationError } from '../errors';
 
 /** Element types of the format and their sizes in bytes. */
 export const DTYPE_SIZES = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1 } as const;
@@ -37,10 +37,18 @@ export interface TensorToWrite {
 
 /** The largest header read (the reference implementation's limit), so a hostile length cannot make us allocate more. */
 export const MAX_HEADER_BYTES = 100_000_000;
+/**
+ * The most JSON values (objects, arrays, numbers and strings outside
+ * strings) a header may hold. Parsed JSON costs far more memory than its
+ * text, so 100 MB of tiny entries would parse into more than a gigabyte;
+ * this cap (about 150 000 tensors) keeps parsing within about 100 MB.
+ */
+export const MAX_HEADER_VALUES = 1_000_000;
 const MAX_RANK = 32;
 const MAX_NAME_LENGTH = 1024;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Whether this machine stores numbers little-endian, as the format does (then F32 data can be copied as bytes). */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Encodes tensors and string metadata; tensors are laid out in the order given, the header padded to 8 bytes. */
 export function encodeSafetensors(tensors: ReadonlyMap<string, TensorToWrite>, metadata: ReadonlyMap<string, string> = new Map()): Buffer {
@@ -53,6 +61,7 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, TensorToWrite>, m
     offset += size;
   }
   let json = Buffer.from(JSON.stringify(header), 'utf8');
+  checkWritableHeader(json, tensors, metadata);
   const padded = Math.ceil(json.length / 8) * 8;
   if (padded !== json.length) json = Buffer.concat([json, Buffer.alloc(padded - json.length, 0x20)]);
   const out = Buffer.alloc(8 + json.length + offset);
@@ -76,6 +85,52 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, TensorToWrite>, m
 }
 
 /**
+ * Refuses to encode what `decodeSafetensors` would refuse to read back, so
+ * a save never replaces a good file with one that cannot be loaded.
+ */
+function checkWritableHeader(json: Buffer, tensors: ReadonlyMap<string, TensorToWrite>, metadata: ReadonlyMap<string, string>): void {
+  for (const [kind, keys] of [['tensor name', tensors.keys()], ['metadata key', metadata.keys()]] as const) {
+    for (const key of keys) {
+      if (FORBIDDEN_KEYS.has(key) || key === '__metadata__' || key.length === 0 || key.length > MAX_NAME_LENGTH) {
+        throw new ValidationError(`Expected a ${kind} of 1 to ${MAX_NAME_LENGTH} characters other than __metadata__ and prototype names but received ${JSON.stringify(key.slice(0, 40))}${key.length > 40 ? ` (${key.length} characters)` : ''}`);
+      }
+    }
+  }
+  const padded = Math.ceil(json.length / 8) * 8;
+  if (padded > MAX_HEADER_BYTES) {
+    throw new ValidationError(`Expected a header of at most ${MAX_HEADER_BYTES} bytes (the limit readers enforce) but the metadata and tensor names need ${padded}: store large data in a file of its own`);
+  }
+  const values = countJsonValues(json);
+  if (values > MAX_HEADER_VALUES) {
+    throw new ValidationError(`Expected a header of at most ${MAX_HEADER_VALUES} JSON values (the limit readers enforce) but the metadata and tensors need ${values}`);
+  }
+}
+
+/**
+ * Counts the JSON values in UTF-8 JSON text without parsing it: one plus
+ * one per comma outside strings (ASCII quotes, backslashes and commas never
+ * occur inside multi-byte UTF-8 sequences, so scanning bytes is exact for
+ * well-formed JSON and a harmless estimate otherwise). An upper bound on
+ * the objects `JSON.parse` would build, up to the containers themselves.
+ */
+export function countJsonValues(text: Uint8Array): number {
+  let count = 1;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x2c || c === 0x5b || c === 0x7b) {
+      count++; // a comma separates one more value; [ and { open a container
+    }
+  }
+  return count;
+}
+
+/**
  * The header length stored in a file's first 8 bytes, checked against the
  * file's size and the cap. `what` names the file in messages.
  */
@@ -93,6 +148,8 @@ export function headerLength(first8: Uint8Array, fileSize: number, what: string)
  * returns, per tensor in offset order, its name, dtype, shape and byte range.
  */
 export function parseHeader(headerBytes: Uint8Array, dataSize: number, what: string): { entries: { name: string; dtype: SafetensorsDType; shape: number[]; begin: number; end: number }[]; metadata: Map<string, string> } {
+  const values = countJsonValues(headerBytes);
+  if (values > MAX_HEADER_VALUES) throw new FormatError(`Header of ${what} holds ${values} JSON values, more than the limit of ${MAX_HEADER_VALUES}: refusing to parse it`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);

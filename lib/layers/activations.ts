@@ -4,6 +4,8 @@ import { softmax, logSoftmax } from '../ops/softmax';
 import { gelu, relu, sigmoid, tanh } from '../ops/unary';
 import { Tensor } from '../tensor/tensor';
 import { checkInteger } from '../validate';
+import { registerLayer } from '../nn/registry';
+import { batchMajor, onnxAttribute, OnnxLowering } from '../nn/onnx-lowering';
 
 export abstract class Activation extends Module {
   protected constructor(private readonly fn: (t: Tensor) => Tensor, private readonly label: string) {
@@ -95,3 +97,21 @@ export class LogSoftmax extends Activation {
     return new LogSoftmax(config.dim);
   }
 }
+
+/** An activation as one ONNX operator (Softmax and LogSoftmax take their axis). */
+function activationOnnx<A extends Activation>(opType: string): OnnxLowering<A> {
+  return (layer, x, { graph }) => {
+    const y = batchMajor(x, graph);
+    const axis = (layer as unknown as { dim?: number }).dim;
+    return { name: graph.op(opType, [y.name], axis === undefined ? [] : [onnxAttribute.int('axis', axis)]), timeMajor: false };
+  };
+}
+
+const activation = { parameterBound: () => 0, perStep: true };
+registerLayer<Tanh>('Tanh', { ...activation, layerClass: Tanh, fromConfig: () => Tanh.fromConfig(), onnx: activationOnnx('Tanh') });
+registerLayer<Sigmoid>('Sigmoid', { ...activation, layerClass: Sigmoid, fromConfig: () => Sigmoid.fromConfig(), onnx: activationOnnx('Sigmoid') });
+registerLayer<ReLU>('ReLU', { ...activation, layerClass: ReLU, fromConfig: () => ReLU.fromConfig(), onnx: activationOnnx('Relu') });
+// ONNX has Gelu only from opset 20; export targets 13–17.
+registerLayer<GELU>('GELU', { ...activation, layerClass: GELU, fromConfig: () => GELU.fromConfig(), onnx: null });
+registerLayer<Softmax>('Softmax', { ...activation, perStep: (layer) => layer.dim === -1 || layer.dim === 2, layerClass: Softmax, fromConfig: (c) => Softmax.fromConfig(c as never), onnx: activationOnnx('Softmax') });
+registerLayer<LogSoftmax>('LogSoftmax', { ...activation, perStep: (layer) => layer.dim === -1 || layer.dim === 2, layerClass: LogSoftmax, fromConfig: (c) => LogSoftmax.fromConfig(c as never), onnx: activationOnnx('LogSoftmax') });

@@ -17,6 +17,8 @@ import { Generator } from '../random';
 import { checkTensor, denseData, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkInteger, checkOptions, fail, formatShape } from '../validate';
 import { Linear } from './linear';
+import { registerLayer } from '../nn/registry';
+import { positive } from '../nn/registry';
 
 /** Per-call options of an attention layer. */
 export interface AttentionCallOptions {
@@ -274,3 +276,8 @@ export class GeneralAttention extends Attention {
     return `GeneralAttention(querySize=${this.sizes.querySize}, keySize=${this.sizes.keySize})`;
   }
 }
+
+const attention = { perStep: false, onnx: null };
+registerLayer('AdditiveAttention', { ...attention, layerClass: AdditiveAttention, fromConfig: (c) => AdditiveAttention.fromConfig(c as never), parameterBound: (c) => (positive(c.querySize) + positive(c.keySize) + 1) * positive(c.hiddenSize) });
+registerLayer('DotAttention', { ...attention, layerClass: DotAttention, fromConfig: (c) => DotAttention.fromConfig(c as never), parameterBound: () => 0 });
+registerLayer('GeneralAttention', { ...attention, layerClass: GeneralAttention, fromConfig: (c) => GeneralAttention.fromConfig(c as never), parameterBound: (c) => positive(c.querySize) * positive(c.keySize) });

@@ -6,7 +6,7 @@
  */
 import { ShapeError, ValidationError } from '../errors';
 import { Module } from '../nn/module';
-import { ConfigObject, LayerConfig, layerFromConfig, layerToConfig } from '../nn/registry';
+import { ConfigObject, LayerConfig, layerFromConfig, layerToConfig, registerLayer } from '../nn/registry';
 import { add, mul } from '../ops/arithmetic';
 import { concat, stack } from '../ops/join';
 import { Lengths } from '../ops/lengths';
@@ -15,6 +15,8 @@ import { Generator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkOneOf, checkOptions, describe, fail, formatShape } from '../validate';
 import { GRU, LSTM, RecurrentOutput, RecurrentState, RNN } from './recurrent';
+import { checkBatchFirst, recurrentOperator } from './recurrent-onnx';
+import { onnxError, timeMajor } from '../nn/onnx-lowering';
 
 export type RecurrentLayerLike = RNN | LSTM | GRU;
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';
@@ -34,7 +36,17 @@ export interface BidirectionalOptions {
   backwardLayer?: RecurrentLayerLike;
 }
 
+/** The options-object form, like every other layer: `new Bidirectional({ layer, mergeMode })`. */
+export interface BidirectionalLayerOptions extends BidirectionalOptions {
+  /** The forward layer, or a factory called once per direction. */
+  layer: RecurrentLayerLike | (() => RecurrentLayerLike);
+}
+
 const MERGE_MODES: readonly MergeMode[] = ['concat', 'sum', 'mul', 'ave'];
+
+function isLayerOptions(value: unknown): value is BidirectionalLayerOptions {
+  return value !== null && typeof value === 'object' && !(value instanceof Module) && 'layer' in value;
+}
 
 /** The serializable options: the wrapped layers' own configs. */
 export type BidirectionalConfig = { layer: LayerConfig; mergeMode: MergeMode; backwardLayer: LayerConfig };
@@ -53,9 +65,16 @@ export class Bidirectional extends Module {
   readonly backwardLayer: RecurrentLayerLike;
   readonly mergeMode: MergeMode;
 
-  constructor(layer: RecurrentLayerLike | (() => RecurrentLayerLike), opts: BidirectionalOptions = {}) {
+  /**
+   * `new Bidirectional({ layer, mergeMode, backwardLayer })`, or the older
+   * positional form `new Bidirectional(layer, { mergeMode, backwardLayer })`.
+   */
+  constructor(opts: BidirectionalLayerOptions);
+  constructor(layer: RecurrentLayerLike | (() => RecurrentLayerLike), opts?: BidirectionalOptions);
+  constructor(layerOrOptions: RecurrentLayerLike | (() => RecurrentLayerLike) | BidirectionalLayerOptions, opts: BidirectionalOptions = {}) {
     super();
-    const o = checkOptions('options', opts);
+    const { layer, ...rest } = isLayerOptions(layerOrOptions) ? layerOrOptions : { ...checkOptions('options', opts), layer: layerOrOptions };
+    const o = checkOptions('options', rest as BidirectionalOptions);
     this.mergeMode = checkOneOf('mergeMode', o.mergeMode ?? 'concat', MERGE_MODES);
     const factory = typeof layer === 'function' ? layer : null;
     this.forwardLayer = checkLayer(factory ? 'the layer returned by layer()' : 'layer', factory ? factory() : layer);
@@ -137,7 +156,8 @@ export class Bidirectional extends Module {
     const lengths = st.lengths;
     // reverseSequences checks lengths, with the recurrent layers' messages.
     const reversed = this.reverse(x, lengths);
-    return { forward: { h0: h0f, c0: c0f, lengths }, backward: { h0: h0b, c0: c0b, lengths }, reversed, lengths };
+    const training = st.training;
+    return { forward: { h0: h0f, c0: c0f, lengths, training }, backward: { h0: h0b, c0: c0b, lengths, training }, reversed, lengths };
   }
 
   /** Reverses each sequence within its length, batch-first or time-major. */
@@ -203,3 +223,23 @@ function configuredLike(layer: RecurrentLayerLike): RecurrentLayerLike {
   if (layer instanceof GRU) return new GRU({ ...common, resetAfter: hidden.resetAfter });
   return new RNN({ ...common, nonlinearity: layer.nonlinearity });
 }
+
+registerLayer<Bidirectional>('Bidirectional', {
+  layerClass: Bidirectional,
+  fromConfig: (c, path) => Bidirectional.fromConfig(c, path),
+  // Its two layers' bounds count on their own (nested configs).
+  parameterBound: () => 0,
+  perStep: false,
+  // One bidirectional ONNX operator: the backward copy's weights play ONNX's reverse direction.
+  onnx: (layer, x, ctx) => {
+    const { forwardLayer, backwardLayer } = layer;
+    if (!forwardLayer.batchFirst || !backwardLayer.batchFirst) checkBatchFirst(forwardLayer.batchFirst ? backwardLayer : forwardLayer, `${layer.toString()} wraps a time-major one`);
+    if (layer.mergeMode !== 'concat' || forwardLayer.numLayers !== 1 || backwardLayer.numLayers !== 1) {
+      throw onnxError(`Export supports Bidirectional with mergeMode 'concat' around one-layer cells; received ${layer.toString()}`);
+    }
+    return recurrentOperator(timeMajor(x, ctx.graph), ctx, [
+      { layer: forwardLayer, l: 0, reverse: false },
+      { layer: backwardLayer, l: 0, reverse: false },
+    ]);
+  },
+});

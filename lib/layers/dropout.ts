@@ -3,12 +3,19 @@ import { Module } from '../nn/module';
 import { Generator, globalGenerator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkNumber, checkOptions, fail } from '../validate';
+import { registerLayer } from '../nn/registry';
 
 export interface DropoutOptions {
   /** Probability of zeroing an element. @default 0.5 */
   p?: number;
   /** Random source for the masks. @default the global generator */
   generator?: Generator;
+}
+
+/** Options of one call. */
+export interface DropoutCallOptions {
+  /** Drop elements in this call (containers pass the mode of `fit` or `predict`). @default the layer's `training` flag */
+  training?: boolean;
 }
 
 /** The serializable options of a Dropout layer. */
@@ -27,9 +34,9 @@ export class Dropout extends Module {
     this.generator = o.generator ?? globalGenerator;
   }
 
-  forward(input: Tensor): Tensor {
+  forward(input: Tensor, opts: DropoutCallOptions = {}): Tensor {
     const x = checkTensor('input', input);
-    if (!this.training || this.p === 0) return x;
+    if (!this.modeOf(checkOptions('options', opts).training) || this.p === 0) return x;
     const mask = new Float32Array(x.size);
     if (this.p < 1) {
       const keep = 1 / (1 - this.p);
@@ -51,3 +58,6 @@ export class Dropout extends Module {
     return `Dropout(p=${this.p})`;
   }
 }
+
+// Inference graphs drop Dropout: it is the identity in eval mode.
+registerLayer('Dropout', { layerClass: Dropout, fromConfig: (c) => Dropout.fromConfig(c as never), parameterBound: () => 0, perStep: true, onnx: (_layer, x) => x });

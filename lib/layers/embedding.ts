@@ -5,6 +5,8 @@ import { Parameter } from '../nn/parameter';
 import { Generator, globalGenerator } from '../random';
 import { Tensor } from '../tensor/tensor';
 import { checkInteger, checkOptions, describe, fail } from '../validate';
+import { registerLayer } from '../nn/registry';
+import { positive } from '../nn/registry';
 
 export interface EmbeddingOptions {
   /** Size of the vocabulary. */
@@ -112,3 +114,14 @@ export class Embedding extends Module {
     return `Embedding(numEmbeddings=${this.numEmbeddings}, embeddingDim=${this.embeddingDim}${this.paddingIdx === null ? '' : `, paddingIdx=${this.paddingIdx}`})`;
   }
 }
+
+registerLayer<Embedding>('Embedding', {
+  layerClass: Embedding,
+  fromConfig: (c) => Embedding.fromConfig(c as never),
+  parameterBound: (c) => positive(c.numEmbeddings) * positive(c.embeddingDim),
+  perStep: true,
+  onnx: (layer, x, { graph }) => ({
+    name: graph.op('Gather', [graph.floats('embedding', [layer.numEmbeddings, layer.embeddingDim], layer.weight.data.toFloat32Array()), x.name]),
+    timeMajor: x.timeMajor,
+  }),
+});

@@ -4,6 +4,8 @@ import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { checkTensor, shapeSize, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkInteger, checkNumber, checkOptions, formatShape } from '../validate';
+import { registerLayer } from '../nn/registry';
+import { positive } from '../nn/registry';
 
 export interface LayerNormOptions {
   /** The trailing shape to normalize over (a number for the last axis). */
@@ -117,3 +119,12 @@ export class LayerNorm extends Module {
     return `LayerNorm(normalizedShape=[${this.normalizedShape.join(', ')}]${this.weight ? '' : ', elementwiseAffine=false'})`;
   }
 }
+
+registerLayer('LayerNorm', {
+  layerClass: LayerNorm,
+  fromConfig: (c) => LayerNorm.fromConfig(c as never),
+  // The gain and shift: 2 per normalized element, none without elementwiseAffine.
+  parameterBound: (c) => (c.elementwiseAffine === false ? 0 : 2 * (Array.isArray(c.normalizedShape) ? c.normalizedShape.reduce((a: number, d) => a * Math.max(1, positive(d)), 1) : positive(c.normalizedShape))),
+  perStep: true,
+  onnx: null,
+});

@@ -7,6 +7,9 @@ import { Parameter } from '../nn/parameter';
 import { Generator, globalGenerator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkInteger, checkOptions, fail, formatShape } from '../validate';
+import { registerLayer } from '../nn/registry';
+import { batchMajor } from '../nn/onnx-lowering';
+import { positive } from '../nn/registry';
 
 export interface LinearOptions {
   inFeatures: number;
@@ -74,3 +77,15 @@ export class Linear extends Module {
     return `Linear(inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}${this.bias ? '' : ', bias=false'})`;
   }
 }
+
+registerLayer<Linear>('Linear', {
+  layerClass: Linear,
+  fromConfig: (c) => Linear.fromConfig(c as never),
+  parameterBound: (c) => positive(c.inFeatures) * positive(c.outFeatures),
+  perStep: true,
+  onnx: (layer, x, { graph }) => {
+    let y = graph.op('MatMul', [batchMajor(x, graph).name, graph.floats('weight_t', [layer.inFeatures, layer.outFeatures], layer.weight.data.T.toFloat32Array())]);
+    if (layer.bias) y = graph.op('Add', [y, graph.floats('bias', [layer.outFeatures], layer.bias.data.toFloat32Array())]);
+    return { name: y, timeMajor: false };
+  },
+});

@@ -11,6 +11,7 @@ import { add } from '../ops/arithmetic';
 import { concat } from '../ops/join';
 import { Tensor } from '../tensor/tensor';
 import { checkInteger, checkOptions, formatShape } from '../validate';
+import { registerLayer } from '../nn/registry';
 
 /** The tensors among a layer call's arguments (models append a context object). */
 function tensorsOf(args: unknown[], name: string): Tensor[] {
@@ -79,3 +80,6 @@ export class Add extends Module {
     return 'Add()';
   }
 }
+
+registerLayer('Concatenate', { layerClass: Concatenate, fromConfig: (c) => Concatenate.fromConfig(c as never), parameterBound: () => 0, perStep: false, onnx: null });
+registerLayer('Add', { layerClass: Add, fromConfig: () => Add.fromConfig(), parameterBound: () => 0, perStep: false, onnx: null });

@@ -9,6 +9,7 @@ import { Module } from '../nn/module';
 import { checkLengths, Lengths } from '../ops/lengths';
 import { checkTensor, denseData, Tensor } from '../tensor/tensor';
 import { checkOneOf, checkOptions, formatShape } from '../validate';
+import { registerLayer } from '../nn/registry';
 
 export type PoolingMode = 'last' | 'mean' | 'max';
 
@@ -119,3 +120,5 @@ export class SequencePooling extends Module {
     return `SequencePooling(mode='${this.mode}')`;
   }
 }
+
+registerLayer('SequencePooling', { layerClass: SequencePooling, fromConfig: (c) => SequencePooling.fromConfig(c as never), parameterBound: () => 0, perStep: false, onnx: null });

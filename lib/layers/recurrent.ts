@@ -7,7 +7,7 @@
 import { record } from '../autograd/tape';
 import { isGradEnabled } from '../autograd/grad-mode';
 import { ShapeError, ValidationError } from '../errors';
-import { binding, RnnBackwardCall, RnnCall } from '../native';
+import { binding, RNN_PARAM_KINDS, RnnBackwardCall, RnnCall, RnnGradLists, RnnParamKind, RnnParamLists } from '../native';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { Generator, globalGenerator } from '../random';
@@ -15,6 +15,8 @@ import { checkLengths } from '../ops/lengths';
 import { denseData, Tensor } from '../tensor/tensor';
 import { acquireWorkspace, releaseWorkspace } from './workspace';
 import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, fail, formatShape } from '../validate';
+import { ConfigObject, positive, registerLayer } from '../nn/registry';
+import { lowerRecurrent } from './recurrent-onnx';
 
 /** Options shared by RNN, LSTM and GRU (PyTorch's, in camelCase). */
 export interface RecurrentOptions {
@@ -94,6 +96,12 @@ export interface RecurrentState {
    * @default every sequence runs all time steps
    */
   lengths?: Int32Array | readonly number[];
+  /**
+   * Training mode for this call: dropout and recurrent dropout are active
+   * (containers pass the mode of `fit`, `predict` or `evaluate`).
+   * @default the layer's `training` flag
+   */
+  training?: boolean;
 }
 
 export interface RecurrentOutput {
@@ -105,27 +113,35 @@ export interface RecurrentOutput {
   c?: Tensor;
 }
 
-type CellName = 'RNN' | 'LSTM' | 'GRU';
+export type CellName = 'RNN' | 'LSTM' | 'GRU';
+
+/** A recurrent layer's state between calls: h (and c for an LSTM), [numLayers · directions, batch, hiddenSize]. */
+export interface LayerState {
+  h: Tensor;
+  c?: Tensor;
+}
 
 /**
- * The parameters of one (layer, direction), in state-dict order, with the
- * native call's fields for values and gradients. The layer-norm gains and
- * shifts exist only for `layerNorm: true` (the cell-state pair only for LSTM).
+ * Carries states through a model call: the container hands it to every
+ * recurrent layer it calls, which takes its initial state from it (unless
+ * the graph feeds h0/c0) and leaves its final state in it.
  */
-const KINDS = [
-  { name: 'weight_ih', value: 'wIh', grad: 'gWIh' },
-  { name: 'weight_hh', value: 'wHh', grad: 'gWHh' },
-  { name: 'bias_ih', value: 'bIh', grad: 'gBIh' },
-  { name: 'bias_hh', value: 'bHh', grad: 'gBHh' },
-  { name: 'layer_norm_ih_weight', value: 'lnIhW', grad: 'gLnIhW' },
-  { name: 'layer_norm_ih_bias', value: 'lnIhB', grad: 'gLnIhB' },
-  { name: 'layer_norm_hh_weight', value: 'lnHhW', grad: 'gLnHhW' },
-  { name: 'layer_norm_hh_bias', value: 'lnHhB', grad: 'gLnHhB' },
-  { name: 'layer_norm_c_weight', value: 'lnCW', grad: 'gLnCW' },
-  { name: 'layer_norm_c_bias', value: 'lnCB', grad: 'gLnCB' },
-] as const;
+export interface StateCarrier {
+  initial(layer: RecurrentLayer): LayerState | undefined;
+  final(layer: RecurrentLayer, state: LayerState): void;
+}
 
-type Kind = (typeof KINDS)[number];
+/** What a container passes to `graphCall`. */
+export interface GraphCallContext {
+  lengths?: Int32Array | readonly number[];
+  training?: boolean;
+  carrier?: StateCarrier;
+}
+
+/** The parameter kinds of one (layer, direction), in state-dict order (see RNN_PARAM_KINDS). */
+const KINDS = RNN_PARAM_KINDS;
+
+type Kind = RnnParamKind;
 
 const CELL_CODES = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
 
@@ -140,7 +156,7 @@ interface Call {
   stateShape: number[];
 }
 
-abstract class RecurrentLayer extends Module {
+export abstract class RecurrentLayer extends Module {
   readonly inputSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
@@ -157,7 +173,8 @@ abstract class RecurrentLayer extends Module {
   private readonly params: [string, Parameter][] = [];
 
   protected constructor(
-    private readonly cellName: CellName,
+    /** Which cell the layer runs. */
+    readonly cellName: CellName,
     private readonly cellCode: number,
     private readonly gates: number,
     opts: RecurrentOptions,
@@ -227,17 +244,27 @@ abstract class RecurrentLayer extends Module {
    * How models call the layer: graph inputs are (x, h0?, c0?), and the
    * model's lengths apply.
    */
-  graphCall(inputs: Tensor[], ctx: { lengths?: Int32Array | readonly number[] }): RecurrentOutput {
+  graphCall(inputs: Tensor[], ctx: GraphCallContext): RecurrentOutput {
     if (inputs.length > (this.cellName === 'LSTM' ? 3 : 2)) {
       throw new ValidationError(`Expected at most ${this.cellName === 'LSTM' ? 'x, h0 and c0' : 'x and h0'} as inputs of ${this.toString()} but received ${inputs.length}`);
     }
-    return this.forward(inputs[0], { h0: inputs[1], c0: inputs[2], lengths: ctx.lengths });
+    const out = this.forward(inputs[0], this.graphState(inputs, ctx));
+    ctx.carrier?.final(this, { h: out.h, c: out.c });
+    return out;
+  }
+
+  /** Graph inputs h0/c0 win over carried states; lengths and mode come from the call. */
+  private graphState(inputs: Tensor[], ctx: GraphCallContext): RecurrentState {
+    const carried = ctx.carrier?.initial(this);
+    return { h0: inputs[1] ?? carried?.h, c0: inputs[2] ?? carried?.c, lengths: ctx.lengths, training: ctx.training };
   }
 
   /** `graphCall` on a worker thread. */
-  graphCallAsync(inputs: Tensor[], ctx: { lengths?: Int32Array | readonly number[] }): Promise<RecurrentOutput> {
-    if (inputs.length > (this.cellName === 'LSTM' ? 3 : 2)) return Promise.resolve().then(() => this.graphCall(inputs, ctx));
-    return this.forwardAsync(inputs[0], { h0: inputs[1], c0: inputs[2], lengths: ctx.lengths });
+  async graphCallAsync(inputs: Tensor[], ctx: GraphCallContext): Promise<RecurrentOutput> {
+    if (inputs.length > (this.cellName === 'LSTM' ? 3 : 2)) return this.graphCall(inputs, ctx);
+    const out = await this.forwardAsync(inputs[0], this.graphState(inputs, ctx));
+    ctx.carrier?.final(this, { h: out.h, c: out.c });
+    return out;
   }
 
   toString(): string {
@@ -277,7 +304,10 @@ abstract class RecurrentLayer extends Module {
   /** Options specific to the cell type. */
   protected abstract cellConfig(): Record<string, number | boolean | string>;
 
-  /** GRU: PyTorch's linear-before-reset formula; true for other cells (unused). */
+  /**
+   * GRU: PyTorch's linear-before-reset formula.
+   * @deprecated on RNN and LSTM, where it means nothing and is always true; read it on a GRU.
+   */
   get resetAfter(): boolean {
     return true;
   }
@@ -285,20 +315,18 @@ abstract class RecurrentLayer extends Module {
   private initParameters(): void {
     const G = this.gates * this.hiddenSize;
     const H = this.hiddenSize;
+    const present: Record<Kind['presence'], boolean> = {
+      always: true,
+      bias: this.bias,
+      layerNorm: this.layerNorm,
+      lstmLayerNorm: this.layerNorm && this.cellName === 'LSTM',
+    };
     for (let l = 0; l < this.numLayers; l++) {
       const inSize = l === 0 ? this.inputSize : H * this.numDirections;
+      const shapes: Record<Kind['size'], number[]> = { gatesByInput: [G, inSize], gatesByHidden: [G, H], gates: [G], hidden: [H] };
       for (let d = 0; d < this.numDirections; d++) {
         const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
-        this.params.push([`weight_ih${sfx}`, Parameter.zeros([G, inSize])], [`weight_hh${sfx}`, Parameter.zeros([G, H])]);
-        if (this.bias) this.params.push([`bias_ih${sfx}`, Parameter.zeros([G])], [`bias_hh${sfx}`, Parameter.zeros([G])]);
-        if (this.layerNorm) {
-          for (const part of ['ih', 'hh']) {
-            this.params.push([`layer_norm_${part}_weight${sfx}`, Parameter.zeros([G])], [`layer_norm_${part}_bias${sfx}`, Parameter.zeros([G])]);
-          }
-          if (this.cellName === 'LSTM') {
-            this.params.push([`layer_norm_c_weight${sfx}`, Parameter.zeros([H])], [`layer_norm_c_bias${sfx}`, Parameter.zeros([H])]);
-          }
-        }
+        for (const kind of KINDS) if (present[kind.presence]) this.params.push([`${kind.name}${sfx}`, Parameter.zeros(shapes[kind.size])]);
       }
     }
     this.resetParameters();
@@ -316,7 +344,7 @@ abstract class RecurrentLayer extends Module {
     for (const kind of KINDS) {
       const params: (Parameter | null)[] = [];
       for (let l = 0; l < this.numLayers; l++) for (let d = 0; d < this.numDirections; d++) params.push(this.paramAt(kind.name, l, d));
-      if (kind.name.startsWith('layer_norm_') && params.every((p) => p === null)) continue;
+      if (params.every((p) => p === null)) continue;
       out.push({ kind, params });
     }
     return out;
@@ -347,12 +375,13 @@ abstract class RecurrentLayer extends Module {
     const lengths = checkLengths(st.lengths, B, T);
 
     const K = this.numLayers * D;
-    const values: Record<string, (Float32Array | null)[]> = {};
+    const values: RnnParamLists = {};
     for (const { kind, params } of this.byKind()) values[kind.value] = params.map((p) => p?.data.data ?? null);
     const needsGrad =
       isGradEnabled() && (input.requiresGrad || !!h0?.requiresGrad || !!c0?.requiresGrad || this.params.some(([, p]) => p.data.requiresGrad));
-    const dropout = this.training && this.numLayers > 1 ? this.dropout : 0;
-    const recMask = this.training && this.recurrentDropout > 0 ? this.recurrentMask(K * B * H) : null;
+    const training = this.modeOf(st.training);
+    const dropout = training && this.numLayers > 1 ? this.dropout : 0;
+    const recMask = training && this.recurrentDropout > 0 ? this.recurrentMask(K * B * H) : null;
     const native: RnnCall = {
       cell: this.cellCode,
       resetAfter: this.resetAfter,
@@ -371,10 +400,6 @@ abstract class RecurrentLayer extends Module {
       h0: h0 ? denseData(h0) : null,
       c0: c0 ? denseData(c0) : null,
       ...values,
-      wIh: values.wIh as Float32Array[],
-      wHh: values.wHh as Float32Array[],
-      bIh: values.bIh ?? new Array<null>(K).fill(null),
-      bHh: values.bHh ?? new Array<null>(K).fill(null),
       dropout,
       seed: dropout > 0 ? this.generator.nextSeed() : 0,
       y: new Float32Array(T * B * D * H),
@@ -429,9 +454,8 @@ abstract class RecurrentLayer extends Module {
     const { native, x, h0, c0 } = call;
     const [gy, gh, gc] = grads;
     const zerosLike = (t: Tensor | undefined): Float32Array | null => (t && t.requiresGrad ? new Float32Array(t.size) : null);
-    const lists: Record<string, (Float32Array | null)[]> = {};
+    const lists: RnnGradLists = {};
     for (const { kind, params } of this.byKind()) lists[kind.grad] = params.map((p) => (p && p.data.requiresGrad ? new Float32Array(p.data.size) : null));
-    const none = new Array<null>(this.numLayers * this.numDirections).fill(null);
     return {
       ...lists,
       forward: native,
@@ -441,18 +465,13 @@ abstract class RecurrentLayer extends Module {
       dx: zerosLike(x),
       dh0: zerosLike(h0),
       dc0: zerosLike(c0),
-      gWIh: lists.gWIh,
-      gWHh: lists.gWHh,
-      gBIh: lists.gBIh ?? none,
-      gBHh: lists.gBHh ?? none,
     };
   }
 
   /** Input gradients in the order the inputs were recorded: x, h0?, c0?, then the parameters. */
   private backwardResult(call: Call, b: RnnBackwardCall, params: Tensor[]): (Tensor | null)[] {
     const byTensor = new Map<Tensor, Float32Array | null>();
-    const grads = b as unknown as Record<string, (Float32Array | null)[]>;
-    for (const { kind, params: list } of this.byKind()) list.forEach((p, k) => p && byTensor.set(p.data, grads[kind.grad][k]));
+    for (const { kind, params: list } of this.byKind()) list.forEach((p, k) => p && byTensor.set(p.data, b[kind.grad]?.[k] ?? null));
     const wrap = (g: Float32Array | null | undefined, like: Tensor): Tensor | null => (g ? new Tensor(g, like.shape) : null);
     const out: (Tensor | null)[] = [wrap(b.dx, call.x)];
     if (call.h0) out.push(wrap(b.dh0, call.h0));
@@ -537,3 +556,17 @@ export class GRU extends RecurrentLayer {
     return this._resetAfter ? [] : ['resetAfter=false'];
   }
 }
+
+/** Weights without biases of a (possibly stacked, bidirectional) recurrent layer, from its config alone. */
+function recurrentBound(c: ConfigObject, gates: number): number {
+  const input = positive(c.inputSize);
+  const hidden = positive(c.hiddenSize);
+  const layers = Math.max(1, positive(c.numLayers));
+  const dirs = c.bidirectional === true ? 2 : 1;
+  return dirs * gates * hidden * (input + hidden) + (layers - 1) * dirs * gates * hidden * (dirs * hidden + hidden);
+}
+
+const recurrent = { toConfig: (layer: RecurrentLayer) => layer.toConfig(), perStep: false, onnx: lowerRecurrent };
+registerLayer<RNN>('RNN', { ...recurrent, layerClass: RNN, fromConfig: (c) => new RNN(c as unknown as RNNOptions), parameterBound: (c) => recurrentBound(c, 1) });
+registerLayer<LSTM>('LSTM', { ...recurrent, layerClass: LSTM, fromConfig: (c) => new LSTM(c as unknown as LSTMOptions), parameterBound: (c) => recurrentBound(c, 4) });
+registerLayer<GRU>('GRU', { ...recurrent, layerClass: GRU, fromConfig: (c) => new GRU(c as unknown as GRUOptions), parameterBound: (c) => recurrentBound(c, 3) });

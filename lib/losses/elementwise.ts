@@ -6,7 +6,7 @@
  */
 import { recordSingleOutput } from '../autograd/tape';
 import { ShapeError } from '../errors';
-import { sameShape } from '../ops/strided';
+import { sameShape } from '../tensor/strided';
 import { Tensor, checkTensor, denseData } from '../tensor/tensor';
 import { formatShape } from '../validate';
 import { Reduction, itemGradients, reduceLoss } from './reduction';

@@ -66,13 +66,7 @@ export async function* batchesOf(
 ): AsyncGenerator<Batch> {
   if (isBatch(data)) {
     const n = checkTensorData(data, name);
-    const order = Array.from({ length: n }, (_, i) => i);
-    if (shuffle) {
-      for (let i = n - 1; i > 0; i--) {
-        const j = Math.floor(generator.next() * (i + 1));
-        [order[i], order[j]] = [order[j], order[i]];
-      }
-    }
+    const order = shuffle ? Array.from(generator.permutation(n)) : Array.from({ length: n }, (_, i) => i);
     for (let start = 0; start < n; start += batchSize) {
       let idx = order.slice(start, start + batchSize);
       if (part) idx = idx.slice(...replicaRows(idx.length, part.index, part.count));

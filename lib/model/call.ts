@@ -1,10 +1,11 @@
 /**
  * How containers call their layers: every layer gets the input(s) and a
- * context with the batch's sequence lengths; whatever it returns is reduced
- * to the tensor the next layer sees (a recurrent layer's output sequence,
- * an attention layer's context vectors).
+ * context with the batch's sequence lengths and the call's mode; whatever
+ * it returns is reduced to the tensor the next layer sees (a recurrent
+ * layer's output sequence, an attention layer's context vectors).
  */
 import { EddyError } from '../errors';
+import type { StateCarrier } from '../layers/recurrent';
 import { Module } from '../nn/module';
 import { Tensor } from '../tensor/tensor';
 
@@ -12,6 +13,15 @@ import { Tensor } from '../tensor/tensor';
 export interface CallContext {
   /** Length of each sequence in the batch, for layers that mask padding. */
   lengths?: Int32Array | readonly number[];
+  /**
+   * Training mode for this call, passed to every layer (`fit` passes true,
+   * `predict` and `evaluate` false), so a model can train and predict at
+   * the same time without touching its `training` flag.
+   * @default each layer's own `training` flag
+   */
+  training?: boolean;
+  /** Hands initial states to the recurrent layers a model calls and collects their final ones (see `model/states.ts`). */
+  carrier?: StateCarrier;
 }
 
 /** A module that can sit in a model: anything with a forward method. */
@@ -33,14 +43,22 @@ export function callLayer(layer: Layer, inputs: Tensor[], ctx: CallContext): unk
   const custom = (layer as unknown as Partial<GraphCallable>).graphCall;
   if (typeof custom === 'function') return custom.call(layer, inputs, ctx);
   const forward = layer.forward as (...args: unknown[]) => unknown;
-  return forward.call(layer, ...inputs, ctx.lengths === undefined ? {} : { lengths: ctx.lengths });
+  return forward.call(layer, ...inputs, layerOptions(ctx));
+}
+
+/** The options object a layer's forward gets: the context's lengths and mode, when set. */
+function layerOptions(ctx: CallContext): CallContext {
+  const out: CallContext = {};
+  if (ctx.lengths !== undefined) out.lengths = ctx.lengths;
+  if (ctx.training !== undefined) out.training = ctx.training;
+  return out;
 }
 
 /** `callLayer`, awaiting layers that can run off the main thread (`forwardAsync`, `graphCallAsync`). */
 export async function callLayerAsync(layer: Layer, inputs: Tensor[], ctx: CallContext): Promise<unknown> {
   const l = layer as unknown as { graphCallAsync?: GraphCallable['graphCall']; forwardAsync?: (...args: unknown[]) => Promise<unknown> };
   if (typeof l.graphCallAsync === 'function') return l.graphCallAsync.call(layer, inputs, ctx);
-  if (typeof l.forwardAsync === 'function') return l.forwardAsync.call(layer, ...inputs, ctx.lengths === undefined ? {} : { lengths: ctx.lengths });
+  if (typeof l.forwardAsync === 'function') return l.forwardAsync.call(layer, ...inputs, layerOptions(ctx));
   return callLayer(layer, inputs, ctx);
 }
 

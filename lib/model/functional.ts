@@ -13,13 +13,14 @@
 import { noGrad } from '../autograd/grad-mode';
 import { FormatError, ShapeError, ValidationError } from '../errors';
 import { Module } from '../nn/module';
-import { checkConfigKeys, configArray, ConfigObject, configObject, ConfigValue, LayerConfig, layerFromConfig, layerToConfig } from '../nn/registry';
+import { carryStates, OutputWithStates, StatesOfCall, WithStates } from './states';
+import { checkConfigKeys, configArray, ConfigObject, configObject, ConfigValue, LayerConfig, layerFromConfig, layerToConfig, registerLayer } from '../nn/registry';
 import { Tensor, zeros } from '../tensor/tensor';
 import { describe, formatShape } from '../validate';
 import { callLayer, callLayerAsync, CallContext, isLayer, Layer, pick } from './call';
 import { Model } from './model';
 import { formatSummary, parameterCount, SummaryRow } from './summary';
-import { GraphNode, SymbolicTensor } from './symbolic';
+import { GraphNode, SymbolicTensor } from '../nn/symbolic';
 
 export interface InputOptions {
   /** Shape of one example, without the batch axis; null for a free size (e.g. time steps). */
@@ -117,24 +118,39 @@ export class GraphModel extends Model {
     return this.layerList.map((l, i) => [String(i), l]);
   }
 
-  /** Runs the graph: one tensor per model input (an array when the model was built with an array). */
-  forward(inputs: Tensor | readonly Tensor[], ctx: CallContext = {}): Tensor | Tensor[] {
+  /**
+   * Runs the graph: one tensor per model input (an array when the model was
+   * built with an array). With `states` (an object of layer states, or null
+   * for zeros) every recurrent layer starts from its given state — graph
+   * inputs wired to its h0/c0 win — and the result also holds each one's
+   * final state: `const { output, states } = model.forward(x, { states })`.
+   */
+  forward(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Tensor | Tensor[];
+  forward(inputs: Tensor | readonly Tensor[], ctx: CallContext & WithStates): OutputWithStates<Tensor | Tensor[]>;
+  forward(inputs: Tensor | readonly Tensor[], ctx: CallContext & Partial<WithStates> = {}): Tensor | Tensor[] | OutputWithStates<Tensor | Tensor[]> {
+    const { inner, carrier } = carryStates(this, ctx);
     const values = this.bindInputs(inputs);
     const results = new Map<GraphNode, unknown>();
     const valueOf = (sym: SymbolicTensor): Tensor => (sym.node ? pick(results.get(sym.node), sym.node.layer as Layer, sym.key) : values.get(sym)!);
-    for (const node of this.order) results.set(node, callLayer(node.layer as Layer, node.inputs.map(valueOf), ctx));
-    const outs = this.outputs.map(valueOf);
-    return this.multiOutput ? outs : outs[0];
+    for (const node of this.order) results.set(node, callLayer(node.layer as Layer, node.inputs.map(valueOf), inner));
+    return this.result(this.outputs.map(valueOf), carrier);
   }
 
   /** `forward` with the recurrent layers running on worker threads. */
-  async forwardAsync(inputs: Tensor | readonly Tensor[], ctx: CallContext = {}): Promise<Tensor | Tensor[]> {
+  forwardAsync(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Promise<Tensor | Tensor[]>;
+  forwardAsync(inputs: Tensor | readonly Tensor[], ctx: CallContext & WithStates): Promise<OutputWithStates<Tensor | Tensor[]>>;
+  async forwardAsync(inputs: Tensor | readonly Tensor[], ctx: CallContext & Partial<WithStates> = {}): Promise<Tensor | Tensor[] | OutputWithStates<Tensor | Tensor[]>> {
+    const { inner, carrier } = carryStates(this, ctx);
     const values = this.bindInputs(inputs);
     const results = new Map<GraphNode, unknown>();
     const valueOf = (sym: SymbolicTensor): Tensor => (sym.node ? pick(results.get(sym.node), sym.node.layer as Layer, sym.key) : values.get(sym)!);
-    for (const node of this.order) results.set(node, await callLayerAsync(node.layer as Layer, node.inputs.map(valueOf), ctx));
-    const outs = this.outputs.map(valueOf);
-    return this.multiOutput ? outs : outs[0];
+    for (const node of this.order) results.set(node, await callLayerAsync(node.layer as Layer, node.inputs.map(valueOf), inner));
+    return this.result(this.outputs.map(valueOf), carrier);
+  }
+
+  private result(outs: Tensor[], carrier: StatesOfCall | undefined): Tensor | Tensor[] | OutputWithStates<Tensor | Tensor[]> {
+    const output = this.multiOutput ? outs : outs[0];
+    return carrier ? { output, states: carrier.result() } : output;
   }
 
   /** Checks the given tensors against the model's inputs. */
@@ -257,3 +273,6 @@ function index(value: ConfigValue | undefined, limit: number, where: string, wha
 export function model(opts: ModelOptions): GraphModel {
   return new GraphModel(opts);
 }
+
+// Its layers' bounds count on their own (nested configs); ONNX export covers sequential models.
+registerLayer('GraphModel', { layerClass: GraphModel, fromConfig: (c, path) => GraphModel.fromConfig(c, path), parameterBound: () => 0, perStep: false, onnx: null });

@@ -2,6 +2,8 @@
  * Model: a module with `fit`, `evaluate` and `predict`. Sequential and
  * functional models derive from it.
  */
+import { CheckpointState, saveCheckpoint } from '../io/checkpoint';
+import { save, SaveOptions } from '../io/model-file';
 import { Module } from '../nn/module';
 import { Tensor } from '../tensor/tensor';
 import { Data } from './batches';
@@ -43,8 +45,8 @@ export abstract class Model extends Module {
   }
 
   /** Writes the model to a safetensors file, atomically (`eddy.load` reads it back). */
-  async save(path: string, opts?: import('../io/model-file').SaveOptions): Promise<void> {
-    return (await import('../io/model-file')).save(this, path, opts);
+  save(path: string, opts?: SaveOptions): Promise<void> {
+    return save(this, path, opts);
   }
 
   /**
@@ -52,8 +54,8 @@ export abstract class Model extends Module {
    * generators — that `fit({ resumeFrom })` continues exactly. Atomic: a
    * crash while saving leaves the previous file intact.
    */
-  async saveCheckpoint(path: string, state: Omit<import('../io/checkpoint').CheckpointState, 'model'> = {}): Promise<void> {
-    return (await import('../io/checkpoint')).saveCheckpoint(path, { ...state, model: this });
+  saveCheckpoint(path: string, state: Omit<CheckpointState, 'model'> = {}): Promise<void> {
+    return saveCheckpoint(path, { ...state, model: this });
   }
 
   /** Outputs for every row of `x`, computed in batches. */

@@ -5,12 +5,14 @@
 import { noGrad } from '../autograd/grad-mode';
 import { ValidationError } from '../errors';
 import { Module } from '../nn/module';
-import { configArray, ConfigObject, LayerConfig, layerFromConfig, layerToConfig } from '../nn/registry';
+import { configArray, ConfigObject, LayerConfig, layerFromConfig, layerToConfig, registerLayer } from '../nn/registry';
 import { Tensor, zeros } from '../tensor/tensor';
 import { checkShape, describe } from '../validate';
 import { callLayer, callLayerAsync, CallContext, isLayer, Layer, pick } from './call';
 import { Model } from './model';
+import { carryStates, OutputWithStates, WithStates } from './states';
 import { formatSummary, parameterCount, SummaryRow } from './summary';
+import { lowerLayer } from '../nn/onnx-lowering';
 
 export class Sequential extends Model {
   readonly layers: readonly Layer[];
@@ -30,16 +32,29 @@ export class Sequential extends Model {
     return this.layers.map((l, i) => [String(i), l]);
   }
 
-  forward(input: Tensor, ctx: CallContext = {}): Tensor {
+  /**
+   * Runs the layers in order. With `states` (an object of layer states, or
+   * null for zeros) every recurrent layer starts from its given state and
+   * the result also holds each one's final state, to carry a stream into
+   * the next call: `const { output, states } = model.forward(x, { states })`.
+   */
+  forward(input: Tensor, ctx?: CallContext): Tensor;
+  forward(input: Tensor, ctx: CallContext & WithStates): OutputWithStates;
+  forward(input: Tensor, ctx: CallContext & Partial<WithStates> = {}): Tensor | OutputWithStates {
+    const { inner, carrier } = carryStates(this, ctx);
     let x = input;
-    for (const layer of this.layers) x = pick(callLayer(layer, [x], ctx), layer);
-    return x;
+    for (const layer of this.layers) x = pick(callLayer(layer, [x], inner), layer);
+    return carrier ? { output: x, states: carrier.result() } : x;
   }
 
-  async forwardAsync(input: Tensor, ctx: CallContext = {}): Promise<Tensor> {
+  /** `forward` with the recurrent layers running on worker threads. */
+  forwardAsync(input: Tensor, ctx?: CallContext): Promise<Tensor>;
+  forwardAsync(input: Tensor, ctx: CallContext & WithStates): Promise<OutputWithStates>;
+  async forwardAsync(input: Tensor, ctx: CallContext & Partial<WithStates> = {}): Promise<Tensor | OutputWithStates> {
+    const { inner, carrier } = carryStates(this, ctx);
     let x = input;
-    for (const layer of this.layers) x = pick(await callLayerAsync(layer, [x], ctx), layer);
-    return x;
+    for (const layer of this.layers) x = pick(await callLayerAsync(layer, [x], inner), layer);
+    return carrier ? { output: x, states: carrier.result() } : x;
   }
 
   /**
@@ -78,3 +93,12 @@ export class Sequential extends Model {
 export function sequential(layers: readonly Layer[]): Sequential {
   return new Sequential(layers);
 }
+
+registerLayer<Sequential>('Sequential', {
+  layerClass: Sequential,
+  fromConfig: (c, path) => Sequential.fromConfig(c, path),
+  // Its layers' bounds count on their own (nested configs).
+  parameterBound: () => 0,
+  perStep: false,
+  onnx: (model, x, ctx) => model.layers.reduce((y, layer) => lowerLayer(layer, y, ctx), x),
+});

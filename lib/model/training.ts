@@ -2,11 +2,15 @@
  * The training loop behind `model.fit`, and `evaluate` / `predict`. Every
  * step awaits the native work (recurrent forward and backward run on
  * worker threads) and yields to the event loop, so a server keeps serving
- * while a model trains in the same process.
+ * while a model trains in the same process. Each call passes its mode
+ * (training for `fit`, eval for the others) down to the layers with the
+ * call instead of setting the model's `training` flag, so a `predict`
+ * running during a `fit` of the same model changes neither.
  */
 import { backwardAsync } from '../autograd/backward';
 import { noGrad } from '../autograd/grad-mode';
 import { EddyError, ValidationError } from '../errors';
+import { loadCheckpoint } from '../io/checkpoint';
 import * as losses from '../losses';
 import * as metrics from '../metrics';
 import { Adam } from '../optim/adam';
@@ -26,16 +30,24 @@ export interface LossContext {
 }
 
 export type LossFn = (prediction: Tensor, target: Tensor, ctx: LossContext) => Tensor;
-export type LossName = 'mse' | 'mae' | 'huber' | 'crossEntropy' | 'binaryCrossEntropy';
+/**
+ * Built-in losses by name. `'binaryCrossEntropyWithLogits'` takes logits
+ * (sigmoid inside, numerically stable); `'binaryCrossEntropy'` is the same
+ * loss under its older name, kept while the package is 0.x.
+ */
+export type LossName = 'mse' | 'mae' | 'huber' | 'crossEntropy' | 'binaryCrossEntropyWithLogits' | 'binaryCrossEntropy';
 export type MetricName = 'accuracy' | 'mae' | 'rmse' | 'mape' | 'perplexity' | 'bitsPerCharacter';
 
-const LOSSES: Record<LossName, LossFn> = {
+const LOSSES: Record<Exclude<LossName, 'binaryCrossEntropyWithLogits'>, LossFn> = {
   mse: (p, t) => losses.mse(p, t),
   mae: (p, t) => losses.mae(p, t),
   huber: (p, t) => losses.huber(p, t),
   crossEntropy: (p, t, ctx) => losses.crossEntropy(p, t, p.rank === 3 && ctx.lengths ? { lengths: ctx.lengths as Int32Array } : {}),
   binaryCrossEntropy: (p, t) => losses.binaryCrossEntropyWithLogits(p, t),
 };
+
+/** Names that say more than the ones listed in messages (which keep the 0.x spellings). */
+const LOSS_ALIASES: Partial<Record<LossName, keyof typeof LOSSES>> = { binaryCrossEntropyWithLogits: 'binaryCrossEntropy' };
 
 /** Metrics computed per batch from prediction, target and the batch loss; averaged per epoch. */
 const METRICS: Record<MetricName, (p: Tensor, t: Tensor, loss: number, ctx: LossContext) => number> = {
@@ -127,7 +139,8 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 
 function lossFunction(loss: unknown): LossFn {
   if (typeof loss === 'function') return loss as LossFn;
-  return LOSSES[checkOneOf('loss', loss, Object.keys(LOSSES) as LossName[])];
+  const canonical = typeof loss === 'string' && Object.prototype.hasOwnProperty.call(LOSS_ALIASES, loss) ? LOSS_ALIASES[loss as LossName]! : loss;
+  return LOSSES[checkOneOf('loss', canonical, Object.keys(LOSSES) as (keyof typeof LOSSES)[])];
 }
 
 function capitalize(s: string): string {
@@ -212,8 +225,6 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
   };
 
   if (o.resumeFrom !== undefined) {
-    // Loaded lazily: the file code builds models, which import this module.
-    const { loadCheckpoint } = await import('../io/checkpoint');
     // The shuffling generator is restored when the checkpoint saved one
     // (saveCheckpoint's `rng`); without it the run continues, not bit-exactly.
     const restored = await loadCheckpoint(o.resumeFrom, { model, optimizer, rng: generator, skipMissingRng: true });
@@ -226,93 +237,88 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
   for (const cb of callbacks) await cb.onTrainBegin?.(model);
   let lastLogs: Logs = {};
   let step = 0;
-  try {
-    for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
+  for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
+    checkAbort();
+    if (stateful && resetEachEpoch) model.resetStates();
+    for (const cb of callbacks) await cb.onEpochBegin?.(epoch, model);
+    const means = new Means();
+    let batchIndex = 0;
+    const batches = batchesOf(data, batchSize, shuffle, generator, 'data', dp ? { index: dp.rank, count: dp.worldSize } : undefined);
+    for await (const batch of dp ? lockstepBatches(batches, dp) : batches) {
       checkAbort();
-      model.train();
-      if (stateful && resetEachEpoch) model.resetStates();
-      for (const cb of callbacks) await cb.onEpochBegin?.(epoch, model);
-      const means = new Means();
-      let batchIndex = 0;
-      const batches = batchesOf(data, batchSize, shuffle, generator, 'data', dp ? { index: dp.rank, count: dp.worldSize } : undefined);
-      for await (const batch of dp ? lockstepBatches(batches, dp) : batches) {
-        checkAbort();
-        const ctx: LossContext = { lengths: batch.lengths };
-        const rows = batchRows(batch);
-        // A replica can get no rows from a short last batch; it still takes part in the collectives.
-        const prediction = rows > 0 || !dp ? ((await model.forwardAsync(batch.x, ctx)) as Tensor) : null;
-        if (prediction !== null && !(prediction instanceof Tensor)) throw new ValidationError(`fit needs a model with one output; ${model.toString()} returned ${describe(prediction)}`);
-        const loss = prediction ? lossFn(prediction, batch.y, ctx) : null;
-        let lossValue = loss ? loss.item() : 0;
-        const logs: Logs = { loss: lossValue };
-        const metricValues: number[] = [];
-        let totalRows = rows;
-        let skip = false;
-        if (dp) {
-          // Loss and metrics of the global batch: row-weighted sums over the replicas,
-          // started before backward so they travel while it runs.
-          for (const m of metricNames) metricValues.push(prediction ? noGrad(() => METRICS[m](prediction, batch.y, lossValue, ctx)) : 0);
-          const stats = Float64Array.from([rows, lossValue * rows, ...metricValues.map((v) => v * rows)]);
-          const reduced = dp.sum(stats);
+      const ctx: LossContext = { lengths: batch.lengths };
+      const rows = batchRows(batch);
+      // A replica can get no rows from a short last batch; it still takes part in the collectives.
+      const prediction = rows > 0 || !dp ? ((await model.forwardAsync(batch.x, { lengths: batch.lengths, training: true })) as Tensor) : null;
+      if (prediction !== null && !(prediction instanceof Tensor)) throw new ValidationError(`fit needs a model with one output; ${model.toString()} returned ${describe(prediction)}`);
+      const loss = prediction ? lossFn(prediction, batch.y, ctx) : null;
+      let lossValue = loss ? loss.item() : 0;
+      const logs: Logs = { loss: lossValue };
+      const metricValues: number[] = [];
+      let totalRows = rows;
+      let skip = false;
+      if (dp) {
+        // Loss and metrics of the global batch: row-weighted sums over the replicas,
+        // started before backward so they travel while it runs.
+        for (const m of metricNames) metricValues.push(prediction ? noGrad(() => METRICS[m](prediction, batch.y, lossValue, ctx)) : 0);
+        const stats = Float64Array.from([rows, lossValue * rows, ...metricValues.map((v) => v * rows)]);
+        const reduced = dp.sum(stats);
+        optimizer.zeroGrad();
+        const gradients = dp.gradients(params, rows);
+        if (loss) await backwardAsync([loss], undefined, { onGradReady: (t, g) => gradients.ready(t, g) });
+        await reduced;
+        totalRows = stats[0];
+        lossValue = logs.loss = stats[1] / totalRows;
+        for (let i = 0; i < metricValues.length; i++) metricValues[i] = stats[2 + i] / totalRows;
+        await gradients.finish(totalRows);
+      }
+      if (!Number.isFinite(lossValue)) {
+        if (onNonFinite === 'error') throw new NonFiniteError(`The loss is ${lossValue} at epoch ${epoch}, batch ${batchIndex} (step ${step})`);
+        skip = true;
+      }
+      if (!skip) {
+        if (!dp) {
           optimizer.zeroGrad();
-          const gradients = dp.gradients(params, rows);
-          if (loss) await backwardAsync([loss], undefined, { onGradReady: (t, g) => gradients.ready(t, g) });
-          await reduced;
-          totalRows = stats[0];
-          lossValue = logs.loss = stats[1] / totalRows;
-          for (let i = 0; i < metricValues.length; i++) metricValues[i] = stats[2 + i] / totalRows;
-          await gradients.finish(totalRows);
+          await backwardAsync([loss as Tensor]);
         }
-        if (!Number.isFinite(lossValue)) {
-          if (onNonFinite === 'error') throw new NonFiniteError(`The loss is ${lossValue} at epoch ${epoch}, batch ${batchIndex} (step ${step})`);
+        const bad = firstNonFiniteGradient(model);
+        if (bad) {
+          if (onNonFinite === 'error') throw new NonFiniteError(`The gradient of ${bad} at epoch ${epoch}, batch ${batchIndex} (step ${step})`);
           skip = true;
         }
-        if (!skip) {
-          if (!dp) {
-            optimizer.zeroGrad();
-            await backwardAsync([loss as Tensor]);
-          }
-          const bad = firstNonFiniteGradient(model);
-          if (bad) {
-            if (onNonFinite === 'error') throw new NonFiniteError(`The gradient of ${bad} at epoch ${epoch}, batch ${batchIndex} (step ${step})`);
-            skip = true;
-          }
-        }
-        if (!skip) {
-          if (clipNorm !== undefined) {
-            const norm = clipGradNorm(model.parameters(), clipNorm);
-            logs.gradNorm = norm;
-            logs.clipped = norm > clipNorm ? 1 : 0;
-          }
-          if (clipValue !== undefined) clipGradValue(model.parameters(), clipValue);
-          optimizer.step();
-          means.add('loss', lossValue, totalRows);
-          metricNames.forEach((m, i) => {
-            const v = dp ? metricValues[i] : noGrad(() => METRICS[m](prediction as Tensor, batch.y, lossValue, ctx));
-            logs[m] = v;
-            means.add(m, v, totalRows);
-          });
-        } else {
-          logs.skipped = 1;
-        }
-        for (const cb of callbacks) await cb.onBatchEnd?.(batchIndex, logs, model);
-        batchIndex++;
-        step++;
-        await yieldToEventLoop();
       }
-      const epochLogs: Logs = means.result();
-      if (o.validationData !== undefined) Object.assign(epochLogs, await evaluateOn(model, o.validationData, { loss: lossFn, metrics: metricNames, batchSize, prefix: 'val' }, dp));
-      history.epoch.push(epoch);
-      for (const [k, v] of Object.entries(epochLogs)) (history.history[k] ??= []).push(v);
-      o.onEpochEndSchedule?.(epoch, epochLogs);
-      for (const cb of callbacks) {
-        if ((await cb.onEpochEnd?.(epoch, epochLogs, model)) === false) model.stopTraining = true;
+      if (!skip) {
+        if (clipNorm !== undefined) {
+          const norm = clipGradNorm(model.parameters(), clipNorm);
+          logs.gradNorm = norm;
+          logs.clipped = norm > clipNorm ? 1 : 0;
+        }
+        if (clipValue !== undefined) clipGradValue(model.parameters(), clipValue);
+        optimizer.step();
+        means.add('loss', lossValue, totalRows);
+        metricNames.forEach((m, i) => {
+          const v = dp ? metricValues[i] : noGrad(() => METRICS[m](prediction as Tensor, batch.y, lossValue, ctx));
+          logs[m] = v;
+          means.add(m, v, totalRows);
+        });
+      } else {
+        logs.skipped = 1;
       }
-      if (dp) model.stopTraining = await dp.agree(model.stopTraining);
-      lastLogs = epochLogs;
+      for (const cb of callbacks) await cb.onBatchEnd?.(batchIndex, logs, model);
+      batchIndex++;
+      step++;
+      await yieldToEventLoop();
     }
-  } finally {
-    model.train();
+    const epochLogs: Logs = means.result();
+    if (o.validationData !== undefined) Object.assign(epochLogs, await evaluateOn(model, o.validationData, { loss: lossFn, metrics: metricNames, batchSize, prefix: 'val' }, dp));
+    history.epoch.push(epoch);
+    for (const [k, v] of Object.entries(epochLogs)) (history.history[k] ??= []).push(v);
+    o.onEpochEndSchedule?.(epoch, epochLogs);
+    for (const cb of callbacks) {
+      if ((await cb.onEpochEnd?.(epoch, epochLogs, model)) === false) model.stopTraining = true;
+    }
+    if (dp) model.stopTraining = await dp.agree(model.stopTraining);
+    lastLogs = epochLogs;
   }
   for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs, model);
   return history;
@@ -327,7 +333,7 @@ export interface EvaluateOptions {
   prefix?: string;
 }
 
-/** Mean loss and metrics over `data`, in eval mode without recording. */
+/** Mean loss and metrics over `data`, in eval mode (for this call only: the model's flag is left alone) without recording. */
 export async function evaluate(model: Model, data: Data, opts: EvaluateOptions): Promise<Logs> {
   return evaluateOn(model, data, opts, null);
 }
@@ -338,24 +344,18 @@ async function evaluateOn(model: Model, data: Data, opts: EvaluateOptions, dp: D
   const lossFn = lossFunction(o.loss);
   const metricNames = (o.metrics ?? []).map((m, i) => checkOneOf(`metrics[${i}]`, m, Object.keys(METRICS) as MetricName[]));
   const batchSize = checkInteger('batchSize', o.batchSize ?? 32, 1);
-  const wasTraining = model.training;
-  model.eval();
   const means = new Means();
-  try {
-    await noGrad(async () => {
-      for await (const batch of batchesOf(data, batchSize, false, globalGenerator, o.prefix ? 'validationData' : 'data')) {
-        const ctx: LossContext = { lengths: batch.lengths };
-        const prediction = (await model.forwardAsync(batch.x, ctx)) as Tensor;
-        const lossValue = lossFn(prediction, batch.y, ctx).item();
-        const rows = batchRows(batch);
-        means.add('loss', lossValue, rows);
-        for (const m of metricNames) means.add(m, METRICS[m](prediction, batch.y, lossValue, ctx), rows);
-        await yieldToEventLoop();
-      }
-    });
-  } finally {
-    model.train(wasTraining);
-  }
+  await noGrad(async () => {
+    for await (const batch of batchesOf(data, batchSize, false, globalGenerator, o.prefix ? 'validationData' : 'data')) {
+      const ctx: LossContext = { lengths: batch.lengths };
+      const prediction = (await model.forwardAsync(batch.x, { lengths: batch.lengths, training: false })) as Tensor;
+      const lossValue = lossFn(prediction, batch.y, ctx).item();
+      const rows = batchRows(batch);
+      means.add('loss', lossValue, rows);
+      for (const m of metricNames) means.add(m, METRICS[m](prediction, batch.y, lossValue, ctx), rows);
+      await yieldToEventLoop();
+    }
+  });
   return (await reduceMeans(means, dp)).result(o.prefix);
 }
 
@@ -365,31 +365,25 @@ export interface PredictOptions {
   lengths?: Int32Array | readonly number[];
 }
 
-/** The model's outputs for every row of `x`, batched, in eval mode without recording. */
+/** The model's outputs for every row of `x`, batched, in eval mode (for this call only) without recording. */
 export async function predict(model: Model, x: Tensor | Tensor[], opts: PredictOptions = {}): Promise<Tensor> {
   const o = checkOptions('options', opts);
   const batchSize = checkInteger('batchSize', o.batchSize ?? 32, 1);
   const xs = Array.isArray(x) ? x : [x];
   if (xs.length === 0 || !xs.every((t) => t instanceof Tensor)) fail('Tensor or array of tensors', 'x', x);
   const n = xs[0].shape[0];
-  const wasTraining = model.training;
-  model.eval();
   const parts: Tensor[] = [];
-  try {
-    await noGrad(async () => {
-      for (let start = 0; start < n; start += batchSize) {
-        const end = Math.min(n, start + batchSize);
-        const slice = xs.map((t) => t.slice(0, start, end).contiguous());
-        const lengths = o.lengths ? Array.from(o.lengths).slice(start, end) : undefined;
-        const out = await model.forwardAsync(Array.isArray(x) ? slice : slice[0], { lengths });
-        if (!(out instanceof Tensor)) throw new ValidationError(`predict needs a model with one output; ${model.toString()} returned ${describe(out)}`);
-        parts.push(out);
-        await yieldToEventLoop();
-      }
-    });
-  } finally {
-    model.train(wasTraining);
-  }
+  await noGrad(async () => {
+    for (let start = 0; start < n; start += batchSize) {
+      const end = Math.min(n, start + batchSize);
+      const slice = xs.map((t) => t.slice(0, start, end).contiguous());
+      const lengths = o.lengths ? Array.from(o.lengths).slice(start, end) : undefined;
+      const out = await model.forwardAsync(Array.isArray(x) ? slice : slice[0], { lengths, training: false });
+      if (!(out instanceof Tensor)) throw new ValidationError(`predict needs a model with one output; ${model.toString()} returned ${describe(out)}`);
+      parts.push(out);
+      await yieldToEventLoop();
+    }
+  });
   const rows = parts.reduce((a, p) => a + p.shape[0], 0);
   const out = new Float32Array(parts.reduce((a, p) => a + p.size, 0));
   let at = 0;

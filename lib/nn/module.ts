@@ -5,8 +5,8 @@
  */
 import { ShapeError, ValidationError } from '../errors';
 import { Tensor, shapeSize, tensor } from '../tensor/tensor';
-import { describe, formatShape } from '../validate';
-import { GraphNode, SymbolicTensor } from '../model/symbolic';
+import { checkBoolean, describe, formatShape } from '../validate';
+import { GraphNode, SymbolicTensor } from './symbolic';
 import { Parameter } from './parameter';
 
 /** What `loadStateDict` accepts for one entry. */
@@ -67,6 +67,16 @@ export abstract class Module {
 
   eval(): this {
     return this.train(false);
+  }
+
+  /**
+   * The mode of one call: the `training` a caller passed with it (`fit`
+   * passes true, `predict` and `evaluate` false, whatever the flag says),
+   * or else this module's flag. Modes passed per call let a model train and
+   * answer predictions at the same time.
+   */
+  protected modeOf(training: unknown): boolean {
+    return training === undefined ? this.training : checkBoolean('training', training);
   }
 
   zeroGrad(): void {

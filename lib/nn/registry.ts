@@ -13,6 +13,7 @@
 import { EddyError, FormatError, ValidationError } from '../errors';
 import { describe } from '../validate';
 import { Module } from './module';
+import type { OnnxLowering } from './onnx-lowering';
 
 /** A JSON value. */
 export type ConfigValue = null | boolean | number | string | ConfigValue[] | ConfigObject;
@@ -40,6 +41,28 @@ export interface LayerRegistration<M extends Module = Module> {
   layerClass?: abstract new (...args: never[]) => M;
   /** The config of a layer of this class. @default the layer's own `toConfig()` */
   toConfig?(layer: M): ConfigObject;
+  /**
+   * A lower bound on the number of weights a config of this class asks
+   * for, computed from the JSON alone before anything is built (leave out
+   * biases and gains so a valid model never holds fewer). The model-file
+   * reader refuses a file whose tensors are fewer, so a 40-byte config
+   * cannot make it allocate gigabytes. Nested layers are counted on their
+   * own. @default 0 (the reader still caps every number in the config)
+   */
+  parameterBound?(config: ConfigObject): number;
+  /**
+   * Whether the layer acts on each time step alone (Linear, Dropout,
+   * LayerNorm, activations), so a stream can run it one step at a time;
+   * a function when it depends on the layer's options (a softmax over the
+   * feature axis acts per step, one over time does not). @default false
+   */
+  perStep?: boolean | ((layer: M) => boolean);
+  /**
+   * How `eddy.onnx.export` writes the layer, or `null` when ONNX cannot
+   * express it (export then refuses the model, naming the layer).
+   * @default null
+   */
+  onnx?: OnnxLowering<M> | null;
 }
 
 /** Keys that could reach an object's prototype if a config were ever merged into an object. */
@@ -65,7 +88,27 @@ export function registerLayer<M extends Module>(className: string, registration:
   }
   if (r.layerClass !== undefined && typeof r.layerClass !== 'function') fail(ValidationError, 'a class', `layerClass of "${className}"`, r.layerClass);
   if (r.toConfig !== undefined && typeof r.toConfig !== 'function') fail(ValidationError, 'a function', `toConfig of "${className}"`, r.toConfig);
+  if (r.parameterBound !== undefined && typeof r.parameterBound !== 'function') fail(ValidationError, 'a function', `parameterBound of "${className}"`, r.parameterBound);
+  if (r.perStep !== undefined && typeof r.perStep !== 'boolean' && typeof r.perStep !== 'function') fail(ValidationError, 'a boolean or a function', `perStep of "${className}"`, r.perStep);
+  if (r.onnx !== undefined && r.onnx !== null && typeof r.onnx !== 'function') fail(ValidationError, 'a function or null', `onnx of "${className}"`, r.onnx);
   registry.set(className, registration as unknown as LayerRegistration);
+}
+
+/** Whether `layer` acts on each time step alone (its registration's `perStep`). */
+export function actsPerStep(layer: Module): boolean {
+  const perStep = findRegistration(layer)?.[1].perStep;
+  return typeof perStep === 'function' ? perStep(layer) : perStep === true;
+}
+
+/** A size read from an untrusted config for a parameter bound: the number if positive and finite, else 0. */
+export function positive(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+/** The registration of a class name, or of a layer's class. */
+export function registrationOf(layerOrClassName: Module | string): Readonly<LayerRegistration> | undefined {
+  if (typeof layerOrClassName === 'string') return registry.get(layerOrClassName);
+  return findRegistration(layerOrClassName)?.[1];
 }
 
 /** The registered class names, sorted. */

@@ -7,7 +7,7 @@ import { recordSingleOutput } from '../autograd/tape';
 import { ShapeError } from '../errors';
 import { Tensor, checkTensor } from '../tensor/tensor';
 import { fail, formatShape } from '../validate';
-import { broadcastShapes, map, sumToShape, zip } from './strided';
+import { broadcastShapes, map, sumToShape, zip } from '../tensor/strided';
 
 /** A tensor, or a number standing for a tensor of shape [] holding it. */
 export type Operand = Tensor | number;

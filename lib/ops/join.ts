@@ -7,7 +7,7 @@ import { record } from '../autograd/tape';
 import { ShapeError } from '../errors';
 import { Tensor, checkTensor, zeros } from '../tensor/tensor';
 import { checkDim, fail, formatShape } from '../validate';
-import { copyInto } from './strided';
+import { copyInto } from '../tensor/strided';
 
 function checkTensors(tensors: unknown): Tensor[] {
   if (!Array.isArray(tensors) || tensors.length === 0) fail('a non-empty array of tensors', 'tensors', tensors);

@@ -6,7 +6,7 @@
 import { recordSingleOutput } from '../autograd/tape';
 import { Tensor, checkTensor } from '../tensor/tensor';
 import { checkBoolean, checkDim } from '../validate';
-import { expandTo, map, sumToShape } from './strided';
+import { expandTo, map, sumToShape } from '../tensor/strided';
 
 interface Reduction {
   x: Tensor;

@@ -6,7 +6,7 @@
 import { recordSingleOutput } from '../autograd/tape';
 import { Tensor, checkTensor } from '../tensor/tensor';
 import { checkNumber } from '../validate';
-import { map, zip } from './strided';
+import { map, zip } from '../tensor/strided';
 
 /**
  * Applies `f` elementwise and records a backward computing

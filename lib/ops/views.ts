@@ -5,7 +5,7 @@
  */
 import { recordSingleOutput } from '../autograd/tape';
 import { Tensor, checkTensor, zeros } from '../tensor/tensor';
-import { copyInto } from './strided';
+import { copyInto } from '../tensor/strided';
 
 /**
  * Records `view`, computed from `source` by a view op, for autograd. The

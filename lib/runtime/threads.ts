@@ -6,8 +6,8 @@ import * as os from 'os';
 import { binding } from '../native';
 import { checkInteger } from '../validate';
 
-/** The most threads Eddy will use; more never helps on a CPU and costs memory. */
-export const MAX_THREADS = 64;
+/** The most threads Eddy will use (the native pool's limit); more never helps on a CPU and costs memory. */
+export const MAX_THREADS: number = binding.maxThreads;
 
 /** Sets how many threads native kernels (GEMMs and Eddy's pool) use. */
 export function setNumThreads(n: number): void {
@@ -38,6 +38,7 @@ export function defaultNumThreads(env: NodeJS.ProcessEnv = process.env): number 
   return n;
 }
 
-// The native pool is shared by the whole process: a worker thread loading
-// Eddy must not reset what the main thread chose.
+// The default is set here and only here. The native pool is shared by the
+// whole process: a worker thread loading Eddy must not reset what the main
+// thread chose.
 if (binding.firstLoad) binding.setNumThreads(defaultNumThreads());

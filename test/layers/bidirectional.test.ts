@@ -23,6 +23,17 @@ const makers: [string, (bidirectional: boolean) => Layer][] = [
 ];
 
 describe('Bidirectional', () => {
+  it('takes an options object like every other layer, and the positional form alike', () => {
+    eddy.manualSeed(3);
+    const a = new eddy.Bidirectional({ layer: () => new eddy.GRU({ inputSize: 2, hiddenSize: 3 }), mergeMode: 'sum' });
+    eddy.manualSeed(3);
+    const b = new eddy.Bidirectional(() => new eddy.GRU({ inputSize: 2, hiddenSize: 3 }), { mergeMode: 'sum' });
+    assert.strictEqual(a.mergeMode, 'sum');
+    assert.deepStrictEqual(eddy.layerToConfig(a), eddy.layerToConfig(b));
+    assert.deepStrictEqual(Object.keys(a.stateDict()), Object.keys(b.stateDict()));
+    for (const [k, v] of Object.entries(a.stateDict())) assert.deepStrictEqual(Array.from(v.toFloat32Array()), Array.from(b.stateDict()[k].toFloat32Array()));
+  });
+
   it('with concat equals a native bidirectional layer: outputs, states and gradients', () => {
     let worst = 0;
     for (const [name, make] of makers) {

@@ -53,4 +53,23 @@ describe('workspace recycling', () => {
     assert.notStrictEqual(acquireWorkspace(100), all[0], 'the oldest was dropped');
     assert.strictEqual(acquireWorkspace(109), all[9]);
   });
+
+  it('permutation: every index once, the Fisher–Yates order of its draws, and shuffle in place', () => {
+    const p = new eddy.Generator(11).permutation(50);
+    assert.deepStrictEqual(Array.from(p).sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
+    assert.notDeepStrictEqual(Array.from(p), Array.from({ length: 50 }, (_, i) => i));
+    // The same draws by hand: item i swaps with floor(u · (i + 1)).
+    const g = new eddy.Generator(11);
+    const expected = Array.from({ length: 50 }, (_, i) => i);
+    for (let i = 49; i > 0; i--) {
+      const j = Math.floor(g.next() * (i + 1));
+      [expected[i], expected[j]] = [expected[j], expected[i]];
+    }
+    assert.deepStrictEqual(Array.from(p), expected);
+    const items = ['a', 'b', 'c', 'd'];
+    assert.strictEqual(new eddy.Generator(2).shuffle(items), items);
+    assert.deepStrictEqual([...items].sort(), ['a', 'b', 'c', 'd']);
+    assert.deepStrictEqual(Array.from(new eddy.Generator(5).permutation(0)), []);
+    assert.deepStrictEqual(Array.from(new eddy.Generator(5).permutation(1)), [0]);
+  });
 });

@@ -1,0 +1,53 @@
+/**
+ * The metadata keys `eddy train` writes into model files and checkpoints,
+ * in one place. Keys the library owns are `eddy.`-prefixed snake_case
+ * (`eddy.format_version`); the CLI's keys are ordinary user metadata,
+ * camelCase like the API options they hold (`inputSteps` is the
+ * Forecaster's option, `maxLength` encodeBatch's). Files from earlier
+ * versions used `cli_config` and `cli_history`; they are still read.
+ */
+
+/** What a file made by `eddy train` carries besides its weights (every value a string, JSON where structured). */
+export interface CliMetadata {
+  /** The task that made the model: 'text', 'forecast', 'classify'. */
+  task?: string;
+  /** Text and classify: the CharTokenizer, as JSON. */
+  tokenizer?: string;
+  /** Classify: the LabelMap, as JSON. */
+  labels?: string;
+  /** Classify: characters of each text the model reads. */
+  maxLength?: string;
+  /** Forecast: the fitted scaler, as JSON. */
+  scaler?: string;
+  /** Forecast: rows of history per window. */
+  inputSteps?: string;
+  /** Forecast: the column the model was trained on. */
+  column?: string;
+  /** Checkpoints: the run's settings, as JSON, for `--resume`. */
+  trainConfig?: string;
+  /** Checkpoints: the curves so far (history, gradient norms, learning rates), as JSON. */
+  trainHistory?: string;
+}
+
+/** Earlier spellings, still read. */
+const OLD_KEYS: Partial<Record<keyof CliMetadata, string>> = { trainConfig: 'cli_config', trainHistory: 'cli_history' };
+
+const KEYS: (keyof CliMetadata)[] = ['task', 'tokenizer', 'labels', 'maxLength', 'scaler', 'inputSteps', 'column', 'trainConfig', 'trainHistory'];
+
+/** The CLI's fields of a file's metadata, under their current or earlier keys. */
+export function readMetadata(metadata: Record<string, string>): CliMetadata {
+  const out: CliMetadata = {};
+  for (const k of KEYS) {
+    const old = OLD_KEYS[k];
+    const value = Object.hasOwn(metadata, k) ? metadata[k] : old !== undefined && Object.hasOwn(metadata, old) ? metadata[old] : undefined;
+    if (value !== undefined) out[k] = value;
+  }
+  return out;
+}
+
+/** The metadata to write for `fields` (fields left undefined are left out). */
+export function writeMetadata(fields: CliMetadata): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of KEYS) if (fields[k] !== undefined) out[k] = fields[k];
+  return out;
+}

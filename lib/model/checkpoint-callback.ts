@@ -1,0 +1,83 @@
+/**
+ * A `fit` callback that writes a checkpoint after every epoch, keeps the
+ * last N of them, and keeps the best one (by a logged value) apart.
+ */
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import type { Callback, Logs } from './callbacks';
+import type { Model } from './model';
+import { Optimizer } from '../optim/optimizer';
+import { Generator } from '../random';
+import { checkInteger, checkOneOf, checkOptions, fail } from '../validate';
+import { saveCheckpoint, Stateful } from '../io/checkpoint';
+import { describeModelFile } from '../io/describe';
+import { checkPath } from '../io/safetensors-file';
+
+export interface ModelCheckpointOptions {
+  /** Directory for `epoch-<n>.safetensors` and `best.safetensors` (created if missing). */
+  directory: string;
+  /** Saved with every checkpoint so training can resume exactly. */
+  optimizer?: Optimizer<{ lr: number }>;
+  rng?: Generator | Record<string, Generator>;
+  scheduler?: Stateful;
+  /** Epoch checkpoints kept (older ones are deleted). @default 3 */
+  keepLast?: number;
+  /** Logged value that decides the best checkpoint; none to keep no best. @default 'valLoss' if logged, else 'loss' */
+  monitor?: string;
+  /** @default 'min' */
+  mode?: 'min' | 'max';
+}
+
+/** Metadata key holding the monitored value of `best.safetensors`. */
+const META_BEST = 'modelCheckpoint.best';
+
+export class ModelCheckpoint implements Callback {
+  readonly directory: string;
+  readonly keepLast: number;
+  readonly mode: 'min' | 'max';
+  /** Best monitored value so far, or NaN. */
+  best = NaN;
+  private readonly kept: string[] = [];
+  private steps = 0;
+
+  constructor(private readonly opts: ModelCheckpointOptions) {
+    const o = checkOptions('options', opts);
+    this.directory = checkPath('directory', o.directory);
+    this.keepLast = checkInteger('keepLast', o.keepLast ?? 3, 1);
+    this.mode = checkOneOf('mode', o.mode ?? 'min', ['min', 'max'] as const);
+    if (o.optimizer !== undefined && !(o.optimizer instanceof Optimizer)) fail('an eddy optimizer', 'optimizer', o.optimizer);
+  }
+
+  /**
+   * Picks up where an earlier run left off: the best value so far comes
+   * from an existing `best.safetensors`, so a resumed run never replaces a
+   * better model with a worse one.
+   */
+  async onTrainBegin(): Promise<void> {
+    await fs.mkdir(this.directory, { recursive: true });
+    const bestFile = path.join(this.directory, 'best.safetensors');
+    const info = await describeModelFile(bestFile).catch(() => null);
+    const saved = info ? Number(info.metadata[META_BEST]) : NaN;
+    if (Number.isFinite(saved)) this.best = saved;
+  }
+
+  onBatchEnd(): void {
+    this.steps++;
+  }
+
+  async onEpochEnd(epoch: number, logs: Logs, model: Model): Promise<void> {
+    // fit passes real epoch numbers, also when it resumes from a checkpoint.
+    const done = epoch + 1;
+    const state = { model, optimizer: this.opts.optimizer, epoch: done, step: this.steps, rng: this.opts.rng, scheduler: this.opts.scheduler };
+    const file = path.join(this.directory, `epoch-${done}.safetensors`);
+    await saveCheckpoint(file, state);
+    this.kept.push(file);
+    while (this.kept.length > this.keepLast) await fs.rm(this.kept.shift()!, { force: true });
+    const monitor = this.opts.monitor ?? ('valLoss' in logs ? 'valLoss' : 'loss');
+    const value = logs[monitor];
+    if (typeof value === 'number' && Number.isFinite(value) && (Number.isNaN(this.best) || (this.mode === 'min' ? value < this.best : value > this.best))) {
+      this.best = value;
+      await saveCheckpoint(path.join(this.directory, 'best.safetensors'), { ...state, metadata: { [META_BEST]: String(value) } });
+    }
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The contract between a layer and the ONNX exporter. Each layer class that
+ * can be exported declares, in its registration, a lowering that appends
+ * ONNX nodes for one call of the layer; the exporter (`onnx/export.ts`)
+ * owns the protobuf schema, the graph inputs and outputs, and the file.
+ * Only names and plain numbers cross this boundary, so layers need not
+ * know the schema.
+ */
+import { EddyError } from '../errors';
+import type { Module } from './module';
+import { registeredLayers, registrationOf } from './registry';
+
+/** An ONNX node attribute, as AttributeProto holds it. */
+export interface OnnxAttribute {
+  name: string;
+  type: number;
+  i?: number;
+  s?: Uint8Array;
+  strings?: Uint8Array[];
+  ints?: number[];
+}
+
+/** AttributeProto.AttributeType values. */
+const ATTRIBUTE_TYPE = { INT: 2, STRING: 3, INTS: 7, STRINGS: 8 } as const;
+
+export const onnxAttribute = {
+  int: (name: string, value: number): OnnxAttribute => ({ name, type: ATTRIBUTE_TYPE.INT, i: value }),
+  ints: (name: string, values: number[]): OnnxAttribute => ({ name, type: ATTRIBUTE_TYPE.INTS, ints: values }),
+  string: (name: string, value: string): OnnxAttribute => ({ name, type: ATTRIBUTE_TYPE.STRING, s: Buffer.from(value) }),
+  strings: (name: string, values: string[]): OnnxAttribute => ({ name, type: ATTRIBUTE_TYPE.STRINGS, strings: values.map((v) => Buffer.from(v)) }),
+};
+
+/** The graph a lowering appends to. */
+export interface OnnxGraph {
+  /** A fresh value name starting with `prefix`. */
+  name(prefix: string): string;
+  /** Appends a node with explicit outputs. */
+  node(opType: string, inputs: string[], outputs: string[], attributes?: OnnxAttribute[]): void;
+  /** Appends a node with one output and returns the output's name. */
+  op(opType: string, inputs: string[], attributes?: OnnxAttribute[]): string;
+  /** A float32 initializer; returns its name. */
+  floats(prefix: string, dims: number[], data: Float32Array): string;
+  /** An int64 vector initializer; returns its name. */
+  int64s(prefix: string, values: number[]): string;
+}
+
+/**
+ * A value flowing between layers: its name and its layout. Recurrent
+ * operators work time-major in ONNX, so a run of recurrent layers stays
+ * time-major and transposes back only when a batch-major layer follows.
+ */
+export interface OnnxValue {
+  name: string;
+  timeMajor: boolean;
+}
+
+export interface OnnxLoweringContext {
+  graph: OnnxGraph;
+  /** The int32 [batch] lengths input for recurrent operators' sequence_lens, or '' when the graph has none. */
+  lengths: string;
+}
+
+/** Appends the nodes of one call of `layer` on `x` and returns its output. */
+export type OnnxLowering<M> = (layer: M, x: OnnxValue, ctx: OnnxLoweringContext) => OnnxValue;
+
+/** `x` in batch-major layout. */
+export function batchMajor(x: OnnxValue, graph: OnnxGraph): OnnxValue {
+  return x.timeMajor ? { name: graph.op('Transpose', [x.name], [onnxAttribute.ints('perm', [1, 0, 2])]), timeMajor: false } : x;
+}
+
+/** `x` in time-major layout. */
+export function timeMajor(x: OnnxValue, graph: OnnxGraph): OnnxValue {
+  return x.timeMajor ? x : { name: graph.op('Transpose', [x.name], [onnxAttribute.ints('perm', [1, 0, 2])]), timeMajor: true };
+}
+
+/** What an export cannot express: `ERR_EDDY_ONNX`. */
+export function onnxError(message: string): EddyError {
+  return new EddyError(message, 'ERR_EDDY_ONNX');
+}
+
+/** Lowers one call of any registered layer, or refuses it naming the layer and what export supports. */
+export function lowerLayer(layer: Module, x: OnnxValue, ctx: OnnxLoweringContext): OnnxValue {
+  const lowering = registrationOf(layer)?.onnx;
+  if (!lowering) {
+    const supported = registeredLayers().filter((name) => registrationOf(name)?.onnx);
+    throw onnxError(`Export does not support ${layer.toString()} yet (supported: ${supported.join(', ')})`);
+  }
+  return lowering(layer, x, ctx);
+}

@@ -1,0 +1,162 @@
+/**
+ * Streaming sessions: one user's stream through a model, a step (or a short
+ * chunk) at a time, with every recurrent layer's state carried between
+ * calls. Each step costs the same however long the stream has run, and a
+ * session's state is a plain object that can be stored and resumed in
+ * another process.
+ */
+import { noGrad } from '../autograd/grad-mode';
+import { FormatError, ShapeError, ValidationError } from '../errors';
+import { Embedding } from '../layers/embedding';
+import { LayerState, RecurrentLayer } from '../layers/recurrent';
+import { GraphModel } from '../model/functional';
+import { Sequential } from '../model/sequential';
+import { ModelStates, recurrentLayerPaths } from '../model/states';
+import { Tensor } from '../tensor/tensor';
+import { describe, formatShape } from '../validate';
+
+/** Identifies a session state object. */
+export const SESSION_STATE_FORMAT = 'eddy.session';
+export const SESSION_STATE_VERSION = 1;
+
+/** A session's carried state as plain JSON-safe data (`session.state()`). */
+export interface SessionState {
+  format: typeof SESSION_STATE_FORMAT;
+  version: number;
+  /** By recurrent layer path: h (and c for an LSTM), numLayers × hiddenSize numbers, layer by layer. */
+  layers: Record<string, { h: number[]; c?: number[] }>;
+}
+
+/** What a session runs: a Sequential or functional model with one input. */
+export type SessionModel = Sequential | GraphModel;
+
+/** What `step` takes: token ids for a model starting with an Embedding, else features. */
+export type StepInput = Tensor | Float32Array | readonly number[] | number | Int32Array;
+
+/**
+ * A stream through `model`: `step(x)` runs one time step (or a chunk of
+ * steps) from where the last call left every recurrent layer.
+ */
+export class Session {
+  private readonly paths: Map<RecurrentLayer, string>;
+  private readonly tokens: boolean;
+  private readonly inputSize: number | null;
+  private states: ModelStates = {};
+
+  constructor(
+    readonly model: SessionModel,
+    state?: SessionState,
+  ) {
+    if (!(model instanceof Sequential) && !(model instanceof GraphModel)) fail(`a Sequential or functional model for model but received ${describe(model)}`);
+    if (model instanceof GraphModel && model.inputs.length !== 1) {
+      fail(`a model with one input for a session but received ${model.toString()}`);
+    }
+    if (model.stateful) {
+      fail(`a model without stateful layers for a session (a session carries the states itself; use one or the other) but received ${model.toString()}`);
+    }
+    this.paths = recurrentLayerPaths(model);
+    for (const [layer, path] of this.paths) {
+      if (layer.bidirectional) fail(`unidirectional recurrent layers for a session (a bidirectional layer reads the future) but received '${path}' ${layer.toString()}`);
+      if (!layer.batchFirst) fail(`batch-first recurrent layers for a session but received '${path}' ${layer.toString()}`);
+    }
+    const first = model instanceof Sequential ? model.layers[0] : undefined;
+    this.tokens = first instanceof Embedding;
+    this.inputSize = first instanceof RecurrentLayer ? first.inputSize : null;
+    if (state !== undefined) this.restore(state);
+  }
+
+  /**
+   * Runs one step — features `[inputSize]` (a Tensor, Float32Array or
+   * array) or, for a model starting with an Embedding, one token id — and
+   * returns the model's output for it. A chunk of k steps (`[k, inputSize]`,
+   * or k ids) returns `[k, …]` outputs.
+   */
+  step(input: StepInput): Tensor {
+    const { x, chunk } = this.toBatch(input);
+    const steps = x.shape[1];
+    const { output, states } = noGrad(() => this.model.forward(x, { states: this.states, training: false }) as { output: Tensor | Tensor[]; states: ModelStates });
+    if (!(output instanceof Tensor) || output.rank < 2 || output.shape[0] !== 1 || output.shape[1] !== steps) {
+      throw new ShapeError(`Expected one output per time step ([1, ${steps}, …]) from ${this.model.toString()} but received ${output instanceof Tensor ? formatShape(output.shape) : describe(output)}`);
+    }
+    this.states = states;
+    const rest = output.shape.slice(2);
+    return output.reshape(chunk ? [steps, ...rest] : rest);
+  }
+
+  /** Forgets the carried states: the next step starts from zeros. */
+  reset(): void {
+    this.states = {};
+  }
+
+  /** The carried states as plain data, for `eddy.session(model, state)` here or in another process. */
+  state(): SessionState {
+    const layers: SessionState['layers'] = {};
+    for (const [path, s] of Object.entries(this.states)) {
+      layers[path] = s.c ? { h: Array.from(s.h.toFloat32Array()), c: Array.from(s.c.toFloat32Array()) } : { h: Array.from(s.h.toFloat32Array()) };
+    }
+    return { format: SESSION_STATE_FORMAT, version: SESSION_STATE_VERSION, layers };
+  }
+
+  /** Replaces the carried states with `state` (checked against the model first; nothing changes on error). */
+  restore(state: SessionState): void {
+    if (state === null || typeof state !== 'object' || Array.isArray(state)) throw new FormatError(`Expected a session state object for state but received ${describe(state)}`);
+    if (state.format !== SESSION_STATE_FORMAT) throw new FormatError(`Expected format '${SESSION_STATE_FORMAT}' in the session state but received ${describe(state.format)}`);
+    if (state.version !== SESSION_STATE_VERSION) throw new FormatError(`Expected session state version ${SESSION_STATE_VERSION} but received ${describe(state.version)}`);
+    const layers = state.layers as unknown;
+    if (layers === null || typeof layers !== 'object' || Array.isArray(layers)) throw new FormatError(`Expected an object of layer states for state.layers but received ${describe(layers)}`);
+    const byPath = new Map([...this.paths].map(([layer, path]) => [path, layer]));
+    const next: ModelStates = {};
+    for (const [path, entry] of Object.entries(layers as Record<string, unknown>)) {
+      const layer = byPath.get(path);
+      if (!layer) throw new FormatError(`Unexpected layer '${path}' in the session state; ${this.model.toString()} has recurrent layers ${[...byPath.keys()].map((p) => `'${p}'`).join(', ') || '(none)'}`);
+      next[path] = stateTensors(entry, layer, `state.layers['${path}']`);
+    }
+    this.states = next;
+  }
+
+  private toBatch(input: StepInput): { x: Tensor; chunk: boolean } {
+    if (this.tokens) {
+      const ids = typeof input === 'number' ? [input] : input instanceof Tensor ? Array.from(input.toFloat32Array()) : Array.from(input as ArrayLike<number>);
+      if (ids.length === 0) throw new ShapeError('Expected at least one token id for input but received none');
+      const vocab = ((this.model as Sequential).layers[0] as Embedding).numEmbeddings;
+      ids.forEach((id, i) => {
+        if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new ValidationError(`Expected token ids between 0 and ${vocab - 1} for input but received ${describe(id)} at ${i}`);
+      });
+      return { x: new Tensor(Float32Array.from(ids), [1, ids.length]), chunk: typeof input !== 'number' && ids.length !== 1 };
+    }
+    const t = input instanceof Tensor ? input : typeof input === 'number' ? null : new Tensor(Float32Array.from(input as ArrayLike<number>), [(input as ArrayLike<number>).length]);
+    if (!t || (t.rank !== 1 && t.rank !== 2)) fail(`features [inputSize] or a chunk [steps, inputSize] for input but received ${t ? formatShape(t.shape) : describe(input)}`);
+    const F = t.shape[t.rank - 1];
+    if (this.inputSize !== null && F !== this.inputSize) throw new ShapeError(`Expected ${this.inputSize} features per step for input but received ${formatShape(t.shape)}`);
+    return t.rank === 1 ? { x: t.reshape([1, 1, F]), chunk: false } : { x: t.reshape([1, t.shape[0], F]), chunk: true };
+  }
+}
+
+/** A layer's state from plain data, checked against the layer: [numLayers, 1, hiddenSize] each. */
+function stateTensors(entry: unknown, layer: RecurrentLayer, where: string): LayerState {
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw new FormatError(`Expected { h, c? } for ${where} but received ${describe(entry)}`);
+  const e = entry as Record<string, unknown>;
+  const n = layer.numLayers * layer.hiddenSize;
+  const lstm = layer.cellName === 'LSTM';
+  for (const key of Object.keys(e)) if (key !== 'h' && !(lstm && key === 'c')) throw new FormatError(`Unexpected key '${key}' in ${where} for ${layer.toString()}`);
+  const read = (key: 'h' | 'c'): Tensor => {
+    const v = e[key];
+    if (!Array.isArray(v) || v.length !== n || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      throw new FormatError(`Expected ${n} finite numbers (numLayers × hiddenSize of ${layer.toString()}) for ${where}.${key} but received ${describe(v)}`);
+    }
+    return new Tensor(Float32Array.from(v), [layer.numLayers, 1, layer.hiddenSize]);
+  };
+  return lstm ? { h: read('h'), c: read('c') } : { h: read('h') };
+}
+
+function fail(message: string): never {
+  throw new ValidationError(`Expected ${message}`);
+}
+
+/**
+ * `eddy.session(model, state?)`: a streaming session over `model`, empty or
+ * resumed from a `session.state()`.
+ */
+export function session(model: SessionModel, state?: SessionState): Session {
+  return new Session(model, state);
+}

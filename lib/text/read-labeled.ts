@@ -1,0 +1,110 @@
+/**
+ * Labeled texts from JSON lines or CSV files, with the line of every bad
+ * record in the error. Whole files are read at once; for files larger than
+ * memory use the streaming `eddy.data` sources.
+ */
+import { readFile } from 'fs/promises';
+import { FormatError } from '../errors';
+import { checkOptions, describe, fail } from '../validate';
+import { parseCsv } from '../data/csv-text';
+
+export interface LabeledExamples {
+  texts: string[];
+  /** Labels as strings (numbers and booleans in JSON are converted), ready for `LabelMap.fromLabels`. */
+  labels: string[];
+}
+
+export interface JsonlLabelOptions {
+  /** @default 'text' */
+  textField?: string;
+  /** @default 'label' */
+  labelField?: string;
+  /** Names the text in error messages. @default 'the JSONL text' */
+  source?: string;
+}
+
+export interface CsvLabelOptions {
+  /** Header name of the text column. @default 'text' */
+  textColumn?: string;
+  /** Header name of the label column. @default 'label' */
+  labelColumn?: string;
+  /** @default ',' */
+  delimiter?: string;
+  /** Names the text in error messages. @default 'the CSV text' */
+  source?: string;
+}
+
+function fieldName(value: unknown, name: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string') fail('string', name, value);
+  return value;
+}
+
+/** Parses JSON lines, one `{ text, label }` object per line (blank lines skipped). */
+export function parseLabeledJsonl(text: string, opts: JsonlLabelOptions = {}): LabeledExamples {
+  if (typeof text !== 'string') fail('string', 'text', text);
+  const o = checkOptions('options', opts);
+  const textField = fieldName(o.textField, 'textField', 'text');
+  const labelField = fieldName(o.labelField, 'labelField', 'label');
+  const source = fieldName(o.source, 'source', 'the JSONL text');
+  const out: LabeledExamples = { texts: [], labels: [] };
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === '') return;
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch (e) {
+      throw new FormatError(`Expected a JSON object at line ${i + 1} of ${source} but received invalid JSON (${(e as Error).message})`);
+    }
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new FormatError(`Expected a JSON object at line ${i + 1} of ${source} but received ${describe(record)}`);
+    const r = record as Record<string, unknown>;
+    if (typeof r[textField] !== 'string') throw new FormatError(`Expected a string for "${textField}" at line ${i + 1} of ${source} but received ${describe(r[textField])}`);
+    const label = r[labelField];
+    if (typeof label !== 'string' && typeof label !== 'number' && typeof label !== 'boolean') {
+      throw new FormatError(`Expected a string, number or boolean for "${labelField}" at line ${i + 1} of ${source} but received ${describe(label)}`);
+    }
+    out.texts.push(r[textField] as string);
+    out.labels.push(String(label));
+  });
+  return out;
+}
+
+/** Parses CSV with a header naming the text and label columns. */
+export function parseLabeledCsv(text: string, opts: CsvLabelOptions = {}): LabeledExamples {
+  if (typeof text !== 'string') fail('string', 'text', text);
+  const o = checkOptions('options', opts);
+  const textColumn = fieldName(o.textColumn, 'textColumn', 'text');
+  const labelColumn = fieldName(o.labelColumn, 'labelColumn', 'label');
+  const source = fieldName(o.source, 'source', 'the CSV text');
+  const delimiter = fieldName(o.delimiter, 'delimiter', ',');
+  if (delimiter.length !== 1) fail('a single character', 'delimiter', delimiter);
+  const records = parseCsv(text, delimiter, source);
+  if (records.length === 0) throw new FormatError(`Expected a header naming "${textColumn}" and "${labelColumn}" in ${source} but received an empty text`);
+  const header = records[0].fields;
+  const [ti, li] = [textColumn, labelColumn].map((name) => {
+    const k = header.indexOf(name);
+    if (k < 0) throw new FormatError(`Expected a column named ${JSON.stringify(name)} in the header of ${source} but received ${header.map((h) => JSON.stringify(h)).join(', ')}`);
+    return k;
+  });
+  const out: LabeledExamples = { texts: [], labels: [] };
+  for (const { fields, line } of records.slice(1)) {
+    if (fields.length !== header.length) throw new FormatError(`Expected ${header.length} fields (like the header) at line ${line} of ${source} but received ${fields.length}`);
+    out.texts.push(fields[ti]);
+    out.labels.push(fields[li]);
+  }
+  return out;
+}
+
+/** Reads labeled examples from a JSON-lines file (see `parseLabeledJsonl`). */
+export async function readLabeledJsonl(path: string, opts: JsonlLabelOptions = {}): Promise<LabeledExamples> {
+  if (typeof path !== 'string') fail('file path string', 'path', path);
+  const o = checkOptions('options', opts);
+  return parseLabeledJsonl(await readFile(path, 'utf8'), { ...o, source: o.source ?? path });
+}
+
+/** Reads labeled examples from a CSV file (see `parseLabeledCsv`). */
+export async function readLabeledCsv(path: string, opts: CsvLabelOptions = {}): Promise<LabeledExamples> {
+  if (typeof path !== 'string') fail('file path string', 'path', path);
+  const o = checkOptions('options', opts);
+  return parseLabeledCsv(await readFile(path, 'utf8'), { ...o, source: o.source ?? path });
+}

@@ -1,0 +1,84 @@
+/** Word-level tokenization: words (with inner apostrophes) and, by default, punctuation marks as tokens of their own. */
+import { checkBoolean, checkOptions, fail } from '../validate';
+import { jsonBoolean, readTokenizerJSON, Tokenizer } from './tokenizer';
+import { buildTokenList, checkReserved, VocabularyOptions } from './vocabulary';
+
+export interface WordTokenizerOptions extends VocabularyOptions {
+  /** Lower-case text before splitting. @default true */
+  lowercase?: boolean;
+  /** Make each punctuation mark a token; false splits on whitespace only. @default true */
+  splitPunctuation?: boolean;
+}
+
+export interface WordTokenizerJSON {
+  type: 'WordTokenizer';
+  version: 1;
+  tokens: string[];
+  lowercase: boolean;
+  splitPunctuation: boolean;
+}
+
+// Fixed patterns (not user-given ones): a stored tokenizer never compiles a regular expression from its file.
+const WORDS_AND_PUNCTUATION = /[\p{L}\p{N}\p{M}]+(?:['’][\p{L}\p{N}\p{M}]+)*|[^\s\p{L}\p{N}\p{M}]/gu;
+const WHITESPACE_SEPARATED = /\S+/gu;
+
+/**
+ * Words with a vocabulary built from data; decode joins tokens with
+ * spaces, so `decode(encode(s))` is `s` normalized (lower-cased, one space
+ * between tokens).
+ *
+ * ```ts
+ * const tok = eddy.text.WordTokenizer.fromTexts(texts, { maxSize: 20000, minFrequency: 2 });
+ * const { x, lengths } = tok.encodeBatch(texts, { maxLength: 200 });
+ * ```
+ */
+export class WordTokenizer extends Tokenizer {
+  readonly separator = ' ';
+  readonly lowercase: boolean;
+  readonly splitPunctuation: boolean;
+
+  private constructor(tokens: readonly string[], lowercase: boolean, splitPunctuation: boolean) {
+    super(tokens);
+    this.lowercase = lowercase;
+    this.splitPunctuation = splitPunctuation;
+  }
+
+  /** Builds the vocabulary from one text or many. */
+  static fromTexts(texts: string | Iterable<string>, opts: WordTokenizerOptions = {}): WordTokenizer {
+    const o = checkOptions('options', opts);
+    const lowercase = checkBoolean('lowercase', o.lowercase ?? true);
+    const splitPunctuation = checkBoolean('splitPunctuation', o.splitPunctuation ?? true);
+    const reserved = checkReserved(o);
+    const splitter = new WordTokenizer([reserved.padToken, reserved.unkToken], lowercase, splitPunctuation);
+    const counts = new Map<string, number>();
+    const add = (text: unknown, name: string): void => {
+      if (typeof text !== 'string') fail('string', name, text);
+      for (const w of splitter.split(text)) counts.set(w, (counts.get(w) ?? 0) + 1);
+    };
+    if (typeof texts === 'string') add(texts, 'texts');
+    else if (texts !== null && typeof texts === 'object' && Symbol.iterator in texts) {
+      let i = 0;
+      for (const t of texts) add(t, `texts[${i++}]`);
+    } else fail('string or iterable of strings', 'texts', texts);
+    return new WordTokenizer(buildTokenList(counts, o, reserved), lowercase, splitPunctuation);
+  }
+
+  protected splitPlain(text: string): string[] {
+    const s = this.lowercase ? text.toLowerCase() : text;
+    return s.match(this.splitPunctuation ? WORDS_AND_PUNCTUATION : WHITESPACE_SEPARATED) ?? [];
+  }
+
+  toJSON(): WordTokenizerJSON {
+    return { type: 'WordTokenizer', version: 1, tokens: this.tokens.slice(), lowercase: this.lowercase, splitPunctuation: this.splitPunctuation };
+  }
+
+  /** Rebuilds a tokenizer from `toJSON()`'s output; malformed input gives a FormatError. */
+  static fromJSON(json: unknown): WordTokenizer {
+    const { o, tokens } = readTokenizerJSON(json, 'WordTokenizer');
+    return new WordTokenizer(tokens, jsonBoolean(o, 'lowercase'), jsonBoolean(o, 'splitPunctuation'));
+  }
+
+  override toString(): string {
+    return `WordTokenizer(vocabSize=${this.vocabSize}${this.lowercase ? '' : ', lowercase=false'}${this.splitPunctuation ? '' : ', splitPunctuation=false'})`;
+  }
+}

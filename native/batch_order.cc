@@ -1,0 +1,98 @@
+#include "batch_order.h"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <stdexcept>
+
+#include "parallel.h"
+
+namespace eddy {
+namespace {
+
+size_t user_row(const RnnShape& s, int original, int t) {
+  return s.batch_first ? static_cast<size_t>(original) * s.T + t : static_cast<size_t>(t) * s.B + original;
+}
+
+}  // namespace
+
+Order make_order(const RnnShape& s, const int32_t* lengths, int groups) {
+  Order o;
+  std::vector<int> sorted(s.B);
+  std::iota(sorted.begin(), sorted.end(), 0);
+  auto length = [&](int b) { return lengths ? lengths[b] : s.T; };
+  for (int b = 0; b < s.B; ++b) {
+    if (length(b) < 1 || length(b) > s.T) throw std::invalid_argument("length out of range");
+  }
+  std::stable_sort(sorted.begin(), sorted.end(), [&](int a, int b) { return length(a) > length(b); });
+  groups = std::max(1, std::min(groups, s.B));
+  for (int g = 0; g < groups; ++g) {
+    Group grp;
+    grp.off = static_cast<int>(o.perm.size());
+    for (int i = g; i < s.B; i += groups) o.perm.push_back(sorted[i]);
+    grp.size = static_cast<int>(o.perm.size()) - grp.off;
+    grp.batch_sizes.assign(s.T, 0);
+    for (int t = 0; t < s.T; ++t) {
+      int n = 0;
+      while (n < grp.size && length(o.perm[grp.off + n]) > t) ++n;
+      grp.batch_sizes[t] = n;
+    }
+    o.groups.push_back(std::move(grp));
+  }
+  for (int b = 0; b < s.B; ++b) o.len.push_back(length(o.perm[b]));
+  return o;
+}
+
+int group_count(const RnnShape& s) {
+  const int threads = num_threads();
+  const int wanted = (threads + s.dirs - 1) / s.dirs;
+  return std::max(1, std::min(wanted, s.B / 8));
+}
+
+void gather_seq(float* dst, const float* src, const RnnShape& s, const Order& o, int width) {
+  for (int t = 0; t < s.T; ++t) {
+    for (int b = 0; b < s.B; ++b) {
+      float* d = dst + (static_cast<size_t>(t) * s.B + b) * width;
+      if (!src || t >= o.len[b]) {
+        std::memset(d, 0, sizeof(float) * width);
+      } else {
+        std::memcpy(d, src + user_row(s, o.perm[b], t) * width, sizeof(float) * width);
+      }
+    }
+  }
+}
+
+void scatter_seq(float* dst, const float* src, const RnnShape& s, const Order& o, int width) {
+  for (int t = 0; t < s.T; ++t) {
+    for (int b = 0; b < s.B; ++b) {
+      std::memcpy(dst + user_row(s, o.perm[b], t) * width, src + (static_cast<size_t>(t) * s.B + b) * width,
+                  sizeof(float) * width);
+    }
+  }
+}
+
+void gather_state(float* dst, const float* src, const RnnShape& s, const Order& o) {
+  const size_t H = s.H;
+  for (int k = 0; k < s.layers * s.dirs; ++k) {
+    for (int b = 0; b < s.B; ++b) {
+      float* d = dst + (static_cast<size_t>(k) * s.B + b) * H;
+      if (src) {
+        std::memcpy(d, src + (static_cast<size_t>(k) * s.B + o.perm[b]) * H, sizeof(float) * H);
+      } else {
+        std::memset(d, 0, sizeof(float) * H);
+      }
+    }
+  }
+}
+
+void scatter_state(float* dst, const float* src, const RnnShape& s, const Order& o) {
+  const size_t H = s.H;
+  for (int k = 0; k < s.layers * s.dirs; ++k) {
+    for (int b = 0; b < s.B; ++b) {
+      std::memcpy(dst + (static_cast<size_t>(k) * s.B + o.perm[b]) * H, src + (static_cast<size_t>(k) * s.B + b) * H,
+                  sizeof(float) * H);
+    }
+  }
+}
+
+}  // namespace eddy

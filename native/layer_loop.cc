@@ -1,0 +1,187 @@
+#include "layer_loop.h"
+
+#include <cstring>
+#include <vector>
+
+#include "gemm.h"
+#include "layernorm.h"
+
+namespace eddy {
+
+void add_column_sums(float* out, const float* a, size_t rows, int cols, int ld) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float* row = a + r * ld;
+    for (int j = 0; j < cols; ++j) out[j] += row[j];
+  }
+}
+
+void recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh) {
+  const int GH = L.G * L.H;
+  const size_t rows = static_cast<size_t>(T) * L.B;
+  // W_hh's output gradient: dG, or (layer-normalized) the gradient before LN_hh.
+  const float* dr = L.ln ? L.drp : L.gates;
+  if (dw_hh) gemm(true, false, GH, L.H, static_cast<int>(rows), 1.0f, dr, GH, L.hprev, L.H, 1.0f, dw_hh, L.H);
+  if (db_hh) add_column_sums(db_hh, L.gates, rows, GH, GH);
+}
+
+namespace {
+
+void forward_step(CellKind cell, const LayerCtx& L, int t, int bs) {
+  switch (cell) {
+    case CellKind::kLstm: return lstm_forward_step(L, t, bs);
+    case CellKind::kGru: return gru_forward_step(L, t, bs);
+    default: return rnn_forward_step(L, t, bs);
+  }
+}
+
+void backward_step(CellKind cell, const LayerCtx& L, int t, int bs) {
+  switch (cell) {
+    case CellKind::kLstm: return lstm_backward_step(L, t, bs);
+    case CellKind::kGru: return gru_backward_step(L, t, bs);
+    default: return rnn_backward_step(L, t, bs);
+  }
+}
+
+// Adds Σ_rows a ⊙ b (or Σ_rows a when b is null) to out, column by column.
+void add_weighted_column_sums(float* out, const float* a, const float* b, size_t rows, int cols, int lda, int ldb) {
+  if (!out) return;
+  for (size_t r = 0; r < rows; ++r) {
+    const float* ar = a + r * lda;
+    const float* br = b ? b + r * ldb : nullptr;
+    for (int j = 0; j < cols; ++j) out[j] += br ? ar[j] * br[j] : ar[j];
+  }
+}
+
+}  // namespace
+
+LayerCtx make_ctx(const RnnShape& s, const RnnParams& p, int k, bool training) {
+  LayerCtx L;
+  L.B = s.B;
+  L.H = s.H;
+  L.G = s.gates();
+  L.training = training;
+  L.reset_after = s.reset_after;
+  L.relu = s.cell == CellKind::kRnnRelu;
+  L.w_hh = p.w_hh[k];
+  L.b_hh = p.b_hh[k];
+  L.ldy = s.dirs * s.H;
+  L.ln = s.layer_norm;
+  if (L.ln) {
+    L.ln_hh_w = p.ln_hh_w[k];
+    L.ln_hh_b = p.ln_hh_b[k];
+    L.ln_c_w = p.ln_c_w[k];
+    L.ln_c_b = p.ln_c_b[k];
+  }
+  return L;
+}
+
+LayerCtx for_group(LayerCtx L, int off, const RnnShape& s) {
+  // Widths named as in EDDY_LAYER_ROWS.
+  const size_t H = s.H, GH = static_cast<size_t>(s.gates()) * H, E = static_cast<size_t>(s.extra()) * H;
+  const size_t ldy = static_cast<size_t>(L.ldy);
+  (void)ldy;
+#define EDDY_MOVE_ROW(type, name, width, doc) \
+  if (L.name) L.name += off * static_cast<size_t>(width);
+  EDDY_LAYER_ROWS(EDDY_MOVE_ROW)
+#undef EDDY_MOVE_ROW
+  return L;
+}
+
+void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, int first, int last) {
+  const int H = s.H, E = s.extra();
+  for (int step = first; step < last; ++step) {
+    const int t = reverse ? s.T - 1 - step : step;
+    const int bs = g.batch_sizes[t];
+    if (L.training) {
+      std::memcpy(const_cast<float*>(L.hprev_at(t)), L.h, sizeof(float) * g.size * H);
+      if (E > 0 && bs < g.size) {
+        std::memset(L.extra_at(t, E) + static_cast<size_t>(bs) * E * H, 0, sizeof(float) * (g.size - bs) * E * H);
+      }
+      if (L.ln && bs < g.size) {
+        // Finished rows keep well-defined (zero) normalization records.
+        const size_t first = L.row(t) + bs, n = g.size - bs, GH = static_cast<size_t>(L.G) * H;
+        std::memset(L.rhat + first * GH, 0, sizeof(float) * n * GH);
+        std::memset(L.rrstd + first, 0, sizeof(float) * n);
+        if (L.chat) {
+          std::memset(L.chat + first * H, 0, sizeof(float) * n * H);
+          std::memset(L.crstd + first, 0, sizeof(float) * n);
+        }
+      }
+    }
+    if (bs > 0) forward_step(cell, L, t, bs);
+    // Padded positions output zeros.
+    for (int b = bs; b < g.size; ++b) std::memset(L.y_at(t) + static_cast<size_t>(b) * L.ldy, 0, sizeof(float) * H);
+  }
+}
+
+void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse) {
+  const int H = s.H, GH = s.gates() * s.H;
+  for (int step = s.T - 1; step >= 0; --step) {
+    const int t = reverse ? s.T - 1 - step : step;
+    const int bs = g.batch_sizes[t];
+    if (bs > 0) backward_step(cell, L, t, bs);
+    // Rows past their sequence's end contribute nothing to the weight GEMMs.
+    if (bs < g.size) {
+      std::memset(L.gates_at(t) + static_cast<size_t>(bs) * GH, 0, sizeof(float) * (g.size - bs) * GH);
+      if (cell == CellKind::kGru && s.reset_after) {
+        std::memset(L.extra_at(t, 1) + static_cast<size_t>(bs) * H, 0, sizeof(float) * (g.size - bs) * H);
+      }
+      if (L.ln) {
+        const size_t first = L.row(t) + bs, n = g.size - bs;
+        std::memset(L.drp + first * GH, 0, sizeof(float) * n * GH);
+        if (L.dlnc) std::memset(L.dlnc + first * H, 0, sizeof(float) * n * H);
+      }
+    }
+  }
+}
+
+void project_input(const RnnShape& s, const RnnParams& p, int k, const float* x, int in, int steps, float* gates,
+                   float* xhat, float* xrstd) {
+  const int GH = s.gates() * s.H;
+  const size_t TB = static_cast<size_t>(steps) * s.B;
+  gemm(false, true, static_cast<int>(TB), GH, in, 1.0f, x, in, p.w_ih[k], in, 0.0f, gates, GH);
+  if (s.layer_norm) {
+    parallel_for(static_cast<int64_t>(TB), 64, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        ln_forward_row(gates + r * GH, xhat ? xhat + r * GH : nullptr, xrstd ? xrstd + r : nullptr, gates + r * GH,
+                       p.ln_ih_w[k], p.ln_ih_b[k], GH);
+      }
+    });
+  }
+  const bool fold = folds_b_hh(s) && p.b_hh[k];
+  if (!p.b_ih[k] && !fold) return;
+  std::vector<float> bias(GH, 0.0f);
+  for (int j = 0; j < GH; ++j) bias[j] = (p.b_ih[k] ? p.b_ih[k][j] : 0.0f) + (fold ? p.b_hh[k][j] : 0.0f);
+  parallel_for(static_cast<int64_t>(TB), 256, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* row = gates + r * GH;
+      for (int j = 0; j < GH; ++j) row[j] += bias[j];
+    }
+  });
+}
+
+void layer_norm_grads(const RnnShape& s, const RnnParams& p, const RnnGrads& g, int k, const LayerCtx& L,
+                      const float* xhat, const float* xrstd) {
+  const int H = s.H, GH = s.gates() * H;
+  const size_t rows = static_cast<size_t>(s.T) * s.B;
+  // LN_hh's output gradient: dG for LSTM; [dr, dz | dn_pre ⊙ r] for GRU.
+  if (s.cell == CellKind::kGru) {
+    add_weighted_column_sums(g.ln_hh_w[k], L.gates, L.rhat, rows, 2 * H, GH, GH);
+    add_weighted_column_sums(g.ln_hh_w[k] ? g.ln_hh_w[k] + 2 * H : nullptr, L.extra, L.rhat + 2 * H, rows, H, H, GH);
+    add_weighted_column_sums(g.ln_hh_b[k], L.gates, nullptr, rows, 2 * H, GH, 0);
+    add_weighted_column_sums(g.ln_hh_b[k] ? g.ln_hh_b[k] + 2 * H : nullptr, L.extra, nullptr, rows, H, H, 0);
+  } else {
+    add_weighted_column_sums(g.ln_hh_w[k], L.gates, L.rhat, rows, GH, GH, GH);
+    add_weighted_column_sums(g.ln_hh_b[k], L.gates, nullptr, rows, GH, GH, 0);
+    add_weighted_column_sums(g.ln_c_w[k], L.dlnc, L.chat, rows, H, H, H);
+    add_weighted_column_sums(g.ln_c_b[k], L.dlnc, nullptr, rows, H, H, 0);
+  }
+  // LN_ih: its output gradient is dG (rows past a sequence's end are zero).
+  add_weighted_column_sums(g.ln_ih_w[k], L.gates, xhat, rows, GH, GH, GH);
+  add_weighted_column_sums(g.ln_ih_b[k], L.gates, nullptr, rows, GH, GH, 0);
+  parallel_for(static_cast<int64_t>(rows), 64, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) ln_backward_row(L.drp + r * GH, L.gates + r * GH, xhat + r * GH, xrstd[r], p.ln_ih_w[k], GH);
+  });
+}
+
+}  // namespace eddy

@@ -1,0 +1,52 @@
+// One (layer, direction) of a recurrent call: the context its cell sees,
+// the forward and backward time loops over one group of rows, the hoisted
+// input projection, and the gradients taken over all steps at once after
+// the backward loop.
+#pragma once
+
+#include "batch_order.h"
+#include "cell.h"
+#include "parallel.h"
+#include "recurrent.h"
+
+namespace eddy {
+
+// The context of (layer, direction) k: sizes, cell options and parameters.
+// The caller points its row buffers (EDDY_LAYER_ROWS) at the workspace.
+LayerCtx make_ctx(const RnnShape& s, const RnnParams& p, int k, bool training);
+
+// The context seen by the task running rows [off, off + n): every row
+// pointer moves by `off` rows (the step stride stays B rows).
+LayerCtx for_group(LayerCtx L, int off, const RnnShape& s);
+
+// Runs fn(direction, group) for every pair: on the pool when there are
+// several, inline otherwise (so the per-step GEMMs can use the pool).
+template <typename Fn>
+void for_each_task(int dirs, const Order& o, Fn&& fn) {
+  const int groups = static_cast<int>(o.groups.size());
+  const int tasks = dirs * groups;
+  if (tasks == 1) return fn(0, o.groups[0]);
+  parallel_for(tasks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) fn(static_cast<int>(i / groups), o.groups[static_cast<size_t>(i % groups)]);
+  });
+}
+
+// Runs steps [first, last) of the direction's order (forward: t = step;
+// reverse: t = T − 1 − step).
+void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, int first, int last);
+void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse);
+
+// Input projection of `steps` consecutive time steps at once (x points at
+// the first), plus the biases that fold into it.
+// Layer-normalized cells normalize each row (saving x̂ and 1/std in xhat,
+// xrstd when given) before the biases.
+void project_input(const RnnShape& s, const RnnParams& p, int k, const float* x, int in, int steps, float* gates,
+                   float* xhat, float* xrstd);
+
+// After the backward time loop of a layer-normalized (layer, direction):
+// the gains' and shifts' gradients, and d(W_ih x) — dG through LN_ih —
+// written over drp (whose recurrent-weight gradients are already taken).
+void layer_norm_grads(const RnnShape& s, const RnnParams& p, const RnnGrads& g, int k, const LayerCtx& L,
+                      const float* xhat, const float* xrstd);
+
+}  // namespace eddy

@@ -1,0 +1,83 @@
+#include "workspace_layout.h"
+
+#include <algorithm>
+
+namespace eddy {
+
+void grow(std::vector<float>& v, size_t n) {
+  if (v.size() < n) v.resize(n);
+}
+
+void release_if_large(std::vector<float>& v) {
+  if (v.capacity() > kKeepFloats) std::vector<float>().swap(v);
+}
+
+namespace {
+
+// Inference projects the input a block of steps at a time, so its scratch
+// holds gates for one block (about kBlockFloats floats) rather than for all T.
+constexpr size_t kBlockFloats = size_t(1) << 22;
+
+}  // namespace
+
+int block_steps(const RnnShape& s, bool training) {
+  if (training) return s.T;
+  const size_t per_step = static_cast<size_t>(s.B) * s.gates() * s.H;
+  return static_cast<int>(std::max<size_t>(1, std::min<size_t>(s.T, kBlockFloats / std::max<size_t>(per_step, 1))));
+}
+
+Layout make_layout(const RnnShape& s, bool training, bool dropout) {
+  Layout l;
+  const size_t TB = static_cast<size_t>(s.T) * s.B, H = s.H, DH = static_cast<size_t>(s.dirs) * s.H;
+  const size_t gates = static_cast<size_t>(block_steps(s, training)) * s.B * s.gates() * H;
+  size_t at = 0;
+  l.xs = at;
+  at += TB * s.I;
+  const size_t shared_gates = at;
+  if (!training) at += s.dirs * gates;
+  for (int k = 0; k < s.layers * s.dirs; ++k) {
+    if (training) {
+      l.gates.push_back(at);
+      at += gates;
+      l.hprev.push_back(at);
+      at += TB * H;
+      l.extra.push_back(at);
+      at += TB * s.extra() * H;
+      if (s.layer_norm) {
+        const size_t GH = static_cast<size_t>(s.gates()) * H, CH = s.cell == CellKind::kLstm ? H : 0;
+        const std::pair<std::vector<size_t>*, size_t> parts[] = {
+            {&l.xhat, TB * GH}, {&l.xrstd, TB}, {&l.rhat, TB * GH}, {&l.rrstd, TB}, {&l.chat, TB * CH}, {&l.crstd, CH ? TB : 0}};
+        for (const auto& [list, size] : parts) {
+          list->push_back(at);
+          at += size;
+        }
+      }
+    } else {
+      l.gates.push_back(shared_gates + (k % s.dirs) * gates);
+      l.hprev.push_back(0);
+      l.extra.push_back(0);
+    }
+  }
+  if (training) {
+    // The group count the forward pass used, so backward replays the same
+    // batch order even if the thread count changed in between.
+    l.groups = at;
+    at += 1;
+  }
+  if (s.rec_dropout) {
+    l.rmask = at;
+    at += static_cast<size_t>(s.layers) * s.dirs * s.B * H;
+  }
+  for (int k = 0; k < s.layers; ++k) {
+    // Inference needs only two layer outputs at a time.
+    l.out.push_back(training || k < 2 ? at : l.out[k - 2]);
+    if (training || k < 2) at += TB * DH;
+    const bool masked = training && dropout && k + 1 < s.layers;
+    l.mask.push_back(masked ? at : 0);
+    if (masked) at += TB * DH;
+  }
+  l.total = at;
+  return l;
+}
+
+}  // namespace eddy

@@ -1,0 +1,42 @@
+// Workspace layout of a recurrent call: where each saved tensor of every
+// (layer, direction) lives in the caller's workspace (training) or the
+// thread's scratch (inference), and the per-thread buffers reused across calls.
+#pragma once
+
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+#include "recurrent.h"
+
+namespace eddy {
+
+// Per-thread buffers larger than this are given back after each call, so a
+// rare huge call does not pin its memory on every thread that ran one.
+constexpr size_t kKeepFloats = size_t(1) << 24;
+
+void grow(std::vector<float>& v, size_t n);
+void release_if_large(std::vector<float>& v);
+
+// Where each saved tensor lives in the workspace (offsets in floats). With
+// training = false the same layout serves as inference scratch, minus
+// everything backward needs; the gates of all layers then share one region
+// per direction.
+struct Layout {
+  std::vector<size_t> gates, hprev, extra;  // per (layer, direction)
+  // Layer-normalized cells, per (layer, direction): normalized input and
+  // recurrent projections [T, B, G·H] and cell states [T, B, H], with 1/std per row.
+  std::vector<size_t> xhat, xrstd, rhat, rrstd, chat, crstd;
+  std::vector<size_t> out, mask;            // per layer: outputs [T, B, D·H] (internal order), dropout masks
+  size_t xs = 0;                            // input [T, B, I] in internal order
+  size_t rmask = 0;                         // recurrent dropout masks [L·D, B, H], internal order
+  size_t groups = 0;                        // one float: the forward pass's group count
+  size_t total = 0;
+};
+
+// Steps whose gates one input projection covers: all T when training,
+// a block of about kBlockFloats floats for inference.
+int block_steps(const RnnShape& s, bool training);
+Layout make_layout(const RnnShape& s, bool training, bool dropout);
+
+}  // namespace eddy
