@@ -1,17 +1,20 @@
 /**
  * `npm run bench -- <suite> [--threads N] [--configs C1,C3]`: prints one
  * JSON line per measurement. Suites: gemm (sgemm on the layers' GEMM
- * shapes), rnn (the recurrent layers, inference and training), distributed
+ * shapes), rnn (the recurrent layers, inference and training), step (one
+ * token per native call through a stepper, C4, one thread), distributed
  * (data-parallel training on 1 and 2 MPI ranks; not in the default run).
  */
 import * as os from 'os';
 import { runDistributedBench } from '../lib/bench/distributed';
 import { runGemmBench } from '../lib/bench/gemm';
 import { runRnnBench } from '../lib/bench/rnn';
+import { runStepBench } from '../lib/bench/step';
 
 const SUITES: Record<string, (threads: number[], configs: string[]) => void | Promise<void>> = {
   gemm: runGemmBench,
   rnn: runRnnBench,
+  step: runStepBench,
   distributed: runDistributedBench,
 };
 

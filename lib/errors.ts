@@ -41,6 +41,25 @@ export class NativeLoadError extends EddyError {
   }
 }
 
+/** A queue is full: the request was refused at once rather than left to wait (try again later). */
+export class OverloadedError extends EddyError {
+  constructor(message: string) {
+    super(message, 'ERR_EDDY_OVERLOADED');
+  }
+}
+
+/**
+ * Native code ran out of memory, address space or threads. The process
+ * stays usable: a caller may retry with smaller inputs or after freeing
+ * memory (zeroing gradients first after a failed backward, which may have
+ * accumulated part of them).
+ */
+export class ResourceError extends EddyError {
+  constructor(message: string) {
+    super(message, 'ERR_EDDY_RESOURCE');
+  }
+}
+
 /**
  * A distributed collective or MPI itself failed. `code` says which:
  * ERR_EDDY_MPI_UNAVAILABLE (no usable MPI, or not initialized),

@@ -1,7 +1,7 @@
 /**
  * Eddy: recurrent neural networks for Node.js on native kernels.
  */
-export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, DistributedError } from './errors';
+export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, OverloadedError, ResourceError, DistributedError } from './errors';
 export { Tensor, tensor, zeros } from './tensor/tensor';
 export type { TensorOptions, NestedArray, DType } from './tensor/tensor';
 export { matmul, matmulAsync } from './ops/matmul';
@@ -16,6 +16,8 @@ export type { BackwardFn, BackwardOptions } from './autograd/tape';
 export { setNumThreads, getNumThreads } from './runtime/threads';
 export { runtimeInfo } from './runtime/info';
 export { RNN, LSTM, GRU } from './layers/recurrent';
+export { RecurrentStepper } from './layers/recurrent-step';
+export type { StepperOptions } from './layers/recurrent-step';
 export type { RecurrentOptions, RNNOptions, LSTMOptions, GRUOptions, RecurrentState, RecurrentOutput } from './layers/recurrent';
 export { Module } from './nn/module';
 export type { StateValue } from './nn/module';

@@ -3,7 +3,7 @@
  * typed `binding` from here.
  */
 import * as path from 'path';
-import { NativeLoadError } from './errors';
+import { NativeLoadError, ResourceError } from './errors';
 
 /**
  * Every parameter kind of one (layer, direction) of a recurrent layer, in
@@ -85,6 +85,12 @@ export interface RnnBackwardCall extends RnnGradLists {
   dc0: Float32Array | null;
 }
 
+/** A native stepper (one layer's packed weights), made by rnnStepper; opaque to JavaScript. */
+export type RnnStepperHandle = { readonly __eddyStepper: unique symbol };
+
+/** Instruction sets of Eddy's own kernels, widest first (EDDY_ISA picks one). */
+export type IsaName = 'avx512' | 'avx2' | 'generic';
+
 /** The native module's entry points (see native/binding.cc). */
 export interface NativeBinding {
   /** Row-major sgemm on views into Float32Arrays: C = alpha·op(A)·op(B) + beta·C. */
@@ -108,6 +114,13 @@ export interface NativeBinding {
   rnnForwardAsync(call: RnnCall): Promise<void>;
   rnnBackward(call: RnnBackwardCall): void;
   rnnBackwardAsync(call: RnnBackwardCall): Promise<void>;
+  /**
+   * Copies and packs one layer's weights (one entry per parameter list) for
+   * token-by-token steps.
+   */
+  rnnStepper(a: Pick<RnnCall, 'cell' | 'resetAfter' | 'I' | 'H' | 'layerNorm'> & RnnParamLists): RnnStepperHandle;
+  /** One step in place for B = h.length / H streams: x [B, I], h and c [B, H] (c null but for LSTM). Synchronous. */
+  rnnStep(stepper: RnnStepperHandle, x: Float32Array, h: Float32Array, c: Float32Array | null): void;
   /** Applies sigmoid (0), tanh (1) or exp (2) with the portable (0) or AVX2 (1) kernels; false when AVX2 is absent. */
   activate(kind: number, x: Float32Array, y: Float32Array, kernels: number): boolean;
   /** Fused optimizer updates (native/optimizers.h); p and the state buffers are updated in place. */
@@ -124,11 +137,23 @@ export interface NativeBinding {
   }): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** Registers the classes native code throws (once per thread that loads the module). */
+  setErrorClasses(classes: { resource: typeof ResourceError }): void;
+  /**
+   * Runs the pool over n items; the chunk holding item failAt (−1: none)
+   * fails an allocation. Returns how many items ran. For tests of the
+   * pool's error path.
+   */
+  parallelProbe(n: number, failAt: number): number;
   /** True in the first environment (thread) of the process to load the module. */
   readonly firstLoad: boolean;
   /** The most threads the native pool takes. */
   readonly maxThreads: number;
-  runtimeInfo(): { blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean };
+  runtimeInfo(): {
+    blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean;
+    isa: IsaName; isaAvailable: IsaName[];
+    kernels: { recurrentGemm: string; activations: string; blas: string };
+  };
   /**
    * Loads the system libmpi (`library`, or the default search when empty)
    * and initializes MPI on Eddy's communication thread (native/distributed.h).
@@ -186,12 +211,32 @@ export function explainLoadFailure(
   return lines.join('\n');
 }
 
+/**
+ * Runs `load` with OpenBLAS told to start no threads of its own. Eddy keeps
+ * OpenBLAS single-threaded inside its pool, but OpenBLAS reads
+ * OPENBLAS_NUM_THREADS when the module is loaded and otherwise starts a
+ * thread per core, each holding a 128 MiB buffer, that would never work.
+ * The caller's value is restored afterwards.
+ */
+function withoutBlasThreads<T>(load: () => T): T {
+  const saved = process.env.OPENBLAS_NUM_THREADS;
+  process.env.OPENBLAS_NUM_THREADS = '1';
+  try {
+    return load();
+  } finally {
+    if (saved === undefined) delete process.env.OPENBLAS_NUM_THREADS;
+    else process.env.OPENBLAS_NUM_THREADS = saved;
+  }
+}
+
 /** Loads the binding from `root` (prebuild first, local build second). */
 export function loadNative(root: string = PACKAGE_ROOT): NativeBinding {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const load = require('node-gyp-build') as (dir: string) => NativeBinding;
-    return load(root);
+    const binding = withoutBlasThreads(() => load(root));
+    binding.setErrorClasses({ resource: ResourceError });
+    return binding;
   } catch (err) {
     const message = explainLoadFailure(err, {
       platform: process.platform,

@@ -1,7 +1,8 @@
 #include "activations.h"
 
+#include "isa.h"
+
 #include <cmath>
-#include <cstdlib>
 
 namespace eddy {
 
@@ -21,17 +22,7 @@ void exp(float* y, const float* x, int64_t n) {
 
 }  // namespace portable
 
-bool cpu_has_avx2() {
-#if defined(__x86_64__) || defined(__i386__)
-  static const bool has = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return has;
-#else
-  return false;
-#endif
-}
+bool cpu_has_avx2() { return cpu_supports(Isa::kAvx2); }
 
 namespace {
 const ActivationKernels kPortable = {portable::sigmoid, portable::tanh, portable::exp};
@@ -47,13 +38,7 @@ const ActivationKernels* activation_kernels(int which) {
   return which == 0 ? &kPortable : nullptr;
 }
 
-bool use_avx2() {
-  static const bool on = [] {
-    const char* off = std::getenv("EDDY_DISABLE_AVX2");
-    return cpu_has_avx2() && !(off && off[0] == '1');
-  }();
-  return on;
-}
+bool use_avx2() { return isa() != Isa::kGeneric; }
 
 const ActivationKernels& act() {
   static const ActivationKernels* chosen = use_avx2() ? activation_kernels(1) : &kPortable;

@@ -18,8 +18,8 @@ const ActivationKernels& act();
 // Both sets, for tests: index 0 portable, 1 AVX2 (null when unsupported).
 const ActivationKernels* activation_kernels(int which);
 bool cpu_has_avx2();
-// Whether Eddy's AVX2 kernels run: the CPU has AVX2+FMA and EDDY_DISABLE_AVX2
-// is not 1 (set it to compare against the portable paths).
+// Whether Eddy's AVX2 activations run: the instruction set in use (isa.h)
+// is AVX2 or wider.
 bool use_avx2();
 
 namespace portable {

@@ -4,6 +4,9 @@
 // process), copies pointers and sizes into a plain struct, and calls a
 // kernel that knows nothing of N-API. Async entry points run the same
 // struct on a libuv worker thread while holding references to the arrays.
+// A failed allocation anywhere (copying inputs, a kernel's scratch space, a
+// pool task, OpenBLAS's buffers) ends the call with a ResourceError, thrown
+// or as the Promise's rejection; nothing aborts the process.
 #include <napi.h>
 
 #include <cblas.h>
@@ -12,6 +15,7 @@
 #include <cstdint>
 #include <exception>
 #include <map>
+#include <new>
 #include <memory>
 #include <string>
 #include <thread>
@@ -21,9 +25,12 @@
 #include "attention.h"
 #include "distributed.h"
 #include "gemm.h"
+#include "isa.h"
+#include "packed_gemm.h"
 #include "optimizers.h"
 #include "parallel.h"
 #include "recurrent.h"
+#include "recurrent_step.h"
 
 namespace {
 
@@ -63,6 +70,64 @@ bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name) {
 }
 
 constexpr int64_t kMaxDim = INT32_MAX;
+
+// ---------------------------------------------------------------- errors
+
+// Error classes of lib/errors.ts, registered once per environment (main
+// thread or worker) by lib/native.ts, so native code throws the same
+// classes TypeScript does.
+struct ErrorClasses {
+  Napi::FunctionReference resource;
+};
+
+// { resource }: the ResourceError class.
+Napi::Value JS_setErrorClasses(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw Napi::TypeError::New(env, "Expected an object of error classes");
+  Napi::Value resource = info[0].As<Napi::Object>().Get("resource");
+  if (!resource.IsFunction()) throw Napi::TypeError::New(env, "Expected a class for resource");
+  env.SetInstanceData(new ErrorClasses{Napi::Persistent(resource.As<Napi::Function>())});
+  return env.Undefined();
+}
+
+// What a failed allocation was: ResourceExhausted says which resource;
+// a plain std::bad_alloc is memory. Both strings are literals, so this is
+// safe to keep from a worker thread until the main thread reports it.
+const char* ResourceDetail(const std::bad_alloc& e) {
+  auto* exhausted = dynamic_cast<const eddy::ResourceExhausted*>(&e);
+  return exhausted ? exhausted->what() : nullptr;
+}
+
+// A ResourceError (ERR_EDDY_RESOURCE) saying what ran out during `op`.
+Napi::Error ResourceError(Napi::Env env, const char* op, const char* detail) {
+  const std::string message = detail ? std::string("Not enough resources for ") + op + ": " + detail
+                                     : std::string("Not enough memory for ") + op;
+  ErrorClasses* classes = env.GetInstanceData<ErrorClasses>();
+  if (classes && !classes->resource.IsEmpty()) {
+    return Napi::Error(env, classes->resource.New({Napi::String::New(env, message)}));
+  }
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("code", Napi::String::New(env, "ERR_EDDY_RESOURCE"));
+  return e;
+}
+
+// Every entry point runs inside this: a failed allocation on the main
+// thread (copying an async call's inputs, reading arguments, a sync
+// kernel's scratch space) becomes a ResourceError. node-addon-api would
+// otherwise let std::bad_alloc escape and terminate the process.
+template <typename Entry>
+Napi::Function Guarded(Napi::Env env, const char* name, const char* op, Entry entry) {
+  return Napi::Function::New(
+      env,
+      [op, entry](const Napi::CallbackInfo& info) -> Napi::Value {
+        try {
+          return entry(info);
+        } catch (const std::bad_alloc& e) {
+          throw ResourceError(info.Env(), op, ResourceDetail(e));
+        }
+      },
+      name);
+}
 
 // ---------------------------------------------------------------- gemm
 
@@ -118,6 +183,8 @@ GemmArgs ParseGemm(const Napi::CallbackInfo& info) {
   return g;
 }
 
+constexpr const char* kGemmOp = "a matrix product";
+
 void RunGemm(const GemmArgs& g) {
   eddy::gemm(g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, g.c, g.ldc);
 }
@@ -143,16 +210,29 @@ void KeepArgs(const Napi::CallbackInfo& info, KeepAlive& keep) {
 template <typename Job>
 class PromiseWorker : public Napi::AsyncWorker {
  public:
-  PromiseWorker(Napi::Env env, Job job, KeepAlive keep)
-      : Napi::AsyncWorker(env, "eddy"), job_(job), deferred_(Napi::Promise::Deferred::New(env)), refs_(std::move(keep)) {}
+  PromiseWorker(Napi::Env env, const char* op, Job job, KeepAlive keep)
+      : Napi::AsyncWorker(env, "eddy"),
+        op_(op),
+        job_(job),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        refs_(std::move(keep)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
+  // Nothing may escape: an exception leaving a libuv worker thread would
+  // terminate the process. A failed allocation only records what failed
+  // (the message is built on the main thread, where memory may be back).
   void Execute() override {
     try {
       job_();
+    } catch (const std::bad_alloc& e) {
+      resource_ = true;
+      resource_detail_ = ResourceDetail(e);
+      SetError("out of memory");  // short enough to need no allocation; OnError builds the real message
     } catch (const std::exception& e) {
       SetError(e.what());
+    } catch (...) {
+      SetError("Unknown native exception");
     }
   }
   // When the environment is shutting down (a worker thread terminated while
@@ -166,20 +246,24 @@ class PromiseWorker : public Napi::AsyncWorker {
   }
   void OnError(const Napi::Error& e) override {
     try {
-      deferred_.Reject(e.Value());
+      deferred_.Reject(resource_ ? ResourceError(Env(), op_, resource_detail_).Value() : e.Value());
     } catch (const Napi::Error&) {
     }
   }
 
  private:
+  const char* op_;
+  bool resource_ = false;
+  const char* resource_detail_ = nullptr;
   Job job_;
   Napi::Promise::Deferred deferred_;
   KeepAlive refs_;
 };
 
+// Queues `job` (what `op` names in error messages) on a libuv thread.
 template <typename Job>
-Napi::Value Queue(Napi::Env env, Job job, KeepAlive keep) {
-  auto* worker = new PromiseWorker<Job>(env, job, std::move(keep));
+Napi::Value Queue(Napi::Env env, const char* op, Job job, KeepAlive keep) {
+  auto* worker = new PromiseWorker<Job>(env, op, job, std::move(keep));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -208,7 +292,7 @@ Napi::Value JS_gemmAsync(const Napi::CallbackInfo& info) {
   g.b = OwnCopy(own, g.b, OperandSpan(g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb));
   KeepAlive keep;
   KeepArgs(info, keep);
-  return Queue(info.Env(), [g, own] { RunGemm(g); }, std::move(keep));
+  return Queue(info.Env(), kGemmOp, [g, own] { RunGemm(g); }, std::move(keep));
 }
 
 // ---------------------------------------------------------------- recurrent
@@ -455,21 +539,17 @@ void OwnInputs(eddy::RnnBackward& a, const Owned& own) {
 }
 
 template <typename Args, typename Parse, typename Run>
-Napi::Value RunSyncOrAsync(const Napi::CallbackInfo& info, Parse parse, Run run, bool async) {
+Napi::Value RunSyncOrAsync(const Napi::CallbackInfo& info, const char* op, Parse parse, Run run, bool async) {
   if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "Expected an options object");
   KeepAlive keep;
   Args a = parse(info[0].As<Napi::Object>(), keep);
   if (!async) {
-    try {
-      run(a);
-    } catch (const std::exception& e) {
-      throw Napi::Error::New(info.Env(), e.what());
-    }
+    run(a);
     return info.Env().Undefined();
   }
   Owned own = std::make_shared<std::vector<std::vector<float>>>();
   OwnInputs(a, own);
-  return Queue(info.Env(), [a, run, own] { run(a); }, std::move(keep));
+  return Queue(info.Env(), op, [a, run, own] { run(a); }, std::move(keep));
 }
 
 // [{ name, value, grad, size, presence }] for every parameter kind, in the table's order:
@@ -492,17 +572,72 @@ Napi::Value RnnParamKinds(Napi::Env env) {
   return kinds;
 }
 
+constexpr const char* kRnnForwardOp = "the recurrent forward pass";
+constexpr const char* kRnnBackwardOp = "the recurrent backward pass";
+
 Napi::Value JS_rnnForward(const Napi::CallbackInfo& info) {
-  return RunSyncOrAsync<eddy::RnnForward>(info, ParseRnnForward, eddy::rnn_forward, false);
+  return RunSyncOrAsync<eddy::RnnForward>(info, kRnnForwardOp, ParseRnnForward, eddy::rnn_forward, false);
 }
 Napi::Value JS_rnnForwardAsync(const Napi::CallbackInfo& info) {
-  return RunSyncOrAsync<eddy::RnnForward>(info, ParseRnnForward, eddy::rnn_forward, true);
+  return RunSyncOrAsync<eddy::RnnForward>(info, kRnnForwardOp, ParseRnnForward, eddy::rnn_forward, true);
 }
 Napi::Value JS_rnnBackward(const Napi::CallbackInfo& info) {
-  return RunSyncOrAsync<eddy::RnnBackward>(info, ParseRnnBackward, eddy::rnn_backward, false);
+  return RunSyncOrAsync<eddy::RnnBackward>(info, kRnnBackwardOp, ParseRnnBackward, eddy::rnn_backward, false);
 }
 Napi::Value JS_rnnBackwardAsync(const Napi::CallbackInfo& info) {
-  return RunSyncOrAsync<eddy::RnnBackward>(info, ParseRnnBackward, eddy::rnn_backward, true);
+  return RunSyncOrAsync<eddy::RnnBackward>(info, kRnnBackwardOp, ParseRnnBackward, eddy::rnn_backward, true);
+}
+
+// ---------------------------------------------------------------- streaming step
+
+const napi_type_tag kStepperTag = {0x6564647973746570ULL, 0x7265637572726e74ULL};
+
+// rnnStepper({ cell, resetAfter, I, H, layerNorm, <parameter lists of one
+// entry> }): copies and packs one layer's weights for token-by-token steps.
+Napi::Value JS_rnnStepper(const Napi::CallbackInfo& info) {
+  if (!info[0].IsObject()) throw Napi::TypeError::New(info.Env(), "Expected an options object");
+  KeepAlive keep;
+  Fields f(info[0].As<Napi::Object>(), keep);
+  eddy::RnnShape s;
+  s.cell = static_cast<eddy::CellKind>(f.Int("cell", 0, 3));
+  s.reset_after = f.Bool("resetAfter");
+  s.I = static_cast<int>(f.Int("I", 1, 1 << 20));
+  s.H = static_cast<int>(f.Int("H", 1, 1 << 20));
+  s.layer_norm = f.Bool("layerNorm");
+  if (s.layer_norm && !(s.cell == eddy::CellKind::kLstm || (s.cell == eddy::CellKind::kGru && s.reset_after))) {
+    throw Napi::RangeError::New(f.Env(), "layerNorm needs an LSTM or a GRU with resetAfter");
+  }
+  eddy::RnnParams p;
+  for (const eddy::ParamKind& kind : eddy::kParamKinds) p.*kind.value = ParamList<std::vector<const float*>>(f, s, kind, false);
+  auto* stepper = new eddy::RecurrentStepper(s, p);
+  auto handle = Napi::External<eddy::RecurrentStepper>::New(info.Env(), stepper, [](Napi::Env, eddy::RecurrentStepper* st) { delete st; });
+  handle.TypeTag(&kStepperTag);
+  return handle;
+}
+
+// rnnStep(stepper, x [B·I], h [B·H], c [B·H] | null): one step in place, synchronous.
+Napi::Value JS_rnnStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsExternal() || !info[0].As<Napi::External<eddy::RecurrentStepper>>().CheckTypeTag(&kStepperTag)) {
+    throw Napi::TypeError::New(env, "Expected a stepper made by rnnStepper");
+  }
+  eddy::RecurrentStepper* st = info[0].As<Napi::External<eddy::RecurrentStepper>>().Data();
+  const eddy::RnnShape& s = st->shape();
+  FloatView x = ArgFloat32Array(info, 1, "x");
+  FloatView h = ArgFloat32Array(info, 2, "h");
+  const size_t H = static_cast<size_t>(s.H);
+  if (h.length == 0 || h.length % H != 0) throw Napi::RangeError::New(env, "Expected h of B·H elements");
+  const size_t B = h.length / H;
+  if (x.length != B * s.I) throw Napi::RangeError::New(env, "Expected x of B·I elements");
+  float* c = nullptr;
+  if (s.cell == eddy::CellKind::kLstm) {
+    FloatView cv = ArgFloat32Array(info, 3, "c");
+    if (cv.length != h.length) throw Napi::RangeError::New(env, "Expected c of B·H elements");
+    c = cv.data;
+  }
+  if (B > static_cast<size_t>(1 << 20)) throw Napi::RangeError::New(env, "Too many streams for one step");
+  st->step(static_cast<int>(B), x.data, h.data, c);
+  return env.Undefined();
 }
 
 // ---------------------------------------------------------------- optimizers
@@ -793,6 +928,21 @@ Napi::Value JS_distributedAbort(const Napi::CallbackInfo& info) {
 
 // ---------------------------------------------------------------- runtime
 
+// parallelProbe(n, failAt): runs parallel_for over n items; the chunk
+// holding item failAt (-1: none) throws std::bad_alloc. Returns how many
+// items ran. For tests of the pool's error path, which no input reaches
+// deterministically.
+Napi::Value JS_parallelProbe(const Napi::CallbackInfo& info) {
+  const int64_t n = ArgInt(info, 0, "n", 0, int64_t(1) << 40);
+  const int64_t fail_at = ArgInt(info, 1, "failAt", -1, int64_t(1) << 40);
+  std::atomic<int64_t> ran{0};
+  eddy::parallel_for(n, 1, [&](int64_t begin, int64_t end) {
+    ran += end - begin;
+    if (fail_at >= begin && fail_at < end) throw std::bad_alloc();
+  });
+  return Napi::Number::New(info.Env(), static_cast<double>(ran.load()));
+}
+
 // The most threads the pool takes: more never helps on a CPU and each one
 // costs a stack. Exported as `maxThreads` so TypeScript checks against it.
 constexpr int kMaxThreads = 64;
@@ -813,6 +963,19 @@ Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
   o.Set("blasCore", Napi::String::New(env, openblas_get_corename()));
   o.Set("hardwareThreads", Napi::Number::New(env, std::thread::hardware_concurrency()));
   o.Set("avx2", Napi::Boolean::New(env, eddy::cpu_has_avx2()));
+  // The instruction set Eddy's kernels use (EDDY_ISA narrows it), the ones
+  // this CPU could use, and what runs on the recurrent hot path.
+  o.Set("isa", Napi::String::New(env, eddy::isa_name(eddy::isa())));
+  Napi::Array available = Napi::Array::New(env);
+  for (eddy::Isa i : {eddy::Isa::kAvx512, eddy::Isa::kAvx2, eddy::Isa::kGeneric}) {
+    if (eddy::cpu_supports(i)) available.Set(available.Length(), Napi::String::New(env, eddy::isa_name(i)));
+  }
+  o.Set("isaAvailable", available);
+  Napi::Object kernels = Napi::Object::New(env);
+  kernels.Set("recurrentGemm", Napi::String::New(env, eddy::packed_gemm_kernel_name()));
+  kernels.Set("activations", Napi::String::New(env, eddy::use_avx2() ? "avx2" : "generic"));
+  kernels.Set("blas", Napi::String::New(env, openblas_get_corename()));
+  o.Set("kernels", kernels);
   return o;
 }
 
@@ -824,30 +987,43 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const bool first = !loaded.exchange(true);
   exports.Set("firstLoad", Napi::Boolean::New(env, first));
   exports.Set("maxThreads", Napi::Number::New(env, kMaxThreads));
-  exports.Set("gemm", Napi::Function::New(env, JS_gemm, "gemm"));
-  exports.Set("gemmAsync", Napi::Function::New(env, JS_gemmAsync, "gemmAsync"));
-  exports.Set("rnnWorkspaceSize", Napi::Function::New(env, JS_rnnWorkspaceSize, "rnnWorkspaceSize"));
   exports.Set("rnnParamKinds", RnnParamKinds(env));
-  exports.Set("rnnForward", Napi::Function::New(env, JS_rnnForward, "rnnForward"));
-  exports.Set("rnnForwardAsync", Napi::Function::New(env, JS_rnnForwardAsync, "rnnForwardAsync"));
-  exports.Set("rnnBackward", Napi::Function::New(env, JS_rnnBackward, "rnnBackward"));
-  exports.Set("rnnBackwardAsync", Napi::Function::New(env, JS_rnnBackwardAsync, "rnnBackwardAsync"));
-  exports.Set("activate", Napi::Function::New(env, JS_activate, "activate"));
-  exports.Set("additiveScore", Napi::Function::New(env, JS_additiveScore, "additiveScore"));
-  exports.Set("additiveScoreBackward", Napi::Function::New(env, JS_additiveScoreBackward, "additiveScoreBackward"));
-  exports.Set("sgdStep", Napi::Function::New(env, JS_sgdStep, "sgdStep"));
-  exports.Set("adamStep", Napi::Function::New(env, JS_adamStep, "adamStep"));
-  exports.Set("rmspropStep", Napi::Function::New(env, JS_rmspropStep, "rmspropStep"));
-  exports.Set("adagradStep", Napi::Function::New(env, JS_adagradStep, "adagradStep"));
-  exports.Set("setNumThreads", Napi::Function::New(env, JS_setNumThreads, "setNumThreads"));
-  exports.Set("getNumThreads", Napi::Function::New(env, JS_getNumThreads, "getNumThreads"));
-  exports.Set("runtimeInfo", Napi::Function::New(env, JS_runtimeInfo, "runtimeInfo"));
-  exports.Set("distributedInit", Napi::Function::New(env, JS_distributedInit, "distributedInit"));
-  exports.Set("distributedAllReduce", Napi::Function::New(env, JS_distributedAllReduce, "distributedAllReduce"));
-  exports.Set("distributedBroadcast", Napi::Function::New(env, JS_distributedBroadcast, "distributedBroadcast"));
-  exports.Set("distributedBarrier", Napi::Function::New(env, JS_distributedBarrier, "distributedBarrier"));
-  exports.Set("distributedFinalize", Napi::Function::New(env, JS_distributedFinalize, "distributedFinalize"));
-  exports.Set("distributedAbort", Napi::Function::New(env, JS_distributedAbort, "distributedAbort"));
+  // name, what error messages call the operation, entry point
+  struct Entry {
+    const char* name;
+    const char* op;
+    Napi::Value (*fn)(const Napi::CallbackInfo&);
+  };
+  static const Entry entries[] = {
+      {"gemm", kGemmOp, JS_gemm},
+      {"gemmAsync", kGemmOp, JS_gemmAsync},
+      {"rnnWorkspaceSize", kRnnForwardOp, JS_rnnWorkspaceSize},
+      {"rnnForward", kRnnForwardOp, JS_rnnForward},
+      {"rnnForwardAsync", kRnnForwardOp, JS_rnnForwardAsync},
+      {"rnnBackward", kRnnBackwardOp, JS_rnnBackward},
+      {"rnnBackwardAsync", kRnnBackwardOp, JS_rnnBackwardAsync},
+      {"rnnStepper", "the recurrent step", JS_rnnStepper},
+      {"rnnStep", "the recurrent step", JS_rnnStep},
+      {"activate", "an activation", JS_activate},
+      {"additiveScore", "attention scores", JS_additiveScore},
+      {"additiveScoreBackward", "attention scores", JS_additiveScoreBackward},
+      {"sgdStep", "an optimizer step", JS_sgdStep},
+      {"adamStep", "an optimizer step", JS_adamStep},
+      {"rmspropStep", "an optimizer step", JS_rmspropStep},
+      {"adagradStep", "an optimizer step", JS_adagradStep},
+      {"setNumThreads", "the thread pool", JS_setNumThreads},
+      {"getNumThreads", "the thread pool", JS_getNumThreads},
+      {"runtimeInfo", "runtime information", JS_runtimeInfo},
+      {"setErrorClasses", "error classes", JS_setErrorClasses},
+      {"parallelProbe", "the thread pool", JS_parallelProbe},
+      {"distributedInit", "MPI", JS_distributedInit},
+      {"distributedAllReduce", "an all-reduce", JS_distributedAllReduce},
+      {"distributedBroadcast", "a broadcast", JS_distributedBroadcast},
+      {"distributedBarrier", "a barrier", JS_distributedBarrier},
+      {"distributedFinalize", "MPI", JS_distributedFinalize},
+      {"distributedAbort", "MPI", JS_distributedAbort},
+  };
+  for (const Entry& e : entries) exports.Set(e.name, Guarded(env, e.name, e.op, e.fn));
   return exports;
 }
 

@@ -3,7 +3,10 @@
 // Rows are batch entries sorted by length: at step t rows [0, bs) are live.
 #pragma once
 
+#include <vector>
+
 #include "layernorm.h"
+#include "packed_gemm.h"
 #include "recurrent.h"
 
 namespace eddy {
@@ -36,12 +39,26 @@ namespace eddy {
   X(float*, dh, H, "[B, H] dL/dh_t in, dL/dh_{t-1} out")                                                     \
   X(float*, dc, H, "[B, H] LSTM")
 
+// W_hh packed for the per-step GEMMs, by blocks of its rows [r0, r1): the
+// forward step multiplies h · W_hh[r0:r1]ᵀ, backward dG · W_hh[r0:r1].
+// Packed once per call (layer_loop.cc pack_hidden_weights) and shared
+// read-only by every task of the (layer, direction).
+struct HiddenWeights {
+  struct Block {
+    bool backward;
+    int r0, r1;
+    PackedMatrix packed;
+  };
+  std::vector<Block> blocks;
+};
+
 struct LayerCtx {
   int B = 0, H = 0, G = 0;
   bool training = false;
   bool reset_after = true;  // GRU variant
   bool relu = false;        // vanilla RNN nonlinearity
   const float* w_hh = nullptr;  // [G·H, H]
+  const HiddenWeights* packed_w_hh = nullptr;
   const float* b_hh = nullptr;  // [G·H] — only cells that cannot fold it into the input projection read it
   bool ln = false;
   const float *ln_hh_w = nullptr, *ln_hh_b = nullptr, *ln_c_w = nullptr, *ln_c_b = nullptr;
@@ -59,6 +76,12 @@ struct LayerCtx {
   const float* dy_at(int t) const { return dy + static_cast<size_t>(t) * B * ldy; }
   size_t row(int t) const { return static_cast<size_t>(t) * B; }  // first row of step t in [T, B, ·] buffers
 };
+
+// The recurrent GEMMs of a step, on the packed W_hh: forward
+// C (bs × (r1−r0)) = A · W_hh[r0:r1]ᵀ, backward C (bs × H) = A · W_hh[r0:r1];
+// C += … when accumulate.
+void hidden_gemm(const LayerCtx& L, bool backward, int r0, int r1, int bs, const float* a, int lda, bool accumulate, float* c,
+                 int ldc);
 
 // What the recurrent GEMM multiplies: h_{t-1}, or h_{t-1} ⊙ mask (written to
 // scratch3) under recurrent dropout.

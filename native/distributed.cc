@@ -15,6 +15,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -346,11 +347,19 @@ void Submit(Job* job) {
       on_done(job);
       return;
     }
-    running = true;
-    queue.push_back(job);
     // Detached: the process may exit with the thread blocked in MPI, and a
     // joinable std::thread destroyed at exit would call std::terminate.
-    std::thread(Loop).detach();
+    try {
+      std::thread(Loop).detach();
+    } catch (const std::system_error& e) {
+      lock.unlock();
+      job->status = Status::Unavailable;
+      job->error = std::string("could not start the communication thread: ") + e.what();
+      on_done(job);
+      return;
+    }
+    running = true;
+    queue.push_back(job);
     return;
   }
   if (!running) {

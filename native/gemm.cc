@@ -1,20 +1,127 @@
 #include "gemm.h"
 
 #include <cblas.h>
+#include <sys/mman.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <vector>
 
 #include "activations.h"
 #include "parallel.h"
 #include "small_gemm.h"
 
+// OpenBLAS's buffer allocator (driver/others/memory.c). Linked statically,
+// so these are the very functions cblas_sgemm calls.
+extern "C" {
+void* blas_memory_alloc(int procpos);
+void blas_memory_free(void* buffer);
+void* __real_mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset);
+void* __wrap_mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset);
+}
+
+// Why OpenBLAS is fenced in: every cblas_sgemm takes one of OpenBLAS's
+// packing buffers (BUFFER_SIZE, 128 MiB of address space on x86-64). A
+// buffer is mapped the first time a call finds all existing ones taken and
+// is kept for the life of the process; when that mmap fails OpenBLAS
+// retries it forever, so a GEMM under a memory limit (ulimit -v, strict
+// overcommit) would hang its thread and, through the pool, the process.
+//
+// So Eddy (1) lets at most as many threads into OpenBLAS at once as there
+// are reserved buffers, and (2) reserves buffers only while no thread is
+// inside, by holding them all and asking for one more: OpenBLAS then maps
+// exactly one fresh buffer, and its mmap goes through __wrap_mmap (the
+// addon is linked with --wrap=mmap), which hands it memory Eddy has already
+// mapped and checked. OpenBLAS's own mmap never runs during a GEMM, and a
+// refused reservation is a ResourceExhausted error, never a hang.
+namespace {
+
+constexpr size_t kBlasBufferBytes = size_t(32) << 22;  // OpenBLAS's BUFFER_SIZE on x86-64
+thread_local void* handover = nullptr;
+
+}  // namespace
+
+extern "C" void* __wrap_mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset) {
+  if (handover && !addr && length == kBlasBufferBytes && (flags & MAP_ANONYMOUS)) {
+    void* region = handover;
+    handover = nullptr;
+    return region;
+  }
+  return __real_mmap(addr, length, prot, flags, fd, offset);
+}
+
 namespace eddy {
 namespace {
 
+class BlasGate {
+ public:
+  // Waits for a reserved buffer; reserves more first when the pool grew and
+  // nobody is inside. Throws ResourceExhausted when no buffer can be had.
+  void enter() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      const int want = num_threads() + 1;  // the pool, plus one caller from outside it
+      if (busy_ == 0 && reserved_ < want && (want != refused_ || reserved_ == 0)) reserve(want);
+      if (busy_ < reserved_) break;
+      free_.wait(lock);
+    }
+    ++busy_;
+  }
+
+  void leave() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --busy_;
+    }
+    free_.notify_one();
+  }
+
+ private:
+  // Takes buffers 0..want-1 from OpenBLAS, mapping the missing ones through
+  // the hand-over, and gives them all back. Called with mu_ held and no
+  // thread inside OpenBLAS, so OpenBLAS hands out exactly those buffers.
+  void reserve(int want) {
+    std::vector<void*> held;
+    held.reserve(want);
+    for (int i = 0; i < want; ++i) {
+      if (i >= reserved_) {
+        void* region = __real_mmap(nullptr, kBlasBufferBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (region == MAP_FAILED) break;
+        handover = region;
+      }
+      held.push_back(blas_memory_alloc(0));
+      // A buffer OpenBLAS had mapped before needs no hand-over.
+      if (handover) munmap(handover, kBlasBufferBytes);
+      handover = nullptr;
+    }
+    for (void* buffer : held) blas_memory_free(buffer);
+    reserved_ = std::max(reserved_, static_cast<int>(held.size()));
+    refused_ = reserved_ < want ? want : 0;
+    if (reserved_ == 0) {
+      throw ResourceExhausted("could not reserve OpenBLAS's 128 MiB GEMM buffer (not enough address space)");
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable free_;
+  int reserved_ = 0;  // buffers OpenBLAS has mapped for Eddy
+  int busy_ = 0;      // threads inside OpenBLAS now
+  int refused_ = 0;   // a reservation of this many buffers failed: retry only when the target changes
+};
+
+BlasGate& blas_gate() {
+  static BlasGate* gate = new BlasGate();  // leaked on purpose, like the pool
+  return *gate;
+}
+
 void gemm_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
                  int ldb, float beta, float* c, int ldc) {
+  BlasGate& gate = blas_gate();
+  gate.enter();
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha,
               a, lda, b, ldb, beta, c, ldc);
+  gate.leave();
 }
 
 // Below this many FLOPs a GEMM runs on the calling thread: waking the pool

@@ -29,7 +29,7 @@ void gru_forward_step(const LayerCtx& L, int t, int bs) {
   const ActivationKernels& k = act();
   const float* hin = recurrent_input(L, L.h, bs);
   if (L.reset_after) {
-    gemm(false, true, bs, G3, H, 1.0f, hin, H, L.w_hh, H, 0.0f, L.scratch, G3);
+    hidden_gemm(L, false, 0, G3, bs, hin, H, false, L.scratch, G3);
     for (int b = 0; b < bs; ++b) {
       float* a = gates + static_cast<size_t>(b) * G3;
       float* r = L.scratch + static_cast<size_t>(b) * G3;
@@ -48,7 +48,7 @@ void gru_forward_step(const LayerCtx& L, int t, int bs) {
     return;
   }
   // Reset-before: r and z first, then the candidate's GEMM on r ⊙ h.
-  gemm(false, true, bs, 2 * H, H, 1.0f, hin, H, L.w_hh, H, 0.0f, L.scratch, G3);
+  hidden_gemm(L, false, 0, 2 * H, bs, hin, H, false, L.scratch, G3);
   float* rh = extra ? extra : L.scratch2;
   for (int b = 0; b < bs; ++b) {
     float* a = gates + static_cast<size_t>(b) * G3;
@@ -59,7 +59,7 @@ void gru_forward_step(const LayerCtx& L, int t, int bs) {
     float* rhb = rh + static_cast<size_t>(b) * H;
     for (int j = 0; j < H; ++j) rhb[j] = a[j] * h[j];
   }
-  gemm(false, true, bs, H, H, 1.0f, rh, H, L.w_hh + static_cast<size_t>(2) * H * H, H, 0.0f, L.scratch + 2 * H, G3);
+  hidden_gemm(L, false, 2 * H, G3, bs, rh, H, false, L.scratch + 2 * H, G3);
   for (int b = 0; b < bs; ++b) {
     float* a = gates + static_cast<size_t>(b) * G3;
     const float* r = L.scratch + static_cast<size_t>(b) * G3;
@@ -101,7 +101,7 @@ void gru_backward_step(const LayerCtx& L, int t, int bs) {
   // The gradient of the recurrent GEMMs' input: dh itself, or (under
   // recurrent dropout) scratch3, added to dh through the mask at the end.
   float* dhin = recurrent_grad(L);
-  const float beta = L.mask ? 0.0f : 1.0f;
+  const bool accumulate = !L.mask;
   if (L.reset_after && L.ln) {
     // The recurrent projection's gradient [dr, dz, dn_pre ⊙ r] through LN_hh, then one GEMM.
     for (int b = 0; b < bs; ++b) {
@@ -111,19 +111,19 @@ void gru_backward_step(const LayerCtx& L, int t, int bs) {
       std::memcpy(d + 2 * H, extra + static_cast<size_t>(b) * H, sizeof(float) * H);
       ln_hh_backward(L, t, b, d, d);
     }
-    gemm(false, false, bs, H, G3, 1.0f, L.drp + L.row(t) * G3, G3, L.w_hh, H, beta, dhin, H);
+    hidden_gemm(L, true, 0, G3, bs, L.drp + L.row(t) * G3, G3, accumulate, dhin, H);
     add_recurrent_grad(L, bs, true);
     return;
   }
   if (L.reset_after) {
     // dh_{t-1} += [dr, dz] · W_h{r,z} + (dn_pre ⊙ r) · W_hn
-    gemm(false, false, bs, H, 2 * H, 1.0f, gates, G3, L.w_hh, H, beta, dhin, H);
-    gemm(false, false, bs, H, H, 1.0f, extra, H, L.w_hh + static_cast<size_t>(2) * H * H, H, 1.0f, dhin, H);
+    hidden_gemm(L, true, 0, 2 * H, bs, gates, G3, accumulate, dhin, H);
+    hidden_gemm(L, true, 2 * H, G3, bs, extra, H, true, dhin, H);
     add_recurrent_grad(L, bs, true);
     return;
   }
   // Reset-before: d(r ⊙ h) = dn_pre · W_hn, then r's gradient and the path through r ⊙ h.
-  gemm(false, false, bs, H, H, 1.0f, gates + 2 * H, G3, L.w_hh + static_cast<size_t>(2) * H * H, H, 0.0f, L.scratch2, H);
+  hidden_gemm(L, true, 2 * H, G3, bs, gates + 2 * H, G3, false, L.scratch2, H);
   for (int b = 0; b < bs; ++b) {
     float* a = gates + static_cast<size_t>(b) * G3;
     const float* drh = L.scratch2 + static_cast<size_t>(b) * H;
@@ -137,7 +137,7 @@ void gru_backward_step(const LayerCtx& L, int t, int bs) {
       a[j] = drh[j] * hin * r * (1.0f - r);
     }
   }
-  gemm(false, false, bs, H, 2 * H, 1.0f, gates, G3, L.w_hh, H, 1.0f, dhin, H);
+  hidden_gemm(L, true, 0, 2 * H, bs, gates, G3, true, dhin, H);
   add_recurrent_grad(L, bs, true);
 }
 

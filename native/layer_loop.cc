@@ -1,6 +1,9 @@
 #include "layer_loop.h"
 
+#include <algorithm>
 #include <cstring>
+#include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "gemm.h"
@@ -24,8 +27,6 @@ void recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh
   if (db_hh) add_column_sums(db_hh, L.gates, rows, GH, GH);
 }
 
-namespace {
-
 void forward_step(CellKind cell, const LayerCtx& L, int t, int bs) {
   switch (cell) {
     case CellKind::kLstm: return lstm_forward_step(L, t, bs);
@@ -33,6 +34,8 @@ void forward_step(CellKind cell, const LayerCtx& L, int t, int bs) {
     default: return rnn_forward_step(L, t, bs);
   }
 }
+
+namespace {
 
 void backward_step(CellKind cell, const LayerCtx& L, int t, int bs) {
   switch (cell) {
@@ -135,29 +138,76 @@ void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g,
   }
 }
 
-void project_input(const RnnShape& s, const RnnParams& p, int k, const float* x, int in, int steps, float* gates,
-                   float* xhat, float* xrstd) {
+void folded_bias(std::vector<float>& out, const RnnShape& s, const RnnParams& p, int k) {
   const int GH = s.gates() * s.H;
-  const size_t TB = static_cast<size_t>(steps) * s.B;
-  gemm(false, true, static_cast<int>(TB), GH, in, 1.0f, x, in, p.w_ih[k], in, 0.0f, gates, GH);
-  if (s.layer_norm) {
-    parallel_for(static_cast<int64_t>(TB), 64, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        ln_forward_row(gates + r * GH, xhat ? xhat + r * GH : nullptr, xrstd ? xrstd + r : nullptr, gates + r * GH,
-                       p.ln_ih_w[k], p.ln_ih_b[k], GH);
-      }
-    });
-  }
   const bool fold = folds_b_hh(s) && p.b_hh[k];
+  out.clear();
   if (!p.b_ih[k] && !fold) return;
-  std::vector<float> bias(GH, 0.0f);
-  for (int j = 0; j < GH; ++j) bias[j] = (p.b_ih[k] ? p.b_ih[k][j] : 0.0f) + (fold ? p.b_hh[k][j] : 0.0f);
-  parallel_for(static_cast<int64_t>(TB), 256, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      float* row = gates + r * GH;
+  out.resize(GH);
+  for (int j = 0; j < GH; ++j) out[j] = (p.b_ih[k] ? p.b_ih[k][j] : 0.0f) + (fold ? p.b_hh[k][j] : 0.0f);
+}
+
+void project_rows(const RnnShape& s, const RnnParams& p, int k, const PackedMatrix& w_ih, const float* bias, const float* x,
+                  int in, int lo, int hi, float* gates, float* xhat, float* xrstd) {
+  const int GH = s.gates() * s.H;
+  packed_gemm(hi - lo, x + static_cast<size_t>(lo) * in, in, w_ih, false, gates + static_cast<size_t>(lo) * GH, GH);
+  for (int r = lo; r < hi; ++r) {
+    float* row = gates + static_cast<size_t>(r) * GH;
+    if (s.layer_norm) {
+      ln_forward_row(row, xhat ? xhat + static_cast<size_t>(r) * GH : nullptr, xrstd ? xrstd + r : nullptr, row, p.ln_ih_w[k],
+                     p.ln_ih_b[k], GH);
+    }
+    if (bias) {
       for (int j = 0; j < GH; ++j) row[j] += bias[j];
     }
+  }
+}
+
+void project_input(const RnnShape& s, const RnnParams& p, int k, const PackedMatrix& w_ih, const float* bias, const float* x,
+                   int in, int steps, float* gates, float* xhat, float* xrstd) {
+  // Chunks of rows: the GEMM, then layer norm and biases while the rows are in cache.
+  constexpr int kRows = 64;
+  const int TB = steps * s.B;
+  parallel_for((TB + kRows - 1) / kRows, 1, [&](int64_t c0, int64_t c1) {
+    const int lo = static_cast<int>(c0) * kRows, hi = std::min(TB, static_cast<int>(c1) * kRows);
+    project_rows(s, p, k, w_ih, bias, x, in, lo, hi, gates, xhat, xrstd);
   });
+}
+
+void pack_hidden_weights(HiddenWeights& w, const RnnShape& s, const float* w_hh, bool backward) {
+  const int H = s.H, GH = s.gates() * H;
+  // The blocks of W_hh each cell's step multiplies by (gru.cc): the GRU
+  // takes its candidate rows apart in the reset-before form and, without
+  // layer norm, in the backward step of the linear-before-reset form.
+  const bool gru_split = s.cell == CellKind::kGru && (!s.reset_after || (backward && !s.layer_norm));
+  std::vector<std::pair<int, int>> blocks;
+  if (gru_split) {
+    blocks = {{0, 2 * H}, {2 * H, GH}};
+  } else {
+    blocks = {{0, GH}};
+  }
+  w.blocks.resize(blocks.size());
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    auto& b = w.blocks[i];
+    b.backward = backward;
+    b.r0 = blocks[i].first;
+    b.r1 = blocks[i].second;
+    const float* rows = w_hh + static_cast<size_t>(b.r0) * H;
+    // Forward: op(B) = W_hh[r0:r1]ᵀ (k = H, n = r1 − r0); backward: op(B) = W_hh[r0:r1] (k = r1 − r0, n = H).
+    if (backward) {
+      pack_b(b.packed, false, rows, H, b.r1 - b.r0, H);
+    } else {
+      pack_b(b.packed, true, rows, H, H, b.r1 - b.r0);
+    }
+  }
+}
+
+void hidden_gemm(const LayerCtx& L, bool backward, int r0, int r1, int bs, const float* a, int lda, bool accumulate, float* c,
+                 int ldc) {
+  for (const auto& b : L.packed_w_hh->blocks) {
+    if (b.backward == backward && b.r0 == r0 && b.r1 == r1) return packed_gemm(bs, a, lda, b.packed, accumulate, c, ldc);
+  }
+  throw std::logic_error("recurrent weights were not packed for this step");
 }
 
 void layer_norm_grads(const RnnShape& s, const RnnParams& p, const RnnGrads& g, int k, const LayerCtx& L,

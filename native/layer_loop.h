@@ -4,6 +4,8 @@
 // the backward loop.
 #pragma once
 
+#include <vector>
+
 #include "batch_order.h"
 #include "cell.h"
 #include "parallel.h"
@@ -31,17 +33,31 @@ void for_each_task(int dirs, const Order& o, Fn&& fn) {
   });
 }
 
+// One step of the cell over live rows [0, bs).
+void forward_step(CellKind cell, const LayerCtx& L, int t, int bs);
+
 // Runs steps [first, last) of the direction's order (forward: t = step;
 // reverse: t = T − 1 − step).
 void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, int first, int last);
 void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse);
 
+// b_ih plus, where the cell allows (folds_b_hh), b_hh: what the input
+// projection adds to every row; empty when there is no bias.
+void folded_bias(std::vector<float>& out, const RnnShape& s, const RnnParams& p, int k);
+
 // Input projection of `steps` consecutive time steps at once (x points at
-// the first), plus the biases that fold into it.
-// Layer-normalized cells normalize each row (saving x̂ and 1/std in xhat,
-// xrstd when given) before the biases.
-void project_input(const RnnShape& s, const RnnParams& p, int k, const float* x, int in, int steps, float* gates,
-                   float* xhat, float* xrstd);
+// the first, w_ih is W_ih packed as op(B) = W_ihᵀ), plus the folded bias
+// (or none when null). Layer-normalized cells normalize each row (saving x̂
+// and 1/std in xhat, xrstd when given) before the bias.
+void project_input(const RnnShape& s, const RnnParams& p, int k, const PackedMatrix& w_ih, const float* bias, const float* x,
+                   int in, int steps, float* gates, float* xhat, float* xrstd);
+// The same for rows [lo, hi) of it, on the calling thread.
+void project_rows(const RnnShape& s, const RnnParams& p, int k, const PackedMatrix& w_ih, const float* bias, const float* x,
+                  int in, int lo, int hi, float* gates, float* xhat, float* xrstd);
+
+// Packs the blocks of W_hh that the cell's forward (or backward) steps
+// multiply by (see hidden_gemm in cell.h).
+void pack_hidden_weights(HiddenWeights& w, const RnnShape& s, const float* w_hh, bool backward);
 
 // After the backward time loop of a layer-normalized (layer, direction):
 // the gains' and shifts' gradients, and d(W_ih x) — dG through LN_ih —

@@ -5,7 +5,6 @@
 // extra = [c_{t-1}, tanh(c_t)] (B, 2H) — tanh(LN_c(c_t)) when layer-normalized.
 #include "activations.h"
 #include "cell.h"
-#include "gemm.h"
 #include "layernorm.h"
 
 #include <cstring>
@@ -14,7 +13,7 @@ namespace eddy {
 
 void lstm_forward_step(const LayerCtx& L, int t, int bs) {
   const int H = L.H, G4 = 4 * H;
-  gemm(false, true, bs, G4, H, 1.0f, recurrent_input(L, L.h, bs), H, L.w_hh, H, 0.0f, L.scratch, G4);
+  hidden_gemm(L, false, 0, G4, bs, recurrent_input(L, L.h, bs), H, false, L.scratch, G4);
   float* gates = L.gates_at(t);
   float* saved = L.training ? L.extra_at(t, 2) : nullptr;
   float* y = L.y_at(t);
@@ -90,7 +89,7 @@ void lstm_backward_step(const LayerCtx& L, int t, int bs) {
     drp = L.drp + L.row(t) * G4;
   }
   // dh_{t-1} = d(W_hh h) · W_hh for the live rows (times the mask under recurrent dropout).
-  gemm(false, false, bs, H, G4, 1.0f, drp, G4, L.w_hh, H, 0.0f, recurrent_grad(L), H);
+  hidden_gemm(L, true, 0, G4, bs, drp, G4, false, recurrent_grad(L), H);
   add_recurrent_grad(L, bs, false);
 }
 

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -34,11 +36,23 @@ class Pool {
     for (auto& t : workers_) t.join();
     workers_.clear();
     stop_ = false;
-    size_ = std::max(1, n);
     // Each worker starts from the current generation, read here rather than
     // in the new thread: a thread that read it late would miss a wake-up.
+    // The size counts only threads that really started: when the system
+    // refuses a thread, the pool keeps the ones it has (a chunk handed to a
+    // thread that does not exist would never finish) and the caller learns
+    // why.
     const uint64_t start = generation_;
-    for (int i = 1; i < size(); ++i) workers_.emplace_back([this, i, start] { worker(i, start); });
+    const int want = std::max(1, n);
+    size_ = 1;
+    try {
+      for (int i = 1; i < want; ++i) {
+        workers_.emplace_back([this, i, start] { worker(i, start); });
+        size_ = i + 1;
+      }
+    } catch (const std::system_error&) {
+      throw ResourceExhausted("the system refused to start another thread for Eddy's pool");
+    }
   }
 
   int size() const { return size_.load(std::memory_order_relaxed); }
@@ -73,15 +87,32 @@ class Pool {
       generation_++;
     }
     wake_.notify_all();
+    // A chunk that throws (std::bad_alloc from a kernel's scratch space)
+    // must not end a worker thread, which would terminate the process, nor
+    // leave the caller before every chunk is done, since the chunks use its
+    // stack: the first exception is kept and rethrown here once all finish.
     in_region = true;
-    fn(ctx, 0, chunk_end(0));
+    try {
+      fn(ctx, 0, chunk_end(0));
+    } catch (...) {
+      keep_first(std::current_exception());
+    }
     in_region = false;
     std::unique_lock<std::mutex> lock(mu_);
     done_.wait(lock, [this] { return pending_ == 0; });
+    std::exception_ptr error = error_;
+    error_ = nullptr;
+    lock.unlock();
+    if (error) std::rethrow_exception(error);
   }
 
  private:
   int64_t chunk_end(int64_t i) const { return n_ * (i + 1) / chunks_; }
+
+  void keep_first(std::exception_ptr e) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!error_) error_ = e;
+  }
 
   void worker(int index, uint64_t seen) {
     in_region = true;
@@ -95,7 +126,11 @@ class Pool {
       void* ctx = ctx_;
       int64_t begin = n_ * index / chunks_, end = chunk_end(index);
       lock.unlock();
-      fn(ctx, begin, end);
+      try {
+        fn(ctx, begin, end);
+      } catch (...) {
+        keep_first(std::current_exception());
+      }
       lock.lock();
       if (--pending_ == 0) done_.notify_one();
     }
@@ -112,6 +147,7 @@ class Pool {
   void* ctx_ = nullptr;
   int64_t n_ = 0, chunks_ = 1;
   int pending_ = 0;
+  std::exception_ptr error_;  // the first exception a chunk of the current run threw
 };
 
 Pool& pool() {

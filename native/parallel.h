@@ -4,9 +4,25 @@
 #pragma once
 
 #include <cstdint>
+#include <new>
 
 namespace eddy {
 
+// The system refused something Eddy needs (memory, address space, a
+// thread). It is a std::bad_alloc, so every boundary that catches failed
+// allocations catches it too, and what() says what was refused. The
+// message is a string literal: throwing allocates nothing.
+class ResourceExhausted : public std::bad_alloc {
+ public:
+  explicit ResourceExhausted(const char* what) : what_(what) {}
+  const char* what() const noexcept override { return what_; }
+
+ private:
+  const char* what_;
+};
+
+// Resizes the pool. When the system refuses a thread the pool keeps the
+// threads it could start and this throws ResourceExhausted.
 void set_num_threads(int n);
 int num_threads();
 
@@ -17,7 +33,9 @@ void parallel_run(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx);
 
 // Splits [0, n) into at most num_threads() contiguous chunks of at least
 // min_chunk items and runs fn(begin, end) on each, the caller taking the
-// first. Returns when every chunk is done. No allocation per call. When the
+// first. Returns when every chunk is done; when chunks throw, the first
+// exception is rethrown here after all of them ended (a worker thread never
+// lets one escape). No allocation per call. When the
 // pool is already busy (another thread is inside parallel_for), the work
 // runs serially on the calling thread instead of queueing behind it.
 template <typename Fn>

@@ -18,6 +18,7 @@
 #include "cell.h"
 #include "gemm.h"
 #include "layer_loop.h"
+#include "packed_gemm.h"
 #include "parallel.h"
 #include "workspace_layout.h"
 
@@ -79,10 +80,23 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
   float* scratch3 = scratch3_buf.data();
   const float* masks = s.rec_dropout ? ws + lay.rmask : nullptr;
   const int block = block_steps(s, training);
+  // Each layer's weights packed once per direction, in buffers kept across calls.
+  thread_local std::vector<PackedMatrix> w_ih_buf(2);
+  thread_local std::vector<HiddenWeights> w_hh_buf(2);
+  thread_local std::vector<std::vector<float>> bias_buf(2);
+  PackedMatrix* w_ih = w_ih_buf.data();
+  HiddenWeights* w_hh = w_hh_buf.data();
+  std::vector<float>* bias = bias_buf.data();
   for (int l = 0; l < s.layers; ++l) {
     const int in = s.in_size(l);
     const float* x = l == 0 ? ws + lay.xs : ws + lay.out[l - 1];
     float* out = ws + lay.out[l];
+    for (int d = 0; d < s.dirs; ++d) {
+      const int k = l * s.dirs + d;
+      pack_b(w_ih[d], true, a.p.w_ih[k], in, in, G * H);
+      pack_hidden_weights(w_hh[d], s, a.p.w_hh[k], false);
+      folded_bias(bias[d], s, a.p, k);
+    }
     // Blocks of steps in each direction's order: the forward direction's
     // block b covers steps [b·block, …), the reverse one mirrors it.
     for (int first = 0; first < s.T; first += block) {
@@ -92,12 +106,13 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
         const int k = l * s.dirs + d;
         const float* xb = x + static_cast<size_t>(t0(d)) * s.B * in;
         const bool keep = training && s.layer_norm;
-        project_input(s, a.p, k, xb, in, last - first, ws + lay.gates[k], keep ? ws + lay.xhat[k] : nullptr,
+        project_input(s, a.p, k, w_ih[d], bias[d].empty() ? nullptr : bias[d].data(), xb, in, last - first, ws + lay.gates[k], keep ? ws + lay.xhat[k] : nullptr,
                       keep ? ws + lay.xrstd[k] : nullptr);
       }
       for_each_task(s.dirs, o, [&](int d, const Group& g) {
         const int k = l * s.dirs + d;
         LayerCtx L = make_ctx(s, a.p, k, training);
+        L.packed_w_hh = &w_hh[d];
         L.gates = ws + lay.gates[k];
         L.extra = training ? ws + lay.extra[k] : nullptr;
         L.hprev = training ? ws + lay.hprev[k] : nullptr;
@@ -213,12 +228,16 @@ void rnn_backward(const RnnBackward& a) {
   gather_state(dhs.data(), a.dhn, s, o);
   if (lstm) gather_state(dcs.data(), a.dcn, s, o);
 
+  thread_local std::vector<HiddenWeights> w_hh_buf(2);
+  HiddenWeights* w_hh = w_hh_buf.data();
   for (int l = s.layers - 1; l >= 0; --l) {
     const int in = s.in_size(l);
     const float* x = l == 0 ? ws + lay.xs : ws + lay.out[l - 1];
+    for (int d = 0; d < s.dirs; ++d) pack_hidden_weights(w_hh[d], s, f.p.w_hh[l * s.dirs + d], true);
     auto context = [&](int d) {
       const int k = l * s.dirs + d;
       LayerCtx L = make_ctx(s, f.p, k, true);
+      L.packed_w_hh = &w_hh[d];
       L.gates = ws + lay.gates[k];
       L.extra = ws + lay.extra[k];
       L.hprev = ws + lay.hprev[k];

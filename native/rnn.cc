@@ -3,7 +3,6 @@
 // derivative needs (tanh' = 1 − h'², relu' = [h' > 0]).
 #include "activations.h"
 #include "cell.h"
-#include "gemm.h"
 
 namespace eddy {
 
@@ -11,7 +10,7 @@ void rnn_forward_step(const LayerCtx& L, int t, int bs) {
   const int H = L.H;
   // Accumulate h·W_hhᵀ straight into the projected input.
   float* a = L.gates_at(t);
-  gemm(false, true, bs, H, H, 1.0f, recurrent_input(L, L.h, bs), H, L.w_hh, H, 1.0f, a, H);
+  hidden_gemm(L, false, 0, H, bs, recurrent_input(L, L.h, bs), H, true, a, H);
   float* y = L.y_at(t);
   for (int b = 0; b < bs; ++b) {
     float* ab = a + static_cast<size_t>(b) * H;
@@ -39,7 +38,7 @@ void rnn_backward_step(const LayerCtx& L, int t, int bs) {
       ab[j] = L.relu ? (ab[j] > 0.0f ? g : 0.0f) : g * (1.0f - ab[j] * ab[j]);
     }
   }
-  gemm(false, false, bs, H, H, 1.0f, a, H, L.w_hh, H, 0.0f, recurrent_grad(L), H);
+  hidden_gemm(L, true, 0, H, bs, a, H, false, recurrent_grad(L), H);
   add_recurrent_grad(L, bs, false);
 }
 

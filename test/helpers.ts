@@ -1,6 +1,14 @@
 /** Shared test fixtures: a seeded generator and float comparisons that report the largest difference. */
 import * as assert from 'assert';
 
+/**
+ * `EDDY_HEAVY_TESTS=1` runs the robustness tests at full size (more fuzz
+ * mutations, kills, steps); CI runs them at the size that fits its budget.
+ */
+export function heavyOr<T>(light: T, heavy: T): T {
+  return process.env.EDDY_HEAVY_TESTS === '1' ? heavy : light;
+}
+
 /** Mulberry32: small, fast, seeded; good enough for test data. */
 export function rng(seed: number): () => number {
   let s = seed >>> 0;

@@ -57,12 +57,16 @@ export const COMMON_DEFAULTS = { bidirectional: false, layers: 1, optimizer: 'ad
 /** The settings a task chooses: its data and the size and pace of its model. */
 export type TaskDefaults = Pick<TrainConfig, 'data' | 'cell' | 'hidden' | 'seqLen' | 'batchSize' | 'epochs' | 'lr' | 'clipNorm' | 'dropout'>;
 
+/** Every setting with its JSON type: the keys of a --config file, and the flags `eddy train` copies into its config. */
 const KEYS: Record<keyof TrainConfig, 'string' | 'number' | 'boolean'> = {
   task: 'string', data: 'string', column: 'string', cell: 'string', hidden: 'number', layers: 'number', bidirectional: 'boolean',
   seqLen: 'number', batchSize: 'number', epochs: 'number', lr: 'number', optimizer: 'string', clipNorm: 'number', dropout: 'number',
   threads: 'number', seed: 'number', out: 'string', embedding: 'number', maxChars: 'number', testSize: 'number', season: 'number',
   sampleLength: 'number', prompt: 'string',
 };
+
+/** The names of the settings (commander gives the flags camelCased, so these are also the option names). */
+export const TRAIN_KEYS = Object.keys(KEYS) as (keyof TrainConfig)[];
 
 /** Reads a `--config` file: a JSON object with any of the train options (camelCase, as in `--seq-len` → `seqLen`). */
 export function readConfigFile(file: string): Partial<TrainConfig> {
@@ -81,7 +85,7 @@ export function readConfigFile(file: string): Partial<TrainConfig> {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new ValidationError(`Expected a JSON object in --config file ${JSON.stringify(file)}`);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(json)) {
-    const type = KEYS[k as keyof TrainConfig];
+    const type = Object.hasOwn(KEYS, k) ? KEYS[k as keyof TrainConfig] : undefined;
     if (type === undefined) throw new ValidationError(`Unknown key ${JSON.stringify(k)} in --config file ${JSON.stringify(file)}; expected one of ${Object.keys(KEYS).join(', ')}`);
     if (typeof v !== type) throw new ValidationError(`Expected a ${type} for ${k} in --config file ${JSON.stringify(file)} but received ${JSON.stringify(v)}`);
     out[k] = v;

@@ -5,16 +5,10 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { EddyError, ValidationError } from '../errors';
-import { DEFAULT_OUT, parseNumber, readConfigFile, TrainConfig } from './config';
+import { DEFAULT_OUT, parseNumber, readConfigFile, TRAIN_KEYS, TrainConfig } from './config';
 import { TASKS, taskHelp, train } from './train';
 
 const num = parseNumber;
-
-/** Options that map one to one onto TrainConfig keys (commander camelCases the flag names). */
-const TRAIN_KEYS: (keyof TrainConfig)[] = [
-  'task', 'data', 'column', 'cell', 'hidden', 'layers', 'bidirectional', 'seqLen', 'batchSize', 'epochs', 'lr', 'optimizer',
-  'clipNorm', 'dropout', 'threads', 'seed', 'out', 'embedding', 'maxChars', 'testSize', 'season', 'sampleLength', 'prompt',
-];
 
 function examples(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;

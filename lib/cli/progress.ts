@@ -4,6 +4,7 @@
  */
 import { SingleBar, Presets } from 'cli-progress';
 import type { Logs } from '../model/callbacks';
+import { logLabel } from '../report/report';
 
 export interface ProgressOptions {
   epochs: number;
@@ -64,7 +65,7 @@ export class TrainingProgress {
   epochEnd(epoch: number, logs: Logs, extra = ''): void {
     const seconds = (performance.now() - this.t0) / 1000;
     const parts = [`epoch ${this.o.firstEpoch + epoch + 1}/${this.o.epochs}`, `loss ${fmt(logs.loss)}`];
-    if (logs.valLoss !== undefined) parts.push(`val_loss ${fmt(logs.valLoss)}`);
+    if (logs.valLoss !== undefined) parts.push(`${logLabel('valLoss')} ${fmt(logs.valLoss)}`);
     if (extra) parts.push(extra);
     parts.push(`${Math.round(this.rate()).toLocaleString('en-US')} ${this.o.unit}/s`, `${seconds.toFixed(1)} s`);
     if (this.bar) {

@@ -13,6 +13,7 @@ import { Parameter } from '../nn/parameter';
 import { Generator, globalGenerator } from '../random';
 import { checkLengths } from '../ops/lengths';
 import { denseData, Tensor } from '../tensor/tensor';
+import { RecurrentStepper, StepperOptions } from './recurrent-step';
 import { acquireWorkspace, releaseWorkspace } from './workspace';
 import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, fail, formatShape } from '../validate';
 import { ConfigObject, positive, registerLayer } from '../nn/registry';
@@ -265,6 +266,24 @@ export abstract class RecurrentLayer extends Module {
     const out = await this.forwardAsync(inputs[0], this.graphState(inputs, ctx));
     ctx.carrier?.final(this, { h: out.h, c: out.c });
     return out;
+  }
+
+  /**
+   * A stepper that runs this layer one time step per call, with carried
+   * state, for token-by-token serving (see RecurrentStepper). Only for one
+   * layer in one direction; it keeps a copy of the current weights.
+   */
+  stepper(opts: StepperOptions = {}): RecurrentStepper {
+    if (this.numLayers !== 1 || this.bidirectional) {
+      throw new ValidationError(`Expected a single-layer, unidirectional layer for stepper() but received ${this.toString()}`);
+    }
+    const values: RnnParamLists = {};
+    for (const { kind, params } of this.byKind()) values[kind.value] = params.map((p) => p?.data.data ?? null);
+    const handle = binding.rnnStepper({
+      cell: this.cellCode, resetAfter: this.resetAfter, I: this.inputSize, H: this.hiddenSize, layerNorm: this.layerNorm, ...values,
+    });
+    const init = { handle, inputSize: this.inputSize, hiddenSize: this.hiddenSize, hasCellState: this.cellName === 'LSTM', layerName: this.toString() };
+    return new RecurrentStepper(init, opts);
   }
 
   toString(): string {

@@ -26,6 +26,15 @@ h1{font-size:22px}h2{font-size:16px;margin-top:28px}table{border-collapse:collap
 td:first-child{color:#666}.title{font-weight:600;font-size:13px}.tick,.legend,.label{font-size:11px;fill:#444}
 pre{white-space:pre-wrap;background:#f6f6f6;padding:12px;border-radius:4px}`;
 
+/**
+ * How a logged name reads where people see it (progress lines, chart
+ * legends): snake_case, as Keras prints it, so `valAccuracy` shows as
+ * `val_accuracy`. The names in logs and history stay camelCase.
+ */
+export function logLabel(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
 export function renderReport(r: ReportInput): string {
   const sections: string[] = [];
   if (r.facts && Object.keys(r.facts).length > 0) {
@@ -35,13 +44,13 @@ export function renderReport(r: ReportInput): string {
   const history = r.history ?? {};
   const lossNames = Object.keys(history).filter((k) => /loss$/i.test(k));
   if (lossNames.length > 0) {
-    const series: Series[] = lossNames.map((name) => ({ name, values: history[name], x: history[name].map((_, i) => i + 1), dashed: name.startsWith('val') }));
+    const series: Series[] = lossNames.map((name) => ({ name, label: logLabel(name), values: history[name], x: history[name].map((_, i) => i + 1), dashed: name.startsWith('val') }));
     const positive = series.every((s) => s.values.every((v) => v > 0));
     sections.push(`<h2>Loss</h2>${lineChart(series, { title: 'Training and validation loss', xLabel: 'epoch', logY: positive })}`);
   }
   const metricNames = Object.keys(history).filter((k) => !/loss$/i.test(k));
   if (metricNames.length > 0) {
-    const series: Series[] = metricNames.map((name) => ({ name, values: history[name], x: history[name].map((_, i) => i + 1), dashed: name.startsWith('val') }));
+    const series: Series[] = metricNames.map((name) => ({ name, label: logLabel(name), values: history[name], x: history[name].map((_, i) => i + 1), dashed: name.startsWith('val') }));
     sections.push(`<h2>Metrics</h2>${lineChart(series, { title: 'Metrics', xLabel: 'epoch' })}`);
   }
   if (r.learningRate && r.learningRate.length > 0) {

@@ -4,7 +4,10 @@
  */
 
 export interface Series {
+  /** Identifies the series (the polyline's data-name). */
   name: string;
+  /** What the legend shows. @default name */
+  label?: string;
   values: readonly number[];
   /** x positions (default 0, 1, 2, …). */
   x?: readonly number[];
@@ -108,7 +111,7 @@ export function lineChart(series: readonly Series[], opts: ChartOptions): string
     if (d) parts.push(`<polyline class="series" data-name="${escapeXml(s.name)}" fill="none" stroke="${color}" stroke-width="1.6"${s.dashed ? ' stroke-dasharray="5 4"' : ''} points="${d}"/>`);
     const ly = m.top + 14 + i * 16;
     parts.push(`<line x1="${m.left + plotW - 150}" x2="${m.left + plotW - 130}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5 4"' : ''}/>`);
-    parts.push(`<text class="legend" x="${m.left + plotW - 124}" y="${ly}">${escapeXml(s.name)}</text>`);
+    parts.push(`<text class="legend" x="${m.left + plotW - 124}" y="${ly}">${escapeXml(s.label ?? s.name)}</text>`);
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join('')}</svg>`;
 }

@@ -1,4 +1,4 @@
-import { binding } from '../native';
+import { binding, IsaName } from '../native';
 import { getNumThreads } from './threads';
 
 export interface RuntimeInfo {
@@ -6,8 +6,18 @@ export interface RuntimeInfo {
   blasConfig: string;
   /** The OpenBLAS kernel chosen for this CPU at load time. */
   blasCore: string;
-  /** Whether the CPU runs Eddy's AVX2+FMA kernels. */
+  /** Whether the CPU has AVX2+FMA. */
   avx2: boolean;
+  /**
+   * The instruction set Eddy's own kernels use: the widest the CPU has, or
+   * the one `EDDY_ISA=avx512|avx2|generic` asks for (falling back to the
+   * widest available). `EDDY_DISABLE_AVX2=1` is an older spelling of generic.
+   */
+  isa: IsaName;
+  /** The instruction sets this CPU can run, widest first. */
+  isaAvailable: IsaName[];
+  /** What runs: the recurrent GEMM micro-kernel, the activation kernels and OpenBLAS's core (used for the other GEMMs). */
+  kernels: { recurrentGemm: string; activations: string; blas: string };
   hardwareThreads: number;
   numThreads: number;
 }

@@ -1,6 +1,11 @@
 /**
  * `eddy.serving`: running trained models for many users at once —
- * streaming sessions with carried state.
+ * streaming sessions with carried state, many streams stepped as one
+ * batch, and concurrent requests coalesced into padded batches.
  */
 export { Session, session, SESSION_STATE_FORMAT, SESSION_STATE_VERSION } from './session';
 export type { SessionModel, SessionState, StepInput } from './session';
+export { BatchedStream, StreamBatcher } from './stream-batcher';
+export type { StreamBatcherOptions } from './stream-batcher';
+export { Batcher } from './batcher';
+export type { BatcherOptions, BatchedPredictOptions } from './batcher';

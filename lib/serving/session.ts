@@ -9,6 +9,9 @@ import { noGrad } from '../autograd/grad-mode';
 import { FormatError, ShapeError, ValidationError } from '../errors';
 import { Embedding } from '../layers/embedding';
 import { LayerState, RecurrentLayer } from '../layers/recurrent';
+import { RecurrentStepper as NativeStepper } from '../layers/recurrent-step';
+import { Module } from '../nn/module';
+import { actsPerStep } from '../nn/registry';
 import { GraphModel } from '../model/functional';
 import { Sequential } from '../model/sequential';
 import { ModelStates, recurrentLayerPaths } from '../model/states';
@@ -42,6 +45,10 @@ export class Session {
   private readonly tokens: boolean;
   private readonly inputSize: number | null;
   private states: ModelStates = {};
+  /** The single-step fast path: each layer of a Sequential, recurrent ones with a native stepper; null when the model has none. */
+  private readonly plan: PlanStep[] | null;
+  /** Whether the steppers (not `states`) hold the current state. */
+  private inSteppers = false;
 
   constructor(
     readonly model: SessionModel,
@@ -62,6 +69,7 @@ export class Session {
     const first = model instanceof Sequential ? model.layers[0] : undefined;
     this.tokens = first instanceof Embedding;
     this.inputSize = first instanceof RecurrentLayer ? first.inputSize : null;
+    this.plan = model instanceof Sequential && [...this.paths.keys()].every((l) => l.numLayers === 1) ? planOf(model, this.paths) : null;
     if (state !== undefined) this.restore(state);
   }
 
@@ -72,7 +80,11 @@ export class Session {
    * or k ids) returns `[k, …]` outputs.
    */
   step(input: StepInput): Tensor {
+    const single = this.plan ? this.singleStep(input) : null;
+    if (single) return this.fastStep(single.values, single.from);
     const { x, chunk } = this.toBatch(input);
+    this.syncFromSteppers();
+    this.inSteppers = false;
     const steps = x.shape[1];
     const { output, states } = noGrad(() => this.model.forward(x, { states: this.states, training: false }) as { output: Tensor | Tensor[]; states: ModelStates });
     if (!(output instanceof Tensor) || output.rank < 2 || output.shape[0] !== 1 || output.shape[1] !== steps) {
@@ -86,12 +98,85 @@ export class Session {
   /** Forgets the carried states: the next step starts from zeros. */
   reset(): void {
     this.states = {};
+    this.inSteppers = false;
   }
 
   /** The carried states as plain data, for `eddy.session(model, state)` here or in another process. */
   state(): SessionState {
+    this.syncFromSteppers();
+    return this.stateOf(this.states);
+  }
+
+  /** @internal The states a batcher carries for this session's stream. */
+  carried(): ModelStates {
+    this.syncFromSteppers();
+    return this.states;
+  }
+
+  /**
+   * One step through the native steppers: one synchronous call per
+   * recurrent layer and no tensor for them, so a step costs microseconds.
+   * The steppers compute exactly what `forward` computes for that step.
+   */
+  private fastStep(x: Float32Array, from: number): Tensor {
+    const plan = this.plan!;
+    if (!this.inSteppers) {
+      for (const p of plan) {
+        if (!p.stepper) continue;
+        const s = this.states[p.path!];
+        p.stepper.reset(s ? { h: valuesOf(s.h), c: s.c && valuesOf(s.c) } : {});
+      }
+      this.inSteppers = true;
+    }
+    let v = x;
+    let shape: readonly number[] = [x.length];
+    for (let i = from; i < plan.length; i++) {
+      const p = plan[i];
+      if (p.stepper) {
+        v = p.stepper.step(v);
+        shape = [v.length];
+      } else {
+        const out = noGrad(() => (p.layer as unknown as { forward(t: Tensor, o: object): unknown }).forward(new Tensor(v, [1, 1, v.length]), { training: false })) as Tensor;
+        v = valuesOf(out);
+        shape = out.shape.slice(2);
+      }
+    }
+    // The last stepper's h is overwritten by its next step: the caller gets a copy.
+    return new Tensor(plan[plan.length - 1].stepper ? v.slice() : v, shape);
+  }
+
+  /** One step's input as the first layer's values (an Embedding row for a token id), or null for chunks and other shapes. */
+  private singleStep(input: StepInput): { values: Float32Array; from: number } | null {
+    if (this.tokens) {
+      if (typeof input !== 'number') return null;
+      const embedding = (this.model as Sequential).layers[0] as Embedding;
+      if (!Number.isInteger(input) || input < 0 || input >= embedding.numEmbeddings) return null; // toBatch says why
+      const dim = embedding.embeddingDim;
+      const w = embedding.weight.data;
+      return { values: valuesOf(w).subarray(input * dim, (input + 1) * dim), from: 1 };
+    }
+    const F = this.inputSize;
+    if (input instanceof Float32Array) return F === null || input.length === F ? { values: input, from: 0 } : null;
+    if (input instanceof Tensor && input.rank === 1 && (F === null || input.shape[0] === F)) return { values: valuesOf(input), from: 0 };
+    return null;
+  }
+
+  /** Copies the steppers' state into `states` (tensors), when they hold it. */
+  private syncFromSteppers(): void {
+    if (!this.inSteppers) return;
+    const next: ModelStates = {};
+    for (const p of this.plan!) {
+      if (!p.stepper) continue;
+      const shape = [1, 1, p.stepper.h.length];
+      next[p.path!] = p.stepper.c ? { h: new Tensor(p.stepper.h.slice(), shape), c: new Tensor(p.stepper.c.slice(), shape) } : { h: new Tensor(p.stepper.h.slice(), shape) };
+    }
+    this.states = next;
+  }
+
+  /** @internal `states` as plain data. */
+  stateOf(states: ModelStates): SessionState {
     const layers: SessionState['layers'] = {};
-    for (const [path, s] of Object.entries(this.states)) {
+    for (const [path, s] of Object.entries(states)) {
       layers[path] = s.c ? { h: Array.from(s.h.toFloat32Array()), c: Array.from(s.c.toFloat32Array()) } : { h: Array.from(s.h.toFloat32Array()) };
     }
     return { format: SESSION_STATE_FORMAT, version: SESSION_STATE_VERSION, layers };
@@ -112,9 +197,11 @@ export class Session {
       next[path] = stateTensors(entry, layer, `state.layers['${path}']`);
     }
     this.states = next;
+    this.inSteppers = false;
   }
 
-  private toBatch(input: StepInput): { x: Tensor; chunk: boolean } {
+  /** @internal One step or chunk as a batch of one: [1, steps, …]. */
+  toBatch(input: StepInput): { x: Tensor; chunk: boolean } {
     if (this.tokens) {
       const ids = typeof input === 'number' ? [input] : input instanceof Tensor ? Array.from(input.toFloat32Array()) : Array.from(input as ArrayLike<number>);
       if (ids.length === 0) throw new ShapeError('Expected at least one token id for input but received none');
@@ -130,6 +217,28 @@ export class Session {
     if (this.inputSize !== null && F !== this.inputSize) throw new ShapeError(`Expected ${this.inputSize} features per step for input but received ${formatShape(t.shape)}`);
     return t.rank === 1 ? { x: t.reshape([1, 1, F]), chunk: false } : { x: t.reshape([1, t.shape[0], F]), chunk: true };
   }
+}
+
+/** A tensor's elements in row-major order, without a copy when they are stored that way. */
+function valuesOf(t: Tensor): Float32Array {
+  return t.isContiguous() ? t.data.subarray(t.offset, t.offset + t.size) : t.toFloat32Array();
+}
+
+interface PlanStep {
+  layer: Module;
+  stepper?: NativeStepper;
+  path?: string;
+}
+
+/** The layers of `model` for single steps, or null when one of them cannot run one step alone. */
+function planOf(model: Sequential, paths: Map<RecurrentLayer, string>): PlanStep[] | null {
+  const plan: PlanStep[] = [];
+  for (const [i, layer] of model.layers.entries()) {
+    if (layer instanceof RecurrentLayer) plan.push({ layer, stepper: layer.stepper(), path: paths.get(layer) });
+    else if ((i === 0 && layer instanceof Embedding) || actsPerStep(layer)) plan.push({ layer });
+    else return null;
+  }
+  return plan;
 }
 
 /** A layer's state from plain data, checked against the layer: [numLayers, 1, hiddenSize] each. */

@@ -8,6 +8,7 @@ import { spawn, spawnSync, SpawnSyncReturns } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as lib from '../../lib';
 
 const MAIN = path.resolve(__dirname, '../../lib/cli/main.js');
 const DATA = path.resolve(__dirname, '../../../examples/data');
@@ -147,6 +148,30 @@ describe('eddy CLI', function () {
     assert.strictEqual(e.status, 0, e.stderr);
     assert.match(e.stdout, /60 texts of labelled\.csv: loss [\d.]+, accuracy [\d.]+ %/);
     assert.match(eddy(['info', path.join('cls', 'model.safetensors')], dir).stdout, /SequencePooling\(mode='last'\)/);
+  });
+
+  it('generate and evaluate take a model saved from the API without the task key when its layers fit', async function () {
+    const { model: lm, metadata } = await lib.loadModelFile(model);
+    const api = path.join(dir, 'api-lm.safetensors');
+    await lib.save(lm, api, { metadata: { tokenizer: metadata.tokenizer } });
+    const g = eddy(['generate', api, '--length', '20', '--seed', '1'], dir);
+    assert.strictEqual(g.status, 0, g.stderr);
+    assert.ok(g.stdout.startsWith('It is a truth') && g.stdout.length > 'It is a truth'.length + 20, g.stdout);
+    const e = eddy(['evaluate', api, '--data', path.join(DATA, 'austen-northanger-abbey.txt'), '--max-chars', '3000', '--seq-len', '32'], dir);
+    assert.strictEqual(e.status, 0, e.stderr);
+    assert.match(e.stdout, /bits\/char/);
+
+    // Without a tokenizer there is nothing to generate with.
+    const bare = path.join(dir, 'api-bare.safetensors');
+    await lib.save(lm, bare);
+    assertOneLineError(eddy(['generate', bare], dir), /^eddy: Expected a text model \(from `eddy train --task text`\) for `eddy generate` but ".*api-bare\.safetensors" is not one made by `eddy train`$/);
+    // A classifier's layers (pooled to one output per text) cannot generate, even with a tokenizer: refused before any output.
+    const { model: classifier, metadata: clsMeta } = await lib.loadModelFile(path.join(dir, 'cls', 'model.safetensors'));
+    const pooled = path.join(dir, 'api-pooled.safetensors');
+    await lib.save(classifier, pooled, { metadata: { tokenizer: clsMeta.tokenizer } });
+    const p = eddy(['generate', pooled, '--prompt', 'what'], dir);
+    assertOneLineError(p, /^eddy: Expected a recurrent layer or a per-step layer .* but received SequencePooling/);
+    assert.strictEqual(p.stdout, '');
   });
 
   it('bad flags, values and files give one line on stderr and a non-zero exit, never a stack trace', function () {

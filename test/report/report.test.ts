@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { renderReport } from '../../lib/report/report';
+import { logLabel, renderReport } from '../../lib/report/report';
 
 const SAMPLE = {
   title: 'Char-level LSTM on <Austen> & co',
@@ -35,6 +35,13 @@ describe('training report', () => {
     assert.doesNotMatch(html.replace(/xmlns="http:\/\/www\.w3\.org\/2000\/svg"/g, ''), /https?:|<script|src=/, 'no network, no scripts');
     assert.match(html, /<title>Char-level LSTM on &lt;Austen&gt; &amp; co<\/title>/);
     assert.match(html, /acknowledged &lt;script&gt;alert\(1\)&lt;\/script&gt;/);
+  });
+
+  it('legends show logged names as the progress lines print them; the series keep their keys', () => {
+    assert.deepStrictEqual(['loss', 'valLoss', 'valAccuracy', 'bitsPerCharacter'].map(logLabel), ['loss', 'val_loss', 'val_accuracy', 'bits_per_character']);
+    assert.match(html, /data-name="valLoss"/);
+    assert.match(html, /class="legend"[^>]*>val_loss<\/text>/);
+    assert.doesNotMatch(html, /class="legend"[^>]*>valLoss<\/text>/);
   });
 
   it('renders in headless Chromium (screenshot, and the SVG elements are in the page)', function () {

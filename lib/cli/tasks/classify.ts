@@ -9,6 +9,7 @@
 import * as path from 'path';
 import * as eddy from '../../index';
 import { ValidationError } from '../../errors';
+import { logLabel } from '../../report/report';
 import { bundledData, TrainConfig } from '../config';
 import { checkDataFile, readData } from '../inputs';
 import { writeMetadata } from '../metadata';
@@ -91,7 +92,7 @@ async function train(c: TrainConfig, resumed?: Resumed): Promise<void> {
     rows: rows.train.length,
     tokensPerBatch: c.batchSize * meanLength,
     unit: 'tok',
-    epochLine: (l) => `val_accuracy ${(100 * (l.valAccuracy ?? NaN)).toFixed(1)} %`,
+    epochLine: (l) => `${logLabel('valAccuracy')} ${(100 * (l.valAccuracy ?? NaN)).toFixed(1)} %`,
     metadata,
   });
   if (!fitted) return;

@@ -1,0 +1,83 @@
+/**
+ * Token-by-token inference: advances one recurrent layer one time step per
+ * call with carried state, for serving and generation. The weights are
+ * copied and packed for the native kernels once, when the stepper is made;
+ * every `step` is one synchronous native call with no allocation.
+ */
+import { ShapeError } from '../errors';
+import { binding, RnnStepperHandle } from '../native';
+import { checkInteger, checkOptions, fail, formatShape } from '../validate';
+
+export interface StepperOptions {
+  /** Independent streams advanced together by each step (rows of x and of the state). @default 1 */
+  batch?: number;
+}
+
+const STEPPER_OPTIONS = ['batch'];
+
+/** What a layer hands its stepper: the native handle and the sizes to check against. */
+export interface StepperInit {
+  handle: RnnStepperHandle;
+  inputSize: number;
+  hiddenSize: number;
+  hasCellState: boolean;
+  /** The layer's description, for error messages. */
+  layerName: string;
+}
+
+/**
+ * A single-layer, unidirectional RNN, LSTM or GRU run one step at a time.
+ * Each step computes exactly what a whole-sequence `forward` computes for
+ * that step, bit for bit on the same kernels. Made by `layer.stepper()`;
+ * later changes to the layer's weights are not seen (make a new stepper).
+ */
+export class RecurrentStepper {
+  /** Streams per step. */
+  readonly batch: number;
+  /** The hidden state [batch, hiddenSize]: h_t after a step, which is also the step's output. */
+  readonly h: Float32Array;
+  /** The LSTM cell state [batch, hiddenSize]; null for RNN and GRU. */
+  readonly c: Float32Array | null;
+  private readonly init: StepperInit;
+
+  constructor(init: StepperInit, opts: StepperOptions = {}) {
+    const o = checkOptions('stepper options', opts);
+    for (const key of Object.keys(o)) if (!STEPPER_OPTIONS.includes(key)) fail(`one of the options ${STEPPER_OPTIONS.join(', ')}`, 'stepper options', key);
+    this.batch = checkInteger('batch', o.batch ?? 1, 1);
+    this.init = init;
+    this.h = new Float32Array(this.batch * init.hiddenSize);
+    this.c = init.hasCellState ? new Float32Array(this.batch * init.hiddenSize) : null;
+  }
+
+  /**
+   * Advances every stream one step: x is [batch, inputSize] (row-major).
+   * Returns `h`, the new state and the step's output; it is overwritten by
+   * the next step, so copy it to keep it.
+   */
+  step(x: Float32Array): Float32Array {
+    const want = this.batch * this.init.inputSize;
+    if (!(x instanceof Float32Array)) fail(`a Float32Array of ${want} elements`, 'x', x);
+    if (x.length !== want) {
+      throw new ShapeError(`Expected x of ${want} elements ([batch ${this.batch}, ${this.init.inputSize}]) for a stepper of ${this.init.layerName} but received ${x.length}`);
+    }
+    binding.rnnStep(this.init.handle, x, this.h, this.c);
+    return this.h;
+  }
+
+  /** Sets the state of every stream: h (and c for LSTM) [batch, hiddenSize], or zeros when omitted. */
+  reset(state: { h?: Float32Array; c?: Float32Array } = {}): void {
+    const s = checkOptions('state', state);
+    const size = this.batch * this.init.hiddenSize;
+    for (const [name, src, dst] of [['h', s.h, this.h], ['c', s.c, this.c]] as const) {
+      if (src === undefined) {
+        dst?.fill(0);
+        continue;
+      }
+      if (!dst) fail('no c (only LSTM has a cell state)', 'state', src);
+      if (!(src instanceof Float32Array) || src.length !== size) {
+        throw new ShapeError(`Expected ${name} of shape ${formatShape([this.batch, this.init.hiddenSize])} for a stepper of ${this.init.layerName} but received ${src instanceof Float32Array ? src.length + ' elements' : typeof src}`);
+      }
+      dst.set(src);
+    }
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Micro-batching of whole requests: concurrent `predict` calls, each one
+ * sequence of its own length, are padded into one batch (with `lengths`,
+ * so padding changes nothing), run off the main thread, and each caller
+ * gets its own rows back. A full queue refuses at once with an
+ * `OverloadedError`; an aborted request leaves its batch without
+ * disturbing the others.
+ */
+import { noGrad } from '../autograd/grad-mode';
+import { OverloadedError, ShapeError, ValidationError } from '../errors';
+import { Model } from '../model/model';
+import { AbortError } from '../model/training';
+import { Tensor } from '../tensor/tensor';
+import { checkInteger, checkNumber, checkOptions, describe, formatShape } from '../validate';
+
+export interface BatcherOptions {
+  /** The most requests one batch runs. @default 32 */
+  maxBatch?: number;
+  /** How long the first waiting request waits for others before its batch runs. @default 2 */
+  maxDelayMs?: number;
+  /** The most requests waiting; one more is refused with an OverloadedError. @default 1024 */
+  maxQueue?: number;
+}
+
+export interface BatchedPredictOptions {
+  /** Cancels the request: it leaves the queue (or its result is dropped) and the promise rejects with an AbortError. */
+  signal?: AbortSignal;
+}
+
+interface Request {
+  x: Tensor;
+  steps: number;
+  resolve(out: Tensor): void;
+  reject(err: unknown): void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+/** Coalesces concurrent requests to one model into padded batches. */
+export class Batcher {
+  readonly maxBatch: number;
+  readonly maxDelayMs: number;
+  readonly maxQueue: number;
+  private queue: Request[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private running = 0;
+  private closed = false;
+
+  constructor(
+    readonly model: Model,
+    opts: BatcherOptions = {},
+  ) {
+    if (!(model instanceof Model)) throw new ValidationError(`Expected an eddy Model for model but received ${describe(model)}`);
+    const o = checkOptions('opts', opts);
+    this.maxBatch = checkInteger('opts.maxBatch', o.maxBatch ?? 32, 1, 65536);
+    this.maxDelayMs = checkNumber('opts.maxDelayMs', o.maxDelayMs ?? 2, { min: 0, max: 60000 });
+    this.maxQueue = checkInteger('opts.maxQueue', o.maxQueue ?? 1024, 1);
+  }
+
+  /** Batches running now. */
+  get batchesRunning(): number {
+    return this.running;
+  }
+
+  /** Requests waiting for a batch. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * The model's output for one sequence `x` ([steps, features], or [steps]
+   * token ids), computed inside whatever batch it joins: [steps, …] for
+   * per-step outputs, else the row's output.
+   */
+  predict(x: Tensor, opts: BatchedPredictOptions = {}): Promise<Tensor> {
+    const o = checkOptions('opts', opts);
+    if (this.closed) return Promise.reject(new ValidationError('Expected an open Batcher but it was closed'));
+    if (!(x instanceof Tensor) || x.rank < 1) return Promise.reject(new ValidationError(`Expected a Tensor [steps, …] for x but received ${describe(x)}`));
+    if (x.shape[0] < 1) return Promise.reject(new ShapeError(`Expected at least one step for x but received ${formatShape(x.shape)}`));
+    if (o.signal?.aborted) return Promise.reject(new AbortError('The request was aborted'));
+    if (this.queue.length >= this.maxQueue) {
+      return Promise.reject(new OverloadedError(`The queue is full (${this.maxQueue} requests waiting); try again later`));
+    }
+    return new Promise<Tensor>((resolve, reject) => {
+      const request: Request = { x, steps: x.shape[0], resolve, reject, signal: o.signal };
+      if (o.signal) {
+        request.onAbort = () => {
+          const i = this.queue.indexOf(request);
+          if (i >= 0) this.queue.splice(i, 1);
+          reject(new AbortError('The request was aborted'));
+        };
+        o.signal.addEventListener('abort', request.onAbort, { once: true });
+      }
+      this.queue.push(request);
+      if (this.queue.length >= this.maxBatch) this.flushSoon(0);
+      else this.flushSoon(this.maxDelayMs);
+    });
+  }
+
+  /** Refuses new requests; the queued ones still run. */
+  close(): void {
+    this.closed = true;
+  }
+
+  private flushSoon(delayMs: number): void {
+    if (this.timer !== null) {
+      if (delayMs > 0) return;
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, delayMs);
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0, this.maxBatch);
+    if (this.queue.length > 0) this.flushSoon(this.queue.length >= this.maxBatch ? 0 : this.maxDelayMs);
+    if (batch.length === 0) return;
+    for (const r of batch) if (r.onAbort) r.signal!.removeEventListener('abort', r.onAbort);
+    this.running++;
+    try {
+      const out = await this.run(batch);
+      batch.forEach((r, i) => {
+        if (r.signal?.aborted) r.reject(new AbortError('The request was aborted'));
+        else r.resolve(out[i]);
+      });
+    } catch (err) {
+      for (const r of batch) r.reject(err);
+    } finally {
+      this.running--;
+    }
+  }
+
+  /** Pads the requests to the longest, runs them as one batch with their lengths, and splits the rows. */
+  private async run(batch: Request[]): Promise<Tensor[]> {
+    const first = batch[0].x;
+    const rest = first.shape.slice(1);
+    for (const r of batch) {
+      if (r.x.rank !== first.rank || r.x.shape.slice(1).some((d, i) => d !== rest[i])) {
+        throw new ShapeError(`Expected requests of shape [steps${rest.map((d) => `, ${d}`).join('')}] in one batch but received ${formatShape(r.x.shape)}`);
+      }
+    }
+    const T = Math.max(...batch.map((r) => r.steps));
+    const row = rest.reduce((a, d) => a * d, 1);
+    const data = new Float32Array(batch.length * T * row);
+    batch.forEach((r, b) => data.set(r.x.toFloat32Array(), b * T * row));
+    const x = new Tensor(data, [batch.length, T, ...rest]);
+    const lengths = Int32Array.from(batch, (r) => r.steps);
+    const y = (await noGrad(() => this.model.forwardAsync(x, { lengths, training: false }))) as Tensor;
+    if (!(y instanceof Tensor) || y.shape[0] !== batch.length) throw new ShapeError(`Expected one output row per request from ${this.model.toString()} but received ${y instanceof Tensor ? formatShape(y.shape) : describe(y)}`);
+    const perStep = y.rank >= 2 && y.shape[1] === T;
+    return batch.map((r, b) => {
+      const own = y.select(0, b);
+      return (perStep ? own.slice(0, 0, r.steps) : own).contiguous();
+    });
+  }
+}

@@ -1,0 +1,35 @@
+// AVX-512 tiles of the packed GEMM (packed_gemm_tiles.h): panels of 16
+// columns, tiles of 4 rows × 6 panels (24 accumulators of the 32 zmm
+// registers), 8 panels for one or two rows. Compiled with -mavx512f/bw/dq/vl
+// -mfma and reached only when isa() says so.
+#include "packed_gemm.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#include "packed_gemm_tiles.h"
+
+namespace eddy {
+namespace avx512 {
+namespace {
+
+struct V {
+  static constexpr int kWidth = 16;
+  using Reg = __m512;
+  static Reg zero() { return _mm512_setzero_ps(); }
+  static Reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static Reg madd(float a, Reg b, Reg acc) { return _mm512_fmadd_ps(_mm512_set1_ps(a), b, acc); }
+  static void store(float* c, Reg v, int n, bool accumulate) {
+    const __mmask16 mask = n >= kWidth ? __mmask16(0xffff) : static_cast<__mmask16>((1u << n) - 1);
+    if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, c), v);
+    _mm512_mask_storeu_ps(c, mask, v);
+  }
+};
+
+}  // namespace
+
+const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 6, 8, 8, 6>("avx512 4x(16x6) packed");
+
+}  // namespace avx512
+}  // namespace eddy
+#endif

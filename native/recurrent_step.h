@@ -1,0 +1,41 @@
+// One time step of one recurrent layer (one direction) for a few streams
+// with carried state — the serving path, one call per token. The layer's
+// weights are copied and packed once, when the stepper is made; a step
+// then does the input projection and the cell step on the packed
+// weights with no allocation (scratch grows only when the batch does).
+// Same kernels and per-row arithmetic as rnn_forward on the same ISA, so a
+// stream stepped token by token matches a whole-sequence call bit for bit.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "cell.h"
+#include "packed_gemm.h"
+#include "recurrent.h"
+
+namespace eddy {
+
+class RecurrentStepper {
+ public:
+  // s: the layer's shape with layers = dirs = 1 (T and B are ignored); p:
+  // its parameters at index 0, copied here.
+  RecurrentStepper(const RnnShape& s, const RnnParams& p);
+
+  // Advances B streams one step: x [B, I] in, h [B, H] (and c [B, H] for
+  // LSTM) from h_{t-1} to h_t in place; h_t is also the step's output.
+  void step(int B, const float* x, float* h, float* c);
+
+  const RnnShape& shape() const { return s_; }
+
+ private:
+  RnnShape s_;
+  RnnParams p_;
+  std::vector<std::vector<float>> owned_;  // the copied parameters
+  PackedMatrix w_ih_;
+  HiddenWeights w_hh_;
+  std::vector<float> bias_;
+  std::vector<float> gates_, scratch_, scratch2_;
+};
+
+}  // namespace eddy

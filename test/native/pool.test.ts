@@ -1,0 +1,33 @@
+/**
+ * The native pool's error path: a chunk that fails an allocation must not
+ * end its thread (which would terminate the process) nor leave the caller
+ * while other chunks still run; the caller gets a ResourceError and the
+ * pool keeps working.
+ */
+import * as assert from 'assert';
+import { ResourceError, getNumThreads, setNumThreads } from '../../lib';
+import { binding } from '../../lib/native';
+
+describe('native pool', () => {
+  const initial = getNumThreads();
+  after(() => setNumThreads(initial));
+
+  for (const threads of [1, 2, 4]) {
+    it(`turns a failed allocation in any chunk into a ResourceError and stays usable (${threads} threads)`, () => {
+      setNumThreads(threads);
+      const n = 1000;
+      // The first item is in the caller's own chunk, the last in the last
+      // worker's, the middle one in between.
+      for (const failAt of [0, n / 2, n - 1]) {
+        assert.throws(() => binding.parallelProbe(n, failAt), (err: unknown) => {
+          assert.ok(err instanceof ResourceError);
+          assert.strictEqual(err.code, 'ERR_EDDY_RESOURCE');
+          assert.strictEqual(err.message, 'Not enough memory for the thread pool');
+          return true;
+        });
+        // Every chunk still ran to its end before the error was reported.
+        assert.strictEqual(binding.parallelProbe(n, -1), n);
+      }
+    });
+  }
+});
