@@ -146,6 +146,22 @@ async function main(argv: string[]): Promise<void> {
     .action(async (model: string, out: string | undefined, opts: { lengths: boolean }) => (await import('./models')).exportOnnxCommand(model, out, opts));
 
   program
+    .command('serve')
+    .description('answer HTTP requests with a model file: POST /predict, and /generate, /forecast or /classify for models of those tasks')
+    .argument('<model>', 'model file (.safetensors)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port (0: any free port)', num('port'), 8080)
+    .option('--max-body <bytes>', 'largest request body', num('max-body'), 1048576)
+    .option('--timeout <ms>', 'time for a whole request', num('timeout'), 30000)
+    .option('--max-batch <n>', 'most requests per batch', num('max-batch'), 32)
+    .option('--max-delay <ms>', 'how long a request waits for others to batch with', num('max-delay'), 2)
+    .option('--max-queue <n>', 'most requests waiting; more get 429', num('max-queue'), 1024)
+    .addHelpText('after', examples(['eddy serve eddy-run/model.safetensors', 'eddy serve co2-run/model.safetensors --port 9000', "curl -s localhost:8080/forecast -d '{\"history\": [1, 2, 3], \"steps\": 4}'"]))
+    .action(async (model: string, opts: { host: string; port: number; maxBody: number; timeout: number; maxBatch: number; maxDelay: number; maxQueue: number }) =>
+      (await import('./serve')).serveCommand(model, { host: opts.host, port: opts.port, maxBodyBytes: opts.maxBody, timeoutMs: opts.timeout, maxBatch: opts.maxBatch, maxDelayMs: opts.maxDelay, maxQueue: opts.maxQueue }),
+    );
+
+  program
     .command('bench')
     .description('time the recurrent layers on the benchmark configurations C1–C5 and print tokens/s and GFLOP/s')
     .option('--threads <n>', 'native threads [default: all cores]', num('threads'))

@@ -51,3 +51,17 @@ export function writeMetadata(fields: CliMetadata): Record<string, string> {
   for (const k of KEYS) if (fields[k] !== undefined) out[k] = fields[k];
   return out;
 }
+
+/**
+ * The task a model is for: its `task` metadata, or for a model saved from
+ * the API without that key, what its metadata holds — labels and a
+ * tokenizer (classify), a tokenizer (text), inputSteps (forecast). The
+ * command then checks the layers fit (generate refuses a model it cannot
+ * step, before printing anything).
+ */
+export function taskOfMetadata(m: CliMetadata): string | undefined {
+  if (m.task !== undefined) return m.task;
+  if (m.tokenizer !== undefined) return m.labels !== undefined && m.maxLength !== undefined ? 'classify' : 'text';
+  if (m.inputSteps !== undefined) return 'forecast';
+  return undefined;
+}

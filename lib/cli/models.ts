@@ -8,7 +8,7 @@ import { ValidationError } from '../errors';
 import { BENCH_CONFIGS } from '../bench/configs';
 import { measureRnn } from '../bench/rnn';
 import { readColumn } from './inputs';
-import { CliMetadata, readMetadata } from './metadata';
+import { CliMetadata, readMetadata, taskOfMetadata } from './metadata';
 import type { EvaluateOptions } from './task';
 import { loadTask, TASKS } from './train';
 
@@ -18,22 +18,8 @@ async function loadModel(file: string): Promise<{ model: eddy.Sequential; metada
   return { model: model as eddy.Sequential, metadata: readMetadata(metadata) };
 }
 
-/**
- * The task a model is for: its `task` metadata, or for a model saved from
- * the API without that key, what its metadata holds — labels and a
- * tokenizer (classify), a tokenizer (text), inputSteps (forecast). The
- * command then checks the layers fit (generate refuses a model it cannot
- * step, before printing anything).
- */
-function taskOf(m: CliMetadata): string | undefined {
-  if (m.task !== undefined) return m.task;
-  if (m.tokenizer !== undefined) return m.labels !== undefined && m.maxLength !== undefined ? 'classify' : 'text';
-  if (m.inputSteps !== undefined) return 'forecast';
-  return undefined;
-}
-
 function needTask(file: string, metadata: CliMetadata, task: string, command: string): void {
-  const found = taskOf(metadata);
+  const found = taskOfMetadata(metadata);
   if (found !== task) throw new ValidationError(`Expected a ${task} model (from \`eddy train --task ${task}\`) for \`eddy ${command}\` but ${JSON.stringify(file)} is ${found ? `a ${found} model` : 'not one made by `eddy train`'}`);
 }
 
@@ -89,7 +75,7 @@ export async function infoCommand(file: string): Promise<void> {
 
 export async function evaluateCommand(file: string, o: EvaluateOptions): Promise<void> {
   const { model, metadata } = await loadModel(file);
-  const task = taskOf(metadata);
+  const task = taskOfMetadata(metadata);
   if (task === undefined || !Object.hasOwn(TASKS, task)) needTask(file, metadata, 'forecast', 'evaluate');
   return (await loadTask(task!)).evaluate(model, metadata, o);
 }

@@ -20,6 +20,8 @@ export interface BatcherOptions {
   maxDelayMs?: number;
   /** The most requests waiting; one more is refused with an OverloadedError. @default 1024 */
   maxQueue?: number;
+  /** Called with the number of requests of each batch as it starts (for metrics). @default none */
+  onBatch?: (size: number) => void;
 }
 
 export interface BatchedPredictOptions {
@@ -55,7 +57,11 @@ export class Batcher {
     this.maxBatch = checkInteger('opts.maxBatch', o.maxBatch ?? 32, 1, 65536);
     this.maxDelayMs = checkNumber('opts.maxDelayMs', o.maxDelayMs ?? 2, { min: 0, max: 60000 });
     this.maxQueue = checkInteger('opts.maxQueue', o.maxQueue ?? 1024, 1);
+    if (o.onBatch !== undefined && typeof o.onBatch !== 'function') throw new ValidationError(`Expected a function for opts.onBatch but received ${describe(o.onBatch)}`);
+    this.onBatch = o.onBatch;
   }
+
+  private readonly onBatch?: (size: number) => void;
 
   /** Batches running now. */
   get batchesRunning(): number {
@@ -119,6 +125,7 @@ export class Batcher {
     if (batch.length === 0) return;
     for (const r of batch) if (r.onAbort) r.signal!.removeEventListener('abort', r.onAbort);
     this.running++;
+    this.onBatch?.(batch.length);
     try {
       const out = await this.run(batch);
       batch.forEach((r, i) => {

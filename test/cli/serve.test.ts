@@ -1,0 +1,145 @@
+/**
+ * `eddy serve` as a child process on a free loopback port: every endpoint,
+ * every limit, and a graceful drain on SIGTERM with a request in flight.
+ */
+import * as assert from 'assert';
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as os from 'os';
+import * as path from 'path';
+import * as eddy from '../../lib';
+
+const MAIN = path.resolve(__dirname, '../../lib/cli/main.js');
+
+interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+function request(port: number, method: string, route: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: route, headers: { 'content-type': 'application/json', ...headers }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.setTimeout(20000, () => req.destroy(new Error('no answer in 20 s')));
+    req.end(body);
+  });
+}
+
+const json = (r: Reply): { error?: { code: string; message: string } } & Record<string, unknown> => JSON.parse(r.body);
+
+/** Starts `eddy serve` and resolves with its port once it listens. */
+function serve(file: string, args: string[]): Promise<{ child: ChildProcess; port: number; output: () => string }> {
+  const child = spawn(process.execPath, [MAIN, 'serve', file, '--port', '0', ...args], { env: { ...process.env, EDDY_NUM_THREADS: '1' } });
+  let out = '';
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`eddy serve did not start: ${out}`)), 30000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]), output: () => out });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`eddy serve exited with ${code}: ${out}`)));
+  });
+}
+
+describe('eddy serve', function () {
+  this.timeout(120000);
+  let dir: string;
+  let file: string;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-serve-'));
+    const tokenizer = eddy.text.CharTokenizer.fromTexts('the quick brown fox jumps over the lazy dog');
+    eddy.manualSeed(1);
+    const model = eddy.sequential([
+      new eddy.Embedding({ numEmbeddings: tokenizer.vocabSize, embeddingDim: 8 }),
+      new eddy.LSTM({ inputSize: 8, hiddenSize: 16 }),
+      new eddy.Linear({ inFeatures: 16, outFeatures: tokenizer.vocabSize }),
+    ]);
+    file = path.join(dir, 'model.safetensors');
+    // Saved from the API: a tokenizer in the metadata makes it a text model.
+    await model.save(file, { metadata: { tokenizer: JSON.stringify(tokenizer) } });
+  });
+
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('answers /healthz, /predict, /generate (NDJSON) and /metrics, with JSON errors for bad requests', async () => {
+    const { child, port } = await serve(file, ['--max-body', '2000']);
+    try {
+      assert.deepStrictEqual(json(await request(port, 'GET', '/healthz')), { status: 'ok' });
+      const predicted = await request(port, 'POST', '/predict', JSON.stringify({ input: [1, 2, 3] }));
+      assert.strictEqual(predicted.status, 200, predicted.body);
+      const output = json(predicted).output as number[][];
+      assert.strictEqual(output.length, 3);
+      const generated = await request(port, 'POST', '/generate', JSON.stringify({ prompt: 'the ', length: 12, seed: 3 }));
+      assert.strictEqual(generated.status, 200, generated.body);
+      assert.strictEqual(generated.headers['content-type'], 'application/x-ndjson');
+      const lines = generated.body.trim().split('\n').map((l) => JSON.parse(l));
+      assert.deepStrictEqual(lines.at(-1), { done: true });
+      assert.strictEqual(lines.slice(0, -1).map((l) => l.text).join('').length, 12);
+
+      const badJson = await request(port, 'POST', '/predict', '{"input": [1,');
+      assert.strictEqual(badJson.status, 400);
+      assert.strictEqual(json(badJson).error!.code, 'ERR_EDDY_BAD_JSON');
+      const missing = await request(port, 'POST', '/predict', '{}');
+      assert.strictEqual(missing.status, 400);
+      assert.match(json(missing).error!.message, /^Expected a non-empty array .* for input but received nothing$/);
+      const badId = await request(port, 'POST', '/predict', JSON.stringify({ input: [1, 99] }));
+      assert.strictEqual(badId.status, 400, badId.body);
+      const tooLarge = await request(port, 'POST', '/predict', JSON.stringify({ input: new Array(1000).fill(1) }));
+      assert.strictEqual(tooLarge.status, 413);
+      assert.strictEqual(json(tooLarge).error!.code, 'ERR_EDDY_TOO_LARGE');
+      const unknown = await request(port, 'GET', '/nope');
+      assert.strictEqual(unknown.status, 404);
+      const wrongMethod = await request(port, 'GET', '/predict');
+      assert.strictEqual(wrongMethod.status, 405);
+
+      const metrics = (await request(port, 'GET', '/metrics')).body;
+      assert.match(metrics, /^eddy_requests_total\{path="\/predict",status="200"\} 1$/m);
+      assert.match(metrics, /^eddy_requests_total\{path="\/predict",status="400"\} 3$/m);
+      assert.match(metrics, /^eddy_request_duration_seconds_count \d+$/m);
+      assert.match(metrics, /^eddy_batch_size_bucket\{le="1"\} \d+$/m);
+      assert.match(metrics, /^eddy_queue_depth 0$/m);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('answers 429 with Retry-After when the queue is full and 504 past the deadline', async () => {
+    const { child, port } = await serve(file, ['--max-queue', '1', '--max-delay', '1500', '--timeout', '800']);
+    try {
+      const first = request(port, 'POST', '/predict', JSON.stringify({ input: [1, 2] }));
+      await new Promise((r) => setTimeout(r, 200));
+      const second = await request(port, 'POST', '/predict', JSON.stringify({ input: [3] }));
+      assert.strictEqual(second.status, 429, second.body);
+      assert.strictEqual(second.headers['retry-after'], '1');
+      assert.strictEqual(json(second).error!.code, 'ERR_EDDY_OVERLOADED');
+      const late = await first;
+      assert.strictEqual(late.status, 504, late.body);
+      assert.strictEqual(json(late).error!.code, 'ERR_EDDY_TIMEOUT');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('drains on SIGTERM: the request in flight is answered, then the process exits 0', async () => {
+    const { child, port } = await serve(file, ['--max-delay', '700']);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const inFlight = request(port, 'POST', '/predict', JSON.stringify({ input: [1, 2, 3] }));
+    await new Promise((r) => setTimeout(r, 150));
+    child.kill('SIGTERM');
+    const answered = await inFlight;
+    assert.strictEqual(answered.status, 200, answered.body);
+    assert.strictEqual(await exited, 0);
+  });
+});
