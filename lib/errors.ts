@@ -3,7 +3,9 @@
  * with a stable `code`, so callers can branch on `err.code` (or
  * `instanceof`) rather than on message text.
  */
+/** The base of Eddy's errors. */
 export class EddyError extends Error {
+  /** Stable machine-readable code, `ERR_EDDY_*` (e.g. `ERR_EDDY_SHAPE`). */
   readonly code: string;
 
   constructor(message: string, code = 'ERR_EDDY', options?: { cause?: unknown }) {
@@ -24,6 +26,20 @@ export class ShapeError extends EddyError {
 export class ValidationError extends EddyError {
   constructor(message: string) {
     super(message, 'ERR_EDDY_VALIDATION');
+  }
+}
+
+/** An options object has a key the function does not know (a typo, or another library's spelling). */
+export class UnknownOptionError extends ValidationError {
+  /** The unknown key. */
+  readonly key: string;
+  /** The closest known key, when one is close. */
+  readonly suggestion: string | undefined;
+
+  constructor(message: string, key: string, suggestion: string | undefined) {
+    super(message);
+    this.key = key;
+    this.suggestion = suggestion;
   }
 }
 
@@ -57,6 +73,86 @@ export class OverloadedError extends EddyError {
 export class ResourceError extends EddyError {
   constructor(message: string) {
     super(message, 'ERR_EDDY_RESOURCE');
+  }
+}
+
+/** Training or a search was stopped through its AbortSignal (`name` is 'AbortError', as for DOM aborts). */
+export class AbortError extends EddyError {
+  constructor(message = 'Training was aborted') {
+    super(message, 'ERR_EDDY_ABORTED');
+  }
+}
+
+/** A loss or gradient is NaN or infinite and `onNonFinite` is 'error'. */
+export class NonFiniteError extends EddyError {
+  constructor(message: string) {
+    super(message, 'ERR_EDDY_NON_FINITE');
+  }
+}
+
+/**
+ * Malformed content in a file source: a FormatError that names the file and
+ * the 1-based line and column, in the message and as properties, so a
+ * caller can point an editor at the spot.
+ */
+export class ParseError extends FormatError {
+  /** The path the source was opened with. */
+  readonly file: string;
+  /** 1-based line of the problem. */
+  readonly line: number;
+  /** 1-based column: a character in the line (UTF-16 units), or for CSV the field. */
+  readonly column: number;
+
+  /** `kind` names the format ('JSON', 'CSV', 'UTF-8'); `detail` says what was expected and what arrived. */
+  constructor(kind: string, file: string, line: number, column: number, detail: string) {
+    super(`Invalid ${kind} in ${file} at line ${line}, column ${column}: ${detail}`);
+    this.file = file;
+    this.line = line;
+    this.column = column;
+  }
+}
+
+/**
+ * A file could not be opened, read or written. The operating system's error
+ * is the `cause`; its code (`ENOENT`, `EACCES`, `EISDIR`, …) is also
+ * `systemCode`, and the path the caller gave is `path`.
+ */
+export class FileError extends EddyError {
+  readonly path: string;
+  readonly systemCode: string | undefined;
+
+  constructor(message: string, path: string, cause: unknown) {
+    super(message, 'ERR_EDDY_FILE', { cause });
+    this.path = path;
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    this.systemCode = typeof code === 'string' ? code : undefined;
+  }
+}
+
+/** True for an error from the operating system (Node's system errors carry a string `code` and a `syscall`). */
+function isSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}
+
+/**
+ * `err` as a FileError naming `path` when it is a system error (`Cannot
+ * read "data.csv": no such file or directory (ENOENT)`); any other error
+ * is returned as it is.
+ */
+export function fileError(err: unknown, path: string, action: 'read' | 'write' | 'open' = 'read'): unknown {
+  if (!isSystemError(err) || err instanceof EddyError) return err;
+  // Node's message reads "ENOENT: no such file or directory, open '…'": keep the middle.
+  const reason = err.message.replace(/^[A-Z0-9_]+:\s*/, '').replace(/,\s*\w+(\s+'.*)?$/s, '');
+  return new FileError(`Cannot ${action} ${JSON.stringify(path)}: ${reason} (${err.code})`, path, err);
+}
+
+/**
+ * A native call refused its arguments with an uncoded RangeError or
+ * TypeError (the TypeScript checks normally catch these first).
+ */
+export class NativeArgumentError extends EddyError {
+  constructor(message: string, cause: unknown) {
+    super(message, 'ERR_EDDY_NATIVE_ARGUMENT', { cause });
   }
 }
 

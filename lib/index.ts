@@ -1,9 +1,9 @@
 /**
  * Eddy: recurrent neural networks for Node.js on native kernels.
  */
-export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, OverloadedError, ResourceError, DistributedError } from './errors';
+export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, OverloadedError, ResourceError, AbortError, NonFiniteError, ParseError, FileError, NativeArgumentError, UnknownOptionError, DistributedError } from './errors';
 export { Tensor, tensor, zeros } from './tensor/tensor';
-export type { TensorOptions, NestedArray, DType } from './tensor/tensor';
+export type { TensorOptions, NestedArray, DType, TensorData } from './tensor/tensor';
 export { matmul, matmulAsync } from './ops/matmul';
 export { add, sub, mul, div, neg } from './ops/arithmetic';
 export type { Operand } from './ops/arithmetic';
@@ -16,8 +16,8 @@ export type { BackwardFn, BackwardOptions } from './autograd/tape';
 export { setNumThreads, getNumThreads } from './runtime/threads';
 export { runtimeInfo } from './runtime/info';
 export { RNN, LSTM, GRU } from './layers/recurrent';
-export { RecurrentStepper } from './layers/recurrent-step';
-export type { StepperOptions } from './layers/recurrent-step';
+export { LayerStepper } from './layers/layer-stepper';
+export type { StepperOptions } from './layers/layer-stepper';
 export type { RecurrentOptions, RNNOptions, LSTMOptions, GRUOptions, RecurrentState, RecurrentOutput } from './layers/recurrent';
 export { Module } from './nn/module';
 export type { StateValue } from './nn/module';
@@ -60,7 +60,6 @@ export { EarlyStopping } from './model/callbacks';
 export { ModelCheckpoint } from './model/checkpoint-callback';
 export type { ModelCheckpointOptions } from './model/checkpoint-callback';
 export type { Callback, Logs, EarlyStoppingOptions } from './model/callbacks';
-export { AbortError, NonFiniteError } from './model/training';
 export type { FitOptions, EvaluateOptions, PredictOptions, History, LossFn, LossName, MetricName, LossContext } from './model/training';
 export type { Batch, Data } from './model/batches';
 export { layerToConfig, layerFromConfig, registerLayer } from './nn/registry';
@@ -79,4 +78,17 @@ export * as onnx from './onnx';
 export * as serving from './serving';
 export { session, Session } from './serving';
 export type { SessionState, StepInput } from './serving';
+// Types that public signatures mention (results of toConfig(), runtimeInfo(), graph internals).
+export type { RuntimeInfo } from './runtime/info';
+export type { AdditiveAttentionConfig, DotAttentionConfig, GeneralAttentionConfig } from './layers/attention';
+export type { BidirectionalConfig } from './layers/bidirectional';
+export type { DropoutConfig, DropoutCallOptions } from './layers/dropout';
+export type { EmbeddingConfig } from './layers/embedding';
+export type { LayerNormConfig } from './layers/layer-norm';
+export type { LinearConfig } from './layers/linear';
+export type { GraphModelConfig } from './model/functional';
+export type { AsyncBackwardFn, Edge } from './autograd/node';
+export type { GraphNode } from './nn/symbolic';
+export type { CellName, StateCarrier, GraphCallContext } from './layers/recurrent';
+export type { StepperInit } from './layers/layer-stepper';
 export * as distributed from './distributed';

@@ -3,7 +3,7 @@
  * typed `binding` from here.
  */
 import * as path from 'path';
-import { NativeLoadError, ResourceError } from './errors';
+import { NativeArgumentError, NativeLoadError, ResourceError } from './errors';
 
 /**
  * Every parameter kind of one (layer, direction) of a recurrent layer, in
@@ -150,7 +150,7 @@ export interface NativeBinding {
   /** The most threads the native pool takes. */
   readonly maxThreads: number;
   runtimeInfo(): {
-    blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean;
+    blas: string; blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean;
     isa: IsaName; isaAvailable: IsaName[];
     kernels: { recurrentGemm: string; activations: string; blas: string };
   };
@@ -170,43 +170,78 @@ export interface NativeBinding {
   distributedAbort(code: number): void;
 }
 
-/** Platforms for which Eddy ships prebuilt binaries. */
-const PREBUILT_PLATFORMS = ['linux-x64'];
+/** Platforms for which Eddy ships prebuilt binaries (glibc 2.31 or newer on Linux). */
+const PREBUILT_PLATFORMS = ['linux-x64', 'linux-arm64'];
 
 /** Package root: the directory holding package.json, prebuilds/ and build/. */
 export const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
 
+/** What the loader knows about the machine when it explains a failure. */
+export interface LoadEnvironment {
+  /** `process.platform`. */
+  platform: string;
+  /** `process.arch`. */
+  arch: string;
+  /** `process.versions.node`. */
+  nodeVersion: string;
+  /** `process.versions.napi`. */
+  napiVersion: string;
+  /** The package root searched for prebuilds/ and build/. */
+  root: string;
+  /** On Linux: the C library, 'glibc' or 'musl'. @default 'glibc' */
+  libc?: 'glibc' | 'musl';
+}
+
+/** The C library of this Linux process: glibc reports its version in Node's diagnostic report, musl does not. */
+export function detectLibc(): 'glibc' | 'musl' {
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header?.glibcVersionRuntime ? 'glibc' : 'musl';
+}
+
+/** How to build Eddy from source on `platform`: what to install, then `npm rebuild eddy-rnn`. */
+function sourceBuild(platform: string, libc: 'glibc' | 'musl'): string[] {
+  const then = ', then `npm rebuild eddy-rnn`';
+  if (platform === 'linux' && libc === 'musl') return ['- Build from source (Alpine): `apk add cmake make g++ openblas-dev`' + then + '.'];
+  if (platform === 'linux') {
+    return [
+      '- Build from source: install cmake, g++ and OpenBLAS' + then + ':',
+      '  Debian/Ubuntu: `apt-get install -y cmake g++ libopenblas-dev`',
+      '  Fedora/RHEL/Amazon Linux: `dnf install -y cmake gcc-c++ openblas-devel`',
+    ];
+  }
+  if (platform === 'darwin') {
+    return [
+      "- Build from source with Apple's Accelerate: `xcode-select --install && brew install cmake`" + then + ',',
+      '  or with OpenBLAS: `brew install cmake openblas`, then `EDDY_BLAS_DIR=$(brew --prefix openblas) npm rebuild eddy-rnn`.',
+    ];
+  }
+  if (platform === 'win32') return ['- Windows is not supported natively: use WSL 2 (e.g. Ubuntu), where the linux-x64 prebuilt binary installs.'];
+  return ['- Build from source: install cmake, a C++17 compiler and OpenBLAS with its headers (cblas.h)' + then + '.'];
+}
+
 /**
- * Explains a failed native load: the likely cause and what to do, in the
- * manner of sharp's install errors.
+ * Explains a failed native load: the likely cause and exactly what to
+ * install, in the manner of sharp's install errors.
  */
-export function explainLoadFailure(
-  err: unknown,
-  env: { platform: string; arch: string; nodeVersion: string; napiVersion: string; root: string },
-): string {
+export function explainLoadFailure(err: unknown, env: LoadEnvironment): string {
   const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
   const target = `${env.platform}-${env.arch}`;
+  const libc = env.libc ?? 'glibc';
   const lines = [
     `Could not load the eddy-rnn native module for ${target} (Node ${env.nodeVersion}, N-API ${env.napiVersion}).`,
     `Reason: ${detail}`,
     'Possible solutions:',
   ];
   if (!PREBUILT_PLATFORMS.includes(target)) {
-    lines.push(
-      `- No prebuilt binary is published for ${target} (prebuilt: ${PREBUILT_PLATFORMS.join(', ')}).`,
-      '  Build from source: install cmake, a C++17 compiler and OpenBLAS (libopenblas-dev), then run `npm rebuild eddy-rnn`.',
-    );
+    lines.push(`- No prebuilt binary is published for ${target} (prebuilt: ${PREBUILT_PLATFORMS.join(', ')}, glibc).`);
+  } else if (libc === 'musl') {
+    lines.push(`- The prebuilt binaries for ${target} need glibc; this system uses musl.`);
   } else if (/GLIBC|GLIBCXX|version .* not found/.test(detail)) {
-    lines.push(
-      '- The prebuilt binary needs a newer C/C++ runtime than this system has (glibc >= 2.36).',
-      '  Build from source: `apt-get install -y cmake g++ libopenblas-dev && npm rebuild eddy-rnn`.',
-    );
+    lines.push('- The prebuilt binary needs glibc 2.31 and libstdc++ from GCC 10 or newer (Debian 11, Ubuntu 20.04, RHEL 9, Amazon Linux 2023 or later).');
   } else {
-    lines.push(
-      '- Reinstall so the prebuilt binary is present: `npm install eddy-rnn` (check that install scripts are not disabled by --ignore-scripts).',
-      '- Or build from source: `apt-get install -y cmake g++ libopenblas-dev && npm rebuild eddy-rnn`.',
-    );
+    lines.push('- Reinstall so the prebuilt binary is present: `npm install eddy-rnn` (check that install scripts are not disabled by --ignore-scripts).');
   }
+  lines.push(...sourceBuild(env.platform, libc));
   lines.push(`Searched: ${path.join(env.root, 'prebuilds', target)} and ${path.join(env.root, 'build', 'Release')}.`);
   return lines.join('\n');
 }
@@ -244,9 +279,44 @@ export function loadNative(root: string = PACKAGE_ROOT): NativeBinding {
       nodeVersion: process.versions.node,
       napiVersion: process.versions.napi ?? 'unknown',
       root,
+      libc: process.platform === 'linux' ? detectLibc() : undefined,
     });
     throw new NativeLoadError(message, err);
   }
 }
 
-export const binding: NativeBinding = loadNative();
+/**
+ * An uncoded RangeError or TypeError from the binding (arguments it refuses)
+ * as a NativeArgumentError, so that every error a caller can cause has an
+ * ERR_EDDY_* code; anything else passes unchanged.
+ */
+function coded(err: unknown, name: string): unknown {
+  if ((err instanceof RangeError || err instanceof TypeError) && (err as { code?: unknown }).code === undefined) {
+    return new NativeArgumentError(`${err.message} (in the native ${name})`, err);
+  }
+  return err;
+}
+
+/** The binding with every function's errors (thrown or, for the async ones, rejected) passed through `coded`. */
+export function withCodedErrors(raw: NativeBinding): NativeBinding {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(raw)) {
+    const value = (raw as unknown as Record<string, unknown>)[name];
+    if (typeof value !== 'function') {
+      Object.defineProperty(out, name, { get: () => (raw as unknown as Record<string, unknown>)[name], enumerable: true });
+      continue;
+    }
+    out[name] = (...args: unknown[]): unknown => {
+      let result: unknown;
+      try {
+        result = value.apply(raw, args);
+      } catch (err) {
+        throw coded(err, name);
+      }
+      return result instanceof Promise ? result.catch((err: unknown) => Promise.reject(coded(err, name))) : result;
+    };
+  }
+  return out as unknown as NativeBinding;
+}
+
+export const binding: NativeBinding = withCodedErrors(loadNative());

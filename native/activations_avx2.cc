@@ -1,5 +1,7 @@
 // AVX2+FMA activations. This file alone is compiled with -mavx2 -mfma and
 // is only called after a runtime CPU check (activations.cc).
+// The body exists only on x86-64: other targets build the generic path.
+#if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
 #include <cmath>
@@ -79,3 +81,5 @@ void exp(float* y, const float* x, int64_t n) { apply<exp8>(y, x, n); }
 
 }  // namespace avx2
 }  // namespace eddy
+
+#endif  // x86-64

@@ -9,7 +9,6 @@
 // or as the Promise's rejection; nothing aborts the process.
 #include <napi.h>
 
-#include <cblas.h>
 
 #include <atomic>
 #include <cstdint>
@@ -23,6 +22,7 @@
 
 #include "activations.h"
 #include "attention.h"
+#include "blas.h"
 #include "distributed.h"
 #include "gemm.h"
 #include "isa.h"
@@ -609,7 +609,14 @@ Napi::Value JS_rnnStepper(const Napi::CallbackInfo& info) {
   }
   eddy::RnnParams p;
   for (const eddy::ParamKind& kind : eddy::kParamKinds) p.*kind.value = ParamList<std::vector<const float*>>(f, s, kind, false);
-  auto* stepper = new eddy::RecurrentStepper(s, p);
+  eddy::RecurrentStepper* stepper = nullptr;
+  try {
+    stepper = new eddy::RecurrentStepper(s, p);
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
   auto handle = Napi::External<eddy::RecurrentStepper>::New(info.Env(), stepper, [](Napi::Env, eddy::RecurrentStepper* st) { delete st; });
   handle.TypeTag(&kStepperTag);
   return handle;
@@ -959,8 +966,9 @@ Napi::Value JS_getNumThreads(const Napi::CallbackInfo& info) {
 Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-  o.Set("blasConfig", Napi::String::New(env, openblas_get_config()));
-  o.Set("blasCore", Napi::String::New(env, openblas_get_corename()));
+  o.Set("blas", Napi::String::New(env, eddy::blas_name()));
+  o.Set("blasConfig", Napi::String::New(env, eddy::blas_config()));
+  o.Set("blasCore", Napi::String::New(env, eddy::blas_core()));
   o.Set("hardwareThreads", Napi::Number::New(env, std::thread::hardware_concurrency()));
   o.Set("avx2", Napi::Boolean::New(env, eddy::cpu_has_avx2()));
   // The instruction set Eddy's kernels use (EDDY_ISA narrows it), the ones
@@ -974,7 +982,7 @@ Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
   Napi::Object kernels = Napi::Object::New(env);
   kernels.Set("recurrentGemm", Napi::String::New(env, eddy::packed_gemm_kernel_name()));
   kernels.Set("activations", Napi::String::New(env, eddy::use_avx2() ? "avx2" : "generic"));
-  kernels.Set("blas", Napi::String::New(env, openblas_get_corename()));
+  kernels.Set("blas", Napi::String::New(env, eddy::blas_core()));
   o.Set("kernels", kernels);
   return o;
 }

@@ -1,7 +1,8 @@
 #include "gemm.h"
 
-#include <cblas.h>
+#if defined(EDDY_OPENBLAS_BUFFER_GATE)
 #include <sys/mman.h>
+#endif
 
 #include <algorithm>
 #include <condition_variable>
@@ -9,9 +10,11 @@
 #include <vector>
 
 #include "activations.h"
+#include "blas.h"
 #include "parallel.h"
 #include "small_gemm.h"
 
+#if defined(EDDY_OPENBLAS_BUFFER_GATE)
 // OpenBLAS's buffer allocator (driver/others/memory.c). Linked statically,
 // so these are the very functions cblas_sgemm calls.
 extern "C" {
@@ -115,6 +118,25 @@ BlasGate& blas_gate() {
   return *gate;
 }
 
+#else
+
+namespace eddy {
+namespace {
+
+// Any other BLAS (shared OpenBLAS, Accelerate, a generic CBLAS) manages its
+// own buffers; there is nothing to fence in.
+struct BlasGate {
+  void enter() {}
+  void leave() {}
+};
+
+BlasGate& blas_gate() {
+  static BlasGate gate;
+  return gate;
+}
+
+#endif  // EDDY_OPENBLAS_BUFFER_GATE
+
 void gemm_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
                  int ldb, float beta, float* c, int ldc) {
   BlasGate& gate = blas_gate();
@@ -143,10 +165,12 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
       }
     return;
   }
+#if defined(__x86_64__) || defined(_M_X64)
   if (m <= avx2::kSmallGemmRows && !trans_a && use_avx2()) {
     avx2::small_gemm(trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
+#endif
   const int threads = num_threads();
   if (threads < 2 || 2.0 * m * n * k < kParallelFlops) {
     gemm_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

@@ -1,7 +1,5 @@
 #include "parallel.h"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -11,6 +9,8 @@
 #include <system_error>
 #include <thread>
 #include <vector>
+
+#include "blas.h"
 
 namespace eddy {
 namespace {
@@ -159,10 +159,10 @@ Pool& pool() {
 
 void set_num_threads(int n) {
   n = std::max(1, n);
-  // OpenBLAS always runs single-threaded, inside this pool's threads: Eddy
+  // The BLAS always runs single-threaded, inside this pool's threads: Eddy
   // splits GEMMs (gemm.cc) and time loops (recurrent.cc) itself, so no
   // second set of threads ever competes for the cores.
-  openblas_set_num_threads(1);
+  blas_set_num_threads(1);
   pool().resize(n);
 }
 

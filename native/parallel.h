@@ -34,10 +34,10 @@ void parallel_run(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx);
 // Splits [0, n) into at most num_threads() contiguous chunks of at least
 // min_chunk items and runs fn(begin, end) on each, the caller taking the
 // first. Returns when every chunk is done; when chunks throw, the first
-// exception is rethrown here after all of them ended (a worker thread never
-// lets one escape). No allocation per call. When the
-// pool is already busy (another thread is inside parallel_for), the work
-// runs serially on the calling thread instead of queueing behind it.
+// exception is rethrown here once all of them have ended (a worker thread
+// never lets one escape). No allocation per call. When the pool is already
+// busy (another thread is inside parallel_for), the work runs serially on
+// the calling thread instead of queueing behind it.
 template <typename Fn>
 void parallel_for(int64_t n, int64_t min_chunk, Fn&& fn) {
   if (n <= 0) return;

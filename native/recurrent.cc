@@ -25,6 +25,11 @@
 namespace eddy {
 namespace {
 
+// Packed weights are kept per thread across calls like the other buffers, up to kKeepFloats each.
+void release_packed(HiddenWeights& w) {
+  for (auto& b : w.blocks) release_if_large(b.packed.data);
+}
+
 uint64_t splitmix64(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -137,6 +142,10 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
     if (a.dropout > 0 && l + 1 < s.layers) {
       apply_dropout(out, training ? ws + lay.mask[l] : nullptr, s, o, DH, a.dropout, a.seed, l);
     }
+  }
+  for (int d = 0; d < 2; ++d) {
+    release_if_large(w_ih[d].data);
+    release_packed(w_hh[d]);
   }
 }
 
@@ -306,6 +315,7 @@ void rnn_backward(const RnnBackward& a) {
   release_if_large(hin_buf);
   release_if_large(drp_buf);
   release_if_large(dlnc_buf);
+  for (int d = 0; d < 2; ++d) release_packed(w_hh[d]);
 }
 
 }  // namespace eddy

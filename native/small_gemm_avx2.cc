@@ -3,6 +3,8 @@
 // microseconds packing operands for these; reading B once with every row
 // of A in registers is several times faster. Compiled with -mavx2 -mfma and
 // reached only after a runtime CPU check (gemm.cc).
+// The body exists only on x86-64: other targets build the generic path.
+#if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
 #include "small_gemm.h"
@@ -119,3 +121,5 @@ void small_gemm(bool trans_b, int m, int n, int k, float alpha, const float* a, 
 
 }  // namespace avx2
 }  // namespace eddy
+
+#endif  // x86-64

@@ -10,7 +10,7 @@
 import { EddyError, ShapeError, ValidationError } from '../errors';
 import { addInto, sameShape, zip } from '../tensor/strided';
 import { Tensor } from '../tensor/tensor';
-import { checkBoolean, checkOptions, describe, fail, formatShape } from '../validate';
+import { checkBoolean, checkOptions, describe, fail, formatShape, optionKeys } from '../validate';
 import { noGrad, pausingGrad } from './grad-mode';
 import { GradNode } from './node';
 
@@ -27,6 +27,9 @@ export interface BackwardOptions {
    */
   onGradReady?: (leaf: Tensor, grad: Tensor) => void;
 }
+
+/** The keys of BackwardOptions, for checkOptions. */
+export const BACKWARD_OPTION_KEYS = optionKeys<BackwardOptions>({ retainGraph: true, onGradReady: true });
 
 type GradReady = NonNullable<BackwardOptions['onGradReady']>;
 
@@ -73,7 +76,7 @@ export function backwardFrom(tensor: Tensor, grad?: Tensor | null, opts?: Backwa
 }
 
 function readOptions(opts: BackwardOptions | undefined): { retainGraph: boolean; onGradReady: GradReady | null } {
-  const options = checkOptions('opts', opts);
+  const options = checkOptions('opts', opts, BACKWARD_OPTION_KEYS);
   const retainGraph = options.retainGraph === undefined ? false : checkBoolean('opts.retainGraph', options.retainGraph);
   if (options.onGradReady !== undefined && typeof options.onGradReady !== 'function') fail('a function', 'opts.onGradReady', options.onGradReady);
   return { retainGraph, onGradReady: options.onGradReady ?? null };

@@ -1,8 +1,9 @@
 /**
  * The streaming step: one native call per token through a layer's stepper
- * (RecurrentStepper), on the single-stream configuration C4 (LSTM 32 → 64,
- * batch 1), one thread. Prints steps per second, microseconds per step and
- * GFLOP/s (2·G·H·(in + H) per step), with the kernels that ran.
+ * (LayerStepper), on the single-stream configuration C4 (LSTM 32 → 64,
+ * batch 1), one thread. Prints steps per second (median wall time),
+ * microseconds per step (wall, and CPU time of the process) and GFLOP/s
+ * (2·G·H·(in + H) per step), with the kernels that ran.
  */
 import * as eddy from '../index';
 import { BENCH_CONFIGS, forwardFlopsPerToken } from './configs';
@@ -23,15 +24,22 @@ export function runStepBench(_threads: number[], only?: string[]): void {
       const layer = c.cell === 'lstm' ? new eddy.LSTM(opts) : c.cell === 'gru' ? new eddy.GRU(opts) : new eddy.RNN({ ...opts, nonlinearity: c.cell === 'rnn_relu' ? 'relu' : 'tanh' });
       const stepper = layer.stepper({ batch: c.batch });
       const xs = Array.from({ length: 16 }, () => Float32Array.from({ length: c.batch * c.input }, () => Math.random() - 0.5));
+      const cpu0 = process.cpuUsage();
+      let calls = 0;
       const t = measure(() => {
         for (let i = 0; i < STEPS_PER_CALL; i++) stepper.step(xs[i & 15]);
+        calls++;
       }, 500, 7);
+      const cpu = process.cpuUsage(cpu0);
       const usPerStep = (t.msPerIter * 1000) / STEPS_PER_CALL;
+      // CPU time per step, over every call made: on a shared machine it shows what an idle core would do.
+      const cpuUsPerStep = (cpu.user + cpu.system) / (calls * STEPS_PER_CALL);
       const info = eddy.runtimeInfo();
       console.log(JSON.stringify({
         config: c.id, name: c.name, mode: 'step', threads: 1, batch: c.batch,
         steps_per_s: Math.round(1e6 / usPerStep),
         us_per_step: +usPerStep.toFixed(3),
+        cpu_us_per_step: +cpuUsPerStep.toFixed(3),
         gflops: +((forwardFlopsPerToken(c) * c.batch) / (usPerStep * 1e3)).toFixed(1),
         isa: info.isa, kernel: info.kernels.recurrentGemm,
       }));

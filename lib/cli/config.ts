@@ -5,6 +5,7 @@
 import { readFileSync } from 'fs';
 import * as path from 'path';
 import { ValidationError } from '../errors';
+import { closestKey, quote } from '../validate';
 
 export type Cell = 'lstm' | 'gru' | 'rnn';
 export type OptimizerName = 'adam' | 'adamw' | 'sgd' | 'rmsprop' | 'adagrad';
@@ -88,7 +89,11 @@ export function readConfigFile(file: string): Partial<TrainConfig> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(json)) {
     const type = Object.hasOwn(KEYS, k) ? KEYS[k as keyof TrainConfig] : undefined;
-    if (type === undefined) throw new ValidationError(`Unknown key ${JSON.stringify(k)} in --config file ${JSON.stringify(file)}; expected one of ${Object.keys(KEYS).join(', ')}`);
+    if (type === undefined) {
+      const guess = closestKey(k, Object.keys(KEYS));
+      const hint = guess !== undefined ? `did you mean ${guess}?` : `expected one of ${Object.keys(KEYS).join(', ')}`;
+      throw new ValidationError(`Unknown key ${quote(k)} in --config file ${JSON.stringify(file)}; ${hint}`);
+    }
     if (typeof v !== type) throw new ValidationError(`Expected a ${type} for ${k} in --config file ${JSON.stringify(file)} but received ${JSON.stringify(v)}`);
     out[k] = v;
   }
@@ -96,7 +101,7 @@ export function readConfigFile(file: string): Partial<TrainConfig> {
 }
 
 export function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new ValidationError(`Expected one of ${allowed.join(', ')} for --${name} but received ${JSON.stringify(value)}`);
+  if (!(allowed as readonly string[]).includes(value)) throw new ValidationError(`Expected one of ${allowed.join(', ')} for --${name} but received ${quote(value)}`);
   return value as T;
 }
 

@@ -193,13 +193,15 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
-    // Commander has printed its one line (or the help / version) already.
-    process.exitCode = err.exitCode;
+    // Commander has printed its one line (or the help / version) already; a
+    // usage error (unknown flag, missing or invalid value) exits 2, as in POSIX tools.
+    process.exitCode = err.exitCode === 0 ? 0 : 2;
     return;
   }
   if (process.env.EDDY_DEBUG) console.error(err);
   else if (err instanceof EddyError) console.error(`eddy: ${err.message}`);
   else if (err instanceof Error && 'code' in err && typeof (err as NodeJS.ErrnoException).path === 'string') console.error(`eddy: ${err.message}`);
   else console.error(`eddy: unexpected error: ${err instanceof Error ? err.message : String(err)} (set EDDY_DEBUG=1 for the stack trace)`);
-  process.exitCode = 1;
+  // Flags and --config values the checks refuse are usage errors too.
+  process.exitCode = err instanceof ValidationError ? 2 : 1;
 });

@@ -6,6 +6,8 @@
  * Forecaster's option, `maxLength` encodeBatch's). Files from earlier
  * versions used `cli_config` and `cli_history`; they are still read.
  */
+import * as eddy from '../index';
+import { FormatError } from '../errors';
 
 /** What a file made by `eddy train` carries besides its weights (every value a string, JSON where structured). */
 export interface CliMetadata {
@@ -64,4 +66,20 @@ export function taskOfMetadata(m: CliMetadata): string | undefined {
   if (m.tokenizer !== undefined) return m.labels !== undefined && m.maxLength !== undefined ? 'classify' : 'text';
   if (m.inputSteps !== undefined) return 'forecast';
   return undefined;
+}
+
+/** The JSON under `key`; a FormatError naming the key when it is missing or does not parse (a file edited by hand, or written by another program). */
+export function metadataJson(m: CliMetadata, key: keyof CliMetadata): unknown {
+  const text = m[key];
+  if (text === undefined) throw new FormatError(`Expected the metadata key ${JSON.stringify(key)} in the model file but it has none`);
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new FormatError(`Expected JSON in the metadata key ${JSON.stringify(key)} of the model file but it does not parse: ${(e as Error).message}`);
+  }
+}
+
+/** The character tokenizer a text or classify model was trained with. */
+export function tokenizerOf(m: CliMetadata): eddy.text.CharTokenizer {
+  return eddy.text.CharTokenizer.fromJSON(metadataJson(m, 'tokenizer'));
 }

@@ -8,7 +8,7 @@ import { ValidationError } from '../errors';
 import { BENCH_CONFIGS } from '../bench/configs';
 import { measureRnn } from '../bench/rnn';
 import { readColumn } from './inputs';
-import { CliMetadata, readMetadata, taskOfMetadata } from './metadata';
+import { CliMetadata, metadataJson, readMetadata, taskOfMetadata, tokenizerOf } from './metadata';
 import type { EvaluateOptions } from './task';
 import { loadTask, TASKS } from './train';
 
@@ -26,7 +26,7 @@ function needTask(file: string, metadata: CliMetadata, task: string, command: st
 export async function generateCommand(file: string, o: { prompt: string; length: number; temperature: number; topK?: number; topP?: number; seed?: number }): Promise<void> {
   const { model, metadata } = await loadModel(file);
   needTask(file, metadata, 'text', 'generate');
-  const tokenizer = eddy.text.CharTokenizer.fromJSON(JSON.parse(metadata.tokenizer!));
+  const tokenizer = tokenizerOf(metadata);
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   const it = eddy.text.generate(model, { tokenizer, prompt: o.prompt, length: o.length, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed, signal: controller.signal })[Symbol.asyncIterator]();
@@ -45,7 +45,7 @@ export async function generateCommand(file: string, o: { prompt: string; length:
 export async function forecastCommand(file: string, o: { data: string; steps: number; column?: string }): Promise<void> {
   const { model, metadata } = await loadModel(file);
   needTask(file, metadata, 'forecast', 'forecast');
-  const scaler = metadata.scaler === undefined ? undefined : eddy.timeseries.scalerFromJSON(JSON.parse(metadata.scaler));
+  const scaler = metadata.scaler === undefined ? undefined : eddy.timeseries.scalerFromJSON(metadataJson(metadata, 'scaler'));
   const inputSteps = Number(metadata.inputSteps);
   const { values, name, time } = await readColumn(o.data, o.column ?? metadata.column);
   const forecaster = new eddy.timeseries.Forecaster(model, { inputSteps, scaler, missing: 'interpolate' });
@@ -63,8 +63,8 @@ export async function infoCommand(file: string): Promise<void> {
   console.log(`Parameters: ${info.parameters.toLocaleString('en-US')}`);
   if (m.task) console.log(`Task: ${m.task}`);
   if (m.tokenizer) {
-    const t = JSON.parse(m.tokenizer) as { tokens?: unknown[] };
-    if (Array.isArray(t.tokens)) console.log(`Vocabulary: ${t.tokens.length} characters`);
+    const t = metadataJson(m, 'tokenizer') as { tokens?: unknown[] } | null;
+    if (Array.isArray(t?.tokens)) console.log(`Vocabulary: ${t!.tokens!.length} characters`);
   }
   if (m.inputSteps) console.log(`Input steps: ${m.inputSteps}; column: ${m.column}`);
   console.log('Architecture:');

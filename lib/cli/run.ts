@@ -12,7 +12,7 @@ import { renderReport, ReportInput } from '../report/report';
 import type { Logs } from '../model/callbacks';
 import { TrainConfig } from './config';
 import { writesFiles } from './distributed';
-import { readMetadata, writeMetadata } from './metadata';
+import { CliMetadata, metadataJson, readMetadata, writeMetadata } from './metadata';
 import { TrainingProgress } from './progress';
 
 type Recurrent = eddy.LSTM | eddy.GRU | eddy.RNN;
@@ -45,16 +45,16 @@ export function optimizerFor(c: TrainConfig, model: eddy.Module): Optimizer {
 /** The checkpoint of an interrupted run that `--resume` continues. */
 export interface Resumed {
   checkpoint: string;
-  metadata: Record<string, string>;
+  metadata: CliMetadata;
 }
 
 /** Reads the settings stored in a checkpoint by an interrupted `eddy train`. */
 export async function resumeConfig(file: string): Promise<{ config: TrainConfig; resumed: Resumed }> {
   if (!existsSync(file)) throw new ValidationError(`Cannot find the checkpoint ${JSON.stringify(file)} for --resume`);
   const info = await eddy.describeModelFile(file);
-  const stored = info.kind === 'checkpoint' ? readMetadata(info.metadata).trainConfig : undefined;
-  if (stored === undefined) throw new ValidationError(`Expected a checkpoint written by an interrupted \`eddy train\` for --resume but ${JSON.stringify(file)} is not one`);
-  return { config: JSON.parse(stored) as TrainConfig, resumed: { checkpoint: file, metadata: info.metadata } };
+  const metadata = readMetadata(info.metadata);
+  if (info.kind !== 'checkpoint' || metadata.trainConfig === undefined) throw new ValidationError(`Expected a checkpoint written by an interrupted \`eddy train\` for --resume but ${JSON.stringify(file)} is not one`);
+  return { config: metadataJson(metadata, 'trainConfig') as TrainConfig, resumed: { checkpoint: file, metadata } };
 }
 
 /** The curves a checkpoint carries so a resumed run's report covers every epoch. */
@@ -142,9 +142,9 @@ export class Run {
     const optimizer = optimizerFor(this.c, model);
     if (this.resumed) {
       const ck = await eddy.loadCheckpoint(this.resumed.checkpoint, { model, optimizer });
-      const saved = readMetadata(ck.metadata).trainHistory;
-      if (saved) {
-        const t = JSON.parse(saved) as Telemetry;
+      const saved = readMetadata(ck.metadata);
+      if (saved.trainHistory !== undefined) {
+        const t = metadataJson(saved, 'trainHistory') as Telemetry;
         Object.assign(this.history, t.history);
         this.gradNorm.push(...t.gradNorm);
         this.learningRate.push(...t.learningRate);

@@ -10,7 +10,7 @@ import { existsSync } from 'fs';
 import * as eddy from '../index';
 import { ValidationError } from '../errors';
 import { createHttpService, HttpError, Route } from '../serving/http';
-import { readMetadata, taskOfMetadata } from './metadata';
+import { metadataJson, readMetadata, taskOfMetadata, tokenizerOf } from './metadata';
 
 export interface ServeOptions {
   host: string;
@@ -82,7 +82,7 @@ export async function serveCommand(file: string, o: ServeOptions): Promise<void>
   });
 
   if (task === 'text' && metadata.tokenizer !== undefined && model instanceof eddy.Sequential) {
-    const tokenizer = eddy.text.CharTokenizer.fromJSON(JSON.parse(metadata.tokenizer));
+    const tokenizer = tokenizerOf(metadata);
     routes.push({
       method: 'POST',
       path: '/generate',
@@ -105,7 +105,7 @@ export async function serveCommand(file: string, o: ServeOptions): Promise<void>
 
   if (task === 'forecast' && metadata.inputSteps !== undefined) {
     const inputSteps = Number(metadata.inputSteps);
-    const scaler = metadata.scaler === undefined ? undefined : eddy.timeseries.scalerFromJSON(JSON.parse(metadata.scaler));
+    const scaler = metadata.scaler === undefined ? undefined : eddy.timeseries.scalerFromJSON(metadataJson(metadata, 'scaler') as never);
     routes.push({
       method: 'POST',
       path: '/forecast',
@@ -126,8 +126,8 @@ export async function serveCommand(file: string, o: ServeOptions): Promise<void>
   }
 
   if (task === 'classify' && metadata.tokenizer !== undefined && metadata.labels !== undefined) {
-    const tokenizer = eddy.text.CharTokenizer.fromJSON(JSON.parse(metadata.tokenizer));
-    const labels = eddy.text.LabelMap.fromJSON(JSON.parse(metadata.labels));
+    const tokenizer = tokenizerOf(metadata);
+    const labels = eddy.text.LabelMap.fromJSON(metadataJson(metadata, 'labels') as never);
     const maxLength = Number(metadata.maxLength ?? 200);
     routes.push({
       method: 'POST',

@@ -4,7 +4,7 @@
  * padded batch mixes only similar lengths and wastes few padded steps.
  */
 import { ValidationError } from '../errors';
-import { checkBoolean, checkInteger, fail, isInteger } from '../validate';
+import { checkBoolean, checkInteger, fail, isInteger, optionKeys } from '../validate';
 import { PadBatchOptions, PaddedBatch, padElements, ResolvedPadOptions, sequenceLength } from './pad-batch';
 
 export interface BucketByOptions extends PadBatchOptions {
@@ -13,6 +13,9 @@ export interface BucketByOptions extends PadBatchOptions {
   /** Pad every batch of a bounded bucket to the bucket's longest length (boundary − 1), so batch shapes repeat. @default false */
   padToBucketBoundary?: boolean;
 }
+
+/** The keys of BucketByOptions, for checkOptions. */
+export const BUCKET_BY_OPTION_KEYS = optionKeys<BucketByOptions>({ length: true, padToBucketBoundary: true, x: true, y: true, padValue: true, sequenceTargets: true, targetPadValue: true, featureAxis: true, sortWithinBatch: true, dropRemainder: true });
 
 export interface Buckets {
   boundaries: number[];

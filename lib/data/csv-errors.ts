@@ -4,8 +4,9 @@
  * record (what a spreadsheet calls a column).
  */
 import { CsvError } from 'csv-parse';
-import { ParseError } from './parse-error';
+import { ParseError } from '../errors';
 import { positionOfByte } from './position';
+import { quote } from '../validate';
 
 /** What the record lengths are checked against, for the message. */
 export interface CsvErrorContext {
@@ -16,6 +17,8 @@ export interface CsvErrorContext {
   /** Bytes of the delimiter in the file's encoding. */
   delimiterBytes: number;
   maxRecordSize: number;
+  /** The option that set maxRecordSize: 'maxRecordSize', or 'maxLineLength' when that is the smaller. */
+  limitOption: 'maxRecordSize' | 'maxLineLength';
 }
 
 export function isCsvError(err: unknown): err is CsvError {
@@ -36,7 +39,7 @@ export async function csvParseError(err: CsvError, file: string, ctx: CsvErrorCo
     case 'CSV_INVALID_CLOSING_QUOTE':
     case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE': {
       const got = /got "(.*)" at line/s.exec(err.message)?.[1] ?? '?';
-      return at(lines, index + 1, `Expected a delimiter or the end of the line after the closing quote of the field but received ${JSON.stringify(got)}`);
+      return at(lines, index + 1, `Expected a delimiter or the end of the line after the closing quote of the field but received ${quote(got)}`);
     }
     case 'INVALID_OPENING_QUOTE': {
       const value = /value is (".*?")(?: \(|$)/s.exec(err.message)?.[1] ?? '""';
@@ -49,7 +52,7 @@ export async function csvParseError(err: CsvError, file: string, ctx: CsvErrorCo
       return at(line, index + 1, 'Expected a closing quote for the quoted field that starts here but received the end of the file');
     }
     case 'CSV_MAX_RECORD_SIZE':
-      return at(lines, index + 1, `Expected records of at most ${ctx.maxRecordSize} bytes (maxRecordSize) but received a longer one (an unclosed quote?)`);
+      return at(lines, index + 1, `Expected records of at most ${ctx.maxRecordSize} bytes (${ctx.limitOption}) but received a longer one (an unclosed quote?)`);
     default:
       return at(lines, index + 1, err.message);
   }

@@ -8,16 +8,16 @@
 import { ValidationError } from '../errors';
 import { Generator, globalGenerator } from '../random';
 import { checkBoolean, checkInteger, checkNumber, checkOptions, describe, fail } from '../validate';
-import { BatchOptions, batchItems } from './batch';
-import { BucketByOptions, bucketItems, resolveBuckets } from './bucket';
+import { BATCH_OPTION_KEYS, batchItems, BatchOptions } from './batch';
+import { BUCKET_BY_OPTION_KEYS, BucketByOptions, bucketItems, resolveBuckets } from './bucket';
 import { filterItems, mapItems, MapFn, Predicate } from './map';
 import { PadBatchOptions, padBatchItems, PaddedBatch, resolvePadOptions } from './pad-batch';
 import { prefetchItems } from './prefetch';
 import { repeatItems } from './repeat';
 import { deriveSeed } from './seed-hash';
-import { ShuffleOptions, shuffleItems } from './shuffle';
+import { SHUFFLE_OPTION_KEYS, shuffleItems, ShuffleOptions } from './shuffle';
 import { skipItems, takeItems } from './slice';
-import { inValidation, SplitOptions } from './split';
+import { inValidation, SPLIT_OPTION_KEYS, SplitOptions } from './split';
 
 /** Makes the elements of one iteration. Called once per iteration. */
 export type DatasetSource<T> = () => AsyncIterable<T> | Iterable<T>;
@@ -84,7 +84,7 @@ export class Dataset<T> implements AsyncIterable<T> {
   /** Consecutive elements in arrays of `size` (the last one shorter unless `dropRemainder`). */
   batch(size: number, opts?: BatchOptions): Dataset<T[]> {
     checkInteger('size', size, 1);
-    const o = checkOptions('options', opts) as BatchOptions;
+    const o = checkOptions('options', opts, BATCH_OPTION_KEYS) as BatchOptions;
     const drop = checkBoolean('dropRemainder', o.dropRemainder ?? false);
     return this.derive((d) => batchItems(d, size, drop));
   }
@@ -97,7 +97,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    */
   shuffle(bufferSize: number, opts?: ShuffleOptions): Dataset<T> {
     checkInteger('bufferSize', bufferSize, 1);
-    const o = checkOptions('options', opts) as ShuffleOptions;
+    const o = checkOptions('options', opts, SHUFFLE_OPTION_KEYS) as ShuffleOptions;
     const seed = o.seed === undefined ? undefined : checkInteger('seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
     const reshuffle = checkBoolean('reshuffleEachIteration', o.reshuffleEachIteration ?? true);
     let iteration = 0;
@@ -160,7 +160,7 @@ export class Dataset<T> implements AsyncIterable<T> {
    * elements between the parts).
    */
   split(opts?: SplitOptions): { train: Dataset<T>; validation: Dataset<T> } {
-    const o = checkOptions('options', opts) as SplitOptions;
+    const o = checkOptions('options', opts, SPLIT_OPTION_KEYS) as SplitOptions;
     const fraction = checkNumber('validation', o.validation ?? 0.1, { min: 0, max: 1 });
     const seed = o.seed === undefined ? globalGenerator.nextSeed() : checkInteger('seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
     if (this.orderVaries) {
@@ -192,9 +192,9 @@ export class Dataset<T> implements AsyncIterable<T> {
    * for all); the partly filled buckets follow at the end.
    */
   bucketBy(boundaries: readonly number[], batchSizes: number | readonly number[], opts?: BucketByOptions): Dataset<PaddedBatch> {
-    const o = checkOptions('options', opts) as BucketByOptions;
+    const o = checkOptions('options', opts, BUCKET_BY_OPTION_KEYS) as BucketByOptions;
     const buckets = resolveBuckets(boundaries, batchSizes, o);
-    const pad = resolvePadOptions(o);
+    const pad = resolvePadOptions(o, BUCKET_BY_OPTION_KEYS);
     return this.derive((d) => bucketItems(d, buckets, pad));
   }
 

@@ -4,7 +4,8 @@
  * however it ends (exhausted, an error, or an early `break` upstream).
  */
 import * as fs from 'fs';
-import { checkInteger, checkOneOf, fail } from '../validate';
+import { fileError } from '../errors';
+import { checkInteger, checkOneOf, fail, optionKeys } from '../validate';
 import { utf8Chunks } from './utf8-chunks';
 
 export interface FileSourceOptions {
@@ -15,6 +16,9 @@ export interface FileSourceOptions {
   /** Longest line (in bytes) the line-based sources accept; a longer one is a ParseError, not unbounded memory. @default 67108864 (64 MiB) */
   maxLineLength?: number;
 }
+
+/** The keys of FileSourceOptions, for checkOptions. */
+export const FILE_SOURCE_OPTION_KEYS = optionKeys<FileSourceOptions>({ encoding: true, readSize: true, maxLineLength: true });
 
 export interface FileReading {
   encoding: 'utf8' | 'latin1';
@@ -42,8 +46,17 @@ export async function* fileChunks(path: string, r: FileReading, keepBom = false)
   try {
     const bytes = stream as AsyncIterable<Buffer>;
     yield* r.encoding === 'latin1' ? bytes : utf8Chunks(path, bytes, keepBom);
+  } catch (err) {
+    throw fileError(err, path);
   } finally {
     stream.destroy();
     if (!stream.closed) await new Promise<void>((resolve) => stream.once('close', () => resolve()));
   }
+}
+
+/** A whole UTF-8 text file; a system error (a missing file, a directory) becomes a FileError naming the path. */
+export async function readText(path: string): Promise<string> {
+  return fs.promises.readFile(path, 'utf8').catch((err: unknown) => {
+    throw fileError(err, path);
+  });
 }

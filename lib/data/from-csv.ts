@@ -6,11 +6,11 @@
  */
 import { Parser, Options as CsvParseOptions } from 'csv-parse';
 import { Readable, pipeline } from 'stream';
-import { checkBoolean, checkInteger, checkOptions, fail } from '../validate';
+import { checkBoolean, checkInteger, checkOptions, fail, optionKeys, quote } from '../validate';
 import { csvParseError, CsvErrorContext, isCsvError } from './csv-errors';
 import { Dataset } from './dataset';
 import { checkPath, fileChunks, FileReading, FileSourceOptions, resolveFileOptions } from './file-source';
-import { ParseError } from './parse-error';
+import { ParseError } from '../errors';
 
 export type CsvValue = string | number | null;
 export type CsvRecord = CsvValue[] | Record<string, CsvValue>;
@@ -42,6 +42,9 @@ export interface FromCsvOptions extends FileSourceOptions {
   maxRecordSize?: number;
 }
 
+/** The keys of FromCsvOptions, for checkOptions. */
+export const FROM_CSV_OPTION_KEYS = optionKeys<FromCsvOptions>({ columns: true, delimiter: true, quote: true, comment: true, cast: true, nullValues: true, skipEmptyLines: true, trim: true, relaxColumnCount: true, maxRecordSize: true, encoding: true, readSize: true, maxLineLength: true });
+
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 function castField(v: string, nulls: ReadonlySet<string>): CsvValue {
@@ -70,7 +73,7 @@ function optionalChar(name: string, value: unknown, fallback: string | null): st
 }
 
 function resolve(opts: FromCsvOptions | undefined): CsvSettings {
-  const o = checkOptions('options', opts) as FromCsvOptions;
+  const o = checkOptions('options', opts, FROM_CSV_OPTION_KEYS) as FromCsvOptions;
   const reading = resolveFileOptions(o);
   const columns = o.columns ?? false;
   if (typeof columns !== 'boolean' && !(Array.isArray(columns) && columns.length > 0 && columns.every((c) => typeof c === 'string' && c.length > 0))) {
@@ -88,7 +91,10 @@ function resolve(opts: FromCsvOptions | undefined): CsvSettings {
   const nullValues = o.nullValues ?? [''];
   if (!Array.isArray(nullValues) || !nullValues.every((v) => typeof v === 'string')) fail('an array of strings', 'nullValues', nullValues);
   const relax = checkBoolean('relaxColumnCount', o.relaxColumnCount ?? false);
-  const maxRecordSize = checkInteger('maxRecordSize', o.maxRecordSize ?? 16777216, 1);
+  // A record holds at least a line, so maxLineLength bounds it too (a record's quoted newlines may join several lines).
+  const recordLimit = checkInteger('maxRecordSize', o.maxRecordSize ?? 16777216, 1);
+  const limitOption = o.maxLineLength !== undefined && reading.maxLineLength < recordLimit ? 'maxLineLength' : 'maxRecordSize';
+  const maxRecordSize = Math.min(recordLimit, reading.maxLineLength);
   const names = Array.isArray(columns) ? columns.slice() : undefined;
   return {
     reading,
@@ -113,6 +119,7 @@ function resolve(opts: FromCsvOptions | undefined): CsvSettings {
       like: names ? 'one per name in columns' : columns === true ? 'like the header' : 'like the first record',
       delimiterBytes: Buffer.byteLength(delimiter, reading.encoding),
       maxRecordSize,
+      limitOption,
     },
   };
 }
@@ -138,7 +145,7 @@ async function headerNames(record: string[], file: string, s: CsvSettings): Prom
     const first = record.indexOf(record[i]);
     if (record[i].length === 0 || first !== i) {
       const why = record[i].length === 0 ? '' : ` (the name of column ${first + 1})`;
-      throw new ParseError('CSV', file, await firstRecordLine(file, s), i + 1, `Expected a unique, non-empty column name in the header but received ${JSON.stringify(record[i])}${why}`);
+      throw new ParseError('CSV', file, await firstRecordLine(file, s), i + 1, `Expected a unique, non-empty column name in the header but received ${quote(record[i])}${why}`);
     }
   }
   return record;

@@ -1,9 +1,9 @@
 /** JSON Lines files (one JSON value per line), streamed. */
 import { checkOptions } from '../validate';
 import { Dataset } from './dataset';
-import { checkPath, fileChunks, FileReading, FileSourceOptions, resolveFileOptions } from './file-source';
+import { checkPath, FILE_SOURCE_OPTION_KEYS, fileChunks, FileReading, FileSourceOptions, resolveFileOptions } from './file-source';
 import { jsonErrorOffset } from './json-error';
-import { ParseError } from './parse-error';
+import { ParseError } from '../errors';
 import { LineSplitter } from './read-lines';
 
 export type FromJsonlOptions = FileSourceOptions;
@@ -53,6 +53,6 @@ async function* jsonValues(path: string, r: FileReading): AsyncGenerator<unknown
  */
 export function fromJsonl<T = unknown>(path: string, opts?: FromJsonlOptions): Dataset<T> {
   const file = checkPath(path);
-  const r = resolveFileOptions(checkOptions('options', opts) as FromJsonlOptions);
+  const r = resolveFileOptions(checkOptions('options', opts, FILE_SOURCE_OPTION_KEYS) as FromJsonlOptions);
   return new Dataset(() => jsonValues(file, r) as AsyncGenerator<T>);
 }

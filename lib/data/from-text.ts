@@ -1,8 +1,8 @@
 /** Text files streamed by line or in fixed-size chunks of characters. */
-import { checkInteger, checkOneOf, checkOptions } from '../validate';
+import { checkInteger, checkOneOf, checkOptions, optionKeys } from '../validate';
 import { Dataset } from './dataset';
 import { checkPath, fileChunks, FileReading, FileSourceOptions, resolveFileOptions } from './file-source';
-import { ParseError } from './parse-error';
+import { ParseError } from '../errors';
 import { LineSplitter } from './read-lines';
 
 export interface FromTextOptions extends FileSourceOptions {
@@ -11,6 +11,9 @@ export interface FromTextOptions extends FileSourceOptions {
   /** Characters (UTF-16 units) per element with `by: 'chunk'`; from 2 up, a chunk never ends inside a surrogate pair (it is one shorter instead). @default 65536 */
   chunkSize?: number;
 }
+
+/** The keys of FromTextOptions, for checkOptions. */
+export const FROM_TEXT_OPTION_KEYS = optionKeys<FromTextOptions>({ by: true, chunkSize: true, encoding: true, readSize: true, maxLineLength: true });
 
 async function* textChunks(path: string, r: FileReading, size: number): AsyncGenerator<string> {
   let pending = '';
@@ -37,7 +40,7 @@ async function* textLines(path: string, r: FileReading): AsyncGenerator<string> 
 /** The lines (or chunks) of a text file, streamed: memory stays constant whatever the file's size. */
 export function fromText(path: string, opts?: FromTextOptions): Dataset<string> {
   const file = checkPath(path);
-  const o = checkOptions('options', opts) as FromTextOptions;
+  const o = checkOptions('options', opts, FROM_TEXT_OPTION_KEYS) as FromTextOptions;
   const by = checkOneOf('by', o.by ?? 'line', ['line', 'chunk'] as const);
   const size = checkInteger('chunkSize', o.chunkSize ?? 65536, 1);
   const r = resolveFileOptions(o);

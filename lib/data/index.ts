@@ -18,4 +18,4 @@ export type { FromJsonlOptions } from './from-jsonl';
 export { fromCsv } from './from-csv';
 export type { FromCsvOptions, CsvRecord, CsvValue } from './from-csv';
 export type { FileSourceOptions } from './file-source';
-export { ParseError } from './parse-error';
+export { ParseError } from '../errors';

@@ -6,7 +6,7 @@
  */
 import { ShapeError, ValidationError } from '../errors';
 import { Tensor } from '../tensor/tensor';
-import { checkBoolean, checkNumber, checkOptions, describe, fail, formatShape } from '../validate';
+import { checkBoolean, checkNumber, checkOptions, describe, fail, formatShape, optionKeys } from '../validate';
 import { checkSameShape, inspect, Nested, where, write } from './nested';
 
 /** A batch ready for `fit`, `evaluate` or a recurrent layer. */
@@ -38,6 +38,9 @@ export interface PadBatchOptions {
   dropRemainder?: boolean;
 }
 
+/** The keys of PadBatchOptions, for checkOptions. */
+export const PAD_BATCH_OPTION_KEYS = optionKeys<PadBatchOptions>({ x: true, y: true, padValue: true, sequenceTargets: true, targetPadValue: true, featureAxis: true, sortWithinBatch: true, dropRemainder: true });
+
 export interface ResolvedPadOptions {
   x: string;
   y: string;
@@ -49,8 +52,9 @@ export interface ResolvedPadOptions {
   dropRemainder: boolean;
 }
 
-export function resolvePadOptions(opts: PadBatchOptions | undefined): ResolvedPadOptions {
-  const o = checkOptions('options', opts) as PadBatchOptions;
+/** `known` is the caller's key list when its options extend PadBatchOptions (bucketBy's). */
+export function resolvePadOptions(opts: PadBatchOptions | undefined, known: readonly string[] = PAD_BATCH_OPTION_KEYS): ResolvedPadOptions {
+  const o = checkOptions('options', opts, known) as PadBatchOptions;
   const key = (name: 'x' | 'y'): string => {
     const v = o[name] ?? name;
     if (typeof v !== 'string' || v.length === 0) fail('a non-empty string (an element key)', name, v);

@@ -5,6 +5,7 @@
  * smaller buffers trade randomness for memory.
  */
 import { Generator } from '../random';
+import { optionKeys } from '../validate';
 
 export interface ShuffleOptions {
   /** Seed of the order: the same seed gives the same sequence of orders. @default a seed drawn from the global generator (`eddy.manualSeed`) at each iteration */
@@ -12,6 +13,9 @@ export interface ShuffleOptions {
   /** A new order at every iteration (epoch), derived from the seed and the iteration number; false repeats the first order. @default true */
   reshuffleEachIteration?: boolean;
 }
+
+/** The keys of ShuffleOptions, for checkOptions. */
+export const SHUFFLE_OPTION_KEYS = optionKeys<ShuffleOptions>({ seed: true, reshuffleEachIteration: true });
 
 export async function* shuffleItems<T>(source: AsyncIterable<T>, bufferSize: number, generator: Generator): AsyncGenerator<T> {
   const buffer: T[] = [];

@@ -5,7 +5,7 @@
  * line and column instead of turning into U+FFFD behind the user's back.
  */
 import { isUtf8 } from 'buffer';
-import { ParseError } from './parse-error';
+import { ParseError } from '../errors';
 import { positionOfByte } from './position';
 
 /** Length of the longest prefix of `buf` that does not end inside a multi-byte character. */

@@ -6,8 +6,7 @@
 import { DistributedError, ValidationError } from '../errors';
 import { binding } from '../native';
 import { Tensor, denseData } from '../tensor/tensor';
-import { checkBoolean, checkInteger, checkNumber, checkOneOf, fail } from '../validate';
-import { checkKnownOptions } from './known-keys';
+import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, fail, optionKeys } from '../validate';
 
 export interface InitOptions {
   /** The MPI library to load (a path or a name for dlopen). @default the EDDY_MPI_LIBRARY environment variable, else libmpi.so.40, libmpi.so, libmpi.so.12 in turn */
@@ -17,6 +16,8 @@ export interface InitOptions {
   /** When this process exits with a non-zero code while MPI runs (an uncaught error), call MPI_Abort so every rank stops. @default true */
   abortOnError?: boolean;
 }
+
+const INIT_OPTION_KEYS = optionKeys<InitOptions>({ library: true, timeout: true, abortOnError: true });
 
 export interface ProcessGroup {
   /** This process's index in the job, from 0. */
@@ -35,6 +36,7 @@ export interface CollectiveOptions {
   timeout?: number;
 }
 
+const COLLECTIVE_OPTION_KEYS = optionKeys<CollectiveOptions>({ timeout: true });
 const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'mean', 'max', 'min', 'prod'];
 const NATIVE_OP: Record<ReduceOp, number> = { sum: 0, mean: 0, max: 1, min: 2, prod: 3 };
 
@@ -75,7 +77,7 @@ function onBeforeExit(): void {
  * @throws DistributedError ERR_EDDY_MPI_UNAVAILABLE when no usable MPI is installed.
  */
 export async function init(opts?: InitOptions): Promise<ProcessGroup> {
-  const o = checkKnownOptions('options', opts, ['library', 'timeout', 'abortOnError']);
+  const o = checkOptions('options', opts, INIT_OPTION_KEYS) as InitOptions;
   const library = o.library ?? process.env.EDDY_MPI_LIBRARY ?? '';
   if (typeof library !== 'string') fail('a string (a library path or name)', 'library', o.library);
   if (o.timeout !== undefined) defaultTimeout = checkNumber('timeout', o.timeout, { min: 0 });
@@ -122,7 +124,7 @@ export function worldSize(): number {
 type Buffer = Float32Array | Float64Array | Int32Array;
 
 function timeoutOf(opts: CollectiveOptions | undefined): number {
-  const o = checkKnownOptions('options', opts, ['timeout']);
+  const o = checkOptions('options', opts, COLLECTIVE_OPTION_KEYS) as CollectiveOptions;
   return o.timeout === undefined ? defaultTimeout : checkNumber('timeout', o.timeout, { min: 0 });
 }
 

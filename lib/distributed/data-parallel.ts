@@ -10,9 +10,8 @@ import { DistributedError } from '../errors';
 import type { DataParallel, GradientReduction } from '../model/parallel';
 import type { Model } from '../model/model';
 import { denseData, Tensor } from '../tensor/tensor';
-import { checkInteger, checkNumber } from '../validate';
+import { checkInteger, checkNumber, checkOptions, optionKeys } from '../validate';
 import { allReduce, broadcast, CollectiveOptions, rank, worldSize } from './collectives';
-import { checkKnownOptions } from './known-keys';
 
 export interface DataParallelOptions {
   /** Gradient bytes per all-reduce bucket (a larger tensor travels alone). @default 26214400 (25 MiB, PyTorch DDP's default) */
@@ -20,6 +19,8 @@ export interface DataParallelOptions {
   /** Seconds each collective waits for the other ranks. @default `init`'s timeout */
   timeout?: number;
 }
+
+const DATA_PARALLEL_OPTION_KEYS = optionKeys<DataParallelOptions>({ bucketBytes: true, timeout: true });
 
 /** A run of consecutive tensors that travel in one all-reduce. */
 interface Bucket {
@@ -54,7 +55,7 @@ export class MpiDataParallel implements DataParallel {
   private bucketIndex = new Map<Tensor, number>();
 
   constructor(opts?: DataParallelOptions) {
-    const o = checkKnownOptions('distributed', opts, ['bucketBytes', 'timeout']);
+    const o = checkOptions('distributed', opts, DATA_PARALLEL_OPTION_KEYS) as DataParallelOptions;
     this.bucketFloats = Math.max(1, Math.floor(checkInteger('bucketBytes', o.bucketBytes ?? 25 * 1024 * 1024, 4) / 4));
     this.collective = o.timeout === undefined ? {} : { timeout: checkNumber('timeout', o.timeout, { min: 0 }) };
     this.rank = rank();

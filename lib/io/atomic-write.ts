@@ -14,7 +14,7 @@
 import { randomBytes } from 'crypto';
 import { promises as fs, Stats } from 'fs';
 import * as path from 'path';
-import { ValidationError } from '../errors';
+import { FileError, ValidationError } from '../errors';
 
 export async function writeFileAtomic(target: string, data: Uint8Array): Promise<void> {
   // Write through a symlink to the file it names, and keep an existing
@@ -31,7 +31,7 @@ export async function writeFileAtomic(target: string, data: Uint8Array): Promise
   try {
     const fh = await fs.open(tmp, 'wx', existing ?? 0o666).catch((err: NodeJS.ErrnoException) => {
       // Name the file the caller asked for, not the temporary one.
-      throw Object.assign(new Error(`Cannot write ${target}: ${err.code === 'ENOENT' ? 'no such directory' : err.message.split(',')[0]}`), { code: err.code, path: target });
+      throw new FileError(`Cannot write ${target}: ${err.code === 'ENOENT' ? 'no such directory' : err.message.split(',')[0]}`, target, err);
     });
     try {
       let written = 0;

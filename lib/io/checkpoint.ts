@@ -16,7 +16,7 @@ import { EddyError, FormatError, ValidationError } from '../errors';
 import { Module } from '../nn/module';
 import { Optimizer, OptimizerStateDict } from '../optim/optimizer';
 import { Generator, globalGenerator } from '../random';
-import { describe } from '../validate';
+import { checkOptions, describe, optionKeys } from '../validate';
 import { writeFileAtomic } from './atomic-write';
 import { encodeModelContents, loadEntries, modelFileContents, readModel, RESERVED_SEPARATOR } from './model-file';
 import { entryToFloat32, SafetensorsContents, SafetensorsEntry } from './safetensors';
@@ -65,6 +65,9 @@ export interface RestoreTargets {
   skipMissingRng?: boolean;
 }
 
+export const RESTORE_TARGET_KEYS = optionKeys<RestoreTargets>({ model: true, optimizer: true, rng: true, scheduler: true, restoreGlobalRng: true, skipMissingRng: true });
+export const CHECKPOINT_STATE_KEYS = optionKeys<CheckpointState>({ model: true, optimizer: true, epoch: true, step: true, rng: true, scheduler: true, metadata: true });
+
 export interface LoadedCheckpoint {
   model: Module;
   epoch: number;
@@ -76,6 +79,7 @@ export interface LoadedCheckpoint {
 export async function saveCheckpoint(path: string, state: CheckpointState): Promise<void> {
   checkPath('path', path);
   if (state === null || typeof state !== 'object') throw new ValidationError(`Expected { model, optimizer, epoch, step, rng } for state but received ${describe(state)}`);
+  checkOptions('state', state, CHECKPOINT_STATE_KEYS);
   const { tensors, metadata } = modelFileContents(state.model, { metadata: state.metadata }, 'checkpoint');
   metadata.set(META_EPOCH, String(counter('epoch', state.epoch)));
   metadata.set(META_STEP, String(counter('step', state.step)));
@@ -103,6 +107,7 @@ export async function saveCheckpoint(path: string, state: CheckpointState): Prom
  */
 export async function loadCheckpoint(path: string, into: RestoreTargets = {}): Promise<LoadedCheckpoint> {
   checkPath('path', path);
+  checkOptions('into', into, RESTORE_TARGET_KEYS);
   const what = JSON.stringify(path);
   // The header is checked and the model rebuilt (names and sizes matched to
   // its config) before any tensor data is read.

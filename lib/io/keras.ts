@@ -14,7 +14,7 @@
 import { ShapeError, ValidationError } from '../errors';
 import { GRU, LSTM, RNN } from '../layers/recurrent';
 import { Tensor, tensor } from '../tensor/tensor';
-import { checkBoolean, checkOneOf, checkOptions, describe, formatShape } from '../validate';
+import { checkBoolean, checkOneOf, checkOptions, describe, formatShape, optionKeys } from '../validate';
 
 /** A Keras array: a tensor, or nested number arrays as `layer.get_weights()` gives them (`.tolist()`). */
 export type KerasArray = Tensor | readonly unknown[];
@@ -26,6 +26,9 @@ export interface KerasRecurrentWeights {
   bias?: KerasArray;
 }
 
+/** The keys of KerasRecurrentWeights, for checkOptions. */
+export const KERAS_RECURRENT_WEIGHTS_KEYS = optionKeys<KerasRecurrentWeights>({ kernel: true, recurrentKernel: true, bias: true });
+
 export type KerasCell = 'LSTM' | 'GRU' | 'SimpleRNN';
 
 export interface KerasImportOptions {
@@ -36,6 +39,8 @@ export interface KerasImportOptions {
   /** Layout of the built layer's input and output. @default true */
   batchFirst?: boolean;
 }
+
+export const KERAS_IMPORT_OPTION_KEYS = optionKeys<KerasImportOptions>({ resetAfter: true, activation: true, batchFirst: true });
 
 const GATES: Record<KerasCell, number> = { LSTM: 4, GRU: 3, SimpleRNN: 1 };
 
@@ -79,8 +84,8 @@ function reorderVector(src: Float32Array, units: number, order: readonly number[
  */
 export function kerasToStateDict(cell: KerasCell, weights: KerasRecurrentWeights, opts: KerasImportOptions & { suffix?: string } = {}): Record<string, Tensor> {
   checkOneOf('cell', cell, ['LSTM', 'GRU', 'SimpleRNN'] as const);
-  const w = checkOptions('weights', weights);
-  const o = checkOptions('options', opts);
+  const w = checkOptions('weights', weights, KERAS_RECURRENT_WEIGHTS_KEYS);
+  const o = checkOptions('options', opts, [...KERAS_IMPORT_OPTION_KEYS, 'suffix']);
   const resetAfter = checkBoolean('resetAfter', o.resetAfter ?? true);
   const suffix = o.suffix ?? 'l0';
   const G = GATES[cell];

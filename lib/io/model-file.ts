@@ -14,7 +14,7 @@ import { Parameter } from '../nn/parameter';
 import { layerFromConfig, layerToConfig } from '../nn/registry';
 import { globalGenerator } from '../random';
 import { Tensor } from '../tensor/tensor';
-import { describe } from '../validate';
+import { checkOptions, describe, optionKeys } from '../validate';
 import { writeFileAtomic } from './atomic-write';
 import { largestNumber, parameterLowerBound } from './config-bound';
 import { encodeSafetensors, entryToFloat32, LITTLE_ENDIAN, SafetensorsContents, SafetensorsDType, TensorToWrite } from './safetensors';
@@ -38,6 +38,8 @@ export interface SaveOptions {
    */
   metadata?: Record<string, string>;
 }
+
+export const SAVE_OPTION_KEYS = optionKeys<SaveOptions>({ metadata: true });
 
 export interface LoadedModel {
   model: Module;
@@ -66,7 +68,7 @@ export function userMetadata(value: unknown): [string, string][] {
  */
 export function modelFileContents(model: Module, opts: SaveOptions = {}, kind = 'model'): { tensors: Map<string, TensorToWrite>; metadata: Map<string, string> } {
   if (!(model instanceof Module)) throw new ValidationError(`Expected a model or layer (a Module) for model but received ${describe(model)}`);
-  if (opts === null || typeof opts !== 'object') throw new ValidationError(`Expected an options object for options but received ${describe(opts)}`);
+  checkOptions('options', opts, SAVE_OPTION_KEYS);
   const metadata = new Map<string, string>([
     ['format', 'pt'], // what safetensors.torch writes: tools take the file for a PyTorch state dict
     [META_VERSION, String(FORMAT_VERSION)],

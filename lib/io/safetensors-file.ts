@@ -8,9 +8,9 @@
  * destination.
  */
 import { promises as fs } from 'fs';
-import { FormatError, ValidationError } from '../errors';
+import { FormatError, ValidationError, fileError } from '../errors';
 import { describe } from '../validate';
-import { headerLength, parseHeader, SafetensorsContents, SafetensorsDType, SafetensorsEntry } from './safetensors';
+import { headerLength, parseHeader, SafetensorsDType, SafetensorsEntry } from './safetensors';
 
 /** One tensor of a file's header: its type, shape and byte range within the data. */
 export interface HeaderEntry {
@@ -45,7 +45,9 @@ export class SafetensorsFile implements HeaderInfo {
   /** Opens `file` and reads its header (and nothing else). */
   static async open(file: string): Promise<SafetensorsFile> {
     const what = JSON.stringify(file);
-    const fh = await fs.open(file, 'r');
+    const fh = await fs.open(file, 'r').catch((err: unknown) => {
+      throw fileError(err, file);
+    });
     try {
       const { size } = await fh.stat();
       const first8 = await readExactly(fh, Buffer.alloc(Math.min(8, size)), 0, what);
@@ -55,7 +57,7 @@ export class SafetensorsFile implements HeaderInfo {
       return new SafetensorsFile(fh, what, entries, metadata, 8 + n);
     } catch (err) {
       await fh.close();
-      throw err;
+      throw fileError(err, file); // a directory opens but cannot be read (EISDIR)
     }
   }
 
@@ -89,15 +91,6 @@ export async function withSafetensorsFile<T>(file: string, fn: (f: SafetensorsFi
 /** Reads only the header of a file (for `describeModelFile`). */
 export async function readSafetensorsHeader(file: string): Promise<HeaderInfo> {
   return withSafetensorsFile(file, async (f) => ({ entries: f.entries, metadata: f.metadata }));
-}
-
-/** Reads and checks a whole file (every tensor in memory). */
-export async function readSafetensorsFile(file: string): Promise<SafetensorsContents> {
-  return withSafetensorsFile(file, async (f) => {
-    const tensors = new Map<string, SafetensorsEntry>();
-    for (const e of f.entries) tensors.set(e.name, await f.readEntry(e));
-    return { tensors, metadata: f.metadata };
-  });
 }
 
 async function readExactly<T extends Uint8Array>(fh: fs.FileHandle, buf: T, position: number, what: string): Promise<T> {

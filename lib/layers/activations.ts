@@ -7,65 +7,80 @@ import { checkInteger } from '../validate';
 import { registerLayer } from '../nn/registry';
 import { batchMajor, onnxAttribute, OnnxLowering } from '../nn/onnx-lowering';
 
+/** An elementwise (or softmax) function as a parameterless layer. */
 export abstract class Activation extends Module {
   protected constructor(private readonly fn: (t: Tensor) => Tensor, private readonly label: string) {
     super();
   }
 
+  /** Applies the function to `input` (any shape). */
   forward(input: Tensor): Tensor {
     return this.fn(input);
   }
 
   /** The constructor options, for `eddy.layerToConfig`: none, or the axis of a softmax. */
-  toConfig(): { dim?: number } {
+  toConfig(): {
+    /** The normalized axis (Softmax and LogSoftmax only). */
+    dim?: number;
+  } {
     return {};
   }
 
+  /** The layer as PyTorch prints it, e.g. `Softmax(dim=-1)`. */
   toString(): string {
     return this.label;
   }
 }
 
+/** A layer applying tanh elementwise. */
 export class Tanh extends Activation {
   constructor() {
     super(tanh, 'Tanh()');
   }
 
+  /** Rebuilds the layer from `toConfig()` (it has no options). */
   static fromConfig(): Tanh {
     return new Tanh();
   }
 }
 
+/** A layer applying the logistic sigmoid elementwise. */
 export class Sigmoid extends Activation {
   constructor() {
     super(sigmoid, 'Sigmoid()');
   }
 
+  /** Rebuilds the layer from `toConfig()` (it has no options). */
   static fromConfig(): Sigmoid {
     return new Sigmoid();
   }
 }
 
+/** A layer applying max(0, x) elementwise. */
 export class ReLU extends Activation {
   constructor() {
     super(relu, 'ReLU()');
   }
 
+  /** Rebuilds the layer from `toConfig()` (it has no options). */
   static fromConfig(): ReLU {
     return new ReLU();
   }
 }
 
+/** A layer applying GELU (the exact, erf-based form) elementwise. */
 export class GELU extends Activation {
   constructor() {
     super(gelu, 'GELU()');
   }
 
+  /** Rebuilds the layer from `toConfig()` (it has no options). */
   static fromConfig(): GELU {
     return new GELU();
   }
 }
 
+/** A layer applying softmax along one axis. */
 export class Softmax extends Activation {
   /** @param dim the axis to normalize. @default -1 */
   constructor(readonly dim = -1) {
@@ -77,11 +92,13 @@ export class Softmax extends Activation {
     return { dim: this.dim };
   }
 
+  /** Rebuilds the layer from `toConfig()`. */
   static fromConfig(config: { dim?: number }): Softmax {
     return new Softmax(config.dim);
   }
 }
 
+/** A layer applying log-softmax along one axis. */
 export class LogSoftmax extends Activation {
   /** @param dim the axis to normalize. @default -1 */
   constructor(readonly dim = -1) {
@@ -93,6 +110,7 @@ export class LogSoftmax extends Activation {
     return { dim: this.dim };
   }
 
+  /** Rebuilds the layer from `toConfig()`. */
   static fromConfig(config: { dim?: number }): LogSoftmax {
     return new LogSoftmax(config.dim);
   }

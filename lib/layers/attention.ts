@@ -15,7 +15,7 @@ import { softmax } from '../ops/softmax';
 import { reshape } from '../ops/views';
 import { Generator } from '../random';
 import { checkTensor, denseData, Tensor } from '../tensor/tensor';
-import { checkBoolean, checkInteger, checkOptions, fail, formatShape } from '../validate';
+import { checkBoolean, checkGenerator, checkInteger, checkOptions, fail, formatShape, optionKeys } from '../validate';
 import { Linear } from './linear';
 import { registerLayer } from '../nn/registry';
 import { positive } from '../nn/registry';
@@ -25,6 +25,9 @@ export interface AttentionCallOptions {
   /** Valid keys per sequence (1 ≤ L_b ≤ keys' time); later keys get weight 0. @default all keys are valid */
   lengths?: Lengths;
 }
+
+/** The keys of AttentionCallOptions, for checkOptions. */
+export const ATTENTION_CALL_OPTION_KEYS = optionKeys<AttentionCallOptions>({ lengths: true });
 
 export interface AttentionOutput {
   /** Weighted sums of the values: [batch, queryTime, valueSize], or [batch, valueSize] for a 2-D query. */
@@ -44,6 +47,9 @@ export interface AdditiveAttentionOptions {
   generator?: Generator;
 }
 
+/** The keys of AdditiveAttentionOptions, for checkOptions. */
+export const ADDITIVE_ATTENTION_OPTION_KEYS = optionKeys<AdditiveAttentionOptions>({ querySize: true, keySize: true, hiddenSize: true, bias: true, generator: true });
+
 export interface GeneralAttentionOptions {
   querySize: number;
   keySize: number;
@@ -51,10 +57,16 @@ export interface GeneralAttentionOptions {
   generator?: Generator;
 }
 
+/** The keys of GeneralAttentionOptions, for checkOptions. */
+export const GENERAL_ATTENTION_OPTION_KEYS = optionKeys<GeneralAttentionOptions>({ querySize: true, keySize: true, generator: true });
+
 export interface DotAttentionOptions {
   /** Divide scores by √(features), as in scaled dot-product attention; Luong's dot score is unscaled. @default false */
   scale?: boolean;
 }
+
+/** The keys of DotAttentionOptions, for checkOptions. */
+export const DOT_ATTENTION_OPTION_KEYS = optionKeys<DotAttentionOptions>({ scale: true });
 
 /** The serializable options of the attention layers (no generator: weights travel separately). */
 export type AdditiveAttentionConfig = Required<Omit<AdditiveAttentionOptions, 'generator'>>;
@@ -73,7 +85,7 @@ abstract class Attention extends Module {
   forward(query: Tensor, keys: Tensor, valuesOrOpts?: Tensor | AttentionCallOptions, opts?: AttentionCallOptions): AttentionOutput {
     const optsGiven = !(valuesOrOpts instanceof Tensor) && valuesOrOpts !== undefined && valuesOrOpts !== null;
     if (optsGiven && opts !== undefined) fail('Tensor', 'values', valuesOrOpts);
-    const o = checkOptions('options', optsGiven ? (valuesOrOpts as AttentionCallOptions) : opts);
+    const o = checkOptions('options', optsGiven ? (valuesOrOpts as AttentionCallOptions) : opts, ATTENTION_CALL_OPTION_KEYS);
     const values = optsGiven ? undefined : ((valuesOrOpts ?? undefined) as Tensor | undefined);
 
     const q = checkTensor('query', query);
@@ -124,10 +136,6 @@ function maskKeys(scores: Tensor, lengths: Int32Array): Tensor {
   return y;
 }
 
-function checkGenerator(value: unknown): Generator | undefined {
-  if (value !== undefined && !(value instanceof Generator)) fail('an eddy Generator', 'generator', value);
-  return value;
-}
 
 /**
  * Bahdanau's additive attention: score(q, k) = vᵀ tanh(W_q q + W_k k + b),
@@ -144,12 +152,12 @@ export class AdditiveAttention extends Attention {
 
   constructor(opts: AdditiveAttentionOptions) {
     super();
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, ADDITIVE_ATTENTION_OPTION_KEYS);
     const querySize = checkInteger('querySize', o.querySize, 1);
     const keySize = checkInteger('keySize', o.keySize, 1);
     const hiddenSize = checkInteger('hiddenSize', o.hiddenSize, 1);
     const bias = checkBoolean('bias', o.bias ?? true);
-    const generator = checkGenerator(o.generator);
+    const generator = checkGenerator('generator', o.generator);
     this.sizes = { querySize, keySize, hiddenSize };
     this.queryProj = new Linear({ inFeatures: querySize, outFeatures: hiddenSize, bias: false, generator });
     this.keyProj = new Linear({ inFeatures: keySize, outFeatures: hiddenSize, bias, generator });
@@ -199,7 +207,7 @@ export class DotAttention extends Attention {
 
   constructor(opts: DotAttentionOptions = {}) {
     super();
-    this.scale = checkBoolean('scale', checkOptions('options', opts).scale ?? false);
+    this.scale = checkBoolean('scale', checkOptions('options', opts, DOT_ATTENTION_OPTION_KEYS).scale ?? false);
   }
 
   get querySize(): null {
@@ -240,11 +248,11 @@ export class GeneralAttention extends Attention {
 
   constructor(opts: GeneralAttentionOptions) {
     super();
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, GENERAL_ATTENTION_OPTION_KEYS);
     const querySize = checkInteger('querySize', o.querySize, 1);
     const keySize = checkInteger('keySize', o.keySize, 1);
     this.sizes = { querySize, keySize };
-    this.queryProj = new Linear({ inFeatures: querySize, outFeatures: keySize, bias: false, generator: checkGenerator(o.generator) });
+    this.queryProj = new Linear({ inFeatures: querySize, outFeatures: keySize, bias: false, generator: checkGenerator('generator', o.generator) });
   }
 
   override children(): [string, Module][] {

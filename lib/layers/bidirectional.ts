@@ -13,8 +13,8 @@ import { Lengths } from '../ops/lengths';
 import { reverseSequences } from '../ops/reverse-sequences';
 import { Generator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
-import { checkOneOf, checkOptions, describe, fail, formatShape } from '../validate';
-import { GRU, LSTM, RecurrentOutput, RecurrentState, RNN } from './recurrent';
+import { checkOneOf, checkOptions, describe, fail, formatShape, optionKeys } from '../validate';
+import { GRU, LSTM, RECURRENT_STATE_KEYS, RecurrentOutput, RecurrentState, RNN } from './recurrent';
 import { checkBatchFirst, recurrentOperator } from './recurrent-onnx';
 import { onnxError, timeMajor } from '../nn/onnx-lowering';
 
@@ -35,6 +35,9 @@ export interface BidirectionalOptions {
    */
   backwardLayer?: RecurrentLayerLike;
 }
+
+/** The keys of BidirectionalOptions, for checkOptions. */
+export const BIDIRECTIONAL_OPTION_KEYS = optionKeys<BidirectionalOptions>({ mergeMode: true, backwardLayer: true });
 
 /** The options-object form, like every other layer: `new Bidirectional({ layer, mergeMode })`. */
 export interface BidirectionalLayerOptions extends BidirectionalOptions {
@@ -73,8 +76,8 @@ export class Bidirectional extends Module {
   constructor(layer: RecurrentLayerLike | (() => RecurrentLayerLike), opts?: BidirectionalOptions);
   constructor(layerOrOptions: RecurrentLayerLike | (() => RecurrentLayerLike) | BidirectionalLayerOptions, opts: BidirectionalOptions = {}) {
     super();
-    const { layer, ...rest } = isLayerOptions(layerOrOptions) ? layerOrOptions : { ...checkOptions('options', opts), layer: layerOrOptions };
-    const o = checkOptions('options', rest as BidirectionalOptions);
+    const { layer, ...rest } = isLayerOptions(layerOrOptions) ? layerOrOptions : { ...checkOptions('options', opts, BIDIRECTIONAL_OPTION_KEYS), layer: layerOrOptions };
+    const o = checkOptions('options', rest as BidirectionalOptions, BIDIRECTIONAL_OPTION_KEYS);
     this.mergeMode = checkOneOf('mergeMode', o.mergeMode ?? 'concat', MERGE_MODES);
     const factory = typeof layer === 'function' ? layer : null;
     this.forwardLayer = checkLayer(factory ? 'the layer returned by layer()' : 'layer', factory ? factory() : layer);
@@ -140,7 +143,7 @@ export class Bidirectional extends Module {
   }
 
   private prepare(input: Tensor, state: RecurrentState): { forward: RecurrentState; backward: RecurrentState; reversed: Tensor; lengths?: Lengths } {
-    const st = checkOptions('state', state);
+    const st = checkOptions('state', state, RECURRENT_STATE_KEYS);
     const f = this.forwardLayer;
     const x = checkTensor('input', input);
     if (x.rank !== 3 || x.shape[2] !== f.inputSize) {

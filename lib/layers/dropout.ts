@@ -1,8 +1,8 @@
 import { mul } from '../ops/arithmetic';
 import { Module } from '../nn/module';
-import { Generator, globalGenerator } from '../random';
+import { Generator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
-import { checkNumber, checkOptions, fail } from '../validate';
+import { checkGenerator, checkNumber, checkOptions, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
 
 export interface DropoutOptions {
@@ -11,6 +11,11 @@ export interface DropoutOptions {
   /** Random source for the masks. @default the global generator */
   generator?: Generator;
 }
+
+/** The keys of DropoutOptions, for checkOptions. */
+export const DROPOUT_OPTION_KEYS = optionKeys<DropoutOptions>({ p: true, generator: true });
+
+const DROPOUT_CALL_OPTION_KEYS = optionKeys<DropoutCallOptions>({ training: true });
 
 /** Options of one call. */
 export interface DropoutCallOptions {
@@ -28,15 +33,14 @@ export class Dropout extends Module {
 
   constructor(opts: DropoutOptions = {}) {
     super();
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, DROPOUT_OPTION_KEYS);
     this.p = checkNumber('p', o.p ?? 0.5, { min: 0, max: 1 });
-    if (o.generator !== undefined && !(o.generator instanceof Generator)) fail('an eddy Generator', 'generator', o.generator);
-    this.generator = o.generator ?? globalGenerator;
+    this.generator = checkGenerator('generator', o.generator);
   }
 
   forward(input: Tensor, opts: DropoutCallOptions = {}): Tensor {
     const x = checkTensor('input', input);
-    if (!this.modeOf(checkOptions('options', opts).training) || this.p === 0) return x;
+    if (!this.modeOf(checkOptions('options', opts, DROPOUT_CALL_OPTION_KEYS).training) || this.p === 0) return x;
     const mask = new Float32Array(x.size);
     if (this.p < 1) {
       const keep = 1 / (1 - this.p);

@@ -2,9 +2,9 @@ import { recordSingleOutput } from '../autograd/tape';
 import { ValidationError } from '../errors';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
-import { Generator, globalGenerator } from '../random';
+import { Generator } from '../random';
 import { Tensor } from '../tensor/tensor';
-import { checkInteger, checkOptions, describe, fail } from '../validate';
+import { checkGenerator, checkInteger, checkOptions, describe, fail, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
 import { positive } from '../nn/registry';
 
@@ -18,6 +18,9 @@ export interface EmbeddingOptions {
   /** Random source for the initial weights. @default the global generator */
   generator?: Generator;
 }
+
+/** The keys of EmbeddingOptions, for checkOptions. */
+export const EMBEDDING_OPTION_KEYS = optionKeys<EmbeddingOptions>({ numEmbeddings: true, embeddingDim: true, paddingIdx: true, generator: true });
 
 /** The serializable options of an Embedding (paddingIdx non-negative, or null for none). */
 export type EmbeddingConfig = Required<Omit<EmbeddingOptions, 'generator'>>;
@@ -35,7 +38,7 @@ export class Embedding extends Module {
 
   constructor(opts: EmbeddingOptions) {
     super();
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, EMBEDDING_OPTION_KEYS);
     this.numEmbeddings = checkInteger('numEmbeddings', o.numEmbeddings, 1);
     this.embeddingDim = checkInteger('embeddingDim', o.embeddingDim, 1);
     if (o.paddingIdx === undefined || o.paddingIdx === null) {
@@ -44,9 +47,8 @@ export class Embedding extends Module {
       const p = checkInteger('paddingIdx', o.paddingIdx, -this.numEmbeddings, this.numEmbeddings - 1);
       this.paddingIdx = p < 0 ? p + this.numEmbeddings : p;
     }
-    if (o.generator !== undefined && !(o.generator instanceof Generator)) fail('an eddy Generator', 'generator', o.generator);
     this.weight = Parameter.zeros([this.numEmbeddings, this.embeddingDim]);
-    (o.generator ?? globalGenerator).normal(this.weight.data.data);
+    checkGenerator('generator', o.generator).normal(this.weight.data.data);
     if (this.paddingIdx !== null) this.weight.data.data.fill(0, this.paddingIdx * this.embeddingDim, (this.paddingIdx + 1) * this.embeddingDim);
   }
 

@@ -3,7 +3,7 @@ import { ShapeError } from '../errors';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { checkTensor, shapeSize, Tensor } from '../tensor/tensor';
-import { checkBoolean, checkInteger, checkNumber, checkOptions, formatShape } from '../validate';
+import { checkBoolean, checkInteger, checkNumber, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
 import { positive } from '../nn/registry';
 
@@ -15,6 +15,9 @@ export interface LayerNormOptions {
   /** Learn a per-element scale `weight` (ones) and shift `bias` (zeros). @default true */
   elementwiseAffine?: boolean;
 }
+
+/** The keys of LayerNormOptions, for checkOptions. */
+export const LAYER_NORM_OPTION_KEYS = optionKeys<LayerNormOptions>({ normalizedShape: true, eps: true, elementwiseAffine: true });
 
 /** The serializable options of a LayerNorm (normalizedShape always an array). */
 export type LayerNormConfig = { normalizedShape: number[]; eps: number; elementwiseAffine: boolean };
@@ -31,7 +34,7 @@ export class LayerNorm extends Module {
 
   constructor(opts: LayerNormOptions) {
     super();
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, LAYER_NORM_OPTION_KEYS);
     const ns = typeof o.normalizedShape === 'number' ? [o.normalizedShape] : o.normalizedShape;
     if (!Array.isArray(ns) || ns.length === 0) checkInteger('normalizedShape', o.normalizedShape, 1);
     this.normalizedShape = ns.map((d, i) => checkInteger(`normalizedShape[${i}]`, d, 1));

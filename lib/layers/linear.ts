@@ -4,9 +4,9 @@ import { reshape } from '../ops/views';
 import { ShapeError } from '../errors';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
-import { Generator, globalGenerator } from '../random';
+import { Generator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
-import { checkBoolean, checkInteger, checkOptions, fail, formatShape } from '../validate';
+import { checkBoolean, checkGenerator, checkInteger, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
 import { batchMajor } from '../nn/onnx-lowering';
 import { positive } from '../nn/registry';
@@ -19,6 +19,9 @@ export interface LinearOptions {
   /** Random source for the initial weights. @default the global generator */
   generator?: Generator;
 }
+
+/** The keys of LinearOptions, for checkOptions. */
+export const LINEAR_OPTION_KEYS = optionKeys<LinearOptions>({ inFeatures: true, outFeatures: true, bias: true, generator: true });
 
 /** The serializable options of a Linear layer (no generator: weights travel separately). */
 export type LinearConfig = Required<Omit<LinearOptions, 'generator'>>;
@@ -36,12 +39,11 @@ export class Linear extends Module {
 
   constructor(opts: LinearOptions) {
     super();
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, LINEAR_OPTION_KEYS);
     this.inFeatures = checkInteger('inFeatures', o.inFeatures, 1);
     this.outFeatures = checkInteger('outFeatures', o.outFeatures, 1);
     const withBias = checkBoolean('bias', o.bias ?? true);
-    if (o.generator !== undefined && !(o.generator instanceof Generator)) fail('an eddy Generator', 'generator', o.generator);
-    const gen = o.generator ?? globalGenerator;
+    const gen = checkGenerator('generator', o.generator);
     const bound = 1 / Math.sqrt(this.inFeatures);
     this.weight = Parameter.zeros([this.outFeatures, this.inFeatures]);
     gen.uniform(this.weight.data.data, -bound, bound);

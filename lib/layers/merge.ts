@@ -10,7 +10,7 @@ import { Module } from '../nn/module';
 import { add } from '../ops/arithmetic';
 import { concat } from '../ops/join';
 import { Tensor } from '../tensor/tensor';
-import { checkInteger, checkOptions, formatShape } from '../validate';
+import { checkInteger, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
 
 /** The tensors among a layer call's arguments (models append a context object). */
@@ -25,13 +25,16 @@ export interface ConcatenateOptions {
   axis?: number;
 }
 
+/** The keys of ConcatenateOptions, for checkOptions. */
+export const CONCATENATE_OPTION_KEYS = optionKeys<ConcatenateOptions>({ axis: true });
+
 /** Joins its inputs along one axis (Keras' Concatenate); the other axes must agree. */
 export class Concatenate extends Module {
   readonly axis: number;
 
   constructor(opts: ConcatenateOptions = {}) {
     super();
-    this.axis = checkInteger('axis', checkOptions('options', opts).axis ?? -1);
+    this.axis = checkInteger('axis', checkOptions('options', opts, CONCATENATE_OPTION_KEYS).axis ?? -1);
   }
 
   forward(...inputs: unknown[]): Tensor {

@@ -8,7 +8,7 @@ import { ShapeError } from '../errors';
 import { Module } from '../nn/module';
 import { checkLengths, Lengths } from '../ops/lengths';
 import { checkTensor, denseData, Tensor } from '../tensor/tensor';
-import { checkOneOf, checkOptions, formatShape } from '../validate';
+import { checkOneOf, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
 
 export type PoolingMode = 'last' | 'mean' | 'max';
@@ -29,18 +29,24 @@ export interface PoolSequenceOptions {
   lengths?: Lengths;
 }
 
+/** The keys of PoolSequenceOptions, for checkOptions. */
+export const POOL_SEQUENCE_OPTION_KEYS = optionKeys<PoolSequenceOptions>({ mode: true, lengths: true });
+
 /** Options of the SequencePooling module; lengths are given per call. */
 export interface SequencePoolingOptions {
   /** See `PoolSequenceOptions.mode`. */
   mode: PoolingMode;
 }
 
+/** The keys of SequencePoolingOptions, for checkOptions. */
+export const SEQUENCE_POOLING_OPTION_KEYS = optionKeys<SequencePoolingOptions>({ mode: true });
+
 /**
  * Pools x [batch, time, features] over time into [batch, features],
  * counting only each sequence's first L_b steps.
  */
 export function poolSequence(x: Tensor, opts: PoolSequenceOptions): Tensor {
-  const o = checkOptions('options', opts);
+  const o = checkOptions('options', opts, POOL_SEQUENCE_OPTION_KEYS);
   return pool(x, checkOneOf('mode', o.mode, MODES), o.lengths, 'poolSequence');
 }
 
@@ -94,17 +100,24 @@ function pool(input: Tensor, mode: PoolingMode, lengths: unknown, what: string):
   return y;
 }
 
+export interface SequencePoolingCallOptions {
+  /** Valid steps per sequence; later steps are ignored. @default every step */
+  lengths?: Lengths;
+}
+
+const CALL_OPTION_KEYS = optionKeys<SequencePoolingCallOptions>({ lengths: true });
+
 /** `poolSequence` as a module, for model graphs: forward(x, { lengths }) → [batch, features]. */
 export class SequencePooling extends Module {
   readonly mode: PoolingMode;
 
   constructor(opts: SequencePoolingOptions) {
     super();
-    this.mode = checkOneOf('mode', checkOptions('options', opts).mode, MODES);
+    this.mode = checkOneOf('mode', checkOptions('options', opts, SEQUENCE_POOLING_OPTION_KEYS).mode, MODES);
   }
 
-  forward(x: Tensor, opts: { lengths?: Lengths } = {}): Tensor {
-    return pool(x, this.mode, checkOptions('options', opts).lengths, this.toString());
+  forward(x: Tensor, opts: SequencePoolingCallOptions = {}): Tensor {
+    return pool(x, this.mode, checkOptions('options', opts, CALL_OPTION_KEYS).lengths, this.toString());
   }
 
   /** The constructor options, for `eddy.layerToConfig`. */

@@ -10,12 +10,12 @@ import { ShapeError, ValidationError } from '../errors';
 import { binding, RNN_PARAM_KINDS, RnnBackwardCall, RnnCall, RnnGradLists, RnnParamKind, RnnParamLists } from '../native';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
-import { Generator, globalGenerator } from '../random';
+import { Generator } from '../random';
 import { checkLengths } from '../ops/lengths';
 import { denseData, Tensor } from '../tensor/tensor';
-import { RecurrentStepper, StepperOptions } from './recurrent-step';
+import { LayerStepper, StepperOptions } from './layer-stepper';
 import { acquireWorkspace, releaseWorkspace } from './workspace';
-import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, fail, formatShape } from '../validate';
+import { checkBoolean, checkGenerator, checkInteger, checkNumber, checkObject, checkOneOf, checkOptions, fail, formatShape, optionKeys } from '../validate';
 import { ConfigObject, positive, registerLayer } from '../nn/registry';
 import { lowerRecurrent } from './recurrent-onnx';
 
@@ -57,6 +57,9 @@ export interface RNNOptions extends RecurrentOptions {
   nonlinearity?: 'tanh' | 'relu';
 }
 
+/** The keys of RNNOptions, for checkOptions. */
+export const RNN_OPTION_KEYS = optionKeys<RNNOptions>({ nonlinearity: true, inputSize: true, hiddenSize: true, numLayers: true, bias: true, batchFirst: true, dropout: true, bidirectional: true, recurrentDropout: true, stateful: true, generator: true });
+
 export interface LayerNormOption {
   /**
    * Layer-normalized cell (Ba et al., 2016): the input and recurrent
@@ -74,6 +77,9 @@ export interface LSTMOptions extends RecurrentOptions, LayerNormOption {
   projSize?: number;
 }
 
+/** The keys of LSTMOptions, for checkOptions. */
+export const LSTM_OPTION_KEYS = optionKeys<LSTMOptions>({ projSize: true, inputSize: true, hiddenSize: true, numLayers: true, bias: true, batchFirst: true, dropout: true, bidirectional: true, recurrentDropout: true, stateful: true, generator: true, layerNorm: true });
+
 export interface GRUOptions extends RecurrentOptions, LayerNormOption {
   /**
    * true: PyTorch's GRU, n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
@@ -83,6 +89,9 @@ export interface GRUOptions extends RecurrentOptions, LayerNormOption {
    */
   resetAfter?: boolean;
 }
+
+/** The keys of GRUOptions, for checkOptions. */
+export const GRU_OPTION_KEYS = optionKeys<GRUOptions>({ resetAfter: true, inputSize: true, hiddenSize: true, numLayers: true, bias: true, batchFirst: true, dropout: true, bidirectional: true, recurrentDropout: true, stateful: true, generator: true, layerNorm: true });
 
 /** Initial states and sequence lengths for a forward call. */
 export interface RecurrentState {
@@ -105,6 +114,10 @@ export interface RecurrentState {
   training?: boolean;
 }
 
+/** The keys of RecurrentState, for checkOptions. */
+export const RECURRENT_STATE_KEYS = optionKeys<RecurrentState>({ h0: true, c0: true, lengths: true, training: true });
+
+/** What a recurrent layer's forward returns. */
 export interface RecurrentOutput {
   /** [batch, time, directions · hiddenSize] ([time, batch, …] when batchFirst is false). */
   output: Tensor;
@@ -114,11 +127,14 @@ export interface RecurrentOutput {
   c?: Tensor;
 }
 
+/** The recurrent cell kinds. */
 export type CellName = 'RNN' | 'LSTM' | 'GRU';
 
 /** A recurrent layer's state between calls: h (and c for an LSTM), [numLayers · directions, batch, hiddenSize]. */
 export interface LayerState {
+  /** Hidden state. */
   h: Tensor;
+  /** Cell state (LSTM only). */
   c?: Tensor;
 }
 
@@ -144,6 +160,9 @@ const KINDS = RNN_PARAM_KINDS;
 
 type Kind = RnnParamKind;
 
+/** The largest weight matrix, in elements: what one Float32Array and the native int32 sizes allow. */
+const MAX_WEIGHT_ELEMENTS = 2 ** 31 - 1;
+
 const CELL_CODES = { lstm: 0, gru: 1, rnn_tanh: 2, rnn_relu: 3 } as const;
 
 /** One prepared forward call: the native arguments plus what the tape needs. */
@@ -157,16 +176,27 @@ interface Call {
   stateShape: number[];
 }
 
+/** What RNN, LSTM and GRU share: options, parameters, forward and backward through the native kernels, states and steppers. */
 export abstract class RecurrentLayer extends Module {
+  /** Features per step of the input. */
   readonly inputSize: number;
+  /** Units of the hidden state, per direction. */
   readonly hiddenSize: number;
+  /** Stacked layers. */
   readonly numLayers: number;
+  /** Whether the layer has bias_ih and bias_hh. */
   readonly bias: boolean;
+  /** Whether input and output are [batch, time, features] (else [time, batch, features]). */
   readonly batchFirst: boolean;
+  /** Dropout probability between stacked layers (training only). */
   readonly dropout: number;
+  /** Whether a reverse direction runs too. */
   readonly bidirectional: boolean;
+  /** Dropout probability on the recurrent state (training only). */
   readonly recurrentDropout: number;
+  /** Whether the final state of a call is the initial state of the next. */
   readonly stateful: boolean;
+  /** Whether the cell is layer-normalized. */
   readonly layerNorm: boolean;
   protected readonly generator: Generator;
   /** Final states of the last call, for a stateful layer. */
@@ -181,10 +211,12 @@ export abstract class RecurrentLayer extends Module {
     opts: RecurrentOptions,
   ) {
     super();
-    const o = checkOptions('options', opts);
+    // Each cell's constructor has checked the keys against its own list.
+    const o = checkObject('options', opts);
     this.inputSize = checkInteger('inputSize', o.inputSize, 1);
     this.hiddenSize = checkInteger('hiddenSize', o.hiddenSize, 1);
-    this.numLayers = checkInteger('numLayers', o.numLayers ?? 1, 1);
+    // The native kernels' limit, checked here so the constructor refuses what forward would.
+    this.numLayers = checkInteger('numLayers', o.numLayers ?? 1, 1, 1024);
     this.bias = checkBoolean('bias', o.bias ?? true);
     this.batchFirst = checkBoolean('batchFirst', o.batchFirst ?? true);
     this.dropout = checkNumber('dropout', o.dropout ?? 0, { min: 0, max: 1 });
@@ -195,8 +227,14 @@ export abstract class RecurrentLayer extends Module {
     this.stateful = checkBoolean('stateful', o.stateful ?? false);
     this.layerNorm = checkBoolean('layerNorm', (o as LayerNormOption).layerNorm ?? false);
     if (this.layerNorm && cellName === 'RNN') throw new ValidationError('Expected layerNorm only for LSTM and GRU but received it for RNN');
-    if (o.generator !== undefined && !(o.generator instanceof Generator)) fail('an eddy Generator', 'generator', o.generator);
-    this.generator = o.generator ?? globalGenerator;
+    this.generator = checkGenerator('generator', o.generator);
+    // weight_hh (gates·H × H) or weight_ih (gates·H × inputSize) must fit one typed array.
+    const largest = gates * this.hiddenSize * Math.max(this.hiddenSize, this.inputSize);
+    if (largest > MAX_WEIGHT_ELEMENTS) {
+      throw new ValidationError(
+        `Expected inputSize and hiddenSize whose weights have at most ${MAX_WEIGHT_ELEMENTS} elements each but received inputSize ${this.inputSize} and hiddenSize ${this.hiddenSize} (${largest} elements)`,
+      );
+    }
     this.initParameters();
   }
 
@@ -270,10 +308,10 @@ export abstract class RecurrentLayer extends Module {
 
   /**
    * A stepper that runs this layer one time step per call, with carried
-   * state, for token-by-token serving (see RecurrentStepper). Only for one
+   * state, for token-by-token serving (see LayerStepper). Only for one
    * layer in one direction; it keeps a copy of the current weights.
    */
-  stepper(opts: StepperOptions = {}): RecurrentStepper {
+  stepper(opts: StepperOptions = {}): LayerStepper {
     if (this.numLayers !== 1 || this.bidirectional) {
       throw new ValidationError(`Expected a single-layer, unidirectional layer for stepper() but received ${this.toString()}`);
     }
@@ -283,9 +321,10 @@ export abstract class RecurrentLayer extends Module {
       cell: this.cellCode, resetAfter: this.resetAfter, I: this.inputSize, H: this.hiddenSize, layerNorm: this.layerNorm, ...values,
     });
     const init = { handle, inputSize: this.inputSize, hiddenSize: this.hiddenSize, hasCellState: this.cellName === 'LSTM', layerName: this.toString() };
-    return new RecurrentStepper(init, opts);
+    return new LayerStepper(init, opts);
   }
 
+  /** A one-line description with the options that differ from the defaults, e.g. `LSTM(128, 256, numLayers=2)`. */
   toString(): string {
     const extras: string[] = [];
     if (this.numLayers !== 1) extras.push(`numLayers=${this.numLayers}`);
@@ -370,7 +409,7 @@ export abstract class RecurrentLayer extends Module {
   }
 
   private prepare(input: Tensor, state: RecurrentState): Call {
-    const st = checkOptions('state', state);
+    const st = checkOptions('state', state, RECURRENT_STATE_KEYS);
     if (!(input instanceof Tensor)) fail('Tensor', 'input', input);
     const layout = this.batchFirst ? 'batch, time' : 'time, batch';
     if (input.rank !== 3 || input.shape[2] !== this.inputSize) {
@@ -520,10 +559,12 @@ export abstract class RecurrentLayer extends Module {
 
 /** Elman RNN: h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or relu. */
 export class RNN extends RecurrentLayer {
+  /** The activation of the cell. @default 'tanh' */
   readonly nonlinearity: 'tanh' | 'relu';
 
   constructor(opts: RNNOptions) {
-    const nonlinearity = checkOneOf('nonlinearity', checkOptions('options', opts).nonlinearity ?? 'tanh', ['tanh', 'relu'] as const);
+    // layerNorm passes the key check so that the refusal can say it is LSTM and GRU only.
+    const nonlinearity = checkOneOf('nonlinearity', checkOptions('options', opts, [...RNN_OPTION_KEYS, 'layerNorm']).nonlinearity ?? 'tanh', ['tanh', 'relu'] as const);
     super('RNN', nonlinearity === 'tanh' ? CELL_CODES.rnn_tanh : CELL_CODES.rnn_relu, 1, opts);
     this.nonlinearity = nonlinearity;
   }
@@ -540,7 +581,7 @@ export class RNN extends RecurrentLayer {
 /** LSTM with PyTorch's gate order i, f, g, o. */
 export class LSTM extends RecurrentLayer {
   constructor(opts: LSTMOptions) {
-    const projSize = checkInteger('projSize', checkOptions('options', opts).projSize ?? 0, 0);
+    const projSize = checkInteger('projSize', checkOptions('options', opts, LSTM_OPTION_KEYS).projSize ?? 0, 0);
     if (projSize !== 0) {
       throw new ValidationError(`Expected projSize 0 for LSTM but received ${projSize}: LSTM with projections is not supported yet`);
     }
@@ -557,7 +598,7 @@ export class GRU extends RecurrentLayer {
   private readonly _resetAfter: boolean;
 
   constructor(opts: GRUOptions) {
-    const resetAfter = checkBoolean('resetAfter', checkOptions('options', opts).resetAfter ?? true);
+    const resetAfter = checkBoolean('resetAfter', checkOptions('options', opts, GRU_OPTION_KEYS).resetAfter ?? true);
     if (!resetAfter && opts.layerNorm) throw new ValidationError('Expected resetAfter: true for a layer-normalized GRU but received resetAfter: false');
     super('GRU', CELL_CODES.gru, 3, opts);
     this._resetAfter = resetAfter;

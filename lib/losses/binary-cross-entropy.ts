@@ -8,7 +8,7 @@
  */
 import { ShapeError } from '../errors';
 import { Tensor, denseData } from '../tensor/tensor';
-import { checkOptions, describe, fail, formatShape } from '../validate';
+import { checkOptions, describe, fail, formatShape, optionKeys } from '../validate';
 import { checkInputAndTarget, elementwiseLoss } from './elementwise';
 import { Reduction, checkReduction } from './reduction';
 
@@ -22,6 +22,9 @@ export interface BinaryCrossEntropyOptions {
   /** 'mean' over all elements, 'sum', or 'none' (shaped like logits). @default 'mean' */
   reduction?: Reduction;
 }
+
+/** The keys of BinaryCrossEntropyOptions, for checkOptions. */
+export const BINARY_CROSS_ENTROPY_OPTION_KEYS = optionKeys<BinaryCrossEntropyOptions>({ posWeight: true, reduction: true });
 
 function logSigmoid(x: number): number {
   return Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x)));
@@ -67,7 +70,7 @@ function checkPosWeight(value: unknown, inputShape: readonly number[]): Float32A
  */
 export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opts?: BinaryCrossEntropyOptions): Tensor {
   const [x, y] = checkInputAndTarget('binaryCrossEntropyWithLogits', logits, target, 'logits');
-  const options = checkOptions('opts', opts);
+  const options = checkOptions('opts', opts, BINARY_CROSS_ENTROPY_OPTION_KEYS);
   const reduction = checkReduction(options.reduction);
   const posWeight = checkPosWeight(options.posWeight, x.shape);
   const classes = posWeight === null ? 1 : posWeight.length;

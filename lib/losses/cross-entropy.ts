@@ -18,7 +18,7 @@
 import { recordSingleOutput } from '../autograd/tape';
 import { ShapeError, ValidationError } from '../errors';
 import { Tensor, checkTensor, denseData } from '../tensor/tensor';
-import { checkInteger, checkNumber, checkOptions, describe, fail, formatShape } from '../validate';
+import { checkInteger, checkNumber, checkOptions, describe, fail, formatShape, optionKeys } from '../validate';
 import { ClassIndices, SequenceLengths, checkSequenceLengths, lengthMask, readClassTargets, readIntegerEntries } from './class-targets';
 import { Reduction, checkReduction, itemGradients, reduceLoss } from './reduction';
 
@@ -38,6 +38,9 @@ export interface CrossEntropyOptions {
    */
   lengths?: SequenceLengths;
 }
+
+/** The keys of CrossEntropyOptions, for checkOptions. */
+export const CROSS_ENTROPY_OPTION_KEYS = optionKeys<CrossEntropyOptions>({ ignoreIndex: true, labelSmoothing: true, reduction: true, weight: true, lengths: true });
 
 function checkClassWeight(value: unknown, classes: number): Float32Array | null {
   if (value === undefined) return null;
@@ -71,7 +74,7 @@ export function crossEntropy(logits: Tensor, target: ClassIndices, opts?: CrossE
   const C = z.shape[z.rank - 1];
   const rowsShape = z.shape.slice(0, -1);
   const R = z.size / C;
-  const options = checkOptions('opts', opts);
+  const options = checkOptions('opts', opts, CROSS_ENTROPY_OPTION_KEYS);
   const reduction = checkReduction(options.reduction);
   const ignoreIndex = options.ignoreIndex === undefined ? -100 : checkInteger('opts.ignoreIndex', options.ignoreIndex);
   const eps = options.labelSmoothing === undefined ? 0 : checkNumber('opts.labelSmoothing', options.labelSmoothing, { min: 0, max: 1 });
@@ -90,6 +93,11 @@ export function crossEntropy(logits: Tensor, target: ClassIndices, opts?: CrossE
   }
   const classes = probTarget ? null : readClassTargets(readIntegerEntries('target', target, rowsShape, expected, context), C, ignoreIndex, counted);
   const probs = probTarget ? denseData(probTarget) : null;
+  if (probs) {
+    // Probabilities: a negative or non-finite one would give a meaningless (even negative) loss.
+    const bad = probs.findIndex((p) => !(p >= 0 && p <= 1));
+    if (bad >= 0) throw new ValidationError(`Expected class probabilities in [0, 1] for target of ${context} but received ${probs[bad]} at flat index ${bad}`);
+  }
   const weights = w ?? new Float32Array(C).fill(1);
 
   // Row r's coefficients are a = u + k·onehot(y): for class indices u_c = (ε/C)·w_c

@@ -7,7 +7,7 @@
 import { recordSingleOutput } from '../autograd/tape';
 import { ShapeError, ValidationError } from '../errors';
 import { Tensor, checkTensor, denseData } from '../tensor/tensor';
-import { checkBoolean, checkInteger, checkOptions, describe, fail, formatShape } from '../validate';
+import { checkBoolean, checkInteger, checkOptions, describe, fail, formatShape, optionKeys } from '../validate';
 import { SequenceLengths, checkLengthArray } from './class-targets';
 import { Emissions, ctcAlpha, ctcBeta, ctcGradient, extendLabels } from './ctc-alignment';
 import { Reduction, checkReduction, itemGradients, reduceLoss } from './reduction';
@@ -35,6 +35,9 @@ export interface CtcOptions {
    */
   zeroInfinity?: boolean;
 }
+
+/** The keys of CtcOptions, for checkOptions. */
+export const CTC_OPTION_KEYS = optionKeys<CtcOptions>({ blank: true, reduction: true, zeroInfinity: true });
 
 /** Labels of every sequence, concatenated, and where each sequence starts. */
 interface Labels {
@@ -114,7 +117,7 @@ export function ctc(
   const x = checkTensor('logProbs', logProbs);
   if (x.rank !== 3 || x.shape[2] < 1) throw new ShapeError(`Expected logProbs of shape [time, batch, classes] for ctc but received ${formatShape(x.shape)}`);
   const [T, B, C] = x.shape;
-  const options = checkOptions('opts', opts);
+  const options = checkOptions('opts', opts, CTC_OPTION_KEYS);
   const blank = options.blank === undefined ? 0 : checkInteger('opts.blank', options.blank, 0, C - 1);
   const reduction = checkReduction(options.reduction);
   const zeroInfinity = options.zeroInfinity === undefined ? false : checkBoolean('opts.zeroInfinity', options.zeroInfinity);

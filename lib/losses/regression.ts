@@ -5,7 +5,7 @@
  * would broadcast them with a warning, which is almost always a bug).
  */
 import { Tensor } from '../tensor/tensor';
-import { checkOptions, fail } from '../validate';
+import { checkOptions, fail, optionKeys } from '../validate';
 import { checkInputAndTarget, elementwiseLoss } from './elementwise';
 import { Reduction, checkReduction } from './reduction';
 
@@ -14,15 +14,21 @@ export interface RegressionLossOptions {
   reduction?: Reduction;
 }
 
+/** The keys of RegressionLossOptions, for checkOptions. */
+export const REGRESSION_LOSS_OPTION_KEYS = optionKeys<RegressionLossOptions>({ reduction: true });
+
 export interface HuberOptions extends RegressionLossOptions {
   /** Where the loss turns from quadratic to linear; must be positive. @default 1 */
   delta?: number;
 }
 
+/** The keys of HuberOptions, for checkOptions. */
+export const HUBER_OPTION_KEYS = optionKeys<HuberOptions>({ delta: true, reduction: true });
+
 /** Mean squared error: (x - y)². */
 export function mse(input: Tensor, target: Tensor, opts?: RegressionLossOptions): Tensor {
   const [x, y] = checkInputAndTarget('mse', input, target);
-  const reduction = checkReduction(checkOptions('opts', opts).reduction);
+  const reduction = checkReduction(checkOptions('opts', opts, REGRESSION_LOSS_OPTION_KEYS).reduction);
   return elementwiseLoss('mse', x, y, reduction, {
     loss: (a, b) => (a - b) * (a - b),
     dInput: (a, b) => 2 * (a - b),
@@ -33,7 +39,7 @@ export function mse(input: Tensor, target: Tensor, opts?: RegressionLossOptions)
 /** Mean absolute error (L1): |x - y|; the gradient at x = y is 0, as in PyTorch. */
 export function mae(input: Tensor, target: Tensor, opts?: RegressionLossOptions): Tensor {
   const [x, y] = checkInputAndTarget('mae', input, target);
-  const reduction = checkReduction(checkOptions('opts', opts).reduction);
+  const reduction = checkReduction(checkOptions('opts', opts, REGRESSION_LOSS_OPTION_KEYS).reduction);
   return elementwiseLoss('mae', x, y, reduction, {
     loss: (a, b) => Math.abs(a - b),
     dInput: (a, b) => Math.sign(a - b),
@@ -44,7 +50,7 @@ export function mae(input: Tensor, target: Tensor, opts?: RegressionLossOptions)
 /** Huber loss: ½d² where |d| < delta, else delta·(|d| - ½delta), with d = x - y. */
 export function huber(input: Tensor, target: Tensor, opts?: HuberOptions): Tensor {
   const [x, y] = checkInputAndTarget('huber', input, target);
-  const options = checkOptions('opts', opts);
+  const options = checkOptions('opts', opts, HUBER_OPTION_KEYS);
   const reduction = checkReduction(options.reduction);
   const delta = options.delta ?? 1;
   if (typeof delta !== 'number' || !Number.isFinite(delta) || delta <= 0) fail('positive number', 'opts.delta', delta);

@@ -5,7 +5,7 @@
 import { ShapeError, ValidationError } from '../errors';
 import { ClassIndices, SequenceLengths, checkSequenceLengths, lengthMask, readClassTargets, readIntegerEntries } from '../losses/class-targets';
 import { Tensor, denseData } from '../tensor/tensor';
-import { checkInteger, checkOptions, fail, formatShape } from '../validate';
+import { checkInteger, checkOptions, fail, formatShape, optionKeys } from '../validate';
 
 export interface AccuracyOptions {
   /** Rows whose target equals this are not counted (the same default as crossEntropy). @default -100 */
@@ -13,6 +13,9 @@ export interface AccuracyOptions {
   /** For [batch, time] rows: each sequence's length; later steps are not counted. @default all steps count */
   lengths?: SequenceLengths;
 }
+
+/** The keys of AccuracyOptions, for checkOptions. */
+export const ACCURACY_OPTION_KEYS = optionKeys<AccuracyOptions>({ ignoreIndex: true, lengths: true });
 
 /** The shape of class indices as given: a Tensor's shape, [batch, time] for nested arrays, [n] for flat ones. */
 function shapeOf(value: unknown): number[] | null {
@@ -46,7 +49,7 @@ function argmaxRows(values: Float32Array, rows: number, C: number): Float64Array
  * probabilities, a Tensor [N, C] or [batch, time, C] reduced by argmax.
  */
 export function accuracy(predictions: Tensor | ClassIndices, targets: ClassIndices, opts?: AccuracyOptions): number {
-  const options = checkOptions('opts', opts);
+  const options = checkOptions('opts', opts, ACCURACY_OPTION_KEYS);
   const ignoreIndex = options.ignoreIndex === undefined ? -100 : checkInteger('opts.ignoreIndex', options.ignoreIndex);
   const targetShape = shapeOf(targets) ?? fail('Tensor, Int32Array or array of class indices', 'targets', targets);
   const predShape = shapeOf(predictions) ?? fail('Tensor, Int32Array or array of class indices', 'predictions', predictions);

@@ -18,7 +18,7 @@ export interface Batch {
 /** Data for fit/evaluate: whole tensors (batched by Eddy) or an (async) iterable of batches. */
 export type Data = Batch | Iterable<Batch> | AsyncIterable<Batch>;
 
-function isBatch(d: unknown): d is Batch {
+export function isBatch(d: unknown): d is Batch {
   return d !== null && typeof d === 'object' && 'x' in d && 'y' in d;
 }
 
@@ -29,6 +29,14 @@ export function takeRows(t: Tensor, idx: ArrayLike<number>): Tensor {
   const out = new Float32Array(idx.length * row);
   for (let i = 0; i < idx.length; i++) out.set(src.data.subarray(src.offset + idx[i] * row, src.offset + (idx[i] + 1) * row), i * row);
   return new Tensor(out, [idx.length, ...t.shape.slice(1)]);
+}
+
+/** Rows [start, end) of in-memory data (inputs, target and lengths). */
+export function sliceRows(data: Batch, start: number, end: number): Batch {
+  const idx = Array.from({ length: end - start }, (_, i) => start + i);
+  const x = Array.isArray(data.x) ? data.x.map((t) => takeRows(t, idx)) : takeRows(data.x, idx);
+  const lengths = data.lengths === undefined ? undefined : Array.from(data.lengths).slice(start, end);
+  return { x, y: takeRows(data.y, idx), lengths };
 }
 
 /** Checks in-memory data: every input, the target and the lengths have the same number of rows. */

@@ -1,8 +1,9 @@
 /**
  * Training callbacks: hooks called by `fit`, and early stopping.
  */
+import { ValidationError } from '../errors';
 import { Tensor } from '../tensor/tensor';
-import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions } from '../validate';
+import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, closestKey, optionKeys, quote } from '../validate';
 import type { Model } from './model';
 
 /** Numbers logged for a batch or an epoch: `loss`, metrics, and `valLoss`/`val…` after an epoch with validation data. */
@@ -31,6 +32,26 @@ export interface EarlyStoppingOptions {
   restoreBestWeights?: boolean;
 }
 
+/** The keys of EarlyStoppingOptions, for checkOptions. */
+export const EARLY_STOPPING_OPTION_KEYS = optionKeys<EarlyStoppingOptions>({ monitor: true, patience: true, minDelta: true, mode: true, restoreBestWeights: true });
+
+/**
+ * The value a callback monitors in an epoch's logs: `monitor`, or by
+ * default `valLoss` when validation ran and `loss` otherwise. A name the
+ * epoch did not log is an error (a misspelling, or `valLoss` without
+ * validation data), never a silent no-op.
+ */
+export function monitoredValue(owner: string, monitor: string | undefined, logs: Logs): number {
+  const key = monitor ?? ('valLoss' in logs ? 'valLoss' : 'loss');
+  const value = logs[key];
+  if (value !== undefined) return value;
+  const names = Object.keys(logs);
+  const guess = closestKey(key, names);
+  throw new ValidationError(
+    `Expected monitor of ${owner} to name a logged value (${names.join(', ')}) but received ${quote(key)}${guess !== undefined ? `; did you mean ${guess}?` : ''}`,
+  );
+}
+
 /** Stops training when the monitored quantity stops improving (Keras' EarlyStopping). */
 export class EarlyStopping implements Callback {
   readonly monitor: string | undefined;
@@ -47,7 +68,7 @@ export class EarlyStopping implements Callback {
   private bestWeights: Map<Tensor, Float32Array> | null = null;
 
   constructor(opts: EarlyStoppingOptions = {}) {
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, EARLY_STOPPING_OPTION_KEYS);
     this.monitor = o.monitor;
     this.patience = checkInteger('patience', o.patience ?? 0, 0);
     this.minDelta = Math.abs(checkNumber('minDelta', o.minDelta ?? 0));
@@ -64,9 +85,8 @@ export class EarlyStopping implements Callback {
   }
 
   onEpochEnd(epoch: number, logs: Logs, model: Model): boolean {
-    const key = this.monitor ?? ('valLoss' in logs ? 'valLoss' : 'loss');
-    const value = logs[key];
-    if (value === undefined || Number.isNaN(value)) return true;
+    const value = monitoredValue('EarlyStopping', this.monitor, logs);
+    if (Number.isNaN(value)) return true;
     const better = Number.isNaN(this.best) || (this.mode === 'min' ? value < this.best - this.minDelta : value > this.best + this.minDelta);
     if (better) {
       this.best = value;

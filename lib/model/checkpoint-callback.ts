@@ -4,11 +4,12 @@
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
+import { monitoredValue } from './callbacks';
 import type { Callback, Logs } from './callbacks';
 import type { Model } from './model';
 import { Optimizer } from '../optim/optimizer';
 import { Generator } from '../random';
-import { checkInteger, checkOneOf, checkOptions, fail } from '../validate';
+import { checkInteger, checkOneOf, checkOptions, fail, optionKeys } from '../validate';
 import { saveCheckpoint, Stateful } from '../io/checkpoint';
 import { describeModelFile } from '../io/describe';
 import { checkPath } from '../io/safetensors-file';
@@ -28,6 +29,9 @@ export interface ModelCheckpointOptions {
   mode?: 'min' | 'max';
 }
 
+/** The keys of ModelCheckpointOptions, for checkOptions. */
+export const MODEL_CHECKPOINT_OPTION_KEYS = optionKeys<ModelCheckpointOptions>({ directory: true, optimizer: true, rng: true, scheduler: true, keepLast: true, monitor: true, mode: true });
+
 /** Metadata key holding the monitored value of `best.safetensors`. */
 const META_BEST = 'modelCheckpoint.best';
 
@@ -41,7 +45,7 @@ export class ModelCheckpoint implements Callback {
   private steps = 0;
 
   constructor(private readonly opts: ModelCheckpointOptions) {
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, MODEL_CHECKPOINT_OPTION_KEYS);
     this.directory = checkPath('directory', o.directory);
     this.keepLast = checkInteger('keepLast', o.keepLast ?? 3, 1);
     this.mode = checkOneOf('mode', o.mode ?? 'min', ['min', 'max'] as const);
@@ -73,8 +77,7 @@ export class ModelCheckpoint implements Callback {
     await saveCheckpoint(file, state);
     this.kept.push(file);
     while (this.kept.length > this.keepLast) await fs.rm(this.kept.shift()!, { force: true });
-    const monitor = this.opts.monitor ?? ('valLoss' in logs ? 'valLoss' : 'loss');
-    const value = logs[monitor];
+    const value = monitoredValue('ModelCheckpoint', this.opts.monitor, logs);
     if (typeof value === 'number' && Number.isFinite(value) && (Number.isNaN(this.best) || (this.mode === 'min' ? value < this.best : value > this.best))) {
       this.best = value;
       await saveCheckpoint(path.join(this.directory, 'best.safetensors'), { ...state, metadata: { [META_BEST]: String(value) } });

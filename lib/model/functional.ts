@@ -16,7 +16,7 @@ import { Module } from '../nn/module';
 import { carryStates, OutputWithStates, StatesOfCall, WithStates } from './states';
 import { checkConfigKeys, configArray, ConfigObject, configObject, ConfigValue, LayerConfig, layerFromConfig, layerToConfig, registerLayer } from '../nn/registry';
 import { Tensor, zeros } from '../tensor/tensor';
-import { describe, formatShape } from '../validate';
+import { checkOptions, describe, fail, formatShape, optionKeys } from '../validate';
 import { callLayer, callLayerAsync, CallContext, isLayer, Layer, pick } from './call';
 import { Model } from './model';
 import { formatSummary, parameterCount, SummaryRow } from './summary';
@@ -29,11 +29,14 @@ export interface InputOptions {
   name?: string;
 }
 
+export const INPUT_OPTION_KEYS = optionKeys<InputOptions>({ shape: true, name: true });
+
 /** A model input: a placeholder for a batch of examples of the given shape. */
 export function input(opts: InputOptions): SymbolicTensor {
   if (opts === null || typeof opts !== 'object' || !Array.isArray(opts.shape) || !opts.shape.every((d) => d === null || (Number.isInteger(d) && d >= 0))) {
     throw new ValidationError(`Expected { shape: an array of non-negative integers or nulls } for input options but received ${describe(opts)}`);
   }
+  checkOptions('options', opts, INPUT_OPTION_KEYS);
   return new SymbolicTensor(null, opts.shape.slice(), undefined, opts.name);
 }
 
@@ -60,6 +63,8 @@ export interface ModelOptions {
   outputs: SymbolicTensor | readonly SymbolicTensor[];
 }
 
+export const MODEL_OPTION_KEYS = optionKeys<ModelOptions>({ inputs: true, outputs: true });
+
 export class GraphModel extends Model {
   readonly inputs: readonly SymbolicTensor[];
   readonly outputs: readonly SymbolicTensor[];
@@ -74,13 +79,11 @@ export class GraphModel extends Model {
     super();
     const asList = (v: unknown, name: string): SymbolicTensor[] => {
       const list = Array.isArray(v) ? v : [v];
-      if (list.length === 0 || !list.every((t) => t instanceof SymbolicTensor)) fail(`symbolic tensors for ${name}`, v);
+      if (list.length === 0 || !list.every((t) => t instanceof SymbolicTensor)) fail('symbolic tensors', name, v);
       return list as SymbolicTensor[];
     };
-    const fail = (what: string, v: unknown): never => {
-      throw new ValidationError(`Expected ${what} but received ${describe(v)}`);
-    };
-    if (opts === null || typeof opts !== 'object') fail('{ inputs, outputs } for model options', opts);
+    if (opts === null || typeof opts !== 'object') fail('{ inputs, outputs }', 'model options', opts);
+    checkOptions('options', opts, MODEL_OPTION_KEYS);
     this.inputs = asList(opts.inputs, 'inputs');
     this.outputs = asList(opts.outputs, 'outputs');
     this.multiInput = Array.isArray(opts.inputs);

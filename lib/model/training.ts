@@ -9,7 +9,7 @@
  */
 import { backwardAsync } from '../autograd/backward';
 import { noGrad } from '../autograd/grad-mode';
-import { EddyError, ValidationError } from '../errors';
+import { AbortError, NonFiniteError, ValidationError } from '../errors';
 import { loadCheckpoint } from '../io/checkpoint';
 import * as losses from '../losses';
 import * as metrics from '../metrics';
@@ -18,8 +18,8 @@ import { clipGradNorm, clipGradValue } from '../optim/clip';
 import { Optimizer } from '../optim/optimizer';
 import { Generator, globalGenerator } from '../random';
 import { Tensor } from '../tensor/tensor';
-import { checkInteger, checkNumber, checkOneOf, checkOptions, describe, fail } from '../validate';
-import { Batch, batchesOf, Data } from './batches';
+import { checkInteger, checkNumber, checkOneOf, checkOptions, describe, fail, optionKeys } from '../validate';
+import { Batch, batchesOf, checkTensorData, Data, isBatch, sliceRows } from './batches';
 import { Callback, Logs } from './callbacks';
 import type { Model } from './model';
 import { DataParallel, DataParallelOptions, lockstepBatches, resolveDataParallel } from './parallel';
@@ -89,6 +89,12 @@ export interface FitOptions {
   clipValue?: number;
   /** Evaluated after every epoch; its loss and metrics are logged as `valLoss`, `valAccuracy`, … */
   validationData?: Data;
+  /**
+   * Keras' validation_split: the last fraction of the rows of tensor data
+   * (taken before any shuffling) is held out and evaluated after every
+   * epoch like `validationData`; a number in [0, 1). @default 0
+   */
+  validationSplit?: number;
   callbacks?: Callback | Callback[];
   /** Stops training between steps; fit then rejects with an AbortError. */
   signal?: AbortSignal;
@@ -114,25 +120,14 @@ export interface FitOptions {
   distributed?: boolean | DataParallelOptions | DataParallel;
 }
 
+/** The keys of FitOptions, for checkOptions. */
+export const FIT_OPTION_KEYS = optionKeys<FitOptions>({ epochs: true, initialEpoch: true, resumeFrom: true, batchSize: true, shuffle: true, resetStates: true, optimizer: true, loss: true, metrics: true, clipNorm: true, clipValue: true, validationData: true, validationSplit: true, callbacks: true, signal: true, onNonFinite: true, generator: true, onEpochEndSchedule: true, distributed: true });
+
 export interface History {
   /** Epoch numbers (from 0). */
   epoch: number[];
   /** Per logged name (`loss`, metrics, `valLoss`, …) one value per epoch. */
   history: Record<string, number[]>;
-}
-
-/** Raised when a fit is stopped through its AbortSignal. */
-export class AbortError extends EddyError {
-  constructor(message = 'Training was aborted') {
-    super(message, 'ABORT_ERR');
-  }
-}
-
-/** Raised when a loss or gradient is NaN or infinite and `onNonFinite` is 'error'. */
-export class NonFiniteError extends EddyError {
-  constructor(message: string) {
-    super(message, 'ERR_EDDY_NON_FINITE');
-  }
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -197,9 +192,33 @@ function firstNonFiniteGradient(model: Model): string | null {
   return null;
 }
 
+/**
+ * The training data and the validation data of a fit: `validationData`, or
+ * the last `validationSplit` of the rows of tensor data. Tensor data must
+ * have rows.
+ */
+function splitValidation(data: Data, o: FitOptions): { data: Data; validation?: Data } {
+  const fraction = checkNumber('validationSplit', o.validationSplit ?? 0, { min: 0, max: 1 });
+  if (fraction >= 1) fail('number in [0, 1)', 'validationSplit', o.validationSplit);
+  const rows = isBatch(data) ? checkTensorData(data, 'data') : undefined;
+  if (rows === 0) throw new ValidationError('Expected at least one row for data but received 0');
+  if (fraction === 0) return { data, validation: o.validationData };
+  if (o.validationData !== undefined) throw new ValidationError('Expected validationData or validationSplit but received both');
+  if (rows === undefined) throw new ValidationError(`Expected tensor data ({ x, y }) for validationSplit but received ${describe(data)}; split a dataset with dataset.split()`);
+  // Keras: the first int(n · (1 − split)) rows train, the rest validate.
+  const train = Math.floor(rows * (1 - fraction));
+  if (train === 0 || train === rows) {
+    throw new ValidationError(`Expected validationSplit to leave rows for both training and validation but ${fraction} of ${rows} rows gives ${train} and ${rows - train}`);
+  }
+  const batch = data as Batch;
+  return { data: sliceRows(batch, 0, train), validation: sliceRows(batch, train, rows) };
+}
+
 export async function fit(model: Model, data: Data, opts: FitOptions): Promise<History> {
-  const o = checkOptions('options', opts) as FitOptions;
+  const o = checkOptions('options', opts, FIT_OPTION_KEYS) as FitOptions;
   const epochs = checkInteger('epochs', o.epochs ?? 1, 1);
+  const split = splitValidation(data, o);
+  data = split.data;
   let initialEpoch = checkInteger('initialEpoch', o.initialEpoch ?? 0, 0);
   const batchSize = checkInteger('batchSize', o.batchSize ?? 32, 1);
   const stateful = model.stateful;
@@ -310,7 +329,11 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
       await yieldToEventLoop();
     }
     const epochLogs: Logs = means.result();
-    if (o.validationData !== undefined) Object.assign(epochLogs, await evaluateOn(model, o.validationData, { loss: lossFn, metrics: metricNames, batchSize, prefix: 'val' }, dp));
+    if (batchIndex === 0) {
+      // A one-shot iterator is used up by the first epoch: a later empty epoch says so rather than logging nothing.
+      throw new ValidationError(`Expected at least one batch from data in epoch ${epoch} but received none${epoch > initialEpoch ? ' (an iterator used up by an earlier epoch? pass a Dataset or an iterable that restarts)' : ''}`);
+    }
+    if (split.validation !== undefined) Object.assign(epochLogs, await evaluateOn(model, split.validation, { loss: lossFn, metrics: metricNames, batchSize, prefix: 'val' }, dp));
     history.epoch.push(epoch);
     for (const [k, v] of Object.entries(epochLogs)) (history.history[k] ??= []).push(v);
     o.onEpochEndSchedule?.(epoch, epochLogs);
@@ -333,6 +356,9 @@ export interface EvaluateOptions {
   prefix?: string;
 }
 
+/** The keys of EvaluateOptions, for checkOptions. */
+export const EVALUATE_OPTION_KEYS = optionKeys<EvaluateOptions>({ loss: true, metrics: true, batchSize: true, prefix: true });
+
 /** Mean loss and metrics over `data`, in eval mode (for this call only: the model's flag is left alone) without recording. */
 export async function evaluate(model: Model, data: Data, opts: EvaluateOptions): Promise<Logs> {
   return evaluateOn(model, data, opts, null);
@@ -340,7 +366,7 @@ export async function evaluate(model: Model, data: Data, opts: EvaluateOptions):
 
 /** `evaluate`, with the means taken over every replica's `data` when `dp` is given. */
 async function evaluateOn(model: Model, data: Data, opts: EvaluateOptions, dp: DataParallel | null): Promise<Logs> {
-  const o = checkOptions('options', opts) as EvaluateOptions;
+  const o = checkOptions('options', opts, EVALUATE_OPTION_KEYS) as EvaluateOptions;
   const lossFn = lossFunction(o.loss);
   const metricNames = (o.metrics ?? []).map((m, i) => checkOneOf(`metrics[${i}]`, m, Object.keys(METRICS) as MetricName[]));
   const batchSize = checkInteger('batchSize', o.batchSize ?? 32, 1);
@@ -365,9 +391,12 @@ export interface PredictOptions {
   lengths?: Int32Array | readonly number[];
 }
 
+/** The keys of PredictOptions, for checkOptions. */
+export const PREDICT_OPTION_KEYS = optionKeys<PredictOptions>({ batchSize: true, lengths: true });
+
 /** The model's outputs for every row of `x`, batched, in eval mode (for this call only) without recording. */
 export async function predict(model: Model, x: Tensor | Tensor[], opts: PredictOptions = {}): Promise<Tensor> {
-  const o = checkOptions('options', opts);
+  const o = checkOptions('options', opts, PREDICT_OPTION_KEYS);
   const batchSize = checkInteger('batchSize', o.batchSize ?? 32, 1);
   const xs = Array.isArray(x) ? x : [x];
   if (xs.length === 0 || !xs.every((t) => t instanceof Tensor)) fail('Tensor or array of tensors', 'x', x);

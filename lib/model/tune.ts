@@ -7,8 +7,8 @@
 import { performance } from 'perf_hooks';
 import { EddyError } from '../errors';
 import { Generator } from '../random';
-import { checkInteger, checkOneOf, checkOptions, describe, fail } from '../validate';
-import { AbortError } from './training';
+import { checkInteger, checkOneOf, checkOptions, describe, fail, optionKeys } from '../validate';
+import { AbortError } from '../errors';
 
 /** Parameter names mapped to the choices to try, e.g. `{ lr: [1e-3, 1e-2], hiddenSize: [16, 32] }`. */
 export type SearchSpace = Record<string, readonly unknown[]>;
@@ -68,9 +68,11 @@ export interface TuneOptions<S extends SearchSpace> {
   onTrialEnd?: (result: TrialResult<TrialParams<S>>) => void | Promise<void>;
 }
 
+export const TUNE_OPTION_KEYS = optionKeys<TuneOptions<SearchSpace>>({ space: true, strategy: true, trials: true, objective: true, seed: true, signal: true, onTrialEnd: true });
+
 /** Runs the objective on the combinations of the space and ranks them. */
 export async function tune<S extends SearchSpace>(opts: TuneOptions<S>): Promise<TuneResult<TrialParams<S>>> {
-  const o = checkOptions('options', opts) as TuneOptions<S>;
+  const o = checkOptions('options', opts, TUNE_OPTION_KEYS) as TuneOptions<S>;
   const names = checkSpace(o.space);
   const strategy = checkOneOf('strategy', o.strategy ?? 'grid', ['grid', 'random'] as const);
   const trials = strategy === 'random' || o.trials !== undefined ? checkInteger('trials', o.trials, 1) : Infinity;

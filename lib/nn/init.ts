@@ -6,10 +6,10 @@
  */
 import { ShapeError } from '../errors';
 import { copyInto } from '../tensor/strided';
-import { Generator, globalGenerator } from '../random';
+import { Generator } from '../random';
 import { householderQ } from './householder-qr';
 import { denseData, Tensor } from '../tensor/tensor';
-import { checkInteger, checkNumber, checkOneOf, checkOptions, fail, formatShape } from '../validate';
+import { checkGenerator, checkInteger, checkNumber, checkOneOf, checkOptions, fail, formatShape, optionKeys } from '../validate';
 import { Parameter } from './parameter';
 
 export type Initializable = Tensor | Parameter;
@@ -27,17 +27,15 @@ export interface KaimingOptions {
   nonlinearity?: Nonlinearity;
 }
 
+/** The keys of KaimingOptions, for checkOptions. */
+export const KAIMING_OPTION_KEYS = optionKeys<KaimingOptions>({ a: true, mode: true, nonlinearity: true });
+
 function tensorOf(t: unknown): Tensor {
   if (t instanceof Parameter) return t.data;
   if (!(t instanceof Tensor)) fail('Tensor or Parameter', 't', t);
   return t;
 }
 
-function generatorOf(g: unknown): Generator {
-  if (g === undefined) return globalGenerator;
-  if (!(g instanceof Generator)) fail('an eddy Generator', 'generator', g);
-  return g;
-}
 
 /** Writes row-major `values` into t, whatever its layout. */
 function write<T extends Initializable>(target: T, t: Tensor, values: Float32Array): T {
@@ -81,7 +79,7 @@ export function xavierUniform<T extends Initializable>(t: T, gain = 1, generator
   minRank2(x, 'xavierUniform');
   const { fanIn, fanOut } = calculateFanInAndFanOut(x);
   const bound = Math.sqrt(3) * checkNumber('gain', gain) * Math.sqrt(2 / (fanIn + fanOut));
-  return write(t, x, generatorOf(generator).uniform(new Float32Array(x.size), -bound, bound));
+  return write(t, x, checkGenerator('generator', generator).uniform(new Float32Array(x.size), -bound, bound));
 }
 
 /** Glorot/Xavier: N(0, std²) with std = gain·√(2 / (fanIn + fanOut)). */
@@ -90,7 +88,7 @@ export function xavierNormal<T extends Initializable>(t: T, gain = 1, generator?
   minRank2(x, 'xavierNormal');
   const { fanIn, fanOut } = calculateFanInAndFanOut(x);
   const std = checkNumber('gain', gain) * Math.sqrt(2 / (fanIn + fanOut));
-  return write(t, x, generatorOf(generator).normal(new Float32Array(x.size), 0, std));
+  return write(t, x, checkGenerator('generator', generator).normal(new Float32Array(x.size), 0, std));
 }
 
 /**
@@ -98,7 +96,7 @@ export function xavierNormal<T extends Initializable>(t: T, gain = 1, generator?
  * compute it; null for a tensor with no elements, which PyTorch leaves alone.
  */
 function kaimingStd(x: Tensor, fn: string, opts: KaimingOptions | undefined): number | null {
-  const o = checkOptions('options', opts);
+  const o = checkOptions('options', opts, KAIMING_OPTION_KEYS);
   const mode = checkOneOf('mode', o.mode ?? 'fanIn', ['fanIn', 'fanOut'] as const);
   const gain = calculateGain(o.nonlinearity ?? 'leaky_relu', checkNumber('a', o.a ?? 0));
   if (x.size === 0) return null;
@@ -111,7 +109,7 @@ function kaimingStd(x: Tensor, fn: string, opts: KaimingOptions | undefined): nu
 export function kaimingUniform<T extends Initializable>(t: T, opts?: KaimingOptions, generator?: Generator): T {
   const x = tensorOf(t);
   const std = kaimingStd(x, 'kaimingUniform', opts);
-  const g = generatorOf(generator);
+  const g = checkGenerator('generator', generator);
   if (std === null) return t;
   return write(t, x, g.uniform(new Float32Array(x.size), -Math.sqrt(3) * std, Math.sqrt(3) * std));
 }
@@ -120,7 +118,7 @@ export function kaimingUniform<T extends Initializable>(t: T, opts?: KaimingOpti
 export function kaimingNormal<T extends Initializable>(t: T, opts?: KaimingOptions, generator?: Generator): T {
   const x = tensorOf(t);
   const std = kaimingStd(x, 'kaimingNormal', opts);
-  const g = generatorOf(generator);
+  const g = checkGenerator('generator', generator);
   return std === null ? t : write(t, x, g.normal(new Float32Array(x.size), 0, std));
 }
 
@@ -147,7 +145,7 @@ export function orthogonal<T extends Initializable>(t: T, gain = 1, generator?: 
   const x = tensorOf(t);
   minRank2(x, 'orthogonal');
   const gn = checkNumber('gain', gain);
-  const g = generatorOf(generator);
+  const g = checkGenerator('generator', generator);
   if (x.size === 0) return t;
   const rows = x.shape[0];
   return write(t, x, orthogonalValues(rows, x.size / rows, gn, g));
@@ -163,7 +161,7 @@ export function orthogonalPerGate<T extends Initializable>(t: T, gates: number, 
   minRank2(x, 'orthogonalPerGate');
   const k = checkInteger('gates', gates, 1);
   const gn = checkNumber('gain', gain);
-  const g = generatorOf(generator);
+  const g = checkGenerator('generator', generator);
   const rows = x.shape[0];
   if (rows % k !== 0) {
     throw new ShapeError(`Expected a first dimension divisible by gates (${k}) for t in orthogonalPerGate but received shape ${formatShape(x.shape)}`);
@@ -180,7 +178,7 @@ export function uniform<T extends Initializable>(t: T, a = 0, b = 1, generator?:
   const x = tensorOf(t);
   const lo = checkNumber('a', a);
   const hi = checkNumber('b', b, { min: lo });
-  return write(t, x, generatorOf(generator).uniform(new Float32Array(x.size), lo, hi));
+  return write(t, x, checkGenerator('generator', generator).uniform(new Float32Array(x.size), lo, hi));
 }
 
 /** Fills with N(mean, std²). @param mean @default 0 @param std @default 1 */
@@ -188,7 +186,7 @@ export function normal<T extends Initializable>(t: T, mean = 0, std = 1, generat
   const x = tensorOf(t);
   const m = checkNumber('mean', mean);
   const s = checkNumber('std', std, { min: 0 });
-  return write(t, x, generatorOf(generator).normal(new Float32Array(x.size), m, s));
+  return write(t, x, checkGenerator('generator', generator).normal(new Float32Array(x.size), m, s));
 }
 
 /** Fills with `value` (a finite number). */

@@ -12,6 +12,10 @@ import { Parameter } from './parameter';
 /** What `loadStateDict` accepts for one entry. */
 export type StateValue = Tensor | Float32Array | ArrayLike<number> | readonly unknown[];
 
+/**
+ * The base of every layer and model: parameters under PyTorch's names,
+ * sub-modules, a training mode and state dicts.
+ */
 export abstract class Module {
   /** Training mode: dropout is active and gradients are kept. @default true */
   training = true;
@@ -41,6 +45,7 @@ export abstract class Module {
     for (const [, child] of this.children()) yield* child.modules();
   }
 
+  /** All parameters, in the order of `namedParameters()` (what an optimizer takes). */
   parameters(): Parameter[] {
     return this.namedParameters().map(([, p]) => p);
   }
@@ -65,6 +70,7 @@ export abstract class Module {
     return this;
   }
 
+  /** Sets inference mode (`train(false)`): dropout off, nothing kept for backward. */
   eval(): this {
     return this.train(false);
   }
@@ -79,6 +85,7 @@ export abstract class Module {
     return training === undefined ? this.training : checkBoolean('training', training);
   }
 
+  /** Clears the gradient of every parameter. */
   zeroGrad(): void {
     for (const p of this.parameters()) p.zeroGrad();
   }

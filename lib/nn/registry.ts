@@ -10,8 +10,8 @@
  * up in a Map (never on an object, never by eval), and every failure is a
  * `FormatError` that says where in the config it happened.
  */
-import { EddyError, FormatError, ValidationError } from '../errors';
-import { describe } from '../validate';
+import { FormatError, UnknownOptionError, ValidationError } from '../errors';
+import { describe, fail } from '../validate';
 import { Module } from './module';
 import type { OnnxLowering } from './onnx-lowering';
 
@@ -86,11 +86,11 @@ export function registerLayer<M extends Module>(className: string, registration:
   if (r === null || typeof r !== 'object' || typeof r.fromConfig !== 'function') {
     throw new ValidationError(`Expected { fromConfig(config) } for the registration of "${className}" but received ${describe(registration)}`);
   }
-  if (r.layerClass !== undefined && typeof r.layerClass !== 'function') fail(ValidationError, 'a class', `layerClass of "${className}"`, r.layerClass);
-  if (r.toConfig !== undefined && typeof r.toConfig !== 'function') fail(ValidationError, 'a function', `toConfig of "${className}"`, r.toConfig);
-  if (r.parameterBound !== undefined && typeof r.parameterBound !== 'function') fail(ValidationError, 'a function', `parameterBound of "${className}"`, r.parameterBound);
-  if (r.perStep !== undefined && typeof r.perStep !== 'boolean' && typeof r.perStep !== 'function') fail(ValidationError, 'a boolean or a function', `perStep of "${className}"`, r.perStep);
-  if (r.onnx !== undefined && r.onnx !== null && typeof r.onnx !== 'function') fail(ValidationError, 'a function or null', `onnx of "${className}"`, r.onnx);
+  if (r.layerClass !== undefined && typeof r.layerClass !== 'function') fail('a class', `layerClass of "${className}"`, r.layerClass);
+  if (r.toConfig !== undefined && typeof r.toConfig !== 'function') fail('a function', `toConfig of "${className}"`, r.toConfig);
+  if (r.parameterBound !== undefined && typeof r.parameterBound !== 'function') fail('a function', `parameterBound of "${className}"`, r.parameterBound);
+  if (r.perStep !== undefined && typeof r.perStep !== 'boolean' && typeof r.perStep !== 'function') fail('a boolean or a function', `perStep of "${className}"`, r.perStep);
+  if (r.onnx !== undefined && r.onnx !== null && typeof r.onnx !== 'function') fail('a function or null', `onnx of "${className}"`, r.onnx);
   registry.set(className, registration as unknown as LayerRegistration);
 }
 
@@ -121,7 +121,7 @@ export function registeredLayers(): string[] {
  * copy); the weights are `layer.stateDict()`.
  */
 export function layerToConfig(layer: Module): LayerConfig {
-  if (!(layer instanceof Module)) fail(ValidationError, 'a layer (a Module)', 'layer', layer);
+  if (!(layer instanceof Module)) fail('a layer (a Module)', 'layer', layer);
   const found = findRegistration(layer);
   if (!found) {
     const name = layer.constructor.name;
@@ -148,7 +148,7 @@ export function layerFromConfig(spec: unknown, path = 'layer'): Module {
   const s = configObject(checked, path, FormatError);
   checkConfigKeys(s, ['className', 'config'], path);
   const className = s.className;
-  if (typeof className !== 'string') fail(FormatError, 'a string', `${path}.className`, className);
+  if (typeof className !== 'string') fail('a string', `${path}.className`, className, FormatError);
   const registration = registry.get(className);
   if (!registration) {
     throw new FormatError(`Unknown layer class ${JSON.stringify(className.length > 40 ? className.slice(0, 40) + '…' : className)} at ${path}; known classes: ${registeredLayers().join(', ')}`);
@@ -159,9 +159,20 @@ export function layerFromConfig(spec: unknown, path = 'layer'): Module {
     layer = registration.fromConfig(config, `${path}.config`);
   } catch (err) {
     if (err instanceof FormatError) throw err;
+    // An unknown key gets the config's own message, naming the keys the config may hold.
+    if (err instanceof UnknownOptionError && Object.hasOwn(config, err.key)) {
+      const { [err.key]: _unknown, ...known } = config;
+      let rebuilt: unknown;
+      try {
+        rebuilt = registration.fromConfig(known, `${path}.config`);
+      } catch {
+        rebuilt = undefined;
+      }
+      if (rebuilt instanceof Module) checkKnownKeys(rebuilt, registration, config, className, path);
+    }
     throw new FormatError(`Invalid config for ${className} at ${path}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (!(layer instanceof Module)) fail(ValidationError, 'a Module', `the result of fromConfig of "${className}"`, layer);
+  if (!(layer instanceof Module)) fail('a Module', `the result of fromConfig of "${className}"`, layer);
   checkKnownKeys(layer, registration, config, className, path);
   return layer;
 }
@@ -191,7 +202,7 @@ function findRegistration(layer: Module): [string, LayerRegistration] | undefine
 
 /** Checks that `value` is an object (not an array) inside an already checked config. */
 export function configObject(value: unknown, path: string, Err: typeof FormatError | typeof ValidationError = FormatError): ConfigObject {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(Err, 'an object', path, value);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('an object', path, value, Err);
   return value as ConfigObject;
 }
 
@@ -203,7 +214,7 @@ export function checkConfigKeys(value: ConfigObject, allowed: readonly string[],
 
 /** Checks that `value` is an array inside an already checked config. */
 export function configArray(value: unknown, path: string): ConfigValue[] {
-  if (!Array.isArray(value)) fail(FormatError, 'an array', path, value);
+  if (!Array.isArray(value)) fail('an array', path, value, FormatError);
   return value;
 }
 
@@ -216,7 +227,7 @@ function jsonCopy(value: unknown, path: string, depth: number, Err: typeof Forma
   if (depth > MAX_DEPTH) throw new Err(`Expected at most ${MAX_DEPTH} levels of nesting but ${path} is deeper`);
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) fail(Err, 'a finite number', path, value);
+    if (!Number.isFinite(value)) fail('a finite number', path, value, Err);
     return value;
   }
   if (Array.isArray(value)) {
@@ -226,7 +237,7 @@ function jsonCopy(value: unknown, path: string, depth: number, Err: typeof Forma
   }
   const proto = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined;
   if (proto !== Object.prototype && proto !== null) {
-    fail(Err, 'a JSON value (null, boolean, finite number, string, array or plain object)', path, value);
+    fail('a JSON value (null, boolean, finite number, string, array or plain object)', path, value, Err);
   }
   const out: ConfigObject = {};
   for (const key of Object.keys(value as object)) {
@@ -240,6 +251,3 @@ function keyPath(path: string, key: string): string {
   return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }
 
-function fail(Err: new (message: string) => EddyError, expected: string, name: string, value: unknown): never {
-  throw new Err(`Expected ${expected} for ${name} but received ${describe(value)}`);
-}

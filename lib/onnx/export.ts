@@ -15,8 +15,8 @@ import { RecurrentLayer } from '../layers/recurrent';
 import { Sequential } from '../model/sequential';
 import { Module } from '../nn/module';
 import { batchMajor, lowerLayer, OnnxAttribute, OnnxGraph, OnnxValue } from '../nn/onnx-lowering';
-import { checkBoolean, checkInteger, checkOptions } from '../validate';
-import { DataType, ModelProto } from './schema';
+import { checkBoolean, checkInteger, checkOptions, optionKeys } from '../validate';
+import { DataType, modelProto } from './schema';
 
 export interface OnnxExportOptions {
   /** Features per step of the float input (ignored when the model starts with an Embedding). @default the first layer's input size */
@@ -26,6 +26,9 @@ export interface OnnxExportOptions {
   /** ONNX opset, at least 13. @default 17 */
   opset?: number;
 }
+
+/** The keys of OnnxExportOptions, for checkOptions. */
+export const ONNX_EXPORT_OPTION_KEYS = optionKeys<OnnxExportOptions>({ inputSize: true, lengths: true, opset: true });
 
 /** Builds the graph: nodes, initializers, and the name of the running value. */
 class GraphBuilder implements OnnxGraph {
@@ -68,7 +71,7 @@ function flatLayers(model: Module): Module[] {
 
 /** The ONNX model for `model`, as bytes. */
 export function toOnnx(model: Module, opts: OnnxExportOptions = {}): Uint8Array {
-  const o = checkOptions('opts', opts);
+  const o = checkOptions('opts', opts, ONNX_EXPORT_OPTION_KEYS);
   // Softmax and LogSoftmax take one axis only from opset 13 on.
   const opset = checkInteger('opts.opset', o.opset ?? 17, 13, 100);
   const layers = flatLayers(model).filter((l) => !(l instanceof Dropout));
@@ -91,13 +94,14 @@ export function toOnnx(model: Module, opts: OnnxExportOptions = {}): Uint8Array 
   let x: OnnxValue = { name: 'input', timeMajor: false };
   for (const layer of layers) x = lowerLayer(layer, x, { graph: g, lengths });
   g.node('Identity', [batchMajor(x, g).name], ['output']);
-  const proto = ModelProto.create({
+  const modelType = modelProto();
+  const proto = modelType.create({
     irVersion: 8,
     producerName: 'eddy-rnn',
     graph: { name: 'eddy', node: g.nodes, initializer: g.initializers, input: inputs, output: [{ name: 'output', type: { tensorType: { elemType: DataType.FLOAT } } }] },
     opsetImport: [{ domain: '', version: opset }],
   });
-  return ModelProto.encode(proto).finish();
+  return modelType.encode(proto).finish();
 }
 
 /** Writes `model` as an ONNX file (atomically). */

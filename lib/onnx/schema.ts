@@ -3,7 +3,7 @@
  * contains), with the field numbers of the ONNX specification, for
  * protobufjs. Only the fields an exported recurrent model uses are listed.
  */
-import * as protobuf from 'protobufjs';
+import type * as Protobuf from 'protobufjs';
 
 const descriptor = {
   nested: {
@@ -102,7 +102,20 @@ const descriptor = {
   },
 };
 
-export const ModelProto = protobuf.Root.fromJSON(descriptor).lookupType('onnx.ModelProto');
+let modelProtoType: Protobuf.Type | undefined;
+
+/**
+ * The ONNX ModelProto message type, built on first use: protobufjs loads
+ * only when a model is exported, not with the package.
+ */
+export function modelProto(): Protobuf.Type {
+  if (modelProtoType === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const protobuf = require('protobufjs') as typeof Protobuf;
+    modelProtoType = protobuf.Root.fromJSON(descriptor).lookupType('onnx.ModelProto');
+  }
+  return modelProtoType;
+}
 
 /** TensorProto.DataType values. */
 export const DataType = { FLOAT: 1, INT32: 6, INT64: 7 } as const;

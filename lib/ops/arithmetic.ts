@@ -5,7 +5,7 @@
  */
 import { recordSingleOutput } from '../autograd/tape';
 import { ShapeError } from '../errors';
-import { Tensor, checkTensor } from '../tensor/tensor';
+import { Tensor, checkAttached, checkTensor } from '../tensor/tensor';
 import { fail, formatShape } from '../validate';
 import { broadcastShapes, map, sumToShape, zip } from '../tensor/strided';
 
@@ -13,7 +13,7 @@ import { broadcastShapes, map, sumToShape, zip } from '../tensor/strided';
 export type Operand = Tensor | number;
 
 function toTensor(name: string, value: unknown): Tensor {
-  if (value instanceof Tensor) return value;
+  if (value instanceof Tensor) return checkAttached(name, value);
   if (typeof value === 'number') return new Tensor(Float32Array.of(value), []);
   fail('Tensor or number', name, value);
 }

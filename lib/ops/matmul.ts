@@ -3,6 +3,7 @@
  * are passed to BLAS as they are (transpose flag plus leading dimension);
  * only layouts BLAS cannot express are copied.
  */
+import { isGradEnabled } from '../autograd/grad-mode';
 import { recordSingleOutput } from '../autograd/tape';
 import { ShapeError, ValidationError } from '../errors';
 import { binding } from '../native';
@@ -66,13 +67,16 @@ function product(a: Tensor, b: Tensor): Tensor {
 
 /**
  * For C = A·B: dA = dC·Bᵀ and dB = Aᵀ·dC. The transposes are views, which
- * BLAS takes as transpose flags, so the backward copies nothing.
+ * BLAS takes as transpose flags. Each backward product needs the other
+ * operand as it was at the forward call, so a copy of it is kept: the
+ * caller may write into its array before calling backward.
  */
 function recordMatmul(a: Tensor, b: Tensor, out: Tensor): void {
-  recordSingleOutput('matmul', [a, b], out, (g) => [
-    a.requiresGrad ? product(g, b.T) : null,
-    b.requiresGrad ? product(a.T, g) : null,
-  ]);
+  if (!isGradEnabled() || !(a.requiresGrad || b.requiresGrad)) return;
+  const snapshot = (t: Tensor): Tensor => new Tensor(t.toFloat32Array(), t.shape);
+  const bKept = a.requiresGrad ? snapshot(b) : null;
+  const aKept = b.requiresGrad ? snapshot(a) : null;
+  recordSingleOutput('matmul', [a, b], out, (g) => [bKept ? product(g, bKept.T) : null, aKept ? product(aKept.T, g) : null]);
 }
 
 /** The matrix product of two 2-D tensors: [m, k] × [k, n] → [m, n] (zeros when k is 0). */

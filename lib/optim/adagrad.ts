@@ -17,7 +17,7 @@ export interface AdagradOptions {
 /** Adagrad with PyTorch's update rule. */
 export class Adagrad extends Optimizer<AdagradOptions> {
   constructor(params: Iterable<ParamLike> | ParamGroupInput<AdagradOptions>[], opts: Partial<AdagradOptions> = {}) {
-    super('Adagrad', params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, ...opts });
+    super('Adagrad', params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10 }, opts);
   }
 
   protected validate(g: ParamGroup<AdagradOptions>, where: string): void {

@@ -47,7 +47,7 @@ function adamUpdate(decoupled: boolean, p: Float32Array, g: Float32Array, group:
 /** Adam (Kingma & Ba), with PyTorch's update rule; weight decay is added to the gradient. */
 export class Adam extends Optimizer<AdamOptions> {
   constructor(params: Iterable<ParamLike> | ParamGroupInput<AdamOptions>[], opts: Partial<AdamOptions> = {}) {
-    super('Adam', params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false, ...opts });
+    super('Adam', params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false }, opts);
   }
 
   protected validate(g: ParamGroup<AdamOptions>, where: string): void {
@@ -62,7 +62,7 @@ export class Adam extends Optimizer<AdamOptions> {
 /** AdamW (Loshchilov & Hutter): Adam with weight decay applied to the weights, PyTorch's rule and defaults. */
 export class AdamW extends Optimizer<AdamOptions> {
   constructor(params: Iterable<ParamLike> | ParamGroupInput<AdamOptions>[], opts: Partial<AdamOptions> = {}) {
-    super('AdamW', params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false, ...opts });
+    super('AdamW', params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false }, opts);
   }
 
   protected validate(g: ParamGroup<AdamOptions>, where: string): void {

@@ -4,7 +4,7 @@
 import { ValidationError } from '../errors';
 import { Parameter } from '../nn/parameter';
 import { denseData, Tensor } from '../tensor/tensor';
-import { checkNumber, fail } from '../validate';
+import { checkNumber, checkOptions, fail, optionKeys } from '../validate';
 import { ParamLike } from './optimizer';
 
 function gradsOf(params: Iterable<ParamLike>): Tensor[] {
@@ -28,6 +28,8 @@ export interface ClipGradNormOptions {
   errorIfNonfinite?: boolean;
 }
 
+export const CLIP_GRAD_NORM_OPTION_KEYS = optionKeys<ClipGradNormOptions>({ normType: true, errorIfNonfinite: true });
+
 /**
  * Scales all gradients together so their combined norm is at most maxNorm
  * (by maxNorm / (norm + 1e-6) when larger), and returns the norm before
@@ -35,6 +37,7 @@ export interface ClipGradNormOptions {
  */
 export function clipGradNorm(params: Iterable<ParamLike>, maxNorm: number, opts: ClipGradNormOptions = {}): number {
   checkNumber('maxNorm', maxNorm, { min: 0 });
+  opts = checkOptions('options', opts, CLIP_GRAD_NORM_OPTION_KEYS);
   const normType = opts.normType ?? 2;
   if (normType !== 'inf' && !(typeof normType === 'number' && normType > 0)) fail("a positive number or 'inf'", 'normType', normType);
   const grads = gradsOf(params);

@@ -5,26 +5,38 @@
 import { ValidationError } from '../errors';
 import { Parameter } from '../nn/parameter';
 import { denseData, Tensor } from '../tensor/tensor';
-import { checkNumber, describe, fail } from '../validate';
+import { checkNumber, checkOptions, describe, fail } from '../validate';
 
 /** What an optimizer accepts as a parameter: a module's Parameter or a leaf tensor that requires grad. */
 export type ParamLike = Parameter | Tensor;
 
 /** A parameter group: its parameters, plus hyperparameters that override the optimizer's defaults. */
-export type ParamGroupInput<O> = Partial<O> & { params: Iterable<ParamLike> };
+export type ParamGroupInput<O> = Partial<O> & {
+  /** The parameters of this group. */
+  params: Iterable<ParamLike>;
+};
 
 /** A group as the optimizer keeps it; `lr` is what learning-rate schedules change. */
-export type ParamGroup<O> = O & { params: Tensor[]; initialLr?: number };
+export type ParamGroup<O> = O & {
+  /** The group's parameters (their data tensors). */
+  params: Tensor[];
+  /** The lr schedules start from (PyTorch's `initial_lr`). */
+  initialLr?: number;
+};
 
 /** Per-parameter state: a step count and named buffers shaped like the parameter. */
 export interface ParamState {
+  /** Updates applied to this parameter. */
   step: number;
+  /** The optimizer's buffers for it (e.g. `exp_avg`), by name. */
   buffers: Record<string, Float32Array>;
 }
 
 /** Optimizer state for checkpoints: parameters are referred to by their position across groups. */
 export interface OptimizerStateDict {
-  state: Record<number, { step: number; buffers: Record<string, Float32Array> }>;
+  /** Per-parameter state, keyed by the parameter's position across groups. */
+  state: Record<number, ParamState>;
+  /** Each group's hyperparameters (without its parameters). */
   paramGroups: Record<string, unknown>[];
 }
 
@@ -36,13 +48,21 @@ function toTensor(p: unknown, where: string): Tensor {
   return t;
 }
 
+/** The base of the optimizers: parameter groups, per-parameter state, `step`, `zeroGrad` and state dicts. */
 export abstract class Optimizer<O extends { lr: number }> {
+  /** The parameter groups, each with its hyperparameters; schedules change their `lr`. */
   readonly paramGroups: ParamGroup<O>[] = [];
   protected readonly state = new Map<Tensor, ParamState>();
   private readonly kind: string;
 
-  protected constructor(kind: string, params: Iterable<ParamLike> | ParamGroupInput<O>[], defaults: O) {
+  /**
+   * `defaults` holds every hyperparameter of the optimizer, so its keys are
+   * the known keys of `opts` and of each parameter group.
+   */
+  protected constructor(kind: string, params: Iterable<ParamLike> | ParamGroupInput<O>[], defaults: O, opts: Partial<O> | undefined) {
     this.kind = kind;
+    const known = Object.keys(defaults);
+    defaults = { ...defaults, ...checkOptions('options', opts, known) };
     const list = params === null || typeof params !== 'object' || !(Symbol.iterator in params) ? fail('an iterable of parameters or parameter groups', 'params', params) : Array.from(params as Iterable<unknown>);
     const isGroups = list.length > 0 && list.every((g) => g !== null && typeof g === 'object' && !(g instanceof Parameter) && !(g instanceof Tensor) && 'params' in (g as object));
     const groups = (isGroups ? list : [{ params: list }]) as ParamGroupInput<O>[];
@@ -53,6 +73,7 @@ export abstract class Optimizer<O extends { lr: number }> {
         if (seen.has(t)) throw new ValidationError(`Expected each parameter once but received one twice (in group ${gi})`);
         seen.add(t);
       }
+      if (isGroups) checkOptions(`params[${gi}]`, g, [...known, 'params']);
       const { params: _params, ...overrides } = g;
       const group = { ...defaults, ...overrides, params: tensors } as ParamGroup<O>;
       this.validate(group, isGroups ? `params[${gi}]` : 'options');

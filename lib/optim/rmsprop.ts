@@ -20,7 +20,7 @@ export interface RMSpropOptions {
 /** RMSprop with PyTorch's update rule (eps outside the square root). */
 export class RMSprop extends Optimizer<RMSpropOptions> {
   constructor(params: Iterable<ParamLike> | ParamGroupInput<RMSpropOptions>[], opts: Partial<RMSpropOptions> = {}) {
-    super('RMSprop', params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, ...opts });
+    super('RMSprop', params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false }, opts);
   }
 
   protected validate(g: ParamGroup<RMSpropOptions>, where: string): void {

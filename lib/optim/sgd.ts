@@ -18,7 +18,7 @@ export interface SGDOptions {
 /** Stochastic gradient descent, with PyTorch's update rule (momentum buffer starts as the first gradient). */
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: Iterable<ParamLike> | ParamGroupInput<SGDOptions>[], opts: Partial<SGDOptions> = {}) {
-    super('SGD', params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...opts });
+    super('SGD', params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, opts);
   }
 
   protected validate(g: ParamGroup<SGDOptions>, where: string): void {

@@ -1,10 +1,13 @@
 import { binding, IsaName } from '../native';
 import { getNumThreads } from './threads';
 
+/** What `runtimeInfo()` reports. */
 export interface RuntimeInfo {
-  /** OpenBLAS build string, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH …". */
+  /** The BLAS the native module was built against: "OpenBLAS", "Accelerate" or "CBLAS" (any other). */
+  blas: string;
+  /** The BLAS build, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH …" (for another CBLAS: the library it was linked with). */
   blasConfig: string;
-  /** The OpenBLAS kernel chosen for this CPU at load time. */
+  /** The OpenBLAS kernel chosen for this CPU at load time ("unknown" for other BLAS libraries). */
   blasCore: string;
   /** Whether the CPU has AVX2+FMA. */
   avx2: boolean;
@@ -18,7 +21,9 @@ export interface RuntimeInfo {
   isaAvailable: IsaName[];
   /** What runs: the recurrent GEMM micro-kernel, the activation kernels and OpenBLAS's core (used for the other GEMMs). */
   kernels: { recurrentGemm: string; activations: string; blas: string };
+  /** Hardware threads the system reports. */
   hardwareThreads: number;
+  /** Threads Eddy uses (`setNumThreads`). */
   numThreads: number;
 }
 

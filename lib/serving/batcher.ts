@@ -9,9 +9,9 @@
 import { noGrad } from '../autograd/grad-mode';
 import { OverloadedError, ShapeError, ValidationError } from '../errors';
 import { Model } from '../model/model';
-import { AbortError } from '../model/training';
+import { AbortError } from '../errors';
 import { Tensor } from '../tensor/tensor';
-import { checkInteger, checkNumber, checkOptions, describe, formatShape } from '../validate';
+import { checkInteger, checkNumber, checkOptions, describe, formatShape, optionKeys } from '../validate';
 
 export interface BatcherOptions {
   /** The most requests one batch runs. @default 32 */
@@ -24,10 +24,14 @@ export interface BatcherOptions {
   onBatch?: (size: number) => void;
 }
 
+const BATCHER_OPTION_KEYS = optionKeys<BatcherOptions>({ maxBatch: true, maxDelayMs: true, maxQueue: true, onBatch: true });
+
 export interface BatchedPredictOptions {
   /** Cancels the request: it leaves the queue (or its result is dropped) and the promise rejects with an AbortError. */
   signal?: AbortSignal;
 }
+
+const BATCHED_PREDICT_OPTION_KEYS = optionKeys<BatchedPredictOptions>({ signal: true });
 
 interface Request {
   x: Tensor;
@@ -53,7 +57,7 @@ export class Batcher {
     opts: BatcherOptions = {},
   ) {
     if (!(model instanceof Model)) throw new ValidationError(`Expected an eddy Model for model but received ${describe(model)}`);
-    const o = checkOptions('opts', opts);
+    const o = checkOptions('opts', opts, BATCHER_OPTION_KEYS);
     this.maxBatch = checkInteger('opts.maxBatch', o.maxBatch ?? 32, 1, 65536);
     this.maxDelayMs = checkNumber('opts.maxDelayMs', o.maxDelayMs ?? 2, { min: 0, max: 60000 });
     this.maxQueue = checkInteger('opts.maxQueue', o.maxQueue ?? 1024, 1);
@@ -79,7 +83,7 @@ export class Batcher {
    * per-step outputs, else the row's output.
    */
   predict(x: Tensor, opts: BatchedPredictOptions = {}): Promise<Tensor> {
-    const o = checkOptions('opts', opts);
+    const o = checkOptions('opts', opts, BATCHED_PREDICT_OPTION_KEYS);
     if (this.closed) return Promise.reject(new ValidationError('Expected an open Batcher but it was closed'));
     if (!(x instanceof Tensor) || x.rank < 1) return Promise.reject(new ValidationError(`Expected a Tensor [steps, …] for x but received ${describe(x)}`));
     if (x.shape[0] < 1) return Promise.reject(new ShapeError(`Expected at least one step for x but received ${formatShape(x.shape)}`));

@@ -6,7 +6,7 @@
  */
 import * as http from 'http';
 import { EddyError, OverloadedError } from '../errors';
-import { checkInteger, checkOptions } from '../validate';
+import { checkInteger, checkOptions, optionKeys } from '../validate';
 
 /** An error with the HTTP status it answers with. */
 export class HttpError extends EddyError {
@@ -42,6 +42,8 @@ export interface HttpServiceOptions {
   /** Time for a whole request, body included; past it the answer is 504 (408 while the body is still arriving). @default 30000 */
   requestTimeoutMs?: number;
 }
+
+const HTTP_SERVICE_OPTION_KEYS = optionKeys<HttpServiceOptions>({ maxBodyBytes: true, requestTimeoutMs: true });
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
@@ -122,7 +124,7 @@ export interface HttpService {
 
 /** An HTTP server answering `routes`, plus `GET /healthz` and `GET /metrics`. */
 export function createHttpService(routes: Route[], opts: HttpServiceOptions = {}): HttpService {
-  const o = checkOptions('opts', opts);
+  const o = checkOptions('opts', opts, HTTP_SERVICE_OPTION_KEYS);
   const maxBody = checkInteger('opts.maxBodyBytes', o.maxBodyBytes ?? 1 << 20, 1);
   const timeoutMs = checkInteger('opts.requestTimeoutMs', o.requestTimeoutMs ?? 30000, 1);
   const metrics = new ServiceMetrics();

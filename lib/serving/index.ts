@@ -9,3 +9,5 @@ export { BatchedStream, StreamBatcher } from './stream-batcher';
 export type { StreamBatcherOptions } from './stream-batcher';
 export { Batcher } from './batcher';
 export type { BatcherOptions, BatchedPredictOptions } from './batcher';
+export { createHttpService, HttpError, ServiceMetrics } from './http';
+export type { HttpService, HttpServiceOptions, Route, RouteContext } from './http';

@@ -9,7 +9,7 @@ import { noGrad } from '../autograd/grad-mode';
 import { FormatError, ShapeError, ValidationError } from '../errors';
 import { Embedding } from '../layers/embedding';
 import { LayerState, RecurrentLayer } from '../layers/recurrent';
-import { RecurrentStepper as NativeStepper } from '../layers/recurrent-step';
+import { LayerStepper as NativeStepper } from '../layers/layer-stepper';
 import { Module } from '../nn/module';
 import { actsPerStep } from '../nn/registry';
 import { GraphModel } from '../model/functional';
@@ -41,12 +41,14 @@ export type StepInput = Tensor | Float32Array | readonly number[] | number | Int
  * steps) from where the last call left every recurrent layer.
  */
 export class Session {
-  private readonly paths: Map<RecurrentLayer, string>;
+  /** @internal */
+  readonly paths: Map<RecurrentLayer, string>;
   private readonly tokens: boolean;
   private readonly inputSize: number | null;
   private states: ModelStates = {};
   /** The single-step fast path: each layer of a Sequential, recurrent ones with a native stepper; null when the model has none. */
-  private readonly plan: PlanStep[] | null;
+  /** @internal */
+  readonly plan: PlanStep[] | null;
   /** Whether the steppers (not `states`) hold the current state. */
   private inSteppers = false;
 
@@ -146,7 +148,8 @@ export class Session {
   }
 
   /** One step's input as the first layer's values (an Embedding row for a token id), or null for chunks and other shapes. */
-  private singleStep(input: StepInput): { values: Float32Array; from: number } | null {
+  /** @internal */
+  singleStep(input: StepInput): { values: Float32Array; from: number } | null {
     if (this.tokens) {
       if (typeof input !== 'number') return null;
       const embedding = (this.model as Sequential).layers[0] as Embedding;
@@ -220,18 +223,18 @@ export class Session {
 }
 
 /** A tensor's elements in row-major order, without a copy when they are stored that way. */
-function valuesOf(t: Tensor): Float32Array {
+export function valuesOf(t: Tensor): Float32Array {
   return t.isContiguous() ? t.data.subarray(t.offset, t.offset + t.size) : t.toFloat32Array();
 }
 
-interface PlanStep {
+export interface PlanStep {
   layer: Module;
   stepper?: NativeStepper;
   path?: string;
 }
 
 /** The layers of `model` for single steps, or null when one of them cannot run one step alone. */
-function planOf(model: Sequential, paths: Map<RecurrentLayer, string>): PlanStep[] | null {
+export function planOf(model: Sequential, paths: Map<RecurrentLayer, string>): PlanStep[] | null {
   const plan: PlanStep[] = [];
   for (const [i, layer] of model.layers.entries()) {
     if (layer instanceof RecurrentLayer) plan.push({ layer, stepper: layer.stepper(), path: paths.get(layer) });

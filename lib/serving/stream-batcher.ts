@@ -11,8 +11,8 @@ import { LayerState } from '../layers/recurrent';
 import { ModelStates } from '../model/states';
 import { concat } from '../ops/join';
 import { Tensor, zeros } from '../tensor/tensor';
-import { checkInteger, checkNumber, checkOptions } from '../validate';
-import { Session, SessionModel, SessionState, StepInput } from './session';
+import { checkInteger, checkNumber, checkOptions, optionKeys } from '../validate';
+import { Session, SessionModel, SessionState, StepInput, valuesOf } from './session';
 
 export interface StreamBatcherOptions {
   /** The most steps one batch runs. @default 256 */
@@ -21,9 +21,13 @@ export interface StreamBatcherOptions {
   maxDelayMs?: number;
 }
 
+const STREAM_BATCHER_OPTION_KEYS = optionKeys<StreamBatcherOptions>({ maxBatch: true, maxDelayMs: true });
+
 interface Pending {
   stream: BatchedStream;
-  x: Tensor;
+  /** A single step the native steppers can run: the first layer's input values (copied). */
+  single: { values: Float32Array; from: number } | null;
+  x: Tensor | null;
   chunk: boolean;
   resolve(out: Tensor): void;
   reject(err: unknown): void;
@@ -69,15 +73,17 @@ export class StreamBatcher {
   private queue: Pending[] = [];
   private timer: { cancel(): void; immediate: boolean } | null = null;
   private running = false;
+  /** Checks the model; its native steppers run every single-step batch. */
+  private readonly session: Session;
 
   constructor(
     readonly model: SessionModel,
     opts: StreamBatcherOptions = {},
   ) {
-    const o = checkOptions('opts', opts);
+    const o = checkOptions('opts', opts, STREAM_BATCHER_OPTION_KEYS);
     this.maxBatch = checkInteger('opts.maxBatch', o.maxBatch ?? 256, 1, 65536);
     this.maxDelayMs = checkNumber('opts.maxDelayMs', o.maxDelayMs ?? 0, { min: 0, max: 60000 });
-    new Session(model); // checks the model once, with the session's messages
+    this.session = new Session(model);
   }
 
   /** A new stream, empty or resumed from a `state()`. */
@@ -90,9 +96,11 @@ export class StreamBatcher {
 
   /** @internal */
   enqueue(stream: BatchedStream, input: StepInput): Promise<Tensor> {
-    const { x, chunk } = stream.session.toBatch(input);
+    const single = this.session.plan ? this.session.singleStep(input) : null;
+    const { x, chunk } = single ? { x: null, chunk: false } : stream.session.toBatch(input);
+    const copy = single && { values: single.values.slice(), from: single.from };
     return new Promise<Tensor>((resolve, reject) => {
-      this.queue.push({ stream, x, chunk, resolve, reject });
+      this.queue.push({ stream, single: copy, x, chunk, resolve, reject });
       if (this.queue.length >= this.maxBatch) this.schedule(0);
       else if (this.timer === null) this.schedule(this.maxDelayMs);
     });
@@ -121,9 +129,10 @@ export class StreamBatcher {
     const taken: Pending[] = [];
     const rest: Pending[] = [];
     const seen = new Set<BatchedStream>();
-    const steps = this.queue[0]?.x.shape[1];
+    const kind = (p: Pending): string => (p.single ? `single:${p.single.from}:${p.single.values.length}` : `steps:${p.x!.shape[1]}`);
+    const first = this.queue[0] && kind(this.queue[0]);
     for (const p of this.queue) {
-      if (taken.length < this.maxBatch && !seen.has(p.stream) && p.x.shape[1] === steps) {
+      if (taken.length < this.maxBatch && !seen.has(p.stream) && kind(p) === first) {
         taken.push(p);
         seen.add(p.stream);
       } else {
@@ -134,15 +143,62 @@ export class StreamBatcher {
     if (taken.length === 0) return;
     this.running = true;
     try {
-      this.run(taken);
+      if (taken[0].single) this.runSteppers(taken);
+      else this.run(taken);
     } finally {
       this.running = false;
       if (this.queue.length > 0) this.schedule(this.queue.length >= this.maxBatch ? 0 : this.maxDelayMs);
     }
   }
 
+  /**
+   * One step of every stream in `batch` through the native steppers: the
+   * waiting streams' states are gathered into rows, each recurrent layer
+   * advances them in one call, and the rows go back to their streams.
+   */
+  private runSteppers(batch: Pending[]): void {
+    const plan = this.session.plan!;
+    const B = batch.length;
+    const F = batch[0].single!.values.length;
+    let v: Float32Array = new Float32Array(B * F);
+    batch.forEach((p, i) => v.set(p.single!.values, i * F));
+    let shape: readonly number[] = [F];
+    try {
+      for (let k = batch[0].single!.from; k < plan.length; k++) {
+        const { layer, stepper, path } = plan[k];
+        if (stepper) {
+          const H = stepper.h.length;
+          const h = new Float32Array(B * H);
+          const c = stepper.c ? new Float32Array(B * H) : null;
+          batch.forEach((p, i) => {
+            const s = p.stream.states[path!];
+            if (!s) return;
+            h.set(valuesOf(s.h), i * H);
+            if (c) c.set(valuesOf(s.c!), i * H);
+          });
+          stepper.stepRows(v, h, c);
+          batch.forEach((p, i) => {
+            const row = (a: Float32Array): Tensor => new Tensor(a.slice(i * H, (i + 1) * H), [1, 1, H]);
+            p.stream.states[path!] = c ? { h: row(h), c: row(c) } : { h: row(h) };
+          });
+          v = h;
+          shape = [H];
+        } else {
+          const out = noGrad(() => (layer as unknown as { forward(t: Tensor, o: object): unknown }).forward(new Tensor(v, [B, 1, v.length / B]), { training: false })) as Tensor;
+          v = valuesOf(out);
+          shape = out.shape.slice(2);
+        }
+      }
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    const per = v.length / B;
+    batch.forEach((p, i) => p.resolve(new Tensor(v.slice(i * per, (i + 1) * per), shape)));
+  }
+
   private run(batch: Pending[]): void {
-    const x = batch.length === 1 ? batch[0].x : concat(batch.map((p) => p.x), 0);
+    const x = batch.length === 1 ? batch[0].x! : concat(batch.map((p) => p.x!), 0);
     const states = stackStates(batch.map((p) => p.stream.states));
     let result: { output: Tensor | Tensor[]; states: ModelStates };
     try {

@@ -9,17 +9,23 @@
 import type { BackwardOptions } from '../autograd/backward';
 import type { GradNode } from '../autograd/node';
 import { ShapeError, ValidationError } from '../errors';
-import { checkBoolean, checkDim, checkInteger, checkOneOf, checkOptions, checkShape, describe, fail, formatShape } from '../validate';
+import { checkBoolean, checkDim, checkInteger, checkOneOf, checkOptions, checkShape, describe, fail, formatShape, optionKeys } from '../validate';
 
+/** A number or nested arrays of numbers, as `tensor([[1, 2], [3, 4]])` takes them. */
 export type NestedArray = number | readonly NestedArray[];
+/** Element types: Eddy computes in float32. */
 export type DType = 'float32';
 
+/** Options of `tensor()` and `zeros()`. */
 export interface TensorOptions {
   /** Element type; Eddy computes in float32. @default 'float32' */
   dtype?: DType;
   /** Record operations on this tensor so `backward()` fills its `grad`. @default false */
   requiresGrad?: boolean;
 }
+
+/** The keys of TensorOptions, for checkOptions. */
+export const TENSOR_OPTION_KEYS = optionKeys<TensorOptions>({ dtype: true, requiresGrad: true });
 
 /** Row-major strides for a shape. */
 export function contiguousStrides(shape: readonly number[]): number[] {
@@ -38,10 +44,16 @@ export function shapeSize(shape: readonly number[]): number {
   return n;
 }
 
+/**
+ * An n-dimensional float32 array: a view (shape, strides, offset) on a
+ * Float32Array, with autograd (`requiresGrad`, `grad`, `backward()`).
+ */
 export class Tensor {
   /** Backing storage, possibly shared with other views. */
   readonly data: Float32Array;
+  /** Size of each dimension. */
   readonly shape: readonly number[];
+  /** Elements to skip in `data` for one step along each dimension. */
   readonly strides: readonly number[];
   /** Index in `data` of the first element. */
   readonly offset: number;
@@ -66,6 +78,7 @@ export class Tensor {
     this.offset = offset;
   }
 
+  /** The element type (always float32). */
   get dtype(): DType {
     return 'float32';
   }
@@ -97,6 +110,7 @@ export class Tensor {
 
   /** A new Float32Array holding the elements in row-major order. */
   toFloat32Array(): Float32Array {
+    checkAttached('tensor', this);
     const out = new Float32Array(this.size);
     if (out.length === 0) return out;
     if (this.isContiguous()) {
@@ -296,6 +310,7 @@ export class Tensor {
     return lazy.reductions().mean(this, dim, keepDim);
   }
 
+  /** `Tensor(shape=[…], dtype=float32)`. */
   toString(): string {
     return `Tensor(shape=${formatShape(this.shape)}, dtype=float32)`;
   }
@@ -351,13 +366,26 @@ function once<T>(load: () => T): () => T {
  * its storage when it is contiguous (so writes go through), else a copy.
  */
 export function denseData(t: Tensor): Float32Array {
+  checkAttached('tensor', t);
   if (!t.isContiguous()) return t.toFloat32Array();
   return t.offset === 0 && t.data.length === t.size ? t.data : t.data.subarray(t.offset, t.offset + t.size);
 }
 
 export function checkTensor(name: string, value: unknown): Tensor {
   if (!(value instanceof Tensor)) fail('Tensor', name, value);
-  return value;
+  return checkAttached(name, value);
+}
+
+/**
+ * Refuses a tensor whose ArrayBuffer was detached (transferred to a worker,
+ * or moved by structuredClone): its array then reads as empty, and
+ * arithmetic on it would quietly give NaN.
+ */
+export function checkAttached(name: string, t: Tensor): Tensor {
+  if (t.data.length === 0 && t.size > 0) {
+    throw new ValidationError(`Expected ${name} to hold its ${t.size} elements but its ArrayBuffer was detached (transferred or moved by structuredClone)`);
+  }
+  return t;
 }
 
 /** Infers the shape of nested arrays and flattens them, checking every element. */
@@ -387,7 +415,8 @@ function flattenNested(data: readonly NestedArray[]): { values: Float32Array; sh
   return { values, shape };
 }
 
-type TensorData = Float32Array | ArrayLike<number> | readonly NestedArray[] | number;
+/** What `tensor()` accepts: a typed or plain array (flat with a shape, or nested), or a scalar. */
+export type TensorData = Float32Array | ArrayLike<number> | readonly NestedArray[] | number;
 
 function isNumericTypedArray(x: unknown): x is ArrayLike<number> {
   return ArrayBuffer.isView(x) && !(x instanceof DataView) && !(x instanceof BigInt64Array) && !(x instanceof BigUint64Array);
@@ -404,7 +433,7 @@ function isNumericTypedArray(x: unknown): x is ArrayLike<number> {
  * ```
  */
 export function tensor(data: TensorData, shape?: readonly number[], opts?: TensorOptions): Tensor {
-  const options = checkOptions('opts', opts);
+  const options = checkOptions('opts', opts, TENSOR_OPTION_KEYS);
   if (options.dtype !== undefined) checkOneOf('opts.dtype', options.dtype, ['float32'] as const);
   const requiresGrad = options.requiresGrad === undefined ? false : checkBoolean('opts.requiresGrad', options.requiresGrad);
   let values: Float32Array;

@@ -1,6 +1,6 @@
 /** Character-level tokenization: one token per Unicode code point. */
 import { FormatError } from '../errors';
-import { checkBoolean, checkOptions, fail } from '../validate';
+import { checkBoolean, checkOptions, fail, optionKeys, quote } from '../validate';
 import { jsonBoolean, readTokenizerJSON, Tokenizer } from './tokenizer';
 import { buildTokenList, checkReserved, VocabularyOptions } from './vocabulary';
 
@@ -8,6 +8,9 @@ export interface CharTokenizerOptions extends VocabularyOptions {
   /** Lower-case text before splitting. @default false */
   lowercase?: boolean;
 }
+
+/** The keys of CharTokenizerOptions, for checkOptions. */
+export const CHAR_TOKENIZER_OPTION_KEYS = optionKeys<CharTokenizerOptions>({ lowercase: true, minFrequency: true, maxSize: true, padToken: true, unkToken: true });
 
 export interface CharTokenizerJSON {
   type: 'CharTokenizer';
@@ -37,7 +40,7 @@ export class CharTokenizer extends Tokenizer {
 
   /** Builds the vocabulary from one text or many. */
   static fromTexts(texts: string | Iterable<string>, opts: CharTokenizerOptions = {}): CharTokenizer {
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, CHAR_TOKENIZER_OPTION_KEYS);
     const lowercase = checkBoolean('lowercase', o.lowercase ?? false);
     const reserved = checkReserved(o);
     const splitter = new CharTokenizer([reserved.padToken, reserved.unkToken], lowercase);
@@ -66,7 +69,7 @@ export class CharTokenizer extends Tokenizer {
   static fromJSON(json: unknown): CharTokenizer {
     const { o, tokens } = readTokenizerJSON(json, 'CharTokenizer');
     tokens.slice(2).forEach((t, i) => {
-      if (Array.from(t).length !== 1) throw new FormatError(`Expected one character for json.tokens[${i + 2}] but received ${JSON.stringify(t)}`);
+      if (Array.from(t).length !== 1) throw new FormatError(`Expected one character for json.tokens[${i + 2}] but received ${quote(t)}`);
     });
     return new CharTokenizer(tokens, jsonBoolean(o, 'lowercase'));
   }

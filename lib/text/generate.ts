@@ -6,7 +6,7 @@
 import { noGrad } from '../autograd/grad-mode';
 import { ValidationError } from '../errors';
 import { Generator } from '../random';
-import { checkInteger, checkOptions, fail } from '../validate';
+import { checkInteger, checkOptions, fail, optionKeys, quote } from '../validate';
 import { RecurrentStepper } from '../serving/recurrent-stepper';
 import { CheckedSampling, checkSampling, drawFrom } from './sampling';
 import { Tokenizer } from './tokenizer';
@@ -32,6 +32,9 @@ export interface GenerateOptions {
   signal?: AbortSignal;
 }
 
+/** The keys of GenerateOptions, for checkOptions. */
+export const GENERATE_OPTION_KEYS = optionKeys<GenerateOptions>({ tokenizer: true, prompt: true, length: true, temperature: true, topK: true, topP: true, seed: true, allowSpecialTokens: true, signal: true });
+
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
@@ -54,7 +57,7 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  */
 export function generate(model: unknown, opts: GenerateOptions): AsyncGenerator<string, void, undefined> {
   // Checked here, not on the first next(): bad options fail at the call.
-  const o = checkOptions('options', opts);
+  const o = checkOptions('options', opts, GENERATE_OPTION_KEYS);
   if (!(o.tokenizer instanceof Tokenizer)) fail('a CharTokenizer or WordTokenizer', 'tokenizer', o.tokenizer);
   const tokenizer = o.tokenizer;
   if (typeof o.prompt !== 'string') fail('string', 'prompt', o.prompt);
@@ -69,7 +72,7 @@ export function generate(model: unknown, opts: GenerateOptions): AsyncGenerator<
     suppress: allowSpecial ? [] : [tokenizer.padId, tokenizer.unkId],
   });
   const promptIds = tokenizer.encode(o.prompt);
-  if (promptIds.length === 0) throw new ValidationError(`Expected a prompt with at least one token for generate but received ${JSON.stringify(o.prompt)}`);
+  if (promptIds.length === 0) throw new ValidationError(`Expected a prompt with at least one token for generate but received ${quote(o.prompt)}`);
   const stepper = new RecurrentStepper(model, tokenizer.vocabSize);
   // A space the prompt already ends with stands in for the first separator.
   const firstSeparator = tokenizer.separator !== '' && /\s$/.test(o.prompt) ? '' : tokenizer.separator;

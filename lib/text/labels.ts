@@ -4,7 +4,7 @@
  */
 import { FormatError, ValidationError } from '../errors';
 import { Tensor } from '../tensor/tensor';
-import { checkOptions, describe, fail } from '../validate';
+import { checkOptions, describe, fail, optionKeys, quote } from '../validate';
 
 export interface LabelMapJSON {
   type: 'LabelMap';
@@ -55,7 +55,7 @@ export class LabelMap {
     if (!Array.isArray(labels)) fail('array of labels', 'labels', labels);
     return Int32Array.from(labels, (l, i) => {
       const k = this.index.get(String(l));
-      if (k === undefined) throw new ValidationError(`Expected one of the ${this.size} known labels (${this.classes.slice(0, 5).map((c) => JSON.stringify(c)).join(', ')}${this.size > 5 ? ', …' : ''}) for labels[${i}] but received ${describe(l)}`);
+      if (k === undefined) throw new ValidationError(`Expected one of the ${this.size} known labels (${this.classes.slice(0, 5).map((c) => quote(c)).join(', ')}${this.size > 5 ? ', …' : ''}) for labels[${i}] but received ${describe(l)}`);
       return k;
     });
   }
@@ -97,6 +97,9 @@ export interface ClassWeightOptions {
   numClasses?: number;
 }
 
+/** The keys of ClassWeightOptions, for checkOptions. */
+export const CLASS_WEIGHT_OPTION_KEYS = optionKeys<ClassWeightOptions>({ numClasses: true });
+
 /**
  * sklearn's 'balanced' class weights, n / (C · count_c): every class gets
  * the same total weight, and a model that ignores the rare classes no
@@ -107,7 +110,7 @@ export interface ClassWeightOptions {
 export function classWeights(labels: ArrayLike<number> | Tensor, opts?: ClassWeightOptions): Float32Array {
   const values = labels instanceof Tensor ? labels.toFloat32Array() : labels;
   if (values === null || typeof values !== 'object' || typeof values.length !== 'number' || values.length === 0) fail('non-empty array of class indices or Tensor', 'labels', labels);
-  const o = checkOptions('options', opts);
+  const o = checkOptions('options', opts, CLASS_WEIGHT_OPTION_KEYS);
   let max = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];

@@ -5,7 +5,7 @@
  */
 import { ShapeError } from '../errors';
 import { Tensor } from '../tensor/tensor';
-import { checkInteger, checkOptions, fail } from '../validate';
+import { checkInteger, checkOptions, fail, optionKeys } from '../validate';
 
 export interface NextTokenOptions {
   /** Tokens per training sequence. */
@@ -13,6 +13,9 @@ export interface NextTokenOptions {
   /** Tokens between the starts of consecutive sequences. @default sequenceLength (no overlap) */
   stride?: number;
 }
+
+/** The keys of NextTokenOptions, for checkOptions. */
+export const NEXT_TOKEN_OPTION_KEYS = optionKeys<NextTokenOptions>({ sequenceLength: true, stride: true });
 
 function checkIds(ids: unknown): ArrayLike<number> {
   if (!(ids instanceof Int32Array) && !Array.isArray(ids)) fail('Int32Array or array of token ids', 'ids', ids);
@@ -26,7 +29,7 @@ function checkIds(ids: unknown): ArrayLike<number> {
  */
 export function nextTokenData(ids: Int32Array | readonly number[], opts: NextTokenOptions): { x: Tensor; y: Tensor } {
   const values = checkIds(ids);
-  const o = checkOptions('options', opts);
+  const o = checkOptions('options', opts, NEXT_TOKEN_OPTION_KEYS);
   const L = checkInteger('sequenceLength', o.sequenceLength, 1);
   const stride = checkInteger('stride', o.stride ?? L, 1);
   if (values.length < L + 1) throw new ShapeError(`Expected at least sequenceLength + 1 = ${L + 1} ids for nextTokenData but received ${values.length}`);

@@ -3,9 +3,9 @@
  * record in the error. Whole files are read at once; for files larger than
  * memory use the streaming `eddy.data` sources.
  */
-import { readFile } from 'fs/promises';
+import { readText } from '../data/file-source';
 import { FormatError } from '../errors';
-import { checkOptions, describe, fail } from '../validate';
+import { checkOptions, describe, fail, optionKeys, quote } from '../validate';
 import { parseCsv } from '../data/csv-text';
 
 export interface LabeledExamples {
@@ -23,6 +23,9 @@ export interface JsonlLabelOptions {
   source?: string;
 }
 
+/** The keys of JsonlLabelOptions, for checkOptions. */
+export const JSONL_LABEL_OPTION_KEYS = optionKeys<JsonlLabelOptions>({ textField: true, labelField: true, source: true });
+
 export interface CsvLabelOptions {
   /** Header name of the text column. @default 'text' */
   textColumn?: string;
@@ -34,6 +37,9 @@ export interface CsvLabelOptions {
   source?: string;
 }
 
+/** The keys of CsvLabelOptions, for checkOptions. */
+export const CSV_LABEL_OPTION_KEYS = optionKeys<CsvLabelOptions>({ textColumn: true, labelColumn: true, delimiter: true, source: true });
+
 function fieldName(value: unknown, name: string, fallback: string): string {
   if (value === undefined) return fallback;
   if (typeof value !== 'string') fail('string', name, value);
@@ -43,7 +49,7 @@ function fieldName(value: unknown, name: string, fallback: string): string {
 /** Parses JSON lines, one `{ text, label }` object per line (blank lines skipped). */
 export function parseLabeledJsonl(text: string, opts: JsonlLabelOptions = {}): LabeledExamples {
   if (typeof text !== 'string') fail('string', 'text', text);
-  const o = checkOptions('options', opts);
+  const o = checkOptions('options', opts, JSONL_LABEL_OPTION_KEYS);
   const textField = fieldName(o.textField, 'textField', 'text');
   const labelField = fieldName(o.labelField, 'labelField', 'label');
   const source = fieldName(o.source, 'source', 'the JSONL text');
@@ -72,7 +78,7 @@ export function parseLabeledJsonl(text: string, opts: JsonlLabelOptions = {}): L
 /** Parses CSV with a header naming the text and label columns. */
 export function parseLabeledCsv(text: string, opts: CsvLabelOptions = {}): LabeledExamples {
   if (typeof text !== 'string') fail('string', 'text', text);
-  const o = checkOptions('options', opts);
+  const o = checkOptions('options', opts, CSV_LABEL_OPTION_KEYS);
   const textColumn = fieldName(o.textColumn, 'textColumn', 'text');
   const labelColumn = fieldName(o.labelColumn, 'labelColumn', 'label');
   const source = fieldName(o.source, 'source', 'the CSV text');
@@ -83,7 +89,7 @@ export function parseLabeledCsv(text: string, opts: CsvLabelOptions = {}): Label
   const header = records[0].fields;
   const [ti, li] = [textColumn, labelColumn].map((name) => {
     const k = header.indexOf(name);
-    if (k < 0) throw new FormatError(`Expected a column named ${JSON.stringify(name)} in the header of ${source} but received ${header.map((h) => JSON.stringify(h)).join(', ')}`);
+    if (k < 0) throw new FormatError(`Expected a column named ${quote(name)} in the header of ${source} but received ${header.map((h) => quote(h)).join(', ')}`);
     return k;
   });
   const out: LabeledExamples = { texts: [], labels: [] };
@@ -98,13 +104,13 @@ export function parseLabeledCsv(text: string, opts: CsvLabelOptions = {}): Label
 /** Reads labeled examples from a JSON-lines file (see `parseLabeledJsonl`). */
 export async function readLabeledJsonl(path: string, opts: JsonlLabelOptions = {}): Promise<LabeledExamples> {
   if (typeof path !== 'string') fail('file path string', 'path', path);
-  const o = checkOptions('options', opts);
-  return parseLabeledJsonl(await readFile(path, 'utf8'), { ...o, source: o.source ?? path });
+  const o = checkOptions('options', opts, JSONL_LABEL_OPTION_KEYS);
+  return parseLabeledJsonl(await readText(path), { ...o, source: o.source ?? path });
 }
 
 /** Reads labeled examples from a CSV file (see `parseLabeledCsv`). */
 export async function readLabeledCsv(path: string, opts: CsvLabelOptions = {}): Promise<LabeledExamples> {
   if (typeof path !== 'string') fail('file path string', 'path', path);
-  const o = checkOptions('options', opts);
-  return parseLabeledCsv(await readFile(path, 'utf8'), { ...o, source: o.source ?? path });
+  const o = checkOptions('options', opts, CSV_LABEL_OPTION_KEYS);
+  return parseLabeledCsv(await readText(path), { ...o, source: o.source ?? path });
 }

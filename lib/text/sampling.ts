@@ -3,8 +3,8 @@
  * (top-p) filtering, then a draw from the renormalized softmax with a
  * seeded generator.
  */
-import { Generator, globalGenerator } from '../random';
-import { checkInteger, checkNumber, checkOptions, fail } from '../validate';
+import { Generator } from '../random';
+import { checkGenerator, checkInteger, checkNumber, checkOptions, fail, optionKeys } from '../validate';
 
 export interface SamplingOptions {
   /** Divides the logits: below 1 sharpens, above 1 flattens; 0 always takes the most likely token. @default 1 */
@@ -19,6 +19,9 @@ export interface SamplingOptions {
   generator?: Generator;
 }
 
+/** The keys of SamplingOptions, for checkOptions. */
+export const SAMPLING_OPTION_KEYS = optionKeys<SamplingOptions>({ temperature: true, topK: true, topP: true, suppress: true, generator: true });
+
 export interface CheckedSampling {
   temperature: number;
   topK: number;
@@ -28,14 +31,13 @@ export interface CheckedSampling {
 }
 
 export function checkSampling(opts: SamplingOptions | undefined): CheckedSampling {
-  const o = checkOptions('options', opts);
+  const o = checkOptions('options', opts, SAMPLING_OPTION_KEYS);
   const temperature = checkNumber('temperature', o.temperature ?? 1, { min: 0 });
   const topK = o.topK === undefined ? Infinity : checkInteger('topK', o.topK, 1);
   const topP = o.topP === undefined ? 1 : checkNumber('topP', o.topP, { min: 0, max: 1 });
   if (topP === 0) fail('number in (0, 1]', 'topP', o.topP);
-  if (o.generator !== undefined && !(o.generator instanceof Generator)) fail('an eddy Generator', 'generator', o.generator);
   if (o.suppress !== undefined && !Array.isArray(o.suppress)) fail('array of token ids', 'suppress', o.suppress);
-  return { temperature, topK, topP, generator: o.generator ?? globalGenerator, suppress: new Set(o.suppress ?? []) };
+  return { temperature, topK, topP, generator: checkGenerator('generator', o.generator), suppress: new Set(o.suppress ?? []) };
 }
 
 /** The allowed ids with their probabilities after temperature, topK and topP (sorted most likely first). */

@@ -5,7 +5,7 @@
  */
 import { FormatError } from '../errors';
 import { Tensor } from '../tensor/tensor';
-import { checkBoolean, checkInteger, checkOptions, describe, fail } from '../validate';
+import { checkBoolean, checkInteger, checkOptions, describe, fail, optionKeys } from '../validate';
 import { checkTokenList, PAD_ID, UNK_ID } from './vocabulary';
 
 export interface EncodeOptions {
@@ -13,10 +13,16 @@ export interface EncodeOptions {
   maxLength?: number;
 }
 
+/** The keys of EncodeOptions, for checkOptions. */
+export const ENCODE_OPTION_KEYS = optionKeys<EncodeOptions>({ maxLength: true });
+
 export interface DecodeOptions {
   /** Leave out padding ids. @default true */
   skipPadding?: boolean;
 }
+
+/** The keys of DecodeOptions, for checkOptions. */
+export const DECODE_OPTION_KEYS = optionKeys<DecodeOptions>({ skipPadding: true });
 
 export interface EncodedBatch {
   /** Token ids [batch, time] (as float32 values), padded with id 0; feed it to an Embedding. */
@@ -90,7 +96,7 @@ export abstract class Tokenizer {
   /** The ids of `text`; tokens outside the vocabulary become `unkId`. */
   encode(text: string, opts?: EncodeOptions): Int32Array {
     if (typeof text !== 'string') fail('string', 'text', text);
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, ENCODE_OPTION_KEYS);
     const maxLength = o.maxLength === undefined ? Infinity : checkInteger('maxLength', o.maxLength, 1);
     const parts = this.split(text);
     const n = Math.min(parts.length, maxLength);
@@ -107,7 +113,7 @@ export abstract class Tokenizer {
 
   /** The text of `ids`, tokens joined by `separator`; the unknown id decodes to `unkToken`. */
   decode(ids: ArrayLike<number> | Tensor, opts?: DecodeOptions): string {
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, DECODE_OPTION_KEYS);
     const skipPadding = checkBoolean('skipPadding', o.skipPadding ?? true);
     const values = ids instanceof Tensor ? ids.toFloat32Array() : ids;
     if (values === null || typeof values !== 'object' || typeof (values as ArrayLike<number>).length !== 'number') fail('array of token ids or Tensor', 'ids', ids);

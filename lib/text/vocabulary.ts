@@ -4,7 +4,7 @@
  * point order, so a vocabulary is the same whatever order the data came in).
  */
 import { FormatError, ValidationError } from '../errors';
-import { checkInteger, describe, fail } from '../validate';
+import { checkInteger, describe, fail, quote } from '../validate';
 
 export const PAD_ID = 0;
 export const UNK_ID = 1;
@@ -30,7 +30,7 @@ export function checkReserved(o: VocabularyOptions): ReservedTokens {
   const unkToken = o.unkToken ?? '<unk>';
   if (typeof padToken !== 'string') fail('string', 'padToken', padToken);
   if (typeof unkToken !== 'string') fail('string', 'unkToken', unkToken);
-  if (padToken === unkToken) throw new ValidationError(`Expected different padToken and unkToken but received ${JSON.stringify(padToken)} for both`);
+  if (padToken === unkToken) throw new ValidationError(`Expected different padToken and unkToken but received ${quote(padToken)} for both`);
   return { padToken, unkToken };
 }
 
@@ -52,7 +52,7 @@ export function checkTokenList(value: unknown, owner: string): string[] {
   }
   const seen = new Set<string>();
   value.forEach((t: string, i) => {
-    if (seen.has(t)) throw new FormatError(`Expected distinct tokens in ${owner}.tokens but received ${JSON.stringify(t)} again at index ${i}`);
+    if (seen.has(t)) throw new FormatError(`Expected distinct tokens in ${owner}.tokens but received ${quote(t)} again at index ${i}`);
     seen.add(t);
   });
   return value.slice();

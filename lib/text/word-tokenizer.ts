@@ -1,5 +1,5 @@
 /** Word-level tokenization: words (with inner apostrophes) and, by default, punctuation marks as tokens of their own. */
-import { checkBoolean, checkOptions, fail } from '../validate';
+import { checkBoolean, checkOptions, fail, optionKeys } from '../validate';
 import { jsonBoolean, readTokenizerJSON, Tokenizer } from './tokenizer';
 import { buildTokenList, checkReserved, VocabularyOptions } from './vocabulary';
 
@@ -9,6 +9,9 @@ export interface WordTokenizerOptions extends VocabularyOptions {
   /** Make each punctuation mark a token; false splits on whitespace only. @default true */
   splitPunctuation?: boolean;
 }
+
+/** The keys of WordTokenizerOptions, for checkOptions. */
+export const WORD_TOKENIZER_OPTION_KEYS = optionKeys<WordTokenizerOptions>({ lowercase: true, splitPunctuation: true, minFrequency: true, maxSize: true, padToken: true, unkToken: true });
 
 export interface WordTokenizerJSON {
   type: 'WordTokenizer';
@@ -45,7 +48,7 @@ export class WordTokenizer extends Tokenizer {
 
   /** Builds the vocabulary from one text or many. */
   static fromTexts(texts: string | Iterable<string>, opts: WordTokenizerOptions = {}): WordTokenizer {
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, WORD_TOKENIZER_OPTION_KEYS);
     const lowercase = checkBoolean('lowercase', o.lowercase ?? true);
     const splitPunctuation = checkBoolean('splitPunctuation', o.splitPunctuation ?? true);
     const reserved = checkReserved(o);

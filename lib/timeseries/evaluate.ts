@@ -6,7 +6,7 @@
 import { ShapeError, ValidationError } from '../errors';
 import * as metrics from '../metrics';
 import { Tensor } from '../tensor/tensor';
-import { checkInteger, checkOneOf, checkOptions, fail } from '../validate';
+import { checkInteger, checkOneOf, checkOptions, fail, optionKeys } from '../validate';
 import { checkForecastModel, ForecastModel, forecastWindows } from './forecaster';
 import { applyMissing, MISSING_POLICIES, MissingPolicy } from './missing';
 import { Scaler } from './scaler';
@@ -50,6 +50,9 @@ export interface EvaluateForecastOptions {
   /** Rows between consecutive forecast origins in the test tail. @default 1 */
   stride?: number;
 }
+
+/** The keys of EvaluateForecastOptions, for checkOptions. */
+export const EVALUATE_FORECAST_OPTION_KEYS = optionKeys<EvaluateForecastOptions>({ series: true, model: true, fitModel: true, inputSteps: true, horizon: true, testSize: true, season: true, targets: true, scaler: true, missing: true, stride: true });
 
 export interface ForecastScores {
   mae: number;
@@ -103,7 +106,7 @@ function formatReport(rows: [string, ForecastScores | undefined][]): string {
  * ```
  */
 export async function evaluateForecast(opts: EvaluateForecastOptions): Promise<ForecastEvaluation> {
-  const o = checkOptions('options', opts);
+  const o = checkOptions('options', opts, EVALUATE_FORECAST_OPTION_KEYS);
   if ((o.model === undefined) === (o.fitModel === undefined)) throw new ValidationError('Expected exactly one of model and fitModel for evaluateForecast but received ' + (o.model === undefined ? 'neither' : 'both'));
   if (o.fitModel !== undefined && typeof o.fitModel !== 'function') fail('function', 'fitModel', o.fitModel);
   const inputSteps = checkInteger('inputSteps', o.inputSteps, 1);

@@ -5,7 +5,7 @@
  */
 import { ShapeError, ValidationError } from '../errors';
 import { Tensor } from '../tensor/tensor';
-import { checkInteger, checkOneOf, checkOptions, describe, fail } from '../validate';
+import { checkInteger, checkOneOf, checkOptions, describe, fail, optionKeys } from '../validate';
 import { applyMissing, MISSING_POLICIES, MissingPolicy } from './missing';
 import { Scaler } from './scaler';
 import { checkColumns, readSeries, Series } from './series';
@@ -31,6 +31,9 @@ export interface ForecasterOptions {
   /** Missing values in the history: see `MissingPolicy`. @default 'error' */
   missing?: MissingPolicy;
 }
+
+/** The keys of ForecasterOptions, for checkOptions. */
+export const FORECASTER_OPTION_KEYS = optionKeys<ForecasterOptions>({ inputSteps: true, scaler: true, targets: true, missing: true });
 
 export function checkForecastModel(model: unknown): ForecastModel {
   const ok = typeof model === 'function' || (model !== null && typeof model === 'object' && typeof (model as { predict?: unknown }).predict === 'function');
@@ -106,7 +109,7 @@ export class Forecaster {
 
   constructor(model: ForecastModel, opts: ForecasterOptions) {
     this.model = checkForecastModel(model);
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, FORECASTER_OPTION_KEYS);
     this.inputSteps = checkInteger('inputSteps', o.inputSteps, 1);
     if (o.scaler !== undefined && !(o.scaler instanceof Scaler)) fail('a fitted StandardScaler or MinMaxScaler', 'scaler', o.scaler);
     if (o.scaler && !o.scaler.fitted) throw new ValidationError(`Expected a fitted ${o.scaler.constructor.name} for scaler but received an unfitted one; fit it on the training split first`);

@@ -1,6 +1,6 @@
 /** Min-max scaling per feature into a range, sklearn's MinMaxScaler. */
 import { FormatError } from '../errors';
-import { checkNumber, checkOptions, fail } from '../validate';
+import { checkNumber, checkOptions, fail, optionKeys } from '../validate';
 import { Scaler, columnStats, jsonNumbers, jsonObject } from './scaler';
 import { SeriesMatrix } from './series';
 
@@ -8,6 +8,9 @@ export interface MinMaxScalerOptions {
   /** The range the fitted minimum and maximum map to. @default [0, 1] */
   featureRange?: [number, number];
 }
+
+/** The keys of MinMaxScalerOptions, for checkOptions. */
+export const MIN_MAX_SCALER_OPTION_KEYS = optionKeys<MinMaxScalerOptions>({ featureRange: true });
 
 export interface MinMaxScalerJSON {
   type: 'MinMaxScaler';
@@ -29,7 +32,7 @@ export class MinMaxScaler extends Scaler {
 
   constructor(opts: MinMaxScalerOptions = {}) {
     super();
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, MIN_MAX_SCALER_OPTION_KEYS);
     const range = o.featureRange ?? [0, 1];
     if (!Array.isArray(range) || range.length !== 2) fail('[low, high]', 'featureRange', range);
     const [lo, hi] = [checkNumber('featureRange[0]', range[0]), checkNumber('featureRange[1]', range[1])];

@@ -7,9 +7,9 @@
  * const co2 = table.column('co2');   // number[], one per week
  * ```
  */
-import { readFile } from 'fs/promises';
+import { readText } from '../data/file-source';
 import { FormatError, ValidationError } from '../errors';
-import { checkBoolean, checkOneOf, checkOptions, describe, fail } from '../validate';
+import { checkBoolean, checkOneOf, checkOptions, describe, fail, optionKeys, quote } from '../validate';
 import { parseCsv } from '../data/csv-text';
 import { applyMissing, MISSING_POLICIES, MissingPolicy } from './missing';
 
@@ -32,6 +32,9 @@ export interface SeriesCsvOptions {
   source?: string;
 }
 
+/** The keys of SeriesCsvOptions, for checkOptions. */
+export const SERIES_CSV_OPTION_KEYS = optionKeys<SeriesCsvOptions>({ timeColumn: true, columns: true, missing: true, delimiter: true, header: true, source: true });
+
 /** The series read from a CSV file, one row per kept record. */
 export class SeriesTable {
   constructor(
@@ -49,7 +52,7 @@ export class SeriesTable {
   column(which: string | number): number[] {
     const c = typeof which === 'number' ? which : this.columns.indexOf(which);
     if (!Number.isInteger(c) || c < 0 || c >= this.columns.length) {
-      fail(`one of the columns ${this.columns.map((n) => JSON.stringify(n)).join(', ')} (or an index below ${this.columns.length})`, 'column', which);
+      fail(`one of the columns ${this.columns.map((n) => quote(n)).join(', ')} (or an index below ${this.columns.length})`, 'column', which);
     }
     return this.values.map((row) => row[c]);
   }
@@ -65,13 +68,13 @@ const MISSING_TOKENS = new Set(['', 'na', 'nan', 'null', 'n/a']);
 function columnIndex(which: unknown, names: string[], name: string): number {
   if (typeof which === 'number' && Number.isInteger(which) && which >= 0 && which < names.length) return which;
   if (typeof which === 'string' && names.includes(which)) return names.indexOf(which);
-  return fail(`a column name (${names.map((n) => JSON.stringify(n)).join(', ')}) or index below ${names.length}`, name, which);
+  return fail(`a column name (${names.map((n) => quote(n)).join(', ')}) or index below ${names.length}`, name, which);
 }
 
 /** Parses CSV text into a SeriesTable (see `readSeriesCsv`). */
 export function parseSeriesCsv(text: string, opts: SeriesCsvOptions = {}): SeriesTable {
   if (typeof text !== 'string') fail('string', 'text', text);
-  const o = checkOptions('options', opts);
+  const o = checkOptions('options', opts, SERIES_CSV_OPTION_KEYS);
   const missing = checkOneOf('missing', o.missing ?? 'error', [...MISSING_POLICIES, 'keep'] as const);
   const delimiter = o.delimiter ?? ',';
   if (typeof delimiter !== 'string' || delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
@@ -89,7 +92,7 @@ export function parseSeriesCsv(text: string, opts: SeriesCsvOptions = {}): Serie
   const timeCol = o.timeColumn === null ? -1 : columnIndex(o.timeColumn ?? 0, names, 'timeColumn');
   if (o.columns !== undefined && (!Array.isArray(o.columns) || o.columns.length === 0)) fail('non-empty array of column names or indices', 'columns', o.columns);
   const valueCols = o.columns ? o.columns.map((c, i) => columnIndex(c, names, `columns[${i}]`)) : names.map((_, i) => i).filter((i) => i !== timeCol);
-  if (valueCols.length === 0) throw new ValidationError(`Expected at least one value column besides the time column in ${source} but received only ${JSON.stringify(names[timeCol])}`);
+  if (valueCols.length === 0) throw new ValidationError(`Expected at least one value column besides the time column in ${source} but received only ${quote(names[timeCol])}`);
 
   const cols = valueCols.length;
   const values = new Float64Array(body.length * cols);
@@ -100,19 +103,19 @@ export function parseSeriesCsv(text: string, opts: SeriesCsvOptions = {}): Serie
       const raw = fields[col];
       const v = MISSING_TOKENS.has(raw.toLowerCase()) ? NaN : Number(raw);
       if (Number.isNaN(v)) {
-        if (!MISSING_TOKENS.has(raw.toLowerCase())) throw new FormatError(`Expected a number at line ${line} (column ${JSON.stringify(names[col])}) of ${source} but received ${describe(raw)}`);
+        if (!MISSING_TOKENS.has(raw.toLowerCase())) throw new FormatError(`Expected a number at line ${line} (column ${quote(names[col])}) of ${source} but received ${describe(raw)}`);
         firstMissing ??= raw;
       } else if (!Number.isFinite(v)) {
-        throw new FormatError(`Expected a finite number at line ${line} (column ${JSON.stringify(names[col])}) of ${source} but received ${describe(raw)}`);
+        throw new FormatError(`Expected a finite number at line ${line} (column ${quote(names[col])}) of ${source} but received ${describe(raw)}`);
       }
       values[r * cols + c] = v;
     });
   });
   const read = { values, rows: body.length, cols, univariate: false };
   const { matrix, rowIndex } = missing === 'keep' ? { matrix: read, rowIndex: Int32Array.from(body, (_, i) => i) } : applyMissing(read, missing, {
-    locate: (r, c) => `line ${body[r].line} (column ${JSON.stringify(names[valueCols[c]])}) of ${source}`,
-    missingText: firstMissing === '' ? 'an empty field' : JSON.stringify(firstMissing),
-    columnName: (c) => `column ${JSON.stringify(names[valueCols[c]])} of ${source}`,
+    locate: (r, c) => `line ${body[r].line} (column ${quote(names[valueCols[c]])}) of ${source}`,
+    missingText: firstMissing === '' ? 'an empty field' : quote(firstMissing),
+    columnName: (c) => `column ${quote(names[valueCols[c]])} of ${source}`,
   });
   const rows = Array.from({ length: matrix.rows }, (_, r) => Array.from(matrix.values.subarray(r * cols, (r + 1) * cols)));
   const kept = Array.from(rowIndex, (r) => body[r]);
@@ -127,6 +130,6 @@ export function parseSeriesCsv(text: string, opts: SeriesCsvOptions = {}): Serie
 /** Reads a CSV file of a series (see `SeriesCsvOptions`); errors name the file and line. */
 export async function readSeriesCsv(path: string, opts: SeriesCsvOptions = {}): Promise<SeriesTable> {
   if (typeof path !== 'string') fail('file path string', 'path', path);
-  const o = checkOptions('options', opts);
-  return parseSeriesCsv(await readFile(path, 'utf8'), { ...o, source: o.source ?? path });
+  const o = checkOptions('options', opts, SERIES_CSV_OPTION_KEYS);
+  return parseSeriesCsv(await readText(path), { ...o, source: o.source ?? path });
 }

@@ -5,7 +5,7 @@
  */
 import { FormatError, ShapeError, ValidationError } from '../errors';
 import { Tensor } from '../tensor/tensor';
-import { checkOptions, describe, fail } from '../validate';
+import { checkOptions, describe, fail, optionKeys } from '../validate';
 import { checkColumns, readSeries, Series, SeriesMatrix, toSeries } from './series';
 
 export interface TransformOptions {
@@ -15,6 +15,9 @@ export interface TransformOptions {
    */
   columns?: number[];
 }
+
+/** The keys of TransformOptions, for checkOptions. */
+export const TRANSFORM_OPTION_KEYS = optionKeys<TransformOptions>({ columns: true });
 
 export abstract class Scaler {
   /** Per fitted feature: scaled = (value − shift) · a + b. Empty until fitted. */
@@ -71,7 +74,7 @@ export abstract class Scaler {
   /** Checks `opts.columns` against the fitted features and the data's width. */
   resolveColumns(opts: TransformOptions | undefined, width: number, what: string): number[] {
     if (!this.fitted) throw new ValidationError(`Expected a fitted ${this.constructor.name} for ${what} but received an unfitted one; call fit(trainingSeries) first`);
-    const o = checkOptions('options', opts);
+    const o = checkOptions('options', opts, TRANSFORM_OPTION_KEYS);
     const columns = checkColumns('columns', o.columns, this.features);
     if (columns.length !== width) {
       const expected = o.columns ? `opts.columns (${columns.length})` : `the ${this.constructor.name} was fitted on`;

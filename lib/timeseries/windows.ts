@@ -7,7 +7,7 @@
 import { ShapeError } from '../errors';
 import { Generator, globalGenerator } from '../random';
 import { Tensor } from '../tensor/tensor';
-import { checkBoolean, checkInteger, checkOneOf, checkOptions } from '../validate';
+import { checkBoolean, checkInteger, checkOneOf, checkOptions, optionKeys } from '../validate';
 import { applyMissing, MISSING_POLICIES, MissingPolicy } from './missing';
 import { checkColumns, readSeries, Series } from './series';
 
@@ -30,6 +30,9 @@ export interface WindowOptions {
   flatten?: boolean;
 }
 
+/** The keys of WindowOptions, for checkOptions. */
+export const WINDOW_OPTION_KEYS = optionKeys<WindowOptions>({ inputSteps: true, horizon: true, stride: true, targets: true, shuffle: true, seed: true, missing: true, flatten: true });
+
 export interface Windows {
   /** Inputs [N, inputSteps, features]. */
   x: Tensor;
@@ -50,7 +53,7 @@ export interface Windows {
  * ```
  */
 export function windows(series: Series, opts: WindowOptions): Windows {
-  const o = checkOptions('options', opts);
+  const o = checkOptions('options', opts, WINDOW_OPTION_KEYS);
   const inputSteps = checkInteger('inputSteps', o.inputSteps, 1);
   const horizon = checkInteger('horizon', o.horizon ?? 1, 1);
   const stride = checkInteger('stride', o.stride ?? 1, 1);

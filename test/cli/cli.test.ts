@@ -161,14 +161,18 @@ describe('eddy CLI', function () {
     assert.strictEqual(e.status, 0, e.stderr);
     assert.match(e.stdout, /bits\/char/);
 
+    // A tokenizer that is not JSON (a file edited by hand) is named in a one-line error.
+    const broken = path.join(dir, 'api-broken.safetensors');
+    await lib.save(lm, broken, { metadata: { task: 'text', tokenizer: '{"type": "CharTok' } });
+    assertOneLineError(eddy(['generate', broken], dir), /^eddy: Expected JSON in the metadata key "tokenizer" of the model file but it does not parse: /);
     // Without a tokenizer there is nothing to generate with.
     const bare = path.join(dir, 'api-bare.safetensors');
     await lib.save(lm, bare);
     assertOneLineError(eddy(['generate', bare], dir), /^eddy: Expected a text model \(from `eddy train --task text`\) for `eddy generate` but ".*api-bare\.safetensors" is not one made by `eddy train`$/);
     // A classifier's layers (pooled to one output per text) cannot generate, even with a tokenizer: refused before any output.
-    const { model: classifier, metadata: clsMeta } = await lib.loadModelFile(path.join(dir, 'cls', 'model.safetensors'));
+    const classifier = lib.sequential([new lib.Embedding({ numEmbeddings: 80, embeddingDim: 8 }), new lib.LSTM({ inputSize: 8, hiddenSize: 8 }), new lib.SequencePooling({ mode: 'last' }), new lib.Linear({ inFeatures: 8, outFeatures: 2 })] as never);
     const pooled = path.join(dir, 'api-pooled.safetensors');
-    await lib.save(classifier, pooled, { metadata: { tokenizer: clsMeta.tokenizer } });
+    await lib.save(classifier, pooled, { metadata: { tokenizer: metadata.tokenizer } });
     const p = eddy(['generate', pooled, '--prompt', 'what'], dir);
     assertOneLineError(p, /^eddy: Expected a recurrent layer or a per-step layer .* but received SequencePooling/);
     assert.strictEqual(p.stdout, '');

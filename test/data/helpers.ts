@@ -3,18 +3,26 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-/** A fresh temporary directory; `remove()` deletes it. */
-export function tempDir(): { dir: string; file(name: string, content: string | Buffer): string; remove(): void } {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-data-')));
+/**
+ * A temporary directory, made on first use (suites call this while mocha
+ * collects them, and a suite whose tests are all filtered out never runs
+ * its `after` hook); `remove()` deletes it.
+ */
+export function tempDir(): { readonly dir: string; file(name: string, content: string | Buffer): string; remove(): void } {
+  let made: string | null = null;
+  const dir = (): string => (made ??= fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-data-'))));
   return {
-    dir,
+    get dir() {
+      return dir();
+    },
     file(name, content) {
-      const p = path.join(dir, name);
+      const p = path.join(dir(), name);
       fs.writeFileSync(p, content);
       return p;
     },
     remove() {
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (made !== null) fs.rmSync(made, { recursive: true, force: true });
+      made = null;
     },
   };
 }

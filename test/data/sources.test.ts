@@ -206,11 +206,14 @@ describe('data: file sources', () => {
       assert.strictEqual(openHandles(csv), 0);
     });
 
-    it('passes a missing file on as the system error', async () => {
+    it('passes a missing file on as a FileError holding the system error', async () => {
       const err = await rejection(fromText(tmp.dir + '/missing.txt').toArray());
-      assert.strictEqual((err as NodeJS.ErrnoException).code, 'ENOENT');
+      assert.ok(err instanceof eddy.FileError);
+      assert.strictEqual(err.code, 'ERR_EDDY_FILE');
+      assert.strictEqual(err.systemCode, 'ENOENT');
+      assert.strictEqual((err.cause as NodeJS.ErrnoException).code, 'ENOENT');
       const csvErr = await rejection(fromCsv(tmp.dir + '/missing.csv').toArray());
-      assert.strictEqual((csvErr as NodeJS.ErrnoException).code, 'ENOENT');
+      assert.strictEqual((csvErr as eddy.FileError).systemCode, 'ENOENT');
     });
   });
 

@@ -16,9 +16,9 @@ describe('eddy.distributed without a job', () => {
   });
 
   it('rejects unknown option keys and bad values, naming them', async () => {
-    await assert.rejects(() => eddy.distributed.init({ timeuot: 3 } as never), /Unknown option "timeuot" in options; expected one of 'library', 'timeout', 'abortOnError'/);
+    await assert.rejects(() => eddy.distributed.init({ timeuot: 3 } as never), /Expected a known option for options.timeuot but received 3 of type number; did you mean timeout\?/);
     await assert.rejects(() => eddy.distributed.init({ timeout: -1 }), /Expected number >= 0 for timeout but received -1 of type number/);
-    assert.throws(() => eddy.distributed.dataParallel({ bucketByte: 4 } as never), /Unknown option "bucketByte" in distributed/);
+    assert.throws(() => eddy.distributed.dataParallel({ bucketByte: 4 } as never), /Expected a known option for distributed.bucketByte but received 4 of type number; did you mean bucketBytes\?/);
   });
 });
 

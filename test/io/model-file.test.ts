@@ -13,15 +13,15 @@ function outputOf(m: Module, x: Tensor): Float32Array {
   return (y instanceof Tensor ? y : (y as { output: Tensor }).output).toFloat32Array();
 }
 
-let dir: string;
-before(async () => {
-  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'eddy-io-'));
-});
-after(async () => {
-  await fs.rm(dir, { recursive: true, force: true });
-});
-
 describe('io: model files', () => {
+  let dir: string;
+  before(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'eddy-io-'));
+  });
+  after(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
   it('saves a sequential model under PyTorch module paths and loads it back with identical outputs', async () => {
     eddy.manualSeed(3);
     const model = eddy.sequential([new eddy.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2 }), new eddy.Linear({ inFeatures: 4, outFeatures: 2 })]);

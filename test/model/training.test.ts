@@ -79,7 +79,7 @@ describe('fit, evaluate, predict', () => {
         },
       },
     });
-    await assert.rejects(run, (e: unknown) => e instanceof eddy.AbortError && (e as eddy.AbortError).code === 'ABORT_ERR');
+    await assert.rejects(run, (e: unknown) => e instanceof eddy.AbortError && (e as eddy.AbortError).code === 'ERR_EDDY_ABORTED');
     assert.deepStrictEqual(model.parameters().flatMap((p) => Array.from(p.data.data)), snapshot);
   });
 

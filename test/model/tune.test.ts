@@ -111,7 +111,7 @@ describe('tune', () => {
         if (r.trial === 1) controller.abort(new Error('deadline'));
       },
     });
-    await assert.rejects(run, { name: 'AbortError', code: 'ABORT_ERR', message: 'Tuning was aborted: deadline' });
+    await assert.rejects(run, { name: 'AbortError', code: 'ERR_EDDY_ABORTED', message: 'Tuning was aborted: deadline' });
     assert.deepStrictEqual(ran, [0, 1]);
     const pre = new AbortController();
     pre.abort();

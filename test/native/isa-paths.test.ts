@@ -19,12 +19,14 @@ const RECURRENT_TESTS = [
   'layers/recurrent-api.test.js',
   'layers/bidirectional.test.js',
   'layers/batch-invariance.test.js',
-  'layers/recurrent-step.test.js',
+  'layers/layer-stepper.test.js',
   'model/stateful.test.js',
   'io/keras.test.js',
   'io/pytorch.test.js',
   'onnx/export.test.js',
   'data/fit.test.js',
+  'serving/session.test.js',
+  'serving/batchers.test.js',
 ];
 
 function runMocha(isa: IsaName): Promise<{ code: number | null; output: string }> {

@@ -49,6 +49,35 @@ describe('StreamBatcher', () => {
     });
   });
 
+  it('is batch-invariant: a stream gets bit-identical outputs alone or among any number of streams, at any thread count', async () => {
+    eddy.manualSeed(4);
+    // Recurrent layers only (and an exact gather): the packed kernels give each row the same arithmetic whatever the batch.
+    const m = eddy.sequential([new eddy.Embedding({ numEmbeddings: 20, embeddingDim: 8 }), new eddy.LSTM({ inputSize: 8, hiddenSize: 16 }), new eddy.GRU({ inputSize: 16, hiddenSize: 12 })]).eval();
+    const ids = (s: number): number[] => Array.from({ length: 6 }, (_, t) => (s * 7 + t * 3) % 20);
+    const alone = ids(0).map((id) => Array.from(eddy.session(m).step(id).toFloat32Array()));
+    // Reference: one session, step by step.
+    const ref = eddy.session(m);
+    const expected = ids(0).map((id) => Array.from(ref.step(id).toFloat32Array()));
+    assert.deepStrictEqual(alone[0], expected[0]);
+    const threads = eddy.getNumThreads();
+    try {
+      for (const [n, t] of [[1, 1], [3, 2], [37, 1], [64, 2]] as const) {
+        eddy.setNumThreads(t);
+        const batcher = new eddy.serving.StreamBatcher(m, { maxBatch: 64 });
+        const streams = Array.from({ length: n }, () => batcher.open());
+        const position = n - 1; // the stream under test sits last
+        const got: number[][] = [];
+        for (let step = 0; step < 6; step++) {
+          const outs = await Promise.all(streams.map((s, i) => s.step(i === position ? ids(0)[step] : ids(i + 1)[step])));
+          got.push(Array.from(outs[position].toFloat32Array()));
+        }
+        assert.deepStrictEqual(got, expected, `${n} streams, ${t} threads`);
+      }
+    } finally {
+      eddy.setNumThreads(threads);
+    }
+  });
+
   it('keeps each stream in order when it queues several steps at once', async () => {
     const m = model();
     const batcher = new eddy.serving.StreamBatcher(m);

@@ -1,5 +1,5 @@
 import * as assert from 'assert';
-import { mkdtempSync, writeFileSync } from 'fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import * as eddy from '../../lib';
@@ -37,10 +37,14 @@ describe('text classification helpers', () => {
     assert.throws(() => parseLabeledCsv('label,body\n', { source: 'r.csv' }), { name: 'FormatError', message: 'Expected a column named "text" in the header of r.csv but received "label", "body"' });
 
     const dir = mkdtempSync(path.join(tmpdir(), 'eddy-labels-'));
-    writeFileSync(path.join(dir, 'a.jsonl'), jsonl);
-    writeFileSync(path.join(dir, 'a.csv'), csv);
-    assert.deepStrictEqual((await readLabeledJsonl(path.join(dir, 'a.jsonl'))).labels, ['pos', '0']);
-    assert.deepStrictEqual((await readLabeledCsv(path.join(dir, 'a.csv'))).labels, ['pos', 'neg']);
+    try {
+      writeFileSync(path.join(dir, 'a.jsonl'), jsonl);
+      writeFileSync(path.join(dir, 'a.csv'), csv);
+      assert.deepStrictEqual((await readLabeledJsonl(path.join(dir, 'a.jsonl'))).labels, ['pos', '0']);
+      assert.deepStrictEqual((await readLabeledCsv(path.join(dir, 'a.csv'))).labels, ['pos', 'neg']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('turns examples into data for fit: padded ids, lengths, class indices', async () => {

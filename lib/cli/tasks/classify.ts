@@ -12,7 +12,7 @@ import { ValidationError } from '../../errors';
 import { logLabel } from '../../report/report';
 import { bundledData, TrainConfig } from '../config';
 import { checkDataFile, readData } from '../inputs';
-import { writeMetadata } from '../metadata';
+import { metadataJson, tokenizerOf, writeMetadata } from '../metadata';
 import { recurrent, Resumed, Run } from '../run';
 import type { TrainTask } from '../task';
 
@@ -61,8 +61,8 @@ function percent(fraction: number | undefined): string {
 
 async function train(c: TrainConfig, resumed?: Resumed): Promise<void> {
   const { examples, source } = await readLabeled(c.data === bundledData(NOVEL) ? undefined : c.data);
-  const tokenizer = resumed ? eddy.text.CharTokenizer.fromJSON(JSON.parse(resumed.metadata.tokenizer)) : eddy.text.CharTokenizer.fromTexts(examples.texts);
-  const labels = resumed ? eddy.text.LabelMap.fromJSON(JSON.parse(resumed.metadata.labels)) : eddy.text.LabelMap.fromLabels(examples.labels);
+  const tokenizer = resumed ? tokenizerOf(resumed.metadata) : eddy.text.CharTokenizer.fromTexts(examples.texts);
+  const labels = resumed ? eddy.text.LabelMap.fromJSON(metadataJson(resumed.metadata, 'labels')) : eddy.text.LabelMap.fromLabels(examples.labels);
   if (labels.size < 2) throw new ValidationError(`Expected at least 2 distinct labels in ${source} but received ${labels.size}`);
   const rows = split(examples.texts.length, c.seed);
   const data = encodeLabeled(tokenizer, labels, examples, rows.train, c.seqLen);
@@ -112,8 +112,8 @@ export const task: TrainTask = {
   /** Accuracy on labelled data (the bundled dialogue/narration set without --data). */
   async evaluate(model, metadata, o) {
     const { examples, source } = await readLabeled(o.data);
-    const tokenizer = eddy.text.CharTokenizer.fromJSON(JSON.parse(metadata.tokenizer!));
-    const labels = eddy.text.LabelMap.fromJSON(JSON.parse(metadata.labels!));
+    const tokenizer = tokenizerOf(metadata);
+    const labels = eddy.text.LabelMap.fromJSON(metadataJson(metadata, 'labels'));
     const unknown = examples.labels.find((l) => !labels.classes.includes(l));
     if (unknown !== undefined) throw new ValidationError(`Expected labels among ${labels.classes.join(', ')} in ${source} but received ${JSON.stringify(unknown)}`);
     const data = encodeLabeled(tokenizer, labels, examples, examples.texts.map((_, i) => i), Number(metadata.maxLength));

@@ -8,7 +8,7 @@ import * as eddy from '../../index';
 import { ValidationError } from '../../errors';
 import { bundledData, TrainConfig } from '../config';
 import { readColumn } from '../inputs';
-import { writeMetadata } from '../metadata';
+import { metadataJson, writeMetadata } from '../metadata';
 import { recurrent, Resumed, Run } from '../run';
 import type { TrainTask } from '../task';
 
@@ -94,7 +94,7 @@ export const task: TrainTask = {
       testSize: o.testSize,
       season: o.season > 0 ? o.season : undefined,
       missing: 'interpolate',
-      scaler: metadata.scaler === undefined ? undefined : eddy.timeseries.scalerFromJSON(JSON.parse(metadata.scaler)),
+      scaler: metadata.scaler === undefined ? undefined : eddy.timeseries.scalerFromJSON(metadataJson(metadata, 'scaler')),
     });
     console.log(`One step ahead over the last ${o.testSize} rows of ${name} (${result.scored} values scored):`);
     console.log(result.report);

@@ -8,7 +8,7 @@ import * as eddy from '../../index';
 import { ValidationError } from '../../errors';
 import { bundledData, TrainConfig } from '../config';
 import { readData } from '../inputs';
-import { writeMetadata } from '../metadata';
+import { tokenizerOf, writeMetadata } from '../metadata';
 import { recurrent, Resumed, Run } from '../run';
 import type { TrainTask } from '../task';
 
@@ -16,7 +16,7 @@ async function train(c: TrainConfig, resumed?: Resumed): Promise<void> {
   if (c.bidirectional) throw new ValidationError('Expected no --bidirectional for --task text: a language model reads left to right (generation needs a unidirectional model)');
   let text = readData(c.data);
   if (c.maxChars !== undefined) text = text.slice(0, c.maxChars);
-  const tokenizer = resumed ? eddy.text.CharTokenizer.fromJSON(JSON.parse(resumed.metadata.tokenizer)) : eddy.text.CharTokenizer.fromTexts(text);
+  const tokenizer = resumed ? tokenizerOf(resumed.metadata) : eddy.text.CharTokenizer.fromTexts(text);
   const ids = tokenizer.encode(text);
   const split = Math.floor(ids.length * 0.9);
   if (split < c.seqLen + 1 || ids.length - split < c.seqLen + 1) {
@@ -73,7 +73,7 @@ export const task: TrainTask = {
     if (!o.data) throw new ValidationError('Expected --data <file.txt> for `eddy evaluate` of a text model');
     let text = readData(o.data);
     if (o.maxChars !== undefined) text = text.slice(0, o.maxChars);
-    const tokenizer = eddy.text.CharTokenizer.fromJSON(JSON.parse(metadata.tokenizer!));
+    const tokenizer = tokenizerOf(metadata);
     const ids = tokenizer.encode(text);
     const data = eddy.text.nextTokenData(ids, { sequenceLength: o.seqLen });
     const logs = await model.evaluate(data, { loss: 'crossEntropy', metrics: ['bitsPerCharacter', 'accuracy'], batchSize: 64 });

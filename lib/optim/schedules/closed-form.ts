@@ -2,7 +2,7 @@
  * Schedules whose lr at step n is base · f(n), PyTorch's closed forms:
  * StepLR, ExponentialLR, CosineAnnealingLR, LinearLR.
  */
-import { checkInteger, checkNumber, fail } from '../../validate';
+import { checkInteger, checkNumber, fail, optionKeys } from '../../validate';
 import { ClosedFormScheduler, LrTarget } from './scheduler';
 
 export interface StepLROptions {
@@ -12,10 +12,12 @@ export interface StepLROptions {
   gamma?: number;
 }
 
+export const STEP_LR_OPTION_KEYS = optionKeys<StepLROptions>({ stepSize: true, gamma: true });
+
 /** lr = base · gamma^floor(n / stepSize). */
 export class StepLR extends ClosedFormScheduler<StepLROptions> {
   constructor(optimizer: LrTarget, opts: StepLROptions) {
-    super('StepLR', optimizer, opts, (o) => ({ stepSize: checkInteger('opts.stepSize', o.stepSize, 1), gamma: checkNumber('opts.gamma', o.gamma ?? 0.1, { min: 0 }) }));
+    super('StepLR', optimizer, opts, STEP_LR_OPTION_KEYS, (o) => ({ stepSize: checkInteger('opts.stepSize', o.stepSize, 1), gamma: checkNumber('opts.gamma', o.gamma ?? 0.1, { min: 0 }) }));
     this.step();
   }
 
@@ -29,10 +31,12 @@ export interface ExponentialLROptions {
   gamma: number;
 }
 
+export const EXPONENTIAL_LR_OPTION_KEYS = optionKeys<ExponentialLROptions>({ gamma: true });
+
 /** lr = base · gamma^n. */
 export class ExponentialLR extends ClosedFormScheduler<ExponentialLROptions> {
   constructor(optimizer: LrTarget, opts: ExponentialLROptions) {
-    super('ExponentialLR', optimizer, opts, (o) => ({ gamma: checkNumber('opts.gamma', o.gamma, { min: 0 }) }));
+    super('ExponentialLR', optimizer, opts, EXPONENTIAL_LR_OPTION_KEYS, (o) => ({ gamma: checkNumber('opts.gamma', o.gamma, { min: 0 }) }));
     this.step();
   }
 
@@ -48,10 +52,12 @@ export interface CosineAnnealingLROptions {
   etaMin?: number;
 }
 
+export const COSINE_ANNEALING_LR_OPTION_KEYS = optionKeys<CosineAnnealingLROptions>({ tMax: true, etaMin: true });
+
 /** lr = etaMin + (base - etaMin)·(1 + cos(π·n / tMax)) / 2. */
 export class CosineAnnealingLR extends ClosedFormScheduler<CosineAnnealingLROptions> {
   constructor(optimizer: LrTarget, opts: CosineAnnealingLROptions) {
-    super('CosineAnnealingLR', optimizer, opts, (o) => ({ tMax: checkInteger('opts.tMax', o.tMax, 1), etaMin: checkNumber('opts.etaMin', o.etaMin ?? 0, { min: 0 }) }));
+    super('CosineAnnealingLR', optimizer, opts, COSINE_ANNEALING_LR_OPTION_KEYS, (o) => ({ tMax: checkInteger('opts.tMax', o.tMax, 1), etaMin: checkNumber('opts.etaMin', o.etaMin ?? 0, { min: 0 }) }));
     this.step();
   }
 
@@ -70,10 +76,12 @@ export interface LinearLROptions {
   totalIters?: number;
 }
 
+export const LINEAR_LR_OPTION_KEYS = optionKeys<LinearLROptions>({ startFactor: true, endFactor: true, totalIters: true });
+
 /** lr = base · (start + (end - start)·min(n, totalIters) / totalIters): linear warmup (or decay). */
 export class LinearLR extends ClosedFormScheduler<LinearLROptions> {
   constructor(optimizer: LrTarget, opts?: LinearLROptions) {
-    super('LinearLR', optimizer, opts, (o) => {
+    super('LinearLR', optimizer, opts, LINEAR_LR_OPTION_KEYS, (o) => {
       const startFactor = o.startFactor ?? 1 / 3;
       if (typeof startFactor !== 'number' || !(startFactor > 0 && startFactor <= 1)) fail('number in (0, 1]', 'opts.startFactor', startFactor);
       return {

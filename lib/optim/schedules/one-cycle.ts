@@ -1,6 +1,6 @@
 /** OneCycleLR: the 1cycle policy, with momentum (or beta1) cycled against the lr. */
 import { ValidationError } from '../../errors';
-import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, describe } from '../../validate';
+import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, describe, optionKeys } from '../../validate';
 import { LRScheduler, LrGroup, LrTarget, perGroup } from './scheduler';
 
 export interface OneCycleLROptions {
@@ -29,6 +29,9 @@ export interface OneCycleLROptions {
   threePhase?: boolean;
 }
 
+/** The keys of OneCycleLROptions, for checkOptions. */
+export const ONE_CYCLE_LR_OPTION_KEYS = optionKeys<OneCycleLROptions>({ maxLr: true, totalSteps: true, epochs: true, stepsPerEpoch: true, pctStart: true, annealStrategy: true, cycleMomentum: true, baseMomentum: true, maxMomentum: true, divFactor: true, finalDivFactor: true, threePhase: true });
+
 type OneCycleConfig = Required<Omit<OneCycleLROptions, 'epochs' | 'stepsPerEpoch' | 'maxLr' | 'baseMomentum' | 'maxMomentum'>> & {
   maxLr: number[];
   baseMomentum: number[];
@@ -53,7 +56,7 @@ export class OneCycleLR extends LRScheduler {
 
   constructor(optimizer: LrTarget, opts: OneCycleLROptions) {
     super('OneCycleLR', optimizer, { setInitialLr: false });
-    this.options = this.normalize(checkOptions('opts', opts));
+    this.options = this.normalize(checkOptions('opts', opts, ONE_CYCLE_LR_OPTION_KEYS));
     const { maxLr, divFactor, cycleMomentum, maxMomentum } = this.options;
     this.optimizer.paramGroups.forEach((g, i) => {
       g.initialLr = maxLr[i] / divFactor;

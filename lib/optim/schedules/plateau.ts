@@ -1,6 +1,6 @@
 /** ReduceLROnPlateau: the one schedule driven by a metric rather than the step count. */
 import { Tensor } from '../../tensor/tensor';
-import { checkInteger, checkNumber, checkOneOf, checkOptions, fail } from '../../validate';
+import { checkInteger, checkNumber, checkOneOf, checkOptions, fail, optionKeys } from '../../validate';
 import { LRScheduler, LrTarget, decode, perGroup } from './scheduler';
 
 export interface ReduceLROnPlateauOptions {
@@ -22,6 +22,9 @@ export interface ReduceLROnPlateauOptions {
   eps?: number;
 }
 
+/** The keys of ReduceLROnPlateauOptions, for checkOptions. */
+export const REDUCE_LR_ON_PLATEAU_OPTION_KEYS = optionKeys<ReduceLROnPlateauOptions>({ mode: true, factor: true, patience: true, threshold: true, thresholdMode: true, cooldown: true, minLr: true, eps: true });
+
 /** Reduces the lr by `factor` when a metric has stopped improving for `patience` steps. */
 export class ReduceLROnPlateau extends LRScheduler {
   private options: Required<Omit<ReduceLROnPlateauOptions, 'minLr'>> & { minLr: number[] };
@@ -32,7 +35,7 @@ export class ReduceLROnPlateau extends LRScheduler {
   constructor(optimizer: LrTarget, opts?: ReduceLROnPlateauOptions) {
     // PyTorch's ReduceLROnPlateau does not set initial_lr and starts at epoch 0 without a step.
     super('ReduceLROnPlateau', optimizer, { setInitialLr: false });
-    this.options = this.normalize(checkOptions('opts', opts));
+    this.options = this.normalize(checkOptions('opts', opts, REDUCE_LR_ON_PLATEAU_OPTION_KEYS));
     this.best = this.options.mode === 'min' ? Infinity : -Infinity;
     this.epoch = 0;
   }

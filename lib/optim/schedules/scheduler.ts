@@ -3,10 +3,11 @@
  * step count, the last lrs, and state dicts for exact resume.
  */
 import { ValidationError } from '../../errors';
-import { checkNumber, checkOptions, fail } from '../../validate';
+import { checkNumber, checkObject, checkOptions, fail } from '../../validate';
 
 /** A parameter group as schedules see it. */
 export interface LrGroup {
+  /** The learning rate the optimizer uses now; schedules set it. */
   lr: number;
   /** The lr schedules start from (PyTorch's `initial_lr`); set by the first schedule attached if absent. */
   initialLr?: number;
@@ -18,16 +19,23 @@ export interface LrGroup {
 
 /** The minimal optimizer interface a schedule drives. */
 export interface LrTarget {
+  /** The parameter groups whose learning rates the schedule sets. */
   paramGroups: LrGroup[];
 }
 
 /** A schedule's state: plain numbers, strings and arrays, safe to JSON.stringify (non-finite numbers become strings). */
 export interface SchedulerStateDict {
+  /** The schedule's class name, checked on load. */
   type: string;
+  /** Steps taken (PyTorch's `last_epoch`). */
   lastEpoch: number;
+  /** The learning rates the schedule started from, one per group. */
   baseLrs: number[];
+  /** The learning rates it set last, one per group. */
   lastLr: number[];
+  /** The schedule's options, defaults filled in. */
   options: Record<string, unknown>;
+  /** Counters a schedule keeps beyond `lastEpoch` (e.g. epochs since the best value). */
   counters: Record<string, number | string>;
 }
 
@@ -59,6 +67,7 @@ export function decode(name: string, v: unknown): number {
 
 /** What all schedules share: the optimizer, the step count, the last lrs, and state dicts. */
 export abstract class LRScheduler {
+  /** The optimizer whose learning rates this schedule sets. */
   readonly optimizer: LrTarget;
   protected baseLrs: number[];
   protected epoch: number;
@@ -115,7 +124,7 @@ export abstract class LRScheduler {
     const epoch = checkNumber('state.lastEpoch', state.lastEpoch, { min: -1 });
     const counters: Record<string, number> = {};
     for (const [k, v] of Object.entries(state.counters ?? {})) counters[k] = decode(`state.counters.${k}`, v);
-    this.setOptions(checkOptions('state.options', state.options));
+    this.setOptions(checkObject('state.options', state.options));
     this.loadCounters(counters);
     this.baseLrs = baseLrs;
     this.epoch = epoch;
@@ -148,9 +157,9 @@ export abstract class LRScheduler {
 export abstract class ClosedFormScheduler<O extends object> extends LRScheduler {
   protected options!: Required<O>;
 
-  protected constructor(kind: string, optimizer: LrTarget, opts: O | undefined, private readonly normalize: (o: Partial<O>) => Required<O>) {
+  protected constructor(kind: string, optimizer: LrTarget, opts: O | undefined, keys: readonly string[], private readonly normalize: (o: Partial<O>) => Required<O>) {
     super(kind, optimizer);
-    this.options = normalize(checkOptions('opts', opts) as Partial<O>);
+    this.options = normalize(checkOptions('opts', opts, keys) as Partial<O>);
   }
 
   /** Advances one step and sets every group's lr. */

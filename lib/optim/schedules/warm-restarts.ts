@@ -1,5 +1,5 @@
 /** CosineAnnealingWarmRestarts (SGDR), stepped by steps or by (fractional) epochs as in PyTorch. */
-import { checkInteger, checkNumber, checkOptions } from '../../validate';
+import { checkInteger, checkNumber, checkOptions, optionKeys } from '../../validate';
 import { LRScheduler, LrTarget } from './scheduler';
 
 export interface CosineAnnealingWarmRestartsOptions {
@@ -10,6 +10,9 @@ export interface CosineAnnealingWarmRestartsOptions {
   /** The lowest lr. @default 0 */
   etaMin?: number;
 }
+
+/** The keys of CosineAnnealingWarmRestartsOptions, for checkOptions. */
+export const COSINE_ANNEALING_WARM_RESTARTS_OPTION_KEYS = optionKeys<CosineAnnealingWarmRestartsOptions>({ t0: true, tMult: true, etaMin: true });
 
 /**
  * SGDR: lr = etaMin + (base - etaMin)·(1 + cos(π·tCur / tI)) / 2, where
@@ -23,7 +26,7 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
 
   constructor(optimizer: LrTarget, opts: CosineAnnealingWarmRestartsOptions) {
     super('CosineAnnealingWarmRestarts', optimizer);
-    this.options = CosineAnnealingWarmRestarts.normalize(checkOptions('opts', opts));
+    this.options = CosineAnnealingWarmRestarts.normalize(checkOptions('opts', opts, COSINE_ANNEALING_WARM_RESTARTS_OPTION_KEYS));
     this.tI = this.options.t0;
     this.step();
   }

@@ -6,14 +6,14 @@
  */
 import { ShapeError } from '../errors';
 import { binding, RnnStepperHandle } from '../native';
-import { checkInteger, checkOptions, fail, formatShape } from '../validate';
+import { checkInteger, checkObject, checkOptions, fail, formatShape, optionKeys } from '../validate';
 
 export interface StepperOptions {
   /** Independent streams advanced together by each step (rows of x and of the state). @default 1 */
   batch?: number;
 }
 
-const STEPPER_OPTIONS = ['batch'];
+const STEPPER_OPTIONS = optionKeys<StepperOptions>({ batch: true });
 
 /** What a layer hands its stepper: the native handle and the sizes to check against. */
 export interface StepperInit {
@@ -31,7 +31,7 @@ export interface StepperInit {
  * that step, bit for bit on the same kernels. Made by `layer.stepper()`;
  * later changes to the layer's weights are not seen (make a new stepper).
  */
-export class RecurrentStepper {
+export class LayerStepper {
   /** Streams per step. */
   readonly batch: number;
   /** The hidden state [batch, hiddenSize]: h_t after a step, which is also the step's output. */
@@ -41,7 +41,7 @@ export class RecurrentStepper {
   private readonly init: StepperInit;
 
   constructor(init: StepperInit, opts: StepperOptions = {}) {
-    const o = checkOptions('stepper options', opts);
+    const o = checkObject('stepper options', opts);
     for (const key of Object.keys(o)) if (!STEPPER_OPTIONS.includes(key)) fail(`one of the options ${STEPPER_OPTIONS.join(', ')}`, 'stepper options', key);
     this.batch = checkInteger('batch', o.batch ?? 1, 1);
     this.init = init;
@@ -64,9 +64,25 @@ export class RecurrentStepper {
     return this.h;
   }
 
+  /**
+   * Advances `n` streams whose states the caller holds: x is [n, inputSize],
+   * h (and c for an LSTM) [n, hiddenSize], updated in place. A stream
+   * batcher gathers whichever streams are waiting into these rows; each
+   * row's arithmetic is the same whatever n is (the kernels are
+   * batch-invariant), so a stream's result does not depend on its company.
+   */
+  stepRows(x: Float32Array, h: Float32Array, c: Float32Array | null): void {
+    const H = this.init.hiddenSize;
+    if (!(h instanceof Float32Array) || h.length === 0 || h.length % H !== 0) fail(`a Float32Array of n · ${H} elements`, 'h', h);
+    const n = h.length / H;
+    if (!(x instanceof Float32Array) || x.length !== n * this.init.inputSize) fail(`a Float32Array of ${n} · ${this.init.inputSize} elements`, 'x', x);
+    if (this.init.hasCellState ? !(c instanceof Float32Array) || c.length !== h.length : c !== null) fail(this.init.hasCellState ? `a Float32Array of ${h.length} elements` : 'null (only LSTM has a cell state)', 'c', c);
+    binding.rnnStep(this.init.handle, x, h, c);
+  }
+
   /** Sets the state of every stream: h (and c for LSTM) [batch, hiddenSize], or zeros when omitted. */
   reset(state: { h?: Float32Array; c?: Float32Array } = {}): void {
-    const s = checkOptions('state', state);
+    const s = checkOptions('state', state, ['h', 'c']);
     const size = this.batch * this.init.hiddenSize;
     for (const [name, src, dst] of [['h', s.h, this.h], ['c', s.c, this.c]] as const) {
       if (src === undefined) {
