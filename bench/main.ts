@@ -2,9 +2,11 @@
  * `npm run bench -- <suite> [--threads N] [--configs C1,C3]`: prints one
  * JSON line per measurement. Suites: gemm (sgemm on the layers' GEMM
  * shapes), rnn (the recurrent layers, inference and training), step (one
- * token per native call through a stepper, C4, one thread).
+ * token per native call through a stepper, C4, one thread), distributed
+ * (data-parallel training on 1 and 2 MPI ranks; not in the default run).
  */
 import * as os from 'os';
+import { runDistributedBench } from '../lib/bench/distributed';
 import { runGemmBench } from '../lib/bench/gemm';
 import { runRnnBench } from '../lib/bench/rnn';
 import { runStepBench } from '../lib/bench/step';
@@ -13,6 +15,7 @@ const SUITES: Record<string, (threads: number[], configs: string[]) => void | Pr
   gemm: runGemmBench,
   rnn: runRnnBench,
   step: runStepBench,
+  distributed: runDistributedBench,
 };
 
 async function main(argv: string[]): Promise<void> {
@@ -26,7 +29,7 @@ async function main(argv: string[]): Promise<void> {
   const threadsFlag = argv.indexOf('--threads');
   const all = Math.max(1, os.availableParallelism());
   const threads = threadsFlag >= 0 ? [Number(argv[threadsFlag + 1])] : [...new Set([1, all])];
-  const selected = suites.length > 0 ? suites : Object.keys(SUITES);
+  const selected = suites.length > 0 ? suites : Object.keys(SUITES).filter((s) => s !== 'distributed');
   for (const name of selected) {
     const run = SUITES[name];
     if (!run) {

@@ -155,3 +155,16 @@ export class NativeArgumentError extends EddyError {
     super(message, 'ERR_EDDY_NATIVE_ARGUMENT', { cause });
   }
 }
+
+/**
+ * A distributed collective or MPI itself failed. `code` says which:
+ * ERR_EDDY_MPI_UNAVAILABLE (no usable MPI, or not initialized),
+ * ERR_EDDY_DISTRIBUTED_TIMEOUT (a collective outlived its timeout: a rank
+ * died or stalled), ERR_EDDY_DISTRIBUTED_MISMATCH (ranks disagree on the
+ * model), ERR_EDDY_MPI (an error reported by MPI).
+ */
+export class DistributedError extends EddyError {
+  constructor(message: string, code = 'ERR_EDDY_MPI', cause?: unknown) {
+    super(message, code, { cause });
+  }
+}

@@ -1,7 +1,7 @@
 /**
  * Eddy: recurrent neural networks for Node.js on native kernels.
  */
-export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, OverloadedError, ResourceError, AbortError, NonFiniteError, ParseError, FileError, NativeArgumentError, UnknownOptionError } from './errors';
+export { EddyError, ShapeError, ValidationError, FormatError, NativeLoadError, OverloadedError, ResourceError, AbortError, NonFiniteError, ParseError, FileError, NativeArgumentError, UnknownOptionError, DistributedError } from './errors';
 export { Tensor, tensor, zeros } from './tensor/tensor';
 export type { TensorOptions, NestedArray, DType, TensorData } from './tensor/tensor';
 export { matmul, matmulAsync } from './ops/matmul';
@@ -91,3 +91,4 @@ export type { AsyncBackwardFn, Edge } from './autograd/node';
 export type { GraphNode } from './nn/symbolic';
 export type { CellName, StateCarrier, GraphCallContext } from './layers/recurrent';
 export type { StepperInit } from './layers/layer-stepper';
+export * as distributed from './distributed';

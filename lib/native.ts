@@ -154,6 +154,20 @@ export interface NativeBinding {
     isa: IsaName; isaAvailable: IsaName[];
     kernels: { recurrentGemm: string; activations: string; blas: string };
   };
+  /**
+   * Loads the system libmpi (`library`, or the default search when empty)
+   * and initializes MPI on Eddy's communication thread (native/distributed.h).
+   * Rejects with `code` ERR_EDDY_MPI_UNAVAILABLE when no usable MPI is found.
+   */
+  distributedInit(library: string): Promise<{ rank: number; size: number; threadLevel: number; library: string; version: string }>;
+  /** In-place all-reduce on the communication thread; op 0 sum, 1 max, 2 min, 3 prod. Rejects with ERR_EDDY_DISTRIBUTED_TIMEOUT after `timeoutSeconds` (0: never). */
+  distributedAllReduce(data: Float32Array | Float64Array | Int32Array, op: number, timeoutSeconds: number): Promise<void>;
+  /** Root's `data` into every rank's, in place. */
+  distributedBroadcast(data: Float32Array | Float64Array | Int32Array | Uint8Array, root: number, timeoutSeconds: number): Promise<void>;
+  distributedBarrier(timeoutSeconds: number): Promise<void>;
+  distributedFinalize(): Promise<void>;
+  /** MPI_Abort(code) on every rank of the job; synchronous, for exit handlers. Returns only when MPI is not running. */
+  distributedAbort(code: number): void;
 }
 
 /** Platforms for which Eddy ships prebuilt binaries (glibc 2.31 or newer on Linux). */

@@ -23,6 +23,7 @@
 #include "activations.h"
 #include "attention.h"
 #include "blas.h"
+#include "distributed.h"
 #include "gemm.h"
 #include "isa.h"
 #include "packed_gemm.h"
@@ -789,6 +790,149 @@ Napi::Value JS_activate(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), true);
 }
 
+// ---------------------------------------------------------------- distributed
+//
+// Collectives run on the communication thread of distributed.cc; each
+// settles a Promise through one thread-safe function. The typed array a
+// collective works on stays referenced until then. The thread-safe function
+// keeps the event loop alive only while collectives are pending, so a
+// process with MPI initialized but idle can still exit.
+
+struct DistPending {
+  Napi::Promise::Deferred deferred;
+  Napi::ObjectReference keep;
+};
+
+Napi::ThreadSafeFunction dist_tsfn;
+int dist_pending = 0;
+
+const char* DistErrorCode(eddy::dist::Status s) {
+  switch (s) {
+    case eddy::dist::Status::Timeout: return "ERR_EDDY_DISTRIBUTED_TIMEOUT";
+    case eddy::dist::Status::Unavailable: return "ERR_EDDY_MPI_UNAVAILABLE";
+    default: return "ERR_EDDY_MPI";
+  }
+}
+
+void DistSettle(Napi::Env env, eddy::dist::Job* job) {
+  std::unique_ptr<eddy::dist::Job> owned(job);
+  std::unique_ptr<DistPending> pending(static_cast<DistPending*>(job->user));
+  if (--dist_pending == 0) dist_tsfn.Unref(env);
+  try {
+    if (job->status != eddy::dist::Status::Ok) {
+      Napi::Error e = Napi::Error::New(env, job->error);
+      e.Set("code", Napi::String::New(env, DistErrorCode(job->status)));
+      pending->deferred.Reject(e.Value());
+      return;
+    }
+    if (job->kind == eddy::dist::Kind::Init) {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("rank", Napi::Number::New(env, job->rank));
+      o.Set("size", Napi::Number::New(env, job->size));
+      o.Set("threadLevel", Napi::Number::New(env, job->thread_level));
+      o.Set("library", Napi::String::New(env, job->loaded));
+      o.Set("version", Napi::String::New(env, job->version));
+      pending->deferred.Resolve(o);
+    } else {
+      pending->deferred.Resolve(env.Undefined());
+    }
+  } catch (const Napi::Error&) {
+    // The environment is shutting down; the Promise can no longer settle.
+  }
+}
+
+Napi::Value DistSubmit(Napi::Env env, eddy::dist::Job* job, Napi::Value keep) {
+  if (!dist_tsfn) {
+    dist_tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                              "eddy-mpi", 0, 1);
+    dist_tsfn.Unref(env);
+    eddy::dist::SetCompletion([](eddy::dist::Job* done) {
+      dist_tsfn.BlockingCall(done, [](Napi::Env e, Napi::Function, eddy::dist::Job* j) { DistSettle(e, j); });
+    });
+  }
+  auto* pending = new DistPending{Napi::Promise::Deferred::New(env), {}};
+  if (keep.IsObject()) pending->keep = Napi::Persistent(keep.As<Napi::Object>());
+  job->user = pending;
+  Napi::Promise promise = pending->deferred.Promise();
+  if (dist_pending++ == 0) dist_tsfn.Ref(env);
+  eddy::dist::Submit(job);
+  return promise;
+}
+
+double ArgTimeout(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "Expected number of seconds for timeout");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+// A typed array for a collective: its data, element count and MPI type.
+void ArgCollectiveArray(const Napi::CallbackInfo& info, size_t i, bool bytes_allowed, eddy::dist::Job& job) {
+  if (!info[i].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "Expected a typed array for data");
+  auto arr = info[i].As<Napi::TypedArray>();
+  switch (arr.TypedArrayType()) {
+    case napi_float32_array: job.dtype = eddy::dist::DType::Float32; break;
+    case napi_float64_array: job.dtype = eddy::dist::DType::Float64; break;
+    case napi_int32_array: job.dtype = eddy::dist::DType::Int32; break;
+    case napi_uint8_array:
+      if (bytes_allowed) {
+        job.dtype = eddy::dist::DType::Uint8;
+        break;
+      }
+      [[fallthrough]];
+    default: throw Napi::TypeError::New(info.Env(), "Expected Float32Array, Float64Array or Int32Array for data");
+  }
+  job.data = static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+  job.count = arr.ElementLength();
+}
+
+// distributedInit(library): loads libmpi (library, or the default search
+// when empty) and initializes MPI on the communication thread.
+Napi::Value JS_distributedInit(const Napi::CallbackInfo& info) {
+  if (!info[0].IsString()) throw Napi::TypeError::New(info.Env(), "Expected string for library");
+  auto* job = new eddy::dist::Job();
+  job->kind = eddy::dist::Kind::Init;
+  job->library = info[0].As<Napi::String>().Utf8Value();
+  return DistSubmit(info.Env(), job, info.Env().Undefined());
+}
+
+// distributedAllReduce(data, op, timeoutSeconds): in place; op 0 sum, 1 max, 2 min, 3 prod.
+Napi::Value JS_distributedAllReduce(const Napi::CallbackInfo& info) {
+  auto job = std::make_unique<eddy::dist::Job>();
+  job->kind = eddy::dist::Kind::AllReduce;
+  ArgCollectiveArray(info, 0, false, *job);
+  job->op = static_cast<eddy::dist::Op>(ArgInt(info, 1, "op", 0, 3));
+  job->timeout_s = ArgTimeout(info, 2);
+  return DistSubmit(info.Env(), job.release(), info[0]);
+}
+
+// distributedBroadcast(data, root, timeoutSeconds): root's data into everyone's.
+Napi::Value JS_distributedBroadcast(const Napi::CallbackInfo& info) {
+  auto job = std::make_unique<eddy::dist::Job>();
+  job->kind = eddy::dist::Kind::Broadcast;
+  ArgCollectiveArray(info, 0, true, *job);
+  job->root = static_cast<int>(ArgInt(info, 1, "root", 0, INT32_MAX));
+  job->timeout_s = ArgTimeout(info, 2);
+  return DistSubmit(info.Env(), job.release(), info[0]);
+}
+
+Napi::Value JS_distributedBarrier(const Napi::CallbackInfo& info) {
+  auto* job = new eddy::dist::Job();
+  job->kind = eddy::dist::Kind::Barrier;
+  job->timeout_s = ArgTimeout(info, 0);
+  return DistSubmit(info.Env(), job, info.Env().Undefined());
+}
+
+Napi::Value JS_distributedFinalize(const Napi::CallbackInfo& info) {
+  auto* job = new eddy::dist::Job();
+  job->kind = eddy::dist::Kind::Finalize;
+  return DistSubmit(info.Env(), job, info.Env().Undefined());
+}
+
+// distributedAbort(code): MPI_Abort on every rank; for exit handlers, so synchronous.
+Napi::Value JS_distributedAbort(const Napi::CallbackInfo& info) {
+  eddy::dist::Abort(static_cast<int>(ArgInt(info, 0, "code", 0, 255)), 2.0);
+  return info.Env().Undefined();
+}
+
 // ---------------------------------------------------------------- runtime
 
 // parallelProbe(n, failAt): runs parallel_for over n items; the chunk
@@ -880,6 +1024,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"runtimeInfo", "runtime information", JS_runtimeInfo},
       {"setErrorClasses", "error classes", JS_setErrorClasses},
       {"parallelProbe", "the thread pool", JS_parallelProbe},
+      {"distributedInit", "MPI", JS_distributedInit},
+      {"distributedAllReduce", "an all-reduce", JS_distributedAllReduce},
+      {"distributedBroadcast", "a broadcast", JS_distributedBroadcast},
+      {"distributedBarrier", "a barrier", JS_distributedBarrier},
+      {"distributedFinalize", "MPI", JS_distributedFinalize},
+      {"distributedAbort", "MPI", JS_distributedAbort},
   };
   for (const Entry& e : entries) exports.Set(e.name, Guarded(env, e.name, e.op, e.fn));
   return exports;

@@ -17,10 +17,21 @@ import { GradNode } from './node';
 export interface BackwardOptions {
   /** Keep the graph so that backward can run through it again. @default false */
   retainGraph?: boolean;
+  /**
+   * Called during the walk as soon as a leaf's gradient from this backward
+   * is complete (no node left to add to it), with that gradient — not
+   * counting what `leaf.grad` held before — which must not be modified. In
+   * the same order for the same graph. Data-parallel training starts a
+   * gradient's all-reduce here, while the rest of backward runs.
+   * @default none
+   */
+  onGradReady?: (leaf: Tensor, grad: Tensor) => void;
 }
 
 /** The keys of BackwardOptions, for checkOptions. */
-export const BACKWARD_OPTION_KEYS = optionKeys<BackwardOptions>({ retainGraph: true });
+export const BACKWARD_OPTION_KEYS = optionKeys<BackwardOptions>({ retainGraph: true, onGradReady: true });
+
+type GradReady = NonNullable<BackwardOptions['onGradReady']>;
 
 interface Root {
   tensor: Tensor;
@@ -34,8 +45,8 @@ interface Root {
  * graph unless `opts.retainGraph`.
  */
 export function backward(tensors: readonly Tensor[], gradTensors?: readonly (Tensor | null | undefined)[], opts?: BackwardOptions): void {
-  const { roots, retainGraph } = checkArguments(tensors, gradTensors, opts);
-  run(roots, retainGraph);
+  const { roots, retainGraph, onGradReady } = checkArguments(tensors, gradTensors, opts);
+  run(roots, retainGraph, onGradReady);
 }
 
 /** Validates backward's arguments: the roots with their upstream gradients, and the options. */
@@ -43,7 +54,7 @@ function checkArguments(
   tensors: readonly Tensor[],
   gradTensors: readonly (Tensor | null | undefined)[] | undefined,
   opts: BackwardOptions | undefined,
-): { roots: Root[]; retainGraph: boolean } {
+): { roots: Root[]; retainGraph: boolean; onGradReady: GradReady | null } {
   if (!Array.isArray(tensors)) fail('an array of tensors', 'tensors', tensors);
   if (gradTensors !== undefined) {
     if (!Array.isArray(gradTensors)) fail('an array of tensors or nulls', 'gradTensors', gradTensors);
@@ -53,20 +64,22 @@ function checkArguments(
       );
     }
   }
-  const retainGraph = readOptions(opts);
+  const { retainGraph, onGradReady } = readOptions(opts);
   const roots = tensors.map((t, i) => checkRoot(`tensors[${i}]`, t, `gradTensors[${i}]`, gradTensors?.[i]));
-  return { roots, retainGraph };
+  return { roots, retainGraph, onGradReady };
 }
 
 /** `tensor.backward(grad, opts)`: the same, with names that fit a method. */
 export function backwardFrom(tensor: Tensor, grad?: Tensor | null, opts?: BackwardOptions): void {
-  const retainGraph = readOptions(opts);
-  run([checkRoot('backward()', tensor, 'grad', grad)], retainGraph);
+  const { retainGraph, onGradReady } = readOptions(opts);
+  run([checkRoot('backward()', tensor, 'grad', grad)], retainGraph, onGradReady);
 }
 
-function readOptions(opts: BackwardOptions | undefined): boolean {
+function readOptions(opts: BackwardOptions | undefined): { retainGraph: boolean; onGradReady: GradReady | null } {
   const options = checkOptions('opts', opts, BACKWARD_OPTION_KEYS);
-  return options.retainGraph === undefined ? false : checkBoolean('opts.retainGraph', options.retainGraph);
+  const retainGraph = options.retainGraph === undefined ? false : checkBoolean('opts.retainGraph', options.retainGraph);
+  if (options.onGradReady !== undefined && typeof options.onGradReady !== 'function') fail('a function', 'opts.onGradReady', options.onGradReady);
+  return { retainGraph, onGradReady: options.onGradReady ?? null };
 }
 
 function checkRoot(name: string, t: unknown, gradName: string, grad: unknown): Root {
@@ -132,7 +145,7 @@ type Request = { kind: 'async'; node: GradNode; grads: (Tensor | null)[] } | { k
  * back their input gradients), and the driver gets a `tick` after every
  * node so it can let the event loop run.
  */
-function* walk(roots: Root[], retainGraph: boolean, useAsync: boolean): Generator<Request, void, (Tensor | null)[] | undefined> {
+function* walk(roots: Root[], retainGraph: boolean, useAsync: boolean, onGradReady: GradReady | null): Generator<Request, void, (Tensor | null)[] | undefined> {
   const sums = new GradientSums();
   const leafGrads = new Map<Tensor, Tensor>();
   // Per node, the summed gradient of each of its outputs so far.
@@ -153,6 +166,13 @@ function* walk(roots: Root[], retainGraph: boolean, useAsync: boolean): Generato
     }
   }
   const waiting = countConsumers(starts);
+  // Per leaf, the nodes yet to run that have an edge to it (only when someone listens).
+  const leafWaiting = new Map<Tensor, number>();
+  if (onGradReady) {
+    for (const node of waiting.keys()) {
+      for (const edge of node.edges) if (edge !== null && edge.kind === 'leaf') leafWaiting.set(edge.tensor, (leafWaiting.get(edge.tensor) ?? 0) + 1);
+    }
+  }
 
   const ready = [...new Set(starts)].filter((node) => waiting.get(node) === 0);
   while (ready.length > 0) {
@@ -174,6 +194,12 @@ function* walk(roots: Root[], retainGraph: boolean, useAsync: boolean): Generato
       const g = inputGrads ? inputGrads[i] : null;
       if (edge.kind === 'leaf') {
         if (g) leafGrads.set(edge.tensor, sums.add(leafGrads.get(edge.tensor), g));
+        if (onGradReady) {
+          const left = (leafWaiting.get(edge.tensor) as number) - 1;
+          leafWaiting.set(edge.tensor, left);
+          const done = leafGrads.get(edge.tensor);
+          if (left === 0 && done) onGradReady(edge.tensor, done);
+        }
         return;
       }
       if (g) addToNode(edge.node, edge.index, g);
@@ -196,9 +222,9 @@ function* walk(roots: Root[], retainGraph: boolean, useAsync: boolean): Generato
   }
 }
 
-function run(roots: Root[], retainGraph: boolean): void {
+function run(roots: Root[], retainGraph: boolean, onGradReady: GradReady | null = null): void {
   pausingGrad(() => {
-    const steps = walk(roots, retainGraph, false);
+    const steps = walk(roots, retainGraph, false, onGradReady);
     while (!steps.next().done);
   });
 }
@@ -206,9 +232,9 @@ function run(roots: Root[], retainGraph: boolean): void {
 /** Longest stretch of synchronous backward work before yielding to the event loop. */
 const YIELD_AFTER_MS = 5;
 
-async function runAsync(roots: Root[], retainGraph: boolean): Promise<void> {
+async function runAsync(roots: Root[], retainGraph: boolean, onGradReady: GradReady | null): Promise<void> {
   await noGrad(async () => {
-    const steps = walk(roots, retainGraph, true);
+    const steps = walk(roots, retainGraph, true, onGradReady);
     let since = performance.now();
     let step = steps.next();
     while (!step.done) {
@@ -236,8 +262,8 @@ async function runAsync(roots: Root[], retainGraph: boolean): Promise<void> {
  * change the graph's tensors while it runs.
  */
 export async function backwardAsync(tensors: readonly Tensor[], gradTensors?: readonly (Tensor | null | undefined)[], opts?: BackwardOptions): Promise<void> {
-  const { roots, retainGraph } = checkArguments(tensors, gradTensors, opts);
-  await runAsync(roots, retainGraph);
+  const { roots, retainGraph, onGradReady } = checkArguments(tensors, gradTensors, opts);
+  await runAsync(roots, retainGraph, onGradReady);
 }
 
 /**

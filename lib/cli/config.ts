@@ -29,6 +29,8 @@ export interface TrainConfig {
   clipNorm: number;
   dropout: number;
   threads?: number;
+  /** Data-parallel training across the ranks of the MPI job this process was started in (mpirun -np N …). */
+  distributed?: boolean;
   seed: number;
   out: string;
   /** Text: embedding width. */
@@ -62,7 +64,7 @@ export type TaskDefaults = Pick<TrainConfig, 'data' | 'cell' | 'hidden' | 'seqLe
 const KEYS: Record<keyof TrainConfig, 'string' | 'number' | 'boolean'> = {
   task: 'string', data: 'string', column: 'string', cell: 'string', hidden: 'number', layers: 'number', bidirectional: 'boolean',
   seqLen: 'number', batchSize: 'number', epochs: 'number', lr: 'number', optimizer: 'string', clipNorm: 'number', dropout: 'number',
-  threads: 'number', seed: 'number', out: 'string', embedding: 'number', maxChars: 'number', testSize: 'number', season: 'number',
+  threads: 'number', distributed: 'boolean', seed: 'number', out: 'string', embedding: 'number', maxChars: 'number', testSize: 'number', season: 'number',
   sampleLength: 'number', prompt: 'string',
 };
 

@@ -41,7 +41,8 @@ async function main(argv: string[]): Promise<void> {
     .option('--clip-norm <x>', 'clip the gradient norm to this (0: off) [default: 5 / 1]', num('clip-norm'))
     .option('--dropout <p>', 'dropout before the output layer and between layers [default: 0]', num('dropout'))
     .option('--embedding <n>', 'text: embedding width [default: 64]', num('embedding'))
-    .option('--threads <n>', 'native threads [default: EDDY_NUM_THREADS or all cores]', num('threads'))
+    .option('--threads <n>', 'native threads [default: EDDY_NUM_THREADS or all cores; with --distributed, the cores over the ranks on the machine]', num('threads'))
+    .option('--distributed', 'data-parallel training over MPI: start with `mpirun -np N eddy train --distributed …`; rank 0 prints and writes the files')
     .option('--seed <n>', 'random seed [default: 42]', num('seed'))
     .option('--out <dir>', 'where model.safetensors, report.html and checkpoints go [default: eddy-run]')
     .option('--resume [checkpoint]', 'continue an interrupted run from its checkpoint [default: <out>/checkpoint.safetensors]')
@@ -59,17 +60,18 @@ async function main(argv: string[]): Promise<void> {
       'eddy train --task classify                   # dialogue vs narration, from the bundled novel',
       'eddy train --task classify --data reviews.csv   # columns text,label',
       'eddy train --config settings.json --epochs 10',
+      'mpirun -np 2 eddy train --distributed        # two processes, one model (as root: mpirun --allow-run-as-root)',
     ]) + '\nCtrl-C saves a checkpoint; --resume continues from it.\n')
     .action(async (opts: Record<string, unknown>) => {
       const given: Partial<TrainConfig> = {};
       for (const k of TRAIN_KEYS) if (opts[k] !== undefined) (given as Record<string, unknown>)[k] = opts[k];
       if (opts.resume !== undefined) {
         // A resumed run keeps the checkpoint's settings: say so rather than ignore a flag.
-        const changeable = ['epochs', 'out', 'threads', 'sampleLength', 'prompt'];
+        const changeable = ['epochs', 'out', 'threads', 'distributed', 'sampleLength', 'prompt'];
         const fixed = Object.keys(given).filter((k) => !changeable.includes(k));
         if (fixed.length > 0 || opts.config !== undefined) {
           const names = [...fixed, ...(opts.config !== undefined ? ['config'] : [])].map((k) => `--${k.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`);
-          throw new ValidationError(`--resume continues with the checkpoint's settings; only --epochs, --out, --threads, --sample-length and --prompt may change (received ${names.join(', ')})`);
+          throw new ValidationError(`--resume continues with the checkpoint's settings; only --epochs, --out, --threads, --distributed, --sample-length and --prompt may change (received ${names.join(', ')})`);
         }
         const file = typeof opts.resume === 'string' ? opts.resume : `${given.out ?? DEFAULT_OUT}/checkpoint.safetensors`;
         const { resumeConfig } = await import('./run');

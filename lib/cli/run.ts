@@ -11,6 +11,7 @@ import { ValidationError } from '../errors';
 import { renderReport, ReportInput } from '../report/report';
 import type { Logs } from '../model/callbacks';
 import { TrainConfig } from './config';
+import { writesFiles } from './distributed';
 import { CliMetadata, metadataJson, readMetadata, writeMetadata } from './metadata';
 import { TrainingProgress } from './progress';
 
@@ -182,6 +183,7 @@ export class Run {
         optimizer,
         signal: this.controller.signal,
         callbacks: this.callbacks(progress, optimizer, plan.epochLine),
+        distributed: this.c.distributed === true,
       });
       return true;
     } catch (e) {
@@ -200,6 +202,7 @@ export class Run {
    */
   async finish(model: eddy.Model, metadata: Record<string, string>, outcome: () => Promise<Outcome>): Promise<void> {
     this.done();
+    if (!writesFiles(this.c.distributed)) return;
     await eddy.save(model, this.modelPath, { metadata });
     const o = await outcome();
     writeFileSync(
@@ -269,6 +272,7 @@ export class Run {
   }
 
   private async saveCheckpoint(model: eddy.Model, optimizer: Optimizer, metadata: Record<string, string>): Promise<void> {
+    if (!writesFiles(this.c.distributed)) return;
     // Back to the last epoch boundary: the checkpoint's epoch count, its
     // weights and its curves then describe the same moment.
     const b = this.boundary;

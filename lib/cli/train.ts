@@ -40,6 +40,7 @@ export async function train(config: Partial<TrainConfig> & Pick<TrainConfig, 'ta
   const c = checkConfig({ ...COMMON_DEFAULTS, ...task.defaults, ...config });
   const eddy = await import('../index');
   if (c.threads !== undefined) eddy.setNumThreads(c.threads);
+  if (c.distributed) await (await import('./distributed')).joinJob(c.threads);
   eddy.manualSeed(c.seed);
   return task.train(c, resumed);
 }

@@ -126,6 +126,18 @@ export class Dataset<T> implements AsyncIterable<T> {
     return this.derive((d) => skipItems(d, count));
   }
 
+  /**
+   * This process's part of the elements when `worldSize` processes share
+   * the dataset (data-parallel training): every `worldSize`-th element from
+   * the `index`-th, so the parts of 0…worldSize-1 partition the dataset.
+   * Shard before shuffling and batching.
+   */
+  shard(index: number, worldSize: number): Dataset<T> {
+    checkInteger('worldSize', worldSize, 1);
+    checkInteger('index', index, 0, worldSize - 1);
+    return this.derive((d) => filterItems(d, (_, i) => i % worldSize === index));
+  }
+
   /** `count` passes over the dataset in one iteration (each pass a fresh iteration: reshuffled, reopened). @default count Infinity */
   repeat(count = Infinity): Dataset<T> {
     if (count !== Infinity) checkInteger('count', count, 1);

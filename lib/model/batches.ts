@@ -6,6 +6,7 @@ import { ShapeError, ValidationError } from '../errors';
 import { Generator } from '../random';
 import { Tensor } from '../tensor/tensor';
 import { describe, formatShape } from '../validate';
+import { replicaRows } from './parallel';
 
 /** One batch: model input(s), target, and the sequence lengths when padded. */
 export interface Batch {
@@ -57,14 +58,26 @@ export function checkTensorData(data: Batch, name: string): number {
 
 /**
  * Batches of `data`: for tensors, rows in a fresh order from `generator`
- * each call when `shuffle`; otherwise the iterable as it is.
+ * each call when `shuffle`; otherwise the iterable as it is. With `part`,
+ * tensor batches are cut as for one replica in data-parallel training: the
+ * order and the batches of `batchSize` rows are those of a single process
+ * (so the result does not depend on the number of replicas), and each
+ * replica keeps its contiguous share of every batch.
  */
-export async function* batchesOf(data: Data, batchSize: number, shuffle: boolean, generator: Generator, name: string): AsyncGenerator<Batch> {
+export async function* batchesOf(
+  data: Data,
+  batchSize: number,
+  shuffle: boolean,
+  generator: Generator,
+  name: string,
+  part?: { index: number; count: number },
+): AsyncGenerator<Batch> {
   if (isBatch(data)) {
     const n = checkTensorData(data, name);
     const order = shuffle ? Array.from(generator.permutation(n)) : Array.from({ length: n }, (_, i) => i);
     for (let start = 0; start < n; start += batchSize) {
-      const idx = order.slice(start, start + batchSize);
+      let idx = order.slice(start, start + batchSize);
+      if (part) idx = idx.slice(...replicaRows(idx.length, part.index, part.count));
       const x = Array.isArray(data.x) ? data.x.map((t) => takeRows(t, idx)) : takeRows(data.x, idx);
       const lengths = data.lengths ? Int32Array.from(idx, (i) => data.lengths![i]) : undefined;
       yield { x, y: takeRows(data.y, idx), lengths };

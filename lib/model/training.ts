@@ -22,6 +22,7 @@ import { checkInteger, checkNumber, checkOneOf, checkOptions, describe, fail, op
 import { Batch, batchesOf, checkTensorData, Data, isBatch, sliceRows } from './batches';
 import { Callback, Logs } from './callbacks';
 import type { Model } from './model';
+import { DataParallel, DataParallelOptions, lockstepBatches, resolveDataParallel } from './parallel';
 
 /** What a loss function gets besides prediction and target. */
 export interface LossContext {
@@ -103,10 +104,24 @@ export interface FitOptions {
   generator?: Generator;
   /** Called after every epoch for learning-rate schedules (e.g. `() => scheduler.step()`). */
   onEpochEndSchedule?: (epoch: number, logs: Logs) => void;
+  /**
+   * Data-parallel training across the processes of an MPI job (after
+   * `await eddy.distributed.init()`): `true`, options for
+   * `eddy.distributed.dataParallel` (`{ bucketBytes }`), or a DataParallel.
+   * Every rank calls fit with the same model, options and seed. Tensor data
+   * are given whole on every rank and `batchSize` is the global batch: each
+   * rank trains on its share of every batch, so the weights match a single
+   * process's to float rounding. Iterable data are each rank's own part
+   * (`dataset.shard(rank, worldSize)`); an epoch ends when one rank runs
+   * out. Gradients are averaged over the global batch; logs are global;
+   * callbacks run on rank 0 only, and a stop it decides is shared.
+   * @default false
+   */
+  distributed?: boolean | DataParallelOptions | DataParallel;
 }
 
 /** The keys of FitOptions, for checkOptions. */
-export const FIT_OPTION_KEYS = optionKeys<FitOptions>({ epochs: true, initialEpoch: true, resumeFrom: true, batchSize: true, shuffle: true, resetStates: true, optimizer: true, loss: true, metrics: true, clipNorm: true, clipValue: true, validationData: true, validationSplit: true, callbacks: true, signal: true, onNonFinite: true, generator: true, onEpochEndSchedule: true });
+export const FIT_OPTION_KEYS = optionKeys<FitOptions>({ epochs: true, initialEpoch: true, resumeFrom: true, batchSize: true, shuffle: true, resetStates: true, optimizer: true, loss: true, metrics: true, clipNorm: true, clipValue: true, validationData: true, validationSplit: true, callbacks: true, signal: true, onNonFinite: true, generator: true, onEpochEndSchedule: true, distributed: true });
 
 export interface History {
   /** Epoch numbers (from 0). */
@@ -136,6 +151,14 @@ class Means {
     this.sums.set(key, [s + value * weight, n + weight]);
   }
 
+  entries(): IterableIterator<[string, [number, number]]> {
+    return this.sums.entries();
+  }
+
+  set(key: string, sum: number, weight: number): void {
+    this.sums.set(key, [sum, weight]);
+  }
+
   result(prefix = ''): Logs {
     const out: Logs = {};
     for (const [k, [s, n]] of this.sums) out[prefix ? prefix + capitalize(k) : k] = s / n;
@@ -145,6 +168,18 @@ class Means {
 
 function batchRows(b: Batch): number {
   return b.y.shape[0] ?? 1;
+}
+
+/** Epoch means over all replicas: the sums and weights of every logged value, summed across ranks (same keys in the same order on every rank). */
+async function reduceMeans(means: Means, dp: DataParallel | null): Promise<Means> {
+  if (!dp) return means;
+  const entries = [...means.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const flat = new Float64Array(entries.length * 2);
+  entries.forEach(([, [s, n]], i) => flat.set([s, n], 2 * i));
+  await dp.sum(flat);
+  const out = new Means();
+  entries.forEach(([k], i) => out.set(k, flat[2 * i], flat[2 * i + 1]));
+  return out;
 }
 
 function firstNonFiniteGradient(model: Model): string | null {
@@ -199,7 +234,9 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
   const onNonFinite = checkOneOf('onNonFinite', o.onNonFinite ?? 'error', ['error', 'skip'] as const);
   if (o.optimizer !== undefined && !(o.optimizer instanceof Optimizer)) fail('an eddy optimizer', 'optimizer', o.optimizer);
   const optimizer = o.optimizer ?? new Adam(model.parameters(), { lr: 1e-3 });
-  const callbacks = o.callbacks === undefined ? [] : Array.isArray(o.callbacks) ? o.callbacks : [o.callbacks];
+  const dp = resolveDataParallel(o.distributed);
+  // Replica 0 alone logs, draws progress and writes checkpoints.
+  const callbacks = o.callbacks === undefined || (dp && dp.rank !== 0) ? [] : Array.isArray(o.callbacks) ? o.callbacks : [o.callbacks];
   const generator = o.generator ?? globalGenerator;
   const signal = o.signal;
   const checkAbort = (): void => {
@@ -212,6 +249,8 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
     const restored = await loadCheckpoint(o.resumeFrom, { model, optimizer, rng: generator, skipMissingRng: true });
     initialEpoch = restored.epoch;
   }
+  if (dp) await dp.setup(model);
+  const params = model.parameters().map((p) => p.data);
   const history: History = { epoch: [], history: {} };
   model.stopTraining = false;
   for (const cb of callbacks) await cb.onTrainBegin?.(model);
@@ -223,22 +262,44 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
     for (const cb of callbacks) await cb.onEpochBegin?.(epoch, model);
     const means = new Means();
     let batchIndex = 0;
-    for await (const batch of batchesOf(data, batchSize, shuffle, generator, 'data')) {
+    const batches = batchesOf(data, batchSize, shuffle, generator, 'data', dp ? { index: dp.rank, count: dp.worldSize } : undefined);
+    for await (const batch of dp ? lockstepBatches(batches, dp) : batches) {
       checkAbort();
       const ctx: LossContext = { lengths: batch.lengths };
-      const prediction = (await model.forwardAsync(batch.x, { lengths: batch.lengths, training: true })) as Tensor;
-      if (!(prediction instanceof Tensor)) throw new ValidationError(`fit needs a model with one output; ${model.toString()} returned ${describe(prediction)}`);
-      const loss = lossFn(prediction, batch.y, ctx);
-      const lossValue = loss.item();
+      const rows = batchRows(batch);
+      // A replica can get no rows from a short last batch; it still takes part in the collectives.
+      const prediction = rows > 0 || !dp ? ((await model.forwardAsync(batch.x, { lengths: batch.lengths, training: true })) as Tensor) : null;
+      if (prediction !== null && !(prediction instanceof Tensor)) throw new ValidationError(`fit needs a model with one output; ${model.toString()} returned ${describe(prediction)}`);
+      const loss = prediction ? lossFn(prediction, batch.y, ctx) : null;
+      let lossValue = loss ? loss.item() : 0;
       const logs: Logs = { loss: lossValue };
+      const metricValues: number[] = [];
+      let totalRows = rows;
       let skip = false;
+      if (dp) {
+        // Loss and metrics of the global batch: row-weighted sums over the replicas,
+        // started before backward so they travel while it runs.
+        for (const m of metricNames) metricValues.push(prediction ? noGrad(() => METRICS[m](prediction, batch.y, lossValue, ctx)) : 0);
+        const stats = Float64Array.from([rows, lossValue * rows, ...metricValues.map((v) => v * rows)]);
+        const reduced = dp.sum(stats);
+        optimizer.zeroGrad();
+        const gradients = dp.gradients(params, rows);
+        if (loss) await backwardAsync([loss], undefined, { onGradReady: (t, g) => gradients.ready(t, g) });
+        await reduced;
+        totalRows = stats[0];
+        lossValue = logs.loss = stats[1] / totalRows;
+        for (let i = 0; i < metricValues.length; i++) metricValues[i] = stats[2 + i] / totalRows;
+        await gradients.finish(totalRows);
+      }
       if (!Number.isFinite(lossValue)) {
         if (onNonFinite === 'error') throw new NonFiniteError(`The loss is ${lossValue} at epoch ${epoch}, batch ${batchIndex} (step ${step})`);
         skip = true;
       }
       if (!skip) {
-        optimizer.zeroGrad();
-        await backwardAsync([loss]);
+        if (!dp) {
+          optimizer.zeroGrad();
+          await backwardAsync([loss as Tensor]);
+        }
         const bad = firstNonFiniteGradient(model);
         if (bad) {
           if (onNonFinite === 'error') throw new NonFiniteError(`The gradient of ${bad} at epoch ${epoch}, batch ${batchIndex} (step ${step})`);
@@ -253,13 +314,12 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
         }
         if (clipValue !== undefined) clipGradValue(model.parameters(), clipValue);
         optimizer.step();
-        const rows = batchRows(batch);
-        means.add('loss', lossValue, rows);
-        for (const m of metricNames) {
-          const v = noGrad(() => METRICS[m](prediction, batch.y, lossValue, ctx));
+        means.add('loss', lossValue, totalRows);
+        metricNames.forEach((m, i) => {
+          const v = dp ? metricValues[i] : noGrad(() => METRICS[m](prediction as Tensor, batch.y, lossValue, ctx));
           logs[m] = v;
-          means.add(m, v, rows);
-        }
+          means.add(m, v, totalRows);
+        });
       } else {
         logs.skipped = 1;
       }
@@ -273,13 +333,14 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
       // A one-shot iterator is used up by the first epoch: a later empty epoch says so rather than logging nothing.
       throw new ValidationError(`Expected at least one batch from data in epoch ${epoch} but received none${epoch > initialEpoch ? ' (an iterator used up by an earlier epoch? pass a Dataset or an iterable that restarts)' : ''}`);
     }
-    if (split.validation !== undefined) Object.assign(epochLogs, await evaluate(model, split.validation, { loss: lossFn, metrics: metricNames, batchSize, prefix: 'val' }));
+    if (split.validation !== undefined) Object.assign(epochLogs, await evaluateOn(model, split.validation, { loss: lossFn, metrics: metricNames, batchSize, prefix: 'val' }, dp));
     history.epoch.push(epoch);
     for (const [k, v] of Object.entries(epochLogs)) (history.history[k] ??= []).push(v);
     o.onEpochEndSchedule?.(epoch, epochLogs);
     for (const cb of callbacks) {
       if ((await cb.onEpochEnd?.(epoch, epochLogs, model)) === false) model.stopTraining = true;
     }
+    if (dp) model.stopTraining = await dp.agree(model.stopTraining);
     lastLogs = epochLogs;
   }
   for (const cb of callbacks) await cb.onTrainEnd?.(lastLogs, model);
@@ -300,6 +361,11 @@ export const EVALUATE_OPTION_KEYS = optionKeys<EvaluateOptions>({ loss: true, me
 
 /** Mean loss and metrics over `data`, in eval mode (for this call only: the model's flag is left alone) without recording. */
 export async function evaluate(model: Model, data: Data, opts: EvaluateOptions): Promise<Logs> {
+  return evaluateOn(model, data, opts, null);
+}
+
+/** `evaluate`, with the means taken over every replica's `data` when `dp` is given. */
+async function evaluateOn(model: Model, data: Data, opts: EvaluateOptions, dp: DataParallel | null): Promise<Logs> {
   const o = checkOptions('options', opts, EVALUATE_OPTION_KEYS) as EvaluateOptions;
   const lossFn = lossFunction(o.loss);
   const metricNames = (o.metrics ?? []).map((m, i) => checkOneOf(`metrics[${i}]`, m, Object.keys(METRICS) as MetricName[]));
@@ -316,7 +382,7 @@ export async function evaluate(model: Model, data: Data, opts: EvaluateOptions):
       await yieldToEventLoop();
     }
   });
-  return means.result(o.prefix);
+  return (await reduceMeans(means, dp)).result(o.prefix);
 }
 
 export interface PredictOptions {

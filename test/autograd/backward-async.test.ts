@@ -24,6 +24,29 @@ describe('backwardAsync', () => {
     a.lstm.parameters().forEach((p, i) => assert.deepStrictEqual(Array.from(b.lstm.parameters()[i].grad!.data), Array.from(p.grad!.data)));
   });
 
+  it('reports each leaf once, as soon as its gradient is complete, with that gradient', async () => {
+    eddy.manualSeed(3);
+    const first = new eddy.Linear({ inFeatures: 4, outFeatures: 5 });
+    const second = new eddy.Linear({ inFeatures: 5, outFeatures: 2 });
+    const x = eddy.tensor(Float32Array.from({ length: 12 }, (_, i) => Math.cos(i)), [3, 4]);
+    // first.weight is used twice, so it completes only after both uses have run.
+    const hidden = eddy.tanh(first.forward(x));
+    const loss = eddy.add(eddy.sum(eddy.square(second.forward(hidden))), eddy.sum(eddy.mul(first.parameters()[0].data, first.parameters()[0].data)));
+    const seen: [eddy.Tensor, Float32Array, boolean][] = [];
+    const all = [...first.parameters(), ...second.parameters()].map((p) => p.data);
+    await eddy.backwardAsync([loss], undefined, { onGradReady: (t, g) => void seen.push([t, g.toFloat32Array(), all.every((p) => p.grad === null)]) });
+    assert.strictEqual(seen.length, all.length);
+    assert.strictEqual(new Set(seen.map(([t]) => t)).size, all.length, 'each leaf once');
+    for (const [t, g, before] of seen) {
+      assert.ok(before, 'reported during the walk, before the grads are assigned');
+      assert.deepStrictEqual(Array.from(g), Array.from(t.grad!.data), 'the complete gradient');
+    }
+    // The head's parameters complete before the first layer's.
+    const order = seen.map(([t]) => all.indexOf(t));
+    assert.ok(Math.min(order.indexOf(2), order.indexOf(3)) < Math.max(order.indexOf(0), order.indexOf(1)), `order ${order}`);
+    assert.throws(() => eddy.backward([loss], undefined, { onGradReady: 3 as never }), /Expected a function for opts.onGradReady but received 3 of type number/);
+  });
+
   it('frees the graph unless retained, like backward', async () => {
     const { loss } = graph(2);
     const l = loss();

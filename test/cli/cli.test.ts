@@ -188,7 +188,7 @@ describe('eddy CLI', function () {
     assertOneLineError(eddy(['generate', 'missing.safetensors'], dir), /^eddy: Cannot find the model file/);
     assertOneLineError(eddy(['info', MAIN], dir), /^eddy: /);
     assertOneLineError(eddy(['nonsense'], dir), /unknown command 'nonsense'/);
-    assertOneLineError(eddy(['train', '--resume', 'run/none.safetensors', '--hidden', '8'], dir), /^eddy: --resume continues with the checkpoint's settings; only --epochs, --out, --threads, --sample-length and --prompt may change \(received --hidden\)$/);
+    assertOneLineError(eddy(['train', '--resume', 'run/none.safetensors', '--hidden', '8'], dir), /^eddy: --resume continues with the checkpoint's settings; only --epochs, --out, --threads, --distributed, --sample-length and --prompt may change \(received --hidden\)$/);
     assertOneLineError(eddy(['generate', model, '--length', '-3'], dir), /^eddy: Expected non-negative integer for length/);
     assert.strictEqual(eddy(['generate', model, '--length', '-3'], dir).stdout, '', 'nothing printed before the error');
   });

@@ -90,3 +90,15 @@ export function repad(x: Tensor, lengths: Int32Array, vocab: number, g: eddy.Gen
   for (let b = 0; b < n; b++) for (let t = lengths[b]; t < T; t++) d[b * T + t] = randomInt(g, vocab);
   return eddy.tensor(d, [n, T]);
 }
+
+/** Sequences whose target at each step is 0.3 × the running sum of the first feature. */
+export function runningSum(n: number, T: number, seed: number): { x: Tensor; y: Tensor } {
+  const g = new eddy.Generator(seed);
+  const x = g.uniform(new Float32Array(n * T * 2), -1, 1);
+  const y = new Float32Array(n * T);
+  for (let b = 0; b < n; b++) {
+    let s = 0;
+    for (let t = 0; t < T; t++) y[b * T + t] = s += 0.3 * x[(b * T + t) * 2];
+  }
+  return { x: eddy.tensor(x, [n, T, 2]), y: eddy.tensor(y, [n, T, 1]) };
+}

@@ -1,19 +1,7 @@
 import * as assert from 'assert';
 import { monitorEventLoopDelay } from 'perf_hooks';
 import * as eddy from '../../lib';
-import { Tensor } from '../../lib';
-
-/** Sequences whose target at each step is 0.3 × the running sum of the first feature. */
-function runningSum(n: number, T: number, seed: number): { x: Tensor; y: Tensor } {
-  const g = new eddy.Generator(seed);
-  const x = g.uniform(new Float32Array(n * T * 2), -1, 1);
-  const y = new Float32Array(n * T);
-  for (let b = 0; b < n; b++) {
-    let s = 0;
-    for (let t = 0; t < T; t++) y[b * T + t] = s += 0.3 * x[(b * T + t) * 2];
-  }
-  return { x: eddy.tensor(x, [n, T, 2]), y: eddy.tensor(y, [n, T, 1]) };
-}
+import { runningSum } from './tasks';
 
 function smallModel(seed: number): eddy.Sequential {
   eddy.manualSeed(seed);

@@ -1,0 +1,93 @@
+/**
+ * One rank of `npm run bench -- distributed` (started by mpirun from
+ * distributed.ts): data-parallel training steps of a configuration with one
+ * thread per rank and the configuration's batch on every rank (weak
+ * scaling, as Horovod and DDP report), timing compute (forward, backward,
+ * optimizer) apart from the exposed communication (the part of the
+ * gradient all-reduce that backward did not hide); then all-reduce
+ * bandwidth. Rank 0 prints
+ * JSON lines.
+ * Arguments: config-id steps
+ */
+import * as eddy from '../index';
+import { BENCH_CONFIGS, forwardFlopsPerToken } from './configs';
+
+async function main(): Promise<void> {
+  const [id, stepsArg] = process.argv.slice(2);
+  const c = BENCH_CONFIGS.find((k) => k.id === id);
+  if (!c) throw new Error(`Unknown configuration ${id}`);
+  const steps = Number(stepsArg);
+  const { rank, worldSize } = await eddy.distributed.init({ timeout: 600 });
+  eddy.setNumThreads(1);
+  eddy.manualSeed(1);
+  const dirs = c.bidirectional ? 2 : 1;
+  const opts = { inputSize: c.input, hiddenSize: c.hidden, numLayers: c.layers, bidirectional: c.bidirectional };
+  const rnn = c.cell === 'lstm' ? new eddy.LSTM(opts) : c.cell === 'gru' ? new eddy.GRU(opts) : new eddy.RNN(opts);
+  const model = eddy.sequential([rnn, new eddy.Linear({ inFeatures: dirs * c.hidden, outFeatures: 1 })]);
+  const g = new eddy.Generator(100 + rank);
+  const x = eddy.tensor(g.uniform(new Float32Array(c.batch * c.seq * c.input), -1, 1), [c.batch, c.seq, c.input]);
+  const y = eddy.tensor(g.uniform(new Float32Array(c.batch * c.seq), -1, 1), [c.batch, c.seq, 1]);
+  const params = model.parameters().map((p) => p.data);
+  const optimizer = new eddy.optim.SGD(model.parameters(), { lr: 1e-3 });
+  const dp = eddy.distributed.dataParallel();
+  await dp.setup(model);
+
+  let compute = 0;
+  let comm = 0;
+  const step = async (): Promise<void> => {
+    const t0 = performance.now();
+    optimizer.zeroGrad();
+    const loss = eddy.losses.mse((await model.forwardAsync(x)) as eddy.Tensor, y);
+    const gradients = dp.gradients(params, c.batch);
+    await eddy.backwardAsync([loss], undefined, { onGradReady: (t, g) => gradients.ready(t, g) });
+    const t1 = performance.now();
+    await gradients.finish(c.batch * worldSize);
+    const t2 = performance.now();
+    optimizer.step();
+    compute += t1 - t0 + (performance.now() - t2);
+    comm += t2 - t1;
+  };
+  await step();
+  await eddy.distributed.barrier();
+  compute = comm = 0;
+  const started = performance.now();
+  for (let i = 0; i < steps; i++) await step();
+  const stepMs = (performance.now() - started) / steps;
+  // The slowest rank sets the pace; report its split.
+  const split = await eddy.distributed.allReduce(Float64Array.of(compute / steps, comm / steps), 'max');
+  const paramBytes = params.reduce((a, p) => a + p.size * 4, 0);
+  const tokens = worldSize * c.batch * c.seq;
+  if (rank === 0) {
+    console.log(JSON.stringify({
+      suite: 'distributed', config: c.id, name: c.name, ranks: worldSize, threads_per_rank: 1,
+      tokens_per_s: Math.round(tokens / (stepMs / 1000)),
+      gflops: +((3 * forwardFlopsPerToken(c) * tokens) / (stepMs * 1e6)).toFixed(1),
+      ms_per_step: +stepMs.toFixed(1), compute_ms: +split[0].toFixed(1), exposed_comm_ms: +split[1].toFixed(2),
+      param_bytes: paramBytes,
+    }));
+  }
+  if (worldSize > 1 && c.id === 'C1') {
+    for (const floats of [1 << 10, 1 << 18, paramBytes / 4, 10_000_000]) {
+      const a = new Float32Array(floats);
+      await eddy.distributed.allReduce(a);
+      const reps = floats >= 1e6 ? 3 : 20;
+      const t0 = performance.now();
+      for (let i = 0; i < reps; i++) await eddy.distributed.allReduce(a);
+      const ms = (performance.now() - t0) / reps;
+      // Bus bandwidth: what a ring all-reduce moves per rank, 2 (N - 1) / N of the buffer, per second.
+      const algbw = (floats * 4) / (ms / 1000) / 1e9;
+      if (rank === 0) {
+        console.log(JSON.stringify({
+          suite: 'distributed', measure: 'allreduce', ranks: worldSize, bytes: floats * 4, ms: +ms.toFixed(3),
+          algbw_GBps: +algbw.toFixed(3), busbw_GBps: +((algbw * 2 * (worldSize - 1)) / worldSize).toFixed(3),
+        }));
+      }
+    }
+  }
+  await eddy.distributed.finalize();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

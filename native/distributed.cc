@@ -1,0 +1,390 @@
+// The communication thread and the dlopen'ed MPI entry points (see
+// distributed.h for the design).
+#include "distributed.h"
+
+#include <dlfcn.h>
+#include <sched.h>
+#include <sys/prctl.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <climits>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace eddy::dist {
+namespace {
+
+// Open MPI's ABI: every handle is a pointer to an exported object.
+using Handle = void*;
+constexpr int kThreadFunneled = 1;  // MPI_THREAD_FUNNELED, the same value in every MPI
+void* const kInPlace = reinterpret_cast<void*>(1);  // Open MPI's MPI_IN_PLACE
+
+struct Mpi {
+  void* lib = nullptr;
+  int (*Init_thread)(int*, char***, int, int*) = nullptr;
+  int (*Initialized)(int*) = nullptr;
+  int (*Finalize)() = nullptr;
+  int (*Comm_rank)(Handle, int*) = nullptr;
+  int (*Comm_size)(Handle, int*) = nullptr;
+  int (*Comm_set_errhandler)(Handle, Handle) = nullptr;
+  int (*Iallreduce)(const void*, void*, int, Handle, Handle, Handle, Handle*) = nullptr;
+  int (*Ibcast)(void*, int, Handle, int, Handle, Handle*) = nullptr;
+  int (*Ibarrier)(Handle, Handle*) = nullptr;
+  int (*Test)(Handle*, int*, void*) = nullptr;
+  int (*Abort)(Handle, int) = nullptr;
+  int (*Error_string)(int, char*, int*) = nullptr;
+  int (*Get_library_version)(char*, int*) = nullptr;
+  Handle comm_world = nullptr, errors_return = nullptr;
+  Handle float32 = nullptr, float64 = nullptr, int32 = nullptr, uint8 = nullptr;
+  Handle sum = nullptr, max = nullptr, min = nullptr, prod = nullptr;
+};
+
+Mpi mpi;
+std::function<void(Job*)> on_done;
+std::mutex mu;
+std::condition_variable cv;
+std::deque<Job*> queue;
+bool running = false;    // guarded by mu
+bool finalized = false;  // guarded by mu: MPI cannot be initialized twice
+std::atomic<bool> mpi_ready{false};
+std::atomic<int> abort_code{-1};
+bool broken = false;  // communication thread only: a collective timed out
+std::string broken_reason;
+
+template <typename T>
+bool Resolve(T& fn, const char* name) {
+  fn = reinterpret_cast<T>(dlsym(mpi.lib, name));
+  return fn != nullptr;
+}
+
+// Loads libmpi and resolves the entry points; on failure says why in `error`.
+bool Load(const std::string& requested, std::string& loaded, std::string& error) {
+  std::vector<std::string> candidates;
+  if (!requested.empty()) {
+    candidates.push_back(requested);
+  } else {
+    candidates = {"libmpi.so.40", "libmpi.so", "libmpi.so.12"};
+  }
+  std::string tried;
+  for (const auto& name : candidates) {
+    mpi.lib = dlopen(name.c_str(), RTLD_NOW | RTLD_GLOBAL);
+    if (mpi.lib) {
+      loaded = name;
+      break;
+    }
+    const char* why = dlerror();
+    tried += (tried.empty() ? "" : "; ") + name + ": " + (why ? why : "not found");
+  }
+  if (!mpi.lib) {
+    error = "no MPI library could be loaded (" + tried + ")";
+    return false;
+  }
+  mpi.comm_world = dlsym(mpi.lib, "ompi_mpi_comm_world");
+  if (!mpi.comm_world) {
+    error = loaded + " is not Open MPI (it exports no ompi_mpi_comm_world; MPICH's integer handles are not supported)";
+    return false;
+  }
+  const char* missing = nullptr;
+  auto need = [&](auto& fn, const char* name) {
+    if (!missing && !Resolve(fn, name)) missing = name;
+  };
+  need(mpi.Init_thread, "MPI_Init_thread");
+  need(mpi.Initialized, "MPI_Initialized");
+  need(mpi.Finalize, "MPI_Finalize");
+  need(mpi.Comm_rank, "MPI_Comm_rank");
+  need(mpi.Comm_size, "MPI_Comm_size");
+  need(mpi.Comm_set_errhandler, "MPI_Comm_set_errhandler");
+  need(mpi.Iallreduce, "MPI_Iallreduce");
+  need(mpi.Ibcast, "MPI_Ibcast");
+  need(mpi.Ibarrier, "MPI_Ibarrier");
+  need(mpi.Test, "MPI_Test");
+  need(mpi.Abort, "MPI_Abort");
+  need(mpi.Error_string, "MPI_Error_string");
+  need(mpi.Get_library_version, "MPI_Get_library_version");
+  const std::pair<Handle*, const char*> handles[] = {
+      {&mpi.errors_return, "ompi_mpi_errors_return"}, {&mpi.float32, "ompi_mpi_float"},
+      {&mpi.float64, "ompi_mpi_double"},              {&mpi.int32, "ompi_mpi_int"},
+      {&mpi.uint8, "ompi_mpi_byte"},                  {&mpi.sum, "ompi_mpi_op_sum"},
+      {&mpi.max, "ompi_mpi_op_max"},                  {&mpi.min, "ompi_mpi_op_min"},
+      {&mpi.prod, "ompi_mpi_op_prod"}};
+  for (const auto& [slot, name] : handles) {
+    if (!missing && !(*slot = dlsym(mpi.lib, name))) missing = name;
+  }
+  if (missing) {
+    error = loaded + " lacks " + missing + " (an MPI-3 Open MPI is required)";
+    return false;
+  }
+  return true;
+}
+
+std::string ErrorText(int rc) {
+  char text[1024] = {0};
+  int len = 0;
+  if (mpi.Error_string && mpi.Error_string(rc, text, &len) == 0) return std::string(text, std::min(len, 1023));
+  return "MPI error " + std::to_string(rc);
+}
+
+Handle TypeHandle(DType t) {
+  switch (t) {
+    case DType::Float32: return mpi.float32;
+    case DType::Float64: return mpi.float64;
+    case DType::Int32: return mpi.int32;
+    case DType::Uint8: return mpi.uint8;
+  }
+  return mpi.uint8;
+}
+
+size_t TypeBytes(DType t) {
+  switch (t) {
+    case DType::Float32: return 4;
+    case DType::Float64: return 8;
+    case DType::Int32: return 4;
+    case DType::Uint8: return 1;
+  }
+  return 1;
+}
+
+Handle OpHandle(Op op) {
+  switch (op) {
+    case Op::Sum: return mpi.sum;
+    case Op::Max: return mpi.max;
+    case Op::Min: return mpi.min;
+    case Op::Prod: return mpi.prod;
+  }
+  return mpi.sum;
+}
+
+[[noreturn]] void AbortNow(int code) {
+  mpi.Abort(mpi.comm_world, code);
+  std::_Exit(code == 0 ? 1 : code);  // MPI_Abort does not return; this is the belt to its braces
+}
+
+// Polls a started request until it completes. MPI_Test also drives MPI's
+// progress engine, so the first millisecond spins (yielding the core);
+// after that it sleeps 20 µs between polls (the thread's timer slack is
+// 1 µs, see Loop), so a wait for a slow rank leaves the cores to the
+// compute threads while a large transfer still progresses every few tens
+// of microseconds.
+Status Wait(Handle& req, const std::chrono::steady_clock::time_point deadline, bool timed, std::string& error) {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    int flag = 0;
+    int rc = mpi.Test(&req, &flag, nullptr);  // Open MPI's MPI_STATUS_IGNORE is a null pointer
+    if (rc != 0) {
+      error = ErrorText(rc);
+      return Status::MpiError;
+    }
+    if (flag) return Status::Ok;
+    int code = abort_code.load();
+    if (code >= 0) AbortNow(code);
+    const auto now = std::chrono::steady_clock::now();
+    if (timed && now >= deadline) return Status::Timeout;
+    if (now - start < std::chrono::milliseconds(1)) {
+      sched_yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+  }
+}
+
+void RunInit(Job* job) {
+  if (!Load(job->library, job->loaded, job->error)) {
+    job->status = Status::Unavailable;
+    return;
+  }
+  int already = 0;
+  mpi.Initialized(&already);
+  if (already) {
+    job->status = Status::MpiError;
+    job->error = "MPI was already initialized in this process by other code";
+    return;
+  }
+  int provided = 0;
+  int rc = mpi.Init_thread(nullptr, nullptr, kThreadFunneled, &provided);
+  if (rc != 0) {
+    job->status = Status::MpiError;
+    job->error = "MPI_Init_thread failed: " + ErrorText(rc);
+    return;
+  }
+  mpi_ready = true;
+  // Errors come back as return codes (turned into rejected Promises)
+  // instead of MPI's default of aborting every rank on the spot.
+  mpi.Comm_set_errhandler(mpi.comm_world, mpi.errors_return);
+  mpi.Comm_rank(mpi.comm_world, &job->rank);
+  mpi.Comm_size(mpi.comm_world, &job->size);
+  job->thread_level = provided;
+  char version[8192] = {0};
+  int len = 0;
+  if (mpi.Get_library_version(version, &len) == 0) {
+    std::string v(version, std::min(len, static_cast<int>(sizeof version) - 1));
+    v.resize(std::strlen(v.c_str()));
+    job->version = v.substr(0, v.find_first_of("\r\n"));
+  }
+}
+
+// One collective, split into calls of at most INT_MAX/2 elements (MPI's
+// counts are int).
+void RunCollective(Job* job) {
+  if (broken) {
+    job->status = Status::Unavailable;
+    job->error = broken_reason;
+    return;
+  }
+  const bool timed = job->timeout_s > 0;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::microseconds(static_cast<int64_t>(timed ? job->timeout_s * 1e6 : 0));
+  constexpr size_t kChunk = size_t{1} << 30;
+  const size_t bytes = TypeBytes(job->dtype);
+  size_t done = 0;
+  do {
+    const int n = static_cast<int>(std::min(kChunk, job->count - done));
+    char* at = static_cast<char*>(job->data) + done * bytes;
+    Handle req = nullptr;
+    int rc = 0;
+    switch (job->kind) {
+      case Kind::AllReduce:
+        rc = mpi.Iallreduce(kInPlace, at, n, TypeHandle(job->dtype), OpHandle(job->op), mpi.comm_world, &req);
+        break;
+      case Kind::Broadcast:
+        rc = mpi.Ibcast(at, n, TypeHandle(job->dtype), job->root, mpi.comm_world, &req);
+        break;
+      default:
+        rc = mpi.Ibarrier(mpi.comm_world, &req);
+        break;
+    }
+    if (rc != 0) {
+      job->status = Status::MpiError;
+      job->error = ErrorText(rc);
+      return;
+    }
+    job->status = Wait(req, deadline, timed, job->error);
+    if (job->status == Status::Timeout) {
+      broken = true;
+      broken_reason = "an earlier collective timed out, so this process's MPI communicator can no longer be used";
+      return;
+    }
+    if (job->status != Status::Ok) return;
+    done += static_cast<size_t>(n);
+  } while (done < job->count);
+}
+
+void Loop() {
+  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+  for (;;) {
+    Job* job = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [] { return !queue.empty() || abort_code.load() >= 0; });
+      if (abort_code.load() >= 0 && mpi_ready) {
+        lock.unlock();
+        AbortNow(abort_code.load());
+      }
+      if (queue.empty()) continue;
+      job = queue.front();
+      queue.pop_front();
+    }
+    bool stop = false;
+    switch (job->kind) {
+      case Kind::Init:
+        RunInit(job);
+        stop = job->status != Status::Ok;
+        break;
+      case Kind::Finalize: {
+        int rc = mpi.Finalize();
+        if (rc != 0) {
+          job->status = Status::MpiError;
+          job->error = ErrorText(rc);
+        }
+        mpi_ready = false;
+        stop = true;
+        break;
+      }
+      default:
+        RunCollective(job);
+        break;
+    }
+    if (stop) {
+      // Jobs queued behind a failed init or a finalize fail: MPI is gone.
+      std::deque<Job*> rest;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        running = false;
+        if (job->kind == Kind::Finalize) finalized = true;
+        rest.swap(queue);
+      }
+      on_done(job);
+      for (Job* j : rest) {
+        j->status = Status::Unavailable;
+        j->error = "MPI is not running (finalized, or initialization failed)";
+        on_done(j);
+      }
+      return;
+    }
+    on_done(job);
+  }
+}
+
+}  // namespace
+
+void SetCompletion(std::function<void(Job*)> done) { on_done = std::move(done); }
+
+void Submit(Job* job) {
+  std::unique_lock<std::mutex> lock(mu);
+  if (job->kind == Kind::Init) {
+    if (running || finalized) {
+      lock.unlock();
+      job->status = Status::Unavailable;
+      job->error = finalized ? "MPI was finalized; it cannot be initialized again in the same process"
+                             : "MPI is already initialized";
+      on_done(job);
+      return;
+    }
+    // Detached: the process may exit with the thread blocked in MPI, and a
+    // joinable std::thread destroyed at exit would call std::terminate.
+    try {
+      std::thread(Loop).detach();
+    } catch (const std::system_error& e) {
+      lock.unlock();
+      job->status = Status::Unavailable;
+      job->error = std::string("could not start the communication thread: ") + e.what();
+      on_done(job);
+      return;
+    }
+    running = true;
+    queue.push_back(job);
+    return;
+  }
+  if (!running) {
+    lock.unlock();
+    job->status = Status::Unavailable;
+    job->error = "MPI is not running: call init() first";
+    on_done(job);
+    return;
+  }
+  queue.push_back(job);
+  cv.notify_one();
+}
+
+bool Running() {
+  std::lock_guard<std::mutex> lock(mu);
+  return running;
+}
+
+void Abort(int code, double wait_s) {
+  if (!mpi_ready) return;
+  abort_code = std::max(code, 0);
+  cv.notify_all();
+  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<int64_t>(wait_s * 1e6));
+  while (std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (mpi_ready) AbortNow(abort_code.load());
+}
+
+}  // namespace eddy::dist
