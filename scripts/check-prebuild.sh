@@ -33,7 +33,9 @@ if [ -z "$tarball" ]; then
   echo "$src"
 
   step "building the host prebuild (npm run prebuildify)"
-  npm run --silent prebuildify >"$work/prebuildify.log" 2>&1 || { cat "$work/prebuildify.log"; exit 1; }
+  # prebuildify leaves its staging folder in the temp directory: keep it inside $work.
+  mkdir -p "$work/tmp"
+  TMPDIR="$work/tmp" npm run --silent prebuildify >"$work/prebuildify.log" 2>&1 || { cat "$work/prebuildify.log"; exit 1; }
   ls prebuilds/*/*.node
 
   step "packing (npm pack)"
