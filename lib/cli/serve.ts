@@ -56,13 +56,6 @@ function sequenceOf(value: unknown, name: string): eddy.Tensor {
   return eddy.tensor(Float32Array.from(value as number[]), [value.length]);
 }
 
-function nested(t: eddy.Tensor): unknown {
-  const data = Array.from(t.toFloat32Array());
-  if (t.rank <= 1) return data;
-  const inner = t.shape.slice(1).reduce((a, b) => a * b, 1);
-  return Array.from({ length: t.shape[0] }, (_, i) => nested(eddy.tensor(Float32Array.from(data.slice(i * inner, (i + 1) * inner)), t.shape.slice(1))));
-}
-
 export async function serveCommand(file: string, o: ServeOptions): Promise<void> {
   if (!existsSync(file)) throw new ValidationError(`Cannot find the model file ${JSON.stringify(file)}`);
   const { model, metadata: raw } = await eddy.loadModelFile(file);
@@ -78,7 +71,7 @@ export async function serveCommand(file: string, o: ServeOptions): Promise<void>
   routes.push({
     method: 'POST',
     path: '/predict',
-    handle: async ({ body, signal }) => ({ output: nested(await batcher.predict(sequenceOf(field(body, 'input'), 'input'), { signal })) }),
+    handle: async ({ body, signal }) => ({ output: (await batcher.predict(sequenceOf(field(body, 'input'), 'input'), { signal })).toArray() }),
   });
 
   if (task === 'text' && metadata.tokenizer !== undefined && model instanceof eddy.Sequential) {
