@@ -92,3 +92,5 @@ export type { GraphNode } from './nn/symbolic';
 export type { CellName, StateCarrier, GraphCallContext } from './layers/recurrent';
 export type { StepperInit } from './layers/layer-stepper';
 export * as distributed from './distributed';
+export * as audio from './audio';
+export * as ctc from './ctc';

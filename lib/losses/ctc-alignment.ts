@@ -20,7 +20,7 @@ export interface Emissions {
 }
 
 /** log(e^a + e^b) without overflow; -Infinity stands for probability 0. */
-function logAdd(a: number, b: number): number {
+export function logAdd(a: number, b: number): number {
   if (a === -Infinity) return b;
   if (b === -Infinity) return a;
   return a > b ? a + Math.log1p(Math.exp(b - a)) : b + Math.log1p(Math.exp(a - b));
