@@ -56,8 +56,9 @@ const FORMAT_PCM = 1;
 const FORMAT_FLOAT = 3;
 const FORMAT_EXTENSIBLE = 0xfffe;
 
-function bad(where: string, detail: string): never {
-  throw new FormatError(`Invalid WAV ${where}: ${detail}`);
+/** Throws `Expected <expected> in a WAV file but <found>`. */
+function bad(expected: string, found: string): never {
+  throw new FormatError(`Expected ${expected} in a WAV file but ${found}`);
 }
 
 function fourCC(view: DataView, at: number): string {
@@ -68,7 +69,7 @@ function checkDepth(encoding: 'pcm' | 'float', bitDepth: number, name: string, E
   const allowed = encoding === 'pcm' ? [8, 16, 24, 32] : [32, 64];
   if (allowed.includes(bitDepth)) return;
   const expected = `${allowed.join(', ')} bits for ${encoding === 'pcm' ? 'integer PCM' : 'IEEE float'}`;
-  if (Err === 'format') bad(name, `expected ${expected} but the file has ${bitDepth}`);
+  if (Err === 'format') bad(`a bit depth of ${expected}`, `it has ${bitDepth}`);
   fail(expected, name, bitDepth);
 }
 
@@ -81,7 +82,7 @@ interface FmtChunk {
 }
 
 function readFmt(view: DataView, at: number, size: number): FmtChunk {
-  if (size < 16) bad('fmt chunk', `expected at least 16 bytes but it has ${size}`);
+  if (size < 16) bad('a fmt chunk of at least 16 bytes', `it has ${size}`);
   let tag = view.getUint16(at, true);
   const channels = view.getUint16(at + 2, true);
   const sampleRate = view.getUint32(at + 4, true);
@@ -89,18 +90,18 @@ function readFmt(view: DataView, at: number, size: number): FmtChunk {
   const bitDepth = view.getUint16(at + 14, true);
   if (tag === FORMAT_EXTENSIBLE) {
     // cbSize (2), valid bits (2), channel mask (4), then the sub-format GUID whose first two bytes are the format tag.
-    if (size < 40) bad('fmt chunk', `expected 40 bytes for WAVE_FORMAT_EXTENSIBLE but it has ${size}`);
+    if (size < 40) bad('a fmt chunk of 40 bytes for WAVE_FORMAT_EXTENSIBLE', `it has ${size}`);
     tag = view.getUint16(at + 24, true);
   }
   if (tag !== FORMAT_PCM && tag !== FORMAT_FLOAT) {
-    bad('format', `expected integer PCM (1) or IEEE float (3) but the file has format tag ${tag} (compressed audio is not supported; convert it with sox or ffmpeg)`);
+    bad('integer PCM (format tag 1) or IEEE float (3)', `it has format tag ${tag} (compressed audio is not supported; convert it with sox or ffmpeg)`);
   }
   const encoding = tag === FORMAT_PCM ? 'pcm' : 'float';
-  if (channels < 1 || channels > MAX_CHANNELS) bad('channel count', `expected 1 to ${MAX_CHANNELS} but the file has ${channels}`);
-  if (sampleRate < 1 || sampleRate > MAX_SAMPLE_RATE) bad('sample rate', `expected 1 to ${MAX_SAMPLE_RATE} Hz but the file has ${sampleRate}`);
-  checkDepth(encoding, bitDepth, 'bit depth', 'format');
+  if (channels < 1 || channels > MAX_CHANNELS) bad(`1 to ${MAX_CHANNELS} channels`, `it has ${channels}`);
+  if (sampleRate < 1 || sampleRate > MAX_SAMPLE_RATE) bad(`a sample rate of 1 to ${MAX_SAMPLE_RATE} Hz`, `it has ${sampleRate}`);
+  checkDepth(encoding, bitDepth, 'bitDepth', 'format');
   if (blockAlign !== (channels * bitDepth) / 8) {
-    bad('block size', `expected ${(channels * bitDepth) / 8} bytes (${channels} channels of ${bitDepth} bits) but the file has ${blockAlign}`);
+    bad(`a block size of ${(channels * bitDepth) / 8} bytes (${channels} channels of ${bitDepth} bits)`, `it has ${blockAlign}`);
   }
   return { encoding, channels, sampleRate, bitDepth, blockAlign };
 }
@@ -128,7 +129,7 @@ export function decodeWav(bytes: Uint8Array): DecodedWav {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = bytes.byteLength;
   if (n < 12 || fourCC(view, 0) !== 'RIFF' || fourCC(view, 8) !== 'WAVE') {
-    bad('header', `expected "RIFF" and "WAVE" in the first 12 bytes but the file ${n < 12 ? `has only ${n} bytes` : `starts with ${JSON.stringify(fourCC(view, 0) + '....' + fourCC(view, 8))}`}`);
+    bad('"RIFF" and "WAVE" in the first 12 bytes', n < 12 ? `it has only ${n} bytes` : `it starts with ${JSON.stringify(fourCC(view, 0) + '....' + fourCC(view, 8))}`);
   }
   let fmt: FmtChunk | null = null;
   let at = 12;
@@ -137,19 +138,19 @@ export function decodeWav(bytes: Uint8Array): DecodedWav {
     const size = view.getUint32(at + 4, true);
     const body = at + 8;
     if (id === 'data') {
-      if (!fmt) bad('file', 'expected a fmt chunk before the data chunk');
+      if (!fmt) bad('a fmt chunk before the data chunk', 'the data chunk comes first');
       let end = body + size;
       if (end > n) {
-        if (size < STREAMING_PLACEHOLDER) bad('data chunk', `expected ${size} bytes but only ${n - body} remain (the file is truncated)`);
+        if (size < STREAMING_PLACEHOLDER) bad(`a data chunk of ${size} bytes`, `only ${n - body} remain (the file is truncated)`);
         end = n;
       }
       return decodeSamples(view, body, end, fmt);
     }
-    if (body + size > n) bad(`${JSON.stringify(id)} chunk`, `expected ${size} bytes but only ${n - body} remain (the file is truncated)`);
+    if (body + size > n) bad(`a ${JSON.stringify(id)} chunk of ${size} bytes`, `only ${n - body} remain (the file is truncated)`);
     if (id === 'fmt ') fmt = readFmt(view, body, size);
     at = body + size + (size & 1); // chunks are padded to an even size
   }
-  return bad('file', fmt ? 'expected a data chunk but none was found' : 'expected fmt and data chunks but none was found');
+  return bad(fmt ? 'a data chunk' : 'fmt and data chunks', 'none was found');
 }
 
 function decodeSamples(view: DataView, start: number, end: number, fmt: FmtChunk): DecodedWav {
@@ -172,7 +173,8 @@ export async function readWav(path: string): Promise<DecodedWav> {
   try {
     return decodeWav(bytes);
   } catch (err) {
-    if (err instanceof FormatError) throw new FormatError(`${err.message} (in ${JSON.stringify(path)})`);
+    // Name the file where the message says "a WAV file".
+    if (err instanceof FormatError) throw new FormatError(err.message.replace('in a WAV file', `in the WAV file ${JSON.stringify(path)}`));
     throw err;
   }
 }
