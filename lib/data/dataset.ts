@@ -49,7 +49,7 @@ export interface DatasetOptions<T> {
 }
 
 /** The keys of DatasetOptions, for checkOptions. */
-const DATASET_OPTION_KEYS = optionKeys<DatasetOptions<unknown>>({ shard: true });
+export const DATASET_OPTION_KEYS = optionKeys<DatasetOptions<unknown>>({ shard: true });
 
 export class Dataset<T> implements AsyncIterable<T> {
   private readonly source: DatasetSource<T>;
