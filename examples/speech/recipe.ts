@@ -19,11 +19,16 @@ export interface Example {
   digits: number[];
 }
 
-/** Reads a WAV file and computes its normalised log-mel features. */
-export async function featuresOf(file: string): Promise<eddy.Tensor> {
+/** Normalised log-mel features of mono samples at any rate (resampled to 16 kHz first). */
+export function featuresOf(samples: Float32Array, sampleRate: number): eddy.Tensor {
+  const x = eddy.audio.resample(samples, sampleRate, SAMPLE_RATE);
+  return eddy.audio.normalizeUtterance(eddy.audio.logMel(x, { sampleRate: SAMPLE_RATE, melBands: MEL_BANDS }));
+}
+
+/** The features of a WAV file (any format readWav takes; stereo is averaged). */
+export async function featuresOfFile(file: string): Promise<eddy.Tensor> {
   const wav = await eddy.audio.readWav(file);
-  const mono = eddy.audio.resample(eddy.audio.toMono(wav), wav.sampleRate, SAMPLE_RATE);
-  return eddy.audio.normalizeUtterance(eddy.audio.logMel(mono, { sampleRate: SAMPLE_RATE, melBands: MEL_BANDS }));
+  return featuresOf(eddy.audio.toMono(wav), wav.sampleRate);
 }
 
 export interface ModelOptions {
@@ -136,4 +141,14 @@ export function evaluate(model: eddy.Sequential, examples: Example[], batchSize 
     beamCer: eddy.metrics.cer(beam, refs),
     samples: refs.slice(0, 5).map((r, i) => [text(r), text(greedy[i]), text(beam[i])]),
   };
+}
+
+/** The digits heard in one utterance's features (beam search, width 8). */
+export function transcribe(model: eddy.Sequential, features: eddy.Tensor): string {
+  const [labels] = eddy.noGrad(() => {
+    const batch = makeBatch([{ features, digits: [] }]);
+    const logProbs = eddy.logSoftmax(model.forward(batch.x, { lengths: batch.lengths, training: false }), -1);
+    return eddy.ctc.beamDecode(logProbs, { lengths: batch.lengths, beamWidth: 8 });
+  });
+  return labels.map((c) => String(c - 1)).join('');
 }
