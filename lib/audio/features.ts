@@ -19,6 +19,7 @@ import { ValidationError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { checkInteger, checkNumber, checkOneOf, checkOptions, fail, optionKeys } from '../validate';
 
+/** Framing and spectrum options of `spectrogram` (and of the mel features built on it). */
 export interface SpectrogramOptions {
   /** Samples per second of the signal. @default 16000 */
   sampleRate?: number;
@@ -36,6 +37,7 @@ export interface SpectrogramOptions {
   power?: 1 | 2;
 }
 
+/** Options of `logMel` and `melFilterbank`: the framing plus the mel filters. */
 export interface MelOptions extends SpectrogramOptions {
   /** Number of mel bands. @default 40 */
   melBands?: number;
@@ -51,6 +53,7 @@ export interface MelOptions extends SpectrogramOptions {
   logFloor?: number;
 }
 
+/** Options of `mfcc`: the log-mel options plus how many coefficients to keep. */
 export interface MfccOptions extends MelOptions {
   /** Number of cepstral coefficients kept (the first ones of the DCT). @default 13 */
   coefficients?: number;

@@ -8,6 +8,7 @@ import { ShapeError } from '../errors';
 import { Tensor, checkTensor, denseData } from '../tensor/tensor';
 import { checkBoolean, checkNumber, checkOptions, formatShape, optionKeys } from '../validate';
 
+/** Options of `normalizeUtterance`. */
 export interface NormalizeOptions {
   /** Divide by the standard deviation as well as subtracting the mean. @default true */
   variance?: boolean;

@@ -12,6 +12,7 @@ import { Generator } from '../random';
 import { Tensor, checkTensor, denseData } from '../tensor/tensor';
 import { checkGenerator, checkInteger, checkNumber, checkOptions, formatShape, optionKeys } from '../validate';
 
+/** Options of `specAugment`. */
 export interface SpecAugmentOptions {
   /** Number of frequency masks. @default 2 */
   freqMasks?: number;

@@ -36,9 +36,11 @@ export interface WavFormat {
 
 /** What `decodeWav` and `readWav` return. */
 export interface DecodedWav extends Audio {
+  /** How the file stored its samples. */
   format: WavFormat;
 }
 
+/** Options of `encodeWav` and `writeWav`. */
 export interface EncodeWavOptions {
   /** 'pcm' or 'float'. @default 'pcm' */
   encoding?: 'pcm' | 'float';

@@ -28,6 +28,7 @@ export interface CtcLanguageModel {
   endLogProb?(history: readonly number[]): number;
 }
 
+/** Options of `beamDecode` and `beamSearch`. */
 export interface BeamDecodeOptions extends EmissionOptions {
   /** Prefixes kept after each step. @default 16 */
   beamWidth?: number;
@@ -46,6 +47,7 @@ export const BEAM_DECODE_OPTION_KEYS = optionKeys<BeamDecodeOptions>({
 
 /** One hypothesis of `beamSearch`. */
 export interface CtcHypothesis {
+  /** The decoded labels (blanks removed, repeats merged). */
   labels: number[];
   /** log P(labels | input) summed over the alignments the search kept. */
   logProb: number;

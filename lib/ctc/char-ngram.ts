@@ -16,6 +16,7 @@ import { ValidationError } from '../errors';
 import { checkInteger, checkOptions, fail, optionKeys } from '../validate';
 import type { CtcLanguageModel } from './beam';
 
+/** Options of `CharNgram.fit`. */
 export interface CharNgramOptions {
   /** n: how many labels a prediction sees, counting the predicted one. @default 3 */
   order?: number;
@@ -35,8 +36,11 @@ interface ContextCounts {
 const START = -2;
 const END = -1;
 
+/** A label n-gram model fitted with `CharNgram.fit`; pass it to `beamDecode({ lm })`. */
 export class CharNgram implements CtcLanguageModel {
+  /** n: labels per n-gram, the predicted one included. */
   readonly order: number;
+  /** Labels are 0..vocabularySize − 1. */
   readonly vocabularySize: number;
   private readonly counts = new Map<string, ContextCounts>();
 

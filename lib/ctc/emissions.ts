@@ -7,6 +7,7 @@ import { ShapeError } from '../errors';
 import { Tensor, checkTensor, denseData } from '../tensor/tensor';
 import { checkBoolean, checkInteger, fail, formatShape } from '../validate';
 
+/** How the decoders read their input: layout, lengths and the blank class. */
 export interface EmissionOptions {
   /** Input is [batch, time, classes]; false for time-major [time, batch, classes]. @default true */
   batchFirst?: boolean;

@@ -6,6 +6,7 @@ import { Tensor } from '../tensor/tensor';
 import { checkOptions, optionKeys } from '../validate';
 import { EmissionOptions, readEmissions } from './emissions';
 
+/** Options of `greedyDecode`: the layout of the emissions. */
 export type GreedyDecodeOptions = EmissionOptions;
 
 /** The keys of GreedyDecodeOptions, for checkOptions. */
