@@ -2,9 +2,9 @@
  * End to end: spoken digit strings synthesised with espeak-ng and sox
  * noise (examples/speech), a BiGRU trained with CTC on some voices, and
  * the digit error rate on voices it never heard (other accents and voice
- * variants) must be at most 30 %. The CI-sized run of the example (which
- * reaches about 1–2 % with its full settings). Skips, saying why, without
- * espeak-ng or sox.
+ * variants) must be at most 30 %: the CI-sized run of the example (which
+ * reaches about 2 % with its full settings; this one about 6–7 %). Skips,
+ * saying why, without espeak-ng or sox.
  */
 import * as assert from 'assert';
 import { promises as fs } from 'fs';
