@@ -41,16 +41,19 @@ describe('audio: WAV', () => {
 
   it('reads and writes files, naming the file in errors', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-wav-'));
-    after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const file = path.join(dir, 'tone.wav');
-    const tone = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i / 3) / 2);
-    await audio.writeWav(file, { sampleRate: 8000, channels: [tone] });
-    const back = await audio.readWav(file);
-    assertClose(back.channels[0], tone, 1 / 32768);
-    assert.deepStrictEqual(Array.from(audio.toMono({ sampleRate: 8000, channels: [tone, tone.map((v) => -v)] })), new Array(64).fill(0));
-    fs.writeFileSync(file, 'RIFF....WAVEjunk');
-    await assert.rejects(audio.readWav(file), (e: Error) => e instanceof FormatError && /Expected fmt and data chunks in the WAV file ".*tone\.wav" but none was found/.test(e.message));
-    await assert.rejects(audio.readWav(path.join(dir, 'missing.wav')), (e: Error) => e instanceof FileError && /ENOENT/.test(e.message));
+    try {
+      const file = path.join(dir, 'tone.wav');
+      const tone = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i / 3) / 2);
+      await audio.writeWav(file, { sampleRate: 8000, channels: [tone] });
+      const back = await audio.readWav(file);
+      assertClose(back.channels[0], tone, 1 / 32768);
+      assert.deepStrictEqual(Array.from(audio.toMono({ sampleRate: 8000, channels: [tone, tone.map((v) => -v)] })), new Array(64).fill(0));
+      fs.writeFileSync(file, 'RIFF....WAVEjunk');
+      await assert.rejects(audio.readWav(file), (e: Error) => e instanceof FormatError && /Expected fmt and data chunks in the WAV file ".*tone\.wav" but none was found/.test(e.message));
+      await assert.rejects(audio.readWav(path.join(dir, 'missing.wav')), (e: Error) => e instanceof FileError && /ENOENT/.test(e.message));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses what it does not support with a FormatError that says what arrived', () => {
