@@ -147,8 +147,8 @@ export async function trainMotionClassifier(opts: { clips: number; epochs: numbe
 }
 
 async function main(): Promise<void> {
-  const clips = Number(process.argv[2] ?? 4000);
-  const epochs = Number(process.argv[3] ?? 12);
+  const clips = Number(process.argv[2] ?? 2400);
+  const epochs = Number(process.argv[3] ?? 8);
   const started = Date.now();
   const { accuracy } = await trainMotionClassifier({ clips, epochs, seed: 0, log: console.log });
   const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
