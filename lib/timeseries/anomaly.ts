@@ -100,11 +100,17 @@ interface Fitted {
  * ```
  */
 export class AnomalyDetector {
+  /** The forecaster's recurrent cell. */
   readonly cell: 'lstm' | 'gru';
+  /** Features of its hidden state. */
   readonly hiddenSize: number;
+  /** Samples ahead it predicts. */
   readonly horizon: number;
+  /** Trailing samples averaged into a score. */
   readonly window: number;
+  /** Samples that score 0 at the start of each signal. */
   readonly warmup: number;
+  /** The default quantile of `threshold()`. */
   readonly quantile: number;
   private readonly generator: Generator;
   private fitted: Fitted | null = null;

@@ -13,11 +13,12 @@
  *
  * z₀ is baseline wander at the respiratory frequency. As in the authors'
  * `ecgsyn`, the widths bᵢ and the angles of P, Q, S and T scale with the
- * record's mean heart rate, the system is integrated with fourth-order
- * Runge–Kutta at four times the output rate; z is scaled so that the
- * baseline is 0 mV and a typical R peak 1 mV. Here each RR interval (R peak to R peak) is drawn per beat:
- * the mean, a 0.1 Hz (Mayer wave) and a 0.25 Hz (respiratory) oscillation
- * — the two peaks of the model's RR spectrum — and a little white jitter.
+ * record's mean heart rate and the system is integrated with fourth-order
+ * Runge–Kutta at four times the output rate; z is then scaled so that the
+ * baseline is 0 mV and a typical R peak 1 mV. Here each RR interval (R peak
+ * to R peak) is drawn per beat: the mean, a 0.1 Hz (Mayer wave) and a
+ * 0.25 Hz (respiratory) oscillation — the two peaks of the model's RR
+ * spectrum — and a little white jitter.
  */
 import { Generator } from '../random';
 import { checkGenerator, checkInteger, checkNumber, checkOneOf, checkOptions, fail, optionKeys } from '../validate';
@@ -25,6 +26,7 @@ import { checkGenerator, checkInteger, checkNumber, checkOneOf, checkOptions, fa
 /** The kinds of event `syntheticEcg` inserts; sizes are fixed (see `ECG_EVENT_SIZES`). */
 export type EcgEventKind = 'ectopic' | 'rateChange' | 'dropout' | 'noise';
 
+/** Every kind of event, in the order the docs list them. */
 export const ECG_EVENT_KINDS: readonly EcgEventKind[] = ['ectopic', 'rateChange', 'dropout', 'noise'];
 
 /**
@@ -132,7 +134,7 @@ function eventSeconds(kind: EcgEventKind): number {
 interface Rhythm {
   rr: number[];
   /** Per event of `rhythmEvents`, the beats it spans [first, last]. */
-  spans: { kind: EcgEventKind; at: number; beats: [number, number] }[];
+  spans: { kind: EcgEventKind; beats: [number, number] }[];
 }
 
 /**
@@ -240,13 +242,13 @@ function rrIntervals(duration: number, heartRate: number, hrStd: number, kinds: 
         // The premature beat, then the compensatory pause: the two intervals sum to two normal ones.
         const early = base * (1 - ECG_EVENT_SIZES.ectopicPrematurity);
         const pause = 2 * base - early;
-        spans.push({ kind: 'ectopic', at: next.at, beats: [rr.length, rr.length + 1] });
+        spans.push({ kind: 'ectopic', beats: [rr.length, rr.length + 1] });
         rr.push(early, pause);
         t += early + pause;
         continue;
       }
       fastUntil = t + ECG_EVENT_SIZES.rateChangeSeconds;
-      fastSpan = { kind: 'rateChange', at: next.at, beats: [rr.length, rr.length] };
+      fastSpan = { kind: 'rateChange', beats: [rr.length, rr.length] };
       spans.push(fastSpan);
     }
     if (t < fastUntil) {
