@@ -56,7 +56,7 @@ export interface AnomalyFitOptions {
   sequenceLength?: number;
   /** Adam's learning rate. @default 0.01 */
   lr?: number;
-  /** The fraction at the end of every normal signal held out from training to calibrate the threshold. @default 0.25 */
+  /** The fraction at the end of every normal signal held out from training to calibrate the threshold; 0 trains on everything (then `calibrate` before `threshold`). @default 0.25 */
   calibration?: number;
   /** Stops training early when aborted. @default none */
   signal?: AbortSignal;
@@ -152,7 +152,7 @@ export class AnomalyDetector {
       train.push(s.subarray(0, cut));
       if (s.length - cut > this.warmup) held.push(s.subarray(cut));
     }
-    if (held.length === 0) {
+    if (calibration > 0 && held.length === 0) {
       throw new ValidationError(`Expected normal signals whose held-out ends (options.calibration = ${calibration}) are longer than the warm-up (${this.warmup} samples) but received none`);
     }
     let sum = 0;
@@ -217,7 +217,9 @@ export class AnomalyDetector {
 
   /** The `q` quantile of the normal scores: the score above which a sample is anomalous. */
   threshold(q: number = this.quantile): number {
-    return quantile(this.state('threshold').normalScores, q);
+    const { normalScores } = this.state('threshold');
+    if (normalScores.length === 0) throw new ValidationError('Expected normal scores for threshold but received none (fit with options.calibration > 0, or call calibrate(signals))');
+    return quantile(normalScores, q);
   }
 
   /** One score per sample of `signal` (0 during the warm-up), computed as a stream would. */

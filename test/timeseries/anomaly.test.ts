@@ -145,4 +145,14 @@ describe('AnomalyDetector', () => {
     assert.throws(() => d.score([1, Infinity]), /Expected a finite number for signal\[1\] but received Infinity of type number/);
     await assert.rejects(d.fit(normal, { epoch: 2 } as never), /did you mean epochs\?/);
   });
+
+  it('trained on everything (calibration 0), takes its threshold from calibrate()', async () => {
+    const g = new eddy.Generator(6);
+    const d = new ts.AnomalyDetector({ hiddenSize: 4, horizon: 2, warmup: 32, generator: new eddy.Generator(1) });
+    await d.fit([ts.syntheticEcg({ duration: 6, generator: g }).signal], { epochs: 1, sequenceLength: 64, calibration: 0 });
+    assert.throws(() => d.threshold(), /Expected normal scores for threshold but received none/);
+    const normal = ts.syntheticEcg({ duration: 3, generator: g }).signal;
+    d.calibrate(normal);
+    assert.strictEqual(d.threshold(1), Math.max(...d.score(normal).subarray(32)));
+  });
 });
