@@ -3,18 +3,21 @@
  * JSON line per measurement. Suites: gemm (sgemm on the layers' GEMM
  * shapes), rnn (the recurrent layers, inference and training), step (one
  * token per native call through a stepper, C4, one thread), distributed
- * (data-parallel training on 1 and 2 MPI ranks; not in the default run).
+ * (data-parallel training on 1 and 2 MPI ranks; not in the default run),
+ * stream (256 streams through a StreamBatcher).
  */
 import * as os from 'os';
 import { runDistributedBench } from '../lib/bench/distributed';
 import { runGemmBench } from '../lib/bench/gemm';
 import { runRnnBench } from '../lib/bench/rnn';
 import { runStepBench } from '../lib/bench/step';
+import { runStreamBench } from '../lib/bench/stream';
 
 const SUITES: Record<string, (threads: number[], configs: string[]) => void | Promise<void>> = {
   gemm: runGemmBench,
   rnn: runRnnBench,
   step: runStepBench,
+  stream: runStreamBench,
   distributed: runDistributedBench,
 };
 

@@ -30,6 +30,7 @@
 #include "optimizers.h"
 #include "parallel.h"
 #include "recurrent.h"
+#include "linear_rows.h"
 #include "recurrent_step.h"
 
 namespace {
@@ -647,6 +648,48 @@ Napi::Value JS_rnnStep(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---------------------------------------------------------------- batch-invariant Linear
+
+const napi_type_tag kLinearRowsTag = {0x6564647973746570ULL, 0x6c696e6561727277ULL};
+
+// linearRows(weight [out·in], bias [out] | null, out, in): copies and packs a
+// Linear layer's weights for linearRowsRun.
+Napi::Value JS_linearRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) throw Napi::TypeError::New(env, "Expected weight, bias, out, in");
+  FloatView w = ArgFloat32Array(info, 0, "weight");
+  const int out = static_cast<int>(ArgInt(info, 2, "out", 1, 1 << 24));
+  const int in = static_cast<int>(ArgInt(info, 3, "in", 1, 1 << 24));
+  if (w.length != static_cast<size_t>(out) * in) throw Napi::RangeError::New(env, "Expected weight of out·in elements");
+  const float* bias = nullptr;
+  if (!info[1].IsNull()) {
+    FloatView b = ArgFloat32Array(info, 1, "bias");
+    if (b.length != static_cast<size_t>(out)) throw Napi::RangeError::New(env, "Expected bias of out elements");
+    bias = b.data;
+  }
+  auto* rows = new eddy::LinearRows(w.data, bias, out, in);
+  auto handle = Napi::External<eddy::LinearRows>::New(env, rows, [](Napi::Env, eddy::LinearRows* r) { delete r; });
+  handle.TypeTag(&kLinearRowsTag);
+  return handle;
+}
+
+// linearRowsRun(handle, x [m·in], y [m·out]): y = x·Wᵀ + b, synchronous.
+Napi::Value JS_linearRowsRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsExternal() || !info[0].As<Napi::External<eddy::LinearRows>>().CheckTypeTag(&kLinearRowsTag)) {
+    throw Napi::TypeError::New(env, "Expected a handle made by linearRows");
+  }
+  const eddy::LinearRows* r = info[0].As<Napi::External<eddy::LinearRows>>().Data();
+  FloatView x = ArgFloat32Array(info, 1, "x");
+  FloatView y = ArgFloat32Array(info, 2, "y");
+  if (x.length % r->in() != 0) throw Napi::RangeError::New(env, "Expected x of m·in elements");
+  const size_t m = x.length / r->in();
+  if (y.length != m * r->out()) throw Napi::RangeError::New(env, "Expected y of m·out elements");
+  if (m > static_cast<size_t>(1 << 30) / r->out()) throw Napi::RangeError::New(env, "Too many rows for one call");
+  r->run(static_cast<int>(m), x.data, y.data);
+  return env.Undefined();
+}
+
 // ---------------------------------------------------------------- optimizers
 
 // Every optimizer entry takes { p, g, <state arrays>, <hyperparameters> };
@@ -1012,6 +1055,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"rnnBackwardAsync", kRnnBackwardOp, JS_rnnBackwardAsync},
       {"rnnStepper", "the recurrent step", JS_rnnStepper},
       {"rnnStep", "the recurrent step", JS_rnnStep},
+      {"linearRows", "the batch-invariant Linear", JS_linearRows},
+      {"linearRowsRun", "the batch-invariant Linear", JS_linearRowsRun},
       {"activate", "an activation", JS_activate},
       {"additiveScore", "attention scores", JS_additiveScore},
       {"additiveScoreBackward", "attention scores", JS_additiveScoreBackward},

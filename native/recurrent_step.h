@@ -24,9 +24,13 @@ class RecurrentStepper {
 
   // Advances B streams one step: x [B, I] in, h [B, H] (and c [B, H] for
   // LSTM) from h_{t-1} to h_t in place; h_t is also the step's output.
+  // From 2·kRowsPerTask streams on, groups of rows run on the pool.
   void step(int B, const float* x, float* h, float* c);
 
   const RnnShape& shape() const { return s_; }
+
+  // Fewer rows than this per thread cost more to hand over than to step.
+  static constexpr int kRowsPerTask = 32;
 
  private:
   RnnShape s_;
