@@ -1,5 +1,6 @@
 #include "recurrent_step.h"
 
+#include <cstring>
 #include <stdexcept>
 
 #include "layer_loop.h"
@@ -51,6 +52,22 @@ void RecurrentStepper::step(int B, const float* x, float* h, float* c) {
   };
   if (B < 2 * kRowsPerTask) return rows(0, B);
   parallel_for(B, kRowsPerTask, [&](int64_t lo, int64_t hi) { rows(static_cast<int>(lo), static_cast<int>(hi)); });
+}
+
+void RecurrentStepper::step_slots(int B, const float* x, const int32_t* slots, float* h_slab, float* c_slab, float* y) {
+  if (B < 1) return;
+  const size_t H = static_cast<size_t>(s_.H);
+  if (c_slab && cells_.size() < B * H) cells_.resize(B * H);
+  float* c = c_slab ? cells_.data() : nullptr;
+  for (int b = 0; b < B; ++b) {
+    std::memcpy(y + b * H, h_slab + slots[b] * H, sizeof(float) * H);
+    if (c) std::memcpy(c + b * H, c_slab + slots[b] * H, sizeof(float) * H);
+  }
+  step(B, x, y, c);
+  for (int b = 0; b < B; ++b) {
+    std::memcpy(h_slab + slots[b] * H, y + b * H, sizeof(float) * H);
+    if (c) std::memcpy(c_slab + slots[b] * H, c + b * H, sizeof(float) * H);
+  }
 }
 
 }  // namespace eddy

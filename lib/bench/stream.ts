@@ -5,7 +5,8 @@
  * `step` — every stream awaits its own step (a promise per step, batched by
  * the queue) — and `stepMany` — one call steps all streams. Prints total
  * steps per second, the step latency (p50, p99: from the call to the
- * result), with the CPU and the kernels.
+ * result), the process's CPU time per step (all threads; what a loaded
+ * machine does not distort), with the CPU and the kernels.
  */
 import * as os from 'os';
 import * as eddy from '../index';
@@ -78,13 +79,17 @@ export async function runStreamBench(threadCounts: number[]): Promise<void> {
             return lat;
           };
           await rounds(one, RUN_MS / 10);
+          const cpu0 = process.cpuUsage();
           const r = await rounds(one, RUN_MS);
+          const used = process.cpuUsage(cpu0);
           const stepsPerS = r.steps / r.seconds;
           console.log(JSON.stringify({
             suite: 'stream', config: c.id, model: head ? 'lstm-32-64+linear' : 'lstm-32-64', api, streams: STREAMS, threads,
             steps_per_s: Math.round(stepsPerS),
             p50_ms: +percentile(r.latencies, 0.5).toFixed(3),
             p99_ms: +percentile(r.latencies, 0.99).toFixed(3),
+            // CPU time of the process (all its threads) per step: on a shared machine it shows what idle cores would do.
+            cpu_us_per_step: +((used.user + used.system) / r.steps).toFixed(3),
             gflops: +((forwardFlopsPerToken(c) * stepsPerS) / 1e9).toFixed(1),
             cpu, isa: info.isa, kernel: info.kernels.recurrentGemm,
           }));

@@ -6,11 +6,12 @@
  * after the first one arrived. `stepMany` steps a given set of streams at
  * once, for callers that already hold one input per stream.
  *
- * Single steps of a Sequential model run on its plan (see session.ts): each
- * stream keeps its states in one Float32Array of its own; a batch copies the
- * waiting streams' rows into preallocated buffers, each layer advances all
- * rows in one native call, and the new rows are copied back. Nothing is
- * allocated per stream but the output each caller receives.
+ * Single steps of a Sequential model run on its plan (see session.ts): the
+ * streams' states are rows of one slab per recurrent layer, each stream
+ * owning a slot; a batch hands the layer's stepper the waiting streams'
+ * slots, and the native side gathers the rows, steps them in one call and
+ * writes them back. Nothing is allocated per stream but the output each
+ * caller receives.
  */
 import { noGrad } from '../autograd/grad-mode';
 import { ShapeError, ValidationError } from '../errors';
@@ -44,26 +45,27 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-/** Where one recurrent layer's state sits in a stream's row (`BatchedStream.row`), and the batch buffers it is gathered into. */
-interface StateSlot {
+/** One recurrent layer's states: a row per stream slot, and the buffer its batch outputs go to. */
+interface StateSlab {
   path: string;
   hiddenSize: number;
-  /** Offsets of h and c (−1 without a cell state) in the row. */
-  h: number;
-  c: number;
-  /** [rows, hiddenSize] buffers the batch runs on, grown as needed. */
+  /** [capacity, hiddenSize]: h (and c for an LSTM) of the stream in each slot. */
   hs: Float32Array;
   cs: Float32Array | null;
+  /** [rows, hiddenSize]: the batch's new h, which the next layer reads. */
+  y: Float32Array;
 }
 
 /** One stream of a `StreamBatcher`: like a `Session`, but `step` resolves when its batch has run. */
 export class BatchedStream {
-  /** @internal The states, when the batcher runs a plan: every recurrent layer's h (and c) one after another; else empty. */
-  readonly row: Float32Array;
-  /** @internal The states, when the batcher has no plan. */
+  /** @internal Its row in the batcher's slabs (when the batcher runs a plan); −1 once released. */
+  slot = -1;
+  /** @internal The states, when the batcher has no plan or the slot was released. */
   states: ModelStates = {};
   /** @internal Steps queued and not yet run. */
   queued = 0;
+  /** @internal Where the input of its first queued step is copied. */
+  inbox = new Float32Array(0);
   /** @internal The last batch that took a step of this stream. */
   mark = 0;
   private closed = false;
@@ -71,10 +73,7 @@ export class BatchedStream {
   /** @internal */
   constructor(
     /** @internal */ readonly batcher: StreamBatcher,
-    rowSize: number,
-  ) {
-    this.row = new Float32Array(rowSize);
-  }
+  ) {}
 
   /** Whether `close()` was called. */
   get isClosed(): boolean {
@@ -89,8 +88,7 @@ export class BatchedStream {
 
   /** Forgets the carried states: the next step to run starts from zeros. */
   reset(): void {
-    this.row.fill(0);
-    this.states = {};
+    this.batcher.setStates(this, {});
   }
 
   /** The carried states as plain data (see `Session.state()`). */
@@ -98,9 +96,10 @@ export class BatchedStream {
     return this.batcher.stateOf(this);
   }
 
-  /** Leaves the batcher; queued steps still run. */
+  /** Leaves the batcher; queued steps still run, and `state()` still answers. */
   close(): void {
     this.closed = true;
+    this.batcher.releaseIfDone(this);
   }
 }
 
@@ -113,8 +112,15 @@ export class StreamBatcher {
   /** Checks the model and inputs; its plan (when the model has one) runs every single step. */
   private readonly session: Session;
   private readonly plan: PlanStep[] | null;
-  private readonly slots: StateSlot[] = [];
-  private readonly rowSize: number = 0;
+  private readonly slabs: StateSlab[] = [];
+  /** Slots in the slabs: how many rows they have, the next never used, and those given back. */
+  private capacity = 0;
+  private nextSlot = 0;
+  private readonly freeSlots: number[] = [];
+  /** Gives back the slot of a stream that was dropped without close(). */
+  private readonly finalizer = new FinalizationRegistry<number>((slot) => this.freeSlots.push(slot));
+  /** The batch's slots ([rows]). */
+  private slotRows = new Int32Array(0);
   /** The first layer's inputs, gathered ([rows, features]). */
   private xs = new Float32Array(0);
   /** Output buffers of the plan's Linear layers, by plan index. */
@@ -130,25 +136,50 @@ export class StreamBatcher {
     this.maxDelayMs = checkNumber('opts.maxDelayMs', o.maxDelayMs ?? 0, { min: 0, max: 60000 });
     this.session = new Session(model);
     this.plan = this.session.plan;
-    if (this.plan) {
-      let size = 0;
-      for (const p of this.plan) {
-        if (!p.stepper) continue;
-        const H = p.stepper.h.length;
-        const hasC = p.stepper.c !== null;
-        this.slots.push({ path: p.path!, hiddenSize: H, h: size, c: hasC ? size + H : -1, hs: new Float32Array(0), cs: hasC ? new Float32Array(0) : null });
-        size += hasC ? 2 * H : H;
-      }
-      this.rowSize = size;
+    for (const p of this.plan ?? []) {
+      if (p.stepper) this.slabs.push({ path: p.path!, hiddenSize: p.stepper.h.length, hs: new Float32Array(0), cs: p.stepper.c && new Float32Array(0), y: new Float32Array(0) });
     }
   }
 
   /** A new stream, empty or resumed from a `state()`. */
   open(state?: SessionState): BatchedStream {
     const states = state === undefined ? {} : this.session.statesFrom(state);
-    const stream = new BatchedStream(this, this.rowSize);
+    const stream = new BatchedStream(this);
+    if (this.plan) {
+      stream.slot = this.takeSlot();
+      this.finalizer.register(stream, stream.slot, stream);
+    }
     this.setStates(stream, states);
     return stream;
+  }
+
+  /** A free slot in the slabs, which grow (doubling) when every slot is taken. */
+  private takeSlot(): number {
+    const free = this.freeSlots.pop();
+    if (free !== undefined) return free;
+    if (this.nextSlot === this.capacity) {
+      this.capacity = Math.max(16, 2 * this.capacity);
+      for (const s of this.slabs) {
+        const grow = (old: Float32Array): Float32Array => {
+          const next = new Float32Array(this.capacity * s.hiddenSize);
+          next.set(old);
+          return next;
+        };
+        s.hs = grow(s.hs);
+        if (s.cs) s.cs = grow(s.cs);
+      }
+    }
+    return this.nextSlot++;
+  }
+
+  /** @internal A closed stream with nothing queued keeps its states itself and gives its slot back. */
+  releaseIfDone(stream: BatchedStream): void {
+    if (!stream.isClosed || stream.queued > 0 || stream.slot < 0) return;
+    const states = this.statesOf(stream);
+    this.finalizer.unregister(stream);
+    this.freeSlots.push(stream.slot);
+    stream.slot = -1;
+    stream.states = states;
   }
 
   /**
@@ -219,7 +250,15 @@ export class StreamBatcher {
   enqueue(stream: BatchedStream, input: StepInput): Promise<Tensor> {
     const single = this.plan ? this.session.singleStep(input) : null;
     const { x, chunk } = single ? { x: null, chunk: false } : this.session.toBatch(input);
-    const values = single && single.values.slice();
+    // The input is copied (the caller may reuse its array): into the
+    // stream's own buffer when no other step of it waits, else a new one.
+    let values: Float32Array | null = null;
+    if (single) {
+      if (stream.queued === 0 && stream.inbox.length === single.values.length) values = stream.inbox;
+      else if (stream.queued === 0 && stream.inbox.length === 0) values = stream.inbox = new Float32Array(single.values.length);
+      else values = new Float32Array(single.values.length);
+      values.set(single.values);
+    }
     const from = single ? single.from : 0;
     stream.queued++;
     return new Promise<Tensor>((resolve, reject) => {
@@ -296,60 +335,47 @@ export class StreamBatcher {
       return;
     }
     const per = out.v.length / B;
-    for (let i = 0; i < B; i++) batch[i].resolve(new Tensor(out.v.slice(i * per, (i + 1) * per), out.shape));
+    for (let i = 0; i < B; i++) {
+      batch[i].resolve(new Tensor(out.v.slice(i * per, (i + 1) * per), out.shape));
+      this.releaseIfDone(batch[i].stream);
+    }
   }
 
   /**
    * One step of `streams` through the plan from layer `from`: x holds one
-   * input row per stream. Each recurrent layer's states are gathered into
-   * its batch buffers, advanced in place by one native call and, once every
-   * layer has run, copied back to the streams (so a failure changes no
-   * stream). Returns the last layer's rows, valid until the next batch.
+   * input row per stream. Each recurrent layer steps the streams' slab rows
+   * in place (one native call); the other layers run on the batch's rows.
+   * Returns the last layer's rows, valid until the next batch.
    */
   private runRows(streams: readonly BatchedStream[], x: Float32Array, from: number): { v: Float32Array; shape: readonly number[] } {
     const plan = this.plan!;
     const B = streams.length;
+    if (this.slotRows.length < B) this.slotRows = new Int32Array(Math.max(B, this.maxBatch));
+    const slots = this.slotRows.subarray(0, B);
+    for (let i = 0; i < B; i++) slots[i] = streams[i].slot;
     let v = x;
     let shape: readonly number[] = [x.length / B];
     // Only an Embedding comes before `from`: every recurrent layer runs.
-    let slot = 0;
+    let slab = 0;
     for (let k = from; k < plan.length; k++) {
       const p = plan[k];
       if (p.stepper) {
-        const s = this.slots[slot++];
+        const s = this.slabs[slab++];
         const H = s.hiddenSize;
-        if (s.hs.length < B * H) {
-          s.hs = new Float32Array(Math.max(B, this.maxBatch) * H);
-          if (s.cs) s.cs = new Float32Array(s.hs.length);
-        }
-        const h = s.hs.subarray(0, B * H);
-        const c = s.cs && s.cs.subarray(0, B * H);
-        for (let i = 0; i < B; i++) {
-          const row = streams[i].row;
-          copy(row, s.h, h, i * H, H);
-          if (c) copy(row, s.c, c, i * H, H);
-        }
-        p.stepper.stepRows(v, h, c);
-        v = h;
+        if (s.y.length < B * H) s.y = new Float32Array(Math.max(B, this.maxBatch) * H);
+        const y = s.y.subarray(0, B * H);
+        p.stepper.stepSlots(v, slots, s.hs, s.cs, y);
+        v = y;
         shape = [H];
       } else if (p.linear) {
-        const n = B * p.linear.outFeatures;
         let y = this.linearOut.get(k);
-        if (!y || y.length < n) this.linearOut.set(k, (y = new Float32Array(Math.max(B, this.maxBatch) * p.linear.outFeatures)));
+        if (!y || y.length < B * p.linear.outFeatures) this.linearOut.set(k, (y = new Float32Array(Math.max(B, this.maxBatch) * p.linear.outFeatures)));
         v = p.linear.run(v, y);
         shape = [p.linear.outFeatures];
       } else {
         const out = noGrad(() => (p.layer as unknown as { forward(t: Tensor, o: object): unknown }).forward(new Tensor(v, [B, 1, v.length / B]), { training: false })) as Tensor;
         v = valuesOf(out);
         shape = out.shape.slice(2);
-      }
-    }
-    for (const s of this.slots) {
-      const H = s.hiddenSize;
-      for (let i = 0; i < B; i++) {
-        const row = streams[i].row;
-        copy(s.hs, i * H, row, s.h, H);
-        if (s.cs) copy(s.cs, i * H, row, s.c, H);
       }
     }
     return { v, shape };
@@ -368,6 +394,7 @@ export class StreamBatcher {
     batch.forEach((p, i) => {
       const row = output.select(0, i);
       p.resolve(row.reshape(p.chunk ? row.shape : row.shape.slice(1)).contiguous());
+      this.releaseIfDone(p.stream);
     });
   }
 
@@ -379,35 +406,36 @@ export class StreamBatcher {
     return result;
   }
 
-  /** A stream's states as tensors [1, 1, H] by layer path (copies, for a plan). */
+  /** A stream's states as tensors [1, 1, H] by layer path (copies of its slab rows, when it has a slot). */
   private statesOf(stream: BatchedStream): ModelStates {
-    if (!this.plan) return stream.states;
+    if (stream.slot < 0) return stream.states;
     const out: ModelStates = {};
-    for (const s of this.slots) {
-      const t = (at: number): Tensor => new Tensor(stream.row.slice(at, at + s.hiddenSize), [1, 1, s.hiddenSize]);
-      out[s.path] = s.c >= 0 ? { h: t(s.h), c: t(s.c) } : { h: t(s.h) };
+    for (const s of this.slabs) {
+      const H = s.hiddenSize;
+      const row = (slab: Float32Array): Tensor => new Tensor(slab.slice(stream.slot * H, (stream.slot + 1) * H), [1, 1, H]);
+      out[s.path] = s.cs ? { h: row(s.hs), c: row(s.cs) } : { h: row(s.hs) };
     }
     return out;
   }
 
-  private setStates(stream: BatchedStream, states: ModelStates): void {
-    if (!this.plan) {
+  /** @internal Sets a stream's states (zeros for layers without one). */
+  setStates(stream: BatchedStream, states: ModelStates): void {
+    if (stream.slot < 0) {
       stream.states = states;
       return;
     }
-    stream.row.fill(0);
-    for (const s of this.slots) {
+    for (const s of this.slabs) {
+      const H = s.hiddenSize;
+      const at = stream.slot * H;
       const st = states[s.path];
-      if (!st) continue;
-      stream.row.set(valuesOf(st.h), s.h);
-      if (st.c && s.c >= 0) stream.row.set(valuesOf(st.c), s.c);
+      if (st) s.hs.set(valuesOf(st.h), at);
+      else s.hs.fill(0, at, at + H);
+      if (s.cs) {
+        if (st?.c) s.cs.set(valuesOf(st.c), at);
+        else s.cs.fill(0, at, at + H);
+      }
     }
   }
-}
-
-/** n elements from src[at…] to dst[to…]: a plain loop, cheaper than a subarray view for rows this short. */
-function copy(src: Float32Array, at: number, dst: Float32Array, to: number, n: number): void {
-  for (let j = 0; j < n; j++) dst[to + j] = src[at + j];
 }
 
 /** The streams' states side by side along the batch axis; streams without a state get zeros. */

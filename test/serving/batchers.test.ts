@@ -117,6 +117,26 @@ describe('StreamBatcher', () => {
     assert.throws(() => bulk.stepMany([b[2]], three), { name: 'ValidationError', message: 'Expected an open stream for streams[0] but it was closed' });
   });
 
+  it('closed streams keep their state and give their slots to new streams, which start from zeros', async () => {
+    const m = model();
+    const batcher = new eddy.serving.StreamBatcher(m, { maxBatch: 64 });
+    const x = Float32Array.from([0.3, -0.7, 0.2]);
+    const fresh = Array.from(eddy.session(m).step(x).toFloat32Array());
+    const first = Array.from({ length: 40 }, () => batcher.open()); // more than the first slab holds
+    await Promise.all(first.map((s) => s.step(x)));
+    const kept = first.slice(0, 20).map((s) => s.state());
+    const last = first[19].step(x); // queued: the slot stays until it has run
+    first.slice(0, 20).forEach((s) => s.close());
+    const after = await last;
+    assert.deepStrictEqual(first.slice(0, 19).map((s) => s.state()), kept.slice(0, 19));
+    const again = eddy.session(m, kept[19]).step(x);
+    assert.deepStrictEqual(Array.from(after.toFloat32Array()), Array.from(again.toFloat32Array()));
+    const second = Array.from({ length: 20 }, () => batcher.open());
+    const outs = await Promise.all(second.map((s) => s.step(x)));
+    outs.forEach((o, i) => assert.deepStrictEqual(Array.from(o.toFloat32Array()), fresh, `new stream ${i}`));
+    assert.deepStrictEqual(first.slice(0, 19).map((s) => s.state()), kept.slice(0, 19), 'closed streams untouched by the new ones');
+  });
+
   it('keeps each stream in order when it queues several steps at once', async () => {
     const m = model();
     const batcher = new eddy.serving.StreamBatcher(m);
