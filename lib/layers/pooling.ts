@@ -145,7 +145,7 @@ registerLayer<SequencePooling>('SequencePooling', {
   perStep: false,
   // 'last': each row's step lengths − 1 (GatherND over the batch), or the last step when the graph has no lengths input.
   onnx: (layer, x, { graph, lengths }) => {
-    if (layer.mode !== 'last') throw onnxError(`Export supports SequencePooling(mode='last') only but received ${layer.toString()}`);
+    if (layer.mode !== 'last') throw onnxError(`Export does not support ${layer.toString()} yet (supported: mode 'last')`);
     const input = batchMajor(x, graph).name;
     if (lengths === '') {
       const last = graph.op('Gather', [input, graph.int64s('last_step', [-1])], [onnxAttribute.int('axis', 1)]);

@@ -31,6 +31,7 @@ export class LinearRows {
 
   /** y [m, out] = x [m, in] · Wᵀ + b, into `y` when given (m rows of it are written). */
   run(x: Float32Array, y?: Float32Array): Float32Array {
+    if (x.length % this.inFeatures !== 0) throw new ShapeError(`Expected rows of ${this.inFeatures} features for ${this.layer.toString()} but received ${x.length} values`);
     const m = x.length / this.inFeatures;
     const out = y ? y.subarray(0, m * this.outFeatures) : new Float32Array(m * this.outFeatures);
     binding.linearRowsRun(this.handle, x, out);
