@@ -117,6 +117,26 @@ describe('StreamBatcher', () => {
     assert.throws(() => bulk.stepMany([b[2]], three), { name: 'ValidationError', message: 'Expected an open stream for streams[0] but it was closed' });
   });
 
+  it('stepMany takes token ids, and runs models without a native plan through their forward', async () => {
+    eddy.manualSeed(12);
+    const tokens = eddy.sequential([new eddy.Embedding({ numEmbeddings: 5, embeddingDim: 3 }), new eddy.GRU({ inputSize: 3, hiddenSize: 4 })]).eval();
+    const t = new eddy.serving.StreamBatcher(tokens);
+    const one = eddy.session(tokens);
+    assert.deepStrictEqual(Array.from(t.stepMany([t.open(), t.open()], [1, 4]).select(0, 0).toFloat32Array()), Array.from(one.step(1).toFloat32Array()));
+    assert.throws(() => t.stepMany([t.open()], [9]), { name: 'ValidationError', message: 'Expected token ids between 0 and 4 for inputs but received 9 of type number at 0' });
+    // Two stacked layers in one module: no single-step plan, so the batch runs model.forward with the streams' states.
+    const deep = eddy.sequential([new eddy.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2 }), new eddy.Linear({ inFeatures: 4, outFeatures: 2 })]).eval();
+    const queued = new eddy.serving.StreamBatcher(deep);
+    const bulk = new eddy.serving.StreamBatcher(deep);
+    const a = [queued.open(), queued.open()];
+    const b = [bulk.open(), bulk.open()];
+    for (let step = 0; step < 2; step++) {
+      const x = new eddy.Generator(60 + step).uniform(new Float32Array(6), -1, 1);
+      const expected = await Promise.all(a.map((s, i) => s.step(x.subarray(i * 3, (i + 1) * 3))));
+      close(bulk.stepMany(b, x), eddy.stack(expected, 0), `step ${step}`);
+    }
+  });
+
   it('closed streams keep their state and give their slots to new streams, which start from zeros', async () => {
     const m = model();
     const batcher = new eddy.serving.StreamBatcher(m, { maxBatch: 64 });
