@@ -11,5 +11,6 @@ export * from './embedding';
 export * from './layer-norm';
 export * from './linear';
 export * from './merge';
+export * from './multi-head-attention';
 export * from './pooling';
 export * from './recurrent';

@@ -30,6 +30,7 @@ const EXAMPLES: Record<string, () => Module> = {
   DotAttention: () => new eddy.DotAttention(),
   GeneralAttention: () => new eddy.GeneralAttention({ querySize: 3, keySize: 4 }),
   SequencePooling: () => new eddy.SequencePooling({ mode: 'mean' }),
+  MultiHeadAttention: () => new eddy.MultiHeadAttention({ embedDim: 4, numHeads: 2, kdim: 3 }),
   RNN: () => new eddy.RNN({ inputSize: 3, hiddenSize: 4, numLayers: 2 }),
   LSTM: () => new eddy.LSTM({ inputSize: 3, hiddenSize: 4, bidirectional: true }),
   GRU: () => new eddy.GRU({ inputSize: 3, hiddenSize: 4 }),
