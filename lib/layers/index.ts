@@ -14,3 +14,5 @@ export * from './merge';
 export * from './multi-head-attention';
 export * from './pooling';
 export * from './recurrent';
+export * from './transformer';
+export * from './transformer-decoder';

@@ -213,6 +213,29 @@ export class MultiHeadAttention extends Module {
     return { output: y, weights: average ? weights.mean(1) : weights };
   }
 
+  /**
+   * Keys and values projected and split into heads, [B, heads, T, headDim]
+   * each, from batch-first key [B, T, kdim] and value [B, T, vdim]: what a
+   * decoder computes once from the encoder's memory and reuses every step.
+   */
+  projectKeyValue(key: Tensor, value: Tensor): { k: Tensor; v: Tensor } {
+    return { k: splitHeads(this.project(key, 1), this.numHeads, true), v: splitHeads(this.project(value, 2), this.numHeads, true) };
+  }
+
+  /**
+   * Attention of batch-first queries [B, Tq, E] over keys and values
+   * already projected into heads ([B, heads, Tk, headDim], any layout with
+   * contiguous features, e.g. views of a growing cache). Inference only
+   * (no dropout, no weights); `causalOffset` counts the cached keys before
+   * the first query when `isCausal`.
+   */
+  attendProjected(query: Tensor, k: Tensor, v: Tensor, opts: { keyLengths?: Int32Array | null; isCausal?: boolean; causalOffset?: number } = {}): Tensor {
+    const q = checkTensor('query', query);
+    const [B, Tq] = q.shape;
+    const { output } = scaledDotProductAttention(splitHeads(this.project(q, 0), this.numHeads, true), k, v, opts);
+    return this.outProj.forward(reshape(output.transpose(1, 2), [B, Tq, this.embedDim]));
+  }
+
   private checkShapes(q: Tensor, k: Tensor, v: Tensor): { B: number; Tq: number; Tk: number } {
     const bt = this.batchFirst ? 'batch, time' : 'time, batch';
     const bAxis = this.batchFirst ? 0 : 1, tAxis = 1 - bAxis;
