@@ -49,6 +49,8 @@ export { MultiHeadAttention } from './layers/multi-head-attention';
 export type { MultiHeadAttentionOptions, MultiHeadAttentionCallOptions, MultiHeadAttentionOutput } from './layers/multi-head-attention';
 export type { AttentionMaskValue } from './layers/attention-masks';
 export { scaledDotProductAttention } from './ops/scaled-dot-product-attention';
+export { PositionalEncoding } from './layers/positional-encoding';
+export type { PositionalEncodingOptions, PositionalEncodingCallOptions } from './layers/positional-encoding';
 export { TransformerEncoderLayer, TransformerEncoder } from './layers/transformer';
 export type { TransformerLayerOptions, TransformerStackOptions, TransformerEncoderCallOptions } from './layers/transformer';
 export { TransformerDecoderLayer, TransformerDecoder, TransformerDecoderCache } from './layers/transformer-decoder';

@@ -13,6 +13,7 @@ export * from './linear';
 export * from './merge';
 export * from './multi-head-attention';
 export * from './pooling';
+export * from './positional-encoding';
 export * from './recurrent';
 export * from './transformer';
 export * from './transformer-decoder';

@@ -82,3 +82,31 @@ describe('TransformerDecoder.step (cached keys and values)', () => {
     assert.throws(() => cache.select([2]), /Expected indices between 0 and 1/);
   });
 });
+
+describe('transformer layers in models', () => {
+  it('LSTM → PositionalEncoding → TransformerEncoder → Linear: forward with lengths, summary, save and load', async () => {
+    const fs = await import('fs/promises');
+    const os = await import('os');
+    const path = await import('path');
+    const model = eddy.sequential([
+      new eddy.LSTM({ inputSize: 3, hiddenSize: 8 }),
+      new eddy.PositionalEncoding({ dModel: 8, maxLen: 32 }),
+      new TransformerEncoder({ dModel: 8, nhead: 2, dimFeedforward: 16, normFirst: true }, { numLayers: 2, norm: true }),
+      new eddy.Linear({ inFeatures: 8, outFeatures: 2 }),
+    ]).eval();
+    const x = eddy.tensor(new eddy.Generator(1).uniform(new Float32Array(2 * 6 * 3), -1, 1), [2, 6, 3]);
+    const y = eddy.noGrad(() => model.forward(x, { lengths: [6, 4] }));
+    assert.deepStrictEqual(y.shape, [2, 6, 2]);
+    assert.match(model.summary([6, 3]), /TransformerEncoder\(numLayers=2/);
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'eddy-transformer-'));
+    try {
+      await eddy.save(model, path.join(dir, 'm.safetensors'));
+      const loaded = (await eddy.load(path.join(dir, 'm.safetensors'))) as eddy.Sequential;
+      assert.ok(Object.keys(loaded.stateDict()).includes('2.layers.1.self_attn.in_proj_weight'));
+      const again = eddy.noGrad(() => loaded.eval().forward(x, { lengths: [6, 4] }));
+      assert.deepStrictEqual(Array.from(again.toFloat32Array()), Array.from(y.toFloat32Array()));
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+});

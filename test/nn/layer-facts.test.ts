@@ -31,6 +31,7 @@ const EXAMPLES: Record<string, () => Module> = {
   GeneralAttention: () => new eddy.GeneralAttention({ querySize: 3, keySize: 4 }),
   SequencePooling: () => new eddy.SequencePooling({ mode: 'mean' }),
   MultiHeadAttention: () => new eddy.MultiHeadAttention({ embedDim: 4, numHeads: 2, kdim: 3 }),
+  PositionalEncoding: () => new eddy.PositionalEncoding({ dModel: 3, maxLen: 10, kind: 'learned' }),
   TransformerEncoderLayer: () => new eddy.TransformerEncoderLayer({ dModel: 4, nhead: 2, dimFeedforward: 6 }),
   TransformerEncoder: () => new eddy.TransformerEncoder({ dModel: 4, nhead: 2, dimFeedforward: 6, normFirst: true }, { numLayers: 2, norm: true }),
   TransformerDecoderLayer: () => new eddy.TransformerDecoderLayer({ dModel: 4, nhead: 1, dimFeedforward: 6, activation: 'gelu' }),
