@@ -88,3 +88,19 @@ describe('MultiHeadAttention options, masks and errors', () => {
     assert.notDeepStrictEqual(Array.from(trainOut), Array.from(evalOut));
   });
 });
+
+describe('MultiHeadAttention unbatched input', () => {
+  it('[T, E] gives the batch-of-one result without the batch axis', () => {
+    for (const batchFirst of [true, false]) {
+      const mha = new MultiHeadAttention({ embedDim: 4, numHeads: 2, kdim: 3, vdim: 3, batchFirst, generator: new eddy.Generator(6) });
+      const q = eddy.tensor(new eddy.Generator(1).uniform(new Float32Array(12), -1, 1), [3, 4]);
+      const kv = eddy.tensor(new eddy.Generator(2).uniform(new Float32Array(15), -1, 1), [5, 3]);
+      const one = mha.forward(q, kv, { isCausal: true, averageAttnWeights: false });
+      const lift = (t: eddy.Tensor): eddy.Tensor => eddy.reshape(t, batchFirst ? [1, ...t.shape] : [t.shape[0], 1, t.shape[1]]);
+      const batched = mha.forward(lift(q), lift(kv), { isCausal: true, averageAttnWeights: false });
+      assert.deepStrictEqual(one.output.shape, [3, 4]);
+      assert.deepStrictEqual(one.weights!.shape, [2, 3, 5]);
+      assert.deepStrictEqual(Array.from(one.output.toFloat32Array()), Array.from(batched.output.toFloat32Array()));
+    }
+  });
+});
