@@ -104,3 +104,18 @@ describe('MultiHeadAttention unbatched input', () => {
     }
   });
 });
+
+describe('MultiHeadAttention backward off the main thread', () => {
+  it('backwardAsync gives the same gradients as backward, bit for bit', async () => {
+    const grads = async (useAsync: boolean): Promise<number[][]> => {
+      const mha = new MultiHeadAttention({ embedDim: 8, numHeads: 2, generator: new eddy.Generator(4) });
+      const x = eddy.tensor(new eddy.Generator(9).uniform(new Float32Array(2 * 70 * 8), -1, 1), [2, 70, 8], { requiresGrad: true });
+      const { output, weights } = mha.forward(x, { lengths: [70, 33], isCausal: true });
+      const loss = eddy.add(eddy.sum(eddy.square(output)), eddy.sum(eddy.mul(weights!, weights!)));
+      if (useAsync) await eddy.backwardAsync([loss]);
+      else loss.backward();
+      return [x, ...mha.parameters().map((p) => p.data)].map((t) => Array.from(t.grad!.toFloat32Array()));
+    };
+    assert.deepStrictEqual(await grads(true), await grads(false));
+  });
+});
