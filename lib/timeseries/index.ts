@@ -21,3 +21,8 @@ export { Forecaster, forecast } from './forecaster';
 export type { ForecastModel, ForecasterOptions } from './forecaster';
 export { evaluateForecast } from './evaluate';
 export type { EvaluateForecastOptions, ForecastEvaluation, ForecastScores, ForecastTrainingData } from './evaluate';
+export { fitForecaster, SeriesForecaster } from './series-forecaster';
+export type { FitForecasterOptions, ForecasterTraining, IntervalForecast, NetworkEnd, SeriesForecasterJSON } from './series-forecaster';
+export type { Scaling } from './lag-features';
+export { backtest, evaluateForecaster } from './backtest';
+export type { BacktestOptions, BacktestPart, BacktestResult, BacktestScores, EvaluateForecasterOptions, ForecasterEvaluation } from './backtest';
