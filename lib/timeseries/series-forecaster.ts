@@ -21,6 +21,7 @@ import { checkForecastModel, ForecastModel } from './forecaster';
 import { encodeOrigin, featureWidth, fromChange, historyNeeded, LagFeatures, Scaling, toChange, typicalChange, unitAt } from './lag-features';
 import { averageNetworks, lagNetwork, LagNetwork } from './lag-network';
 import { applyMissing, MISSING_POLICIES, MissingPolicy } from './missing';
+import { normalQuantile } from './normal-quantile';
 import { readSeries, Series } from './series';
 
 export interface FitForecasterOptions {
@@ -248,11 +249,17 @@ function windowsOf(f: LagFeatures, y: Float64Array, first: number, end: number):
   return { x: new Tensor(x, [origins.length, D]), y: new Tensor(target, [origins.length, H]), origins };
 }
 
-/** The ⌈(n + 1)·level⌉-th smallest of `values` (split-conformal quantile; the largest when n is too small). */
-function conformalQuantile(values: number[], level: number): number {
-  const sorted = values.slice().sort((a, b) => a - b);
-  const rank = Math.min(sorted.length, Math.ceil((sorted.length + 1) * level));
-  return sorted[rank - 1];
+/**
+ * Interval half-widths (z units) per level and step from the validation
+ * residuals: the normal quantile times the residuals' root mean square at
+ * that step, never narrower than at an earlier step. A normal shape is
+ * assumed because a tail of a few dozen residuals cannot place a 95 %
+ * quantile by itself.
+ */
+function halfWidthsOf(residuals: number[][], levels: readonly number[]): number[][] {
+  let widest = 0;
+  const rms = residuals.map((r) => (widest = Math.max(widest, Math.sqrt(r.reduce((s, v) => s + v * v, 0) / r.length))));
+  return levels.map((level) => rms.map((v) => normalQuantile((1 + level) / 2) * v));
 }
 
 interface TrainSettings {
@@ -304,8 +311,7 @@ async function trainNetwork(f: LagFeatures, train: { x: Tensor; y: Tensor }, s: 
  * Trains the default forecaster on every row of `series` (univariate).
  * Stage one trains each network on all rows but a validation tail, stopping
  * at its best validation epoch; that tail also chooses the scaling and
- * gives the residuals the intervals are sized from (split-conformal
- * quantiles of the absolute errors, per step). Stage two retrains each
+ * gives the residuals the intervals are sized from (see halfWidthsOf). Stage two retrains each
  * network on every row for its best number of epochs, so the most recent
  * rows are learnt from too, and averages the networks into one.
  */
@@ -361,7 +367,7 @@ export async function fitForecaster(series: Series, opts: FitForecasterOptions =
       const unit = unitAt(f, y[t - 1]);
       for (let k = 0; k < horizon; k++) {
         const r = target[b * horizon + k] - pred[b * horizon + k];
-        residuals[k].push(Math.abs(r));
+        residuals[k].push(r);
         absError += Math.abs(r) * unit;
       }
     });
@@ -379,7 +385,7 @@ export async function fitForecaster(series: Series, opts: FitForecasterOptions =
   const merged = averageNetworks(members);
   // Residuals were measured in stage one's z units; rescale to the final scale.
   const rescale = chosen.f.scale / f.scale;
-  const halfWidths = levels.map((level) => chosen.residuals.map((r) => conformalQuantile(r, level) * rescale));
+  const halfWidths = halfWidthsOf(chosen.residuals, levels).map((row) => row.map((v) => v * rescale));
   const forecaster = new SeriesForecaster(merged.model, { type: 'SeriesForecaster', ...f, levels, halfWidths });
   return { forecaster, model: merged.model, training: { scaling: f.scaling, validationMae, epochs: chosen.epochs, history: chosen.history } };
 }
