@@ -15,11 +15,15 @@ Model choice uses the training rows only, as a statistician would:
 * ARIMA: differencing d by repeated KPSS tests (5 %), seasonal differencing
   D by the STL seasonal strength (> 0.64, Hyndman's rule) for seasons up to
   24, then p, q in 0..2 and P, Q in 0..1 chosen by AICc; seasons longer than
-  24 are modelled with K = 0..3 Fourier pairs as regressors (dynamic
+  24 are modelled with K = 0, 2 or 4 Fourier pairs as regressors (dynamic
   harmonic regression), K chosen by AICc too.
-* "classical" is whichever of the two forecasts a validation tail of the
-  training rows (its last testSize rows, models refitted without them)
-  better at one step, so the test rows never choose the model.
+* Both choices are made on the training rows before a validation tail
+  (their last testSize rows); "classical" is whichever of the two then
+  forecasts that tail better one step ahead, so the test rows never choose
+  the model. The chosen specifications are refitted on every training row.
+
+Each series can run in its own process (--only NAME > part.json), joined
+with --merge part1.json part2.json … in series.json order.
 """
 import argparse
 import csv
@@ -87,17 +91,22 @@ def ets_fit(y, spec):
     return model.fit(disp=False, maxiter=2000)
 
 
-def ets_choose(y, m):
+def best_by_aicc(specs, fit):
+    """The (spec, fitted result) of lowest AICc among the specifications that fit."""
     best = None
-    for spec in ets_specs(y, m):
+    for spec in specs:
         try:
-            res = ets_fit(y, spec)
+            res = fit(spec)
         except Exception:  # a combination that does not fit this series
             continue
         score = aicc(res)
         if np.isfinite(score) and (best is None or score < best[0]):
             best = (score, spec, res)
     return best[1], best[2]
+
+
+def ets_choose(y, m):
+    return best_by_aicc(ets_specs(y, m), lambda spec: ets_fit(y, spec))
 
 
 def ets_forecasts(spec, params, y, origins, horizon):
@@ -153,7 +162,7 @@ def arima_specs(y, m):
     if D:  # KPSS again on the seasonally differenced series
         d = min(d, kpss_d(y[m:] - y[:-m], max_d=1))
     PQ = list(itertools.product([0, 1], [0, 1])) if seasonal else [(0, 0)]
-    Ks = [0, 1, 2, 3] if big_season else [0]
+    Ks = [0, 2, 4] if big_season else [0]
     for p, q, (P, Q), K in itertools.product(range(3), range(3), PQ, Ks):
         trend = 'c' if d + D == 0 else ('t' if d + D == 1 else 'n')
         yield dict(order=(p, d, q), seasonal_order=(P, D, Q, m) if seasonal else (0, 0, 0, 0), trend=trend, K=K, m=m)
@@ -167,16 +176,7 @@ def arima_model(y, spec, n_total=None):
 
 
 def arima_choose(y, m):
-    best = None
-    for spec in arima_specs(y, m):
-        try:
-            res = arima_model(y, spec).fit()
-        except Exception:
-            continue
-        score = aicc(res)
-        if np.isfinite(score) and (best is None or score < best[0]):
-            best = (score, spec, res)
-    return best[1], best[2]
+    return best_by_aicc(arima_specs(y, m), lambda spec: arima_model(y, spec).fit())
 
 
 def arima_forecasts(spec, res, y, origins, horizon):
@@ -212,18 +212,22 @@ def naive_scale(y, m):
     return float(np.mean(np.abs(y[lag:] - y[:-lag])))
 
 
-def walk_forward(family, y, train_end, m, horizon):
-    """Chooses and fits on y[:train_end]; forecasts the rows after it."""
-    n = len(y)
+def choose(family, y, m):
+    return ets_choose(y, m) if family == 'ets' else arima_choose(y, m)
+
+
+def refit(family, spec, y):
+    return ets_fit(y, spec) if family == 'ets' else arima_model(y, spec).fit()
+
+
+def forecasts(family, spec, res, y, origins, horizon):
     if family == 'ets':
-        spec, res = ets_choose(y[:train_end], m)
-        one, _ = ets_forecasts(spec, res.params, y, range(train_end, n), 1)
-        _, multi = ets_forecasts(spec, res.params, y, range(train_end, n - horizon + 1), horizon)
-        return ets_describe(spec), one, multi
-    spec, res = arima_choose(y[:train_end], m)
-    one, _ = arima_forecasts(spec, res, y, range(train_end, n), 1)
-    _, multi = arima_forecasts(spec, res, y, range(train_end, n - horizon + 1), horizon)
-    return arima_describe(spec), one, multi
+        return ets_forecasts(spec, res.params, y, origins, horizon)
+    return arima_forecasts(spec, res, y, origins, horizon)
+
+
+def describe(family, spec):
+    return ets_describe(spec) if family == 'ets' else arima_describe(spec)
 
 
 def evaluate(entry):
@@ -233,6 +237,7 @@ def evaluate(entry):
     test = entry['testSize']
     horizon = entry['horizon']
     train_end = n - test
+    val_start = train_end - test
     scale = naive_scale(y[:train_end], m)
     one_actual = y[train_end:]
     one_mask = observed[train_end:]
@@ -242,10 +247,15 @@ def evaluate(entry):
 
     out = {'name': entry['name'], 'rows': n, 'trainRows': train_end, 'season': m, 'testSize': test, 'horizon': horizon, 'mapeNote': 'zero actual values are left out of MAPE', 'models': {}}
     for family in ('ets', 'arima'):
-        # The validation tail: fit on the training rows minus their last testSize, score one step on those.
-        _, v_one, _ = walk_forward(family, y[:train_end], train_end - test, m, 1)
-        val = scores(v_one, y[train_end - test : train_end], observed[train_end - test : train_end], scale)
-        desc, one, multi = walk_forward(family, y, train_end, m, horizon)
+        # The specification is chosen on the training rows before the validation tail and scored
+        # one step ahead on that tail; the same specification is then refitted on every training row.
+        spec, res = choose(family, y[:val_start], m)
+        v_one, _ = forecasts(family, spec, res, y[:train_end], range(val_start, train_end), 1)
+        val = scores(v_one, y[val_start:train_end], observed[val_start:train_end], scale)
+        res = refit(family, spec, y[:train_end])
+        one, _ = forecasts(family, spec, res, y, range(train_end, n), 1)
+        _, multi = forecasts(family, spec, res, y, range(train_end, n - horizon + 1), horizon)
+        desc = describe(family, spec)
         out['models'][family] = {
             'model': desc,
             'validationMae': val['mae'],
@@ -262,11 +272,19 @@ def evaluate(entry):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--only', help='one series by name')
+    ap.add_argument('--merge', nargs='+', help='join the outputs of --only runs (in series.json order) instead of fitting')
     args = ap.parse_args()
     with open(os.path.join(HERE, 'series.json')) as f:
         settings = json.load(f)
     results = []
-    for entry in settings['series']:
+    if args.merge:
+        found = {}
+        for file in args.merge:
+            with open(file) as f:
+                for s in json.load(f)['series']:
+                    found[s['name']] = s
+        results = [found[e['name']] for e in settings['series'] if e['name'] in found]
+    for entry in settings['series'] if not args.merge else []:
         if args.only and entry['name'] != args.only:
             continue
         results.append(evaluate(entry))

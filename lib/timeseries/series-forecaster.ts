@@ -29,7 +29,7 @@ export interface FitForecasterOptions {
   season?: number;
   /** Steps the network predicts at once (direct); longer forecasts feed its forecasts back (recursive). @default 1 */
   horizon?: number;
-  /** Rows of history the network sees. @default 2 · season, at most 52 (24 without a season), and at most a third of the training rows */
+  /** Rows of history the network sees. @default season + 1, at most 52 (24 without a season), and at most a third of the training rows */
   inputSteps?: number;
   /** Changes measured in the series' units ('absolute'), relative to the level ('relative', positive series), or the one the validation tail prefers ('auto'). @default 'auto' */
   scaling?: 'auto' | Scaling;
@@ -324,7 +324,8 @@ export async function fitForecaster(series: Series, opts: FitForecasterOptions =
   const horizon = checkInteger('horizon', o.horizon ?? 1, 1);
   const validationSize = checkInteger('validationSize', o.validationSize ?? Math.max(2 * horizon, Math.round(n / 5)), horizon);
   const trainRows = n - validationSize;
-  const defaultSteps = Math.max(2, Math.min(season >= 2 ? Math.min(2 * season, 52) : 24, Math.floor(trainRows / 3)));
+  // One season and the row before it (the seasonal lags are features anyway), or 24 rows; never more than a third of the training rows.
+  const defaultSteps = Math.max(2, Math.min(season >= 2 ? Math.min(season + 1, 52) : 24, Math.floor(trainRows / 3)));
   const inputSteps = checkInteger('inputSteps', o.inputSteps ?? defaultSteps, 2);
   const scalingOption = checkOneOf('scaling', o.scaling ?? 'auto', ['auto', 'absolute', 'relative'] as const);
   const levels = checkLevels(o.levels ?? [0.8, 0.95]);

@@ -157,7 +157,7 @@ describe('eddy CLI', function () {
     const e = eddy(['evaluate', path.join(dir, 'ap', 'model.safetensors'), '--data', path.join(DATA, 'airpassengers.csv'), '--test-size', '24', '--season', '12'], dir);
     assert.strictEqual(e.status, 0, e.stderr);
     assert.match(e.stdout, /^One step ahead \(24 values\)$/m);
-    assert.match(eddy(['info', path.join(dir, 'ap', 'model.safetensors')], dir).stdout, /Forecaster: 24 lags, season 12, horizon 4/);
+    assert.match(eddy(['info', path.join(dir, 'ap', 'model.safetensors')], dir).stdout, /Forecaster: 13 lags, season 12, horizon 4/);
   });
 
   it('refuses recurrent-model flags and a bad --horizon for --task forecast', function () {
