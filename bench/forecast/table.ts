@@ -48,7 +48,9 @@ interface ClassicalSeries {
 
 const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
 const sd = (v: number[]): number => Math.sqrt(v.reduce((a, b) => a + (b - mean(v)) ** 2, 0) / Math.max(1, v.length - 1));
-const fmt = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(3) : v.toFixed(4));
+/** Decimals for a value of this size: 4 significant digits or one decimal. */
+const decimals = (v: number): number => (Math.abs(v) >= 100 ? 1 : Math.abs(v) >= 1 ? 3 : 4);
+const fmt = (v: number, like = v): string => v.toFixed(decimals(like));
 const pct = (v: number): string => `${v >= 0 ? '+' : '−'}${Math.abs(v * 100).toFixed(1)} %`;
 
 function main(argv: string[]): void {
@@ -77,7 +79,7 @@ function main(argv: string[]): void {
       const gap = chosen === undefined ? undefined : m / chosen - 1;
       const coverage = [0, 1].map((i) => mean(s.runs.map((r) => r[part].coverage[i]?.rate ?? NaN)));
       lines.push(
-        `| ${s.name} (${s.season || '—'}, ${s.testSize}${part === 'multiStep' ? `, ${s.horizon}` : ''}) | ${fmt(m)} ± ${fmt(sd(maes))} | ${fmt(first.naive.mae)} | ${first.seasonalNaive ? fmt(first.seasonalNaive.mae) : '—'} | ${ets === undefined ? '—' : fmt(ets)} | ${arima === undefined ? '—' : fmt(arima)} | ${chosen === undefined ? '—' : `${fmt(chosen)} (${c!.classical.toUpperCase()})`} | ${gap === undefined ? '—' : pct(gap)} | ${mean(s.runs.map((r) => r[part].model.mase)).toFixed(3)} | ${coverage.map((v) => `${(v * 100).toFixed(0)} %`).join(' / ')} |`,
+        `| ${s.name} (${s.season || '—'}, ${s.testSize}${part === 'multiStep' ? `, ${s.horizon}` : ''}) | ${fmt(m)} ± ${fmt(sd(maes), m)} | ${fmt(first.naive.mae)} | ${first.seasonalNaive ? fmt(first.seasonalNaive.mae) : '—'} | ${ets === undefined ? '—' : fmt(ets)} | ${arima === undefined ? '—' : fmt(arima)} | ${chosen === undefined ? '—' : `${fmt(chosen)} (${c!.classical.toUpperCase()})`} | ${gap === undefined ? '—' : pct(gap)} | ${mean(s.runs.map((r) => r[part].model.mase)).toFixed(3)} | ${coverage.map((v) => `${(v * 100).toFixed(0)} %`).join(' / ')} |`,
       );
       if (part === 'oneStep') {
         const beatsNaive = m < first.naive.mae && (first.seasonalNaive === undefined || m < first.seasonalNaive.mae);
