@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<void> {
     .addOption(new Option('--cell <cell>', 'recurrent cell (text, classify) [default: lstm]').choices(['lstm', 'gru', 'rnn']))
     .option('--hidden <n>', 'hidden units (forecast: of each network in the ensemble) [default: 256 text, 32 forecast]', num('hidden'))
     .option('--layers <n>', 'stacked recurrent layers [default: 1]', num('layers'))
-    .option('--bidirectional', 'bidirectional recurrent layers (forecast only)')
+    .option('--bidirectional', 'bidirectional recurrent layers (classify only)')
     .option('--seq-len <n>', 'characters per training sequence (text) or rows of history per window (forecast) [default: 100 / the season + 1, at most 52]', num('seq-len'))
     .option('--batch-size <n>', 'sequences (forecast: windows) per batch [default: 32 / about 32 batches an epoch]', num('batch-size'))
     .option('--epochs <n>', 'passes over the data (forecast: at most, with early stopping) [default: 7 / 300]', num('epochs'))
