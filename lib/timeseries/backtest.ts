@@ -5,13 +5,12 @@
  * the actual rows before the origin, next to the naive and seasonal-naive
  * forecasts of the same values.
  */
-import { ShapeError } from '../errors';
 import * as metrics from '../metrics';
 import { checkInteger, checkOneOf, checkOptions, fail, optionKeys } from '../validate';
 import { unitAt } from './lag-features';
-import { applyMissing, MISSING_POLICIES, MissingPolicy } from './missing';
-import { FIT_FORECASTER_OPTION_KEYS, fitForecaster, FitForecasterOptions, ForecasterTraining, SeriesForecaster } from './series-forecaster';
-import { readSeries, Series } from './series';
+import { MISSING_POLICIES, MissingPolicy } from './missing';
+import { FIT_FORECASTER_OPTION_KEYS, fitForecaster, FitForecasterOptions, ForecasterTraining, readUnivariate, SeriesForecaster } from './series-forecaster';
+import type { Series } from './series';
 import type { GraphModel } from '../model/functional';
 
 export interface BacktestOptions extends FitForecasterOptions {
@@ -115,15 +114,11 @@ export async function evaluateForecaster(forecaster: SeriesForecaster, series: S
   const o = checkOptions('options', opts, EVALUATE_FORECASTER_OPTION_KEYS);
   const f = forecaster;
   const missing: MissingPolicy = checkOneOf('missing', o.missing ?? 'error', MISSING_POLICIES);
-  const raw = readSeries('series', series);
-  if (raw.cols !== 1) throw new ShapeError(`Expected a univariate series (one value per row) for series but received rows of ${raw.cols} values`);
-  const { matrix, rowIndex } = applyMissing(raw, missing, { locate: (r) => `row ${r} of series` });
-  const y = matrix.values;
+  const { values: y, observed } = readUnivariate('series', series, missing);
   const n = y.length;
   const horizon = checkInteger('horizon', o.horizon ?? f.features.horizon, 1);
   const season = checkInteger('season', o.season ?? f.features.season, 0);
   const trainRows = n - checkInteger('testSize', o.testSize, horizon, Math.max(horizon, n - f.historyNeeded));
-  const observed = (row: number): boolean => !Number.isNaN(raw.values[rowIndex[row]]);
   const scale = maseScale(y.subarray(0, trainRows), season);
 
   const score = async (origins: number[], steps: number): Promise<{ part: BacktestPart; mean: number[][] }> => {
@@ -202,9 +197,7 @@ async function forecastBlocks(f: SeriesForecaster, y: Float64Array, origins: num
 export async function backtest(series: Series, opts: BacktestOptions): Promise<BacktestResult> {
   const o = checkOptions('options', opts, BACKTEST_OPTION_KEYS);
   const missing: MissingPolicy = checkOneOf('missing', o.missing ?? 'error', MISSING_POLICIES);
-  const raw = readSeries('series', series);
-  if (raw.cols !== 1) throw new ShapeError(`Expected a univariate series (one value per row) for series but received rows of ${raw.cols} values`);
-  const y = applyMissing(raw, missing, { locate: (r) => `row ${r} of series` }).matrix.values;
+  const y = readUnivariate('series', series, missing).values;
   const horizon = checkInteger('horizon', o.horizon ?? 1, 1);
   const testSize = checkInteger('testSize', o.testSize, horizon, y.length - 1);
   const { testSize: _, ...fitOptions } = o;

@@ -226,12 +226,16 @@ async function runModel(model: ForecastModel, x: Tensor): Promise<Float32Array> 
   return out.toFloat32Array();
 }
 
-/** Reads a univariate series with missing values handled by `missing`. */
-export function readUnivariate(name: string, series: unknown, missing: MissingPolicy): { values: Float64Array; rowIndex: Int32Array } {
+/**
+ * Reads a univariate series with missing values handled by `missing`;
+ * `observed(row)` says whether a row of the result was in the data (not
+ * filled), so a filled value is never scored.
+ */
+export function readUnivariate(name: string, series: unknown, missing: MissingPolicy): { values: Float64Array; observed: (row: number) => boolean } {
   const raw = readSeries(name, series);
   if (raw.cols !== 1) throw new ShapeError(`Expected a univariate series (one value per row) for ${name} but received rows of ${raw.cols} values`);
   const { matrix, rowIndex } = applyMissing(raw, missing, { locate: (r) => `row ${r} of ${name}` });
-  return { values: matrix.values, rowIndex };
+  return { values: matrix.values, observed: (row) => !Number.isNaN(raw.values[rowIndex[row]]) };
 }
 
 /** Windows (features and targets in z units) for the origins t with t − historyNeeded ≥ 0 and t + horizon ≤ end, from rows of `y` before end. */

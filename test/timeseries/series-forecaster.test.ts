@@ -100,6 +100,17 @@ describe('default forecaster', () => {
     assert.ok(r.oneStep.model.mae < 1.3 * sigma * Math.sqrt(2 / Math.PI), `MAE ${r.oneStep.model.mae}`);
   });
 
+  it('fills gaps for the inputs but never scores a filled value', async function () {
+    this.timeout(60000);
+    const y: (number | null)[] = synthetic(160, 1, 5);
+    for (const row of [20, 150, 151, 158]) y[row] = null;
+    const r = await eddy.timeseries.backtest(y, { season: 12, horizon: 3, testSize: 12, missing: 'interpolate', ensemble: 1, epochs: 5 });
+    assert.strictEqual(r.oneStep.scored, 12 - 3);
+    // Blocks of 3 from the 10 origins 148…157: rows 150, 151 and 158 fall in 3, 3 and 2 of them.
+    assert.strictEqual(r.multiStep.scored, 10 * 3 - 8);
+    await assert.rejects(eddy.timeseries.backtest(y, { season: 12, testSize: 12 }), { name: 'FormatError', message: /row 20 of series/ });
+  });
+
   it('saves as a model file with its JSON and forecasts the same after loading', async function () {
     this.timeout(60000);
     const y = synthetic(200, 1, 3);
