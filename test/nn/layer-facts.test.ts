@@ -29,7 +29,7 @@ const EXAMPLES: Record<string, () => Module> = {
   AdditiveAttention: () => new eddy.AdditiveAttention({ querySize: 3, keySize: 4, hiddenSize: 5 }),
   DotAttention: () => new eddy.DotAttention(),
   GeneralAttention: () => new eddy.GeneralAttention({ querySize: 3, keySize: 4 }),
-  SequencePooling: () => new eddy.SequencePooling({ mode: 'mean' }),
+  SequencePooling: () => new eddy.SequencePooling({ mode: 'last' }),
   RNN: () => new eddy.RNN({ inputSize: 3, hiddenSize: 4, numLayers: 2 }),
   LSTM: () => new eddy.LSTM({ inputSize: 3, hiddenSize: 4, bidirectional: true }),
   GRU: () => new eddy.GRU({ inputSize: 3, hiddenSize: 4 }),
