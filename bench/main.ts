@@ -5,9 +5,11 @@
  * token per native call through a stepper, C4, one thread), distributed
  * (data-parallel training on 1 and 2 MPI ranks; not in the default run),
  * stream (256 streams through a StreamBatcher), serve (a load test of
- * `eddy serve` on 127.0.0.1; not in the default run).
+ * `eddy serve` on 127.0.0.1; not in the default run),
+ * attention (the fused attention kernel beside PyTorch's SDPA).
  */
 import * as os from 'os';
+import { runAttentionBench } from '../lib/bench/attention';
 import { runDistributedBench } from '../lib/bench/distributed';
 import { runGemmBench } from '../lib/bench/gemm';
 import { runRnnBench } from '../lib/bench/rnn';
@@ -21,6 +23,7 @@ const SUITES: Record<string, (threads: number[], configs: string[]) => void | Pr
   step: runStepBench,
   stream: runStreamBench,
   serve: runServeBench,
+  attention: runAttentionBench,
   distributed: runDistributedBench,
 };
 
