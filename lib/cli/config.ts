@@ -20,8 +20,9 @@ export interface TrainConfig {
   hidden: number;
   layers: number;
   bidirectional: boolean;
-  /** Text: characters per training sequence. Forecast: weeks (rows) of history per window. */
+  /** Text: characters per training sequence. Forecast: rows of history per window (0: chosen from the season). */
   seqLen: number;
+  /** Sequences (text, classify) or windows (forecast; 0: chosen from the series' length) per batch. */
   batchSize: number;
   epochs: number;
   lr: number;
@@ -39,8 +40,10 @@ export interface TrainConfig {
   maxChars?: number;
   /** Forecast: rows held out at the end for scoring. */
   testSize: number;
-  /** Forecast: period of the seasonal-naive baseline (0 = none). */
+  /** Forecast: seasonal period, for the model's seasonal features and the seasonal-naive baseline (0 = none). */
   season: number;
+  /** Forecast: steps the model predicts at once, and the length of the multi-step evaluation. */
+  horizon: number;
   /** Text: sample length and prompt printed at the end. */
   sampleLength: number;
   prompt: string;
@@ -55,7 +58,7 @@ export function bundledData(file: string): string {
 export const DEFAULT_OUT = 'eddy-run';
 
 /** The settings every task shares a default for; each task file adds its own (see TrainTask.defaults). */
-export const COMMON_DEFAULTS = { bidirectional: false, layers: 1, optimizer: 'adam', seed: 42, out: DEFAULT_OUT, embedding: 64, testSize: 104, season: 52, sampleLength: 300, prompt: 'It is a truth' } satisfies Partial<TrainConfig>;
+export const COMMON_DEFAULTS = { bidirectional: false, layers: 1, optimizer: 'adam', seed: 42, out: DEFAULT_OUT, embedding: 64, testSize: 104, season: 52, horizon: 1, sampleLength: 300, prompt: 'It is a truth' } satisfies Partial<TrainConfig>;
 
 /** The settings a task chooses: its data and the size and pace of its model. */
 export type TaskDefaults = Pick<TrainConfig, 'data' | 'cell' | 'hidden' | 'seqLen' | 'batchSize' | 'epochs' | 'lr' | 'clipNorm' | 'dropout'>;
@@ -64,7 +67,7 @@ export type TaskDefaults = Pick<TrainConfig, 'data' | 'cell' | 'hidden' | 'seqLe
 const KEYS: Record<keyof TrainConfig, 'string' | 'number' | 'boolean'> = {
   task: 'string', data: 'string', column: 'string', cell: 'string', hidden: 'number', layers: 'number', bidirectional: 'boolean',
   seqLen: 'number', batchSize: 'number', epochs: 'number', lr: 'number', optimizer: 'string', clipNorm: 'number', dropout: 'number',
-  threads: 'number', distributed: 'boolean', seed: 'number', out: 'string', embedding: 'number', maxChars: 'number', testSize: 'number', season: 'number',
+  threads: 'number', distributed: 'boolean', seed: 'number', out: 'string', embedding: 'number', maxChars: 'number', testSize: 'number', season: 'number', horizon: 'number',
   sampleLength: 'number', prompt: 'string',
 };
 
@@ -121,13 +124,15 @@ export function checkConfig(c: TrainConfig): TrainConfig {
   oneOf('optimizer', c.optimizer, ['adam', 'adamw', 'sgd', 'rmsprop', 'adagrad']);
   integer('hidden', c.hidden, 1);
   integer('layers', c.layers, 1);
-  integer('seq-len', c.seqLen, 1);
-  integer('batch-size', c.batchSize, 1);
+  // Forecasting chooses the window and the batch from the series when they are 0.
+  integer('seq-len', c.seqLen, c.task === 'forecast' ? 0 : 1);
+  integer('batch-size', c.batchSize, c.task === 'forecast' ? 0 : 1);
   integer('epochs', c.epochs, 1);
   integer('seed', c.seed, 0);
   integer('embedding', c.embedding, 1);
   integer('test-size', c.testSize, 1);
   integer('season', c.season, 0);
+  integer('horizon', c.horizon, 1);
   integer('sample-length', c.sampleLength, 0);
   if (c.threads !== undefined) integer('threads', c.threads, 1);
   if (c.maxChars !== undefined) integer('max-chars', c.maxChars, 2);

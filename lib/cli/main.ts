@@ -29,16 +29,16 @@ async function main(argv: string[]): Promise<void> {
     .addOption(new Option('--task <task>', taskHelp()).choices(Object.keys(TASKS)))
     .option('--data <file>', 'training data: a text file (text), a CSV with a time column (forecast), a CSV/JSONL of labelled texts (classify) [default: bundled Austen text / co2.csv]')
     .option('--column <name>', 'forecast: the CSV column to forecast [default: the first value column]')
-    .addOption(new Option('--cell <cell>', 'recurrent cell [default: lstm for text, gru for forecast]').choices(['lstm', 'gru', 'rnn']))
-    .option('--hidden <n>', 'hidden units [default: 256 text, 32 forecast]', num('hidden'))
+    .addOption(new Option('--cell <cell>', 'recurrent cell (text, classify) [default: lstm]').choices(['lstm', 'gru', 'rnn']))
+    .option('--hidden <n>', 'hidden units (forecast: of each network in the ensemble) [default: 256 text, 32 forecast]', num('hidden'))
     .option('--layers <n>', 'stacked recurrent layers [default: 1]', num('layers'))
-    .option('--bidirectional', 'bidirectional recurrent layers (forecast only)')
-    .option('--seq-len <n>', 'characters per training sequence (text) or rows of history per window (forecast) [default: 100 / 26]', num('seq-len'))
-    .option('--batch-size <n>', 'sequences per batch [default: 32 / 64]', num('batch-size'))
-    .option('--epochs <n>', 'passes over the data [default: 7 / 30]', num('epochs'))
-    .option('--lr <rate>', 'learning rate [default: 0.005 / 0.01]', num('lr'))
+    .option('--bidirectional', 'bidirectional recurrent layers (classify only)')
+    .option('--seq-len <n>', 'characters per training sequence (text) or rows of history per window (forecast) [default: 100 / the season + 1, at most 52]', num('seq-len'))
+    .option('--batch-size <n>', 'sequences (forecast: windows) per batch [default: 32 / about 32 batches an epoch]', num('batch-size'))
+    .option('--epochs <n>', 'passes over the data (forecast: at most, with early stopping) [default: 7 / 300]', num('epochs'))
+    .option('--lr <rate>', 'learning rate [default: 0.005 / 0.003]', num('lr'))
     .addOption(new Option('--optimizer <name>', 'optimizer [default: adam]').choices(['adam', 'adamw', 'sgd', 'rmsprop', 'adagrad']))
-    .option('--clip-norm <x>', 'clip the gradient norm to this (0: off) [default: 5 / 1]', num('clip-norm'))
+    .option('--clip-norm <x>', 'clip the gradient norm to this (0: off) [default: 5]', num('clip-norm'))
     .option('--dropout <p>', 'dropout before the output layer and between layers [default: 0]', num('dropout'))
     .option('--embedding <n>', 'text: embedding width [default: 64]', num('embedding'))
     .option('--threads <n>', 'native threads [default: EDDY_NUM_THREADS or all cores; with --distributed, the cores over the ranks on the machine]', num('threads'))
@@ -49,7 +49,8 @@ async function main(argv: string[]): Promise<void> {
     .option('--config <file.json>', 'read options from a JSON file (camelCase keys, e.g. {"seqLen": 64}); flags override it')
     .option('--max-chars <n>', 'text: use only the first n characters of the data (quick runs)', num('max-chars'))
     .option('--test-size <n>', 'forecast: rows held out at the end for scoring [default: 104]', num('test-size'))
-    .option('--season <n>', 'forecast: period of the seasonal-naive baseline, 0 for none [default: 52]', num('season'))
+    .option('--season <n>', 'forecast: seasonal period (the model\'s seasonal features and the seasonal-naive baseline), 0 for none [default: 52]', num('season'))
+    .option('--horizon <n>', 'forecast: steps predicted at once, and the length of the multi-step evaluation [default: 1]', num('horizon'))
     .option('--sample-length <n>', 'text: characters of sample printed at the end [default: 300]', num('sample-length'))
     .option('--prompt <text>', 'text: the sample\'s prompt [default: "It is a truth"]')
     .addHelpText('after', examples([
@@ -57,6 +58,7 @@ async function main(argv: string[]): Promise<void> {
       'eddy train --cell gru --hidden 128 --epochs 2 --out runs/gru',
       'eddy train --resume eddy-run/checkpoint.safetensors   # after Ctrl-C',
       'eddy train --task forecast --data examples/data/co2.csv --column co2',
+      'eddy train --task forecast --data examples/data/airpassengers.csv --season 12 --test-size 24 --horizon 12',
       'eddy train --task classify                   # dialogue vs narration, from the bundled novel',
       'eddy train --task classify --data reviews.csv   # columns text,label',
       'eddy train --config settings.json --epochs 10',

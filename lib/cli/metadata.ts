@@ -25,6 +25,8 @@ export interface CliMetadata {
   inputSteps?: string;
   /** Forecast: the column the model was trained on. */
   column?: string;
+  /** Forecast: the SeriesForecaster around the network (lags, season, horizon, scaling, intervals), as JSON. */
+  forecaster?: string;
   /** Checkpoints: the run's settings, as JSON, for `--resume`. */
   trainConfig?: string;
   /** Checkpoints: the curves so far (history, gradient norms, learning rates), as JSON. */
@@ -34,7 +36,7 @@ export interface CliMetadata {
 /** Earlier spellings, still read. */
 const OLD_KEYS: Partial<Record<keyof CliMetadata, string>> = { trainConfig: 'cli_config', trainHistory: 'cli_history' };
 
-const KEYS: (keyof CliMetadata)[] = ['task', 'tokenizer', 'labels', 'maxLength', 'scaler', 'inputSteps', 'column', 'trainConfig', 'trainHistory'];
+const KEYS: (keyof CliMetadata)[] = ['task', 'tokenizer', 'labels', 'maxLength', 'scaler', 'inputSteps', 'column', 'forecaster', 'trainConfig', 'trainHistory'];
 
 /** The CLI's fields of a file's metadata, under their current or earlier keys. */
 export function readMetadata(metadata: Record<string, string>): CliMetadata {
@@ -64,7 +66,7 @@ export function writeMetadata(fields: CliMetadata): Record<string, string> {
 export function taskOfMetadata(m: CliMetadata): string | undefined {
   if (m.task !== undefined) return m.task;
   if (m.tokenizer !== undefined) return m.labels !== undefined && m.maxLength !== undefined ? 'classify' : 'text';
-  if (m.inputSteps !== undefined) return 'forecast';
+  if (m.inputSteps !== undefined || m.forecaster !== undefined) return 'forecast';
   return undefined;
 }
 

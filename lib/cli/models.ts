@@ -45,12 +45,23 @@ export async function generateCommand(file: string, o: { prompt: string; length:
 export async function forecastCommand(file: string, o: { data: string; steps: number; column?: string }): Promise<void> {
   const { model, metadata } = await loadModel(file);
   needTask(file, metadata, 'forecast', 'forecast');
-  const scaler = metadata.scaler === undefined ? undefined : eddy.timeseries.scalerFromJSON(metadataJson(metadata, 'scaler'));
-  const inputSteps = Number(metadata.inputSteps);
   const { values, name, time } = await readColumn(o.data, o.column ?? metadata.column);
-  const forecaster = new eddy.timeseries.Forecaster(model, { inputSteps, scaler, missing: 'interpolate' });
+  const header = `# ${o.steps} steps of ${name} after the last row${time ? ` (${time.at(-1)})` : ''} of ${o.data}`;
+  if (metadata.forecaster !== undefined) {
+    const { forecasterOf } = await import('./tasks/forecast');
+    const history = eddy.timeseries.handleMissing(values, 'interpolate') as number[];
+    const { mean, intervals } = await forecasterOf(model, metadata).forecast(history, o.steps);
+    const pct = (level: number): string => String(+(level * 100).toFixed(1));
+    console.log(`${header}, with prediction intervals`);
+    console.log([`step,${name}`, ...intervals.map((i) => `lower${pct(i.level)},upper${pct(i.level)}`)].join(','));
+    mean.forEach((v, k) => console.log([k + 1, v.toFixed(4), ...intervals.map((i) => `${i.lower[k].toFixed(4)},${i.upper[k].toFixed(4)}`)].join(',')));
+    return;
+  }
+  // A window model from an earlier version: inputSteps and a scaler.
+  const scaler = metadata.scaler === undefined ? undefined : eddy.timeseries.scalerFromJSON(metadataJson(metadata, 'scaler'));
+  const forecaster = new eddy.timeseries.Forecaster(model, { inputSteps: Number(metadata.inputSteps), scaler, missing: 'interpolate' });
   const out = (await forecaster.forecast(values, o.steps)) as number[];
-  console.log(`# ${o.steps} steps of ${name} after the last row${time ? ` (${time.at(-1)})` : ''} of ${o.data}`);
+  console.log(header);
   console.log(`step,${name}`);
   out.forEach((v, i) => console.log(`${i + 1},${v.toFixed(4)}`));
 }
@@ -67,6 +78,10 @@ export async function infoCommand(file: string): Promise<void> {
     if (Array.isArray(t?.tokens)) console.log(`Vocabulary: ${t!.tokens!.length} characters`);
   }
   if (m.inputSteps) console.log(`Input steps: ${m.inputSteps}; column: ${m.column}`);
+  if (m.forecaster) {
+    const f = metadataJson(m, 'forecaster') as { inputSteps?: number; season?: number; horizon?: number; scaling?: string } | null;
+    console.log(`Forecaster: ${f?.inputSteps} lags, season ${f?.season || 'none'}, horizon ${f?.horizon}, ${f?.scaling} changes; column: ${m.column}`);
+  }
   console.log('Architecture:');
   console.log(info.architecture.replace(/^/gm, '  '));
   console.log('Tensors:');

@@ -96,7 +96,24 @@ export async function serveCommand(file: string, o: ServeOptions): Promise<void>
     });
   }
 
-  if (task === 'forecast' && metadata.inputSteps !== undefined) {
+  if (task === 'forecast' && metadata.forecaster !== undefined) {
+    // A lag network is a few small matrix products per call: it runs directly rather than through the batcher.
+    const forecaster = eddy.timeseries.SeriesForecaster.fromJSON(model, metadataJson(metadata, 'forecaster'));
+    const need = forecaster.historyNeeded;
+    routes.push({
+      method: 'POST',
+      path: '/forecast',
+      handle: async ({ body }) => {
+        const history = field(body, 'history');
+        if (!Array.isArray(history) || history.length < need || history.length > 1e6 || !history.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+          throw bad('history', `an array of at least ${need} finite numbers`, history);
+        }
+        const steps = optionalInteger(body, 'steps', 1, 1000, 1);
+        const { mean, intervals } = await forecaster.forecast(history as number[], steps);
+        return { forecast: mean, intervals };
+      },
+    });
+  } else if (task === 'forecast' && metadata.inputSteps !== undefined) {
     const inputSteps = Number(metadata.inputSteps);
     const scaler = metadata.scaler === undefined ? undefined : eddy.timeseries.scalerFromJSON(metadataJson(metadata, 'scaler') as never);
     routes.push({

@@ -20,6 +20,8 @@ export interface EvaluateOptions {
 export interface TrainTask {
   /** The task's data and model size when the flags do not say. */
   readonly defaults: TaskDefaults;
+  /** Settings the task has no use for, with why: giving one is an error rather than silently ignored. @default none */
+  readonly unused?: { readonly keys: readonly (keyof TrainConfig)[]; readonly why: string };
   /** Trains, saves model.safetensors and report.html under `c.out`; with `resumed`, continues that checkpoint. */
   train(c: TrainConfig, resumed?: Resumed): Promise<void>;
   /** `eddy evaluate` of a model this task made: prints its scores on `o.data`. */

@@ -3,6 +3,7 @@
  * starts from (the common defaults, the task's, a --config file, the flags).
  * Loads nothing heavy until a task runs, so `--help` stays instant.
  */
+import { ValidationError } from '../errors';
 import { checkConfig, COMMON_DEFAULTS, oneOf, TrainConfig } from './config';
 import type { Resumed } from './run';
 import type { TrainTask } from './task';
@@ -37,6 +38,11 @@ export function loadTask(name: string): Promise<TrainTask> {
 /** Runs `eddy train` with `config` over the task's defaults; with `resumed`, continues that checkpoint. */
 export async function train(config: Partial<TrainConfig> & Pick<TrainConfig, 'task'>, resumed?: Resumed): Promise<void> {
   const task = await loadTask(config.task);
+  const unused = task.unused?.keys.filter((k) => config[k] !== undefined) ?? [];
+  if (unused.length > 0) {
+    const flags = unused.map((k) => `--${k.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`);
+    throw new ValidationError(`Expected no ${flags.join(', ')} for --task ${config.task}: ${task.unused!.why}`);
+  }
   const c = checkConfig({ ...COMMON_DEFAULTS, ...task.defaults, ...config });
   const eddy = await import('../index');
   if (c.threads !== undefined) eddy.setNumThreads(c.threads);

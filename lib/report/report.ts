@@ -15,8 +15,15 @@ export interface ReportInput {
   learningRate?: readonly number[];
   /** Gradient norm before clipping, per step. */
   gradNorm?: readonly number[];
-  /** Held-out series with the model's forecast and baselines, all aligned on `x`. */
-  forecast?: { x?: readonly number[]; actual: readonly number[]; predicted: readonly number[]; baselines?: Record<string, readonly number[]> };
+  /** Held-out series with the model's forecast, its prediction intervals and baselines, all aligned on `x`. */
+  forecast?: {
+    x?: readonly number[];
+    actual: readonly number[];
+    predicted: readonly number[];
+    baselines?: Record<string, readonly number[]>;
+    /** Prediction intervals of the forecast (level 0.8 for 80 %), drawn as shaded bands. */
+    intervals?: readonly { level: number; lower: readonly number[]; upper: readonly number[] }[];
+  };
   /** Generated text. */
   sample?: string;
 }
@@ -66,7 +73,10 @@ export function renderReport(r: ReportInput): string {
       { name: 'forecast', values: f.predicted, x: f.x },
       ...Object.entries(f.baselines ?? {}).map(([name, values]) => ({ name, values, x: f.x, dashed: true })),
     ];
-    sections.push(`<h2>Forecast on held-out data</h2>${lineChart(series, { title: 'Held-out series, forecast and baselines', xLabel: 'step' })}`);
+    // Widest first, so the narrower band is drawn over it and both stay visible.
+    const bands = [...(f.intervals ?? [])].sort((a, b) => b.level - a.level).map((b) => ({ name: `${+(b.level * 100).toFixed(1)} % interval`, lower: b.lower, upper: b.upper, x: f.x, opacity: 0.14 }));
+    const title = bands.length > 0 ? 'Held-out series, forecast with prediction intervals, and baselines' : 'Held-out series, forecast and baselines';
+    sections.push(`<h2>Forecast on held-out data</h2>${lineChart(series, { title, xLabel: 'step', bands })}`);
   }
   if (r.sample !== undefined) sections.push(`<h2>Sample</h2><pre>${escapeXml(r.sample)}</pre>`);
   return `<!doctype html>

@@ -23,6 +23,21 @@ export interface ChartOptions {
   height?: number;
   /** Logarithmic y axis (for losses spanning decades). @default false */
   logY?: boolean;
+  /** Shaded ranges drawn under the lines (prediction intervals), widest first. @default none */
+  bands?: readonly Band[];
+}
+
+/** A shaded range between two curves on the same x positions. */
+export interface Band {
+  /** Identifies the band (the polygon's data-name) and labels the legend. */
+  name: string;
+  lower: readonly number[];
+  upper: readonly number[];
+  /** x positions (default 0, 1, 2, …). */
+  x?: readonly number[];
+  color?: string;
+  /** Fill opacity. @default 0.18 */
+  opacity?: number;
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
@@ -72,9 +87,17 @@ export function lineChart(series: readonly Series[], opts: ChartOptions): string
   const plotW = width - m.left - m.right;
   const plotH = height - m.top - m.bottom;
   const tf = (v: number): number => (opts.logY ? Math.log10(Math.max(v, 1e-30)) : v);
-  const points = series.map((s) => s.values.map((v, i) => [s.x ? s.x[i] : i, v] as const).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y) && (!opts.logY || y > 0)));
-  const xs = points.flat().map(([x]) => x);
-  const ys = points.flat().map(([, y]) => tf(y));
+  const finite = (p: readonly [number, number]): boolean => Number.isFinite(p[0]) && Number.isFinite(p[1]) && (!opts.logY || p[1] > 0);
+  const points = series.map((s) => s.values.map((v, i) => [s.x ? s.x[i] : i, v] as const).filter(finite));
+  const bands = (opts.bands ?? []).map((b) => {
+    const x = (i: number): number => (b.x ? b.x[i] : i);
+    const upper = b.upper.map((v, i) => [x(i), v] as const);
+    const lower = b.lower.map((v, i) => [x(i), v] as const);
+    // A band with a gap is dropped rather than drawn across it.
+    return upper.every(finite) && lower.every(finite) ? [...upper, ...lower.reverse()] : [];
+  });
+  const xs = [...points.flat(), ...bands.flat()].map(([x]) => x);
+  const ys = [...points.flat(), ...bands.flat()].map(([, y]) => tf(y));
   const title = `<text class="title" x="${m.left}" y="20">${escapeXml(opts.title)}</text>`;
   if (xs.length === 0) {
     return `<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${title}<text x="${width / 2}" y="${height / 2}" text-anchor="middle">no data</text></svg>`;
@@ -105,6 +128,14 @@ export function lineChart(series: readonly Series[], opts: ChartOptions): string
   }
   if (opts.xLabel) parts.push(`<text class="label" x="${m.left + plotW / 2}" y="${height - 6}" text-anchor="middle">${escapeXml(opts.xLabel)}</text>`);
   if (opts.yLabel) parts.push(`<text class="label" x="14" y="${m.top + plotH / 2}" text-anchor="middle" transform="rotate(-90 14 ${m.top + plotH / 2})">${escapeXml(opts.yLabel)}</text>`);
+  (opts.bands ?? []).forEach((b, i) => {
+    const color = b.color ?? PALETTE[0];
+    const d = bands[i].map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');
+    if (d) parts.push(`<polygon class="band" data-name="${escapeXml(b.name)}" fill="${color}" fill-opacity="${b.opacity ?? 0.18}" stroke="none" points="${d}"/>`);
+    const ly = m.top + 14 + (series.length + i) * 16;
+    parts.push(`<rect x="${m.left + plotW - 150}" y="${ly - 9}" width="20" height="10" fill="${color}" fill-opacity="${b.opacity ?? 0.18}"/>`);
+    parts.push(`<text class="legend" x="${m.left + plotW - 124}" y="${ly}">${escapeXml(b.name)}</text>`);
+  });
   series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length];
     const d = points[i].map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ');

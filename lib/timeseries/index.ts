@@ -1,7 +1,8 @@
 /**
  * `eddy.timeseries`: windows over series, scalers, missing-value policies,
  * a CSV reader, recursive forecasting and walk-forward evaluation against
- * naive baselines; synthetic ECG records and streaming anomaly detection
+ * naive baselines, the default forecaster (`fitForecaster`, `backtest`)
+ * with prediction intervals; synthetic ECG records and streaming anomaly detection
  * with event-level precision and recall.
  */
 export type { Series } from './series';
@@ -22,6 +23,11 @@ export { Forecaster, forecast } from './forecaster';
 export type { ForecastModel, ForecasterOptions } from './forecaster';
 export { evaluateForecast } from './evaluate';
 export type { EvaluateForecastOptions, ForecastEvaluation, ForecastScores, ForecastTrainingData } from './evaluate';
+export { fitForecaster, SeriesForecaster } from './series-forecaster';
+export type { FitForecasterOptions, ForecasterTraining, IntervalForecast, NetworkEnd, SeriesForecasterJSON } from './series-forecaster';
+export type { Scaling } from './lag-features';
+export { backtest, evaluateForecaster } from './backtest';
+export type { BacktestOptions, BacktestPart, BacktestResult, BacktestScores, EvaluateForecasterOptions, ForecasterEvaluation } from './backtest';
 export { syntheticEcg, ECG_EVENT_KINDS, ECG_EVENT_SIZES } from './ecg';
 export type { EcgEvent, EcgEventKind, EcgRecord, SyntheticEcgOptions } from './ecg';
 export { AnomalyDetector, AnomalyStream } from './anomaly';

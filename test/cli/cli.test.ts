@@ -128,12 +128,41 @@ describe('eddy CLI', function () {
     assert.match(r.stdout, /^naive\s+[\d.]+/m);
     assert.match(r.stdout, /^seasonal naive \(52\)\s+[\d.]+/m);
     const html = fs.readFileSync(path.join(dir, 'fc', 'report.html'), 'utf8');
-    assert.match(html, /Held-out series, forecast and baselines/);
+    assert.match(html, /Held-out series, forecast with prediction intervals, and baselines/);
+    assert.strictEqual((html.match(/<polygon class="band"/g) ?? []).length, 2, 'the 80 % and 95 % intervals');
+    assert.match(html, /data-name="valLoss"/, 'the validation curve of early stopping');
     const f = eddy(['forecast', path.join(dir, 'fc', 'model.safetensors'), '--data', path.join(DATA, 'co2.csv'), '--steps', '5'], dir);
     assert.strictEqual(f.status, 0, f.stderr);
     const rows = f.stdout.trim().split('\n').filter((l) => /^\d+,\d/.test(l));
     assert.strictEqual(rows.length, 5);
     for (const row of rows) assert.ok(Math.abs(Number(row.split(',')[1]) - 370) < 30, row);
+  });
+
+  it('trains a forecaster with --horizon and forecasts with prediction intervals', function () {
+    const r = eddy(['train', '--task', 'forecast', '--data', path.join(DATA, 'airpassengers.csv'), '--season', '12', '--test-size', '24', '--horizon', '4', '--epochs', '40', '--out', 'ap', '--threads', '1'], dir);
+    assert.strictEqual(r.status, 0, r.stderr);
+    assert.match(r.stdout, /4 steps per forecast/);
+    assert.match(r.stdout, /^1 to 4 steps ahead \(84 values\)$/m);
+    assert.match(r.stdout, /^seasonal naive \(12\)\s+[\d.]+/m);
+    assert.match(r.stdout, /^interval coverage: 80 %: \d+ %, 95 %: \d+ %$/m);
+    const f = eddy(['forecast', path.join(dir, 'ap', 'model.safetensors'), '--data', path.join(DATA, 'airpassengers.csv'), '--steps', '6'], dir);
+    assert.strictEqual(f.status, 0, f.stderr);
+    assert.match(f.stdout, /^step,passengers,lower80,upper80,lower95,upper95$/m);
+    const rows = f.stdout.trim().split('\n').filter((l) => /^\d+,\d/.test(l)).map((l) => l.split(',').map(Number));
+    assert.strictEqual(rows.length, 6);
+    for (const [, mean, lo80, hi80, lo95, hi95] of rows) {
+      assert.ok(lo95 <= lo80 && lo80 < mean && mean < hi80 && hi80 <= hi95, `${[mean, lo80, hi80, lo95, hi95]}`);
+      assert.ok(Math.abs(mean - 450) < 150, `${mean}`); // the series ends at 432 after peaks of 622
+    }
+    const e = eddy(['evaluate', path.join(dir, 'ap', 'model.safetensors'), '--data', path.join(DATA, 'airpassengers.csv'), '--test-size', '24', '--season', '12'], dir);
+    assert.strictEqual(e.status, 0, e.stderr);
+    assert.match(e.stdout, /^One step ahead \(24 values\)$/m);
+    assert.match(eddy(['info', path.join(dir, 'ap', 'model.safetensors')], dir).stdout, /Forecaster: 13 lags, season 12, horizon 4/);
+  });
+
+  it('refuses recurrent-model flags and a bad --horizon for --task forecast', function () {
+    assertOneLineError(eddy(['train', '--task', 'forecast', '--cell', 'lstm', '--layers', '2'], dir), /^eddy: Expected no --cell, --layers for --task forecast: its forecaster is a small ensemble of lag networks/);
+    assertOneLineError(eddy(['train', '--task', 'forecast', '--horizon', '0'], dir), /Expected an integer ≥ 1 for --horizon but received 0/);
   });
 
   it('classifies labelled texts from a CSV and evaluates the classifier', function () {

@@ -142,4 +142,22 @@ describe('eddy serve', function () {
     assert.strictEqual(answered.status, 200, answered.body);
     assert.strictEqual(await exited, 0);
   });
+  it('answers /forecast with prediction intervals for a model of the default forecaster', async () => {
+    const y = Array.from({ length: 120 }, (_, t) => 50 + 5 * Math.sin((2 * Math.PI * t) / 12) + 0.1 * t);
+    const { forecaster, model } = await eddy.timeseries.fitForecaster(y, { season: 12, horizon: 2, ensemble: 1, epochs: 5 });
+    const fc = path.join(dir, 'forecaster.safetensors');
+    await eddy.save(model, fc, { metadata: { task: 'forecast', forecaster: JSON.stringify(forecaster) } });
+    const { child, port } = await serve(fc, []);
+    try {
+      const r = await request(port, 'POST', '/forecast', JSON.stringify({ history: y, steps: 3 }));
+      assert.strictEqual(r.status, 200, r.body);
+      const body = json(r) as unknown as { forecast: number[]; intervals: { level: number; lower: number[]; upper: number[] }[] };
+      assert.deepStrictEqual(body, JSON.parse(JSON.stringify(await forecaster.forecast(y, 3).then((f) => ({ forecast: f.mean, intervals: f.intervals })))));
+      const short = await request(port, 'POST', '/forecast', JSON.stringify({ history: y.slice(0, 5) }));
+      assert.strictEqual(short.status, 400);
+      assert.match(json(short).error!.message, /history/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
 });

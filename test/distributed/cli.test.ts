@@ -6,7 +6,6 @@ import { runLocalJob } from '../../lib/bench/mpirun';
 import { describeWithMpi, MPIRUN } from './mpirun';
 
 const MAIN = path.resolve(__dirname, '../../lib/cli/main.js');
-const DATA = path.resolve(__dirname, '../../../examples/data');
 
 describeWithMpi('eddy train --distributed under mpirun', () => {
   let dir: string;
@@ -20,7 +19,6 @@ describeWithMpi('eddy train --distributed under mpirun', () => {
 
   const tasks: [string, string[]][] = [
     ['text', ['--epochs', '1', '--hidden', '16', '--seq-len', '32', '--max-chars', '20000', '--sample-length', '20']],
-    ['forecast', ['--task', 'forecast', '--data', path.join(DATA, 'co2.csv'), '--column', 'co2', '--epochs', '1', '--hidden', '8', '--seq-len', '26']],
     ['classify', ['--task', 'classify', '--epochs', '1', '--hidden', '8']],
   ];
   for (const [name, args] of tasks) {

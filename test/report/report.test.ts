@@ -44,6 +44,18 @@ describe('training report', () => {
     assert.doesNotMatch(html, /class="legend"[^>]*>valLoss<\/text>/);
   });
 
+  it('draws prediction intervals as bands under the forecast, widest first, in the y range', () => {
+    const intervals = [
+      { level: 0.8, lower: [0.5, 1.5, 2.5, 1.5], upper: [1.5, 2.5, 3.5, 2.5] },
+      { level: 0.95, lower: [0, 1, 2, -4], upper: [2, 3, 4, 3] },
+    ];
+    const withBands = renderReport({ title: 't', forecast: { ...SAMPLE.forecast, intervals } });
+    const names = [...withBands.matchAll(/<polygon class="band" data-name="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepStrictEqual(names, ['95 % interval', '80 % interval']);
+    assert.match(withBands, /Held-out series, forecast with prediction intervals, and baselines/);
+    assert.match(withBands, />-4<\/text>/, 'the axis reaches the lowest bound');
+  });
+
   it('renders in headless Chromium (screenshot, and the SVG elements are in the page)', function () {
     this.timeout(60000);
     const browser = chromium();

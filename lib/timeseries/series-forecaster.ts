@@ -1,0 +1,396 @@
+/**
+ * The default forecaster: a small ensemble of lag networks (see
+ * lag-network.ts) predicting the change from the last value (see
+ * lag-features.ts), with early stopping on a validation tail, a direct
+ * multi-step horizon, and prediction intervals from the validation
+ * residuals.
+ *
+ * ```ts
+ * const f = await eddy.timeseries.fitForecaster(passengers, { season: 12, horizon: 12 });
+ * const { mean, intervals } = await f.forecast(passengers, 24);
+ * ```
+ */
+import { FormatError, ShapeError, ValidationError } from '../errors';
+import { EarlyStopping } from '../model/callbacks';
+import type { Callback } from '../model/callbacks';
+import { Adam } from '../optim/adam';
+import { Generator } from '../random';
+import { Tensor } from '../tensor/tensor';
+import { checkInteger, checkNumber, checkOneOf, checkOptions, describe, fail, optionKeys } from '../validate';
+import { checkForecastModel, ForecastModel } from './forecaster';
+import { encodeOrigin, featureWidth, fromChange, historyNeeded, LagFeatures, Scaling, toChange, typicalChange, unitAt } from './lag-features';
+import { averageNetworks, lagNetwork, LagNetwork } from './lag-network';
+import { applyMissing, MISSING_POLICIES, MissingPolicy } from './missing';
+import { normalQuantile } from './normal-quantile';
+import { readSeries, Series } from './series';
+
+export interface FitForecasterOptions {
+  /** Seasonal period (12 for monthly data with a yearly cycle); 0 for none. @default 0 */
+  season?: number;
+  /** Steps the network predicts at once (direct); longer forecasts feed its forecasts back (recursive). @default 1 */
+  horizon?: number;
+  /** Rows of history the network sees. @default season + 1, at most 52 (24 without a season), and at most a third of the training rows */
+  inputSteps?: number;
+  /** Changes measured in the series' units ('absolute'), relative to the level ('relative', positive series), or the one the validation tail prefers ('auto'). @default 'auto' */
+  scaling?: 'auto' | Scaling;
+  /** Rows at the end used for early stopping, choosing the scaling and sizing the intervals; then every row is trained on. @default a fifth of the rows, at least 2 · horizon */
+  validationSize?: number;
+  /** Networks averaged, each from its own seed. @default 5 */
+  ensemble?: number;
+  /** Hidden units of each network. @default 32 */
+  hidden?: number;
+  /** Most epochs per network. @default 300 */
+  epochs?: number;
+  /** Epochs without a better validation loss before a network stops. @default 25 */
+  patience?: number;
+  /** Adam's learning rate. @default 0.003 */
+  lr?: number;
+  /** Windows per batch. @default 32, or more on long series (about 32 batches an epoch) */
+  batchSize?: number;
+  /** Seed of the first network (the others use the next seeds). @default 0 */
+  seed?: number;
+  /** Coverage of the prediction intervals. @default [0.8, 0.95] */
+  levels?: number[];
+  /** Missing values in the series: see `MissingPolicy`. @default 'error' */
+  missing?: MissingPolicy;
+  /** Stops training. @default none */
+  signal?: AbortSignal;
+  /** Called after each network has trained: which stage, which network (from 0), its epochs, and its best validation loss in stage one. @default none */
+  onNetworkEnd?: (info: NetworkEnd) => void;
+}
+
+/** What `onNetworkEnd` receives. */
+export interface NetworkEnd {
+  /** 'validate': trained on all rows but the validation tail, with early stopping; 'refit': on every row. */
+  stage: 'validate' | 'refit';
+  scaling: Scaling;
+  member: number;
+  /** Networks in the ensemble. */
+  members: number;
+  /** Epochs kept: the best on the validation tail, or the refit's epochs. */
+  epochs: number;
+  /** The best validation loss (Huber, in z units); stage 'validate' only. */
+  valLoss?: number;
+}
+
+/** The keys of FitForecasterOptions, for checkOptions. */
+export const FIT_FORECASTER_OPTION_KEYS = optionKeys<FitForecasterOptions>({
+  season: true, horizon: true, inputSteps: true, scaling: true, validationSize: true, ensemble: true, hidden: true, epochs: true, patience: true, lr: true, batchSize: true, seed: true, levels: true, missing: true, signal: true, onNetworkEnd: true,
+});
+
+/** What a SeriesForecaster needs besides its network: saved next to the weights as JSON. */
+export interface SeriesForecasterJSON {
+  type: 'SeriesForecaster';
+  inputSteps: number;
+  season: number;
+  horizon: number;
+  scaling: Scaling;
+  scale: number;
+  /** Interval half-widths in units of z (see lag-features.ts): one row per level, one value per step. */
+  levels: number[];
+  halfWidths: number[][];
+}
+
+/** A forecast with its prediction intervals. */
+export interface IntervalForecast {
+  /** The point forecast of each step. */
+  mean: number[];
+  /** One interval per level, bounds per step. */
+  intervals: { level: number; lower: number[]; upper: number[] }[];
+}
+
+/** What `fitForecaster` learnt besides the forecaster, for reports. */
+export interface ForecasterTraining {
+  scaling: Scaling;
+  /** Validation MAE (original units, every step) of each scaling tried. */
+  validationMae: Partial<Record<Scaling, number>>;
+  /** Epochs each network trained for in the final fit (its best epoch on the validation tail). */
+  epochs: number[];
+  /** Per-epoch `loss` and `valLoss` of the first network on the validation tail. */
+  history: { loss: number[]; valLoss: number[] };
+}
+
+function checkLevels(value: unknown): number[] {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'number' && v > 0 && v < 1)) fail('non-empty array of numbers in (0, 1)', 'levels', value);
+  return [...new Set(value as number[])].sort((a, b) => a - b);
+}
+
+/** A trained lag network with what it needs to forecast in original units. */
+export class SeriesForecaster {
+  readonly model: ForecastModel;
+  readonly features: LagFeatures;
+  readonly levels: number[];
+  /** Per level, per step: the interval half-width in units of z. */
+  readonly halfWidths: number[][];
+
+  constructor(model: ForecastModel, json: SeriesForecasterJSON) {
+    this.model = checkForecastModel(model);
+    const j = SeriesForecaster.checkJSON(json);
+    this.features = { inputSteps: j.inputSteps, season: j.season, horizon: j.horizon, scaling: j.scaling, scale: j.scale };
+    this.levels = j.levels.slice();
+    this.halfWidths = j.halfWidths.map((r) => r.slice());
+  }
+
+  /** Rows of history `forecast` needs at least. */
+  get historyNeeded(): number {
+    return historyNeeded(this.features);
+  }
+
+  /**
+   * The next `steps` values after `history` (a univariate series of at
+   * least `historyNeeded` rows, no missing values), with prediction
+   * intervals. Past the network's horizon its own forecasts become history,
+   * and interval widths grow with the square root of the step.
+   */
+  async forecast(history: Series, steps: number): Promise<IntervalForecast> {
+    const n = checkInteger('steps', steps, 1);
+    const y = readUnivariate('history', history, 'error').values;
+    if (y.length < this.historyNeeded) throw new ShapeError(`Expected a history of at least ${this.historyNeeded} rows for forecast but received ${y.length}`);
+    const H = this.features.horizon;
+    const extended = Array.from(y);
+    const mean: number[] = [];
+    let unit = NaN;
+    while (mean.length < n) {
+      const [block] = await this.forecastOrigins(extended, [extended.length]);
+      if (mean.length === 0) unit = unitAt(this.features, extended[extended.length - 1]);
+      const take = Math.min(H, n - mean.length);
+      mean.push(...block.slice(0, take));
+      extended.push(...block.slice(0, take));
+    }
+    return {
+      mean,
+      intervals: this.levels.map((level, i) => {
+        const half = mean.map((_, k) => this.halfWidth(i, k) * unit);
+        return { level, lower: mean.map((v, k) => v - half[k]), upper: mean.map((v, k) => v + half[k]) };
+      }),
+    };
+  }
+
+  /** Half-width (z units) of interval `i` at step k; past the horizon it grows like √k. */
+  halfWidth(i: number, k: number): number {
+    const H = this.features.horizon;
+    const row = this.halfWidths[i];
+    return k < H ? row[k] : row[H - 1] * Math.sqrt((k + 1) / H);
+  }
+
+  /**
+   * Point forecasts of the `horizon` rows from each origin t (rows before t
+   * of `y` are the history): one network call for every origin.
+   */
+  async forecastOrigins(y: ArrayLike<number>, origins: readonly number[]): Promise<number[][]> {
+    const f = this.features;
+    const D = featureWidth(f);
+    const x = new Float32Array(origins.length * D);
+    const levels = origins.map((t, b) => encodeOrigin(f, y, t, x, b * D));
+    const out = await runModel(this.model, new Tensor(x, [origins.length, D]));
+    return origins.map((_, b) => Array.from(out.subarray(b * f.horizon, (b + 1) * f.horizon), (z) => fromChange(f, levels[b], z)));
+  }
+
+  toJSON(): SeriesForecasterJSON {
+    const f = this.features;
+    return { type: 'SeriesForecaster', inputSteps: f.inputSteps, season: f.season, horizon: f.horizon, scaling: f.scaling, scale: f.scale, levels: this.levels.slice(), halfWidths: this.halfWidths.map((r) => r.slice()) };
+  }
+
+  /** The forecaster saved by `toJSON` (metadata of a model file) around its loaded network. */
+  static fromJSON(model: ForecastModel, json: unknown): SeriesForecaster {
+    return new SeriesForecaster(model, SeriesForecaster.checkJSON(json));
+  }
+
+  private static checkJSON(json: unknown): SeriesForecasterJSON {
+    const bad = (key: string, expected: string, v: unknown): never => {
+      throw new FormatError(`Expected ${expected} for SeriesForecaster.${key} but received ${describe(v)}`);
+    };
+    if (json === null || typeof json !== 'object' || (json as { type?: unknown }).type !== 'SeriesForecaster') bad('type', '"SeriesForecaster"', (json as { type?: unknown } | null)?.type ?? json);
+    const j = json as Record<string, unknown>;
+    const int = (k: string, min: number): void => {
+      if (!Number.isInteger(j[k]) || (j[k] as number) < min) bad(k, `an integer ≥ ${min}`, j[k]);
+    };
+    int('inputSteps', 2);
+    int('season', 0);
+    int('horizon', 1);
+    if (j.scaling !== 'absolute' && j.scaling !== 'relative') bad('scaling', '"absolute" or "relative"', j.scaling);
+    if (typeof j.scale !== 'number' || !(j.scale > 0) || !Number.isFinite(j.scale)) bad('scale', 'a positive number', j.scale);
+    if (!Array.isArray(j.levels) || !j.levels.every((v) => typeof v === 'number' && v > 0 && v < 1)) bad('levels', 'an array of numbers in (0, 1)', j.levels);
+    const H = j.horizon as number;
+    const rows = j.halfWidths;
+    if (!Array.isArray(rows) || rows.length !== (j.levels as number[]).length || !rows.every((r) => Array.isArray(r) && r.length === H && r.every((v) => typeof v === 'number' && v >= 0 && Number.isFinite(v)))) {
+      bad('halfWidths', `one array of ${H} non-negative numbers per level`, rows);
+    }
+    return j as unknown as SeriesForecasterJSON;
+  }
+}
+
+async function runModel(model: ForecastModel, x: Tensor): Promise<Float32Array> {
+  const out = typeof model === 'function' ? await model(x) : await model.predict(x, { batchSize: x.shape[0] });
+  if (!(out instanceof Tensor)) throw new ValidationError(`Expected the model to return a Tensor but received ${describe(out)}`);
+  return out.toFloat32Array();
+}
+
+/**
+ * Reads a univariate series with missing values handled by `missing`;
+ * `observed(row)` says whether a row of the result was in the data (not
+ * filled), so a filled value is never scored.
+ */
+export function readUnivariate(name: string, series: unknown, missing: MissingPolicy): { values: Float64Array; observed: (row: number) => boolean } {
+  const raw = readSeries(name, series);
+  if (raw.cols !== 1) throw new ShapeError(`Expected a univariate series (one value per row) for ${name} but received rows of ${raw.cols} values`);
+  const { matrix, rowIndex } = applyMissing(raw, missing, { locate: (r) => `row ${r} of ${name}` });
+  return { values: matrix.values, observed: (row) => !Number.isNaN(raw.values[rowIndex[row]]) };
+}
+
+/** Windows (features and targets in z units) for the origins t with t − historyNeeded ≥ 0 and t + horizon ≤ end, from rows of `y` before end. */
+function windowsOf(f: LagFeatures, y: Float64Array, first: number, end: number): { x: Tensor; y: Tensor; origins: number[] } {
+  const D = featureWidth(f);
+  const H = f.horizon;
+  const origins: number[] = [];
+  for (let t = Math.max(first, historyNeeded(f)); t + H <= end; t++) origins.push(t);
+  const x = new Float32Array(origins.length * D);
+  const target = new Float32Array(origins.length * H);
+  origins.forEach((t, b) => {
+    const level = encodeOrigin(f, y, t, x, b * D);
+    for (let k = 0; k < H; k++) target[b * H + k] = toChange(f, level, y[t + k]);
+  });
+  return { x: new Tensor(x, [origins.length, D]), y: new Tensor(target, [origins.length, H]), origins };
+}
+
+/**
+ * Interval half-widths (z units) per level and step from the validation
+ * residuals: the normal quantile times the residuals' root mean square at
+ * that step, never narrower than at an earlier step. A normal shape is
+ * assumed because a tail of a few dozen residuals cannot place a 95 %
+ * quantile by itself.
+ */
+function halfWidthsOf(residuals: number[][], levels: readonly number[]): number[][] {
+  let widest = 0;
+  const rms = residuals.map((r) => (widest = Math.max(widest, Math.sqrt(r.reduce((s, v) => s + v * v, 0) / r.length))));
+  return levels.map((level) => rms.map((v) => normalQuantile((1 + level) / 2) * v));
+}
+
+interface TrainSettings {
+  hidden: number;
+  epochs: number;
+  patience: number;
+  lr: number;
+  batchSize: number;
+  seed: number;
+  signal?: AbortSignal;
+  ensemble: number;
+  onNetworkEnd?: FitForecasterOptions['onNetworkEnd'];
+}
+
+/** Trains one network; with validation data it stops early and keeps its best epoch. */
+async function trainNetwork(f: LagFeatures, train: { x: Tensor; y: Tensor }, s: TrainSettings, member: number, validation?: { x: Tensor; y: Tensor }, epochs?: number): Promise<{ net: LagNetwork; bestEpochs: number; history: { loss: number[]; valLoss: number[] } }> {
+  const generator = new Generator(s.seed + member);
+  const net = lagNetwork(featureWidth(f), s.hidden, f.horizon, generator);
+  const stopper = new EarlyStopping({ patience: s.patience, restoreBestWeights: true });
+  const history = { loss: [] as number[], valLoss: [] as number[] };
+  const callbacks: Callback[] = [
+    {
+      onEpochEnd: (_epoch, logs) => {
+        history.loss.push(logs.loss);
+        if (logs.valLoss !== undefined) history.valLoss.push(logs.valLoss);
+      },
+    },
+  ];
+  if (validation) callbacks.push(stopper);
+  await net.model.fit(
+    { x: train.x, y: train.y },
+    {
+      epochs: epochs ?? s.epochs,
+      batchSize: s.batchSize,
+      loss: 'huber',
+      optimizer: new Adam(net.model.parameters(), { lr: s.lr }),
+      generator,
+      validationData: validation,
+      callbacks,
+      signal: s.signal,
+    },
+  );
+  const bestEpochs = validation ? stopper.bestEpoch + 1 : (epochs ?? s.epochs);
+  s.onNetworkEnd?.({ stage: validation ? 'validate' : 'refit', scaling: f.scaling, member, members: s.ensemble, epochs: bestEpochs, ...(validation ? { valLoss: stopper.best } : {}) });
+  return { net, bestEpochs, history };
+}
+
+/**
+ * Trains the default forecaster on every row of `series` (univariate).
+ * Stage one trains each network on all rows but a validation tail, stopping
+ * at its best validation epoch; that tail also chooses the scaling and
+ * gives the residuals the intervals are sized from (see halfWidthsOf). Stage two retrains each
+ * network on every row for its best number of epochs, so the most recent
+ * rows are learnt from too, and averages the networks into one.
+ */
+export async function fitForecaster(series: Series, opts: FitForecasterOptions = {}): Promise<{ forecaster: SeriesForecaster; training: ForecasterTraining; model: LagNetwork['model'] }> {
+  const o = checkOptions('options', opts, FIT_FORECASTER_OPTION_KEYS);
+  const missing = checkOneOf('missing', o.missing ?? 'error', MISSING_POLICIES);
+  const y = readUnivariate('series', series, missing).values;
+  const n = y.length;
+  const season = checkInteger('season', o.season ?? 0, 0);
+  const horizon = checkInteger('horizon', o.horizon ?? 1, 1);
+  const validationSize = checkInteger('validationSize', o.validationSize ?? Math.max(2 * horizon, Math.round(n / 5)), horizon);
+  const trainRows = n - validationSize;
+  // One season and the row before it (the seasonal lags are features anyway), or 24 rows; never more than a third of the training rows.
+  const defaultSteps = Math.max(2, Math.min(season >= 2 ? Math.min(season + 1, 52) : 24, Math.floor(trainRows / 3)));
+  const inputSteps = checkInteger('inputSteps', o.inputSteps ?? defaultSteps, 2);
+  const scalingOption = checkOneOf('scaling', o.scaling ?? 'auto', ['auto', 'absolute', 'relative'] as const);
+  const levels = checkLevels(o.levels ?? [0.8, 0.95]);
+  const ensemble = checkInteger('ensemble', o.ensemble ?? 5, 1);
+  if (o.onNetworkEnd !== undefined && typeof o.onNetworkEnd !== 'function') fail('function', 'onNetworkEnd', o.onNetworkEnd);
+  const settings: TrainSettings = {
+    hidden: checkInteger('hidden', o.hidden ?? 32, 1),
+    epochs: checkInteger('epochs', o.epochs ?? 300, 1),
+    patience: checkInteger('patience', o.patience ?? 25, 0),
+    lr: checkNumber('lr', o.lr ?? 3e-3, { min: Number.MIN_VALUE }),
+    batchSize: checkInteger('batchSize', o.batchSize ?? Math.max(32, Math.ceil(n / 32)), 1),
+    seed: checkInteger('seed', o.seed ?? 0, 0, Number.MAX_SAFE_INTEGER),
+    signal: o.signal,
+    ensemble,
+    onNetworkEnd: o.onNetworkEnd,
+  };
+  const need = Math.max(inputSteps, season >= 2 ? season + 1 : 0);
+  if (trainRows - need < Math.max(8, horizon)) {
+    throw new ShapeError(`Expected at least ${need + Math.max(8, horizon) + validationSize} rows (history ${need}, 8 training windows of horizon ${horizon}, validation ${validationSize}) for fitForecaster but received ${n}`);
+  }
+  const positive = y.every((v) => v > 0);
+  if (scalingOption === 'relative' && !positive) throw new ValidationError(`Expected a series of positive values for scaling 'relative' but received one with values ≤ 0; use 'absolute'`);
+  const candidates: Scaling[] = scalingOption === 'auto' ? (positive ? ['absolute', 'relative'] : ['absolute']) : [scalingOption];
+
+  // Stage one: per scaling, train on all but the tail, validate on it.
+  let best: { f: LagFeatures; mae: number; epochs: number[]; residuals: number[][]; history: ForecasterTraining['history'] } | null = null;
+  const validationMae: ForecasterTraining['validationMae'] = {};
+  for (const scaling of candidates) {
+    const f: LagFeatures = { inputSteps, season, horizon, scaling, scale: typicalChange(y.subarray(0, trainRows), scaling) };
+    const train = windowsOf(f, y, 0, trainRows);
+    const val = windowsOf(f, y, trainRows, n);
+    const members = [];
+    for (let k = 0; k < ensemble; k++) members.push(await trainNetwork(f, train, settings, k, val));
+    const merged = averageNetworks(members.map((m) => m.net));
+    const pred = await runModel(merged.model, val.x);
+    const target = val.y.toFloat32Array();
+    const residuals: number[][] = Array.from({ length: horizon }, () => []);
+    let absError = 0;
+    val.origins.forEach((t, b) => {
+      const unit = unitAt(f, y[t - 1]);
+      for (let k = 0; k < horizon; k++) {
+        const r = target[b * horizon + k] - pred[b * horizon + k];
+        residuals[k].push(r);
+        absError += Math.abs(r) * unit;
+      }
+    });
+    const mae = absError / (val.origins.length * horizon);
+    validationMae[scaling] = mae;
+    if (!best || mae < best.mae) best = { f, mae, epochs: members.map((m) => m.bestEpochs), residuals, history: members[0].history };
+  }
+  const chosen = best!;
+
+  // Stage two: every row, each network for its best number of epochs.
+  const f: LagFeatures = { ...chosen.f, scale: typicalChange(y, chosen.f.scaling) };
+  const all = windowsOf(f, y, 0, n);
+  const members: LagNetwork[] = [];
+  for (let k = 0; k < ensemble; k++) members.push((await trainNetwork(f, all, settings, k, undefined, chosen.epochs[k])).net);
+  const merged = averageNetworks(members);
+  // Residuals were measured in stage one's z units; rescale to the final scale.
+  const rescale = chosen.f.scale / f.scale;
+  const halfWidths = halfWidthsOf(chosen.residuals, levels).map((row) => row.map((v) => v * rescale));
+  const forecaster = new SeriesForecaster(merged.model, { type: 'SeriesForecaster', ...f, levels, halfWidths });
+  return { forecaster, model: merged.model, training: { scaling: f.scaling, validationMae, epochs: chosen.epochs, history: chosen.history } };
+}
