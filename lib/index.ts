@@ -55,6 +55,8 @@ export { SymbolicTensor } from './nn/symbolic';
 export type { CallContext, Layer } from './model/call';
 export { Model } from './model/model';
 export type { ModelStates, WithStates, OutputWithStates } from './model/states';
+export { lengthsOfOutput } from './model/lengths';
+export type { ModelLengths } from './model/lengths';
 export type { LayerState } from './layers/recurrent';
 export { EarlyStopping } from './model/callbacks';
 export { ModelCheckpoint } from './model/checkpoint-callback';

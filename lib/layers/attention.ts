@@ -287,7 +287,8 @@ export class GeneralAttention extends Attention {
   }
 }
 
-const attention = { perStep: false, onnx: null };
+// The keys' lengths mask the scores; context and weights run along the query's time axis.
+const attention = { perStep: false, onnx: null, lengths: (_layer: Module, inputs: readonly (Int32Array | undefined)[]) => ({ call: inputs[1], output: () => inputs[0] }) };
 registerLayer('AdditiveAttention', { ...attention, layerClass: AdditiveAttention, fromConfig: (c) => AdditiveAttention.fromConfig(c as never), parameterBound: (c) => (positive(c.querySize) + positive(c.keySize) + 1) * positive(c.hiddenSize) });
 registerLayer('DotAttention', { ...attention, layerClass: DotAttention, fromConfig: (c) => DotAttention.fromConfig(c as never), parameterBound: () => 0 });
 registerLayer('GeneralAttention', { ...attention, layerClass: GeneralAttention, fromConfig: (c) => GeneralAttention.fromConfig(c as never), parameterBound: (c) => positive(c.querySize) * positive(c.keySize) });

@@ -9,6 +9,7 @@ import { ShapeError, ValidationError } from '../errors';
 import { Module } from '../nn/module';
 import { add } from '../ops/arithmetic';
 import { concat } from '../ops/join';
+import { intersectLengths } from '../ops/lengths';
 import { Tensor } from '../tensor/tensor';
 import { checkInteger, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
@@ -84,5 +85,7 @@ export class Add extends Module {
   }
 }
 
-registerLayer('Concatenate', { layerClass: Concatenate, fromConfig: (c) => Concatenate.fromConfig(c as never), parameterBound: () => 0, perStep: false, onnx: null });
-registerLayer('Add', { layerClass: Add, fromConfig: () => Add.fromConfig(), parameterBound: () => 0, perStep: false, onnx: null });
+// A joined step is real where every input's step is (Keras ANDs the masks).
+const merged = { parameterBound: () => 0, perStep: false, lengths: (_layer: Module, inputs: readonly (Int32Array | undefined)[]) => ({ call: undefined, output: () => intersectLengths(inputs) }) };
+registerLayer('Concatenate', { ...merged, layerClass: Concatenate, fromConfig: (c) => Concatenate.fromConfig(c as never), onnx: null });
+registerLayer('Add', { ...merged, layerClass: Add, fromConfig: () => Add.fromConfig(), onnx: null });

@@ -134,4 +134,4 @@ export class SequencePooling extends Module {
   }
 }
 
-registerLayer('SequencePooling', { layerClass: SequencePooling, fromConfig: (c) => SequencePooling.fromConfig(c as never), parameterBound: () => 0, perStep: false, onnx: null });
+registerLayer('SequencePooling', { layerClass: SequencePooling, fromConfig: (c) => SequencePooling.fromConfig(c as never), parameterBound: () => 0, perStep: false, onnx: null, lengths: (_layer, inputs) => ({ call: inputs[0], output: () => undefined }) });

@@ -16,7 +16,7 @@ import { denseData, Tensor } from '../tensor/tensor';
 import { LayerStepper, StepperOptions } from './layer-stepper';
 import { acquireWorkspace, releaseWorkspace } from './workspace';
 import { checkBoolean, checkGenerator, checkInteger, checkNumber, checkObject, checkOneOf, checkOptions, fail, formatShape, optionKeys } from '../validate';
-import { ConfigObject, positive, registerLayer } from '../nn/registry';
+import { ConfigObject, positive, registerLayer, sequenceOutputLengths } from '../nn/registry';
 import { lowerRecurrent } from './recurrent-onnx';
 
 /** Options shared by RNN, LSTM and GRU (PyTorch's, in camelCase). */
@@ -626,7 +626,7 @@ function recurrentBound(c: ConfigObject, gates: number): number {
   return dirs * gates * hidden * (input + hidden) + (layers - 1) * dirs * gates * hidden * (dirs * hidden + hidden);
 }
 
-const recurrent = { toConfig: (layer: RecurrentLayer) => layer.toConfig(), perStep: false, onnx: lowerRecurrent };
+const recurrent = { toConfig: (layer: RecurrentLayer) => layer.toConfig(), perStep: false, onnx: lowerRecurrent, lengths: sequenceOutputLengths };
 registerLayer<RNN>('RNN', { ...recurrent, layerClass: RNN, fromConfig: (c) => new RNN(c as unknown as RNNOptions), parameterBound: (c) => recurrentBound(c, 1) });
 registerLayer<LSTM>('LSTM', { ...recurrent, layerClass: LSTM, fromConfig: (c) => new LSTM(c as unknown as LSTMOptions), parameterBound: (c) => recurrentBound(c, 4) });
 registerLayer<GRU>('GRU', { ...recurrent, layerClass: GRU, fromConfig: (c) => new GRU(c as unknown as GRUOptions), parameterBound: (c) => recurrentBound(c, 3) });

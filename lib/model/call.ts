@@ -9,11 +9,16 @@ import type { StateCarrier } from '../layers/recurrent';
 import { CALL_CONTEXT_KEYS, Module } from '../nn/module';
 import { optionKeys } from '../validate';
 import { Tensor } from '../tensor/tensor';
+import type { ModelLengths } from './lengths';
 
 /** Passed as the last argument of every layer call inside a model. */
 export interface CallContext {
-  /** Length of each sequence in the batch, for layers that mask padding. */
-  lengths?: Int32Array | readonly number[];
+  /**
+   * Length of each sequence in the batch, for layers that mask padding. A
+   * functional model also takes one entry per input (see `model/lengths.ts`)
+   * and hands each layer the lengths of its own input.
+   */
+  lengths?: ModelLengths;
   /**
    * Training mode for this call, passed to every layer (`fit` passes true,
    * `predict` and `evaluate` false), so a model can train and predict at

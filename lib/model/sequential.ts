@@ -11,6 +11,7 @@ import { checkShape, describe } from '../validate';
 import { callLayer, callLayerAsync, CallContext, isLayer, Layer, pick } from './call';
 import { Model } from './model';
 import { carryStates, OutputWithStates, WithStates } from './states';
+import { isPerInput, lengthsOfOneInput } from './lengths';
 import { formatSummary, parameterCount, SummaryRow } from './summary';
 import { lowerLayer } from '../nn/onnx-lowering';
 
@@ -41,7 +42,7 @@ export class Sequential extends Model {
   forward(input: Tensor, ctx?: CallContext): Tensor;
   forward(input: Tensor, ctx: CallContext & WithStates): OutputWithStates;
   forward(input: Tensor, ctx: CallContext & Partial<WithStates> = {}): Tensor | OutputWithStates {
-    const { inner, carrier } = carryStates(this, ctx);
+    const { inner, carrier } = this.begin(ctx);
     let x = input;
     for (const layer of this.layers) x = pick(callLayer(layer, [x], inner), layer);
     return carrier ? { output: x, states: carrier.result() } : x;
@@ -51,10 +52,17 @@ export class Sequential extends Model {
   forwardAsync(input: Tensor, ctx?: CallContext): Promise<Tensor>;
   forwardAsync(input: Tensor, ctx: CallContext & WithStates): Promise<OutputWithStates>;
   async forwardAsync(input: Tensor, ctx: CallContext & Partial<WithStates> = {}): Promise<Tensor | OutputWithStates> {
-    const { inner, carrier } = carryStates(this, ctx);
+    const { inner, carrier } = this.begin(ctx);
     let x = input;
     for (const layer of this.layers) x = pick(await callLayerAsync(layer, [x], inner), layer);
     return carrier ? { output: x, states: carrier.result() } : x;
+  }
+
+  /** The layers' context (one lengths array for every layer) and the carrier of states for one call. */
+  private begin(ctx: CallContext & Partial<WithStates>): ReturnType<typeof carryStates> {
+    const call = carryStates(this, ctx);
+    if (call.inner === null || typeof call.inner !== 'object' || !isPerInput(call.inner.lengths)) return call;
+    return { ...call, inner: { ...call.inner, lengths: lengthsOfOneInput(call.inner.lengths, this.toString()) } };
   }
 
   /**
