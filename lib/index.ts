@@ -78,6 +78,7 @@ export * as timeseries from './timeseries';
 export * as text from './text';
 export * as onnx from './onnx';
 export * as serving from './serving';
+export * as seq2seq from './seq2seq';
 export { session, Session } from './serving';
 export type { SessionState, StepInput } from './serving';
 // Types that public signatures mention (results of toConfig(), runtimeInfo(), graph internals).

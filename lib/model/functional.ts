@@ -184,6 +184,11 @@ export class GraphModel extends Model {
 
   /** The layer calls with their output shapes for inputs of the given example shapes (no batch axis). */
   summary(inputShapes: readonly (readonly number[])[] | readonly number[]): string {
+    return formatSummary(this.toString(), this.summaryRows(inputShapes), this);
+  }
+
+  /** The rows of `summary`, for containers that print this graph inside their own table. */
+  summaryRows(inputShapes: readonly (readonly number[])[] | readonly number[]): SummaryRow[] {
     const shapes = (this.multiInput ? inputShapes : [inputShapes]) as readonly (readonly number[])[];
     const rows: SummaryRow[] = [];
     noGrad(() => {
@@ -197,7 +202,7 @@ export class GraphModel extends Model {
         rows.push({ name: String(index), layer: node.layer.toString(), outputShape: pick(result, node.layer as Layer).shape, params: first ? parameterCount(node.layer) : 0 });
       }
     });
-    return formatSummary(this.toString(), rows, this);
+    return rows;
   }
 
   /** The graph, for `eddy.layerToConfig`; the layers are the children `0`, `1`, … of the state dict, in order. */

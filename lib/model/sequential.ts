@@ -70,6 +70,11 @@ export class Sequential extends Model {
    * example, without the batch axis), and parameter counts.
    */
   summary(inputShape: readonly number[]): string {
+    return formatSummary('Sequential', this.summaryRows(inputShape), this);
+  }
+
+  /** The rows of `summary`, for containers that print these layers inside their own table. */
+  summaryRows(inputShape: readonly number[]): SummaryRow[] {
     const shape = checkShape('inputShape', inputShape);
     const rows: SummaryRow[] = [];
     noGrad(() => {
@@ -79,7 +84,7 @@ export class Sequential extends Model {
         rows.push({ name, layer: layer.toString(), outputShape: x.shape, params: parameterCount(layer) });
       }
     });
-    return formatSummary('Sequential', rows, this);
+    return rows;
   }
 
   /** The layers' configs, for `eddy.layerToConfig`. */
