@@ -13,6 +13,7 @@ import { intersectLengths } from '../ops/lengths';
 import { Tensor } from '../tensor/tensor';
 import { checkInteger, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
+import { batchMajor, onnxAttribute, OnnxLoweringContext, OnnxValue } from '../nn/onnx-lowering';
 
 /** The tensors among a layer call's arguments (models append a context object). */
 function tensorsOf(args: unknown[], name: string): Tensor[] {
@@ -87,5 +88,17 @@ export class Add extends Module {
 
 // A joined step is real where every input's step is (Keras ANDs the masks).
 const merged = { parameterBound: () => 0, perStep: false, lengths: (_layer: Module, inputs: readonly (Int32Array | undefined)[]) => ({ call: undefined, output: () => intersectLengths(inputs) }) };
-registerLayer('Concatenate', { ...merged, layerClass: Concatenate, fromConfig: (c) => Concatenate.fromConfig(c as never), onnx: null });
-registerLayer('Add', { ...merged, layerClass: Add, fromConfig: () => Add.fromConfig(), onnx: null });
+/** The call's inputs, batch-major (a recurrent operator's output is time-major until something needs it otherwise). */
+const batchMajorInputs = (x: OnnxValue, ctx: OnnxLoweringContext): string[] => (ctx.inputs ?? [x]).map((v) => batchMajor(v, ctx.graph).name);
+registerLayer<Concatenate>('Concatenate', {
+  ...merged,
+  layerClass: Concatenate,
+  fromConfig: (c) => Concatenate.fromConfig(c as never),
+  onnx: (layer, x, ctx) => ({ name: ctx.graph.op('Concat', batchMajorInputs(x, ctx), [onnxAttribute.int('axis', layer.axis)]), timeMajor: false }),
+});
+registerLayer<Add>('Add', {
+  ...merged,
+  layerClass: Add,
+  fromConfig: () => Add.fromConfig(),
+  onnx: (_layer, x, ctx) => ({ name: batchMajorInputs(x, ctx).reduce((sum, t) => ctx.graph.op('Add', [sum, t])), timeMajor: false }),
+});

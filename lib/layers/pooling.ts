@@ -10,6 +10,7 @@ import { checkLengths, Lengths } from '../ops/lengths';
 import { checkTensor, denseData, Tensor } from '../tensor/tensor';
 import { checkOneOf, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
+import { batchMajor, onnxAttribute, OnnxLoweringContext, OnnxValue, ONNX_FLOAT, ONNX_INT64, stepMask } from '../nn/onnx-lowering';
 
 export type PoolingMode = 'last' | 'mean' | 'max';
 
@@ -107,6 +108,33 @@ export interface SequencePoolingCallOptions {
 
 const CALL_OPTION_KEYS = [...optionKeys<SequencePoolingCallOptions>({ lengths: true }), ...CALL_CONTEXT_KEYS];
 
+/**
+ * ONNX for pooling over each sequence's real steps: 'last' gathers step
+ * L_b − 1 (GatherND over the batch), 'mean' sums the masked steps and
+ * divides by L_b, 'max' reduces with padded steps at −∞.
+ */
+function lowerPooling(layer: SequencePooling, input: OnnxValue, ctx: OnnxLoweringContext): OnnxValue {
+  const g = ctx.graph;
+  const x = batchMajor(input, g).name;
+  const out = (name: string): OnnxValue => ({ name, timeMajor: false });
+  if (layer.mode === 'last') {
+    if (!ctx.lengths) return out(g.op('Gather', [x, g.scalar('last', -1, 'int64')], [onnxAttribute.int('axis', 1)]));
+    const last = g.op('Sub', [g.op('Cast', [ctx.lengths], [onnxAttribute.int('to', ONNX_INT64)]), g.scalar('one', 1, 'int64')]);
+    return out(g.op('GatherND', [x, g.op('Unsqueeze', [last, g.int64s('axes', [1])])], [onnxAttribute.int('batch_dims', 1)]));
+  }
+  const overTime = (op: string, value: string): string =>
+    // ReduceSum takes its axes as an input from opset 13, ReduceMean and ReduceMax from 18.
+    op === 'ReduceSum' || (ctx.opset ?? 17) >= 18
+      ? g.op(op, [value, g.int64s('axes', [1])], [onnxAttribute.int('keepdims', 0)])
+      : g.op(op, [value], [onnxAttribute.ints('axes', [1]), onnxAttribute.int('keepdims', 0)]);
+  if (!ctx.lengths) return out(overTime(layer.mode === 'mean' ? 'ReduceMean' : 'ReduceMax', x));
+  const mask = g.op('Unsqueeze', [stepMask(g, x, ctx.lengths), g.int64s('axes', [2])]);
+  if (layer.mode === 'max') return out(overTime('ReduceMax', g.op('Where', [mask, x, g.scalar('minus_inf', -Infinity, 'float')])));
+  const sum = overTime('ReduceSum', g.op('Mul', [x, g.op('Cast', [mask], [onnxAttribute.int('to', ONNX_FLOAT)])]));
+  const count = g.op('Unsqueeze', [g.op('Cast', [ctx.lengths], [onnxAttribute.int('to', ONNX_FLOAT)]), g.int64s('axes', [1])]);
+  return out(g.op('Div', [sum, count]));
+}
+
 /** `poolSequence` as a module, for model graphs: forward(x, { lengths }) → [batch, features]. */
 export class SequencePooling extends Module {
   readonly mode: PoolingMode;
@@ -134,4 +162,12 @@ export class SequencePooling extends Module {
   }
 }
 
-registerLayer('SequencePooling', { layerClass: SequencePooling, fromConfig: (c) => SequencePooling.fromConfig(c as never), parameterBound: () => 0, perStep: false, onnx: null, lengths: (_layer, inputs) => ({ call: inputs[0], output: () => undefined }) });
+registerLayer<SequencePooling>('SequencePooling', {
+  layerClass: SequencePooling,
+  fromConfig: (c) => SequencePooling.fromConfig(c as never),
+  parameterBound: () => 0,
+  perStep: false,
+  onnx: lowerPooling,
+  // The pooled vectors have no time axis.
+  lengths: (_layer, inputs) => ({ call: inputs[0], output: () => undefined }),
+});

@@ -122,6 +122,11 @@ export class GraphModel extends Model {
     return this.layerList.map((l, i) => [String(i), l]);
   }
 
+  /** The layer calls in the order they run (what an exporter walks). */
+  get calls(): readonly GraphNode[] {
+    return this.order;
+  }
+
   /**
    * Runs the graph: one tensor per model input (an array when the model was
    * built with an array). With `states` (an object of layer states, or null

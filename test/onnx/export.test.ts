@@ -103,7 +103,9 @@ describe('ONNX export (run in onnxruntime-node)', function () {
     const ln = eddy.sequential([new eddy.LSTM({ inputSize: 3, hiddenSize: 4, layerNorm: true })]);
     await assert.rejects(eddy.onnx.export(ln, path.join(dir, 'x.onnx')), { code: 'ERR_EDDY_ONNX', message: 'ONNX has no layer-normalized LSTM; LSTM(inputSize=3, hiddenSize=4, layerNorm=true) cannot be exported' });
     const norm = eddy.sequential([new eddy.Linear({ inFeatures: 3, outFeatures: 3 }), new eddy.LayerNorm({ normalizedShape: 3 })]);
-    await assert.rejects(eddy.onnx.export(norm, path.join(dir, 'y.onnx')), /Export does not support LayerNorm\(normalizedShape=\[3\]\) yet/);
+    await assert.rejects(eddy.onnx.export(norm, path.join(dir, 'y.onnx'), { opset: 16 }), { code: 'ERR_EDDY_ONNX', message: 'ONNX has LayerNormalization from opset 17; LayerNorm(normalizedShape=[3]) cannot be exported at opset 16' });
+    const gelu = eddy.sequential([new eddy.Linear({ inFeatures: 3, outFeatures: 3 }), new eddy.GELU()]);
+    await assert.rejects(eddy.onnx.export(gelu, path.join(dir, 'y.onnx')), /Export does not support GELU\(\) yet/);
     assert.ok(!fs.existsSync(path.join(dir, 'x.onnx')));
   });
 });
