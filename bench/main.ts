@@ -3,9 +3,11 @@
  * JSON line per measurement. Suites: gemm (sgemm on the layers' GEMM
  * shapes), rnn (the recurrent layers, inference and training), step (one
  * token per native call through a stepper, C4, one thread), distributed
- * (data-parallel training on 1 and 2 MPI ranks; not in the default run).
+ * (data-parallel training on 1 and 2 MPI ranks; not in the default run),
+ * attention (the fused attention kernel beside PyTorch's SDPA).
  */
 import * as os from 'os';
+import { runAttentionBench } from '../lib/bench/attention';
 import { runDistributedBench } from '../lib/bench/distributed';
 import { runGemmBench } from '../lib/bench/gemm';
 import { runRnnBench } from '../lib/bench/rnn';
@@ -15,6 +17,7 @@ const SUITES: Record<string, (threads: number[], configs: string[]) => void | Pr
   gemm: runGemmBench,
   rnn: runRnnBench,
   step: runStepBench,
+  attention: runAttentionBench,
   distributed: runDistributedBench,
 };
 

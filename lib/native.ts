@@ -44,6 +44,25 @@ export type RnnGradLists = { [K in RnnParamKind['grad']]?: (Float32Array | null)
  * batchFirst; states are [layers · dirs, B, H]; per-(layer, direction)
  * parameter lists are ordered l0, l0_reverse, l1, …
  */
+/**
+ * The shape and inputs of a fused attention call: q [B, H, Tq, D], k
+ * [B, H, Tk, D], v [B, H, Tk, Dv] and out [B, H, Tq, Dv] are strided views
+ * (array from the view's first element; batch, head and time strides as
+ * `<name>Sb/Sh/St`; the feature axis contiguous).
+ */
+export interface SdpaCall {
+  q: Float32Array | Float64Array; k: Float32Array | Float64Array; v: Float32Array | Float64Array;
+  qSb: number; qSh: number; qSt: number; kSb: number; kSh: number; kSt: number;
+  vSb: number; vSh: number; vSt: number; outSb: number; outSh: number; outSt: number;
+  /** Valid keys per sequence [B], or null for all. */
+  lengths: Int32Array | null;
+  /** Additive mask [Tq, Tk], or [B·H, Tq, Tk] with maskPerHead; −∞ masks. */
+  mask: Float32Array | Float64Array | null;
+  maskPerHead: boolean;
+  B: number; H: number; Tq: number; Tk: number; D: number; Dv: number;
+  scale: number; causal: boolean; causalOffset: number; dropout: number; seed: number;
+}
+
 export interface RnnCall extends RnnParamLists {
   /** 0 LSTM, 1 GRU, 2 RNN tanh, 3 RNN relu. */
   cell: number;
@@ -134,6 +153,17 @@ export interface NativeBinding {
     ds: Float32Array; qp: Float32Array; kp: Float32Array; v: Float32Array;
     dqp: Float32Array | null; dkp: Float32Array | null; dv: Float32Array | null;
     B: number; Tq: number; Tk: number; H: number;
+  }): void;
+  /**
+   * Fused scaled dot-product attention (native/attention_sdpa.h). Float64Arrays
+   * select the double-precision instance, for gradient checks.
+   */
+  sdpaForward(a: SdpaCall & { out: Float32Array | Float64Array; lse: Float32Array | Float64Array; weights: Float32Array | Float64Array | null }): void;
+  /** Its backward: gradients accumulated into dq, dk, dv (laid out like q, k, v). */
+  sdpaBackward(a: SdpaCall & {
+    out: Float32Array | Float64Array; lse: Float32Array | Float64Array; weights: Float32Array | Float64Array | null;
+    dout: Float32Array | Float64Array; dweights: Float32Array | Float64Array | null;
+    dq: Float32Array | Float64Array | null; dk: Float32Array | Float64Array | null; dv: Float32Array | Float64Array | null;
   }): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;

@@ -22,6 +22,7 @@
 
 #include "activations.h"
 #include "attention.h"
+#include "attention_sdpa.h"
 #include "blas.h"
 #include "distributed.h"
 #include "gemm.h"
@@ -374,6 +375,31 @@ class Fields {
       throw Napi::TypeError::New(env_, std::string("Expected Float32Array for ") + name);
     }
     return v.As<Napi::Float32Array>().ElementLength();
+  }
+  // Whether a field is a Float64Array (the double-precision test path of some kernels).
+  bool IsFloat64(const char* name) const {
+    Napi::Value v = Get(name);
+    return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array;
+  }
+  // A Float32Array (T = float) or Float64Array (T = double) of at least
+  // `size` elements, or null when allowed: strided views check their own
+  // extent against it.
+  template <typename T>
+  T* Span(const char* name, size_t size, bool nullable) const {
+    Napi::Value v = Get(name);
+    if (nullable && (v.IsNull() || v.IsUndefined())) return nullptr;
+    constexpr napi_typedarray_type kType = sizeof(T) == 4 ? napi_float32_array : napi_float64_array;
+    const char* type = sizeof(T) == 4 ? "Float32Array" : "Float64Array";
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kType) {
+      throw Napi::TypeError::New(env_, std::string("Expected ") + type + " for " + name);
+    }
+    auto a = v.As<Napi::TypedArrayOf<T>>();
+    if (a.ElementLength() < size) {
+      throw Napi::RangeError::New(env_, "Expected at least " + std::to_string(size) + " elements for " + name +
+                                            " but received " + std::to_string(a.ElementLength()));
+    }
+    keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+    return a.Data();
   }
   bool IsNullish(const char* name) const {
     Napi::Value v = Get(name);
@@ -776,6 +802,119 @@ Napi::Value JS_additiveScoreBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Scaled dot-product attention. Q, K, V and O are strided views: field
+// `q` is an array starting at the view's first element, `qStrides` its
+// [batch, head, time] strides (the feature axis is contiguous); likewise k,
+// v and out. Float64Arrays select the double-precision instance (tests).
+eddy::HeadView ParseHeadView(const Fields& f, const char* name) {
+  const std::string base(name);
+  eddy::HeadView hv;
+  hv.sb = f.Int((base + "Sb").c_str(), 0, kMaxDim);
+  hv.sh = f.Int((base + "Sh").c_str(), 0, kMaxDim);
+  hv.st = f.Int((base + "St").c_str(), 0, kMaxDim);
+  return hv;
+}
+
+// Elements a [B, H, T, D] view with these strides reaches.
+size_t HeadExtent(Napi::Env env, const char* name, const eddy::HeadView& v, int B, int H, int T, int D) {
+  if (B == 0 || H == 0 || T == 0 || D == 0) return 0;
+  if (v.st < D && T > 1) throw Napi::RangeError::New(env, std::string("Rows overlap in ") + name);
+  const double extent = (B - 1.0) * v.sb + (H - 1.0) * v.sh + (T - 1.0) * v.st + D;
+  if (extent > 4e12) throw Napi::RangeError::New(env, std::string("Attention operand too large: ") + name);
+  return static_cast<size_t>(extent);
+}
+
+eddy::SdpaShape ParseSdpaShape(const Fields& f) {
+  eddy::SdpaShape s;
+  s.B = static_cast<int>(f.Int("B", 0, kMaxDim));
+  s.H = static_cast<int>(f.Int("H", 1, kMaxDim));
+  s.Tq = static_cast<int>(f.Int("Tq", 0, kMaxDim));
+  s.Tk = static_cast<int>(f.Int("Tk", 0, kMaxDim));
+  s.D = static_cast<int>(f.Int("D", 1, kMaxDim));
+  s.Dv = static_cast<int>(f.Int("Dv", 1, kMaxDim));
+  s.scale = f.Number("scale");
+  s.causal = f.Bool("causal");
+  s.causal_offset = static_cast<int>(f.Int("causalOffset", 0, kMaxDim));
+  s.dropout = f.Number("dropout");
+  if (!(s.dropout >= 0 && s.dropout < 1)) throw Napi::RangeError::New(f.Env(), "Expected dropout in [0, 1)");
+  s.seed = static_cast<uint64_t>(f.Int("seed", 0, (int64_t(1) << 53)));
+  s.mask_per_head = f.Bool("maskPerHead");
+  s.q = ParseHeadView(f, "q");
+  s.k = ParseHeadView(f, "k");
+  s.v = ParseHeadView(f, "v");
+  s.o = ParseHeadView(f, "out");
+  const double scores = static_cast<double>(s.B) * s.H * s.Tq * s.Tk;
+  if (scores > 4e15) throw Napi::RangeError::New(f.Env(), "attention problem too large");
+  return s;
+}
+
+template <typename T>
+struct SdpaArrays {
+  const T *q, *k, *v, *mask;
+  const int32_t* lengths;
+};
+
+template <typename T>
+SdpaArrays<T> ParseSdpaArrays(const Fields& f, const eddy::SdpaShape& s) {
+  Napi::Env env = f.Env();
+  SdpaArrays<T> a;
+  a.q = f.Span<T>("q", HeadExtent(env, "q", s.q, s.B, s.H, s.Tq, s.D), false);
+  a.k = f.Span<T>("k", HeadExtent(env, "k", s.k, s.B, s.H, s.Tk, s.D), false);
+  a.v = f.Span<T>("v", HeadExtent(env, "v", s.v, s.B, s.H, s.Tk, s.Dv), false);
+  const size_t tt = static_cast<size_t>(s.Tq) * s.Tk;
+  a.mask = f.Span<T>("mask", s.mask_per_head ? tt * s.B * s.H : tt, true);
+  a.lengths = f.Ints("lengths", s.B);
+  return a;
+}
+
+template <typename T>
+void SdpaForward(const Fields& f) {
+  const eddy::SdpaShape s = ParseSdpaShape(f);
+  const SdpaArrays<T> a = ParseSdpaArrays<T>(f, s);
+  const size_t rows = static_cast<size_t>(s.B) * s.H * s.Tq;
+  T* out = f.Span<T>("out", HeadExtent(f.Env(), "out", s.o, s.B, s.H, s.Tq, s.Dv), false);
+  T* lse = f.Span<T>("lse", rows, false);
+  T* weights = f.Span<T>("weights", rows * s.Tk, true);
+  eddy::sdpa_forward(out, lse, weights, a.q, a.k, a.v, a.lengths, a.mask, s);
+}
+
+template <typename T>
+void SdpaBackward(const Fields& f) {
+  const eddy::SdpaShape s = ParseSdpaShape(f);
+  const SdpaArrays<T> a = ParseSdpaArrays<T>(f, s);
+  Napi::Env env = f.Env();
+  const size_t rows = static_cast<size_t>(s.B) * s.H * s.Tq;
+  const T* out = f.Span<T>("out", HeadExtent(env, "out", s.o, s.B, s.H, s.Tq, s.Dv), false);
+  const T* lse = f.Span<T>("lse", rows, false);
+  const T* dout = f.Span<T>("dout", rows * s.Dv, false);
+  const T* dweights = f.Span<T>("dweights", rows * s.Tk, true);
+  const T* weights = f.Span<T>("weights", rows * s.Tk, dweights == nullptr);
+  T* dq = f.Span<T>("dq", HeadExtent(env, "dq", s.q, s.B, s.H, s.Tq, s.D), true);
+  T* dk = f.Span<T>("dk", HeadExtent(env, "dk", s.k, s.B, s.H, s.Tk, s.D), true);
+  T* dv = f.Span<T>("dv", HeadExtent(env, "dv", s.v, s.B, s.H, s.Tk, s.Dv), true);
+  eddy::sdpa_backward(dq, dk, dv, dout, dweights, a.q, a.k, a.v, out, lse, weights, a.lengths, a.mask, s);
+}
+
+// { q, k, v, out, lse, weights?, lengths?, mask?, B, H, Tq, Tk, D, Dv, scale,
+//   causal, causalOffset, dropout, seed, maskPerHead, <x>Sb/Sh/St }
+Napi::Value JS_sdpaForward(const Napi::CallbackInfo& info) {
+  KeepAlive keep;
+  Fields f(OptionsObject(info), keep);
+  if (f.IsFloat64("q")) SdpaForward<double>(f);
+  else SdpaForward<float>(f);
+  return info.Env().Undefined();
+}
+
+// The forward's fields plus dout, dweights?, dq?, dk?, dv? (accumulated into;
+// dq, dk, dv laid out like q, k, v).
+Napi::Value JS_sdpaBackward(const Napi::CallbackInfo& info) {
+  KeepAlive keep;
+  Fields f(OptionsObject(info), keep);
+  if (f.IsFloat64("q")) SdpaBackward<double>(f);
+  else SdpaBackward<float>(f);
+  return info.Env().Undefined();
+}
+
 // activate(kind, x, y, kernels): kind 0 sigmoid, 1 tanh, 2 exp; kernels 0
 // portable, 1 AVX2. For accuracy tests of both code paths.
 Napi::Value JS_activate(const Napi::CallbackInfo& info) {
@@ -1015,6 +1154,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"activate", "an activation", JS_activate},
       {"additiveScore", "attention scores", JS_additiveScore},
       {"additiveScoreBackward", "attention scores", JS_additiveScoreBackward},
+      {"sdpaForward", "scaled dot-product attention", JS_sdpaForward},
+      {"sdpaBackward", "scaled dot-product attention", JS_sdpaBackward},
       {"sgdStep", "an optimizer step", JS_sgdStep},
       {"adamStep", "an optimizer step", JS_adamStep},
       {"rmspropStep", "an optimizer step", JS_rmspropStep},

@@ -7,7 +7,7 @@
  */
 import { ValidationError } from '../errors';
 import { Generator, globalGenerator } from '../random';
-import { checkBoolean, checkInteger, checkNumber, checkOptions, describe, fail } from '../validate';
+import { checkBoolean, checkInteger, checkNumber, checkOptions, describe, fail, optionKeys } from '../validate';
 import { BATCH_OPTION_KEYS, batchItems, BatchOptions } from './batch';
 import { BUCKET_BY_OPTION_KEYS, BucketByOptions, bucketItems, resolveBuckets } from './bucket';
 import { filterItems, mapItems, MapFn, Predicate } from './map';
@@ -37,8 +37,23 @@ function checkFunction(name: string, value: unknown): void {
   if (typeof value !== 'function') fail('a function', name, value);
 }
 
+/** Options of `new Dataset(source, options)`. */
+export interface DatasetOptions<T> {
+  /**
+   * Makes the elements of one iteration of part `index` of `worldSize`, for
+   * a source that can read its part alone (a file read by byte ranges):
+   * `shard` then uses it instead of filtering every element. The parts must
+   * partition the elements. @default undefined (shard filters)
+   */
+  shard?: (index: number, worldSize: number) => AsyncIterable<T> | Iterable<T>;
+}
+
+/** The keys of DatasetOptions, for checkOptions. */
+export const DATASET_OPTION_KEYS = optionKeys<DatasetOptions<unknown>>({ shard: true });
+
 export class Dataset<T> implements AsyncIterable<T> {
   private readonly source: DatasetSource<T>;
+  private readonly shardSource: DatasetOptions<T>['shard'];
   /** Iterations may give the elements in different orders (a reshuffling `shuffle` upstream); `split` refuses such a dataset. */
   private orderVaries = false;
 
@@ -46,9 +61,12 @@ export class Dataset<T> implements AsyncIterable<T> {
    * A dataset whose iterations each call `source()` for a fresh iterable
    * (an array, a generator object, a stream…).
    */
-  constructor(source: DatasetSource<T>) {
+  constructor(source: DatasetSource<T>, opts?: DatasetOptions<T>) {
     checkFunction('source', source);
+    const o = checkOptions('options', opts, DATASET_OPTION_KEYS) as DatasetOptions<T>;
+    if (o.shard !== undefined) checkFunction('shard', o.shard);
     this.source = source;
+    this.shardSource = o.shard;
   }
 
   /**
@@ -128,13 +146,18 @@ export class Dataset<T> implements AsyncIterable<T> {
 
   /**
    * This process's part of the elements when `worldSize` processes share
-   * the dataset (data-parallel training): every `worldSize`-th element from
-   * the `index`-th, so the parts of 0…worldSize-1 partition the dataset.
+   * the dataset (data-parallel training), so the parts of 0…worldSize-1
+   * partition the dataset: every `worldSize`-th element from the `index`-th;
+   * or, called directly on a source that reads its part alone
+   * (`fromText` by line, `fromJsonl`), a contiguous block of lines cut by
+   * byte ranges, so each process reads only its own bytes of the file.
    * Shard before shuffling and batching.
    */
   shard(index: number, worldSize: number): Dataset<T> {
     checkInteger('worldSize', worldSize, 1);
     checkInteger('index', index, 0, worldSize - 1);
+    const part = this.shardSource;
+    if (part) return new Dataset(() => part(index, worldSize));
     return this.derive((d) => filterItems(d, (_, i) => i % worldSize === index));
   }
 
