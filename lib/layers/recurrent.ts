@@ -146,6 +146,19 @@ export interface LayerState {
 export interface StateCarrier {
   initial(layer: RecurrentLayer): LayerState | undefined;
   final(layer: RecurrentLayer, state: LayerState): void;
+  /** The cache a step-decoding layer (a transformer decoder, a positional encoding) continues from; undefined to start afresh. */
+  initialCache?(layer: Module): StepCache | undefined;
+  /** Leaves a step-decoding layer's cache after the call. */
+  finalCache?(layer: Module, cache: StepCache): void;
+}
+
+/**
+ * What a step-decoding layer carries from one call to the next in place of
+ * a recurrent state (cached keys and values, the next position); rows can
+ * be selected, repeated or reordered, as beam search does.
+ */
+export interface StepCache {
+  select(rows: Int32Array | readonly number[]): StepCache;
 }
 
 /** What a container passes to `graphCall`. */

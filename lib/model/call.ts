@@ -41,13 +41,14 @@ export function isLayer(value: unknown): value is Layer {
 
 /** A layer whose graph inputs do not map one-to-one onto forward's arguments (recurrent layers take h0, c0). */
 interface GraphCallable {
-  graphCall(inputs: Tensor[], ctx: CallContext): unknown;
+  /** `inputLengths`: the lengths each graph input carries (a transformer decoder masks its memory with the second's). */
+  graphCall(inputs: Tensor[], ctx: CallContext, inputLengths?: readonly (Int32Array | undefined)[]): unknown;
 }
 
-/** Calls a layer on inputs plus the context. */
-export function callLayer(layer: Layer, inputs: Tensor[], ctx: CallContext): unknown {
+/** Calls a layer on inputs plus the context (and, for layers with a graphCall, the lengths of each input). */
+export function callLayer(layer: Layer, inputs: Tensor[], ctx: CallContext, inputLengths?: readonly (Int32Array | undefined)[]): unknown {
   const custom = (layer as unknown as Partial<GraphCallable>).graphCall;
-  if (typeof custom === 'function') return custom.call(layer, inputs, ctx);
+  if (typeof custom === 'function') return custom.call(layer, inputs, ctx, inputLengths);
   const forward = layer.forward as (...args: unknown[]) => unknown;
   return forward.call(layer, ...inputs, layerOptions(ctx));
 }
@@ -61,11 +62,11 @@ function layerOptions(ctx: CallContext): CallContext {
 }
 
 /** `callLayer`, awaiting layers that can run off the main thread (`forwardAsync`, `graphCallAsync`). */
-export async function callLayerAsync(layer: Layer, inputs: Tensor[], ctx: CallContext): Promise<unknown> {
-  const l = layer as unknown as { graphCallAsync?: GraphCallable['graphCall']; forwardAsync?: (...args: unknown[]) => Promise<unknown> };
-  if (typeof l.graphCallAsync === 'function') return l.graphCallAsync.call(layer, inputs, ctx);
-  if (typeof l.forwardAsync === 'function') return l.forwardAsync.call(layer, ...inputs, layerOptions(ctx));
-  return callLayer(layer, inputs, ctx);
+export async function callLayerAsync(layer: Layer, inputs: Tensor[], ctx: CallContext, inputLengths?: readonly (Int32Array | undefined)[]): Promise<unknown> {
+  const l = layer as unknown as { graphCallAsync?: GraphCallable['graphCall']; graphCall?: unknown; forwardAsync?: (...args: unknown[]) => Promise<unknown> };
+  if (typeof l.graphCallAsync === 'function') return l.graphCallAsync.call(layer, inputs, ctx, inputLengths);
+  if (typeof l.forwardAsync === 'function' && typeof l.graphCall !== 'function') return l.forwardAsync.call(layer, ...inputs, layerOptions(ctx));
+  return callLayer(layer, inputs, ctx, inputLengths);
 }
 
 /** The tensor a layer's result stands for, or one of its named parts (`h`, `weights`, …). */

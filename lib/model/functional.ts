@@ -13,7 +13,7 @@
 import { noGrad } from '../autograd/grad-mode';
 import { FormatError, ShapeError, ValidationError } from '../errors';
 import { Module } from '../nn/module';
-import { carryStates, OutputWithStates, StatesOfCall, WithStates } from './states';
+import { carryStates, OutputWithStates, StatesOfCall, WithStates, withStates } from './states';
 import { checkConfigKeys, configArray, ConfigObject, configObject, ConfigValue, LayerConfig, layerFromConfig, layerToConfig, LengthsRule, lengthsFlow, registerLayer } from '../nn/registry';
 import { lengthsOfInputs, setOutputLengths } from './lengths';
 import { Tensor, zeros } from '../tensor/tensor';
@@ -164,7 +164,7 @@ export class GraphModel extends Model {
 
   private result(outs: Tensor[], carrier: StatesOfCall | undefined): Tensor | Tensor[] | OutputWithStates<Tensor | Tensor[]> {
     const output = this.multiOutput ? outs : outs[0];
-    return carrier ? { output, states: carrier.result() } : output;
+    return carrier ? withStates(output, carrier) : output;
   }
 
   /** Checks the given tensors against the model's inputs. */
@@ -304,11 +304,12 @@ class GraphRun {
   }
 
   /** The layer, its input tensors and its context (with the lengths its rule picks) for the call of `node`. */
-  argsOf(node: GraphNode): [Layer, Tensor[], CallContext] {
-    const flow = lengthsFlow(node.layer, node.inputs.map((sym) => this.lengthsOf(sym)));
+  argsOf(node: GraphNode): [Layer, Tensor[], CallContext, (Int32Array | undefined)[]] {
+    const inputLengths = node.inputs.map((sym) => this.lengthsOf(sym));
+    const flow = lengthsFlow(node.layer, inputLengths);
     this.flows.set(node, flow);
     const { lengths: _given, ...rest } = this.ctx;
-    return [node.layer as Layer, node.inputs.map((sym) => this.valueOf(sym)), flow.call === undefined ? rest : { ...rest, lengths: flow.call }];
+    return [node.layer as Layer, node.inputs.map((sym) => this.valueOf(sym)), flow.call === undefined ? rest : { ...rest, lengths: flow.call }, inputLengths];
   }
 
   record(node: GraphNode, result: unknown): void {

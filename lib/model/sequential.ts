@@ -10,7 +10,7 @@ import { Tensor, zeros } from '../tensor/tensor';
 import { checkShape, describe } from '../validate';
 import { callLayer, callLayerAsync, CallContext, isLayer, Layer, pick } from './call';
 import { Model } from './model';
-import { carryStates, OutputWithStates, WithStates } from './states';
+import { carryStates, OutputWithStates, WithStates, withStates } from './states';
 import { isPerInput, lengthsOfOneInput } from './lengths';
 import { formatSummary, parameterCount, SummaryRow } from './summary';
 import { lowerLayer } from '../nn/onnx-lowering';
@@ -45,7 +45,7 @@ export class Sequential extends Model {
     const { inner, carrier } = this.begin(ctx);
     let x = input;
     for (const layer of this.layers) x = pick(callLayer(layer, [x], inner), layer);
-    return carrier ? { output: x, states: carrier.result() } : x;
+    return carrier ? withStates(x, carrier) : x;
   }
 
   /** `forward` with the recurrent layers running on worker threads. */
@@ -55,7 +55,7 @@ export class Sequential extends Model {
     const { inner, carrier } = this.begin(ctx);
     let x = input;
     for (const layer of this.layers) x = pick(await callLayerAsync(layer, [x], inner), layer);
-    return carrier ? { output: x, states: carrier.result() } : x;
+    return carrier ? withStates(x, carrier) : x;
   }
 
   /** The layers' context (one lengths array for every layer) and the carrier of states for one call. */

@@ -8,11 +8,11 @@
  */
 import { ValidationError } from '../errors';
 import { takeRows } from '../model/batches';
-import { ModelStates } from '../model/states';
+import { ModelCaches, ModelStates } from '../model/states';
 import { checkLengths, Lengths } from '../ops/lengths';
 import { Tensor } from '../tensor/tensor';
 import { checkInteger, checkNumber, checkOptions, describe, optionKeys } from '../validate';
-import { EncoderDecoder, Memory } from './encoder-decoder';
+import { DecoderCarry, EncoderDecoder, Memory } from './encoder-decoder';
 
 export interface DecodeOptions {
   /** The token fed to the decoder first (what `decoderInput` starts with in training). */
@@ -105,7 +105,7 @@ async function search(model: EncoderDecoder, source: Tensor, o: DecodeOptions, K
   const rows = B * K;
   // Beams of a source row sit next to each other; every beam reads its row's memory.
   const memory = repeatMemory(await model.encode(source, sourceLengths), K);
-  let states: ModelStates | null = null;
+  let carried: DecoderCarry | null = null;
   let tokens = new Float32Array(rows).fill(startToken);
   // Only the first beam of each row is live at the start, so the first step does not pick K copies of one token.
   let scores = Float64Array.from({ length: rows }, (_, r) => (r % K === 0 ? 0 : -Infinity));
@@ -115,7 +115,7 @@ async function search(model: EncoderDecoder, source: Tensor, o: DecodeOptions, K
   const normalized = (score: number, length: number): number => score / length ** alpha;
 
   for (let step = 0; step < maxLength && !done.every(Boolean); step++) {
-    const out = await model.decodeStep(new Tensor(tokens, [rows, 1]), memory, states);
+    const out = await model.decodeStep(new Tensor(tokens, [rows, 1]), memory, carried);
     const V = out.logits.shape[1];
     if (endToken !== undefined && endToken >= V) throw new ValidationError(`Expected endToken below the decoder's ${V} classes but received ${endToken}`);
     const logProbs = logSoftmaxRows(out.logits.toFloat32Array(), rows, V);
@@ -145,7 +145,7 @@ async function search(model: EncoderDecoder, source: Tensor, o: DecodeOptions, K
       }
     }
     prefixes = Array.from(parents, (p, r) => (nextScores[r] === -Infinity ? [] : [...prefixes[p], nextTokens[r]]));
-    states = reorderStates(out.states, parents);
+    carried = { states: reorderStates(out.states, parents), caches: out.caches && reorderCaches(out.caches, parents) };
     tokens = nextTokens;
     scores = nextScores;
   }
@@ -210,6 +210,13 @@ function reorderStates(states: ModelStates, parents: Int32Array): ModelStates {
   for (const [path, state] of Object.entries(states)) {
     out[path] = state.c ? { h: gatherAxis1(state.h, parents), c: gatherAxis1(state.c, parents) } : { h: gatherAxis1(state.h, parents) };
   }
+  return out;
+}
+
+/** Each step-decoding layer's cache with row r taken from row parents[r]. */
+function reorderCaches(caches: ModelCaches, parents: Int32Array): ModelCaches {
+  const out: ModelCaches = {};
+  for (const [path, cache] of Object.entries(caches)) out[path] = cache.select(parents);
   return out;
 }
 

@@ -27,7 +27,7 @@ import { isPerInput, lengthsOfInputs, lengthsOfOutput } from '../model/lengths';
 import type { Lengths } from '../ops/lengths';
 import { Model } from '../model/model';
 import { Sequential } from '../model/sequential';
-import { carryStates, ModelStates, OutputWithStates, WithStates } from '../model/states';
+import { carryStates, ModelCaches, ModelStates, OutputWithStates, WithStates, withStates } from '../model/states';
 import { formatSummary, SummaryRow } from '../model/summary';
 import { Module } from '../nn/module';
 import { ConfigObject, LayerConfig, layerFromConfig, layerToConfig, registerLayer } from '../nn/registry';
@@ -59,11 +59,16 @@ export interface Memory {
   lengths: (Int32Array | undefined)[];
 }
 
-/** What a decoder step returns: logits for the last fed token and the decoder's states after it. */
-export interface DecoderStep {
+/** What a decoder carries from one step to the next: its recurrent states and its step-decoding layers' caches. */
+export interface DecoderCarry {
+  states: ModelStates;
+  caches?: ModelCaches;
+}
+
+/** What a decoder step returns: logits for the last fed token and what the decoder carries after it. */
+export interface DecoderStep extends DecoderCarry {
   /** [rows, vocabulary]. */
   logits: Tensor;
-  states: ModelStates;
 }
 
 export class EncoderDecoder extends Model {
@@ -129,19 +134,20 @@ export class EncoderDecoder extends Model {
 
   /**
    * One decoder step for every row: `tokens` [rows, steps] (one step when
-   * decoding), the memory rows that go with them, and the decoder's states
-   * from the previous step (null at the start). Nothing before `tokens` is
-   * run again: the recurrent layers continue from `states`.
+   * decoding), the memory rows that go with them, and what the decoder
+   * carried out of the previous step (null at the start). Nothing before
+   * `tokens` is run again: recurrent layers continue from their states,
+   * transformer decoders from their cached keys and values.
    */
-  async decodeStep(tokens: Tensor, memory: Memory, states: ModelStates | null): Promise<DecoderStep> {
+  async decodeStep(tokens: Tensor, memory: Memory, carried: DecoderCarry | null): Promise<DecoderStep> {
     const lengths = [null, ...memory.lengths.map((l) => l ?? null)];
-    const { output, states: next } = await this.decoder.forwardAsync([tokens, ...memory.values], { lengths, training: false, states });
+    const { output, states: next, caches } = await this.decoder.forwardAsync([tokens, ...memory.values], { lengths, training: false, states: carried?.states ?? null, caches: carried?.caches ?? null });
     const logits = output as Tensor;
     if (logits.rank !== 3 || logits.shape[0] !== tokens.shape[0] || logits.shape[1] !== tokens.shape[1]) {
       throw new ValidationError(`Expected decoder logits of shape [${tokens.shape[0]}, ${tokens.shape[1]}, vocabulary] for ${this.toString()} but received [${logits.shape.join(', ')}]`);
     }
     const last = logits.shape[1] - 1;
-    return { logits: logits.select(1, last).contiguous(), states: next };
+    return { logits: logits.select(1, last).contiguous(), states: next, caches };
   }
 
   /** The layers of both parts with their output shapes, for a source and a decoder input of the given example shapes. */
@@ -194,7 +200,7 @@ export class EncoderDecoder extends Model {
   }
 
   private finish(output: Tensor, carrier: ReturnType<typeof carryStates>['carrier']): Tensor | OutputWithStates {
-    return carrier ? { output, states: carrier.result() } : output;
+    return carrier ? withStates(output, carrier) : output;
   }
 }
 
