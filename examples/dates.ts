@@ -151,3 +151,25 @@ export async function exactMatch(model: eddy.seq2seq.EncoderDecoder, pairs: Date
   }
   return { rate: right / n, misses };
 }
+
+/**
+ * (b) An LSTM encoder under a transformer decoder: the LSTM reads the
+ * source characters; the decoder embeds the ISO characters so far, adds
+ * sinusoidal positions and runs a TransformerDecoder (causal
+ * self-attention, attention over the LSTM's outputs masked by the source
+ * lengths). Decoding feeds it one token per call from its cached keys and
+ * values.
+ */
+export function lstmTransformerModel(o: DateModelOptions & { heads: number; layers: number }): eddy.seq2seq.EncoderDecoder {
+  const d = o.hidden;
+  const source = eddy.input({ shape: [null], name: 'source' });
+  const chars = new eddy.Embedding({ numEmbeddings: SOURCE_CHARS.length + 1, embeddingDim: o.embedding }).apply(source);
+  const encoder = eddy.model({ inputs: source, outputs: new eddy.LSTM({ inputSize: o.embedding, hiddenSize: d }).apply(chars) });
+
+  const tokens = eddy.input({ shape: [null], name: 'tokens' });
+  const memory = eddy.input({ shape: [null, d], name: 'memory' });
+  const embedded = new eddy.PositionalEncoding({ dModel: d, dropout: 0 }).apply(new eddy.Embedding({ numEmbeddings: TARGET_VOCAB, embeddingDim: d }).apply(tokens));
+  const decoded = new eddy.TransformerDecoder({ dModel: d, nhead: o.heads, dimFeedforward: 2 * d, dropout: 0 }, { numLayers: o.layers }).apply([embedded, memory]);
+  const logits = new eddy.Linear({ inFeatures: d, outFeatures: TARGET_VOCAB }).apply(decoded);
+  return eddy.seq2seq.encoderDecoder({ encoder, decoder: eddy.model({ inputs: [tokens, memory], outputs: logits }) });
+}

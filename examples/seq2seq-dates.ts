@@ -1,14 +1,16 @@
 /**
  * Date normalisation with an encoder–decoder: "Tuesday, 25 November 2026",
  * "25/11/26" or "Nov 25th, 2026" in, "2026-11-25" out, in twelve formats.
- * A bidirectional GRU encodes the characters, a GRU decoder with attention
- * writes the ISO date, and beam search decodes held-out dates (days never
- * seen in training, in any format). Run with
- * `npx tsc -p . && node dist/examples/seq2seq-dates.js` (about five minutes
- * on two cores); `EDDY_DATES_PAIRS`, `EDDY_DATES_EPOCHS` scale it.
+ * Two models: (a) a bidirectional GRU encoder and a GRU decoder with
+ * attention, (b) an LSTM encoder under a transformer decoder (decoded from
+ * cached keys and values); each writes the ISO date, and beam search
+ * decodes held-out dates (days never seen in training, in any format). Run
+ * with `npx tsc -p . && node dist/examples/seq2seq-dates.js` (minutes on
+ * two idle cores); `EDDY_DATES_PAIRS`, `EDDY_DATES_EPOCHS` scale it and
+ * `EDDY_DATES_MODEL=gru|transformer` runs one of the two.
  */
 import * as eddy from '../lib';
-import { datePairs, exactMatch, gruAttentionModel, splitDays } from './dates';
+import { datePairs, exactMatch, gruAttentionModel, lstmTransformerModel, splitDays } from './dates';
 
 async function main(): Promise<void> {
   eddy.manualSeed(11);
@@ -20,7 +22,18 @@ async function main(): Promise<void> {
   console.log(`${pairs} training pairs over ${days.train.length} days; ${heldOut.iso.length} held-out pairs over ${days.heldOut.length} other days`);
   for (let i = 0; i < 4; i++) console.log(`  ${train.text[i]} → ${train.iso[i]}`);
 
-  const model = gruAttentionModel({ embedding: 32, hidden: 64 });
+  const which = process.env.EDDY_DATES_MODEL ?? 'both';
+  const models: [string, () => eddy.seq2seq.EncoderDecoder][] = [
+    ['(a) GRU encoder–decoder with attention', () => gruAttentionModel({ embedding: 32, hidden: 64 })],
+    ['(b) LSTM encoder + transformer decoder', () => lstmTransformerModel({ embedding: 32, hidden: 64, heads: 4, layers: 2 })],
+  ];
+  for (const [name, build] of models.filter((_, i) => which === 'both' || which === ['gru', 'transformer'][i])) {
+    console.log(`\n${name}`);
+    await trainAndDecode(build(), train, heldOut, epochs);
+  }
+}
+
+async function trainAndDecode(model: eddy.seq2seq.EncoderDecoder, train: ReturnType<typeof datePairs>, heldOut: ReturnType<typeof datePairs>, epochs: number): Promise<void> {
   console.log(model.summary([[train.source.shape[1]], [11]]));
   const started = Date.now();
   await model.fit(

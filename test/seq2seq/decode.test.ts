@@ -39,6 +39,20 @@ function scoreByFullForward(model: eddy.seq2seq.EncoderDecoder, b: number, token
   return tokens.reduce((sum, t, j) => sum + lp.get(0, j, t), 0);
 }
 
+/** What greedy decoding of source row `b` picks when every step re-runs the whole prefix through the teacher-forced model. */
+function greedyByFullForward(model: eddy.seq2seq.EncoderDecoder, b: number, maxLength: number): number[] {
+  const picked: number[] = [];
+  const src = eddy.slice(source, 0, b, b + 1).contiguous();
+  for (let j = 0; j < maxLength; j++) {
+    const fed = eddy.tensor(Float32Array.from([START, ...picked]), [1, j + 1]);
+    const logits = eddy.noGrad(() => model.forward([src, fed], { lengths: [[sourceLengths[b]], null] }));
+    let best = 0;
+    for (let t = 1; t < V; t++) if (logits.get(0, j, t) > logits.get(0, j, best)) best = t;
+    picked.push(best);
+  }
+  return picked;
+}
+
 /** Every token sequence of at most maxLength tokens that ends with END or runs maxLength steps. */
 function allSequences(maxLength: number): number[][] {
   const out: number[][] = [];
@@ -58,18 +72,7 @@ describe('seq2seq decoding', () => {
     const model = build(1);
     const maxLength = 6;
     const { sequences } = await eddy.seq2seq.greedyDecode(model, source, { startToken: START, maxLength, sourceLengths });
-    for (let b = 0; b < 3; b++) {
-      const expected: number[] = [];
-      for (let j = 0; j < maxLength; j++) {
-        const src = eddy.slice(source, 0, b, b + 1).contiguous();
-        const fed = eddy.tensor(Float32Array.from([START, ...expected]), [1, j + 1]);
-        const logits = eddy.noGrad(() => model.forward([src, fed], { lengths: [[sourceLengths[b]], null] }));
-        let best = 0;
-        for (let t = 1; t < V; t++) if (logits.get(0, j, t) > logits.get(0, j, best)) best = t;
-        expected.push(best);
-      }
-      assert.deepStrictEqual(sequences[b], expected, `row ${b}`);
-    }
+    for (let b = 0; b < 3; b++) assert.deepStrictEqual(sequences[b], greedyByFullForward(model, b, maxLength), `row ${b}`);
   });
 
   it('beam search wide enough to keep everything finds the exact best of all sequences', async () => {
@@ -126,6 +129,33 @@ describe('seq2seq decoding', () => {
     assert.match(summary, /^EncoderDecoder\(Model\(1 input, 1 output\), Model\(2 inputs, 1 output\)\)/);
     assert.match(summary, /encoder\.1 +GRU\(inputSize=5, hiddenSize=8\) +\[batch, 5, 8\] +360\n/);
     assert.match(summary, /decoder\.4 +Linear\(inFeatures=16, outFeatures=4\) +\[batch, 4, 4\] +68\n/);
+  });
+
+  it('decodes a transformer decoder step by step from its cached keys and values, as the whole prefix would', async () => {
+    eddy.manualSeed(6);
+    const src = eddy.input({ shape: [null] });
+    const encoder = eddy.model({ inputs: src, outputs: new eddy.LSTM({ inputSize: 5, hiddenSize: 8 }).apply(new eddy.Embedding({ numEmbeddings: 6, embeddingDim: 5 }).apply(src)) });
+    const tokens = eddy.input({ shape: [null] });
+    const memory = eddy.input({ shape: [null, 8] });
+    const embedded = new eddy.PositionalEncoding({ dModel: 8, dropout: 0 }).apply(new eddy.Embedding({ numEmbeddings: V, embeddingDim: 8 }).apply(tokens));
+    const decoded = new eddy.TransformerDecoder({ dModel: 8, nhead: 2, dimFeedforward: 16, dropout: 0 }, { numLayers: 2 }).apply([embedded, memory]);
+    const decoder = eddy.model({ inputs: [tokens, memory], outputs: new eddy.Linear({ inFeatures: 8, outFeatures: V }).apply(decoded) });
+    const model = eddy.seq2seq.encoderDecoder({ encoder, decoder }).eval();
+    for (const p of model.parameters()) p.data.data.forEach((v, i, a) => (a[i] = v * 3));
+    const maxLength = 5;
+    const { sequences } = await eddy.seq2seq.greedyDecode(model, source, { startToken: START, maxLength, sourceLengths });
+    for (let b = 0; b < 3; b++) assert.deepStrictEqual(sequences[b], greedyByFullForward(model, b, maxLength), `row ${b}`);
+    // Beam search over every hypothesis agrees with whole-prefix scoring too.
+    const wide = await eddy.seq2seq.beamSearch(model, source, { startToken: START, endToken: END, maxLength: 3, sourceLengths, beamWidth: 64 });
+    for (let b = 0; b < 3; b++) {
+      let best = { tokens: [] as number[], score: -Infinity };
+      for (const seq of allSequences(3)) {
+        const score = scoreByFullForward(model, b, seq) / seq.length;
+        if (score > best.score) best = { tokens: seq[seq.length - 1] === END ? seq.slice(0, -1) : seq, score };
+      }
+      assert.deepStrictEqual(wide.sequences[b], best.tokens, `beam row ${b}`);
+      assert.ok(Math.abs(wide.scores[b] - best.score) <= 1e-5, `row ${b}: score ${wide.scores[b]} vs ${best.score}`);
+    }
   });
 
   it('rejects what it cannot decode', async () => {
