@@ -71,6 +71,13 @@ export interface DecoderStep extends DecoderCarry {
   logits: Tensor;
 }
 
+/**
+ * An encoder and a decoder as one model (`eddy.seq2seq.encoderDecoder`):
+ * `forward([source, decoderInput])` gives teacher-forced logits; `encode`
+ * and `decodeStep` are what `greedyDecode` and `beamSearch` run. Its state
+ * dict holds the encoder's parameters under `encoder.` and the decoder's
+ * under `decoder.`.
+ */
 export class EncoderDecoder extends Model {
   readonly encoder: Sequential | GraphModel;
   readonly decoder: GraphModel;
