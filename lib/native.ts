@@ -165,6 +165,8 @@ export interface NativeBinding {
     dout: Float32Array | Float64Array; dweights: Float32Array | Float64Array | null;
     dq: Float32Array | Float64Array | null; dk: Float32Array | Float64Array | null; dv: Float32Array | Float64Array | null;
   }): void;
+  /** `sdpaBackward` (float32) on a worker thread; the gradient arrays stay referenced until the Promise settles. */
+  sdpaBackwardAsync(a: Parameters<NativeBinding['sdpaBackward']>[0]): Promise<void>;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   /** Registers the classes native code throws (once per thread that loads the module). */

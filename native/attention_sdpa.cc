@@ -59,6 +59,30 @@ void exp_inplace(double* x, int n) {
   for (int i = 0; i < n; ++i) x[i] = std::exp(x[i]);
 }
 
+// max(init, x[0..n)) and Σ x[0..n) with eight independent lanes, so the
+// compiler vectorises them (a single running max or sum is a serial chain).
+template <typename T>
+T row_max(const T* x, int n, T init) {
+  T lane[8] = {init, init, init, init, init, init, init, init};
+  int j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int u = 0; u < 8; ++u) lane[u] = x[j + u] > lane[u] ? x[j + u] : lane[u];
+  for (; j < n; ++j) lane[0] = x[j] > lane[0] ? x[j] : lane[0];
+  T m = lane[0];
+  for (int u = 1; u < 8; ++u) m = lane[u] > m ? lane[u] : m;
+  return m;
+}
+
+template <typename T>
+T row_sum(const T* x, int n) {
+  T lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int u = 0; u < 8; ++u) lane[u] += x[j + u];
+  for (; j < n; ++j) lane[0] += x[j];
+  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
 uint64_t mix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -139,8 +163,7 @@ void probabilities(T* P, int ldp, const T* qh, const T* kh, int i0, int r, int j
     if (shift) {
       sub = shift[ii];
     } else {
-      T mx = m_running[ii];
-      for (int jj = 0; jj < valid; ++jj) mx = std::max(mx, row[jj]);
+      const T mx = row_max(row, valid, m_running[ii]);
       rescale[ii] = mx == ninf ? T(1) : (m_running[ii] == ninf ? T(0) : std::exp(m_running[ii] - mx));
       m_running[ii] = mx;
       sub = mx;
@@ -187,9 +210,7 @@ void sdpa_forward(T* out, T* lse, T* weights, const T* q, const T* k, const T* v
         probabilities(P.data(), kBc, qh, kh, i0, r, j0, c, h, s, static_cast<const T*>(nullptr), m.data(), rescale.data());
         for (int ii = 0; ii < r; ++ii) {
           T* row = P.data() + static_cast<size_t>(ii) * kBc;
-          T sum = 0;
-          for (int jj = 0; jj < c; ++jj) sum += row[jj];
-          l[ii] = l[ii] * rescale[ii] + sum;
+          l[ii] = l[ii] * rescale[ii] + row_sum(row, c);
           if (rescale[ii] != T(1))
             for (int d = 0; d < s.Dv; ++d) acc[static_cast<size_t>(ii) * s.Dv + d] *= rescale[ii];
           if (drop.on) {

@@ -878,21 +878,52 @@ void SdpaForward(const Fields& f) {
   eddy::sdpa_forward(out, lse, weights, a.q, a.k, a.v, a.lengths, a.mask, s);
 }
 
+// Everything the backward reads and writes, with the element count of each
+// input (for the async path's copies).
+template <typename T>
+struct SdpaBackwardArgs {
+  eddy::SdpaShape s;
+  SdpaArrays<T> a;
+  const T *out, *lse, *dout, *dweights, *weights;
+  T *dq, *dk, *dv;
+  size_t q_n, k_n, v_n, mask_n, out_n, rows;
+  std::vector<int32_t> lengths;  // copied: the async job must not read a JS array
+};
+
+template <typename T>
+SdpaBackwardArgs<T> ParseSdpaBackward(const Fields& f) {
+  SdpaBackwardArgs<T> b;
+  b.s = ParseSdpaShape(f);
+  const eddy::SdpaShape& s = b.s;
+  b.a = ParseSdpaArrays<T>(f, s);
+  Napi::Env env = f.Env();
+  b.rows = static_cast<size_t>(s.B) * s.H * s.Tq;
+  b.q_n = HeadExtent(env, "q", s.q, s.B, s.H, s.Tq, s.D);
+  b.k_n = HeadExtent(env, "k", s.k, s.B, s.H, s.Tk, s.D);
+  b.v_n = HeadExtent(env, "v", s.v, s.B, s.H, s.Tk, s.Dv);
+  b.out_n = HeadExtent(env, "out", s.o, s.B, s.H, s.Tq, s.Dv);
+  b.mask_n = b.a.mask ? static_cast<size_t>(s.Tq) * s.Tk * (s.mask_per_head ? static_cast<size_t>(s.B) * s.H : 1) : 0;
+  b.out = f.Span<T>("out", b.out_n, false);
+  b.lse = f.Span<T>("lse", b.rows, false);
+  b.dout = f.Span<T>("dout", b.rows * s.Dv, false);
+  b.dweights = f.Span<T>("dweights", b.rows * s.Tk, true);
+  b.weights = f.Span<T>("weights", b.rows * s.Tk, b.dweights == nullptr);
+  b.dq = f.Span<T>("dq", b.q_n, true);
+  b.dk = f.Span<T>("dk", b.k_n, true);
+  b.dv = f.Span<T>("dv", b.v_n, true);
+  if (b.a.lengths) b.lengths.assign(b.a.lengths, b.a.lengths + s.B);
+  return b;
+}
+
+template <typename T>
+void RunSdpaBackward(const SdpaBackwardArgs<T>& b) {
+  eddy::sdpa_backward(b.dq, b.dk, b.dv, b.dout, b.dweights, b.a.q, b.a.k, b.a.v, b.out, b.lse, b.weights,
+                      b.lengths.empty() ? nullptr : b.lengths.data(), b.a.mask, b.s);
+}
+
 template <typename T>
 void SdpaBackward(const Fields& f) {
-  const eddy::SdpaShape s = ParseSdpaShape(f);
-  const SdpaArrays<T> a = ParseSdpaArrays<T>(f, s);
-  Napi::Env env = f.Env();
-  const size_t rows = static_cast<size_t>(s.B) * s.H * s.Tq;
-  const T* out = f.Span<T>("out", HeadExtent(env, "out", s.o, s.B, s.H, s.Tq, s.Dv), false);
-  const T* lse = f.Span<T>("lse", rows, false);
-  const T* dout = f.Span<T>("dout", rows * s.Dv, false);
-  const T* dweights = f.Span<T>("dweights", rows * s.Tk, true);
-  const T* weights = f.Span<T>("weights", rows * s.Tk, dweights == nullptr);
-  T* dq = f.Span<T>("dq", HeadExtent(env, "dq", s.q, s.B, s.H, s.Tq, s.D), true);
-  T* dk = f.Span<T>("dk", HeadExtent(env, "dk", s.k, s.B, s.H, s.Tk, s.D), true);
-  T* dv = f.Span<T>("dv", HeadExtent(env, "dv", s.v, s.B, s.H, s.Tk, s.Dv), true);
-  eddy::sdpa_backward(dq, dk, dv, dout, dweights, a.q, a.k, a.v, out, lse, weights, a.lengths, a.mask, s);
+  RunSdpaBackward(ParseSdpaBackward<T>(f));
 }
 
 // { q, k, v, out, lse, weights?, lengths?, mask?, B, H, Tq, Tk, D, Dv, scale,
@@ -913,6 +944,26 @@ Napi::Value JS_sdpaBackward(const Napi::CallbackInfo& info) {
   if (f.IsFloat64("q")) SdpaBackward<double>(f);
   else SdpaBackward<float>(f);
   return info.Env().Undefined();
+}
+
+// sdpaBackward on a worker thread (float32): inputs are copied, the
+// gradient arrays stay referenced until the Promise settles.
+Napi::Value JS_sdpaBackwardAsync(const Napi::CallbackInfo& info) {
+  KeepAlive keep;
+  Fields f(OptionsObject(info), keep);
+  SdpaBackwardArgs<float> b = ParseSdpaBackward<float>(f);
+  Owned own = std::make_shared<std::vector<std::vector<float>>>();
+  b.a.q = OwnCopy(own, b.a.q, b.q_n);
+  b.a.k = OwnCopy(own, b.a.k, b.k_n);
+  b.a.v = OwnCopy(own, b.a.v, b.v_n);
+  b.a.mask = OwnCopy(own, b.a.mask, b.mask_n);
+  b.out = OwnCopy(own, b.out, b.out_n);
+  b.lse = OwnCopy(own, b.lse, b.rows);
+  b.dout = OwnCopy(own, b.dout, b.rows * b.s.Dv);
+  b.dweights = OwnCopy(own, b.dweights, b.rows * b.s.Tk);
+  b.weights = OwnCopy(own, b.weights, b.rows * b.s.Tk);
+  b.a.lengths = nullptr;
+  return Queue(info.Env(), "scaled dot-product attention", [b, own] { RunSdpaBackward(b); }, std::move(keep));
 }
 
 // activate(kind, x, y, kernels): kind 0 sigmoid, 1 tanh, 2 exp; kernels 0
@@ -1156,6 +1207,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"additiveScoreBackward", "attention scores", JS_additiveScoreBackward},
       {"sdpaForward", "scaled dot-product attention", JS_sdpaForward},
       {"sdpaBackward", "scaled dot-product attention", JS_sdpaBackward},
+      {"sdpaBackwardAsync", "scaled dot-product attention", JS_sdpaBackwardAsync},
       {"sgdStep", "an optimizer step", JS_sgdStep},
       {"adamStep", "an optimizer step", JS_adamStep},
       {"rmspropStep", "an optimizer step", JS_rmspropStep},

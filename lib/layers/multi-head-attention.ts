@@ -177,7 +177,8 @@ export class MultiHeadAttention extends Module {
 
   /**
    * Attends from `query` over `key`/`value`: query [B, Tq, E], key
-   * [B, Tk, kdim], value [B, Tk, vdim] (time-major when not batchFirst).
+   * [B, Tk, kdim], value [B, Tk, vdim] (time-major when not batchFirst;
+   * [Tq, E], [Tk, kdim], [Tk, vdim] for one unbatched sequence).
    * `forward(x)` is self-attention, `forward(q, kv)` uses kv as both key and
    * value. Returns `{ output, weights }`.
    */
@@ -189,6 +190,7 @@ export class MultiHeadAttention extends Module {
     const q = checkTensor('query', query);
     const k = key instanceof Tensor ? checkTensor('key', key) : q;
     const v = value instanceof Tensor ? checkTensor('value', value) : k;
+    if (q.rank === 2 && k.rank === 2 && v.rank === 2) return this.forwardUnbatched(q, k, v, o);
     const { B, Tq, Tk } = this.checkShapes(q, k, v);
     const needWeights = checkBoolean('needWeights', o.needWeights ?? true);
     const average = checkBoolean('averageAttnWeights', o.averageAttnWeights ?? true);
@@ -211,6 +213,14 @@ export class MultiHeadAttention extends Module {
     if (!this.batchFirst) y = y.transpose(0, 1);
     if (!weights) return { output: y };
     return { output: y, weights: average ? weights.mean(1) : weights };
+  }
+
+  /** PyTorch's unbatched form: [T, features] in, [Tq, E] out (weights without the batch axis). */
+  private forwardUnbatched(q: Tensor, k: Tensor, v: Tensor, o: MultiHeadAttentionCallOptions): MultiHeadAttentionOutput {
+    const lift = (t: Tensor): Tensor => reshape(t, this.batchFirst ? [1, ...t.shape] : [t.shape[0], 1, t.shape[1]]);
+    const { output, weights } = this.forward(lift(q), lift(k), lift(v), o);
+    const out = reshape(output, [q.shape[0], this.embedDim]);
+    return weights ? { output: out, weights: reshape(weights, weights.shape.slice(1)) } : { output: out };
   }
 
   /**

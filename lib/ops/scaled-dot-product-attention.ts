@@ -112,21 +112,32 @@ export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Ten
   binding.sdpaForward({ ...call, out: outData, lse, weights: weightsData });
   const output = new Tensor(outData, [B, H, Tq, Dv], [Tq * H * Dv, Dv, H * Dv, 1]);
   const weights = weightsData && new Tensor(weightsData, [B, H, Tq, Tk]);
-  record('scaledDotProductAttention', [q, k, v], weights ? [output, weights] : [output], ([gOut, gW]) => {
-    // Gradients in the operands' own layouts (storage extents from their first elements).
-    const like = (t: Tensor): Tensor | null => {
-      if (!t.requiresGrad) return null;
-      const extent = t.size === 0 ? 0 : t.shape.reduce((a, d, i) => a + (d - 1) * t.strides[i], 1);
-      return new Tensor(new Float32Array(extent), t.shape, t.strides, 0);
-    };
+  // Gradients in the operands' own layouts (storage extents from their first elements).
+  const like = (t: Tensor): Tensor | null => {
+    if (!t.requiresGrad) return null;
+    const extent = t.size === 0 ? 0 : t.shape.reduce((a, d, i) => a + (d - 1) * t.strides[i], 1);
+    return new Tensor(new Float32Array(extent), t.shape, t.strides, 0);
+  };
+  const backwardCall = ([gOut, gW]: (Tensor | null)[]) => {
     const dq = like(q), dk = like(k), dv = like(v);
-    binding.sdpaBackward({
+    const args = {
       ...call, out: outData, lse, weights: weightsData,
       dout: gOut ? denseData(gOut) : new Float32Array(B * H * Tq * Dv),
       dweights: gW && weightsData ? denseData(gW) : null,
       dq: dq && dq.data, dk: dk && dk.data, dv: dv && dv.data,
-    });
-    return [dq, dk, dv];
+    };
+    return { args, grads: [dq, dk, dv] };
+  };
+  record('scaledDotProductAttention', [q, k, v], weights ? [output, weights] : [output], (g) => {
+    const { args, grads } = backwardCall(g);
+    binding.sdpaBackward(args);
+    return grads;
+  }, {
+    backwardAsync: async (g) => {
+      const { args, grads } = backwardCall(g);
+      await binding.sdpaBackwardAsync(args);
+      return grads;
+    },
   });
   return { output, weights };
 }

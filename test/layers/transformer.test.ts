@@ -110,3 +110,29 @@ describe('transformer layers in models', () => {
     }
   });
 });
+
+describe('a transformer encoder learns', () => {
+  it('fit reaches a small error on a task that needs attention across time (each step predicts its sequence mean)', async () => {
+    eddy.manualSeed(3);
+    const B = 256, T = 6;
+    const g = new eddy.Generator(8);
+    const xs = g.uniform(new Float32Array(B * T), -1, 1);
+    const ys = new Float32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      let m = 0;
+      for (let t = 0; t < T; t++) m += xs[b * T + t] / T;
+      ys.fill(m, b * T, (b + 1) * T);
+    }
+    const model = eddy.sequential([
+      new eddy.Linear({ inFeatures: 1, outFeatures: 16 }),
+      new TransformerEncoder({ dModel: 16, nhead: 2, dimFeedforward: 32, dropout: 0 }, { numLayers: 1 }),
+      new eddy.Linear({ inFeatures: 16, outFeatures: 1 }),
+    ]);
+    const x = eddy.tensor(xs, [B, T, 1]), y = eddy.tensor(ys, [B, T, 1]);
+    await model.fit({ x, y }, { epochs: 40, batchSize: 32, loss: 'mse', optimizer: new eddy.optim.Adam(model.parameters(), { lr: 3e-3 }) });
+    const variance = ys.reduce((a, v) => a + v * v, 0) / ys.length; // what predicting 0 costs
+    const mse = eddy.noGrad(() => eddy.losses.mse(model.eval().forward(x), y)).item();
+    console.log(`      mse ${mse.toExponential(2)} vs ${variance.toExponential(2)} for predicting 0, after 40 epochs`);
+    assert.ok(mse < variance / 10, `mse ${mse} not below a tenth of ${variance}`);
+  });
+});

@@ -176,3 +176,16 @@ describe('fused attention kernel (float64 instance)', () => {
     console.log(`      max scaled difference ${worst[0].toExponential(2)}`);
   });
 });
+
+describe('fused attention kernel: the binding checks what it receives', () => {
+  it('refuses arrays shorter than the views reach, and dropout of 1', () => {
+    const p: Problem = { B: 1, H: 2, Tq: 3, Tk: 4, D: 2, Dv: 2 };
+    const a = arraysFor(p, 1);
+    const call = callOf(p, a);
+    const out = new Float64Array(12), lse = new Float64Array(6);
+    assert.throws(() => binding.sdpaForward({ ...call, k: a.k.subarray(1), out, lse, weights: null }), /Expected at least 16 elements for k but received 15/);
+    assert.throws(() => binding.sdpaForward({ ...call, out: new Float32Array(12), lse, weights: null }), /Expected Float64Array for out/);
+    assert.throws(() => binding.sdpaForward({ ...call, dropout: 1, out, lse, weights: null }), /dropout in \[0, 1\)/);
+    assert.throws(() => binding.sdpaForward({ ...call, lengths: new Int32Array(2), out, lse, weights: null }), /Int32Array of 1 elements for lengths/);
+  });
+});
