@@ -107,6 +107,9 @@ export interface RnnBackwardCall extends RnnGradLists {
 /** A native stepper (one layer's packed weights), made by rnnStepper; opaque to JavaScript. */
 export type RnnStepperHandle = { readonly __eddyStepper: unique symbol };
 
+/** A Linear layer's packed weights, made by linearRows; opaque to JavaScript. */
+export type LinearRowsHandle = { readonly __eddyLinearRows: unique symbol };
+
 /** Instruction sets of Eddy's own kernels, widest first (EDDY_ISA picks one). */
 export type IsaName = 'avx512' | 'avx2' | 'generic';
 
@@ -140,6 +143,16 @@ export interface NativeBinding {
   rnnStepper(a: Pick<RnnCall, 'cell' | 'resetAfter' | 'I' | 'H' | 'layerNorm'> & RnnParamLists): RnnStepperHandle;
   /** One step in place for B = h.length / H streams: x [B, I], h and c [B, H] (c null but for LSTM). Synchronous. */
   rnnStep(stepper: RnnStepperHandle, x: Float32Array, h: Float32Array, c: Float32Array | null): void;
+  /**
+   * One step of the B = slots.length streams whose states are rows `slots`
+   * of hSlab (and cSlab for LSTM) [rows, H], in place; y [B, H] gets the new
+   * h. Slots must be distinct. Synchronous.
+   */
+  rnnStepSlots(stepper: RnnStepperHandle, x: Float32Array, slots: Int32Array, hSlab: Float32Array, cSlab: Float32Array | null, y: Float32Array): void;
+  /** Copies and packs a Linear layer's weight [out, in] and bias [out] (or null) for linearRowsRun. */
+  linearRows(weight: Float32Array, bias: Float32Array | null, out: number, inFeatures: number): LinearRowsHandle;
+  /** y [m, out] = x [m, in] · Wᵀ + b on the packed GEMM: each row's result is the same whatever m. Synchronous. */
+  linearRowsRun(handle: LinearRowsHandle, x: Float32Array, y: Float32Array): void;
   /** Applies sigmoid (0), tanh (1) or exp (2) with the portable (0) or AVX2 (1) kernels; false when AVX2 is absent. */
   activate(kind: number, x: Float32Array, y: Float32Array, kernels: number): boolean;
   /** Fused optimizer updates (native/optimizers.h); p and the state buffers are updated in place. */

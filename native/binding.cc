@@ -31,6 +31,7 @@
 #include "optimizers.h"
 #include "parallel.h"
 #include "recurrent.h"
+#include "linear_rows.h"
 #include "recurrent_step.h"
 
 namespace {
@@ -673,6 +674,84 @@ Napi::Value JS_rnnStep(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// rnnStepSlots(stepper, x [B·I], slots Int32Array [B], hSlab [rows·H],
+// cSlab [rows·H] | null, y [B·H]): one step of the B streams whose states
+// are rows `slots` of the slabs, in place; y gets the new h.
+Napi::Value JS_rnnStepSlots(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 6 || !info[0].IsExternal() || !info[0].As<Napi::External<eddy::RecurrentStepper>>().CheckTypeTag(&kStepperTag)) {
+    throw Napi::TypeError::New(env, "Expected a stepper made by rnnStepper");
+  }
+  eddy::RecurrentStepper* st = info[0].As<Napi::External<eddy::RecurrentStepper>>().Data();
+  const eddy::RnnShape& s = st->shape();
+  const size_t H = static_cast<size_t>(s.H);
+  FloatView x = ArgFloat32Array(info, 1, "x");
+  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) throw Napi::TypeError::New(env, "Expected Int32Array for slots");
+  auto slots = info[2].As<Napi::Int32Array>();
+  const size_t B = slots.ElementLength();
+  FloatView h = ArgFloat32Array(info, 3, "hSlab");
+  FloatView y = ArgFloat32Array(info, 5, "y");
+  if (B == 0 || B > static_cast<size_t>(1 << 20)) throw Napi::RangeError::New(env, "Expected between 1 and 2^20 slots");
+  if (x.length != B * s.I) throw Napi::RangeError::New(env, "Expected x of B·I elements");
+  if (y.length != B * H) throw Napi::RangeError::New(env, "Expected y of B·H elements");
+  if (h.length % H != 0) throw Napi::RangeError::New(env, "Expected hSlab of rows·H elements");
+  float* c = nullptr;
+  if (s.cell == eddy::CellKind::kLstm) {
+    FloatView cv = ArgFloat32Array(info, 4, "cSlab");
+    if (cv.length != h.length) throw Napi::RangeError::New(env, "Expected cSlab of as many elements as hSlab");
+    c = cv.data;
+  }
+  const int64_t rows = static_cast<int64_t>(h.length / H);
+  const int32_t* slot = slots.Data();
+  for (size_t b = 0; b < B; ++b) {
+    if (slot[b] < 0 || slot[b] >= rows) throw Napi::RangeError::New(env, "Expected slots inside the slabs");
+  }
+  st->step_slots(static_cast<int>(B), x.data, slot, h.data, c, y.data);
+  return env.Undefined();
+}
+
+// ---------------------------------------------------------------- batch-invariant Linear
+
+const napi_type_tag kLinearRowsTag = {0x6564647973746570ULL, 0x6c696e6561727277ULL};
+
+// linearRows(weight [out·in], bias [out] | null, out, in): copies and packs a
+// Linear layer's weights for linearRowsRun.
+Napi::Value JS_linearRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) throw Napi::TypeError::New(env, "Expected weight, bias, out, in");
+  FloatView w = ArgFloat32Array(info, 0, "weight");
+  const int out = static_cast<int>(ArgInt(info, 2, "out", 1, 1 << 24));
+  const int in = static_cast<int>(ArgInt(info, 3, "in", 1, 1 << 24));
+  if (w.length != static_cast<size_t>(out) * in) throw Napi::RangeError::New(env, "Expected weight of out·in elements");
+  const float* bias = nullptr;
+  if (!info[1].IsNull()) {
+    FloatView b = ArgFloat32Array(info, 1, "bias");
+    if (b.length != static_cast<size_t>(out)) throw Napi::RangeError::New(env, "Expected bias of out elements");
+    bias = b.data;
+  }
+  auto* rows = new eddy::LinearRows(w.data, bias, out, in);
+  auto handle = Napi::External<eddy::LinearRows>::New(env, rows, [](Napi::Env, eddy::LinearRows* r) { delete r; });
+  handle.TypeTag(&kLinearRowsTag);
+  return handle;
+}
+
+// linearRowsRun(handle, x [m·in], y [m·out]): y = x·Wᵀ + b, synchronous.
+Napi::Value JS_linearRowsRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsExternal() || !info[0].As<Napi::External<eddy::LinearRows>>().CheckTypeTag(&kLinearRowsTag)) {
+    throw Napi::TypeError::New(env, "Expected a handle made by linearRows");
+  }
+  const eddy::LinearRows* r = info[0].As<Napi::External<eddy::LinearRows>>().Data();
+  FloatView x = ArgFloat32Array(info, 1, "x");
+  FloatView y = ArgFloat32Array(info, 2, "y");
+  if (x.length % r->in() != 0) throw Napi::RangeError::New(env, "Expected x of m·in elements");
+  const size_t m = x.length / r->in();
+  if (y.length != m * r->out()) throw Napi::RangeError::New(env, "Expected y of m·out elements");
+  if (m > static_cast<size_t>(1 << 30) / r->out()) throw Napi::RangeError::New(env, "Too many rows for one call");
+  r->run(static_cast<int>(m), x.data, y.data);
+  return env.Undefined();
+}
+
 // ---------------------------------------------------------------- optimizers
 
 // Every optimizer entry takes { p, g, <state arrays>, <hyperparameters> };
@@ -1202,6 +1281,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"rnnBackwardAsync", kRnnBackwardOp, JS_rnnBackwardAsync},
       {"rnnStepper", "the recurrent step", JS_rnnStepper},
       {"rnnStep", "the recurrent step", JS_rnnStep},
+      {"rnnStepSlots", "the recurrent step", JS_rnnStepSlots},
+      {"linearRows", "the batch-invariant Linear", JS_linearRows},
+      {"linearRowsRun", "the batch-invariant Linear", JS_linearRowsRun},
       {"activate", "an activation", JS_activate},
       {"additiveScore", "attention scores", JS_additiveScore},
       {"additiveScoreBackward", "attention scores", JS_additiveScoreBackward},

@@ -80,6 +80,25 @@ export class LayerStepper {
     binding.rnnStep(this.init.handle, x, h, c);
   }
 
+  /**
+   * Advances the n = slots.length streams whose states are rows `slots` of
+   * the caller's slabs: x is [n, inputSize], hSlab (and cSlab for an LSTM)
+   * [rows, hiddenSize], updated in place; y [n, hiddenSize] receives the new
+   * h, the step's output. The rows are gathered and written back natively,
+   * so a batcher keeps any number of streams in one slab per layer. Slots
+   * must be distinct.
+   */
+  stepSlots(x: Float32Array, slots: Int32Array, hSlab: Float32Array, cSlab: Float32Array | null, y: Float32Array): void {
+    const H = this.init.hiddenSize;
+    if (!(slots instanceof Int32Array) || slots.length === 0) fail('a non-empty Int32Array of slots', 'slots', slots);
+    const n = slots.length;
+    if (!(hSlab instanceof Float32Array) || hSlab.length % H !== 0) fail(`a Float32Array of rows · ${H} elements`, 'hSlab', hSlab);
+    if (this.init.hasCellState ? !(cSlab instanceof Float32Array) || cSlab.length !== hSlab.length : cSlab !== null) fail(this.init.hasCellState ? `a Float32Array of ${hSlab.length} elements` : 'null (only LSTM has a cell state)', 'cSlab', cSlab);
+    if (!(x instanceof Float32Array) || x.length !== n * this.init.inputSize) fail(`a Float32Array of ${n} · ${this.init.inputSize} elements`, 'x', x);
+    if (!(y instanceof Float32Array) || y.length !== n * H) fail(`a Float32Array of ${n} · ${H} elements`, 'y', y);
+    binding.rnnStepSlots(this.init.handle, x, slots, hSlab, cSlab, y);
+  }
+
   /** Sets the state of every stream: h (and c for LSTM) [batch, hiddenSize], or zeros when omitted. */
   reset(state: { h?: Float32Array; c?: Float32Array } = {}): void {
     const s = checkOptions('state', state, ['h', 'c']);

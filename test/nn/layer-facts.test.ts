@@ -29,7 +29,7 @@ const EXAMPLES: Record<string, () => Module> = {
   AdditiveAttention: () => new eddy.AdditiveAttention({ querySize: 3, keySize: 4, hiddenSize: 5 }),
   DotAttention: () => new eddy.DotAttention(),
   GeneralAttention: () => new eddy.GeneralAttention({ querySize: 3, keySize: 4 }),
-  SequencePooling: () => new eddy.SequencePooling({ mode: 'mean' }),
+  SequencePooling: () => new eddy.SequencePooling({ mode: 'last' }),
   MultiHeadAttention: () => new eddy.MultiHeadAttention({ embedDim: 4, numHeads: 2, kdim: 3 }),
   PositionalEncoding: () => new eddy.PositionalEncoding({ dModel: 3, maxLen: 10, kind: 'learned' }),
   TransformerEncoderLayer: () => new eddy.TransformerEncoderLayer({ dModel: 4, nhead: 2, dimFeedforward: 6 }),
