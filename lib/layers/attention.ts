@@ -16,9 +16,10 @@ import { reshape } from '../ops/views';
 import { Generator } from '../random';
 import { checkTensor, denseData, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkGenerator, checkInteger, checkOptions, fail, formatShape, optionKeys } from '../validate';
-import { Linear } from './linear';
+import { Linear, linearOnnx as project } from './linear';
 import { registerLayer } from '../nn/registry';
 import { positive } from '../nn/registry';
+import { batchMajor, onnxAttribute, onnxError, OnnxGraph, OnnxLowering, ONNX_FLOAT, stepMask } from '../nn/onnx-lowering';
 
 /** Per-call options of an attention layer. */
 export interface AttentionCallOptions {
@@ -287,7 +288,41 @@ export class GeneralAttention extends Attention {
   }
 }
 
-const attention = { perStep: false, onnx: null };
-registerLayer('AdditiveAttention', { ...attention, layerClass: AdditiveAttention, fromConfig: (c) => AdditiveAttention.fromConfig(c as never), parameterBound: (c) => (positive(c.querySize) + positive(c.keySize) + 1) * positive(c.hiddenSize) });
-registerLayer('DotAttention', { ...attention, layerClass: DotAttention, fromConfig: (c) => DotAttention.fromConfig(c as never), parameterBound: () => 0 });
-registerLayer('GeneralAttention', { ...attention, layerClass: GeneralAttention, fromConfig: (c) => GeneralAttention.fromConfig(c as never), parameterBound: (c) => positive(c.querySize) * positive(c.keySize) });
+/**
+ * ONNX for an attention call on [batch, queryTime, ·] queries: the layer's
+ * scores, padded keys set to −∞ (a mask from the keys' lengths), Softmax
+ * over the keys, MatMul with the values. The weights are the result's
+ * `weights` part.
+ */
+function lowerAttention<M extends Attention>(score: (layer: M, g: OnnxGraph, query: string, keys: string) => string): OnnxLowering<M> {
+  return (layer, x, ctx) => {
+    const g = ctx.graph;
+    const [query, keys, values] = (ctx.inputs ?? [x]).map((v) => batchMajor(v, g).name);
+    if (keys === undefined) throw onnxError(`Export needs the query and the keys as inputs of ${layer.toString()}`);
+    let scores = score(layer, g, query, keys);
+    if (ctx.lengths) scores = g.op('Where', [g.op('Unsqueeze', [stepMask(g, keys, ctx.lengths), g.int64s('axes', [1])]), scores, g.scalar('minus_inf', -Infinity, 'float')]);
+    const weights = g.op('Softmax', [scores], [onnxAttribute.int('axis', -1)]);
+    return { name: g.op('MatMul', [weights, values ?? keys]), timeMajor: false, parts: { weights: { name: weights, timeMajor: false } } };
+  };
+}
+
+const keysT = (g: OnnxGraph, keys: string): string => g.op('Transpose', [keys], [onnxAttribute.ints('perm', [0, 2, 1])]);
+
+const lowerDot = lowerAttention<DotAttention>((layer, g, q, k) => {
+  const s = g.op('MatMul', [q, keysT(g, k)]);
+  if (!layer.scale) return s;
+  const features = g.op('Cast', [g.op('Gather', [g.op('Shape', [k]), g.scalar('feature_axis', 2, 'int64')])], [onnxAttribute.int('to', ONNX_FLOAT)]);
+  return g.op('Div', [s, g.op('Sqrt', [features])]);
+});
+const lowerGeneral = lowerAttention<GeneralAttention>((layer, g, q, k) => g.op('MatMul', [project(g, q, layer.queryProj), keysT(g, k)]));
+// vᵀ tanh(W_q q + W_k k + b) for every (query, key) pair: [B, Tq, 1, H] + [B, 1, Tk, H] → [B, Tq, Tk].
+const lowerAdditive = lowerAttention<AdditiveAttention>((layer, g, q, k) => {
+  const sum = g.op('Add', [g.op('Unsqueeze', [project(g, q, layer.queryProj), g.int64s('axes', [2])]), g.op('Unsqueeze', [project(g, k, layer.keyProj), g.int64s('axes', [1])])]);
+  return g.op('Squeeze', [project(g, g.op('Tanh', [sum]), layer.v), g.int64s('axes', [3])]);
+});
+
+// The keys' lengths mask the scores; context and weights run along the query's time axis.
+const attention = { perStep: false, lengths: (_layer: Module, inputs: readonly (Int32Array | undefined)[]) => ({ call: inputs[1], output: () => inputs[0] }) };
+registerLayer<AdditiveAttention>('AdditiveAttention', { ...attention, layerClass: AdditiveAttention, fromConfig: (c) => AdditiveAttention.fromConfig(c as never), parameterBound: (c) => (positive(c.querySize) + positive(c.keySize) + 1) * positive(c.hiddenSize), onnx: lowerAdditive });
+registerLayer<DotAttention>('DotAttention', { ...attention, layerClass: DotAttention, fromConfig: (c) => DotAttention.fromConfig(c as never), parameterBound: () => 0, onnx: lowerDot });
+registerLayer<GeneralAttention>('GeneralAttention', { ...attention, layerClass: GeneralAttention, fromConfig: (c) => GeneralAttention.fromConfig(c as never), parameterBound: (c) => positive(c.querySize) * positive(c.keySize), onnx: lowerGeneral });

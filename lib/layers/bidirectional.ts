@@ -6,7 +6,7 @@
  */
 import { ShapeError, ValidationError } from '../errors';
 import { Module } from '../nn/module';
-import { ConfigObject, LayerConfig, layerFromConfig, layerToConfig, registerLayer } from '../nn/registry';
+import { ConfigObject, LayerConfig, layerFromConfig, layerToConfig, registerLayer, sequenceOutputLengths } from '../nn/registry';
 import { add, mul } from '../ops/arithmetic';
 import { concat, stack } from '../ops/join';
 import { Lengths } from '../ops/lengths';
@@ -233,6 +233,7 @@ registerLayer<Bidirectional>('Bidirectional', {
   // Its two layers' bounds count on their own (nested configs).
   parameterBound: () => 0,
   perStep: false,
+  lengths: sequenceOutputLengths,
   // One bidirectional ONNX operator: the backward copy's weights play ONNX's reverse direction.
   onnx: (layer, x, ctx) => {
     const { forwardLayer, backwardLayer } = layer;

@@ -6,6 +6,7 @@ import { checkTensor, shapeSize, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkInteger, checkNumber, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
 import { positive } from '../nn/registry';
+import { batchMajor, onnxAttribute, onnxError } from '../nn/onnx-lowering';
 
 export interface LayerNormOptions {
   /** The trailing shape to normalize over (a number for the last axis). */
@@ -123,11 +124,20 @@ export class LayerNorm extends Module {
   }
 }
 
-registerLayer('LayerNorm', {
+registerLayer<LayerNorm>('LayerNorm', {
   layerClass: LayerNorm,
   fromConfig: (c) => LayerNorm.fromConfig(c as never),
   // The gain and shift: 2 per normalized element, none without elementwiseAffine.
   parameterBound: (c) => (c.elementwiseAffine === false ? 0 : 2 * (Array.isArray(c.normalizedShape) ? c.normalizedShape.reduce((a: number, d) => a * Math.max(1, positive(d)), 1) : positive(c.normalizedShape))),
   perStep: true,
-  onnx: null,
+  // ONNX's LayerNormalization (opset 17) over the trailing axes; without affine parameters, a gain of 1 and a shift of 0.
+  onnx: (layer, x, { graph, opset }) => {
+    if ((opset ?? 17) < 17) throw onnxError(`ONNX has LayerNormalization from opset 17; ${layer.toString()} cannot be exported at opset ${opset}`);
+    const k = layer.normalizedShape.length;
+    const n = layer.normalizedShape.reduce((a, d) => a * d, 1);
+    const y = k === 1 ? x : batchMajor(x, graph);
+    const scale = graph.floats('ln_scale', layer.normalizedShape, layer.weight ? layer.weight.data.toFloat32Array() : new Float32Array(n).fill(1));
+    const shift = graph.floats('ln_bias', layer.normalizedShape, layer.bias ? layer.bias.data.toFloat32Array() : new Float32Array(n));
+    return { name: graph.op('LayerNormalization', [y.name, scale, shift], [onnxAttribute.int('axis', -k), onnxAttribute.float('epsilon', layer.eps)]), timeMajor: y.timeMajor };
+  },
 });

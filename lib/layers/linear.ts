@@ -8,7 +8,7 @@ import { Generator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkGenerator, checkInteger, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
-import { batchMajor } from '../nn/onnx-lowering';
+import { batchMajor, OnnxGraph } from '../nn/onnx-lowering';
 import { positive } from '../nn/registry';
 
 export interface LinearOptions {
@@ -80,14 +80,16 @@ export class Linear extends Module {
   }
 }
 
+/** `x · Wᵀ + b` in an ONNX graph (MatMul, then Add when the layer has a bias); returns the result's name. */
+export function linearOnnx(graph: OnnxGraph, x: string, layer: Linear): string {
+  const y = graph.op('MatMul', [x, graph.floats('weight_t', [layer.inFeatures, layer.outFeatures], layer.weight.data.T.toFloat32Array())]);
+  return layer.bias ? graph.op('Add', [y, graph.floats('bias', [layer.outFeatures], layer.bias.data.toFloat32Array())]) : y;
+}
+
 registerLayer<Linear>('Linear', {
   layerClass: Linear,
   fromConfig: (c) => Linear.fromConfig(c as never),
   parameterBound: (c) => positive(c.inFeatures) * positive(c.outFeatures),
   perStep: true,
-  onnx: (layer, x, { graph }) => {
-    let y = graph.op('MatMul', [batchMajor(x, graph).name, graph.floats('weight_t', [layer.inFeatures, layer.outFeatures], layer.weight.data.T.toFloat32Array())]);
-    if (layer.bias) y = graph.op('Add', [y, graph.floats('bias', [layer.outFeatures], layer.bias.data.toFloat32Array())]);
-    return { name: y, timeMajor: false };
-  },
+  onnx: (layer, x, { graph }) => ({ name: linearOnnx(graph, batchMajor(x, graph).name, layer), timeMajor: false }),
 });

@@ -9,9 +9,11 @@ import { ShapeError, ValidationError } from '../errors';
 import { Module } from '../nn/module';
 import { add } from '../ops/arithmetic';
 import { concat } from '../ops/join';
+import { intersectLengths } from '../ops/lengths';
 import { Tensor } from '../tensor/tensor';
 import { checkInteger, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
+import { batchMajor, onnxAttribute, OnnxLoweringContext, OnnxValue } from '../nn/onnx-lowering';
 
 /** The tensors among a layer call's arguments (models append a context object). */
 function tensorsOf(args: unknown[], name: string): Tensor[] {
@@ -84,5 +86,19 @@ export class Add extends Module {
   }
 }
 
-registerLayer('Concatenate', { layerClass: Concatenate, fromConfig: (c) => Concatenate.fromConfig(c as never), parameterBound: () => 0, perStep: false, onnx: null });
-registerLayer('Add', { layerClass: Add, fromConfig: () => Add.fromConfig(), parameterBound: () => 0, perStep: false, onnx: null });
+// A joined step is real where every input's step is (Keras ANDs the masks).
+const merged = { parameterBound: () => 0, perStep: false, lengths: (_layer: Module, inputs: readonly (Int32Array | undefined)[]) => ({ call: undefined, output: () => intersectLengths(inputs) }) };
+/** The call's inputs, batch-major (a recurrent operator's output is time-major until something needs it otherwise). */
+const batchMajorInputs = (x: OnnxValue, ctx: OnnxLoweringContext): string[] => (ctx.inputs ?? [x]).map((v) => batchMajor(v, ctx.graph).name);
+registerLayer<Concatenate>('Concatenate', {
+  ...merged,
+  layerClass: Concatenate,
+  fromConfig: (c) => Concatenate.fromConfig(c as never),
+  onnx: (layer, x, ctx) => ({ name: ctx.graph.op('Concat', batchMajorInputs(x, ctx), [onnxAttribute.int('axis', layer.axis)]), timeMajor: false }),
+});
+registerLayer<Add>('Add', {
+  ...merged,
+  layerClass: Add,
+  fromConfig: () => Add.fromConfig(),
+  onnx: (_layer, x, ctx) => ({ name: batchMajorInputs(x, ctx).reduce((sum, t) => ctx.graph.op('Add', [sum, t])), timeMajor: false }),
+});

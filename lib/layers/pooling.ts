@@ -10,10 +10,7 @@ import { checkLengths, Lengths } from '../ops/lengths';
 import { checkTensor, denseData, Tensor } from '../tensor/tensor';
 import { checkOneOf, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
-import { batchMajor, onnxAttribute, onnxError } from '../nn/onnx-lowering';
-
-/** ONNX TensorProto.DataType INT64, for Cast. */
-const ONNX_INT64 = 7;
+import { batchMajor, onnxAttribute, OnnxLoweringContext, OnnxValue, ONNX_FLOAT, ONNX_INT64, stepMask } from '../nn/onnx-lowering';
 
 export type PoolingMode = 'last' | 'mean' | 'max';
 
@@ -111,6 +108,33 @@ export interface SequencePoolingCallOptions {
 
 const CALL_OPTION_KEYS = [...optionKeys<SequencePoolingCallOptions>({ lengths: true }), ...CALL_CONTEXT_KEYS];
 
+/**
+ * ONNX for pooling over each sequence's real steps: 'last' gathers step
+ * L_b − 1 (GatherND over the batch), 'mean' sums the masked steps and
+ * divides by L_b, 'max' reduces with padded steps at −∞.
+ */
+function lowerPooling(layer: SequencePooling, input: OnnxValue, ctx: OnnxLoweringContext): OnnxValue {
+  const g = ctx.graph;
+  const x = batchMajor(input, g).name;
+  const out = (name: string): OnnxValue => ({ name, timeMajor: false });
+  if (layer.mode === 'last') {
+    if (!ctx.lengths) return out(g.op('Gather', [x, g.scalar('last', -1, 'int64')], [onnxAttribute.int('axis', 1)]));
+    const last = g.op('Sub', [g.op('Cast', [ctx.lengths], [onnxAttribute.int('to', ONNX_INT64)]), g.scalar('one', 1, 'int64')]);
+    return out(g.op('GatherND', [x, g.op('Unsqueeze', [last, g.int64s('axes', [1])])], [onnxAttribute.int('batch_dims', 1)]));
+  }
+  const overTime = (op: string, value: string): string =>
+    // ReduceSum takes its axes as an input from opset 13, ReduceMean and ReduceMax from 18.
+    op === 'ReduceSum' || (ctx.opset ?? 17) >= 18
+      ? g.op(op, [value, g.int64s('axes', [1])], [onnxAttribute.int('keepdims', 0)])
+      : g.op(op, [value], [onnxAttribute.ints('axes', [1]), onnxAttribute.int('keepdims', 0)]);
+  if (!ctx.lengths) return out(overTime(layer.mode === 'mean' ? 'ReduceMean' : 'ReduceMax', x));
+  const mask = g.op('Unsqueeze', [stepMask(g, x, ctx.lengths), g.int64s('axes', [2])]);
+  if (layer.mode === 'max') return out(overTime('ReduceMax', g.op('Where', [mask, x, g.scalar('minus_inf', -Infinity, 'float')])));
+  const sum = overTime('ReduceSum', g.op('Mul', [x, g.op('Cast', [mask], [onnxAttribute.int('to', ONNX_FLOAT)])]));
+  const count = g.op('Unsqueeze', [g.op('Cast', [ctx.lengths], [onnxAttribute.int('to', ONNX_FLOAT)]), g.int64s('axes', [1])]);
+  return out(g.op('Div', [sum, count]));
+}
+
 /** `poolSequence` as a module, for model graphs: forward(x, { lengths }) → [batch, features]. */
 export class SequencePooling extends Module {
   readonly mode: PoolingMode;
@@ -143,16 +167,7 @@ registerLayer<SequencePooling>('SequencePooling', {
   fromConfig: (c) => SequencePooling.fromConfig(c as never),
   parameterBound: () => 0,
   perStep: false,
-  // 'last': each row's step lengths − 1 (GatherND over the batch), or the last step when the graph has no lengths input.
-  onnx: (layer, x, { graph, lengths }) => {
-    if (layer.mode !== 'last') throw onnxError(`Export does not support ${layer.toString()} yet (supported: mode 'last')`);
-    const input = batchMajor(x, graph).name;
-    if (lengths === '') {
-      const last = graph.op('Gather', [input, graph.int64s('last_step', [-1])], [onnxAttribute.int('axis', 1)]);
-      return { name: graph.op('Squeeze', [last, graph.int64s('time_axis', [1])]), timeMajor: false };
-    }
-    const steps = graph.op('Sub', [graph.op('Cast', [lengths], [onnxAttribute.int('to', ONNX_INT64)]), graph.int64s('one', [1])]);
-    const index = graph.op('Unsqueeze', [steps, graph.int64s('index_axis', [1])]);
-    return { name: graph.op('GatherND', [input, index], [onnxAttribute.int('batch_dims', 1)]), timeMajor: false };
-  },
+  onnx: lowerPooling,
+  // The pooled vectors have no time axis.
+  lengths: (_layer, inputs) => ({ call: inputs[0], output: () => undefined }),
 });

@@ -15,6 +15,7 @@ import { Generator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkGenerator, checkInteger, checkNumber, checkOneOf, checkOptions, fail, formatShape, optionKeys } from '../validate';
 import { Dropout } from './dropout';
+import type { GraphCallContext } from './recurrent';
 
 export interface PositionalEncodingOptions {
   /** Features per step. */
@@ -60,6 +61,15 @@ export function sinusoidalTable(maxLen: number, d: number): Float32Array {
   return pe;
 }
 
+/** The position the next call of a PositionalEncoding starts at, carried between decoding steps (the same for every row). */
+export class NextPosition {
+  constructor(readonly offset: number) {}
+
+  select(): NextPosition {
+    return this;
+  }
+}
+
 export class PositionalEncoding extends Module {
   readonly dModel: number;
   readonly maxLen: number;
@@ -102,6 +112,24 @@ export class PositionalEncoding extends Module {
 
   protected override ownParameters(): [string, Parameter][] {
     return this.weight ? [['weight', this.weight]] : [];
+  }
+
+  /** Models carry the next position between calls (see `graphCall`). */
+  readonly usesStepCache = true;
+
+  /**
+   * How models call the layer: from position 0, or, when the model call
+   * carries states (token-by-token decoding), from the position where the
+   * previous call ended.
+   */
+  graphCall(inputs: Tensor[], ctx: GraphCallContext): Tensor {
+    const x = inputs[0];
+    if (!ctx.carrier?.finalCache) return this.forward(x, { training: ctx.training });
+    const given = ctx.carrier.initialCache?.(this);
+    const offset = given instanceof NextPosition ? given.offset : 0;
+    const y = this.forward(x, { offset, training: ctx.training });
+    ctx.carrier.finalCache(this, new NextPosition(offset + x.shape[this.batchFirst ? 1 : 0]));
+    return y;
   }
 
   /** x [batch, time, dModel] (time-major when not batchFirst) plus the encodings of positions offset … offset + time − 1. */

@@ -16,7 +16,7 @@ import { denseData, Tensor } from '../tensor/tensor';
 import { LayerStepper, StepperOptions } from './layer-stepper';
 import { acquireWorkspace, releaseWorkspace } from './workspace';
 import { checkBoolean, checkGenerator, checkInteger, checkNumber, checkObject, checkOneOf, checkOptions, fail, formatShape, optionKeys } from '../validate';
-import { ConfigObject, positive, registerLayer } from '../nn/registry';
+import { ConfigObject, positive, registerLayer, sequenceOutputLengths } from '../nn/registry';
 import { lowerRecurrent } from './recurrent-onnx';
 
 /** Options shared by RNN, LSTM and GRU (PyTorch's, in camelCase). */
@@ -146,6 +146,19 @@ export interface LayerState {
 export interface StateCarrier {
   initial(layer: RecurrentLayer): LayerState | undefined;
   final(layer: RecurrentLayer, state: LayerState): void;
+  /** The cache a step-decoding layer (a transformer decoder, a positional encoding) continues from; undefined to start afresh. */
+  initialCache?(layer: Module): StepCache | undefined;
+  /** Leaves a step-decoding layer's cache after the call. */
+  finalCache?(layer: Module, cache: StepCache): void;
+}
+
+/**
+ * What a step-decoding layer carries from one call to the next in place of
+ * a recurrent state (cached keys and values, the next position); rows can
+ * be selected, repeated or reordered, as beam search does.
+ */
+export interface StepCache {
+  select(rows: Int32Array | readonly number[]): StepCache;
 }
 
 /** What a container passes to `graphCall`. */
@@ -626,7 +639,7 @@ function recurrentBound(c: ConfigObject, gates: number): number {
   return dirs * gates * hidden * (input + hidden) + (layers - 1) * dirs * gates * hidden * (dirs * hidden + hidden);
 }
 
-const recurrent = { toConfig: (layer: RecurrentLayer) => layer.toConfig(), perStep: false, onnx: lowerRecurrent };
+const recurrent = { toConfig: (layer: RecurrentLayer) => layer.toConfig(), perStep: false, onnx: lowerRecurrent, lengths: sequenceOutputLengths };
 registerLayer<RNN>('RNN', { ...recurrent, layerClass: RNN, fromConfig: (c) => new RNN(c as unknown as RNNOptions), parameterBound: (c) => recurrentBound(c, 1) });
 registerLayer<LSTM>('LSTM', { ...recurrent, layerClass: LSTM, fromConfig: (c) => new LSTM(c as unknown as LSTMOptions), parameterBound: (c) => recurrentBound(c, 4) });
 registerLayer<GRU>('GRU', { ...recurrent, layerClass: GRU, fromConfig: (c) => new GRU(c as unknown as GRUOptions), parameterBound: (c) => recurrentBound(c, 3) });

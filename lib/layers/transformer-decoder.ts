@@ -11,7 +11,9 @@ import { ShapeError, ValidationError } from '../errors';
 import { CALL_CONTEXT_KEYS, Module } from '../nn/module';
 import { positive, registerLayer } from '../nn/registry';
 import { checkLengths, Lengths } from '../ops/lengths';
+import { stack } from '../ops/join';
 import { reshape } from '../ops/views';
+import type { GraphCallContext } from './recurrent';
 import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkOptions, describe, formatShape, optionKeys } from '../validate';
 import { AttentionMaskValue } from './attention-masks';
@@ -202,6 +204,34 @@ export class TransformerDecoder extends TransformerStack<TransformerDecoderLayer
     let x = tgt;
     for (const layer of this.layers) x = layer.forward(x, memory, o);
     return this.norm ? this.norm.forward(x) : x;
+  }
+
+  /** Models carry this layer's decoding cache between calls (see `graphCall`). */
+  readonly usesStepCache = true;
+
+  /**
+   * How models call the stack: graph inputs (target, memory). The target's
+   * lengths mask its padding, the memory's own lengths (those its graph
+   * input carries) mask the memory, and self-attention is causal, as a
+   * decoder reading the target shifted right needs (Keras' decoder does the
+   * same). When the model call carries states (`forward(x, { states })` or
+   * `{ caches }`), the stack decodes the target position by position from
+   * the cache the previous call left — the prefix is not run again — and
+   * leaves the extended cache.
+   */
+  graphCall(inputs: Tensor[], ctx: GraphCallContext, inputLengths?: readonly (Int32Array | undefined)[]): Tensor {
+    if (inputs.length !== 2) throw new ValidationError(`Expected the target and the memory as inputs of ${this.toString()} but received ${inputs.length}`);
+    const [tgt, memory] = inputs;
+    const memoryLengths = inputLengths?.[1] ?? null;
+    const carrier = ctx.carrier;
+    if (!carrier?.finalCache) return this.forward(tgt, memory, { lengths: ctx.lengths ?? null, memoryLengths, tgtIsCausal: true, training: ctx.training });
+    const given = carrier.initialCache?.(this);
+    if (given !== undefined && !(given instanceof TransformerDecoderCache)) throw new ValidationError(`Expected a cache from ${this.toString()} but received ${describe(given)}`);
+    const cache = given ?? this.createCache(memory, { memoryLengths });
+    const axis = this.layers[0].config.batchFirst ? 1 : 0;
+    const steps = Array.from({ length: tgt.shape[axis] }, (_, t) => this.step(tgt.select(axis, t).contiguous(), cache));
+    carrier.finalCache(this, cache);
+    return stack(steps, axis);
   }
 
   /** An empty decoding cache for `memory` (laid out as the layers' batchFirst says); projects the memory once per layer. */

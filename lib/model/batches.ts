@@ -6,13 +6,19 @@ import { ShapeError, ValidationError } from '../errors';
 import { Generator } from '../random';
 import { Tensor } from '../tensor/tensor';
 import { describe, formatShape } from '../validate';
+import { checkLengthsRows, lengthsRows, ModelLengths } from './lengths';
 import { replicaRows } from './parallel';
 
 /** One batch: model input(s), target, and the sequence lengths when padded. */
 export interface Batch {
   x: Tensor | Tensor[];
   y: Tensor;
-  lengths?: Int32Array | readonly number[];
+  /**
+   * Length of each row's sequence: one array for every input, or, for a
+   * functional model, one entry per input (`[sourceLengths, null]`; see
+   * `model/lengths.ts`).
+   */
+  lengths?: ModelLengths;
 }
 
 /** Data for fit/evaluate: whole tensors (batched by Eddy) or an (async) iterable of batches. */
@@ -35,7 +41,7 @@ export function takeRows(t: Tensor, idx: ArrayLike<number>): Tensor {
 export function sliceRows(data: Batch, start: number, end: number): Batch {
   const idx = Array.from({ length: end - start }, (_, i) => start + i);
   const x = Array.isArray(data.x) ? data.x.map((t) => takeRows(t, idx)) : takeRows(data.x, idx);
-  const lengths = data.lengths === undefined ? undefined : Array.from(data.lengths).slice(start, end);
+  const lengths = data.lengths === undefined ? undefined : lengthsRows(data.lengths, idx);
   return { x, y: takeRows(data.y, idx), lengths };
 }
 
@@ -50,9 +56,7 @@ export function checkTensorData(data: Batch, name: string): number {
       throw new ShapeError(`Expected ${name}.${what} to have ${n} rows (the first axis) like ${name}.x but received shape ${formatShape(t.shape)}`);
     }
   }
-  if (data.lengths !== undefined && data.lengths.length !== n) {
-    throw new ShapeError(`Expected ${name}.lengths to have one entry per row (${n}) but received ${data.lengths.length}`);
-  }
+  checkLengthsRows(data.lengths, n, xs.length, `${name}.lengths`);
   return n;
 }
 
@@ -79,7 +83,7 @@ export async function* batchesOf(
       let idx = order.slice(start, start + batchSize);
       if (part) idx = idx.slice(...replicaRows(idx.length, part.index, part.count));
       const x = Array.isArray(data.x) ? data.x.map((t) => takeRows(t, idx)) : takeRows(data.x, idx);
-      const lengths = data.lengths ? Int32Array.from(idx, (i) => data.lengths![i]) : undefined;
+      const lengths = data.lengths ? lengthsRows(data.lengths, idx) : undefined;
       yield { x, y: takeRows(data.y, idx), lengths };
     }
     return;

@@ -9,11 +9,16 @@ import type { StateCarrier } from '../layers/recurrent';
 import { CALL_CONTEXT_KEYS, Module } from '../nn/module';
 import { optionKeys } from '../validate';
 import { Tensor } from '../tensor/tensor';
+import type { ModelLengths } from './lengths';
 
 /** Passed as the last argument of every layer call inside a model. */
 export interface CallContext {
-  /** Length of each sequence in the batch, for layers that mask padding. */
-  lengths?: Int32Array | readonly number[];
+  /**
+   * Length of each sequence in the batch, for layers that mask padding. A
+   * functional model also takes one entry per input (see `model/lengths.ts`)
+   * and hands each layer the lengths of its own input.
+   */
+  lengths?: ModelLengths;
   /**
    * Training mode for this call, passed to every layer (`fit` passes true,
    * `predict` and `evaluate` false), so a model can train and predict at
@@ -36,13 +41,14 @@ export function isLayer(value: unknown): value is Layer {
 
 /** A layer whose graph inputs do not map one-to-one onto forward's arguments (recurrent layers take h0, c0). */
 interface GraphCallable {
-  graphCall(inputs: Tensor[], ctx: CallContext): unknown;
+  /** `inputLengths`: the lengths each graph input carries (a transformer decoder masks its memory with the second's). */
+  graphCall(inputs: Tensor[], ctx: CallContext, inputLengths?: readonly (Int32Array | undefined)[]): unknown;
 }
 
-/** Calls a layer on inputs plus the context. */
-export function callLayer(layer: Layer, inputs: Tensor[], ctx: CallContext): unknown {
+/** Calls a layer on inputs plus the context (and, for layers with a graphCall, the lengths of each input). */
+export function callLayer(layer: Layer, inputs: Tensor[], ctx: CallContext, inputLengths?: readonly (Int32Array | undefined)[]): unknown {
   const custom = (layer as unknown as Partial<GraphCallable>).graphCall;
-  if (typeof custom === 'function') return custom.call(layer, inputs, ctx);
+  if (typeof custom === 'function') return custom.call(layer, inputs, ctx, inputLengths);
   const forward = layer.forward as (...args: unknown[]) => unknown;
   return forward.call(layer, ...inputs, layerOptions(ctx));
 }
@@ -56,11 +62,11 @@ function layerOptions(ctx: CallContext): CallContext {
 }
 
 /** `callLayer`, awaiting layers that can run off the main thread (`forwardAsync`, `graphCallAsync`). */
-export async function callLayerAsync(layer: Layer, inputs: Tensor[], ctx: CallContext): Promise<unknown> {
-  const l = layer as unknown as { graphCallAsync?: GraphCallable['graphCall']; forwardAsync?: (...args: unknown[]) => Promise<unknown> };
-  if (typeof l.graphCallAsync === 'function') return l.graphCallAsync.call(layer, inputs, ctx);
-  if (typeof l.forwardAsync === 'function') return l.forwardAsync.call(layer, ...inputs, layerOptions(ctx));
-  return callLayer(layer, inputs, ctx);
+export async function callLayerAsync(layer: Layer, inputs: Tensor[], ctx: CallContext, inputLengths?: readonly (Int32Array | undefined)[]): Promise<unknown> {
+  const l = layer as unknown as { graphCallAsync?: GraphCallable['graphCall']; graphCall?: unknown; forwardAsync?: (...args: unknown[]) => Promise<unknown> };
+  if (typeof l.graphCallAsync === 'function') return l.graphCallAsync.call(layer, inputs, ctx, inputLengths);
+  if (typeof l.forwardAsync === 'function' && typeof l.graphCall !== 'function') return l.forwardAsync.call(layer, ...inputs, layerOptions(ctx));
+  return callLayer(layer, inputs, ctx, inputLengths);
 }
 
 /** The tensor a layer's result stands for, or one of its named parts (`h`, `weights`, …). */

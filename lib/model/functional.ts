@@ -13,8 +13,9 @@
 import { noGrad } from '../autograd/grad-mode';
 import { FormatError, ShapeError, ValidationError } from '../errors';
 import { Module } from '../nn/module';
-import { carryStates, OutputWithStates, StatesOfCall, WithStates } from './states';
-import { checkConfigKeys, configArray, ConfigObject, configObject, ConfigValue, LayerConfig, layerFromConfig, layerToConfig, registerLayer } from '../nn/registry';
+import { carryStates, OutputWithStates, StatesOfCall, WithStates, withStates } from './states';
+import { checkConfigKeys, configArray, ConfigObject, configObject, ConfigValue, LayerConfig, layerFromConfig, layerToConfig, LengthsRule, lengthsFlow, registerLayer } from '../nn/registry';
+import { lengthsOfInputs, setOutputLengths } from './lengths';
 import { Tensor, zeros } from '../tensor/tensor';
 import { checkOptions, describe, fail, formatShape, optionKeys } from '../validate';
 import { callLayer, callLayerAsync, CallContext, isLayer, Layer, pick } from './call';
@@ -121,6 +122,11 @@ export class GraphModel extends Model {
     return this.layerList.map((l, i) => [String(i), l]);
   }
 
+  /** The layer calls in the order they run (what an exporter walks). */
+  get calls(): readonly GraphNode[] {
+    return this.order;
+  }
+
   /**
    * Runs the graph: one tensor per model input (an array when the model was
    * built with an array). With `states` (an object of layer states, or null
@@ -131,29 +137,34 @@ export class GraphModel extends Model {
   forward(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Tensor | Tensor[];
   forward(inputs: Tensor | readonly Tensor[], ctx: CallContext & WithStates): OutputWithStates<Tensor | Tensor[]>;
   forward(inputs: Tensor | readonly Tensor[], ctx: CallContext & Partial<WithStates> = {}): Tensor | Tensor[] | OutputWithStates<Tensor | Tensor[]> {
-    const { inner, carrier } = carryStates(this, ctx);
-    const values = this.bindInputs(inputs);
-    const results = new Map<GraphNode, unknown>();
-    const valueOf = (sym: SymbolicTensor): Tensor => (sym.node ? pick(results.get(sym.node), sym.node.layer as Layer, sym.key) : values.get(sym)!);
-    for (const node of this.order) results.set(node, callLayer(node.layer as Layer, node.inputs.map(valueOf), inner));
-    return this.result(this.outputs.map(valueOf), carrier);
+    const run = this.begin(inputs, ctx);
+    for (const node of this.order) run.record(node, callLayer(...run.argsOf(node)));
+    return run.finish();
   }
 
   /** `forward` with the recurrent layers running on worker threads. */
   forwardAsync(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Promise<Tensor | Tensor[]>;
   forwardAsync(inputs: Tensor | readonly Tensor[], ctx: CallContext & WithStates): Promise<OutputWithStates<Tensor | Tensor[]>>;
   async forwardAsync(inputs: Tensor | readonly Tensor[], ctx: CallContext & Partial<WithStates> = {}): Promise<Tensor | Tensor[] | OutputWithStates<Tensor | Tensor[]>> {
+    const run = this.begin(inputs, ctx);
+    for (const node of this.order) run.record(node, await callLayerAsync(...run.argsOf(node)));
+    return run.finish();
+  }
+
+  /** One call of the graph: the inputs bound, their lengths, the carrier of states. */
+  private begin(inputs: Tensor | readonly Tensor[], ctx: CallContext & Partial<WithStates>): GraphRun {
     const { inner, carrier } = carryStates(this, ctx);
     const values = this.bindInputs(inputs);
-    const results = new Map<GraphNode, unknown>();
-    const valueOf = (sym: SymbolicTensor): Tensor => (sym.node ? pick(results.get(sym.node), sym.node.layer as Layer, sym.key) : values.get(sym)!);
-    for (const node of this.order) results.set(node, await callLayerAsync(node.layer as Layer, node.inputs.map(valueOf), inner));
-    return this.result(this.outputs.map(valueOf), carrier);
+    const lengths = lengthsOfInputs(inner?.lengths, [...values.values()], this.toString());
+    return new GraphRun(this.inputs, values, lengths, inner ?? {}, (outs, lens) => {
+      outs.forEach((t, i) => setOutputLengths(t, lens[i]));
+      return this.result(outs, carrier);
+    }, this.outputs);
   }
 
   private result(outs: Tensor[], carrier: StatesOfCall | undefined): Tensor | Tensor[] | OutputWithStates<Tensor | Tensor[]> {
     const output = this.multiOutput ? outs : outs[0];
-    return carrier ? { output, states: carrier.result() } : output;
+    return carrier ? withStates(output, carrier) : output;
   }
 
   /** Checks the given tensors against the model's inputs. */
@@ -178,21 +189,25 @@ export class GraphModel extends Model {
 
   /** The layer calls with their output shapes for inputs of the given example shapes (no batch axis). */
   summary(inputShapes: readonly (readonly number[])[] | readonly number[]): string {
+    return formatSummary(this.toString(), this.summaryRows(inputShapes), this);
+  }
+
+  /** The rows of `summary`, for containers that print this graph inside their own table. */
+  summaryRows(inputShapes: readonly (readonly number[])[] | readonly number[]): SummaryRow[] {
     const shapes = (this.multiInput ? inputShapes : [inputShapes]) as readonly (readonly number[])[];
     const rows: SummaryRow[] = [];
     noGrad(() => {
-      const results = new Map<GraphNode, unknown>();
-      const valueOf = (sym: SymbolicTensor): Tensor =>
-        sym.node ? pick(results.get(sym.node), sym.node.layer as Layer, sym.key) : zeros([1, ...shapes[this.inputs.indexOf(sym)]]);
+      const values = new Map(this.inputs.map((sym, i) => [sym, zeros([1, ...shapes[i]])]));
+      const run = new GraphRun(this.inputs, values, this.inputs.map(() => undefined), {}, () => [], this.outputs);
       for (const node of this.order) {
-        const result = callLayer(node.layer as Layer, node.inputs.map(valueOf), {});
-        results.set(node, result);
+        const result = callLayer(...run.argsOf(node));
+        run.record(node, result);
         const index = this.layerList.indexOf(node.layer as Layer);
         const first = this.order.find((n) => n.layer === node.layer) === node;
         rows.push({ name: String(index), layer: node.layer.toString(), outputShape: pick(result, node.layer as Layer).shape, params: first ? parameterCount(node.layer) : 0 });
       }
     });
-    return formatSummary(this.toString(), rows, this);
+    return rows;
   }
 
   /** The graph, for `eddy.layerToConfig`; the layers are the children `0`, `1`, … of the state dict, in order. */
@@ -256,6 +271,54 @@ export class GraphModel extends Model {
 
   toString(): string {
     return `Model(${this.inputs.length} input${this.inputs.length === 1 ? '' : 's'}, ${this.outputs.length} output${this.outputs.length === 1 ? '' : 's'})`;
+  }
+}
+
+/**
+ * The values of one run of a graph: each node's result and the lengths
+ * every symbolic tensor carries (Keras' mask propagation, see
+ * `model/lengths.ts` and the registry's `LengthsRule`).
+ */
+class GraphRun {
+  private readonly results = new Map<GraphNode, unknown>();
+  private readonly flows = new Map<GraphNode, ReturnType<LengthsRule>>();
+  private readonly inputLengths: Map<SymbolicTensor, Int32Array | undefined>;
+
+  constructor(
+    inputs: readonly SymbolicTensor[],
+    private readonly values: Map<SymbolicTensor, Tensor>,
+    lengths: readonly (Int32Array | undefined)[],
+    private readonly ctx: CallContext,
+    private readonly done: (outputs: Tensor[], lengths: (Int32Array | undefined)[]) => unknown,
+    private readonly outputs: readonly SymbolicTensor[],
+  ) {
+    this.inputLengths = new Map(inputs.map((sym, i) => [sym, lengths[i]]));
+  }
+
+  valueOf(sym: SymbolicTensor): Tensor {
+    return sym.node ? pick(this.results.get(sym.node), sym.node.layer as Layer, sym.key) : this.values.get(sym)!;
+  }
+
+  lengthsOf(sym: SymbolicTensor): Int32Array | undefined {
+    return sym.node ? this.flows.get(sym.node)!.output(sym.key) : this.inputLengths.get(sym);
+  }
+
+  /** The layer, its input tensors and its context (with the lengths its rule picks) for the call of `node`. */
+  argsOf(node: GraphNode): [Layer, Tensor[], CallContext, (Int32Array | undefined)[]] {
+    const inputLengths = node.inputs.map((sym) => this.lengthsOf(sym));
+    const flow = lengthsFlow(node.layer, inputLengths);
+    this.flows.set(node, flow);
+    const { lengths: _given, ...rest } = this.ctx;
+    return [node.layer as Layer, node.inputs.map((sym) => this.valueOf(sym)), flow.call === undefined ? rest : { ...rest, lengths: flow.call }, inputLengths];
+  }
+
+  record(node: GraphNode, result: unknown): void {
+    this.results.set(node, result);
+  }
+
+  /** The model's result from the outputs' values and lengths. */
+  finish<R>(): R {
+    return this.done(this.outputs.map((sym) => this.valueOf(sym)), this.outputs.map((sym) => this.lengthsOf(sym))) as R;
   }
 }
 

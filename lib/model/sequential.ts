@@ -10,7 +10,8 @@ import { Tensor, zeros } from '../tensor/tensor';
 import { checkShape, describe } from '../validate';
 import { callLayer, callLayerAsync, CallContext, isLayer, Layer, pick } from './call';
 import { Model } from './model';
-import { carryStates, OutputWithStates, WithStates } from './states';
+import { carryStates, OutputWithStates, WithStates, withStates } from './states';
+import { isPerInput, lengthsOfOneInput } from './lengths';
 import { formatSummary, parameterCount, SummaryRow } from './summary';
 import { lowerLayer } from '../nn/onnx-lowering';
 
@@ -41,20 +42,27 @@ export class Sequential extends Model {
   forward(input: Tensor, ctx?: CallContext): Tensor;
   forward(input: Tensor, ctx: CallContext & WithStates): OutputWithStates;
   forward(input: Tensor, ctx: CallContext & Partial<WithStates> = {}): Tensor | OutputWithStates {
-    const { inner, carrier } = carryStates(this, ctx);
+    const { inner, carrier } = this.begin(ctx);
     let x = input;
     for (const layer of this.layers) x = pick(callLayer(layer, [x], inner), layer);
-    return carrier ? { output: x, states: carrier.result() } : x;
+    return carrier ? withStates(x, carrier) : x;
   }
 
   /** `forward` with the recurrent layers running on worker threads. */
   forwardAsync(input: Tensor, ctx?: CallContext): Promise<Tensor>;
   forwardAsync(input: Tensor, ctx: CallContext & WithStates): Promise<OutputWithStates>;
   async forwardAsync(input: Tensor, ctx: CallContext & Partial<WithStates> = {}): Promise<Tensor | OutputWithStates> {
-    const { inner, carrier } = carryStates(this, ctx);
+    const { inner, carrier } = this.begin(ctx);
     let x = input;
     for (const layer of this.layers) x = pick(await callLayerAsync(layer, [x], inner), layer);
-    return carrier ? { output: x, states: carrier.result() } : x;
+    return carrier ? withStates(x, carrier) : x;
+  }
+
+  /** The layers' context (one lengths array for every layer) and the carrier of states for one call. */
+  private begin(ctx: CallContext & Partial<WithStates>): ReturnType<typeof carryStates> {
+    const call = carryStates(this, ctx);
+    if (call.inner === null || typeof call.inner !== 'object' || !isPerInput(call.inner.lengths)) return call;
+    return { ...call, inner: { ...call.inner, lengths: lengthsOfOneInput(call.inner.lengths, this.toString()) } };
   }
 
   /**
@@ -62,6 +70,11 @@ export class Sequential extends Model {
    * example, without the batch axis), and parameter counts.
    */
   summary(inputShape: readonly number[]): string {
+    return formatSummary('Sequential', this.summaryRows(inputShape), this);
+  }
+
+  /** The rows of `summary`, for containers that print these layers inside their own table. */
+  summaryRows(inputShape: readonly number[]): SummaryRow[] {
     const shape = checkShape('inputShape', inputShape);
     const rows: SummaryRow[] = [];
     noGrad(() => {
@@ -71,7 +84,7 @@ export class Sequential extends Model {
         rows.push({ name, layer: layer.toString(), outputShape: x.shape, params: parameterCount(layer) });
       }
     });
-    return formatSummary('Sequential', rows, this);
+    return rows;
   }
 
   /** The layers' configs, for `eddy.layerToConfig`. */

@@ -21,12 +21,21 @@ import { Tensor } from '../tensor/tensor';
 import { checkInteger, checkNumber, checkOneOf, checkOptions, describe, fail, optionKeys } from '../validate';
 import { Batch, batchesOf, checkTensorData, Data, isBatch, sliceRows } from './batches';
 import { Callback, Logs } from './callbacks';
+import { isPerInput, lengthsOfOutput, lengthsRows, ModelLengths } from './lengths';
 import type { Model } from './model';
 import { DataParallel, DataParallelOptions, lockstepBatches, resolveDataParallel } from './parallel';
 
 /** What a loss function gets besides prediction and target. */
 export interface LossContext {
+  /** The lengths of the prediction's sequences: the batch's lengths, or for per-input lengths those the graph propagated to its output. */
   lengths?: Int32Array | readonly number[];
+}
+
+/** The loss context of a batch: per-input lengths mask the loss with the lengths that reached the model's output. */
+function lossContext(batch: Batch, prediction: Tensor | null): LossContext {
+  if (!isPerInput(batch.lengths)) return { lengths: batch.lengths as Int32Array | readonly number[] | undefined };
+  const only = batch.lengths.length === 1 ? batch.lengths[0] ?? undefined : undefined;
+  return { lengths: (prediction ? lengthsOfOutput(prediction) : undefined) ?? only };
 }
 
 export type LossFn = (prediction: Tensor, target: Tensor, ctx: LossContext) => Tensor;
@@ -265,11 +274,11 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
     const batches = batchesOf(data, batchSize, shuffle, generator, 'data', dp ? { index: dp.rank, count: dp.worldSize } : undefined);
     for await (const batch of dp ? lockstepBatches(batches, dp) : batches) {
       checkAbort();
-      const ctx: LossContext = { lengths: batch.lengths };
       const rows = batchRows(batch);
       // A replica can get no rows from a short last batch; it still takes part in the collectives.
       const prediction = rows > 0 || !dp ? ((await model.forwardAsync(batch.x, { lengths: batch.lengths, training: true })) as Tensor) : null;
       if (prediction !== null && !(prediction instanceof Tensor)) throw new ValidationError(`fit needs a model with one output; ${model.toString()} returned ${describe(prediction)}`);
+      const ctx = lossContext(batch, prediction);
       const loss = prediction ? lossFn(prediction, batch.y, ctx) : null;
       let lossValue = loss ? loss.item() : 0;
       const logs: Logs = { loss: lossValue };
@@ -373,8 +382,8 @@ async function evaluateOn(model: Model, data: Data, opts: EvaluateOptions, dp: D
   const means = new Means();
   await noGrad(async () => {
     for await (const batch of batchesOf(data, batchSize, false, globalGenerator, o.prefix ? 'validationData' : 'data')) {
-      const ctx: LossContext = { lengths: batch.lengths };
       const prediction = (await model.forwardAsync(batch.x, { lengths: batch.lengths, training: false })) as Tensor;
+      const ctx = lossContext(batch, prediction);
       const lossValue = lossFn(prediction, batch.y, ctx).item();
       const rows = batchRows(batch);
       means.add('loss', lossValue, rows);
@@ -388,7 +397,8 @@ async function evaluateOn(model: Model, data: Data, opts: EvaluateOptions, dp: D
 export interface PredictOptions {
   /** Rows per forward pass. @default 32 */
   batchSize?: number;
-  lengths?: Int32Array | readonly number[];
+  /** Length of each row's sequence, as in `fit`'s data: one array for every input, or one entry per input. */
+  lengths?: ModelLengths;
 }
 
 /** The keys of PredictOptions, for checkOptions. */
@@ -406,7 +416,7 @@ export async function predict(model: Model, x: Tensor | Tensor[], opts: PredictO
     for (let start = 0; start < n; start += batchSize) {
       const end = Math.min(n, start + batchSize);
       const slice = xs.map((t) => t.slice(0, start, end).contiguous());
-      const lengths = o.lengths ? Array.from(o.lengths).slice(start, end) : undefined;
+      const lengths = o.lengths ? lengthsRows(o.lengths, Array.from({ length: end - start }, (_, i) => start + i)) : undefined;
       const out = await model.forwardAsync(Array.isArray(x) ? slice : slice[0], { lengths, training: false });
       if (!(out instanceof Tensor)) throw new ValidationError(`predict needs a model with one output; ${model.toString()} returned ${describe(out)}`);
       parts.push(out);

@@ -14,6 +14,7 @@ import { registeredLayers, registrationOf } from './registry';
 export interface OnnxAttribute {
   name: string;
   type: number;
+  f?: number;
   i?: number;
   s?: Uint8Array;
   strings?: Uint8Array[];
@@ -21,9 +22,10 @@ export interface OnnxAttribute {
 }
 
 /** AttributeProto.AttributeType values. */
-const ATTRIBUTE_TYPE = { INT: 2, STRING: 3, INTS: 7, STRINGS: 8 } as const;
+const ATTRIBUTE_TYPE = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7, STRINGS: 8 } as const;
 
 export const onnxAttribute = {
+  float: (name: string, value: number): OnnxAttribute => ({ name, type: ATTRIBUTE_TYPE.FLOAT, f: value }),
   int: (name: string, value: number): OnnxAttribute => ({ name, type: ATTRIBUTE_TYPE.INT, i: value }),
   ints: (name: string, values: number[]): OnnxAttribute => ({ name, type: ATTRIBUTE_TYPE.INTS, ints: values }),
   string: (name: string, value: string): OnnxAttribute => ({ name, type: ATTRIBUTE_TYPE.STRING, s: Buffer.from(value) }),
@@ -42,6 +44,8 @@ export interface OnnxGraph {
   floats(prefix: string, dims: number[], data: Float32Array): string;
   /** An int64 vector initializer; returns its name. */
   int64s(prefix: string, values: number[]): string;
+  /** A 0-d initializer (int64 or float32); returns its name. */
+  scalar(prefix: string, value: number, type: 'int64' | 'float'): string;
 }
 
 /**
@@ -52,12 +56,18 @@ export interface OnnxGraph {
 export interface OnnxValue {
   name: string;
   timeMajor: boolean;
+  /** Named parts of a layer's result besides the main output (an attention's `weights`), for graphs that use them. */
+  parts?: Record<string, OnnxValue>;
 }
 
 export interface OnnxLoweringContext {
   graph: OnnxGraph;
-  /** The int32 [batch] lengths input for recurrent operators' sequence_lens, or '' when the graph has none. */
+  /** The int32 [batch] lengths this call masks with (recurrent operators' sequence_lens), or '' when it has none. */
   lengths: string;
+  /** Every input of the call, `x` first (merge and attention layers take several). @default [x] */
+  inputs?: OnnxValue[];
+  /** The opset being written (ops such as ReduceMax take their axes as an input from 18 on). @default 17 */
+  opset?: number;
 }
 
 /** Appends the nodes of one call of `layer` on `x` and returns its output. */
@@ -72,6 +82,21 @@ export function batchMajor(x: OnnxValue, graph: OnnxGraph): OnnxValue {
 export function timeMajor(x: OnnxValue, graph: OnnxGraph): OnnxValue {
   return x.timeMajor ? x : { name: graph.op('Transpose', [x.name], [onnxAttribute.ints('perm', [1, 0, 2])]), timeMajor: true };
 }
+
+/**
+ * Which steps of `x` [batch, time, …] (batch-major) are real: a bool
+ * [batch, time] tensor, step t < lengths[b].
+ */
+export function stepMask(graph: OnnxGraph, x: string, lengths: string): string {
+  const time = graph.op('Gather', [graph.op('Shape', [x]), graph.scalar('time_axis', 1, 'int64')]);
+  const steps = graph.op('Range', [graph.scalar('zero', 0, 'int64'), time, graph.scalar('one', 1, 'int64')]);
+  const limits = graph.op('Unsqueeze', [graph.op('Cast', [lengths], [onnxAttribute.int('to', ONNX_INT64)]), graph.int64s('axes', [1])]);
+  return graph.op('Less', [steps, limits]);
+}
+
+/** TensorProto.DataType of int64 and float, for Cast. */
+export const ONNX_INT64 = 7;
+export const ONNX_FLOAT = 1;
 
 /** What an export cannot express: `ERR_EDDY_ONNX`. */
 export function onnxError(message: string): EddyError {

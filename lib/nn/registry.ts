@@ -63,6 +63,37 @@ export interface LayerRegistration<M extends Module = Module> {
    * @default null
    */
   onnx?: OnnxLowering<M> | null;
+  /**
+   * How the layer passes sequence lengths on in a graph (Keras' mask
+   * propagation); see `LengthsRule`. @default the first input's lengths
+   * for the call and for every result
+   */
+  lengths?: LengthsRule<M>;
+}
+
+/**
+ * Given the lengths of each graph input of a layer call (undefined where an
+ * input has none): `call`, the lengths the layer's forward masks with, and
+ * `output(key)`, those of its result (a named part for `key`, the main
+ * output for undefined) — undefined for a result without a time axis
+ * (pooled vectors, final states).
+ */
+export type LengthsRule<M extends Module = Module> = (
+  layer: M,
+  inputs: readonly (Int32Array | undefined)[],
+) => { call: Int32Array | undefined; output(key: string | undefined): Int32Array | undefined };
+
+/** The rule of recurrent layers: x's lengths mask the call and the output sequence; the final states (`h`, `c`) have no time axis. */
+export const sequenceOutputLengths: LengthsRule = (_layer, inputs) => ({
+  call: inputs[0],
+  output: (key) => (key === undefined || key === 'output' ? inputs[0] : undefined),
+});
+
+/** The lengths flow of one call of `layer` (its registration's rule, or the first input's lengths throughout). */
+export function lengthsFlow(layer: Module, inputs: readonly (Int32Array | undefined)[]): ReturnType<LengthsRule> {
+  const rule = findRegistration(layer)?.[1].lengths;
+  if (rule) return rule(layer, inputs);
+  return { call: inputs[0], output: () => inputs[0] };
 }
 
 /** Keys that could reach an object's prototype if a config were ever merged into an object. */
@@ -91,6 +122,7 @@ export function registerLayer<M extends Module>(className: string, registration:
   if (r.parameterBound !== undefined && typeof r.parameterBound !== 'function') fail('a function', `parameterBound of "${className}"`, r.parameterBound);
   if (r.perStep !== undefined && typeof r.perStep !== 'boolean' && typeof r.perStep !== 'function') fail('a boolean or a function', `perStep of "${className}"`, r.perStep);
   if (r.onnx !== undefined && r.onnx !== null && typeof r.onnx !== 'function') fail('a function or null', `onnx of "${className}"`, r.onnx);
+  if (r.lengths !== undefined && typeof r.lengths !== 'function') fail('a function', `lengths of "${className}"`, r.lengths);
   registry.set(className, registration as unknown as LayerRegistration);
 }
 

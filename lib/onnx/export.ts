@@ -1,5 +1,6 @@
 /**
- * ONNX export of sequential models. Each layer class lowers itself (its
+ * ONNX export of sequential and functional models (graphs: see
+ * `graph-export.ts`). Each layer class lowers itself (its
  * registration's `onnx`, see `nn/onnx-lowering.ts`): recurrent layers
  * become ONNX's own RNN/LSTM/GRU operators, time-major with
  * `sequence_lens`, and a run of them transposes back only when a
@@ -17,6 +18,8 @@ import { Module } from '../nn/module';
 import { batchMajor, lowerLayer, OnnxAttribute, OnnxGraph, OnnxValue } from '../nn/onnx-lowering';
 import { checkBoolean, checkInteger, checkOptions, optionKeys } from '../validate';
 import { DataType, modelProto } from './schema';
+import { lowerGraph, valueInfo } from './graph-export';
+import { GraphModel } from '../model/functional';
 
 export interface OnnxExportOptions {
   /** Features per step of the float input (ignored when the model starts with an Embedding). @default the first layer's input size */
@@ -57,6 +60,13 @@ class GraphBuilder implements OnnxGraph {
     return name;
   }
 
+  scalar(prefix: string, value: number, type: 'int64' | 'float'): string {
+    const name = this.name(prefix);
+    const data = type === 'int64' ? new BigInt64Array([BigInt(value)]) : new Float32Array([value]);
+    this.initializers.push({ name, dims: [], dataType: type === 'int64' ? DataType.INT64 : DataType.FLOAT, rawData: new Uint8Array(data.buffer).slice() });
+    return name;
+  }
+
   int64s(prefix: string, values: number[]): string {
     const name = this.name(prefix);
     const data = new BigInt64Array(values.map((v) => BigInt(v)));
@@ -74,6 +84,12 @@ export function toOnnx(model: Module, opts: OnnxExportOptions = {}): Uint8Array 
   const o = checkOptions('opts', opts, ONNX_EXPORT_OPTION_KEYS);
   // Softmax and LogSoftmax take one axis only from opset 13 on.
   const opset = checkInteger('opts.opset', o.opset ?? 17, 13, 100);
+  if (model instanceof GraphModel) {
+    if (o.inputSize !== undefined) throw new EddyError('Expected no opts.inputSize for a functional model: its inputs declare their shapes', 'ERR_EDDY_ONNX');
+    const g = new GraphBuilder();
+    const { inputs, outputs } = lowerGraph(model, g, checkBoolean('opts.lengths', o.lengths ?? true), opset);
+    return encodeModel(g, inputs, outputs, opset);
+  }
   const layers = flatLayers(model).filter((l) => !(l instanceof Dropout));
   if (layers.length === 0) throw new EddyError('Nothing to export: the model has no layers', 'ERR_EDDY_ONNX');
   const g = new GraphBuilder();
@@ -85,20 +101,23 @@ export function toOnnx(model: Module, opts: OnnxExportOptions = {}): Uint8Array 
     throw new EddyError(`Expected opts.inputSize ${expectedInput} (the first layer's input size) but received ${String(o.inputSize)}`, 'ERR_EDDY_ONNX');
   }
   const inputSize = expectedInput ?? o.inputSize;
-  const dim = (v: number | string): object => (typeof v === 'number' ? { dimValue: v } : { dimParam: v });
-  const valueInfo = (name: string, elemType: number, dims: (number | string)[]): object => ({ name, type: { tensorType: { elemType, shape: { dim: dims.map(dim) } } } });
   const inputs = [embeddingFirst ? valueInfo('input', DataType.INT64, ['batch', 'time']) : valueInfo('input', DataType.FLOAT, ['batch', 'time', inputSize ?? 'features'])];
   if (withLengths) inputs.push(valueInfo('lengths', DataType.INT32, ['batch']));
   const lengths = withLengths ? 'lengths' : '';
 
   let x: OnnxValue = { name: 'input', timeMajor: false };
-  for (const layer of layers) x = lowerLayer(layer, x, { graph: g, lengths });
+  for (const layer of layers) x = lowerLayer(layer, x, { graph: g, lengths, opset });
   g.node('Identity', [batchMajor(x, g).name], ['output']);
+  return encodeModel(g, inputs, ['output'], opset);
+}
+
+/** The ModelProto bytes of a built graph with float outputs. */
+function encodeModel(g: GraphBuilder, inputs: object[], outputs: string[], opset: number): Uint8Array {
   const modelType = modelProto();
   const proto = modelType.create({
     irVersion: 8,
     producerName: 'eddy-rnn',
-    graph: { name: 'eddy', node: g.nodes, initializer: g.initializers, input: inputs, output: [{ name: 'output', type: { tensorType: { elemType: DataType.FLOAT } } }] },
+    graph: { name: 'eddy', node: g.nodes, initializer: g.initializers, input: inputs, output: outputs.map((name) => ({ name, type: { tensorType: { elemType: DataType.FLOAT } } })) },
     opsetImport: [{ domain: '', version: opset }],
   });
   return modelType.encode(proto).finish();

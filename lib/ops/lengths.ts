@@ -26,3 +26,10 @@ export function checkLengths(lengths: unknown, B: number, T: number): Int32Array
   }
   return Int32Array.from(values);
 }
+
+/** The mask of several sequences joined step by step: a step is real where it is real in every input (elementwise minimum). */
+export function intersectLengths(inputs: readonly (Int32Array | undefined)[]): Int32Array | undefined {
+  const given = inputs.filter((l): l is Int32Array => l !== undefined);
+  if (given.length === 0) return undefined;
+  return given.reduce((a, b) => (a.length === b.length ? a.map((v, i) => Math.min(v, b[i])) : a));
+}

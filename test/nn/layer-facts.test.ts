@@ -101,7 +101,14 @@ describe('per-class layer facts', () => {
         const reg = registrationOf(name)!;
         // Export drops Dropout (the identity at inference), so it needs a layer beside it.
         const layers = (name === 'Dropout' ? [new eddy.Linear({ inFeatures: 3, outFeatures: 3 }), layer] : [layer]) as eddy.Layer[];
-        const model = layer instanceof eddy.Sequential ? layer : eddy.sequential(layers);
+        let model: eddy.Model = layer instanceof eddy.Sequential ? layer : eddy.sequential(layers);
+        if (layer instanceof eddy.AdditiveAttention || layer instanceof eddy.DotAttention || layer instanceof eddy.GeneralAttention) {
+          // Attention reads a query and keys: a graph with two inputs.
+          const size = (layer as { querySize?: number | null }).querySize ?? 3;
+          const query = eddy.input({ shape: [null, size] });
+          const keys = eddy.input({ shape: [null, (layer as { keySize?: number | null }).keySize ?? size] });
+          model = eddy.model({ inputs: [query, keys], outputs: layer.apply([query, keys]) });
+        }
         if (reg.onnx) {
           assert.ok(toOnnx(model).byteLength > 0);
         } else {

@@ -1,0 +1,226 @@
+/**
+ * An encoder–decoder as one model: the encoder reads the source, the
+ * decoder reads the target shifted right (teacher forcing) beside the
+ * encoder's outputs. Trained like any model (`fit({ x: [source,
+ * decoderInput], y: target, lengths: [sourceLengths, targetLengths] })`),
+ * saved and loaded as one file, and decoded step by step by
+ * `greedyDecode` and `beamSearch`, which run the encoder once and then
+ * the decoder one token per call with its states carried.
+ *
+ * ```ts
+ * const source = eddy.input({ shape: [null] });
+ * const memory = new eddy.GRU({ inputSize: 32, hiddenSize: 64 }).apply(new eddy.Embedding({ numEmbeddings: 40, embeddingDim: 32 }).apply(source));
+ * const encoder = eddy.model({ inputs: source, outputs: memory });
+ * const tokens = eddy.input({ shape: [null] });
+ * const keys = eddy.input({ shape: [null, 64] });
+ * const queries = new eddy.GRU({ inputSize: 32, hiddenSize: 64 }).apply(new eddy.Embedding({ numEmbeddings: 14, embeddingDim: 32 }).apply(tokens));
+ * const context = new eddy.DotAttention().apply([queries, keys]);
+ * const logits = new eddy.Linear({ inFeatures: 128, outFeatures: 14 }).apply(new eddy.Concatenate().apply([queries, context]));
+ * const decoder = eddy.model({ inputs: [tokens, keys], outputs: logits });
+ * const model = eddy.seq2seq.encoderDecoder({ encoder, decoder });
+ * ```
+ */
+import { ValidationError } from '../errors';
+import { GraphModel } from '../model/functional';
+import { CallContext } from '../model/call';
+import { isPerInput, lengthsOfInputs, lengthsOfOutput } from '../model/lengths';
+import type { Lengths } from '../ops/lengths';
+import { Model } from '../model/model';
+import { Sequential } from '../model/sequential';
+import { carryStates, ModelCaches, ModelStates, OutputWithStates, WithStates, withStates } from '../model/states';
+import { formatSummary, SummaryRow } from '../model/summary';
+import { Module } from '../nn/module';
+import { ConfigObject, LayerConfig, layerFromConfig, layerToConfig, registerLayer } from '../nn/registry';
+import { noGrad } from '../autograd/grad-mode';
+import { Tensor, zeros } from '../tensor/tensor';
+import { checkOptions, checkShape, describe, fail, optionKeys } from '../validate';
+
+export interface EncoderDecoderOptions {
+  /** Reads the source: a Sequential or a functional model with one input; its output(s) are the decoder's memory. */
+  encoder: Sequential | GraphModel;
+  /**
+   * A functional model whose inputs are the target tokens [batch, time]
+   * followed by one input per encoder output, and whose one output is the
+   * logits [batch, time, vocabulary]. It must be causal (step t sees
+   * tokens ≤ t) and carry its state through `forward(x, { states })`
+   * (recurrent layers do), so decoding can feed it one token at a time.
+   */
+  decoder: GraphModel;
+}
+
+/** The keys of EncoderDecoderOptions, for checkOptions. */
+export const ENCODER_DECODER_OPTION_KEYS = optionKeys<EncoderDecoderOptions>({ encoder: true, decoder: true });
+
+/** The encoder's outputs for a batch of sources, with the lengths each one carries. */
+export interface Memory {
+  /** One tensor per encoder output, in the order of the decoder's inputs after the tokens. */
+  values: Tensor[];
+  /** The lengths each memory tensor carries (the source's, through the encoder), undefined where none. */
+  lengths: (Int32Array | undefined)[];
+}
+
+/** What a decoder carries from one step to the next: its recurrent states and its step-decoding layers' caches. */
+export interface DecoderCarry {
+  states: ModelStates;
+  caches?: ModelCaches;
+}
+
+/** What a decoder step returns: logits for the last fed token and what the decoder carries after it. */
+export interface DecoderStep extends DecoderCarry {
+  /** [rows, vocabulary]. */
+  logits: Tensor;
+}
+
+/**
+ * An encoder and a decoder as one model (`eddy.seq2seq.encoderDecoder`):
+ * `forward([source, decoderInput])` gives teacher-forced logits; `encode`
+ * and `decodeStep` are what `greedyDecode` and `beamSearch` run. Its state
+ * dict holds the encoder's parameters under `encoder.` and the decoder's
+ * under `decoder.`.
+ */
+export class EncoderDecoder extends Model {
+  readonly encoder: Sequential | GraphModel;
+  readonly decoder: GraphModel;
+
+  constructor(opts: EncoderDecoderOptions) {
+    super();
+    const o = checkOptions('options', opts, ENCODER_DECODER_OPTION_KEYS);
+    if (!(o.encoder instanceof Sequential) && !(o.encoder instanceof GraphModel)) {
+      throw new ValidationError(`Expected a Sequential or functional model for encoder but received ${describe(o.encoder)}`);
+    }
+    if (o.encoder instanceof GraphModel && o.encoder.inputs.length !== 1) {
+      throw new ValidationError(`Expected an encoder with one input (the source) but received ${o.encoder.toString()}`);
+    }
+    if (!(o.decoder instanceof GraphModel)) throw new ValidationError(`Expected a functional model for decoder but received ${describe(o.decoder)}`);
+    const memories = o.encoder instanceof GraphModel ? o.encoder.outputs.length : 1;
+    if (o.decoder.inputs.length !== 1 + memories || o.decoder.outputs.length !== 1) {
+      throw new ValidationError(
+        `Expected a decoder with ${1 + memories} inputs (the target tokens, then the encoder's ${memories} output${memories === 1 ? '' : 's'}) and one output but received ${o.decoder.toString()}`,
+      );
+    }
+    this.encoder = o.encoder;
+    this.decoder = o.decoder;
+  }
+
+  override children(): [string, Module][] {
+    return [['encoder', this.encoder], ['decoder', this.decoder]];
+  }
+
+  /**
+   * Teacher-forced logits for `[source, decoderInput]` → [batch, time,
+   * vocabulary]. `lengths` is one entry per input (`[sourceLengths,
+   * targetLengths]`, null where there is no padding) or one array for both.
+   * With `states`, every recurrent layer of both parts starts from its
+   * given state (paths `encoder.…`, `decoder.…`) and the result holds the
+   * final ones.
+   */
+  forward(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Tensor;
+  forward(inputs: Tensor | readonly Tensor[], ctx: CallContext & WithStates): OutputWithStates;
+  forward(inputs: Tensor | readonly Tensor[], ctx: CallContext & Partial<WithStates> = {}): Tensor | OutputWithStates {
+    const { source, target, sourceLengths, targetLengths, inner, carrier } = this.begin(inputs, ctx);
+    const memory = this.memoryOf(this.encoder.forward(source, { ...inner, lengths: sourceLengths }) as Tensor | Tensor[], sourceLengths);
+    const output = this.decoder.forward([target, ...memory.values], { ...inner, lengths: [targetLengths ?? null, ...memory.lengths.map((l) => l ?? null)] }) as Tensor;
+    return this.finish(output, carrier);
+  }
+
+  /** `forward` with the recurrent layers running on worker threads. */
+  forwardAsync(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Promise<Tensor>;
+  forwardAsync(inputs: Tensor | readonly Tensor[], ctx: CallContext & WithStates): Promise<OutputWithStates>;
+  async forwardAsync(inputs: Tensor | readonly Tensor[], ctx: CallContext & Partial<WithStates> = {}): Promise<Tensor | OutputWithStates> {
+    const { source, target, sourceLengths, targetLengths, inner, carrier } = this.begin(inputs, ctx);
+    const memory = this.memoryOf((await this.encoder.forwardAsync(source, { ...inner, lengths: sourceLengths })) as Tensor | Tensor[], sourceLengths);
+    const output = (await this.decoder.forwardAsync([target, ...memory.values], { ...inner, lengths: [targetLengths ?? null, ...memory.lengths.map((l) => l ?? null)] })) as Tensor;
+    return this.finish(output, carrier);
+  }
+
+  /** Runs the encoder on a batch of sources (in eval mode, for decoding). */
+  async encode(source: Tensor, sourceLengths?: Int32Array): Promise<Memory> {
+    const out = (await this.encoder.forwardAsync(source, { lengths: sourceLengths, training: false })) as Tensor | Tensor[];
+    return this.memoryOf(out, sourceLengths);
+  }
+
+  /**
+   * One decoder step for every row: `tokens` [rows, steps] (one step when
+   * decoding), the memory rows that go with them, and what the decoder
+   * carried out of the previous step (null at the start). Nothing before
+   * `tokens` is run again: recurrent layers continue from their states,
+   * transformer decoders from their cached keys and values.
+   */
+  async decodeStep(tokens: Tensor, memory: Memory, carried: DecoderCarry | null): Promise<DecoderStep> {
+    const lengths = [null, ...memory.lengths.map((l) => l ?? null)];
+    const { output, states: next, caches } = await this.decoder.forwardAsync([tokens, ...memory.values], { lengths, training: false, states: carried?.states ?? null, caches: carried?.caches ?? null });
+    const logits = output as Tensor;
+    if (logits.rank !== 3 || logits.shape[0] !== tokens.shape[0] || logits.shape[1] !== tokens.shape[1]) {
+      throw new ValidationError(`Expected decoder logits of shape [${tokens.shape[0]}, ${tokens.shape[1]}, vocabulary] for ${this.toString()} but received [${logits.shape.join(', ')}]`);
+    }
+    const last = logits.shape[1] - 1;
+    return { logits: logits.select(1, last).contiguous(), states: next, caches };
+  }
+
+  /** The layers of both parts with their output shapes, for a source and a decoder input of the given example shapes. */
+  summary(inputShapes: readonly (readonly number[])[]): string {
+    if (!Array.isArray(inputShapes) || inputShapes.length !== 2) fail('[sourceShape, decoderInputShape]', 'inputShapes', inputShapes);
+    const [source, target] = inputShapes.map((s, i) => checkShape(`inputShapes[${i}]`, s));
+    const within = (prefix: string, rows: SummaryRow[]): SummaryRow[] => rows.map((r) => ({ ...r, name: `${prefix}.${r.name}` }));
+    const memory = noGrad(() => {
+      const out = this.encoder.forward(zeros([1, ...source]), {}) as Tensor | Tensor[];
+      return (Array.isArray(out) ? out : [out]).map((t) => t.shape.slice(1));
+    });
+    const encoderRows = this.encoder.summaryRows(source);
+    return formatSummary(this.toString(), [...within('encoder', encoderRows), ...within('decoder', this.decoder.summaryRows([target, ...memory]))], this);
+  }
+
+  /** The two parts' configs, for `eddy.layerToConfig`. */
+  toConfig(): { encoder: LayerConfig; decoder: LayerConfig } {
+    return { encoder: layerToConfig(this.encoder), decoder: layerToConfig(this.decoder) };
+  }
+
+  /** Rebuilds the model (fresh weights) from `toConfig()`'s output; `path` locates it in error messages. */
+  static fromConfig(config: ConfigObject, path = 'config'): EncoderDecoder {
+    const encoder = layerFromConfig(config.encoder as unknown as LayerConfig, `${path}.encoder`);
+    const decoder = layerFromConfig(config.decoder as unknown as LayerConfig, `${path}.decoder`);
+    return new EncoderDecoder({ encoder: encoder as Sequential | GraphModel, decoder: decoder as GraphModel });
+  }
+
+  toString(): string {
+    return `EncoderDecoder(${this.encoder.toString()}, ${this.decoder.toString()})`;
+  }
+
+  /** The two inputs, their lengths and the layers' context of one call. */
+  private begin(inputs: Tensor | readonly Tensor[], ctx: CallContext & Partial<WithStates>) {
+    if (!Array.isArray(inputs) || inputs.length !== 2 || !inputs.every((t) => t instanceof Tensor)) {
+      throw new ValidationError(`Expected [source, decoderInput] (two tensors) for inputs of ${this.toString()} but received ${describe(inputs)}`);
+    }
+    const { inner, carrier } = carryStates(this, ctx);
+    const [source, target] = inputs as readonly Tensor[];
+    const given = inner?.lengths;
+    const [sourceLengths, targetLengths]: (Lengths | undefined)[] = given === undefined || isPerInput(given) ? lengthsOfInputs(given, [source, target], this.toString()) : [given, given];
+    return { source, target, sourceLengths, targetLengths, inner: inner ?? {}, carrier };
+  }
+
+  /** The encoder's outputs as a list, with the lengths each one carries (the source's for a sequence out of a Sequential). */
+  private memoryOf(out: Tensor | Tensor[], sourceLengths: Lengths | undefined): Memory {
+    const values = Array.isArray(out) ? out : [out];
+    const shared = sourceLengths === undefined ? undefined : Int32Array.from(sourceLengths as ArrayLike<number>);
+    const lengths = values.map((t) => lengthsOfOutput(t) ?? (this.encoder instanceof Sequential && t.rank === 3 ? shared : undefined));
+    return { values, lengths };
+  }
+
+  private finish(output: Tensor, carrier: ReturnType<typeof carryStates>['carrier']): Tensor | OutputWithStates {
+    return carrier ? withStates(output, carrier) : output;
+  }
+}
+
+/** `eddy.seq2seq.encoderDecoder({ encoder, decoder })`. */
+export function encoderDecoder(opts: EncoderDecoderOptions): EncoderDecoder {
+  return new EncoderDecoder(opts);
+}
+
+registerLayer<EncoderDecoder>('EncoderDecoder', {
+  layerClass: EncoderDecoder,
+  fromConfig: (c, path) => EncoderDecoder.fromConfig(c, path),
+  // Its parts' bounds count on their own (nested configs).
+  parameterBound: () => 0,
+  perStep: false,
+  onnx: null,
+});
