@@ -12,9 +12,17 @@ import { Dataset } from './dataset';
 import { checkPath, fileChunks, FileReading, FileSourceOptions, resolveFileOptions } from './file-source';
 import { ParseError } from '../errors';
 
+/**
+ * One field of a CSV record: a string, a number when `cast` reads one, or null for a `nullValues`
+ * field.
+ */
 export type CsvValue = string | number | null;
+/**
+ * One CSV record: an array of fields, or an object keyed by the column names when `columns` is set.
+ */
 export type CsvRecord = CsvValue[] | Record<string, CsvValue>;
 
+/** The options of {@link fromCsv}: how to parse the records, plus how to read the file. */
 export interface FromCsvOptions extends FileSourceOptions {
   /**
    * true: the first record is a header, and records are objects keyed by its
@@ -199,6 +207,11 @@ async function* csvRecords(file: string, s: CsvSettings): AsyncGenerator<CsvReco
  * The records of a CSV file, streamed: memory stays constant whatever the
  * file's size. Parse errors are ParseErrors naming the file, the line and
  * the column (field number).
+ * @param path - The CSV file.
+ * @param opts - {@link FromCsvOptions}.
+ * @throws {@link ValidationError} when the path or an option is malformed.
+ * @throws {@link ParseError} during iteration, at a malformed record.
+ * @throws {@link FileError} during iteration, when the file cannot be read.
  */
 export function fromCsv<T extends CsvRecord = CsvRecord>(path: string, opts?: FromCsvOptions): Dataset<T> {
   const file = checkPath(path);

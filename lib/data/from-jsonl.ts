@@ -6,6 +6,7 @@ import { jsonErrorOffset } from './json-error';
 import { ParseError } from '../errors';
 import { LineSplitter } from './read-lines';
 
+/** The options of {@link fromJsonl}: how to read the file. */
 export type FromJsonlOptions = FileSourceOptions;
 
 /** V8's message without the position (reported as line and column instead) and without the echoed input. */
@@ -50,6 +51,11 @@ async function* jsonValues(path: string, r: FileReading): AsyncGenerator<unknown
  * The values of a JSON Lines file, one per non-blank line, streamed. A line
  * that is not valid JSON raises a ParseError naming the file, the line and
  * the column of the JSON error.
+ * @param path - The JSON Lines file.
+ * @param opts - {@link FromJsonlOptions}.
+ * @throws {@link ValidationError} when the path or an option is malformed.
+ * @throws {@link ParseError} during iteration, at a line that is not valid JSON.
+ * @throws {@link FileError} during iteration, when the file cannot be read.
  */
 export function fromJsonl<T = unknown>(path: string, opts?: FromJsonlOptions): Dataset<T> {
   const file = checkPath(path);

@@ -5,6 +5,7 @@ import { checkPath, fileChunks, FileReading, FileSourceOptions, resolveFileOptio
 import { ParseError } from '../errors';
 import { LineSplitter } from './read-lines';
 
+/** The options of {@link fromText}: how to cut the text, plus how to read the file. */
 export interface FromTextOptions extends FileSourceOptions {
   /** 'line': one element per line, without its line break (\n or \r\n). 'chunk': strings of `chunkSize` characters, the last one shorter. @default 'line' */
   by?: 'line' | 'chunk';
@@ -37,7 +38,14 @@ async function* textLines(path: string, r: FileReading): AsyncGenerator<string> 
   yield* splitter.end();
 }
 
-/** The lines (or chunks) of a text file, streamed: memory stays constant whatever the file's size. */
+/**
+ * The lines (or chunks) of a text file, streamed: memory stays constant whatever the file's size.
+ * @param path - The text file.
+ * @param opts - {@link FromTextOptions}.
+ * @throws {@link ValidationError} when the path or an option is malformed.
+ * @throws {@link ParseError} during iteration, at an invalid byte or an overlong line.
+ * @throws {@link FileError} during iteration, when the file cannot be read.
+ */
 export function fromText(path: string, opts?: FromTextOptions): Dataset<string> {
   const file = checkPath(path);
   const o = checkOptions('options', opts, FROM_TEXT_OPTION_KEYS) as FromTextOptions;

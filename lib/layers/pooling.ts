@@ -11,10 +11,12 @@ import { checkTensor, denseData, Tensor } from '../tensor/tensor';
 import { checkOneOf, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
 
+/** How {@link poolSequence} pools the real steps of each sequence. */
 export type PoolingMode = 'last' | 'mean' | 'max';
 
 const MODES: readonly PoolingMode[] = ['last', 'mean', 'max'];
 
+/** The options of {@link poolSequence}. */
 export interface PoolSequenceOptions {
   /**
    * `'last'`: each sequence's own last real step, x[b, L_b − 1]. For the
@@ -44,6 +46,13 @@ export const SEQUENCE_POOLING_OPTION_KEYS = optionKeys<SequencePoolingOptions>({
 /**
  * Pools x [batch, time, features] over time into [batch, features],
  * counting only each sequence's first L_b steps.
+ * @param x - The sequences, [batch, time, features].
+ * @param opts - {@link PoolSequenceOptions}.
+ * @throws {@link ShapeError} when `x` is not 3-D or `lengths` does not match it.
+ * @example
+ * ```ts
+ * const pooled = eddy.poolSequence(output, { mode: 'mean', lengths }); // [batch, features]
+ * ```
  */
 export function poolSequence(x: Tensor, opts: PoolSequenceOptions): Tensor {
   const o = checkOptions('options', opts, POOL_SEQUENCE_OPTION_KEYS);
@@ -100,6 +109,7 @@ function pool(input: Tensor, mode: PoolingMode, lengths: unknown, what: string):
   return y;
 }
 
+/** Per-call options of {@link SequencePooling}. */
 export interface SequencePoolingCallOptions {
   /** Valid steps per sequence; later steps are ignored. @default every step */
   lengths?: Lengths;
@@ -109,13 +119,23 @@ const CALL_OPTION_KEYS = [...optionKeys<SequencePoolingCallOptions>({ lengths: t
 
 /** `poolSequence` as a module, for model graphs: forward(x, { lengths }) → [batch, features]. */
 export class SequencePooling extends Module {
+  /** How the steps are pooled. */
   readonly mode: PoolingMode;
 
+  /**
+   * @param opts - {@link SequencePoolingOptions}.
+   */
   constructor(opts: SequencePoolingOptions) {
     super();
     this.mode = checkOneOf('mode', checkOptions('options', opts, SEQUENCE_POOLING_OPTION_KEYS).mode, MODES);
   }
 
+  /**
+   * The sequences pooled over time, [batch, features].
+   * @param x - The sequences, [batch, time, features].
+   * @param opts - {@link SequencePoolingCallOptions}.
+   * @throws {@link ShapeError} when `x` is not 3-D or `lengths` does not match it.
+   */
   forward(x: Tensor, opts: SequencePoolingCallOptions = {}): Tensor {
     return pool(x, this.mode, checkOptions('options', opts, CALL_OPTION_KEYS).lengths, this.toString());
   }
@@ -125,6 +145,10 @@ export class SequencePooling extends Module {
     return { mode: this.mode };
   }
 
+  /**
+   * Builds the layer from `toConfig()`'s output.
+   * @param config - The layer's config.
+   */
   static fromConfig(config: SequencePoolingOptions): SequencePooling {
     return new SequencePooling(config);
   }

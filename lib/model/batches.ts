@@ -10,8 +10,11 @@ import { replicaRows } from './parallel';
 
 /** One batch: model input(s), target, and the sequence lengths when padded. */
 export interface Batch {
+  /** The model's input, or one tensor per input of a multi-input model. */
   x: Tensor | Tensor[];
+  /** The target. */
   y: Tensor;
+  /** Valid steps per sequence of a padded batch. */
   lengths?: Int32Array | readonly number[];
 }
 

@@ -14,6 +14,7 @@ import { Tensor, zeros } from '../tensor/tensor';
 import { checkInteger, checkNumber, checkOptions, optionKeys } from '../validate';
 import { Session, SessionModel, SessionState, StepInput, valuesOf } from './session';
 
+/** The options of {@link StreamBatcher}. */
 export interface StreamBatcherOptions {
   /** The most steps one batch runs. @default 256 */
   maxBatch?: number;
@@ -45,7 +46,10 @@ export class BatchedStream {
     /** @internal */ readonly session: Session,
   ) {}
 
-  /** Queues one step (or a chunk) of this stream; steps of one stream run in order. */
+  /**
+   * Queues one step (or a chunk) of this stream; steps of one stream run in order.
+   * @param input - One step's features (or token id), or a chunk of steps.
+   */
   step(input: StepInput): Promise<Tensor> {
     if (this.closed) return Promise.reject(new ValidationError('Expected an open stream but this one was closed'));
     return this.batcher.enqueue(this, input);
@@ -67,8 +71,21 @@ export class BatchedStream {
   }
 }
 
+/**
+ * Runs the steps of many concurrent streams over one model as batches: each waiting stream's next
+ * step joins one batched native call, and every stream's results are the same as its own `Session`
+ * would give.
+ * @example
+ * ```ts
+ * const batcher = new eddy.serving.StreamBatcher(model);
+ * const stream = batcher.open();
+ * const out = await stream.step(tokenId);
+ * ```
+ */
 export class StreamBatcher {
+  /** The most steps one batch runs. */
   readonly maxBatch: number;
+  /** How long the first waiting step waits for others, in milliseconds. */
   readonly maxDelayMs: number;
   private queue: Pending[] = [];
   private timer: { cancel(): void; immediate: boolean } | null = null;
@@ -76,7 +93,13 @@ export class StreamBatcher {
   /** Checks the model; its native steppers run every single-step batch. */
   private readonly session: Session;
 
+  /**
+   * @param model - A Sequential or functional model with one input.
+   * @param opts - {@link StreamBatcherOptions}.
+   * @throws {@link ValidationError} when the model or an option is malformed.
+   */
   constructor(
+    /** The model the streams run through. */
     readonly model: SessionModel,
     opts: StreamBatcherOptions = {},
   ) {
@@ -86,7 +109,11 @@ export class StreamBatcher {
     this.session = new Session(model);
   }
 
-  /** A new stream, empty or resumed from a `state()`. */
+  /**
+   * A new stream, empty or resumed from a `state()`.
+   * @param state - A state from `stream.state()` or `session.state()` to resume.
+   * @throws {@link FormatError} when `state` is malformed or does not fit the model.
+   */
   open(state?: SessionState): BatchedStream {
     const session = new Session(this.model, state);
     const stream = new BatchedStream(this, session);
