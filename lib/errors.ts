@@ -137,6 +137,10 @@ export class ParseError extends FormatError {
   readonly line: number;
   /** 1-based column: a character in the line (UTF-16 units), or for CSV the field. */
   readonly column: number;
+  /** The format: 'JSON', 'CSV', 'UTF-8', 'text'. */
+  readonly kind: string;
+  /** What was expected and what arrived, without the position. */
+  readonly detail: string;
 
   /**
    * `kind` names the format ('JSON', 'CSV', 'UTF-8'); `detail` says what was expected and what
@@ -152,6 +156,8 @@ export class ParseError extends FormatError {
     this.file = file;
     this.line = line;
     this.column = column;
+    this.kind = kind;
+    this.detail = detail;
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import { ValidationError } from '../errors';
 import { Generator, globalGenerator } from '../random';
-import { checkBoolean, checkInteger, checkNumber, checkOptions, describe, fail } from '../validate';
+import { checkBoolean, checkInteger, checkNumber, checkOptions, describe, fail, optionKeys } from '../validate';
 import { BATCH_OPTION_KEYS, batchItems, BatchOptions } from './batch';
 import { BUCKET_BY_OPTION_KEYS, BucketByOptions, bucketItems, resolveBuckets } from './bucket';
 import { filterItems, mapItems, MapFn, Predicate } from './map';
@@ -37,8 +37,25 @@ function checkFunction(name: string, value: unknown): void {
   if (typeof value !== 'function') fail('a function', name, value);
 }
 
+/** Options of `new Dataset(source, options)`. */
+export interface DatasetOptions<T> {
+  /**
+   * Makes the elements of one iteration of part `index` of `worldSize`, for
+   * a source that can read its part alone (a file read by byte ranges):
+   * `shard` then uses it instead of filtering every element. The parts must
+   * partition the elements. @default undefined (shard filters)
+   * @param index - The part, 0…worldSize-1.
+   * @param worldSize - The number of parts.
+   */
+  shard?: (index: number, worldSize: number) => AsyncIterable<T> | Iterable<T>;
+}
+
+/** The keys of DatasetOptions, for checkOptions. */
+export const DATASET_OPTION_KEYS = optionKeys<DatasetOptions<unknown>>({ shard: true });
+
 export class Dataset<T> implements AsyncIterable<T> {
   private readonly source: DatasetSource<T>;
+  private readonly shardSource: DatasetOptions<T>['shard'];
   /** Iterations may give the elements in different orders (a reshuffling `shuffle` upstream); `split` refuses such a dataset. */
   private orderVaries = false;
 
@@ -47,10 +64,14 @@ export class Dataset<T> implements AsyncIterable<T> {
    * (an array, a generator object, a stream…).
    * @param source - Called at the start of every iteration; returns a fresh sync or async iterable.
    * @throws {@link ValidationError} when `source` is not a function.
+   * @param opts - {@link DatasetOptions}.
    */
-  constructor(source: DatasetSource<T>) {
+  constructor(source: DatasetSource<T>, opts?: DatasetOptions<T>) {
     checkFunction('source', source);
+    const o = checkOptions('options', opts, DATASET_OPTION_KEYS) as DatasetOptions<T>;
+    if (o.shard !== undefined) checkFunction('shard', o.shard);
     this.source = source;
+    this.shardSource = o.shard;
   }
 
   /**
@@ -152,8 +173,11 @@ export class Dataset<T> implements AsyncIterable<T> {
 
   /**
    * This process's part of the elements when `worldSize` processes share
-   * the dataset (data-parallel training): every `worldSize`-th element from
-   * the `index`-th, so the parts of 0…worldSize-1 partition the dataset.
+   * the dataset (data-parallel training), so the parts of 0…worldSize-1
+   * partition the dataset: every `worldSize`-th element from the `index`-th;
+   * or, called directly on a source that reads its part alone
+   * (`fromText` by line, `fromJsonl`), a contiguous block of lines cut by
+   * byte ranges, so each process reads only its own bytes of the file.
    * Shard before shuffling and batching.
    * @param index - This process's rank, 0…worldSize-1.
    * @param worldSize - The number of processes sharing the dataset.
@@ -161,6 +185,8 @@ export class Dataset<T> implements AsyncIterable<T> {
   shard(index: number, worldSize: number): Dataset<T> {
     checkInteger('worldSize', worldSize, 1);
     checkInteger('index', index, 0, worldSize - 1);
+    const part = this.shardSource;
+    if (part) return new Dataset(() => part(index, worldSize));
     return this.derive((d) => filterItems(d, (_, i) => i % worldSize === index));
   }
 

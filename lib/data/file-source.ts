@@ -41,12 +41,24 @@ export function resolveFileOptions(o: FileSourceOptions): FileReading {
   };
 }
 
-/** The file's bytes (validated UTF-8 cut at character boundaries, BOM removed unless `keepBom`). The file is closed before the iteration settles. */
-export async function* fileChunks(path: string, r: FileReading, keepBom = false): AsyncGenerator<Buffer> {
-  const stream = fs.createReadStream(path, { highWaterMark: r.readSize });
+/** Bytes `start` (inclusive) to `end` (exclusive) of a file. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * The file's bytes (validated UTF-8 cut at character boundaries, BOM removed
+ * unless `keepBom` or the range starts past the file's first byte), all of
+ * them or those of `range`. The file is closed before the iteration settles.
+ */
+export async function* fileChunks(path: string, r: FileReading, keepBom = false, range?: ByteRange): AsyncGenerator<Buffer> {
+  if (range && range.end <= range.start) return;
+  const start = range?.start ?? 0;
+  const stream = fs.createReadStream(path, { highWaterMark: r.readSize, ...(range && { start, end: range.end - 1 }) });
   try {
     const bytes = stream as AsyncIterable<Buffer>;
-    yield* r.encoding === 'latin1' ? bytes : utf8Chunks(path, bytes, keepBom);
+    yield* r.encoding === 'latin1' ? bytes : utf8Chunks(path, bytes, keepBom || start > 0, start);
   } catch (err) {
     throw fileError(err, path);
   } finally {

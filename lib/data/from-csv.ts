@@ -206,7 +206,10 @@ async function* csvRecords(file: string, s: CsvSettings): AsyncGenerator<CsvReco
 /**
  * The records of a CSV file, streamed: memory stays constant whatever the
  * file's size. Parse errors are ParseErrors naming the file, the line and
- * the column (field number).
+ * the column (field number). `shard(rank, worldSize)` keeps every
+ * `worldSize`-th record and so reads the whole file: a quoted field may hold
+ * line breaks, so a byte offset does not tell where a record starts.
+ * (Convert to JSON Lines for byte-range shards.)
  * @param path - The CSV file.
  * @param opts - {@link FromCsvOptions}.
  * @throws {@link ValidationError} when the path or an option is malformed.

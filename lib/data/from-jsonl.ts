@@ -1,7 +1,8 @@
 /** JSON Lines files (one JSON value per line), streamed. */
 import { checkOptions } from '../validate';
 import { Dataset } from './dataset';
-import { checkPath, FILE_SOURCE_OPTION_KEYS, fileChunks, FileReading, FileSourceOptions, resolveFileOptions } from './file-source';
+import { ByteRange, checkPath, FILE_SOURCE_OPTION_KEYS, fileChunks, FileReading, FileSourceOptions, resolveFileOptions } from './file-source';
+import { lineShardRange, withFileLineNumbers } from './line-shard';
 import { jsonErrorOffset } from './json-error';
 import { ParseError } from '../errors';
 import { LineSplitter } from './read-lines';
@@ -37,9 +38,9 @@ function parseLines(lines: string[], firstLine: number, path: string): unknown[]
   return values;
 }
 
-async function* jsonValues(path: string, r: FileReading): AsyncGenerator<unknown> {
+async function* jsonValues(path: string, r: FileReading, range?: ByteRange): AsyncGenerator<unknown> {
   const splitter = new LineSplitter(r.encoding, r.maxLineLength, (line) => new ParseError('JSON', path, line, 1, `Expected lines of at most ${r.maxLineLength} bytes (maxLineLength) but line ${line} is longer`));
-  for await (const bytes of fileChunks(path, r)) {
+  for await (const bytes of fileChunks(path, r, false, range)) {
     const first = splitter.count + 1;
     yield* parseLines(splitter.push(bytes), first, path);
   }
@@ -47,10 +48,16 @@ async function* jsonValues(path: string, r: FileReading): AsyncGenerator<unknown
   yield* parseLines(splitter.end(), first, path);
 }
 
+async function* jsonValuesPart(path: string, r: FileReading, index: number, worldSize: number): AsyncGenerator<unknown> {
+  const range = await lineShardRange(path, index, worldSize, r.readSize);
+  yield* withFileLineNumbers(path, range.start, jsonValues(path, r, range));
+}
+
 /**
  * The values of a JSON Lines file, one per non-blank line, streamed. A line
  * that is not valid JSON raises a ParseError naming the file, the line and
- * the column of the JSON error.
+ * the column of the JSON error. `shard(rank, worldSize)` reads only the
+ * rank's own byte range of the file.
  * @param path - The JSON Lines file.
  * @param opts - {@link FromJsonlOptions}.
  * @throws {@link ValidationError} when the path or an option is malformed.
@@ -60,5 +67,7 @@ async function* jsonValues(path: string, r: FileReading): AsyncGenerator<unknown
 export function fromJsonl<T = unknown>(path: string, opts?: FromJsonlOptions): Dataset<T> {
   const file = checkPath(path);
   const r = resolveFileOptions(checkOptions('options', opts, FILE_SOURCE_OPTION_KEYS) as FromJsonlOptions);
-  return new Dataset(() => jsonValues(file, r) as AsyncGenerator<T>);
+  return new Dataset(() => jsonValues(file, r) as AsyncGenerator<T>, {
+    shard: (index, worldSize) => jsonValuesPart(file, r, index, worldSize) as AsyncGenerator<T>,
+  });
 }

@@ -1,7 +1,8 @@
 /** Text files streamed by line or in fixed-size chunks of characters. */
 import { checkInteger, checkOneOf, checkOptions, optionKeys } from '../validate';
 import { Dataset } from './dataset';
-import { checkPath, fileChunks, FileReading, FileSourceOptions, resolveFileOptions } from './file-source';
+import { ByteRange, checkPath, fileChunks, FileReading, FileSourceOptions, resolveFileOptions } from './file-source';
+import { lineShardRange, withFileLineNumbers } from './line-shard';
 import { ParseError } from '../errors';
 import { LineSplitter } from './read-lines';
 
@@ -32,14 +33,21 @@ async function* textChunks(path: string, r: FileReading, size: number): AsyncGen
   if (pending.length > 0) yield pending;
 }
 
-async function* textLines(path: string, r: FileReading): AsyncGenerator<string> {
+async function* textLines(path: string, r: FileReading, range?: ByteRange): AsyncGenerator<string> {
   const splitter = new LineSplitter(r.encoding, r.maxLineLength, (line) => new ParseError('text', path, line, 1, `Expected lines of at most ${r.maxLineLength} bytes (maxLineLength) but line ${line} is longer`));
-  for await (const bytes of fileChunks(path, r)) yield* splitter.push(bytes);
+  for await (const bytes of fileChunks(path, r, false, range)) yield* splitter.push(bytes);
   yield* splitter.end();
 }
 
+async function* textLinesPart(path: string, r: FileReading, index: number, worldSize: number): AsyncGenerator<string> {
+  const range = await lineShardRange(path, index, worldSize, r.readSize);
+  yield* withFileLineNumbers(path, range.start, textLines(path, r, range));
+}
+
 /**
- * The lines (or chunks) of a text file, streamed: memory stays constant whatever the file's size.
+ * The lines (or chunks) of a text file, streamed: memory stays constant
+ * whatever the file's size. By line, `shard(rank, worldSize)` reads only
+ * the rank's own byte range of the file.
  * @param path - The text file.
  * @param opts - {@link FromTextOptions}.
  * @throws {@link ValidationError} when the path or an option is malformed.
@@ -52,5 +60,6 @@ export function fromText(path: string, opts?: FromTextOptions): Dataset<string> 
   const by = checkOneOf('by', o.by ?? 'line', ['line', 'chunk'] as const);
   const size = checkInteger('chunkSize', o.chunkSize ?? 65536, 1);
   const r = resolveFileOptions(o);
-  return new Dataset(() => (by === 'line' ? textLines(file, r) : textChunks(file, r, size)));
+  if (by === 'chunk') return new Dataset(() => textChunks(file, r, size));
+  return new Dataset(() => textLines(file, r), { shard: (index, worldSize) => textLinesPart(file, r, index, worldSize) });
 }

@@ -3,7 +3,7 @@
  * operators), streaming file sources, and variable-length batching.
  */
 export { Dataset } from './dataset';
-export type { DatasetSource } from './dataset';
+export type { DatasetOptions, DatasetSource } from './dataset';
 export type { MapFn, Predicate } from './map';
 export type { BatchOptions } from './batch';
 export type { ShuffleOptions } from './shuffle';

@@ -63,11 +63,12 @@ async function invalidUtf8(file: string, byte: number, fileOffset: number, atEnd
 
 /**
  * The bytes of `stream`, validated, each chunk ending on a character
- * boundary, without a leading byte order mark unless `keepBom`.
+ * boundary, without a leading byte order mark unless `keepBom`. The stream
+ * starts at byte `startOffset` of `file` (errors name positions in the file).
  */
-export async function* utf8Chunks(file: string, stream: AsyncIterable<Buffer>, keepBom = false): AsyncGenerator<Buffer> {
+export async function* utf8Chunks(file: string, stream: AsyncIterable<Buffer>, keepBom = false, startOffset = 0): AsyncGenerator<Buffer> {
   let carry: Buffer | null = null;
-  let fileOffset = 0; // of the first byte of the next chunk handled
+  let fileOffset = startOffset; // of the first byte of the next chunk handled, in the file
   let atStart = true;
   for await (const piece of stream) {
     let chunk: Buffer = carry ? Buffer.concat([carry, piece]) : piece;
@@ -80,7 +81,7 @@ export async function* utf8Chunks(file: string, stream: AsyncIterable<Buffer>, k
       atStart = false;
       if (!keepBom && chunk[0] === BOM[0] && chunk[1] === BOM[1] && chunk[2] === BOM[2]) {
         chunk = chunk.subarray(3);
-        fileOffset = 3;
+        fileOffset += 3;
       }
     }
     const cut = completePrefix(chunk);
@@ -98,7 +99,7 @@ export async function* utf8Chunks(file: string, stream: AsyncIterable<Buffer>, k
   if (carry && !atStart) throw await invalidUtf8(file, carry[0], fileOffset, true);
   if (carry && atStart) {
     // A file of one or two bytes that begin like a byte order mark.
-    if (!isUtf8(carry)) throw await invalidUtf8(file, carry[0], 0, true);
+    if (!isUtf8(carry)) throw await invalidUtf8(file, carry[0], startOffset, true);
     yield carry;
   }
 }
