@@ -215,6 +215,11 @@ async function* csvRecords(file: string, s: CsvSettings): AsyncGenerator<CsvReco
  * @throws {@link ValidationError} when the path or an option is malformed.
  * @throws {@link ParseError} during iteration, at a malformed record.
  * @throws {@link FileError} during iteration, when the file cannot be read.
+ * @example
+ * ```ts
+ * const rows = eddy.data.fromCsv<Record<string, eddy.data.CsvValue>>('sales.csv', { columns: true });
+ * const batches = rows.map((r) => ({ x: [r.price as number], y: r.units as number })).batch(32);
+ * ```
  */
 export function fromCsv<T extends CsvRecord = CsvRecord>(path: string, opts?: FromCsvOptions): Dataset<T> {
   const file = checkPath(path);

@@ -63,6 +63,11 @@ async function* jsonValuesPart(path: string, r: FileReading, index: number, worl
  * @throws {@link ValidationError} when the path or an option is malformed.
  * @throws {@link ParseError} during iteration, at a line that is not valid JSON.
  * @throws {@link FileError} during iteration, when the file cannot be read.
+ * @example
+ * ```ts
+ * const examples = eddy.data.fromJsonl<{ tokens: number[]; label: number }>('train.jsonl');
+ * const batches = examples.map((e) => ({ x: e.tokens, y: e.label })).padBatch(32, { featureAxis: false });
+ * ```
  */
 export function fromJsonl<T = unknown>(path: string, opts?: FromJsonlOptions): Dataset<T> {
   const file = checkPath(path);

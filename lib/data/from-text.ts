@@ -53,6 +53,10 @@ async function* textLinesPart(path: string, r: FileReading, index: number, world
  * @throws {@link ValidationError} when the path or an option is malformed.
  * @throws {@link ParseError} during iteration, at an invalid byte or an overlong line.
  * @throws {@link FileError} during iteration, when the file cannot be read.
+ * @example
+ * ```ts
+ * for await (const line of eddy.data.fromText('corpus.txt')) console.log(line);
+ * ```
  */
 export function fromText(path: string, opts?: FromTextOptions): Dataset<string> {
   const file = checkPath(path);

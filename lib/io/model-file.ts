@@ -157,6 +157,11 @@ export function decodeModel(contents: SafetensorsContents, what: string): Loaded
  * @param path - The model file.
  * @throws {@link FormatError} when the file is malformed or untrusted input is invalid.
  * @throws {@link FileError} when the file cannot be read.
+ * @example
+ * ```ts
+ * const { model, metadata } = await eddy.loadModelFile('model.safetensors');
+ * const vocab = JSON.parse(metadata.vocabulary);
+ * ```
  */
 export async function loadModelFile(path: string): Promise<LoadedModel> {
   checkPath('path', path);

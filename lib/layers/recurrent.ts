@@ -644,6 +644,11 @@ export class GRU extends RecurrentLayer {
   /**
    * @param opts - {@link GRUOptions}.
    * @throws {@link ValidationError} when an option is missing or malformed.
+   * @example
+   * ```ts
+   * const gru = new eddy.GRU({ inputSize: 16, hiddenSize: 64, batchFirst: true, dropout: 0.2, numLayers: 2 });
+   * const { output, h } = await gru.forwardAsync(x, { lengths }); // off the main thread
+   * ```
    */
   constructor(opts: GRUOptions) {
     const resetAfter = checkBoolean('resetAfter', checkOptions('options', opts, GRU_OPTION_KEYS).resetAfter ?? true);

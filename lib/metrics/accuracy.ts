@@ -52,6 +52,10 @@ function argmaxRows(values: Float32Array, rows: number, C: number): Float64Array
  * @param targets - The true class indices.
  * @param opts - {@link AccuracyOptions}.
  * @throws {@link ShapeError} when the predictions, targets or lengths do not match.
+ * @example
+ * ```ts
+ * eddy.metrics.accuracy(eddy.tensor([[2, 1], [0, 3]]), [0, 0]); // 0.5 (argmax of each row: 0, 1)
+ * ```
  */
 export function accuracy(predictions: Tensor | ClassIndices, targets: ClassIndices, opts?: AccuracyOptions): number {
   const options = checkOptions('opts', opts, ACCURACY_OPTION_KEYS);

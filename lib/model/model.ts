@@ -72,6 +72,10 @@ export abstract class Model extends Module {
    * Mean loss and metrics over `data`.
    * @param data - Tensors `{ x, y, lengths }` or an iterable of batches.
    * @param opts - {@link EvaluateOptions}; `loss` is required.
+   * @example
+   * ```ts
+   * const { loss, accuracy } = await model.evaluate({ x, y }, { loss: 'crossEntropy', metrics: ['accuracy'] });
+   * ```
    */
   evaluate(data: Data, opts: EvaluateOptions): Promise<Logs> {
     return evaluate(this, data, opts);
@@ -103,6 +107,10 @@ export abstract class Model extends Module {
    * Outputs for every row of `x`, computed in batches.
    * @param x - The inputs, or one tensor per input of a multi-input model.
    * @param opts - {@link PredictOptions}.
+   * @example
+   * ```ts
+   * const y = await model.predict(x, { batchSize: 256 });
+   * ```
    */
   predict(x: Tensor | Tensor[], opts?: PredictOptions): Promise<Tensor> {
     return predict(this, x, opts);

@@ -34,7 +34,14 @@ export interface RuntimeInfo {
   numThreads: number;
 }
 
-/** What the native module found on this machine: BLAS build, CPU features, threads. */
+/**
+ * What the native module found on this machine: BLAS build, CPU features, threads.
+ * @example
+ * ```ts
+ * const { isa, kernels, numThreads } = eddy.runtimeInfo();
+ * console.log(`${isa}: ${kernels.recurrentGemm}, ${numThreads} threads`);
+ * ```
+ */
 export function runtimeInfo(): RuntimeInfo {
   return { ...binding.runtimeInfo(), numThreads: getNumThreads() };
 }
