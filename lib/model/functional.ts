@@ -123,8 +123,8 @@ export class GraphModel extends Model {
 
   /**
    * @param opts - {@link ModelOptions}.
-   * @throws {@link ValidationError} when an output does not depend on the inputs alone, or an input
-   *   is unused.
+   * @throws {@link ValidationError} when the graph uses a tensor that is not among the inputs,
+   *   has a cycle, or calls something that is not a layer.
    */
   constructor(opts: ModelOptions) {
     super();
@@ -353,8 +353,8 @@ function index(value: ConfigValue | undefined, limit: number, where: string, wha
 /**
  * `eddy.model({ inputs, outputs })`.
  * @param opts - {@link ModelOptions}.
- * @throws {@link ValidationError} when an output does not depend on the inputs alone, or an input
- *   is unused.
+ * @throws {@link ValidationError} when the graph uses a tensor that is not among the inputs,
+ *   has a cycle, or calls something that is not a layer.
  */
 export function model(opts: ModelOptions): GraphModel {
   return new GraphModel(opts);

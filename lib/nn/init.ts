@@ -55,7 +55,7 @@ function minRank2(t: Tensor, fn: string): void {
  * PyTorch's `_calculate_fan_in_and_fan_out`: for a weight [out, in, ...k],
  * fanIn = in·∏k and fanOut = out·∏k.
  * @param t - A weight of rank 2 or more.
- * @throws {@link ValidationError} when `t` has rank below 2.
+ * @throws {@link ShapeError} when `t` has rank below 2.
  */
 export function calculateFanInAndFanOut(t: Initializable): {
   /** in·∏k. */
@@ -206,7 +206,7 @@ export function orthogonal<T extends Initializable>(t: T, gain = 1, generator?: 
  * @param gain - The scale.
  * @param generator - The random source; the global generator when omitted.
  * @returns `t`.
- * @throws {@link ValidationError} when the rows do not split into `gates` blocks.
+ * @throws {@link ShapeError} when the rows do not split into `gates` blocks.
  */
 export function orthogonalPerGate<T extends Initializable>(t: T, gates: number, gain = 1, generator?: Generator): T {
   const x = tensorOf(t);

@@ -29,8 +29,8 @@ function checkIds(ids: unknown): ArrayLike<number> {
  * Train with `loss: 'crossEntropy'` on a model whose logits are [batch, time, vocab].
  * @param ids - The token stream (a tokenizer's `encode` of the corpus).
  * @param opts - {@link NextTokenOptions}.
- * @throws {@link ValidationError} when the stream is shorter than one sequence plus one token, or
- *   an option is malformed.
+ * @throws {@link ShapeError} when the stream is shorter than one sequence plus one token.
+ * @throws {@link ValidationError} when an option is malformed.
  * @example
  * ```ts
  * const ids = tokenizer.encode(corpus);

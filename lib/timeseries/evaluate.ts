@@ -126,8 +126,8 @@ function formatReport(rows: [string, ForecastScores | undefined][]): string {
  * console.log(result.report);
  * ```
  * @param opts - {@link EvaluateForecastOptions}.
- * @throws {@link ValidationError} when an option is malformed or the series is too short for the
- *   windows.
+ * @throws {@link ValidationError} when an option is malformed.
+ * @throws {@link ShapeError} when the series is too short for the windows before the test tail.
  */
 export async function evaluateForecast(opts: EvaluateForecastOptions): Promise<ForecastEvaluation> {
   const o = checkOptions('options', opts, EVALUATE_FORECAST_OPTION_KEYS);

@@ -146,8 +146,8 @@ export class Forecaster {
    * the target columns per step.
    * @param history - The series up to now, in original units.
    * @param steps - How many steps to forecast.
-   * @throws {@link ValidationError} when the history is shorter than `inputSteps` or of another
-   *   width than the scaler's.
+   * @throws {@link ShapeError} when the history is shorter than `inputSteps` or the model's outputs have
+   *   the wrong shape.
    */
   async forecast(history: Series, steps: number): Promise<number[] | number[][]> {
     const n = checkInteger('steps', steps, 1);

@@ -65,8 +65,8 @@ export abstract class Scaler {
    * Scales `data` (a series, or a Tensor with features on its last axis); returns the same form.
    * @param data - A series.
    * @param opts - {@link TransformOptions}.
-   * @throws {@link ValidationError} when the scaler is not fitted or the data's width does not
-   *   match.
+   * @throws {@link ValidationError} when the scaler is not fitted.
+   * @throws {@link ShapeError} when the data's width does not match.
    */
   transform(data: Series, opts?: TransformOptions): number[] | number[][];
   /**
@@ -83,8 +83,8 @@ export abstract class Scaler {
    * Undoes `transform`: predictions back in original units.
    * @param data - A scaled series.
    * @param opts - {@link TransformOptions}.
-   * @throws {@link ValidationError} when the scaler is not fitted or the data's width does not
-   *   match.
+   * @throws {@link ValidationError} when the scaler is not fitted.
+   * @throws {@link ShapeError} when the data's width does not match.
    */
   inverseTransform(data: Series, opts?: TransformOptions): number[] | number[][];
   /**
@@ -117,7 +117,8 @@ export abstract class Scaler {
    * @param opts - {@link TransformOptions}.
    * @param width - The data's number of columns.
    * @param what - The data's name in messages.
-   * @throws {@link ValidationError} when the columns do not fit.
+   * @throws {@link ValidationError} when the scaler is not fitted.
+   * @throws {@link ShapeError} when the columns do not fit the data.
    */
   resolveColumns(opts: TransformOptions | undefined, width: number, what: string): number[] {
     if (!this.fitted) throw new ValidationError(`Expected a fitted ${this.constructor.name} for ${what} but received an unfitted one; call fit(trainingSeries) first`);

@@ -55,8 +55,8 @@ export interface Windows {
  * ```
  * @param series - The series: number[] (one feature) or rows of features.
  * @param opts - {@link WindowOptions}.
- * @throws {@link ValidationError} when the series is too short for one window, or an option is
- *   malformed.
+ * @throws {@link ShapeError} when the series is too short for one window.
+ * @throws {@link ValidationError} when an option is malformed.
  */
 export function windows(series: Series, opts: WindowOptions): Windows {
   const o = checkOptions('options', opts, WINDOW_OPTION_KEYS);
