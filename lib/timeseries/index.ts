@@ -1,7 +1,8 @@
 /**
  * `eddy.timeseries`: windows over series, scalers, missing-value policies,
  * a CSV reader, recursive forecasting and walk-forward evaluation against
- * naive baselines.
+ * naive baselines; synthetic ECG records and streaming anomaly detection
+ * with event-level precision and recall.
  */
 export type { Series } from './series';
 export { handleMissing } from './missing';
@@ -21,3 +22,11 @@ export { Forecaster, forecast } from './forecaster';
 export type { ForecastModel, ForecasterOptions } from './forecaster';
 export { evaluateForecast } from './evaluate';
 export type { EvaluateForecastOptions, ForecastEvaluation, ForecastScores, ForecastTrainingData } from './evaluate';
+export { syntheticEcg, ECG_EVENT_KINDS, ECG_EVENT_SIZES } from './ecg';
+export type { EcgEvent, EcgEventKind, EcgRecord, SyntheticEcgOptions } from './ecg';
+export { AnomalyDetector, AnomalyStream } from './anomaly';
+export type { AnomalyDetectorOptions, AnomalyFitOptions, DetectOptions, Signals } from './anomaly';
+export { alarms, eventScores, sumEventScores, quantile } from './anomaly-events';
+export type { Alarm, AlarmOptions, EventScoreOptions, EventScores, SampleRange } from './anomaly-events';
+export { rollingZScore } from './rolling-z-score';
+export type { RollingZScoreOptions } from './rolling-z-score';
