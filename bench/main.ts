@@ -3,18 +3,27 @@
  * JSON line per measurement. Suites: gemm (sgemm on the layers' GEMM
  * shapes), rnn (the recurrent layers, inference and training), step (one
  * token per native call through a stepper, C4, one thread), distributed
- * (data-parallel training on 1 and 2 MPI ranks; not in the default run).
+ * (data-parallel training on 1 and 2 MPI ranks; not in the default run),
+ * stream (256 streams through a StreamBatcher), serve (a load test of
+ * `eddy serve` on 127.0.0.1; not in the default run),
+ * attention (the fused attention kernel beside PyTorch's SDPA).
  */
 import * as os from 'os';
+import { runAttentionBench } from '../lib/bench/attention';
 import { runDistributedBench } from '../lib/bench/distributed';
 import { runGemmBench } from '../lib/bench/gemm';
 import { runRnnBench } from '../lib/bench/rnn';
 import { runStepBench } from '../lib/bench/step';
+import { runServeBench } from '../lib/bench/serve';
+import { runStreamBench } from '../lib/bench/stream';
 
 const SUITES: Record<string, (threads: number[], configs: string[]) => void | Promise<void>> = {
   gemm: runGemmBench,
   rnn: runRnnBench,
   step: runStepBench,
+  stream: runStreamBench,
+  serve: runServeBench,
+  attention: runAttentionBench,
   distributed: runDistributedBench,
 };
 
@@ -29,7 +38,7 @@ async function main(argv: string[]): Promise<void> {
   const threadsFlag = argv.indexOf('--threads');
   const all = Math.max(1, os.availableParallelism());
   const threads = threadsFlag >= 0 ? [Number(argv[threadsFlag + 1])] : [...new Set([1, all])];
-  const selected = suites.length > 0 ? suites : Object.keys(SUITES).filter((s) => s !== 'distributed');
+  const selected = suites.length > 0 ? suites : Object.keys(SUITES).filter((s) => s !== 'distributed' && s !== 'serve');
   for (const name of selected) {
     const run = SUITES[name];
     if (!run) {

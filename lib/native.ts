@@ -44,6 +44,25 @@ export type RnnGradLists = { [K in RnnParamKind['grad']]?: (Float32Array | null)
  * batchFirst; states are [layers · dirs, B, H]; per-(layer, direction)
  * parameter lists are ordered l0, l0_reverse, l1, …
  */
+/**
+ * The shape and inputs of a fused attention call: q [B, H, Tq, D], k
+ * [B, H, Tk, D], v [B, H, Tk, Dv] and out [B, H, Tq, Dv] are strided views
+ * (array from the view's first element; batch, head and time strides as
+ * `<name>Sb/Sh/St`; the feature axis contiguous).
+ */
+export interface SdpaCall {
+  q: Float32Array | Float64Array; k: Float32Array | Float64Array; v: Float32Array | Float64Array;
+  qSb: number; qSh: number; qSt: number; kSb: number; kSh: number; kSt: number;
+  vSb: number; vSh: number; vSt: number; outSb: number; outSh: number; outSt: number;
+  /** Valid keys per sequence [B], or null for all. */
+  lengths: Int32Array | null;
+  /** Additive mask [Tq, Tk], or [B·H, Tq, Tk] with maskPerHead; −∞ masks. */
+  mask: Float32Array | Float64Array | null;
+  maskPerHead: boolean;
+  B: number; H: number; Tq: number; Tk: number; D: number; Dv: number;
+  scale: number; causal: boolean; causalOffset: number; dropout: number; seed: number;
+}
+
 export interface RnnCall extends RnnParamLists {
   /** 0 LSTM, 1 GRU, 2 RNN tanh, 3 RNN relu. */
   cell: number;
@@ -88,6 +107,9 @@ export interface RnnBackwardCall extends RnnGradLists {
 /** A native stepper (one layer's packed weights), made by rnnStepper; opaque to JavaScript. */
 export type RnnStepperHandle = { readonly __eddyStepper: unique symbol };
 
+/** A Linear layer's packed weights, made by linearRows; opaque to JavaScript. */
+export type LinearRowsHandle = { readonly __eddyLinearRows: unique symbol };
+
 /** Instruction sets of Eddy's own kernels, widest first (EDDY_ISA picks one). */
 export type IsaName = 'avx512' | 'avx2' | 'generic';
 
@@ -121,6 +143,16 @@ export interface NativeBinding {
   rnnStepper(a: Pick<RnnCall, 'cell' | 'resetAfter' | 'I' | 'H' | 'layerNorm'> & RnnParamLists): RnnStepperHandle;
   /** One step in place for B = h.length / H streams: x [B, I], h and c [B, H] (c null but for LSTM). Synchronous. */
   rnnStep(stepper: RnnStepperHandle, x: Float32Array, h: Float32Array, c: Float32Array | null): void;
+  /**
+   * One step of the B = slots.length streams whose states are rows `slots`
+   * of hSlab (and cSlab for LSTM) [rows, H], in place; y [B, H] gets the new
+   * h. Slots must be distinct. Synchronous.
+   */
+  rnnStepSlots(stepper: RnnStepperHandle, x: Float32Array, slots: Int32Array, hSlab: Float32Array, cSlab: Float32Array | null, y: Float32Array): void;
+  /** Copies and packs a Linear layer's weight [out, in] and bias [out] (or null) for linearRowsRun. */
+  linearRows(weight: Float32Array, bias: Float32Array | null, out: number, inFeatures: number): LinearRowsHandle;
+  /** y [m, out] = x [m, in] · Wᵀ + b on the packed GEMM: each row's result is the same whatever m. Synchronous. */
+  linearRowsRun(handle: LinearRowsHandle, x: Float32Array, y: Float32Array): void;
   /** Applies sigmoid (0), tanh (1) or exp (2) with the portable (0) or AVX2 (1) kernels; false when AVX2 is absent. */
   activate(kind: number, x: Float32Array, y: Float32Array, kernels: number): boolean;
   /** Fused optimizer updates (native/optimizers.h); p and the state buffers are updated in place. */
@@ -135,6 +167,19 @@ export interface NativeBinding {
     dqp: Float32Array | null; dkp: Float32Array | null; dv: Float32Array | null;
     B: number; Tq: number; Tk: number; H: number;
   }): void;
+  /**
+   * Fused scaled dot-product attention (native/attention_sdpa.h). Float64Arrays
+   * select the double-precision instance, for gradient checks.
+   */
+  sdpaForward(a: SdpaCall & { out: Float32Array | Float64Array; lse: Float32Array | Float64Array; weights: Float32Array | Float64Array | null }): void;
+  /** Its backward: gradients accumulated into dq, dk, dv (laid out like q, k, v). */
+  sdpaBackward(a: SdpaCall & {
+    out: Float32Array | Float64Array; lse: Float32Array | Float64Array; weights: Float32Array | Float64Array | null;
+    dout: Float32Array | Float64Array; dweights: Float32Array | Float64Array | null;
+    dq: Float32Array | Float64Array | null; dk: Float32Array | Float64Array | null; dv: Float32Array | Float64Array | null;
+  }): void;
+  /** `sdpaBackward` (float32) on a worker thread; the gradient arrays stay referenced until the Promise settles. */
+  sdpaBackwardAsync(a: Parameters<NativeBinding['sdpaBackward']>[0]): Promise<void>;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   /** Registers the classes native code throws (once per thread that loads the module). */

@@ -22,6 +22,7 @@
 
 #include "activations.h"
 #include "attention.h"
+#include "attention_sdpa.h"
 #include "blas.h"
 #include "distributed.h"
 #include "gemm.h"
@@ -30,6 +31,7 @@
 #include "optimizers.h"
 #include "parallel.h"
 #include "recurrent.h"
+#include "linear_rows.h"
 #include "recurrent_step.h"
 
 namespace {
@@ -375,6 +377,31 @@ class Fields {
     }
     return v.As<Napi::Float32Array>().ElementLength();
   }
+  // Whether a field is a Float64Array (the double-precision test path of some kernels).
+  bool IsFloat64(const char* name) const {
+    Napi::Value v = Get(name);
+    return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array;
+  }
+  // A Float32Array (T = float) or Float64Array (T = double) of at least
+  // `size` elements, or null when allowed: strided views check their own
+  // extent against it.
+  template <typename T>
+  T* Span(const char* name, size_t size, bool nullable) const {
+    Napi::Value v = Get(name);
+    if (nullable && (v.IsNull() || v.IsUndefined())) return nullptr;
+    constexpr napi_typedarray_type kType = sizeof(T) == 4 ? napi_float32_array : napi_float64_array;
+    const char* type = sizeof(T) == 4 ? "Float32Array" : "Float64Array";
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kType) {
+      throw Napi::TypeError::New(env_, std::string("Expected ") + type + " for " + name);
+    }
+    auto a = v.As<Napi::TypedArrayOf<T>>();
+    if (a.ElementLength() < size) {
+      throw Napi::RangeError::New(env_, "Expected at least " + std::to_string(size) + " elements for " + name +
+                                            " but received " + std::to_string(a.ElementLength()));
+    }
+    keep_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+    return a.Data();
+  }
   bool IsNullish(const char* name) const {
     Napi::Value v = Get(name);
     return v.IsNull() || v.IsUndefined();
@@ -647,6 +674,84 @@ Napi::Value JS_rnnStep(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// rnnStepSlots(stepper, x [B·I], slots Int32Array [B], hSlab [rows·H],
+// cSlab [rows·H] | null, y [B·H]): one step of the B streams whose states
+// are rows `slots` of the slabs, in place; y gets the new h.
+Napi::Value JS_rnnStepSlots(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 6 || !info[0].IsExternal() || !info[0].As<Napi::External<eddy::RecurrentStepper>>().CheckTypeTag(&kStepperTag)) {
+    throw Napi::TypeError::New(env, "Expected a stepper made by rnnStepper");
+  }
+  eddy::RecurrentStepper* st = info[0].As<Napi::External<eddy::RecurrentStepper>>().Data();
+  const eddy::RnnShape& s = st->shape();
+  const size_t H = static_cast<size_t>(s.H);
+  FloatView x = ArgFloat32Array(info, 1, "x");
+  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) throw Napi::TypeError::New(env, "Expected Int32Array for slots");
+  auto slots = info[2].As<Napi::Int32Array>();
+  const size_t B = slots.ElementLength();
+  FloatView h = ArgFloat32Array(info, 3, "hSlab");
+  FloatView y = ArgFloat32Array(info, 5, "y");
+  if (B == 0 || B > static_cast<size_t>(1 << 20)) throw Napi::RangeError::New(env, "Expected between 1 and 2^20 slots");
+  if (x.length != B * s.I) throw Napi::RangeError::New(env, "Expected x of B·I elements");
+  if (y.length != B * H) throw Napi::RangeError::New(env, "Expected y of B·H elements");
+  if (h.length % H != 0) throw Napi::RangeError::New(env, "Expected hSlab of rows·H elements");
+  float* c = nullptr;
+  if (s.cell == eddy::CellKind::kLstm) {
+    FloatView cv = ArgFloat32Array(info, 4, "cSlab");
+    if (cv.length != h.length) throw Napi::RangeError::New(env, "Expected cSlab of as many elements as hSlab");
+    c = cv.data;
+  }
+  const int64_t rows = static_cast<int64_t>(h.length / H);
+  const int32_t* slot = slots.Data();
+  for (size_t b = 0; b < B; ++b) {
+    if (slot[b] < 0 || slot[b] >= rows) throw Napi::RangeError::New(env, "Expected slots inside the slabs");
+  }
+  st->step_slots(static_cast<int>(B), x.data, slot, h.data, c, y.data);
+  return env.Undefined();
+}
+
+// ---------------------------------------------------------------- batch-invariant Linear
+
+const napi_type_tag kLinearRowsTag = {0x6564647973746570ULL, 0x6c696e6561727277ULL};
+
+// linearRows(weight [out·in], bias [out] | null, out, in): copies and packs a
+// Linear layer's weights for linearRowsRun.
+Napi::Value JS_linearRows(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) throw Napi::TypeError::New(env, "Expected weight, bias, out, in");
+  FloatView w = ArgFloat32Array(info, 0, "weight");
+  const int out = static_cast<int>(ArgInt(info, 2, "out", 1, 1 << 24));
+  const int in = static_cast<int>(ArgInt(info, 3, "in", 1, 1 << 24));
+  if (w.length != static_cast<size_t>(out) * in) throw Napi::RangeError::New(env, "Expected weight of out·in elements");
+  const float* bias = nullptr;
+  if (!info[1].IsNull()) {
+    FloatView b = ArgFloat32Array(info, 1, "bias");
+    if (b.length != static_cast<size_t>(out)) throw Napi::RangeError::New(env, "Expected bias of out elements");
+    bias = b.data;
+  }
+  auto* rows = new eddy::LinearRows(w.data, bias, out, in);
+  auto handle = Napi::External<eddy::LinearRows>::New(env, rows, [](Napi::Env, eddy::LinearRows* r) { delete r; });
+  handle.TypeTag(&kLinearRowsTag);
+  return handle;
+}
+
+// linearRowsRun(handle, x [m·in], y [m·out]): y = x·Wᵀ + b, synchronous.
+Napi::Value JS_linearRowsRun(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsExternal() || !info[0].As<Napi::External<eddy::LinearRows>>().CheckTypeTag(&kLinearRowsTag)) {
+    throw Napi::TypeError::New(env, "Expected a handle made by linearRows");
+  }
+  const eddy::LinearRows* r = info[0].As<Napi::External<eddy::LinearRows>>().Data();
+  FloatView x = ArgFloat32Array(info, 1, "x");
+  FloatView y = ArgFloat32Array(info, 2, "y");
+  if (x.length % r->in() != 0) throw Napi::RangeError::New(env, "Expected x of m·in elements");
+  const size_t m = x.length / r->in();
+  if (y.length != m * r->out()) throw Napi::RangeError::New(env, "Expected y of m·out elements");
+  if (m > static_cast<size_t>(1 << 30) / r->out()) throw Napi::RangeError::New(env, "Too many rows for one call");
+  r->run(static_cast<int>(m), x.data, y.data);
+  return env.Undefined();
+}
+
 // ---------------------------------------------------------------- optimizers
 
 // Every optimizer entry takes { p, g, <state arrays>, <hyperparameters> };
@@ -774,6 +879,170 @@ Napi::Value JS_additiveScoreBackward(const Napi::CallbackInfo& info) {
   float* dv = f.Floats("dv", d.H, true);
   eddy::additive_score_backward(dqp, dkp, dv, ds, qp, kp, v, d.B, d.Tq, d.Tk, d.H);
   return info.Env().Undefined();
+}
+
+// Scaled dot-product attention. Q, K, V and O are strided views: field
+// `q` is an array starting at the view's first element, `qStrides` its
+// [batch, head, time] strides (the feature axis is contiguous); likewise k,
+// v and out. Float64Arrays select the double-precision instance (tests).
+eddy::HeadView ParseHeadView(const Fields& f, const char* name) {
+  const std::string base(name);
+  eddy::HeadView hv;
+  hv.sb = f.Int((base + "Sb").c_str(), 0, kMaxDim);
+  hv.sh = f.Int((base + "Sh").c_str(), 0, kMaxDim);
+  hv.st = f.Int((base + "St").c_str(), 0, kMaxDim);
+  return hv;
+}
+
+// Elements a [B, H, T, D] view with these strides reaches.
+size_t HeadExtent(Napi::Env env, const char* name, const eddy::HeadView& v, int B, int H, int T, int D) {
+  if (B == 0 || H == 0 || T == 0 || D == 0) return 0;
+  if (v.st < D && T > 1) throw Napi::RangeError::New(env, std::string("Rows overlap in ") + name);
+  const double extent = (B - 1.0) * v.sb + (H - 1.0) * v.sh + (T - 1.0) * v.st + D;
+  if (extent > 4e12) throw Napi::RangeError::New(env, std::string("Attention operand too large: ") + name);
+  return static_cast<size_t>(extent);
+}
+
+eddy::SdpaShape ParseSdpaShape(const Fields& f) {
+  eddy::SdpaShape s;
+  s.B = static_cast<int>(f.Int("B", 0, kMaxDim));
+  s.H = static_cast<int>(f.Int("H", 1, kMaxDim));
+  s.Tq = static_cast<int>(f.Int("Tq", 0, kMaxDim));
+  s.Tk = static_cast<int>(f.Int("Tk", 0, kMaxDim));
+  s.D = static_cast<int>(f.Int("D", 1, kMaxDim));
+  s.Dv = static_cast<int>(f.Int("Dv", 1, kMaxDim));
+  s.scale = f.Number("scale");
+  s.causal = f.Bool("causal");
+  s.causal_offset = static_cast<int>(f.Int("causalOffset", 0, kMaxDim));
+  s.dropout = f.Number("dropout");
+  if (!(s.dropout >= 0 && s.dropout < 1)) throw Napi::RangeError::New(f.Env(), "Expected dropout in [0, 1)");
+  s.seed = static_cast<uint64_t>(f.Int("seed", 0, (int64_t(1) << 53)));
+  s.mask_per_head = f.Bool("maskPerHead");
+  s.q = ParseHeadView(f, "q");
+  s.k = ParseHeadView(f, "k");
+  s.v = ParseHeadView(f, "v");
+  s.o = ParseHeadView(f, "out");
+  const double scores = static_cast<double>(s.B) * s.H * s.Tq * s.Tk;
+  if (scores > 4e15) throw Napi::RangeError::New(f.Env(), "attention problem too large");
+  return s;
+}
+
+template <typename T>
+struct SdpaArrays {
+  const T *q, *k, *v, *mask;
+  const int32_t* lengths;
+};
+
+template <typename T>
+SdpaArrays<T> ParseSdpaArrays(const Fields& f, const eddy::SdpaShape& s) {
+  Napi::Env env = f.Env();
+  SdpaArrays<T> a;
+  a.q = f.Span<T>("q", HeadExtent(env, "q", s.q, s.B, s.H, s.Tq, s.D), false);
+  a.k = f.Span<T>("k", HeadExtent(env, "k", s.k, s.B, s.H, s.Tk, s.D), false);
+  a.v = f.Span<T>("v", HeadExtent(env, "v", s.v, s.B, s.H, s.Tk, s.Dv), false);
+  const size_t tt = static_cast<size_t>(s.Tq) * s.Tk;
+  a.mask = f.Span<T>("mask", s.mask_per_head ? tt * s.B * s.H : tt, true);
+  a.lengths = f.Ints("lengths", s.B);
+  return a;
+}
+
+template <typename T>
+void SdpaForward(const Fields& f) {
+  const eddy::SdpaShape s = ParseSdpaShape(f);
+  const SdpaArrays<T> a = ParseSdpaArrays<T>(f, s);
+  const size_t rows = static_cast<size_t>(s.B) * s.H * s.Tq;
+  T* out = f.Span<T>("out", HeadExtent(f.Env(), "out", s.o, s.B, s.H, s.Tq, s.Dv), false);
+  T* lse = f.Span<T>("lse", rows, false);
+  T* weights = f.Span<T>("weights", rows * s.Tk, true);
+  eddy::sdpa_forward(out, lse, weights, a.q, a.k, a.v, a.lengths, a.mask, s);
+}
+
+// Everything the backward reads and writes, with the element count of each
+// input (for the async path's copies).
+template <typename T>
+struct SdpaBackwardArgs {
+  eddy::SdpaShape s;
+  SdpaArrays<T> a;
+  const T *out, *lse, *dout, *dweights, *weights;
+  T *dq, *dk, *dv;
+  size_t q_n, k_n, v_n, mask_n, out_n, rows;
+  std::vector<int32_t> lengths;  // copied: the async job must not read a JS array
+};
+
+template <typename T>
+SdpaBackwardArgs<T> ParseSdpaBackward(const Fields& f) {
+  SdpaBackwardArgs<T> b;
+  b.s = ParseSdpaShape(f);
+  const eddy::SdpaShape& s = b.s;
+  b.a = ParseSdpaArrays<T>(f, s);
+  Napi::Env env = f.Env();
+  b.rows = static_cast<size_t>(s.B) * s.H * s.Tq;
+  b.q_n = HeadExtent(env, "q", s.q, s.B, s.H, s.Tq, s.D);
+  b.k_n = HeadExtent(env, "k", s.k, s.B, s.H, s.Tk, s.D);
+  b.v_n = HeadExtent(env, "v", s.v, s.B, s.H, s.Tk, s.Dv);
+  b.out_n = HeadExtent(env, "out", s.o, s.B, s.H, s.Tq, s.Dv);
+  b.mask_n = b.a.mask ? static_cast<size_t>(s.Tq) * s.Tk * (s.mask_per_head ? static_cast<size_t>(s.B) * s.H : 1) : 0;
+  b.out = f.Span<T>("out", b.out_n, false);
+  b.lse = f.Span<T>("lse", b.rows, false);
+  b.dout = f.Span<T>("dout", b.rows * s.Dv, false);
+  b.dweights = f.Span<T>("dweights", b.rows * s.Tk, true);
+  b.weights = f.Span<T>("weights", b.rows * s.Tk, b.dweights == nullptr);
+  b.dq = f.Span<T>("dq", b.q_n, true);
+  b.dk = f.Span<T>("dk", b.k_n, true);
+  b.dv = f.Span<T>("dv", b.v_n, true);
+  if (b.a.lengths) b.lengths.assign(b.a.lengths, b.a.lengths + s.B);
+  return b;
+}
+
+template <typename T>
+void RunSdpaBackward(const SdpaBackwardArgs<T>& b) {
+  eddy::sdpa_backward(b.dq, b.dk, b.dv, b.dout, b.dweights, b.a.q, b.a.k, b.a.v, b.out, b.lse, b.weights,
+                      b.lengths.empty() ? nullptr : b.lengths.data(), b.a.mask, b.s);
+}
+
+template <typename T>
+void SdpaBackward(const Fields& f) {
+  RunSdpaBackward(ParseSdpaBackward<T>(f));
+}
+
+// { q, k, v, out, lse, weights?, lengths?, mask?, B, H, Tq, Tk, D, Dv, scale,
+//   causal, causalOffset, dropout, seed, maskPerHead, <x>Sb/Sh/St }
+Napi::Value JS_sdpaForward(const Napi::CallbackInfo& info) {
+  KeepAlive keep;
+  Fields f(OptionsObject(info), keep);
+  if (f.IsFloat64("q")) SdpaForward<double>(f);
+  else SdpaForward<float>(f);
+  return info.Env().Undefined();
+}
+
+// The forward's fields plus dout, dweights?, dq?, dk?, dv? (accumulated into;
+// dq, dk, dv laid out like q, k, v).
+Napi::Value JS_sdpaBackward(const Napi::CallbackInfo& info) {
+  KeepAlive keep;
+  Fields f(OptionsObject(info), keep);
+  if (f.IsFloat64("q")) SdpaBackward<double>(f);
+  else SdpaBackward<float>(f);
+  return info.Env().Undefined();
+}
+
+// sdpaBackward on a worker thread (float32): inputs are copied, the
+// gradient arrays stay referenced until the Promise settles.
+Napi::Value JS_sdpaBackwardAsync(const Napi::CallbackInfo& info) {
+  KeepAlive keep;
+  Fields f(OptionsObject(info), keep);
+  SdpaBackwardArgs<float> b = ParseSdpaBackward<float>(f);
+  Owned own = std::make_shared<std::vector<std::vector<float>>>();
+  b.a.q = OwnCopy(own, b.a.q, b.q_n);
+  b.a.k = OwnCopy(own, b.a.k, b.k_n);
+  b.a.v = OwnCopy(own, b.a.v, b.v_n);
+  b.a.mask = OwnCopy(own, b.a.mask, b.mask_n);
+  b.out = OwnCopy(own, b.out, b.out_n);
+  b.lse = OwnCopy(own, b.lse, b.rows);
+  b.dout = OwnCopy(own, b.dout, b.rows * b.s.Dv);
+  b.dweights = OwnCopy(own, b.dweights, b.rows * b.s.Tk);
+  b.weights = OwnCopy(own, b.weights, b.rows * b.s.Tk);
+  b.a.lengths = nullptr;
+  return Queue(info.Env(), "scaled dot-product attention", [b, own] { RunSdpaBackward(b); }, std::move(keep));
 }
 
 // activate(kind, x, y, kernels): kind 0 sigmoid, 1 tanh, 2 exp; kernels 0
@@ -1012,9 +1281,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"rnnBackwardAsync", kRnnBackwardOp, JS_rnnBackwardAsync},
       {"rnnStepper", "the recurrent step", JS_rnnStepper},
       {"rnnStep", "the recurrent step", JS_rnnStep},
+      {"rnnStepSlots", "the recurrent step", JS_rnnStepSlots},
+      {"linearRows", "the batch-invariant Linear", JS_linearRows},
+      {"linearRowsRun", "the batch-invariant Linear", JS_linearRowsRun},
       {"activate", "an activation", JS_activate},
       {"additiveScore", "attention scores", JS_additiveScore},
       {"additiveScoreBackward", "attention scores", JS_additiveScoreBackward},
+      {"sdpaForward", "scaled dot-product attention", JS_sdpaForward},
+      {"sdpaBackward", "scaled dot-product attention", JS_sdpaBackward},
+      {"sdpaBackwardAsync", "scaled dot-product attention", JS_sdpaBackwardAsync},
       {"sgdStep", "an optimizer step", JS_sgdStep},
       {"adamStep", "an optimizer step", JS_adamStep},
       {"rmspropStep", "an optimizer step", JS_rmspropStep},

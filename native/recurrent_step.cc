@@ -1,8 +1,10 @@
 #include "recurrent_step.h"
 
+#include <cstring>
 #include <stdexcept>
 
 #include "layer_loop.h"
+#include "parallel.h"
 
 namespace eddy {
 
@@ -31,7 +33,6 @@ void RecurrentStepper::step(int B, const float* x, float* h, float* c) {
     scratch2_.resize(static_cast<size_t>(B) * s_.H);
   }
   s_.B = B;
-  project_rows(s_, p_, 0, w_ih_, bias_.empty() ? nullptr : bias_.data(), x, s_.I, 0, B, gates_.data(), nullptr, nullptr);
   LayerCtx L = make_ctx(s_, p_, 0, false);
   L.packed_w_hh = &w_hh_;
   L.gates = gates_.data();
@@ -42,7 +43,31 @@ void RecurrentStepper::step(int B, const float* x, float* h, float* c) {
   L.ldy = s_.H;
   L.scratch = scratch_.data();
   L.scratch2 = scratch2_.data();
-  forward_step(s_.cell, L, 0, B);
+  const float* bias = bias_.empty() ? nullptr : bias_.data();
+  // Rows are independent: a group of them is projected and stepped on its
+  // own, so splitting the batch across threads changes no row's arithmetic.
+  auto rows = [&](int lo, int hi) {
+    project_rows(s_, p_, 0, w_ih_, bias, x, s_.I, lo, hi, gates_.data(), nullptr, nullptr);
+    forward_step(s_.cell, for_group(L, lo, s_), 0, hi - lo);
+  };
+  if (B < 2 * kRowsPerTask) return rows(0, B);
+  parallel_for(B, kRowsPerTask, [&](int64_t lo, int64_t hi) { rows(static_cast<int>(lo), static_cast<int>(hi)); });
+}
+
+void RecurrentStepper::step_slots(int B, const float* x, const int32_t* slots, float* h_slab, float* c_slab, float* y) {
+  if (B < 1) return;
+  const size_t H = static_cast<size_t>(s_.H);
+  if (c_slab && cells_.size() < B * H) cells_.resize(B * H);
+  float* c = c_slab ? cells_.data() : nullptr;
+  for (int b = 0; b < B; ++b) {
+    std::memcpy(y + b * H, h_slab + slots[b] * H, sizeof(float) * H);
+    if (c) std::memcpy(c + b * H, c_slab + slots[b] * H, sizeof(float) * H);
+  }
+  step(B, x, y, c);
+  for (int b = 0; b < B; ++b) {
+    std::memcpy(h_slab + slots[b] * H, y + b * H, sizeof(float) * H);
+    if (c) std::memcpy(c_slab + slots[b] * H, c + b * H, sizeof(float) * H);
+  }
 }
 
 }  // namespace eddy

@@ -7,6 +7,7 @@
 // stream stepped token by token matches a whole-sequence call bit for bit.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -24,9 +25,19 @@ class RecurrentStepper {
 
   // Advances B streams one step: x [B, I] in, h [B, H] (and c [B, H] for
   // LSTM) from h_{t-1} to h_t in place; h_t is also the step's output.
+  // From 2·kRowsPerTask streams on, groups of rows run on the pool.
   void step(int B, const float* x, float* h, float* c);
 
   const RnnShape& shape() const { return s_; }
+
+  // The same for B streams whose states are rows slots[b] of the slabs
+  // h_slab (and c_slab for LSTM) [rows, H]: each row is gathered, stepped
+  // and written back; y [B, H] receives the new h, the step's output.
+  // Slots must be distinct and inside the slabs (the binding checks).
+  void step_slots(int B, const float* x, const int32_t* slots, float* h_slab, float* c_slab, float* y);
+
+  // Fewer rows than this per thread cost more to hand over than to step.
+  static constexpr int kRowsPerTask = 32;
 
  private:
   RnnShape s_;
@@ -36,6 +47,7 @@ class RecurrentStepper {
   HiddenWeights w_hh_;
   std::vector<float> bias_;
   std::vector<float> gates_, scratch_, scratch2_;
+  std::vector<float> cells_;  // [B, H] gathered c for step_slots
 };
 
 }  // namespace eddy

@@ -101,6 +101,31 @@ export class LayerStepper {
   }
 
   /**
+   * Advances the n = slots.length streams whose states are rows `slots` of
+   * the caller's slabs: x is [n, inputSize], hSlab (and cSlab for an LSTM)
+   * [rows, hiddenSize], updated in place; y [n, hiddenSize] receives the new
+   * h, the step's output. The rows are gathered and written back natively,
+   * so a batcher keeps any number of streams in one slab per layer. Slots
+   * must be distinct.
+   * @param x - The inputs, [n, inputSize].
+   * @param slots - The distinct rows of the slabs to advance, one per stream.
+   * @param hSlab - The hidden states of every stream, [rows, hiddenSize], updated in place.
+   * @param cSlab - The cell states (LSTM), updated in place; null for RNN and GRU.
+   * @param y - Receives the new h of the advanced streams, [n, hiddenSize].
+   * @throws {@link ValidationError} when an array has the wrong length.
+   */
+  stepSlots(x: Float32Array, slots: Int32Array, hSlab: Float32Array, cSlab: Float32Array | null, y: Float32Array): void {
+    const H = this.init.hiddenSize;
+    if (!(slots instanceof Int32Array) || slots.length === 0) fail('a non-empty Int32Array of slots', 'slots', slots);
+    const n = slots.length;
+    if (!(hSlab instanceof Float32Array) || hSlab.length % H !== 0) fail(`a Float32Array of rows · ${H} elements`, 'hSlab', hSlab);
+    if (this.init.hasCellState ? !(cSlab instanceof Float32Array) || cSlab.length !== hSlab.length : cSlab !== null) fail(this.init.hasCellState ? `a Float32Array of ${hSlab.length} elements` : 'null (only LSTM has a cell state)', 'cSlab', cSlab);
+    if (!(x instanceof Float32Array) || x.length !== n * this.init.inputSize) fail(`a Float32Array of ${n} · ${this.init.inputSize} elements`, 'x', x);
+    if (!(y instanceof Float32Array) || y.length !== n * H) fail(`a Float32Array of ${n} · ${H} elements`, 'y', y);
+    binding.rnnStepSlots(this.init.handle, x, slots, hSlab, cSlab, y);
+  }
+
+  /**
    * Sets the state of every stream: h (and c for LSTM) [batch, hiddenSize], or zeros when omitted.
    * @param state - The new `h` and (LSTM) `c`, [batch, hiddenSize]; zeros when omitted.
    */

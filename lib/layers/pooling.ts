@@ -10,6 +10,10 @@ import { checkLengths, Lengths } from '../ops/lengths';
 import { checkTensor, denseData, Tensor } from '../tensor/tensor';
 import { checkOneOf, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
+import { batchMajor, onnxAttribute, onnxError } from '../nn/onnx-lowering';
+
+/** ONNX TensorProto.DataType INT64, for Cast. */
+const ONNX_INT64 = 7;
 
 /** How {@link poolSequence} pools the real steps of each sequence. */
 export type PoolingMode = 'last' | 'mean' | 'max';
@@ -158,4 +162,21 @@ export class SequencePooling extends Module {
   }
 }
 
-registerLayer('SequencePooling', { layerClass: SequencePooling, fromConfig: (c) => SequencePooling.fromConfig(c as never), parameterBound: () => 0, perStep: false, onnx: null });
+registerLayer<SequencePooling>('SequencePooling', {
+  layerClass: SequencePooling,
+  fromConfig: (c) => SequencePooling.fromConfig(c as never),
+  parameterBound: () => 0,
+  perStep: false,
+  // 'last': each row's step lengths − 1 (GatherND over the batch), or the last step when the graph has no lengths input.
+  onnx: (layer, x, { graph, lengths }) => {
+    if (layer.mode !== 'last') throw onnxError(`Export does not support ${layer.toString()} yet (supported: mode 'last')`);
+    const input = batchMajor(x, graph).name;
+    if (lengths === '') {
+      const last = graph.op('Gather', [input, graph.int64s('last_step', [-1])], [onnxAttribute.int('axis', 1)]);
+      return { name: graph.op('Squeeze', [last, graph.int64s('time_axis', [1])]), timeMajor: false };
+    }
+    const steps = graph.op('Sub', [graph.op('Cast', [lengths], [onnxAttribute.int('to', ONNX_INT64)]), graph.int64s('one', [1])]);
+    const index = graph.op('Unsqueeze', [steps, graph.int64s('index_axis', [1])]);
+    return { name: graph.op('GatherND', [input, index], [onnxAttribute.int('batch_dims', 1)]), timeMajor: false };
+  },
+});

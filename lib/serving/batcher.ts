@@ -5,13 +5,22 @@
  * gets its own rows back. A full queue refuses at once with an
  * `OverloadedError`; an aborted request leaves its batch without
  * disturbing the others.
+ *
+ * A request's result does not depend on the batch it ran in: the recurrent
+ * kernels give every row the same arithmetic whatever the batch, and the
+ * Linear layers of a Sequential model run on the same packed GEMM (see
+ * linear-rows.ts) rather than BLAS, whose blocking follows the row count.
  */
 import { noGrad } from '../autograd/grad-mode';
 import { OverloadedError, ShapeError, ValidationError } from '../errors';
+import { Linear } from '../layers/linear';
+import { callLayerAsync, Layer, pick } from '../model/call';
 import { Model } from '../model/model';
+import { Sequential } from '../model/sequential';
 import { AbortError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { checkInteger, checkNumber, checkOptions, describe, formatShape, optionKeys } from '../validate';
+import { LinearRows } from './linear-rows';
 
 /** The options of {@link Batcher}. */
 export interface BatcherOptions {
@@ -51,7 +60,13 @@ interface Request {
   onAbort?: () => void;
 }
 
-/** Coalesces concurrent requests to one model into padded batches. */
+/**
+ * Coalesces concurrent requests to one model into padded batches. For a
+ * Sequential model the outputs are bit-identical whatever the batch, the
+ * request's position in it and the thread count (on one kernel path).
+ * The weights of its Linear layers are packed when the Batcher is made:
+ * later changes to them are not seen (make a new Batcher).
+ */
 export class Batcher {
   /** The most requests one batch runs. */
   readonly maxBatch: number;
@@ -81,7 +96,11 @@ export class Batcher {
     this.maxQueue = checkInteger('opts.maxQueue', o.maxQueue ?? 1024, 1);
     if (o.onBatch !== undefined && typeof o.onBatch !== 'function') throw new ValidationError(`Expected a function for opts.onBatch but received ${describe(o.onBatch)}`);
     this.onBatch = o.onBatch;
+    if (model instanceof Sequential) for (const layer of model.layers) if (layer instanceof Linear) this.linears.set(layer, new LinearRows(layer));
   }
+
+  /** The Linear layers of a Sequential model, on the batch-invariant packed GEMM. */
+  private readonly linears = new Map<Layer, LinearRows>();
 
   private readonly onBatch?: (size: number) => void;
 
@@ -185,12 +204,24 @@ export class Batcher {
     batch.forEach((r, b) => data.set(r.x.toFloat32Array(), b * T * row));
     const x = new Tensor(data, [batch.length, T, ...rest]);
     const lengths = Int32Array.from(batch, (r) => r.steps);
-    const y = (await noGrad(() => this.model.forwardAsync(x, { lengths, training: false }))) as Tensor;
+    const y = (await noGrad(() => this.forward(x, lengths))) as Tensor;
     if (!(y instanceof Tensor) || y.shape[0] !== batch.length) throw new ShapeError(`Expected one output row per request from ${this.model.toString()} but received ${y instanceof Tensor ? formatShape(y.shape) : describe(y)}`);
     const perStep = y.rank >= 2 && y.shape[1] === T;
     return batch.map((r, b) => {
       const own = y.select(0, b);
       return (perStep ? own.slice(0, 0, r.steps) : own).contiguous();
     });
+  }
+
+  /** The model's forward, the Linear layers of a Sequential on their packed weights. */
+  private async forward(x: Tensor, lengths: Int32Array): Promise<unknown> {
+    const ctx = { lengths, training: false };
+    if (!(this.model instanceof Sequential) || this.linears.size === 0) return this.model.forwardAsync(x, ctx);
+    let y = x;
+    for (const layer of this.model.layers) {
+      const linear = this.linears.get(layer);
+      y = linear ? linear.forward(y) : pick(await callLayerAsync(layer, [y], ctx), layer);
+    }
+    return y;
   }
 }

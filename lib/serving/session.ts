@@ -10,6 +10,7 @@ import { FormatError, ShapeError, ValidationError } from '../errors';
 import { Embedding } from '../layers/embedding';
 import { LayerState, RecurrentLayer } from '../layers/recurrent';
 import { LayerStepper as NativeStepper } from '../layers/layer-stepper';
+import { Linear } from '../layers/linear';
 import { Module } from '../nn/module';
 import { actsPerStep } from '../nn/registry';
 import { GraphModel } from '../model/functional';
@@ -17,6 +18,7 @@ import { Sequential } from '../model/sequential';
 import { ModelStates, recurrentLayerPaths } from '../model/states';
 import { Tensor } from '../tensor/tensor';
 import { describe, formatShape } from '../validate';
+import { LinearRows } from './linear-rows';
 
 /** Identifies a session state object. */
 export const SESSION_STATE_FORMAT = 'eddy.session';
@@ -53,8 +55,10 @@ export type StepInput = Tensor | Float32Array | readonly number[] | number | Int
 export class Session {
   /** @internal */
   readonly paths: Map<RecurrentLayer, string>;
-  private readonly tokens: boolean;
-  private readonly inputSize: number | null;
+  /** @internal Whether steps are token ids (the model starts with an Embedding). */
+  readonly tokens: boolean;
+  /** @internal Features per step, when the first layer says. */
+  readonly inputSize: number | null;
   private states: ModelStates = {};
   /** The single-step fast path: each layer of a Sequential, recurrent ones with a native stepper; null when the model has none. */
   /** @internal */
@@ -129,12 +133,6 @@ export class Session {
     return this.stateOf(this.states);
   }
 
-  /** @internal The states a batcher carries for this session's stream. */
-  carried(): ModelStates {
-    this.syncFromSteppers();
-    return this.states;
-  }
-
   /**
    * One step through the native steppers: one synchronous call per
    * recurrent layer and no tensor for them, so a step costs microseconds.
@@ -156,6 +154,9 @@ export class Session {
       const p = plan[i];
       if (p.stepper) {
         v = p.stepper.step(v);
+        shape = [v.length];
+      } else if (p.linear) {
+        v = p.linear.run(v);
         shape = [v.length];
       } else {
         const out = noGrad(() => (p.layer as unknown as { forward(t: Tensor, o: object): unknown }).forward(new Tensor(v, [1, 1, v.length]), { training: false })) as Tensor;
@@ -212,6 +213,12 @@ export class Session {
    * @throws {@link FormatError} when the state is malformed or does not fit the model.
    */
   restore(state: SessionState): void {
+    this.states = this.statesFrom(state);
+    this.inSteppers = false;
+  }
+
+  /** @internal `state` checked against the model, as states a forward call takes. */
+  statesFrom(state: SessionState): ModelStates {
     if (state === null || typeof state !== 'object' || Array.isArray(state)) throw new FormatError(`Expected a session state object for state but received ${describe(state)}`);
     if (state.format !== SESSION_STATE_FORMAT) throw new FormatError(`Expected format '${SESSION_STATE_FORMAT}' in the session state but received ${describe(state.format)}`);
     if (state.version !== SESSION_STATE_VERSION) throw new FormatError(`Expected session state version ${SESSION_STATE_VERSION} but received ${describe(state.version)}`);
@@ -224,8 +231,7 @@ export class Session {
       if (!layer) throw new FormatError(`Unexpected layer '${path}' in the session state; ${this.model.toString()} has recurrent layers ${[...byPath.keys()].map((p) => `'${p}'`).join(', ') || '(none)'}`);
       next[path] = stateTensors(entry, layer, `state.layers['${path}']`);
     }
-    this.states = next;
-    this.inSteppers = false;
+    return next;
   }
 
   /** @internal One step or chunk as a batch of one: [1, steps, …]. */
@@ -256,6 +262,8 @@ export interface PlanStep {
   layer: Module;
   stepper?: NativeStepper;
   path?: string;
+  /** A Linear on the batch-invariant packed GEMM. */
+  linear?: LinearRows;
 }
 
 /** The layers of `model` for single steps, or null when one of them cannot run one step alone. */
@@ -263,6 +271,7 @@ export function planOf(model: Sequential, paths: Map<RecurrentLayer, string>): P
   const plan: PlanStep[] = [];
   for (const [i, layer] of model.layers.entries()) {
     if (layer instanceof RecurrentLayer) plan.push({ layer, stepper: layer.stepper(), path: paths.get(layer) });
+    else if (layer instanceof Linear) plan.push({ layer, linear: new LinearRows(layer) });
     else if ((i === 0 && layer instanceof Embedding) || actsPerStep(layer)) plan.push({ layer });
     else return null;
   }

@@ -72,6 +72,43 @@ describe('recurrent layers: token-by-token stepper', () => {
     assert.ok(layer.stepper().step(x).some((v, i) => v !== first[i]), 'a new stepper sees the new weights');
   });
 
+  it('stepSlots steps rows of slabs in place, bit-identical with stepRows on the same rows', () => {
+    const rand = rng(9);
+    for (const [name, make] of LAYERS) {
+      eddy.manualSeed(2);
+      const layer = make();
+      const stepper = layer.stepper();
+      const rows = 7;
+      const lstm = layer instanceof eddy.LSTM;
+      const hSlab = randomArray(rows * H, rand);
+      const cSlab = lstm ? randomArray(rows * H, rand) : null;
+      const slots = Int32Array.of(5, 0, 3); // B = 3 streams, out of order
+      const x = randomArray(B * I, rand);
+      const h = new Float32Array(B * H);
+      const c = lstm ? new Float32Array(B * H) : null;
+      slots.forEach((slot, b) => {
+        h.set(hSlab.subarray(slot * H, (slot + 1) * H), b * H);
+        c?.set(cSlab!.subarray(slot * H, (slot + 1) * H), b * H);
+      });
+      const untouched = hSlab.slice(H, 2 * H);
+      stepper.stepRows(x, h, c);
+      const y = new Float32Array(B * H);
+      stepper.stepSlots(x, slots, hSlab, cSlab, y);
+      bitsEqual(y, h, `${name} outputs`);
+      slots.forEach((slot, b) => {
+        bitsEqual(hSlab.subarray(slot * H, (slot + 1) * H), h.subarray(b * H, (b + 1) * H), `${name} h of slot ${slot}`);
+        if (c) bitsEqual(cSlab!.subarray(slot * H, (slot + 1) * H), c.subarray(b * H, (b + 1) * H), `${name} c of slot ${slot}`);
+      });
+      bitsEqual(hSlab.subarray(H, 2 * H), untouched, `${name} slot 1 (not stepped)`);
+    }
+    const stepper = new eddy.GRU({ inputSize: I, hiddenSize: H }).stepper();
+    assert.throws(() => stepper.stepSlots(new Float32Array(I), Int32Array.of(0), new Float32Array(H), new Float32Array(H), new Float32Array(H)), {
+      name: 'ValidationError',
+      message: 'Expected null (only LSTM has a cell state) for cSlab but received Float32Array of length 20',
+    });
+    assert.throws(() => stepper.stepSlots(new Float32Array(I), Int32Array.of(1), new Float32Array(H), null, new Float32Array(H)), { name: 'NativeArgumentError', message: /slots inside the slabs/ });
+  });
+
   it('rejects layers, options and inputs it cannot run, with exact messages', () => {
     const deep = new eddy.LSTM({ inputSize: I, hiddenSize: H, numLayers: 2 });
     assert.throws(() => deep.stepper(), (e: Error) => e instanceof ValidationError && e.message === `Expected a single-layer, unidirectional layer for stepper() but received ${deep.toString()}`);

@@ -44,7 +44,7 @@ class BadConfig extends Unregistered {
   }
 }
 
-const KNOWN = 'Add, AdditiveAttention, Bidirectional, Concatenate, DotAttention, Dropout, Embedding, GELU, GRU, GeneralAttention, GraphModel, LSTM, LayerNorm, Linear, LogSoftmax, RNN, ReLU, SequencePooling, Sequential, Sigmoid, Softmax, Tanh';
+const KNOWN = 'Add, AdditiveAttention, Bidirectional, Concatenate, DotAttention, Dropout, Embedding, GELU, GRU, GeneralAttention, GraphModel, LSTM, LayerNorm, Linear, LogSoftmax, MultiHeadAttention, PositionalEncoding, RNN, ReLU, SequencePooling, Sequential, Sigmoid, Softmax, Tanh, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer';
 
 const rejects = (spec: unknown, message: string): void => assert.throws(() => eddy.layerFromConfig(spec), { name: 'FormatError', code: 'ERR_EDDY_FORMAT', message });
 

@@ -63,6 +63,7 @@ describe('ONNX export (run in onnxruntime-node)', function () {
     ['GRU (linear before reset) + Tanh', () => eddy.sequential([new eddy.GRU({ inputSize: 3, hiddenSize: 5 }), new eddy.Tanh()])],
     ['GRU reset-before, bidirectional', () => eddy.sequential([new eddy.GRU({ inputSize: 3, hiddenSize: 4, resetAfter: false, bidirectional: true })])],
     ['RNN relu, no bias, + Linear + Sigmoid', () => eddy.sequential([new eddy.RNN({ inputSize: 3, hiddenSize: 4, nonlinearity: 'relu', bias: false }), new eddy.Linear({ inFeatures: 4, outFeatures: 3 }), new eddy.Sigmoid()])],
+    ['GRU + SequencePooling(last) + Linear (the forecaster eddy train makes)', () => eddy.sequential([new eddy.GRU({ inputSize: 3, hiddenSize: 5 }), new eddy.SequencePooling({ mode: 'last' }), new eddy.Linear({ inFeatures: 5, outFeatures: 1 })])],
     ['Bidirectional wrapper (concat) around an LSTM', () => eddy.sequential([new eddy.Bidirectional(new eddy.LSTM({ inputSize: 3, hiddenSize: 4 })), new eddy.Dropout({ p: 0.3 })])],
   ];
   for (const [name, make] of cases) {
@@ -91,6 +92,24 @@ describe('ONNX export (run in onnxruntime-node)', function () {
     const model = eddy.sequential([new eddy.Bidirectional(new eddy.RNN({ inputSize: 3, hiddenSize: 4 }), { backwardLayer: new eddy.RNN({ inputSize: 3, hiddenSize: 4, nonlinearity: 'relu' }) })]);
     const worst = await compare(model, x(3, 5, 3), lengths);
     console.log(`      max difference ${worst.toExponential(1)}`);
+  });
+
+  it('SequencePooling(last) without a lengths input takes the last step', async () => {
+    eddy.manualSeed(6);
+    const model = eddy.sequential([new eddy.LSTM({ inputSize: 3, hiddenSize: 4 }), new eddy.SequencePooling({ mode: 'last' })]).eval();
+    const file = path.join(dir, 'pool.onnx');
+    await eddy.onnx.export(model, file, { lengths: false });
+    const session = await ort!.InferenceSession.create(file);
+    const input = x(2, 5, 3);
+    const result = await session.run({ input: new ort!.Tensor('float32', input.toFloat32Array(), input.shape.slice()) });
+    const want = eddy.noGrad(() => model.forward(input));
+    assert.deepStrictEqual(result.output.dims, want.shape);
+    const got = result.output.data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want.data[i]));
+    assert.ok(worst <= TOL, `max difference ${worst}`);
+    const mean = eddy.sequential([new eddy.LSTM({ inputSize: 3, hiddenSize: 4 }), new eddy.SequencePooling({ mode: 'mean' })]);
+    await assert.rejects(eddy.onnx.export(mean, path.join(dir, 'mean.onnx')), /Export does not support SequencePooling\(mode='mean'\) yet \(supported: mode 'last'\)/);
   });
 
   it('refuses what ONNX cannot express, naming it', async () => {

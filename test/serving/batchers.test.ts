@@ -51,8 +51,13 @@ describe('StreamBatcher', () => {
 
   it('is batch-invariant: a stream gets bit-identical outputs alone or among any number of streams, at any thread count', async () => {
     eddy.manualSeed(4);
-    // Recurrent layers only (and an exact gather): the packed kernels give each row the same arithmetic whatever the batch.
-    const m = eddy.sequential([new eddy.Embedding({ numEmbeddings: 20, embeddingDim: 8 }), new eddy.LSTM({ inputSize: 8, hiddenSize: 16 }), new eddy.GRU({ inputSize: 16, hiddenSize: 12 })]).eval();
+    // An exact gather, the recurrent layers' packed kernels and the Linear head on the same packed GEMM: each row gets the same arithmetic whatever the batch.
+    const m = eddy.sequential([
+      new eddy.Embedding({ numEmbeddings: 20, embeddingDim: 8 }),
+      new eddy.LSTM({ inputSize: 8, hiddenSize: 16 }),
+      new eddy.GRU({ inputSize: 16, hiddenSize: 48 }),
+      new eddy.Linear({ inFeatures: 48, outFeatures: 40 }),
+    ]).eval();
     const ids = (s: number): number[] => Array.from({ length: 6 }, (_, t) => (s * 7 + t * 3) % 20);
     const alone = ids(0).map((id) => Array.from(eddy.session(m).step(id).toFloat32Array()));
     // Reference: one session, step by step.
@@ -78,6 +83,80 @@ describe('StreamBatcher', () => {
     }
   });
 
+  it('stepMany steps a set of streams at once, bit-identical with their queued steps, in chunks of maxBatch', async () => {
+    const m = model();
+    const F = 3;
+    const n = 11;
+    const queued = new eddy.serving.StreamBatcher(m, { maxBatch: 16 });
+    const bulk = new eddy.serving.StreamBatcher(m, { maxBatch: 4 }); // 11 streams: chunks of 4, 4 and 3
+    const a = Array.from({ length: n }, () => queued.open());
+    const b = Array.from({ length: n }, () => bulk.open());
+    for (let t = 0; t < 3; t++) {
+      const x = new eddy.Generator(40 + t).uniform(new Float32Array(n * F), -1, 1);
+      const expected = await Promise.all(a.map((s, i) => s.step(x.subarray(i * F, (i + 1) * F))));
+      const got = bulk.stepMany(b, x);
+      assert.deepStrictEqual(got.shape, [n, 2]);
+      assert.deepStrictEqual(Array.from(got.toFloat32Array()), expected.flatMap((e) => Array.from(e.toFloat32Array())), `step ${t}`);
+    }
+    assert.deepStrictEqual(b[5].state(), a[5].state());
+    // A stream resumed from a state carries on exactly.
+    const resumed = bulk.open(a[5].state());
+    const x = Float32Array.from([0.5, -0.25, 1]);
+    assert.deepStrictEqual(Array.from(bulk.stepMany([resumed], x).toFloat32Array()), Array.from((await a[5].step(x)).toFloat32Array()));
+
+    const other = new eddy.serving.StreamBatcher(m).open();
+    const three = new Float32Array(3);
+    assert.throws(() => bulk.stepMany([b[0], b[0]], new Float32Array(6)), { name: 'ValidationError', message: 'Expected distinct streams but streams[1] appears twice' });
+    assert.throws(() => bulk.stepMany([b[0], other], new Float32Array(6)), { name: 'ValidationError', message: /^Expected a stream opened by this batcher for streams\[1\]/ });
+    assert.throws(() => bulk.stepMany([], three), { name: 'ValidationError', message: /^Expected a non-empty array of streams/ });
+    assert.throws(() => bulk.stepMany([b[0]], new Float32Array(4)), { name: 'ShapeError', message: 'Expected 1 × 3 features (one step per stream) for inputs but received Float32Array of length 4' });
+    const pending = b[1].step(three);
+    assert.throws(() => bulk.stepMany([b[1]], three), { name: 'ValidationError', message: 'Expected streams[0] to have no queued steps but it has 1' });
+    await pending;
+    b[2].close();
+    assert.throws(() => bulk.stepMany([b[2]], three), { name: 'ValidationError', message: 'Expected an open stream for streams[0] but it was closed' });
+  });
+
+  it('stepMany takes token ids, and runs models without a native plan through their forward', async () => {
+    eddy.manualSeed(12);
+    const tokens = eddy.sequential([new eddy.Embedding({ numEmbeddings: 5, embeddingDim: 3 }), new eddy.GRU({ inputSize: 3, hiddenSize: 4 })]).eval();
+    const t = new eddy.serving.StreamBatcher(tokens);
+    const one = eddy.session(tokens);
+    assert.deepStrictEqual(Array.from(t.stepMany([t.open(), t.open()], [1, 4]).select(0, 0).toFloat32Array()), Array.from(one.step(1).toFloat32Array()));
+    assert.throws(() => t.stepMany([t.open()], [9]), { name: 'ValidationError', message: 'Expected token ids between 0 and 4 for inputs but received 9 of type number at 0' });
+    // Two stacked layers in one module: no single-step plan, so the batch runs model.forward with the streams' states.
+    const deep = eddy.sequential([new eddy.LSTM({ inputSize: 3, hiddenSize: 4, numLayers: 2 }), new eddy.Linear({ inFeatures: 4, outFeatures: 2 })]).eval();
+    const queued = new eddy.serving.StreamBatcher(deep);
+    const bulk = new eddy.serving.StreamBatcher(deep);
+    const a = [queued.open(), queued.open()];
+    const b = [bulk.open(), bulk.open()];
+    for (let step = 0; step < 2; step++) {
+      const x = new eddy.Generator(60 + step).uniform(new Float32Array(6), -1, 1);
+      const expected = await Promise.all(a.map((s, i) => s.step(x.subarray(i * 3, (i + 1) * 3))));
+      close(bulk.stepMany(b, x), eddy.stack(expected, 0), `step ${step}`);
+    }
+  });
+
+  it('closed streams keep their state and give their slots to new streams, which start from zeros', async () => {
+    const m = model();
+    const batcher = new eddy.serving.StreamBatcher(m, { maxBatch: 64 });
+    const x = Float32Array.from([0.3, -0.7, 0.2]);
+    const fresh = Array.from(eddy.session(m).step(x).toFloat32Array());
+    const first = Array.from({ length: 40 }, () => batcher.open()); // more than the first slab holds
+    await Promise.all(first.map((s) => s.step(x)));
+    const kept = first.slice(0, 20).map((s) => s.state());
+    const last = first[19].step(x); // queued: the slot stays until it has run
+    first.slice(0, 20).forEach((s) => s.close());
+    const after = await last;
+    assert.deepStrictEqual(first.slice(0, 19).map((s) => s.state()), kept.slice(0, 19));
+    const again = eddy.session(m, kept[19]).step(x);
+    assert.deepStrictEqual(Array.from(after.toFloat32Array()), Array.from(again.toFloat32Array()));
+    const second = Array.from({ length: 20 }, () => batcher.open());
+    const outs = await Promise.all(second.map((s) => s.step(x)));
+    outs.forEach((o, i) => assert.deepStrictEqual(Array.from(o.toFloat32Array()), fresh, `new stream ${i}`));
+    assert.deepStrictEqual(first.slice(0, 19).map((s) => s.state()), kept.slice(0, 19), 'closed streams untouched by the new ones');
+  });
+
   it('keeps each stream in order when it queues several steps at once', async () => {
     const m = model();
     const batcher = new eddy.serving.StreamBatcher(m);
@@ -91,6 +170,28 @@ describe('StreamBatcher', () => {
 });
 
 describe('Batcher', () => {
+  it('is batch-invariant with a Linear head: a request gets bit-identical outputs alone or in any batch, position and thread count', async () => {
+    eddy.manualSeed(8);
+    // Wide enough that BLAS sgemm would block a 1-row and a 37-row Linear differently.
+    const m = eddy.sequential([new eddy.LSTM({ inputSize: 5, hiddenSize: 48 }), new eddy.Linear({ inFeatures: 48, outFeatures: 40 })]).eval();
+    const request = (i: number): Tensor => eddy.tensor(new eddy.Generator(100 + i).uniform(new Float32Array((2 + (i % 5)) * 5), -1, 1), [2 + (i % 5), 5]);
+    const alone = await new eddy.serving.Batcher(m, { maxBatch: 1 }).predict(request(0));
+    const reference = Array.from(alone.toFloat32Array());
+    // Close to the model's own forward (BLAS for the Linear): same sums in another order.
+    close(alone, eddy.noGrad(() => m.forward(request(0).reshape([1, ...request(0).shape]))).select(0, 0), 'against forward');
+    const threads = eddy.getNumThreads();
+    try {
+      for (const [n, position, t] of [[3, 1, 1], [37, 36, 2], [64, 0, 2], [9, 4, 1]] as const) {
+        eddy.setNumThreads(t);
+        const batcher = new eddy.serving.Batcher(m, { maxBatch: 64, maxDelayMs: 20 });
+        const outs = await Promise.all(Array.from({ length: n }, (_, i) => batcher.predict(request(i === position ? 0 : i + 1))));
+        assert.deepStrictEqual(Array.from(outs[position].toFloat32Array()), reference, `${n} requests, position ${position}, ${t} threads`);
+      }
+    } finally {
+      eddy.setNumThreads(threads);
+    }
+  });
+
   it('coalesces requests of different lengths into one padded batch and returns each its own rows', async () => {
     const m = model();
     const batcher = new eddy.serving.Batcher(m, { maxBatch: 16, maxDelayMs: 5 });

@@ -58,6 +58,16 @@ describe('streaming sessions', () => {
     assert.throws(() => s.step([1, 2]), { name: 'ShapeError', message: 'Expected 3 features per step for input but received [2]' });
   });
 
+  it('runs a Linear before the recurrent layers on the packed GEMM, and refuses a step of the wrong width', () => {
+    eddy.manualSeed(6);
+    const model = eddy.sequential([new eddy.Linear({ inFeatures: 3, outFeatures: 4 }), new eddy.LSTM({ inputSize: 4, hiddenSize: 5 })]).eval();
+    const x = eddy.tensor(Float32Array.of(0.5, -1, 0.25, 0.1, 0.2, -0.3), [2, 3]);
+    const s = eddy.session(model);
+    const steps = [s.step(x.select(0, 0).contiguous().toFloat32Array()), s.step(x.select(0, 1).contiguous().toFloat32Array())];
+    close(eddy.stack(steps, 0), eddy.noGrad(() => model.forward(x.reshape([1, 2, 3]))).reshape([2, 5]), 'steps against forward');
+    assert.throws(() => s.step(new Float32Array(2)), { name: 'ShapeError', message: 'Expected rows of 3 features for Linear(inFeatures=3, outFeatures=4) but received 2 values' });
+  });
+
   it('refuses models it cannot stream and states that do not fit, changing nothing', () => {
     const bi = eddy.sequential([new eddy.LSTM({ inputSize: 2, hiddenSize: 3, bidirectional: true })]);
     assert.throws(() => eddy.session(bi), { name: 'ValidationError', message: /^Expected unidirectional recurrent layers for a session/ });
