@@ -8,6 +8,11 @@ export class EddyError extends Error {
   /** Stable machine-readable code, `ERR_EDDY_*` (e.g. `ERR_EDDY_SHAPE`). */
   readonly code: string;
 
+  /**
+   * @param message - What was expected and what arrived.
+   * @param code - The stable code, `ERR_EDDY_*`.
+   * @param options - `cause`: the error that led to this one.
+   */
   constructor(message: string, code = 'ERR_EDDY', options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -17,6 +22,9 @@ export class EddyError extends Error {
 
 /** A tensor or argument has the wrong shape, rank or size. */
 export class ShapeError extends EddyError {
+  /**
+   * @param message - What was expected and what arrived.
+   */
   constructor(message: string) {
     super(message, 'ERR_EDDY_SHAPE');
   }
@@ -24,6 +32,9 @@ export class ShapeError extends EddyError {
 
 /** An argument or option has the wrong type or value. */
 export class ValidationError extends EddyError {
+  /**
+   * @param message - What was expected and what arrived.
+   */
   constructor(message: string) {
     super(message, 'ERR_EDDY_VALIDATION');
   }
@@ -36,6 +47,11 @@ export class UnknownOptionError extends ValidationError {
   /** The closest known key, when one is close. */
   readonly suggestion: string | undefined;
 
+  /**
+   * @param message - The message, naming the key and the known ones.
+   * @param key - The unknown key.
+   * @param suggestion - The closest known key, if any.
+   */
   constructor(message: string, key: string, suggestion: string | undefined) {
     super(message);
     this.key = key;
@@ -45,6 +61,9 @@ export class UnknownOptionError extends ValidationError {
 
 /** A file or serialized object is malformed or untrusted input is invalid. */
 export class FormatError extends EddyError {
+  /**
+   * @param message - What is malformed and where.
+   */
   constructor(message: string) {
     super(message, 'ERR_EDDY_FORMAT');
   }
@@ -52,6 +71,10 @@ export class FormatError extends EddyError {
 
 /** The native module could not be loaded; the message says why and what to do. */
 export class NativeLoadError extends EddyError {
+  /**
+   * @param message - Why the module could not be loaded and what to do.
+   * @param cause - The loader's error.
+   */
   constructor(message: string, cause?: unknown) {
     super(message, 'ERR_EDDY_NATIVE_LOAD', { cause });
   }
@@ -59,6 +82,9 @@ export class NativeLoadError extends EddyError {
 
 /** A queue is full: the request was refused at once rather than left to wait (try again later). */
 export class OverloadedError extends EddyError {
+  /**
+   * @param message - Which queue is full.
+   */
   constructor(message: string) {
     super(message, 'ERR_EDDY_OVERLOADED');
   }
@@ -71,6 +97,9 @@ export class OverloadedError extends EddyError {
  * accumulated part of them).
  */
 export class ResourceError extends EddyError {
+  /**
+   * @param message - What ran out.
+   */
   constructor(message: string) {
     super(message, 'ERR_EDDY_RESOURCE');
   }
@@ -78,6 +107,9 @@ export class ResourceError extends EddyError {
 
 /** Training or a search was stopped through its AbortSignal (`name` is 'AbortError', as for DOM aborts). */
 export class AbortError extends EddyError {
+  /**
+   * @param message - What was aborted.
+   */
   constructor(message = 'Training was aborted') {
     super(message, 'ERR_EDDY_ABORTED');
   }
@@ -85,6 +117,9 @@ export class AbortError extends EddyError {
 
 /** A loss or gradient is NaN or infinite and `onNonFinite` is 'error'. */
 export class NonFiniteError extends EddyError {
+  /**
+   * @param message - Which value was not finite, and where.
+   */
   constructor(message: string) {
     super(message, 'ERR_EDDY_NON_FINITE');
   }
@@ -107,7 +142,15 @@ export class ParseError extends FormatError {
   /** What was expected and what arrived, without the position. */
   readonly detail: string;
 
-  /** `kind` names the format ('JSON', 'CSV', 'UTF-8'); `detail` says what was expected and what arrived. */
+  /**
+   * `kind` names the format ('JSON', 'CSV', 'UTF-8'); `detail` says what was expected and what
+   * arrived.
+   * @param kind - The format.
+   * @param file - The path the source was opened with.
+   * @param line - 1-based line of the problem.
+   * @param column - 1-based column of the problem.
+   * @param detail - What was expected and what arrived.
+   */
   constructor(kind: string, file: string, line: number, column: number, detail: string) {
     super(`Invalid ${kind} in ${file} at line ${line}, column ${column}: ${detail}`);
     this.file = file;
@@ -124,9 +167,16 @@ export class ParseError extends FormatError {
  * `systemCode`, and the path the caller gave is `path`.
  */
 export class FileError extends EddyError {
+  /** The path the caller gave. */
   readonly path: string;
+  /** The operating system's error code (`ENOENT`, `EACCES`, …), when there is one. */
   readonly systemCode: string | undefined;
 
+  /**
+   * @param message - What could not be done to which file, and why.
+   * @param path - The path the caller gave.
+   * @param cause - The operating system's error.
+   */
   constructor(message: string, path: string, cause: unknown) {
     super(message, 'ERR_EDDY_FILE', { cause });
     this.path = path;
@@ -157,6 +207,10 @@ export function fileError(err: unknown, path: string, action: 'read' | 'write' |
  * TypeError (the TypeScript checks normally catch these first).
  */
 export class NativeArgumentError extends EddyError {
+  /**
+   * @param message - Which argument the native call refused.
+   * @param cause - The native RangeError or TypeError.
+   */
   constructor(message: string, cause: unknown) {
     super(message, 'ERR_EDDY_NATIVE_ARGUMENT', { cause });
   }
@@ -170,6 +224,11 @@ export class NativeArgumentError extends EddyError {
  * model), ERR_EDDY_MPI (an error reported by MPI).
  */
 export class DistributedError extends EddyError {
+  /**
+   * @param message - Which collective failed, and why.
+   * @param code - One of the codes above.
+   * @param cause - MPI's error.
+   */
   constructor(message: string, code = 'ERR_EDDY_MPI', cause?: unknown) {
     super(message, code, { cause });
   }

@@ -10,6 +10,9 @@ import { checkInteger } from './validate';
 export class Generator {
   private s = new Uint32Array(4);
 
+  /**
+   * @param seed - An integer in [0, 2^53).
+   */
   constructor(seed = 0x5eed) {
     this.seed(seed);
   }
@@ -17,6 +20,8 @@ export class Generator {
   /**
    * Resets the state from an integer seed in [0, 2^53): both 32-bit halves
    * feed a splitmix32 expansion, so distinct seeds give distinct streams.
+   * @param seed - An integer in [0, 2^53).
+   * @throws {@link ValidationError} when the seed is not such an integer.
    */
   seed(seed: number): this {
     checkInteger('seed', seed, 0, Number.MAX_SAFE_INTEGER);
@@ -55,14 +60,26 @@ export class Generator {
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
-  /** Fills `out` with U(low, high). */
+  /**
+   * Fills `out` with U(low, high).
+   * @param out - The array to fill.
+   * @param low - The lower bound.
+   * @param high - The upper bound.
+   * @returns `out`.
+   */
   uniform(out: Float32Array, low: number, high: number): Float32Array {
     const span = high - low;
     for (let i = 0; i < out.length; i++) out[i] = low + span * this.next();
     return out;
   }
 
-  /** Fills `out` with N(mean, std²) (Box–Muller, both values of each pair used). */
+  /**
+   * Fills `out` with N(mean, std²) (Box–Muller, both values of each pair used).
+   * @param out - The array to fill.
+   * @param mean - The mean.
+   * @param std - The standard deviation.
+   * @returns `out`.
+   */
   normal(out: Float32Array, mean = 0, std = 1): Float32Array {
     for (let i = 0; i < out.length; i += 2) {
       const u = 1 - this.next(); // (0, 1]: log(u) is finite
@@ -77,6 +94,7 @@ export class Generator {
   /**
    * Shuffles `items` in place (Fisher–Yates, from the last element down:
    * item i swaps with one of 0..i) and returns it.
+   * @param items - An array or typed array.
    */
   shuffle<A extends { length: number; [i: number]: unknown }>(items: A): A {
     for (let i = items.length - 1; i > 0; i--) {
@@ -88,7 +106,10 @@ export class Generator {
     return items;
   }
 
-  /** 0, 1, …, n − 1 in a random order (`shuffle` of the identity). */
+  /**
+   * 0, 1, …, n − 1 in a random order (`shuffle` of the identity).
+   * @param n - How many numbers.
+   */
   permutation(n: number): Int32Array {
     return this.shuffle(Int32Array.from({ length: n }, (_, i) => i));
   }
@@ -103,6 +124,11 @@ export class Generator {
     return Array.from(this.s);
   }
 
+  /**
+   * Restores a state from `getState()`.
+   * @param state - Four 32-bit words.
+   * @throws {@link ValidationError} when the state is malformed.
+   */
   setState(state: readonly number[]): this {
     if (!Array.isArray(state) || state.length !== 4 || !state.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32) || state.every((v) => v === 0)) {
       throw new ValidationError(`Expected four unsigned 32-bit integers, not all zero, for state but received ${JSON.stringify(state)}`);
@@ -119,7 +145,15 @@ function rotl(x: number, k: number): number {
 /** The generator used when none is given. */
 export const globalGenerator = new Generator();
 
-/** Seeds the global generator, like `torch.manual_seed`. */
+/**
+ * Seeds the global generator, like `torch.manual_seed`.
+ * @param seed - An integer in [0, 2^53).
+ * @throws {@link ValidationError} when the seed is not such an integer.
+ * @example
+ * ```ts
+ * eddy.manualSeed(42); // same weights, dropout masks and shuffles at every run
+ * ```
+ */
 export function manualSeed(seed: number): void {
   globalGenerator.seed(seed);
 }

@@ -14,6 +14,7 @@ import { checkBoolean, checkOptions, describe, fail, formatShape, optionKeys } f
 import { noGrad, pausingGrad } from './grad-mode';
 import { GradNode } from './node';
 
+/** The options of {@link backward} and {@link backwardAsync}. */
 export interface BackwardOptions {
   /** Keep the graph so that backward can run through it again. @default false */
   retainGraph?: boolean;
@@ -24,6 +25,8 @@ export interface BackwardOptions {
    * the same order for the same graph. Data-parallel training starts a
    * gradient's all-reduce here, while the rest of backward runs.
    * @default none
+   * @param leaf - The leaf tensor whose gradient is complete.
+   * @param grad - Its gradient from this backward (read-only).
    */
   onGradReady?: (leaf: Tensor, grad: Tensor) => void;
 }
@@ -43,6 +46,18 @@ interface Root {
  * gradient of `sum_i <tensors[i], gradTensors[i]>`. A gradient may be
  * omitted (or null) only for a one-element tensor, where it is 1. Frees the
  * graph unless `opts.retainGraph`.
+ * @param tensors - The outputs to differentiate (the roots of the walk).
+ * @param gradTensors - One upstream gradient per tensor, shaped like it; null or omitted for a
+ *   one-element tensor (then 1).
+ * @param opts - {@link BackwardOptions}.
+ * @throws {@link ShapeError} when a gradient's shape differs from its tensor's.
+ * @throws {@link ValidationError} when an argument or option is malformed.
+ * @example
+ * ```ts
+ * const w = eddy.tensor([1, 2, 3]).requiresGrad_();
+ * eddy.backward([eddy.sum(eddy.mul(w, w))]);
+ * w.grad!.toArray(); // [2, 4, 6]
+ * ```
  */
 export function backward(tensors: readonly Tensor[], gradTensors?: readonly (Tensor | null | undefined)[], opts?: BackwardOptions): void {
   const { roots, retainGraph, onGradReady } = checkArguments(tensors, gradTensors, opts);
@@ -260,6 +275,11 @@ async function runAsync(roots: Root[], retainGraph: boolean, onGradReady: GradRe
  * of the walk yields to the event loop every few milliseconds. Same
  * arguments and result; resolves when every `grad` is filled in. Do not
  * change the graph's tensors while it runs.
+ * @param tensors - The outputs to differentiate (the roots of the walk).
+ * @param gradTensors - One upstream gradient per tensor, as for {@link backward}.
+ * @param opts - {@link BackwardOptions}.
+ * @throws {@link ShapeError} when a gradient's shape differs from its tensor's (as a rejection).
+ * @throws {@link ValidationError} when an argument or option is malformed (as a rejection).
  */
 export async function backwardAsync(tensors: readonly Tensor[], gradTensors?: readonly (Tensor | null | undefined)[], opts?: BackwardOptions): Promise<void> {
   const { roots, retainGraph, onGradReady } = checkArguments(tensors, gradTensors, opts);

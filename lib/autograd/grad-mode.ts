@@ -26,6 +26,13 @@ export function isGradEnabled(): boolean {
  * returns what it returns. When `fn` is async, recording stays off for its
  * whole async context until the Promise settles; other code running
  * concurrently still records.
+ * @param fn - The code to run without recording.
+ * @returns What `fn` returns.
+ * @throws {@link ValidationError} when `fn` is not a function.
+ * @example
+ * ```ts
+ * const y = eddy.noGrad(() => model.forward(x)); // y.requiresGrad is false
+ * ```
  */
 export function noGrad<T>(fn: () => T): T {
   if (typeof fn !== 'function') fail('a function', 'fn', fn);

@@ -7,22 +7,45 @@ import type { Tensor } from '../tensor/tensor';
 /**
  * The backward of an op: one upstream gradient per output (null when that
  * output received none) to one gradient per input (null for none).
+ * @param gradOutputs - One upstream gradient per output of the op, or null.
+ * @returns One gradient per input of the op, or null.
  */
 export type BackwardFn = (gradOutputs: (Tensor | null)[]) => (Tensor | null)[];
 
-/** The same on a worker thread, for ops whose backward is long (the recurrent layers). */
+/**
+ * The same on a worker thread, for ops whose backward is long (the recurrent layers).
+ * @param gradOutputs - One upstream gradient per output of the op, or null.
+ * @returns A promise of one gradient per input of the op, or null.
+ */
 export type AsyncBackwardFn = (gradOutputs: (Tensor | null)[]) => Promise<(Tensor | null)[]>;
 
 /** Where the gradient of one input goes: into a leaf's `grad`, or on to the node that produced it. */
 export type Edge =
-  | { readonly kind: 'leaf'; readonly tensor: Tensor }
-  | { readonly kind: 'node'; readonly node: GradNode; readonly index: number };
+  | {
+      /** The gradient goes into a leaf. */
+      readonly kind: 'leaf';
+      /** The leaf whose `grad` receives it. */
+      readonly tensor: Tensor;
+    }
+  | {
+      /** The gradient goes on to an earlier op. */
+      readonly kind: 'node';
+      /** The op that produced the input. */
+      readonly node: GradNode;
+      /** Which of that op's outputs the input is. */
+      readonly index: number;
+    };
 
+/**
+ * A recorded operation: the node of the autograd graph that a tensor's `gradFn` points at. Made by
+ * {@link record}; user code reads it (name, edges) but rarely builds one.
+ */
 export class GradNode {
   /** The op's name, for error messages. */
   readonly name: string;
   /** Shapes of the op's inputs: the gradients its backward returns must match them. */
   readonly inputShapes: readonly (readonly number[])[];
+  /** How many outputs the op produced (the length of the gradient list its backward receives). */
   readonly outputCount: number;
   /** Per input: where its gradient goes, or null when the input does not require grad. */
   private edgeList: readonly (Edge | null)[];
@@ -30,6 +53,15 @@ export class GradNode {
   private asyncFn: AsyncBackwardFn | null;
   private onFree: (() => void) | null;
 
+  /**
+   * @param name - The op's name, for error messages.
+   * @param inputShapes - The shapes of the op's inputs.
+   * @param outputCount - How many outputs the op produced.
+   * @param edges - Per input: where its gradient goes, or null.
+   * @param fn - The op's backward.
+   * @param onFree - Called once when the node is freed (to hand back saved buffers).
+   * @param asyncFn - The op's backward on a worker thread, when it has one.
+   */
   constructor(
     name: string,
     inputShapes: readonly (readonly number[])[],
@@ -48,6 +80,7 @@ export class GradNode {
     this.asyncFn = asyncFn;
   }
 
+  /** Per input: where its gradient goes, or null when the input does not require grad. */
   get edges(): readonly (Edge | null)[] {
     return this.edgeList;
   }
@@ -62,6 +95,10 @@ export class GradNode {
     return this.asyncFn;
   }
 
+  /**
+   * Whether the node was freed (after a backward without `retainGraph`); a freed node cannot run
+   * again.
+   */
   get freed(): boolean {
     return this.fn === null;
   }

@@ -37,6 +37,14 @@ export type { BackwardOptions } from './backward';
  * once when the graph is freed after a backward without retainGraph (not
  * when an unused graph is garbage-collected). `opts.backwardAsync`, the
  * same computation off the main thread, is what `backwardAsync()` uses.
+ * @param name - The op's name, for error messages.
+ * @param inputs - The tensors the op read.
+ * @param outputs - The new tensors the op computed from them.
+ * @param backward - Maps output gradients to input gradients (see the contract above).
+ * @param opts - `onFree`, run once when the graph is freed; `backwardAsync`, the same backward off
+ *   the main thread.
+ * @throws {@link ValidationError} when an argument is malformed.
+ * @throws {@link EddyError} when an output already requires grad or is one of the inputs.
  */
 export function record(
   name: string,

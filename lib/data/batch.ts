@@ -1,6 +1,7 @@
 /** Grouping consecutive items into arrays. */
 import { optionKeys } from '../validate';
 
+/** The options of {@link Dataset.batch}. */
 export interface BatchOptions {
   /** Drop a last batch that has fewer than `size` items. @default false */
   dropRemainder?: boolean;

@@ -7,8 +7,16 @@ import { ValidationError } from '../errors';
 import { checkBoolean, checkInteger, fail, isInteger, optionKeys } from '../validate';
 import { PadBatchOptions, PaddedBatch, padElements, ResolvedPadOptions, sequenceLength } from './pad-batch';
 
+/**
+ * The options of {@link Dataset.bucketBy}: the padding options of {@link PadBatchOptions} plus how
+ * elements pick their bucket.
+ */
 export interface BucketByOptions extends PadBatchOptions {
-  /** The length that chooses an element's bucket. @default the number of steps of its x */
+  /**
+   * The length that chooses an element's bucket. @default the number of steps of its x
+   * @param item - One element of the dataset.
+   * @returns Its length in steps.
+   */
   length?: (item: unknown) => number;
   /** Pad every batch of a bounded bucket to the bucket's longest length (boundary − 1), so batch shapes repeat. @default false */
   padToBucketBoundary?: boolean;

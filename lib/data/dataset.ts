@@ -44,6 +44,8 @@ export interface DatasetOptions<T> {
    * a source that can read its part alone (a file read by byte ranges):
    * `shard` then uses it instead of filtering every element. The parts must
    * partition the elements. @default undefined (shard filters)
+   * @param index - The part, 0…worldSize-1.
+   * @param worldSize - The number of parts.
    */
   shard?: (index: number, worldSize: number) => AsyncIterable<T> | Iterable<T>;
 }
@@ -60,6 +62,9 @@ export class Dataset<T> implements AsyncIterable<T> {
   /**
    * A dataset whose iterations each call `source()` for a fresh iterable
    * (an array, a generator object, a stream…).
+   * @param source - Called at the start of every iteration; returns a fresh sync or async iterable.
+   * @throws {@link ValidationError} when `source` is not a function.
+   * @param opts - {@link DatasetOptions}.
    */
   constructor(source: DatasetSource<T>, opts?: DatasetOptions<T>) {
     checkFunction('source', source);
@@ -85,21 +90,35 @@ export class Dataset<T> implements AsyncIterable<T> {
     return derived;
   }
 
-  /** `fn(item, index)` on every element; `fn` may be async. */
+  /**
+   * `fn(item, index)` on every element; `fn` may be async.
+   * @param fn - Maps an element and its index (from 0 in each iteration) to the new element.
+   */
   map<U>(fn: MapFn<T, U>): Dataset<U> {
     checkFunction('fn', fn);
     return this.derive((d) => mapItems(d, fn));
   }
 
-  /** The elements for which `predicate(item, index)` holds; it may be async. */
+  /**
+   * The elements for which `predicate(item, index)` holds; it may be async.
+   * @param predicate - A type guard on the element and its index.
+   */
   filter<S extends T>(predicate: (item: T, index: number) => item is S): Dataset<S>;
+  /**
+   * The elements for which `predicate(item, index)` holds; it may be async.
+   * @param predicate - Whether to keep the element, given it and its index.
+   */
   filter(predicate: Predicate<T>): Dataset<T>;
   filter(predicate: Predicate<T>): Dataset<T> {
     checkFunction('predicate', predicate);
     return this.derive((d) => filterItems(d, predicate));
   }
 
-  /** Consecutive elements in arrays of `size` (the last one shorter unless `dropRemainder`). */
+  /**
+   * Consecutive elements in arrays of `size` (the last one shorter unless `dropRemainder`).
+   * @param size - Elements per batch, from 1.
+   * @param opts - {@link BatchOptions}.
+   */
   batch(size: number, opts?: BatchOptions): Dataset<T[]> {
     checkInteger('size', size, 1);
     const o = checkOptions('options', opts, BATCH_OPTION_KEYS) as BatchOptions;
@@ -112,6 +131,8 @@ export class Dataset<T> implements AsyncIterable<T> {
    * shuffle: a buffer as large as the dataset gives a uniform permutation).
    * Each iteration gets a new order derived from the seed and the iteration
    * number, so a run is reproducible.
+   * @param bufferSize - Elements held in the shuffle buffer, from 1.
+   * @param opts - {@link ShuffleOptions}.
    */
   shuffle(bufferSize: number, opts?: ShuffleOptions): Dataset<T> {
     checkInteger('bufferSize', bufferSize, 1);
@@ -132,13 +153,19 @@ export class Dataset<T> implements AsyncIterable<T> {
     );
   }
 
-  /** The first `count` elements; the source closes once they are out. */
+  /**
+   * The first `count` elements; the source closes once they are out.
+   * @param count - How many elements to keep, from 0.
+   */
   take(count: number): Dataset<T> {
     checkInteger('count', count, 0);
     return this.derive((d) => takeItems(d, count));
   }
 
-  /** Everything after the first `count` elements. */
+  /**
+   * Everything after the first `count` elements.
+   * @param count - How many elements to drop, from 0.
+   */
   skip(count: number): Dataset<T> {
     checkInteger('count', count, 0);
     return this.derive((d) => skipItems(d, count));
@@ -152,6 +179,8 @@ export class Dataset<T> implements AsyncIterable<T> {
    * (`fromText` by line, `fromJsonl`), a contiguous block of lines cut by
    * byte ranges, so each process reads only its own bytes of the file.
    * Shard before shuffling and batching.
+   * @param index - This process's rank, 0…worldSize-1.
+   * @param worldSize - The number of processes sharing the dataset.
    */
   shard(index: number, worldSize: number): Dataset<T> {
     checkInteger('worldSize', worldSize, 1);
@@ -161,7 +190,11 @@ export class Dataset<T> implements AsyncIterable<T> {
     return this.derive((d) => filterItems(d, (_, i) => i % worldSize === index));
   }
 
-  /** `count` passes over the dataset in one iteration (each pass a fresh iteration: reshuffled, reopened). @default count Infinity */
+  /**
+   * `count` passes over the dataset in one iteration (each pass a fresh iteration: reshuffled,
+   * reopened).
+   * @param count - The number of passes, from 1; endless when omitted.
+   */
   repeat(count = Infinity): Dataset<T> {
     if (count !== Infinity) checkInteger('count', count, 1);
     return this.derive((d) => repeatItems(d, count));
@@ -170,6 +203,7 @@ export class Dataset<T> implements AsyncIterable<T> {
   /**
    * Prepares up to `count` next elements while the consumer works on the
    * current one (reading and parsing overlap a training step).
+   * @param count - How many elements to prepare ahead, from 1.
    */
   prefetch(count: number): Dataset<T> {
     checkInteger('count', count, 1);
@@ -181,8 +215,20 @@ export class Dataset<T> implements AsyncIterable<T> {
    * at every iteration, streamed, with about `validation` of the elements in
    * `validation`. Split before shuffling (a reshuffled order would move
    * elements between the parts).
+   * @param opts - {@link SplitOptions}.
+   * @throws {@link ValidationError} when the dataset reshuffles at every iteration.
+   * @example
+   * ```ts
+   * const reviews = eddy.data.fromJsonl('reviews.jsonl');
+   * const { train, validation } = reviews.split({ validation: 0.2, seed: 1 });
+   * ```
    */
-  split(opts?: SplitOptions): { train: Dataset<T>; validation: Dataset<T> } {
+  split(opts?: SplitOptions): {
+    /** The elements outside the validation part. */
+    train: Dataset<T>;
+    /** About `validation` of the elements. */
+    validation: Dataset<T>;
+  } {
     const o = checkOptions('options', opts, SPLIT_OPTION_KEYS) as SplitOptions;
     const fraction = checkNumber('validation', o.validation ?? 0.1, { min: 0, max: 1 });
     const seed = o.seed === undefined ? globalGenerator.nextSeed() : checkInteger('seed', o.seed, 0, Number.MAX_SAFE_INTEGER);
@@ -201,6 +247,13 @@ export class Dataset<T> implements AsyncIterable<T> {
    * Batches of `size` sequences padded to the longest, as
    * `{ x: [batch, maxSteps, features], lengths, y }` for `fit` and the
    * recurrent layers.
+   * @param size - Sequences per batch, from 1.
+   * @param opts - {@link PadBatchOptions}.
+   * @example
+   * ```ts
+   * const batches = eddy.data.fromArray([{ x: [1, 2, 3], y: 0 }, { x: [4, 5], y: 1 }]).padBatch(2);
+   * // { x: [2, 3, 1], lengths: [3, 2], y: [2] }
+   * ```
    */
   padBatch(size: number, opts?: PadBatchOptions): Dataset<PaddedBatch> {
     checkInteger('size', size, 1);
@@ -213,6 +266,9 @@ export class Dataset<T> implements AsyncIterable<T> {
    * [boundaries[i-1], boundaries[i]) (the first from 0, the last unbounded)
    * and emits a batch when it has `batchSizes[i]` elements (or `batchSizes`
    * for all); the partly filled buckets follow at the end.
+   * @param boundaries - Increasing length boundaries between the buckets.
+   * @param batchSizes - The batch size of every bucket, or one per bucket (boundaries.length + 1).
+   * @param opts - {@link BucketByOptions}.
    */
   bucketBy(boundaries: readonly number[], batchSizes: number | readonly number[], opts?: BucketByOptions): Dataset<PaddedBatch> {
     const o = checkOptions('options', opts, BUCKET_BY_OPTION_KEYS) as BucketByOptions;

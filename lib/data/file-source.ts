@@ -8,6 +8,7 @@ import { fileError } from '../errors';
 import { checkInteger, checkOneOf, fail, optionKeys } from '../validate';
 import { utf8Chunks } from './utf8-chunks';
 
+/** How the file sources ({@link fromText}, {@link fromCsv}, {@link fromJsonl}) read a file. */
 export interface FileSourceOptions {
   /** Text encoding: UTF-8, strictly (an invalid byte is a ParseError at its line and column), or Latin-1. @default 'utf-8' */
   encoding?: 'utf-8' | 'utf8' | 'latin1';

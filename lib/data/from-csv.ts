@@ -12,9 +12,17 @@ import { Dataset } from './dataset';
 import { checkPath, fileChunks, FileReading, FileSourceOptions, resolveFileOptions } from './file-source';
 import { ParseError } from '../errors';
 
+/**
+ * One field of a CSV record: a string, a number when `cast` reads one, or null for a `nullValues`
+ * field.
+ */
 export type CsvValue = string | number | null;
+/**
+ * One CSV record: an array of fields, or an object keyed by the column names when `columns` is set.
+ */
 export type CsvRecord = CsvValue[] | Record<string, CsvValue>;
 
+/** The options of {@link fromCsv}: how to parse the records, plus how to read the file. */
 export interface FromCsvOptions extends FileSourceOptions {
   /**
    * true: the first record is a header, and records are objects keyed by its
@@ -202,6 +210,16 @@ async function* csvRecords(file: string, s: CsvSettings): AsyncGenerator<CsvReco
  * `worldSize`-th record and so reads the whole file: a quoted field may hold
  * line breaks, so a byte offset does not tell where a record starts.
  * (Convert to JSON Lines for byte-range shards.)
+ * @param path - The CSV file.
+ * @param opts - {@link FromCsvOptions}.
+ * @throws {@link ValidationError} when the path or an option is malformed.
+ * @throws {@link ParseError} during iteration, at a malformed record.
+ * @throws {@link FileError} during iteration, when the file cannot be read.
+ * @example
+ * ```ts
+ * const rows = eddy.data.fromCsv<Record<string, eddy.data.CsvValue>>('sales.csv', { columns: true });
+ * const batches = rows.map((r) => ({ x: [r.price as number], y: r.units as number })).batch(32);
+ * ```
  */
 export function fromCsv<T extends CsvRecord = CsvRecord>(path: string, opts?: FromCsvOptions): Dataset<T> {
   const file = checkPath(path);

@@ -7,6 +7,7 @@ import { jsonErrorOffset } from './json-error';
 import { ParseError } from '../errors';
 import { LineSplitter } from './read-lines';
 
+/** The options of {@link fromJsonl}: how to read the file. */
 export type FromJsonlOptions = FileSourceOptions;
 
 /** V8's message without the position (reported as line and column instead) and without the echoed input. */
@@ -57,6 +58,16 @@ async function* jsonValuesPart(path: string, r: FileReading, index: number, worl
  * that is not valid JSON raises a ParseError naming the file, the line and
  * the column of the JSON error. `shard(rank, worldSize)` reads only the
  * rank's own byte range of the file.
+ * @param path - The JSON Lines file.
+ * @param opts - {@link FromJsonlOptions}.
+ * @throws {@link ValidationError} when the path or an option is malformed.
+ * @throws {@link ParseError} during iteration, at a line that is not valid JSON.
+ * @throws {@link FileError} during iteration, when the file cannot be read.
+ * @example
+ * ```ts
+ * const examples = eddy.data.fromJsonl<{ tokens: number[]; label: number }>('train.jsonl');
+ * const batches = examples.map((e) => ({ x: e.tokens, y: e.label })).padBatch(32, { featureAxis: false });
+ * ```
  */
 export function fromJsonl<T = unknown>(path: string, opts?: FromJsonlOptions): Dataset<T> {
   const file = checkPath(path);

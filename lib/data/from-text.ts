@@ -6,6 +6,7 @@ import { lineShardRange, withFileLineNumbers } from './line-shard';
 import { ParseError } from '../errors';
 import { LineSplitter } from './read-lines';
 
+/** The options of {@link fromText}: how to cut the text, plus how to read the file. */
 export interface FromTextOptions extends FileSourceOptions {
   /** 'line': one element per line, without its line break (\n or \r\n). 'chunk': strings of `chunkSize` characters, the last one shorter. @default 'line' */
   by?: 'line' | 'chunk';
@@ -47,6 +48,15 @@ async function* textLinesPart(path: string, r: FileReading, index: number, world
  * The lines (or chunks) of a text file, streamed: memory stays constant
  * whatever the file's size. By line, `shard(rank, worldSize)` reads only
  * the rank's own byte range of the file.
+ * @param path - The text file.
+ * @param opts - {@link FromTextOptions}.
+ * @throws {@link ValidationError} when the path or an option is malformed.
+ * @throws {@link ParseError} during iteration, at an invalid byte or an overlong line.
+ * @throws {@link FileError} during iteration, when the file cannot be read.
+ * @example
+ * ```ts
+ * for await (const line of eddy.data.fromText('corpus.txt')) console.log(line);
+ * ```
  */
 export function fromText(path: string, opts?: FromTextOptions): Dataset<string> {
   const file = checkPath(path);

@@ -1,6 +1,16 @@
 /** Element-wise operators: `map` and `filter`, with sync or async functions. */
 
+/**
+ * The function of {@link Dataset.map}: one element to its replacement (or a promise of it).
+ * @param item - The element.
+ * @param index - Its position in this iteration, from 0.
+ */
 export type MapFn<T, U> = (item: T, index: number) => U | Promise<U>;
+/**
+ * The function of {@link Dataset.filter}: whether to keep an element (or a promise of it).
+ * @param item - The element.
+ * @param index - Its position in this iteration, from 0.
+ */
 export type Predicate<T> = (item: T, index: number) => boolean | Promise<boolean>;
 
 /** `fn(item, index)` for every item, in order; `index` counts from 0 in each iteration. */

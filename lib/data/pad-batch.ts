@@ -19,6 +19,10 @@ export interface PaddedBatch {
   y: Tensor;
 }
 
+/**
+ * The options of {@link Dataset.padBatch}: where each element keeps its sequence and target, and
+ * how to pad them.
+ */
 export interface PadBatchOptions {
   /** Key of each element's input sequence: a number[] (steps), number[][] (steps × features), typed array or Tensor. @default 'x' */
   x?: string;

@@ -7,6 +7,7 @@
 import { Generator } from '../random';
 import { optionKeys } from '../validate';
 
+/** The options of {@link Dataset.shuffle}. */
 export interface ShuffleOptions {
   /** Seed of the order: the same seed gives the same sequence of orders. @default a seed drawn from the global generator (`eddy.manualSeed`) at each iteration */
   seed?: number;

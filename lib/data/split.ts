@@ -6,6 +6,7 @@
 import { hashUniform } from './seed-hash';
 import { optionKeys } from '../validate';
 
+/** The options of {@link Dataset.split}. */
 export interface SplitOptions {
   /** Fraction of the elements (in expectation) that go to validation. @default 0.1 */
   validation?: number;

@@ -8,6 +8,7 @@ import { binding } from '../native';
 import { Tensor, denseData } from '../tensor/tensor';
 import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, fail, optionKeys } from '../validate';
 
+/** The options of {@link init}. */
 export interface InitOptions {
   /** The MPI library to load (a path or a name for dlopen). @default the EDDY_MPI_LIBRARY environment variable, else libmpi.so.40, libmpi.so, libmpi.so.12 in turn */
   library?: string;
@@ -19,6 +20,7 @@ export interface InitOptions {
 
 const INIT_OPTION_KEYS = optionKeys<InitOptions>({ library: true, timeout: true, abortOnError: true });
 
+/** The MPI job this process joined, as {@link init} resolves it. */
 export interface ProcessGroup {
   /** This process's index in the job, from 0. */
   rank: number;
@@ -26,11 +28,17 @@ export interface ProcessGroup {
   worldSize: number;
   /** The MPI library that was loaded, and its version line. */
   library: string;
+  /** The MPI library's version line. */
   version: string;
 }
 
+/**
+ * How {@link allReduce} combines the ranks' values element-wise; `mean` is the sum divided by the
+ * world size.
+ */
 export type ReduceOp = 'sum' | 'mean' | 'max' | 'min' | 'prod';
 
+/** The options of every collective ({@link allReduce}, {@link broadcast}, {@link barrier}). */
 export interface CollectiveOptions {
   /** Seconds to wait for the other ranks. @default init's `timeout` */
   timeout?: number;
@@ -75,6 +83,13 @@ function onBeforeExit(): void {
  * a process started alone is a job of one). Loads the system libmpi at
  * run time. Calling it again returns the same group.
  * @throws DistributedError ERR_EDDY_MPI_UNAVAILABLE when no usable MPI is installed.
+ * @param opts - {@link InitOptions}.
+ * @example
+ * ```ts
+ * // mpirun -np 2 node train.js
+ * const group = await eddy.distributed.init();
+ * await model.fit(data, { loss: 'mse', epochs: 3, distributed: true }); // rank 0 logs
+ * ```
  */
 export async function init(opts?: InitOptions): Promise<ProcessGroup> {
   const o = checkOptions('options', opts, INIT_OPTION_KEYS) as InitOptions;
@@ -142,6 +157,12 @@ function bufferOf(name: string, x: unknown, bytes: boolean): Buffer | Uint8Array
  * `x`: every rank ends with the same values. `mean` divides the sum by the
  * world size (float arrays only). Every rank must call it with the same
  * length, in the same order as its other collectives.
+ * @param x - A contiguous tensor, or a Float32Array, Float64Array or Int32Array, combined in place.
+ * @param op - How to combine the values.
+ * @param opts - {@link CollectiveOptions}.
+ * @returns `x`, holding the combined values.
+ * @throws {@link DistributedError} when MPI fails or a rank does not answer within the timeout.
+ * @throws {@link ValidationError} when `x` or `op` is malformed (`mean` of an Int32Array).
  */
 export async function allReduce<T extends Tensor | Buffer>(x: T, op: ReduceOp = 'sum', opts?: CollectiveOptions): Promise<T> {
   const buf = bufferOf('x', x, false) as Buffer;
@@ -161,7 +182,14 @@ export async function allReduce<T extends Tensor | Buffer>(x: T, op: ReduceOp = 
   return x;
 }
 
-/** Copies rank `root`'s `x` into every rank's `x`, in place, and resolves with `x`. @default root 0 */
+/**
+ * Copies rank `root`'s `x` into every rank's `x`, in place, and resolves with `x`.
+ * @param x - A contiguous tensor, or a Float32Array, Float64Array, Int32Array or Uint8Array, overwritten in place on every rank but `root`.
+ * @param root - The rank whose values every rank receives (0 when omitted).
+ * @param opts - {@link CollectiveOptions}.
+ * @returns `x`, holding rank `root`'s values.
+ * @throws {@link DistributedError} when MPI fails or a rank does not answer within the timeout.
+ */
 export async function broadcast<T extends Tensor | Buffer | Uint8Array>(x: T, root = 0, opts?: CollectiveOptions): Promise<T> {
   const buf = bufferOf('x', x, true);
   const timeout = timeoutOf(opts);
@@ -175,7 +203,11 @@ export async function broadcast<T extends Tensor | Buffer | Uint8Array>(x: T, ro
   return x;
 }
 
-/** Resolves once every rank has called it. */
+/**
+ * Resolves once every rank has called it.
+ * @param opts - {@link CollectiveOptions}.
+ * @throws {@link DistributedError} when MPI fails or a rank does not answer within the timeout.
+ */
 export async function barrier(opts?: CollectiveOptions): Promise<void> {
   const timeout = timeoutOf(opts);
   current('barrier');
@@ -201,7 +233,10 @@ export async function finalize(): Promise<void> {
   }
 }
 
-/** Ends every rank of the job now (MPI_Abort) with exit code `code`. */
+/**
+ * Ends every rank of the job now (MPI_Abort) with exit code `code`.
+ * @param code - The exit code of every rank.
+ */
 export function abort(code = 1): never {
   checkInteger('code', code, 0, 255);
   if (group && !finalized) binding.distributedAbort(code);

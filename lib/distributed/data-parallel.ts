@@ -13,6 +13,7 @@ import { denseData, Tensor } from '../tensor/tensor';
 import { checkInteger, checkNumber, checkOptions, optionKeys } from '../validate';
 import { allReduce, broadcast, CollectiveOptions, rank, worldSize } from './collectives';
 
+/** The options of {@link dataParallel} and of `fit({ distributed: options })`. */
 export interface DataParallelOptions {
   /** Gradient bytes per all-reduce bucket (a larger tensor travels alone). @default 26214400 (25 MiB, PyTorch DDP's default) */
   bucketBytes?: number;
@@ -45,6 +46,10 @@ function describeModel(model: Model): { summary: string; layout: string } {
   return { summary: `${model.toString()} with ${named.length} parameter tensors (${values} values): ${layout}`, layout };
 }
 
+/**
+ * Data-parallel training over MPI: the {@link DataParallel} that `fit({ distributed: true })` uses
+ * after {@link init}. Build one with {@link dataParallel} to pass options.
+ */
 export class MpiDataParallel implements DataParallel {
   readonly rank: number;
   readonly worldSize: number;
@@ -54,6 +59,10 @@ export class MpiDataParallel implements DataParallel {
   private bucketsFor: readonly Tensor[] = [];
   private bucketIndex = new Map<Tensor, number>();
 
+  /**
+   * @param opts - {@link DataParallelOptions}.
+   * @throws {@link DistributedError} when {@link init} has not run.
+   */
   constructor(opts?: DataParallelOptions) {
     const o = checkOptions('distributed', opts, DATA_PARALLEL_OPTION_KEYS) as DataParallelOptions;
     this.bucketFloats = Math.max(1, Math.floor(checkInteger('bucketBytes', o.bucketBytes ?? 25 * 1024 * 1024, 4) / 4));

@@ -9,9 +9,13 @@ export { init, isInitialized, rank, worldSize, allReduce, broadcast, barrier, fi
 export type { InitOptions, ProcessGroup, ReduceOp, CollectiveOptions } from './collectives';
 export { MpiDataParallel } from './data-parallel';
 export type { DataParallelOptions } from './data-parallel';
-export type { DataParallel } from '../model/parallel';
+export type { DataParallel, GradientReduction } from '../model/parallel';
 
-/** The DataParallel that `fit({ distributed: true | options })` uses (after `init()`). */
+/**
+ * The DataParallel that `fit({ distributed: true | options })` uses (after `init()`).
+ * @param opts - {@link DataParallelOptions}.
+ * @throws {@link DistributedError} when {@link init} has not run.
+ */
 export function dataParallel(opts?: DataParallelOptions): MpiDataParallel {
   return new MpiDataParallel(opts);
 }

@@ -16,6 +16,14 @@ import { promises as fs, Stats } from 'fs';
 import * as path from 'path';
 import { FileError, ValidationError } from '../errors';
 
+/**
+ * Writes `data` to `target` atomically: into a temporary file beside it, flushed, then renamed over
+ * it, so a reader sees the old file or the new one and a crash leaves the old one intact.
+ * @param target - The file to write (a symlink is followed to the file it names).
+ * @param data - The file's new contents.
+ * @throws {@link FileError} when the file cannot be written.
+ * @throws {@link ValidationError} when `target` names a directory or a special file.
+ */
 export async function writeFileAtomic(target: string, data: Uint8Array): Promise<void> {
   // Write through a symlink to the file it names, and keep an existing
   // file's permissions (umask still applies to new files).

@@ -32,12 +32,20 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Something with PyTorch-style state: a learning-rate schedule. */
 export interface Stateful {
+  /** The state as JSON-serializable data. */
   stateDict(): unknown;
+  /**
+   * Restores a state that `stateDict` returned.
+   * @param state - The saved state.
+   */
   loadStateDict(state: never): void;
 }
 
+/** What {@link saveCheckpoint} writes: the model, and the training state needed to resume. */
 export interface CheckpointState {
+  /** The model whose architecture and weights are saved. */
   model: Module;
+  /** The optimizer whose state (moments, step counts, hyperparameters) is saved. */
   optimizer?: Optimizer<{ lr: number }>;
   /** Epochs completed. @default 0 */
   epoch?: number;
@@ -51,6 +59,7 @@ export interface CheckpointState {
   metadata?: Record<string, string>;
 }
 
+/** Where {@link loadCheckpoint} restores a checkpoint's parts. */
 export interface RestoreTargets {
   /** Load the weights into this model (same architecture); @default a model rebuilt from the file */
   model?: Module;
@@ -58,6 +67,7 @@ export interface RestoreTargets {
   optimizer?: Optimizer<{ lr: number }>;
   /** Restore these generators (as passed to saveCheckpoint). */
   rng?: Generator | Record<string, Generator>;
+  /** Restore the learning-rate schedule's state into it. */
   scheduler?: Stateful;
   /** Also restore the global generator. @default true */
   restoreGlobalRng?: boolean;
@@ -68,14 +78,30 @@ export interface RestoreTargets {
 export const RESTORE_TARGET_KEYS = optionKeys<RestoreTargets>({ model: true, optimizer: true, rng: true, scheduler: true, restoreGlobalRng: true, skipMissingRng: true });
 export const CHECKPOINT_STATE_KEYS = optionKeys<CheckpointState>({ model: true, optimizer: true, epoch: true, step: true, rng: true, scheduler: true, metadata: true });
 
+/** What {@link loadCheckpoint} returns. */
 export interface LoadedCheckpoint {
+  /** The model holding the checkpoint's weights (`into.model` when given). */
   model: Module;
+  /** Epochs completed when the checkpoint was saved. */
   epoch: number;
+  /** Optimizer steps completed when the checkpoint was saved. */
   step: number;
+  /** The caller's string metadata. */
   metadata: Record<string, string>;
 }
 
-/** Writes a checkpoint atomically. */
+/**
+ * Writes a checkpoint atomically.
+ * @param path - The file to write (safetensors).
+ * @param state - {@link CheckpointState}.
+ * @throws {@link ValidationError} when `state` is malformed or a weight is not finite.
+ * @throws {@link FileError} when the file cannot be written.
+ * @example
+ * ```ts
+ * await eddy.saveCheckpoint('run.ckpt.safetensors', { model, optimizer, epoch: 3 });
+ * const { epoch } = await eddy.loadCheckpoint('run.ckpt.safetensors', { model, optimizer });
+ * ```
+ */
 export async function saveCheckpoint(path: string, state: CheckpointState): Promise<void> {
   checkPath('path', path);
   if (state === null || typeof state !== 'object') throw new ValidationError(`Expected { model, optimizer, epoch, step, rng } for state but received ${describe(state)}`);
@@ -104,6 +130,10 @@ export async function saveCheckpoint(path: string, state: CheckpointState): Prom
  * when given. Everything is checked before anything is changed (a
  * schedule's own loadStateDict, run first, is the one thing trusted to
  * check itself).
+ * @param path - The checkpoint file.
+ * @param into - {@link RestoreTargets}.
+ * @throws {@link FormatError} when the file is malformed or does not match the targets.
+ * @throws {@link FileError} when the file cannot be read.
  */
 export async function loadCheckpoint(path: string, into: RestoreTargets = {}): Promise<LoadedCheckpoint> {
   checkPath('path', path);

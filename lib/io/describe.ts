@@ -9,7 +9,9 @@ import { checkConfigSize, checkVersion, callerMetadata, META_KIND, parseModelCon
 import { SafetensorsDType } from './safetensors';
 import { checkPath, readSafetensorsHeader } from './safetensors-file';
 
+/** What {@link describeModelFile} reads from a model file's header. */
 export interface ModelFileInfo {
+  /** The version of Eddy's model-file format. */
   formatVersion: number;
   /** 'model' or 'checkpoint'. */
   kind: string;
@@ -24,11 +26,26 @@ export interface ModelFileInfo {
   config: unknown;
   /** Total number of weights (a checkpoint's optimizer state not counted). */
   parameters: number;
-  tensors: { name: string; dtype: SafetensorsDType; shape: number[] }[];
+  /** The stored tensors, in file order. */
+  tensors: {
+    /** The tensor's name. */
+    name: string;
+    /** Its element type. */
+    dtype: SafetensorsDType;
+    /** Its shape. */
+    shape: number[];
+  }[];
+  /** The file's string metadata (Eddy's keys and the caller's). */
   metadata: Record<string, string>;
 }
 
-/** What `eddy info model.safetensors` prints: the architecture and parameter count, read from the header (the weights are not read, the model not built). */
+/**
+ * What `eddy info model.safetensors` prints: the architecture and parameter count, read from the
+ * header (the weights are not read, the model not built).
+ * @param path - The model or checkpoint file.
+ * @throws {@link FormatError} when the file is malformed.
+ * @throws {@link FileError} when the file cannot be read.
+ */
 export async function describeModelFile(path: string): Promise<ModelFileInfo> {
   checkPath('path', path);
   const what = JSON.stringify(path);

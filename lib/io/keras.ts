@@ -19,8 +19,11 @@ import { checkBoolean, checkOneOf, checkOptions, describe, formatShape, optionKe
 /** A Keras array: a tensor, or nested number arrays as `layer.get_weights()` gives them (`.tolist()`). */
 export type KerasArray = Tensor | readonly unknown[];
 
+/** One Keras recurrent layer's weights, as `layer.get_weights()` lists them. */
 export interface KerasRecurrentWeights {
+  /** The input kernel, (inputSize, gates·units). */
   kernel: KerasArray;
+  /** The recurrent kernel, (units, gates·units). */
   recurrentKernel: KerasArray;
   /** @default none (Keras use_bias=False) */
   bias?: KerasArray;
@@ -29,8 +32,10 @@ export interface KerasRecurrentWeights {
 /** The keys of KerasRecurrentWeights, for checkOptions. */
 export const KERAS_RECURRENT_WEIGHTS_KEYS = optionKeys<KerasRecurrentWeights>({ kernel: true, recurrentKernel: true, bias: true });
 
+/** The Keras recurrent layer the weights come from. */
 export type KerasCell = 'LSTM' | 'GRU' | 'SimpleRNN';
 
+/** The options of {@link fromKeras} and {@link kerasToStateDict}. */
 export interface KerasImportOptions {
   /** GRU only: Keras' reset_after (Keras 2.x and 3 default True). @default true */
   resetAfter?: boolean;
@@ -81,6 +86,12 @@ function reorderVector(src: Float32Array, units: number, order: readonly number[
 /**
  * The PyTorch-named state dict (`weight_ih_<suffix>`, …) of one Keras
  * recurrent layer's weights; sizes are read from the kernel's shape.
+ * @param cell - The Keras layer type.
+ * @param weights - {@link KerasRecurrentWeights}.
+ * @param opts - {@link KerasImportOptions}, plus `suffix`, the state-dict name suffix (default
+ *   'l0').
+ * @throws {@link ShapeError} when the weights' shapes do not agree.
+ * @throws {@link ValidationError} when an argument is malformed.
  */
 export function kerasToStateDict(cell: KerasCell, weights: KerasRecurrentWeights, opts: KerasImportOptions & { suffix?: string } = {}): Record<string, Tensor> {
   checkOneOf('cell', cell, ['LSTM', 'GRU', 'SimpleRNN'] as const);
@@ -114,7 +125,19 @@ export function kerasToStateDict(cell: KerasCell, weights: KerasRecurrentWeights
   return out;
 }
 
-/** A new Eddy layer holding a Keras layer's weights (sizes from the kernel's shape). */
+/**
+ * A new Eddy layer holding a Keras layer's weights (sizes from the kernel's shape).
+ * @param cell - The Keras layer type.
+ * @param weights - {@link KerasRecurrentWeights}.
+ * @param opts - {@link KerasImportOptions}.
+ * @throws {@link ShapeError} when the weights' shapes do not agree.
+ * @throws {@link ValidationError} when an argument is malformed.
+ * @example
+ * ```ts
+ * // Python: w = [a.tolist() for a in keras_lstm.get_weights()]
+ * const lstm = eddy.io.fromKeras('LSTM', { kernel: w[0], recurrentKernel: w[1], bias: w[2] });
+ * ```
+ */
 export function fromKeras(cell: KerasCell, weights: KerasRecurrentWeights, opts: KerasImportOptions = {}): LSTM | GRU | RNN {
   const sd = kerasToStateDict(cell, weights, opts);
   const [G, I] = sd.weight_ih_l0.shape;

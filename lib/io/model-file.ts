@@ -29,6 +29,7 @@ export const META_MODEL = 'eddy.model';
 /** Tensor names holding something other than model weights (optimizer state) contain this; module paths never do. */
 export const RESERVED_SEPARATOR = '/';
 
+/** The options of {@link save} and `model.save`. */
 export interface SaveOptions {
   /**
    * The caller's string metadata (a tokenizer's vocabulary as JSON, scaler
@@ -41,10 +42,13 @@ export interface SaveOptions {
 
 export const SAVE_OPTION_KEYS = optionKeys<SaveOptions>({ metadata: true });
 
+/** What {@link loadModelFile} returns. */
 export interface LoadedModel {
+  /** The rebuilt model, holding the file's weights. */
   model: Module;
   /** The caller's metadata given to `save` (without Eddy's own keys). */
   metadata: Record<string, string>;
+  /** The version of Eddy's model-file format the file was written in. */
   formatVersion: number;
 }
 
@@ -81,7 +85,12 @@ export function modelFileContents(model: Module, opts: SaveOptions = {}, kind = 
   return { tensors, metadata };
 }
 
-/** A model file's bytes. */
+/**
+ * A model file's bytes.
+ * @param model - The model to encode.
+ * @param opts - {@link SaveOptions}.
+ * @throws {@link ValidationError} when a weight is not finite or the model would not load back.
+ */
 export function encodeModel(model: Module, opts: SaveOptions = {}): Buffer {
   const { tensors, metadata } = modelFileContents(model, opts);
   return encodeModelContents(tensors, metadata);
@@ -107,7 +116,20 @@ export function encodeModelContents(tensors: Map<string, TensorToWrite>, metadat
   return encodeSafetensors(tensors, metadata);
 }
 
-/** Writes `model` to `path` atomically (the previous file survives a crash at any moment); the file is checked before `path` is touched. */
+/**
+ * Writes `model` to `path` atomically (the previous file survives a crash at any moment); the file
+ * is checked before `path` is touched.
+ * @param model - The model to save (any registered layer or model).
+ * @param path - The file to write (safetensors).
+ * @param opts - {@link SaveOptions}.
+ * @throws {@link ValidationError} when a weight is not finite or the model would not load back.
+ * @throws {@link FileError} when the file cannot be written.
+ * @example
+ * ```ts
+ * await eddy.save(model, 'model.safetensors', { metadata: { vocabulary: JSON.stringify(vocab) } });
+ * const same = await eddy.load('model.safetensors');
+ * ```
+ */
 export async function save(model: Module, path: string, opts: SaveOptions = {}): Promise<void> {
   checkPath('path', path);
   await writeFileAtomic(path, encodeModel(model, opts));
@@ -116,6 +138,9 @@ export async function save(model: Module, path: string, opts: SaveOptions = {}):
 /**
  * Rebuilds a model from decoded file contents (a whole file in memory).
  * `what` names the file in messages.
+ * @param contents - The decoded file.
+ * @param what - The file's name in messages.
+ * @throws {@link FormatError} when the contents are not a valid model file.
  */
 export function decodeModel(contents: SafetensorsContents, what: string): LoadedModel {
   const entries = [...contents.tensors].map(([name, e]) => ({ name, dtype: e.dtype, shape: e.shape }));
@@ -129,6 +154,14 @@ export function decodeModel(contents: SafetensorsContents, what: string): Loaded
  * Only the header is read before the model is built and every tensor's
  * name and shape matched to it; then each tensor is read straight into its
  * parameter, so loading a file of N bytes takes about N bytes of memory.
+ * @param path - The model file.
+ * @throws {@link FormatError} when the file is malformed or untrusted input is invalid.
+ * @throws {@link FileError} when the file cannot be read.
+ * @example
+ * ```ts
+ * const { model, metadata } = await eddy.loadModelFile('model.safetensors');
+ * const vocab = JSON.parse(metadata.vocabulary);
+ * ```
  */
 export async function loadModelFile(path: string): Promise<LoadedModel> {
   checkPath('path', path);
@@ -147,7 +180,13 @@ export async function readModel(file: SafetensorsFile): Promise<LoadedModel> {
   return { model, metadata: callerMetadata(file.metadata), formatVersion };
 }
 
-/** Reads a model file (from `save`, `model.save` or a checkpoint) and rebuilds the model with its weights. */
+/**
+ * Reads a model file (from `save`, `model.save` or a checkpoint) and rebuilds the model with its
+ * weights.
+ * @param path - The model file.
+ * @throws {@link FormatError} when the file is malformed or untrusted input is invalid.
+ * @throws {@link FileError} when the file cannot be read.
+ */
 export async function load(path: string): Promise<Module> {
   return (await loadModelFile(path)).model;
 }
@@ -158,6 +197,10 @@ export async function load(path: string): Promise<Module> {
  * `module`. Every parameter must be present with its exact shape; other
  * tensors are an error. Names and shapes are checked before any data is
  * read, and every value before the module changes.
+ * @param module - The module to fill; it changes only when every weight checks out.
+ * @param path - The safetensors file.
+ * @throws {@link FormatError} when a name, shape or value does not match.
+ * @throws {@link FileError} when the file cannot be read.
  */
 export async function loadWeights(module: Module, path: string): Promise<void> {
   if (!(module instanceof Module)) throw new ValidationError(`Expected a model or layer (a Module) for module but received ${describe(module)}`);
@@ -169,7 +212,13 @@ export async function loadWeights(module: Module, path: string): Promise<void> {
   });
 }
 
-/** Every tensor of a safetensors file as float32 tensors, by name (after the same checks as `load`), read one at a time. */
+/**
+ * Every tensor of a safetensors file as float32 tensors, by name (after the same checks as `load`),
+ * read one at a time.
+ * @param path - The safetensors file.
+ * @throws {@link FormatError} when the file is malformed.
+ * @throws {@link FileError} when the file cannot be read.
+ */
 export async function readStateDict(path: string): Promise<Record<string, Tensor>> {
   checkPath('path', path);
   return withSafetensorsFile(path, async (file) => {

@@ -14,24 +14,35 @@ import { FormatError, ValidationError } from '../errors';
 
 /** Element types of the format and their sizes in bytes. */
 export const DTYPE_SIZES = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1 } as const;
+/**
+ * An element type of the safetensors format: F64, F32, F16, BF16, I64, I32, I16, I8, U64, U32, U16,
+ * U8 or BOOL.
+ */
 export type SafetensorsDType = keyof typeof DTYPE_SIZES;
 
 /** One tensor of a file: its type, shape and bytes (a view into the file's buffer). */
 export interface SafetensorsEntry {
+  /** The element type. */
   dtype: SafetensorsDType;
+  /** The tensor's shape. */
   shape: number[];
+  /** The raw little-endian bytes. */
   bytes: Uint8Array;
 }
 
 /** A decoded file: tensors by name, in file order, and the string metadata. */
 export interface SafetensorsContents {
+  /** The tensors by name, in file order. */
   tensors: Map<string, SafetensorsEntry>;
+  /** The `__metadata__` strings. */
   metadata: Map<string, string>;
 }
 
 /** What `encodeSafetensors` writes: float32 or int32 data with a shape. */
 export interface TensorToWrite {
+  /** The values, row-major. */
   data: Float32Array | Int32Array;
+  /** The tensor's shape. */
   shape: readonly number[];
 }
 
@@ -50,7 +61,12 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 /** Whether this machine stores numbers little-endian, as the format does (then F32 data can be copied as bytes). */
 export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Encodes tensors and string metadata; tensors are laid out in the order given, the header padded to 8 bytes. */
+/**
+ * Encodes tensors and string metadata; tensors are laid out in the order given, the header padded
+ * to 8 bytes.
+ * @param tensors - The tensors by name.
+ * @param metadata - The `__metadata__` strings.
+ */
 export function encodeSafetensors(tensors: ReadonlyMap<string, TensorToWrite>, metadata: ReadonlyMap<string, string> = new Map()): Buffer {
   const header: Record<string, unknown> = Object.create(null);
   if (metadata.size > 0) header.__metadata__ = Object.fromEntries(metadata);
@@ -231,7 +247,12 @@ function checkKey(key: string, kind: string, what: string): void {
   if (key.length === 0 || key.length > MAX_NAME_LENGTH) throw new FormatError(`Expected a ${kind} of 1 to ${MAX_NAME_LENGTH} characters in ${what} but received one of ${key.length}`);
 }
 
-/** Decodes a whole file held in memory; the tensors' bytes are views into `buf`. */
+/**
+ * Decodes a whole file held in memory; the tensors' bytes are views into `buf`.
+ * @param buf - The whole file.
+ * @param what - The data's name in messages.
+ * @throws {@link FormatError} when the data is malformed.
+ */
 export function decodeSafetensors(buf: Uint8Array, what = 'the safetensors data'): SafetensorsContents {
   const n = headerLength(buf.subarray(0, 8), buf.length, what);
   const dataStart = 8 + n;
@@ -241,7 +262,13 @@ export function decodeSafetensors(buf: Uint8Array, what = 'the safetensors data'
   return { tensors, metadata };
 }
 
-/** A floating-point entry as float32 values (F64, F16 and BF16 are converted); `what` names it in messages. */
+/**
+ * A floating-point entry as float32 values (F64, F16 and BF16 are converted); `what` names it in
+ * messages.
+ * @param entry - A tensor of a decoded file.
+ * @param what - Its name in messages.
+ * @throws {@link FormatError} when the entry is not a floating-point type.
+ */
 export function entryToFloat32(entry: SafetensorsEntry, what: string): Float32Array {
   const { dtype, bytes } = entry;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -13,7 +13,10 @@ export abstract class Activation extends Module {
     super();
   }
 
-  /** Applies the function to `input` (any shape). */
+  /**
+   * Applies the function to `input` (any shape).
+   * @param input - A tensor of any shape.
+   */
   forward(input: Tensor): Tensor {
     return this.fn(input);
   }
@@ -82,17 +85,23 @@ export class GELU extends Activation {
 
 /** A layer applying softmax along one axis. */
 export class Softmax extends Activation {
-  /** @param dim the axis to normalize. @default -1 */
+  /** @param dim - The axis to normalize (negative counts from the end); the last when omitted. */
   constructor(readonly dim = -1) {
     super((t) => softmax(t, dim), `Softmax(dim=${dim})`);
     checkInteger('dim', dim);
   }
 
-  override toConfig(): { dim: number } {
+  override toConfig(): {
+    /** The normalized axis. */
+    dim: number;
+  } {
     return { dim: this.dim };
   }
 
-  /** Rebuilds the layer from `toConfig()`. */
+  /**
+   * Rebuilds the layer from `toConfig()`.
+   * @param config - `{ dim }` from `toConfig()`.
+   */
   static fromConfig(config: { dim?: number }): Softmax {
     return new Softmax(config.dim);
   }
@@ -100,17 +109,23 @@ export class Softmax extends Activation {
 
 /** A layer applying log-softmax along one axis. */
 export class LogSoftmax extends Activation {
-  /** @param dim the axis to normalize. @default -1 */
+  /** @param dim - The axis to normalize (negative counts from the end); the last when omitted. */
   constructor(readonly dim = -1) {
     super((t) => logSoftmax(t, dim), `LogSoftmax(dim=${dim})`);
     checkInteger('dim', dim);
   }
 
-  override toConfig(): { dim: number } {
+  override toConfig(): {
+    /** The normalized axis. */
+    dim: number;
+  } {
     return { dim: this.dim };
   }
 
-  /** Rebuilds the layer from `toConfig()`. */
+  /**
+   * Rebuilds the layer from `toConfig()`.
+   * @param config - `{ dim }` from `toConfig()`.
+   */
   static fromConfig(config: { dim?: number }): LogSoftmax {
     return new LogSoftmax(config.dim);
   }

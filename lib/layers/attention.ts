@@ -32,6 +32,7 @@ export interface AttentionCallOptions {
 /** The keys of AttentionCallOptions, for checkOptions. */
 export const ATTENTION_CALL_OPTION_KEYS = optionKeys<AttentionCallOptions>({ lengths: true, training: true });
 
+/** What an attention layer's `forward` returns. */
 export interface AttentionOutput {
   /** Weighted sums of the values: [batch, queryTime, valueSize], or [batch, valueSize] for a 2-D query. */
   context: Tensor;
@@ -39,8 +40,11 @@ export interface AttentionOutput {
   weights: Tensor;
 }
 
+/** The options of {@link AdditiveAttention}. */
 export interface AdditiveAttentionOptions {
+  /** Features of each query vector. */
   querySize: number;
+  /** Features of each key vector. */
   keySize: number;
   /** Width of the hidden layer inside the score. */
   hiddenSize: number;
@@ -53,8 +57,11 @@ export interface AdditiveAttentionOptions {
 /** The keys of AdditiveAttentionOptions, for checkOptions. */
 export const ADDITIVE_ATTENTION_OPTION_KEYS = optionKeys<AdditiveAttentionOptions>({ querySize: true, keySize: true, hiddenSize: true, bias: true, generator: true });
 
+/** The options of {@link GeneralAttention}. */
 export interface GeneralAttentionOptions {
+  /** Features of each query vector. */
   querySize: number;
+  /** Features of each key vector. */
   keySize: number;
   /** Random source for the initial weights. @default the global generator */
   generator?: Generator;
@@ -63,6 +70,7 @@ export interface GeneralAttentionOptions {
 /** The keys of GeneralAttentionOptions, for checkOptions. */
 export const GENERAL_ATTENTION_OPTION_KEYS = optionKeys<GeneralAttentionOptions>({ querySize: true, keySize: true, generator: true });
 
+/** The options of {@link DotAttention}. */
 export interface DotAttentionOptions {
   /** Divide scores by √(features), as in scaled dot-product attention; Luong's dot score is unscaled. @default false */
   scale?: boolean;
@@ -73,7 +81,9 @@ export const DOT_ATTENTION_OPTION_KEYS = optionKeys<DotAttentionOptions>({ scale
 
 /** The serializable options of the attention layers (no generator: weights travel separately). */
 export type AdditiveAttentionConfig = Required<Omit<AdditiveAttentionOptions, 'generator'>>;
+/** The serializable options of a {@link GeneralAttention} layer. */
 export type GeneralAttentionConfig = Required<Omit<GeneralAttentionOptions, 'generator'>>;
+/** The serializable options of a {@link DotAttention} layer. */
 export type DotAttentionConfig = Required<DotAttentionOptions>;
 
 /** The shared part: checks, masking, softmax over keys and the weighted sum of values. */
@@ -82,8 +92,19 @@ abstract class Attention extends Module {
    * Attends from query [batch, queryTime, querySize] (or [batch, querySize]
    * for a single step) over keys [batch, keyTime, keySize]; values
    * [batch, keyTime, valueSize] default to the keys.
+   * @param query - [batch, queryTime, querySize], or [batch, querySize].
+   * @param keys - [batch, keyTime, keySize].
+   * @param values - [batch, keyTime, valueSize]; the keys when omitted.
+   * @param opts - {@link AttentionCallOptions}.
+   * @throws {@link ShapeError} when the shapes or lengths do not fit.
    */
   forward(query: Tensor, keys: Tensor, values?: Tensor, opts?: AttentionCallOptions): AttentionOutput;
+  /**
+   * Attends over keys that are also the values.
+   * @param query - [batch, queryTime, querySize], or [batch, querySize].
+   * @param keys - [batch, keyTime, keySize], also the values.
+   * @param opts - {@link AttentionCallOptions}.
+   */
   forward(query: Tensor, keys: Tensor, opts?: AttentionCallOptions): AttentionOutput;
   forward(query: Tensor, keys: Tensor, valuesOrOpts?: Tensor | AttentionCallOptions, opts?: AttentionCallOptions): AttentionOutput {
     const optsGiven = !(valuesOrOpts instanceof Tensor) && valuesOrOpts !== undefined && valuesOrOpts !== null;
@@ -148,11 +169,23 @@ function maskKeys(scores: Tensor, lengths: Int32Array): Tensor {
  * the score would cancel in the softmax.
  */
 export class AdditiveAttention extends Attention {
+  /** W_q, the query projection (`query_proj`). */
   readonly queryProj: Linear;
+  /** W_k and b, the key projection (`key_proj`). */
   readonly keyProj: Linear;
+  /** v, the score vector (`v`). */
   readonly v: Linear;
   private readonly sizes: { querySize: number; keySize: number; hiddenSize: number };
 
+  /**
+   * @param opts - {@link AdditiveAttentionOptions}.
+   * @throws {@link ValidationError} when an option is missing or malformed.
+   * @example
+   * ```ts
+   * const attn = new eddy.AdditiveAttention({ querySize: 64, keySize: 64, hiddenSize: 32 });
+   * const { context, weights } = attn.forward(query, keys, values, { lengths });
+   * ```
+   */
   constructor(opts: AdditiveAttentionOptions) {
     super();
     const o = checkOptions('options', opts, ADDITIVE_ATTENTION_OPTION_KEYS);
@@ -179,6 +212,7 @@ export class AdditiveAttention extends Attention {
     return this.sizes.keySize;
   }
 
+  /** Width of the hidden layer inside the score. */
   get hiddenSize(): number {
     return this.sizes.hiddenSize;
   }
@@ -194,6 +228,10 @@ export class AdditiveAttention extends Attention {
     return { ...this.sizes, bias: this.keyProj.bias !== null };
   }
 
+  /**
+   * Builds the layer from `toConfig()`'s output (fresh weights).
+   * @param config - The layer's config.
+   */
   static fromConfig(config: AdditiveAttentionConfig): AdditiveAttention {
     return new AdditiveAttention(config);
   }
@@ -206,8 +244,12 @@ export class AdditiveAttention extends Attention {
 
 /** Luong's dot score: score(q, k) = qᵀk (÷ √features with `scale`); no parameters. */
 export class DotAttention extends Attention {
+  /** Whether scores are divided by √(features). */
   readonly scale: boolean;
 
+  /**
+   * @param opts - {@link DotAttentionOptions}.
+   */
   constructor(opts: DotAttentionOptions = {}) {
     super();
     this.scale = checkBoolean('scale', checkOptions('options', opts, DOT_ATTENTION_OPTION_KEYS).scale ?? false);
@@ -231,6 +273,10 @@ export class DotAttention extends Attention {
     return { scale: this.scale };
   }
 
+  /**
+   * Builds the layer from `toConfig()`'s output.
+   * @param config - The layer's config.
+   */
   static fromConfig(config: DotAttentionConfig): DotAttention {
     return new DotAttention(config);
   }
@@ -246,9 +292,14 @@ export class DotAttention extends Attention {
  * so the keys are used as they are.
  */
 export class GeneralAttention extends Attention {
+  /** P, the query projection (`query_proj`). */
   readonly queryProj: Linear;
   private readonly sizes: { querySize: number; keySize: number };
 
+  /**
+   * @param opts - {@link GeneralAttentionOptions}.
+   * @throws {@link ValidationError} when an option is missing or malformed.
+   */
   constructor(opts: GeneralAttentionOptions) {
     super();
     const o = checkOptions('options', opts, GENERAL_ATTENTION_OPTION_KEYS);
@@ -279,6 +330,10 @@ export class GeneralAttention extends Attention {
     return { ...this.sizes };
   }
 
+  /**
+   * Builds the layer from `toConfig()`'s output (fresh weights).
+   * @param config - The layer's config.
+   */
   static fromConfig(config: GeneralAttentionConfig): GeneralAttention {
     return new GeneralAttention(config);
   }

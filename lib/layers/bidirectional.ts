@@ -18,9 +18,12 @@ import { GRU, LSTM, RECURRENT_STATE_KEYS, RecurrentOutput, RecurrentState, RNN }
 import { checkBatchFirst, recurrentOperator } from './recurrent-onnx';
 import { onnxError, timeMajor } from '../nn/onnx-lowering';
 
+/** A one-directional recurrent layer that {@link Bidirectional} can wrap. */
 export type RecurrentLayerLike = RNN | LSTM | GRU;
+/** How {@link Bidirectional} combines the two directions' output sequences. */
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';
 
+/** The options of {@link Bidirectional}'s positional form, `new Bidirectional(layer, options)`. */
 export interface BidirectionalOptions {
   /**
    * How the two output sequences are combined: `'concat'` along features
@@ -52,7 +55,14 @@ function isLayerOptions(value: unknown): value is BidirectionalLayerOptions {
 }
 
 /** The serializable options: the wrapped layers' own configs. */
-export type BidirectionalConfig = { layer: LayerConfig; mergeMode: MergeMode; backwardLayer: LayerConfig };
+export type BidirectionalConfig = {
+  /** The forward layer's config. */
+  layer: LayerConfig;
+  /** How the two output sequences are combined. */
+  mergeMode: MergeMode;
+  /** The backward layer's config. */
+  backwardLayer: LayerConfig;
+};
 
 /**
  * Runs `forward_layer` and `backward_layer` (parameter paths
@@ -64,15 +74,32 @@ export type BidirectionalConfig = { layer: LayerConfig; mergeMode: MergeMode; ba
  * native bidirectional stack, whose upper layers see both directions.
  */
 export class Bidirectional extends Module {
+  /** The layer that reads the sequences as given (`forward_layer`). */
   readonly forwardLayer: RecurrentLayerLike;
+  /** The layer that reads each sequence reversed within its length (`backward_layer`). */
   readonly backwardLayer: RecurrentLayerLike;
+  /** How the two output sequences are combined. */
   readonly mergeMode: MergeMode;
 
   /**
    * `new Bidirectional({ layer, mergeMode, backwardLayer })`, or the older
    * positional form `new Bidirectional(layer, { mergeMode, backwardLayer })`.
+   * @param opts - {@link BidirectionalLayerOptions}.
+   * @throws {@link ValidationError} when the layer is not a one-directional RNN, LSTM or GRU, or
+   *   the backward layer does not match it.
+   * @example
+   * ```ts
+   * const bi = new eddy.Bidirectional({
+   *   layer: () => new eddy.LSTM({ inputSize: 8, hiddenSize: 16, batchFirst: true }),
+   * });
+   * const { output } = bi.forward(x, { lengths }); // [batch, time, 32]
+   * ```
    */
   constructor(opts: BidirectionalLayerOptions);
+  /**
+   * @param layer - The forward layer, or a factory called once per direction.
+   * @param opts - {@link BidirectionalOptions}.
+   */
   constructor(layer: RecurrentLayerLike | (() => RecurrentLayerLike), opts?: BidirectionalOptions);
   constructor(layerOrOptions: RecurrentLayerLike | (() => RecurrentLayerLike) | BidirectionalLayerOptions, opts: BidirectionalOptions = {}) {
     super();
@@ -108,13 +135,20 @@ export class Bidirectional extends Module {
    * with the directions interleaved per layer (PyTorch's order: layer 0
    * forward, layer 0 backward, layer 1 forward, …), and so are the h and c
    * returned. Padded steps of the merged output are zero.
+   * @param input - The input sequences, laid out as the wrapped layer's `batchFirst` says.
+   * @param state - {@link RecurrentState}: initial states and lengths.
+   * @throws {@link ShapeError} when the input or a state has the wrong shape.
    */
   forward(input: Tensor, state: RecurrentState = {}): RecurrentOutput {
     const call = this.prepare(input, state);
     return this.merge(this.forwardLayer.forward(input, call.forward), this.backwardLayer.forward(call.reversed, call.backward), call.lengths);
   }
 
-  /** `forward` with both directions on worker threads, concurrently. */
+  /**
+   * `forward` with both directions on worker threads, concurrently.
+   * @param input - The input sequences, as for `forward`.
+   * @param state - {@link RecurrentState}: initial states and lengths.
+   */
   async forwardAsync(input: Tensor, state: RecurrentState = {}): Promise<RecurrentOutput> {
     const call = this.prepare(input, state);
     const [f, b] = await Promise.all([this.forwardLayer.forwardAsync(input, call.forward), this.backwardLayer.forwardAsync(call.reversed, call.backward)]);
@@ -131,7 +165,13 @@ export class Bidirectional extends Module {
     return { layer: layerToConfig(this.forwardLayer), mergeMode: this.mergeMode, backwardLayer: layerToConfig(this.backwardLayer) };
   }
 
-  /** Builds the wrapper and its layers from `toConfig()`'s output; `path` locates it in error messages. */
+  /**
+   * Builds the wrapper and its layers from `toConfig()`'s output; `path` locates it in error
+   * messages.
+   * @param config - A config from `toConfig()`.
+   * @param path - Where the config sits, for error messages.
+   * @throws {@link FormatError} when the config is malformed.
+   */
   static fromConfig(config: ConfigObject, path = 'config'): Bidirectional {
     const layer = layerFromConfig(config.layer, `${path}.layer`) as RecurrentLayerLike;
     const backwardLayer = config.backwardLayer === undefined ? undefined : (layerFromConfig(config.backwardLayer, `${path}.backwardLayer`) as RecurrentLayerLike);

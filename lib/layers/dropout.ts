@@ -5,6 +5,7 @@ import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkGenerator, checkNumber, checkOptions, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
 
+/** The options of {@link Dropout}. */
 export interface DropoutOptions {
   /** Probability of zeroing an element. @default 0.5 */
   p?: number;
@@ -28,9 +29,13 @@ export type DropoutConfig = Required<Omit<DropoutOptions, 'generator'>>;
 
 /** Zeroes elements with probability p in training mode and scales the rest by 1/(1 − p); the identity in eval mode. */
 export class Dropout extends Module {
+  /** Probability of zeroing an element. */
   readonly p: number;
   private readonly generator: Generator;
 
+  /**
+   * @param opts - {@link DropoutOptions}.
+   */
   constructor(opts: DropoutOptions = {}) {
     super();
     const o = checkOptions('options', opts, DROPOUT_OPTION_KEYS);
@@ -38,6 +43,11 @@ export class Dropout extends Module {
     this.generator = checkGenerator('generator', o.generator);
   }
 
+  /**
+   * The input with elements dropped (training mode), or the input itself.
+   * @param input - A tensor of any shape.
+   * @param opts - {@link DropoutCallOptions}.
+   */
   forward(input: Tensor, opts: DropoutCallOptions = {}): Tensor {
     const x = checkTensor('input', input);
     if (!this.modeOf(checkOptions('options', opts, DROPOUT_CALL_OPTION_KEYS).training) || this.p === 0) return x;
@@ -54,6 +64,10 @@ export class Dropout extends Module {
     return { p: this.p };
   }
 
+  /**
+   * Builds the layer from `toConfig()`'s output.
+   * @param config - The layer's config.
+   */
   static fromConfig(config: DropoutConfig): Dropout {
     return new Dropout(config);
   }

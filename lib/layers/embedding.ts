@@ -8,6 +8,7 @@ import { checkGenerator, checkInteger, checkOptions, describe, fail, optionKeys 
 import { registerLayer } from '../nn/registry';
 import { positive } from '../nn/registry';
 
+/** The options of {@link Embedding}. */
 export interface EmbeddingOptions {
   /** Size of the vocabulary. */
   numEmbeddings: number;
@@ -31,11 +32,24 @@ export type EmbeddingConfig = Required<Omit<EmbeddingOptions, 'generator'>>;
  * initialized from N(0, 1), the padding row zero.
  */
 export class Embedding extends Module {
+  /** Size of the vocabulary. */
   readonly numEmbeddings: number;
+  /** Size of each embedding vector. */
   readonly embeddingDim: number;
+  /** The index whose vector stays zero (non-negative), or null. */
   readonly paddingIdx: number | null;
+  /** The table, (numEmbeddings, embeddingDim). */
   readonly weight: Parameter;
 
+  /**
+   * @param opts - {@link EmbeddingOptions}.
+   * @throws {@link ValidationError} when an option is missing or malformed.
+   * @example
+   * ```ts
+   * const embed = new eddy.Embedding({ numEmbeddings: 1000, embeddingDim: 32, paddingIdx: 0 });
+   * embed.forward([4, 7, 0]).shape; // [3, 32]
+   * ```
+   */
   constructor(opts: EmbeddingOptions) {
     super();
     const o = checkOptions('options', opts, EMBEDDING_OPTION_KEYS);
@@ -56,7 +70,12 @@ export class Embedding extends Module {
     return [['weight', this.weight]];
   }
 
-  /** Looks up each index; `indices` is a tensor of integers, an Int32Array or an array of integers (1-D). */
+  /**
+   * Looks up each index; `indices` is a tensor of integers, an Int32Array or an array of integers
+   * (1-D).
+   * @param indices - Indices in [0, numEmbeddings).
+   * @throws {@link ValidationError} when an index is out of range or not an integer.
+   */
   forward(indices: Tensor | Int32Array | readonly number[]): Tensor {
     const [ids, shape] = this.readIndices(indices);
     const D = this.embeddingDim;
@@ -108,6 +127,10 @@ export class Embedding extends Module {
     return { numEmbeddings: this.numEmbeddings, embeddingDim: this.embeddingDim, paddingIdx: this.paddingIdx };
   }
 
+  /**
+   * Builds the layer from `toConfig()`'s output (fresh weights).
+   * @param config - The layer's config.
+   */
   static fromConfig(config: EmbeddingConfig): Embedding {
     return new Embedding(config);
   }

@@ -8,6 +8,7 @@ import { registerLayer } from '../nn/registry';
 import { positive } from '../nn/registry';
 import { batchMajor, onnxAttribute, onnxError } from '../nn/onnx-lowering';
 
+/** The options of {@link LayerNorm}. */
 export interface LayerNormOptions {
   /** The trailing shape to normalize over (a number for the last axis). */
   normalizedShape: number | number[];
@@ -21,18 +22,33 @@ export interface LayerNormOptions {
 export const LAYER_NORM_OPTION_KEYS = optionKeys<LayerNormOptions>({ normalizedShape: true, eps: true, elementwiseAffine: true });
 
 /** The serializable options of a LayerNorm (normalizedShape always an array). */
-export type LayerNormConfig = { normalizedShape: number[]; eps: number; elementwiseAffine: boolean };
+export type LayerNormConfig = {
+  /** The trailing shape to normalize over. */
+  normalizedShape: number[];
+  /** Added to the variance for numerical stability. */
+  eps: number;
+  /** Whether the layer has a learned scale and shift. */
+  elementwiseAffine: boolean;
+};
 
 /**
  * Layer normalization (Ba et al.) over the trailing `normalizedShape`
  * elements, with PyTorch's biased variance and parameter names.
  */
 export class LayerNorm extends Module {
+  /** The trailing shape normalized over. */
   readonly normalizedShape: number[];
+  /** Added to the variance for numerical stability. */
   readonly eps: number;
+  /** The per-element scale (`weight`), or null without `elementwiseAffine`. */
   readonly weight: Parameter | null;
+  /** The per-element shift (`bias`), or null without `elementwiseAffine`. */
   readonly bias: Parameter | null;
 
+  /**
+   * @param opts - {@link LayerNormOptions}.
+   * @throws {@link ValidationError} when an option is missing or malformed.
+   */
   constructor(opts: LayerNormOptions) {
     super();
     const o = checkOptions('options', opts, LAYER_NORM_OPTION_KEYS);
@@ -50,6 +66,11 @@ export class LayerNorm extends Module {
     return this.weight && this.bias ? [['weight', this.weight], ['bias', this.bias]] : [];
   }
 
+  /**
+   * The input normalized over its trailing `normalizedShape` axes, then scaled and shifted.
+   * @param input - A tensor whose trailing axes are `normalizedShape`.
+   * @throws {@link ShapeError} when the trailing axes differ from `normalizedShape`.
+   */
   forward(input: Tensor): Tensor {
     const x = checkTensor('input', input);
     const k = this.normalizedShape.length;
@@ -115,6 +136,10 @@ export class LayerNorm extends Module {
     return { normalizedShape: this.normalizedShape.slice(), eps: this.eps, elementwiseAffine: this.weight !== null };
   }
 
+  /**
+   * Builds the layer from `toConfig()`'s output.
+   * @param config - The layer's config.
+   */
   static fromConfig(config: LayerNormConfig): LayerNorm {
     return new LayerNorm(config);
   }

@@ -8,6 +8,7 @@ import { ShapeError } from '../errors';
 import { binding, RnnStepperHandle } from '../native';
 import { checkInteger, checkObject, checkOptions, fail, formatShape, optionKeys } from '../validate';
 
+/** The options of `layer.stepper()`. */
 export interface StepperOptions {
   /** Independent streams advanced together by each step (rows of x and of the state). @default 1 */
   batch?: number;
@@ -17,9 +18,13 @@ const STEPPER_OPTIONS = optionKeys<StepperOptions>({ batch: true });
 
 /** What a layer hands its stepper: the native handle and the sizes to check against. */
 export interface StepperInit {
+  /** The native stepper, holding the packed weights. */
   handle: RnnStepperHandle;
+  /** Features per input step. */
   inputSize: number;
+  /** Features of the hidden state. */
   hiddenSize: number;
+  /** Whether the cell carries a cell state (LSTM). */
   hasCellState: boolean;
   /** The layer's description, for error messages. */
   layerName: string;
@@ -40,6 +45,10 @@ export class LayerStepper {
   readonly c: Float32Array | null;
   private readonly init: StepperInit;
 
+  /**
+   * @param init - What the layer hands its stepper.
+   * @param opts - {@link StepperOptions}.
+   */
   constructor(init: StepperInit, opts: StepperOptions = {}) {
     const o = checkObject('stepper options', opts);
     for (const key of Object.keys(o)) if (!STEPPER_OPTIONS.includes(key)) fail(`one of the options ${STEPPER_OPTIONS.join(', ')}`, 'stepper options', key);
@@ -53,6 +62,13 @@ export class LayerStepper {
    * Advances every stream one step: x is [batch, inputSize] (row-major).
    * Returns `h`, the new state and the step's output; it is overwritten by
    * the next step, so copy it to keep it.
+   * @param x - The step's input, [batch, inputSize].
+   * @throws {@link ShapeError} when `x` has the wrong length.
+   * @example
+   * ```ts
+   * const stepper = lstm.stepper();
+   * for (const x of inputs) out.push(Float32Array.from(stepper.step(x)));
+   * ```
    */
   step(x: Float32Array): Float32Array {
     const want = this.batch * this.init.inputSize;
@@ -70,6 +86,10 @@ export class LayerStepper {
    * batcher gathers whichever streams are waiting into these rows; each
    * row's arithmetic is the same whatever n is (the kernels are
    * batch-invariant), so a stream's result does not depend on its company.
+   * @param x - The inputs, [n, inputSize].
+   * @param h - The streams' hidden states, [n, hiddenSize], updated in place.
+   * @param c - The streams' cell states (LSTM), updated in place; null for RNN and GRU.
+   * @throws {@link ValidationError} when an array has the wrong length.
    */
   stepRows(x: Float32Array, h: Float32Array, c: Float32Array | null): void {
     const H = this.init.hiddenSize;
@@ -87,6 +107,12 @@ export class LayerStepper {
    * h, the step's output. The rows are gathered and written back natively,
    * so a batcher keeps any number of streams in one slab per layer. Slots
    * must be distinct.
+   * @param x - The inputs, [n, inputSize].
+   * @param slots - The distinct rows of the slabs to advance, one per stream.
+   * @param hSlab - The hidden states of every stream, [rows, hiddenSize], updated in place.
+   * @param cSlab - The cell states (LSTM), updated in place; null for RNN and GRU.
+   * @param y - Receives the new h of the advanced streams, [n, hiddenSize].
+   * @throws {@link ValidationError} when an array has the wrong length.
    */
   stepSlots(x: Float32Array, slots: Int32Array, hSlab: Float32Array, cSlab: Float32Array | null, y: Float32Array): void {
     const H = this.init.hiddenSize;
@@ -99,7 +125,10 @@ export class LayerStepper {
     binding.rnnStepSlots(this.init.handle, x, slots, hSlab, cSlab, y);
   }
 
-  /** Sets the state of every stream: h (and c for LSTM) [batch, hiddenSize], or zeros when omitted. */
+  /**
+   * Sets the state of every stream: h (and c for LSTM) [batch, hiddenSize], or zeros when omitted.
+   * @param state - The new `h` and (LSTM) `c`, [batch, hiddenSize]; zeros when omitted.
+   */
   reset(state: { h?: Float32Array; c?: Float32Array } = {}): void {
     const s = checkOptions('state', state, ['h', 'c']);
     const size = this.batch * this.init.hiddenSize;

@@ -11,8 +11,11 @@ import { registerLayer } from '../nn/registry';
 import { batchMajor, OnnxGraph } from '../nn/onnx-lowering';
 import { positive } from '../nn/registry';
 
+/** The options of {@link Linear}. */
 export interface LinearOptions {
+  /** Size of each input's last axis. */
   inFeatures: number;
+  /** Size of each output's last axis. */
   outFeatures: number;
   /** Whether to add a learned bias. @default true */
   bias?: boolean;
@@ -32,11 +35,24 @@ export type LinearConfig = Required<Omit<LinearOptions, 'generator'>>;
  * (out, in) and `bias` (out), initialized from U(−1/√in, 1/√in).
  */
 export class Linear extends Module {
+  /** Size of each input's last axis. */
   readonly inFeatures: number;
+  /** Size of each output's last axis. */
   readonly outFeatures: number;
+  /** W, (outFeatures, inFeatures). */
   readonly weight: Parameter;
+  /** b, (outFeatures), or null without `bias`. */
   readonly bias: Parameter | null;
 
+  /**
+   * @param opts - {@link LinearOptions}.
+   * @throws {@link ValidationError} when an option is missing or malformed.
+   * @example
+   * ```ts
+   * const head = new eddy.Linear({ inFeatures: 64, outFeatures: 10 });
+   * head.forward(eddy.zeros([32, 20, 64])).shape; // [32, 20, 10]
+   * ```
+   */
   constructor(opts: LinearOptions) {
     super();
     const o = checkOptions('options', opts, LINEAR_OPTION_KEYS);
@@ -55,6 +71,11 @@ export class Linear extends Module {
     return this.bias ? [['weight', this.weight], ['bias', this.bias]] : [['weight', this.weight]];
   }
 
+  /**
+   * x·Wᵀ + b over the last axis.
+   * @param input - A tensor [..., inFeatures].
+   * @throws {@link ShapeError} when the last axis is not `inFeatures`.
+   */
   forward(input: Tensor): Tensor {
     const x = checkTensor('input', input);
     if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
@@ -71,6 +92,10 @@ export class Linear extends Module {
     return { inFeatures: this.inFeatures, outFeatures: this.outFeatures, bias: this.bias !== null };
   }
 
+  /**
+   * Builds the layer from `toConfig()`'s output (fresh weights).
+   * @param config - The layer's config.
+   */
   static fromConfig(config: LinearConfig): Linear {
     return new Linear(config);
   }

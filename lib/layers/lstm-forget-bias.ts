@@ -14,7 +14,10 @@ import { LSTM } from './recurrent';
  * sub-module), sets the forget slice (rows H..2H; gates i, f, g, o) of
  * bias_ih to `value` and of bias_hh to 0, so the forget gate starts with a
  * total bias of `value`. Other gates' biases are left as they are.
- * @param value @default 1
+ * @param module - An LSTM, or a module containing LSTMs.
+ * @param value - The forget gate's total bias (1 when omitted).
+ * @returns `module`.
+ * @throws {@link ValidationError} when `module` holds no LSTM.
  */
 export function lstmForgetBias<M extends Module>(module: M, value = 1): M {
   if (!(module instanceof Module)) fail('an LSTM or a module containing one', 'module', module);

@@ -22,6 +22,7 @@ function tensorsOf(args: unknown[], name: string): Tensor[] {
   return tensors;
 }
 
+/** The options of {@link Concatenate}. */
 export interface ConcatenateOptions {
   /** The axis to join along (negative counts from the end). @default -1 */
   axis?: number;
@@ -32,13 +33,22 @@ export const CONCATENATE_OPTION_KEYS = optionKeys<ConcatenateOptions>({ axis: tr
 
 /** Joins its inputs along one axis (Keras' Concatenate); the other axes must agree. */
 export class Concatenate extends Module {
+  /** The axis joined along (negative counts from the end). */
   readonly axis: number;
 
+  /**
+   * @param opts - {@link ConcatenateOptions}.
+   */
   constructor(opts: ConcatenateOptions = {}) {
     super();
     this.axis = checkInteger('axis', checkOptions('options', opts, CONCATENATE_OPTION_KEYS).axis ?? -1);
   }
 
+  /**
+   * The inputs joined along `axis`.
+   * @param inputs - Two or more tensors (other arguments, such as call options, are ignored).
+   * @throws {@link ValidationError} when fewer than two tensors arrive or the axis is out of range.
+   */
   forward(...inputs: unknown[]): Tensor {
     const tensors = tensorsOf(inputs, this.toString());
     const rank = tensors[0].rank;
@@ -47,10 +57,18 @@ export class Concatenate extends Module {
     return concat(tensors, axis);
   }
 
-  toConfig(): { axis: number } {
+  /** The constructor options, for `eddy.layerToConfig`. */
+  toConfig(): {
+    /** The axis joined along. */
+    axis: number;
+  } {
     return { axis: this.axis };
   }
 
+  /**
+   * Builds the layer from `toConfig()`'s output.
+   * @param config - The layer's config.
+   */
   static fromConfig(config: { axis?: number }): Concatenate {
     return new Concatenate(config);
   }
@@ -62,6 +80,13 @@ export class Concatenate extends Module {
 
 /** Adds its inputs elementwise (Keras' Add); shapes must be equal. */
 export class Add extends Module {
+  /**
+   * The elementwise sum of the inputs.
+   * @param inputs - Two or more tensors of equal shape (other arguments, such as call options, are
+   *   ignored).
+   * @throws {@link ShapeError} when the shapes differ.
+   * @throws {@link ValidationError} when fewer than two tensors arrive.
+   */
   forward(...inputs: unknown[]): Tensor {
     const tensors = tensorsOf(inputs, this.toString());
     const shape = tensors[0].shape;
@@ -73,10 +98,12 @@ export class Add extends Module {
     return tensors.slice(1).reduce((sum, t) => add(sum, t), tensors[0]);
   }
 
+  /** The constructor options (none), for `eddy.layerToConfig`. */
   toConfig(): Record<string, never> {
     return {};
   }
 
+  /** Builds the layer from `toConfig()`'s output. */
   static fromConfig(): Add {
     return new Add();
   }

@@ -21,6 +21,7 @@ import { checkBoolean, checkGenerator, checkInteger, checkNumber, checkOptions, 
 import { Linear } from './linear';
 import { attentionMasks, AttentionMaskValue } from './attention-masks';
 
+/** The options of {@link MultiHeadAttention}. */
 export interface MultiHeadAttentionOptions {
   /** Model width E (query features and output features). */
   embedDim: number;
@@ -83,6 +84,7 @@ export const MULTI_HEAD_ATTENTION_CALL_OPTION_KEYS = [
   ...CALL_CONTEXT_KEYS,
 ];
 
+/** What {@link MultiHeadAttention.forward} returns. */
 export interface MultiHeadAttentionOutput {
   /** [batch, queryTime, embedDim] ([queryTime, batch, embedDim] when not batchFirst). */
   output: Tensor;
@@ -104,23 +106,44 @@ function splitHeads(x: Tensor, heads: number, batchFirst: boolean): Tensor {
  * is self-attention; with query and key, the key is also the value.
  */
 export class MultiHeadAttention extends Module {
+  /** Model width E. */
   readonly embedDim: number;
+  /** Number of heads. */
   readonly numHeads: number;
+  /** Features per head, E / numHeads. */
   readonly headDim: number;
+  /** Key features. */
   readonly kdim: number;
+  /** Value features. */
   readonly vdim: number;
+  /** Probability of dropping an attention weight in training. */
   readonly dropout: number;
+  /** Whether inputs and output are [batch, time, features]. */
   readonly batchFirst: boolean;
   /** [3E, E] when kdim = vdim = E, else null. */
   readonly inProjWeight: Parameter | null;
+  /** The query projection [E, E] when kdim or vdim differs from E, else null. */
   readonly qProjWeight: Parameter | null;
+  /** The key projection [E, kdim] when kdim or vdim differs from E, else null. */
   readonly kProjWeight: Parameter | null;
+  /** The value projection [E, vdim] when kdim or vdim differs from E, else null. */
   readonly vProjWeight: Parameter | null;
   /** [3E], or null without bias. */
   readonly inProjBias: Parameter | null;
+  /** The output projection (`out_proj`). */
   readonly outProj: Linear;
   private readonly generator: Generator;
 
+  /**
+   * @param opts - {@link MultiHeadAttentionOptions}.
+   * @throws {@link ValidationError} when an option is missing or malformed (numHeads must divide
+   *   embedDim).
+   * @example
+   * ```ts
+   * const mha = new eddy.MultiHeadAttention({ embedDim: 64, numHeads: 4 });
+   * const { output } = mha.forward(x, { isCausal: true }); // self-attention over [batch, time, 64]
+   * ```
+   */
   constructor(opts: MultiHeadAttentionOptions) {
     super();
     const o = checkOptions('options', opts, MULTI_HEAD_ATTENTION_OPTION_KEYS);
@@ -165,7 +188,11 @@ export class MultiHeadAttention extends Module {
     return [['out_proj', this.outProj]];
   }
 
-  /** x [.., in] · W_iᵀ + b_i for projection i (0 query, 1 key, 2 value). */
+  /**
+   * x [.., in] · W_iᵀ + b_i for projection i (0 query, 1 key, 2 value).
+   * @param x - The input, features last.
+   * @param i - Which projection: 0 query, 1 key, 2 value.
+   */
   project(x: Tensor, i: 0 | 1 | 2): Tensor {
     const E = this.embedDim;
     const w = this.inProjWeight ? this.inProjWeight.data.slice(0, i * E, (i + 1) * E) : [this.qProjWeight, this.kProjWeight, this.vProjWeight][i]!.data;
@@ -181,6 +208,11 @@ export class MultiHeadAttention extends Module {
    * [Tq, E], [Tk, kdim], [Tk, vdim] for one unbatched sequence).
    * `forward(x)` is self-attention, `forward(q, kv)` uses kv as both key and
    * value. Returns `{ output, weights }`.
+   * @param query - The queries.
+   * @param key - The keys (or the call options, for self-attention).
+   * @param value - The values (or the call options, when they are the keys).
+   * @param opts - {@link MultiHeadAttentionCallOptions}.
+   * @throws {@link ShapeError} when the shapes do not fit.
    */
   forward(query: Tensor, key?: Tensor | MultiHeadAttentionCallOptions, value?: Tensor | MultiHeadAttentionCallOptions, opts?: MultiHeadAttentionCallOptions): MultiHeadAttentionOutput {
     const args = [key, value, opts];
@@ -227,8 +259,18 @@ export class MultiHeadAttention extends Module {
    * Keys and values projected and split into heads, [B, heads, T, headDim]
    * each, from batch-first key [B, T, kdim] and value [B, T, vdim]: what a
    * decoder computes once from the encoder's memory and reuses every step.
+   * @param key - Batch-first keys [B, T, kdim].
+   * @param value - Batch-first values [B, T, vdim].
    */
-  projectKeyValue(key: Tensor, value: Tensor): { k: Tensor; v: Tensor } {
+  projectKeyValue(
+    key: Tensor,
+    value: Tensor,
+  ): {
+    /** The projected keys. */
+    k: Tensor;
+    /** The projected values. */
+    v: Tensor;
+  } {
     return { k: splitHeads(this.project(key, 1), this.numHeads, true), v: splitHeads(this.project(value, 2), this.numHeads, true) };
   }
 
@@ -238,6 +280,10 @@ export class MultiHeadAttention extends Module {
    * contiguous features, e.g. views of a growing cache). Inference only
    * (no dropout, no weights); `causalOffset` counts the cached keys before
    * the first query when `isCausal`.
+   * @param query - Batch-first queries [B, Tq, E].
+   * @param k - Projected keys [B, heads, Tk, headDim].
+   * @param v - Projected values [B, heads, Tk, headDim].
+   * @param opts - `keyLengths` (valid keys per sequence), `isCausal` and `causalOffset`.
    */
   attendProjected(query: Tensor, k: Tensor, v: Tensor, opts: { keyLengths?: Int32Array | null; isCausal?: boolean; causalOffset?: number } = {}): Tensor {
     const q = checkTensor('query', query);
@@ -273,6 +319,10 @@ export class MultiHeadAttention extends Module {
     };
   }
 
+  /**
+   * Builds the layer from `toConfig()`'s output (fresh weights).
+   * @param config - The layer's config.
+   */
   static fromConfig(config: MultiHeadAttentionConfig): MultiHeadAttention {
     return new MultiHeadAttention(config);
   }

@@ -12,10 +12,12 @@ import { checkOneOf, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
 import { batchMajor, onnxAttribute, OnnxLoweringContext, OnnxValue, ONNX_FLOAT, ONNX_INT64, stepMask } from '../nn/onnx-lowering';
 
+/** How {@link poolSequence} pools the real steps of each sequence. */
 export type PoolingMode = 'last' | 'mean' | 'max';
 
 const MODES: readonly PoolingMode[] = ['last', 'mean', 'max'];
 
+/** The options of {@link poolSequence}. */
 export interface PoolSequenceOptions {
   /**
    * `'last'`: each sequence's own last real step, x[b, L_b − 1]. For the
@@ -45,6 +47,13 @@ export const SEQUENCE_POOLING_OPTION_KEYS = optionKeys<SequencePoolingOptions>({
 /**
  * Pools x [batch, time, features] over time into [batch, features],
  * counting only each sequence's first L_b steps.
+ * @param x - The sequences, [batch, time, features].
+ * @param opts - {@link PoolSequenceOptions}.
+ * @throws {@link ShapeError} when `x` is not 3-D or `lengths` does not match it.
+ * @example
+ * ```ts
+ * const pooled = eddy.poolSequence(output, { mode: 'mean', lengths }); // [batch, features]
+ * ```
  */
 export function poolSequence(x: Tensor, opts: PoolSequenceOptions): Tensor {
   const o = checkOptions('options', opts, POOL_SEQUENCE_OPTION_KEYS);
@@ -101,6 +110,7 @@ function pool(input: Tensor, mode: PoolingMode, lengths: unknown, what: string):
   return y;
 }
 
+/** Per-call options of {@link SequencePooling}. */
 export interface SequencePoolingCallOptions {
   /** Valid steps per sequence; later steps are ignored. @default every step */
   lengths?: Lengths;
@@ -137,13 +147,23 @@ function lowerPooling(layer: SequencePooling, input: OnnxValue, ctx: OnnxLowerin
 
 /** `poolSequence` as a module, for model graphs: forward(x, { lengths }) → [batch, features]. */
 export class SequencePooling extends Module {
+  /** How the steps are pooled. */
   readonly mode: PoolingMode;
 
+  /**
+   * @param opts - {@link SequencePoolingOptions}.
+   */
   constructor(opts: SequencePoolingOptions) {
     super();
     this.mode = checkOneOf('mode', checkOptions('options', opts, SEQUENCE_POOLING_OPTION_KEYS).mode, MODES);
   }
 
+  /**
+   * The sequences pooled over time, [batch, features].
+   * @param x - The sequences, [batch, time, features].
+   * @param opts - {@link SequencePoolingCallOptions}.
+   * @throws {@link ShapeError} when `x` is not 3-D or `lengths` does not match it.
+   */
   forward(x: Tensor, opts: SequencePoolingCallOptions = {}): Tensor {
     return pool(x, this.mode, checkOptions('options', opts, CALL_OPTION_KEYS).lengths, this.toString());
   }
@@ -153,6 +173,10 @@ export class SequencePooling extends Module {
     return { mode: this.mode };
   }
 
+  /**
+   * Builds the layer from `toConfig()`'s output.
+   * @param config - The layer's config.
+   */
   static fromConfig(config: SequencePoolingOptions): SequencePooling {
     return new SequencePooling(config);
   }

@@ -17,6 +17,7 @@ import { checkBoolean, checkGenerator, checkInteger, checkNumber, checkOneOf, ch
 import { Dropout } from './dropout';
 import type { GraphCallContext } from './recurrent';
 
+/** The options of {@link PositionalEncoding}. */
 export interface PositionalEncodingOptions {
   /** Features per step. */
   dModel: number;
@@ -71,15 +72,23 @@ export class NextPosition {
 }
 
 export class PositionalEncoding extends Module {
+  /** Features of the input. */
   readonly dModel: number;
+  /** The longest sequence (positions) it encodes. */
   readonly maxLen: number;
+  /** Fixed sinusoids, or a learned table. */
   readonly kind: 'sinusoidal' | 'learned';
+  /** Whether inputs are [batch, time, features]. */
   readonly batchFirst: boolean;
   /** The learned table, or null for sinusoids. */
   readonly weight: Parameter | null;
   private readonly table: Tensor;
   private readonly drop: Dropout;
 
+  /**
+   * @param opts - {@link PositionalEncodingOptions}.
+   * @throws {@link ValidationError} when an option is missing or malformed.
+   */
   constructor(opts: PositionalEncodingOptions) {
     super();
     const o = checkOptions('options', opts, POSITIONAL_ENCODING_OPTION_KEYS);
@@ -106,6 +115,7 @@ export class PositionalEncoding extends Module {
     }
   }
 
+  /** The dropout probability applied to the sum. */
   get dropout(): number {
     return this.drop.p;
   }
@@ -132,7 +142,13 @@ export class PositionalEncoding extends Module {
     return y;
   }
 
-  /** x [batch, time, dModel] (time-major when not batchFirst) plus the encodings of positions offset … offset + time − 1. */
+  /**
+   * x [batch, time, dModel] (time-major when not batchFirst) plus the encodings of positions offset
+   * … offset + time − 1.
+   * @param input - The sequences, features last.
+   * @param opts - {@link PositionalEncodingCallOptions}.
+   * @throws {@link ShapeError} when the input is longer than `maxLen` or has the wrong width.
+   */
   forward(input: Tensor, opts?: PositionalEncodingCallOptions): Tensor {
     const o = checkOptions('options', opts, CALL_KEYS);
     const x = checkTensor('input', input);
@@ -152,6 +168,10 @@ export class PositionalEncoding extends Module {
     return { dModel: this.dModel, maxLen: this.maxLen, kind: this.kind, dropout: this.dropout, batchFirst: this.batchFirst };
   }
 
+  /**
+   * Builds the layer from `toConfig()`'s output.
+   * @param config - The layer's config.
+   */
   static fromConfig(config: PositionalEncodingConfig): PositionalEncoding {
     return new PositionalEncoding(config);
   }

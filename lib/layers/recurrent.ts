@@ -144,7 +144,16 @@ export interface LayerState {
  * the graph feeds h0/c0) and leaves its final state in it.
  */
 export interface StateCarrier {
+  /**
+   * The initial state for `layer`, or undefined for zeros.
+   * @param layer - The recurrent layer about to run.
+   */
   initial(layer: RecurrentLayer): LayerState | undefined;
+  /**
+   * Receives `layer`'s final state.
+   * @param layer - The recurrent layer that ran.
+   * @param state - Its final state.
+   */
   final(layer: RecurrentLayer, state: LayerState): void;
   /** The cache a step-decoding layer (a transformer decoder, a positional encoding) continues from; undefined to start afresh. */
   initialCache?(layer: Module): StepCache | undefined;
@@ -163,8 +172,11 @@ export interface StepCache {
 
 /** What a container passes to `graphCall`. */
 export interface GraphCallContext {
+  /** Valid steps per sequence. */
   lengths?: Int32Array | readonly number[];
+  /** The call's mode (dropout between layers). */
   training?: boolean;
+  /** Where the layer takes its initial state and leaves its final one. */
   carrier?: StateCarrier;
 }
 
@@ -278,6 +290,11 @@ export abstract class RecurrentLayer extends Module {
    * Runs the layer over whole sequences. With gradients enabled and any
    * input or parameter requiring grad, the call is recorded on the tape and
    * keeps a workspace for backward; otherwise nothing is kept.
+   * @param input - The sequences, [time, batch, inputSize] ([batch, time, inputSize] with
+   *   `batchFirst`).
+   * @param state - {@link RecurrentState}: initial states, lengths and mode.
+   * @throws {@link ShapeError} when the input, a state or the lengths have the wrong shape.
+   * @throws {@link ResourceError} when native memory runs out.
    */
   forward(input: Tensor, state: RecurrentState = {}): RecurrentOutput {
     const call = this.prepare(input, state);
@@ -285,7 +302,11 @@ export abstract class RecurrentLayer extends Module {
     return this.finish(call);
   }
 
-  /** `forward` on a worker thread: the event loop stays free while it runs. */
+  /**
+   * `forward` on a worker thread: the event loop stays free while it runs.
+   * @param input - The sequences, as for `forward`.
+   * @param state - {@link RecurrentState}: initial states, lengths and mode.
+   */
   async forwardAsync(input: Tensor, state: RecurrentState = {}): Promise<RecurrentOutput> {
     const call = this.prepare(input, state);
     await binding.rnnForwardAsync(call.native);
@@ -295,6 +316,9 @@ export abstract class RecurrentLayer extends Module {
   /**
    * How models call the layer: graph inputs are (x, h0?, c0?), and the
    * model's lengths apply.
+   * @param inputs - x, then optionally h0 (and c0 for an LSTM).
+   * @param ctx - {@link GraphCallContext}.
+   * @throws {@link ValidationError} when there are too many inputs.
    */
   graphCall(inputs: Tensor[], ctx: GraphCallContext): RecurrentOutput {
     if (inputs.length > (this.cellName === 'LSTM' ? 3 : 2)) {
@@ -311,7 +335,11 @@ export abstract class RecurrentLayer extends Module {
     return { h0: inputs[1] ?? carried?.h, c0: inputs[2] ?? carried?.c, lengths: ctx.lengths, training: ctx.training };
   }
 
-  /** `graphCall` on a worker thread. */
+  /**
+   * `graphCall` on a worker thread.
+   * @param inputs - x, then optionally h0 (and c0 for an LSTM).
+   * @param ctx - {@link GraphCallContext}.
+   */
   async graphCallAsync(inputs: Tensor[], ctx: GraphCallContext): Promise<RecurrentOutput> {
     if (inputs.length > (this.cellName === 'LSTM' ? 3 : 2)) return this.graphCall(inputs, ctx);
     const out = await this.forwardAsync(inputs[0], this.graphState(inputs, ctx));
@@ -323,6 +351,8 @@ export abstract class RecurrentLayer extends Module {
    * A stepper that runs this layer one time step per call, with carried
    * state, for token-by-token serving (see LayerStepper). Only for one
    * layer in one direction; it keeps a copy of the current weights.
+   * @param opts - {@link StepperOptions}.
+   * @throws {@link ValidationError} when the layer has several layers or two directions.
    */
   stepper(opts: StepperOptions = {}): LayerStepper {
     if (this.numLayers !== 1 || this.bidirectional) {
@@ -575,6 +605,10 @@ export class RNN extends RecurrentLayer {
   /** The activation of the cell. @default 'tanh' */
   readonly nonlinearity: 'tanh' | 'relu';
 
+  /**
+   * @param opts - {@link RNNOptions}.
+   * @throws {@link ValidationError} when an option is missing or malformed.
+   */
   constructor(opts: RNNOptions) {
     // layerNorm passes the key check so that the refusal can say it is LSTM and GRU only.
     const nonlinearity = checkOneOf('nonlinearity', checkOptions('options', opts, [...RNN_OPTION_KEYS, 'layerNorm']).nonlinearity ?? 'tanh', ['tanh', 'relu'] as const);
@@ -593,6 +627,16 @@ export class RNN extends RecurrentLayer {
 
 /** LSTM with PyTorch's gate order i, f, g, o. */
 export class LSTM extends RecurrentLayer {
+  /**
+   * @param opts - {@link LSTMOptions}.
+   * @throws {@link ValidationError} when an option is missing or malformed (or `projSize` is not
+   *   0).
+   * @example
+   * ```ts
+   * const lstm = new eddy.LSTM({ inputSize: 8, hiddenSize: 32, numLayers: 2, batchFirst: true });
+   * const { output, h, c } = lstm.forward(x); // output [batch, time, 32]; h, c [2, batch, 32]
+   * ```
+   */
   constructor(opts: LSTMOptions) {
     const projSize = checkInteger('projSize', checkOptions('options', opts, LSTM_OPTION_KEYS).projSize ?? 0, 0);
     if (projSize !== 0) {
@@ -610,6 +654,15 @@ export class LSTM extends RecurrentLayer {
 export class GRU extends RecurrentLayer {
   private readonly _resetAfter: boolean;
 
+  /**
+   * @param opts - {@link GRUOptions}.
+   * @throws {@link ValidationError} when an option is missing or malformed.
+   * @example
+   * ```ts
+   * const gru = new eddy.GRU({ inputSize: 16, hiddenSize: 64, batchFirst: true, dropout: 0.2, numLayers: 2 });
+   * const { output, h } = await gru.forwardAsync(x, { lengths }); // off the main thread
+   * ```
+   */
   constructor(opts: GRUOptions) {
     const resetAfter = checkBoolean('resetAfter', checkOptions('options', opts, GRU_OPTION_KEYS).resetAfter ?? true);
     if (!resetAfter && opts.layerNorm) throw new ValidationError('Expected resetAfter: true for a layer-normalized GRU but received resetAfter: false');

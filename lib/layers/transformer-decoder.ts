@@ -89,6 +89,8 @@ export class TransformerDecoderCache {
   /**
    * A cache holding rows `indices` of this one, in that order (rows may
    * repeat): beam search reorders or expands its beams with it.
+   * @param indices - Rows of this cache, in the order wanted.
+   * @throws {@link ValidationError} when an index is out of range.
    */
   select(indices: Int32Array | readonly number[]): TransformerDecoderCache {
     const rows = checkRowIndices(indices, this.batch);
@@ -103,11 +105,19 @@ export class TransformerDecoderCache {
  * LayerNorm (before the block with normFirst, after the sum otherwise).
  */
 export class TransformerDecoderLayer extends TransformerLayerBase {
+  /** The attention over the memory (`multihead_attn`). */
   readonly multiheadAttn: MultiHeadAttention;
+  /** The normalization around the self-attention (`norm1`). */
   readonly norm1: LayerNorm;
+  /** The normalization around the attention over the memory (`norm2`). */
   readonly norm2: LayerNorm;
+  /** The normalization around the feed-forward network (`norm3`). */
   readonly norm3: LayerNorm;
 
+  /**
+   * @param opts - {@link TransformerLayerOptions}.
+   * @throws {@link ValidationError} when an option is missing or malformed.
+   */
   constructor(opts: TransformerLayerOptions) {
     super(opts);
     const { dModel, nhead, dropout, batchFirst } = this.config;
@@ -124,7 +134,13 @@ export class TransformerDecoderLayer extends TransformerLayerBase {
     ];
   }
 
-  /** tgt [batch, T, dModel] attending over memory [batch, S, dModel] → [batch, T, dModel]. */
+  /**
+   * tgt [batch, T, dModel] attending over memory [batch, S, dModel] → [batch, T, dModel].
+   * @param tgt - The target sequences, [batch, time, dModel] ([time, batch, dModel] when not
+   *   batchFirst).
+   * @param memory - The encoder's output, laid out like `tgt`.
+   * @param opts - {@link TransformerDecoderCallOptions}.
+   */
   forward(tgt: Tensor, memory: Tensor, opts?: TransformerDecoderCallOptions): Tensor {
     const o = checkOptions('options', opts, TRANSFORMER_DECODER_CALL_OPTION_KEYS);
     const x = this.checkSequence('tgt', tgt);
@@ -145,13 +161,21 @@ export class TransformerDecoderLayer extends TransformerLayerBase {
     return this.residual(x, [attendSelf, attendMemory, (y) => this.feedForward(y, training)], [this.norm1, this.norm2, this.norm3]);
   }
 
-  /** This layer's empty cache for batch-first memory [B, S, dModel]. */
+  /**
+   * This layer's empty cache for batch-first memory [B, S, dModel].
+   * @param memory - The encoder's output, [B, S, dModel].
+   */
   createCache(memory: Tensor): LayerCache {
     const B = memory.shape[0];
     return { self: new KeyValueCache(B, this.config.nhead, this.config.dModel / this.config.nhead), cross: this.multiheadAttn.projectKeyValue(memory, memory) };
   }
 
-  /** One new position x [B, 1, dModel] (inference: no dropout). */
+  /**
+   * One new position x [B, 1, dModel] (inference: no dropout).
+   * @param x - The new position, [B, 1, dModel].
+   * @param cache - This layer's cache, appended to.
+   * @param memoryLengths - Valid memory positions per sequence, or null for all.
+   */
   step(x: Tensor, cache: LayerCache, memoryLengths: Int32Array | null): Tensor {
     const attendSelf = (y: Tensor): Tensor => {
       const { k, v } = this.selfAttn.projectKeyValue(y, y);
@@ -162,6 +186,10 @@ export class TransformerDecoderLayer extends TransformerLayerBase {
     return this.residual(x, [attendSelf, attendMemory, (y) => this.feedForward(y, false)], [this.norm1, this.norm2, this.norm3]);
   }
 
+  /**
+   * Builds the layer from `toConfig()`'s output (fresh weights).
+   * @param config - The layer's config.
+   */
   static fromConfig(config: TransformerLayerConfig): TransformerDecoderLayer {
     return new TransformerDecoderLayer(config);
   }
@@ -194,11 +222,22 @@ export interface TransformerDecoderCacheOptions {
  * the whole prefix.
  */
 export class TransformerDecoder extends TransformerStack<TransformerDecoderLayer> {
+  /**
+   * @param layer - A layer to copy `numLayers` times (fresh weights), or the layers' options.
+   * @param opts - {@link TransformerStackOptions}.
+   * @throws {@link ValidationError} when an option is missing or malformed.
+   */
   constructor(layer: TransformerDecoderLayer | TransformerLayerOptions, opts: TransformerStackOptions) {
     super('TransformerDecoder', layer, opts, (o) => new TransformerDecoderLayer(o));
   }
 
-  /** tgt [batch, T, dModel] over memory [batch, S, dModel] through every layer, then the final norm. */
+  /**
+   * tgt [batch, T, dModel] over memory [batch, S, dModel] through every layer, then the final norm.
+   * @param tgt - The target sequences, [batch, time, dModel] ([time, batch, dModel] when not
+   *   batchFirst).
+   * @param memory - The encoder's output, laid out like `tgt`.
+   * @param opts - {@link TransformerDecoderCallOptions}.
+   */
   forward(tgt: Tensor, memory: Tensor, opts?: TransformerDecoderCallOptions): Tensor {
     const o = checkOptions('options', opts, TRANSFORMER_DECODER_CALL_OPTION_KEYS);
     let x = tgt;
@@ -234,7 +273,12 @@ export class TransformerDecoder extends TransformerStack<TransformerDecoderLayer
     return stack(steps, axis);
   }
 
-  /** An empty decoding cache for `memory` (laid out as the layers' batchFirst says); projects the memory once per layer. */
+  /**
+   * An empty decoding cache for `memory` (laid out as the layers' batchFirst says); projects the
+   * memory once per layer.
+   * @param memory - The encoder's output, [B, S, dModel] ([S, B, dModel] when not batchFirst).
+   * @param opts - {@link TransformerDecoderCacheOptions}.
+   */
   createCache(memory: Tensor, opts?: TransformerDecoderCacheOptions): TransformerDecoderCache {
     const o = checkOptions('options', opts, optionKeys<TransformerDecoderCacheOptions>({ memoryLengths: true }));
     const c = this.layers[0].config;
@@ -252,6 +296,8 @@ export class TransformerDecoder extends TransformerStack<TransformerDecoderLayer
    * position's input (embedding plus positional encoding); returns the
    * stack's output for it, [batch, dModel], and appends its keys and values
    * to `cache`. Inference only: runs without recording gradients or dropout.
+   * @param tgt - The new position of every sequence.
+   * @param cache - The decoding cache, appended to.
    */
   step(tgt: Tensor, cache: TransformerDecoderCache): Tensor {
     const x = checkTensor('tgt', tgt);
@@ -272,6 +318,10 @@ export class TransformerDecoder extends TransformerStack<TransformerDecoderLayer
     });
   }
 
+  /**
+   * Builds the decoder from `toConfig()`'s output (fresh weights).
+   * @param config - The decoder's config.
+   */
   static fromConfig(config: TransformerStackConfig): TransformerDecoder {
     const [layer, stack] = splitStackConfig(config);
     return new TransformerDecoder(layer, stack);

@@ -20,6 +20,7 @@ import { LayerNorm } from './layer-norm';
 import { Linear } from './linear';
 import { MultiHeadAttention } from './multi-head-attention';
 
+/** The options of {@link TransformerEncoderLayer} and {@link TransformerDecoderLayer}. */
 export interface TransformerLayerOptions {
   /** Model width (features in and out). */
   dModel: number;
@@ -69,9 +70,13 @@ export function transformerLayerConfig(opts: TransformerLayerOptions): Transform
 
 /** The pieces every transformer layer has: its attention(s), the feed-forward block and the norms. */
 export abstract class TransformerLayerBase extends Module {
+  /** The layer's options, defaults applied. */
   readonly config: TransformerLayerConfig;
+  /** The self-attention (`self_attn`). */
   readonly selfAttn: MultiHeadAttention;
+  /** The feed-forward network's first layer (`linear1`). */
   readonly linear1: Linear;
+  /** The feed-forward network's second layer (`linear2`). */
   readonly linear2: Linear;
   protected readonly drop: Dropout;
   protected readonly generator: Generator;
@@ -162,9 +167,15 @@ export const TRANSFORMER_ENCODER_CALL_OPTION_KEYS = [
  * computed like PyTorch computes them; they never influence real ones.
  */
 export class TransformerEncoderLayer extends TransformerLayerBase {
+  /** The normalization around the self-attention (`norm1`). */
   readonly norm1: LayerNorm;
+  /** The normalization around the feed-forward network (`norm2`). */
   readonly norm2: LayerNorm;
 
+  /**
+   * @param opts - {@link TransformerLayerOptions}.
+   * @throws {@link ValidationError} when an option is missing or malformed.
+   */
   constructor(opts: TransformerLayerOptions) {
     super(opts);
     this.norm1 = this.norm();
@@ -175,7 +186,11 @@ export class TransformerEncoderLayer extends TransformerLayerBase {
     return [['self_attn', this.selfAttn], ['linear1', this.linear1], ['linear2', this.linear2], ['norm1', this.norm1], ['norm2', this.norm2]];
   }
 
-  /** src [batch, time, dModel] → same shape. */
+  /**
+   * src [batch, time, dModel] → same shape.
+   * @param src - The sequences, [batch, time, dModel] ([time, batch, dModel] when not batchFirst).
+   * @param opts - {@link TransformerEncoderCallOptions}.
+   */
   forward(src: Tensor, opts?: TransformerEncoderCallOptions): Tensor {
     const o = checkOptions('options', opts, TRANSFORMER_ENCODER_CALL_OPTION_KEYS);
     const x = this.checkSequence('src', src);
@@ -188,6 +203,10 @@ export class TransformerEncoderLayer extends TransformerLayerBase {
     return this.residual(x, [attend, (y) => this.feedForward(y, training)], [this.norm1, this.norm2]);
   }
 
+  /**
+   * Builds the layer from `toConfig()`'s output (fresh weights).
+   * @param config - The layer's config.
+   */
   static fromConfig(config: TransformerLayerConfig): TransformerEncoderLayer {
     return new TransformerEncoderLayer(config);
   }
@@ -197,6 +216,10 @@ export class TransformerEncoderLayer extends TransformerLayerBase {
   }
 }
 
+/**
+ * How many layers a {@link TransformerEncoder} or {@link TransformerDecoder} stacks, and its final
+ * normalization.
+ */
 export interface TransformerStackOptions {
   /** How many copies of the layer. */
   numLayers: number;
@@ -216,7 +239,9 @@ export type TransformerStackConfig = TransformerLayerConfig & Required<Transform
  * PyTorch's names `layers.0.…` and `norm`.
  */
 export abstract class TransformerStack<L extends TransformerLayerBase> extends Module {
+  /** The stacked layers, in calling order. */
   readonly layers: L[];
+  /** The final normalization, or null. */
   readonly norm: LayerNorm | null;
 
   protected constructor(private readonly name: string, layer: L | TransformerLayerOptions, opts: TransformerStackOptions, make: (o: TransformerLayerOptions) => L) {
@@ -257,11 +282,25 @@ export function splitStackConfig(config: TransformerStackConfig): [TransformerLa
  * starts from fresh weights (PyTorch copies the first layer's).
  */
 export class TransformerEncoder extends TransformerStack<TransformerEncoderLayer> {
+  /**
+   * @param layer - A layer to copy `numLayers` times (fresh weights), or the layers' options.
+   * @param opts - {@link TransformerStackOptions}.
+   * @throws {@link ValidationError} when an option is missing or malformed.
+   * @example
+   * ```ts
+   * const encoder = new eddy.TransformerEncoder({ dModel: 64, nhead: 4 }, { numLayers: 2 });
+   * const y = encoder.forward(x, { lengths }); // [batch, time, 64]
+   * ```
+   */
   constructor(layer: TransformerEncoderLayer | TransformerLayerOptions, opts: TransformerStackOptions) {
     super('TransformerEncoder', layer, opts, (o) => new TransformerEncoderLayer(o));
   }
 
-  /** src [batch, time, dModel] through every layer (same options each), then the final norm. */
+  /**
+   * src [batch, time, dModel] through every layer (same options each), then the final norm.
+   * @param src - The sequences, [batch, time, dModel] ([time, batch, dModel] when not batchFirst).
+   * @param opts - {@link TransformerEncoderCallOptions}.
+   */
   forward(src: Tensor, opts?: TransformerEncoderCallOptions): Tensor {
     const o = checkOptions('options', opts, TRANSFORMER_ENCODER_CALL_OPTION_KEYS);
     let x = src;
@@ -269,6 +308,10 @@ export class TransformerEncoder extends TransformerStack<TransformerEncoderLayer
     return this.norm ? this.norm.forward(x) : x;
   }
 
+  /**
+   * Builds the encoder from `toConfig()`'s output (fresh weights).
+   * @param config - The encoder's config.
+   */
   static fromConfig(config: TransformerStackConfig): TransformerEncoder {
     const [layer, stack] = splitStackConfig(config);
     return new TransformerEncoder(layer, stack);

@@ -12,6 +12,7 @@ import { checkOptions, describe, fail, formatShape, optionKeys } from '../valida
 import { checkInputAndTarget, elementwiseLoss } from './elementwise';
 import { Reduction, checkReduction } from './reduction';
 
+/** The options of {@link binaryCrossEntropyWithLogits}. */
 export interface BinaryCrossEntropyOptions {
   /**
    * Weight of the positive term, one per class along the last axis of
@@ -67,6 +68,11 @@ function checkPosWeight(value: unknown, inputShape: readonly number[]): Float32A
 /**
  * Binary cross-entropy of `logits` against `target` probabilities (same
  * shape), differentiable in both.
+ * @param logits - Raw scores (before the sigmoid), any shape.
+ * @param target - Probabilities in [0, 1], shaped like `logits`.
+ * @param opts - {@link BinaryCrossEntropyOptions}.
+ * @throws {@link ShapeError} when `target` or `posWeight` does not match `logits`.
+ * @throws {@link ValidationError} when an option is malformed.
  */
 export function binaryCrossEntropyWithLogits(logits: Tensor, target: Tensor, opts?: BinaryCrossEntropyOptions): Tensor {
   const [x, y] = checkInputAndTarget('binaryCrossEntropyWithLogits', logits, target, 'logits');

@@ -22,6 +22,7 @@ import { checkInteger, checkNumber, checkOptions, describe, fail, formatShape, o
 import { ClassIndices, SequenceLengths, checkSequenceLengths, lengthMask, readClassTargets, readIntegerEntries } from './class-targets';
 import { Reduction, checkReduction, itemGradients, reduceLoss } from './reduction';
 
+/** The options of {@link crossEntropy}. */
 export interface CrossEntropyOptions {
   /** Rows whose class-index target equals this are skipped: no loss, no gradient, not counted by 'mean'. @default -100 */
   ignoreIndex?: number;
@@ -65,6 +66,16 @@ function checkClassWeight(value: unknown, classes: number): Float32Array | null 
  * Cross-entropy of `logits` ([N, C] or [batch, time, C]) against class
  * indices (shaped like logits without the class axis; see `ClassIndices`)
  * or class probabilities (a Tensor shaped like logits, differentiable).
+ * @param logits - Raw scores, [N, C] or [batch, time, C].
+ * @param target - Class indices, or class probabilities shaped like `logits`.
+ * @param opts - {@link CrossEntropyOptions}.
+ * @throws {@link ShapeError} when `target`, `weight` or `lengths` does not match `logits`.
+ * @throws {@link ValidationError} when a class index is out of range or an option is malformed.
+ * @example
+ * ```ts
+ * const loss = eddy.losses.crossEntropy(logits, labels, { lengths, labelSmoothing: 0.1 });
+ * eddy.backward([loss]);
+ * ```
  */
 export function crossEntropy(logits: Tensor, target: ClassIndices, opts?: CrossEntropyOptions): Tensor {
   const z = checkTensor('logits', logits);

@@ -20,6 +20,7 @@ import { Reduction, checkReduction, itemGradients, reduceLoss } from './reductio
  */
 export type CtcTargets = Tensor | Int32Array | readonly number[] | readonly (readonly number[])[];
 
+/** The options of {@link ctc}. */
 export interface CtcOptions {
   /** The blank class. @default 0 */
   blank?: number;
@@ -106,6 +107,14 @@ function readTargets(value: unknown, lengths: unknown, batch: number, classes: n
  * CTC loss of `logProbs` ([time, batch, classes], already log-softmaxed)
  * against `targets`; `inputLengths` (each 0..time) and `targetLengths`
  * give one length per sequence. Differentiable in logProbs.
+ * @param logProbs - Log-probabilities, [time, batch, classes].
+ * @param targets - The label sequences, padded or concatenated (see {@link CtcTargets}).
+ * @param inputLengths - Steps of each input sequence.
+ * @param targetLengths - Labels of each target sequence.
+ * @param opts - {@link CtcOptions}.
+ * @throws {@link ShapeError} when the lengths or targets do not match `logProbs`.
+ * @throws {@link ValidationError} when a label is out of range or equals `blank`, or an option is
+ *   malformed.
  */
 export function ctc(
   logProbs: Tensor,

@@ -7,6 +7,10 @@
 import { Tensor } from '../tensor/tensor';
 import { checkOneOf } from '../validate';
 
+/**
+ * How a loss reduces its per-item losses: 'mean' (each loss defines its divisor), 'sum', or 'none'
+ * (a tensor of them).
+ */
 export type Reduction = 'mean' | 'sum' | 'none';
 
 export const REDUCTIONS: readonly Reduction[] = ['mean', 'sum', 'none'];

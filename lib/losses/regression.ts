@@ -9,6 +9,7 @@ import { checkOptions, fail, optionKeys } from '../validate';
 import { checkInputAndTarget, elementwiseLoss } from './elementwise';
 import { Reduction, checkReduction } from './reduction';
 
+/** The options of {@link mse} and {@link mae}. */
 export interface RegressionLossOptions {
   /** 'mean' over all elements, 'sum', or 'none' (one loss per element, shaped like input). @default 'mean' */
   reduction?: Reduction;
@@ -17,6 +18,7 @@ export interface RegressionLossOptions {
 /** The keys of RegressionLossOptions, for checkOptions. */
 export const REGRESSION_LOSS_OPTION_KEYS = optionKeys<RegressionLossOptions>({ reduction: true });
 
+/** The options of {@link huber}. */
 export interface HuberOptions extends RegressionLossOptions {
   /** Where the loss turns from quadratic to linear; must be positive. @default 1 */
   delta?: number;
@@ -25,7 +27,13 @@ export interface HuberOptions extends RegressionLossOptions {
 /** The keys of HuberOptions, for checkOptions. */
 export const HUBER_OPTION_KEYS = optionKeys<HuberOptions>({ delta: true, reduction: true });
 
-/** Mean squared error: (x - y)². */
+/**
+ * Mean squared error: (x - y)².
+ * @param input - The predictions.
+ * @param target - The targets, shaped like `input`.
+ * @param opts - {@link RegressionLossOptions}.
+ * @throws {@link ShapeError} when the shapes differ.
+ */
 export function mse(input: Tensor, target: Tensor, opts?: RegressionLossOptions): Tensor {
   const [x, y] = checkInputAndTarget('mse', input, target);
   const reduction = checkReduction(checkOptions('opts', opts, REGRESSION_LOSS_OPTION_KEYS).reduction);
@@ -36,7 +44,13 @@ export function mse(input: Tensor, target: Tensor, opts?: RegressionLossOptions)
   });
 }
 
-/** Mean absolute error (L1): |x - y|; the gradient at x = y is 0, as in PyTorch. */
+/**
+ * Mean absolute error (L1): |x - y|; the gradient at x = y is 0, as in PyTorch.
+ * @param input - The predictions.
+ * @param target - The targets, shaped like `input`.
+ * @param opts - {@link RegressionLossOptions}.
+ * @throws {@link ShapeError} when the shapes differ.
+ */
 export function mae(input: Tensor, target: Tensor, opts?: RegressionLossOptions): Tensor {
   const [x, y] = checkInputAndTarget('mae', input, target);
   const reduction = checkReduction(checkOptions('opts', opts, REGRESSION_LOSS_OPTION_KEYS).reduction);
@@ -47,7 +61,13 @@ export function mae(input: Tensor, target: Tensor, opts?: RegressionLossOptions)
   });
 }
 
-/** Huber loss: ½d² where |d| < delta, else delta·(|d| - ½delta), with d = x - y. */
+/**
+ * Huber loss: ½d² where |d| < delta, else delta·(|d| - ½delta), with d = x - y.
+ * @param input - The predictions.
+ * @param target - The targets, shaped like `input`.
+ * @param opts - {@link HuberOptions}.
+ * @throws {@link ShapeError} when the shapes differ.
+ */
 export function huber(input: Tensor, target: Tensor, opts?: HuberOptions): Tensor {
   const [x, y] = checkInputAndTarget('huber', input, target);
   const options = checkOptions('opts', opts, HUBER_OPTION_KEYS);

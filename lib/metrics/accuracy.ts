@@ -7,6 +7,7 @@ import { ClassIndices, SequenceLengths, checkSequenceLengths, lengthMask, readCl
 import { Tensor, denseData } from '../tensor/tensor';
 import { checkInteger, checkOptions, fail, formatShape, optionKeys } from '../validate';
 
+/** The options of {@link accuracy}. */
 export interface AccuracyOptions {
   /** Rows whose target equals this are not counted (the same default as crossEntropy). @default -100 */
   ignoreIndex?: number;
@@ -47,6 +48,14 @@ function argmaxRows(values: Float32Array, rows: number, C: number): Float64Array
  * Int32Array or number arrays, or a Tensor shaped like `targets` — with flat
  * targets, any Tensor with one element per target) or else logits or
  * probabilities, a Tensor [N, C] or [batch, time, C] reduced by argmax.
+ * @param predictions - Predicted classes, or logits or probabilities with the class axis last.
+ * @param targets - The true class indices.
+ * @param opts - {@link AccuracyOptions}.
+ * @throws {@link ShapeError} when the predictions, targets or lengths do not match.
+ * @example
+ * ```ts
+ * eddy.metrics.accuracy(eddy.tensor([[2, 1], [0, 3]]), [0, 0]); // 0.5 (argmax of each row: 0, 1)
+ * ```
  */
 export function accuracy(predictions: Tensor | ClassIndices, targets: ClassIndices, opts?: AccuracyOptions): number {
   const options = checkOptions('opts', opts, ACCURACY_OPTION_KEYS);

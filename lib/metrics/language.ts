@@ -11,12 +11,21 @@ function checkCrossEntropy(value: unknown): number {
   return v;
 }
 
-/** e^H: the effective number of equally likely choices per token. */
+/**
+ * e^H: the effective number of equally likely choices per token.
+ * @param meanCrossEntropyNats - The mean cross-entropy per token, in nats (natural log), as
+ *   `losses.crossEntropy` returns it.
+ * @throws {@link ValidationError} when the value is negative or not a number.
+ */
 export function perplexity(meanCrossEntropyNats: number | Tensor): number {
   return Math.exp(checkCrossEntropy(meanCrossEntropyNats));
 }
 
-/** H / ln 2: the average code length in bits per character (or per token). */
+/**
+ * H / ln 2: the average code length in bits per character (or per token).
+ * @param meanCrossEntropyNats - The mean cross-entropy per character, in nats.
+ * @throws {@link ValidationError} when the value is negative or not a number.
+ */
 export function bitsPerCharacter(meanCrossEntropyNats: number | Tensor): number {
   return checkCrossEntropy(meanCrossEntropyNats) / Math.LN2;
 }

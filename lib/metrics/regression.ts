@@ -7,6 +7,7 @@ import { ShapeError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { describe, fail, formatShape } from '../validate';
 
+/** Predictions or targets: a Tensor, or an array (or typed array) of numbers. */
 type Values = Tensor | ArrayLike<number>;
 
 function read(name: string, value: unknown): ArrayLike<number> {
@@ -30,7 +31,12 @@ function pairs(what: string, predictions: unknown, targets: unknown): [ArrayLike
   return [p, t];
 }
 
-/** Mean absolute error; NaN for no values. */
+/**
+ * Mean absolute error; NaN for no values.
+ * @param predictions - The predicted values.
+ * @param targets - The true values, as many as predictions (the same shape for tensors).
+ * @throws {@link ShapeError} when the sizes differ.
+ */
 export function mae(predictions: Values, targets: Values): number {
   const [p, t] = pairs('mae', predictions, targets);
   let s = 0;
@@ -38,7 +44,12 @@ export function mae(predictions: Values, targets: Values): number {
   return s / p.length;
 }
 
-/** Root mean squared error; NaN for no values. */
+/**
+ * Root mean squared error; NaN for no values.
+ * @param predictions - The predicted values.
+ * @param targets - The true values, as many as predictions (the same shape for tensors).
+ * @throws {@link ShapeError} when the sizes differ.
+ */
 export function rmse(predictions: Values, targets: Values): number {
   const [p, t] = pairs('rmse', predictions, targets);
   let s = 0;
@@ -51,6 +62,9 @@ export function rmse(predictions: Values, targets: Values): number {
  * the targets that are not zero (a zero target has no relative error, and
  * skipping it beats dividing by an epsilon, which would let one such value
  * dominate). NaN when every target is zero.
+ * @param predictions - The predicted values.
+ * @param targets - The true values, as many as predictions (the same shape for tensors).
+ * @throws {@link ShapeError} when the sizes differ.
  */
 export function mape(predictions: Values, targets: Values): number {
   const [p, t] = pairs('mape', predictions, targets);

@@ -11,7 +11,9 @@ import { replicaRows } from './parallel';
 
 /** One batch: model input(s), target, and the sequence lengths when padded. */
 export interface Batch {
+  /** The model's input, or one tensor per input of a multi-input model. */
   x: Tensor | Tensor[];
+  /** The target. */
   y: Tensor;
   /**
    * Length of each row's sequence: one array for every input, or, for a

@@ -32,6 +32,10 @@ export interface CallContext {
 
 /** A module that can sit in a model: anything with a forward method. */
 export interface Layer extends Module {
+  /**
+   * Computes the layer's output.
+   * @param args - The layer's inputs, then its call options.
+   */
   forward(...args: never[]): unknown;
 }
 

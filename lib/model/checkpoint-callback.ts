@@ -14,18 +14,27 @@ import { saveCheckpoint, Stateful } from '../io/checkpoint';
 import { describeModelFile } from '../io/describe';
 import { checkPath } from '../io/safetensors-file';
 
+/** The options of {@link ModelCheckpoint}. */
 export interface ModelCheckpointOptions {
   /** Directory for `epoch-<n>.safetensors` and `best.safetensors` (created if missing). */
   directory: string;
-  /** Saved with every checkpoint so training can resume exactly. */
+  /**
+   * Saved with every checkpoint so training can resume exactly.
+   * @default none (the optimizer state is not saved)
+   */
   optimizer?: Optimizer<{ lr: number }>;
+  /**
+   * Generators saved with every checkpoint besides the global one (one, or several by name).
+   * @default none
+   */
   rng?: Generator | Record<string, Generator>;
+  /** A learning-rate schedule saved with every checkpoint. @default none */
   scheduler?: Stateful;
   /** Epoch checkpoints kept (older ones are deleted). @default 3 */
   keepLast?: number;
   /** Logged value that decides the best checkpoint; none to keep no best. @default 'valLoss' if logged, else 'loss' */
   monitor?: string;
-  /** @default 'min' */
+  /** Whether a smaller ('min') or larger ('max') monitored value is better. @default 'min' */
   mode?: 'min' | 'max';
 }
 
@@ -35,15 +44,32 @@ export const MODEL_CHECKPOINT_OPTION_KEYS = optionKeys<ModelCheckpointOptions>({
 /** Metadata key holding the monitored value of `best.safetensors`. */
 const META_BEST = 'modelCheckpoint.best';
 
+/**
+ * Saves a checkpoint after every epoch (`epoch-<n>.safetensors`, the last `keepLast` kept) and the
+ * best one as `best.safetensors`, each with the optimizer, generators and schedule needed to resume
+ * (Keras' ModelCheckpoint).
+ * @example
+ * ```ts
+ * const ckpt = new eddy.ModelCheckpoint({ directory: 'runs/1', optimizer });
+ * await model.fit(data, { loss: 'mse', epochs: 20, optimizer, callbacks: [ckpt] });
+ * ```
+ */
 export class ModelCheckpoint implements Callback {
+  /** Where the checkpoints are written. */
   readonly directory: string;
+  /** Epoch checkpoints kept. */
   readonly keepLast: number;
+  /** Whether a smaller or larger monitored value is better. */
   readonly mode: 'min' | 'max';
   /** Best monitored value so far, or NaN. */
   best = NaN;
   private readonly kept: string[] = [];
   private steps = 0;
 
+  /**
+   * @param opts - {@link ModelCheckpointOptions}.
+   * @throws {@link ValidationError} when an option is missing or malformed.
+   */
   constructor(private readonly opts: ModelCheckpointOptions) {
     const o = checkOptions('options', opts, MODEL_CHECKPOINT_OPTION_KEYS);
     this.directory = checkPath('directory', o.directory);
@@ -69,6 +95,13 @@ export class ModelCheckpoint implements Callback {
     this.steps++;
   }
 
+  /**
+   * Writes this epoch's checkpoint, deletes the oldest beyond `keepLast`, and replaces
+   * `best.safetensors` when the monitored value improved.
+   * @param epoch - The epoch, from 0.
+   * @param logs - The epoch's logs.
+   * @param model - The model being trained.
+   */
   async onEpochEnd(epoch: number, logs: Logs, model: Model): Promise<void> {
     // fit passes real epoch numbers, also when it resumes from a checkpoint.
     const done = epoch + 1;

@@ -23,16 +23,31 @@ import { Model } from './model';
 import { formatSummary, parameterCount, SummaryRow } from './summary';
 import { GraphNode, SymbolicTensor } from '../nn/symbolic';
 
+/** The options of {@link input}. */
 export interface InputOptions {
   /** Shape of one example, without the batch axis; null for a free size (e.g. time steps). */
   shape: readonly (number | null)[];
-  /** A name for messages. */
+  /**
+   * A name for messages.
+   * @default none
+   */
   name?: string;
 }
 
 export const INPUT_OPTION_KEYS = optionKeys<InputOptions>({ shape: true, name: true });
 
-/** A model input: a placeholder for a batch of examples of the given shape. */
+/**
+ * A model input: a placeholder for a batch of examples of the given shape.
+ * @param opts - {@link InputOptions}.
+ * @throws {@link ValidationError} when the shape is malformed.
+ * @example
+ * ```ts
+ * const x = eddy.input({ shape: [null, 8] }); // any number of steps of 8 features
+ * const h = new eddy.GRU({ inputSize: 8, hiddenSize: 32 }).apply(x);
+ * const y = new eddy.Linear({ inFeatures: 32, outFeatures: 1 }).apply(h);
+ * const model = eddy.model({ inputs: x, outputs: y });
+ * ```
+ */
 export function input(opts: InputOptions): SymbolicTensor {
   if (opts === null || typeof opts !== 'object' || !Array.isArray(opts.shape) || !opts.shape.every((d) => d === null || (Number.isInteger(d) && d >= 0))) {
     throw new ValidationError(`Expected { shape: an array of non-negative integers or nulls } for input options but received ${describe(opts)}`);
@@ -42,8 +57,24 @@ export function input(opts: InputOptions): SymbolicTensor {
 }
 
 /** A tensor in a serialized graph: a model input, or (a named part of) a node's result. */
-export type TensorRef = { input: number } | { node: number; key?: string };
-export type InputConfig = { shape: (number | null)[]; name?: string };
+export type TensorRef =
+  | {
+      /** The index of the model input. */
+      input: number;
+    }
+  | {
+      /** The index of the node (layer call). */
+      node: number;
+      /** The named part of the node's result (`h`, `c`, `weights`); the main output when absent. */
+      key?: string;
+    };
+/** A model input in a serialized graph: its example shape and name. */
+export type InputConfig = {
+  /** The shape of one example, without the batch axis; null for a free size. */
+  shape: (number | null)[];
+  /** The input's name, for messages. */
+  name?: string;
+};
 
 /**
  * A serialized graph: each distinct layer once (shared layers are used by
@@ -53,21 +84,36 @@ export type InputConfig = { shape: (number | null)[]; name?: string };
  * with arrays.
  */
 export type GraphModelConfig = {
+  /** Each distinct layer's config, once. */
   layers: LayerConfig[];
+  /** The model inputs. */
   inputs: InputConfig | InputConfig[];
-  nodes: { layer: number; inputs: TensorRef[] }[];
+  /** The layer calls in the order they run: the layer's index and the references of its inputs. */
+  nodes: {
+    /** The index of the layer in `layers`. */
+    layer: number;
+    /** The layer call's inputs. */
+    inputs: TensorRef[];
+  }[];
+  /** The model outputs. */
   outputs: TensorRef | TensorRef[];
 };
 
+/** The options of {@link model}: the graph between the given inputs and outputs. */
 export interface ModelOptions {
+  /** The model's inputs, from {@link input} (an array for several). */
   inputs: SymbolicTensor | readonly SymbolicTensor[];
+  /** The model's outputs, from `layer.apply()` (an array for several). */
   outputs: SymbolicTensor | readonly SymbolicTensor[];
 }
 
 export const MODEL_OPTION_KEYS = optionKeys<ModelOptions>({ inputs: true, outputs: true });
 
+/** A model built from a graph of layer calls (Keras' functional API): made by {@link model}. */
 export class GraphModel extends Model {
+  /** The model's inputs. */
   readonly inputs: readonly SymbolicTensor[];
+  /** The model's outputs. */
   readonly outputs: readonly SymbolicTensor[];
   private readonly multiInput: boolean;
   private readonly multiOutput: boolean;
@@ -76,6 +122,11 @@ export class GraphModel extends Model {
   /** Distinct layers, in order of first use: the children `0`, `1`, … */
   private readonly layerList: Layer[];
 
+  /**
+   * @param opts - {@link ModelOptions}.
+   * @throws {@link ValidationError} when the graph uses a tensor that is not among the inputs,
+   *   has a cycle, or calls something that is not a layer.
+   */
   constructor(opts: ModelOptions) {
     super();
     const asList = (v: unknown, name: string): SymbolicTensor[] => {
@@ -133,8 +184,16 @@ export class GraphModel extends Model {
    * for zeros) every recurrent layer starts from its given state — graph
    * inputs wired to its h0/c0 win — and the result also holds each one's
    * final state: `const { output, states } = model.forward(x, { states })`.
+   * @param inputs - One tensor per model input.
+   * @param ctx - {@link CallContext}: lengths and mode.
    */
   forward(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Tensor | Tensor[];
+  /**
+   * Runs the graph from the given states and returns the output with every recurrent layer's final
+   * state.
+   * @param inputs - One tensor per model input.
+   * @param ctx - {@link CallContext} with `states`, the initial states.
+   */
   forward(inputs: Tensor | readonly Tensor[], ctx: CallContext & WithStates): OutputWithStates<Tensor | Tensor[]>;
   forward(inputs: Tensor | readonly Tensor[], ctx: CallContext & Partial<WithStates> = {}): Tensor | Tensor[] | OutputWithStates<Tensor | Tensor[]> {
     const run = this.begin(inputs, ctx);
@@ -142,8 +201,17 @@ export class GraphModel extends Model {
     return run.finish();
   }
 
-  /** `forward` with the recurrent layers running on worker threads. */
+  /**
+   * `forward` with the recurrent layers running on worker threads.
+   * @param inputs - One tensor per model input.
+   * @param ctx - {@link CallContext}: lengths and mode.
+   */
   forwardAsync(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Promise<Tensor | Tensor[]>;
+  /**
+   * `forward` with states, the recurrent layers on worker threads.
+   * @param inputs - One tensor per model input.
+   * @param ctx - {@link CallContext} with `states`, the initial states.
+   */
   forwardAsync(inputs: Tensor | readonly Tensor[], ctx: CallContext & WithStates): Promise<OutputWithStates<Tensor | Tensor[]>>;
   async forwardAsync(inputs: Tensor | readonly Tensor[], ctx: CallContext & Partial<WithStates> = {}): Promise<Tensor | Tensor[] | OutputWithStates<Tensor | Tensor[]>> {
     const run = this.begin(inputs, ctx);
@@ -187,7 +255,11 @@ export class GraphModel extends Model {
     return values;
   }
 
-  /** The layer calls with their output shapes for inputs of the given example shapes (no batch axis). */
+  /**
+   * The layer calls with their output shapes for inputs of the given example shapes (no batch
+   * axis).
+   * @param inputShapes - The example shape of the input, or one per input for a multi-input model.
+   */
   summary(inputShapes: readonly (readonly number[])[] | readonly number[]): string {
     return formatSummary(this.toString(), this.summaryRows(inputShapes), this);
   }
@@ -227,7 +299,13 @@ export class GraphModel extends Model {
     };
   }
 
-  /** Rebuilds the graph (fresh weights) from `toConfig()`'s output; `path` locates it in error messages. */
+  /**
+   * Rebuilds the graph (fresh weights) from `toConfig()`'s output; `path` locates it in error
+   * messages.
+   * @param config - A config from `toConfig()`.
+   * @param path - Where the config sits, for error messages.
+   * @throws {@link FormatError} when the config is malformed.
+   */
   static fromConfig(config: ConfigObject, path = 'config'): GraphModel {
     const layers = configArray(config.layers, `${path}.layers`).map((spec, i) => layerFromConfig(spec, `${path}.layers[${i}]`));
     const inputs = listOf(config.inputs, `${path}.inputs`).map(([v, where]) => {
@@ -335,7 +413,12 @@ function index(value: ConfigValue | undefined, limit: number, where: string, wha
   return value;
 }
 
-/** `eddy.model({ inputs, outputs })`. */
+/**
+ * `eddy.model({ inputs, outputs })`.
+ * @param opts - {@link ModelOptions}.
+ * @throws {@link ValidationError} when the graph uses a tensor that is not among the inputs,
+ *   has a cycle, or calls something that is not a layer.
+ */
 export function model(opts: ModelOptions): GraphModel {
   return new GraphModel(opts);
 }

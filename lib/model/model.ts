@@ -15,9 +15,18 @@ export abstract class Model extends Module {
   /** Set by a callback (or early stopping) to end `fit` after the current epoch. */
   stopTraining = false;
 
+  /**
+   * Runs the model on a batch.
+   * @param inputs - The input, or one tensor per input of a multi-input model.
+   * @param ctx - {@link CallContext}: lengths and mode.
+   */
   abstract forward(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Tensor | Tensor[];
 
-  /** `forward` with the recurrent layers running on worker threads. */
+  /**
+   * `forward` with the recurrent layers running on worker threads.
+   * @param inputs - The input, or one tensor per input of a multi-input model.
+   * @param ctx - {@link CallContext}: lengths and mode.
+   */
   abstract forwardAsync(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Promise<Tensor | Tensor[]>;
 
   /** Whether any layer carries states from one call to the next (`stateful: true`). */
@@ -34,17 +43,50 @@ export abstract class Model extends Module {
     }
   }
 
-  /** Trains the model; the numeric work runs off the main thread and each step yields to the event loop. */
+  /**
+   * Trains the model; the numeric work runs off the main thread and each step yields to the event
+   * loop.
+   * @param data - Tensors `{ x, y, lengths }` (batched here) or an iterable of batches, such as an
+   *   `eddy.data` pipeline.
+   * @param opts - {@link FitOptions}; `loss` is required.
+   * @returns The logged values per epoch.
+   * @throws {@link ValidationError} when the data or an option is malformed.
+   * @throws {@link NonFiniteError} when a loss or gradient is not finite and `onNonFinite` is
+   *   'error'.
+   * @throws {@link AbortError} when `signal` aborts.
+   * @example
+   * ```ts
+   * const model = eddy.sequential([
+   *   new eddy.LSTM({ inputSize: 1, hiddenSize: 32, batchFirst: true }),
+   *   new eddy.SequencePooling({ mode: 'last' }),
+   *   new eddy.Linear({ inFeatures: 32, outFeatures: 1 }),
+   * ]);
+   * const history = await model.fit({ x, y }, { loss: 'mse', epochs: 10, validationSplit: 0.1 });
+   * ```
+   */
   fit(data: Data, opts: FitOptions): Promise<History> {
     return fit(this, data, opts);
   }
 
-  /** Mean loss and metrics over `data`. */
+  /**
+   * Mean loss and metrics over `data`.
+   * @param data - Tensors `{ x, y, lengths }` or an iterable of batches.
+   * @param opts - {@link EvaluateOptions}; `loss` is required.
+   * @example
+   * ```ts
+   * const { loss, accuracy } = await model.evaluate({ x, y }, { loss: 'crossEntropy', metrics: ['accuracy'] });
+   * ```
+   */
   evaluate(data: Data, opts: EvaluateOptions): Promise<Logs> {
     return evaluate(this, data, opts);
   }
 
-  /** Writes the model to a safetensors file, atomically (`eddy.load` reads it back). */
+  /**
+   * Writes the model to a safetensors file, atomically (`eddy.load` reads it back).
+   * @param path - The file to write.
+   * @param opts - {@link SaveOptions}.
+   * @throws {@link FileError} when the file cannot be written.
+   */
   save(path: string, opts?: SaveOptions): Promise<void> {
     return save(this, path, opts);
   }
@@ -53,12 +95,23 @@ export abstract class Model extends Module {
    * Writes a checkpoint — weights, optimizer state, epoch and step,
    * generators — that `fit({ resumeFrom })` continues exactly. Atomic: a
    * crash while saving leaves the previous file intact.
+   * @param path - The file to write.
+   * @param state - The optimizer, epoch, step, generators and schedule to save.
+   * @throws {@link FileError} when the file cannot be written.
    */
   saveCheckpoint(path: string, state: Omit<CheckpointState, 'model'> = {}): Promise<void> {
     return saveCheckpoint(path, { ...state, model: this });
   }
 
-  /** Outputs for every row of `x`, computed in batches. */
+  /**
+   * Outputs for every row of `x`, computed in batches.
+   * @param x - The inputs, or one tensor per input of a multi-input model.
+   * @param opts - {@link PredictOptions}.
+   * @example
+   * ```ts
+   * const y = await model.predict(x, { batchSize: 256 });
+   * ```
+   */
   predict(x: Tensor | Tensor[], opts?: PredictOptions): Promise<Tensor> {
     return predict(this, x, opts);
   }

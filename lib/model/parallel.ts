@@ -18,9 +18,13 @@ export interface DataParallel {
    * Once, before the first step: fails on every replica if the replicas'
    * parameters differ in names or shapes (naming both sides), then gives
    * every replica replica 0's parameter values.
+   * @param model - This replica's model.
    */
   setup(model: Model): Promise<void>;
-  /** Element-wise sums over the replicas, in place; resolves with `values`. */
+  /**
+   * Element-wise sums over the replicas, in place; resolves with `values`.
+   * @param values - This replica's values, replaced by the sums.
+   */
   sum(values: Float64Array): Promise<Float64Array>;
   /**
    * Starts combining this step's gradients into the weighted mean over the
@@ -30,17 +34,31 @@ export interface DataParallel {
    * backward as each parameter's gradient completes (communication then
    * overlaps the rest of backward), and `finish` after it: it replaces
    * every parameter's `grad` by the mean.
+   * @param params - The parameters whose gradients to combine.
+   * @param weight - This replica's weight (its rows of the global batch).
    */
   gradients(params: readonly Tensor[], weight: number): GradientReduction;
-  /** Replica 0's `flag` on every replica (so a decision taken by a callback on replica 0 holds everywhere). */
+  /**
+   * Replica 0's `flag` on every replica (so a decision taken by a callback on replica 0 holds
+   * everywhere).
+   * @param flag - This replica's value (only replica 0's counts).
+   */
   agree(flag: boolean): Promise<boolean>;
 }
 
 /** One step's gradient combination (see `DataParallel.gradients`). */
 export interface GradientReduction {
-  /** `param`'s gradient of this step is complete (backward's `onGradReady`). */
+  /**
+   * `param`'s gradient of this step is complete (backward's `onGradReady`).
+   * @param param - The parameter.
+   * @param grad - Its complete gradient of this step (read-only).
+   */
   ready(param: Tensor, grad: Tensor): void;
-  /** Waits for every gradient to be combined and sets the parameters' `grad`s; `total` is the sum of all replicas' weights. */
+  /**
+   * Waits for every gradient to be combined and sets the parameters' `grad`s; `total` is the sum of
+   * all replicas' weights.
+   * @param total - The sum of the weights of all replicas.
+   */
   finish(total: number): Promise<void>;
 }
 

@@ -15,9 +15,18 @@ import { isPerInput, lengthsOfOneInput } from './lengths';
 import { formatSummary, parameterCount, SummaryRow } from './summary';
 import { lowerLayer } from '../nn/onnx-lowering';
 
+/**
+ * A model that calls its layers one after another, each on the previous one's output (made by
+ * {@link sequential}).
+ */
 export class Sequential extends Model {
+  /** The layers, in calling order. */
   readonly layers: readonly Layer[];
 
+  /**
+   * @param layers - The layers, in calling order; each gets the previous one's output.
+   * @throws {@link ValidationError} when `layers` is empty or holds something that is not a layer.
+   */
   constructor(layers: readonly Layer[]) {
     super();
     if (!Array.isArray(layers) || layers.length === 0) {
@@ -38,8 +47,16 @@ export class Sequential extends Model {
    * null for zeros) every recurrent layer starts from its given state and
    * the result also holds each one's final state, to carry a stream into
    * the next call: `const { output, states } = model.forward(x, { states })`.
+   * @param input - The batch.
+   * @param ctx - {@link CallContext}: lengths and mode.
    */
   forward(input: Tensor, ctx?: CallContext): Tensor;
+  /**
+   * Runs the layers from the given states and returns the output with every recurrent layer's final
+   * state.
+   * @param input - The batch.
+   * @param ctx - {@link CallContext} with `states`, the initial states.
+   */
   forward(input: Tensor, ctx: CallContext & WithStates): OutputWithStates;
   forward(input: Tensor, ctx: CallContext & Partial<WithStates> = {}): Tensor | OutputWithStates {
     const { inner, carrier } = this.begin(ctx);
@@ -48,8 +65,17 @@ export class Sequential extends Model {
     return carrier ? withStates(x, carrier) : x;
   }
 
-  /** `forward` with the recurrent layers running on worker threads. */
+  /**
+   * `forward` with the recurrent layers running on worker threads.
+   * @param input - The batch.
+   * @param ctx - {@link CallContext}: lengths and mode.
+   */
   forwardAsync(input: Tensor, ctx?: CallContext): Promise<Tensor>;
+  /**
+   * `forward` with states, the recurrent layers on worker threads.
+   * @param input - The batch.
+   * @param ctx - {@link CallContext} with `states`, the initial states.
+   */
   forwardAsync(input: Tensor, ctx: CallContext & WithStates): Promise<OutputWithStates>;
   async forwardAsync(input: Tensor, ctx: CallContext & Partial<WithStates> = {}): Promise<Tensor | OutputWithStates> {
     const { inner, carrier } = this.begin(ctx);
@@ -68,6 +94,7 @@ export class Sequential extends Model {
   /**
    * The layers with their output shapes for inputs of `inputShape` (one
    * example, without the batch axis), and parameter counts.
+   * @param inputShape - The shape of one example, without the batch axis.
    */
   summary(inputShape: readonly number[]): string {
     return formatSummary('Sequential', this.summaryRows(inputShape), this);
@@ -88,11 +115,20 @@ export class Sequential extends Model {
   }
 
   /** The layers' configs, for `eddy.layerToConfig`. */
-  toConfig(): { layers: LayerConfig[] } {
+  toConfig(): {
+    /** The layers' configs, in calling order. */
+    layers: LayerConfig[];
+  } {
     return { layers: this.layers.map((l) => layerToConfig(l)) };
   }
 
-  /** Builds the model and its layers from `toConfig()`'s output; `path` locates it in error messages. */
+  /**
+   * Builds the model and its layers from `toConfig()`'s output; `path` locates it in error
+   * messages.
+   * @param config - A config from `toConfig()`.
+   * @param path - Where the config sits, for error messages.
+   * @throws {@link FormatError} when the config is malformed.
+   */
   static fromConfig(config: ConfigObject, path = 'config'): Sequential {
     return new Sequential(configArray(config.layers, `${path}.layers`).map((spec, i) => layerFromConfig(spec, `${path}.layers[${i}]`) as Layer));
   }
@@ -102,7 +138,19 @@ export class Sequential extends Model {
   }
 }
 
-/** `eddy.sequential([...layers])`. */
+/**
+ * `eddy.sequential([...layers])`.
+ * @param layers - The layers, in calling order.
+ * @throws {@link ValidationError} when `layers` is empty or holds something that is not a layer.
+ * @example
+ * ```ts
+ * const model = eddy.sequential([
+ *   new eddy.Embedding({ numEmbeddings: 100, embeddingDim: 16 }),
+ *   new eddy.GRU({ inputSize: 16, hiddenSize: 64, batchFirst: true }),
+ *   new eddy.Linear({ inFeatures: 64, outFeatures: 100 }),
+ * ]);
+ * ```
+ */
 export function sequential(layers: readonly Layer[]): Sequential {
   return new Sequential(layers);
 }

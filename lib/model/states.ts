@@ -143,6 +143,7 @@ export interface WithStates {
 
 /** What a model's forward returns when given `states`. */
 export interface OutputWithStates<O = Tensor> {
+  /** The model's output, as without `states`. */
   output: O;
   /** The final state of every recurrent layer the call ran, by path. */
   states: ModelStates;

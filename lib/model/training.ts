@@ -38,6 +38,12 @@ function lossContext(batch: Batch, prediction: Tensor | null): LossContext {
   return { lengths: (prediction ? lengthsOfOutput(prediction) : undefined) ?? only };
 }
 
+/**
+ * A custom loss: prediction and target to a one-element tensor, differentiable in the prediction.
+ * @param prediction - The model's output for the batch.
+ * @param target - The batch's target.
+ * @param ctx - {@link LossContext}.
+ */
 export type LossFn = (prediction: Tensor, target: Tensor, ctx: LossContext) => Tensor;
 /**
  * Built-in losses by name. `'binaryCrossEntropyWithLogits'` takes logits
@@ -45,6 +51,10 @@ export type LossFn = (prediction: Tensor, target: Tensor, ctx: LossContext) => T
  * loss under its older name, kept while the package is 0.x.
  */
 export type LossName = 'mse' | 'mae' | 'huber' | 'crossEntropy' | 'binaryCrossEntropyWithLogits' | 'binaryCrossEntropy';
+/**
+ * Built-in metrics by name (see `eddy.metrics`); perplexity and bitsPerCharacter are computed from
+ * the mean loss.
+ */
 export type MetricName = 'accuracy' | 'mae' | 'rmse' | 'mape' | 'perplexity' | 'bitsPerCharacter';
 
 const LOSSES: Record<Exclude<LossName, 'binaryCrossEntropyWithLogits'>, LossFn> = {
@@ -68,6 +78,7 @@ const METRICS: Record<MetricName, (p: Tensor, t: Tensor, loss: number, ctx: Loss
   bitsPerCharacter: (_p, _t, loss) => metrics.bitsPerCharacter(loss),
 };
 
+/** The options of `model.fit`. */
 export interface FitOptions {
   /** The epoch to stop before (Keras' meaning: the total, counting epochs already done). @default 1 */
   epochs?: number;
@@ -78,6 +89,7 @@ export interface FitOptions {
    * weights, the optimizer's state, `generator` and the global generator,
    * and starts at the epoch after the saved one — with the same seed, data
    * and threads, the result is bit-identical to a run that never stopped.
+   * @default none
    */
   resumeFrom?: string;
   /** Rows per batch when the data are tensors. @default 32 */
@@ -96,7 +108,10 @@ export interface FitOptions {
   clipNorm?: number;
   /** Clamp every gradient element to ±clipValue before each step. @default none */
   clipValue?: number;
-  /** Evaluated after every epoch; its loss and metrics are logged as `valLoss`, `valAccuracy`, … */
+  /**
+   * Evaluated after every epoch; its loss and metrics are logged as `valLoss`, `valAccuracy`, …
+   * @default none
+   */
   validationData?: Data;
   /**
    * Keras' validation_split: the last fraction of the rows of tensor data
@@ -104,14 +119,26 @@ export interface FitOptions {
    * epoch like `validationData`; a number in [0, 1). @default 0
    */
   validationSplit?: number;
+  /**
+   * Hooks called during training ({@link EarlyStopping}, {@link ModelCheckpoint}, or your own).
+   * @default []
+   */
   callbacks?: Callback | Callback[];
-  /** Stops training between steps; fit then rejects with an AbortError. */
+  /**
+   * Stops training between steps; fit then rejects with an AbortError.
+   * @default none
+   */
   signal?: AbortSignal;
   /** A NaN or infinite loss or gradient: stop with an error naming the step ('error') or skip the step ('skip'). @default 'error' */
   onNonFinite?: 'error' | 'skip';
   /** Random source for shuffling. @default the global generator */
   generator?: Generator;
-  /** Called after every epoch for learning-rate schedules (e.g. `() => scheduler.step()`). */
+  /**
+   * Called after every epoch for learning-rate schedules (e.g. `() => scheduler.step()`).
+   * @default none
+   * @param epoch - The epoch that ended, from 0.
+   * @param logs - Its logs.
+   */
   onEpochEndSchedule?: (epoch: number, logs: Logs) => void;
   /**
    * Data-parallel training across the processes of an MPI job (after
@@ -132,6 +159,7 @@ export interface FitOptions {
 /** The keys of FitOptions, for checkOptions. */
 export const FIT_OPTION_KEYS = optionKeys<FitOptions>({ epochs: true, initialEpoch: true, resumeFrom: true, batchSize: true, shuffle: true, resetStates: true, optimizer: true, loss: true, metrics: true, clipNorm: true, clipValue: true, validationData: true, validationSplit: true, callbacks: true, signal: true, onNonFinite: true, generator: true, onEpochEndSchedule: true, distributed: true });
 
+/** What `model.fit` resolves with. */
 export interface History {
   /** Epoch numbers (from 0). */
   epoch: number[];
@@ -356,8 +384,11 @@ export async function fit(model: Model, data: Data, opts: FitOptions): Promise<H
   return history;
 }
 
+/** The options of `model.evaluate`. */
 export interface EvaluateOptions {
+  /** A loss name or a {@link LossFn}. */
   loss: LossName | LossFn;
+  /** Metrics to compute besides the loss. @default [] */
   metrics?: MetricName[];
   /** Rows per batch when the data are tensors. @default 32 */
   batchSize?: number;
@@ -394,10 +425,11 @@ async function evaluateOn(model: Model, data: Data, opts: EvaluateOptions, dp: D
   return (await reduceMeans(means, dp)).result(o.prefix);
 }
 
+/** The options of `model.predict`. */
 export interface PredictOptions {
   /** Rows per forward pass. @default 32 */
   batchSize?: number;
-  /** Length of each row's sequence, as in `fit`'s data: one array for every input, or one entry per input. */
+  /** Length of each row's sequence, as in `fit`'s data: one array for every input, or one entry per input. @default every step is valid */
   lengths?: ModelLengths;
 }
 

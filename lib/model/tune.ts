@@ -30,24 +30,38 @@ export interface TrialContext {
   signal?: AbortSignal;
 }
 
+/** The outcome of one trial of {@link tune}. */
 export interface TrialResult<P> {
+  /** The trial's choices. */
   params: P;
   /** The objective's value (lower is better), or NaN when the trial failed. */
   score: number;
+  /** The trial's index in running order, from 0. */
   trial: number;
+  /** Wall-clock time of the trial, in milliseconds. */
   durationMs: number;
   /** Why the trial failed: the objective threw, or returned something other than a finite number. */
   error?: string;
 }
 
+/** What {@link tune} resolves with. */
 export interface TuneResult<P> {
   /** The trial with the lowest score (if every trial fails, `tune` rejects with the first error instead). */
-  best: { params: P; score: number; trial: number };
+  best: {
+    /** The trial's choices. */
+    params: P;
+    /** Its score. */
+    score: number;
+    /** Its index in running order. */
+    trial: number;
+  };
   /** Every trial, lowest score first, failed trials last; ties keep running order. */
   trials: TrialResult<P>[];
 }
 
+/** The options of {@link tune}. */
 export interface TuneOptions<S extends SearchSpace> {
+  /** The choices per parameter name. */
   space: S;
   /**
    * 'grid': every combination, the last name varying fastest (like
@@ -58,19 +72,45 @@ export interface TuneOptions<S extends SearchSpace> {
   strategy?: 'grid' | 'random';
   /** Trials to run: required for 'random'; for 'grid', a cap on the combinations tried (the first ones). @default all combinations (grid) */
   trials?: number;
-  /** Lower is better. A throw or a non-finite result marks the trial failed (score NaN); the search goes on. */
+  /**
+   * Lower is better. A throw or a non-finite result marks the trial failed (score NaN); the search
+   * goes on.
+   * @param params - The trial's choices.
+   * @param ctx - {@link TrialContext}.
+   */
   objective: (params: TrialParams<S>, ctx: TrialContext) => number | Promise<number>;
   /** Seeds the random draws and every trial's generator. @default 0 */
   seed?: number;
-  /** Stops the search before the next trial; `tune` then rejects with an AbortError. */
+  /**
+   * Stops the search before the next trial; `tune` then rejects with an AbortError.
+   * @default none
+   */
   signal?: AbortSignal;
-  /** Called (and awaited) after every trial, failed ones included; an error it throws ends the search. */
+  /**
+   * Called (and awaited) after every trial, failed ones included; an error it throws ends the
+   * search.
+   * @default none
+   * @param result - The trial's outcome.
+   */
   onTrialEnd?: (result: TrialResult<TrialParams<S>>) => void | Promise<void>;
 }
 
 export const TUNE_OPTION_KEYS = optionKeys<TuneOptions<SearchSpace>>({ space: true, strategy: true, trials: true, objective: true, seed: true, signal: true, onTrialEnd: true });
 
-/** Runs the objective on the combinations of the space and ranks them. */
+/**
+ * Runs the objective on the combinations of the space and ranks them.
+ * @param opts - {@link TuneOptions}.
+ * @throws {@link ValidationError} when an option is malformed.
+ * @throws {@link AbortError} when `signal` aborts.
+ * @example
+ * ```ts
+ * const { best } = await eddy.tune({
+ *   space: { lr: [1e-3, 3e-3], hiddenSize: [32, 64] },
+ *   // trainAndValidate: build a model from the choices, fit it, return its validation loss
+ *   objective: ({ lr, hiddenSize }, { generator }) => trainAndValidate(lr, hiddenSize, generator),
+ * });
+ * ```
+ */
 export async function tune<S extends SearchSpace>(opts: TuneOptions<S>): Promise<TuneResult<TrialParams<S>>> {
   const o = checkOptions('options', opts, TUNE_OPTION_KEYS) as TuneOptions<S>;
   const names = checkSpace(o.space);

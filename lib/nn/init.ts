@@ -12,12 +12,15 @@ import { denseData, Tensor } from '../tensor/tensor';
 import { checkGenerator, checkInteger, checkNumber, checkOneOf, checkOptions, fail, formatShape, optionKeys } from '../validate';
 import { Parameter } from './parameter';
 
+/** What the initializers fill in place: a tensor, or a parameter (its `data`). */
 export type Initializable = Tensor | Parameter;
 
+/** A nonlinearity that {@link calculateGain} knows. */
 export type Nonlinearity = 'linear' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
 
 const NONLINEARITIES: readonly Nonlinearity[] = ['linear', 'sigmoid', 'tanh', 'relu', 'leaky_relu', 'selu'];
 
+/** The options of {@link kaimingUniform} and {@link kaimingNormal}. */
 export interface KaimingOptions {
   /** Negative slope of the leaky_relu that follows (only used with 'leaky_relu'). @default 0 */
   a?: number;
@@ -51,8 +54,15 @@ function minRank2(t: Tensor, fn: string): void {
 /**
  * PyTorch's `_calculate_fan_in_and_fan_out`: for a weight [out, in, ...k],
  * fanIn = in·∏k and fanOut = out·∏k.
+ * @param t - A weight of rank 2 or more.
+ * @throws {@link ShapeError} when `t` has rank below 2.
  */
-export function calculateFanInAndFanOut(t: Initializable): { fanIn: number; fanOut: number } {
+export function calculateFanInAndFanOut(t: Initializable): {
+  /** in·∏k. */
+  fanIn: number;
+  /** out·∏k. */
+  fanOut: number;
+} {
   const x = tensorOf(t);
   minRank2(x, 'calculateFanInAndFanOut');
   const receptive = x.shape.slice(2).reduce((a, b) => a * b, 1);
@@ -63,6 +73,8 @@ export function calculateFanInAndFanOut(t: Initializable): { fanIn: number; fanO
  * PyTorch's `calculate_gain`: 1 for linear and sigmoid, 5/3 for tanh, √2
  * for relu, √(2 / (1 + slope²)) for leaky_relu (slope `param`, default
  * 0.01), 3/4 for selu.
+ * @param nonlinearity - The nonlinearity after the layer.
+ * @param param - The negative slope of leaky_relu.
  */
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
   const nl = checkOneOf('nonlinearity', nonlinearity, NONLINEARITIES);
@@ -73,7 +85,13 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
   return 1;
 }
 
-/** Glorot/Xavier: U(−a, a) with a = gain·√(6 / (fanIn + fanOut)). */
+/**
+ * Glorot/Xavier: U(−a, a) with a = gain·√(6 / (fanIn + fanOut)).
+ * @param t - The weight to fill, rank 2 or more.
+ * @param gain - The scale (see {@link calculateGain}).
+ * @param generator - The random source; the global generator when omitted.
+ * @returns `t`.
+ */
 export function xavierUniform<T extends Initializable>(t: T, gain = 1, generator?: Generator): T {
   const x = tensorOf(t);
   minRank2(x, 'xavierUniform');
@@ -82,7 +100,13 @@ export function xavierUniform<T extends Initializable>(t: T, gain = 1, generator
   return write(t, x, checkGenerator('generator', generator).uniform(new Float32Array(x.size), -bound, bound));
 }
 
-/** Glorot/Xavier: N(0, std²) with std = gain·√(2 / (fanIn + fanOut)). */
+/**
+ * Glorot/Xavier: N(0, std²) with std = gain·√(2 / (fanIn + fanOut)).
+ * @param t - The weight to fill, rank 2 or more.
+ * @param gain - The scale (see {@link calculateGain}).
+ * @param generator - The random source; the global generator when omitted.
+ * @returns `t`.
+ */
 export function xavierNormal<T extends Initializable>(t: T, gain = 1, generator?: Generator): T {
   const x = tensorOf(t);
   minRank2(x, 'xavierNormal');
@@ -105,7 +129,13 @@ function kaimingStd(x: Tensor, fn: string, opts: KaimingOptions | undefined): nu
   return gain / Math.sqrt(mode === 'fanIn' ? fanIn : fanOut);
 }
 
-/** He/Kaiming: U(−b, b) with b = √3·gain/√fan. */
+/**
+ * He/Kaiming: U(−b, b) with b = √3·gain/√fan.
+ * @param t - The weight to fill, rank 2 or more.
+ * @param opts - {@link KaimingOptions}.
+ * @param generator - The random source; the global generator when omitted.
+ * @returns `t`.
+ */
 export function kaimingUniform<T extends Initializable>(t: T, opts?: KaimingOptions, generator?: Generator): T {
   const x = tensorOf(t);
   const std = kaimingStd(x, 'kaimingUniform', opts);
@@ -114,7 +144,13 @@ export function kaimingUniform<T extends Initializable>(t: T, opts?: KaimingOpti
   return write(t, x, g.uniform(new Float32Array(x.size), -Math.sqrt(3) * std, Math.sqrt(3) * std));
 }
 
-/** He/Kaiming: N(0, std²) with std = gain/√fan. */
+/**
+ * He/Kaiming: N(0, std²) with std = gain/√fan.
+ * @param t - The weight to fill, rank 2 or more.
+ * @param opts - {@link KaimingOptions}.
+ * @param generator - The random source; the global generator when omitted.
+ * @returns `t`.
+ */
 export function kaimingNormal<T extends Initializable>(t: T, opts?: KaimingOptions, generator?: Generator): T {
   const x = tensorOf(t);
   const std = kaimingStd(x, 'kaimingNormal', opts);
@@ -140,6 +176,16 @@ function orthogonalValues(rows: number, cols: number, gain: number, g: Generator
  * tensor is seen as [shape[0], rest] (trailing dimensions flattened); with
  * more rows than columns the columns are orthonormal (QᵀQ = I), otherwise
  * the rows are (QQᵀ = I); then scaled by gain.
+ * @param t - The weight to fill, rank 2 or more.
+ * @param gain - The scale.
+ * @param generator - The random source; the global generator when omitted.
+ * @returns `t`.
+ * @example
+ * ```ts
+ * for (const [name, p] of lstm.namedParameters()) {
+ *   if (name.startsWith('weight_hh')) eddy.init.orthogonalPerGate(p, 4);
+ * }
+ * ```
  */
 export function orthogonal<T extends Initializable>(t: T, gain = 1, generator?: Generator): T {
   const x = tensorOf(t);
@@ -155,6 +201,12 @@ export function orthogonal<T extends Initializable>(t: T, gain = 1, generator?: 
  * `orthogonal` on each of `gates` equal row blocks of a recurrent weight
  * [gates·H, …] (W_hh of an LSTM has 4 blocks i, f, g, o; GRU 3; RNN 1), so
  * each gate's own H×H matrix is orthogonal, as PyTorch users do by hand.
+ * @param t - The recurrent weight to fill, [gates·H, …].
+ * @param gates - The number of gate blocks (4 for LSTM, 3 for GRU, 1 for RNN).
+ * @param gain - The scale.
+ * @param generator - The random source; the global generator when omitted.
+ * @returns `t`.
+ * @throws {@link ShapeError} when the rows do not split into `gates` blocks.
  */
 export function orthogonalPerGate<T extends Initializable>(t: T, gates: number, gain = 1, generator?: Generator): T {
   const x = tensorOf(t);
@@ -173,7 +225,14 @@ export function orthogonalPerGate<T extends Initializable>(t: T, gates: number, 
   return write(t, x, values);
 }
 
-/** Fills with U(a, b). @param a @default 0 @param b @default 1 */
+/**
+ * Fills with U(a, b).
+ * @param t - The tensor to fill.
+ * @param a - The lower bound (0 when omitted).
+ * @param b - The upper bound (1 when omitted).
+ * @param generator - The random source; the global generator when omitted.
+ * @returns `t`.
+ */
 export function uniform<T extends Initializable>(t: T, a = 0, b = 1, generator?: Generator): T {
   const x = tensorOf(t);
   const lo = checkNumber('a', a);
@@ -181,7 +240,14 @@ export function uniform<T extends Initializable>(t: T, a = 0, b = 1, generator?:
   return write(t, x, checkGenerator('generator', generator).uniform(new Float32Array(x.size), lo, hi));
 }
 
-/** Fills with N(mean, std²). @param mean @default 0 @param std @default 1 */
+/**
+ * Fills with N(mean, std²).
+ * @param t - The tensor to fill.
+ * @param mean - The mean (0 when omitted).
+ * @param std - The standard deviation (1 when omitted).
+ * @param generator - The random source; the global generator when omitted.
+ * @returns `t`.
+ */
 export function normal<T extends Initializable>(t: T, mean = 0, std = 1, generator?: Generator): T {
   const x = tensorOf(t);
   const m = checkNumber('mean', mean);
@@ -189,16 +255,31 @@ export function normal<T extends Initializable>(t: T, mean = 0, std = 1, generat
   return write(t, x, checkGenerator('generator', generator).normal(new Float32Array(x.size), m, s));
 }
 
-/** Fills with `value` (a finite number). */
+/**
+ * Fills with `value` (a finite number).
+ * @param t - The tensor to fill.
+ * @param value - The value.
+ * @returns `t`.
+ */
 export function constant<T extends Initializable>(t: T, value: number): T {
   const x = tensorOf(t);
   return write(t, x, new Float32Array(x.size).fill(checkNumber('value', value)));
 }
 
+/**
+ * Fills with zeros.
+ * @param t - The tensor to fill.
+ * @returns `t`.
+ */
 export function zeros<T extends Initializable>(t: T): T {
   return constant(t, 0);
 }
 
+/**
+ * Fills with ones.
+ * @param t - The tensor to fill.
+ * @returns `t`.
+ */
 export function ones<T extends Initializable>(t: T): T {
   return constant(t, 1);
 }

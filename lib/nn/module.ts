@@ -60,6 +60,8 @@ export abstract class Module {
    * Functional API: a symbolic call of this layer on symbolic tensors
    * (from `eddy.input()` or other `apply` calls), to build a model with
    * `eddy.model({ inputs, outputs })`.
+   * @param inputs - The symbolic tensors the layer will be called on (an array for several).
+   * @throws {@link ValidationError} when `inputs` are not symbolic tensors.
    */
   apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor {
     const list = Array.isArray(inputs) ? inputs : [inputs];
@@ -69,7 +71,10 @@ export abstract class Module {
     return new SymbolicTensor(new GraphNode(this, list), null);
   }
 
-  /** Sets training mode here and in every sub-module. */
+  /**
+   * Sets training mode here and in every sub-module.
+   * @param mode - true for training mode, false for inference mode.
+   */
   train(mode = true): this {
     this.training = mode;
     for (const [, child] of this.children()) child.train(mode);
@@ -107,6 +112,9 @@ export abstract class Module {
    * Copies values into the parameters. Every key must be present and known,
    * every shape must match (a flat array of the right length is accepted),
    * and every value must be finite.
+   * @param state - One value per parameter name, shaped like the parameter.
+   * @throws {@link ValidationError} when a name is missing or unknown, or a value has the wrong
+   *   size.
    */
   loadStateDict(state: Record<string, StateValue>): void {
     const values = this.readStateDict(state);
@@ -114,7 +122,12 @@ export abstract class Module {
     for (const [name, p] of this.namedParameters()) p.data.data.set(values.get(name)!, p.data.offset);
   }
 
-  /** Checks a state dict as `loadStateDict` would, changing nothing. */
+  /**
+   * Checks a state dict as `loadStateDict` would, changing nothing.
+   * @param state - One value per parameter name, shaped like the parameter.
+   * @throws {@link ValidationError} when a name is missing or unknown, or a value has the wrong
+   *   size.
+   */
   checkStateDict(state: Record<string, StateValue>): void {
     this.readStateDict(state);
   }
@@ -140,6 +153,10 @@ export abstract class Module {
     return values;
   }
 
+  /**
+   * The module and its options in one line (non-default options only), as summaries and error
+   * messages print it.
+   */
   abstract toString(): string;
 }
 

@@ -17,14 +17,18 @@ import type { OnnxLowering } from './onnx-lowering';
 
 /** A JSON value. */
 export type ConfigValue = null | boolean | number | string | ConfigValue[] | ConfigObject;
+/** A JSON object: a layer's options as plain data. */
 export type ConfigObject = { [key: string]: ConfigValue };
 
 /** A serialized layer: its registered class name and its constructor options. */
 export interface LayerConfig {
+  /** The name the layer class was registered under. */
   className: string;
+  /** The layer's constructor options. */
   config: ConfigObject;
 }
 
+/** How {@link registerLayer} serializes one layer class (and, optionally, lowers it to ONNX). */
 export interface LayerRegistration<M extends Module = Module> {
   /**
    * Builds a layer from its config. The config has been checked to be plain
@@ -32,14 +36,20 @@ export interface LayerRegistration<M extends Module = Module> {
    * Errors thrown here become FormatErrors naming the class and `path`
    * (where the config sits, to pass on to `layerFromConfig` for nested
    * layers: `${path}.layers[0]`).
+   * @param config - The layer's config.
+   * @param path - Where the config sits, for error messages.
    */
   fromConfig(config: ConfigObject, path: string): M;
   /**
    * The class this entry serializes: `layerToConfig` recognizes a layer by
    * its exact constructor. @default layers whose constructor is named `className`
+   * @param args - The constructor's arguments.
    */
   layerClass?: abstract new (...args: never[]) => M;
-  /** The config of a layer of this class. @default the layer's own `toConfig()` */
+  /**
+   * The config of a layer of this class. @default the layer's own `toConfig()`
+   * @param layer - A layer of this class.
+   */
   toConfig?(layer: M): ConfigObject;
   /**
    * A lower bound on the number of weights a config of this class asks
@@ -48,6 +58,7 @@ export interface LayerRegistration<M extends Module = Module> {
    * reader refuses a file whose tensors are fewer, so a 40-byte config
    * cannot make it allocate gigabytes. Nested layers are counted on their
    * own. @default 0 (the reader still caps every number in the config)
+   * @param config - The layer's config.
    */
   parameterBound?(config: ConfigObject): number;
   /**
@@ -56,7 +67,12 @@ export interface LayerRegistration<M extends Module = Module> {
    * a function when it depends on the layer's options (a softmax over the
    * feature axis acts per step, one over time does not). @default false
    */
-  perStep?: boolean | ((layer: M) => boolean);
+  perStep?:
+    | boolean
+    | ((
+        /** A layer of this class. */
+        layer: M,
+      ) => boolean);
   /**
    * How `eddy.onnx.export` writes the layer, or `null` when ONNX cannot
    * express it (export then refuses the model, naming the layer).
@@ -107,6 +123,19 @@ const registry = new Map<string, LayerRegistration>();
  * Registers a layer class for `layerFromConfig` / `layerToConfig`. Names
  * are unique: registering a name twice is an error, so a built-in class
  * cannot be replaced by accident.
+ * @param className - The name in serialized configs (letters, digits, `_` and `.`).
+ * @param registration - {@link LayerRegistration}.
+ * @throws {@link ValidationError} when the name is malformed or already registered.
+ * @example
+ * ```ts
+ * class Scale extends eddy.Module {
+ *   constructor(readonly factor: number) { super(); }
+ *   forward(x: eddy.Tensor): eddy.Tensor { return eddy.mul(x, this.factor); }
+ *   toConfig() { return { factor: this.factor }; }
+ *   toString() { return `Scale(${this.factor})`; }
+ * }
+ * eddy.registerLayer('Scale', { layerClass: Scale, fromConfig: (c) => new Scale(c.factor as number), perStep: true });
+ * ```
  */
 export function registerLayer<M extends Module>(className: string, registration: LayerRegistration<M>): void {
   if (typeof className !== 'string' || !/^[A-Za-z_][A-Za-z0-9_.]*$/.test(className)) {
@@ -151,6 +180,8 @@ export function registeredLayers(): string[] {
 /**
  * A layer's architecture as JSON-safe `{ className, config }` (a fresh
  * copy); the weights are `layer.stateDict()`.
+ * @param layer - A layer of a registered class.
+ * @throws {@link ValidationError} when the layer's class is not registered.
  */
 export function layerToConfig(layer: Module): LayerConfig {
   if (!(layer instanceof Module)) fail('a layer (a Module)', 'layer', layer);
@@ -173,7 +204,10 @@ export function layerToConfig(layer: Module): LayerConfig {
 
 /**
  * Builds a layer (fresh weights) from `{ className, config }`, e.g. parsed
- * from a file. `path` names the spec in error messages. @default 'layer'
+ * from a file. `path` names the spec in error messages.
+ * @param spec - `{ className, config }`, as {@link layerToConfig} returns it.
+ * @param path - Where the spec sits, for error messages.
+ * @throws {@link FormatError} when the spec is malformed or names an unregistered class.
  */
 export function layerFromConfig(spec: unknown, path = 'layer'): Module {
   const checked = jsonCopy(spec, path, 0, FormatError);

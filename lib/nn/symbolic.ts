@@ -9,10 +9,13 @@ let nextId = 0;
 
 /** A layer call in a graph: the layer and the symbolic tensors it takes. */
 export class GraphNode {
+  /** A unique number, for ordering. */
   readonly id = nextId++;
 
   constructor(
+    /** The layer called. */
     readonly layer: Module,
+    /** The symbolic tensors it is called on. */
     readonly inputs: readonly SymbolicTensor[],
   ) {}
 }
@@ -23,6 +26,7 @@ export class GraphNode {
  * undefined means the main output).
  */
 export class SymbolicTensor {
+  /** A unique number, for ordering. */
   readonly id = nextId++;
 
   constructor(
@@ -30,16 +34,24 @@ export class SymbolicTensor {
     readonly node: GraphNode | null,
     /** For model inputs: the shape of one example (no batch axis); null entries are free. */
     readonly shape: readonly (number | null)[] | null,
+    /**
+     * The named part of the layer's result (`h`, `c`, `weights`); undefined for the main output.
+     */
     readonly key?: string,
+    /** A model input's name, for messages. */
     readonly name?: string,
   ) {}
 
-  /** Another named output of the same layer call, e.g. `lstm.apply(x).get('h')`. */
+  /**
+   * Another named output of the same layer call, e.g. `lstm.apply(x).get('h')`.
+   * @param key - The part's name.
+   */
   get(key: string): SymbolicTensor {
     if (!this.node) throw new TypeError('A model input has no other outputs');
     return new SymbolicTensor(this.node, null, key);
   }
 
+  /** The input's name, or the layer and the part, for messages. */
   toString(): string {
     if (!this.node) return `input${this.name ? ` "${this.name}"` : ''}`;
     return `${this.node.layer.toString()}${this.key ? `.${this.key}` : ''}`;

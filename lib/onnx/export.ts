@@ -21,6 +21,7 @@ import { DataType, modelProto } from './schema';
 import { lowerGraph, valueInfo } from './graph-export';
 import { GraphModel } from '../model/functional';
 
+/** The options of {@link toOnnx} and {@link exportOnnx}. */
 export interface OnnxExportOptions {
   /** Features per step of the float input (ignored when the model starts with an Embedding). @default the first layer's input size */
   inputSize?: number;
@@ -79,7 +80,13 @@ function flatLayers(model: Module): Module[] {
   return model instanceof Sequential ? [...model.layers] : [model];
 }
 
-/** The ONNX model for `model`, as bytes. */
+/**
+ * The ONNX model for `model`, as bytes.
+ * @param model - A sequential model or a single layer, of layers with an ONNX lowering.
+ * @param opts - {@link OnnxExportOptions}.
+ * @throws {@link EddyError} (code ERR_EDDY_ONNX) when a layer cannot be exported or the options do
+ *   not fit the model.
+ */
 export function toOnnx(model: Module, opts: OnnxExportOptions = {}): Uint8Array {
   const o = checkOptions('opts', opts, ONNX_EXPORT_OPTION_KEYS);
   // Softmax and LogSoftmax take one axis only from opset 13 on.
@@ -123,7 +130,19 @@ function encodeModel(g: GraphBuilder, inputs: object[], outputs: string[], opset
   return modelType.encode(proto).finish();
 }
 
-/** Writes `model` as an ONNX file (atomically). */
+/**
+ * Writes `model` as an ONNX file (atomically).
+ * @param model - A sequential model or a single layer, of layers with an ONNX lowering.
+ * @param path - The file to write.
+ * @param opts - {@link OnnxExportOptions}.
+ * @throws {@link EddyError} (code ERR_EDDY_ONNX) when a layer cannot be exported or the options do
+ *   not fit the model.
+ * @throws {@link FileError} when the file cannot be written.
+ * @example
+ * ```ts
+ * await eddy.onnx.export(model, 'model.onnx', { opset: 17 });
+ * ```
+ */
 export async function exportOnnx(model: Module, path: string, opts?: OnnxExportOptions): Promise<void> {
   await writeFileAtomic(path, toOnnx(model, opts));
 }

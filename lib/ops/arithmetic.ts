@@ -33,7 +33,12 @@ function negate(t: Tensor): Tensor {
   return new Tensor(map(t, (v) => -v), t.shape);
 }
 
-/** a + b, elementwise with broadcasting. */
+/**
+ * a + b, elementwise with broadcasting.
+ * @param a - The first operand.
+ * @param b - The second operand, broadcastable with `a`.
+ * @throws {@link ShapeError} when the shapes do not broadcast.
+ */
 export function add(a: Operand, b: Operand): Tensor {
   const [x, y, shape] = operands('add', a, b);
   const out = new Tensor(zip(x, y, shape, (p, q) => p + q), shape);
@@ -44,7 +49,12 @@ export function add(a: Operand, b: Operand): Tensor {
   return out;
 }
 
-/** a - b, elementwise with broadcasting. */
+/**
+ * a - b, elementwise with broadcasting.
+ * @param a - The first operand.
+ * @param b - The second operand, broadcastable with `a`.
+ * @throws {@link ShapeError} when the shapes do not broadcast.
+ */
 export function sub(a: Operand, b: Operand): Tensor {
   const [x, y, shape] = operands('sub', a, b);
   const out = new Tensor(zip(x, y, shape, (p, q) => p - q), shape);
@@ -55,7 +65,12 @@ export function sub(a: Operand, b: Operand): Tensor {
   return out;
 }
 
-/** a * b, elementwise with broadcasting. */
+/**
+ * a * b, elementwise with broadcasting.
+ * @param a - The first operand.
+ * @param b - The second operand, broadcastable with `a`.
+ * @throws {@link ShapeError} when the shapes do not broadcast.
+ */
 export function mul(a: Operand, b: Operand): Tensor {
   const [x, y, shape] = operands('mul', a, b);
   const out = new Tensor(zip(x, y, shape, (p, q) => p * q), shape);
@@ -66,7 +81,12 @@ export function mul(a: Operand, b: Operand): Tensor {
   return out;
 }
 
-/** a / b, elementwise with broadcasting. */
+/**
+ * a / b, elementwise with broadcasting.
+ * @param a - The dividend.
+ * @param b - The divisor, broadcastable with `a`.
+ * @throws {@link ShapeError} when the shapes do not broadcast.
+ */
 export function div(a: Operand, b: Operand): Tensor {
   const [x, y, shape] = operands('div', a, b);
   const out = new Tensor(zip(x, y, shape, (p, q) => p / q), shape);
@@ -82,7 +102,10 @@ export function div(a: Operand, b: Operand): Tensor {
   return out;
 }
 
-/** -t, elementwise. */
+/**
+ * -t, elementwise.
+ * @param t - The input.
+ */
 export function neg(t: Tensor): Tensor {
   const x = checkTensor('t', t);
   const out = negate(x);

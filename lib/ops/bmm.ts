@@ -34,6 +34,9 @@ function batchedProduct(a: Tensor, b: Tensor): Tensor {
  * The batched product of two 3-D tensors: [B, n, k] × [B, k, m] → [B, n, m]
  * (`torch.bmm`). For each batch entry, dA = dC·Bᵀ and dB = Aᵀ·dC; the
  * transposes are views, which BLAS takes as flags.
+ * @param a - [batch, m, k].
+ * @param b - [batch, k, n].
+ * @throws {@link ShapeError} when the shapes do not fit.
  */
 export function bmm(a: Tensor, b: Tensor): Tensor {
   checkTensor('a', a);

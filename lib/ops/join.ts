@@ -19,7 +19,12 @@ function recordJoin(name: string, inputs: Tensor[], out: Tensor, part: (g: Tenso
   record(name, inputs, [out], ([g]) => inputs.map((t, i) => (t.requiresGrad ? part(g as Tensor, i) : null)));
 }
 
-/** Joins tensors along an existing dimension; the others must match. */
+/**
+ * Joins tensors along an existing dimension; the others must match.
+ * @param tensors - The tensors to join; the other dimensions must agree.
+ * @param dim - The axis to join along (negative counts from the end).
+ * @throws {@link ShapeError} when the other dimensions differ.
+ */
 export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
   const inputs = checkTensors(tensors);
   const first = inputs[0].shape;
@@ -44,7 +49,12 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
   return out;
 }
 
-/** Joins tensors of one shape along a new dimension inserted at `dim`. */
+/**
+ * Joins tensors of one shape along a new dimension inserted at `dim`.
+ * @param tensors - Tensors of one shape.
+ * @param dim - Where the new axis goes (negative counts from the end).
+ * @throws {@link ShapeError} when the shapes differ.
+ */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   const inputs = checkTensors(tensors);
   const first = inputs[0].shape;

@@ -79,7 +79,12 @@ function recordMatmul(a: Tensor, b: Tensor, out: Tensor): void {
   recordSingleOutput('matmul', [a, b], out, (g) => [bKept ? product(g, bKept.T) : null, aKept ? product(aKept.T, g) : null]);
 }
 
-/** The matrix product of two 2-D tensors: [m, k] × [k, n] → [m, n] (zeros when k is 0). */
+/**
+ * The matrix product of two 2-D tensors: [m, k] × [k, n] → [m, n] (zeros when k is 0).
+ * @param a - [m, k].
+ * @param b - [k, n].
+ * @throws {@link ShapeError} when the inner sizes differ or a tensor is not 2-D.
+ */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   checkMatmul(a, b);
   const out = product(a, b);
@@ -90,6 +95,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 /**
  * `matmul` on a worker thread: the event loop stays free while it runs.
  * Recorded like `matmul`; its backward runs synchronously.
+ * @param a - [m, k].
+ * @param b - [k, n].
+ * @throws {@link ShapeError} when the inner sizes differ or a tensor is not 2-D.
  */
 export async function matmulAsync(a: Tensor, b: Tensor): Promise<Tensor> {
   checkMatmul(a, b);

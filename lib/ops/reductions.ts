@@ -49,6 +49,9 @@ function spread({ x, kept }: Reduction, g: Tensor, scale: number): Tensor {
  * Sum of all elements (shape []), or along `dim`, which is removed unless
  * `keepDim` (then it has size 1). With `keepDim` and no `dim`, every
  * dimension is kept with size 1.
+ * @param t - The input.
+ * @param dim - The axis to sum over (negative counts from the end); all when omitted.
+ * @param keepDim - Keep the reduced axis with size 1.
  */
 export function sum(t: Tensor, dim?: number, keepDim?: boolean): Tensor {
   const r = reduction(t, dim, keepDim);
@@ -57,7 +60,12 @@ export function sum(t: Tensor, dim?: number, keepDim?: boolean): Tensor {
   return out;
 }
 
-/** Mean of all elements, or along `dim`; dimensions as in `sum`. NaN over zero elements. */
+/**
+ * Mean of all elements, or along `dim`; dimensions as in `sum`. NaN over zero elements.
+ * @param t - The input.
+ * @param dim - The axis to average over (negative counts from the end); all when omitted.
+ * @param keepDim - Keep the reduced axis with size 1.
+ */
 export function mean(t: Tensor, dim?: number, keepDim?: boolean): Tensor {
   const r = reduction(t, dim, keepDim);
   const out = reduceSum(r, 1 / r.count);

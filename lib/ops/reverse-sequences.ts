@@ -30,7 +30,9 @@ function permute(src: Float32Array, shape: readonly number[], lengths: Int32Arra
  * Reverses the time axis of x [batch, time, ...] within each sequence's
  * length: out[b, t] = x[b, L_b − 1 − t] for t < L_b, and x[b, t] for the
  * padded steps t ≥ L_b.
- * @param lengths one length per sequence (1 ≤ L_b ≤ time) @default every sequence has all time steps
+ * @param x - The sequences, [batch, time, ...].
+ * @param lengths - One length per sequence (1 ≤ L_b ≤ time); every sequence has all time steps when omitted.
+ * @throws {@link ShapeError} when the lengths do not fit `x`.
  */
 export function reverseSequences(x: Tensor, lengths?: Lengths): Tensor {
   checkTensor('x', x);

@@ -13,6 +13,7 @@ import { checkTensor, denseData, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkInteger, checkNumber, checkOptions, fail, formatShape, optionKeys } from '../validate';
 import { checkLengths } from './lengths';
 
+/** The options of {@link scaledDotProductAttention}. */
 export interface ScaledDotProductAttentionOptions {
   /** Valid keys per sequence (1 ≤ L_b ≤ Tk); later keys get weight 0 and no gradient. @default all keys */
   keyLengths?: Int32Array | readonly number[] | null;
@@ -41,6 +42,7 @@ export const SDPA_OPTION_KEYS = optionKeys<ScaledDotProductAttentionOptions>({
   keyLengths: true, attnMask: true, isCausal: true, causalOffset: true, scale: true, dropout: true, seed: true, needWeights: true,
 });
 
+/** What {@link scaledDotProductAttention} returns. */
 export interface ScaledDotProductAttentionResult {
   /** [B, heads, Tq, Dv], a view of [B, Tq, heads, Dv] storage (so merging the heads back is free). */
   output: Tensor;
@@ -65,7 +67,14 @@ function viewFields(prefix: string, t: Tensor, data: Float32Array | Float64Array
   };
 }
 
-/** softmax(scale·q·kᵀ + mask)·v. q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, Dv]. */
+/**
+ * softmax(scale·q·kᵀ + mask)·v. q [B, H, Tq, D], k [B, H, Tk, D], v [B, H, Tk, Dv].
+ * @param query - [B, H, Tq, D].
+ * @param key - [B, H, Tk, D].
+ * @param value - [B, H, Tk, Dv].
+ * @param options - {@link ScaledDotProductAttentionOptions}.
+ * @throws {@link ShapeError} when the shapes do not fit.
+ */
 export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, options: ScaledDotProductAttentionOptions = {}): ScaledDotProductAttentionResult {
   const o = checkOptions('options', options, SDPA_OPTION_KEYS);
   const q = headOperand('query', query), k = headOperand('key', key), v = headOperand('value', value);

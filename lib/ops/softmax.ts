@@ -42,7 +42,11 @@ function compute(t: Tensor, dim: number, log: boolean): Tensor {
   return new Tensor(out, x.shape);
 }
 
-/** softmax(x)_i = exp(x_i) / Σ_j exp(x_j) along `dim`. @param dim @default -1 */
+/**
+ * softmax(x)_i = exp(x_i) / Σ_j exp(x_j) along `dim`.
+ * @param t - The input.
+ * @param dim - The axis to normalize (negative counts from the end); the last when omitted.
+ */
 export function softmax(t: Tensor, dim = -1): Tensor {
   const out = compute(t, dim, false);
   if (t.requiresGrad) {
@@ -62,7 +66,11 @@ export function softmax(t: Tensor, dim = -1): Tensor {
   return out;
 }
 
-/** log(softmax(x)) along `dim`, without forming softmax(x). @param dim @default -1 */
+/**
+ * log(softmax(x)) along `dim`, without forming softmax(x).
+ * @param t - The input.
+ * @param dim - The axis to normalize (negative counts from the end); the last when omitted.
+ */
 export function logSoftmax(t: Tensor, dim = -1): Tensor {
   const out = compute(t, dim, true);
   if (t.requiresGrad) {

@@ -28,37 +28,59 @@ function unary(
   return out;
 }
 
-/** Hyperbolic tangent; tanh' = 1 - tanh². */
+/**
+ * Hyperbolic tangent; tanh' = 1 - tanh².
+ * @param t - The input.
+ */
 export function tanh(t: Tensor): Tensor {
   return unary('tanh', t, Math.tanh, 'output', (g, y) => g * (1 - y * y));
 }
 
-/** Logistic sigmoid 1 / (1 + e^-x); σ' = σ(1 - σ). */
+/**
+ * Logistic sigmoid 1 / (1 + e^-x); σ' = σ(1 - σ).
+ * @param t - The input.
+ */
 export function sigmoid(t: Tensor): Tensor {
   return unary('sigmoid', t, (x) => 1 / (1 + Math.exp(-x)), 'output', (g, y) => g * y * (1 - y));
 }
 
-/** max(x, 0); the gradient at 0 is taken as 0, as in PyTorch. */
+/**
+ * max(x, 0); the gradient at 0 is taken as 0, as in PyTorch.
+ * @param t - The input.
+ */
 export function relu(t: Tensor): Tensor {
   return unary('relu', t, (x) => (x > 0 ? x : 0), 'output', (g, y) => (y > 0 ? g : 0));
 }
 
-/** e^x. */
+/**
+ * e^x.
+ * @param t - The input.
+ */
 export function exp(t: Tensor): Tensor {
   return unary('exp', t, Math.exp, 'output', (g, y) => g * y);
 }
 
-/** Natural logarithm (NaN below 0, -Infinity at 0). */
+/**
+ * Natural logarithm (NaN below 0, -Infinity at 0).
+ * @param t - The input.
+ */
 export function log(t: Tensor): Tensor {
   return unary('log', t, Math.log, 'input', (g, x) => g / x);
 }
 
-/** x². */
+/**
+ * x².
+ * @param t - The input.
+ */
 export function square(t: Tensor): Tensor {
   return unary('square', t, (x) => x * x, 'input', (g, x) => 2 * g * x);
 }
 
-/** x^exponent for a number exponent. */
+/**
+ * x^exponent for a number exponent.
+ * @param t - The input.
+ * @param exponent - The power.
+ */
 export function pow(t: Tensor, exponent: number): Tensor {
   const p = checkNumber('exponent', exponent);
   // x^0 is constant: its gradient is 0 even where p·x^(p-1) would be 0·∞.
@@ -75,7 +97,10 @@ function erf(x: number): number {
   return sign * y;
 }
 
-/** GELU with the exact (erf) form, PyTorch's default: x·Φ(x). */
+/**
+ * GELU with the exact (erf) form, PyTorch's default: x·Φ(x).
+ * @param t - The input.
+ */
 export function gelu(t: Tensor): Tensor {
   return unary(
     'gelu',

@@ -1,6 +1,10 @@
 import { binding } from '../native';
 import { checkHyper, Optimizer, ParamGroup, ParamGroupInput, ParamLike, ParamState } from './optimizer';
 
+/**
+ * The hyperparameters of {@link Adagrad} (each optional in the constructor, and settable per
+ * parameter group).
+ */
 export interface AdagradOptions {
   /** Learning rate. @default 1e-2 */
   lr: number;
@@ -16,6 +20,12 @@ export interface AdagradOptions {
 
 /** Adagrad with PyTorch's update rule. */
 export class Adagrad extends Optimizer<AdagradOptions> {
+  /**
+   * @param params - The parameters to update (`model.parameters()`), or parameter groups with their
+   *   own hyperparameters.
+   * @param opts - {@link AdagradOptions}, the defaults of every group.
+   * @throws {@link ValidationError} when a hyperparameter is out of range.
+   */
   constructor(params: Iterable<ParamLike> | ParamGroupInput<AdagradOptions>[], opts: Partial<AdagradOptions> = {}) {
     super('Adagrad', params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10 }, opts);
   }

@@ -2,6 +2,10 @@ import { ValidationError } from '../errors';
 import { binding } from '../native';
 import { checkHyper, Optimizer, ParamGroup, ParamGroupInput, ParamLike, ParamState } from './optimizer';
 
+/**
+ * The hyperparameters of {@link Adam} and {@link AdamW} (each optional in the constructor, and
+ * settable per parameter group).
+ */
 export interface AdamOptions {
   /** Learning rate. @default 1e-3 */
   lr: number;
@@ -46,6 +50,19 @@ function adamUpdate(decoupled: boolean, p: Float32Array, g: Float32Array, group:
 
 /** Adam (Kingma & Ba), with PyTorch's update rule; weight decay is added to the gradient. */
 export class Adam extends Optimizer<AdamOptions> {
+  /**
+   * @param params - The parameters to update (`model.parameters()`), or parameter groups with their
+   *   own hyperparameters.
+   * @param opts - {@link AdamOptions}, the defaults of every group.
+   * @throws {@link ValidationError} when a hyperparameter is out of range.
+   * @example
+   * ```ts
+   * const opt = new eddy.optim.Adam(model.parameters(), { lr: 3e-3 });
+   * opt.zeroGrad();
+   * eddy.backward([loss]);
+   * opt.step();
+   * ```
+   */
   constructor(params: Iterable<ParamLike> | ParamGroupInput<AdamOptions>[], opts: Partial<AdamOptions> = {}) {
     super('Adam', params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false }, opts);
   }
@@ -61,6 +78,12 @@ export class Adam extends Optimizer<AdamOptions> {
 
 /** AdamW (Loshchilov & Hutter): Adam with weight decay applied to the weights, PyTorch's rule and defaults. */
 export class AdamW extends Optimizer<AdamOptions> {
+  /**
+   * @param params - The parameters to update (`model.parameters()`), or parameter groups with their
+   *   own hyperparameters.
+   * @param opts - {@link AdamOptions}, the defaults of every group.
+   * @throws {@link ValidationError} when a hyperparameter is out of range.
+   */
   constructor(params: Iterable<ParamLike> | ParamGroupInput<AdamOptions>[], opts: Partial<AdamOptions> = {}) {
     super('AdamW', params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false }, opts);
   }

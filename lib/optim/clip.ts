@@ -21,6 +21,7 @@ function gradsOf(params: Iterable<ParamLike>): Tensor[] {
   return out;
 }
 
+/** The options of {@link clipGradNorm}. */
 export interface ClipGradNormOptions {
   /** Order of the norm: a positive number or 'inf' (largest absolute value). @default 2 */
   normType?: number | 'inf';
@@ -34,6 +35,10 @@ export const CLIP_GRAD_NORM_OPTION_KEYS = optionKeys<ClipGradNormOptions>({ norm
  * Scales all gradients together so their combined norm is at most maxNorm
  * (by maxNorm / (norm + 1e-6) when larger), and returns the norm before
  * clipping — compare it with maxNorm to know whether this step clipped.
+ * @param params - The parameters whose gradients to clip (those without a gradient are skipped).
+ * @param maxNorm - The largest norm allowed, ≥ 0.
+ * @param opts - {@link ClipGradNormOptions}.
+ * @throws {@link ValidationError} when the norm is not finite and `errorIfNonfinite` is set.
  */
 export function clipGradNorm(params: Iterable<ParamLike>, maxNorm: number, opts: ClipGradNormOptions = {}): number {
   checkNumber('maxNorm', maxNorm, { min: 0 });
@@ -65,7 +70,11 @@ export function clipGradNorm(params: Iterable<ParamLike>, maxNorm: number, opts:
   return total;
 }
 
-/** Clamps every gradient element to [−clipValue, clipValue]. */
+/**
+ * Clamps every gradient element to [−clipValue, clipValue].
+ * @param params - The parameters whose gradients to clamp.
+ * @param clipValue - The largest magnitude allowed, ≥ 0.
+ */
 export function clipGradValue(params: Iterable<ParamLike>, clipValue: number): void {
   checkNumber('clipValue', clipValue, { min: 0 });
   for (const g of gradsOf(params)) {

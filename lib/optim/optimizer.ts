@@ -123,7 +123,12 @@ export abstract class Optimizer<O extends { lr: number }> {
     return { state, paramGroups };
   }
 
-  /** Restores `stateDict()` output; the groups must hold the same number of parameters of the same sizes. */
+  /**
+   * Restores `stateDict()` output; the groups must hold the same number of parameters of the same
+   * sizes.
+   * @param sd - A state dict from `stateDict()`.
+   * @throws {@link ValidationError} when the state dict does not match the optimizer's groups.
+   */
   loadStateDict(sd: OptimizerStateDict): void {
     const { groups, restored } = this.readStateDict(sd);
     groups.forEach((g, i) => (this.paramGroups[i] = g));
@@ -131,7 +136,11 @@ export abstract class Optimizer<O extends { lr: number }> {
     for (const [p, st] of restored) this.state.set(p, st);
   }
 
-  /** Checks a state dict as `loadStateDict` would, changing nothing. */
+  /**
+   * Checks a state dict as `loadStateDict` would, changing nothing.
+   * @param sd - A state dict from `stateDict()`.
+   * @throws {@link ValidationError} when the state dict does not match the optimizer's groups.
+   */
   checkStateDict(sd: OptimizerStateDict): void {
     this.readStateDict(sd);
   }

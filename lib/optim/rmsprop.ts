@@ -2,6 +2,10 @@ import { binding } from '../native';
 import { checkHyper, Optimizer, ParamGroup, ParamGroupInput, ParamLike, ParamState } from './optimizer';
 import { ValidationError } from '../errors';
 
+/**
+ * The hyperparameters of {@link RMSprop} (each optional in the constructor, and settable per
+ * parameter group).
+ */
 export interface RMSpropOptions {
   /** Learning rate. @default 1e-2 */
   lr: number;
@@ -19,6 +23,12 @@ export interface RMSpropOptions {
 
 /** RMSprop with PyTorch's update rule (eps outside the square root). */
 export class RMSprop extends Optimizer<RMSpropOptions> {
+  /**
+   * @param params - The parameters to update (`model.parameters()`), or parameter groups with their
+   *   own hyperparameters.
+   * @param opts - {@link RMSpropOptions}, the defaults of every group.
+   * @throws {@link ValidationError} when a hyperparameter is out of range.
+   */
   constructor(params: Iterable<ParamLike> | ParamGroupInput<RMSpropOptions>[], opts: Partial<RMSpropOptions> = {}) {
     super('RMSprop', params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false }, opts);
   }

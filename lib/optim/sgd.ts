@@ -2,6 +2,10 @@ import { ValidationError } from '../errors';
 import { binding } from '../native';
 import { checkHyper, Optimizer, ParamGroup, ParamGroupInput, ParamLike, ParamState } from './optimizer';
 
+/**
+ * The hyperparameters of {@link SGD} (each optional in the constructor, and settable per parameter
+ * group).
+ */
 export interface SGDOptions {
   /** Learning rate. @default 1e-3 */
   lr: number;
@@ -17,6 +21,12 @@ export interface SGDOptions {
 
 /** Stochastic gradient descent, with PyTorch's update rule (momentum buffer starts as the first gradient). */
 export class SGD extends Optimizer<SGDOptions> {
+  /**
+   * @param params - The parameters to update (`model.parameters()`), or parameter groups with their
+   *   own hyperparameters.
+   * @param opts - {@link SGDOptions}, the defaults of every group.
+   * @throws {@link ValidationError} when a hyperparameter is out of range.
+   */
   constructor(params: Iterable<ParamLike> | ParamGroupInput<SGDOptions>[], opts: Partial<SGDOptions> = {}) {
     super('SGD', params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, opts);
   }

@@ -20,14 +20,28 @@ export interface RuntimeInfo {
   /** The instruction sets this CPU can run, widest first. */
   isaAvailable: IsaName[];
   /** What runs: the recurrent GEMM micro-kernel, the activation kernels and OpenBLAS's core (used for the other GEMMs). */
-  kernels: { recurrentGemm: string; activations: string; blas: string };
+  kernels: {
+    /** The recurrent GEMM micro-kernel. */
+    recurrentGemm: string;
+    /** The activation kernels. */
+    activations: string;
+    /** The BLAS core used for the other GEMMs. */
+    blas: string;
+  };
   /** Hardware threads the system reports. */
   hardwareThreads: number;
   /** Threads Eddy uses (`setNumThreads`). */
   numThreads: number;
 }
 
-/** What the native module found on this machine: BLAS build, CPU features, threads. */
+/**
+ * What the native module found on this machine: BLAS build, CPU features, threads.
+ * @example
+ * ```ts
+ * const { isa, kernels, numThreads } = eddy.runtimeInfo();
+ * console.log(`${isa}: ${kernels.recurrentGemm}, ${numThreads} threads`);
+ * ```
+ */
 export function runtimeInfo(): RuntimeInfo {
   return { ...binding.runtimeInfo(), numThreads: getNumThreads() };
 }

@@ -9,7 +9,11 @@ import { checkInteger } from '../validate';
 /** The most threads Eddy will use (the native pool's limit); more never helps on a CPU and costs memory. */
 export const MAX_THREADS: number = binding.maxThreads;
 
-/** Sets how many threads native kernels (GEMMs and Eddy's pool) use. */
+/**
+ * Sets how many threads native kernels (GEMMs and Eddy's pool) use.
+ * @param n - From 1 to the pool's limit.
+ * @throws {@link ValidationError} when `n` is out of range.
+ */
 export function setNumThreads(n: number): void {
   binding.setNumThreads(checkInteger('n', n, 1, MAX_THREADS));
 }

@@ -22,6 +22,7 @@ import { Tensor } from '../tensor/tensor';
 import { checkInteger, checkNumber, checkOptions, describe, formatShape, optionKeys } from '../validate';
 import { LinearRows } from './linear-rows';
 
+/** The options of {@link Batcher}. */
 export interface BatcherOptions {
   /** The most requests one batch runs. @default 32 */
   maxBatch?: number;
@@ -29,14 +30,22 @@ export interface BatcherOptions {
   maxDelayMs?: number;
   /** The most requests waiting; one more is refused with an OverloadedError. @default 1024 */
   maxQueue?: number;
-  /** Called with the number of requests of each batch as it starts (for metrics). @default none */
+  /**
+   * Called with the number of requests of each batch as it starts (for metrics). @default none
+   * @param size - The number of requests in the batch.
+   */
   onBatch?: (size: number) => void;
 }
 
 const BATCHER_OPTION_KEYS = optionKeys<BatcherOptions>({ maxBatch: true, maxDelayMs: true, maxQueue: true, onBatch: true });
 
+/** The options of {@link Batcher.predict}. */
 export interface BatchedPredictOptions {
-  /** Cancels the request: it leaves the queue (or its result is dropped) and the promise rejects with an AbortError. */
+  /**
+   * Cancels the request: it leaves the queue (or its result is dropped) and the promise rejects
+   * with an AbortError.
+   * @default none
+   */
   signal?: AbortSignal;
 }
 
@@ -59,15 +68,24 @@ interface Request {
  * later changes to them are not seen (make a new Batcher).
  */
 export class Batcher {
+  /** The most requests one batch runs. */
   readonly maxBatch: number;
+  /** How long the first waiting request waits for others, in milliseconds. */
   readonly maxDelayMs: number;
+  /** The most requests waiting. */
   readonly maxQueue: number;
   private queue: Request[] = [];
   private timer: NodeJS.Timeout | null = null;
   private running = 0;
   private closed = false;
 
+  /**
+   * @param model - The model the batches run on.
+   * @param opts - {@link BatcherOptions}.
+   * @throws {@link ValidationError} when an option is malformed.
+   */
   constructor(
+    /** The model the batches run on. */
     readonly model: Model,
     opts: BatcherOptions = {},
   ) {
@@ -100,6 +118,15 @@ export class Batcher {
    * The model's output for one sequence `x` ([steps, features], or [steps]
    * token ids), computed inside whatever batch it joins: [steps, …] for
    * per-step outputs, else the row's output.
+   * @param x - One sequence, [steps, features] or [steps] token ids.
+   * @param opts - {@link BatchedPredictOptions}.
+   * @throws {@link OverloadedError} (as a rejection) when `maxQueue` requests are already waiting.
+   * @throws {@link AbortError} (as a rejection) when `signal` aborts.
+   * @example
+   * ```ts
+   * const batcher = new eddy.serving.Batcher(model, { maxBatch: 16, maxDelayMs: 2 });
+   * const y = await batcher.predict(eddy.tensor(features)); // joins whatever batch is forming
+   * ```
    */
   predict(x: Tensor, opts: BatchedPredictOptions = {}): Promise<Tensor> {
     const o = checkOptions('opts', opts, BATCHED_PREDICT_OPTION_KEYS);

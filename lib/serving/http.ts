@@ -10,32 +10,51 @@ import { checkInteger, checkOptions, optionKeys } from '../validate';
 
 /** An error with the HTTP status it answers with. */
 export class HttpError extends EddyError {
+  /**
+   * @param status - The HTTP status of the answer.
+   * @param message - What went wrong, for the client.
+   * @param code - The stable code in the JSON error body.
+   * @param headers - Extra response headers.
+   */
   constructor(
+    /** The HTTP status of the answer. */
     readonly status: number,
     message: string,
     code = 'ERR_EDDY_HTTP',
+    /** Extra response headers (`Retry-After`, say). */
     readonly headers: Record<string, string> = {},
   ) {
     super(message, code);
   }
 }
 
+/** What a route's handler gets for one request. */
 export interface RouteContext {
   /** The parsed JSON body (POST), or undefined. */
   body: unknown;
   /** Aborted when the request times out or the client goes away. */
   signal: AbortSignal;
   /** Starts an NDJSON stream: each call writes one line. */
-  stream(): (value: unknown) => void;
+  stream(): (
+    /** One JSON value, written as one line. */
+    value: unknown,
+  ) => void;
 }
 
+/** One endpoint of {@link createHttpService}. */
 export interface Route {
+  /** The HTTP method. */
   method: 'GET' | 'POST';
+  /** The exact path (`/predict`). */
   path: string;
-  /** Returns the JSON to send, or undefined after streaming. */
+  /**
+   * Returns the JSON to send, or undefined after streaming.
+   * @param ctx - {@link RouteContext}.
+   */
   handle(ctx: RouteContext): Promise<unknown>;
 }
 
+/** The options of {@link createHttpService}. */
 export interface HttpServiceOptions {
   /** Largest request body in bytes; larger ones get 413. @default 1048576 */
   maxBodyBytes?: number;
@@ -85,12 +104,22 @@ export class ServiceMetrics {
   /** Reads the requests waiting for a batch. */
   queueDepth: () => number = () => 0;
 
+  /**
+   * Counts one answered request.
+   * @param path - The request's path.
+   * @param status - The HTTP status answered.
+   * @param seconds - The time from request to answer.
+   */
   request(path: string, status: number, seconds: number): void {
     const key = `path="${path}",status="${status}"`;
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
     this.latency.observe(seconds);
   }
 
+  /**
+   * Counts one batch run.
+   * @param size - Requests in the batch.
+   */
   batch(size: number): void {
     this.batches.observe(size);
   }
@@ -115,14 +144,22 @@ export class ServiceMetrics {
   }
 }
 
+/** What {@link createHttpService} returns. */
 export interface HttpService {
+  /** The node:http server (call `listen` on it). */
   readonly server: http.Server;
+  /** The counters `/metrics` reports. */
   readonly metrics: ServiceMetrics;
   /** Stops taking requests (503 from now on, `/healthz` included), waits for those in flight, then closes the server. */
   drain(): Promise<void>;
 }
 
-/** An HTTP server answering `routes`, plus `GET /healthz` and `GET /metrics`. */
+/**
+ * An HTTP server answering `routes`, plus `GET /healthz` and `GET /metrics`.
+ * @param routes - The endpoints besides `/healthz` and `/metrics`.
+ * @param opts - {@link HttpServiceOptions}.
+ * @throws {@link ValidationError} when an option is malformed.
+ */
 export function createHttpService(routes: Route[], opts: HttpServiceOptions = {}): HttpService {
   const o = checkOptions('opts', opts, HTTP_SERVICE_OPTION_KEYS);
   const maxBody = checkInteger('opts.maxBodyBytes', o.maxBodyBytes ?? 1 << 20, 1);

@@ -26,10 +26,20 @@ export const SESSION_STATE_VERSION = 1;
 
 /** A session's carried state as plain JSON-safe data (`session.state()`). */
 export interface SessionState {
+  /** Identifies the object: `'eddy.session'`. */
   format: typeof SESSION_STATE_FORMAT;
+  /** The version of this layout. */
   version: number;
   /** By recurrent layer path: h (and c for an LSTM), numLayers × hiddenSize numbers, layer by layer. */
-  layers: Record<string, { h: number[]; c?: number[] }>;
+  layers: Record<
+    string,
+    {
+      /** The hidden states. */
+      h: number[];
+      /** The cell states (LSTM only). */
+      c?: number[];
+    }
+  >;
 }
 
 /** What a session runs: a Sequential or functional model with one input. */
@@ -56,7 +66,15 @@ export class Session {
   /** Whether the steppers (not `states`) hold the current state. */
   private inSteppers = false;
 
+  /**
+   * @param model - A Sequential or functional model with one input.
+   * @param state - A state from `state()` to resume; empty states when omitted.
+   * @throws {@link ValidationError} when the model is not a Sequential or single-input functional
+   *   model.
+   * @throws {@link FormatError} when `state` is malformed or does not fit the model.
+   */
   constructor(
+    /** The model the session runs. */
     readonly model: SessionModel,
     state?: SessionState,
   ) {
@@ -84,6 +102,8 @@ export class Session {
    * array) or, for a model starting with an Embedding, one token id — and
    * returns the model's output for it. A chunk of k steps (`[k, inputSize]`,
    * or k ids) returns `[k, …]` outputs.
+   * @param input - One step's features (or token id), or a chunk of steps.
+   * @throws {@link ShapeError} when the input does not fit the model's first layer.
    */
   step(input: StepInput): Tensor {
     const single = this.plan ? this.singleStep(input) : null;
@@ -186,7 +206,12 @@ export class Session {
     return { format: SESSION_STATE_FORMAT, version: SESSION_STATE_VERSION, layers };
   }
 
-  /** Replaces the carried states with `state` (checked against the model first; nothing changes on error). */
+  /**
+   * Replaces the carried states with `state` (checked against the model first; nothing changes on
+   * error).
+   * @param state - A state from `state()`.
+   * @throws {@link FormatError} when the state is malformed or does not fit the model.
+   */
   restore(state: SessionState): void {
     this.states = this.statesFrom(state);
     this.inSteppers = false;
@@ -277,6 +302,18 @@ function fail(message: string): never {
 /**
  * `eddy.session(model, state?)`: a streaming session over `model`, empty or
  * resumed from a `session.state()`.
+ * @param model - A Sequential or functional model with one input.
+ * @param state - A state from `session.state()` to resume; empty states when omitted.
+ * @throws {@link ValidationError} when the model is not a Sequential or single-input functional
+ *   model.
+ * @throws {@link FormatError} when `state` is malformed or does not fit the model.
+ * @example
+ * ```ts
+ * const s = eddy.session(model);
+ * for (const id of promptIds) s.step(id);
+ * const logits = s.step(lastId); // the next token's scores
+ * const saved = s.state(); // JSON-safe, resumable with eddy.session(model, saved)
+ * ```
  */
 export function session(model: SessionModel, state?: SessionState): Session {
   return new Session(model, state);

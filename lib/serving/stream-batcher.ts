@@ -24,6 +24,7 @@ import { Tensor, zeros } from '../tensor/tensor';
 import { checkInteger, checkNumber, checkOptions, describe, optionKeys } from '../validate';
 import { PlanStep, Session, SessionModel, SessionState, StepInput, valuesOf } from './session';
 
+/** The options of {@link StreamBatcher}. */
 export interface StreamBatcherOptions {
   /** The most steps one batch runs. @default 256 */
   maxBatch?: number;
@@ -80,7 +81,10 @@ export class BatchedStream {
     return this.closed;
   }
 
-  /** Queues one step (or a chunk) of this stream; steps of one stream run in order. */
+  /**
+   * Queues one step (or a chunk) of this stream; steps of one stream run in order.
+   * @param input - One step's features (or token id), or a chunk of steps.
+   */
   step(input: StepInput): Promise<Tensor> {
     if (this.closed) return Promise.reject(new ValidationError('Expected an open stream but this one was closed'));
     return this.batcher.enqueue(this, input);
@@ -103,8 +107,21 @@ export class BatchedStream {
   }
 }
 
+/**
+ * Runs the steps of many concurrent streams over one model as batches: each waiting stream's next
+ * step joins one batched native call, and every stream's results are the same as its own `Session`
+ * would give.
+ * @example
+ * ```ts
+ * const batcher = new eddy.serving.StreamBatcher(model);
+ * const stream = batcher.open();
+ * const out = await stream.step(tokenId);
+ * ```
+ */
 export class StreamBatcher {
+  /** The most steps one batch runs. */
   readonly maxBatch: number;
+  /** How long the first waiting step waits for others, in milliseconds. */
   readonly maxDelayMs: number;
   private queue: Pending[] = [];
   private timer: { cancel(): void; immediate: boolean } | null = null;
@@ -127,7 +144,13 @@ export class StreamBatcher {
   private readonly linearOut = new Map<number, Float32Array>();
   private batches = 0;
 
+  /**
+   * @param model - A Sequential or functional model with one input.
+   * @param opts - {@link StreamBatcherOptions}.
+   * @throws {@link ValidationError} when the model or an option is malformed.
+   */
   constructor(
+    /** The model the streams run through. */
     readonly model: SessionModel,
     opts: StreamBatcherOptions = {},
   ) {
@@ -141,7 +164,11 @@ export class StreamBatcher {
     }
   }
 
-  /** A new stream, empty or resumed from a `state()`. */
+  /**
+   * A new stream, empty or resumed from a `state()`.
+   * @param state - A state from `stream.state()` or `session.state()` to resume.
+   * @throws {@link FormatError} when `state` is malformed or does not fit the model.
+   */
   open(state?: SessionState): BatchedStream {
     const states = state === undefined ? {} : this.session.statesFrom(state);
     const stream = new BatchedStream(this);
@@ -188,6 +215,9 @@ export class StreamBatcher {
    * holds one step per stream: `[n, inputSize]` features (a Float32Array or
    * Tensor), or n token ids for a model starting with an Embedding. The
    * streams must be distinct, open, of this batcher, with no steps queued.
+   * @param streams - Distinct open streams of this batcher, with no steps queued.
+   * @param inputs - One step per stream.
+   * @throws {@link ValidationError} when a stream or the inputs do not qualify.
    */
   stepMany(streams: readonly BatchedStream[], inputs: Tensor | Float32Array | Int32Array | readonly number[]): Tensor {
     if (!Array.isArray(streams) || streams.length === 0) throw new ValidationError(`Expected a non-empty array of streams for streams but received ${describe(streams)}`);

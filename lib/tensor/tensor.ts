@@ -70,6 +70,11 @@ export class Tensor {
   /**
    * Wraps storage without copying. Prefer `eddy.tensor()`, which validates
    * its arguments; this constructor trusts them.
+   * @param data - The storage, kept (not copied).
+   * @param shape - The tensor's shape.
+   * @param strides - Elements between neighbours along each axis; row-major (contiguous) when
+   *   omitted.
+   * @param offset - Where the first element sits in `data`.
    */
   constructor(data: Float32Array, shape: readonly number[], strides?: readonly number[], offset = 0) {
     this.data = data;
@@ -155,7 +160,12 @@ export class Tensor {
     return this.data[this.offset];
   }
 
-  /** The element at the given indices (negative indices count from the end). */
+  /**
+   * The element at the given indices (negative indices count from the end).
+   * @param indices - One index per axis.
+   * @throws {@link ShapeError} when the number of indices is not the rank.
+   * @throws {@link ValidationError} when an index is out of range.
+   */
   get(...indices: number[]): number {
     if (indices.length !== this.rank) {
       throw new ShapeError(`Expected ${this.rank} indices for get() on shape ${formatShape(this.shape)} but received ${indices.length}`);
@@ -165,7 +175,11 @@ export class Tensor {
     return this.data[pos];
   }
 
-  /** Same elements, new shape; a view when contiguous. One dimension may be -1. */
+  /**
+   * Same elements, new shape; a view when contiguous. One dimension may be -1.
+   * @param shape - The new shape, with as many elements.
+   * @throws {@link ShapeError} when the sizes differ.
+   */
   reshape(shape: readonly number[]): Tensor {
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= -1)) {
       fail('an array of non-negative integers (one may be -1)', 'shape', shape);
@@ -190,7 +204,11 @@ export class Tensor {
     return this.recordedView('reshape', out, (g) => g.reshape(resolved));
   }
 
-  /** A view with dimensions dim0 and dim1 swapped. */
+  /**
+   * A view with dimensions dim0 and dim1 swapped.
+   * @param dim0 - One axis (negative counts from the end).
+   * @param dim1 - The other axis.
+   */
   transpose(dim0 = -2, dim1 = -1): Tensor {
     const a = this.normalizeDim('dim0', dim0);
     const b = this.normalizeDim('dim1', dim1);
@@ -207,7 +225,12 @@ export class Tensor {
     return this.transpose(0, 1);
   }
 
-  /** A view of elements start..end-1 along dim (negative values count from the end). */
+  /**
+   * A view of elements start..end-1 along dim (negative values count from the end).
+   * @param dim - The axis.
+   * @param start - The first index kept.
+   * @param end - One past the last index kept; the axis's size when omitted.
+   */
   slice(dim: number, start: number, end?: number): Tensor {
     const d = this.normalizeDim('dim', dim);
     const n = this.shape[d];
@@ -222,7 +245,11 @@ export class Tensor {
     return this.recordedView('slice', new Tensor(this.data, shape, this.strides, this.offset + s * this.strides[d]), (g) => g.slice(d, s, e));
   }
 
-  /** A view of index along dim, with that dimension removed. */
+  /**
+   * A view of index along dim, with that dimension removed.
+   * @param dim - The axis.
+   * @param index - The index kept.
+   */
   select(dim: number, index: number): Tensor {
     const d = this.normalizeDim('dim', dim);
     const i = this.normalizeIndex('index', index, d);
@@ -243,6 +270,14 @@ export class Tensor {
    * computed from and adds it to their `grad`. `grad` (the upstream
    * gradient, same shape as this) may be omitted only for one-element
    * tensors, where it is 1.
+   * @param grad - The upstream gradient, shaped like this tensor.
+   * @param opts - {@link BackwardOptions}.
+   * @throws {@link ShapeError} when `grad` has the wrong shape.
+   * @example
+   * ```ts
+   * const loss = eddy.losses.mse(model.forward(x) as eddy.Tensor, y);
+   * loss.backward(); // fills every parameter's grad
+   * ```
    */
   backward(grad?: Tensor | null, opts?: BackwardOptions): void {
     lazy.backward().backwardFrom(this, grad, opts);
@@ -258,7 +293,11 @@ export class Tensor {
     return new Tensor(this.data, this.shape, this.strides, this.offset);
   }
 
-  /** Sets `requiresGrad` on a leaf and returns it, for chaining. */
+  /**
+   * Sets `requiresGrad` on a leaf and returns it, for chaining.
+   * @param flag - Whether the tensor requires grad.
+   * @throws {@link ValidationError} when the tensor is not a leaf.
+   */
   requiresGrad_(flag = true): this {
     checkBoolean('flag', flag);
     if (this.gradFn !== null) {
@@ -270,22 +309,34 @@ export class Tensor {
     return this;
   }
 
-  /** `eddy.add(this, other)`. */
+  /**
+   * `eddy.add(this, other)`.
+   * @param other - The second operand.
+   */
   add(other: Tensor | number): Tensor {
     return lazy.arithmetic().add(this, other);
   }
 
-  /** `eddy.sub(this, other)`. */
+  /**
+   * `eddy.sub(this, other)`.
+   * @param other - The second operand.
+   */
   sub(other: Tensor | number): Tensor {
     return lazy.arithmetic().sub(this, other);
   }
 
-  /** `eddy.mul(this, other)`. */
+  /**
+   * `eddy.mul(this, other)`.
+   * @param other - The second operand.
+   */
   mul(other: Tensor | number): Tensor {
     return lazy.arithmetic().mul(this, other);
   }
 
-  /** `eddy.div(this, other)`. */
+  /**
+   * `eddy.div(this, other)`.
+   * @param other - The divisor.
+   */
   div(other: Tensor | number): Tensor {
     return lazy.arithmetic().div(this, other);
   }
@@ -295,17 +346,28 @@ export class Tensor {
     return lazy.arithmetic().neg(this);
   }
 
-  /** `eddy.matmul(this, other)`. */
+  /**
+   * `eddy.matmul(this, other)`.
+   * @param other - The right-hand matrix.
+   */
   matmul(other: Tensor): Tensor {
     return lazy.matmul().matmul(this, other);
   }
 
-  /** `eddy.sum(this, dim, keepDim)`. */
+  /**
+   * `eddy.sum(this, dim, keepDim)`.
+   * @param dim - The axis; all when omitted.
+   * @param keepDim - Keep the reduced axis with size 1.
+   */
   sum(dim?: number, keepDim?: boolean): Tensor {
     return lazy.reductions().sum(this, dim, keepDim);
   }
 
-  /** `eddy.mean(this, dim, keepDim)`. */
+  /**
+   * `eddy.mean(this, dim, keepDim)`.
+   * @param dim - The axis; all when omitted.
+   * @param keepDim - Keep the reduced axis with size 1.
+   */
   mean(dim?: number, keepDim?: boolean): Tensor {
     return lazy.reductions().mean(this, dim, keepDim);
   }
@@ -431,6 +493,12 @@ function isNumericTypedArray(x: unknown): x is ArrayLike<number> {
  * eddy.tensor([[1, 2], [3, 4]])               // shape [2, 2]
  * eddy.tensor(new Float32Array(6), [2, 3])    // zero copy
  * ```
+ * @param data - The values: a Float32Array (kept), another typed array, a number, or nested arrays
+ *   of numbers.
+ * @param shape - The shape; inferred from `data` when omitted.
+ * @param opts - {@link TensorOptions}.
+ * @throws {@link ShapeError} when `shape` does not hold as many elements as `data`.
+ * @throws {@link ValidationError} when `data` is not numeric or nested arrays are ragged.
  */
 export function tensor(data: TensorData, shape?: readonly number[], opts?: TensorOptions): Tensor {
   const options = checkOptions('opts', opts, TENSOR_OPTION_KEYS);
@@ -463,7 +531,11 @@ export function tensor(data: TensorData, shape?: readonly number[], opts?: Tenso
   return new Tensor(values, dims).requiresGrad_(requiresGrad);
 }
 
-/** A tensor of zeros. */
+/**
+ * A tensor of zeros.
+ * @param shape - The shape.
+ * @throws {@link ValidationError} when the shape is malformed.
+ */
 export function zeros(shape: readonly number[]): Tensor {
   const dims = checkShape('shape', shape);
   return new Tensor(new Float32Array(shapeSize(dims)), dims);

@@ -4,6 +4,7 @@ import { checkBoolean, checkOptions, fail, optionKeys, quote } from '../validate
 import { jsonBoolean, readTokenizerJSON, Tokenizer } from './tokenizer';
 import { buildTokenList, checkReserved, VocabularyOptions } from './vocabulary';
 
+/** The options of {@link CharTokenizer.fromTexts}. */
 export interface CharTokenizerOptions extends VocabularyOptions {
   /** Lower-case text before splitting. @default false */
   lowercase?: boolean;
@@ -12,10 +13,15 @@ export interface CharTokenizerOptions extends VocabularyOptions {
 /** The keys of CharTokenizerOptions, for checkOptions. */
 export const CHAR_TOKENIZER_OPTION_KEYS = optionKeys<CharTokenizerOptions>({ lowercase: true, minFrequency: true, maxSize: true, padToken: true, unkToken: true });
 
+/** A {@link CharTokenizer} as plain JSON (`toJSON()`), to store beside a model. */
 export interface CharTokenizerJSON {
+  /** Identifies the tokenizer class. */
   type: 'CharTokenizer';
+  /** The version of this layout. */
   version: 1;
+  /** Token text by id. */
   tokens: string[];
+  /** Whether text is lower-cased before splitting. */
   lowercase: boolean;
 }
 
@@ -31,6 +37,7 @@ export interface CharTokenizerJSON {
  */
 export class CharTokenizer extends Tokenizer {
   readonly separator = '';
+  /** Whether text is lower-cased before splitting. */
   readonly lowercase: boolean;
 
   private constructor(tokens: readonly string[], lowercase: boolean) {
@@ -38,7 +45,12 @@ export class CharTokenizer extends Tokenizer {
     this.lowercase = lowercase;
   }
 
-  /** Builds the vocabulary from one text or many. */
+  /**
+   * Builds the vocabulary from one text or many.
+   * @param texts - The corpus: one string, or any iterable of strings.
+   * @param opts - {@link CharTokenizerOptions}.
+   * @throws {@link ValidationError} when `texts` or an option is malformed.
+   */
   static fromTexts(texts: string | Iterable<string>, opts: CharTokenizerOptions = {}): CharTokenizer {
     const o = checkOptions('options', opts, CHAR_TOKENIZER_OPTION_KEYS);
     const lowercase = checkBoolean('lowercase', o.lowercase ?? false);
@@ -61,11 +73,16 @@ export class CharTokenizer extends Tokenizer {
     return Array.from(this.lowercase ? text.toLowerCase() : text);
   }
 
+  /** The tokenizer as plain JSON, for `fromJSON`. */
   toJSON(): CharTokenizerJSON {
     return { type: 'CharTokenizer', version: 1, tokens: this.tokens.slice(), lowercase: this.lowercase };
   }
 
-  /** Rebuilds a tokenizer from `toJSON()`'s output; malformed input gives a FormatError. */
+  /**
+   * Rebuilds a tokenizer from `toJSON()`'s output; malformed input gives a FormatError.
+   * @param json - The output of `toJSON()` (parsed).
+   * @throws {@link FormatError} when `json` is malformed.
+   */
   static fromJSON(json: unknown): CharTokenizer {
     const { o, tokens } = readTokenizerJSON(json, 'CharTokenizer');
     tokens.slice(2).forEach((t, i) => {

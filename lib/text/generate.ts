@@ -11,6 +11,7 @@ import { RecurrentStepper } from '../serving/recurrent-stepper';
 import { CheckedSampling, checkSampling, drawFrom } from './sampling';
 import { Tokenizer } from './tokenizer';
 
+/** The options of {@link generate}. */
 export interface GenerateOptions {
   /** Turns the prompt into ids and ids into text. */
   tokenizer: Tokenizer;
@@ -28,7 +29,10 @@ export interface GenerateOptions {
   seed?: number;
   /** Draw the padding and unknown tokens too. @default false */
   allowSpecialTokens?: boolean;
-  /** Stops the iteration between tokens. */
+  /**
+   * Stops the iteration between tokens.
+   * @default none
+   */
   signal?: AbortSignal;
 }
 
@@ -54,6 +58,10 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  *   res.write(piece);
  * }
  * ```
+ * @param model - A Sequential language model (see above).
+ * @param opts - {@link GenerateOptions}.
+ * @throws {@link ValidationError} when the model or an option is malformed (at the call, not at the
+ *   first token).
  */
 export function generate(model: unknown, opts: GenerateOptions): AsyncGenerator<string, void, undefined> {
   // Checked here, not on the first next(): bad options fail at the call.

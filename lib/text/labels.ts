@@ -6,8 +6,11 @@ import { FormatError, ValidationError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { checkOptions, describe, fail, optionKeys, quote } from '../validate';
 
+/** A {@link LabelMap} as plain JSON (`toJSON()`). */
 export interface LabelMapJSON {
+  /** Identifies the class. */
   type: 'LabelMap';
+  /** The labels by class index. */
   classes: string[];
 }
 
@@ -17,9 +20,14 @@ export interface LabelMapJSON {
  * on the order of the data.
  */
 export class LabelMap {
+  /** The labels by class index. */
   readonly classes: readonly string[];
   private readonly index: Map<string, number>;
 
+  /**
+   * @param classes - The labels by class index, distinct.
+   * @throws {@link ValidationError} when `classes` is empty or holds a duplicate.
+   */
   constructor(classes: readonly string[]) {
     if (!Array.isArray(classes) || classes.length === 0) fail('non-empty array of class labels', 'classes', classes);
     classes.forEach((c, i) => {
@@ -30,7 +38,15 @@ export class LabelMap {
     this.index = new Map(classes.map((c, i) => [c, i]));
   }
 
-  /** The distinct labels of `labels`, sorted (numbers and booleans become strings). */
+  /**
+   * The distinct labels of `labels`, sorted (numbers and booleans become strings).
+   * @param labels - The labels of a data set, in any order, with repeats.
+   * @example
+   * ```ts
+   * const labels = eddy.text.LabelMap.fromLabels(['spam', 'ham', 'spam']);
+   * labels.encode(['ham', 'spam']); // Int32Array [0, 1]
+   * ```
+   */
   static fromLabels(labels: Iterable<string | number | boolean>): LabelMap {
     if (labels === null || typeof labels !== 'object' || !(Symbol.iterator in labels)) fail('iterable of labels', 'labels', labels);
     const set = new Set<string>();
@@ -43,14 +59,22 @@ export class LabelMap {
     return this.classes.length;
   }
 
-  /** The index of one label. */
+  /**
+   * The index of one label.
+   * @param label - A label of the map.
+   * @throws {@link ValidationError} when the label is unknown.
+   */
   indexOf(label: string | number | boolean): number {
     const i = this.index.get(String(label));
     if (i === undefined) fail(`one of the ${this.size} known labels`, 'label', label);
     return i;
   }
 
-  /** Class indices for `labels`; an unknown label is an error naming its position. */
+  /**
+   * Class indices for `labels`; an unknown label is an error naming its position.
+   * @param labels - Labels of the map.
+   * @throws {@link ValidationError} when a label is unknown.
+   */
   encode(labels: readonly (string | number | boolean)[]): Int32Array {
     if (!Array.isArray(labels)) fail('array of labels', 'labels', labels);
     return Int32Array.from(labels, (l, i) => {
@@ -60,7 +84,11 @@ export class LabelMap {
     });
   }
 
-  /** The labels of class indices (or of a Tensor of them). */
+  /**
+   * The labels of class indices (or of a Tensor of them).
+   * @param indices - Class indices.
+   * @throws {@link ValidationError} when an index is out of range.
+   */
   decode(indices: ArrayLike<number> | Tensor): string[] {
     const values = indices instanceof Tensor ? indices.toFloat32Array() : indices;
     if (values === null || typeof values !== 'object' || typeof values.length !== 'number') fail('array of class indices or Tensor', 'indices', indices);
@@ -71,11 +99,16 @@ export class LabelMap {
     });
   }
 
+  /** The map as plain JSON, for `fromJSON`. */
   toJSON(): LabelMapJSON {
     return { type: 'LabelMap', classes: this.classes.slice() };
   }
 
-  /** Rebuilds a map from `toJSON()`'s output; malformed input gives a FormatError. */
+  /**
+   * Rebuilds a map from `toJSON()`'s output; malformed input gives a FormatError.
+   * @param json - The output of `toJSON()` (parsed).
+   * @throws {@link FormatError} when `json` is malformed.
+   */
   static fromJSON(json: unknown): LabelMap {
     if (json === null || typeof json !== 'object' || (json as { type?: unknown }).type !== 'LabelMap') {
       throw new FormatError(`Expected a LabelMap JSON object ({ type: "LabelMap", classes }) for json but received ${describe(json)}`);
@@ -87,11 +120,13 @@ export class LabelMap {
     return new LabelMap(classes);
   }
 
+  /** The classes, for messages. */
   toString(): string {
     return `LabelMap(${this.size} classes)`;
   }
 }
 
+/** The options of {@link classWeights}. */
 export interface ClassWeightOptions {
   /** Number of classes when labels are indices. @default the largest index + 1 */
   numClasses?: number;
@@ -106,6 +141,9 @@ export const CLASS_WEIGHT_OPTION_KEYS = optionKeys<ClassWeightOptions>({ numClas
  * longer wins. `labels` are class indices (Int32Array, numbers, a Tensor);
  * use `labelMap.encode` first for strings. Pass the result as
  * `losses.crossEntropy(logits, y, { weight })`.
+ * @param labels - The class index of every example.
+ * @param opts - {@link ClassWeightOptions}.
+ * @throws {@link ValidationError} when an index is negative or not below `numClasses`.
  */
 export function classWeights(labels: ArrayLike<number> | Tensor, opts?: ClassWeightOptions): Float32Array {
   const values = labels instanceof Tensor ? labels.toFloat32Array() : labels;

@@ -7,6 +7,7 @@ import { ShapeError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { checkInteger, checkOptions, fail, optionKeys } from '../validate';
 
+/** The options of {@link nextTokenData}. */
 export interface NextTokenOptions {
   /** Tokens per training sequence. */
   sequenceLength: number;
@@ -26,8 +27,23 @@ function checkIds(ids: unknown): ArrayLike<number> {
  * Next-token prediction data: x [N, sequenceLength] holds ids[s … s+L−1],
  * y [N, sequenceLength] holds ids[s+1 … s+L] for s = 0, stride, 2·stride, …
  * Train with `loss: 'crossEntropy'` on a model whose logits are [batch, time, vocab].
+ * @param ids - The token stream (a tokenizer's `encode` of the corpus).
+ * @param opts - {@link NextTokenOptions}.
+ * @throws {@link ShapeError} when the stream is shorter than one sequence plus one token.
+ * @throws {@link ValidationError} when an option is malformed.
+ * @example
+ * ```ts
+ * const ids = tokenizer.encode(corpus);
+ * const { x, y } = eddy.text.nextTokenData(ids, { sequenceLength: 64 });
+ * await model.fit({ x, y }, { loss: 'crossEntropy', metrics: ['bitsPerCharacter'] });
+ * ```
  */
-export function nextTokenData(ids: Int32Array | readonly number[], opts: NextTokenOptions): { x: Tensor; y: Tensor } {
+export function nextTokenData(ids: Int32Array | readonly number[], opts: NextTokenOptions): {
+  /** Input ids, [N, sequenceLength]. */
+  x: Tensor;
+  /** Target ids, the inputs shifted by one. */
+  y: Tensor;
+} {
   const values = checkIds(ids);
   const o = checkOptions('options', opts, NEXT_TOKEN_OPTION_KEYS);
   const L = checkInteger('sequenceLength', o.sequenceLength, 1);
@@ -51,6 +67,7 @@ export function nextTokenData(ids: Int32Array | readonly number[], opts: NextTok
  * that ignores context scores at best (bits per character for a character
  * tokenizer). A language model has learned something once its
  * `bitsPerCharacter` falls below this.
+ * @param ids - The token stream.
  */
 export function unigramEntropy(ids: Int32Array | readonly number[]): number {
   const values = checkIds(ids);

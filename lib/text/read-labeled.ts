@@ -8,16 +8,19 @@ import { FormatError } from '../errors';
 import { checkOptions, describe, fail, optionKeys, quote } from '../validate';
 import { parseCsv } from '../data/csv-text';
 
+/** What the labeled-text readers return: one text and one label per example. */
 export interface LabeledExamples {
+  /** The texts. */
   texts: string[];
   /** Labels as strings (numbers and booleans in JSON are converted), ready for `LabelMap.fromLabels`. */
   labels: string[];
 }
 
+/** The options of {@link parseLabeledJsonl} and {@link readLabeledJsonl}. */
 export interface JsonlLabelOptions {
-  /** @default 'text' */
+  /** The key holding each record's text. @default 'text' */
   textField?: string;
-  /** @default 'label' */
+  /** The key holding each record's label. @default 'label' */
   labelField?: string;
   /** Names the text in error messages. @default 'the JSONL text' */
   source?: string;
@@ -26,12 +29,13 @@ export interface JsonlLabelOptions {
 /** The keys of JsonlLabelOptions, for checkOptions. */
 export const JSONL_LABEL_OPTION_KEYS = optionKeys<JsonlLabelOptions>({ textField: true, labelField: true, source: true });
 
+/** The options of {@link parseLabeledCsv} and {@link readLabeledCsv}. */
 export interface CsvLabelOptions {
   /** Header name of the text column. @default 'text' */
   textColumn?: string;
   /** Header name of the label column. @default 'label' */
   labelColumn?: string;
-  /** @default ',' */
+  /** The field separator. @default ',' */
   delimiter?: string;
   /** Names the text in error messages. @default 'the CSV text' */
   source?: string;
@@ -46,7 +50,12 @@ function fieldName(value: unknown, name: string, fallback: string): string {
   return value;
 }
 
-/** Parses JSON lines, one `{ text, label }` object per line (blank lines skipped). */
+/**
+ * Parses JSON lines, one `{ text, label }` object per line (blank lines skipped).
+ * @param text - The JSON lines.
+ * @param opts - {@link JsonlLabelOptions}.
+ * @throws {@link FormatError} at a bad line, naming it.
+ */
 export function parseLabeledJsonl(text: string, opts: JsonlLabelOptions = {}): LabeledExamples {
   if (typeof text !== 'string') fail('string', 'text', text);
   const o = checkOptions('options', opts, JSONL_LABEL_OPTION_KEYS);
@@ -75,7 +84,12 @@ export function parseLabeledJsonl(text: string, opts: JsonlLabelOptions = {}): L
   return out;
 }
 
-/** Parses CSV with a header naming the text and label columns. */
+/**
+ * Parses CSV with a header naming the text and label columns.
+ * @param text - The CSV, header first.
+ * @param opts - {@link CsvLabelOptions}.
+ * @throws {@link FormatError} at a bad record or a missing column, naming it.
+ */
 export function parseLabeledCsv(text: string, opts: CsvLabelOptions = {}): LabeledExamples {
   if (typeof text !== 'string') fail('string', 'text', text);
   const o = checkOptions('options', opts, CSV_LABEL_OPTION_KEYS);
@@ -101,14 +115,26 @@ export function parseLabeledCsv(text: string, opts: CsvLabelOptions = {}): Label
   return out;
 }
 
-/** Reads labeled examples from a JSON-lines file (see `parseLabeledJsonl`). */
+/**
+ * Reads labeled examples from a JSON-lines file (see `parseLabeledJsonl`).
+ * @param path - The file.
+ * @param opts - {@link JsonlLabelOptions}.
+ * @throws {@link FormatError} at a bad line, naming it.
+ * @throws {@link FileError} when the file cannot be read.
+ */
 export async function readLabeledJsonl(path: string, opts: JsonlLabelOptions = {}): Promise<LabeledExamples> {
   if (typeof path !== 'string') fail('file path string', 'path', path);
   const o = checkOptions('options', opts, JSONL_LABEL_OPTION_KEYS);
   return parseLabeledJsonl(await readText(path), { ...o, source: o.source ?? path });
 }
 
-/** Reads labeled examples from a CSV file (see `parseLabeledCsv`). */
+/**
+ * Reads labeled examples from a CSV file (see `parseLabeledCsv`).
+ * @param path - The file.
+ * @param opts - {@link CsvLabelOptions}.
+ * @throws {@link FormatError} at a bad record or a missing column, naming it.
+ * @throws {@link FileError} when the file cannot be read.
+ */
 export async function readLabeledCsv(path: string, opts: CsvLabelOptions = {}): Promise<LabeledExamples> {
   if (typeof path !== 'string') fail('file path string', 'path', path);
   const o = checkOptions('options', opts, CSV_LABEL_OPTION_KEYS);

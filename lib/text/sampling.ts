@@ -6,6 +6,7 @@
 import { Generator } from '../random';
 import { checkGenerator, checkInteger, checkNumber, checkOptions, fail, optionKeys } from '../validate';
 
+/** The options of {@link sampleLogits}. */
 export interface SamplingOptions {
   /** Divides the logits: below 1 sharpens, above 1 flattens; 0 always takes the most likely token. @default 1 */
   temperature?: number;
@@ -15,7 +16,7 @@ export interface SamplingOptions {
   topP?: number;
   /** Ids never drawn (e.g. padding). @default none */
   suppress?: readonly number[];
-  /** @default the global generator */
+  /** The random source of the draw. @default the global generator */
   generator?: Generator;
 }
 
@@ -68,6 +69,9 @@ export function filteredDistribution(logits: ArrayLike<number>, s: CheckedSampli
  * ```ts
  * eddy.text.sampleLogits(logits, { temperature: 0.8, topK: 40, generator: new eddy.Generator(1) });
  * ```
+ * @param logits - One score per token.
+ * @param opts - {@link SamplingOptions}.
+ * @throws {@link ValidationError} when `logits` or an option is malformed.
  */
 export function sampleLogits(logits: ArrayLike<number>, opts?: SamplingOptions): number {
   if (logits === null || typeof logits !== 'object' || typeof logits.length !== 'number') fail('array of logits', 'logits', logits);

@@ -8,6 +8,7 @@ import { Tensor } from '../tensor/tensor';
 import { checkBoolean, checkInteger, checkOptions, describe, fail, optionKeys } from '../validate';
 import { checkTokenList, PAD_ID, UNK_ID } from './vocabulary';
 
+/** The options of `encode` and `encodeBatch`. */
 export interface EncodeOptions {
   /** Cut the ids to at most this many (keeping the start). @default no limit */
   maxLength?: number;
@@ -16,6 +17,7 @@ export interface EncodeOptions {
 /** The keys of EncodeOptions, for checkOptions. */
 export const ENCODE_OPTION_KEYS = optionKeys<EncodeOptions>({ maxLength: true });
 
+/** The options of `decode`. */
 export interface DecodeOptions {
   /** Leave out padding ids. @default true */
   skipPadding?: boolean;
@@ -24,6 +26,7 @@ export interface DecodeOptions {
 /** The keys of DecodeOptions, for checkOptions. */
 export const DECODE_OPTION_KEYS = optionKeys<DecodeOptions>({ skipPadding: true });
 
+/** What `encodeBatch` returns: padded ids and the lengths, ready for `fit`. */
 export interface EncodedBatch {
   /** Token ids [batch, time] (as float32 values), padded with id 0; feed it to an Embedding. */
   x: Tensor;
@@ -55,6 +58,7 @@ export abstract class Tokenizer {
    * The text as tokens, before the vocabulary lookup. The padding and
    * unknown tokens' texts stand for themselves, so decoded ids encode
    * back to the same ids.
+   * @param text - The text.
    */
   split(text: string): string[] {
     let out: string[] = [];
@@ -73,6 +77,7 @@ export abstract class Tokenizer {
     }
   }
 
+  /** The tokenizer as plain JSON, for its class's `fromJSON`. */
   abstract toJSON(): object;
 
   /** Number of ids (the Embedding's numEmbeddings and the output layer's width). */
@@ -80,20 +85,29 @@ export abstract class Tokenizer {
     return this.tokens.length;
   }
 
+  /** The text of the padding token (id 0). */
   get padToken(): string {
     return this.tokens[PAD_ID];
   }
 
+  /** The text of the unknown token (id 1). */
   get unkToken(): string {
     return this.tokens[UNK_ID];
   }
 
-  /** The id of a token, or the unknown id. */
+  /**
+   * The id of a token, or the unknown id.
+   * @param token - A token's text.
+   */
   idOf(token: string): number {
     return this.ids.get(token) ?? UNK_ID;
   }
 
-  /** The ids of `text`; tokens outside the vocabulary become `unkId`. */
+  /**
+   * The ids of `text`; tokens outside the vocabulary become `unkId`.
+   * @param text - The text.
+   * @param opts - {@link EncodeOptions}.
+   */
   encode(text: string, opts?: EncodeOptions): Int32Array {
     if (typeof text !== 'string') fail('string', 'text', text);
     const o = checkOptions('options', opts, ENCODE_OPTION_KEYS);
@@ -105,13 +119,22 @@ export abstract class Tokenizer {
     return out;
   }
 
-  /** The text of one id. */
+  /**
+   * The text of one id.
+   * @param id - A token id.
+   * @throws {@link ValidationError} when the id is out of range.
+   */
   tokenText(id: number): string {
     if (!Number.isInteger(id) || id < 0 || id >= this.tokens.length) fail(`token id between 0 and ${this.tokens.length - 1}`, 'id', id);
     return this.tokens[id];
   }
 
-  /** The text of `ids`, tokens joined by `separator`; the unknown id decodes to `unkToken`. */
+  /**
+   * The text of `ids`, tokens joined by `separator`; the unknown id decodes to `unkToken`.
+   * @param ids - Token ids.
+   * @param opts - {@link DecodeOptions}.
+   * @throws {@link ValidationError} when an id is out of range.
+   */
   decode(ids: ArrayLike<number> | Tensor, opts?: DecodeOptions): string {
     const o = checkOptions('options', opts, DECODE_OPTION_KEYS);
     const skipPadding = checkBoolean('skipPadding', o.skipPadding ?? true);
@@ -130,6 +153,8 @@ export abstract class Tokenizer {
   /**
    * Encodes several texts into one padded batch: `{ x, lengths }` spreads
    * into the data `fit` takes, e.g. `{ ...tok.encodeBatch(texts), y }`.
+   * @param texts - The texts.
+   * @param opts - {@link EncodeOptions}.
    */
   encodeBatch(texts: readonly string[], opts?: EncodeOptions): EncodedBatch {
     if (!Array.isArray(texts) || texts.length === 0) fail('non-empty array of strings', 'texts', texts);

@@ -9,6 +9,7 @@ import { checkInteger, describe, fail, quote } from '../validate';
 export const PAD_ID = 0;
 export const UNK_ID = 1;
 
+/** How a tokenizer's vocabulary is built from data (shared by every tokenizer's `fromTexts`). */
 export interface VocabularyOptions {
   /** Tokens seen fewer times than this become the unknown token. @default 1 */
   minFrequency?: number;

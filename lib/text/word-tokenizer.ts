@@ -3,6 +3,7 @@ import { checkBoolean, checkOptions, fail, optionKeys } from '../validate';
 import { jsonBoolean, readTokenizerJSON, Tokenizer } from './tokenizer';
 import { buildTokenList, checkReserved, VocabularyOptions } from './vocabulary';
 
+/** The options of {@link WordTokenizer.fromTexts}. */
 export interface WordTokenizerOptions extends VocabularyOptions {
   /** Lower-case text before splitting. @default true */
   lowercase?: boolean;
@@ -13,11 +14,17 @@ export interface WordTokenizerOptions extends VocabularyOptions {
 /** The keys of WordTokenizerOptions, for checkOptions. */
 export const WORD_TOKENIZER_OPTION_KEYS = optionKeys<WordTokenizerOptions>({ lowercase: true, splitPunctuation: true, minFrequency: true, maxSize: true, padToken: true, unkToken: true });
 
+/** A {@link WordTokenizer} as plain JSON (`toJSON()`), to store beside a model. */
 export interface WordTokenizerJSON {
+  /** Identifies the tokenizer class. */
   type: 'WordTokenizer';
+  /** The version of this layout. */
   version: 1;
+  /** Token text by id. */
   tokens: string[];
+  /** Whether text is lower-cased before splitting. */
   lowercase: boolean;
+  /** Whether each punctuation mark is a token. */
   splitPunctuation: boolean;
 }
 
@@ -37,7 +44,9 @@ const WHITESPACE_SEPARATED = /\S+/gu;
  */
 export class WordTokenizer extends Tokenizer {
   readonly separator = ' ';
+  /** Whether text is lower-cased before splitting. */
   readonly lowercase: boolean;
+  /** Whether each punctuation mark is a token. */
   readonly splitPunctuation: boolean;
 
   private constructor(tokens: readonly string[], lowercase: boolean, splitPunctuation: boolean) {
@@ -46,7 +55,12 @@ export class WordTokenizer extends Tokenizer {
     this.splitPunctuation = splitPunctuation;
   }
 
-  /** Builds the vocabulary from one text or many. */
+  /**
+   * Builds the vocabulary from one text or many.
+   * @param texts - The corpus: one string, or any iterable of strings.
+   * @param opts - {@link WordTokenizerOptions}.
+   * @throws {@link ValidationError} when `texts` or an option is malformed.
+   */
   static fromTexts(texts: string | Iterable<string>, opts: WordTokenizerOptions = {}): WordTokenizer {
     const o = checkOptions('options', opts, WORD_TOKENIZER_OPTION_KEYS);
     const lowercase = checkBoolean('lowercase', o.lowercase ?? true);
@@ -71,11 +85,16 @@ export class WordTokenizer extends Tokenizer {
     return s.match(this.splitPunctuation ? WORDS_AND_PUNCTUATION : WHITESPACE_SEPARATED) ?? [];
   }
 
+  /** The tokenizer as plain JSON, for `fromJSON`. */
   toJSON(): WordTokenizerJSON {
     return { type: 'WordTokenizer', version: 1, tokens: this.tokens.slice(), lowercase: this.lowercase, splitPunctuation: this.splitPunctuation };
   }
 
-  /** Rebuilds a tokenizer from `toJSON()`'s output; malformed input gives a FormatError. */
+  /**
+   * Rebuilds a tokenizer from `toJSON()`'s output; malformed input gives a FormatError.
+   * @param json - The output of `toJSON()` (parsed).
+   * @throws {@link FormatError} when `json` is malformed.
+   */
   static fromJSON(json: unknown): WordTokenizer {
     const { o, tokens } = readTokenizerJSON(json, 'WordTokenizer');
     return new WordTokenizer(tokens, jsonBoolean(o, 'lowercase'), jsonBoolean(o, 'splitPunctuation'));

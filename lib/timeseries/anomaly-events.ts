@@ -9,15 +9,19 @@ import { checkInteger, checkNumber, checkOptions, describe, fail, optionKeys } f
 
 /** Samples [start, end) of a signal. */
 export interface SampleRange {
+  /** The first sample. */
   start: number;
+  /** One past the last sample. */
   end: number;
 }
 
 /** An alarm: a run of scores above the threshold, with its peak score. */
 export interface Alarm extends SampleRange {
+  /** The highest score in the run. */
   peak: number;
 }
 
+/** The options of {@link alarms}. */
 export interface AlarmOptions {
   /** Runs above the threshold separated by fewer samples than this merge into one alarm. @default 0 */
   minGap?: number;
@@ -29,6 +33,9 @@ export const ALARM_OPTION_KEYS = optionKeys<AlarmOptions>({ minGap: true });
 /**
  * The alarms in `scores`: maximal runs of samples whose score is above
  * `threshold`, runs closer than `minGap` samples merged.
+ * @param scores - One score per sample.
+ * @param threshold - The score above which a sample is anomalous.
+ * @param options - {@link AlarmOptions}.
  */
 export function alarms(scores: Float32Array | readonly number[], threshold: number, options?: AlarmOptions): Alarm[] {
   checkScores('scores', scores);
@@ -52,6 +59,7 @@ export function alarms(scores: Float32Array | readonly number[], threshold: numb
   return out;
 }
 
+/** The options of {@link eventScores}. */
 export interface EventScoreOptions {
   /**
    * Samples after an event's end during which an alarm still counts for it
@@ -87,6 +95,9 @@ export interface EventScores {
  * alarm overlaps it (its end extended by `tolerance`), an alarm counts as
  * true when it overlaps an event. Lists from several records add up with
  * `sumEventScores`.
+ * @param found - The alarms a detector raised.
+ * @param events - The labelled events.
+ * @param options - {@link EventScoreOptions}.
  */
 export function eventScores(found: readonly SampleRange[], events: readonly SampleRange[], options?: EventScoreOptions): EventScores {
   const opts = checkOptions('options', options, EVENT_SCORE_OPTION_KEYS);
@@ -99,7 +110,10 @@ export function eventScores(found: readonly SampleRange[], events: readonly Samp
   return withRates({ detected, missed: events.length - detected, trueAlarms, falseAlarms: found.length - trueAlarms });
 }
 
-/** Adds up the counts of several records' `eventScores` and recomputes the rates. */
+/**
+ * Adds up the counts of several records' `eventScores` and recomputes the rates.
+ * @param scores - One `eventScores` result per record.
+ */
 export function sumEventScores(scores: readonly EventScores[]): EventScores {
   const sum = (k: 'detected' | 'missed' | 'trueAlarms' | 'falseAlarms'): number => scores.reduce((s, x) => s + x[k], 0);
   return withRates({ detected: sum('detected'), missed: sum('missed'), trueAlarms: sum('trueAlarms'), falseAlarms: sum('falseAlarms') });
@@ -117,6 +131,8 @@ function withRates(c: Pick<EventScores, 'detected' | 'missed' | 'trueAlarms' | '
 /**
  * The `q` quantile of the finite values of one or more score arrays
  * (linear interpolation between order statistics, like numpy's default).
+ * @param scores - One score array, or several.
+ * @param q - The quantile, in [0, 1].
  */
 export function quantile(scores: Float32Array | readonly number[] | readonly (Float32Array | readonly number[])[], q: number): number {
   checkNumber('q', q, { min: 0, max: 1 });

@@ -27,6 +27,7 @@ import { Alarm, alarms, quantile } from './anomaly-events';
 /** One signal (numbers, one per sample) or several. */
 export type Signals = Float32Array | Float64Array | readonly number[] | readonly (Float32Array | Float64Array | readonly number[])[];
 
+/** The options of {@link AnomalyDetector}. */
 export interface AnomalyDetectorOptions {
   /** The recurrent cell of the forecaster. @default 'lstm' */
   cell?: 'lstm' | 'gru';
@@ -47,6 +48,7 @@ export interface AnomalyDetectorOptions {
 /** The keys of AnomalyDetectorOptions, for checkOptions. */
 export const ANOMALY_DETECTOR_OPTION_KEYS = optionKeys<AnomalyDetectorOptions>({ cell: true, hiddenSize: true, horizon: true, window: true, warmup: true, quantile: true, generator: true });
 
+/** The options of {@link AnomalyDetector.fit}. */
 export interface AnomalyFitOptions {
   /** Passes over the training windows. @default 20 */
   epochs?: number;
@@ -65,6 +67,7 @@ export interface AnomalyFitOptions {
 /** The keys of AnomalyFitOptions, for checkOptions. */
 export const ANOMALY_FIT_OPTION_KEYS = optionKeys<AnomalyFitOptions>({ epochs: true, batchSize: true, sequenceLength: true, lr: true, calibration: true, signal: true });
 
+/** The options of {@link AnomalyDetector.detect}. */
 export interface DetectOptions {
   /** The score above which a sample is anomalous. @default `threshold()` */
   threshold?: number;
@@ -115,6 +118,10 @@ export class AnomalyDetector {
   private readonly generator: Generator;
   private fitted: Fitted | null = null;
 
+  /**
+   * @param options - {@link AnomalyDetectorOptions}.
+   * @throws {@link ValidationError} when an option is malformed.
+   */
   constructor(options?: AnomalyDetectorOptions) {
     const opts = checkOptions('options', options, ANOMALY_DETECTOR_OPTION_KEYS);
     this.cell = checkOneOf('options.cell', opts.cell ?? 'lstm', ['lstm', 'gru'] as const);
@@ -135,6 +142,10 @@ export class AnomalyDetector {
    * Trains the forecaster on normal signals (the first part of each) and
    * scores the held-out end of each to calibrate the threshold. Resolves
    * to the detector.
+   * @param normal - Signals of normal behaviour (one, or several).
+   * @param options - {@link AnomalyFitOptions}.
+   * @throws {@link ValidationError} when a signal or an option is malformed.
+   * @throws {@link AbortError} when `signal` aborts.
    */
   async fit(normal: Signals, options?: AnomalyFitOptions): Promise<this> {
     const opts = checkOptions('options', options, ANOMALY_FIT_OPTION_KEYS);
@@ -204,6 +215,7 @@ export class AnomalyDetector {
   /**
    * Replaces the normal scores the threshold comes from with the scores of
    * these normal signals (past each one's warm-up). Returns the detector.
+   * @param normal - Held-out signals of normal behaviour.
    */
   calibrate(normal: Signals): this {
     const fitted = this.state('calibrate');
@@ -215,14 +227,22 @@ export class AnomalyDetector {
     return this;
   }
 
-  /** The `q` quantile of the normal scores: the score above which a sample is anomalous. */
+  /**
+   * The `q` quantile of the normal scores: the score above which a sample is anomalous.
+   * @param q - The quantile, in [0, 1]; the detector's `quantile` when omitted.
+   * @throws {@link ValidationError} when there are no normal scores (fit with `calibration` 0 and no
+   *   `calibrate` since).
+   */
   threshold(q: number = this.quantile): number {
     const { normalScores } = this.state('threshold');
     if (normalScores.length === 0) throw new ValidationError('Expected normal scores for threshold but received none (fit with options.calibration > 0, or call calibrate(signals))');
     return quantile(normalScores, q);
   }
 
-  /** One score per sample of `signal` (0 during the warm-up), computed as a stream would. */
+  /**
+   * One score per sample of `signal` (0 during the warm-up), computed as a stream would.
+   * @param signal - One signal, one number per sample.
+   */
   score(signal: Float32Array | Float64Array | readonly number[]): Float32Array {
     const [s] = readSignals('signal', signal, false);
     const live = this.stream();
@@ -231,7 +251,11 @@ export class AnomalyDetector {
     return out;
   }
 
-  /** The alarms in `signal`: runs of scores above the threshold. */
+  /**
+   * The alarms in `signal`: runs of scores above the threshold.
+   * @param signal - One signal, one number per sample.
+   * @param options - {@link DetectOptions}.
+   */
   detect(signal: Float32Array | Float64Array | readonly number[], options?: DetectOptions): Alarm[] {
     const opts = checkOptions('options', options, DETECT_OPTION_KEYS);
     const threshold = opts.threshold === undefined ? this.threshold() : checkNumber('options.threshold', opts.threshold);
@@ -271,7 +295,10 @@ export class AnomalyStream {
     this.errors = new Float64Array(window);
   }
 
-  /** Scores the next sample (0 during the warm-up) and advances the state. */
+  /**
+   * Scores the next sample (0 during the warm-up) and advances the state.
+   * @param sample - The next sample of the signal.
+   */
   push(sample: number): number {
     if (typeof sample !== 'number' || !Number.isFinite(sample)) fail('a finite number', 'sample', sample);
     const { mean, std, errorScale } = this.fitted;

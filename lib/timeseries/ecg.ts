@@ -44,18 +44,27 @@ export const ECG_EVENT_KINDS: readonly EcgEventKind[] = ['ectopic', 'rateChange'
  *   of 6 dB (noise power a quarter of the clean record's variance).
  */
 export const ECG_EVENT_SIZES = Object.freeze({
+  /** How early an ectopic beat's R peak comes, as a fraction of an RR interval. */
   ectopicPrematurity: 0.3,
+  /** The relative rise of the heart rate during a rate change. */
   rateChange: 0.25,
+  /** How long a rate change lasts, in seconds. */
   rateChangeSeconds: 8,
+  /** How long a dropout lasts, in seconds. */
   dropoutSeconds: 2,
+  /** How long a noise burst lasts, in seconds. */
   noiseSeconds: 1,
+  /** The signal-to-noise ratio of a noise burst, in dB. */
   noiseSnrDb: 6,
 });
 
 /** One labelled event: samples [start, end) of the record. */
 export interface EcgEvent {
+  /** What happened. */
   kind: EcgEventKind;
+  /** The first sample of the event. */
   start: number;
+  /** One past its last sample. */
   end: number;
 }
 
@@ -65,6 +74,7 @@ export interface EcgRecord {
   signal: Float32Array;
   /** The same before dropouts, noise bursts and measurement noise (ectopic beats and rate changes are in it). */
   clean: Float32Array;
+  /** Samples per second. */
   sampleRate: number;
   /** The inserted events, in time order. */
   events: EcgEvent[];
@@ -72,6 +82,7 @@ export interface EcgRecord {
   rPeaks: Int32Array;
 }
 
+/** The options of {@link syntheticEcg}. */
 export interface SyntheticEcgOptions {
   /** Length in seconds. @default 60 */
   duration?: number;
@@ -146,6 +157,8 @@ interface Rhythm {
  * rec.signal;  // Float32Array of 7680 samples in mV
  * rec.events;  // [{ kind: 'ectopic', start, end }, { kind: 'dropout', start, end }]
  * ```
+ * @param options - {@link SyntheticEcgOptions}.
+ * @throws {@link ValidationError} when an option is malformed.
  */
 export function syntheticEcg(options?: SyntheticEcgOptions): EcgRecord {
   const opts = checkOptions('options', options, SYNTHETIC_ECG_OPTION_KEYS);

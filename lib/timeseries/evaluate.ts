@@ -21,17 +21,28 @@ export interface ForecastTrainingData {
   y: Tensor;
   /** The training rows themselves (filled and scaled), to cut other windows from. */
   series: number[] | number[][];
+  /** Rows of history per window. */
   inputSteps: number;
+  /** Steps predicted after each window. */
   horizon: number;
+  /** The columns predicted. */
   targets: number[];
 }
 
+/** The options of {@link evaluateForecast}. */
 export interface EvaluateForecastOptions {
   /** The whole series; its last `testSize` rows are held out. */
   series: Series;
-  /** A trained model (give its fitted `scaler` too)… */
+  /**
+   * A trained model (give its fitted `scaler` too)…
+   * @default none (give `fitModel`)
+   */
   model?: ForecastModel;
-  /** …or a function that trains one on the training rows (called once). */
+  /**
+   * …or a function that trains one on the training rows (called once).
+   * @default none (give `model`)
+   * @param train - {@link ForecastTrainingData}.
+   */
   fitModel?: (train: ForecastTrainingData) => ForecastModel | Promise<ForecastModel>;
   /** Rows of history the model takes. */
   inputSteps: number;
@@ -39,7 +50,11 @@ export interface EvaluateForecastOptions {
   horizon?: number;
   /** Rows at the end that are forecast and never trained on. */
   testSize: number;
-  /** Period of the seasonal-naive baseline (52 for weekly data with a yearly cycle); without it that baseline is skipped. */
+  /**
+   * Period of the seasonal-naive baseline (52 for weekly data with a yearly cycle); without it that
+   * baseline is skipped.
+   * @default none
+   */
   season?: number;
   /** Columns to forecast. @default every column */
   targets?: number[];
@@ -54,14 +69,19 @@ export interface EvaluateForecastOptions {
 /** The keys of EvaluateForecastOptions, for checkOptions. */
 export const EVALUATE_FORECAST_OPTION_KEYS = optionKeys<EvaluateForecastOptions>({ series: true, model: true, fitModel: true, inputSteps: true, horizon: true, testSize: true, season: true, targets: true, scaler: true, missing: true, stride: true });
 
+/** Error measures of one forecaster over the scored values, in original units. */
 export interface ForecastScores {
+  /** Mean absolute error. */
   mae: number;
+  /** Root mean squared error. */
   rmse: number;
   /** Percent. */
   mape: number;
 }
 
+/** What {@link evaluateForecast} resolves with: the model's scores beside the baselines'. */
 export interface ForecastEvaluation {
+  /** The model's scores. */
   model: ForecastScores;
   /** Every step forecast as the last value before the origin. */
   naive: ForecastScores;
@@ -73,6 +93,7 @@ export interface ForecastEvaluation {
   scored: number;
   /** The model used (the one `fitModel` returned, or `model`) and the fitted scaler. */
   fittedModel: ForecastModel;
+  /** The fitted scaler, or null without one. */
   scaler: Scaler | null;
   /** A small table of the scores, for printing. */
   report: string;
@@ -104,6 +125,9 @@ function formatReport(rows: [string, ForecastScores | undefined][]): string {
  * });
  * console.log(result.report);
  * ```
+ * @param opts - {@link EvaluateForecastOptions}.
+ * @throws {@link ValidationError} when an option is malformed.
+ * @throws {@link ShapeError} when the series is too short for the windows before the test tail.
  */
 export async function evaluateForecast(opts: EvaluateForecastOptions): Promise<ForecastEvaluation> {
   const o = checkOptions('options', opts, EVALUATE_FORECAST_OPTION_KEYS);

@@ -16,8 +16,18 @@ import { checkColumns, readSeries, Series } from './series';
  * hold h steps of the target columns per row: [batch, h, targets],
  * [batch, h · targets] or [batch, targets] (h = 1).
  */
-export type ForecastModel = { predict(x: Tensor, opts?: { batchSize?: number }): Promise<Tensor> } | ((x: Tensor) => Tensor | Promise<Tensor>);
+export type ForecastModel =
+  | {
+      /**
+       * The outputs for a batch of input windows.
+       * @param x - Input windows, [batch, inputSteps, features].
+       * @param opts - `batchSize`, rows per forward pass.
+       */
+      predict(x: Tensor, opts?: { /** Rows per forward pass. */ batchSize?: number }): Promise<Tensor>;
+    }
+  | ((x: Tensor) => Tensor | Promise<Tensor>);
 
+/** The options of {@link Forecaster} and {@link forecast}. */
 export interface ForecasterOptions {
   /** Rows of history the model takes (its training windows' inputSteps). */
   inputSteps: number;
@@ -101,12 +111,22 @@ export async function forecastWindows(model: ForecastModel, windows: Float32Arra
  * ```
  */
 export class Forecaster {
+  /** The trained model. */
   readonly model: ForecastModel;
+  /** Rows of history the model takes. */
   readonly inputSteps: number;
+  /** The fitted scaler of the model's training data, or null. */
   readonly scaler: Scaler | null;
+  /** The columns the model predicts (undefined: every column). */
   readonly targets: number[] | undefined;
+  /** How missing values in the history are handled. */
   readonly missing: MissingPolicy;
 
+  /**
+   * @param model - A model with `predict`, or a function from windows to predictions.
+   * @param opts - {@link ForecasterOptions}.
+   * @throws {@link ValidationError} when the model or an option is malformed.
+   */
   constructor(model: ForecastModel, opts: ForecasterOptions) {
     this.model = checkForecastModel(model);
     const o = checkOptions('options', opts, FORECASTER_OPTION_KEYS);
@@ -124,6 +144,10 @@ export class Forecaster {
    * The next `steps` values after `history` (original units, at least
    * `inputSteps` rows): number[] for a univariate series, else one row of
    * the target columns per step.
+   * @param history - The series up to now, in original units.
+   * @param steps - How many steps to forecast.
+   * @throws {@link ShapeError} when the history is shorter than `inputSteps` or the model's outputs have
+   *   the wrong shape.
    */
   async forecast(history: Series, steps: number): Promise<number[] | number[][]> {
     const n = checkInteger('steps', steps, 1);
@@ -142,7 +166,13 @@ export class Forecaster {
   }
 }
 
-/** `new Forecaster(model, opts).forecast(history, steps)`. */
+/**
+ * `new Forecaster(model, opts).forecast(history, steps)`.
+ * @param model - A model with `predict`, or a function from windows to predictions.
+ * @param history - The series up to now, in original units.
+ * @param steps - How many steps to forecast.
+ * @param opts - {@link ForecasterOptions}.
+ */
 export function forecast(model: ForecastModel, history: Series, steps: number, opts: ForecasterOptions): Promise<number[] | number[][]> {
   return new Forecaster(model, opts).forecast(history, steps);
 }

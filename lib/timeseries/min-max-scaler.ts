@@ -4,6 +4,7 @@ import { checkNumber, checkOptions, fail, optionKeys } from '../validate';
 import { Scaler, columnStats, jsonNumbers, jsonObject } from './scaler';
 import { SeriesMatrix } from './series';
 
+/** The options of {@link MinMaxScaler}. */
 export interface MinMaxScalerOptions {
   /** The range the fitted minimum and maximum map to. @default [0, 1] */
   featureRange?: [number, number];
@@ -12,10 +13,15 @@ export interface MinMaxScalerOptions {
 /** The keys of MinMaxScalerOptions, for checkOptions. */
 export const MIN_MAX_SCALER_OPTION_KEYS = optionKeys<MinMaxScalerOptions>({ featureRange: true });
 
+/** A fitted {@link MinMaxScaler} as plain JSON (`toJSON()`). */
 export interface MinMaxScalerJSON {
+  /** Identifies the scaler class. */
   type: 'MinMaxScaler';
+  /** The range the fitted minimum and maximum map to. */
   featureRange: [number, number];
+  /** Per-feature minimum of the fitted data. */
   min: number[];
+  /** Per-feature maximum of the fitted data. */
   max: number[];
 }
 
@@ -26,10 +32,15 @@ export interface MinMaxScalerJSON {
  * values of a trending series to go beyond 1.
  */
 export class MinMaxScaler extends Scaler {
+  /** The range the fitted minimum and maximum map to. */
   readonly featureRange: [number, number];
   private minValues: Float64Array = new Float64Array(0);
   private maxValues: Float64Array = new Float64Array(0);
 
+  /**
+   * @param opts - {@link MinMaxScalerOptions}.
+   * @throws {@link ValidationError} when the range is malformed.
+   */
   constructor(opts: MinMaxScalerOptions = {}) {
     super();
     const o = checkOptions('options', opts, MIN_MAX_SCALER_OPTION_KEYS);
@@ -63,11 +74,16 @@ export class MinMaxScaler extends Scaler {
     this.setAffine(min, a, new Float64Array(min.length).fill(lo));
   }
 
+  /** The fitted scaler as plain JSON, for `fromJSON`. */
   toJSON(): MinMaxScalerJSON {
     return { type: 'MinMaxScaler', featureRange: [...this.featureRange], min: this.min, max: this.max };
   }
 
-  /** Rebuilds a fitted scaler from `toJSON()`'s output; malformed input gives a FormatError. */
+  /**
+   * Rebuilds a fitted scaler from `toJSON()`'s output; malformed input gives a FormatError.
+   * @param json - The output of `toJSON()` (parsed).
+   * @throws {@link FormatError} when `json` is malformed.
+   */
   static fromJSON(json: unknown): MinMaxScaler {
     const o = jsonObject(json, 'MinMaxScaler');
     const range = jsonNumbers(o, 'featureRange', 'json', 2);

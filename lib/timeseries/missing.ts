@@ -98,6 +98,9 @@ function fillColumn(v: Float64Array, rows: number, cols: number, c: number, poli
  * ```ts
  * eddy.timeseries.handleMissing([1, NaN, 3, null], 'interpolate') // [1, 2, 3, 3]
  * ```
+ * @param series - A series with NaN, null or undefined where values are missing.
+ * @param policy - What to do with them (see {@link MissingPolicy}).
+ * @throws {@link ValidationError} when a value is missing and `policy` is 'error'.
  */
 export function handleMissing(series: Series, policy: MissingPolicy = 'error'): number[] | number[][] {
   const p = checkOneOf('policy', policy, MISSING_POLICIES);

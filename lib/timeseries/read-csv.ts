@@ -13,6 +13,7 @@ import { checkBoolean, checkOneOf, checkOptions, describe, fail, optionKeys, quo
 import { parseCsv } from '../data/csv-text';
 import { applyMissing, MISSING_POLICIES, MissingPolicy } from './missing';
 
+/** The options of {@link readSeriesCsv} and {@link parseSeriesCsv}. */
 export interface SeriesCsvOptions {
   /** The column holding the time stamps (name or index), kept as text; null when there is none. @default 0 (the first column) */
   timeColumn?: string | number | null;
@@ -48,7 +49,11 @@ export class SeriesTable {
     readonly lines: number[],
   ) {}
 
-  /** The values of one column (by name or index into `columns`). */
+  /**
+   * The values of one column (by name or index into `columns`).
+   * @param which - A column's name, or its index into `columns`.
+   * @throws {@link ValidationError} when there is no such column.
+   */
   column(which: string | number): number[] {
     const c = typeof which === 'number' ? which : this.columns.indexOf(which);
     if (!Number.isInteger(c) || c < 0 || c >= this.columns.length) {
@@ -71,7 +76,12 @@ function columnIndex(which: unknown, names: string[], name: string): number {
   return fail(`a column name (${names.map((n) => quote(n)).join(', ')}) or index below ${names.length}`, name, which);
 }
 
-/** Parses CSV text into a SeriesTable (see `readSeriesCsv`). */
+/**
+ * Parses CSV text into a SeriesTable (see `readSeriesCsv`).
+ * @param text - The CSV.
+ * @param opts - {@link SeriesCsvOptions}.
+ * @throws {@link FormatError} at a malformed record or value, naming its line.
+ */
 export function parseSeriesCsv(text: string, opts: SeriesCsvOptions = {}): SeriesTable {
   if (typeof text !== 'string') fail('string', 'text', text);
   const o = checkOptions('options', opts, SERIES_CSV_OPTION_KEYS);
@@ -127,7 +137,18 @@ export function parseSeriesCsv(text: string, opts: SeriesCsvOptions = {}): Serie
   );
 }
 
-/** Reads a CSV file of a series (see `SeriesCsvOptions`); errors name the file and line. */
+/**
+ * Reads a CSV file of a series (see `SeriesCsvOptions`); errors name the file and line.
+ * @param path - The file.
+ * @param opts - {@link SeriesCsvOptions}.
+ * @throws {@link FormatError} at a malformed record or value, naming its line.
+ * @throws {@link FileError} when the file cannot be read.
+ * @example
+ * ```ts
+ * const table = await eddy.timeseries.readSeriesCsv('co2.csv', { columns: ['ppm'], missing: 'interpolate' });
+ * const { x, y } = eddy.timeseries.windows(table.series, { inputSteps: 52, horizon: 4 });
+ * ```
+ */
 export async function readSeriesCsv(path: string, opts: SeriesCsvOptions = {}): Promise<SeriesTable> {
   if (typeof path !== 'string') fail('file path string', 'path', path);
   const o = checkOptions('options', opts, SERIES_CSV_OPTION_KEYS);

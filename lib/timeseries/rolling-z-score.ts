@@ -5,6 +5,7 @@
  */
 import { checkInteger, checkOptions, fail, optionKeys } from '../validate';
 
+/** The options of {@link rollingZScore}. */
 export interface RollingZScoreOptions {
   /** Trailing samples the mean and standard deviation are taken over. @default 256 */
   window?: number;
@@ -17,6 +18,8 @@ export const ROLLING_Z_SCORE_OPTION_KEYS = optionKeys<RollingZScoreOptions>({ wi
  * |x[t] − mean| / std over the `window` samples before t (population std);
  * the first `window` samples score 0. A flat window (std 0) scores any
  * departure from it as Infinity and a repeat of its value as 0.
+ * @param signal - One number per sample.
+ * @param options - {@link RollingZScoreOptions}.
  */
 export function rollingZScore(signal: Float32Array | readonly number[], options?: RollingZScoreOptions): Float32Array {
   if (!(signal instanceof Float32Array) && !(signal instanceof Float64Array) && !Array.isArray(signal)) fail('a Float32Array or an array of numbers', 'signal', signal);

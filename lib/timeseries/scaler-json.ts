@@ -5,7 +5,11 @@ import { MinMaxScaler } from './min-max-scaler';
 import { Scaler } from './scaler';
 import { StandardScaler } from './standard-scaler';
 
-/** A fitted StandardScaler or MinMaxScaler from `toJSON()`'s output (dispatching on `type`). */
+/**
+ * A fitted StandardScaler or MinMaxScaler from `toJSON()`'s output (dispatching on `type`).
+ * @param json - The output of a scaler's `toJSON()` (parsed).
+ * @throws {@link FormatError} when `json` is malformed or of an unknown type.
+ */
 export function scalerFromJSON(json: unknown): Scaler {
   const type = json !== null && typeof json === 'object' ? (json as { type?: unknown }).type : undefined;
   if (type === 'StandardScaler') return StandardScaler.fromJSON(json);

@@ -8,6 +8,7 @@ import { Tensor } from '../tensor/tensor';
 import { checkOptions, describe, fail, optionKeys } from '../validate';
 import { checkColumns, readSeries, Series, SeriesMatrix, toSeries } from './series';
 
+/** The options of `transform` and `inverseTransform`. */
 export interface TransformOptions {
   /**
    * The fitted features the data's columns are, e.g. the `targets` of a
@@ -19,6 +20,10 @@ export interface TransformOptions {
 /** The keys of TransformOptions, for checkOptions. */
 export const TRANSFORM_OPTION_KEYS = optionKeys<TransformOptions>({ columns: true });
 
+/**
+ * A per-feature affine map fitted on training data: the base of {@link StandardScaler} and {@link
+ * MinMaxScaler}.
+ */
 export abstract class Scaler {
   /** Per fitted feature: scaled = (value − shift) · a + b. Empty until fitted. */
   protected shift: Float64Array = new Float64Array(0);
@@ -35,7 +40,12 @@ export abstract class Scaler {
     return this.a.length;
   }
 
-  /** Learns the per-feature parameters from `series` (NaN and null are ignored). Fit on the training split only. */
+  /**
+   * Learns the per-feature parameters from `series` (NaN and null are ignored). Fit on the training
+   * split only.
+   * @param series - The training rows.
+   * @throws {@link ValidationError} when the series is empty or malformed.
+   */
   fit(series: Series): this {
     const m = readSeries('series', series);
     if (m.rows === 0) fail('a series with at least one row', 'series', series);
@@ -43,26 +53,57 @@ export abstract class Scaler {
     return this;
   }
 
-  /** `fit(series)` then `transform(series)`. */
+  /**
+   * `fit(series)` then `transform(series)`.
+   * @param series - The training rows.
+   */
   fitTransform(series: Series): number[] | number[][] {
     return this.fit(series).transform(series);
   }
 
-  /** Scales `data` (a series, or a Tensor with features on its last axis); returns the same form. */
+  /**
+   * Scales `data` (a series, or a Tensor with features on its last axis); returns the same form.
+   * @param data - A series.
+   * @param opts - {@link TransformOptions}.
+   * @throws {@link ValidationError} when the scaler is not fitted.
+   * @throws {@link ShapeError} when the data's width does not match.
+   */
   transform(data: Series, opts?: TransformOptions): number[] | number[][];
+  /**
+   * Scales a tensor with features on its last axis.
+   * @param data - A tensor with features on its last axis.
+   * @param opts - {@link TransformOptions}.
+   */
   transform(data: Tensor, opts?: TransformOptions): Tensor;
   transform(data: Series | Tensor, opts?: TransformOptions): number[] | number[][] | Tensor {
     return this.map(data, opts, 'transform', false);
   }
 
-  /** Undoes `transform`: predictions back in original units. */
+  /**
+   * Undoes `transform`: predictions back in original units.
+   * @param data - A scaled series.
+   * @param opts - {@link TransformOptions}.
+   * @throws {@link ValidationError} when the scaler is not fitted.
+   * @throws {@link ShapeError} when the data's width does not match.
+   */
   inverseTransform(data: Series, opts?: TransformOptions): number[] | number[][];
+  /**
+   * Undoes `transform` on a tensor with features on its last axis.
+   * @param data - A scaled tensor with features on its last axis.
+   * @param opts - {@link TransformOptions}.
+   */
   inverseTransform(data: Tensor, opts?: TransformOptions): Tensor;
   inverseTransform(data: Series | Tensor, opts?: TransformOptions): number[] | number[][] | Tensor {
     return this.map(data, opts, 'inverseTransform', true);
   }
 
-  /** Applies the map (or its inverse) to a flat row-major buffer whose rows hold `columns`; in place. */
+  /**
+   * Applies the map (or its inverse) to a flat row-major buffer whose rows hold `columns`; in
+   * place.
+   * @param values - Row-major values, one fitted feature per column.
+   * @param columns - The fitted feature of each column.
+   * @param inverse - Apply the inverse map.
+   */
   applyInPlace(values: Float32Array | Float64Array, columns: readonly number[], inverse: boolean): void {
     const k = columns.length;
     for (let i = 0; i < values.length; i++) {
@@ -71,7 +112,14 @@ export abstract class Scaler {
     }
   }
 
-  /** Checks `opts.columns` against the fitted features and the data's width. */
+  /**
+   * Checks `opts.columns` against the fitted features and the data's width.
+   * @param opts - {@link TransformOptions}.
+   * @param width - The data's number of columns.
+   * @param what - The data's name in messages.
+   * @throws {@link ValidationError} when the scaler is not fitted.
+   * @throws {@link ShapeError} when the columns do not fit the data.
+   */
   resolveColumns(opts: TransformOptions | undefined, width: number, what: string): number[] {
     if (!this.fitted) throw new ValidationError(`Expected a fitted ${this.constructor.name} for ${what} but received an unfitted one; call fit(trainingSeries) first`);
     const o = checkOptions('options', opts, TRANSFORM_OPTION_KEYS);

@@ -2,9 +2,13 @@
 import { Scaler, columnStats, jsonNumbers, jsonObject } from './scaler';
 import { SeriesMatrix } from './series';
 
+/** A fitted {@link StandardScaler} as plain JSON (`toJSON()`). */
 export interface StandardScalerJSON {
+  /** Identifies the scaler class. */
   type: 'StandardScaler';
+  /** Per-feature mean of the fitted data. */
   mean: number[];
+  /** Per-feature standard deviation of the fitted data. */
   std: number[];
 }
 
@@ -45,11 +49,16 @@ export class StandardScaler extends Scaler {
     this.setAffine(mean, a, new Float64Array(mean.length));
   }
 
+  /** The fitted scaler as plain JSON, for `fromJSON`. */
   toJSON(): StandardScalerJSON {
     return { type: 'StandardScaler', mean: this.mean, std: this.std };
   }
 
-  /** Rebuilds a fitted scaler from `toJSON()`'s output; malformed input gives a FormatError. */
+  /**
+   * Rebuilds a fitted scaler from `toJSON()`'s output; malformed input gives a FormatError.
+   * @param json - The output of `toJSON()` (parsed).
+   * @throws {@link FormatError} when `json` is malformed.
+   */
   static fromJSON(json: unknown): StandardScaler {
     const o = jsonObject(json, 'StandardScaler');
     const mean = jsonNumbers(o, 'mean', 'json');

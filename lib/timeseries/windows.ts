@@ -11,6 +11,7 @@ import { checkBoolean, checkInteger, checkOneOf, checkOptions, optionKeys } from
 import { applyMissing, MISSING_POLICIES, MissingPolicy } from './missing';
 import { checkColumns, readSeries, Series } from './series';
 
+/** The options of {@link windows}. */
 export interface WindowOptions {
   /** Time steps in each input window. */
   inputSteps: number;
@@ -33,6 +34,7 @@ export interface WindowOptions {
 /** The keys of WindowOptions, for checkOptions. */
 export const WINDOW_OPTION_KEYS = optionKeys<WindowOptions>({ inputSteps: true, horizon: true, stride: true, targets: true, shuffle: true, seed: true, missing: true, flatten: true });
 
+/** What {@link windows} returns: inputs, targets and where each window starts. */
 export interface Windows {
   /** Inputs [N, inputSteps, features]. */
   x: Tensor;
@@ -51,6 +53,10 @@ export interface Windows {
  * const { x, y } = eddy.timeseries.windows([1, 2, 3, 4, 5], { inputSteps: 3 });
  * // x [2, 3, 1]: [1, 2, 3], [2, 3, 4]; y [2, 1, 1]: [4], [5]
  * ```
+ * @param series - The series: number[] (one feature) or rows of features.
+ * @param opts - {@link WindowOptions}.
+ * @throws {@link ShapeError} when the series is too short for one window.
+ * @throws {@link ValidationError} when an option is malformed.
  */
 export function windows(series: Series, opts: WindowOptions): Windows {
   const o = checkOptions('options', opts, WINDOW_OPTION_KEYS);

@@ -5,6 +5,7 @@
 import { checkInteger, checkNumber, fail, optionKeys } from '../../validate';
 import { ClosedFormScheduler, LrTarget } from './scheduler';
 
+/** The options of {@link StepLR}. */
 export interface StepLROptions {
   /** Steps between decays. */
   stepSize: number;
@@ -16,6 +17,10 @@ export const STEP_LR_OPTION_KEYS = optionKeys<StepLROptions>({ stepSize: true, g
 
 /** lr = base · gamma^floor(n / stepSize). */
 export class StepLR extends ClosedFormScheduler<StepLROptions> {
+  /**
+   * @param optimizer - The optimizer whose groups' lr to set.
+   * @param opts - {@link StepLROptions}.
+   */
   constructor(optimizer: LrTarget, opts: StepLROptions) {
     super('StepLR', optimizer, opts, STEP_LR_OPTION_KEYS, (o) => ({ stepSize: checkInteger('opts.stepSize', o.stepSize, 1), gamma: checkNumber('opts.gamma', o.gamma ?? 0.1, { min: 0 }) }));
     this.step();
@@ -26,6 +31,7 @@ export class StepLR extends ClosedFormScheduler<StepLROptions> {
   }
 }
 
+/** The options of {@link ExponentialLR}. */
 export interface ExponentialLROptions {
   /** Factor applied every step. */
   gamma: number;
@@ -35,6 +41,10 @@ export const EXPONENTIAL_LR_OPTION_KEYS = optionKeys<ExponentialLROptions>({ gam
 
 /** lr = base · gamma^n. */
 export class ExponentialLR extends ClosedFormScheduler<ExponentialLROptions> {
+  /**
+   * @param optimizer - The optimizer whose groups' lr to set.
+   * @param opts - {@link ExponentialLROptions}.
+   */
   constructor(optimizer: LrTarget, opts: ExponentialLROptions) {
     super('ExponentialLR', optimizer, opts, EXPONENTIAL_LR_OPTION_KEYS, (o) => ({ gamma: checkNumber('opts.gamma', o.gamma, { min: 0 }) }));
     this.step();
@@ -45,6 +55,7 @@ export class ExponentialLR extends ClosedFormScheduler<ExponentialLROptions> {
   }
 }
 
+/** The options of {@link CosineAnnealingLR}. */
 export interface CosineAnnealingLROptions {
   /** Steps from the base lr down to etaMin (the cosine continues periodically after). */
   tMax: number;
@@ -56,6 +67,15 @@ export const COSINE_ANNEALING_LR_OPTION_KEYS = optionKeys<CosineAnnealingLROptio
 
 /** lr = etaMin + (base - etaMin)·(1 + cos(π·n / tMax)) / 2. */
 export class CosineAnnealingLR extends ClosedFormScheduler<CosineAnnealingLROptions> {
+  /**
+   * @param optimizer - The optimizer whose groups' lr to set.
+   * @param opts - {@link CosineAnnealingLROptions}.
+   * @example
+   * ```ts
+   * const schedule = new eddy.optim.CosineAnnealingLR(optimizer, { tMax: 50 });
+   * await model.fit(data, { loss: 'mse', epochs: 50, optimizer, onEpochEndSchedule: () => schedule.step() });
+   * ```
+   */
   constructor(optimizer: LrTarget, opts: CosineAnnealingLROptions) {
     super('CosineAnnealingLR', optimizer, opts, COSINE_ANNEALING_LR_OPTION_KEYS, (o) => ({ tMax: checkInteger('opts.tMax', o.tMax, 1), etaMin: checkNumber('opts.etaMin', o.etaMin ?? 0, { min: 0 }) }));
     this.step();
@@ -67,6 +87,7 @@ export class CosineAnnealingLR extends ClosedFormScheduler<CosineAnnealingLROpti
   }
 }
 
+/** The options of {@link LinearLR}. */
 export interface LinearLROptions {
   /** Multiplier of the base lr at step 0, in (0, 1]. @default 1/3 */
   startFactor?: number;
@@ -80,6 +101,10 @@ export const LINEAR_LR_OPTION_KEYS = optionKeys<LinearLROptions>({ startFactor: 
 
 /** lr = base · (start + (end - start)·min(n, totalIters) / totalIters): linear warmup (or decay). */
 export class LinearLR extends ClosedFormScheduler<LinearLROptions> {
+  /**
+   * @param optimizer - The optimizer whose groups' lr to set.
+   * @param opts - {@link LinearLROptions}.
+   */
   constructor(optimizer: LrTarget, opts?: LinearLROptions) {
     super('LinearLR', optimizer, opts, LINEAR_LR_OPTION_KEYS, (o) => {
       const startFactor = o.startFactor ?? 1 / 3;

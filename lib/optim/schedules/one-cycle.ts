@@ -3,13 +3,21 @@ import { ValidationError } from '../../errors';
 import { checkBoolean, checkInteger, checkNumber, checkOneOf, checkOptions, describe, optionKeys } from '../../validate';
 import { LRScheduler, LrGroup, LrTarget, perGroup } from './scheduler';
 
+/** The options of {@link OneCycleLR}. */
 export interface OneCycleLROptions {
   /** Peak lr: one number, or one per parameter group. */
   maxLr: number | number[];
-  /** Steps in the cycle; or give epochs and stepsPerEpoch. */
+  /**
+   * Steps in the cycle; or give epochs and stepsPerEpoch.
+   * @default epochs · stepsPerEpoch
+   */
   totalSteps?: number;
-  /** With stepsPerEpoch, sets totalSteps = epochs · stepsPerEpoch. */
+  /**
+   * With stepsPerEpoch, sets totalSteps = epochs · stepsPerEpoch.
+   * @default none
+   */
   epochs?: number;
+  /** Steps per epoch, with `epochs`. @default none */
   stepsPerEpoch?: number;
   /** Fraction of the cycle spent raising the lr. @default 0.3 */
   pctStart?: number;
@@ -54,6 +62,10 @@ interface Phase {
 export class OneCycleLR extends LRScheduler {
   private options: OneCycleConfig;
 
+  /**
+   * @param optimizer - The optimizer whose groups' lr (and momentum) to set.
+   * @param opts - {@link OneCycleLROptions}.
+   */
   constructor(optimizer: LrTarget, opts: OneCycleLROptions) {
     super('OneCycleLR', optimizer, { setInitialLr: false });
     this.options = this.normalize(checkOptions('opts', opts, ONE_CYCLE_LR_OPTION_KEYS));

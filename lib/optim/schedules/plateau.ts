@@ -3,6 +3,7 @@ import { Tensor } from '../../tensor/tensor';
 import { checkInteger, checkNumber, checkOneOf, checkOptions, fail, optionKeys } from '../../validate';
 import { LRScheduler, LrTarget, decode, perGroup } from './scheduler';
 
+/** The options of {@link ReduceLROnPlateau}. */
 export interface ReduceLROnPlateauOptions {
   /** 'min': reduce when the metric stops decreasing; 'max': when it stops increasing. @default 'min' */
   mode?: 'min' | 'max';
@@ -32,6 +33,10 @@ export class ReduceLROnPlateau extends LRScheduler {
   private numBadEpochs = 0;
   private cooldownCounter = 0;
 
+  /**
+   * @param optimizer - The optimizer whose groups' lr to set.
+   * @param opts - {@link ReduceLROnPlateauOptions}.
+   */
   constructor(optimizer: LrTarget, opts?: ReduceLROnPlateauOptions) {
     // PyTorch's ReduceLROnPlateau does not set initial_lr and starts at epoch 0 without a step.
     super('ReduceLROnPlateau', optimizer, { setInitialLr: false });
@@ -61,7 +66,11 @@ export class ReduceLROnPlateau extends LRScheduler {
     return thresholdMode === 'rel' ? a > this.best * (threshold + 1) : a > this.best + threshold;
   }
 
-  /** Records this step's metric (a number or one-element Tensor) and reduces the lr if it has plateaued. */
+  /**
+   * Records this step's metric (a number or one-element Tensor) and reduces the lr if it has
+   * plateaued.
+   * @param metric - The epoch's monitored value (a validation loss, say).
+   */
   step(metric: number | Tensor): void {
     const current = metric instanceof Tensor && metric.size === 1 ? metric.item() : metric;
     if (typeof current !== 'number') fail('number or one-element Tensor', 'metric', metric);

@@ -109,6 +109,8 @@ export abstract class LRScheduler {
    * Restores `stateDict()` output (options included, as in PyTorch), and
    * sets each group's lr and initialLr to the saved values, so resuming does
    * not depend on the optimizer having saved them.
+   * @param state - A state dict from `stateDict()`.
+   * @throws {@link ValidationError} when the state dict is malformed or of another schedule.
    */
   loadStateDict(state: SchedulerStateDict): void {
     if (state === null || typeof state !== 'object' || typeof state.type !== 'string') fail('a schedule state dict', 'state', state);

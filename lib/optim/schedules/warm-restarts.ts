@@ -2,6 +2,7 @@
 import { checkInteger, checkNumber, checkOptions, optionKeys } from '../../validate';
 import { LRScheduler, LrTarget } from './scheduler';
 
+/** The options of {@link CosineAnnealingWarmRestarts}. */
 export interface CosineAnnealingWarmRestartsOptions {
   /** Steps until the first restart. */
   t0: number;
@@ -24,6 +25,10 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
   private tCur = 0;
   private tI: number;
 
+  /**
+   * @param optimizer - The optimizer whose groups' lr to set.
+   * @param opts - {@link CosineAnnealingWarmRestartsOptions}.
+   */
   constructor(optimizer: LrTarget, opts: CosineAnnealingWarmRestartsOptions) {
     super('CosineAnnealingWarmRestarts', optimizer);
     this.options = CosineAnnealingWarmRestarts.normalize(checkOptions('opts', opts, COSINE_ANNEALING_WARM_RESTARTS_OPTION_KEYS));
@@ -38,6 +43,7 @@ export class CosineAnnealingWarmRestarts extends LRScheduler {
   /**
    * Advances one step, or jumps to `epoch` (which may be fractional, e.g.
    * `epoch + i / itersPerEpoch` per batch, as in PyTorch).
+   * @param epoch - The (fractional) epoch to jump to; one step on when omitted.
    */
   step(epoch?: number): void {
     const { t0, tMult } = this.options;
