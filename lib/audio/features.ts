@@ -105,7 +105,12 @@ function checkSignal(signal: unknown): Float32Array {
   return signal;
 }
 
-/** Number of frames for n samples (see the file comment). */
+/**
+ * Number of frames for n samples (see the file comment).
+ * @param n - Number of samples in the signal.
+ * @param frameLength - Samples per frame.
+ * @param hopLength - Samples between the starts of consecutive frames.
+ */
 export function frameCount(n: number, frameLength: number, hopLength: number): number {
   if (n === 0) return 0;
   return n < frameLength ? 1 : 1 + Math.floor((n - frameLength) / hopLength);
@@ -150,6 +155,9 @@ function toTensor(rows: ArrayLike<number>[], width: number): Tensor {
 /**
  * The short-time power spectrum of a mono signal: a Tensor [frames,
  * fftSize/2 + 1].
+ * @param signal - Mono samples.
+ * @param opts - Framing, window and FFT options.
+ * @throws ValidationError if `signal` is not a Float32Array or an option is out of range.
  */
 export function spectrogram(signal: Float32Array, opts?: SpectrogramOptions): Tensor {
   const f = checkFraming(checkOptions('opts', opts, SPECTROGRAM_OPTION_KEYS));
@@ -207,6 +215,8 @@ function melWeights(m: MelSettings, bins: number, sampleRate: number): Float64Ar
 /**
  * The mel filterbank matrix, a Tensor [melBands, fftSize/2 + 1]: a power
  * spectrum row times its transpose gives the band energies.
+ * @param opts - Sample rate, FFT size and mel band options.
+ * @throws ValidationError if an option is out of range.
  */
 export function melFilterbank(opts?: MelOptions): Tensor {
   const o = checkOptions('opts', opts, MEL_OPTION_KEYS);
@@ -231,13 +241,23 @@ function logMelRows(signal: Float32Array, o: MelOptions): Float64Array[] {
   });
 }
 
-/** Log-mel filterbank energies of a mono signal: a Tensor [frames, melBands]. */
+/**
+ * Log-mel filterbank energies of a mono signal: a Tensor [frames, melBands].
+ * @param signal - Mono samples.
+ * @param opts - Framing, FFT and mel band options.
+ * @throws ValidationError if `signal` is not a Float32Array or an option is out of range.
+ */
 export function logMel(signal: Float32Array, opts?: MelOptions): Tensor {
   const o = checkOptions('opts', opts, MEL_OPTION_KEYS);
   return toTensor(logMelRows(signal, o), o.melBands ?? 40);
 }
 
-/** Mel-frequency cepstral coefficients of a mono signal: a Tensor [frames, coefficients]. */
+/**
+ * Mel-frequency cepstral coefficients of a mono signal: a Tensor [frames, coefficients].
+ * @param signal - Mono samples.
+ * @param opts - Framing, FFT, mel band and cepstrum options.
+ * @throws ValidationError if `signal` is not a Float32Array or an option is out of range.
+ */
 export function mfcc(signal: Float32Array, opts?: MfccOptions): Tensor {
   const o = checkOptions('opts', opts, MFCC_OPTION_KEYS);
   const { coefficients: requested, ...mel } = o;

@@ -19,7 +19,12 @@ export interface NormalizeOptions {
 /** The keys of NormalizeOptions, for checkOptions. */
 export const NORMALIZE_OPTION_KEYS = optionKeys<NormalizeOptions>({ variance: true, epsilon: true });
 
-/** Normalises a feature matrix [frames, features] per feature; returns a new Tensor. */
+/**
+ * Normalises a feature matrix [frames, features] per feature; returns a new Tensor.
+ * @param features - Feature matrix [frames, features].
+ * @param opts - Whether to scale to unit variance, and the variance floor.
+ * @throws ShapeError if `features` is not 2-D; ValidationError for an invalid option.
+ */
 export function normalizeUtterance(features: Tensor, opts?: NormalizeOptions): Tensor {
   const x = checkTensor('features', features);
   if (x.rank !== 2) throw new ShapeError(`Expected features of shape [frames, features] for normalizeUtterance but received ${formatShape(x.shape)}`);

@@ -58,6 +58,10 @@ export function kaiserLowPass(taps: number, cutoff: number, beta = KAISER_BETA):
  * Resamples a signal from `fromRate` to `toRate` (integer rates in Hz up to
  * 768 kHz). Returns a new array of ceil(n·toRate/fromRate) samples; the
  * same rate gives a copy.
+ * @param signal - Mono samples at `fromRate`.
+ * @param fromRate - Sample rate of `signal` in Hz.
+ * @param toRate - Sample rate of the result in Hz.
+ * @throws ValidationError if a rate is not an integer in 1..768000 or `signal` is not a Float32Array.
  */
 export function resample(signal: Float32Array, fromRate: number, toRate: number): Float32Array {
   if (!(signal instanceof Float32Array)) fail('a Float32Array', 'signal', signal);

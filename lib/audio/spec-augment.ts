@@ -42,7 +42,12 @@ function drawSpan(g: Generator, size: number, maxWidth: number): [number, number
   return [start, start + width];
 }
 
-/** Returns a masked copy of features [frames, features]. */
+/**
+ * Returns a masked copy of features [frames, features].
+ * @param features - Feature matrix [frames, features].
+ * @param opts - Number and widths of the frequency and time masks, fill value and random generator.
+ * @throws ShapeError if `features` is not 2-D; ValidationError for an invalid option.
+ */
 export function specAugment(features: Tensor, opts?: SpecAugmentOptions): Tensor {
   const x = checkTensor('features', features);
   if (x.rank !== 2) throw new ShapeError(`Expected features of shape [frames, features] for specAugment but received ${formatShape(x.shape)}`);

@@ -125,6 +125,8 @@ function sampleReader(view: DataView, fmt: FmtChunk): (at: number) => number {
 /**
  * Decodes the bytes of a WAV file. Throws a FormatError for anything that
  * is not an uncompressed WAV file of a supported kind.
+ * @param bytes - The whole file.
+ * @throws FormatError if the bytes are not a supported uncompressed WAV file.
  */
 export function decodeWav(bytes: Uint8Array): DecodedWav {
   if (!(bytes instanceof Uint8Array)) fail('a Uint8Array (or Buffer) holding a WAV file', 'bytes', bytes);
@@ -166,7 +168,11 @@ function decodeSamples(view: DataView, start: number, end: number, fmt: FmtChunk
   return { sampleRate: fmt.sampleRate, channels, format: { encoding: fmt.encoding, bitDepth: fmt.bitDepth } };
 }
 
-/** Reads and decodes a WAV file; errors name the file. */
+/**
+ * Reads and decodes a WAV file; errors name the file.
+ * @param path - File to read.
+ * @throws FormatError if the file is not a supported WAV file; a file error if it cannot be read.
+ */
 export async function readWav(path: string): Promise<DecodedWav> {
   if (typeof path !== 'string' || path === '') fail('a file path', 'path', path);
   const bytes = await fs.readFile(path).catch((err: unknown) => {
@@ -198,6 +204,9 @@ function checkAudio(audio: unknown): Audio {
 /**
  * Encodes audio as a WAV file. Integer PCM clips samples to [-1, 1) and
  * rounds to the nearest step.
+ * @param audio - Sample rate and channels to encode.
+ * @param opts - Sample encoding and bit depth.
+ * @throws ValidationError if the audio or an option is invalid.
  */
 export function encodeWav(audio: Audio, opts?: EncodeWavOptions): Uint8Array {
   const { sampleRate, channels } = checkAudio(audio);
@@ -248,13 +257,21 @@ export function encodeWav(audio: Audio, opts?: EncodeWavOptions): Uint8Array {
   return out;
 }
 
-/** Writes audio to a WAV file atomically (see `encodeWav` for the options). */
+/**
+ * Writes audio to a WAV file atomically (see `encodeWav` for the options).
+ * @param path - File to write.
+ * @param audio - Sample rate and channels to encode.
+ * @param opts - Sample encoding and bit depth.
+ */
 export async function writeWav(path: string, audio: Audio, opts?: EncodeWavOptions): Promise<void> {
   if (typeof path !== 'string' || path === '') fail('a file path', 'path', path);
   await writeFileAtomic(path, encodeWav(audio, opts));
 }
 
-/** The average of the channels (a copy of the only channel for mono audio). */
+/**
+ * The average of the channels (a copy of the only channel for mono audio).
+ * @param audio - Audio with one or more channels.
+ */
 export function toMono(audio: Audio): Float32Array {
   const { channels } = checkAudio(audio);
   if (channels.length === 1) return channels[0].slice();
