@@ -22,9 +22,16 @@ import { EmissionOptions, readEmissions } from './emissions';
  * every label decoded so far; the model reads as much of it as it uses.
  */
 export interface CtcLanguageModel {
-  /** log P(next | history). */
+  /**
+   * log P(next | history).
+   * @param history - Every label decoded so far, oldest first.
+   * @param next - The label to score.
+   */
   logProb(history: readonly number[], next: number): number;
-  /** log P(end of sequence | history); when absent, ends are not scored. */
+  /**
+   * log P(end of sequence | history); when absent, ends are not scored.
+   * @param history - Every label decoded so far, oldest first.
+   */
   endLogProb?(history: readonly number[]): number;
 }
 
@@ -75,6 +82,9 @@ const byScore = <T>(score: (v: T) => number) => (x: T, y: T): number => {
  * All kept hypotheses of each sequence, best first: `beamWidth` at most,
  * fewer when fewer prefixes are possible. `logProbs` must be
  * log-probabilities (a log-softmax over classes).
+ * @param logProbs - Log-probabilities [time, batch, classes] ([batch, time, classes] with `batchFirst`).
+ * @param opts - Layout, lengths, blank class, beam width and language model.
+ * @throws ShapeError or ValidationError for emissions or options out of range.
  */
 export function beamSearch(logProbs: Tensor, opts?: BeamDecodeOptions): CtcHypothesis[][] {
   const o = checkOptions('opts', opts, BEAM_DECODE_OPTION_KEYS);
@@ -136,7 +146,12 @@ export function beamSearch(logProbs: Tensor, opts?: BeamDecodeOptions): CtcHypot
   return results;
 }
 
-/** The best label sequence of each sequence by prefix beam search (see `beamSearch`). */
+/**
+ * The best label sequence of each sequence by prefix beam search (see `beamSearch`).
+ * @param logProbs - Log-probabilities [time, batch, classes] ([batch, time, classes] with `batchFirst`).
+ * @param opts - Layout, lengths, blank class, beam width and language model.
+ * @throws ShapeError or ValidationError for emissions or options out of range.
+ */
 export function beamDecode(logProbs: Tensor, opts?: BeamDecodeOptions): number[][] {
   return beamSearch(logProbs, opts).map((hypotheses) => hypotheses[0].labels);
 }

@@ -49,7 +49,12 @@ export class CharNgram implements CtcLanguageModel {
     this.vocabularySize = vocabularySize;
   }
 
-  /** Counts the n-grams of `sequences` (arrays of labels; encode text with a tokenizer first). */
+  /**
+   * Counts the n-grams of `sequences` (arrays of labels; encode text with a tokenizer first).
+   * @param sequences - Training label sequences.
+   * @param opts - Order and vocabulary size.
+   * @throws ValidationError if a label is not an integer in 0..vocabularySize − 1 or an option is out of range.
+   */
   static fit(sequences: readonly (readonly number[])[], opts?: CharNgramOptions): CharNgram {
     if (!Array.isArray(sequences)) fail('an array of label sequences', 'sequences', sequences);
     const o = checkOptions('opts', opts, CHAR_NGRAM_OPTION_KEYS);
@@ -94,13 +99,20 @@ export class CharNgram implements CtcLanguageModel {
     return p;
   }
 
-  /** log P(next | history), natural log. */
+  /**
+   * log P(next | history), natural log.
+   * @param history - Every label decoded so far, oldest first; only the last order − 1 are read.
+   * @param next - The label to score.
+   */
   logProb(history: readonly number[], next: number): number {
     checkInteger('next', next, 0, this.vocabularySize - 1);
     return Math.log(this.probability(history, next));
   }
 
-  /** log P(end of sequence | history). */
+  /**
+   * log P(end of sequence | history).
+   * @param history - Every label decoded so far, oldest first; only the last order − 1 are read.
+   */
   endLogProb(history: readonly number[]): number {
     return Math.log(this.probability(history, END));
   }

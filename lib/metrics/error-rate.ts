@@ -10,7 +10,11 @@ import { fail } from '../validate';
 /** A sequence to compare: a string (compared by characters) or labels. */
 export type Sequence = string | readonly number[];
 
-/** Levenshtein distance: the fewest insertions, deletions and substitutions that turn a into b. */
+/**
+ * Levenshtein distance: the fewest insertions, deletions and substitutions that turn a into b.
+ * @param a - The first sequence.
+ * @param b - The second sequence.
+ */
 export function editDistance(a: Sequence, b: Sequence): number {
   const x = checkSequence('a', a);
   const y = checkSequence('b', b);
@@ -55,6 +59,9 @@ function rate(h: unknown[], r: unknown[], split: (v: unknown, name: string) => r
  * Character error rate: total edit distance between each hypothesis and
  * its reference over the total length of the references. Takes strings
  * (compared by characters) or label arrays, one or an array of them.
+ * @param hypotheses - Predicted sequence(s).
+ * @param references - Reference sequence(s), one per hypothesis.
+ * @throws ShapeError if the counts differ; ValidationError if every reference is empty.
  */
 export function cer(hypotheses: Sequence | readonly Sequence[], references: Sequence | readonly Sequence[]): number {
   // A string or a flat array of numbers is one sequence, not a batch (the reference decides: a hypothesis may be empty).
@@ -65,6 +72,9 @@ export function cer(hypotheses: Sequence | readonly Sequence[], references: Sequ
 
 /**
  * Word error rate: as `cer` over words, with strings split on whitespace.
+ * @param hypotheses - Predicted text(s).
+ * @param references - Reference text(s), one per hypothesis.
+ * @throws ShapeError if the counts differ; ValidationError if every reference is empty.
  */
 export function wer(hypotheses: string | readonly string[], references: string | readonly string[]): number {
   const [h, r] = pair(hypotheses, references, 'strings');
