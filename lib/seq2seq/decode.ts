@@ -14,6 +14,7 @@ import { Tensor } from '../tensor/tensor';
 import { checkInteger, checkNumber, checkOptions, describe, optionKeys } from '../validate';
 import { DecoderCarry, EncoderDecoder, Memory } from './encoder-decoder';
 
+/** Options of `greedyDecode` (and, with the beam options, of `beamSearch`). */
 export interface DecodeOptions {
   /** The token fed to the decoder first (what `decoderInput` starts with in training). */
   startToken: number;
@@ -28,6 +29,7 @@ export interface DecodeOptions {
 /** The keys of DecodeOptions, for checkOptions. */
 export const DECODE_OPTION_KEYS = optionKeys<DecodeOptions>({ startToken: true, endToken: true, maxLength: true, sourceLengths: true });
 
+/** Options of `beamSearch`: those of `greedyDecode` plus the beam width and length penalty. */
 export interface BeamSearchOptions extends DecodeOptions {
   /** Hypotheses kept per source row. @default 4 */
   beamWidth?: number;
@@ -51,6 +53,7 @@ export interface Hypothesis {
   score: number;
 }
 
+/** What `greedyDecode` and `beamSearch` return. */
 export interface DecodeResult {
   /** Per source row, the best hypothesis' tokens (without start and end tokens). */
   sequences: number[][];
@@ -67,6 +70,10 @@ export interface DecodeResult {
  * ```ts
  * const { sequences } = await eddy.seq2seq.greedyDecode(model, source, { startToken: 1, endToken: 2, maxLength: 12 });
  * ```
+ * @param model - The encoder–decoder to decode with.
+ * @param source - Source batch [batch, time] of token ids, or [batch, time, features].
+ * @param opts - Start and end tokens, the maximum length and the source lengths.
+ * @throws ValidationError for a missing or out-of-range option.
  */
 export async function greedyDecode(model: EncoderDecoder, source: Tensor, opts: DecodeOptions): Promise<DecodeResult> {
   const o = checkOptions('options', opts, DECODE_OPTION_KEYS) as DecodeOptions;
@@ -79,6 +86,10 @@ export async function greedyDecode(model: EncoderDecoder, source: Tensor, opts: 
  * hypotheses, all rows and beams decoded as one batch; finished
  * hypotheses are ranked by their length-normalized score. A row stops once
  * it holds `beamWidth` finished hypotheses that no live one can beat.
+ * @param model - The encoder–decoder to decode with.
+ * @param source - Source batch [batch, time] of token ids, or [batch, time, features].
+ * @param opts - Start and end tokens, the maximum length, the source lengths, the beam width and the length penalty.
+ * @throws ValidationError for a missing or out-of-range option.
  */
 export async function beamSearch(model: EncoderDecoder, source: Tensor, opts: BeamSearchOptions): Promise<DecodeResult> {
   const o = checkOptions('options', opts, BEAM_SEARCH_OPTION_KEYS) as BeamSearchOptions;
