@@ -35,6 +35,7 @@ import { noGrad } from '../autograd/grad-mode';
 import { Tensor, zeros } from '../tensor/tensor';
 import { checkOptions, checkShape, describe, fail, optionKeys } from '../validate';
 
+/** Options of `eddy.seq2seq.encoderDecoder`: the two parts. */
 export interface EncoderDecoderOptions {
   /** Reads the source: a Sequential or a functional model with one input; its output(s) are the decoder's memory. */
   encoder: Sequential | GraphModel;
@@ -61,7 +62,9 @@ export interface Memory {
 
 /** What a decoder carries from one step to the next: its recurrent states and its step-decoding layers' caches. */
 export interface DecoderCarry {
+  /** The recurrent layers' states, by layer path. */
   states: ModelStates;
+  /** The step-decoding layers' caches (cached keys and values), by layer path; absent when the decoder has none. */
   caches?: ModelCaches;
 }
 
@@ -79,9 +82,16 @@ export interface DecoderStep extends DecoderCarry {
  * under `decoder.`.
  */
 export class EncoderDecoder extends Model {
+  /** Reads the source; its output(s) are the decoder's memory. */
   readonly encoder: Sequential | GraphModel;
+  /** Reads the target tokens beside the memory and gives the logits. */
   readonly decoder: GraphModel;
 
+  /**
+   * Checks that the two parts fit together (see `EncoderDecoderOptions`).
+   * @param opts - The encoder and the decoder.
+   * @throws ValidationError if a part is not a model of the expected kind or their inputs and outputs do not match.
+   */
   constructor(opts: EncoderDecoderOptions) {
     super();
     const o = checkOptions('options', opts, ENCODER_DECODER_OPTION_KEYS);
@@ -113,8 +123,16 @@ export class EncoderDecoder extends Model {
    * With `states`, every recurrent layer of both parts starts from its
    * given state (paths `encoder.…`, `decoder.…`) and the result holds the
    * final ones.
+   * @param inputs - `[source, decoderInput]`.
+   * @param ctx - Training flag, lengths and other per-call options.
    */
   forward(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Tensor;
+  /**
+   * Teacher-forced logits, every recurrent layer starting from the given
+   * `states`; the result holds the final states as well.
+   * @param inputs - `[source, decoderInput]`.
+   * @param ctx - Per-call options with the initial `states`.
+   */
   forward(inputs: Tensor | readonly Tensor[], ctx: CallContext & WithStates): OutputWithStates;
   forward(inputs: Tensor | readonly Tensor[], ctx: CallContext & Partial<WithStates> = {}): Tensor | OutputWithStates {
     const { source, target, sourceLengths, targetLengths, inner, carrier } = this.begin(inputs, ctx);
@@ -123,8 +141,17 @@ export class EncoderDecoder extends Model {
     return this.finish(output, carrier);
   }
 
-  /** `forward` with the recurrent layers running on worker threads. */
+  /**
+   * `forward` with the recurrent layers running on worker threads.
+   * @param inputs - `[source, decoderInput]`.
+   * @param ctx - Training flag, lengths and other per-call options.
+   */
   forwardAsync(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Promise<Tensor>;
+  /**
+   * `forward` with initial `states`, the recurrent layers running on worker threads.
+   * @param inputs - `[source, decoderInput]`.
+   * @param ctx - Per-call options with the initial `states`.
+   */
   forwardAsync(inputs: Tensor | readonly Tensor[], ctx: CallContext & WithStates): Promise<OutputWithStates>;
   async forwardAsync(inputs: Tensor | readonly Tensor[], ctx: CallContext & Partial<WithStates> = {}): Promise<Tensor | OutputWithStates> {
     const { source, target, sourceLengths, targetLengths, inner, carrier } = this.begin(inputs, ctx);
@@ -133,7 +160,11 @@ export class EncoderDecoder extends Model {
     return this.finish(output, carrier);
   }
 
-  /** Runs the encoder on a batch of sources (in eval mode, for decoding). */
+  /**
+   * Runs the encoder on a batch of sources (in eval mode, for decoding).
+   * @param source - Source batch [batch, time] of token ids, or [batch, time, features].
+   * @param sourceLengths - Valid steps of each source row; all full when absent.
+   */
   async encode(source: Tensor, sourceLengths?: Int32Array): Promise<Memory> {
     const out = (await this.encoder.forwardAsync(source, { lengths: sourceLengths, training: false })) as Tensor | Tensor[];
     return this.memoryOf(out, sourceLengths);
@@ -145,6 +176,9 @@ export class EncoderDecoder extends Model {
    * carried out of the previous step (null at the start). Nothing before
    * `tokens` is run again: recurrent layers continue from their states,
    * transformer decoders from their cached keys and values.
+   * @param tokens - Tokens to feed [rows, steps].
+   * @param memory - The encoder's outputs for the same rows.
+   * @param carried - What the previous step returned, or null for the first step.
    */
   async decodeStep(tokens: Tensor, memory: Memory, carried: DecoderCarry | null): Promise<DecoderStep> {
     const lengths = [null, ...memory.lengths.map((l) => l ?? null)];
@@ -157,7 +191,10 @@ export class EncoderDecoder extends Model {
     return { logits: logits.select(1, last).contiguous(), states: next, caches };
   }
 
-  /** The layers of both parts with their output shapes, for a source and a decoder input of the given example shapes. */
+  /**
+   * The layers of both parts with their output shapes, for a source and a decoder input of the given example shapes.
+   * @param inputShapes - Example shapes of the source and of the decoder input, batch included.
+   */
   summary(inputShapes: readonly (readonly number[])[]): string {
     if (!Array.isArray(inputShapes) || inputShapes.length !== 2) fail('[sourceShape, decoderInputShape]', 'inputShapes', inputShapes);
     const [source, target] = inputShapes.map((s, i) => checkShape(`inputShapes[${i}]`, s));
@@ -170,12 +207,17 @@ export class EncoderDecoder extends Model {
     return formatSummary(this.toString(), [...within('encoder', encoderRows), ...within('decoder', this.decoder.summaryRows([target, ...memory]))], this);
   }
 
-  /** The two parts' configs, for `eddy.layerToConfig`. */
-  toConfig(): { encoder: LayerConfig; decoder: LayerConfig } {
+  /** The two parts' configs, for `eddy.layerToConfig`: `encoder` and `decoder`, each a layer config. */
+  toConfig(): { /** The encoder's config. */ encoder: LayerConfig; /** The decoder's config. */ decoder: LayerConfig } {
     return { encoder: layerToConfig(this.encoder), decoder: layerToConfig(this.decoder) };
   }
 
-  /** Rebuilds the model (fresh weights) from `toConfig()`'s output; `path` locates it in error messages. */
+  /**
+   * Rebuilds the model (fresh weights) from `toConfig()`'s output.
+   * @param config - What `toConfig()` returned.
+   * @param path - Where the config sits, for error messages.
+   * @throws ValidationError if the config is malformed.
+   */
   static fromConfig(config: ConfigObject, path = 'config'): EncoderDecoder {
     const encoder = layerFromConfig(config.encoder as unknown as LayerConfig, `${path}.encoder`);
     const decoder = layerFromConfig(config.decoder as unknown as LayerConfig, `${path}.decoder`);
@@ -211,7 +253,11 @@ export class EncoderDecoder extends Model {
   }
 }
 
-/** `eddy.seq2seq.encoderDecoder({ encoder, decoder })`. */
+/**
+ * `eddy.seq2seq.encoderDecoder({ encoder, decoder })`: an `EncoderDecoder`.
+ * @param opts - The encoder and the decoder.
+ * @throws ValidationError if the two parts do not fit together.
+ */
 export function encoderDecoder(opts: EncoderDecoderOptions): EncoderDecoder {
   return new EncoderDecoder(opts);
 }
