@@ -25,7 +25,7 @@ export { evaluateForecast } from './evaluate';
 export type { EvaluateForecastOptions, ForecastEvaluation, ForecastScores, ForecastTrainingData } from './evaluate';
 export { fitForecaster, SeriesForecaster } from './series-forecaster';
 export type { FitForecasterOptions, ForecasterTraining, IntervalForecast, NetworkEnd, SeriesForecasterJSON } from './series-forecaster';
-export type { Scaling } from './lag-features';
+export type { LagFeatures, Scaling } from './lag-features';
 export { backtest, evaluateForecaster } from './backtest';
 export type { BacktestOptions, BacktestPart, BacktestResult, BacktestScores, EvaluateForecasterOptions, ForecasterEvaluation } from './backtest';
 export { syntheticEcg, ECG_EVENT_KINDS, ECG_EVENT_SIZES } from './ecg';

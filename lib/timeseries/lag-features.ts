@@ -17,8 +17,10 @@
  */
 import { ValidationError } from '../errors';
 
+/** How changes are measured: in the series' units ('absolute') or relative to the level ('relative', for positive series). */
 export type Scaling = 'absolute' | 'relative';
 
+/** The shape of a lag network's inputs and targets, and how it scales changes. */
 export interface LagFeatures {
   /** Lags L (rows of history in the window). */
   inputSteps: number;
@@ -26,6 +28,7 @@ export interface LagFeatures {
   season: number;
   /** Steps H predicted per origin. */
   horizon: number;
+  /** How changes are measured. */
   scaling: Scaling;
   /** Typical one-step change s (see the file comment). */
   scale: number;

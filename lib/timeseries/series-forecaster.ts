@@ -24,6 +24,7 @@ import { applyMissing, MISSING_POLICIES, MissingPolicy } from './missing';
 import { normalQuantile } from './normal-quantile';
 import { readSeries, Series } from './series';
 
+/** Options of `fitForecaster` (and of `backtest`, which fits with them). */
 export interface FitForecasterOptions {
   /** Seasonal period (12 for monthly data with a yearly cycle); 0 for none. @default 0 */
   season?: number;
@@ -55,7 +56,11 @@ export interface FitForecasterOptions {
   missing?: MissingPolicy;
   /** Stops training. @default none */
   signal?: AbortSignal;
-  /** Called after each network has trained: which stage, which network (from 0), its epochs, and its best validation loss in stage one. @default none */
+  /**
+   * Called after each network has trained: which stage, which network (from 0), its epochs, and its best validation loss in stage one.
+   * @param info - The stage, the network and its epochs.
+   * @default none
+   */
   onNetworkEnd?: (info: NetworkEnd) => void;
 }
 
@@ -63,7 +68,9 @@ export interface FitForecasterOptions {
 export interface NetworkEnd {
   /** 'validate': trained on all rows but the validation tail, with early stopping; 'refit': on every row. */
   stage: 'validate' | 'refit';
+  /** The scaling the network was trained with. */
   scaling: Scaling;
+  /** Which network of the ensemble, from 0. */
   member: number;
   /** Networks in the ensemble. */
   members: number;
@@ -80,14 +87,21 @@ export const FIT_FORECASTER_OPTION_KEYS = optionKeys<FitForecasterOptions>({
 
 /** What a SeriesForecaster needs besides its network: saved next to the weights as JSON. */
 export interface SeriesForecasterJSON {
+  /** Always 'SeriesForecaster'. */
   type: 'SeriesForecaster';
+  /** Rows of history the network sees. */
   inputSteps: number;
+  /** Seasonal period, 0 for none. */
   season: number;
+  /** Steps the network predicts at once. */
   horizon: number;
+  /** How changes are measured. */
   scaling: Scaling;
+  /** Typical one-step change the network's z units are measured in. */
   scale: number;
-  /** Interval half-widths in units of z (see lag-features.ts): one row per level, one value per step. */
+  /** Coverage of each prediction interval. */
   levels: number[];
+  /** Interval half-widths in units of z (see lag-features.ts): one row per level, one value per step. */
   halfWidths: number[][];
 }
 
@@ -96,18 +110,31 @@ export interface IntervalForecast {
   /** The point forecast of each step. */
   mean: number[];
   /** One interval per level, bounds per step. */
-  intervals: { level: number; lower: number[]; upper: number[] }[];
+  intervals: {
+    /** Coverage, such as 0.95. */
+    level: number;
+    /** Lower bound of each step. */
+    lower: number[];
+    /** Upper bound of each step. */
+    upper: number[];
+  }[];
 }
 
 /** What `fitForecaster` learnt besides the forecaster, for reports. */
 export interface ForecasterTraining {
+  /** The scaling chosen (or given). */
   scaling: Scaling;
   /** Validation MAE (original units, every step) of each scaling tried. */
   validationMae: Partial<Record<Scaling, number>>;
   /** Epochs each network trained for in the final fit (its best epoch on the validation tail). */
   epochs: number[];
   /** Per-epoch `loss` and `valLoss` of the first network on the validation tail. */
-  history: { loss: number[]; valLoss: number[] };
+  history: {
+    /** Training loss per epoch. */
+    loss: number[];
+    /** Validation loss per epoch. */
+    valLoss: number[];
+  };
 }
 
 function checkLevels(value: unknown): number[] {
@@ -117,12 +144,20 @@ function checkLevels(value: unknown): number[] {
 
 /** A trained lag network with what it needs to forecast in original units. */
 export class SeriesForecaster {
+  /** The network: inputs [origins, features] to z-unit changes [origins, horizon]. */
   readonly model: ForecastModel;
+  /** The shape of the network's inputs and targets, and its scaling. */
   readonly features: LagFeatures;
+  /** Coverage of each prediction interval, ascending. */
   readonly levels: number[];
   /** Per level, per step: the interval half-width in units of z. */
   readonly halfWidths: number[][];
 
+  /**
+   * Wraps a trained network (use `fitForecaster` or `fromJSON` rather than this).
+   * @param model - The network.
+   * @param json - Its features, scaling and interval widths.
+   */
   constructor(model: ForecastModel, json: SeriesForecasterJSON) {
     this.model = checkForecastModel(model);
     const j = SeriesForecaster.checkJSON(json);
@@ -141,6 +176,9 @@ export class SeriesForecaster {
    * least `historyNeeded` rows, no missing values), with prediction
    * intervals. Past the network's horizon its own forecasts become history,
    * and interval widths grow with the square root of the step.
+   * @param history - The series so far (univariate, no missing values).
+   * @param steps - How many values to forecast.
+   * @throws ShapeError or ValidationError if the history is too short, has missing values or is not univariate.
    */
   async forecast(history: Series, steps: number): Promise<IntervalForecast> {
     const n = checkInteger('steps', steps, 1);
@@ -166,7 +204,11 @@ export class SeriesForecaster {
     };
   }
 
-  /** Half-width (z units) of interval `i` at step k; past the horizon it grows like √k. */
+  /**
+   * Half-width (z units) of interval `i` at step k; past the horizon it grows like √k.
+   * @param i - Index into `levels`.
+   * @param k - Step from 1.
+   */
   halfWidth(i: number, k: number): number {
     const H = this.features.horizon;
     const row = this.halfWidths[i];
@@ -176,6 +218,8 @@ export class SeriesForecaster {
   /**
    * Point forecasts of the `horizon` rows from each origin t (rows before t
    * of `y` are the history): one network call for every origin.
+   * @param y - The series.
+   * @param origins - Rows to forecast from, each at least `historyNeeded`.
    */
   async forecastOrigins(y: ArrayLike<number>, origins: readonly number[]): Promise<number[][]> {
     const f = this.features;
@@ -186,12 +230,18 @@ export class SeriesForecaster {
     return origins.map((_, b) => Array.from(out.subarray(b * f.horizon, (b + 1) * f.horizon), (z) => fromChange(f, levels[b], z)));
   }
 
+  /** What `fromJSON` needs besides the network (saved as model metadata). */
   toJSON(): SeriesForecasterJSON {
     const f = this.features;
     return { type: 'SeriesForecaster', inputSteps: f.inputSteps, season: f.season, horizon: f.horizon, scaling: f.scaling, scale: f.scale, levels: this.levels.slice(), halfWidths: this.halfWidths.map((r) => r.slice()) };
   }
 
-  /** The forecaster saved by `toJSON` (metadata of a model file) around its loaded network. */
+  /**
+   * The forecaster saved by `toJSON` (metadata of a model file) around its loaded network.
+   * @param model - The loaded network.
+   * @param json - What `toJSON` returned.
+   * @throws FormatError if `json` is not a forecaster's metadata.
+   */
   static fromJSON(model: ForecastModel, json: unknown): SeriesForecaster {
     return new SeriesForecaster(model, SeriesForecaster.checkJSON(json));
   }
@@ -318,8 +368,22 @@ async function trainNetwork(f: LagFeatures, train: { x: Tensor; y: Tensor }, s: 
  * gives the residuals the intervals are sized from (see halfWidthsOf). Stage two retrains each
  * network on every row for its best number of epochs, so the most recent
  * rows are learnt from too, and averages the networks into one.
+ * Returns the forecaster, what training found, and the averaged network (to save).
+ * @param series - A univariate series.
+ * @param opts - Season, horizon, scaling, training and interval options.
+ * @throws ValidationError or ShapeError if the series is too short for the options, not univariate, or an option is invalid.
  */
-export async function fitForecaster(series: Series, opts: FitForecasterOptions = {}): Promise<{ forecaster: SeriesForecaster; training: ForecasterTraining; model: LagNetwork['model'] }> {
+export async function fitForecaster(
+  series: Series,
+  opts: FitForecasterOptions = {},
+): Promise<{
+  /** The trained forecaster. */
+  forecaster: SeriesForecaster;
+  /** What training chose and measured. */
+  training: ForecasterTraining;
+  /** The averaged network, to save with `forecaster.toJSON()` as metadata. */
+  model: LagNetwork['model'];
+}> {
   const o = checkOptions('options', opts, FIT_FORECASTER_OPTION_KEYS);
   const missing = checkOneOf('missing', o.missing ?? 'error', MISSING_POLICIES);
   const y = readUnivariate('series', series, missing).values;
