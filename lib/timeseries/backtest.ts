@@ -13,6 +13,7 @@ import { FIT_FORECASTER_OPTION_KEYS, fitForecaster, FitForecasterOptions, Foreca
 import type { Series } from './series';
 import type { GraphModel } from '../model/functional';
 
+/** Options of `backtest`: those of `fitForecaster` plus the size of the held-out tail. */
 export interface BacktestOptions extends FitForecasterOptions {
   /** Rows at the end that are forecast and never trained on. */
   testSize: number;
@@ -21,8 +22,11 @@ export interface BacktestOptions extends FitForecasterOptions {
 /** The keys of BacktestOptions, for checkOptions. */
 export const BACKTEST_OPTION_KEYS: readonly string[] = Object.freeze([...FIT_FORECASTER_OPTION_KEYS, ...optionKeys<Pick<BacktestOptions, 'testSize'>>({ testSize: true })]);
 
+/** Point-forecast errors of one forecast against the actual values. */
 export interface BacktestScores {
+  /** Mean absolute error, in the series' units. */
   mae: number;
+  /** Root mean squared error, in the series' units. */
   rmse: number;
   /** Percent, over the non-zero actual values. */
   mape: number;
@@ -30,29 +34,54 @@ export interface BacktestScores {
   mase: number;
 }
 
+/** The scores of one part of a backtest (one step ahead, or every step of each block). */
 export interface BacktestPart {
+  /** The forecaster's scores. */
   model: BacktestScores;
+  /** The naive forecast's scores (the last actual value repeated). */
   naive: BacktestScores;
   /** Present with a season. */
   seasonalNaive?: BacktestScores;
   /** Share of the actual values inside each prediction interval. */
-  coverage: { level: number; rate: number }[];
+  coverage: {
+    /** The interval's nominal coverage, such as 0.95. */
+    level: number;
+    /** Share of actual values inside it. */
+    rate: number;
+  }[];
   /** Values scored (missing actual values are not). */
   scored: number;
 }
 
+/** What `backtest` returns: the scores, the forecasts of the held-out rows and the trained forecaster. */
 export interface BacktestResult {
+  /** Scores of the one-step-ahead forecasts. */
   oneStep: BacktestPart;
   /** Every step of every block of `horizon` rows. */
   multiStep: BacktestPart;
+  /** Steps of each block of the multi-step part. */
   horizon: number;
   /** First held-out row. */
   trainRows: number;
   /** One-step forecasts of the held-out rows, with their intervals. */
-  forecasts: { mean: number[]; intervals: { level: number; lower: number[]; upper: number[] }[] };
+  forecasts: {
+    /** The point forecast of each held-out row. */
+    mean: number[];
+    /** One interval per level, bounds per held-out row. */
+    intervals: {
+      /** Coverage, such as 0.95. */
+      level: number;
+      /** Lower bound of each row. */
+      lower: number[];
+      /** Upper bound of each row. */
+      upper: number[];
+    }[];
+  };
+  /** The forecaster trained on the rows before the tail. */
   forecaster: SeriesForecaster;
   /** The network, to save with `forecaster.toJSON()` as metadata. */
   model: GraphModel;
+  /** What training chose and measured. */
   training: ForecasterTraining;
   /** A small table of the scores, for printing. */
   report: string;
@@ -85,6 +114,7 @@ function formatReport(parts: [string, BacktestPart][], season: number): string {
   return rows.join('\n').trimEnd();
 }
 
+/** Options of `evaluateForecaster`. */
 export interface EvaluateForecasterOptions {
   /** Rows at the end that are forecast. */
   testSize: number;
@@ -108,6 +138,10 @@ export type ForecasterEvaluation = Pick<BacktestResult, 'oneStep' | 'multiStep' 
  * each from the actual rows before its origin, next to the naive and
  * seasonal-naive forecasts of the same values. MASE is scaled by the rows
  * before the tail.
+ * @param forecaster - A trained forecaster.
+ * @param series - The univariate series, the held-out tail last.
+ * @param opts - Size of the tail, baseline season, horizon and missing-value policy.
+ * @throws ValidationError if `testSize` leaves too little history or an option is invalid.
  */
 export async function evaluateForecaster(forecaster: SeriesForecaster, series: Series, opts: EvaluateForecasterOptions): Promise<ForecasterEvaluation> {
   if (!(forecaster instanceof SeriesForecaster)) fail('a SeriesForecaster', 'forecaster', forecaster);
@@ -193,6 +227,9 @@ async function forecastBlocks(f: SeriesForecaster, y: Float64Array, origins: num
  * const r = await eddy.timeseries.backtest(passengers, { season: 12, horizon: 12, testSize: 24 });
  * console.log(r.report);
  * ```
+ * @param series - The univariate series, the held-out tail last.
+ * @param opts - The forecaster's options and the size of the tail.
+ * @throws ValidationError if `testSize` leaves too little history or an option is invalid.
  */
 export async function backtest(series: Series, opts: BacktestOptions): Promise<BacktestResult> {
   const o = checkOptions('options', opts, BACKTEST_OPTION_KEYS);
