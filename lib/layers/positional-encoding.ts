@@ -131,6 +131,8 @@ export class PositionalEncoding extends Module {
    * How models call the layer: from position 0, or, when the model call
    * carries states (token-by-token decoding), from the position where the
    * previous call ended.
+   * @param inputs - The one input [batch, time, features].
+   * @param ctx - The container's call context (lengths, mode, state carrier).
    */
   graphCall(inputs: Tensor[], ctx: GraphCallContext): Tensor {
     const x = inputs[0];

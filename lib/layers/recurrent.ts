@@ -155,9 +155,16 @@ export interface StateCarrier {
    * @param state - Its final state.
    */
   final(layer: RecurrentLayer, state: LayerState): void;
-  /** The cache a step-decoding layer (a transformer decoder, a positional encoding) continues from; undefined to start afresh. */
+  /**
+   * The cache a step-decoding layer (a transformer decoder, a positional encoding) continues from; undefined to start afresh.
+   * @param layer - The step-decoding layer about to run.
+   */
   initialCache?(layer: Module): StepCache | undefined;
-  /** Leaves a step-decoding layer's cache after the call. */
+  /**
+   * Leaves a step-decoding layer's cache after the call.
+   * @param layer - The step-decoding layer that ran.
+   * @param cache - Its cache after the call.
+   */
   finalCache?(layer: Module, cache: StepCache): void;
 }
 
@@ -167,6 +174,10 @@ export interface StateCarrier {
  * be selected, repeated or reordered, as beam search does.
  */
 export interface StepCache {
+  /**
+   * A cache whose row r is this cache's row `rows[r]` (rows may repeat or be reordered).
+   * @param rows - Source row of each row of the result.
+   */
   select(rows: Int32Array | readonly number[]): StepCache;
 }
 

@@ -257,6 +257,9 @@ export class TransformerDecoder extends TransformerStack<TransformerDecoderLayer
    * `{ caches }`), the stack decodes the target position by position from
    * the cache the previous call left — the prefix is not run again — and
    * leaves the extended cache.
+   * @param inputs - The target [batch, time, features] and the memory [batch, sourceTime, features].
+   * @param ctx - The container's call context (the target's lengths, mode, state carrier).
+   * @param inputLengths - The lengths each graph input carries (the memory's mask its padding), undefined where none.
    */
   graphCall(inputs: Tensor[], ctx: GraphCallContext, inputLengths?: readonly (Int32Array | undefined)[]): Tensor {
     if (inputs.length !== 2) throw new ValidationError(`Expected the target and the memory as inputs of ${this.toString()} but received ${inputs.length}`);

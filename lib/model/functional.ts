@@ -264,7 +264,10 @@ export class GraphModel extends Model {
     return formatSummary(this.toString(), this.summaryRows(inputShapes), this);
   }
 
-  /** The rows of `summary`, for containers that print this graph inside their own table. */
+  /**
+   * The rows of `summary`, for containers that print this graph inside their own table.
+   * @param inputShapes - The example shape of the input, or one per input for a multi-input model.
+   */
   summaryRows(inputShapes: readonly (readonly number[])[] | readonly number[]): SummaryRow[] {
     const shapes = (this.multiInput ? inputShapes : [inputShapes]) as readonly (readonly number[])[];
     const rows: SummaryRow[] = [];

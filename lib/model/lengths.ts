@@ -84,7 +84,10 @@ export function setOutputLengths(t: Tensor, lengths: Int32Array | undefined): vo
   if (lengths !== undefined) outputLengths.set(t, lengths);
 }
 
-/** The lengths a graph's forward propagated to this output, if any. */
+/**
+ * The lengths a graph's forward propagated to this output, if any.
+ * @param t - A model's output.
+ */
 export function lengthsOfOutput(t: Tensor): Int32Array | undefined {
   return outputLengths.get(t);
 }

@@ -100,7 +100,10 @@ export class Sequential extends Model {
     return formatSummary('Sequential', this.summaryRows(inputShape), this);
   }
 
-  /** The rows of `summary`, for containers that print these layers inside their own table. */
+  /**
+   * The rows of `summary`, for containers that print these layers inside their own table.
+   * @param inputShape - The shape of one example, without the batch axis.
+   */
   summaryRows(inputShape: readonly number[]): SummaryRow[] {
     const shape = checkShape('inputShape', inputShape);
     const rows: SummaryRow[] = [];

@@ -5,10 +5,15 @@ export function parameterCount(m: Module, onlyTrainable = false): number {
   return m.parameters().reduce((a, p) => a + (onlyTrainable && !p.data.requiresGrad ? 0 : p.data.size), 0);
 }
 
+/** One row of a model summary: a layer call with its output shape and parameter count. */
 export interface SummaryRow {
+  /** The layer's path in the model. */
   name: string;
+  /** The layer's class and options, as printed. */
   layer: string;
+  /** The output shape, batch first; null where it is not known. */
   outputShape: readonly number[] | null;
+  /** Parameters the layer owns. */
   params: number;
 }
 

@@ -93,11 +93,21 @@ export interface LayerRegistration<M extends Module = Module> {
  * `output(key)`, those of its result (a named part for `key`, the main
  * output for undefined) — undefined for a result without a time axis
  * (pooled vectors, final states).
+ * @param layer - The layer being called.
+ * @param inputs - The lengths of each graph input, undefined where an input has none.
  */
 export type LengthsRule<M extends Module = Module> = (
   layer: M,
   inputs: readonly (Int32Array | undefined)[],
-) => { call: Int32Array | undefined; output(key: string | undefined): Int32Array | undefined };
+) => {
+  /** The lengths the layer's forward masks with. */
+  call: Int32Array | undefined;
+  /**
+   * The lengths of the call's result.
+   * @param key - A named part of the result, or undefined for the main output.
+   */
+  output(key: string | undefined): Int32Array | undefined;
+};
 
 /** The rule of recurrent layers: x's lengths mask the call and the output sequence; the final states (`h`, `c`) have no time axis. */
 export const sequenceOutputLengths: LengthsRule = (_layer, inputs) => ({

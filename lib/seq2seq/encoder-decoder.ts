@@ -208,7 +208,12 @@ export class EncoderDecoder extends Model {
   }
 
   /** The two parts' configs, for `eddy.layerToConfig`: `encoder` and `decoder`, each a layer config. */
-  toConfig(): { /** The encoder's config. */ encoder: LayerConfig; /** The decoder's config. */ decoder: LayerConfig } {
+  toConfig(): {
+    /** The encoder's config. */
+    encoder: LayerConfig;
+    /** The decoder's config. */
+    decoder: LayerConfig;
+  } {
     return { encoder: layerToConfig(this.encoder), decoder: layerToConfig(this.decoder) };
   }
 
