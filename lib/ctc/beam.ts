@@ -82,7 +82,7 @@ const byScore = <T>(score: (v: T) => number) => (x: T, y: T): number => {
  * All kept hypotheses of each sequence, best first: `beamWidth` at most,
  * fewer when fewer prefixes are possible. `logProbs` must be
  * log-probabilities (a log-softmax over classes).
- * @param logProbs - Log-probabilities [time, batch, classes] ([batch, time, classes] with `batchFirst`).
+ * @param logProbs - Log-probabilities [batch, time, classes] ([time, batch, classes] with `batchFirst: false`).
  * @param opts - Layout, lengths, blank class, beam width and language model.
  * @throws ShapeError or ValidationError for emissions or options out of range.
  */
@@ -148,7 +148,7 @@ export function beamSearch(logProbs: Tensor, opts?: BeamDecodeOptions): CtcHypot
 
 /**
  * The best label sequence of each sequence by prefix beam search (see `beamSearch`).
- * @param logProbs - Log-probabilities [time, batch, classes] ([batch, time, classes] with `batchFirst`).
+ * @param logProbs - Log-probabilities [batch, time, classes] ([time, batch, classes] with `batchFirst: false`).
  * @param opts - Layout, lengths, blank class, beam width and language model.
  * @throws ShapeError or ValidationError for emissions or options out of range.
  */

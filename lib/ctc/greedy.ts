@@ -16,7 +16,7 @@ export const GREEDY_DECODE_OPTION_KEYS = optionKeys<GreedyDecodeOptions>({ batch
  * Decodes each sequence of `logProbs` (scores per class: log-probabilities,
  * probabilities or logits alike, since only the argmax counts) to its label
  * sequence. Ties go to the lower class.
- * @param logProbs - Scores [time, batch, classes] ([batch, time, classes] with `batchFirst`).
+ * @param logProbs - Scores [batch, time, classes] ([time, batch, classes] with `batchFirst: false`).
  * @param opts - Layout, lengths and blank class.
  * @throws ShapeError or ValidationError for emissions or options out of range.
  */

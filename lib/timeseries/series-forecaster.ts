@@ -207,7 +207,7 @@ export class SeriesForecaster {
   /**
    * Half-width (z units) of interval `i` at step k; past the horizon it grows like √k.
    * @param i - Index into `levels`.
-   * @param k - Step from 1.
+   * @param k - Step from 0 (one step ahead).
    */
   halfWidth(i: number, k: number): number {
     const H = this.features.horizon;
