@@ -8,17 +8,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as eddy from '../../lib';
 import { Module, Tensor } from '../../lib';
+import { loadOrt, Ort } from './ort';
 
-type Ort = typeof import('onnxruntime-node');
-
-function loadOrt(): Ort | null {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('onnxruntime-node') as Ort;
-  } catch {
-    return null;
-  }
-}
 
 const TOL = 1e-5;
 

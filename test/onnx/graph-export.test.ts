@@ -9,17 +9,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as eddy from '../../lib';
 import { Tensor } from '../../lib';
+import { loadOrt, Ort } from './ort';
 
-type Ort = typeof import('onnxruntime-node');
-
-function loadOrt(): Ort | null {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('onnxruntime-node') as Ort;
-  } catch {
-    return null;
-  }
-}
 
 /** onnxruntime and Eddy run the same float32 ops in other orders (GEMM blocking, softmax sums): rounding of sums of ≤ 64 terms of size ≤ 10. */
 const TOL = 1e-5;
