@@ -24,15 +24,22 @@ async function main(onnxFile: string, modelFile: string): Promise<void> {
     const out = (await session.run(feeds)).output;
     return eddy.tensor(Float32Array.from(out.data as Float32Array), out.dims.map(Number));
   };
-  const forecaster = new eddy.timeseries.Forecaster(predict, { inputSteps, scaler });
+  // The lag network of `eddy train --task forecast`, or a window model of an earlier version.
+  const lagged = metadata.forecaster === undefined ? null : eddy.timeseries.SeriesForecaster.fromJSON(predict, JSON.parse(String(metadata.forecaster)));
+  const windowed = lagged ? null : new eddy.timeseries.Forecaster(predict, { inputSteps, scaler });
+  const need = lagged ? lagged.historyNeeded : inputSteps;
   const service = createHttpService([
     {
       method: 'POST',
       path: '/forecast',
       handle: async ({ body }) => {
         const history = (body as { history?: unknown } | null)?.history;
-        if (!Array.isArray(history) || history.length < inputSteps) throw new HttpError(400, `Expected an array of at least ${inputSteps} numbers for history`, 'ERR_EDDY_BAD_REQUEST');
-        return { forecast: await forecaster.forecast(history as number[], 1) };
+        if (!Array.isArray(history) || history.length < need) throw new HttpError(400, `Expected an array of at least ${need} numbers for history`, 'ERR_EDDY_BAD_REQUEST');
+        if (lagged) {
+          const { mean, intervals } = await lagged.forecast(history as number[], 1);
+          return { forecast: mean, intervals };
+        }
+        return { forecast: await windowed!.forecast(history as number[], 1) };
       },
     },
   ]);

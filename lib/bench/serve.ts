@@ -124,7 +124,7 @@ export async function runServeBench(): Promise<void> {
     const { model, metadata } = await eddy.loadModelFile(file);
     const onnxFile = path.join(dir, 'model.onnx');
     await eddy.onnx.export(model, onnxFile);
-    const inputSteps = Number(metadata.inputSteps);
+    const inputSteps = metadata.forecaster === undefined ? Number(metadata.inputSteps) : eddy.timeseries.SeriesForecaster.fromJSON((x: eddy.Tensor) => x, JSON.parse(String(metadata.forecaster))).historyNeeded;
     // A CO2-like weekly series: trend plus a yearly cycle.
     const history = Array.from({ length: inputSteps * 2 }, (_, t) => +(330 + 0.03 * t + 3 * Math.sin((2 * Math.PI * t) / 52)).toFixed(2));
     const body = JSON.stringify({ history, steps: 1 });
