@@ -4,32 +4,22 @@
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as eddy from '../../lib';
 import { Module, Tensor } from '../../lib';
-import { loadOrt, Ort } from './ort';
+import { Ort, ortSuite } from './ort';
 
 
 const TOL = 1e-5;
 
 describe('ONNX export (run in onnxruntime-node)', function () {
   this.timeout(60000);
-  const ort = loadOrt();
-  let dir = '';
-  before(function () {
-    if (!ort) {
-      console.log('      skipped: onnxruntime-node is not installed (npm install runs it from devDependencies)');
-      this.skip();
-    }
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-onnx-'));
-  });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+  const { ort, files } = ortSuite('eddy-onnx-');
 
   /** Exports, runs in onnxruntime, and returns the largest difference from Eddy's eval-mode output. */
   async function compare(model: Module & { forward(x: Tensor, ctx?: object): Tensor }, x: Tensor, lengths: Int32Array, ids = false): Promise<number> {
     model.eval();
-    const file = path.join(dir, `m${Math.random().toString(36).slice(2)}.onnx`);
+    const file = path.join(files.dir, `m${Math.random().toString(36).slice(2)}.onnx`);
     await eddy.onnx.export(model, file);
     const session = await ort!.InferenceSession.create(file);
     const feeds: Record<string, InstanceType<Ort['Tensor']>> = {
@@ -88,7 +78,7 @@ describe('ONNX export (run in onnxruntime-node)', function () {
   it('SequencePooling(last) without a lengths input takes the last step', async () => {
     eddy.manualSeed(6);
     const model = eddy.sequential([new eddy.LSTM({ inputSize: 3, hiddenSize: 4 }), new eddy.SequencePooling({ mode: 'last' })]).eval();
-    const file = path.join(dir, 'pool.onnx');
+    const file = path.join(files.dir, 'pool.onnx');
     await eddy.onnx.export(model, file, { lengths: false });
     const session = await ort!.InferenceSession.create(file);
     const input = x(2, 5, 3);
@@ -106,17 +96,17 @@ describe('ONNX export (run in onnxruntime-node)', function () {
 
   it('refuses what ONNX cannot express, naming it', async () => {
     const mixed = eddy.sequential([new eddy.Bidirectional(new eddy.GRU({ inputSize: 3, hiddenSize: 4 }), { backwardLayer: new eddy.GRU({ inputSize: 3, hiddenSize: 4, resetAfter: false }) })]);
-    await assert.rejects(eddy.onnx.export(mixed, path.join(dir, 'm.onnx')), /ONNX needs both directions of one operator to be the same cell/);
+    await assert.rejects(eddy.onnx.export(mixed, path.join(files.dir, 'm.onnx')), /ONNX needs both directions of one operator to be the same cell/);
     const timeMajor = eddy.sequential([new eddy.Bidirectional(new eddy.LSTM({ inputSize: 3, hiddenSize: 4, batchFirst: false }))]);
-    await assert.rejects(eddy.onnx.export(timeMajor, path.join(dir, 't.onnx')), /Export needs batch-first recurrent layers/);
+    await assert.rejects(eddy.onnx.export(timeMajor, path.join(files.dir, 't.onnx')), /Export needs batch-first recurrent layers/);
     const soft = eddy.sequential([new eddy.Linear({ inFeatures: 3, outFeatures: 3 }), new eddy.Softmax(1)]);
-    await assert.rejects(eddy.onnx.export(soft, path.join(dir, 's.onnx'), { opset: 11 }), { message: 'Expected integer between 13 and 100 for opts.opset but received 11 of type number' });
+    await assert.rejects(eddy.onnx.export(soft, path.join(files.dir, 's.onnx'), { opset: 11 }), { message: 'Expected integer between 13 and 100 for opts.opset but received 11 of type number' });
     const ln = eddy.sequential([new eddy.LSTM({ inputSize: 3, hiddenSize: 4, layerNorm: true })]);
-    await assert.rejects(eddy.onnx.export(ln, path.join(dir, 'x.onnx')), { code: 'ERR_EDDY_ONNX', message: 'ONNX has no layer-normalized LSTM; LSTM(inputSize=3, hiddenSize=4, layerNorm=true) cannot be exported' });
+    await assert.rejects(eddy.onnx.export(ln, path.join(files.dir, 'x.onnx')), { code: 'ERR_EDDY_ONNX', message: 'ONNX has no layer-normalized LSTM; LSTM(inputSize=3, hiddenSize=4, layerNorm=true) cannot be exported' });
     const norm = eddy.sequential([new eddy.Linear({ inFeatures: 3, outFeatures: 3 }), new eddy.LayerNorm({ normalizedShape: 3 })]);
-    await assert.rejects(eddy.onnx.export(norm, path.join(dir, 'y.onnx'), { opset: 16 }), { code: 'ERR_EDDY_ONNX', message: 'ONNX has LayerNormalization from opset 17; LayerNorm(normalizedShape=[3]) cannot be exported at opset 16' });
+    await assert.rejects(eddy.onnx.export(norm, path.join(files.dir, 'y.onnx'), { opset: 16 }), { code: 'ERR_EDDY_ONNX', message: 'ONNX has LayerNormalization from opset 17; LayerNorm(normalizedShape=[3]) cannot be exported at opset 16' });
     const gelu = eddy.sequential([new eddy.Linear({ inFeatures: 3, outFeatures: 3 }), new eddy.GELU()]);
-    await assert.rejects(eddy.onnx.export(gelu, path.join(dir, 'y.onnx')), /Export does not support GELU\(\) yet/);
-    assert.ok(!fs.existsSync(path.join(dir, 'x.onnx')));
+    await assert.rejects(eddy.onnx.export(gelu, path.join(files.dir, 'y.onnx')), /Export does not support GELU\(\) yet/);
+    assert.ok(!fs.existsSync(path.join(files.dir, 'x.onnx')));
   });
 });

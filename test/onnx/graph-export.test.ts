@@ -4,12 +4,10 @@
  * their own lengths, attention, Concatenate, Add, LayerNorm and pooling.
  */
 import * as assert from 'assert';
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as eddy from '../../lib';
 import { Tensor } from '../../lib';
-import { loadOrt, Ort } from './ort';
+import { Ort, ortSuite } from './ort';
 
 
 /** onnxruntime and Eddy run the same float32 ops in other orders (GEMM blocking, softmax sums): rounding of sums of ≤ 64 terms of size ≤ 10. */
@@ -26,21 +24,12 @@ const ids = (shape: number[], vocab: number, seed: number): Tensor => {
 
 describe('ONNX export of functional graphs (run in onnxruntime-node)', function () {
   this.timeout(60000);
-  const ort = loadOrt();
-  let dir = '';
-  before(function () {
-    if (!ort) {
-      console.log('      skipped: onnxruntime-node is not installed (npm install runs it from devDependencies)');
-      this.skip();
-    }
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-onnx-graph-'));
-  });
-  after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+  const { ort, files } = ortSuite('eddy-onnx-graph-');
 
   /** Exports, runs in onnxruntime with the given feeds, and checks every output against Eddy's eval-mode forward. */
   async function compare(model: eddy.GraphModel, xs: Tensor[], lengths: (Int32Array | null)[], tokenInputs: boolean[], opts: eddy.onnx.OnnxExportOptions = {}): Promise<string[]> {
     model.eval();
-    const file = path.join(dir, `m${Math.random().toString(36).slice(2)}.onnx`);
+    const file = path.join(files.dir, `m${Math.random().toString(36).slice(2)}.onnx`);
     await eddy.onnx.export(model, file, opts);
     const session = await ort!.InferenceSession.create(file);
     const single = xs.length === 1;
