@@ -50,6 +50,10 @@ struct HiddenWeights {
     PackedMatrix packed;
   };
   std::vector<Block> blocks;
+  // The LSTM forward step without layer norm runs fused (lstm_fused_step)
+  // on this packing instead of the blocks.
+  bool lstm_fused = false;
+  PackedMatrix lstm;
 };
 
 struct LayerCtx {

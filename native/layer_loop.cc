@@ -90,7 +90,8 @@ LayerCtx for_group(LayerCtx L, int off, const RnnShape& s) {
   return L;
 }
 
-void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, int first, int last) {
+void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, int first, int last,
+                  const StepProjection* proj) {
   const int H = s.H, E = s.extra();
   for (int step = first; step < last; ++step) {
     const int t = reverse ? s.T - 1 - step : step;
@@ -110,6 +111,10 @@ void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, 
           std::memset(L.crstd + first, 0, sizeof(float) * n);
         }
       }
+    }
+    if (bs > 0 && proj) {
+      project_rows(s, *proj->p, proj->k, *proj->w_ih, proj->bias, proj->x + L.row(t) * proj->in, proj->in, 0, bs, L.gates_at(t),
+                   nullptr, nullptr);
     }
     if (bs > 0) forward_step(cell, L, t, bs);
     // Padded positions output zeros.
@@ -180,8 +185,11 @@ void pack_hidden_weights(HiddenWeights& w, const RnnShape& s, const float* w_hh,
   // takes its candidate rows apart in the reset-before form and, without
   // layer norm, in the backward step of the linear-before-reset form.
   const bool gru_split = s.cell == CellKind::kGru && (!s.reset_after || (backward && !s.layer_norm));
+  w.lstm_fused = s.cell == CellKind::kLstm && !backward && !s.layer_norm;
   std::vector<std::pair<int, int>> blocks;
-  if (gru_split) {
+  if (w.lstm_fused) {
+    pack_lstm_hidden(w.lstm, w_hh, H);
+  } else if (gru_split) {
     blocks = {{0, 2 * H}, {2 * H, GH}};
   } else {
     blocks = {{0, GH}};

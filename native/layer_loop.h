@@ -36,9 +36,23 @@ void for_each_task(int dirs, const Order& o, Fn&& fn) {
 // One step of the cell over live rows [0, bs).
 void forward_step(CellKind cell, const LayerCtx& L, int t, int bs);
 
+// The input projection of a task's own rows, done step by step inside its
+// time loop (so the gates are still in cache when the step reads them)
+// rather than for a block of steps beforehand: x is the layer input of the
+// task's first row at step 0, [T, B, in] like gates. Not for layer-normalized cells.
+struct StepProjection {
+  const RnnParams* p = nullptr;
+  int k = 0;
+  const PackedMatrix* w_ih = nullptr;
+  const float* bias = nullptr;
+  const float* x = nullptr;
+  int in = 0;
+};
+
 // Runs steps [first, last) of the direction's order (forward: t = step;
-// reverse: t = T − 1 − step).
-void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, int first, int last);
+// reverse: t = T − 1 − step); projects each step's input first when proj is given.
+void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, int first, int last,
+                  const StepProjection* proj = nullptr);
 void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse);
 
 // b_ih plus, where the cell allows (folds_b_hh), b_hh: what the input

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "activations.h"
 #include "packed_gemm_tiles.h"
 #include "parallel.h"
 
@@ -30,11 +31,37 @@ struct V {
   static void store(float* c, const Reg& r, int n, bool accumulate) {
     for (int j = 0; j < n; ++j) c[j] = accumulate ? c[j] + r.v[j] : r.v[j];
   }
+  static Reg loadn(const float* p, int n) {
+    Reg r{};
+    for (int j = 0; j < n && j < kWidth; ++j) r.v[j] = p[j];
+    return r;
+  }
+  static void storen(float* p, const Reg& r, int n) { store(p, r, n < kWidth ? n : kWidth, false); }
+  static Reg add(Reg a, const Reg& b) {
+    for (int j = 0; j < kWidth; ++j) a.v[j] = a.v[j] + b.v[j];
+    return a;
+  }
+  static Reg mul(Reg a, const Reg& b) {
+    for (int j = 0; j < kWidth; ++j) a.v[j] = a.v[j] * b.v[j];
+    return a;
+  }
+  static Reg fma(const Reg& a, const Reg& b, Reg c) {
+    for (int j = 0; j < kWidth; ++j) c.v[j] = a.v[j] * b.v[j] + c.v[j];
+    return c;
+  }
+  static Reg sigmoid(Reg x) {
+    portable::sigmoid(x.v, x.v, kWidth);
+    return x;
+  }
+  static Reg tanh(Reg x) {
+    portable::tanh(x.v, x.v, kWidth);
+    return x;
+  }
 };
 
 }  // namespace
 
-const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 2, 4, 4, 2>("generic 4x(8x2) packed");
+const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 2, 4, 4, 2, 2>("generic 4x(8x2) packed, lstm 2x(8x4) fused");
 
 }  // namespace generic
 
@@ -68,6 +95,29 @@ void pack_b(PackedMatrix& out, bool trans, const float* b, int ldb, int k, int n
       }
     }
   }
+}
+
+void pack_lstm_hidden(PackedMatrix& out, const float* w_hh, int H) {
+  const int w = kernels_for(isa()).width, blocks = (H + w - 1) / w;
+  // Rows of W_hh in the order the kernel reads its output columns:
+  // block u, gate g, unit j  <-  W_hh row g·H + u·w + j (zero past H).
+  std::vector<float> order(static_cast<size_t>(blocks) * 4 * w * H, 0.0f);
+  for (int u = 0; u < blocks; ++u) {
+    for (int g = 0; g < 4; ++g) {
+      for (int j = 0; j < w && u * w + j < H; ++j) {
+        std::memcpy(order.data() + (static_cast<size_t>(u * 4 + g) * w + j) * H,
+                    w_hh + (static_cast<size_t>(g) * H + u * w + j) * H, sizeof(float) * H);
+      }
+    }
+  }
+  pack_b(out, true, order.data(), H, H, blocks * 4 * w);
+}
+
+int lstm_unit_blocks(const PackedMatrix& w) { return w.width > 0 ? w.n / (4 * w.width) : 0; }
+
+void lstm_fused_step(const LstmStep& s, const PackedMatrix& w) {
+  if (s.bs <= 0 || s.u0 >= s.u1) return;
+  kernels_for(w.isa).lstm_step(s, w.data.data(), w.k);
 }
 
 void packed_gemm(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc) {

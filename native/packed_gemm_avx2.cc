@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include "packed_gemm_tiles.h"
+#include "vec_math_avx2.h"
 
 namespace eddy {
 namespace avx2 {
@@ -28,11 +29,29 @@ struct V {
     _mm256_store_ps(lanes, v);
     for (int j = 0; j < n; ++j) c[j] = accumulate ? c[j] + lanes[j] : lanes[j];
   }
+  // Partial vectors go through a zeroed buffer, so every lane gets the same instructions.
+  static Reg loadn(const float* p, int n) {
+    if (n >= kWidth) return _mm256_loadu_ps(p);
+    alignas(32) float buf[kWidth] = {0};
+    for (int j = 0; j < n; ++j) buf[j] = p[j];
+    return _mm256_load_ps(buf);
+  }
+  static void storen(float* p, Reg v, int n) {
+    if (n >= kWidth) return _mm256_storeu_ps(p, v);
+    alignas(32) float buf[kWidth];
+    _mm256_store_ps(buf, v);
+    for (int j = 0; j < n; ++j) p[j] = buf[j];
+  }
+  static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
+  static Reg mul(Reg a, Reg b) { return _mm256_mul_ps(a, b); }
+  static Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
+  static Reg sigmoid(Reg x) { return sigmoid8(x); }
+  static Reg tanh(Reg x) { return tanh8(x); }
 };
 
 }  // namespace
 
-const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 3, 8, 6, 4>("avx2 4x(8x3) packed");
+const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 3, 8, 6, 4, 3>("avx2 4x(8x3) packed, lstm 3x(8x4) fused");
 
 }  // namespace avx2
 }  // namespace eddy

@@ -5,9 +5,16 @@
 #include "packed_gemm.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
+// GCC 12's AVX-512 intrinsics self-initialise their "undefined" operands,
+// which -Wuninitialized reports wherever they are inlined (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include "packed_gemm_tiles.h"
+#include "vec_math_avx512.h"
 
 namespace eddy {
 namespace avx512 {
@@ -24,11 +31,19 @@ struct V {
     if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, c), v);
     _mm512_mask_storeu_ps(c, mask, v);
   }
+  static __mmask16 lanes(int n) { return n >= kWidth ? __mmask16(0xffff) : static_cast<__mmask16>((1u << n) - 1); }
+  static Reg loadn(const float* p, int n) { return _mm512_maskz_loadu_ps(lanes(n), p); }
+  static void storen(float* p, Reg v, int n) { _mm512_mask_storeu_ps(p, lanes(n), v); }
+  static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
+  static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
+  static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static Reg sigmoid(Reg x) { return sigmoid16(x); }
+  static Reg tanh(Reg x) { return tanh16(x); }
 };
 
 }  // namespace
 
-const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 6, 8, 8, 6>("avx512 4x(16x6) packed");
+const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 6, 8, 8, 6, 6>("avx512 4x(16x6) packed, lstm 6x(16x4) fused");
 
 }  // namespace avx512
 }  // namespace eddy

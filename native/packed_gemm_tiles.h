@@ -93,10 +93,90 @@ void gemm(int m, int n, int k, const float* a, int lda, const float* packed, boo
   }
 }
 
-// The kernel table entry of an instruction set's tiles.
-template <typename V, int MR, int P_FULL, int P1, int P2, int P3>
+// ---- The fused LSTM step (LstmStep in packed_gemm.h). The vector type
+// also supplies add, mul, fma (a·b + c), loadn/storen (the first n lanes),
+// sigmoid and tanh.
+
+// Row r's epilogue for the units [j0, j0 + n) of one block: acc holds
+// a · W_hhᵀ for the gates i, f, g, o of those units.
+template <typename V>
+inline void lstm_cell(const LstmStep& s, int r, int j0, int n, const typename V::Reg* acc) {
+  const size_t H = static_cast<size_t>(s.H);
+  float* gr = s.gates + r * 4 * H + j0;
+  const typename V::Reg gi = V::sigmoid(V::add(V::loadn(gr, n), acc[0]));
+  const typename V::Reg gf = V::sigmoid(V::add(V::loadn(gr + H, n), acc[1]));
+  const typename V::Reg gg = V::tanh(V::add(V::loadn(gr + 2 * H, n), acc[2]));
+  const typename V::Reg go = V::sigmoid(V::add(V::loadn(gr + 3 * H, n), acc[3]));
+  float* cr = s.c + r * H + j0;
+  const typename V::Reg c = V::loadn(cr, n);
+  const typename V::Reg c2 = V::fma(gf, c, V::mul(gi, gg));
+  const typename V::Reg tc = V::tanh(c2);
+  const typename V::Reg hv = V::mul(go, tc);
+  V::storen(cr, c2, n);
+  V::storen(s.h + r * H + j0, hv, n);
+  V::storen(s.y + static_cast<size_t>(r) * s.ldy + j0, hv, n);
+  if (s.keep) {
+    V::storen(gr, gi, n);
+    V::storen(gr + H, gf, n);
+    V::storen(gr + 2 * H, gg, n);
+    V::storen(gr + 3 * H, go, n);
+    float* sr = s.saved + r * 2 * H + j0;
+    V::storen(sr, c, n);
+    V::storen(sr + H, tc, n);
+  }
+}
+
+// Rows [r0, r0 + M) of unit block u: the four gate panels at `panels`.
+template <typename V, int M>
+inline void lstm_tile(const LstmStep& s, int k, const float* panels, size_t ps, int r0, int u) {
+  const int j0 = u * V::kWidth, n = lesser(V::kWidth, s.H - j0);
+  // The epilogue's operands (the input projection, long out of cache, and
+  // c) are fetched while the K loop runs.
+  for (int i = 0; i < M; ++i) {
+    const float* gr = s.gates + static_cast<size_t>(r0 + i) * 4 * s.H + j0;
+    for (int g = 0; g < 4; ++g) __builtin_prefetch(gr + static_cast<size_t>(g) * s.H, 1);
+    __builtin_prefetch(s.c + static_cast<size_t>(r0 + i) * s.H + j0, 1);
+  }
+  typename V::Reg acc[M][4];
+  for (int i = 0; i < M; ++i)
+    for (int g = 0; g < 4; ++g) acc[i][g] = V::zero();
+  const float* a = s.a + static_cast<size_t>(r0) * s.lda;
+  for (int p = 0; p < k; ++p) {
+    typename V::Reg bv[4];
+    for (int g = 0; g < 4; ++g) bv[g] = V::load(panels + g * ps + static_cast<size_t>(p) * V::kWidth);
+    for (int i = 0; i < M; ++i) {
+      const float av = a[static_cast<size_t>(i) * s.lda + p];
+      for (int g = 0; g < 4; ++g) acc[i][g] = V::madd(av, bv[g], acc[i][g]);
+    }
+  }
+  for (int i = 0; i < M; ++i) lstm_cell<V>(s, r0 + i, j0, n, acc[i]);
+}
+
+// The last rem (< M) rows of a block, as one tile of rem rows.
+template <typename V, int M>
+inline void lstm_tail(const LstmStep& s, int k, const float* panels, size_t ps, int r0, int u, int rem) {
+  if constexpr (M > 0) {
+    if (rem == M) return lstm_tile<V, M>(s, k, panels, ps, r0, u);
+    lstm_tail<V, M - 1>(s, k, panels, ps, r0, u, rem);
+  }
+}
+
+// Unit blocks one by one (its four panels stay in cache), all rows in tiles of MR.
+template <typename V, int MR>
+void lstm_step(const LstmStep& s, const float* packed, int k) {
+  const size_t ps = static_cast<size_t>(k) * V::kWidth;
+  for (int u = s.u0; u < s.u1; ++u) {
+    const float* panels = packed + static_cast<size_t>(4 * u) * ps;
+    int r = 0;
+    for (; r + MR <= s.bs; r += MR) lstm_tile<V, MR>(s, k, panels, ps, r, u);
+    if (r < s.bs) lstm_tail<V, MR - 1>(s, k, panels, ps, r, u, s.bs - r);
+  }
+}
+
+// The kernel table entry of an instruction set's tiles (LMR: rows per fused LSTM tile).
+template <typename V, int MR, int P_FULL, int P1, int P2, int P3, int LMR>
 PackedGemmKernels kernels(const char* name) {
-  return {V::kWidth, name, &gemm<V, MR, P_FULL, P1, P2, P3>};
+  return {V::kWidth, name, &gemm<V, MR, P_FULL, P1, P2, P3>, &lstm_step<V, LMR>};
 }
 
 }  // namespace tiles

@@ -107,7 +107,8 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
     for (int first = 0; first < s.T; first += block) {
       const int last = std::min(s.T, first + block);
       auto t0 = [&](int d) { return d == 0 ? first : s.T - last; };
-      for (int d = 0; d < s.dirs; ++d) {
+      // Without layer norm each task projects its own rows step by step (StepProjection).
+      for (int d = 0; d < s.dirs && s.layer_norm; ++d) {
         const int k = l * s.dirs + d;
         const float* xb = x + static_cast<size_t>(t0(d)) * s.B * in;
         const bool keep = training && s.layer_norm;
@@ -136,7 +137,14 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
         }
         L = for_group(L, g.off, s);
         L.gates_t0 = t0(d);
-        forward_loop(s.cell, s, L, g, d == 1, first, last);
+        StepProjection proj;
+        proj.p = &a.p;
+        proj.k = k;
+        proj.w_ih = &w_ih[d];
+        proj.bias = bias[d].empty() ? nullptr : bias[d].data();
+        proj.x = x + static_cast<size_t>(g.off) * in;
+        proj.in = in;
+        forward_loop(s.cell, s, L, g, d == 1, first, last, s.layer_norm ? nullptr : &proj);
       });
     }
     if (a.dropout > 0 && l + 1 < s.layers) {
