@@ -113,6 +113,7 @@ void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, 
       }
     }
     if (bs > 0 && proj) {
+      if (!L.training) L.gates_t0 = t;  // inference keeps one step of gates
       project_rows(s, *proj->p, proj->k, *proj->w_ih, proj->bias, proj->x + L.row(t) * proj->in, proj->in, 0, bs, L.gates_at(t),
                    nullptr, nullptr);
     }

@@ -21,7 +21,8 @@ constexpr size_t kBlockFloats = size_t(1) << 22;
 }  // namespace
 
 int block_steps(const RnnShape& s, bool training) {
-  if (training) return s.T;
+  // Without layer norm each task projects its rows step by step (StepProjection in layer_loop.h).
+  if (training || !s.layer_norm) return s.T;
   const size_t per_step = static_cast<size_t>(s.B) * s.gates() * s.H;
   return static_cast<int>(std::max<size_t>(1, std::min<size_t>(s.T, kBlockFloats / std::max<size_t>(per_step, 1))));
 }
@@ -29,7 +30,9 @@ int block_steps(const RnnShape& s, bool training) {
 Layout make_layout(const RnnShape& s, bool training, bool dropout) {
   Layout l;
   const size_t TB = static_cast<size_t>(s.T) * s.B, H = s.H, DH = static_cast<size_t>(s.dirs) * s.H;
-  const size_t gates = static_cast<size_t>(block_steps(s, training)) * s.B * s.gates() * H;
+  // Inference without layer norm reuses one step of gates (the step's projection, then the step).
+  const size_t gate_steps = training ? s.T : s.layer_norm ? block_steps(s, false) : 1;
+  const size_t gates = gate_steps * s.B * s.gates() * H;
   size_t at = 0;
   l.xs = at;
   at += TB * s.I;

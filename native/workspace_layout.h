@@ -34,8 +34,10 @@ struct Layout {
   size_t total = 0;
 };
 
-// Steps whose gates one input projection covers: all T when training,
-// a block of about kBlockFloats floats for inference.
+// Steps whose gates one input projection covers: all T when training or
+// without layer norm (projected step by step in the time loop, inference
+// then keeping one step of gates), a block of about kBlockFloats floats
+// for layer-normalized inference.
 int block_steps(const RnnShape& s, bool training);
 Layout make_layout(const RnnShape& s, bool training, bool dropout);
 
