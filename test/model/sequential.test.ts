@@ -96,6 +96,12 @@ describe('functional models', () => {
     assertClose(ya.data, head.forward(shared.forward(xa).h).data, 0);
   });
 
+  it('refuses get() on a model input with a typed error naming it', () => {
+    const a = eddy.input({ shape: [null, 3], name: 'a' });
+    assert.throws(() => a.get('h'), (e: unknown) => e instanceof ValidationError
+      && e.message === 'Expected a layer\'s output for get("h") but received input "a", which has no other parts');
+  });
+
   it('feeds an encoder state into a decoder (encoder-decoder)', () => {
     const src = eddy.input({ shape: [null, 2] });
     const tgt = eddy.input({ shape: [null, 2] });
