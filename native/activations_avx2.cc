@@ -7,11 +7,16 @@
 #include <cmath>
 
 #include "activations.h"
-#include "vec_math_avx2.h"
+#include "vec_math.h"
 
 namespace eddy {
 namespace avx2 {
 namespace {
+
+typedef int32_t I8 __attribute__((vector_size(32)));
+__m256 exp8(__m256 x) { return vec::exp<__m256, I8>(x); }
+__m256 sigmoid8(__m256 x) { return vec::sigmoid<__m256, I8>(x); }
+__m256 tanh8(__m256 x) { return vec::tanh<__m256, I8>(x); }
 
 template <__m256 (*F)(__m256)>
 inline void apply(float* y, const float* x, int64_t n) {

@@ -8,11 +8,13 @@
 #include <immintrin.h>
 
 #include "packed_gemm_tiles.h"
-#include "vec_math_avx2.h"
+#include "vec_math.h"
 
 namespace eddy {
 namespace avx2 {
 namespace {
+
+typedef int32_t I8 __attribute__((vector_size(32)));
 
 struct V {
   static constexpr int kWidth = 8;
@@ -45,8 +47,8 @@ struct V {
   static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
   static Reg mul(Reg a, Reg b) { return _mm256_mul_ps(a, b); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
-  static Reg sigmoid(Reg x) { return sigmoid8(x); }
-  static Reg tanh(Reg x) { return tanh8(x); }
+  static Reg sigmoid(Reg x) { return vec::sigmoid<Reg, I8>(x); }
+  static Reg tanh(Reg x) { return vec::tanh<Reg, I8>(x); }
 };
 
 }  // namespace

@@ -14,11 +14,13 @@
 #include <immintrin.h>
 
 #include "packed_gemm_tiles.h"
-#include "vec_math_avx512.h"
+#include "vec_math.h"
 
 namespace eddy {
 namespace avx512 {
 namespace {
+
+typedef int32_t I16 __attribute__((vector_size(64)));
 
 struct V {
   static constexpr int kWidth = 16;
@@ -37,8 +39,8 @@ struct V {
   static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
   static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
-  static Reg sigmoid(Reg x) { return sigmoid16(x); }
-  static Reg tanh(Reg x) { return tanh16(x); }
+  static Reg sigmoid(Reg x) { return vec::sigmoid<Reg, I16>(x); }
+  static Reg tanh(Reg x) { return vec::tanh<Reg, I16>(x); }
 };
 
 }  // namespace
