@@ -380,6 +380,7 @@ export class TransformerEncoder extends TransformerStack<TransformerEncoderLayer
     return new TransformerEncoder(layer, { ...stack, causal });
   }
 
+  /** The stack as `TransformerEncoder(numLayers=…, layer=…)`, with `causal=true` when it is causal. */
   override toString(): string {
     return this.causal ? super.toString().replace(/\)$/, ', causal=true)') : super.toString();
   }
