@@ -11,66 +11,81 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as eddy from '../index';
+import { measureAsync } from './measure';
 
-const E = 64;
-const H = 256;
-const B = 32;
-const T = 100;
-const WARMUP_STEPS = 3;
-const WINDOWS = 5;
-const STEPS_PER_WINDOW = 6;
+/** The sizes of the run: embedding, hidden, batch and sequence length, as in the PyTorch script. */
+export const CHAR_LSTM = { E: 64, H: 256, B: 32, T: 100 } as const;
+const { E, H, B, T } = CHAR_LSTM;
+const WARMUP_STEPS = 2;
+/** Timed windows of at least SAMPLE_MS each; tokens/s comes from their median. */
+const SAMPLES = 5;
+const SAMPLE_MS = 1500;
 
 /** The novel every text example trains on, shipped with the package. */
-const TEXT = path.resolve(__dirname, '..', '..', '..', 'examples', 'data', 'austen-northanger-abbey.txt');
+export const CHAR_LSTM_TEXT = path.resolve(__dirname, '..', '..', '..', 'examples', 'data', 'austen-northanger-abbey.txt');
 
 /** The text as ids into its sorted characters (Python's `sorted(set(text))`: by code point). */
-function encodeText(text: string): { data: Int32Array; vocab: number } {
+export function encodeText(text: string): { data: Int32Array; vocab: string[] } {
   const chars = Array.from(new Set(Array.from(text))).sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
   const lookup = new Map(chars.map((c, i) => [c, i]));
-  return { data: Int32Array.from(Array.from(text), (c) => lookup.get(c)!), vocab: chars.length };
+  return { data: Int32Array.from(Array.from(text), (c) => lookup.get(c)!), vocab: chars };
+}
+
+/** The character LSTM: Embedding(vocab, 64) → LSTM(64, 256) → Linear(256, vocab), batch-first. */
+export function charLstm(vocab: number): eddy.Sequential {
+  return eddy.sequential([
+    new eddy.Embedding({ numEmbeddings: vocab, embeddingDim: E }),
+    new eddy.LSTM({ inputSize: E, hiddenSize: H }),
+    new eddy.Linear({ inFeatures: H, outFeatures: vocab }),
+  ]);
+}
+
+/**
+ * One training step as a user writes it: forward, mean cross-entropy,
+ * backward, clipGradNorm, Adam. `x` holds the input ids of a [batch, time]
+ * batch, `y` the next ids. Returns the loss.
+ */
+export async function charLstmStep(model: eddy.Sequential, optimizer: eddy.optim.Optimizer<{ lr: number }>, x: Float32Array, y: Int32Array, clipNorm: number): Promise<number> {
+  const logits = await model.forwardAsync(eddy.tensor(x, [y.length / T, T]), { training: true });
+  const loss = eddy.losses.crossEntropy(logits, y);
+  optimizer.zeroGrad();
+  await eddy.backwardAsync([loss]);
+  eddy.clipGradNorm(model.parameters(), clipNorm);
+  optimizer.step();
+  return loss.item();
+}
+
+/** Fills `x` and `y` (row b: the T characters at offsets[b] and the T after each) from the text's ids. */
+export function fillBatch(x: Float32Array, y: Int32Array, data: Int32Array, offsets: ArrayLike<number>): void {
+  for (let b = 0; b < offsets.length; b++) {
+    const o = offsets[b];
+    for (let t = 0; t < T; t++) {
+      x[b * T + t] = data[o + t];
+      y[b * T + t] = data[o + t + 1];
+    }
+  }
 }
 
 /** One timed character-LSTM run with the current thread count. */
 export async function measureCharLstm(): Promise<Record<string, unknown>> {
-  const { data, vocab: V } = encodeText(fs.readFileSync(TEXT, 'utf8'));
+  const { data, vocab } = encodeText(fs.readFileSync(CHAR_LSTM_TEXT, 'utf8'));
+  const V = vocab.length;
   eddy.manualSeed(0);
-  const model = eddy.sequential([
-    new eddy.Embedding({ numEmbeddings: V, embeddingDim: E }),
-    new eddy.LSTM({ inputSize: E, hiddenSize: H }),
-    new eddy.Linear({ inFeatures: H, outFeatures: V }),
-  ]);
+  const model = charLstm(V);
   const optimizer = new eddy.optim.Adam(model.parameters(), { lr: 3e-3 });
-  const offsets = new eddy.Generator(1);
+  const random = new eddy.Generator(1);
+  const offsets = new Int32Array(B);
   const x = new Float32Array(B * T);
   const y = new Int32Array(B * T);
   const losses: number[] = [];
-
   const step = async (): Promise<void> => {
-    for (let b = 0; b < B; b++) {
-      const o = Math.floor(offsets.next() * (data.length - T - 1));
-      for (let t = 0; t < T; t++) {
-        x[b * T + t] = data[o + t];
-        y[b * T + t] = data[o + t + 1];
-      }
-    }
-    const logits = await model.forwardAsync(eddy.tensor(x, [B, T]), { training: true });
-    const loss = eddy.losses.crossEntropy(logits, y);
-    optimizer.zeroGrad();
-    await eddy.backwardAsync([loss]);
-    eddy.clipGradNorm(model.parameters(), 1);
-    optimizer.step();
-    losses.push(loss.item());
+    for (let b = 0; b < B; b++) offsets[b] = Math.floor(random.next() * (data.length - T - 1));
+    fillBatch(x, y, data, offsets);
+    losses.push(await charLstmStep(model, optimizer, x, y, 1));
   };
 
   for (let i = 0; i < WARMUP_STEPS; i++) await step();
-  const windows: number[] = [];
-  for (let w = 0; w < WINDOWS; w++) {
-    const t0 = performance.now();
-    for (let i = 0; i < STEPS_PER_WINDOW; i++) await step();
-    windows.push((performance.now() - t0) / STEPS_PER_WINDOW);
-  }
-  windows.sort((a, b) => a - b);
-  const msPerStep = windows[Math.floor(windows.length / 2)];
+  const msPerStep = (await measureAsync(step, SAMPLE_MS, SAMPLES)).msPerIter;
   const flopsPerToken = 3 * 2 * (4 * H * (E + H) + H * V);
   const info = eddy.runtimeInfo();
   return {

@@ -2,17 +2,17 @@
  * The character LSTM end to end against PyTorch: PyTorch's initial weights
  * and the batch offsets of its first 20 steps (test/fixtures/reference/
  * char-lstm, written by scripts/make-char-lstm-fixture.py) are replayed
- * through Eddy's public API — sequential([Embedding, LSTM, Linear]),
- * crossEntropy, Adam, clipGradNorm — and every step's loss must match
- * PyTorch's.
+ * through the step `npm run bench -- train` times — Eddy's public API:
+ * sequential([Embedding, LSTM, Linear]), crossEntropy, Adam, clipGradNorm —
+ * and every step's loss must match PyTorch's.
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as eddy from '../../lib';
+import { CHAR_LSTM, CHAR_LSTM_TEXT, charLstm, charLstmStep, encodeText, fillBatch } from '../../lib/bench/train';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'reference', 'char-lstm');
+const FIXTURE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'reference', 'char-lstm');
 
 interface Run {
   vocab: string;
@@ -27,13 +27,13 @@ interface Run {
 }
 
 /**
- * Both sides run in float32 with different summation orders (OpenBLAS vs
- * oneDNN/MKL GEMMs, a different softmax and norm reduction), so each step's
- * weights differ by a few float32 ulps that Adam's normalised update keeps
- * at that size; the loss, a mean over 3200 tokens, moves by far less than
- * 1e-4 of itself over 20 steps unless a formula differs (an epsilon placed
- * inside the square root, a norm without the 1e-6, a sum instead of a mean
- * all show at 1e-3 or more).
+ * Both sides run in float32 with different summation orders (OpenBLAS
+ * against oneDNN/MKL GEMMs, a different softmax and norm reduction), so
+ * the weights part by a few float32 ulps a step, which Adam's normalised
+ * update keeps at that size; the loss, a mean over 3200 tokens, moves far
+ * less than 1e-4 of itself over 20 steps unless a formula differs (epsilon
+ * inside Adam's square root, a clipping norm without its 1e-6, a summed
+ * instead of averaged loss each move it by 1e-3 or more).
  */
 const TOL = 1e-4;
 
@@ -42,39 +42,19 @@ describe('character LSTM against PyTorch', function () {
 
   it('matches the first 20 losses of PyTorch on its weights and batches', async () => {
     const run = JSON.parse(fs.readFileSync(path.join(FIXTURE, 'run.json'), 'utf8')) as Run;
-    const text = fs.readFileSync(path.join(ROOT, 'examples', 'data', 'austen-northanger-abbey.txt'), 'utf8');
-    // Python's sorted(set(text)) orders by code point, as Array.from(vocab) lists them.
-    const lookup = new Map(Array.from(run.vocab).map((c, i) => [c, i]));
-    const data = Int32Array.from(Array.from(text), (c) => lookup.get(c) ?? -1);
-    assert.ok(data.every((id) => id >= 0), 'the text holds a character the vocabulary lacks');
-    const V = lookup.size;
-    const { E, H, B, T } = run;
+    assert.deepStrictEqual({ E: run.E, H: run.H, B: run.B, T: run.T }, CHAR_LSTM);
+    const { data, vocab } = encodeText(fs.readFileSync(CHAR_LSTM_TEXT, 'utf8'));
+    assert.strictEqual(vocab.join(''), run.vocab, 'the vocabulary differs from PyTorch’s');
 
-    const model = eddy.sequential([
-      new eddy.Embedding({ numEmbeddings: V, embeddingDim: E }),
-      new eddy.LSTM({ inputSize: E, hiddenSize: H }),
-      new eddy.Linear({ inFeatures: H, outFeatures: V }),
-    ]);
+    const model = charLstm(vocab.length);
     await eddy.io.loadWeights(model, path.join(FIXTURE, 'init.safetensors'));
     const optimizer = new eddy.optim.Adam(model.parameters(), { lr: run.lr });
-
+    const x = new Float32Array(run.B * run.T);
+    const y = new Int32Array(run.B * run.T);
     const losses: number[] = [];
     for (const offsets of run.offsets.slice(0, 20)) {
-      const x = new Float32Array(B * T);
-      const y = new Int32Array(B * T);
-      offsets.forEach((o, b) => {
-        for (let t = 0; t < T; t++) {
-          x[b * T + t] = data[o + t];
-          y[b * T + t] = data[o + t + 1];
-        }
-      });
-      const logits = await model.forwardAsync(eddy.tensor(x, [B, T]), { training: true });
-      const loss = eddy.losses.crossEntropy(logits, y);
-      optimizer.zeroGrad();
-      await eddy.backwardAsync([loss]);
-      eddy.clipGradNorm(model.parameters(), run.clip_norm);
-      optimizer.step();
-      losses.push(loss.item());
+      fillBatch(x, y, data, offsets);
+      losses.push(await charLstmStep(model, optimizer, x, y, run.clip_norm));
     }
 
     let worst = 0;
