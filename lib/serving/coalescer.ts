@@ -54,7 +54,7 @@ export class Coalescer<I, O> {
   readonly maxQueue: number;
   private readonly onBatch?: (size: number) => void;
   private queue: Waiting<I, O>[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private timer: { cancel(): void; immediate: boolean } | null = null;
   private running = 0;
   private closed = false;
 
@@ -122,15 +122,23 @@ export class Coalescer<I, O> {
     this.closed = true;
   }
 
+  /** Runs the next batch after `delayMs`, or on the next turn of the event loop for 0 (a timer would wait at least 1 ms); an earlier run replaces a later one. */
   private flushSoon(delayMs: number): void {
     if (this.timer !== null) {
-      if (delayMs > 0) return;
-      clearTimeout(this.timer);
+      if (delayMs > 0 || this.timer.immediate) return;
+      this.timer.cancel();
     }
-    this.timer = setTimeout(() => {
+    const run = (): void => {
       this.timer = null;
       void this.flush();
-    }, delayMs);
+    };
+    if (delayMs > 0) {
+      const handle = setTimeout(run, delayMs);
+      this.timer = { cancel: () => clearTimeout(handle), immediate: false };
+    } else {
+      const handle = setImmediate(run);
+      this.timer = { cancel: () => clearImmediate(handle), immediate: true };
+    }
   }
 
   private async flush(): Promise<void> {
