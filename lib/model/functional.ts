@@ -116,6 +116,10 @@ export class GraphModel extends Model {
   /** The model's outputs. */
   readonly outputs: readonly SymbolicTensor[];
   private readonly multiInput: boolean;
+
+  protected override get takesInputArray(): boolean {
+    return this.multiInput;
+  }
   private readonly multiOutput: boolean;
   /** Layer calls in the order they run. */
   private readonly order: GraphNode[];

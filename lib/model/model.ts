@@ -29,6 +29,33 @@ export abstract class Model extends Module {
    */
   abstract forwardAsync(inputs: Tensor | readonly Tensor[], ctx?: CallContext): Promise<Tensor | Tensor[]>;
 
+  /** Whether `forward` takes its inputs as an array (a model built with `inputs: [...]`), not one tensor. */
+  protected get takesInputArray(): boolean {
+    return false;
+  }
+
+  /**
+   * How a graph calls this model when it sits in another graph as a layer:
+   * the inputs as one array (a multi-input model) or one tensor, each with
+   * the lengths its graph input carries.
+   * @param inputs - The tensors reaching this model, one per input.
+   * @param ctx - The outer call's context (its mode is kept).
+   * @param inputLengths - The lengths each of `inputs` carries.
+   */
+  graphCall(inputs: Tensor[], ctx: CallContext, inputLengths?: readonly (Int32Array | undefined)[]): Tensor | Tensor[] {
+    return this.forward(this.takesInputArray ? inputs : inputs[0], nestedContext(inputs, ctx, inputLengths));
+  }
+
+  /**
+   * `graphCall` with the recurrent layers running on worker threads.
+   * @param inputs - The tensors reaching this model, one per input.
+   * @param ctx - The outer call's context (its mode is kept).
+   * @param inputLengths - The lengths each of `inputs` carries.
+   */
+  graphCallAsync(inputs: Tensor[], ctx: CallContext, inputLengths?: readonly (Int32Array | undefined)[]): Promise<Tensor | Tensor[]> {
+    return this.forwardAsync(this.takesInputArray ? inputs : inputs[0], nestedContext(inputs, ctx, inputLengths));
+  }
+
   /** Whether any layer carries states from one call to the next (`stateful: true`). */
   get stateful(): boolean {
     for (const m of this.modules()) if (m !== this && (m as { stateful?: unknown }).stateful === true) return true;
@@ -115,4 +142,14 @@ export abstract class Model extends Module {
   predict(x: Tensor | Tensor[], opts?: PredictOptions): Promise<Tensor> {
     return predict(this, x, opts);
   }
+}
+
+/** The context a nested model runs with: the outer mode, and the lengths of its own inputs (shared, or one entry per input). */
+function nestedContext(inputs: Tensor[], ctx: CallContext, inputLengths?: readonly (Int32Array | undefined)[]): CallContext {
+  const out: CallContext = {};
+  if (ctx.training !== undefined) out.training = ctx.training;
+  const lengths = inputLengths ?? inputs.map(() => undefined);
+  if (lengths.some((l) => l !== undefined)) out.lengths = inputs.length === 1 ? lengths[0] : lengths.map((l) => l ?? null);
+  else if (ctx.lengths !== undefined) out.lengths = ctx.lengths;
+  return out;
 }

@@ -4,6 +4,7 @@
  * stands for, and `eddy.model({ inputs, outputs })` runs the graph.
  */
 import type { Module } from './module';
+import { ValidationError } from '../errors';
 
 let nextId = 0;
 
@@ -45,9 +46,12 @@ export class SymbolicTensor {
   /**
    * Another named output of the same layer call, e.g. `lstm.apply(x).get('h')`.
    * @param key - The part's name.
+   * @throws {@link ValidationError} when this is a model input, which has no other parts.
    */
   get(key: string): SymbolicTensor {
-    if (!this.node) throw new TypeError('A model input has no other outputs');
+    if (!this.node) {
+      throw new ValidationError(`Expected a layer's output for get("${key}") but received ${this.toString()}, which has no other parts`);
+    }
     return new SymbolicTensor(this.node, null, key);
   }
 

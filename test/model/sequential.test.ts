@@ -96,6 +96,32 @@ describe('functional models', () => {
     assertClose(ya.data, head.forward(shared.forward(xa).h).data, 0);
   });
 
+  it('calls a nested multi-input model with its inputs and each input\'s lengths', async () => {
+    eddy.manualSeed(5);
+    const a = eddy.input({ shape: [null, 3], name: 'a' });
+    const b = eddy.input({ shape: [null, 3], name: 'b' });
+    const gru = new eddy.GRU({ inputSize: 3, hiddenSize: 3 });
+    const inner = eddy.model({ inputs: [a, b], outputs: new eddy.Add().apply([gru.apply(a), b]) });
+    const x = eddy.input({ shape: [null, 3] });
+    const y = eddy.input({ shape: [null, 3] });
+    const outer = eddy.model({ inputs: [x, y], outputs: inner.apply([x, y]) });
+    const xa = seq3(2, 4, 3);
+    const xb = seq3(2, 4, 3);
+    const lengths = [[4, 2], null];
+    const run = (m: eddy.Model, opts: { lengths?: typeof lengths } = {}): Float32Array => (m.forward([xa, xb], opts) as Tensor).data as Float32Array;
+    // The same layers run on the same rows: bit-identical.
+    assertClose(run(outer, { lengths }), run(inner, { lengths }), 0);
+    assertClose(((await outer.forwardAsync([xa, xb], { lengths })) as Tensor).data, run(inner, { lengths }), 0);
+    // The second row's padding (steps 2, 3) is masked, so it differs from the unmasked call.
+    assert.notDeepStrictEqual(Array.from(run(outer, { lengths }).slice(12)), Array.from(run(inner).slice(12)));
+  });
+
+  it('refuses get() on a model input with a typed error naming it', () => {
+    const a = eddy.input({ shape: [null, 3], name: 'a' });
+    assert.throws(() => a.get('h'), (e: unknown) => e instanceof ValidationError
+      && e.message === 'Expected a layer\'s output for get("h") but received input "a", which has no other parts');
+  });
+
   it('feeds an encoder state into a decoder (encoder-decoder)', () => {
     const src = eddy.input({ shape: [null, 2] });
     const tgt = eddy.input({ shape: [null, 2] });

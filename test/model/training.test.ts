@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import * as os from 'os';
 import { monitorEventLoopDelay } from 'perf_hooks';
 import * as eddy from '../../lib';
 import { runningSum } from './tasks';
@@ -114,25 +115,47 @@ describe('fit, evaluate, predict', () => {
     for (const [n, c] of norms) assert.ok(n > 1e-3 && c === 1);
   });
 
-  it('keeps the event loop responsive during a multi-second fit (p99 delay < 50 ms)', async function () {
+  it('keeps the event loop responsive during a multi-second fit (turns between batches; p99 delay < 50 ms when idle)', async function () {
     this.timeout(120000);
     eddy.manualSeed(11);
     const model = eddy.sequential([new eddy.LSTM({ inputSize: 32, hiddenSize: 128 }), new eddy.Linear({ inFeatures: 128, outFeatures: 1 })]);
     const g = new eddy.Generator(1);
     const x = eddy.tensor(g.uniform(new Float32Array(256 * 100 * 32), -1, 1), [256, 100, 32]);
     const y = eddy.tensor(g.uniform(new Float32Array(256 * 100), -1, 1), [256, 100, 1]);
+    // Turns of the event loop, counted by a setImmediate chain: fit must let it run between batches
+    // (the forward and backward passes run on worker threads), whatever the machine's load.
+    let turns = 0;
+    let ticking = true;
+    const tick = (): void => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const turnsPerBatch: number[] = [];
+    let last = 0;
     const histogram = monitorEventLoopDelay({ resolution: 5 });
     histogram.enable();
     const t0 = performance.now();
     let epochs = 0;
     while (performance.now() - t0 < 2500) {
-      await model.fit({ x, y }, { epochs: 1, batchSize: 32, loss: 'mse' });
+      await model.fit({ x, y }, {
+        epochs: 1, batchSize: 32, loss: 'mse',
+        callbacks: { onBatchEnd: () => void (turnsPerBatch.push(turns - last), (last = turns)) },
+      });
       epochs++;
     }
     histogram.disable();
+    ticking = false;
+    assert.ok(turnsPerBatch.length >= 8, `${turnsPerBatch.length} batches`);
+    const blocked = turnsPerBatch.slice(1).filter((n) => n === 0).length;
+    assert.strictEqual(blocked, 0, `batches with no event-loop turn since the previous one: ${blocked} of ${turnsPerBatch.length - 1}`);
     const p99 = histogram.percentile(99) / 1e6;
     console.log(`      ${epochs} epochs in ${((performance.now() - t0) / 1000).toFixed(1)} s: event-loop delay p50 ${(histogram.percentile(50) / 1e6).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${(histogram.max / 1e6).toFixed(1)} ms`);
-    assert.ok(p99 < 50, `p99 event-loop delay ${p99} ms`);
+    // The delay bound is a wall-clock figure: it holds on an idle machine and means nothing when other
+    // processes hold the cores, so it is checked only when the load average is below the core count.
+    const load = os.loadavg()[0];
+    if (load < os.availableParallelism()) assert.ok(p99 < 50, `p99 event-loop delay ${p99} ms`);
+    else console.log(`      (delay bound not checked: load average ${load.toFixed(1)} on ${os.availableParallelism()} cores)`);
   });
 
   it('rejects bad options with exact messages', async () => {
