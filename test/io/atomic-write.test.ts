@@ -59,11 +59,25 @@ describe('io: atomic writes', () => {
     for (let k = 0; k < kills; k++) {
       await fs.writeFile(layoutFile, JSON.stringify({ tensors, metadata: Object.fromEntries(metadata), first: newest + 1 }));
       const proc = spawn(process.execPath, [child, file, layoutFile], { stdio: ['ignore', 'pipe', 'inherit'] });
-      await new Promise<void>((resolve, reject) => {
-        proc.stdout.once('data', () => resolve());
-        proc.once('exit', (code) => reject(new Error(`the saving process exited early with ${code}`)));
+      let said = '';
+      const until = (word: string): Promise<void> => new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (!said.includes(word)) return;
+          proc.stdout.off('data', onData);
+          proc.off('exit', onExit);
+          resolve();
+        };
+        const onData = (d: Buffer): void => void ((said += d.toString()), check());
+        const onExit = (code: number | null): void => reject(new Error(`the saving process exited early with ${code}`));
+        proc.stdout.on('data', onData);
+        proc.once('exit', onExit);
+        check();
       });
-      proc.removeAllListeners('exit');
+      await until('saving');
+      // Every third child first finishes a write, so new versions keep coming however slow the machine
+      // is; the others die at a random moment, most often inside a write.
+      if (k % 3 === 0) await until('saved');
+      proc.stdout.resume();
       await new Promise((r) => setTimeout(r, random() * 40));
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGKILL');

@@ -5,7 +5,7 @@
  * The tensors and config come from the JSON file argv[3] (written by the
  * test from a real model), so the child loads only the writer, not the
  * whole library, and a hundred of them start quickly. Prints "saving"
- * once the first write is under way.
+ * once the first write is under way and "saved" after each finished one.
  */
 import { readFileSync } from 'fs';
 import { writeFileAtomic } from '../../lib/io/atomic-write';
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     const writing = writeFileAtomic(file, encodeSafetensors(tensors, new Map(Object.entries({ ...layout.metadata, version: String(version) }))));
     if (version === layout.first) process.stdout.write('saving\n');
     await writing;
+    process.stdout.write('saved\n');
   }
 }
 
