@@ -71,7 +71,7 @@ function forecasterOf(model: eddy.Model, metadata: CliMetadata, batcher: eddy.se
   if (metadata.forecaster !== undefined) {
     let network: eddy.timeseries.ForecastModel = model;
     try {
-      const rows = new eddy.serving.RowModel(model as eddy.Sequential);
+      const rows = new eddy.serving.RowModel(model as eddy.Sequential | eddy.GraphModel);
       network = (x: eddy.Tensor) => rows.run(x);
     } catch {
       // Not a feed-forward network: it runs through its own predict.
