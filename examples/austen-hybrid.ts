@@ -11,28 +11,6 @@ import { readFileSync } from 'fs';
 import * as path from 'path';
 import * as eddy from '../lib';
 
-/**
- * A transformer encoder whose self-attention is causal (step t sees steps
- * ≤ t), as a language model needs: the stack with `isCausal` on every call.
- */
-class CausalEncoder extends eddy.Module {
-  constructor(readonly encoder: eddy.TransformerEncoder) {
-    super();
-  }
-
-  override children(): [string, eddy.Module][] {
-    return [['encoder', this.encoder]];
-  }
-
-  forward(x: eddy.Tensor, ctx: { lengths?: eddy.Lengths; training?: boolean } = {}): eddy.Tensor {
-    return this.encoder.forward(x, { isCausal: true, lengths: ctx.lengths, training: ctx.training });
-  }
-
-  toString(): string {
-    return `Causal(${this.encoder.toString()})`;
-  }
-}
-
 async function trainAndScore(name: string, model: eddy.Sequential, train: { x: eddy.Tensor; y: eddy.Tensor }, heldOut: { x: eddy.Tensor; y: eddy.Tensor }, epochs: number): Promise<void> {
   const params = model.parameters().reduce((a, p) => a + p.data.size, 0);
   const started = Date.now();
@@ -64,7 +42,7 @@ async function main(): Promise<void> {
   const hybrid = eddy.sequential([
     new eddy.Embedding({ numEmbeddings: V, embeddingDim: 32 }),
     new eddy.LSTM({ inputSize: 32, hiddenSize: 160 }),
-    new CausalEncoder(new eddy.TransformerEncoder({ dModel: 160, nhead: 4, dimFeedforward: 320, dropout: 0, normFirst: true }, { numLayers: 1 })),
+    new eddy.TransformerEncoder({ dModel: 160, nhead: 4, dimFeedforward: 320, dropout: 0, normFirst: true }, { numLayers: 1, causal: true }),
     new eddy.Linear({ inFeatures: 160, outFeatures: V }),
   ]);
   await trainAndScore('LSTM 160 → causal TransformerEncoder', hybrid, train, heldOut, epochs);

@@ -52,7 +52,7 @@ export { scaledDotProductAttention } from './ops/scaled-dot-product-attention';
 export { PositionalEncoding } from './layers/positional-encoding';
 export type { PositionalEncodingOptions, PositionalEncodingCallOptions, PositionalEncodingConfig } from './layers/positional-encoding';
 export { TransformerEncoderLayer, TransformerEncoder } from './layers/transformer';
-export type { TransformerLayerOptions, TransformerStackOptions, TransformerEncoderCallOptions, TransformerLayerConfig, TransformerStackConfig } from './layers/transformer';
+export type { TransformerLayerOptions, TransformerStackOptions, TransformerEncoderOptions, TransformerEncoderCallOptions, TransformerLayerConfig, TransformerStackConfig, TransformerEncoderConfig } from './layers/transformer';
 export { TransformerDecoderLayer, TransformerDecoder, TransformerDecoderCache } from './layers/transformer-decoder';
 export type { TransformerDecoderCallOptions, TransformerDecoderCacheOptions } from './layers/transformer-decoder';
 export type { ScaledDotProductAttentionOptions, ScaledDotProductAttentionResult } from './ops/scaled-dot-product-attention';

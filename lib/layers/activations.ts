@@ -5,7 +5,7 @@ import { gelu, relu, sigmoid, tanh } from '../ops/unary';
 import { Tensor } from '../tensor/tensor';
 import { checkInteger } from '../validate';
 import { registerLayer } from '../nn/registry';
-import { batchMajor, onnxAttribute, OnnxLowering } from '../nn/onnx-lowering';
+import { batchMajor, geluOnnx, onnxAttribute, OnnxLowering } from '../nn/onnx-lowering';
 
 /** An elementwise (or softmax) function as a parameterless layer. */
 export abstract class Activation extends Module {
@@ -144,7 +144,7 @@ const activation = { parameterBound: () => 0, perStep: true };
 registerLayer<Tanh>('Tanh', { ...activation, layerClass: Tanh, fromConfig: () => Tanh.fromConfig(), onnx: activationOnnx('Tanh') });
 registerLayer<Sigmoid>('Sigmoid', { ...activation, layerClass: Sigmoid, fromConfig: () => Sigmoid.fromConfig(), onnx: activationOnnx('Sigmoid') });
 registerLayer<ReLU>('ReLU', { ...activation, layerClass: ReLU, fromConfig: () => ReLU.fromConfig(), onnx: activationOnnx('Relu') });
-// ONNX has Gelu only from opset 20; export targets 13–17.
-registerLayer<GELU>('GELU', { ...activation, layerClass: GELU, fromConfig: () => GELU.fromConfig(), onnx: null });
+// ONNX has Gelu only from opset 20: below it, the exact form from Erf.
+registerLayer<GELU>('GELU', { ...activation, layerClass: GELU, fromConfig: () => GELU.fromConfig(), onnx: (_layer, x, { graph }) => ({ name: geluOnnx(graph, batchMajor(x, graph).name), timeMajor: false }) });
 registerLayer<Softmax>('Softmax', { ...activation, perStep: (layer) => layer.dim === -1 || layer.dim === 2, layerClass: Softmax, fromConfig: (c) => Softmax.fromConfig(c as never), onnx: activationOnnx('Softmax') });
 registerLayer<LogSoftmax>('LogSoftmax', { ...activation, perStep: (layer) => layer.dim === -1 || layer.dim === 2, layerClass: LogSoftmax, fromConfig: (c) => LogSoftmax.fromConfig(c as never), onnx: activationOnnx('LogSoftmax') });

@@ -18,8 +18,9 @@ import { reshape } from '../ops/views';
 import { Generator } from '../random';
 import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkGenerator, checkInteger, checkNumber, checkOptions, fail, formatShape, optionKeys } from '../validate';
-import { Linear } from './linear';
+import { Linear, linearOnnx } from './linear';
 import { attentionMasks, AttentionMaskValue } from './attention-masks';
+import { axisSize, batchMajor, checkOnnxBatchFirst, onnxAttribute, OnnxGraph, OnnxLowering, reduceOnnx, stepMask } from '../nn/onnx-lowering';
 
 /** The options of {@link MultiHeadAttention}. */
 export interface MultiHeadAttentionOptions {
@@ -339,10 +340,84 @@ export class MultiHeadAttention extends Module {
   }
 }
 
-registerLayer('MultiHeadAttention', {
+/** What an exported attention call masks: the keys beyond their lengths ('' for none), and later keys when causal. */
+export interface OnnxAttentionMasks {
+  /** The int32 [batch] valid keys per sequence, or '' for all. */
+  keyLengths: string;
+  /** Hide key j from query i when j > i. */
+  causal: boolean;
+}
+
+/**
+ * One call of `layer` in an ONNX graph on batch-major query [B, Tq, E],
+ * key [B, Tk, kdim] and value [B, Tk, vdim]: the projections as MatMul
+ * (+ Add), heads split by Reshape/Transpose, softmax(QKᵀ/√D) with masked
+ * scores at −∞ (so their weight is exactly 0, as in the fused kernel),
+ * heads merged and `out_proj`. Returns the output and a function that adds
+ * the head-averaged weights [B, Tq, Tk] when a graph uses them.
+ */
+export function multiHeadAttentionOnnx(
+  layer: MultiHeadAttention, g: OnnxGraph, query: string, key: string, value: string, masks: OnnxAttentionMasks, opset = 17,
+): { output: string; weights: () => string } {
+  checkOnnxBatchFirst(layer, layer.batchFirst);
+  const E = layer.embedDim;
+  const project = (x: string, i: 0 | 1 | 2, perm: number[]): string => {
+    const w = layer.inProjWeight ? layer.inProjWeight.data.slice(0, i * E, (i + 1) * E) : [layer.qProjWeight, layer.kProjWeight, layer.vProjWeight][i]!.data;
+    let y = g.op('MatMul', [x, g.floats('in_proj_t', [w.shape[1], E], w.T.toFloat32Array())]);
+    if (layer.inProjBias) y = g.op('Add', [y, g.floats('in_proj_bias', [E], layer.inProjBias.data.slice(0, i * E, (i + 1) * E).toFloat32Array())]);
+    // [B, T, E] → [B, T, heads, D] → heads first (keys also transposed for QKᵀ).
+    return g.op('Transpose', [g.op('Reshape', [y, g.int64s('heads', [0, 0, layer.numHeads, layer.headDim])])], [onnxAttribute.ints('perm', perm)]);
+  };
+  const q = project(query, 0, [0, 2, 1, 3]);
+  const kT = project(key, 1, [0, 2, 3, 1]);
+  const v = project(value, 2, [0, 2, 1, 3]);
+  let scores = g.op('Mul', [g.op('MatMul', [q, kT]), g.scalar('scale', 1 / Math.sqrt(layer.headDim), 'float')]);
+  let allowed = '';
+  if (masks.keyLengths) allowed = g.op('Unsqueeze', [stepMask(g, key, masks.keyLengths), g.int64s('axes', [1, 2])]);
+  if (masks.causal) {
+    // Top-left aligned, as the kernel's isCausal: key j ≤ query i, [Tq, Tk].
+    const range = (x: string): string => g.op('Range', [g.scalar('zero', 0, 'int64'), axisSize(g, x, 1), g.scalar('one', 1, 'int64')]);
+    const causal = g.op('LessOrEqual', [range(key), g.op('Unsqueeze', [range(query), g.int64s('axes', [1])])]);
+    allowed = allowed ? g.op('And', [allowed, causal]) : causal;
+  }
+  if (allowed) scores = g.op('Where', [allowed, scores, g.scalar('minus_inf', -Infinity, 'float')]);
+  const weights = g.op('Softmax', [scores], [onnxAttribute.int('axis', -1)]);
+  const heads = g.op('Transpose', [g.op('MatMul', [weights, v])], [onnxAttribute.ints('perm', [0, 2, 1, 3])]);
+  const output = linearOnnx(g, g.op('Reshape', [heads, g.int64s('merged', [0, 0, E])]), layer.outProj);
+  return { output, weights: () => reduceOnnx(g, 'ReduceMean', weights, [1], opset) };
+}
+
+/**
+ * How models call the layer, in ONNX: self-attention on one input, or
+ * attention of the first over the second (keys and values) or over the
+ * second (keys) and third (values); the keys' lengths mask them. The
+ * result's `weights` part is the head-averaged softmax, as forward returns
+ * it by default.
+ */
+const lowerMultiHeadAttention: OnnxLowering<MultiHeadAttention> = (layer, x, ctx) => {
+  const g = ctx.graph;
+  const [query, key, value] = (ctx.inputs ?? [x]).map((v) => batchMajor(v, g).name);
+  const { output, weights } = multiHeadAttentionOnnx(layer, g, query, key ?? query, value ?? key ?? query, { keyLengths: ctx.lengths, causal: false }, ctx.opset);
+  let averaged: string | undefined;
+  return {
+    name: output,
+    timeMajor: false,
+    parts: {
+      // Added only when a graph reads them.
+      get weights() {
+        averaged ??= weights();
+        return { name: averaged, timeMajor: false };
+      },
+    },
+  };
+};
+
+registerLayer<MultiHeadAttention>('MultiHeadAttention', {
   layerClass: MultiHeadAttention,
   fromConfig: (c) => MultiHeadAttention.fromConfig(c as never),
   parameterBound: (c) => positive(c.embedDim) * (positive(c.embedDim) * 2 + (positive(c.kdim) || positive(c.embedDim)) + (positive(c.vdim) || positive(c.embedDim))),
   perStep: false,
-  onnx: null,
+  // The keys' lengths mask the scores (the query's, for self-attention); the output runs along the query's time axis.
+  lengths: (_layer, inputs) => ({ call: inputs.length > 1 ? inputs[1] : inputs[0], output: () => inputs[0] }),
+  onnx: lowerMultiHeadAttention,
 });

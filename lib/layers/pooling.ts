@@ -10,7 +10,7 @@ import { checkLengths, Lengths } from '../ops/lengths';
 import { checkTensor, denseData, Tensor } from '../tensor/tensor';
 import { checkOneOf, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
-import { batchMajor, onnxAttribute, OnnxLoweringContext, OnnxValue, ONNX_FLOAT, ONNX_INT64, stepMask } from '../nn/onnx-lowering';
+import { batchMajor, onnxAttribute, OnnxLoweringContext, OnnxValue, ONNX_FLOAT, ONNX_INT64, reduceOnnx, stepMask } from '../nn/onnx-lowering';
 
 /** How {@link poolSequence} pools the real steps of each sequence. */
 export type PoolingMode = 'last' | 'mean' | 'max';
@@ -132,11 +132,7 @@ function lowerPooling(layer: SequencePooling, input: OnnxValue, ctx: OnnxLowerin
     const last = g.op('Sub', [g.op('Cast', [ctx.lengths], [onnxAttribute.int('to', ONNX_INT64)]), g.scalar('one', 1, 'int64')]);
     return out(g.op('GatherND', [x, g.op('Unsqueeze', [last, g.int64s('axes', [1])])], [onnxAttribute.int('batch_dims', 1)]));
   }
-  const overTime = (op: string, value: string): string =>
-    // ReduceSum takes its axes as an input from opset 13, ReduceMean and ReduceMax from 18.
-    op === 'ReduceSum' || (ctx.opset ?? 17) >= 18
-      ? g.op(op, [value, g.int64s('axes', [1])], [onnxAttribute.int('keepdims', 0)])
-      : g.op(op, [value], [onnxAttribute.ints('axes', [1]), onnxAttribute.int('keepdims', 0)]);
+  const overTime = (op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax', value: string): string => reduceOnnx(g, op, value, [1], ctx.opset);
   if (!ctx.lengths) return out(overTime(layer.mode === 'mean' ? 'ReduceMean' : 'ReduceMax', x));
   const mask = g.op('Unsqueeze', [stepMask(g, x, ctx.lengths), g.int64s('axes', [2])]);
   if (layer.mode === 'max') return out(overTime('ReduceMax', g.op('Where', [mask, x, g.scalar('minus_inf', -Infinity, 'float')])));

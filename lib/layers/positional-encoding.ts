@@ -16,6 +16,7 @@ import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkGenerator, checkInteger, checkNumber, checkOneOf, checkOptions, fail, formatShape, optionKeys } from '../validate';
 import { Dropout } from './dropout';
 import type { GraphCallContext } from './recurrent';
+import { axisSize, batchMajor, checkOnnxBatchFirst, OnnxLowering } from '../nn/onnx-lowering';
 
 /** The options of {@link PositionalEncoding}. */
 export interface PositionalEncodingOptions {
@@ -183,10 +184,26 @@ export class PositionalEncoding extends Module {
   }
 }
 
-registerLayer('PositionalEncoding', {
+/**
+ * ONNX for a call from position 0 (an exported model runs whole
+ * sequences): the table — the sinusoids as a constant, or the learned
+ * weight — sliced to the input's time steps and added. Dropout is a
+ * training-time op and is left out.
+ */
+const lowerPositionalEncoding: OnnxLowering<PositionalEncoding> = (layer, x, { graph: g }) => {
+  checkOnnxBatchFirst(layer, layer.batchFirst);
+  const input = batchMajor(x, g).name;
+  const data = layer.weight ? layer.weight.data.toFloat32Array() : sinusoidalTable(layer.maxLen, layer.dModel);
+  const table = g.floats(layer.weight ? 'position_weight' : 'sinusoids', [layer.maxLen, layer.dModel], data);
+  const time = g.op('Unsqueeze', [axisSize(g, input, 1), g.int64s('axes', [0])]);
+  const rows = g.op('Slice', [table, g.int64s('starts', [0]), time, g.int64s('axes', [0])]);
+  return { name: g.op('Add', [input, rows]), timeMajor: false };
+};
+
+registerLayer<PositionalEncoding>('PositionalEncoding', {
   layerClass: PositionalEncoding,
   fromConfig: (c) => PositionalEncoding.fromConfig(c as never),
   parameterBound: (c) => (c.kind === 'learned' ? positive(c.maxLen) * positive(c.dModel) : 0),
   perStep: false,
-  onnx: null,
+  onnx: lowerPositionalEncoding,
 });

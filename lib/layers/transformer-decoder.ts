@@ -18,10 +18,11 @@ import { checkTensor, Tensor } from '../tensor/tensor';
 import { checkOptions, describe, formatShape, optionKeys } from '../validate';
 import { AttentionMaskValue } from './attention-masks';
 import { checkRowIndices, gatherRows, KeyValueCache } from './kv-cache';
+import { batchMajor, onnxError, OnnxGraph, OnnxLowering, OnnxLoweringContext } from '../nn/onnx-lowering';
 import { LayerNorm } from './layer-norm';
-import { MultiHeadAttention } from './multi-head-attention';
+import { MultiHeadAttention, multiHeadAttentionOnnx, OnnxAttentionMasks } from './multi-head-attention';
 import {
-  splitStackConfig, TransformerLayerBase, TransformerLayerConfig, TransformerLayerOptions, transformerLayerBound,
+  splitStackConfig, stackNormOnnx, TransformerLayerBase, TransformerLayerConfig, TransformerLayerOptions, transformerLayerBound,
   TransformerStack, TransformerStackConfig, TransformerStackOptions,
 } from './transformer';
 
@@ -187,6 +188,17 @@ export class TransformerDecoderLayer extends TransformerLayerBase {
   }
 
   /**
+   * This layer in an ONNX graph on batch-major tgt [B, T, dModel] and memory [B, S, dModel], each
+   * attention masked as given.
+   * @internal
+   */
+  toOnnx(g: OnnxGraph, tgt: string, memory: string, masks: { self: OnnxAttentionMasks; memory: OnnxAttentionMasks }, opset: number): string {
+    const attendSelf = (y: string): string => multiHeadAttentionOnnx(this.selfAttn, g, y, y, y, masks.self, opset).output;
+    const attendMemory = (y: string): string => multiHeadAttentionOnnx(this.multiheadAttn, g, y, memory, memory, masks.memory, opset).output;
+    return this.residualOnnx(g, tgt, [attendSelf, attendMemory, (y) => this.feedForwardOnnx(g, y)], [this.norm1, this.norm2, this.norm3], opset);
+  }
+
+  /**
    * Builds the layer from `toConfig()`'s output (fresh weights).
    * @param config - The layer's config.
    */
@@ -331,17 +343,48 @@ export class TransformerDecoder extends TransformerStack<TransformerDecoderLayer
   }
 }
 
-registerLayer('TransformerDecoderLayer', {
+/** The target and the memory of a decoder call in ONNX, batch-major. */
+function decoderInputs(layer: Module, ctx: OnnxLoweringContext): [string, string] {
+  const inputs = ctx.inputs ?? [];
+  if (inputs.length !== 2) throw onnxError(`Export needs the target and the memory as inputs of ${layer.toString()}`);
+  return [batchMajor(inputs[0], ctx.graph).name, batchMajor(inputs[1], ctx.graph).name];
+}
+
+/**
+ * A layer called by a model (`forward(tgt, memory, { lengths })`): the
+ * target's lengths mask its self-attention, the memory is not masked.
+ */
+const lowerDecoderLayer: OnnxLowering<TransformerDecoderLayer> = (layer, _x, ctx) => {
+  const [tgt, memory] = decoderInputs(layer, ctx);
+  const masks = { self: { keyLengths: ctx.lengths, causal: false }, memory: { keyLengths: '', causal: false } };
+  return { name: layer.toOnnx(ctx.graph, tgt, memory, masks, ctx.opset ?? 17), timeMajor: false };
+};
+
+/**
+ * The stack as `graphCall` runs it on a whole target: causal
+ * self-attention masked by the target's lengths, the memory masked by its
+ * own input's lengths, then the final norm.
+ */
+const lowerDecoder: OnnxLowering<TransformerDecoder> = (layer, _x, ctx) => {
+  const [tgt, memory] = decoderInputs(layer, ctx);
+  const opset = ctx.opset ?? 17;
+  const masks = { self: { keyLengths: ctx.lengths, causal: true }, memory: { keyLengths: ctx.inputLengths?.[1] ?? '', causal: false } };
+  let h = tgt;
+  for (const l of layer.layers) h = l.toOnnx(ctx.graph, h, memory, masks, opset);
+  return { name: stackNormOnnx(layer.norm, ctx.graph, h, opset), timeMajor: false };
+};
+
+registerLayer<TransformerDecoderLayer>('TransformerDecoderLayer', {
   layerClass: TransformerDecoderLayer,
   fromConfig: (c) => TransformerDecoderLayer.fromConfig(c as never),
   parameterBound: (c) => transformerLayerBound(c, 2),
   perStep: false,
-  onnx: null,
+  onnx: lowerDecoderLayer,
 });
-registerLayer('TransformerDecoder', {
+registerLayer<TransformerDecoder>('TransformerDecoder', {
   layerClass: TransformerDecoder,
   fromConfig: (c) => TransformerDecoder.fromConfig(c as never),
   parameterBound: (c) => positive(c.numLayers) * transformerLayerBound(c, 2),
   perStep: false,
-  onnx: null,
+  onnx: lowerDecoder,
 });

@@ -17,8 +17,9 @@ import { checkBoolean, checkGenerator, checkInteger, checkNumber, checkOneOf, ch
 import { AttentionMaskValue } from './attention-masks';
 import { Dropout } from './dropout';
 import { LayerNorm } from './layer-norm';
-import { Linear } from './linear';
-import { MultiHeadAttention } from './multi-head-attention';
+import { Linear, linearOnnx } from './linear';
+import { MultiHeadAttention, multiHeadAttentionOnnx, OnnxAttentionMasks } from './multi-head-attention';
+import { batchMajor, checkOnnxBatchFirst, geluOnnx, lowerLayer, onnxError, OnnxGraph, OnnxLowering, OnnxValue } from '../nn/onnx-lowering';
 
 /** The options of {@link TransformerEncoderLayer} and {@link TransformerDecoderLayer}. */
 export interface TransformerLayerOptions {
@@ -135,6 +136,29 @@ export abstract class TransformerLayerBase extends Module {
     return { ...this.config };
   }
 
+  /**
+   * `residual` in an ONNX graph on a batch-major value: each block's
+   * nodes, the Add and the LayerNormalization, in the order normFirst says.
+   * Dropout is a training-time op and has no nodes.
+   * @internal
+   */
+  residualOnnx(g: OnnxGraph, x: string, blocks: readonly ((y: string) => string)[], norms: readonly LayerNorm[], opset: number): string {
+    checkOnnxBatchFirst(this, this.config.batchFirst);
+    if (opset < 17) throw onnxError(`ONNX has LayerNormalization from opset 17; ${this.toString()} cannot be exported at opset ${opset}`);
+    const norm = (i: number, y: string): string => lowerLayer(norms[i], { name: y, timeMajor: false }, { graph: g, lengths: '', opset }).name;
+    let h = x;
+    blocks.forEach((block, i) => {
+      h = this.config.normFirst ? g.op('Add', [h, block(norm(i, h))]) : norm(i, g.op('Add', [h, block(h)]));
+    });
+    return h;
+  }
+
+  /** `feedForward` in an ONNX graph: linear2(act(linear1(y))), GELU in its exact Erf form. @internal */
+  feedForwardOnnx(g: OnnxGraph, y: string): string {
+    const hidden = linearOnnx(g, y, this.linear1);
+    return linearOnnx(g, this.config.activation === 'gelu' ? geluOnnx(g, hidden) : g.op('Relu', [hidden]), this.linear2);
+  }
+
   protected describe(name: string): string {
     const c = this.config;
     return `${name}(dModel=${c.dModel}, nhead=${c.nhead}, dimFeedforward=${c.dimFeedforward}, dropout=${c.dropout}, activation=${c.activation}${c.normFirst ? ', normFirst=true' : ''}${c.batchFirst ? '' : ', batchFirst=false'})`;
@@ -204,6 +228,15 @@ export class TransformerEncoderLayer extends TransformerLayerBase {
   }
 
   /**
+   * This layer in an ONNX graph on a batch-major x [B, T, dModel], its self-attention masked by `masks`.
+   * @internal
+   */
+  toOnnx(g: OnnxGraph, x: string, masks: OnnxAttentionMasks, opset: number): string {
+    const attend = (y: string): string => multiHeadAttentionOnnx(this.selfAttn, g, y, y, y, masks, opset).output;
+    return this.residualOnnx(g, x, [attend, (y) => this.feedForwardOnnx(g, y)], [this.norm1, this.norm2], opset);
+  }
+
+  /**
    * Builds the layer from `toConfig()`'s output (fresh weights).
    * @param config - The layer's config.
    */
@@ -232,6 +265,22 @@ export const TRANSFORMER_STACK_OPTION_KEYS = optionKeys<TransformerStackOptions>
 
 /** The serializable options of a stack: its layers' options plus numLayers and norm. */
 export type TransformerStackConfig = TransformerLayerConfig & Required<TransformerStackOptions>;
+
+/** The options of a {@link TransformerEncoder} stack: {@link TransformerStackOptions} and its attention's direction. */
+export interface TransformerEncoderOptions extends TransformerStackOptions {
+  /**
+   * Causal self-attention by default (step t sees steps ≤ t), as a
+   * language model needs: calls without `isCausal`, and every call a
+   * model makes, are causal. @default false
+   */
+  causal?: boolean;
+}
+
+/** The keys of TransformerEncoderOptions, for checkOptions. */
+export const TRANSFORMER_ENCODER_OPTION_KEYS = optionKeys<TransformerEncoderOptions>({ numLayers: true, norm: true, causal: true });
+
+/** The serializable options of a {@link TransformerEncoder}: the stack's plus `causal`. */
+export type TransformerEncoderConfig = TransformerStackConfig & Required<Pick<TransformerEncoderOptions, 'causal'>>;
 
 /**
  * `numLayers` layers built like the first (fresh weights each: PyTorch
@@ -282,40 +331,75 @@ export function splitStackConfig(config: TransformerStackConfig): [TransformerLa
  * starts from fresh weights (PyTorch copies the first layer's).
  */
 export class TransformerEncoder extends TransformerStack<TransformerEncoderLayer> {
+  /** Whether calls without `isCausal` (every call a model makes) are causal. */
+  readonly causal: boolean;
+
   /**
    * @param layer - A layer to copy `numLayers` times (fresh weights), or the layers' options.
-   * @param opts - {@link TransformerStackOptions}.
+   * @param opts - {@link TransformerEncoderOptions}.
    * @throws {@link ValidationError} when an option is missing or malformed.
    * @example
    * ```ts
    * const encoder = new eddy.TransformerEncoder({ dModel: 64, nhead: 4 }, { numLayers: 2 });
    * const y = encoder.forward(x, { lengths }); // [batch, time, 64]
+   * // A language model's stack: causal in every call, inside sequential() and graphs too.
+   * const causal = new eddy.TransformerEncoder({ dModel: 64, nhead: 4 }, { numLayers: 2, causal: true });
    * ```
    */
-  constructor(layer: TransformerEncoderLayer | TransformerLayerOptions, opts: TransformerStackOptions) {
-    super('TransformerEncoder', layer, opts, (o) => new TransformerEncoderLayer(o));
+  constructor(layer: TransformerEncoderLayer | TransformerLayerOptions, opts: TransformerEncoderOptions) {
+    const { causal, ...stack } = checkOptions('options', opts, TRANSFORMER_ENCODER_OPTION_KEYS) as TransformerEncoderOptions;
+    super('TransformerEncoder', layer, stack, (o) => new TransformerEncoderLayer(o));
+    this.causal = checkBoolean('causal', causal ?? false);
   }
 
   /**
    * src [batch, time, dModel] through every layer (same options each), then the final norm.
    * @param src - The sequences, [batch, time, dModel] ([time, batch, dModel] when not batchFirst).
-   * @param opts - {@link TransformerEncoderCallOptions}.
+   * @param opts - {@link TransformerEncoderCallOptions}; `isCausal` defaults to the stack's `causal`.
    */
   forward(src: Tensor, opts?: TransformerEncoderCallOptions): Tensor {
     const o = checkOptions('options', opts, TRANSFORMER_ENCODER_CALL_OPTION_KEYS);
+    const call = { ...o, isCausal: o.isCausal ?? this.causal };
     let x = src;
-    for (const layer of this.layers) x = layer.forward(x, o);
+    for (const layer of this.layers) x = layer.forward(x, call);
     return this.norm ? this.norm.forward(x) : x;
+  }
+
+  /** The constructor options, defaults applied, for `eddy.layerToConfig`. */
+  override toConfig(): TransformerEncoderConfig {
+    return { ...super.toConfig(), causal: this.causal };
   }
 
   /**
    * Builds the encoder from `toConfig()`'s output (fresh weights).
-   * @param config - The encoder's config.
+   * @param config - The encoder's config (files written before `causal` existed load as non-causal).
    */
-  static fromConfig(config: TransformerStackConfig): TransformerEncoder {
-    const [layer, stack] = splitStackConfig(config);
-    return new TransformerEncoder(layer, stack);
+  static fromConfig(config: TransformerEncoderConfig): TransformerEncoder {
+    const { causal, ...rest } = config;
+    const [layer, stack] = splitStackConfig(rest);
+    return new TransformerEncoder(layer, { ...stack, causal });
   }
+
+  /** The stack as `TransformerEncoder(numLayers=…, layer=…)`, with `causal=true` when it is causal. */
+  override toString(): string {
+    return this.causal ? super.toString().replace(/\)$/, ', causal=true)') : super.toString();
+  }
+}
+
+/** The final norm of a stack in an ONNX graph, when it has one. */
+export function stackNormOnnx(norm: LayerNorm | null, g: OnnxGraph, x: string, opset: number): string {
+  return norm ? lowerLayer(norm, { name: x, timeMajor: false }, { graph: g, lengths: '', opset }).name : x;
+}
+
+/** A model's call of an encoder layer or stack in ONNX: self-attention masked by the call's lengths (and causal as the stack says). */
+function lowerEncoder(layers: (l: Module) => { layers: TransformerEncoderLayer[]; norm: LayerNorm | null; causal: boolean }): OnnxLowering<Module> {
+  return (layer, x, ctx): OnnxValue => {
+    const { layers: stack, norm, causal } = layers(layer);
+    const opset = ctx.opset ?? 17;
+    let h = batchMajor(x, ctx.graph).name;
+    for (const l of stack) h = l.toOnnx(ctx.graph, h, { keyLengths: ctx.lengths, causal }, opset);
+    return { name: stackNormOnnx(norm, ctx.graph, h, opset), timeMajor: false };
+  };
 }
 
 /** Weights of one layer from its config: attention 4·d², feed-forward 2·d·ff (biases and gains left out). */
@@ -329,12 +413,12 @@ registerLayer('TransformerEncoderLayer', {
   fromConfig: (c) => TransformerEncoderLayer.fromConfig(c as never),
   parameterBound: (c) => transformerLayerBound(c, 1),
   perStep: false,
-  onnx: null,
+  onnx: lowerEncoder((l) => ({ layers: [l as TransformerEncoderLayer], norm: null, causal: false })),
 });
 registerLayer('TransformerEncoder', {
   layerClass: TransformerEncoder,
   fromConfig: (c) => TransformerEncoder.fromConfig(c as never),
   parameterBound: (c) => positive(c.numLayers) * transformerLayerBound(c, 1),
   perStep: false,
-  onnx: null,
+  onnx: lowerEncoder((l) => l as TransformerEncoder),
 });

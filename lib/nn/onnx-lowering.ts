@@ -68,6 +68,12 @@ export interface OnnxLoweringContext {
   inputs?: OnnxValue[];
   /** The opset being written (ops such as ReduceMax take their axes as an input from 18 on). @default 17 */
   opset?: number;
+  /**
+   * The int32 [batch] lengths each input carries ('' where one has none),
+   * in the order of `inputs`: a transformer decoder masks its memory with
+   * the second's. @default [lengths]
+   */
+  inputLengths?: string[];
 }
 
 /** Appends the nodes of one call of `layer` on `x` and returns its output. */
@@ -88,10 +94,30 @@ export function timeMajor(x: OnnxValue, graph: OnnxGraph): OnnxValue {
  * [batch, time] tensor, step t < lengths[b].
  */
 export function stepMask(graph: OnnxGraph, x: string, lengths: string): string {
-  const time = graph.op('Gather', [graph.op('Shape', [x]), graph.scalar('time_axis', 1, 'int64')]);
-  const steps = graph.op('Range', [graph.scalar('zero', 0, 'int64'), time, graph.scalar('one', 1, 'int64')]);
+  const steps = graph.op('Range', [graph.scalar('zero', 0, 'int64'), axisSize(graph, x, 1), graph.scalar('one', 1, 'int64')]);
   const limits = graph.op('Unsqueeze', [graph.op('Cast', [lengths], [onnxAttribute.int('to', ONNX_INT64)]), graph.int64s('axes', [1])]);
   return graph.op('Less', [steps, limits]);
+}
+
+/** The size of axis `axis` of `x` as a 0-d int64 value. */
+export function axisSize(graph: OnnxGraph, x: string, axis: number): string {
+  return graph.op('Gather', [graph.op('Shape', [x]), graph.scalar('axis', axis, 'int64')]);
+}
+
+/** GELU in its exact form, x·Φ(x) = 0.5·x·(1 + erf(x/√2)), from Erf (opset 13) and arithmetic. */
+export function geluOnnx(graph: OnnxGraph, x: string): string {
+  const phi = graph.op('Add', [graph.op('Erf', [graph.op('Mul', [x, graph.scalar('inv_sqrt2', Math.SQRT1_2, 'float')])]), graph.scalar('one', 1, 'float')]);
+  return graph.op('Mul', [graph.op('Mul', [x, graph.scalar('half', 0.5, 'float')]), phi]);
+}
+
+/**
+ * A reduction over `axes` without keeping them: ReduceSum takes its axes
+ * as an input from opset 13, ReduceMean and ReduceMax from 18.
+ */
+export function reduceOnnx(graph: OnnxGraph, op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax', x: string, axes: number[], opset = 17): string {
+  return op === 'ReduceSum' || opset >= 18
+    ? graph.op(op, [x, graph.int64s('axes', axes)], [onnxAttribute.int('keepdims', 0)])
+    : graph.op(op, [x], [onnxAttribute.ints('axes', axes), onnxAttribute.int('keepdims', 0)]);
 }
 
 /** TensorProto.DataType of int64 and float, for Cast. */
@@ -101,6 +127,11 @@ export const ONNX_FLOAT = 1;
 /** What an export cannot express: `ERR_EDDY_ONNX`. */
 export function onnxError(message: string): EddyError {
   return new EddyError(message, 'ERR_EDDY_ONNX');
+}
+
+/** Refuses a time-major layer (naming it and the option): values between exported layers are batch-major. */
+export function checkOnnxBatchFirst(layer: Module, batchFirst: boolean): void {
+  if (!batchFirst) throw onnxError(`Export supports batch-first layers only; ${layer.toString()} has batchFirst=false`);
 }
 
 /** Lowers one call of any registered layer, or refuses it naming the layer and what export supports. */

@@ -4,7 +4,8 @@
  * registration's `onnx`, see `nn/onnx-lowering.ts`): recurrent layers
  * become ONNX's own RNN/LSTM/GRU operators, time-major with
  * `sequence_lens`, and a run of them transposes back only when a
- * batch-major layer follows. This file owns the graph's inputs and output,
+ * batch-major layer follows; attention and transformer layers become
+ * MatMul/Softmax graphs with LayerNormalization (opset 17). This file owns the graph's inputs and output,
  * the protobuf schema and the file.
  */
 import { EddyError } from '../errors';
@@ -12,7 +13,6 @@ import { writeFileAtomic } from '../io/atomic-write';
 import { Bidirectional } from '../layers/bidirectional';
 import { Dropout } from '../layers/dropout';
 import { Embedding } from '../layers/embedding';
-import { RecurrentLayer } from '../layers/recurrent';
 import { Sequential } from '../model/sequential';
 import { Module } from '../nn/module';
 import { batchMajor, lowerLayer, OnnxAttribute, OnnxGraph, OnnxValue } from '../nn/onnx-lowering';
@@ -25,7 +25,12 @@ import { GraphModel } from '../model/functional';
 export interface OnnxExportOptions {
   /** Features per step of the float input (ignored when the model starts with an Embedding). @default the first layer's input size */
   inputSize?: number;
-  /** Add an int32 `lengths` input [batch] feeding every recurrent operator's sequence_lens. @default true */
+  /**
+   * Add an int32 `lengths` input [batch] (one per input of a functional
+   * model) for the layers that mask with it: recurrent operators'
+   * sequence_lens, attention's padded keys, pooling. Declared only where
+   * some layer uses it. @default true
+   */
   lengths?: boolean;
   /** ONNX opset, at least 13. @default 17 */
   opset?: number;
@@ -100,7 +105,7 @@ export function toOnnx(model: Module, opts: OnnxExportOptions = {}): Uint8Array 
   const layers = flatLayers(model).filter((l) => !(l instanceof Dropout));
   if (layers.length === 0) throw new EddyError('Nothing to export: the model has no layers', 'ERR_EDDY_ONNX');
   const g = new GraphBuilder();
-  const withLengths = checkBoolean('opts.lengths', o.lengths ?? true) && layers.some((l) => l instanceof RecurrentLayer || l instanceof Bidirectional);
+  const withLengths = checkBoolean('opts.lengths', o.lengths ?? true);
   const embeddingFirst = layers[0] instanceof Embedding;
   const head = layers[0] instanceof Bidirectional ? layers[0].forwardLayer : (layers[0] as { inputSize?: number; inFeatures?: number });
   const expectedInput = (head as { inputSize?: number }).inputSize ?? (head as { inFeatures?: number }).inFeatures;
@@ -109,12 +114,13 @@ export function toOnnx(model: Module, opts: OnnxExportOptions = {}): Uint8Array 
   }
   const inputSize = expectedInput ?? o.inputSize;
   const inputs = [embeddingFirst ? valueInfo('input', DataType.INT64, ['batch', 'time']) : valueInfo('input', DataType.FLOAT, ['batch', 'time', inputSize ?? 'features'])];
-  if (withLengths) inputs.push(valueInfo('lengths', DataType.INT32, ['batch']));
   const lengths = withLengths ? 'lengths' : '';
 
   let x: OnnxValue = { name: 'input', timeMajor: false };
   for (const layer of layers) x = lowerLayer(layer, x, { graph: g, lengths, opset });
   g.node('Identity', [batchMajor(x, g).name], ['output']);
+  // Declared where some layer masks with it (a recurrent operator's sequence_lens, attention's padded keys).
+  if (g.nodes.some((n) => (n as { input: string[] }).input.includes('lengths'))) inputs.push(valueInfo('lengths', DataType.INT32, ['batch']));
   return encodeModel(g, inputs, ['output'], opset);
 }
 

@@ -5,8 +5,9 @@
  * with (`lengths` or `lengths_0`, …). Lengths travel through the graph by
  * the layers' own rules (the registry's `LengthsRule`, as in the model's
  * forward): a recurrent operator gets its input's as sequence_lens, an
- * attention layer masks its keys with theirs, and where sequences are
- * joined the lengths are their elementwise Min.
+ * attention layer masks its keys with theirs (a transformer decoder its
+ * memory with the memory's), and where sequences are joined the lengths
+ * are their elementwise Min.
  */
 import { Embedding } from '../layers/embedding';
 import { GraphModel } from '../model/functional';
@@ -75,7 +76,8 @@ export function lowerGraph(model: GraphModel, g: OnnxGraph & { nodes: object[] }
       },
     });
     const inputs = node.inputs.map(valueOf);
-    results.set(node, lowerLayer(node.layer, inputs[0], { graph: g, lengths: routed.call, inputs, opset }));
+    const inputLengthNames = inputLengths.map((l) => nameOf(l, [l]));
+    results.set(node, lowerLayer(node.layer, inputs[0], { graph: g, lengths: routed.call, inputs, inputLengths: inputLengthNames, opset }));
   }
   const outputs = model.outputs.map((sym, i) => {
     const name = model.outputs.length === 1 ? 'output' : `output_${i}`;

@@ -111,6 +111,39 @@ describe('transformer layers in models', () => {
   });
 });
 
+describe('TransformerEncoder causal option', () => {
+  const x = eddy.tensor(new eddy.Generator(2).uniform(new Float32Array(2 * 5 * 8), -1, 1), [2, 5, 8]);
+  const make = (causal?: boolean): TransformerEncoder => {
+    eddy.manualSeed(7);
+    return new TransformerEncoder({ dModel: 8, nhead: 2, dimFeedforward: 16, dropout: 0 }, causal === undefined ? { numLayers: 2 } : { numLayers: 2, causal }).eval();
+  };
+  const run = (f: () => Tensor): number[] => Array.from(eddy.noGrad(f).toFloat32Array());
+
+  it('makes every call causal unless the call says otherwise, in models too, and survives save/load configs', () => {
+    const causal = make(true);
+    const plain = make();
+    assert.strictEqual(plain.causal, false);
+    const wanted = run(() => plain.forward(x, { isCausal: true, lengths: [5, 3] }));
+    assert.deepStrictEqual(run(() => causal.forward(x, { lengths: [5, 3] })), wanted);
+    assert.deepStrictEqual(run(() => causal.forward(x, { isCausal: false })), run(() => plain.forward(x)));
+    assert.notDeepStrictEqual(wanted, run(() => plain.forward(x, { lengths: [5, 3] })));
+    // Inside a model the stack is called without isCausal: it stays causal. Changing a later step leaves earlier outputs alone.
+    const model = eddy.sequential([causal]);
+    const later = x.toFloat32Array();
+    later.fill(3, 4 * 8, 5 * 8);
+    const a = run(() => model.forward(x)), b = run(() => model.forward(eddy.tensor(later, [2, 5, 8])));
+    assert.deepStrictEqual(a.slice(0, 4 * 8), b.slice(0, 4 * 8));
+    assert.notDeepStrictEqual(a.slice(4 * 8, 5 * 8), b.slice(4 * 8, 5 * 8));
+    const config = eddy.layerToConfig(causal);
+    assert.strictEqual(config.config.causal, true);
+    assert.strictEqual((eddy.layerFromConfig(config) as TransformerEncoder).causal, true);
+    const { causal: _dropped, ...older } = config.config;
+    assert.strictEqual((eddy.layerFromConfig({ className: 'TransformerEncoder', config: older }) as TransformerEncoder).causal, false);
+    assert.match(causal.toString(), /^TransformerEncoder\(numLayers=2, .*, causal=true\)$/);
+    assert.throws(() => new TransformerEncoder({ dModel: 8, nhead: 2 }, { numLayers: 1, causal: 'yes' as never }), { code: 'ERR_EDDY_VALIDATION', message: /causal/ });
+  });
+});
+
 describe('a transformer encoder learns', () => {
   it('fit reaches a small error on a task that needs attention across time (each step predicts its sequence mean)', async () => {
     eddy.manualSeed(3);

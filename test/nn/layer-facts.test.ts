@@ -109,6 +109,13 @@ describe('per-class layer facts', () => {
           const keys = eddy.input({ shape: [null, (layer as { keySize?: number | null }).keySize ?? size] });
           model = eddy.model({ inputs: [query, keys], outputs: layer.apply([query, keys]) });
         }
+        if (layer instanceof eddy.TransformerDecoderLayer || layer instanceof eddy.TransformerDecoder) {
+          // A decoder reads a target and a memory.
+          const d = (layer instanceof eddy.TransformerDecoder ? layer.layers[0] : layer).config.dModel;
+          const target = eddy.input({ shape: [null, d] });
+          const memory = eddy.input({ shape: [null, d] });
+          model = eddy.model({ inputs: [target, memory], outputs: layer.apply([target, memory]) });
+        }
         if (reg.onnx) {
           assert.ok(toOnnx(model).byteLength > 0);
         } else {
