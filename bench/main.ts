@@ -6,7 +6,9 @@
  * (data-parallel training on 1 and 2 MPI ranks; not in the default run),
  * stream (256 streams through a StreamBatcher), serve (a load test of
  * `eddy serve` on 127.0.0.1; not in the default run),
- * attention (the fused attention kernel beside PyTorch's SDPA).
+ * attention (the fused attention kernel beside PyTorch's SDPA), train (the
+ * character LSTM end to end: Embedding → LSTM → Linear, cross-entropy, Adam,
+ * clipping; tokens/s and the first losses).
  */
 import * as os from 'os';
 import { runAttentionBench } from '../lib/bench/attention';
@@ -16,6 +18,7 @@ import { runRnnBench } from '../lib/bench/rnn';
 import { runStepBench } from '../lib/bench/step';
 import { runServeBench } from '../lib/bench/serve';
 import { runStreamBench } from '../lib/bench/stream';
+import { runTrainBench } from '../lib/bench/train';
 
 const SUITES: Record<string, (threads: number[], configs: string[]) => void | Promise<void>> = {
   gemm: runGemmBench,
@@ -25,6 +28,7 @@ const SUITES: Record<string, (threads: number[], configs: string[]) => void | Pr
   serve: runServeBench,
   attention: runAttentionBench,
   distributed: runDistributedBench,
+  train: runTrainBench,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -166,6 +166,22 @@ export interface NativeBinding {
   adamStep(a: { p: Float32Array; g: Float32Array; m: Float32Array; v: Float32Array; vmax: Float32Array | null; lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; step: number }): void;
   rmspropStep(a: { p: Float32Array; g: Float32Array; sq: Float32Array; gavg: Float32Array | null; buf: Float32Array | null; lr: number; alpha: number; eps: number; weightDecay: number; momentum: number }): void;
   adagradStep(a: { p: Float32Array; g: Float32Array; sum: Float32Array; lr: number; lrDecay: number; weightDecay: number; eps: number; step: number }): void;
+  /**
+   * Softmax cross-entropy of R rows of C logits against class indices (−1: the row does not count),
+   * with optional class weights and label smoothing `eps`: each row's loss into `losses`, and its
+   * softmax into `probs` when given (for the backward).
+   */
+  softmaxXentForward(z: Float32Array, y: Int32Array, weight: Float32Array | null, eps: number, R: number, C: number, losses: Float64Array, probs: Float32Array | null): void;
+  /** The gradient of the rows' losses for the logits, from `probs` and each row's upstream gradient `scale`. */
+  softmaxXentBackward(dz: Float32Array, probs: Float32Array, y: Int32Array, weight: Float32Array | null, eps: number, scale: Float64Array, R: number, C: number): void;
+  /** `out` (n·D) ← rows `ids` of `weight` (V·D). */
+  embeddingForward(out: Float32Array, weight: Float32Array, ids: Int32Array, V: number, D: number): void;
+  /** `dweight` (V·D) += `dout` (n·D) scattered to rows `ids`, skipping `pad` (−1 for none). */
+  embeddingBackward(dweight: Float32Array, dout: Float32Array, ids: Int32Array, pad: number, V: number, D: number): void;
+  /** The p-norm of all the arrays' elements together (Infinity: the largest magnitude). */
+  totalNorm(arrays: Float32Array[], p: number): number;
+  /** Multiplies every element of the arrays by c, in place. */
+  scaleArrays(arrays: Float32Array[], c: number): void;
   /** Fused additive attention scores (native/attention.h). */
   additiveScore(a: { s: Float32Array; qp: Float32Array; kp: Float32Array; v: Float32Array; B: number; Tq: number; Tk: number; H: number }): void;
   additiveScoreBackward(a: {

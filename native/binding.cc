@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "activations.h"
@@ -33,6 +34,9 @@
 #include "recurrent.h"
 #include "linear_rows.h"
 #include "recurrent_step.h"
+#include "softmax_xent.h"
+#include "embedding.h"
+#include "grad_norm.h"
 
 namespace {
 
@@ -764,6 +768,163 @@ Napi::Value JS_linearRowsRun(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---------------------------------------------------------------- losses, embedding, clipping
+
+const int32_t* ArgInt32Array(const Napi::CallbackInfo& info, size_t i, const char* name, size_t size) {
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw Napi::TypeError::New(info.Env(), std::string("Expected Int32Array for ") + name);
+  }
+  if (v.As<Napi::Int32Array>().ElementLength() != size) {
+    throw Napi::RangeError::New(info.Env(), std::string("Expected ") + std::to_string(size) + " elements for " + name);
+  }
+  return v.As<Napi::Int32Array>().Data();
+}
+
+double* ArgFloat64Array(const Napi::CallbackInfo& info, size_t i, const char* name, size_t size) {
+  Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      v.As<Napi::Float64Array>().ElementLength() != size) {
+    throw Napi::TypeError::New(info.Env(), std::string("Expected Float64Array of ") + std::to_string(size) + " elements for " + name);
+  }
+  return v.As<Napi::Float64Array>().Data();
+}
+
+// A Float32Array of exactly `size` elements, or null when allowed.
+float* ArgFloats(const Napi::CallbackInfo& info, size_t i, const char* name, size_t size, bool nullable) {
+  if (nullable && (info[i].IsNull() || info[i].IsUndefined())) return nullptr;
+  FloatView v = ArgFloat32Array(info, i, name);
+  if (v.length != size) throw Napi::RangeError::New(info.Env(), std::string("Expected ") + std::to_string(size) + " elements for " + name);
+  return v.data;
+}
+
+double ArgDouble(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string("Expected number for ") + name);
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+// Targets must be −1 (not counted) or a class in [0, C): checked here too,
+// since a bad one would index outside the row.
+void CheckTargets(Napi::Env env, const int32_t* y, int64_t R, int64_t C) {
+  for (int64_t r = 0; r < R; ++r) {
+    if (y[r] < -1 || y[r] >= C) throw Napi::RangeError::New(env, "Expected targets between -1 and classes - 1");
+  }
+}
+
+// R rows of C logits, read from arguments r and r + 1, bounded so R·C fits every index.
+std::pair<int64_t, int64_t> ArgLogitsShape(const Napi::CallbackInfo& info, size_t r) {
+  const int64_t R = ArgInt(info, r, "R", 0, int64_t(1) << 40);
+  const int64_t C = ArgInt(info, r + 1, "C", 1, int64_t(1) << 30);
+  if (R > (int64_t(1) << 46) / C) throw Napi::RangeError::New(info.Env(), "Too many logits for one call");
+  return {R, C};
+}
+
+// softmaxXentForward(z [R·C], y Int32 [R], weight [C] | null, eps, R, C, losses Float64 [R], probs [R·C] | null)
+Napi::Value JS_softmaxXentForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 8) throw Napi::TypeError::New(env, "Expected z, y, weight, eps, R, C, losses, probs");
+  const auto [R, C] = ArgLogitsShape(info, 4);
+  const size_t RC = static_cast<size_t>(R * C);
+  const float* z = ArgFloats(info, 0, "z", RC, false);
+  const int32_t* y = ArgInt32Array(info, 1, "y", static_cast<size_t>(R));
+  const float* w = ArgFloats(info, 2, "weight", static_cast<size_t>(C), true);
+  const double eps = ArgDouble(info, 3, "eps");
+  double* losses = ArgFloat64Array(info, 6, "losses", static_cast<size_t>(R));
+  float* probs = ArgFloats(info, 7, "probs", RC, true);
+  CheckTargets(env, y, R, C);
+  eddy::softmax_xent_forward(losses, probs, z, y, w, eps, R, C);
+  return env.Undefined();
+}
+
+// softmaxXentBackward(dz [R·C], probs [R·C], y Int32 [R], weight [C] | null, eps, scale Float64 [R], R, C)
+Napi::Value JS_softmaxXentBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 8) throw Napi::TypeError::New(env, "Expected dz, probs, y, weight, eps, scale, R, C");
+  const auto [R, C] = ArgLogitsShape(info, 6);
+  const size_t RC = static_cast<size_t>(R * C);
+  float* dz = ArgFloats(info, 0, "dz", RC, false);
+  const float* probs = ArgFloats(info, 1, "probs", RC, false);
+  const int32_t* y = ArgInt32Array(info, 2, "y", static_cast<size_t>(R));
+  const float* w = ArgFloats(info, 3, "weight", static_cast<size_t>(C), true);
+  const double eps = ArgDouble(info, 4, "eps");
+  const double* scale = ArgFloat64Array(info, 5, "scale", static_cast<size_t>(R));
+  CheckTargets(env, y, R, C);
+  eddy::softmax_xent_backward(dz, probs, y, w, eps, scale, R, C);
+  return env.Undefined();
+}
+
+void CheckIds(Napi::Env env, const int32_t* ids, size_t n, int64_t V) {
+  for (size_t i = 0; i < n; ++i) {
+    if (ids[i] < 0 || ids[i] >= V) throw Napi::RangeError::New(env, "Expected ids between 0 and V - 1");
+  }
+}
+
+// embeddingForward(out [n·D], weight [V·D], ids Int32 [n], V, D)
+Napi::Value JS_embeddingForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5) throw Napi::TypeError::New(env, "Expected out, weight, ids, V, D");
+  const int64_t V = ArgInt(info, 3, "V", 1, int64_t(1) << 40);
+  const int64_t D = ArgInt(info, 4, "D", 1, int64_t(1) << 30);
+  FloatView out = ArgFloat32Array(info, 0, "out");
+  const size_t n = out.length / static_cast<size_t>(D);
+  if (out.length != n * D) throw Napi::RangeError::New(env, "Expected out of n·D elements");
+  const float* weight = ArgFloats(info, 1, "weight", static_cast<size_t>(V * D), false);
+  const int32_t* ids = ArgInt32Array(info, 2, "ids", n);
+  CheckIds(env, ids, n, V);
+  eddy::embedding_forward(out.data, weight, ids, static_cast<int64_t>(n), D);
+  return env.Undefined();
+}
+
+// embeddingBackward(dweight [V·D], dout [n·D], ids Int32 [n], pad (−1 for none), V, D): dweight += scatter(dout)
+Napi::Value JS_embeddingBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 6) throw Napi::TypeError::New(env, "Expected dweight, dout, ids, pad, V, D");
+  const int64_t V = ArgInt(info, 4, "V", 1, int64_t(1) << 40);
+  const int64_t D = ArgInt(info, 5, "D", 1, int64_t(1) << 30);
+  float* dweight = ArgFloats(info, 0, "dweight", static_cast<size_t>(V * D), false);
+  FloatView dout = ArgFloat32Array(info, 1, "dout");
+  const size_t n = dout.length / static_cast<size_t>(D);
+  if (dout.length != n * D) throw Napi::RangeError::New(env, "Expected dout of n·D elements");
+  const int32_t* ids = ArgInt32Array(info, 2, "ids", n);
+  const int32_t pad = static_cast<int32_t>(ArgInt(info, 3, "pad", -1, V - 1));
+  CheckIds(env, ids, n, V);
+  eddy::embedding_backward(dweight, dout.data, ids, pad, static_cast<int64_t>(n), D);
+  return env.Undefined();
+}
+
+std::vector<eddy::FloatSpan> ArgFloatSpans(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (!info[i].IsArray()) throw Napi::TypeError::New(info.Env(), std::string("Expected an array of Float32Array for ") + name);
+  Napi::Array arr = info[i].As<Napi::Array>();
+  // Every element is read before any data pointer is kept: a getter cannot
+  // detach a buffer after its pointer was taken.
+  std::vector<Napi::Value> items;
+  for (uint32_t j = 0; j < arr.Length(); ++j) items.push_back(arr.Get(j));
+  std::vector<eddy::FloatSpan> spans;
+  for (const Napi::Value& v : items) {
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+      throw Napi::TypeError::New(info.Env(), std::string("Expected an array of Float32Array for ") + name);
+    }
+    auto a = v.As<Napi::Float32Array>();
+    spans.push_back({a.Data(), a.ElementLength()});
+  }
+  return spans;
+}
+
+// totalNorm(arrays, p): the p-norm of all their elements together (p = Infinity: the largest |x|).
+Napi::Value JS_totalNorm(const Napi::CallbackInfo& info) {
+  std::vector<eddy::FloatSpan> spans = ArgFloatSpans(info, 0, "arrays");
+  const double p = ArgDouble(info, 1, "p");
+  if (!(p > 0)) throw Napi::RangeError::New(info.Env(), "Expected a positive number for p");
+  return Napi::Number::New(info.Env(), eddy::total_norm(spans, p));
+}
+
+// scaleArrays(arrays, c): every element times c, in place.
+Napi::Value JS_scaleArrays(const Napi::CallbackInfo& info) {
+  const float c = ArgFloat(info, 1, "c");
+  eddy::scale_spans(ArgFloatSpans(info, 0, "arrays"), c);
+  return info.Env().Undefined();
+}
+
 // ---------------------------------------------------------------- optimizers
 
 // Every optimizer entry takes { p, g, <state arrays>, <hyperparameters> };
@@ -1306,6 +1467,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"adamStep", "an optimizer step", JS_adamStep},
       {"rmspropStep", "an optimizer step", JS_rmspropStep},
       {"adagradStep", "an optimizer step", JS_adagradStep},
+      {"softmaxXentForward", "the cross-entropy", JS_softmaxXentForward},
+      {"softmaxXentBackward", "the cross-entropy", JS_softmaxXentBackward},
+      {"embeddingForward", "the embedding lookup", JS_embeddingForward},
+      {"embeddingBackward", "the embedding lookup", JS_embeddingBackward},
+      {"totalNorm", "gradient clipping", JS_totalNorm},
+      {"scaleArrays", "gradient clipping", JS_scaleArrays},
       {"setNumThreads", "the thread pool", JS_setNumThreads},
       {"getNumThreads", "the thread pool", JS_getNumThreads},
       {"runtimeInfo", "runtime information", JS_runtimeInfo},

@@ -6,9 +6,11 @@
 //
 // Every MPI call happens on one communication thread that this file owns
 // (MPI_THREAD_FUNNELED: that thread calls MPI_Init_thread). Jobs are queued
-// to it; it starts each collective as a non-blocking MPI call and polls it
-// with MPI_Test until it completes, its deadline passes, or an abort is
-// requested, then hands the job to the completion callback. A timed-out
+// to it; it waits for every rank to arrive (a non-blocking barrier, polled
+// with sleeps that back off), then starts the collective as a non-blocking
+// MPI call and polls it with MPI_Test until it completes, its deadline
+// passes, or an abort is requested, then hands the job to the completion
+// callback (distributed.cc says why in two phases). A timed-out
 // collective cannot be cancelled in MPI, so after one the communicator is
 // marked broken and every later job fails at once.
 //

@@ -1,5 +1,6 @@
 /** Shared test fixtures: a seeded generator and float comparisons that report the largest difference. */
 import * as assert from 'assert';
+import { getNumThreads, setNumThreads } from '../lib/runtime/threads';
 
 /**
  * `EDDY_HEAVY_TESTS=1` runs the robustness tests at full size (more fuzz
@@ -44,4 +45,15 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
   assert.ok(worst <= tol, `${what}: max scaled difference ${worst.toExponential(3)} at ${at} exceeds ${tol} (got ${actual[at]}, expected ${expected[at]})`);
   return worst;
+}
+
+/** Runs fn with `threads` threads in Eddy's pool, restoring the previous count afterwards. */
+export function withThreads<T>(threads: number, fn: () => T): T {
+  const before = getNumThreads();
+  setNumThreads(threads);
+  try {
+    return fn();
+  } finally {
+    setNumThreads(before);
+  }
 }

@@ -4,16 +4,20 @@
  * thread per rank and the configuration's batch on every rank (weak
  * scaling, as Horovod and DDP report), timing compute (forward, backward,
  * optimizer) apart from the exposed communication (the part of the
- * gradient all-reduce that backward did not hide); then all-reduce
- * bandwidth. Rank 0 prints
- * JSON lines.
- * Arguments: config-id steps
+ * gradient all-reduce that backward did not hide), itself split into the
+ * wait for the slowest rank and the all-reduce proper; then all-reduce
+ * bandwidth. In mode `alone` the ranks train the same steps at the same
+ * time without exchanging anything: what the machine gives independent
+ * processes, the ceiling of the data-parallel speed-up. Rank 0 prints JSON
+ * lines.
+ * Arguments: config-id steps [dp|alone]
  */
 import * as eddy from '../index';
 import { BENCH_CONFIGS, forwardFlopsPerToken } from './configs';
 
 async function main(): Promise<void> {
-  const [id, stepsArg] = process.argv.slice(2);
+  const [id, stepsArg, mode = 'dp'] = process.argv.slice(2);
+  const alone = mode === 'alone';
   const c = BENCH_CONFIGS.find((k) => k.id === id);
   if (!c) throw new Error(`Unknown configuration ${id}`);
   const steps = Number(stepsArg);
@@ -32,41 +36,57 @@ async function main(): Promise<void> {
   const dp = eddy.distributed.dataParallel();
   await dp.setup(model);
 
+  // Per timed step: compute before the gradients' exchange (forward, backward), and the exposed communication.
+  const before = new Float64Array(steps + 1);
+  const exposed = new Float64Array(steps + 1);
   let compute = 0;
-  let comm = 0;
-  const step = async (): Promise<void> => {
+  const step = async (i: number): Promise<void> => {
     const t0 = performance.now();
     optimizer.zeroGrad();
     const loss = eddy.losses.mse((await model.forwardAsync(x)) as eddy.Tensor, y);
-    const gradients = dp.gradients(params, c.batch);
-    await eddy.backwardAsync([loss], undefined, { onGradReady: (t, g) => gradients.ready(t, g) });
+    const gradients = alone ? null : dp.gradients(params, c.batch);
+    await eddy.backwardAsync([loss], undefined, gradients ? { onGradReady: (t, g) => gradients.ready(t, g) } : {});
     const t1 = performance.now();
-    await gradients.finish(c.batch * worldSize);
+    await gradients?.finish(c.batch * worldSize);
     const t2 = performance.now();
     optimizer.step();
+    before[i] = t1 - t0;
+    exposed[i] = t2 - t1;
     compute += t1 - t0 + (performance.now() - t2);
-    comm += t2 - t1;
   };
-  await step();
+  await step(steps);
   await eddy.distributed.barrier();
-  compute = comm = 0;
+  compute = 0;
   const started = performance.now();
-  for (let i = 0; i < steps; i++) await step();
+  for (let i = 0; i < steps; i++) await step(i);
   const stepMs = (performance.now() - started) / steps;
-  // The slowest rank sets the pace; report its split.
-  const split = await eddy.distributed.allReduce(Float64Array.of(compute / steps, comm / steps), 'max');
+  const ranks = alone ? 1 : worldSize;
+  const tokens = ranks * c.batch * c.seq;
+  const tokensPerS = tokens / (stepMs / 1000);
+  // The ranks leave each step's exchange together, so a rank waits, in a
+  // step, for the slowest rank's compute minus its own; the rest of its
+  // exposed communication is the all-reduce proper.
+  const slowest = await eddy.distributed.allReduce(before.slice(0, steps), 'max');
+  let wait = 0;
+  for (let i = 0; i < steps; i++) wait += slowest[i] - before[i];
+  const exposedMs = exposed.subarray(0, steps).reduce((a, v) => a + v, 0) / steps;
+  // Mean over the ranks: compute, wait, exposed; and the machine's total throughput when alone.
+  const sums = await eddy.distributed.allReduce(Float64Array.of(compute / steps, wait / steps, exposedMs, tokensPerS), 'sum');
   const paramBytes = params.reduce((a, p) => a + p.size * 4, 0);
-  const tokens = worldSize * c.batch * c.seq;
-  if (rank === 0) {
+  if (rank === 0 && alone) {
+    console.log(JSON.stringify({ suite: 'distributed', config: c.id, name: c.name, independent_processes: worldSize, threads_per_process: 1, tokens_per_s: Math.round(sums[3]), ms_per_step: +(sums[0] / worldSize).toFixed(1) }));
+  } else if (rank === 0) {
+    const mean = (v: number): number => v / worldSize;
     console.log(JSON.stringify({
       suite: 'distributed', config: c.id, name: c.name, ranks: worldSize, threads_per_rank: 1,
-      tokens_per_s: Math.round(tokens / (stepMs / 1000)),
+      tokens_per_s: Math.round(tokensPerS),
       gflops: +((3 * forwardFlopsPerToken(c) * tokens) / (stepMs * 1e6)).toFixed(1),
-      ms_per_step: +stepMs.toFixed(1), compute_ms: +split[0].toFixed(1), exposed_comm_ms: +split[1].toFixed(2),
+      ms_per_step: +stepMs.toFixed(1), compute_ms: +mean(sums[0]).toFixed(1), exposed_comm_ms: +mean(sums[2]).toFixed(2),
+      wait_ms: +mean(sums[1]).toFixed(2), allreduce_ms: +mean(sums[2] - sums[1]).toFixed(2),
       param_bytes: paramBytes,
     }));
   }
-  if (worldSize > 1 && c.id === 'C1') {
+  if (worldSize > 1 && !alone && c.id === 'C1') {
     for (const floats of [1 << 10, 1 << 18, paramBytes / 4, 10_000_000]) {
       const a = new Float32Array(floats);
       await eddy.distributed.allReduce(a);

@@ -1,12 +1,25 @@
 /**
  * `npm run bench -- distributed`: data-parallel training of C1 and C3 on 1
  * and 2 ranks × 1 thread (mpirun on this machine), the speed-up, and the
- * all-reduce bandwidth over shared memory. Needs Open MPI's mpirun.
+ * all-reduce bandwidth over shared memory. Next to the speed-up it measures
+ * the machine's ceiling: two independent single-thread processes training
+ * at the same time (they share memory bandwidth, caches and the cores with
+ * everything else), against one alone. The three runs are interleaved,
+ * ROUNDS times, so a change in the machine's load reaches all of them.
+ * Needs Open MPI's mpirun.
  */
 import * as path from 'path';
 import { findMpirun, runLocalJob } from './mpirun';
 
 const STEPS: Record<string, number> = { C1: 8, C3: 4 };
+const ROUNDS = 2;
+
+/** The runs of one round: [ranks, worker mode, what it measures]. */
+const RUNS: readonly [number, string, 'one' | 'independent' | 'two'][] = [
+  [1, 'dp', 'one'],
+  [2, 'alone', 'independent'],
+  [2, 'dp', 'two'],
+];
 
 export async function runDistributedBench(_threads: number[], only?: string[]): Promise<void> {
   const mpirun = findMpirun();
@@ -18,20 +31,28 @@ export async function runDistributedBench(_threads: number[], only?: string[]): 
   const worker = path.join(__dirname, 'distributed-worker.js');
   const configs = only && only.length > 0 ? only : ['C1', 'C3'];
   for (const id of configs) {
-    const tokens: number[] = [];
-    for (const np of [1, 2]) {
-      const r = await runLocalJob(mpirun, np, worker, [id, String(STEPS[id] ?? 4)], 900);
-      if (r.code !== 0) {
-        console.error(`mpirun -np ${np} failed (${r.code ?? r.signal}):\n${r.stderr}`);
-        process.exitCode = 1;
-        return;
-      }
-      for (const line of r.stdout.split('\n').filter((l) => l.startsWith('{'))) {
-        console.log(line);
-        const m = JSON.parse(line) as { tokens_per_s?: number };
-        if (m.tokens_per_s) tokens.push(m.tokens_per_s);
+    const tokens = { one: 0, independent: 0, two: 0 };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [np, mode, what] of RUNS) {
+        const r = await runLocalJob(mpirun, np, worker, [id, String(STEPS[id] ?? 4), mode], 900);
+        if (r.code !== 0) {
+          console.error(`mpirun -np ${np} failed (${r.code ?? r.signal}):\n${r.stderr}`);
+          process.exitCode = 1;
+          return;
+        }
+        for (const line of r.stdout.split('\n').filter((l) => l.startsWith('{'))) {
+          console.log(line);
+          const m = JSON.parse(line) as { tokens_per_s?: number; measure?: string };
+          if (m.tokens_per_s && !m.measure) tokens[what] += m.tokens_per_s / ROUNDS;
+        }
       }
     }
-    if (tokens.length === 2) console.log(JSON.stringify({ suite: 'distributed', config: id, speedup_2_ranks: +(tokens[1] / tokens[0]).toFixed(2) }));
+    const speedup = tokens.two / tokens.one;
+    const ceiling = tokens.independent / tokens.one;
+    console.log(JSON.stringify({
+      suite: 'distributed', config: id, rounds: ROUNDS,
+      tokens_per_s_1_rank: Math.round(tokens.one), tokens_per_s_2_ranks: Math.round(tokens.two), tokens_per_s_2_independent: Math.round(tokens.independent),
+      speedup_2_ranks: +speedup.toFixed(2), ceiling_2_independent: +ceiling.toFixed(2), of_ceiling: +(speedup / ceiling).toFixed(2),
+    }));
   }
 }

@@ -139,10 +139,15 @@ export class MpiDataParallel implements DataParallel {
           await started[i];
           let at = 0;
           for (const t of bucket.tensors) {
-            const g = new Float32Array(t.size);
-            for (let j = 0; j < t.size; j++) g[j] = bucket.buffer[at + j] * scale;
-            t.grad = new Tensor(g, t.shape);
-            at += t.size;
+            const n = t.size;
+            // The gradient backward just made for this step is this module's to overwrite; a
+            // parameter backward did not reach gets a new one.
+            const own = t.grad !== null && t.grad.isContiguous() && t.grad.size === n;
+            const g = own ? denseData(t.grad as Tensor) : new Float32Array(n);
+            const src = bucket.buffer.subarray(at, at + n);
+            for (let j = 0; j < n; j++) g[j] = src[j] * scale;
+            if (!own) t.grad = new Tensor(g, t.shape);
+            at += n;
           }
         }
       },
@@ -189,10 +194,12 @@ export class MpiDataParallel implements DataParallel {
 function pack(bucket: Bucket, source: (t: Tensor) => Float32Array | null, weight: number): void {
   let at = 0;
   for (const t of bucket.tensors) {
+    const n = t.size; // a getter: read once, not per element
     const src = source(t);
-    if (!src) bucket.buffer.fill(0, at, at + t.size);
-    else if (weight === 1) bucket.buffer.set(src, at);
-    else for (let j = 0; j < t.size; j++) bucket.buffer[at + j] = src[j] * weight;
-    at += t.size;
+    const dst = bucket.buffer.subarray(at, at + n);
+    if (!src) dst.fill(0);
+    else if (weight === 1) dst.set(src);
+    else for (let j = 0; j < n; j++) dst[j] = src[j] * weight;
+    at += n;
   }
 }

@@ -3,7 +3,8 @@ import { ValidationError } from '../errors';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { Generator } from '../random';
-import { Tensor } from '../tensor/tensor';
+import { binding } from '../native';
+import { denseData, Tensor } from '../tensor/tensor';
 import { checkGenerator, checkInteger, checkOptions, describe, fail, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
 import { positive } from '../nn/registry';
@@ -79,20 +80,17 @@ export class Embedding extends Module {
   forward(indices: Tensor | Int32Array | readonly number[]): Tensor {
     const [ids, shape] = this.readIndices(indices);
     const D = this.embeddingDim;
+    const V = this.numEmbeddings;
     const W = this.weight.data;
     const out = new Float32Array(ids.length * D);
-    for (let i = 0; i < ids.length; i++) out.set(W.data.subarray(ids[i] * D, ids[i] * D + D), i * D);
+    // Gather and scatter-add run natively (native/embedding.cc); the indices were checked above.
+    binding.embeddingForward(out, denseData(W), ids, V, D);
     const y = new Tensor(out, [...shape, D]);
     if (W.requiresGrad) {
-      const pad = this.paddingIdx;
+      const pad = this.paddingIdx ?? -1;
       recordSingleOutput('embedding', [W], y, (g) => {
-        const gd = g.toFloat32Array();
         const dW = new Float32Array(W.size);
-        for (let i = 0; i < ids.length; i++) {
-          if (ids[i] === pad) continue;
-          const row = ids[i] * D;
-          for (let j = 0; j < D; j++) dW[row + j] += gd[i * D + j];
-        }
+        binding.embeddingBackward(dW, denseData(g), ids, pad, V, D);
         return [new Tensor(dW, W.shape)];
       });
     }
@@ -103,7 +101,7 @@ export class Embedding extends Module {
     let values: ArrayLike<number>;
     let shape: number[];
     if (indices instanceof Tensor) {
-      values = indices.toFloat32Array();
+      values = denseData(indices);
       shape = indices.shape.slice();
     } else if (indices instanceof Int32Array || Array.isArray(indices)) {
       values = indices as ArrayLike<number>;

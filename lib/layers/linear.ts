@@ -1,11 +1,10 @@
-import { add } from '../ops/arithmetic';
-import { matmul } from '../ops/matmul';
-import { reshape } from '../ops/views';
+import { record } from '../autograd/tape';
+import { binding } from '../native';
 import { ShapeError } from '../errors';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { Generator } from '../random';
-import { checkTensor, Tensor } from '../tensor/tensor';
+import { checkTensor, denseData, Tensor } from '../tensor/tensor';
 import { checkBoolean, checkGenerator, checkInteger, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
 import { batchMajor, OnnxGraph } from '../nn/onnx-lowering';
@@ -72,7 +71,11 @@ export class Linear extends Module {
   }
 
   /**
-   * x·Wᵀ + b over the last axis.
+   * x·Wᵀ + b over the last axis: one GEMM over all leading positions (the
+   * input is read in place, the weight through BLAS's transpose flag), with
+   * the bias as its initial C. The backward is two GEMMs and a column sum,
+   * one tape node in all; like the recurrent layers, it reads the input and
+   * weight as they are when it runs (an optimizer steps after backward).
    * @param input - A tensor [..., inFeatures].
    * @throws {@link ShapeError} when the last axis is not `inFeatures`.
    */
@@ -81,10 +84,42 @@ export class Linear extends Module {
     if (x.rank < 1 || x.shape[x.rank - 1] !== this.inFeatures) {
       throw new ShapeError(`Expected input of shape [..., ${this.inFeatures}] for ${this.toString()} but received ${formatShape(x.shape)}`);
     }
-    const lead = x.shape.slice(0, -1);
-    let y = matmul(x.rank === 2 ? x : reshape(x, [-1, this.inFeatures]), this.weight.data.T);
-    if (this.bias) y = add(y, this.bias.data);
-    return x.rank === 2 ? y : reshape(y, [...lead, this.outFeatures]);
+    const I = this.inFeatures;
+    const O = this.outFeatures;
+    const m = x.size / I;
+    const xd = denseData(x);
+    const W = this.weight.data;
+    const wd = denseData(W);
+    const b = this.bias?.data ?? null;
+    const out = new Float32Array(m * O);
+    if (b && m > 0) {
+      // The bias in every row, doubling the filled prefix: a handful of copies.
+      out.set(denseData(b));
+      for (let filled = O; filled < out.length; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, out.length - filled));
+    }
+    if (m > 0) binding.gemm(false, true, m, O, I, 1, xd, 0, I, wd, 0, I, b ? 1 : 0, out, 0, O);
+    const y = new Tensor(out, [...x.shape.slice(0, -1), O]);
+    record('linear', b ? [x, W, b] : [x, W], [y], ([g]) => {
+      const gd = denseData(g as Tensor);
+      let dx: Tensor | null = null;
+      if (x.requiresGrad) {
+        dx = new Tensor(new Float32Array(m * I), x.shape);
+        if (m > 0) binding.gemm(false, false, m, I, O, 1, gd, 0, O, wd, 0, I, 0, dx.data, 0, I);
+      }
+      let dW: Tensor | null = null;
+      if (W.requiresGrad) {
+        dW = new Tensor(new Float32Array(O * I), W.shape);
+        if (m > 0) binding.gemm(true, false, O, I, m, 1, gd, 0, O, xd, 0, I, 0, dW.data, 0, I);
+      }
+      let db: Tensor | null = null;
+      if (b?.requiresGrad) {
+        // Column sums of the output gradient: dYᵀ·1.
+        db = new Tensor(new Float32Array(O), b.shape);
+        if (m > 0) binding.gemm(true, false, O, 1, m, 1, gd, 0, O, new Float32Array(m).fill(1), 0, 1, 0, db.data, 0, 1);
+      }
+      return b ? [dx, dW, db] : [dx, dW];
+    });
+    return y;
   }
 
   /** The constructor options, defaults applied, for `eddy.layerToConfig`. */

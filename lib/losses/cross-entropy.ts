@@ -14,8 +14,14 @@
  * with label smoothing) and by the number of counted rows for
  * probabilities. A row does not count when its target is ignoreIndex or
  * it lies past its sequence's length; it gets loss 0 and no gradient.
+ *
+ * Class-index targets take the fused native pass (native/softmax_xent.cc):
+ * one pass over the logits gives each row's loss and, when the logits need
+ * a gradient, its softmax, from which the backward is one more pass.
  */
+import { isGradEnabled } from '../autograd/grad-mode';
 import { recordSingleOutput } from '../autograd/tape';
+import { binding } from '../native';
 import { ShapeError, ValidationError } from '../errors';
 import { Tensor, checkTensor, denseData } from '../tensor/tensor';
 import { checkInteger, checkNumber, checkOptions, describe, fail, formatShape, optionKeys } from '../validate';
@@ -109,6 +115,7 @@ export function crossEntropy(logits: Tensor, target: ClassIndices, opts?: CrossE
     const bad = probs.findIndex((p) => !(p >= 0 && p <= 1));
     if (bad >= 0) throw new ValidationError(`Expected class probabilities in [0, 1] for target of ${context} but received ${probs[bad]} at flat index ${bad}`);
   }
+  if (classes) return classIndexCrossEntropy(z, classes, w, eps, reduction, rowsShape);
   const weights = w ?? new Float32Array(C).fill(1);
 
   // Row r's coefficients are a = u + k·onehot(y): for class indices u_c = (ε/C)·w_c
@@ -173,5 +180,28 @@ export function crossEntropy(logits: Tensor, target: ClassIndices, opts?: CrossE
     const gradLogits = gz && new Tensor(gz, z.shape);
     return probTarget ? [gradLogits, gt && new Tensor(gt, z.shape)] : [gradLogits];
   });
+  return out;
+}
+
+/**
+ * Cross-entropy against class indices (−1 where a row does not count) in
+ * the fused native pass; 'mean' divides by Σ w_y over counted rows.
+ */
+function classIndexCrossEntropy(z: Tensor, classes: Int32Array, w: Float32Array | null, eps: number, reduction: Reduction, rowsShape: number[]): Tensor {
+  const C = z.shape[z.rank - 1];
+  const R = classes.length;
+  const losses = new Float64Array(R);
+  const probs = z.requiresGrad && isGradEnabled() ? new Float32Array(z.size) : null;
+  binding.softmaxXentForward(denseData(z), classes, w, eps, R, C, losses, probs);
+  let divisor = 0;
+  for (let r = 0; r < R; r++) if (classes[r] >= 0) divisor += w ? w[classes[r]] : 1;
+  const out = reduceLoss(losses, rowsShape, reduction, divisor);
+  if (probs) {
+    recordSingleOutput('crossEntropy', [z], out, (g) => {
+      const gz = new Float32Array(z.size);
+      binding.softmaxXentBackward(gz, probs, classes, w, eps, itemGradients(g, R, reduction, divisor), R, C);
+      return [new Tensor(gz, z.shape)];
+    });
+  }
   return out;
 }

@@ -2,6 +2,7 @@
  * Gradient clipping, as torch.nn.utils.clip_grad_norm_ / clip_grad_value_.
  */
 import { ValidationError } from '../errors';
+import { binding } from '../native';
 import { Parameter } from '../nn/parameter';
 import { denseData, Tensor } from '../tensor/tensor';
 import { checkNumber, checkOptions, fail, optionKeys } from '../validate';
@@ -45,28 +46,14 @@ export function clipGradNorm(params: Iterable<ParamLike>, maxNorm: number, opts:
   opts = checkOptions('options', opts, CLIP_GRAD_NORM_OPTION_KEYS);
   const normType = opts.normType ?? 2;
   if (normType !== 'inf' && !(typeof normType === 'number' && normType > 0)) fail("a positive number or 'inf'", 'normType', normType);
-  const grads = gradsOf(params);
-  let total = 0;
-  for (const g of grads) {
-    const d = denseData(g);
-    if (normType === 'inf' || normType === Infinity) {
-      for (let i = 0; i < d.length; i++) total = Math.max(total, Math.abs(d[i]));
-    } else {
-      for (let i = 0; i < d.length; i++) total += Math.abs(d[i]) ** normType;
-    }
-  }
-  if (normType !== 'inf' && normType !== Infinity) total = total ** (1 / normType);
+  const grads = gradsOf(params).map(denseData);
+  // One native reduction over every gradient (double accumulation), then one scaling pass.
+  const total = binding.totalNorm(grads, normType === 'inf' ? Infinity : normType);
   if (!Number.isFinite(total) && opts.errorIfNonfinite) {
     throw new ValidationError(`The total norm of order ${normType} of the gradients is ${total}, so they cannot be clipped`);
   }
   const coef = Math.min(1, maxNorm / (total + 1e-6));
-  if (coef < 1) {
-    const c = Math.fround(coef);
-    for (const g of grads) {
-      const d = denseData(g);
-      for (let i = 0; i < d.length; i++) d[i] *= c;
-    }
-  }
+  if (coef < 1) binding.scaleArrays(grads, Math.fround(coef));
   return total;
 }
 

@@ -13,10 +13,12 @@
 import { FormatError, ShapeError, ValidationError } from '../errors';
 import { EarlyStopping } from '../model/callbacks';
 import type { Callback } from '../model/callbacks';
+import { DataParallel, DataParallelOptions, resolveDataParallel } from '../model/parallel';
 import { Adam } from '../optim/adam';
 import { Generator } from '../random';
 import { Tensor } from '../tensor/tensor';
 import { checkInteger, checkNumber, checkOneOf, checkOptions, describe, fail, optionKeys } from '../validate';
+import { gatherMembers, TrainedMember, trainsMember } from './ensemble-split';
 import { checkForecastModel, ForecastModel } from './forecaster';
 import { encodeOrigin, featureWidth, fromChange, historyNeeded, LagFeatures, Scaling, toChange, typicalChange, unitAt } from './lag-features';
 import { averageNetworks, lagNetwork, LagNetwork } from './lag-network';
@@ -62,6 +64,15 @@ export interface FitForecasterOptions {
    * @default none
    */
   onNetworkEnd?: (info: NetworkEnd) => void;
+  /**
+   * Splits the ensemble over the ranks of an MPI job (after `await eddy.distributed.init()`; every
+   * rank calls with the same series and options): network k trains on rank k mod worldSize from
+   * seed + k, every rank then receives all of them, and each returns the forecaster one process
+   * trains. `onNetworkEnd` then runs once per stage for every network, in order, on every rank.
+   * `true`, options for `eddy.distributed.dataParallel`, or a DataParallel.
+   * @default false
+   */
+  distributed?: boolean | DataParallelOptions | DataParallel;
 }
 
 /** What `onNetworkEnd` receives. */
@@ -82,7 +93,7 @@ export interface NetworkEnd {
 
 /** The keys of FitForecasterOptions, for checkOptions. */
 export const FIT_FORECASTER_OPTION_KEYS = optionKeys<FitForecasterOptions>({
-  season: true, horizon: true, inputSteps: true, scaling: true, validationSize: true, ensemble: true, hidden: true, epochs: true, patience: true, lr: true, batchSize: true, seed: true, levels: true, missing: true, signal: true, onNetworkEnd: true,
+  season: true, horizon: true, inputSteps: true, scaling: true, validationSize: true, ensemble: true, hidden: true, epochs: true, patience: true, lr: true, batchSize: true, seed: true, levels: true, missing: true, signal: true, onNetworkEnd: true, distributed: true,
 });
 
 /** What a SeriesForecaster needs besides its network: saved next to the weights as JSON. */
@@ -359,10 +370,11 @@ interface TrainSettings {
   signal?: AbortSignal;
   ensemble: number;
   onNetworkEnd?: FitForecasterOptions['onNetworkEnd'];
+  parallel: DataParallel | null;
 }
 
 /** Trains one network; with validation data it stops early and keeps its best epoch. */
-async function trainNetwork(f: LagFeatures, train: { x: Tensor; y: Tensor }, s: TrainSettings, member: number, validation?: { x: Tensor; y: Tensor }, epochs?: number): Promise<{ net: LagNetwork; bestEpochs: number; history: { loss: number[]; valLoss: number[] } }> {
+async function trainNetwork(f: LagFeatures, train: { x: Tensor; y: Tensor }, s: TrainSettings, member: number, validation?: { x: Tensor; y: Tensor }, epochs?: number): Promise<TrainedMember> {
   const generator = new Generator(s.seed + member);
   const net = lagNetwork(featureWidth(f), s.hidden, f.horizon, generator);
   const stopper = new EarlyStopping({ patience: s.patience, restoreBestWeights: true });
@@ -390,8 +402,27 @@ async function trainNetwork(f: LagFeatures, train: { x: Tensor; y: Tensor }, s: 
     },
   );
   const bestEpochs = validation ? stopper.bestEpoch + 1 : (epochs ?? s.epochs);
-  s.onNetworkEnd?.({ stage: validation ? 'validate' : 'refit', scaling: f.scaling, member, members: s.ensemble, epochs: bestEpochs, ...(validation ? { valLoss: stopper.best } : {}) });
-  return { net, bestEpochs, history };
+  return { net, bestEpochs, valLoss: validation ? stopper.best : NaN, history };
+}
+
+/**
+ * Trains the ensemble, each network on the rank that owns it when the settings hold a job (see
+ * ensemble-split.ts), and returns every network; `epochs[k]` fixes network k's epochs (refit).
+ */
+async function trainEnsemble(f: LagFeatures, train: { x: Tensor; y: Tensor }, s: TrainSettings, validation?: { x: Tensor; y: Tensor }, epochs?: readonly number[]): Promise<TrainedMember[]> {
+  const report = (m: TrainedMember, member: number): void =>
+    s.onNetworkEnd?.({ stage: validation ? 'validate' : 'refit', scaling: f.scaling, member, members: s.ensemble, epochs: m.bestEpochs, ...(validation ? { valLoss: m.valLoss } : {}) });
+  const dp = s.parallel;
+  const mine: (TrainedMember | null)[] = [];
+  for (let k = 0; k < s.ensemble; k++) {
+    const m = trainsMember(dp, k) ? await trainNetwork(f, train, s, k, validation, epochs?.[k]) : null;
+    if (m && !dp) report(m, k);
+    mine.push(m);
+  }
+  if (!dp) return mine as TrainedMember[];
+  const all = await gatherMembers(dp, mine, () => lagNetwork(featureWidth(f), s.hidden, f.horizon, new Generator(0)), s.epochs);
+  all.forEach(report);
+  return all;
 }
 
 /**
@@ -442,6 +473,7 @@ export async function fitForecaster(
     signal: o.signal,
     ensemble,
     onNetworkEnd: o.onNetworkEnd,
+    parallel: resolveDataParallel(o.distributed),
   };
   const need = Math.max(inputSteps, season >= 2 ? season + 1 : 0);
   if (trainRows - need < Math.max(8, horizon)) {
@@ -458,8 +490,7 @@ export async function fitForecaster(
     const f: LagFeatures = { inputSteps, season, horizon, scaling, scale: typicalChange(y.subarray(0, trainRows), scaling) };
     const train = windowsOf(f, y, 0, trainRows);
     const val = windowsOf(f, y, trainRows, n);
-    const members = [];
-    for (let k = 0; k < ensemble; k++) members.push(await trainNetwork(f, train, settings, k, val));
+    const members = await trainEnsemble(f, train, settings, val);
     const merged = averageNetworks(members.map((m) => m.net));
     const pred = await runModel(merged.model, val.x);
     const target = val.y.toFloat32Array();
@@ -482,8 +513,7 @@ export async function fitForecaster(
   // Stage two: every row, each network for its best number of epochs.
   const f: LagFeatures = { ...chosen.f, scale: typicalChange(y, chosen.f.scaling) };
   const all = windowsOf(f, y, 0, n);
-  const members: LagNetwork[] = [];
-  for (let k = 0; k < ensemble; k++) members.push((await trainNetwork(f, all, settings, k, undefined, chosen.epochs[k])).net);
+  const members = (await trainEnsemble(f, all, settings, undefined, chosen.epochs)).map((m) => m.net);
   const merged = averageNetworks(members);
   // Residuals were measured in stage one's z units; rescale to the final scale.
   const rescale = chosen.f.scale / f.scale;

@@ -3,7 +3,7 @@ import * as eddy from '../../lib';
 import { ShapeError, Tensor, ValidationError } from '../../lib';
 import { CrossEntropyOptions } from '../../lib/losses/cross-entropy';
 import { Layout, gradcheck, randomInput } from '../gradcheck';
-import { rng } from '../helpers';
+import { rng, withThreads } from '../helpers';
 import { RefTensor, assertRelative, loadCases, throwsExactly, toTensor } from './fixtures';
 
 const TOL = 1e-5;
@@ -115,6 +115,53 @@ describe('losses: crossEntropy', () => {
     const seq = randomInput([2, 3, 4], random, 'transposed', -2, 2);
     gradcheck((a) => ce(a, [[1, 2, 3], [0, 9, 9]], { lengths: Int32Array.of(3, 1), reduction: 'none' }), [seq]);
     gradcheck((a, t) => ce(a, t, { lengths: Int32Array.of(2, 3) }), [seq, randomInput([2, 3, 4], random, 'contiguous', 0, 1)]);
+  });
+
+  it('runs large batches in the fused native pass: float64 reference, same bits on 1 and 2 threads', () => {
+    // 517 rows × 75 classes: enough rows for the pool to split them, one
+    // ignored row in 13, class weights and label smoothing on.
+    const R = 517;
+    const C = 75;
+    const r = rng(7);
+    const logits = Float32Array.from({ length: R * C }, () => 6 * r() - 3);
+    const target = Int32Array.from({ length: R }, (_, i) => (i % 13 === 5 ? -100 : Math.floor(r() * C)));
+    const weight = Float32Array.from({ length: C }, () => 0.5 + r());
+    const eps = 0.1;
+    // Float64 reference: a = (ε/C)·w + (1 − ε)·w_y·onehot(y); loss = Σ a_c (lse − z_c) / Σ w_y;
+    // d/dz = (S·softmax − a) / Σ w_y.
+    let total = 0;
+    let divisor = 0;
+    const grad = new Float64Array(R * C);
+    for (let i = 0; i < R; i++) {
+      if (target[i] < 0) continue;
+      const z = Array.from(logits.subarray(i * C, (i + 1) * C));
+      const m = Math.max(...z);
+      const lse = m + Math.log(z.reduce((s, v) => s + Math.exp(v - m), 0));
+      const a = z.map((_, c) => (eps / C) * weight[c] + (c === target[i] ? (1 - eps) * weight[c] : 0));
+      const S = a.reduce((s, v) => s + v, 0);
+      total += a.reduce((s, v, c) => s + v * (lse - z[c]), 0);
+      divisor += weight[target[i]];
+      for (let c = 0; c < C; c++) grad[i * C + c] = S * Math.exp(z[c] - lse) - a[c];
+    }
+    const expected = total / divisor;
+    for (let i = 0; i < grad.length; i++) grad[i] /= divisor;
+
+    const run = (threads: number): [number, Float32Array] =>
+      withThreads(threads, () => {
+        const z = eddy.tensor(logits, [R, C], { requiresGrad: true });
+        const loss = ce(z, target, { weight, labelSmoothing: eps });
+        loss.backward();
+        return [loss.item(), (z.grad as Tensor).toFloat32Array()];
+      });
+    const [one, gOne] = run(1);
+    const [two, gTwo] = run(2);
+    assert.strictEqual(two, one);
+    assert.deepStrictEqual(gTwo, gOne);
+    // Float32 logits and exponentials (2 ulp): the loss within a few 1e-7 of itself, the gradient likewise.
+    const rel = Math.abs(one - expected) / expected;
+    assert.ok(rel <= 1e-6, `loss ${one} vs float64 ${expected} (relative ${rel.toExponential(2)})`);
+    const worst = assertRelative(gOne, grad, TOL, 'grad logits');
+    console.log(`      loss relative difference ${rel.toExponential(1)}, gradient ${worst.toExponential(1)} (tolerances 1e-6, ${TOL})`);
   });
 
   it('rejects bad arguments with exact messages', () => {

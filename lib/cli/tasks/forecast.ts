@@ -39,6 +39,7 @@ async function train(c: TrainConfig): Promise<void> {
       ...(c.seqLen > 0 ? { inputSteps: c.seqLen } : {}),
       ...(c.batchSize > 0 ? { batchSize: c.batchSize } : {}),
       signal: run.controller.signal,
+      distributed: c.distributed === true,
       onNetworkEnd: (e) => {
         const what = e.stage === 'validate' ? `${e.scaling} changes, best of ${e.epochs} epochs on the validation tail (loss ${e.valLoss!.toPrecision(3)})` : `${e.epochs} epochs on every training row`;
         console.log(`network ${e.member + 1}/${e.members}: ${what}`);
@@ -102,7 +103,7 @@ async function evaluateWindowModel(model: eddy.Sequential, metadata: CliMetadata
 export const task: TrainTask = {
   defaults: { data: bundledData('co2.csv'), cell: 'gru', hidden: 32, seqLen: 0, batchSize: 0, epochs: 300, lr: 0.003, clipNorm: 0, dropout: 0 },
   unused: {
-    keys: ['cell', 'layers', 'bidirectional', 'optimizer', 'clipNorm', 'dropout', 'distributed'],
+    keys: ['cell', 'layers', 'bidirectional', 'optimizer', 'clipNorm', 'dropout'],
     why: 'its forecaster is a small ensemble of lag networks trained with Adam in seconds (see eddy.timeseries.fitForecaster); --hidden, --seq-len, --batch-size, --epochs, --lr, --seed, --season and --horizon set it',
   },
   train,

@@ -1,0 +1,45 @@
+/**
+ * The native entry points behind cross-entropy, the embedding lookup and
+ * gradient clipping re-check what TypeScript already checked: a caller that
+ * reaches them with wrong sizes or out-of-range indices gets a
+ * NativeArgumentError, never a read outside an array.
+ */
+import * as assert from 'assert';
+import { binding } from '../../lib/native';
+
+const rejects = (fn: () => void, message: RegExp): void => {
+  assert.throws(fn, (e: unknown) => e instanceof Error && e.name === 'NativeArgumentError' && message.test(e.message));
+};
+
+describe('native training kernels: argument checks', () => {
+  it('softmaxXentForward and softmaxXentBackward check sizes and targets', () => {
+    const z = new Float32Array(6);
+    const losses = new Float64Array(2);
+    rejects(() => binding.softmaxXentForward(z, Int32Array.of(0, 3), null, 0, 2, 3, losses, null), /targets between -1 and classes - 1/);
+    rejects(() => binding.softmaxXentForward(z, Int32Array.of(0, -2), null, 0, 2, 3, losses, null), /targets between -1 and classes - 1/);
+    rejects(() => binding.softmaxXentForward(z, Int32Array.of(0), null, 0, 2, 3, losses, null), /2 elements for y/);
+    rejects(() => binding.softmaxXentForward(z, Int32Array.of(0, 1), null, 0, 3, 3, new Float64Array(3), null), /9 elements for z/);
+    rejects(() => binding.softmaxXentForward(z, Int32Array.of(0, 1), new Float32Array(2), 0, 2, 3, losses, null), /3 elements for weight/);
+    rejects(() => binding.softmaxXentBackward(new Float32Array(6), new Float32Array(5), Int32Array.of(0, 1), null, 0, new Float64Array(2), 2, 3), /6 elements for probs/);
+    binding.softmaxXentForward(z, Int32Array.of(0, -1), null, 0, 2, 3, losses, null);
+    assert.ok(Math.abs(losses[0] - Math.log(3)) < 1e-6 && losses[1] === 0);
+  });
+
+  it('embeddingForward and embeddingBackward check ids and sizes', () => {
+    const weight = new Float32Array(8);
+    rejects(() => binding.embeddingForward(new Float32Array(4), weight, Int32Array.of(0, 4), 4, 2), /ids between 0 and V - 1/);
+    rejects(() => binding.embeddingForward(new Float32Array(4), weight, Int32Array.of(0, -1), 4, 2), /ids between 0 and V - 1/);
+    rejects(() => binding.embeddingForward(new Float32Array(5), weight, Int32Array.of(0, 1), 4, 2), /out of n·D elements/);
+    rejects(() => binding.embeddingForward(new Float32Array(4), weight, Int32Array.of(0, 1), 5, 2), /10 elements for weight/);
+    rejects(() => binding.embeddingBackward(weight, new Float32Array(4), Int32Array.of(1, 9), -1, 4, 2), /ids between 0 and V - 1/);
+    rejects(() => binding.embeddingBackward(weight, new Float32Array(4), Int32Array.of(1, 2), 4, 4, 2), /range for pad/);
+  });
+
+  it('totalNorm and scaleArrays take only arrays of Float32Array and a positive order', () => {
+    rejects(() => binding.totalNorm([new Float32Array(2), new Float64Array(2) as never], 2), /array of Float32Array/);
+    rejects(() => binding.totalNorm([new Float32Array(2)], 0), /positive number for p/);
+    rejects(() => binding.scaleArrays('x' as never, 2), /array of Float32Array/);
+    assert.strictEqual(binding.totalNorm([Float32Array.of(3), Float32Array.of(0, 4)], 2), 5);
+    assert.strictEqual(binding.totalNorm([], Infinity), 0);
+  });
+});
