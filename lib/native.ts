@@ -149,6 +149,12 @@ export interface NativeBinding {
    * h. Slots must be distinct. Synchronous.
    */
   rnnStepSlots(stepper: RnnStepperHandle, x: Float32Array, slots: Int32Array, hSlab: Float32Array, cSlab: Float32Array | null, y: Float32Array): void;
+  /**
+   * `rnnStepSlots`, and with a head (a linearRows handle taking H features)
+   * out [B, head.out] = head(y) in the same call. Each thread takes its rows
+   * from gather through the head. Synchronous.
+   */
+  rnnStepSlots(stepper: RnnStepperHandle, x: Float32Array, slots: Int32Array, hSlab: Float32Array, cSlab: Float32Array | null, y: Float32Array, head: LinearRowsHandle | null, out: Float32Array | null): void;
   /** Copies and packs a Linear layer's weight [out, in] and bias [out] (or null) for linearRowsRun. */
   linearRows(weight: Float32Array, bias: Float32Array | null, out: number, inFeatures: number): LinearRowsHandle;
   /** y [m, out] = x [m, in] · Wᵀ + b on the packed GEMM: each row's result is the same whatever m. Synchronous. */

@@ -622,6 +622,7 @@ Napi::Value JS_rnnBackwardAsync(const Napi::CallbackInfo& info) {
 // ---------------------------------------------------------------- streaming step
 
 const napi_type_tag kStepperTag = {0x6564647973746570ULL, 0x7265637572726e74ULL};
+const napi_type_tag kLinearRowsTag = {0x6564647973746570ULL, 0x6c696e6561727277ULL};
 
 // rnnStepper({ cell, resetAfter, I, H, layerNorm, <parameter lists of one
 // entry> }): copies and packs one layer's weights for token-by-token steps.
@@ -680,7 +681,10 @@ Napi::Value JS_rnnStep(const Napi::CallbackInfo& info) {
 
 // rnnStepSlots(stepper, x [B·I], slots Int32Array [B], hSlab [rows·H],
 // cSlab [rows·H] | null, y [B·H]): one step of the B streams whose states
-// are rows `slots` of the slabs, in place; y gets the new h.
+// are rows `slots` of the slabs, in place; y gets the new h. With a head
+// (made by linearRows, taking H features) and out [B·head.out] as well,
+// out = head(y) in the same call, each thread taking its rows from gather
+// through the head.
 Napi::Value JS_rnnStepSlots(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 6 || !info[0].IsExternal() || !info[0].As<Napi::External<eddy::RecurrentStepper>>().CheckTypeTag(&kStepperTag)) {
@@ -705,18 +709,26 @@ Napi::Value JS_rnnStepSlots(const Napi::CallbackInfo& info) {
     if (cv.length != h.length) throw Napi::RangeError::New(env, "Expected cSlab of as many elements as hSlab");
     c = cv.data;
   }
+  const eddy::LinearRows* head = nullptr;
+  float* out = nullptr;
+  if (info.Length() >= 8 && !info[6].IsNull() && !info[6].IsUndefined()) {
+    if (!info[6].IsExternal() || !info[6].As<Napi::External<eddy::LinearRows>>().CheckTypeTag(&kLinearRowsTag)) throw Napi::TypeError::New(env, "Expected a head made by linearRows, or null");
+    head = info[6].As<Napi::External<eddy::LinearRows>>().Data();
+    if (static_cast<size_t>(head->in()) != H) throw Napi::RangeError::New(env, "Expected a head taking H features");
+    FloatView o = ArgFloat32Array(info, 7, "out");
+    if (o.length != B * head->out()) throw Napi::RangeError::New(env, "Expected out of B·head.out elements");
+    out = o.data;
+  }
   const int64_t rows = static_cast<int64_t>(h.length / H);
   const int32_t* slot = slots.Data();
   for (size_t b = 0; b < B; ++b) {
     if (slot[b] < 0 || slot[b] >= rows) throw Napi::RangeError::New(env, "Expected slots inside the slabs");
   }
-  st->step_slots(static_cast<int>(B), x.data, slot, h.data, c, y.data);
+  st->step_slots(static_cast<int>(B), x.data, slot, h.data, c, y.data, head, out);
   return env.Undefined();
 }
 
 // ---------------------------------------------------------------- batch-invariant Linear
-
-const napi_type_tag kLinearRowsTag = {0x6564647973746570ULL, 0x6c696e6561727277ULL};
 
 // linearRows(weight [out·in], bias [out] | null, out, in): copies and packs a
 // Linear layer's weights for linearRowsRun.

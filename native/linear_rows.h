@@ -19,6 +19,9 @@ class LinearRows {
   // y [m, out] = x [m, in] · Wᵀ + b; groups of rows run on the pool.
   void run(int m, const float* x, float* y) const;
 
+  // Rows [lo, hi) of the same (x and y point at row 0), on the calling thread.
+  void run_rows(int lo, int hi, const float* x, float* y) const;
+
   int in() const { return in_; }
   int out() const { return out_; }
 

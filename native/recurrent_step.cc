@@ -1,5 +1,7 @@
 #include "recurrent_step.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <stdexcept>
 
@@ -24,8 +26,7 @@ RecurrentStepper::RecurrentStepper(const RnnShape& s, const RnnParams& p) : s_(s
   folded_bias(bias_, s_, p_, 0);
 }
 
-void RecurrentStepper::step(int B, const float* x, float* h, float* c) {
-  if (B < 1) return;
+LayerCtx RecurrentStepper::prepare(int B, float* h, float* c) {
   const size_t GH = static_cast<size_t>(s_.gates()) * s_.H;
   if (gates_.size() < B * GH) {
     gates_.resize(B * GH);
@@ -43,31 +44,60 @@ void RecurrentStepper::step(int B, const float* x, float* h, float* c) {
   L.ldy = s_.H;
   L.scratch = scratch_.data();
   L.scratch2 = scratch2_.data();
-  const float* bias = bias_.empty() ? nullptr : bias_.data();
-  // Rows are independent: a group of them is projected and stepped on its
-  // own, so splitting the batch across threads changes no row's arithmetic.
-  auto rows = [&](int lo, int hi) {
-    project_rows(s_, p_, 0, w_ih_, bias, x, s_.I, lo, hi, gates_.data(), nullptr, nullptr);
-    forward_step(s_.cell, for_group(L, lo, s_), 0, hi - lo);
-  };
-  if (B < 2 * kRowsPerTask) return rows(0, B);
-  parallel_for(B, kRowsPerTask, [&](int64_t lo, int64_t hi) { rows(static_cast<int>(lo), static_cast<int>(hi)); });
+  return L;
 }
 
-void RecurrentStepper::step_slots(int B, const float* x, const int32_t* slots, float* h_slab, float* c_slab, float* y) {
+void RecurrentStepper::advance(const LayerCtx& L, const float* x, int lo, int hi) {
+  project_rows(s_, p_, 0, w_ih_, bias_.empty() ? nullptr : bias_.data(), x, s_.I, lo, hi, gates_.data(), nullptr, nullptr);
+  forward_step(s_.cell, for_group(L, lo, s_), 0, hi - lo);
+}
+
+template <typename Fn>
+void RecurrentStepper::for_row_blocks(int B, Fn&& rows) {
+  if (B < 2 * kRowsPerTask) return rows(0, B);
+  // Rows are independent, so splitting the batch changes no row's
+  // arithmetic. Blocks of kRowsPerTask rows go to whichever thread is free:
+  // a thread of the pool that wakes late (or is preempted on a busy
+  // machine) takes fewer blocks instead of holding the step back by a
+  // whole half.
+  const int blocks = (B + kRowsPerTask - 1) / kRowsPerTask;
+  std::atomic<int> next{0};
+  parallel_for(std::min(blocks, num_threads()), 1, [&](int64_t, int64_t) {
+    for (int i = next.fetch_add(1, std::memory_order_relaxed); i < blocks; i = next.fetch_add(1, std::memory_order_relaxed)) {
+      rows(i * kRowsPerTask, std::min(B, (i + 1) * kRowsPerTask));
+    }
+  });
+}
+
+void RecurrentStepper::step(int B, const float* x, float* h, float* c) {
+  if (B < 1) return;
+  const LayerCtx L = prepare(B, h, c);
+  for_row_blocks(B, [&](int lo, int hi) { advance(L, x, lo, hi); });
+}
+
+void RecurrentStepper::step_slots(int B, const float* x, const int32_t* slots, float* h_slab, float* c_slab, float* y,
+                                  const LinearRows* head, float* out) {
   if (B < 1) return;
   const size_t H = static_cast<size_t>(s_.H);
   if (c_slab && cells_.size() < B * H) cells_.resize(B * H);
   float* c = c_slab ? cells_.data() : nullptr;
-  for (int b = 0; b < B; ++b) {
-    std::memcpy(y + b * H, h_slab + slots[b] * H, sizeof(float) * H);
-    if (c) std::memcpy(c + b * H, c_slab + slots[b] * H, sizeof(float) * H);
-  }
-  step(B, x, y, c);
-  for (int b = 0; b < B; ++b) {
-    std::memcpy(h_slab + slots[b] * H, y + b * H, sizeof(float) * H);
-    if (c) std::memcpy(c_slab + slots[b] * H, c + b * H, sizeof(float) * H);
-  }
+  const LayerCtx L = prepare(B, y, c);
+  // One group of rows from gather to write-back (and through the head) on
+  // one thread, so the rows stay in that core's cache throughout.
+  for_row_blocks(B, [&](int lo, int hi) {
+    for (int b = lo; b < hi; ++b) {
+      const size_t at = static_cast<size_t>(slots[b]) * H;
+      std::memcpy(y + b * H, h_slab + at, sizeof(float) * H);
+      if (c) std::memcpy(c + b * H, c_slab + at, sizeof(float) * H);
+    }
+    advance(L, x, lo, hi);
+    for (int b = lo; b < hi; ++b) {
+      const size_t at = static_cast<size_t>(slots[b]) * H;
+      std::memcpy(h_slab + at, y + b * H, sizeof(float) * H);
+      if (c) std::memcpy(c_slab + at, c + b * H, sizeof(float) * H);
+    }
+    if (head) head->run_rows(lo, hi, y, out);
+  });
 }
 
 }  // namespace eddy

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cell.h"
+#include "linear_rows.h"
 #include "packed_gemm.h"
 #include "recurrent.h"
 
@@ -25,7 +26,7 @@ class RecurrentStepper {
 
   // Advances B streams one step: x [B, I] in, h [B, H] (and c [B, H] for
   // LSTM) from h_{t-1} to h_t in place; h_t is also the step's output.
-  // From 2·kRowsPerTask streams on, groups of rows run on the pool.
+  // From 2·kRowsPerTask streams on, blocks of rows run on the pool.
   void step(int B, const float* x, float* h, float* c);
 
   const RnnShape& shape() const { return s_; }
@@ -34,7 +35,12 @@ class RecurrentStepper {
   // h_slab (and c_slab for LSTM) [rows, H]: each row is gathered, stepped
   // and written back; y [B, H] receives the new h, the step's output.
   // Slots must be distinct and inside the slabs (the binding checks).
-  void step_slots(int B, const float* x, const int32_t* slots, float* h_slab, float* c_slab, float* y);
+  // Each thread gathers, steps and writes back its own rows, so the rows
+  // never leave that thread's cache between the three. With a head, out
+  // [B, head->out()] also receives head(y) for the same rows in the same
+  // pass (a Linear layer after the recurrent one: one native call a step).
+  void step_slots(int B, const float* x, const int32_t* slots, float* h_slab, float* c_slab, float* y,
+                  const LinearRows* head = nullptr, float* out = nullptr);
 
   // Fewer rows than this per thread cost more to hand over than to step.
   static constexpr int kRowsPerTask = 32;
@@ -46,6 +52,15 @@ class RecurrentStepper {
   PackedMatrix w_ih_;
   HiddenWeights w_hh_;
   std::vector<float> bias_;
+  // The context of a step of B rows with state h (and c), the scratch
+  // grown to fit (it never shrinks).
+  LayerCtx prepare(int B, float* h, float* c);
+  // Input projection and cell step of rows [lo, hi).
+  void advance(const LayerCtx& L, const float* x, int lo, int hi);
+  // rows(lo, hi) over [0, B) in blocks, on the pool from 2·kRowsPerTask rows.
+  template <typename Fn>
+  void for_row_blocks(int B, Fn&& rows);
+
   std::vector<float> gates_, scratch_, scratch2_;
   std::vector<float> cells_;  // [B, H] gathered c for step_slots
 };

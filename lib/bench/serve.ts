@@ -10,7 +10,9 @@
  * after a short warm-up; prints requests/s, p50 and p99 latency and the
  * non-200 answers, and the server's CPU time per request (what a loaded
  * machine does not distort), with the CPU. The servers are child processes; the
- * clients run in this one.
+ * clients run in this one. Before them, the forecast side alone (no HTTP)
+ * is timed in this process, so the server's CPU per request splits into
+ * forecast and HTTP.
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -115,6 +117,26 @@ async function load(port: number, clients: number, ms: number, body: string): Pr
   return { rps: Math.round(latencies.length / seconds), p50: at(0.5), p99: at(0.99), errors, requests: latencies.length };
 }
 
+/**
+ * The forecast side alone, as `eddy serve` runs it (the lag network on the
+ * row-invariant path), in this process: CPU µs per request at a batch of 1
+ * (one call per request) and at the batched server's 32. The server's CPU
+ * per request minus this is what HTTP costs (parsing, JSON, sockets, timers).
+ */
+async function forecastCost(model: eddy.Module, json: string, history: number[], cpu: string): Promise<void> {
+  const rows = new eddy.serving.RowModel(model as eddy.GraphModel);
+  const f = eddy.timeseries.SeriesForecaster.fromJSON((x: eddy.Tensor) => rows.run(x), JSON.parse(json));
+  for (const batch of [1, 32]) {
+    const histories = Array.from({ length: batch }, () => history);
+    const rounds = Math.ceil(4000 / batch);
+    for (let i = 0; i < rounds / 4; i++) await f.forecastMany(histories, 1);
+    const cpu0 = process.cpuUsage();
+    for (let i = 0; i < rounds; i++) await f.forecastMany(histories, 1);
+    const used = process.cpuUsage(cpu0);
+    console.log(JSON.stringify({ suite: 'serve', server: 'forecast only (no HTTP), in process', batch, forecast_cpu_us_per_request: +((used.user + used.system) / (rounds * batch)).toFixed(1), cpu }));
+  }
+}
+
 export async function runServeBench(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-serve-bench-'));
   try {
@@ -134,6 +156,7 @@ export async function runServeBench(): Promise<void> {
       ['onnxruntime-node, one call per request', [path.join(__dirname, 'ort-forecast-server.js'), onnxFile, file], /listening on (\d+)/],
     ];
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+    if (metadata.forecaster !== undefined) await forecastCost(model, String(metadata.forecaster), history, cpu);
     for (const [name, args, pattern] of servers) {
       const server = await start(args, pattern);
       try {

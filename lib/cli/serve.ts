@@ -10,7 +10,7 @@ import { existsSync } from 'fs';
 import * as eddy from '../index';
 import { ValidationError } from '../errors';
 import { createHttpService, HttpError, Route } from '../serving/http';
-import { metadataJson, readMetadata, taskOfMetadata, tokenizerOf } from './metadata';
+import { CliMetadata, metadataJson, readMetadata, taskOfMetadata, tokenizerOf } from './metadata';
 
 export interface ServeOptions {
   host: string;
@@ -56,6 +56,64 @@ function sequenceOf(value: unknown, name: string): eddy.Tensor {
   return eddy.tensor(Float32Array.from(value as number[]), [value.length]);
 }
 
+/** What the forecast route runs: many histories (each of at least `historyNeeded` values) at once. */
+interface ManyForecaster {
+  historyNeeded: number;
+  forecastMany(histories: number[][], steps: number[]): Promise<Record<string, unknown>[]>;
+}
+
+/**
+ * The forecaster of a model file: the default forecaster (a lag network, run
+ * row-invariantly so a batch of requests gives each exactly what it would
+ * get alone), or a window model, whose rows go through the request batcher.
+ */
+function forecasterOf(model: eddy.Model, metadata: CliMetadata, batcher: eddy.serving.Batcher): ManyForecaster {
+  if (metadata.forecaster !== undefined) {
+    let network: eddy.timeseries.ForecastModel = model;
+    try {
+      const rows = new eddy.serving.RowModel(model as eddy.Sequential | eddy.GraphModel);
+      network = (x: eddy.Tensor) => rows.run(x);
+    } catch {
+      // Not a feed-forward network: it runs through its own predict.
+    }
+    const f = eddy.timeseries.SeriesForecaster.fromJSON(network, metadataJson(metadata, 'forecaster'));
+    return {
+      historyNeeded: f.historyNeeded,
+      forecastMany: async (histories, steps) => (await f.forecastMany(histories, steps)).map(({ mean, intervals }) => ({ forecast: mean, intervals })),
+    };
+  }
+  const inputSteps = Number(metadata.inputSteps);
+  const scaler = metadata.scaler === undefined ? undefined : eddy.timeseries.scalerFromJSON(metadataJson(metadata, 'scaler') as never);
+  const predict = async (x: eddy.Tensor): Promise<eddy.Tensor> => {
+    const rows = await Promise.all(Array.from({ length: x.shape[0] }, (_, b) => batcher.predict(x.select(0, b).contiguous())));
+    return eddy.stack(rows.map((r) => (r.rank >= 2 ? r.select(0, r.shape[0] - 1) : r)), 0);
+  };
+  const f = new eddy.timeseries.Forecaster(predict, { inputSteps, scaler });
+  return { historyNeeded: inputSteps, forecastMany: (histories, steps) => Promise.all(histories.map(async (h, i) => ({ forecast: await f.forecast(h, steps[i]) }))) };
+}
+
+/** `POST /forecast`: concurrent requests coalesced into one batched forecast (`--max-batch 1`: one call per request). */
+function forecastRoute(f: ManyForecaster, o: ServeOptions, metrics: { batch(n: number): void }): { route: Route; queue: eddy.serving.Coalescer<{ history: number[]; steps: number }, Record<string, unknown>> } {
+  const queue = new eddy.serving.Coalescer(
+    (requests: { history: number[]; steps: number }[]) => f.forecastMany(requests.map((r) => r.history), requests.map((r) => r.steps)),
+    { maxBatch: o.maxBatch, maxDelayMs: o.maxDelayMs, maxQueue: o.maxQueue, onBatch: (n) => metrics.batch(n) },
+  );
+  const need = f.historyNeeded;
+  const route: Route = {
+    method: 'POST',
+    path: '/forecast',
+    handle: async ({ body, signal }) => {
+      const history = field(body, 'history');
+      if (!Array.isArray(history) || history.length < need || history.length > 1e6 || !history.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+        throw bad('history', `an array of at least ${need} finite numbers`, history);
+      }
+      const steps = optionalInteger(body, 'steps', 1, 1000, 1);
+      return queue.submit({ history: history as number[], steps }, signal);
+    },
+  };
+  return { route, queue };
+}
+
 export async function serveCommand(file: string, o: ServeOptions): Promise<void> {
   if (!existsSync(file)) throw new ValidationError(`Cannot find the model file ${JSON.stringify(file)}`);
   const { model, metadata: raw } = await eddy.loadModelFile(file);
@@ -67,6 +125,8 @@ export async function serveCommand(file: string, o: ServeOptions): Promise<void>
   const service = createHttpService(routes, { maxBodyBytes: o.maxBodyBytes, requestTimeoutMs: o.timeoutMs });
   const batcher = new eddy.serving.Batcher(model, { maxBatch: o.maxBatch, maxDelayMs: o.maxDelayMs, maxQueue: o.maxQueue, onBatch: (n) => service.metrics.batch(n) });
   service.metrics.queueDepth = () => batcher.queued;
+  /** Every request queue, closed when the server drains. */
+  const queues: { close(): void }[] = [batcher];
 
   routes.push({
     method: 'POST',
@@ -96,43 +156,11 @@ export async function serveCommand(file: string, o: ServeOptions): Promise<void>
     });
   }
 
-  if (task === 'forecast' && metadata.forecaster !== undefined) {
-    // A lag network is a few small matrix products per call: it runs directly rather than through the batcher.
-    const forecaster = eddy.timeseries.SeriesForecaster.fromJSON(model, metadataJson(metadata, 'forecaster'));
-    const need = forecaster.historyNeeded;
-    routes.push({
-      method: 'POST',
-      path: '/forecast',
-      handle: async ({ body }) => {
-        const history = field(body, 'history');
-        if (!Array.isArray(history) || history.length < need || history.length > 1e6 || !history.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-          throw bad('history', `an array of at least ${need} finite numbers`, history);
-        }
-        const steps = optionalInteger(body, 'steps', 1, 1000, 1);
-        const { mean, intervals } = await forecaster.forecast(history as number[], steps);
-        return { forecast: mean, intervals };
-      },
-    });
-  } else if (task === 'forecast' && metadata.inputSteps !== undefined) {
-    const inputSteps = Number(metadata.inputSteps);
-    const scaler = metadata.scaler === undefined ? undefined : eddy.timeseries.scalerFromJSON(metadataJson(metadata, 'scaler') as never);
-    routes.push({
-      method: 'POST',
-      path: '/forecast',
-      handle: async ({ body, signal }) => {
-        const history = field(body, 'history');
-        if (!Array.isArray(history) || history.length < inputSteps || history.length > 1e6 || !history.every((v) => typeof v === 'number' && Number.isFinite(v))) {
-          throw bad('history', `an array of at least ${inputSteps} finite numbers (the model reads the last ${inputSteps})`, history);
-        }
-        const steps = optionalInteger(body, 'steps', 1, 1000, 1);
-        const predict = async (x: eddy.Tensor): Promise<eddy.Tensor> => {
-          const rows = await Promise.all(Array.from({ length: x.shape[0] }, (_, b) => batcher.predict(x.select(0, b).contiguous(), { signal })));
-          return eddy.stack(rows.map((r) => (r.rank >= 2 ? r.select(0, r.shape[0] - 1) : r)), 0);
-        };
-        const forecaster = new eddy.timeseries.Forecaster(predict, { inputSteps, scaler });
-        return { forecast: await forecaster.forecast(history as number[], steps) };
-      },
-    });
+  if (task === 'forecast' && (metadata.forecaster !== undefined || metadata.inputSteps !== undefined)) {
+    const { route, queue } = forecastRoute(forecasterOf(model, metadata, batcher), o, service.metrics);
+    routes.push(route);
+    service.metrics.queueDepth = () => batcher.queued + queue.queued;
+    queues.push(queue);
   }
 
   if (task === 'classify' && metadata.tokenizer !== undefined && metadata.labels !== undefined) {
@@ -163,7 +191,7 @@ export async function serveCommand(file: string, o: ServeOptions): Promise<void>
   console.log(`eddy serve: ${model.toString()}${task ? ` (${task})` : ''} on http://${o.host}:${port} — ${routes.map((r) => `${r.method} ${r.path}`).join(', ')}, GET /healthz, GET /metrics`);
   const stop = (): void => {
     console.log('eddy serve: draining');
-    batcher.close();
+    for (const q of queues) q.close();
     void service.drain().then(() => {
       console.log('eddy serve: stopped');
       process.exit(0);

@@ -45,6 +45,11 @@ export class LayerStepper {
   readonly c: Float32Array | null;
   private readonly init: StepperInit;
 
+  /** @internal The native stepper, for callers that fuse more into its call (a stream batcher's head). */
+  get handle(): RnnStepperHandle {
+    return this.init.handle;
+  }
+
   /**
    * @param init - What the layer hands its stepper.
    * @param opts - {@link StepperOptions}.

@@ -12,32 +12,18 @@
  * linear-rows.ts) rather than BLAS, whose blocking follows the row count.
  */
 import { noGrad } from '../autograd/grad-mode';
-import { OverloadedError, ShapeError, ValidationError } from '../errors';
+import { ShapeError, ValidationError } from '../errors';
 import { Linear } from '../layers/linear';
 import { callLayerAsync, Layer, pick } from '../model/call';
 import { Model } from '../model/model';
 import { Sequential } from '../model/sequential';
-import { AbortError } from '../errors';
 import { Tensor } from '../tensor/tensor';
-import { checkInteger, checkNumber, checkOptions, describe, formatShape, optionKeys } from '../validate';
+import { checkOptions, describe, formatShape, optionKeys } from '../validate';
+import { Coalescer, CoalescerOptions } from './coalescer';
 import { LinearRows } from './linear-rows';
 
-/** The options of {@link Batcher}. */
-export interface BatcherOptions {
-  /** The most requests one batch runs. @default 32 */
-  maxBatch?: number;
-  /** How long the first waiting request waits for others before its batch runs. @default 2 */
-  maxDelayMs?: number;
-  /** The most requests waiting; one more is refused with an OverloadedError. @default 1024 */
-  maxQueue?: number;
-  /**
-   * Called with the number of requests of each batch as it starts (for metrics). @default none
-   * @param size - The number of requests in the batch.
-   */
-  onBatch?: (size: number) => void;
-}
-
-const BATCHER_OPTION_KEYS = optionKeys<BatcherOptions>({ maxBatch: true, maxDelayMs: true, maxQueue: true, onBatch: true });
+/** The options of {@link Batcher}: those of the queue it runs on. */
+export type BatcherOptions = CoalescerOptions;
 
 /** The options of {@link Batcher.predict}. */
 export interface BatchedPredictOptions {
@@ -54,10 +40,6 @@ const BATCHED_PREDICT_OPTION_KEYS = optionKeys<BatchedPredictOptions>({ signal: 
 interface Request {
   x: Tensor;
   steps: number;
-  resolve(out: Tensor): void;
-  reject(err: unknown): void;
-  signal?: AbortSignal;
-  onAbort?: () => void;
 }
 
 /**
@@ -74,10 +56,9 @@ export class Batcher {
   readonly maxDelayMs: number;
   /** The most requests waiting. */
   readonly maxQueue: number;
-  private queue: Request[] = [];
-  private timer: NodeJS.Timeout | null = null;
-  private running = 0;
-  private closed = false;
+  private readonly queue: Coalescer<Request, Tensor>;
+  /** The Linear layers of a Sequential model, on the batch-invariant packed GEMM. */
+  private readonly linears = new Map<Layer, LinearRows>();
 
   /**
    * @param model - The model the batches run on.
@@ -90,28 +71,19 @@ export class Batcher {
     opts: BatcherOptions = {},
   ) {
     if (!(model instanceof Model)) throw new ValidationError(`Expected an eddy Model for model but received ${describe(model)}`);
-    const o = checkOptions('opts', opts, BATCHER_OPTION_KEYS);
-    this.maxBatch = checkInteger('opts.maxBatch', o.maxBatch ?? 32, 1, 65536);
-    this.maxDelayMs = checkNumber('opts.maxDelayMs', o.maxDelayMs ?? 2, { min: 0, max: 60000 });
-    this.maxQueue = checkInteger('opts.maxQueue', o.maxQueue ?? 1024, 1);
-    if (o.onBatch !== undefined && typeof o.onBatch !== 'function') throw new ValidationError(`Expected a function for opts.onBatch but received ${describe(o.onBatch)}`);
-    this.onBatch = o.onBatch;
+    this.queue = new Coalescer((batch: Request[]) => this.run(batch), opts);
+    ({ maxBatch: this.maxBatch, maxDelayMs: this.maxDelayMs, maxQueue: this.maxQueue } = this.queue);
     if (model instanceof Sequential) for (const layer of model.layers) if (layer instanceof Linear) this.linears.set(layer, new LinearRows(layer));
   }
 
-  /** The Linear layers of a Sequential model, on the batch-invariant packed GEMM. */
-  private readonly linears = new Map<Layer, LinearRows>();
-
-  private readonly onBatch?: (size: number) => void;
-
   /** Batches running now. */
   get batchesRunning(): number {
-    return this.running;
+    return this.queue.batchesRunning;
   }
 
   /** Requests waiting for a batch. */
   get queued(): number {
-    return this.queue.length;
+    return this.queue.queued;
   }
 
   /**
@@ -130,63 +102,15 @@ export class Batcher {
    */
   predict(x: Tensor, opts: BatchedPredictOptions = {}): Promise<Tensor> {
     const o = checkOptions('opts', opts, BATCHED_PREDICT_OPTION_KEYS);
-    if (this.closed) return Promise.reject(new ValidationError('Expected an open Batcher but it was closed'));
+    if (this.queue.isClosed) return Promise.reject(new ValidationError('Expected an open Batcher but it was closed'));
     if (!(x instanceof Tensor) || x.rank < 1) return Promise.reject(new ValidationError(`Expected a Tensor [steps, …] for x but received ${describe(x)}`));
     if (x.shape[0] < 1) return Promise.reject(new ShapeError(`Expected at least one step for x but received ${formatShape(x.shape)}`));
-    if (o.signal?.aborted) return Promise.reject(new AbortError('The request was aborted'));
-    if (this.queue.length >= this.maxQueue) {
-      return Promise.reject(new OverloadedError(`The queue is full (${this.maxQueue} requests waiting); try again later`));
-    }
-    return new Promise<Tensor>((resolve, reject) => {
-      const request: Request = { x, steps: x.shape[0], resolve, reject, signal: o.signal };
-      if (o.signal) {
-        request.onAbort = () => {
-          const i = this.queue.indexOf(request);
-          if (i >= 0) this.queue.splice(i, 1);
-          reject(new AbortError('The request was aborted'));
-        };
-        o.signal.addEventListener('abort', request.onAbort, { once: true });
-      }
-      this.queue.push(request);
-      if (this.queue.length >= this.maxBatch) this.flushSoon(0);
-      else this.flushSoon(this.maxDelayMs);
-    });
+    return this.queue.submit({ x, steps: x.shape[0] }, o.signal);
   }
 
   /** Refuses new requests; the queued ones still run. */
   close(): void {
-    this.closed = true;
-  }
-
-  private flushSoon(delayMs: number): void {
-    if (this.timer !== null) {
-      if (delayMs > 0) return;
-      clearTimeout(this.timer);
-    }
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.flush();
-    }, delayMs);
-  }
-
-  private async flush(): Promise<void> {
-    const batch = this.queue.splice(0, this.maxBatch);
-    if (this.queue.length > 0) this.flushSoon(this.queue.length >= this.maxBatch ? 0 : this.maxDelayMs);
-    if (batch.length === 0) return;
-    for (const r of batch) if (r.onAbort) r.signal!.removeEventListener('abort', r.onAbort);
-    this.running++;
-    this.onBatch?.(batch.length);
-    try {
-      const out = await this.run(batch);
-      batch.forEach((r, i) => {
-        if (r.signal?.aborted) r.reject(new AbortError('The request was aborted'));
-        else r.resolve(out[i]);
-      });
-    } catch (err) {
-      for (const r of batch) r.reject(err);
-    } finally {
-      this.running--;
-    }
+    this.queue.close();
   }
 
   /** Pads the requests to the longest, runs them as one batch with their lengths, and splits the rows. */

@@ -19,7 +19,8 @@ import { describe, fail, formatShape } from '../validate';
 export class LinearRows {
   readonly inFeatures: number;
   readonly outFeatures: number;
-  private readonly handle: LinearRowsHandle;
+  /** @internal The packed weights, for native calls that run this layer inside theirs. */
+  readonly handle: LinearRowsHandle;
 
   constructor(readonly layer: Linear) {
     if (!(layer instanceof Linear)) fail('a Linear layer', 'layer', layer);

@@ -19,6 +19,7 @@ import { Embedding } from '../layers/embedding';
 import { LayerState } from '../layers/recurrent';
 import { ModelStates } from '../model/states';
 import { Sequential } from '../model/sequential';
+import { binding } from '../native';
 import { concat } from '../ops/join';
 import { Tensor, zeros } from '../tensor/tensor';
 import { checkInteger, checkNumber, checkOptions, describe, optionKeys } from '../validate';
@@ -223,13 +224,14 @@ export class StreamBatcher {
     if (!Array.isArray(streams) || streams.length === 0) throw new ValidationError(`Expected a non-empty array of streams for streams but received ${describe(streams)}`);
     const n = streams.length;
     const stamp = ++this.batches;
-    streams.forEach((s, i) => {
+    for (let i = 0; i < n; i++) {
+      const s = streams[i];
       if (!(s instanceof BatchedStream) || s.batcher !== this) throw new ValidationError(`Expected a stream opened by this batcher for streams[${i}] but received ${describe(s)}`);
       if (s.isClosed) throw new ValidationError(`Expected an open stream for streams[${i}] but it was closed`);
       if (s.queued > 0) throw new ValidationError(`Expected streams[${i}] to have no queued steps but it has ${s.queued}`);
       if (s.mark === stamp) throw new ValidationError(`Expected distinct streams but streams[${i}] appears twice`);
       s.mark = stamp;
-    });
+    }
     const { x, from } = this.inputRows(inputs, n);
     if (!this.plan) {
       const F = x.length / n;
@@ -237,6 +239,10 @@ export class StreamBatcher {
       return out.reshape([n, ...out.shape.slice(2)]).contiguous();
     }
     const F = x.length / n;
+    if (n <= this.maxBatch) {
+      const { v, shape } = this.runRows(streams, x, from);
+      return new Tensor(v.slice(), [n, ...shape]);
+    }
     let result: Float32Array | null = null;
     let shape: readonly number[] = [];
     for (let lo = 0; lo < n; lo += this.maxBatch) {
@@ -364,9 +370,11 @@ export class StreamBatcher {
       for (const p of batch) p.reject(err);
       return;
     }
+    // One copy for the whole batch; each caller's tensor is its own rows of it.
     const per = out.v.length / B;
+    const rows = out.v.slice();
     for (let i = 0; i < B; i++) {
-      batch[i].resolve(new Tensor(out.v.slice(i * per, (i + 1) * per), out.shape));
+      batch[i].resolve(new Tensor(rows.subarray(i * per, (i + 1) * per), out.shape));
       this.releaseIfDone(batch[i].stream);
     }
   }
@@ -394,13 +402,21 @@ export class StreamBatcher {
         const H = s.hiddenSize;
         if (s.y.length < B * H) s.y = new Float32Array(Math.max(B, this.maxBatch) * H);
         const y = s.y.subarray(0, B * H);
-        p.stepper.stepSlots(v, slots, s.hs, s.cs, y);
-        v = y;
-        shape = [H];
+        // A Linear right after the layer runs inside the same native call, on the same threads' rows.
+        const head = plan[k + 1]?.linear;
+        if (head && head.inFeatures === H) {
+          const out = this.linearRowsOut(k + 1, B, head.outFeatures);
+          binding.rnnStepSlots(p.stepper.handle, v, slots, s.hs, s.cs, y, head.handle, out);
+          v = out;
+          shape = [head.outFeatures];
+          k++;
+        } else {
+          binding.rnnStepSlots(p.stepper.handle, v, slots, s.hs, s.cs, y, null, null);
+          v = y;
+          shape = [H];
+        }
       } else if (p.linear) {
-        let y = this.linearOut.get(k);
-        if (!y || y.length < B * p.linear.outFeatures) this.linearOut.set(k, (y = new Float32Array(Math.max(B, this.maxBatch) * p.linear.outFeatures)));
-        v = p.linear.run(v, y);
+        v = p.linear.run(v, this.linearRowsOut(k, B, p.linear.outFeatures));
         shape = [p.linear.outFeatures];
       } else {
         const out = noGrad(() => (p.layer as unknown as { forward(t: Tensor, o: object): unknown }).forward(new Tensor(v, [B, 1, v.length / B]), { training: false })) as Tensor;
@@ -409,6 +425,13 @@ export class StreamBatcher {
       }
     }
     return { v, shape };
+  }
+
+  /** The output rows [B, features] of the plan's Linear layer k (a buffer reused from batch to batch). */
+  private linearRowsOut(k: number, B: number, features: number): Float32Array {
+    let y = this.linearOut.get(k);
+    if (!y || y.length < B * features) this.linearOut.set(k, (y = new Float32Array(Math.max(B, this.maxBatch) * features)));
+    return y.subarray(0, B * features);
   }
 
   /** Chunks (and every step of a model without a plan): one forward over the batch with the streams' states. */

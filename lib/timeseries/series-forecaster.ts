@@ -192,27 +192,50 @@ export class SeriesForecaster {
    * @throws ShapeError or ValidationError if the history is too short, has missing values or is not univariate.
    */
   async forecast(history: Series, steps: number): Promise<IntervalForecast> {
-    const n = checkInteger('steps', steps, 1);
-    const y = readUnivariate('history', history, 'error').values;
-    if (y.length < this.historyNeeded) throw new ShapeError(`Expected a history of at least ${this.historyNeeded} rows for forecast but received ${y.length}`);
+    return (await this.forecastMany([history], [steps]))[0];
+  }
+
+  /**
+   * `forecast` for many histories at once: each round of the network runs
+   * one call over every history that still needs values, so a server
+   * answers concurrent requests with one batched forward per round (the
+   * recursive rounds past the horizon included). With a row-invariant
+   * network (`eddy.serving.RowModel`) each result is bit-identical to its
+   * own `forecast`.
+   * @param histories - The series so far (each univariate, no missing values).
+   * @param steps - How many values to forecast: one count for all, or one per history.
+   * @throws ShapeError or ValidationError if a history is too short, has missing values or is not univariate.
+   */
+  async forecastMany(histories: readonly Series[], steps: number | readonly number[]): Promise<IntervalForecast[]> {
+    if (!Array.isArray(histories)) fail('array of series', 'histories', histories);
+    if (Array.isArray(steps) && steps.length !== histories.length) fail(`array of ${histories.length} step counts (one per history)`, 'steps', steps);
+    const counts = histories.map((_, i) => checkInteger(Array.isArray(steps) ? `steps[${i}]` : 'steps', Array.isArray(steps) ? steps[i] : steps, 1));
+    const extended = histories.map((history, i) => {
+      const one = histories.length === 1;
+      const y = readUnivariate(one ? 'history' : `histories[${i}]`, history, 'error').values;
+      if (y.length < this.historyNeeded) throw new ShapeError(`Expected a history of at least ${this.historyNeeded} rows for ${one ? 'forecast' : `histories[${i}]`} but received ${y.length}`);
+      return Array.from(y);
+    });
     const H = this.features.horizon;
-    const extended = Array.from(y);
-    const mean: number[] = [];
-    let unit = NaN;
-    while (mean.length < n) {
-      const [block] = await this.forecastOrigins(extended, [extended.length]);
-      if (mean.length === 0) unit = unitAt(this.features, extended[extended.length - 1]);
-      const take = Math.min(H, n - mean.length);
-      mean.push(...block.slice(0, take));
-      extended.push(...block.slice(0, take));
+    const means: number[][] = histories.map(() => []);
+    const units = extended.map((y) => unitAt(this.features, y[y.length - 1]));
+    for (;;) {
+      const open = counts.flatMap((n, i) => (means[i].length < n ? [i] : []));
+      if (open.length === 0) break;
+      const blocks = await this.forecastLast(open.map((i) => extended[i]));
+      open.forEach((i, r) => {
+        const take = Math.min(H, counts[i] - means[i].length);
+        means[i].push(...blocks[r].slice(0, take));
+        extended[i].push(...blocks[r].slice(0, take));
+      });
     }
-    return {
+    return means.map((mean, j) => ({
       mean,
       intervals: this.levels.map((level, i) => {
-        const half = mean.map((_, k) => this.halfWidth(i, k) * unit);
+        const half = mean.map((_, k) => this.halfWidth(i, k) * units[j]);
         return { level, lower: mean.map((v, k) => v - half[k]), upper: mean.map((v, k) => v + half[k]) };
       }),
-    };
+    }));
   }
 
   /**
@@ -233,12 +256,22 @@ export class SeriesForecaster {
    * @param origins - Rows to forecast from, each at least `historyNeeded`.
    */
   async forecastOrigins(y: ArrayLike<number>, origins: readonly number[]): Promise<number[][]> {
+    return this.forecastAt(origins.map((t) => [y, t]));
+  }
+
+  /** Point forecasts of the `horizon` rows after the end of each series: one network call for all. */
+  private forecastLast(series: readonly (readonly number[])[]): Promise<number[][]> {
+    return this.forecastAt(series.map((y) => [y, y.length]));
+  }
+
+  /** Point forecasts of the `horizon` rows from origin t of series y, for each (y, t): one network call for all. */
+  private async forecastAt(rows: readonly (readonly [ArrayLike<number>, number])[]): Promise<number[][]> {
     const f = this.features;
     const D = featureWidth(f);
-    const x = new Float32Array(origins.length * D);
-    const levels = origins.map((t, b) => encodeOrigin(f, y, t, x, b * D));
-    const out = await runModel(this.model, new Tensor(x, [origins.length, D]));
-    return origins.map((_, b) => Array.from(out.subarray(b * f.horizon, (b + 1) * f.horizon), (z) => fromChange(f, levels[b], z)));
+    const x = new Float32Array(rows.length * D);
+    const levels = rows.map(([y, t], b) => encodeOrigin(f, y, t, x, b * D));
+    const out = await runModel(this.model, new Tensor(x, [rows.length, D]));
+    return levels.map((level, b) => Array.from(out.subarray(b * f.horizon, (b + 1) * f.horizon), (z) => fromChange(f, level, z)));
   }
 
   /** What `fromJSON` needs besides the network (saved as model metadata). */

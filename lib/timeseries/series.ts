@@ -22,10 +22,11 @@ export interface SeriesMatrix {
   univariate: boolean;
 }
 
-function cell(value: unknown, where: string): number {
+function cell(value: unknown, name: string, row: number, col?: number): number {
+  if (typeof value === 'number' && value !== Infinity && value !== -Infinity) return value;
   if (value === null || value === undefined) return NaN;
-  if (typeof value !== 'number' || value === Infinity || value === -Infinity) fail('number (or null/NaN for a missing value)', where, value);
-  return value;
+  // The place is only spelt out for the error (building it for every value would cost more than reading it).
+  return fail('number (or null/NaN for a missing value)', col === undefined ? `${name}[${row}]` : `${name}[${row}][${col}]`, value);
 }
 
 /** Reads `series` (checked; `name` labels errors) into a SeriesMatrix. */
@@ -39,7 +40,7 @@ export function readSeries(name: string, series: unknown): SeriesMatrix {
   const rows = series.length;
   if (rows === 0 || !Array.isArray(series[0])) {
     const values = new Float64Array(rows);
-    for (let i = 0; i < rows; i++) values[i] = cell(series[i], `${name}[${i}]`);
+    for (let i = 0; i < rows; i++) values[i] = cell(series[i], name, i);
     return { values, rows, cols: 1, univariate: true };
   }
   const cols = (series[0] as unknown[]).length;
@@ -50,7 +51,7 @@ export function readSeries(name: string, series: unknown): SeriesMatrix {
     if (!Array.isArray(row) || row.length !== cols) {
       throw new ShapeError(`Expected ${name}[${r}] to be a row of ${cols} features like ${name}[0] but received ${describe(row)}`);
     }
-    for (let c = 0; c < cols; c++) values[r * cols + c] = cell(row[c], `${name}[${r}][${c}]`);
+    for (let c = 0; c < cols; c++) values[r * cols + c] = cell(row[c], name, r, c);
   }
   return { values, rows, cols, univariate: false };
 }

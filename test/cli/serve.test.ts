@@ -147,12 +147,34 @@ describe('eddy serve', function () {
     const { forecaster, model } = await eddy.timeseries.fitForecaster(y, { season: 12, horizon: 2, ensemble: 1, epochs: 5 });
     const fc = path.join(dir, 'forecaster.safetensors');
     await eddy.save(model, fc, { metadata: { task: 'forecast', forecaster: JSON.stringify(forecaster) } });
-    const { child, port } = await serve(fc, []);
+    // Requests wait up to 300 ms for each other, so the concurrent ones below run as one batch.
+    const { child, port } = await serve(fc, ['--max-delay', '300']);
     try {
+      // The server runs the network row-invariantly: each answer is exactly the forecaster's own
+      // forecast on that network, alone or batched; BLAS (model.predict) agrees to float32 rounding.
+      const rows = new eddy.serving.RowModel(model);
+      const exact = eddy.timeseries.SeriesForecaster.fromJSON((x: eddy.Tensor) => rows.run(x), forecaster.toJSON());
+      const expected = async (h: number[], steps: number): Promise<unknown> => JSON.parse(JSON.stringify(await exact.forecast(h, steps).then((f) => ({ forecast: f.mean, intervals: f.intervals }))));
       const r = await request(port, 'POST', '/forecast', JSON.stringify({ history: y, steps: 3 }));
       assert.strictEqual(r.status, 200, r.body);
       const body = json(r) as unknown as { forecast: number[]; intervals: { level: number; lower: number[]; upper: number[] }[] };
-      assert.deepStrictEqual(body, JSON.parse(JSON.stringify(await forecaster.forecast(y, 3).then((f) => ({ forecast: f.mean, intervals: f.intervals })))));
+      assert.deepStrictEqual(body, await expected(y, 3));
+      const blas = await forecaster.forecast(y, 3);
+      // |Δz| ≤ a few float32 ulps of the network output, times the typical change (well under 1e-4 of these values).
+      body.forecast.forEach((v, k) => assert.ok(Math.abs(v - blas.mean[k]) <= 1e-4 * Math.abs(blas.mean[k]), `step ${k}: ${v} vs ${blas.mean[k]}`));
+      // Concurrent requests of different histories and horizons (the recursive steps past the
+      // network's horizon of 2 batched too) each get exactly their unbatched answer.
+      const asks = Array.from({ length: 6 }, (_, i) => ({ history: y.slice(0, 100 + 3 * i), steps: 1 + i }));
+      const answers = await Promise.all(asks.map((a) => request(port, 'POST', '/forecast', JSON.stringify(a))));
+      for (const [i, a] of answers.entries()) {
+        assert.strictEqual(a.status, 200, a.body);
+        assert.deepStrictEqual(json(a), await expected(asks[i].history, asks[i].steps), `request ${i}`);
+      }
+      const metrics = await request(port, 'GET', '/metrics');
+      const sum = Number(/eddy_batch_size_sum (\d+)/.exec(metrics.body)?.[1]);
+      const count = Number(/eddy_batch_size_count (\d+)/.exec(metrics.body)?.[1]);
+      assert.strictEqual(sum, 7, metrics.body);
+      assert.ok(count < sum, `the concurrent requests ran in fewer batches (${count}) than requests (${sum})`);
       const short = await request(port, 'POST', '/forecast', JSON.stringify({ history: y.slice(0, 5) }));
       assert.strictEqual(short.status, 400);
       assert.match(json(short).error!.message, /history/);

@@ -1,6 +1,8 @@
 import * as assert from 'assert';
 import * as eddy from '../../lib';
 import { Tensor } from '../../lib';
+import { binding } from '../../lib/native';
+import { LinearRows } from '../../lib/serving/linear-rows';
 
 /**
  * A batched row sums the same products as the row alone, but the GEMM
@@ -115,6 +117,40 @@ describe('StreamBatcher', () => {
     await pending;
     b[2].close();
     assert.throws(() => bulk.stepMany([b[2]], three), { name: 'ValidationError', message: 'Expected an open stream for streams[0] but it was closed' });
+  });
+
+  it('stepMany of 256 streams through an LSTM and its Linear head (one native call, rows shared among threads) matches each stream alone, bit for bit', () => {
+    eddy.manualSeed(9);
+    const m = eddy.sequential([new eddy.LSTM({ inputSize: 32, hiddenSize: 64 }), new eddy.Linear({ inFeatures: 64, outFeatures: 32 })]).eval();
+    const n = 256;
+    const xs = [1, 2, 3].map((seed) => new eddy.Generator(seed).uniform(new Float32Array(n * 32), -1, 1));
+    const watched = [0, 31, 32, 200, 255];
+    const alone = watched.map((i) => {
+      const s = eddy.session(m);
+      return xs.map((x) => Array.from(s.step(x.subarray(i * 32, (i + 1) * 32)).toFloat32Array()));
+    });
+    const threads = eddy.getNumThreads();
+    try {
+      for (const t of [1, 2]) {
+        eddy.setNumThreads(t);
+        const batcher = new eddy.serving.StreamBatcher(m, { maxBatch: n });
+        const streams = Array.from({ length: n }, () => batcher.open());
+        const outs = xs.map((x) => batcher.stepMany(streams, x).toFloat32Array());
+        watched.forEach((i, k) => {
+          assert.deepStrictEqual(outs.map((o) => Array.from(o.subarray(i * 32, (i + 1) * 32))), alone[k], `stream ${i}, ${t} threads`);
+        });
+      }
+    } finally {
+      eddy.setNumThreads(threads);
+    }
+    // The native call checks the head it is handed: a typed error, never a crash.
+    const stepper = (m.layers[0] as eddy.LSTM).stepper();
+    const wrong = new LinearRows(new eddy.Linear({ inFeatures: 32, outFeatures: 4 }));
+    const slab = new Float32Array(64);
+    const call = (head: unknown, out: Float32Array): void => binding.rnnStepSlots(stepper.handle, new Float32Array(32), Int32Array.of(0), slab, slab.slice(), new Float32Array(64), head as never, out);
+    assert.throws(() => call(wrong.handle, new Float32Array(4)), { name: 'NativeArgumentError', message: /head taking H features/ });
+    assert.throws(() => call(stepper.handle, new Float32Array(4)), { name: 'NativeArgumentError', message: /head made by linearRows/ });
+    assert.throws(() => call(new LinearRows(m.layers[1] as eddy.Linear).handle, new Float32Array(5)), { name: 'NativeArgumentError', message: /out of B·head\.out/ });
   });
 
   it('stepMany takes token ids, and runs models without a native plan through their forward', async () => {

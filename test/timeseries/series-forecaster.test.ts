@@ -127,6 +127,24 @@ describe('default forecaster', () => {
     }
   });
 
+  it('forecastMany answers many histories with batched network calls, bit-identical to each forecast alone on a row-invariant network', async function () {
+    this.timeout(60000);
+    const y = synthetic(160, 1, 5);
+    const { forecaster, model } = await eddy.timeseries.fitForecaster(y, { season: 12, horizon: 2, ensemble: 2, epochs: 5 });
+    const rows = new eddy.serving.RowModel(model);
+    const calls: number[] = [];
+    const f = eddy.timeseries.SeriesForecaster.fromJSON((x: eddy.Tensor) => (calls.push(x.shape[0]), rows.run(x)), forecaster.toJSON());
+    const histories = [y, y.slice(0, 120), y.slice(0, 141)];
+    const steps = [1, 5, 3];
+    const many = await f.forecastMany(histories, steps);
+    // Rounds of the horizon (2): every history in the first, the two longer ones next, then the 5-step one.
+    assert.deepStrictEqual(calls, [3, 2, 1]);
+    for (const [i, h] of histories.entries()) assert.deepStrictEqual(many[i], await f.forecast(h, steps[i]), `history ${i}`);
+    assert.deepStrictEqual(await f.forecastMany(histories, 2), await Promise.all(histories.map((h) => f.forecast(h, 2))));
+    await assert.rejects(f.forecastMany(histories, [1, 2]), { name: 'ValidationError', message: /one per history/ });
+    await assert.rejects(f.forecastMany([y, [1, 2]], 1), { name: 'ShapeError', message: /histories\[1\]/ });
+  });
+
   describe('errors', () => {
     const y = synthetic(120, 1, 1);
 
