@@ -711,7 +711,7 @@ Napi::Value JS_rnnStepSlots(const Napi::CallbackInfo& info) {
   }
   const eddy::LinearRows* head = nullptr;
   float* out = nullptr;
-  if (info.Length() >= 8 && !info[6].IsNull() && !info[6].IsUndefined()) {
+  if (info.Length() >= 7 && !info[6].IsNull() && !info[6].IsUndefined()) {
     if (!info[6].IsExternal() || !info[6].As<Napi::External<eddy::LinearRows>>().CheckTypeTag(&kLinearRowsTag)) throw Napi::TypeError::New(env, "Expected a head made by linearRows, or null");
     head = info[6].As<Napi::External<eddy::LinearRows>>().Data();
     if (static_cast<size_t>(head->in()) != H) throw Napi::RangeError::New(env, "Expected a head taking H features");
@@ -721,8 +721,12 @@ Napi::Value JS_rnnStepSlots(const Napi::CallbackInfo& info) {
   }
   const int64_t rows = static_cast<int64_t>(h.length / H);
   const int32_t* slot = slots.Data();
+  // Rows are stepped in blocks on several threads, each reading and writing its slots' slab rows: a
+  // slot named twice would be read by one thread while another writes it.
+  std::vector<uint8_t> seen(static_cast<size_t>(rows), 0);
   for (size_t b = 0; b < B; ++b) {
     if (slot[b] < 0 || slot[b] >= rows) throw Napi::RangeError::New(env, "Expected slots inside the slabs");
+    if (seen[static_cast<size_t>(slot[b])]++ != 0) throw Napi::RangeError::New(env, "Expected distinct slots");
   }
   st->step_slots(static_cast<int>(B), x.data, slot, h.data, c, y.data, head, out);
   return env.Undefined();
@@ -863,7 +867,7 @@ void CheckIds(Napi::Env env, const int32_t* ids, size_t n, int64_t V) {
 Napi::Value JS_embeddingForward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5) throw Napi::TypeError::New(env, "Expected out, weight, ids, V, D");
-  const int64_t V = ArgInt(info, 3, "V", 1, int64_t(1) << 40);
+  const int64_t V = ArgInt(info, 3, "V", 1, int64_t(1) << 31);  // ids are int32; V·D ≤ 2^61 cannot overflow
   const int64_t D = ArgInt(info, 4, "D", 1, int64_t(1) << 30);
   FloatView out = ArgFloat32Array(info, 0, "out");
   const size_t n = out.length / static_cast<size_t>(D);
@@ -879,7 +883,7 @@ Napi::Value JS_embeddingForward(const Napi::CallbackInfo& info) {
 Napi::Value JS_embeddingBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 6) throw Napi::TypeError::New(env, "Expected dweight, dout, ids, pad, V, D");
-  const int64_t V = ArgInt(info, 4, "V", 1, int64_t(1) << 40);
+  const int64_t V = ArgInt(info, 4, "V", 1, int64_t(1) << 31);  // ids are int32; V·D ≤ 2^61, pad ≤ V − 1 fits int32
   const int64_t D = ArgInt(info, 5, "D", 1, int64_t(1) << 30);
   float* dweight = ArgFloats(info, 0, "dweight", static_cast<size_t>(V * D), false);
   FloatView dout = ArgFloat32Array(info, 1, "dout");

@@ -118,6 +118,7 @@ export class LayerStepper {
    * @param cSlab - The cell states (LSTM), updated in place; null for RNN and GRU.
    * @param y - Receives the new h of the advanced streams, [n, hiddenSize].
    * @throws {@link ValidationError} when an array has the wrong length.
+   * @throws NativeArgumentError when a slot is outside the slabs or named twice.
    */
   stepSlots(x: Float32Array, slots: Int32Array, hSlab: Float32Array, cSlab: Float32Array | null, y: Float32Array): void {
     const H = this.init.hiddenSize;

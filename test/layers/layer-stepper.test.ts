@@ -107,6 +107,9 @@ describe('recurrent layers: token-by-token stepper', () => {
       message: 'Expected null (only LSTM has a cell state) for cSlab but received Float32Array of length 20',
     });
     assert.throws(() => stepper.stepSlots(new Float32Array(I), Int32Array.of(1), new Float32Array(H), null, new Float32Array(H)), { name: 'NativeArgumentError', message: /slots inside the slabs/ });
+    // 64 rows are stepped in blocks on several threads: a slot named in two blocks (rows 0 and 40) is refused.
+    const repeated = Int32Array.from({ length: 64 }, (_, i) => (i === 40 ? 0 : i));
+    assert.throws(() => stepper.stepSlots(new Float32Array(64 * I), repeated, new Float32Array(64 * H), null, new Float32Array(64 * H)), { name: 'NativeArgumentError', message: /distinct slots/ });
   });
 
   it('rejects layers, options and inputs it cannot run, with exact messages', () => {

@@ -33,6 +33,9 @@ describe('native training kernels: argument checks', () => {
     rejects(() => binding.embeddingForward(new Float32Array(4), weight, Int32Array.of(0, 1), 5, 2), /10 elements for weight/);
     rejects(() => binding.embeddingBackward(weight, new Float32Array(4), Int32Array.of(1, 9), -1, 4, 2), /ids between 0 and V - 1/);
     rejects(() => binding.embeddingBackward(weight, new Float32Array(4), Int32Array.of(1, 2), 4, 4, 2), /range for pad/);
+    // V·D that would wrap around 2^64 (2^39 · 2^25) must not let an empty weight through.
+    rejects(() => binding.embeddingForward(new Float32Array(2 ** 25), new Float32Array(0), Int32Array.of(1), 2 ** 39, 2 ** 25), /range for V/);
+    rejects(() => binding.embeddingBackward(new Float32Array(0), new Float32Array(2 ** 25), Int32Array.of(1), -1, 2 ** 39, 2 ** 25), /range for V/);
   });
 
   it('totalNorm and scaleArrays take only arrays of Float32Array and a positive order', () => {
