@@ -624,6 +624,23 @@ Napi::Value JS_rnnBackwardAsync(const Napi::CallbackInfo& info) {
 const napi_type_tag kStepperTag = {0x6564647973746570ULL, 0x7265637572726e74ULL};
 const napi_type_tag kLinearRowsTag = {0x6564647973746570ULL, 0x6c696e6561727277ULL};
 
+// An object owned by JavaScript: deleted when the handle is collected, tagged so
+// that only a handle of the same kind is accepted back.
+template <typename T>
+Napi::Value OwnedHandle(Napi::Env env, T* object, const napi_type_tag& tag) {
+  auto handle = Napi::External<T>::New(env, object, [](Napi::Env, T* o) { delete o; });
+  handle.TypeTag(&tag);
+  return handle;
+}
+
+// The object behind argument i when it is a handle of this kind, else null.
+template <typename T>
+T* HandleOf(const Napi::CallbackInfo& info, size_t i, const napi_type_tag& tag) {
+  if (i >= info.Length() || !info[i].IsExternal()) return nullptr;
+  auto external = info[i].As<Napi::External<T>>();
+  return external.CheckTypeTag(&tag) ? external.Data() : nullptr;
+}
+
 // rnnStepper({ cell, resetAfter, I, H, layerNorm, <parameter lists of one
 // entry> }): copies and packs one layer's weights for token-by-token steps.
 Napi::Value JS_rnnStepper(const Napi::CallbackInfo& info) {
@@ -649,18 +666,14 @@ Napi::Value JS_rnnStepper(const Napi::CallbackInfo& info) {
   } catch (const std::exception& e) {
     throw Napi::Error::New(info.Env(), e.what());
   }
-  auto handle = Napi::External<eddy::RecurrentStepper>::New(info.Env(), stepper, [](Napi::Env, eddy::RecurrentStepper* st) { delete st; });
-  handle.TypeTag(&kStepperTag);
-  return handle;
+  return OwnedHandle(info.Env(), stepper, kStepperTag);
 }
 
 // rnnStep(stepper, x [B·I], h [B·H], c [B·H] | null): one step in place, synchronous.
 Napi::Value JS_rnnStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsExternal() || !info[0].As<Napi::External<eddy::RecurrentStepper>>().CheckTypeTag(&kStepperTag)) {
-    throw Napi::TypeError::New(env, "Expected a stepper made by rnnStepper");
-  }
-  eddy::RecurrentStepper* st = info[0].As<Napi::External<eddy::RecurrentStepper>>().Data();
+  eddy::RecurrentStepper* st = HandleOf<eddy::RecurrentStepper>(info, 0, kStepperTag);
+  if (info.Length() < 4 || st == nullptr) throw Napi::TypeError::New(env, "Expected a stepper made by rnnStepper");
   const eddy::RnnShape& s = st->shape();
   FloatView x = ArgFloat32Array(info, 1, "x");
   FloatView h = ArgFloat32Array(info, 2, "h");
@@ -687,10 +700,8 @@ Napi::Value JS_rnnStep(const Napi::CallbackInfo& info) {
 // through the head.
 Napi::Value JS_rnnStepSlots(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 6 || !info[0].IsExternal() || !info[0].As<Napi::External<eddy::RecurrentStepper>>().CheckTypeTag(&kStepperTag)) {
-    throw Napi::TypeError::New(env, "Expected a stepper made by rnnStepper");
-  }
-  eddy::RecurrentStepper* st = info[0].As<Napi::External<eddy::RecurrentStepper>>().Data();
+  eddy::RecurrentStepper* st = HandleOf<eddy::RecurrentStepper>(info, 0, kStepperTag);
+  if (info.Length() < 6 || st == nullptr) throw Napi::TypeError::New(env, "Expected a stepper made by rnnStepper");
   const eddy::RnnShape& s = st->shape();
   const size_t H = static_cast<size_t>(s.H);
   FloatView x = ArgFloat32Array(info, 1, "x");
@@ -712,8 +723,8 @@ Napi::Value JS_rnnStepSlots(const Napi::CallbackInfo& info) {
   const eddy::LinearRows* head = nullptr;
   float* out = nullptr;
   if (info.Length() >= 7 && !info[6].IsNull() && !info[6].IsUndefined()) {
-    if (!info[6].IsExternal() || !info[6].As<Napi::External<eddy::LinearRows>>().CheckTypeTag(&kLinearRowsTag)) throw Napi::TypeError::New(env, "Expected a head made by linearRows, or null");
-    head = info[6].As<Napi::External<eddy::LinearRows>>().Data();
+    head = HandleOf<eddy::LinearRows>(info, 6, kLinearRowsTag);
+    if (head == nullptr) throw Napi::TypeError::New(env, "Expected a head made by linearRows, or null");
     if (static_cast<size_t>(head->in()) != H) throw Napi::RangeError::New(env, "Expected a head taking H features");
     FloatView o = ArgFloat32Array(info, 7, "out");
     if (o.length != B * head->out()) throw Napi::RangeError::New(env, "Expected out of B·head.out elements");
@@ -750,18 +761,14 @@ Napi::Value JS_linearRows(const Napi::CallbackInfo& info) {
     bias = b.data;
   }
   auto* rows = new eddy::LinearRows(w.data, bias, out, in);
-  auto handle = Napi::External<eddy::LinearRows>::New(env, rows, [](Napi::Env, eddy::LinearRows* r) { delete r; });
-  handle.TypeTag(&kLinearRowsTag);
-  return handle;
+  return OwnedHandle(env, rows, kLinearRowsTag);
 }
 
 // linearRowsRun(handle, x [m·in], y [m·out]): y = x·Wᵀ + b, synchronous.
 Napi::Value JS_linearRowsRun(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[0].IsExternal() || !info[0].As<Napi::External<eddy::LinearRows>>().CheckTypeTag(&kLinearRowsTag)) {
-    throw Napi::TypeError::New(env, "Expected a handle made by linearRows");
-  }
-  const eddy::LinearRows* r = info[0].As<Napi::External<eddy::LinearRows>>().Data();
+  const eddy::LinearRows* r = HandleOf<eddy::LinearRows>(info, 0, kLinearRowsTag);
+  if (info.Length() < 3 || r == nullptr) throw Napi::TypeError::New(env, "Expected a handle made by linearRows");
   FloatView x = ArgFloat32Array(info, 1, "x");
   FloatView y = ArgFloat32Array(info, 2, "y");
   if (x.length % r->in() != 0) throw Napi::RangeError::New(env, "Expected x of m·in elements");
