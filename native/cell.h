@@ -3,6 +3,7 @@
 // Rows are batch entries sorted by length: at step t rows [0, bs) are live.
 #pragma once
 
+#include <cstring>
 #include <vector>
 
 #include "layernorm.h"
@@ -50,10 +51,11 @@ struct HiddenWeights {
     PackedMatrix packed;
   };
   std::vector<Block> blocks;
-  // The LSTM forward step without layer norm runs fused (lstm_fused_step)
-  // on this packing instead of the blocks.
-  bool lstm_fused = false;
-  PackedMatrix lstm;
+  // The forward steps of LSTM and linear-before-reset GRU without layer
+  // norm, and of the RNN, run fused (lstm_fused_step, gru_fused_step,
+  // rnn_fused_step) on this gate-interleaved packing instead of the blocks.
+  bool fused = false;
+  PackedMatrix gates;
 };
 
 struct LayerCtx {
@@ -99,6 +101,33 @@ inline const float* recurrent_input(const LayerCtx& L, const float* h, int bs) {
 // Where backward puts the gradient reaching the recurrent GEMM's input:
 // straight into dh, or into scratch3 first under recurrent dropout.
 inline float* recurrent_grad(const LayerCtx& L) { return L.mask ? L.scratch3 : L.dh; }
+
+// A fused step's GEMM input: h_{t-1} ⊙ mask under recurrent dropout, else
+// a copy of h_{t-1} (the step writes h while its tiles read every row): the
+// one training keeps in hprev, or one made in scratch2.
+inline const float* fused_step_input(const LayerCtx& L, int t, int bs) {
+  if (L.mask) return recurrent_input(L, L.h, bs);
+  if (L.training) return L.hprev_at(t);
+  std::memcpy(L.scratch2, L.h, sizeof(float) * bs * L.H);
+  return L.scratch2;
+}
+
+// The fields every fused step shares, for live rows [0, bs) of step t and all unit blocks.
+inline CellStep fused_step_args(const LayerCtx& L, int t, int bs) {
+  CellStep st;
+  st.bs = bs;
+  st.H = L.H;
+  st.a = fused_step_input(L, t, bs);
+  st.lda = L.H;
+  st.gates = L.gates_at(t);
+  st.keep = L.training;
+  st.h = L.h;
+  st.y = L.y_at(t);
+  st.ldy = L.ldy;
+  st.u0 = 0;
+  st.u1 = unit_blocks(L.packed_w_hh->gates);
+  return st;
+}
 
 // Under recurrent dropout, dh (+)= scratch3 ⊙ mask for the live rows.
 inline void add_recurrent_grad(const LayerCtx& L, int bs, bool accumulate) {

@@ -22,6 +22,13 @@
 namespace eddy {
 
 void gru_forward_step(const LayerCtx& L, int t, int bs) {
+  if (L.packed_w_hh->fused) {
+    // Linear-before-reset without layer norm: one fused pass (packed_gemm.h).
+    CellStep st = fused_step_args(L, t, bs);
+    st.saved = L.training ? L.extra_at(t, 1) : nullptr;
+    st.b_hh = L.b_hh;
+    return gru_fused_step(st, L.packed_w_hh->gates);
+  }
   const int H = L.H, G3 = 3 * H;
   float* gates = L.gates_at(t);
   float* y = L.y_at(t);

@@ -186,10 +186,10 @@ void pack_hidden_weights(HiddenWeights& w, const RnnShape& s, const float* w_hh,
   // takes its candidate rows apart in the reset-before form and, without
   // layer norm, in the backward step of the linear-before-reset form.
   const bool gru_split = s.cell == CellKind::kGru && (!s.reset_after || (backward && !s.layer_norm));
-  w.lstm_fused = s.cell == CellKind::kLstm && !backward && !s.layer_norm;
+  w.fused = !backward && !s.layer_norm && !(s.cell == CellKind::kGru && !s.reset_after);
   std::vector<std::pair<int, int>> blocks;
-  if (w.lstm_fused) {
-    pack_lstm_hidden(w.lstm, w_hh, H);
+  if (w.fused) {
+    pack_gate_hidden(w.gates, w_hh, s.gates(), H);
   } else if (gru_split) {
     blocks = {{0, 2 * H}, {2 * H, GH}};
   } else {

@@ -13,38 +13,18 @@ namespace eddy {
 
 namespace {
 
-// The step fused with its gate epilogue (packed_gemm.h): the GEMM reads a
-// copy of h_{t-1} (h ⊙ mask under recurrent dropout) while the tiles write h.
+// The step fused with its gate epilogue (packed_gemm.h).
 void fused_forward_step(const LayerCtx& L, int t, int bs) {
-  const int H = L.H;
-  const float* a = L.h;
-  if (L.mask) {
-    a = recurrent_input(L, L.h, bs);
-  } else {
-    std::memcpy(L.scratch2, L.h, sizeof(float) * bs * H);
-    a = L.scratch2;
-  }
-  LstmStep st;
-  st.bs = bs;
-  st.H = H;
-  st.a = a;
-  st.lda = H;
-  st.gates = L.gates_at(t);
-  st.keep = L.training;
+  CellStep st = fused_step_args(L, t, bs);
   st.saved = L.training ? L.extra_at(t, 2) : nullptr;
   st.c = L.c;
-  st.h = L.h;
-  st.y = L.y_at(t);
-  st.ldy = L.ldy;
-  st.u0 = 0;
-  st.u1 = lstm_unit_blocks(L.packed_w_hh->lstm);
-  lstm_fused_step(st, L.packed_w_hh->lstm);
+  lstm_fused_step(st, L.packed_w_hh->gates);
 }
 
 }  // namespace
 
 void lstm_forward_step(const LayerCtx& L, int t, int bs) {
-  if (L.packed_w_hh->lstm_fused) return fused_forward_step(L, t, bs);
+  if (L.packed_w_hh->fused) return fused_forward_step(L, t, bs);
   const int H = L.H, G4 = 4 * H;
   hidden_gemm(L, false, 0, G4, bs, recurrent_input(L, L.h, bs), H, false, L.scratch, G4);
   float* gates = L.gates_at(t);

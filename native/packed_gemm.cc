@@ -41,8 +41,16 @@ struct V {
     for (int j = 0; j < kWidth; ++j) a.v[j] = a.v[j] + b.v[j];
     return a;
   }
+  static Reg sub(Reg a, const Reg& b) {
+    for (int j = 0; j < kWidth; ++j) a.v[j] = a.v[j] - b.v[j];
+    return a;
+  }
   static Reg mul(Reg a, const Reg& b) {
     for (int j = 0; j < kWidth; ++j) a.v[j] = a.v[j] * b.v[j];
+    return a;
+  }
+  static Reg relu(Reg a) {
+    for (int j = 0; j < kWidth; ++j) a.v[j] = a.v[j] > 0.0f ? a.v[j] : 0.0f;
     return a;
   }
   static Reg fma(const Reg& a, const Reg& b, Reg c) {
@@ -61,7 +69,8 @@ struct V {
 
 }  // namespace
 
-const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 2, 4, 4, 2, 2>("generic 4x(8x2) packed, lstm 2x(8x4) fused");
+const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 2, 4, 4, 2, 2, 2, 4, 2>(
+    "generic 4x(8x2) packed, fused lstm 2x(8x4), gru 2x(8x3), rnn 4x(8x2)");
 
 }  // namespace generic
 
@@ -97,27 +106,34 @@ void pack_b(PackedMatrix& out, bool trans, const float* b, int ldb, int k, int n
   }
 }
 
-void pack_lstm_hidden(PackedMatrix& out, const float* w_hh, int H) {
+void pack_gate_hidden(PackedMatrix& out, const float* w_hh, int G, int H) {
   const int w = kernels_for(isa()).width, blocks = (H + w - 1) / w;
   // Rows of W_hh in the order the kernel reads its output columns:
   // block u, gate g, unit j  <-  W_hh row g·H + u·w + j (zero past H).
-  std::vector<float> order(static_cast<size_t>(blocks) * 4 * w * H, 0.0f);
+  std::vector<float> order(static_cast<size_t>(blocks) * G * w * H, 0.0f);
   for (int u = 0; u < blocks; ++u) {
-    for (int g = 0; g < 4; ++g) {
+    for (int g = 0; g < G; ++g) {
       for (int j = 0; j < w && u * w + j < H; ++j) {
-        std::memcpy(order.data() + (static_cast<size_t>(u * 4 + g) * w + j) * H,
+        std::memcpy(order.data() + (static_cast<size_t>(u * G + g) * w + j) * H,
                     w_hh + (static_cast<size_t>(g) * H + u * w + j) * H, sizeof(float) * H);
       }
     }
   }
-  pack_b(out, true, order.data(), H, H, blocks * 4 * w);
+  pack_b(out, true, order.data(), H, H, blocks * G * w);
 }
 
-int lstm_unit_blocks(const PackedMatrix& w) { return w.width > 0 ? w.n / (4 * w.width) : 0; }
+int unit_blocks(const PackedMatrix& w) { return w.width > 0 ? (w.k + w.width - 1) / w.width : 0; }
 
-void lstm_fused_step(const LstmStep& s, const PackedMatrix& w) {
-  if (s.bs <= 0 || s.u0 >= s.u1) return;
-  kernels_for(w.isa).lstm_step(s, w.data.data(), w.k);
+void lstm_fused_step(const CellStep& s, const PackedMatrix& w) {
+  if (s.bs > 0 && s.u0 < s.u1) kernels_for(w.isa).lstm_step(s, w.data.data(), w.k);
+}
+
+void gru_fused_step(const CellStep& s, const PackedMatrix& w) {
+  if (s.bs > 0 && s.u0 < s.u1) kernels_for(w.isa).gru_step(s, w.data.data(), w.k);
+}
+
+void rnn_fused_step(const CellStep& s, const PackedMatrix& w) {
+  if (s.bs > 0 && s.u0 < s.u1) kernels_for(w.isa).rnn_step(s, w.data.data(), w.k);
 }
 
 void packed_gemm(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc) {

@@ -37,29 +37,36 @@ void packed_gemm_parallel(int m, const float* a, int lda, const PackedMatrix& b,
 // What runs, for runtimeInfo(): e.g. "avx512 4x(16·6) packed".
 const char* packed_gemm_kernel_name();
 
-// One LSTM forward step with its gate epilogue fused onto the recurrent
-// GEMM's output tiles (PyTorch gate order i, f, g, o): for live rows
-// [0, bs) and hidden units in blocks [u0, u1) of the kernel width,
-//   pre = gates + a · W_hhᵀ,  i, f, o = σ(pre), g = tanh(pre),
-//   c' = f ⊙ c + i ⊙ g,  h' = o ⊙ tanh(c'),
-// with the four gates of a block of units side by side in registers, so the
-// step makes one pass over memory. `a` (h_{t-1}, or h_{t-1} ⊙ mask) must not
-// alias h, c or y: tiles read every row of it while others write.
+// One forward step of a recurrent cell with its gate epilogue fused onto
+// the recurrent GEMM's output tiles: for live rows [0, bs) and hidden units
+// in blocks [u0, u1) of the kernel width, the G gates' panels of a block of
+// units sit side by side (pack_gate_hidden), the tile keeps a · W_hhᵀ for
+// all of them in registers, and when the K loop ends the cell's epilogue
+// adds the input projection, applies the activations and writes the new
+// state — one pass over memory per step. PyTorch's gate orders:
+//   LSTM (i, f, g, o): i, f, o = σ, g = tanh, c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c');
+//   GRU (r, z, n), linear before reset: r, z = σ(x-side + W_h h + b_h),
+//     n = tanh(x-side + r ⊙ (W_hn h + b_hn)), h' = n + z ⊙ (h − n);
+//   RNN: h' = tanh or relu(x-side + W_hh h).
+// `a` (h_{t-1}, or h_{t-1} ⊙ mask) must not alias h, c or y: tiles read
+// every row of it while others write.
 // Batch invariance as for packed_gemm: a row's arithmetic (the GEMM chain
 // and the epilogue's instruction sequence) is the same in any tile, at any
 // position, with any split of the unit blocks.
-struct LstmStep {
+struct CellStep {
   int bs = 0, H = 0;
   const float* a = nullptr;
   int lda = 0;
-  float* gates = nullptr;  // [bs, 4H]: the input projection plus folded biases; activated i, f, g, o when keep
-  bool keep = false;       // training: also write the activated gates and `saved`
-  float* saved = nullptr;  // [bs, 2H]: c_{t-1}, tanh(c_t)
-  float* c = nullptr;      // [bs, H] in and out
-  float* h = nullptr;      // [bs, H] out (may alias y)
+  float* gates = nullptr;        // [bs, G·H]: the input projection plus folded biases; the activated gates when keep (RNN: h')
+  bool keep = false;             // training: also write the activated gates and `saved`
+  float* saved = nullptr;        // LSTM [bs, 2H]: c_{t-1}, tanh(c_t); GRU [bs, H]: W_hn h + b_hn
+  const float* b_hh = nullptr;   // GRU: [3H] added to W_hh h before the reset gate applies, or null
+  bool relu = false;             // RNN: relu instead of tanh
+  float* c = nullptr;            // LSTM: [bs, H] in and out
+  float* h = nullptr;            // [bs, H] in (GRU) and out (may alias y)
   float* y = nullptr;
   int ldy = 0;
-  int u0 = 0, u1 = 0;      // blocks of `width` hidden units to run
+  int u0 = 0, u1 = 0;            // blocks of `width` hidden units to run
 };
 
 // One instruction set's kernels (packed_gemm_<isa>.cc).
@@ -67,17 +74,21 @@ struct PackedGemmKernels {
   int width;
   const char* name;
   void (*gemm)(int m, int n, int k, const float* a, int lda, const float* packed, bool accumulate, float* c, int ldc);
-  void (*lstm_step)(const LstmStep& s, const float* packed, int k);
+  void (*lstm_step)(const CellStep& s, const float* packed, int k);
+  void (*gru_step)(const CellStep& s, const float* packed, int k);
+  void (*rnn_step)(const CellStep& s, const float* packed, int k);
 };
 
-// Packs W_hh (4H × H, gate blocks i, f, g, o) for lstm_step: for each block
-// of `width` hidden units the four gates' panels side by side, each block
-// zero-padded to `width` units.
-void pack_lstm_hidden(PackedMatrix& out, const float* w_hh, int H);
-// How many unit blocks a matrix packed by pack_lstm_hidden has.
-int lstm_unit_blocks(const PackedMatrix& w);
-// Runs s over the unit blocks [s.u0, s.u1) on the calling thread.
-void lstm_fused_step(const LstmStep& s, const PackedMatrix& w);
+// Packs W_hh (G·H × H, G gate blocks of H rows) for the fused steps: for
+// each block of `width` hidden units the G gates' panels side by side, each
+// block zero-padded to `width` units (for G = 1 this is pack_b's layout).
+void pack_gate_hidden(PackedMatrix& out, const float* w_hh, int G, int H);
+// How many unit blocks a matrix packed by pack_gate_hidden has.
+int unit_blocks(const PackedMatrix& w);
+// Run s over the unit blocks [s.u0, s.u1) on the calling thread.
+void lstm_fused_step(const CellStep& s, const PackedMatrix& w);
+void gru_fused_step(const CellStep& s, const PackedMatrix& w);
+void rnn_fused_step(const CellStep& s, const PackedMatrix& w);
 
 namespace generic {
 extern const PackedGemmKernels kPackedGemm;

@@ -45,7 +45,9 @@ struct V {
     for (int j = 0; j < n; ++j) p[j] = buf[j];
   }
   static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
+  static Reg sub(Reg a, Reg b) { return _mm256_sub_ps(a, b); }
   static Reg mul(Reg a, Reg b) { return _mm256_mul_ps(a, b); }
+  static Reg relu(Reg a) { return _mm256_max_ps(a, zero()); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
   static Reg sigmoid(Reg x) { return vec::sigmoid<Reg, I8>(x); }
   static Reg tanh(Reg x) { return vec::tanh<Reg, I8>(x); }
@@ -53,7 +55,8 @@ struct V {
 
 }  // namespace
 
-const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 3, 8, 6, 4, 3>("avx2 4x(8x3) packed, lstm 3x(8x4) fused");
+const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 3, 8, 6, 4, 3, 4, 4, 3>(
+    "avx2 4x(8x3) packed, fused lstm 3x(8x4), gru 4x(8x3), rnn 4x(8x3)");
 
 }  // namespace avx2
 }  // namespace eddy

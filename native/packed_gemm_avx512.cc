@@ -37,7 +37,9 @@ struct V {
   static Reg loadn(const float* p, int n) { return _mm512_maskz_loadu_ps(lanes(n), p); }
   static void storen(float* p, Reg v, int n) { _mm512_mask_storeu_ps(p, lanes(n), v); }
   static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
+  static Reg sub(Reg a, Reg b) { return _mm512_sub_ps(a, b); }
   static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
+  static Reg relu(Reg a) { return _mm512_max_ps(a, zero()); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
   static Reg sigmoid(Reg x) { return vec::sigmoid<Reg, I16>(x); }
   static Reg tanh(Reg x) { return vec::tanh<Reg, I16>(x); }
@@ -45,7 +47,8 @@ struct V {
 
 }  // namespace
 
-const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 6, 8, 8, 6, 6>("avx512 4x(16x6) packed, lstm 6x(16x4) fused");
+const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 6, 8, 8, 6, 6, 8, 6, 4>(
+    "avx512 4x(16x6) packed, fused lstm 6x(16x4), gru 8x(16x3), rnn 6x(16x4)");
 
 }  // namespace avx512
 }  // namespace eddy

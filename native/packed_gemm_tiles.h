@@ -93,90 +93,164 @@ void gemm(int m, int n, int k, const float* a, int lda, const float* packed, boo
   }
 }
 
-// ---- The fused LSTM step (LstmStep in packed_gemm.h). The vector type
-// also supplies add, mul, fma (a·b + c), loadn/storen (the first n lanes),
-// sigmoid and tanh.
+// ---- The fused cell steps (CellStep in packed_gemm.h). The vector type
+// also supplies add, sub, mul, fma (a·b + c), relu, loadn/storen (the first
+// n lanes), sigmoid and tanh. A cell is its gate count, the epilogue of one
+// row over the units [j0, j0 + n) of a block (acc: a · W_hhᵀ for its G gates
+// of those units) and the operands that epilogue reads, fetched while the
+// K loop runs (the input projection is long out of cache by then).
 
-// Row r's epilogue for the units [j0, j0 + n) of one block: acc holds
-// a · W_hhᵀ for the gates i, f, g, o of those units.
-template <typename V>
-inline void lstm_cell(const LstmStep& s, int r, int j0, int n, const typename V::Reg* acc) {
-  const size_t H = static_cast<size_t>(s.H);
-  float* gr = s.gates + r * 4 * H + j0;
-  const typename V::Reg gi = V::sigmoid(V::add(V::loadn(gr, n), acc[0]));
-  const typename V::Reg gf = V::sigmoid(V::add(V::loadn(gr + H, n), acc[1]));
-  const typename V::Reg gg = V::tanh(V::add(V::loadn(gr + 2 * H, n), acc[2]));
-  const typename V::Reg go = V::sigmoid(V::add(V::loadn(gr + 3 * H, n), acc[3]));
-  float* cr = s.c + r * H + j0;
-  const typename V::Reg c = V::loadn(cr, n);
-  const typename V::Reg c2 = V::fma(gf, c, V::mul(gi, gg));
-  const typename V::Reg tc = V::tanh(c2);
-  const typename V::Reg hv = V::mul(go, tc);
-  V::storen(cr, c2, n);
-  V::storen(s.h + r * H + j0, hv, n);
-  V::storen(s.y + static_cast<size_t>(r) * s.ldy + j0, hv, n);
-  if (s.keep) {
-    V::storen(gr, gi, n);
-    V::storen(gr + H, gf, n);
-    V::storen(gr + 2 * H, gg, n);
-    V::storen(gr + 3 * H, go, n);
-    float* sr = s.saved + r * 2 * H + j0;
-    V::storen(sr, c, n);
-    V::storen(sr + H, tc, n);
+struct LstmCell {
+  static constexpr int kGates = 4;
+  static void prefetch(const CellStep& s, int r, int j0) {
+    const size_t H = static_cast<size_t>(s.H);
+    const float* gr = s.gates + r * 4 * H + j0;
+    for (int g = 0; g < 4; ++g) __builtin_prefetch(gr + g * H, 1);
+    __builtin_prefetch(s.c + r * H + j0, 1);
   }
-}
-
-// Rows [r0, r0 + M) of unit block u: the four gate panels at `panels`.
-template <typename V, int M>
-inline void lstm_tile(const LstmStep& s, int k, const float* panels, size_t ps, int r0, int u) {
-  const int j0 = u * V::kWidth, n = lesser(V::kWidth, s.H - j0);
-  // The epilogue's operands (the input projection, long out of cache, and
-  // c) are fetched while the K loop runs.
-  for (int i = 0; i < M; ++i) {
-    const float* gr = s.gates + static_cast<size_t>(r0 + i) * 4 * s.H + j0;
-    for (int g = 0; g < 4; ++g) __builtin_prefetch(gr + static_cast<size_t>(g) * s.H, 1);
-    __builtin_prefetch(s.c + static_cast<size_t>(r0 + i) * s.H + j0, 1);
-  }
-  typename V::Reg acc[M][4];
-  for (int i = 0; i < M; ++i)
-    for (int g = 0; g < 4; ++g) acc[i][g] = V::zero();
-  const float* a = s.a + static_cast<size_t>(r0) * s.lda;
-  for (int p = 0; p < k; ++p) {
-    typename V::Reg bv[4];
-    for (int g = 0; g < 4; ++g) bv[g] = V::load(panels + g * ps + static_cast<size_t>(p) * V::kWidth);
-    for (int i = 0; i < M; ++i) {
-      const float av = a[static_cast<size_t>(i) * s.lda + p];
-      for (int g = 0; g < 4; ++g) acc[i][g] = V::madd(av, bv[g], acc[i][g]);
+  template <typename V>
+  static void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
+    const size_t H = static_cast<size_t>(s.H);
+    float* gr = s.gates + r * 4 * H + j0;
+    const typename V::Reg gi = V::sigmoid(V::add(V::loadn(gr, n), acc[0]));
+    const typename V::Reg gf = V::sigmoid(V::add(V::loadn(gr + H, n), acc[1]));
+    const typename V::Reg gg = V::tanh(V::add(V::loadn(gr + 2 * H, n), acc[2]));
+    const typename V::Reg go = V::sigmoid(V::add(V::loadn(gr + 3 * H, n), acc[3]));
+    float* cr = s.c + r * H + j0;
+    const typename V::Reg c = V::loadn(cr, n);
+    const typename V::Reg c2 = V::fma(gf, c, V::mul(gi, gg));
+    const typename V::Reg tc = V::tanh(c2);
+    const typename V::Reg hv = V::mul(go, tc);
+    V::storen(cr, c2, n);
+    V::storen(s.h + r * H + j0, hv, n);
+    V::storen(s.y + static_cast<size_t>(r) * s.ldy + j0, hv, n);
+    if (s.keep) {
+      V::storen(gr, gi, n);
+      V::storen(gr + H, gf, n);
+      V::storen(gr + 2 * H, gg, n);
+      V::storen(gr + 3 * H, go, n);
+      float* sr = s.saved + r * 2 * H + j0;
+      V::storen(sr, c, n);
+      V::storen(sr + H, tc, n);
     }
   }
-  for (int i = 0; i < M; ++i) lstm_cell<V>(s, r0 + i, j0, n, acc[i]);
+};
+
+struct GruCell {
+  static constexpr int kGates = 3;
+  static void prefetch(const CellStep& s, int r, int j0) {
+    const size_t H = static_cast<size_t>(s.H);
+    const float* gr = s.gates + r * 3 * H + j0;
+    for (int g = 0; g < 3; ++g) __builtin_prefetch(gr + g * H, 1);
+    __builtin_prefetch(s.h + r * H + j0, 1);
+  }
+  template <typename V>
+  static void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
+    const size_t H = static_cast<size_t>(s.H);
+    float* gr = s.gates + r * 3 * H + j0;
+    typename V::Reg hr = acc[0], hz = acc[1], hn = acc[2];
+    if (s.b_hh) {
+      hr = V::add(hr, V::loadn(s.b_hh + j0, n));
+      hz = V::add(hz, V::loadn(s.b_hh + H + j0, n));
+      hn = V::add(hn, V::loadn(s.b_hh + 2 * H + j0, n));
+    }
+    const typename V::Reg rg = V::sigmoid(V::add(V::loadn(gr, n), hr));
+    const typename V::Reg zg = V::sigmoid(V::add(V::loadn(gr + H, n), hz));
+    const typename V::Reg ng = V::tanh(V::fma(rg, hn, V::loadn(gr + 2 * H, n)));
+    float* hp = s.h + r * H + j0;
+    const typename V::Reg hv = V::fma(zg, V::sub(V::loadn(hp, n), ng), ng);
+    V::storen(hp, hv, n);
+    V::storen(s.y + static_cast<size_t>(r) * s.ldy + j0, hv, n);
+    if (s.keep) {
+      V::storen(gr, rg, n);
+      V::storen(gr + H, zg, n);
+      V::storen(gr + 2 * H, ng, n);
+      V::storen(s.saved + r * H + j0, hn, n);
+    }
+  }
+};
+
+struct RnnCell {
+  static constexpr int kGates = 1;
+  static void prefetch(const CellStep& s, int r, int j0) { __builtin_prefetch(s.gates + static_cast<size_t>(r) * s.H + j0, 1); }
+  template <typename V>
+  static void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
+    const size_t H = static_cast<size_t>(s.H);
+    float* gr = s.gates + r * H + j0;
+    const typename V::Reg pre = V::add(V::loadn(gr, n), acc[0]);
+    const typename V::Reg hv = s.relu ? V::relu(pre) : V::tanh(pre);
+    V::storen(s.h + r * H + j0, hv, n);
+    V::storen(s.y + static_cast<size_t>(r) * s.ldy + j0, hv, n);
+    if (s.keep) V::storen(gr, hv, n);
+  }
+};
+
+// Rows [r0, r0 + M) of the P unit blocks from u: their G·P panels are
+// consecutive at `panels` (block u's G gates, then block u + 1's, …).
+template <typename V, typename Cell, int M, int P>
+inline void cell_tile(const CellStep& s, int k, const float* panels, size_t ps, int r0, int u) {
+  constexpr int N = P * Cell::kGates;
+  for (int i = 0; i < M; ++i)
+    for (int q = 0; q < P; ++q) Cell::prefetch(s, r0 + i, (u + q) * V::kWidth);
+  typename V::Reg acc[M][N];
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) acc[i][j] = V::zero();
+  const float* a = s.a + static_cast<size_t>(r0) * s.lda;
+  for (int p = 0; p < k; ++p) {
+    typename V::Reg bv[N];
+    for (int j = 0; j < N; ++j) bv[j] = V::load(panels + j * ps + static_cast<size_t>(p) * V::kWidth);
+    for (int i = 0; i < M; ++i) {
+      const float av = a[static_cast<size_t>(i) * s.lda + p];
+      for (int j = 0; j < N; ++j) acc[i][j] = V::madd(av, bv[j], acc[i][j]);
+    }
+  }
+  for (int i = 0; i < M; ++i) {
+    for (int q = 0; q < P; ++q) {
+      const int j0 = (u + q) * V::kWidth;
+      Cell::template row<V>(s, r0 + i, j0, lesser(V::kWidth, s.H - j0), acc[i] + q * Cell::kGates);
+    }
+  }
 }
 
-// The last rem (< M) rows of a block, as one tile of rem rows.
-template <typename V, int M>
-inline void lstm_tail(const LstmStep& s, int k, const float* panels, size_t ps, int r0, int u, int rem) {
+// The last rem (< M) rows, as one tile of rem rows.
+template <typename V, typename Cell, int M, int P>
+inline void cell_tail(const CellStep& s, int k, const float* panels, size_t ps, int r0, int u, int rem) {
   if constexpr (M > 0) {
-    if (rem == M) return lstm_tile<V, M>(s, k, panels, ps, r0, u);
-    lstm_tail<V, M - 1>(s, k, panels, ps, r0, u, rem);
+    if (rem == M) return cell_tile<V, Cell, M, P>(s, k, panels, ps, r0, u);
+    cell_tail<V, Cell, M - 1, P>(s, k, panels, ps, r0, u, rem);
   }
 }
 
-// Unit blocks one by one (its four panels stay in cache), all rows in tiles of MR.
-template <typename V, int MR>
-void lstm_step(const LstmStep& s, const float* packed, int k) {
+// All rows of P unit blocks from u, in tiles of MR.
+template <typename V, typename Cell, int MR, int P>
+inline void cell_rows(const CellStep& s, int k, const float* packed, size_t ps, int u) {
+  const float* panels = packed + static_cast<size_t>(Cell::kGates) * u * ps;
+  int r = 0;
+  for (; r + MR <= s.bs; r += MR) cell_tile<V, Cell, MR, P>(s, k, panels, ps, r, u);
+  if (r < s.bs) cell_tail<V, Cell, MR - 1, P>(s, k, panels, ps, r, u, s.bs - r);
+}
+
+// Groups of P unit blocks one by one (their panels stay in cache while
+// every row passes), then the remaining blocks singly.
+template <typename V, typename Cell, int MR, int P>
+void cell_step(const CellStep& s, const float* packed, int k) {
   const size_t ps = static_cast<size_t>(k) * V::kWidth;
-  for (int u = s.u0; u < s.u1; ++u) {
-    const float* panels = packed + static_cast<size_t>(4 * u) * ps;
-    int r = 0;
-    for (; r + MR <= s.bs; r += MR) lstm_tile<V, MR>(s, k, panels, ps, r, u);
-    if (r < s.bs) lstm_tail<V, MR - 1>(s, k, panels, ps, r, u, s.bs - r);
-  }
+  int u = s.u0;
+  for (; u + P <= s.u1; u += P) cell_rows<V, Cell, MR, P>(s, k, packed, ps, u);
+  for (; u < s.u1; ++u) cell_rows<V, Cell, MR, 1>(s, k, packed, ps, u);
 }
 
-// The kernel table entry of an instruction set's tiles (LMR: rows per fused LSTM tile).
-template <typename V, int MR, int P_FULL, int P1, int P2, int P3, int LMR>
+// The kernel table entry of an instruction set's tiles: the GEMM's shapes
+// (see gemm), then rows per fused tile for LSTM and GRU (one unit block
+// each) and rows × unit blocks for the RNN's single gate.
+template <typename V, int MR, int P_FULL, int P1, int P2, int P3, int LstmRows, int GruRows, int RnnRows, int RnnBlocks>
 PackedGemmKernels kernels(const char* name) {
-  return {V::kWidth, name, &gemm<V, MR, P_FULL, P1, P2, P3>, &lstm_step<V, LMR>};
+  return {V::kWidth,
+          name,
+          &gemm<V, MR, P_FULL, P1, P2, P3>,
+          &cell_step<V, LstmCell, LstmRows, 1>,
+          &cell_step<V, GruCell, GruRows, 1>,
+          &cell_step<V, RnnCell, RnnRows, RnnBlocks>};
 }
 
 }  // namespace tiles

@@ -28,7 +28,7 @@ namespace {
 // Packed weights are kept per thread across calls like the other buffers, up to kKeepFloats each.
 void release_packed(HiddenWeights& w) {
   for (auto& b : w.blocks) release_if_large(b.packed.data);
-  release_if_large(w.lstm.data);
+  release_if_large(w.gates.data);
 }
 
 uint64_t splitmix64(uint64_t x) {

@@ -1,28 +1,15 @@
 // Vanilla (Elman) RNN cell: h' = act(W_ih x + b_ih + W_hh h + b_hh), act
 // tanh or relu. Saved per step: gates_at(t) = h' itself, which is all the
 // derivative needs (tanh' = 1 − h'², relu' = [h' > 0]).
-#include "activations.h"
 #include "cell.h"
 
 namespace eddy {
 
+// The GEMM and the activation run as one fused pass (packed_gemm.h).
 void rnn_forward_step(const LayerCtx& L, int t, int bs) {
-  const int H = L.H;
-  // Accumulate h·W_hhᵀ straight into the projected input.
-  float* a = L.gates_at(t);
-  hidden_gemm(L, false, 0, H, bs, recurrent_input(L, L.h, bs), H, true, a, H);
-  float* y = L.y_at(t);
-  for (int b = 0; b < bs; ++b) {
-    float* ab = a + static_cast<size_t>(b) * H;
-    if (L.relu) {
-      for (int j = 0; j < H; ++j) ab[j] = ab[j] > 0.0f ? ab[j] : 0.0f;
-    } else {
-      act().tanh(ab, ab, H);
-    }
-    float* h = L.h + static_cast<size_t>(b) * H;
-    float* yb = y + static_cast<size_t>(b) * L.ldy;
-    for (int j = 0; j < H; ++j) h[j] = yb[j] = ab[j];
-  }
+  CellStep st = fused_step_args(L, t, bs);
+  st.relu = L.relu;
+  rnn_fused_step(st, L.packed_w_hh->gates);
 }
 
 void rnn_backward_step(const LayerCtx& L, int t, int bs) {
