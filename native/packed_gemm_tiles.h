@@ -44,49 +44,45 @@ inline void tile(int k, const float* a, int lda, const float* b, size_t panel_st
   }
 }
 
-// Rows [0, m) (m ≤ MR) against panels [0, panels): P at a time, then one by one.
+// A tile of M rows against `count` (1 … P) consecutive panels.
 template <typename V, int M, int P>
-void row_tile(int n, int k, const float* a, int lda, const float* packed, bool accumulate, float* c, int ldc,
-              int first, int last) {
-  const size_t ps = static_cast<size_t>(k) * V::kWidth;
-  int j = first;
-  for (; j + P <= last; j += P) {
-    tile<V, M, P>(k, a, lda, packed + j * ps, ps, accumulate, c + j * V::kWidth, ldc, n - j * V::kWidth);
+inline void tile_n(int count, int k, const float* a, int lda, const float* b, size_t panel_stride, bool accumulate, float* c,
+                   int ldc, int cols) {
+  if constexpr (P > 1) {
+    if (count < P) return tile_n<V, M, P - 1>(count, k, a, lda, b, panel_stride, accumulate, c, ldc, cols);
   }
-  for (; j < last; ++j) tile<V, M, 1>(k, a, lda, packed + j * ps, ps, accumulate, c + j * V::kWidth, ldc, n - j * V::kWidth);
+  tile<V, M, P>(k, a, lda, b, panel_stride, accumulate, c, ldc, cols);
 }
 
-// Shapes: MR rows per tile; P_SMALL[m−1] panels per group when a block has
-// m < MR rows, P_FULL otherwise.
+// Shapes: MR rows per tile; at most P_SMALL[m−1] panels per group when a
+// block has m < MR rows, P_FULL otherwise. The panels are dealt into
+// groups of equal size (within one), so no group is left with a few
+// panels and too few accumulators in flight.
 template <typename V, int MR, int P_FULL, int P1, int P2, int P3>
 void gemm(int m, int n, int k, const float* a, int lda, const float* packed, bool accumulate, float* c, int ldc) {
   static_assert(MR == 4, "tiles of 4 rows");
+  static_assert(P1 >= P_FULL && P2 >= P_FULL && P3 >= P_FULL, "a short tile takes any group of a full block");
   const int panels = (n + V::kWidth - 1) / V::kWidth;
+  const size_t ps = static_cast<size_t>(k) * V::kWidth;
   // About 64 KB of A per block.
   const int fit = (16384 / (k > 1 ? k : 1)) / MR * MR;
   const int block = fit > MR ? fit : MR;
   for (int i0 = 0; i0 < m; i0 += block) {
     const int rows = lesser(block, m - i0);
-    const int group = rows >= MR ? P_FULL : rows == 1 ? P1 : rows == 2 ? P2 : P3;
-    for (int j0 = 0; j0 < panels; j0 += group) {
-      const int j1 = lesser(panels, j0 + group);
+    const int most = rows >= MR ? P_FULL : rows == 1 ? P1 : rows == 2 ? P2 : P3;
+    const int groups = (panels + most - 1) / most;
+    for (int g = 0; g < groups; ++g) {
+      const int j0 = panels * g / groups, count = panels * (g + 1) / groups - j0;
+      const float* b = packed + j0 * ps;
+      const int cols = n - j0 * V::kWidth;
       for (int i = i0; i < i0 + rows; i += MR) {
         const float* ai = a + static_cast<size_t>(i) * lda;
-        float* ci = c + static_cast<size_t>(i) * ldc;
+        float* ci = c + static_cast<size_t>(i) * ldc + j0 * V::kWidth;
         switch (lesser(MR, i0 + rows - i)) {
-          case 1:
-            if (group == P1) row_tile<V, 1, P1>(n, k, ai, lda, packed, accumulate, ci, ldc, j0, j1);
-            else row_tile<V, 1, P_FULL>(n, k, ai, lda, packed, accumulate, ci, ldc, j0, j1);
-            break;
-          case 2:
-            if (group == P2) row_tile<V, 2, P2>(n, k, ai, lda, packed, accumulate, ci, ldc, j0, j1);
-            else row_tile<V, 2, P_FULL>(n, k, ai, lda, packed, accumulate, ci, ldc, j0, j1);
-            break;
-          case 3:
-            if (group == P3) row_tile<V, 3, P3>(n, k, ai, lda, packed, accumulate, ci, ldc, j0, j1);
-            else row_tile<V, 3, P_FULL>(n, k, ai, lda, packed, accumulate, ci, ldc, j0, j1);
-            break;
-          default: row_tile<V, 4, P_FULL>(n, k, ai, lda, packed, accumulate, ci, ldc, j0, j1);
+          case 1: tile_n<V, 1, P1>(count, k, ai, lda, b, ps, accumulate, ci, ldc, cols); break;
+          case 2: tile_n<V, 2, P2>(count, k, ai, lda, b, ps, accumulate, ci, ldc, cols); break;
+          case 3: tile_n<V, 3, P3>(count, k, ai, lda, b, ps, accumulate, ci, ldc, cols); break;
+          default: tile_n<V, 4, P_FULL>(count, k, ai, lda, b, ps, accumulate, ci, ldc, cols);
         }
       }
     }
