@@ -51,9 +51,9 @@ struct HiddenWeights {
     PackedMatrix packed;
   };
   std::vector<Block> blocks;
-  // The forward steps of LSTM and linear-before-reset GRU without layer
-  // norm, and of the RNN, run fused (lstm_fused_step, gru_fused_step,
-  // rnn_fused_step) on this gate-interleaved packing instead of the blocks.
+  // The steps of LSTM and linear-before-reset GRU without layer norm, and
+  // of the RNN, run fused (packed_gemm.h) on this packing instead of the
+  // blocks: gate-interleaved W_hh forward, W_hh as op(B) backward.
   bool fused = false;
   PackedMatrix gates;
 };
@@ -125,8 +125,51 @@ inline CellStep fused_step_args(const LayerCtx& L, int t, int bs) {
   st.y = L.y_at(t);
   st.ldy = L.ldy;
   st.u0 = 0;
-  st.u1 = unit_blocks(L.packed_w_hh->gates);
+  st.u1 = unit_blocks(L.packed_w_hh->gates, L.H);
   return st;
+}
+
+// The step backward visits after t (t − 1, or t + 1 in the reverse
+// direction) and its live rows; bs = 0 when there is none.
+struct NextStep {
+  int t = 0, bs = 0;
+};
+
+// The fields every fused backward step shares: the GEMM of step t over
+// rows [0, bs) and the epilogue of `next` (packed_gemm.h CellBackStep).
+inline CellBackStep fused_backward_args(const LayerCtx& L, int t, int bs, NextStep next) {
+  CellBackStep st;
+  st.bs = bs;
+  st.bs_next = next.bs;
+  st.H = L.H;
+  st.a = L.gates_at(t);
+  st.lda = L.G * L.H;
+  st.mask = L.mask;
+  st.dh = L.dh;
+  st.dy = L.dy && next.bs > 0 ? L.dy_at(next.t) : nullptr;
+  st.ldy = L.ldy;
+  st.gates = next.bs > 0 ? L.gates_at(next.t) : nullptr;
+  st.u0 = 0;
+  st.u1 = unit_blocks(L.packed_w_hh->gates, L.H);
+  return st;
+}
+
+// Runs a fused backward step t of live rows [0, bs): on the first step
+// visited, the epilogue of t alone first (its dG from dh and dy), then
+// step t's GEMM with the epilogue of `next`. fill(st, next) sets the
+// cell's own fields of the step whose epilogue st runs.
+template <typename Fill>
+void run_fused_backward(const LayerCtx& L, int t, int bs, NextStep next, bool first,
+                        void (*kernel)(const CellBackStep&, const PackedMatrix&), Fill&& fill) {
+  if (first) {
+    const NextStep self{t, bs};
+    CellBackStep st = fused_backward_args(L, t, 0, self);
+    fill(st, self);
+    kernel(st, L.packed_w_hh->gates);
+  }
+  CellBackStep st = fused_backward_args(L, t, bs, next);
+  fill(st, next);
+  kernel(st, L.packed_w_hh->gates);
 }
 
 // Under recurrent dropout, dh (+)= scratch3 ⊙ mask for the live rows.
@@ -158,13 +201,15 @@ inline bool folds_b_hh(const RnnShape& s) { return !(s.cell == CellKind::kGru &&
 // One time step over live rows [0, bs): forward consumes gates_at(t) (the
 // input projection plus folded biases) and h (and c); backward turns the
 // saved activations at t into dG (pre-activation gradients, written over
-// gates_at(t)) and dh (and dc) into the gradient for step t-1.
+// gates_at(t)) and dh (and dc) into the gradient for step t-1. Fused
+// backward steps (HiddenWeights::fused) compute dG of `next` on the GEMM's
+// tiles instead, and dG of t first when t is the `first` step visited.
 void lstm_forward_step(const LayerCtx& L, int t, int bs);
-void lstm_backward_step(const LayerCtx& L, int t, int bs);
+void lstm_backward_step(const LayerCtx& L, int t, int bs, NextStep next, bool first);
 void gru_forward_step(const LayerCtx& L, int t, int bs);
-void gru_backward_step(const LayerCtx& L, int t, int bs);
+void gru_backward_step(const LayerCtx& L, int t, int bs, NextStep next, bool first);
 void rnn_forward_step(const LayerCtx& L, int t, int bs);
-void rnn_backward_step(const LayerCtx& L, int t, int bs);
+void rnn_backward_step(const LayerCtx& L, int t, int bs, NextStep next, bool first);
 
 // Gradients of the recurrent weights over all steps at once, after the
 // backward time loop: dW_hh += Σ_t dG_tᵀ h_{t-1}, db_hh += Σ_t dG_t (GRU

@@ -78,7 +78,15 @@ void gru_forward_step(const LayerCtx& L, int t, int bs) {
   }
 }
 
-void gru_backward_step(const LayerCtx& L, int t, int bs) {
+void gru_backward_step(const LayerCtx& L, int t, int bs, NextStep next, bool first) {
+  if (L.packed_w_hh->fused) {
+    // Linear-before-reset without layer norm: the GEMM's K runs over [dr, dz] and then dn_pre ⊙ r.
+    return run_fused_backward(L, t, bs, next, first, gru_fused_backward_step, [&](CellBackStep& st, NextStep n) {
+      st.a2 = L.extra_at(t, 1);
+      st.saved = n.bs > 0 ? L.extra_at(n.t, 1) : nullptr;
+      st.hprev = n.bs > 0 ? L.hprev_at(n.t) : nullptr;
+    });
+  }
   const int H = L.H, G3 = 3 * H;
   float* gates = L.gates_at(t);
   float* extra = L.extra_at(t, 1);
@@ -119,13 +127,6 @@ void gru_backward_step(const LayerCtx& L, int t, int bs) {
       ln_hh_backward(L, t, b, d, d);
     }
     hidden_gemm(L, true, 0, G3, bs, L.drp + L.row(t) * G3, G3, accumulate, dhin, H);
-    add_recurrent_grad(L, bs, true);
-    return;
-  }
-  if (L.reset_after) {
-    // dh_{t-1} += [dr, dz] · W_h{r,z} + (dn_pre ⊙ r) · W_hn
-    hidden_gemm(L, true, 0, 2 * H, bs, gates, G3, accumulate, dhin, H);
-    hidden_gemm(L, true, 2 * H, G3, bs, extra, H, true, dhin, H);
     add_recurrent_grad(L, bs, true);
     return;
   }

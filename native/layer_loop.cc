@@ -37,11 +37,11 @@ void forward_step(CellKind cell, const LayerCtx& L, int t, int bs) {
 
 namespace {
 
-void backward_step(CellKind cell, const LayerCtx& L, int t, int bs) {
+void backward_step(CellKind cell, const LayerCtx& L, int t, int bs, NextStep next, bool first) {
   switch (cell) {
-    case CellKind::kLstm: return lstm_backward_step(L, t, bs);
-    case CellKind::kGru: return gru_backward_step(L, t, bs);
-    default: return rnn_backward_step(L, t, bs);
+    case CellKind::kLstm: return lstm_backward_step(L, t, bs, next, first);
+    case CellKind::kGru: return gru_backward_step(L, t, bs, next, first);
+    default: return rnn_backward_step(L, t, bs, next, first);
   }
 }
 
@@ -125,10 +125,19 @@ void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, 
 
 void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse) {
   const int H = s.H, GH = s.gates() * s.H;
+  bool first = true;
   for (int step = s.T - 1; step >= 0; --step) {
     const int t = reverse ? s.T - 1 - step : step;
     const int bs = g.batch_sizes[t];
-    if (bs > 0) backward_step(cell, L, t, bs);
+    NextStep next;
+    if (step > 0) {
+      next.t = reverse ? t + 1 : t - 1;
+      next.bs = g.batch_sizes[next.t];
+    }
+    if (bs > 0) {
+      backward_step(cell, L, t, bs, next, first);
+      first = false;
+    }
     // Rows past their sequence's end contribute nothing to the weight GEMMs.
     if (bs < g.size) {
       std::memset(L.gates_at(t) + static_cast<size_t>(bs) * GH, 0, sizeof(float) * (g.size - bs) * GH);
@@ -182,13 +191,14 @@ void project_input(const RnnShape& s, const RnnParams& p, int k, const PackedMat
 
 void pack_hidden_weights(HiddenWeights& w, const RnnShape& s, const float* w_hh, bool backward) {
   const int H = s.H, GH = s.gates() * H;
-  // The blocks of W_hh each cell's step multiplies by (gru.cc): the GRU
-  // takes its candidate rows apart in the reset-before form and, without
-  // layer norm, in the backward step of the linear-before-reset form.
-  const bool gru_split = s.cell == CellKind::kGru && (!s.reset_after || (backward && !s.layer_norm));
-  w.fused = !backward && !s.layer_norm && !(s.cell == CellKind::kGru && !s.reset_after);
+  // The blocks of W_hh each unfused step multiplies by (gru.cc): the GRU
+  // takes its candidate rows apart in the reset-before form.
+  const bool gru_split = s.cell == CellKind::kGru && !s.reset_after;
+  w.fused = !s.layer_norm && !gru_split;
   std::vector<std::pair<int, int>> blocks;
-  if (w.fused) {
+  if (w.fused && backward) {
+    pack_b(w.gates, false, w_hh, H, GH, H);
+  } else if (w.fused) {
     pack_gate_hidden(w.gates, w_hh, s.gates(), H);
   } else if (gru_split) {
     blocks = {{0, 2 * H}, {2 * H, GH}};

@@ -60,7 +60,13 @@ void lstm_forward_step(const LayerCtx& L, int t, int bs) {
   }
 }
 
-void lstm_backward_step(const LayerCtx& L, int t, int bs) {
+void lstm_backward_step(const LayerCtx& L, int t, int bs, NextStep next, bool first) {
+  if (L.packed_w_hh->fused) {
+    return run_fused_backward(L, t, bs, next, first, lstm_fused_backward_step, [&](CellBackStep& st, NextStep n) {
+      st.dc = L.dc;
+      st.saved = n.bs > 0 ? L.extra_at(n.t, 2) : nullptr;
+    });
+  }
   const int H = L.H, G4 = 4 * H;
   float* gates = L.gates_at(t);
   const float* saved = L.extra_at(t, 2);

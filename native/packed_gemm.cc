@@ -19,6 +19,11 @@ struct V {
     float v[kWidth];
   };
   static Reg zero() { return Reg{}; }
+  static Reg set(float a) {
+    Reg r;
+    for (int j = 0; j < kWidth; ++j) r.v[j] = a;
+    return r;
+  }
   static Reg load(const float* p) {
     Reg r;
     std::memcpy(r.v, p, sizeof r.v);
@@ -53,6 +58,10 @@ struct V {
     for (int j = 0; j < kWidth; ++j) a.v[j] = a.v[j] > 0.0f ? a.v[j] : 0.0f;
     return a;
   }
+  static Reg where_positive(const Reg& x, Reg y) {
+    for (int j = 0; j < kWidth; ++j) y.v[j] = x.v[j] > 0.0f ? y.v[j] : 0.0f;
+    return y;
+  }
   static Reg fma(const Reg& a, const Reg& b, Reg c) {
     for (int j = 0; j < kWidth; ++j) c.v[j] = a.v[j] * b.v[j] + c.v[j];
     return c;
@@ -69,8 +78,8 @@ struct V {
 
 }  // namespace
 
-const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 2, 4, 4, 2, 2, 2, 4, 2>(
-    "generic 4x(8x2) packed, fused lstm 2x(8x4), gru 2x(8x3), rnn 4x(8x2)");
+const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 2, 4, 4, 2, 2, 2, 4, 2, 4, 2>(
+    "generic 4x(8x2) packed, fused lstm 2x(8x4), gru 2x(8x3), rnn 4x(8x2), backward 4x(8x2)");
 
 }  // namespace generic
 
@@ -122,7 +131,7 @@ void pack_gate_hidden(PackedMatrix& out, const float* w_hh, int G, int H) {
   pack_b(out, true, order.data(), H, H, blocks * G * w);
 }
 
-int unit_blocks(const PackedMatrix& w) { return w.width > 0 ? (w.k + w.width - 1) / w.width : 0; }
+int unit_blocks(const PackedMatrix& w, int H) { return w.width > 0 ? (H + w.width - 1) / w.width : 0; }
 
 void lstm_fused_step(const CellStep& s, const PackedMatrix& w) {
   if (s.bs > 0 && s.u0 < s.u1) kernels_for(w.isa).lstm_step(s, w.data.data(), w.k);
@@ -134,6 +143,18 @@ void gru_fused_step(const CellStep& s, const PackedMatrix& w) {
 
 void rnn_fused_step(const CellStep& s, const PackedMatrix& w) {
   if (s.bs > 0 && s.u0 < s.u1) kernels_for(w.isa).rnn_step(s, w.data.data(), w.k);
+}
+
+void lstm_fused_backward_step(const CellBackStep& s, const PackedMatrix& w) {
+  if (s.u0 < s.u1) kernels_for(w.isa).lstm_back(s, w.data.data(), w.k);
+}
+
+void gru_fused_backward_step(const CellBackStep& s, const PackedMatrix& w) {
+  if (s.u0 < s.u1) kernels_for(w.isa).gru_back(s, w.data.data(), w.k);
+}
+
+void rnn_fused_backward_step(const CellBackStep& s, const PackedMatrix& w) {
+  if (s.u0 < s.u1) kernels_for(w.isa).rnn_back(s, w.data.data(), w.k);
 }
 
 void packed_gemm(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc) {

@@ -69,6 +69,41 @@ struct CellStep {
   int u0 = 0, u1 = 0;            // blocks of `width` hidden units to run
 };
 
+// One backward step fused the same way, across two steps: the recurrent
+// GEMM of step t, dh_{t-1} = dG_t · W_hh (W_hh packed by pack_b as op(B),
+// k = G·H, n = H: one panel per block of units), for rows [0, bs) and unit
+// blocks [u0, u1), and on its output tiles the gate gradients of step
+// t − 1 (the step backward visits next), for its rows [0, bs_next):
+//   LSTM: from dh = dh_{t-1} + dy, i, f, g, o, c_{t-2}, tanh(c_{t-1}) and dc:
+//     dG = [di, df, dg, do] (pre-activation), dc ← (dc + dh ⊙ o ⊙ (1 − tanh²)) ⊙ f;
+//   GRU (linear before reset): dh = dh_buf + dh_{t-1} + dy (dh_buf: the
+//     direct path z ⊙ dh left by the step before), dG = [dr, dz, dn_pre],
+//     saved ← dn_pre ⊙ r (the candidate's hidden-side gradient, the second
+//     K segment of the next GEMM), dh_buf ← z ⊙ dh;
+//   RNN: dG = dh ⊙ (1 − h'²), or dh ⊙ [h' > 0].
+// Rows in [bs, bs_next) have no GEMM part (their sequences end at t − 1:
+// dh_buf carries the final state's gradient); rows in [bs_next, bs) have
+// no step t − 1 (the reverse direction's sequences start at t, and every
+// row after the last step): their dh_{-1} is stored in dh (GRU: dh_buf
+// plus the GEMM's part). With bs = 0 the call is the epilogue alone (the
+// first step visited). Recurrent dropout multiplies the GEMM's part by the mask.
+struct CellBackStep {
+  int bs = 0, bs_next = 0, H = 0;
+  const float* a = nullptr;       // dG_t [bs, G·H] (GRU: its first 2H columns, dr and dz)
+  int lda = 0;
+  const float* a2 = nullptr;      // GRU: dn_pre ⊙ r of step t [bs, H], the K columns [2H, 3H)
+  const float* mask = nullptr;    // [bs, H] recurrent dropout mask, or null
+  float* dh = nullptr;            // [bs_next, H] dh_buf in; out as above
+  float* dc = nullptr;            // LSTM [bs_next, H] in and out
+  const float* dy = nullptr;      // dL/dy of step t − 1 at dy + r·ldy, or null
+  int ldy = 0;
+  float* gates = nullptr;         // step t − 1: activated gates in (RNN: h'), dG out [bs_next, G·H]
+  float* saved = nullptr;         // step t − 1: LSTM [c_{t-2}, tanh(c_{t-1})] [bs_next, 2H]; GRU W_hn h + b_hn in, dn_pre ⊙ r out [bs_next, H]
+  const float* hprev = nullptr;   // GRU: h_{t-2} [bs_next, H]
+  bool relu = false;              // RNN
+  int u0 = 0, u1 = 0;
+};
+
 // One instruction set's kernels (packed_gemm_<isa>.cc).
 struct PackedGemmKernels {
   int width;
@@ -77,18 +112,25 @@ struct PackedGemmKernels {
   void (*lstm_step)(const CellStep& s, const float* packed, int k);
   void (*gru_step)(const CellStep& s, const float* packed, int k);
   void (*rnn_step)(const CellStep& s, const float* packed, int k);
+  void (*lstm_back)(const CellBackStep& s, const float* packed, int k);
+  void (*gru_back)(const CellBackStep& s, const float* packed, int k);
+  void (*rnn_back)(const CellBackStep& s, const float* packed, int k);
 };
 
 // Packs W_hh (G·H × H, G gate blocks of H rows) for the fused steps: for
 // each block of `width` hidden units the G gates' panels side by side, each
 // block zero-padded to `width` units (for G = 1 this is pack_b's layout).
 void pack_gate_hidden(PackedMatrix& out, const float* w_hh, int G, int H);
-// How many unit blocks a matrix packed by pack_gate_hidden has.
-int unit_blocks(const PackedMatrix& w);
+// How many blocks of the kernel width H hidden units make, in W_hh packed
+// by pack_gate_hidden (forward) or by pack_b as op(B) = W_hh (backward).
+int unit_blocks(const PackedMatrix& w, int H);
 // Run s over the unit blocks [s.u0, s.u1) on the calling thread.
 void lstm_fused_step(const CellStep& s, const PackedMatrix& w);
 void gru_fused_step(const CellStep& s, const PackedMatrix& w);
 void rnn_fused_step(const CellStep& s, const PackedMatrix& w);
+void lstm_fused_backward_step(const CellBackStep& s, const PackedMatrix& w);
+void gru_fused_backward_step(const CellBackStep& s, const PackedMatrix& w);
+void rnn_fused_backward_step(const CellBackStep& s, const PackedMatrix& w);
 
 namespace generic {
 extern const PackedGemmKernels kPackedGemm;

@@ -20,6 +20,7 @@ struct V {
   static constexpr int kWidth = 8;
   using Reg = __m256;
   static Reg zero() { return _mm256_setzero_ps(); }
+  static Reg set(float a) { return _mm256_set1_ps(a); }
   static Reg load(const float* p) { return _mm256_loadu_ps(p); }
   static Reg madd(float a, Reg b, Reg acc) { return _mm256_fmadd_ps(_mm256_set1_ps(a), b, acc); }
   static void store(float* c, Reg v, int n, bool accumulate) {
@@ -48,6 +49,7 @@ struct V {
   static Reg sub(Reg a, Reg b) { return _mm256_sub_ps(a, b); }
   static Reg mul(Reg a, Reg b) { return _mm256_mul_ps(a, b); }
   static Reg relu(Reg a) { return _mm256_max_ps(a, zero()); }
+  static Reg where_positive(Reg x, Reg y) { return _mm256_and_ps(_mm256_cmp_ps(x, zero(), _CMP_GT_OQ), y); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
   static Reg sigmoid(Reg x) { return vec::sigmoid<Reg, I8>(x); }
   static Reg tanh(Reg x) { return vec::tanh<Reg, I8>(x); }
@@ -55,8 +57,8 @@ struct V {
 
 }  // namespace
 
-const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 3, 8, 6, 4, 3, 4, 4, 3>(
-    "avx2 4x(8x3) packed, fused lstm 3x(8x4), gru 4x(8x3), rnn 4x(8x3)");
+const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 3, 8, 6, 4, 3, 4, 4, 3, 4, 3>(
+    "avx2 4x(8x3) packed, fused lstm 3x(8x4), gru 4x(8x3), rnn 4x(8x3), backward 4x(8x3)");
 
 }  // namespace avx2
 }  // namespace eddy

@@ -26,6 +26,7 @@ struct V {
   static constexpr int kWidth = 16;
   using Reg = __m512;
   static Reg zero() { return _mm512_setzero_ps(); }
+  static Reg set(float a) { return _mm512_set1_ps(a); }
   static Reg load(const float* p) { return _mm512_loadu_ps(p); }
   static Reg madd(float a, Reg b, Reg acc) { return _mm512_fmadd_ps(_mm512_set1_ps(a), b, acc); }
   static void store(float* c, Reg v, int n, bool accumulate) {
@@ -40,6 +41,7 @@ struct V {
   static Reg sub(Reg a, Reg b) { return _mm512_sub_ps(a, b); }
   static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
   static Reg relu(Reg a) { return _mm512_max_ps(a, zero()); }
+  static Reg where_positive(Reg x, Reg y) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, zero(), _CMP_GT_OQ), y); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
   static Reg sigmoid(Reg x) { return vec::sigmoid<Reg, I16>(x); }
   static Reg tanh(Reg x) { return vec::tanh<Reg, I16>(x); }
@@ -47,8 +49,8 @@ struct V {
 
 }  // namespace
 
-const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 6, 8, 8, 6, 6, 8, 6, 4>(
-    "avx512 4x(16x6) packed, fused lstm 6x(16x4), gru 8x(16x3), rnn 6x(16x4)");
+const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 6, 8, 8, 6, 6, 8, 6, 4, 6, 4>(
+    "avx512 4x(16x6) packed, fused lstm 6x(16x4), gru 8x(16x3), rnn 6x(16x4), backward 6x(16x4)");
 
 }  // namespace avx512
 }  // namespace eddy

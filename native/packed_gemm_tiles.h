@@ -91,7 +91,8 @@ void gemm(int m, int n, int k, const float* a, int lda, const float* packed, boo
 
 // ---- The fused cell steps (CellStep in packed_gemm.h). The vector type
 // also supplies add, sub, mul, fma (a·b + c), relu, loadn/storen (the first
-// n lanes), sigmoid and tanh. A cell is its gate count, the epilogue of one
+// n lanes), sigmoid and tanh; the backward steps also set (a broadcast) and
+// where_positive(x, y) (y where x > 0, else 0). A cell is its gate count, the epilogue of one
 // row over the units [j0, j0 + n) of a block (acc: a · W_hhᵀ for its G gates
 // of those units) and the operands that epilogue reads, fetched while the
 // K loop runs (the input projection is long out of cache by then).
@@ -217,6 +218,31 @@ inline void cell_tail(const CellStep& s, int k, const float* panels, size_t ps, 
   }
 }
 
+// Compile-time panel counts for a count known at run time: fn(Count<c>())
+// for count c in 1 … P.
+template <int N>
+struct Count {
+  static constexpr int value = N;
+};
+template <int P, typename Fn>
+inline void with_count(int count, Fn&& fn) {
+  if constexpr (P > 1) {
+    if (count < P) return with_count<P - 1>(count, fn);
+  }
+  fn(Count<P>());
+}
+
+// Unit blocks [u0, u1) dealt into groups of at most P of equal size (within
+// one): fn(u, Count<size>()) for each group.
+template <int P, typename Fn>
+inline void for_unit_groups(int u0, int u1, Fn&& fn) {
+  const int blocks = u1 - u0, groups = (blocks + P - 1) / P;
+  for (int g = 0; g < groups; ++g) {
+    const int u = u0 + blocks * g / groups;
+    with_count<P>(u0 + blocks * (g + 1) / groups - u, [&](auto c) { fn(u, c); });
+  }
+}
+
 // All rows of P unit blocks from u, in tiles of MR.
 template <typename V, typename Cell, int MR, int P>
 inline void cell_rows(const CellStep& s, int k, const float* packed, size_t ps, int u) {
@@ -226,27 +252,184 @@ inline void cell_rows(const CellStep& s, int k, const float* packed, size_t ps, 
   if (r < s.bs) cell_tail<V, Cell, MR - 1, P>(s, k, panels, ps, r, u, s.bs - r);
 }
 
-// Groups of P unit blocks one by one (their panels stay in cache while
-// every row passes), then the remaining blocks singly.
+// Groups of up to P unit blocks one by one (their panels stay in cache
+// while every row passes).
 template <typename V, typename Cell, int MR, int P>
 void cell_step(const CellStep& s, const float* packed, int k) {
   const size_t ps = static_cast<size_t>(k) * V::kWidth;
-  int u = s.u0;
-  for (; u + P <= s.u1; u += P) cell_rows<V, Cell, MR, P>(s, k, packed, ps, u);
-  for (; u < s.u1; ++u) cell_rows<V, Cell, MR, 1>(s, k, packed, ps, u);
+  for_unit_groups<P>(s.u0, s.u1, [&](int u, auto c) { cell_rows<V, Cell, MR, decltype(c)::value>(s, k, packed, ps, u); });
+}
+
+// ---- The fused backward steps (CellBackStep in packed_gemm.h). A cell is
+// whether the GEMM's part adds to dh_buf (kDirect, GRU) or replaces it,
+// the epilogue of one row of step t − 1 over the units [j0, j0 + n) given
+// dL/dh there (dy not yet added), and the operands it reads.
+
+struct LstmBack {
+  static constexpr bool kDirect = false;
+  static void prefetch(const CellBackStep& s, int r, int j0) {
+    const size_t H = static_cast<size_t>(s.H);
+    const float* gr = s.gates + r * 4 * H + j0;
+    for (int g = 0; g < 4; ++g) __builtin_prefetch(gr + g * H, 1);
+    __builtin_prefetch(s.saved + r * 2 * H + j0);
+    __builtin_prefetch(s.saved + r * 2 * H + H + j0);
+    __builtin_prefetch(s.dc + r * H + j0, 1);
+  }
+  template <typename V>
+  static void row(const CellBackStep& s, int r, int j0, int n, typename V::Reg dh) {
+    using R = typename V::Reg;
+    const size_t H = static_cast<size_t>(s.H);
+    float* gr = s.gates + r * 4 * H + j0;
+    const float* sr = s.saved + r * 2 * H + j0;
+    float* dcr = s.dc + r * H + j0;
+    const R one = V::set(1.0f);
+    const R i = V::loadn(gr, n), f = V::loadn(gr + H, n), g = V::loadn(gr + 2 * H, n), o = V::loadn(gr + 3 * H, n);
+    const R cp = V::loadn(sr, n), tc = V::loadn(sr + H, n);
+    const R dtc = V::mul(V::mul(dh, o), V::sub(one, V::mul(tc, tc)));
+    const R dc = V::add(V::loadn(dcr, n), dtc);
+    V::storen(gr, V::mul(V::mul(dc, g), V::mul(i, V::sub(one, i))), n);
+    V::storen(gr + H, V::mul(V::mul(dc, cp), V::mul(f, V::sub(one, f))), n);
+    V::storen(gr + 2 * H, V::mul(V::mul(dc, i), V::sub(one, V::mul(g, g))), n);
+    V::storen(gr + 3 * H, V::mul(V::mul(dh, tc), V::mul(o, V::sub(one, o))), n);
+    V::storen(dcr, V::mul(dc, f), n);
+  }
+};
+
+struct GruBack {
+  static constexpr bool kDirect = true;
+  static void prefetch(const CellBackStep& s, int r, int j0) {
+    const size_t H = static_cast<size_t>(s.H);
+    const float* gr = s.gates + r * 3 * H + j0;
+    for (int g = 0; g < 3; ++g) __builtin_prefetch(gr + g * H, 1);
+    __builtin_prefetch(s.saved + r * H + j0, 1);
+    __builtin_prefetch(s.hprev + r * H + j0);
+  }
+  template <typename V>
+  static void row(const CellBackStep& s, int r, int j0, int n, typename V::Reg dh) {
+    using R = typename V::Reg;
+    const size_t H = static_cast<size_t>(s.H);
+    float* gr = s.gates + r * 3 * H + j0;
+    float* er = s.saved + r * H + j0;
+    const R one = V::set(1.0f);
+    const R rg = V::loadn(gr, n), zg = V::loadn(gr + H, n), ng = V::loadn(gr + 2 * H, n);
+    const R dn = V::mul(V::mul(dh, V::sub(one, zg)), V::sub(one, V::mul(ng, ng)));
+    const R hp = V::loadn(s.hprev + r * H + j0, n);
+    V::storen(gr, V::mul(V::mul(dn, V::loadn(er, n)), V::mul(rg, V::sub(one, rg))), n);
+    V::storen(gr + H, V::mul(V::mul(dh, V::sub(hp, ng)), V::mul(zg, V::sub(one, zg))), n);
+    V::storen(gr + 2 * H, dn, n);
+    V::storen(er, V::mul(dn, rg), n);
+    V::storen(s.dh + r * H + j0, V::mul(dh, zg), n);
+  }
+};
+
+struct RnnBack {
+  static constexpr bool kDirect = false;
+  static void prefetch(const CellBackStep& s, int r, int j0) { __builtin_prefetch(s.gates + static_cast<size_t>(r) * s.H + j0, 1); }
+  template <typename V>
+  static void row(const CellBackStep& s, int r, int j0, int n, typename V::Reg dh) {
+    float* gr = s.gates + static_cast<size_t>(r) * s.H + j0;
+    const typename V::Reg h = V::loadn(gr, n);
+    const typename V::Reg d = s.relu ? V::where_positive(h, dh) : V::mul(dh, V::sub(V::set(1.0f), V::mul(h, h)));
+    V::storen(gr, d, n);
+  }
+};
+
+// Row r of the units [j0, j0 + n): dL/dh_{t-1} from the GEMM's part d (when
+// gemm), dh_buf and dy, then the cell's epilogue for step t − 1 (or, for a
+// row without one, dh_{-1} stored).
+template <typename V, typename Cell>
+inline void back_row(const CellBackStep& s, int r, int j0, int n, typename V::Reg d, bool gemm) {
+  float* dhr = s.dh + static_cast<size_t>(r) * s.H + j0;
+  if (gemm && s.mask) d = V::mul(d, V::loadn(s.mask + static_cast<size_t>(r) * s.H + j0, n));
+  typename V::Reg dh = !gemm ? V::loadn(dhr, n) : Cell::kDirect ? V::add(V::loadn(dhr, n), d) : d;
+  if (r >= s.bs_next) return V::storen(dhr, dh, n);
+  if (s.dy) dh = V::add(dh, V::loadn(s.dy + static_cast<size_t>(r) * s.ldy + j0, n));
+  Cell::template row<V>(s, r, j0, n, dh);
+}
+
+// Rows [r0, r0 + M) of the P unit blocks from u (panels of op(B) = W_hh,
+// one per block, at `panels`): the GEMM over the K segments of a (k1
+// columns) and a2 (the rest), then each row's epilogue.
+template <typename V, typename Cell, int M, int P>
+inline void back_tile(const CellBackStep& s, int k1, int k, const float* panels, size_t ps, int r0, int u) {
+  for (int i = 0; i < M && r0 + i < s.bs_next; ++i)
+    for (int q = 0; q < P; ++q) Cell::prefetch(s, r0 + i, (u + q) * V::kWidth);
+  typename V::Reg acc[M][P];
+  for (int i = 0; i < M; ++i)
+    for (int q = 0; q < P; ++q) acc[i][q] = V::zero();
+  const float* a = s.a + static_cast<size_t>(r0) * s.lda;
+  for (int p = 0; p < k1; ++p) {
+    typename V::Reg bv[P];
+    for (int q = 0; q < P; ++q) bv[q] = V::load(panels + q * ps + static_cast<size_t>(p) * V::kWidth);
+    for (int i = 0; i < M; ++i) {
+      const float av = a[static_cast<size_t>(i) * s.lda + p];
+      for (int q = 0; q < P; ++q) acc[i][q] = V::madd(av, bv[q], acc[i][q]);
+    }
+  }
+  const float* a2 = s.a2 + static_cast<size_t>(r0) * s.H;  // K column k1 + p is a2's column p
+  for (int p = 0; p < k - k1; ++p) {
+    typename V::Reg bv[P];
+    for (int q = 0; q < P; ++q) bv[q] = V::load(panels + q * ps + static_cast<size_t>(k1 + p) * V::kWidth);
+    for (int i = 0; i < M; ++i) {
+      const float av = a2[static_cast<size_t>(i) * s.H + p];
+      for (int q = 0; q < P; ++q) acc[i][q] = V::madd(av, bv[q], acc[i][q]);
+    }
+  }
+  for (int i = 0; i < M; ++i) {
+    for (int q = 0; q < P; ++q) {
+      const int j0 = (u + q) * V::kWidth;
+      back_row<V, Cell>(s, r0 + i, j0, lesser(V::kWidth, s.H - j0), acc[i][q], true);
+    }
+  }
+}
+
+template <typename V, typename Cell, int M, int P>
+inline void back_tail(const CellBackStep& s, int k1, int k, const float* panels, size_t ps, int r0, int u, int rem) {
+  if constexpr (M > 0) {
+    if (rem == M) return back_tile<V, Cell, M, P>(s, k1, k, panels, ps, r0, u);
+    back_tail<V, Cell, M - 1, P>(s, k1, k, panels, ps, r0, u, rem);
+  }
+}
+
+// Groups of up to P unit blocks; in each, the GEMM rows in tiles of MR,
+// then the rows without a GEMM part.
+template <typename V, typename Cell, int MR, int P>
+void back_step(const CellBackStep& s, const float* packed, int k) {
+  const size_t ps = static_cast<size_t>(k) * V::kWidth;
+  // GRU: dG's first 2H columns from a, the candidate's H from a2.
+  const int k1 = s.a2 ? k - s.H : k;
+  const int rows = s.bs > s.bs_next ? s.bs : s.bs_next;
+  for_unit_groups<P>(s.u0, s.u1, [&](int u, auto c) {
+    constexpr int C = decltype(c)::value;
+    const float* panels = packed + u * ps;
+    int r = 0;
+    for (; r + MR <= s.bs; r += MR) back_tile<V, Cell, MR, C>(s, k1, k, panels, ps, r, u);
+    if (r < s.bs) back_tail<V, Cell, MR - 1, C>(s, k1, k, panels, ps, r, u, s.bs - r);
+    for (r = s.bs; r < rows; ++r) {
+      for (int q = 0; q < C; ++q) {
+        const int j0 = (u + q) * V::kWidth;
+        back_row<V, Cell>(s, r, j0, lesser(V::kWidth, s.H - j0), V::zero(), false);
+      }
+    }
+  });
 }
 
 // The kernel table entry of an instruction set's tiles: the GEMM's shapes
 // (see gemm), then rows per fused tile for LSTM and GRU (one unit block
-// each) and rows × unit blocks for the RNN's single gate.
-template <typename V, int MR, int P_FULL, int P1, int P2, int P3, int LstmRows, int GruRows, int RnnRows, int RnnBlocks>
+// each), rows × unit blocks for the RNN's single gate, and rows × unit
+// blocks of the backward steps.
+template <typename V, int MR, int P_FULL, int P1, int P2, int P3, int LstmRows, int GruRows, int RnnRows, int RnnBlocks,
+          int BackRows, int BackBlocks>
 PackedGemmKernels kernels(const char* name) {
   return {V::kWidth,
           name,
           &gemm<V, MR, P_FULL, P1, P2, P3>,
           &cell_step<V, LstmCell, LstmRows, 1>,
           &cell_step<V, GruCell, GruRows, 1>,
-          &cell_step<V, RnnCell, RnnRows, RnnBlocks>};
+          &cell_step<V, RnnCell, RnnRows, RnnBlocks>,
+          &back_step<V, LstmBack, BackRows, BackBlocks>,
+          &back_step<V, GruBack, BackRows, BackBlocks>,
+          &back_step<V, RnnBack, BackRows, BackBlocks>};
 }
 
 }  // namespace tiles

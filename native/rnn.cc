@@ -12,21 +12,9 @@ void rnn_forward_step(const LayerCtx& L, int t, int bs) {
   rnn_fused_step(st, L.packed_w_hh->gates);
 }
 
-void rnn_backward_step(const LayerCtx& L, int t, int bs) {
-  const int H = L.H;
-  float* a = L.gates_at(t);
-  const float* dy = L.dy ? L.dy_at(t) : nullptr;
-  for (int b = 0; b < bs; ++b) {
-    float* ab = a + static_cast<size_t>(b) * H;
-    const float* dh = L.dh + static_cast<size_t>(b) * H;
-    const float* dyb = dy ? dy + static_cast<size_t>(b) * L.ldy : nullptr;
-    for (int j = 0; j < H; ++j) {
-      const float g = dh[j] + (dyb ? dyb[j] : 0.0f);
-      ab[j] = L.relu ? (ab[j] > 0.0f ? g : 0.0f) : g * (1.0f - ab[j] * ab[j]);
-    }
-  }
-  hidden_gemm(L, true, 0, H, bs, a, H, false, recurrent_grad(L), H);
-  add_recurrent_grad(L, bs, false);
+// Fused with the recurrent GEMM too: dG of the next step visited on the GEMM's tiles.
+void rnn_backward_step(const LayerCtx& L, int t, int bs, NextStep next, bool first) {
+  run_fused_backward(L, t, bs, next, first, rnn_fused_backward_step, [&](CellBackStep& st, NextStep) { st.relu = L.relu; });
 }
 
 }  // namespace eddy
