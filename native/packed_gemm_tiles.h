@@ -17,6 +17,10 @@
 // No std:: templates here: this file is compiled with wider instruction
 // sets, and a shared inline instantiation could be picked up by baseline code.
 
+// The epilogues are forced inline: called out of line, a row's
+// accumulators would go through memory.
+#define EDDY_TILE_INLINE inline __attribute__((always_inline))
+
 namespace eddy {
 namespace tiles {
 
@@ -106,7 +110,7 @@ struct LstmCell {
     __builtin_prefetch(s.c + r * H + j0, 1);
   }
   template <typename V>
-  static void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
+  static EDDY_TILE_INLINE void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
     const size_t H = static_cast<size_t>(s.H);
     float* gr = s.gates + r * 4 * H + j0;
     const typename V::Reg gi = V::sigmoid(V::add(V::loadn(gr, n), acc[0]));
@@ -142,7 +146,7 @@ struct GruCell {
     __builtin_prefetch(s.h + r * H + j0, 1);
   }
   template <typename V>
-  static void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
+  static EDDY_TILE_INLINE void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
     const size_t H = static_cast<size_t>(s.H);
     float* gr = s.gates + r * 3 * H + j0;
     typename V::Reg hr = acc[0], hz = acc[1], hn = acc[2];
@@ -171,7 +175,7 @@ struct RnnCell {
   static constexpr int kGates = 1;
   static void prefetch(const CellStep& s, int r, int j0) { __builtin_prefetch(s.gates + static_cast<size_t>(r) * s.H + j0, 1); }
   template <typename V>
-  static void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
+  static EDDY_TILE_INLINE void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
     const size_t H = static_cast<size_t>(s.H);
     float* gr = s.gates + r * H + j0;
     const typename V::Reg pre = V::add(V::loadn(gr, n), acc[0]);
@@ -253,10 +257,16 @@ inline void cell_rows(const CellStep& s, int k, const float* packed, size_t ps, 
 }
 
 // Groups of up to P unit blocks one by one (their panels stay in cache
-// while every row passes).
-template <typename V, typename Cell, int MR, int P>
+// while every row passes). A single row (one stream) takes up to P1 blocks
+// a tile instead, so that enough independent accumulators hide the FMA
+// latency; a row's arithmetic is the same either way.
+template <typename V, typename Cell, int MR, int P, int P1>
 void cell_step(const CellStep& s, const float* packed, int k) {
   const size_t ps = static_cast<size_t>(k) * V::kWidth;
+  if (s.bs == 1) {
+    for_unit_groups<P1>(s.u0, s.u1, [&](int u, auto c) { cell_rows<V, Cell, 1, decltype(c)::value>(s, k, packed, ps, u); });
+    return;
+  }
   for_unit_groups<P>(s.u0, s.u1, [&](int u, auto c) { cell_rows<V, Cell, MR, decltype(c)::value>(s, k, packed, ps, u); });
 }
 
@@ -276,7 +286,7 @@ struct LstmBack {
     __builtin_prefetch(s.dc + r * H + j0, 1);
   }
   template <typename V>
-  static void row(const CellBackStep& s, int r, int j0, int n, typename V::Reg dh) {
+  static EDDY_TILE_INLINE void row(const CellBackStep& s, int r, int j0, int n, typename V::Reg dh) {
     using R = typename V::Reg;
     const size_t H = static_cast<size_t>(s.H);
     float* gr = s.gates + r * 4 * H + j0;
@@ -305,7 +315,7 @@ struct GruBack {
     __builtin_prefetch(s.hprev + r * H + j0);
   }
   template <typename V>
-  static void row(const CellBackStep& s, int r, int j0, int n, typename V::Reg dh) {
+  static EDDY_TILE_INLINE void row(const CellBackStep& s, int r, int j0, int n, typename V::Reg dh) {
     using R = typename V::Reg;
     const size_t H = static_cast<size_t>(s.H);
     float* gr = s.gates + r * 3 * H + j0;
@@ -326,7 +336,7 @@ struct RnnBack {
   static constexpr bool kDirect = false;
   static void prefetch(const CellBackStep& s, int r, int j0) { __builtin_prefetch(s.gates + static_cast<size_t>(r) * s.H + j0, 1); }
   template <typename V>
-  static void row(const CellBackStep& s, int r, int j0, int n, typename V::Reg dh) {
+  static EDDY_TILE_INLINE void row(const CellBackStep& s, int r, int j0, int n, typename V::Reg dh) {
     float* gr = s.gates + static_cast<size_t>(r) * s.H + j0;
     const typename V::Reg h = V::loadn(gr, n);
     const typename V::Reg d = s.relu ? V::where_positive(h, dh) : V::mul(dh, V::sub(V::set(1.0f), V::mul(h, h)));
@@ -338,7 +348,7 @@ struct RnnBack {
 // gemm), dh_buf and dy, then the cell's epilogue for step t − 1 (or, for a
 // row without one, dh_{-1} stored).
 template <typename V, typename Cell>
-inline void back_row(const CellBackStep& s, int r, int j0, int n, typename V::Reg d, bool gemm) {
+EDDY_TILE_INLINE void back_row(const CellBackStep& s, int r, int j0, int n, typename V::Reg d, bool gemm) {
   float* dhr = s.dh + static_cast<size_t>(r) * s.H + j0;
   if (gemm && s.mask) d = V::mul(d, V::loadn(s.mask + static_cast<size_t>(r) * s.H + j0, n));
   typename V::Reg dh = !gemm ? V::loadn(dhr, n) : Cell::kDirect ? V::add(V::loadn(dhr, n), d) : d;
@@ -391,46 +401,59 @@ inline void back_tail(const CellBackStep& s, int k1, int k, const float* panels,
   }
 }
 
-// Groups of up to P unit blocks; in each, the GEMM rows in tiles of MR,
-// then the rows without a GEMM part.
-template <typename V, typename Cell, int MR, int P>
+// The C unit blocks from u: the GEMM rows in tiles of MR, then the rows
+// without a GEMM part.
+template <typename V, typename Cell, int MR, int C>
+inline void back_rows(const CellBackStep& s, int k1, int k, const float* packed, size_t ps, int u) {
+  const float* panels = packed + u * ps;
+  int r = 0;
+  for (; r + MR <= s.bs; r += MR) back_tile<V, Cell, MR, C>(s, k1, k, panels, ps, r, u);
+  if (r < s.bs) back_tail<V, Cell, MR - 1, C>(s, k1, k, panels, ps, r, u, s.bs - r);
+  const int rows = s.bs > s.bs_next ? s.bs : s.bs_next;
+  for (r = s.bs; r < rows; ++r) {
+    for (int q = 0; q < C; ++q) {
+      const int j0 = (u + q) * V::kWidth;
+      back_row<V, Cell>(s, r, j0, lesser(V::kWidth, s.H - j0), V::zero(), false);
+    }
+  }
+}
+
+// Groups of up to P unit blocks (P1 for a single row, as in cell_step).
+template <typename V, typename Cell, int MR, int P, int P1>
 void back_step(const CellBackStep& s, const float* packed, int k) {
   const size_t ps = static_cast<size_t>(k) * V::kWidth;
   // GRU: dG's first 2H columns from a, the candidate's H from a2.
   const int k1 = s.a2 ? k - s.H : k;
-  const int rows = s.bs > s.bs_next ? s.bs : s.bs_next;
-  for_unit_groups<P>(s.u0, s.u1, [&](int u, auto c) {
-    constexpr int C = decltype(c)::value;
-    const float* panels = packed + u * ps;
-    int r = 0;
-    for (; r + MR <= s.bs; r += MR) back_tile<V, Cell, MR, C>(s, k1, k, panels, ps, r, u);
-    if (r < s.bs) back_tail<V, Cell, MR - 1, C>(s, k1, k, panels, ps, r, u, s.bs - r);
-    for (r = s.bs; r < rows; ++r) {
-      for (int q = 0; q < C; ++q) {
-        const int j0 = (u + q) * V::kWidth;
-        back_row<V, Cell>(s, r, j0, lesser(V::kWidth, s.H - j0), V::zero(), false);
-      }
-    }
-  });
+  if (s.bs <= 1 && s.bs_next <= 1) {
+    for_unit_groups<P1>(s.u0, s.u1, [&](int u, auto c) { back_rows<V, Cell, 1, decltype(c)::value>(s, k1, k, packed, ps, u); });
+    return;
+  }
+  for_unit_groups<P>(s.u0, s.u1, [&](int u, auto c) { back_rows<V, Cell, MR, decltype(c)::value>(s, k1, k, packed, ps, u); });
 }
 
-// The kernel table entry of an instruction set's tiles: the GEMM's shapes
-// (see gemm), then rows per fused tile for LSTM and GRU (one unit block
-// each), rows × unit blocks for the RNN's single gate, and rows × unit
-// blocks of the backward steps.
-template <typename V, int MR, int P_FULL, int P1, int P2, int P3, int LstmRows, int GruRows, int RnnRows, int RnnBlocks,
-          int BackRows, int BackBlocks>
-PackedGemmKernels kernels(const char* name) {
+// The fused steps' shapes, per instruction set: rows per tile and unit
+// blocks per tile (LSTM and GRU forward tiles take one block: their gates
+// fill the registers), and unit blocks per tile for a single row.
+template <int LstmRows, int GruRows, int RnnRows, int RnnBlocks, int BackRows, int BackBlocks, int LstmBlocks1,
+          int GruBlocks1, int RnnBlocks1, int BackBlocks1>
+struct StepShapes {};
+
+// The kernel table entry of an instruction set's tiles: the GEMM's shapes (see gemm) and the fused steps'.
+template <typename V, int MR, int P_FULL, int P1, int P2, int P3, int LR, int GR, int RR, int RB, int BR, int BB, int L1, int G1,
+          int R1, int B1>
+PackedGemmKernels kernels(const char* name, StepShapes<LR, GR, RR, RB, BR, BB, L1, G1, R1, B1>) {
   return {V::kWidth,
           name,
           &gemm<V, MR, P_FULL, P1, P2, P3>,
-          &cell_step<V, LstmCell, LstmRows, 1>,
-          &cell_step<V, GruCell, GruRows, 1>,
-          &cell_step<V, RnnCell, RnnRows, RnnBlocks>,
-          &back_step<V, LstmBack, BackRows, BackBlocks>,
-          &back_step<V, GruBack, BackRows, BackBlocks>,
-          &back_step<V, RnnBack, BackRows, BackBlocks>};
+          &cell_step<V, LstmCell, LR, 1, L1>,
+          &cell_step<V, GruCell, GR, 1, G1>,
+          &cell_step<V, RnnCell, RR, RB, R1>,
+          &back_step<V, LstmBack, BR, BB, B1>,
+          &back_step<V, GruBack, BR, BB, B1>,
+          &back_step<V, RnnBack, BR, BB, B1>};
 }
 
 }  // namespace tiles
 }  // namespace eddy
+
+#undef EDDY_TILE_INLINE

@@ -6,7 +6,9 @@
 // absolute (sigmoid, tanh) and 2 ulp (exp); every lane gets the same
 // instructions, whatever its position. Bits move between F and I with
 // vector casts (same size, bits unchanged). Functions are static: no
-// instantiation compiled for a wider set can be shared with baseline code.
+// instantiation compiled for a wider set can be shared with baseline code. They are
+// forced inline: the fused steps call them in their epilogues, where a call
+// would send the tile's registers through memory.
 #pragma once
 
 #include <cstdint>
@@ -15,7 +17,7 @@ namespace eddy {
 namespace vec {
 
 template <typename F>
-static inline F splat(float v) {
+static inline __attribute__((always_inline)) F splat(float v) {
   return F{} + v;
 }
 
@@ -23,7 +25,7 @@ static inline F splat(float v) {
 // parts for exactness), a degree-6 minimax polynomial for e^r, then 2^k put
 // straight into the exponent bits. Inputs are clamped to the float range.
 template <typename F, typename I>
-static inline F exp(F x) {
+static inline __attribute__((always_inline)) F exp(F x) {
   // Comparisons false on NaN keep x, so NaN stays NaN.
   const F hi = splat<F>(88.3762626647949f), lo = splat<F>(-87.3365478515625f);
   x = hi < x ? hi : x;
@@ -45,14 +47,14 @@ static inline F exp(F x) {
 }
 
 template <typename F, typename I>
-static inline F sigmoid(F x) {
+static inline __attribute__((always_inline)) F sigmoid(F x) {
   return 1.0f / (1.0f + exp<F, I>(F{} - x));
 }
 
 // tanh(x): an odd polynomial for |x| < 0.625, where 1 - 2/(e^{2x}+1) would
 // lose relative accuracy, and that formula (on |x|, sign restored) beyond.
 template <typename F, typename I>
-static inline F tanh(F x) {
+static inline __attribute__((always_inline)) F tanh(F x) {
   const I bits = (I)x;
   const I sign = bits & static_cast<int32_t>(0x80000000u);
   const I abs_bits = bits & 0x7fffffff;

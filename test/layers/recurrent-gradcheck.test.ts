@@ -146,6 +146,8 @@ function cases(): Case[] {
     // the last one partial), 7 rows a full tile and a tail; the lengths make
     // rows join (forward direction) and leave (reverse) the backward steps.
     out.push({ name: `${cell} 17 units in several kernel blocks, batch of 7, bidirectional, lengths, recurrent dropout`, config: { cell, inputSize: 3, hiddenSize: 17, bias: true, numLayers: 1, bidirectional: true, T: 3, B: 7 }, lengths: [3, 1, 2, 3, 2, 1, 3], recurrentDropout: 0.3 });
+    // A single row runs wider tiles of unit blocks.
+    out.push({ name: `${cell} 17 units, a single sequence, bidirectional`, config: { cell, inputSize: 3, hiddenSize: 17, bias: true, numLayers: 1, bidirectional: true, T: 3, B: 1 }, lengths: null });
     if (cell === 'lstm' || cell === 'gru') {
       out.push({ name: `${cell} layer-normalized, 2 layers, bidirectional, lengths`, config: { ...base, hiddenSize: 3, cell, numLayers: 2, bidirectional: true, T: 4, B: 3, layerNorm: true }, lengths: [3, 4, 2] });
       out.push({ name: `${cell} layer-normalized with recurrent dropout, no bias`, config: { ...base, bias: false, hiddenSize: 4, cell, numLayers: 1, bidirectional: false, T: 3, B: 2, layerNorm: true }, lengths: null, recurrentDropout: 0.3 });
