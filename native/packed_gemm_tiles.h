@@ -17,9 +17,11 @@
 // No std:: templates here: this file is compiled with wider instruction
 // sets, and a shared inline instantiation could be picked up by baseline code.
 
-// The epilogues are forced inline: called out of line, a row's
-// accumulators would go through memory.
-#define EDDY_TILE_INLINE inline __attribute__((always_inline))
+// A row's epilogue is kept out of line: inlined into the tile, its
+// constants (the activations' polynomials) would be hoisted above the K
+// loop and push the accumulators out of registers (AVX2 has 16). Passing a
+// row's few accumulators through memory once per tile costs far less.
+#define EDDY_EPILOGUE __attribute__((noinline))
 
 namespace eddy {
 namespace tiles {
@@ -110,7 +112,7 @@ struct LstmCell {
     __builtin_prefetch(s.c + r * H + j0, 1);
   }
   template <typename V>
-  static EDDY_TILE_INLINE void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
+  static EDDY_EPILOGUE void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
     const size_t H = static_cast<size_t>(s.H);
     float* gr = s.gates + r * 4 * H + j0;
     const typename V::Reg gi = V::sigmoid(V::add(V::loadn(gr, n), acc[0]));
@@ -146,7 +148,7 @@ struct GruCell {
     __builtin_prefetch(s.h + r * H + j0, 1);
   }
   template <typename V>
-  static EDDY_TILE_INLINE void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
+  static EDDY_EPILOGUE void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
     const size_t H = static_cast<size_t>(s.H);
     float* gr = s.gates + r * 3 * H + j0;
     typename V::Reg hr = acc[0], hz = acc[1], hn = acc[2];
@@ -175,7 +177,7 @@ struct RnnCell {
   static constexpr int kGates = 1;
   static void prefetch(const CellStep& s, int r, int j0) { __builtin_prefetch(s.gates + static_cast<size_t>(r) * s.H + j0, 1); }
   template <typename V>
-  static EDDY_TILE_INLINE void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
+  static EDDY_EPILOGUE void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
     const size_t H = static_cast<size_t>(s.H);
     float* gr = s.gates + r * H + j0;
     const typename V::Reg pre = V::add(V::loadn(gr, n), acc[0]);
@@ -286,7 +288,7 @@ struct LstmBack {
     __builtin_prefetch(s.dc + r * H + j0, 1);
   }
   template <typename V>
-  static EDDY_TILE_INLINE void row(const CellBackStep& s, int r, int j0, int n, typename V::Reg dh) {
+  static inline void row(const CellBackStep& s, int r, int j0, int n, typename V::Reg dh) {
     using R = typename V::Reg;
     const size_t H = static_cast<size_t>(s.H);
     float* gr = s.gates + r * 4 * H + j0;
@@ -315,7 +317,7 @@ struct GruBack {
     __builtin_prefetch(s.hprev + r * H + j0);
   }
   template <typename V>
-  static EDDY_TILE_INLINE void row(const CellBackStep& s, int r, int j0, int n, typename V::Reg dh) {
+  static inline void row(const CellBackStep& s, int r, int j0, int n, typename V::Reg dh) {
     using R = typename V::Reg;
     const size_t H = static_cast<size_t>(s.H);
     float* gr = s.gates + r * 3 * H + j0;
@@ -336,7 +338,7 @@ struct RnnBack {
   static constexpr bool kDirect = false;
   static void prefetch(const CellBackStep& s, int r, int j0) { __builtin_prefetch(s.gates + static_cast<size_t>(r) * s.H + j0, 1); }
   template <typename V>
-  static EDDY_TILE_INLINE void row(const CellBackStep& s, int r, int j0, int n, typename V::Reg dh) {
+  static inline void row(const CellBackStep& s, int r, int j0, int n, typename V::Reg dh) {
     float* gr = s.gates + static_cast<size_t>(r) * s.H + j0;
     const typename V::Reg h = V::loadn(gr, n);
     const typename V::Reg d = s.relu ? V::where_positive(h, dh) : V::mul(dh, V::sub(V::set(1.0f), V::mul(h, h)));
@@ -348,7 +350,7 @@ struct RnnBack {
 // gemm), dh_buf and dy, then the cell's epilogue for step t − 1 (or, for a
 // row without one, dh_{-1} stored).
 template <typename V, typename Cell>
-EDDY_TILE_INLINE void back_row(const CellBackStep& s, int r, int j0, int n, typename V::Reg d, bool gemm) {
+EDDY_EPILOGUE void back_row(const CellBackStep& s, int r, int j0, int n, typename V::Reg d, bool gemm) {
   float* dhr = s.dh + static_cast<size_t>(r) * s.H + j0;
   if (gemm && s.mask) d = V::mul(d, V::loadn(s.mask + static_cast<size_t>(r) * s.H + j0, n));
   typename V::Reg dh = !gemm ? V::loadn(dhr, n) : Cell::kDirect ? V::add(V::loadn(dhr, n), d) : d;
@@ -456,4 +458,4 @@ PackedGemmKernels kernels(const char* name, StepShapes<LR, GR, RR, RB, BR, BB, L
 }  // namespace tiles
 }  // namespace eddy
 
-#undef EDDY_TILE_INLINE
+#undef EDDY_EPILOGUE

@@ -6,9 +6,8 @@
 // absolute (sigmoid, tanh) and 2 ulp (exp); every lane gets the same
 // instructions, whatever its position. Bits move between F and I with
 // vector casts (same size, bits unchanged). Functions are static: no
-// instantiation compiled for a wider set can be shared with baseline code. They are
-// forced inline: the fused steps call them in their epilogues, where a call
-// would send the tile's registers through memory.
+// instantiation compiled for a wider set can be shared with baseline code.
+// They are forced inline into the fused steps' epilogues that call them.
 #pragma once
 
 #include <cstdint>
