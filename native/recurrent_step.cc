@@ -1,7 +1,6 @@
 #include "recurrent_step.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <stdexcept>
 
@@ -56,17 +55,12 @@ template <typename Fn>
 void RecurrentStepper::for_row_blocks(int B, Fn&& rows) {
   if (B < 2 * kRowsPerTask) return rows(0, B);
   // Rows are independent, so splitting the batch changes no row's
-  // arithmetic. Blocks of kRowsPerTask rows go to whichever thread is free:
-  // a thread of the pool that wakes late (or is preempted on a busy
-  // machine) takes fewer blocks instead of holding the step back by a
-  // whole half.
+  // arithmetic. Blocks of kRowsPerTask rows go to whichever thread is free,
+  // and the step never waits for a thread that has not started: a thread
+  // of the pool that wakes late (or is preempted on a busy machine) takes
+  // fewer blocks, or none, instead of holding the step back.
   const int blocks = (B + kRowsPerTask - 1) / kRowsPerTask;
-  std::atomic<int> next{0};
-  parallel_for(std::min(blocks, num_threads()), 1, [&](int64_t, int64_t) {
-    for (int i = next.fetch_add(1, std::memory_order_relaxed); i < blocks; i = next.fetch_add(1, std::memory_order_relaxed)) {
-      rows(i * kRowsPerTask, std::min(B, (i + 1) * kRowsPerTask));
-    }
-  });
+  parallel_blocks(blocks, [&](int64_t i) { rows(static_cast<int>(i) * kRowsPerTask, std::min(B, static_cast<int>(i + 1) * kRowsPerTask)); });
 }
 
 void RecurrentStepper::step(int B, const float* x, float* h, float* c) {

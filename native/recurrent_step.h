@@ -42,8 +42,10 @@ class RecurrentStepper {
   void step_slots(int B, const float* x, const int32_t* slots, float* h_slab, float* c_slab, float* y,
                   const LinearRows* head = nullptr, float* out = nullptr);
 
-  // Fewer rows than this per thread cost more to hand over than to step.
-  static constexpr int kRowsPerTask = 32;
+  // Rows per block handed to a thread: fewer cost more to hand over than
+  // to step. A multiple of every kernel's rows per tile (4 for the GEMM; 6,
+  // 3 or 2 for the fused LSTM step), so no block ends in a narrow tile.
+  static constexpr int kRowsPerTask = 24;
 
  private:
   RnnShape s_;
