@@ -22,7 +22,7 @@ import { Sequential } from '../model/sequential';
 import { binding } from '../native';
 import { concat } from '../ops/join';
 import { Tensor, zeros } from '../tensor/tensor';
-import { checkInteger, checkNumber, checkOptions, describe, optionKeys } from '../validate';
+import { checkInteger, checkNumber, checkOptions, describe, fail, formatShape, optionKeys } from '../validate';
 import { PlanStep, Session, SessionModel, SessionState, StepInput, valuesOf } from './session';
 
 /** The options of {@link StreamBatcher}. */
@@ -34,6 +34,21 @@ export interface StreamBatcherOptions {
 }
 
 const STREAM_BATCHER_OPTION_KEYS = optionKeys<StreamBatcherOptions>({ maxBatch: true, maxDelayMs: true });
+
+/** The options of {@link StreamBatcher.stepMany}. */
+export interface StepManyOptions {
+  /**
+   * Where the outputs go: the returned tensor is a view of its first
+   * `n × outputs-per-stream` values, valid until the caller writes there
+   * again. A caller stepping the same streams round after round passes
+   * the same array each time, so no round allocates. It must not share
+   * memory with the inputs.
+   * @default undefined (a new array each call)
+   */
+  out?: Float32Array;
+}
+
+const STEP_MANY_OPTION_KEYS = optionKeys<StepManyOptions>({ out: true });
 
 interface Pending {
   stream: BatchedStream;
@@ -218,9 +233,13 @@ export class StreamBatcher {
    * streams must be distinct, open, of this batcher, with no steps queued.
    * @param streams - Distinct open streams of this batcher, with no steps queued.
    * @param inputs - One step per stream.
+   * @param opts - {@link StepManyOptions}.
    * @throws {@link ValidationError} when a stream or the inputs do not qualify.
+   * @throws {@link ShapeError} when `opts.out` is too short for the outputs.
    */
-  stepMany(streams: readonly BatchedStream[], inputs: Tensor | Float32Array | Int32Array | readonly number[]): Tensor {
+  stepMany(streams: readonly BatchedStream[], inputs: Tensor | Float32Array | Int32Array | readonly number[], opts?: StepManyOptions): Tensor {
+    const into = checkOptions('opts', opts, STEP_MANY_OPTION_KEYS).out;
+    if (into !== undefined && !(into instanceof Float32Array)) fail('a Float32Array', 'opts.out', into);
     if (!Array.isArray(streams) || streams.length === 0) throw new ValidationError(`Expected a non-empty array of streams for streams but received ${describe(streams)}`);
     const n = streams.length;
     const stamp = ++this.batches;
@@ -236,20 +255,16 @@ export class StreamBatcher {
     if (!this.plan) {
       const F = x.length / n;
       const out = this.runForward(streams, new Tensor(x, this.session.tokens ? [n, 1] : [n, 1, F])).output as Tensor;
-      return out.reshape([n, ...out.shape.slice(2)]).contiguous();
+      return intoOut(out.reshape([n, ...out.shape.slice(2)]).contiguous(), into);
     }
     const F = x.length / n;
-    if (n <= this.maxBatch) {
-      const { v, shape } = this.runRows(streams, x, from);
-      return new Tensor(v.slice(), [n, ...shape]);
-    }
     let result: Float32Array | null = null;
     let shape: readonly number[] = [];
     for (let lo = 0; lo < n; lo += this.maxBatch) {
       const hi = Math.min(n, lo + this.maxBatch);
-      const { v, shape: s } = this.runRows(streams.slice(lo, hi), x.subarray(lo * F, hi * F), from);
+      const { v, shape: s } = this.runRows(lo === 0 && hi === n ? streams : streams.slice(lo, hi), x.subarray(lo * F, hi * F), from);
       const per = v.length / (hi - lo);
-      result ??= new Float32Array(n * per);
+      result ??= outRows(into, n * per, [n, ...s]);
       result.set(v, lo * per);
       shape = s;
     }
@@ -489,6 +504,21 @@ export class StreamBatcher {
       }
     }
   }
+}
+
+/** `size` values for outputs of `shape`: the first of `out` when given (checked), else a new array. */
+function outRows(out: Float32Array | undefined, size: number, shape: readonly number[]): Float32Array {
+  if (out === undefined) return new Float32Array(size);
+  if (out.length < size) throw new ShapeError(`Expected opts.out of at least ${size} values (outputs ${formatShape(shape)}) but received ${out.length}`);
+  return out.subarray(0, size);
+}
+
+/** `t` (contiguous) copied into `out` when given. */
+function intoOut(t: Tensor, out: Float32Array | undefined): Tensor {
+  if (out === undefined) return t;
+  const rows = outRows(out, t.size, t.shape);
+  rows.set(valuesOf(t));
+  return new Tensor(rows, t.shape);
 }
 
 /** The streams' states side by side along the batch axis; streams without a state get zeros. */
