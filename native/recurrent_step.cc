@@ -62,6 +62,14 @@ void RecurrentStepper::advance(const LayerCtx& L, const float* x, int lo, int hi
   forward_step(s_.cell, for_group(L, lo, s_), 0, hi - lo);
 }
 
+// Whether slots[b] = slots[0] + b for every b.
+static bool consecutive(int B, const int32_t* slots) {
+  for (int b = 1; b < B; ++b) {
+    if (slots[b] != slots[0] + b) return false;
+  }
+  return true;
+}
+
 template <typename Fn>
 void RecurrentStepper::for_row_blocks(int B, Fn&& rows) {
   if (B < 2 * kRowsPerTask) return rows(0, B);
@@ -84,6 +92,19 @@ void RecurrentStepper::step_slots(int B, const float* x, const int32_t* slots, f
                                   const LinearRows* head, float* out) {
   if (B < 1) return;
   const size_t H = static_cast<size_t>(s_.H);
+  if (consecutive(B, slots)) {
+    // The rows are one run of the slabs (streams stepped in the order they
+    // were opened, round after round): the cell updates them where they
+    // are, and only the output goes to y.
+    const size_t at = static_cast<size_t>(slots[0]) * H;
+    LayerCtx L = prepare(B, h_slab + at, c_slab ? c_slab + at : nullptr);
+    L.y = y;
+    for_row_blocks(B, [&](int lo, int hi) {
+      advance(L, x, lo, hi);
+      if (head) head->run_rows(lo, hi, y, out);
+    });
+    return;
+  }
   if (c_slab && cells_.size() < B * H) cells_.resize(B * H);
   float* c = c_slab ? cells_.data() : nullptr;
   const LayerCtx L = prepare(B, y, c);

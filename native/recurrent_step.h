@@ -33,7 +33,8 @@ class RecurrentStepper {
 
   // The same for B streams whose states are rows slots[b] of the slabs
   // h_slab (and c_slab for LSTM) [rows, H]: each row is gathered, stepped
-  // and written back; y [B, H] receives the new h, the step's output.
+  // and written back (or, when the slots are consecutive, stepped where it
+  // is); y [B, H] receives the new h, the step's output.
   // Slots must be distinct and inside the slabs (the binding checks).
   // Each thread gathers, steps and writes back its own rows, so the rows
   // never leave that thread's cache between the three. With a head, out

@@ -153,14 +153,23 @@ describe('StreamBatcher', () => {
     });
     const threads = eddy.getNumThreads();
     try {
+      // Streams in the order they were opened occupy consecutive slab rows, stepped where they are;
+      // in another order the rows are gathered and written back.
+      const shuffled = Array.from({ length: n }, (_, i) => (i * 97) % n);
       for (const t of [1, 2]) {
-        eddy.setNumThreads(t);
-        const batcher = new eddy.serving.StreamBatcher(m, { maxBatch: n });
-        const streams = Array.from({ length: n }, () => batcher.open());
-        const outs = xs.map((x) => batcher.stepMany(streams, x).toFloat32Array());
-        watched.forEach((i, k) => {
-          assert.deepStrictEqual(outs.map((o) => Array.from(o.subarray(i * 32, (i + 1) * 32))), alone[k], `stream ${i}, ${t} threads`);
-        });
+        for (const order of ['opened', 'shuffled'] as const) {
+          eddy.setNumThreads(t);
+          const batcher = new eddy.serving.StreamBatcher(m, { maxBatch: n });
+          const opened = Array.from({ length: n }, () => batcher.open());
+          const streams = order === 'opened' ? opened : shuffled.map((i) => opened[i]);
+          // Stream i's input row is row i of x whichever position it is stepped at.
+          const inputs = xs.map((x) => (order === 'opened' ? x : Float32Array.from(shuffled.flatMap((i) => Array.from(x.subarray(i * 32, (i + 1) * 32))))));
+          const outs = inputs.map((x) => batcher.stepMany(streams, x).toFloat32Array());
+          watched.forEach((i, k) => {
+            const at = streams.indexOf(opened[i]);
+            assert.deepStrictEqual(outs.map((o) => Array.from(o.subarray(at * 32, (at + 1) * 32))), alone[k], `stream ${i}, ${order}, ${t} threads`);
+          });
+        }
       }
     } finally {
       eddy.setNumThreads(threads);
