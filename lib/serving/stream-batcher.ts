@@ -146,6 +146,8 @@ export class StreamBatcher {
   private readonly session: Session;
   private readonly plan: PlanStep[] | null;
   private readonly slabs: StateSlab[] = [];
+  /** Outputs per stream when the plan ends in a recurrent or Linear layer (which can write them anywhere), else null. */
+  private readonly outputsPerRow: number | null = null;
   /** Slots in the slabs: how many rows they have, the next never used, and those given back. */
   private capacity = 0;
   private nextSlot = 0;
@@ -178,6 +180,9 @@ export class StreamBatcher {
     for (const p of this.plan ?? []) {
       if (p.stepper) this.slabs.push({ path: p.path!, hiddenSize: p.stepper.h.length, hs: new Float32Array(0), cs: p.stepper.c && new Float32Array(0), y: new Float32Array(0) });
     }
+    const last = this.plan?.[this.plan.length - 1];
+    if (last?.stepper) this.outputsPerRow = last.stepper.h.length;
+    else if (last?.linear) this.outputsPerRow = last.linear.outFeatures;
   }
 
   /**
@@ -258,14 +263,17 @@ export class StreamBatcher {
       return intoOut(out.reshape([n, ...out.shape.slice(2)]).contiguous(), into);
     }
     const F = x.length / n;
-    let result: Float32Array | null = null;
+    const per = this.outputsPerRow;
+    // Known in advance when the plan's last layer has a fixed width: the last layer writes straight into the result.
+    let result: Float32Array | null = per === null ? null : outRows(into, n * per, [n, per]);
     let shape: readonly number[] = [];
     for (let lo = 0; lo < n; lo += this.maxBatch) {
       const hi = Math.min(n, lo + this.maxBatch);
-      const { v, shape: s } = this.runRows(lo === 0 && hi === n ? streams : streams.slice(lo, hi), x.subarray(lo * F, hi * F), from);
-      const per = v.length / (hi - lo);
-      result ??= outRows(into, n * per, [n, ...s]);
-      result.set(v, lo * per);
+      const dest = per === null ? undefined : result!.subarray(lo * per, hi * per);
+      const { v, shape: s } = this.runRows(lo === 0 && hi === n ? streams : streams.slice(lo, hi), x.subarray(lo * F, hi * F), from, dest);
+      const width = v.length / (hi - lo);
+      result ??= outRows(into, n * width, [n, ...s]);
+      if (v !== dest) result.set(v, lo * width);
       shape = s;
     }
     return new Tensor(result!, [n, ...shape]);
@@ -398,9 +406,10 @@ export class StreamBatcher {
    * One step of `streams` through the plan from layer `from`: x holds one
    * input row per stream. Each recurrent layer steps the streams' slab rows
    * in place (one native call); the other layers run on the batch's rows.
-   * Returns the last layer's rows, valid until the next batch.
+   * Returns the last layer's rows, valid until the next batch: `dest` when
+   * given and the last layer is recurrent or Linear (it writes there).
    */
-  private runRows(streams: readonly BatchedStream[], x: Float32Array, from: number): { v: Float32Array; shape: readonly number[] } {
+  private runRows(streams: readonly BatchedStream[], x: Float32Array, from: number, dest?: Float32Array): { v: Float32Array; shape: readonly number[] } {
     const plan = this.plan!;
     const B = streams.length;
     if (this.slotRows.length < B) this.slotRows = new Int32Array(Math.max(B, this.maxBatch));
@@ -416,11 +425,11 @@ export class StreamBatcher {
         const s = this.slabs[slab++];
         const H = s.hiddenSize;
         if (s.y.length < B * H) s.y = new Float32Array(Math.max(B, this.maxBatch) * H);
-        const y = s.y.subarray(0, B * H);
+        const y = dest && k === plan.length - 1 ? dest : s.y.subarray(0, B * H);
         // A Linear right after the layer runs inside the same native call, on the same threads' rows.
         const head = plan[k + 1]?.linear;
         if (head && head.inFeatures === H) {
-          const out = this.linearRowsOut(k + 1, B, head.outFeatures);
+          const out = dest && k + 1 === plan.length - 1 ? dest : this.linearRowsOut(k + 1, B, head.outFeatures);
           binding.rnnStepSlots(p.stepper.handle, v, slots, s.hs, s.cs, y, head.handle, out);
           v = out;
           shape = [head.outFeatures];
@@ -431,7 +440,7 @@ export class StreamBatcher {
           shape = [H];
         }
       } else if (p.linear) {
-        v = p.linear.run(v, this.linearRowsOut(k, B, p.linear.outFeatures));
+        v = p.linear.run(v, dest && k === plan.length - 1 ? dest : this.linearRowsOut(k, B, p.linear.outFeatures));
         shape = [p.linear.outFeatures];
       } else {
         const out = noGrad(() => (p.layer as unknown as { forward(t: Tensor, o: object): unknown }).forward(new Tensor(v, [B, 1, v.length / B]), { training: false })) as Tensor;
