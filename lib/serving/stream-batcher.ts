@@ -386,16 +386,18 @@ export class StreamBatcher {
     if (this.xs.length < B * F) this.xs = new Float32Array(Math.max(B, this.maxBatch) * F);
     const x = this.xs.subarray(0, B * F);
     for (let i = 0; i < B; i++) x.set(batch[i].values!, i * F);
+    // One array for the whole batch's outputs (written there by the last
+    // layer when it can, else copied); each caller's tensor is its own rows of it.
+    const dest = this.outputsPerRow === null ? undefined : new Float32Array(B * this.outputsPerRow);
     let out: { v: Float32Array; shape: readonly number[] };
     try {
-      out = this.runRows(batch.map((p) => p.stream), x, batch[0].from);
+      out = this.runRows(batch.map((p) => p.stream), x, batch[0].from, dest);
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
     }
-    // One copy for the whole batch; each caller's tensor is its own rows of it.
     const per = out.v.length / B;
-    const rows = out.v.slice();
+    const rows = out.v === dest ? dest : out.v.slice();
     for (let i = 0; i < B; i++) {
       batch[i].resolve(new Tensor(rows.subarray(i * per, (i + 1) * per), out.shape));
       this.releaseIfDone(batch[i].stream);
