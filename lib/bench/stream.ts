@@ -7,7 +7,9 @@
  * array reused from round to round. Prints total
  * steps per second, the step latency (p50, p99: from the call to the
  * result), the process's CPU time per step (all threads; what a loaded
- * machine does not distort), with the CPU and the kernels.
+ * machine does not distort), with the CPU, the kernels and the machine's
+ * load average over the last minute against its core count (a load above
+ * the cores means the figures are a busy machine's, not an idle one's).
  */
 import * as os from 'os';
 import * as eddy from '../index';
@@ -94,6 +96,7 @@ export async function runStreamBench(threadCounts: number[]): Promise<void> {
             cpu_us_per_step: +((used.user + used.system) / r.steps).toFixed(3),
             gflops: +((forwardFlopsPerToken(c) * stepsPerS) / 1e9).toFixed(1),
             cpu, isa: info.isa, kernel: info.kernels.recurrentGemm,
+            load_1min: +os.loadavg()[0].toFixed(2), cores: os.availableParallelism(),
           }));
         }
       }
