@@ -9,9 +9,9 @@
  * Single steps of a Sequential model run on its plan (see session.ts): the
  * streams' states are rows of one slab per recurrent layer, each stream
  * owning a slot; a batch hands the layer's stepper the waiting streams'
- * slots, and the native side gathers the rows, steps them in one call and
- * writes them back. Nothing is allocated per stream but the output each
- * caller receives.
+ * slots, and the native side steps the rows in one call (in place when
+ * the slots are consecutive, else gathered and written back). Nothing is
+ * allocated per stream but the output each caller receives.
  */
 import { noGrad } from '../autograd/grad-mode';
 import { ShapeError, ValidationError } from '../errors';
