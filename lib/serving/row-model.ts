@@ -7,7 +7,7 @@
  * so requests coalesced into one call get exactly what they would alone —
  * the default forecaster's lag network is such a model.
  */
-import { noGrad } from '../autograd/grad-mode';
+import { pausingGrad } from '../autograd/grad-mode';
 import { ShapeError, ValidationError } from '../errors';
 import { Linear } from '../layers/linear';
 import { Add, Concatenate } from '../layers/merge';
@@ -82,7 +82,9 @@ export class RowModel {
     if (!(x instanceof Tensor) || x.rank !== 2) throw new ShapeError(`Expected input rows [rows, features] for ${this.model.toString()} but received ${x instanceof Tensor ? formatShape(x.shape) : describe(x)}`);
     const values: Tensor[] = [];
     const valueOf = (ref: TensorRef): Tensor => ('input' in ref ? x : values[ref.node]);
-    return noGrad(() => {
+    // Synchronous, so recording is paused by a counter: noGrad's async context would switch on
+    // Node's promise hooks for the whole process, a cost on every promise a server makes.
+    return pausingGrad(() => {
       for (const n of this.nodes) {
         const inputs = n.inputs.map(valueOf);
         values.push(n.linear ? n.linear.forward(inputs[0]) : pick(callLayer(n.layer, inputs, { training: false }), n.layer));
