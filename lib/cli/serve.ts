@@ -93,7 +93,7 @@ function forecastServiceOf(model: eddy.Model, metadata: CliMetadata, batcher: ed
     }
     const f = eddy.timeseries.SeriesForecaster.fromJSON(network, metadataJson(metadata, 'forecaster'));
     const queue = new eddy.serving.Coalescer(
-      async (requests: { history: Float64Array; steps: number }[]) =>
+      async (requests: { history: number[]; steps: number }[]) =>
         (await f.forecastMany(requests.map((r) => r.history), requests.map((r) => r.steps))).map(({ mean, intervals }) => ({ forecast: mean, intervals })),
       { maxBatch: o.maxBatch, maxDelayMs: o.maxDelayMs, maxQueue: o.maxQueue, onBatch: (n) => metrics.batch(n) },
     );

@@ -38,7 +38,7 @@ describe('Coalescer', () => {
     );
     // checkHistory refuses the same history up front (what a server does before batching).
     assert.throws(() => f.checkHistory(asks[2].history), { name: 'ValidationError' });
-    assert.deepStrictEqual(Array.from(f.checkHistory(asks[3].history)), [21, 22, 23, 24]);
+    assert.deepStrictEqual(f.checkHistory(asks[3].history), [21, 22, 23, 24]);
   });
 
   it('runs a failed batch again one by one, skipping requests aborted meanwhile, and rejects each failure with its own error', async () => {
