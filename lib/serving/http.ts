@@ -341,14 +341,16 @@ class Exchange implements RouteContext, Abortable {
   }
 
   private run(): void {
-    let pending: Promise<unknown>;
+    let result: unknown;
     try {
-      pending = this.route.handle(this);
+      result = this.route.handle(this);
     } catch (err) {
       return this.fail(err);
     }
-    pending.then(
-      (result) => this.succeed(result),
+    // A handler written in plain JavaScript may answer without a promise.
+    if (result === null || typeof (result as PromiseLike<unknown> | undefined)?.then !== 'function') return this.succeed(result);
+    (result as PromiseLike<unknown>).then(
+      (value) => this.succeed(value),
       (err: unknown) => this.fail(err),
     );
   }

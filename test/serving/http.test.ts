@@ -99,6 +99,29 @@ describe('createHttpService', () => {
     }
   });
 
+  it('answers a handler that returns a value or throws without a promise', async () => {
+    const routes = [
+      { method: 'POST', path: '/plain', handle: (ctx: eddy.serving.RouteContext) => ({ echo: ctx.body }) },
+      {
+        method: 'POST',
+        path: '/throws',
+        handle: () => {
+          throw new eddy.ValidationError('Expected something else for x but received 1');
+        },
+      },
+    ] as unknown as eddy.serving.Route[];
+    const service = eddy.serving.createHttpService(routes);
+    const port = await listen(service);
+    try {
+      assert.deepStrictEqual(JSON.parse((await post(port, '/plain', '[1,2]')).body), { echo: [1, 2] });
+      const thrown = await post(port, '/throws', '{}');
+      assert.strictEqual(thrown.status, 400);
+      assert.deepStrictEqual(JSON.parse(thrown.body), { error: { code: 'ERR_EDDY_VALIDATION', message: 'Expected something else for x but received 1' } });
+    } finally {
+      await service.drain();
+    }
+  });
+
   it('reports cumulative histogram buckets', () => {
     const metrics = new eddy.serving.ServiceMetrics();
     for (const n of [1, 5, 300, 8]) metrics.batch(n);
