@@ -206,7 +206,11 @@ class Deadlines {
     for (const x of this.waiting) {
       if (x.deadline > now) return this.arm(x.deadline - now);
       this.waiting.delete(x);
-      x.abort(new HttpError(504, `The request took longer than ${this.timeoutMs} ms`, 'ERR_EDDY_TIMEOUT'));
+      x.abort(
+        x.reading
+          ? new HttpError(408, `Expected the request body within ${this.timeoutMs} ms but it was still arriving`, 'ERR_EDDY_TIMEOUT', { connection: 'close' })
+          : new HttpError(504, `The request took longer than ${this.timeoutMs} ms`, 'ERR_EDDY_TIMEOUT'),
+      );
     }
   }
 }
@@ -246,6 +250,8 @@ function sendError(res: http.ServerResponse, err: unknown): number {
 class Exchange implements RouteContext, Abortable {
   body: unknown = undefined;
   readonly deadline: number;
+  /** Whether the body is still arriving. */
+  reading = false;
   private controller: AbortController | null = null;
   private listeners: (() => void)[] | null = null;
   private reason: unknown = undefined;
@@ -313,6 +319,7 @@ class Exchange implements RouteContext, Abortable {
       req.resume();
       return this.fail(new HttpError(413, `Expected a body of at most ${max} bytes but the request declares ${declared}`, 'ERR_EDDY_TOO_LARGE', { connection: 'close' }));
     }
+    this.reading = true;
     req.on('data', (chunk: Buffer) => this.onData(chunk));
     req.on('end', () => this.onEnd());
     req.on('error', (err) => this.fail(err));
@@ -329,6 +336,7 @@ class Exchange implements RouteContext, Abortable {
   }
 
   private onEnd(): void {
+    this.reading = false;
     if (this.settled) return;
     const chunks = this.chunks;
     const text = chunks === null ? '' : (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8');
@@ -468,7 +476,7 @@ export function createHttpService(routes: Route[], opts: HttpServiceOptions = {}
     deadlines.add(exchange);
     exchange.start();
   });
-  // A body that trickles in slower than the deadline gets 408 from Node itself.
+  // Node's own limits, past ours: a request whose headers or body never end is dropped.
   server.requestTimeout = timeoutMs;
   server.headersTimeout = Math.min(timeoutMs, 60000);
 

@@ -72,6 +72,28 @@ describe('createHttpService', () => {
     }
   });
 
+  it('answers 408 when the body is still arriving at the deadline, without running the handler', async () => {
+    let ran = false;
+    const service = eddy.serving.createHttpService([{ method: 'POST', path: '/slow', handle: async () => (ran = true) }], { requestTimeoutMs: 200 });
+    const port = await listen(service);
+    try {
+      const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/slow', agent: false, headers: { 'content-length': '100' } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8') }));
+        });
+        req.on('error', reject);
+        req.write('{"history": [1, 2');
+      });
+      assert.strictEqual(reply.status, 408, reply.body);
+      assert.deepStrictEqual(JSON.parse(reply.body), { error: { code: 'ERR_EDDY_TIMEOUT', message: 'Expected the request body within 200 ms but it was still arriving' } });
+      assert.strictEqual(ran, false);
+    } finally {
+      await service.drain();
+    }
+  });
+
   it('cancels the handler when the client goes away', async () => {
     let cancelled: () => void = () => undefined;
     const gone = new Promise<void>((resolve) => (cancelled = resolve));
