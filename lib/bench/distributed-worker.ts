@@ -41,8 +41,8 @@ async function main(): Promise<void> {
   const dp = eddy.distributed.dataParallel();
   await dp.setup(model);
 
-  // Per timed step: compute before the gradients' exchange (forward, backward), and the exposed communication.
-  const before = new Float64Array(steps + 1);
+  // Per timed step: when backward ended (on the clock all ranks of one machine share), and the exposed communication.
+  const arrival = new Float64Array(steps + 1);
   const exposed = new Float64Array(steps + 1);
   let compute = 0;
   const step = async (i: number): Promise<void> => {
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     await gradients?.finish(c.batch * worldSize);
     const t2 = performance.now();
     optimizer.step();
-    before[i] = t1 - t0;
+    arrival[i] = performance.timeOrigin + t1;
     exposed[i] = t2 - t1;
     compute += t1 - t0 + (performance.now() - t2);
   };
@@ -68,12 +68,12 @@ async function main(): Promise<void> {
   const ranks = alone ? 1 : worldSize;
   const tokens = ranks * c.batch * c.seq;
   const tokensPerS = tokens / (stepMs / 1000);
-  // The ranks leave each step's exchange together, so a rank waits, in a
-  // step, for the slowest rank's compute minus its own; the rest of its
-  // exposed communication is the all-reduce proper.
-  const slowest = await eddy.distributed.allReduce(before.slice(0, steps), 'max');
+  // A rank waits, in a step, from the end of its backward to the end of the
+  // slowest rank's (the ranks of one machine read one clock); the rest of
+  // its exposed communication is the all-reduce proper.
+  const last = await eddy.distributed.allReduce(arrival.slice(0, steps), 'max');
   let wait = 0;
-  for (let i = 0; i < steps; i++) wait += slowest[i] - before[i];
+  for (let i = 0; i < steps; i++) wait += Math.min(exposed[i], last[i] - arrival[i]);
   const exposedMs = exposed.subarray(0, steps).reduce((a, v) => a + v, 0) / steps;
   // Mean over the ranks: compute, wait, exposed; and the machine's total throughput when alone.
   const sums = await eddy.distributed.allReduce(Float64Array.of(compute / steps, wait / steps, exposedMs, tokensPerS), 'sum');
