@@ -212,6 +212,7 @@ export interface NativeBinding {
    * pool's error path.
    */
   parallelProbe(n: number, failAt: number): number;
+  parallelBlocksProbe(blocks: number, failAt: number): number;
   /** True in the first environment (thread) of the process to load the module. */
   readonly firstLoad: boolean;
   /** The most threads the native pool takes. */
