@@ -1403,6 +1403,27 @@ Napi::Value JS_parallelProbe(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(ran.load()));
 }
 
+// teamProbe(maxMembers, steps, failMember, failStep): runs parallel_team;
+// every member meets the others `steps` times, and member failMember (-1:
+// none) fails an allocation just before its meeting number failStep.
+// Returns the team's size. For tests that a failing member never leaves the
+// others waiting at the barrier.
+Napi::Value JS_teamProbe(const Napi::CallbackInfo& info) {
+  const int max_members = static_cast<int>(ArgInt(info, 0, "maxMembers", 1, 1024));
+  const int64_t steps = ArgInt(info, 1, "steps", 0, int64_t(1) << 30);
+  const int64_t fail_member = ArgInt(info, 2, "failMember", -1, 1024);
+  const int64_t fail_step = ArgInt(info, 3, "failStep", 0, int64_t(1) << 30);
+  std::atomic<int> size{0};
+  eddy::parallel_team(max_members, [&](eddy::TeamMember& m) {
+    if (m.index() == 0) size = m.size();
+    for (int64_t i = 0; i < steps; ++i) {
+      if (m.index() == fail_member && i == fail_step) throw std::bad_alloc();
+      m.sync();
+    }
+  });
+  return Napi::Number::New(info.Env(), size.load());
+}
+
 // The most threads the pool takes: more never helps on a CPU and each one
 // costs a stack. Exported as `maxThreads` so TypeScript checks against it.
 constexpr int kMaxThreads = 64;
@@ -1436,6 +1457,7 @@ Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
   kernels.Set("recurrentGemm", Napi::String::New(env, eddy::packed_gemm_kernel_name()));
   kernels.Set("activations", Napi::String::New(env, eddy::use_avx2() ? "avx2" : "generic"));
   kernels.Set("blas", Napi::String::New(env, eddy::blas_core()));
+  kernels.Set("recurrentSplit", Napi::String::New(env, eddy::last_recurrent_split()));
   o.Set("kernels", kernels);
   return o;
 }
@@ -1489,6 +1511,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"runtimeInfo", "runtime information", JS_runtimeInfo},
       {"setErrorClasses", "error classes", JS_setErrorClasses},
       {"parallelProbe", "the thread pool", JS_parallelProbe},
+      {"teamProbe", "the thread pool", JS_teamProbe},
       {"distributedInit", "MPI", JS_distributedInit},
       {"distributedAllReduce", "an all-reduce", JS_distributedAllReduce},
       {"distributedBroadcast", "a broadcast", JS_distributedBroadcast},

@@ -1,6 +1,8 @@
 #include "layer_loop.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
@@ -141,6 +143,145 @@ void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g,
         if (L.dlnc) std::memset(L.dlnc + first * H, 0, sizeof(float) * n * H);
       }
     }
+  }
+}
+
+namespace {
+
+// EDDY_RECURRENT_SPLIT: 1 units, 0 batch groups, −1 unset (the rule decides).
+int requested_split() {
+  const char* v = std::getenv("EDDY_RECURRENT_SPLIT");
+  if (v && std::strcmp(v, "units") == 0) return 1;
+  if (v && std::strcmp(v, "batch") == 0) return 0;
+  return -1;
+}
+
+}  // namespace
+
+int unit_split_members(const RnnShape& s, bool training) {
+  (void)training;
+  const int threads = num_threads();
+  // Only the fused LSTM step splits by units so far; recurrent dropout
+  // (h ⊙ mask is the GEMM's input) and layer norm (LN_hh needs whole rows)
+  // keep batch groups. Two directions already fill two threads.
+  const bool fits = s.cell == CellKind::kLstm && !s.layer_norm && !s.rec_dropout && s.dirs == 1 && threads >= 2;
+  const int want = requested_split();
+  if (!fits || want == 0) return 0;
+  if (want == 1) return threads;
+  // The rule: split by units when W_hh is large enough that streaming all of
+  // it per step and thread costs more than a barrier per step.
+  return s.H >= 128 ? threads : 0;
+}
+
+namespace {
+std::atomic<int> last_split{-1};
+}  // namespace
+
+void note_recurrent_split(int members) { last_split.store(members >= 2 ? 1 : 0, std::memory_order_relaxed); }
+
+const char* last_recurrent_split() {
+  const int v = last_split.load(std::memory_order_relaxed);
+  return v < 0 ? "none" : v == 1 ? "units" : "batch";
+}
+
+void pack_input_by_gate(std::vector<PackedMatrix>& w, const RnnShape& s, const float* w_ih, int in) {
+  const int G = s.gates(), H = s.H;
+  w.resize(G);
+  for (int g = 0; g < G; ++g) pack_b(w[g], true, w_ih + static_cast<size_t>(g) * H * in, in, in, H);
+}
+
+namespace {
+
+// The rows of step t that are live, as spans of consecutive rows: each
+// group's live prefix, merged with the next group's when it is whole.
+template <typename Fn>
+void live_spans(const Order& o, int t, Fn&& fn) {
+  int begin = 0, end = 0;
+  for (const Group& g : o.groups) {
+    const int bs = g.batch_sizes[t];
+    if (g.off != end) {
+      if (end > begin) fn(begin, end);
+      begin = g.off;
+    }
+    end = g.off + bs;
+  }
+  if (end > begin) fn(begin, end);
+}
+
+}  // namespace
+
+void forward_loop_units(TeamMember& team, const RnnShape& s, LayerCtx L, const Order& o, bool reverse, int first, int last,
+                        const std::vector<PackedMatrix>& w_ih, const float* bias, const float* x, int in) {
+  const int H = s.H, GH = 4 * H, E = s.extra();
+  const PackedMatrix& w = L.packed_w_hh->lstm;
+  const int blocks = lstm_unit_blocks(w), n = team.size(), me = team.index();
+  // This member's unit blocks, its units [j0, j1) and, for copies of whole rows, its rows [r0, r1).
+  const int u0 = blocks * me / n, u1 = blocks * (me + 1) / n;
+  const int j0 = std::min(H, u0 * w.width), j1 = std::min(H, u1 * w.width), nj = j1 - j0;
+  const int r0 = s.B * me / n, r1 = s.B * (me + 1) / n;
+  // h double buffered: step t reads cur (h_{t-1}, every unit) and writes its units of next.
+  // Rows not live at a step keep their state in both buffers.
+  float* cur = L.h;
+  float* next = L.scratch2;
+  for (int b = 0; b < s.B; ++b) std::memcpy(next + static_cast<size_t>(b) * H + j0, cur + static_cast<size_t>(b) * H + j0, sizeof(float) * nj);
+  for (int step = first; step < last; ++step) {
+    const int t = reverse ? s.T - 1 - step : step;
+    if (!L.training) L.gates_t0 = t;  // inference keeps one step of gates
+    float* gates = L.gates_at(t);
+    // The input projection of this member's columns: no other member reads them.
+    live_spans(o, t, [&](int a, int b) {
+      const float* xa = x + (L.row(t) + a) * in;
+      for (int g = 0; g < 4; ++g) {
+        float* c = gates + static_cast<size_t>(a) * GH + g * H + j0;
+        packed_gemm_cols(b - a, xa, in, w_ih[g], j0, j1, false, c, GH);
+        if (!bias) continue;
+        for (int r = 0; r < b - a; ++r) {
+          float* row = c + static_cast<size_t>(r) * GH;
+          for (int j = 0; j < nj; ++j) row[j] += bias[g * H + j0 + j];
+        }
+      }
+    });
+    team.sync();  // h_{t-1} is whole
+    if (L.training) {
+      std::memcpy(const_cast<float*>(L.hprev_at(t)) + static_cast<size_t>(r0) * H, cur + static_cast<size_t>(r0) * H,
+                  sizeof(float) * (r1 - r0) * H);
+    }
+    live_spans(o, t, [&](int a, int b) {
+      LstmStep st;
+      st.bs = b - a;
+      st.H = H;
+      st.a = cur + static_cast<size_t>(a) * H;
+      st.lda = H;
+      st.gates = gates + static_cast<size_t>(a) * GH;
+      st.keep = L.training;
+      st.saved = L.training ? L.extra_at(t, 2) + static_cast<size_t>(a) * 2 * H : nullptr;
+      st.c = L.c + static_cast<size_t>(a) * H;
+      st.h = next + static_cast<size_t>(a) * H;
+      st.y = L.y_at(t) + static_cast<size_t>(a) * L.ldy;
+      st.ldy = L.ldy;
+      st.u0 = u0;
+      st.u1 = u1;
+      lstm_fused_step(st, w);
+    });
+    // Rows past their end: the state stays (a row that ended at this step
+    // has its last h in cur only), the output and saved extras are zero.
+    for (const Group& g : o.groups) {
+      const int bs = g.batch_sizes[t];
+      if (bs == g.size) continue;
+      const int prev = step > first ? g.batch_sizes[reverse ? t + 1 : t - 1] : bs;
+      for (int b = g.off + bs; b < g.off + std::max(bs, prev); ++b) {
+        std::memcpy(next + static_cast<size_t>(b) * H + j0, cur + static_cast<size_t>(b) * H + j0, sizeof(float) * nj);
+      }
+      for (int b = g.off + bs; b < g.off + g.size; ++b) std::memset(L.y_at(t) + static_cast<size_t>(b) * L.ldy + j0, 0, sizeof(float) * nj);
+      if (L.training && me == 0 && E > 0) {
+        std::memset(L.extra_at(t, E) + static_cast<size_t>(g.off + bs) * E * H, 0, sizeof(float) * (g.size - bs) * E * H);
+      }
+    }
+    std::swap(cur, next);
+  }
+  if (cur != L.h) {
+    team.sync();  // every member is done reading L.h
+    for (int b = 0; b < s.B; ++b) std::memcpy(L.h + static_cast<size_t>(b) * H + j0, cur + static_cast<size_t>(b) * H + j0, sizeof(float) * nj);
   }
 }
 

@@ -55,6 +55,38 @@ void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, 
                   const StepProjection* proj = nullptr);
 void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse);
 
+// ---- Splitting a step across threads.
+//
+// A (layer, direction) runs its time loop one of two ways:
+//  * batch groups: each (direction, group of rows) runs its whole time loop
+//    on one thread (for_each_task), no synchronisation per step, but every
+//    thread streams all of the packed W_hh at every step;
+//  * hidden units: a team of threads (parallel_team) runs every row of the
+//    direction together, member k owning a contiguous range of unit blocks
+//    (its columns of W_ih and W_hh, which stay in its own L2 between steps)
+//    and meeting the others at one barrier per step, where h_{t-1} is
+//    complete. A row's arithmetic is the same either way (the same GEMM
+//    chains and epilogue), so the split never changes a bit of the result.
+// unit_split_members gives the rule: how many members split the units of
+// this shape (0: use batch groups). EDDY_RECURRENT_SPLIT=units|batch
+// overrides it, for tests and measurements.
+int unit_split_members(const RnnShape& s, bool training);
+// Records the split a layer ran, for last_recurrent_split() (recurrent.h).
+void note_recurrent_split(int members);
+
+// W_ih packed gate by gate: gate g's (H, in) rows as op(B) = W_ih[g]ᵀ, so a
+// team member projects only the columns of its own units.
+void pack_input_by_gate(std::vector<PackedMatrix>& w, const RnnShape& s, const float* w_ih, int in);
+
+// The fused LSTM forward time loop, steps [first, last), run by one member of
+// a unit-split team over every row of the direction (L for the whole batch,
+// not a group): each step projects the member's columns of the input (x, in:
+// the layer input at step 0, [T, B, in]; bias: the folded bias or null),
+// meets the team, then runs the fused step on its unit blocks. h is double
+// buffered through L.scratch2, so members read h_{t-1} while writing h_t.
+void forward_loop_units(TeamMember& team, const RnnShape& s, LayerCtx L, const Order& o, bool reverse, int first, int last,
+                        const std::vector<PackedMatrix>& w_ih, const float* bias, const float* x, int in);
+
 // b_ih plus, where the cell allows (folds_b_hh), b_hh: what the input
 // projection adds to every row; empty when there is no bias.
 void folded_bias(std::vector<float>& out, const RnnShape& s, const RnnParams& p, int k);

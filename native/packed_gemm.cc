@@ -125,6 +125,13 @@ void packed_gemm(int m, const float* a, int lda, const PackedMatrix& b, bool acc
   kernels_for(b.isa).gemm(m, b.n, b.k, a, lda, b.data.data(), accumulate, c, ldc);
 }
 
+void packed_gemm_cols(int m, const float* a, int lda, const PackedMatrix& b, int j0, int j1, bool accumulate, float* c, int ldc) {
+  j1 = std::min(j1, b.n);
+  if (m <= 0 || j0 >= j1) return;
+  kernels_for(b.isa).gemm(m, j1 - j0, b.k, a, lda, b.data.data() + static_cast<size_t>(j0 / b.width) * b.panel_stride(), accumulate, c,
+                          ldc);
+}
+
 void packed_gemm_parallel(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc) {
   // Chunks of 64 rows: big enough to keep each thread's panels in cache.
   const int64_t chunks = (m + 63) / 64;

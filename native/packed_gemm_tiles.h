@@ -44,7 +44,17 @@ inline void tile(int k, const float* a, int lda, const float* b, size_t panel_st
   }
 }
 
-// Rows [0, m) (m ≤ MR) against panels [0, panels): P at a time, then one by one.
+// The last rem (< P) panels of a group as one tile, so they keep several accumulators in flight.
+template <typename V, int M, int P>
+inline void panel_tail(int rem, int k, const float* a, int lda, const float* b, size_t ps, bool accumulate, float* c, int ldc,
+                       int cols) {
+  if constexpr (P > 0) {
+    if (rem == P) return tile<V, M, P>(k, a, lda, b, ps, accumulate, c, ldc, cols);
+    panel_tail<V, M, P - 1>(rem, k, a, lda, b, ps, accumulate, c, ldc, cols);
+  }
+}
+
+// Rows [0, m) (m ≤ MR) against panels [0, panels): P at a time, then the rest as one tile.
 template <typename V, int M, int P>
 void row_tile(int n, int k, const float* a, int lda, const float* packed, bool accumulate, float* c, int ldc,
               int first, int last) {
@@ -53,7 +63,7 @@ void row_tile(int n, int k, const float* a, int lda, const float* packed, bool a
   for (; j + P <= last; j += P) {
     tile<V, M, P>(k, a, lda, packed + j * ps, ps, accumulate, c + j * V::kWidth, ldc, n - j * V::kWidth);
   }
-  for (; j < last; ++j) tile<V, M, 1>(k, a, lda, packed + j * ps, ps, accumulate, c + j * V::kWidth, ldc, n - j * V::kWidth);
+  if (j < last) panel_tail<V, M, P - 1>(last - j, k, a, lda, packed + j * ps, ps, accumulate, c + j * V::kWidth, ldc, n - j * V::kWidth);
 }
 
 // Shapes: MR rows per tile; P_SMALL[m−1] panels per group when a block has

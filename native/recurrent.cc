@@ -6,8 +6,9 @@
 //
 // Parallelism: sequences are independent, so the batch is dealt into groups
 // and every (direction, group) runs its whole time loop on one thread with
-// single-threaded GEMMs — no synchronisation per step. The GEMMs over all
-// steps (input projection, weight gradients) are split by gemm() itself.
+// single-threaded GEMMs — no synchronisation per step; or, where the rule in
+// layer_loop.h says so, a team of threads splits each step by hidden units.
+// The GEMMs over all steps (weight gradients) are split by gemm() itself.
 #include "recurrent.h"
 
 #include <algorithm>
@@ -93,13 +94,21 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
   PackedMatrix* w_ih = w_ih_buf.data();
   HiddenWeights* w_hh = w_hh_buf.data();
   std::vector<float>* bias = bias_buf.data();
+  thread_local std::vector<PackedMatrix> w_ih_gates_buf;
+  std::vector<PackedMatrix>& w_ih_gates = w_ih_gates_buf;
   for (int l = 0; l < s.layers; ++l) {
     const int in = s.in_size(l);
     const float* x = l == 0 ? ws + lay.xs : ws + lay.out[l - 1];
     float* out = ws + lay.out[l];
+    const int team = unit_split_members(s, training);
+    note_recurrent_split(team);
     for (int d = 0; d < s.dirs; ++d) {
       const int k = l * s.dirs + d;
-      pack_b(w_ih[d], true, a.p.w_ih[k], in, in, G * H);
+      if (team > 0) {
+        pack_input_by_gate(w_ih_gates, s, a.p.w_ih[k], in);
+      } else {
+        pack_b(w_ih[d], true, a.p.w_ih[k], in, in, G * H);
+      }
       pack_hidden_weights(w_hh[d], s, a.p.w_hh[k], false);
       folded_bias(bias[d], s, a.p, k);
     }
@@ -116,7 +125,7 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
         project_input(s, a.p, k, w_ih[d], bias[d].empty() ? nullptr : bias[d].data(), xb, in, last - first, ws + lay.gates[k], keep ? ws + lay.xhat[k] : nullptr,
                       keep ? ws + lay.xrstd[k] : nullptr);
       }
-      for_each_task(s.dirs, o, [&](int d, const Group& g) {
+      auto context = [&](int d) {
         const int k = l * s.dirs + d;
         LayerCtx L = make_ctx(s, a.p, k, training);
         L.packed_w_hh = &w_hh[d];
@@ -136,8 +145,19 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
           L.chat = s.cell == CellKind::kLstm ? ws + lay.chat[k] : nullptr;
           L.crstd = s.cell == CellKind::kLstm ? ws + lay.crstd[k] : nullptr;
         }
-        L = for_group(L, g.off, s);
         L.gates_t0 = t0(d);
+        return L;
+      };
+      if (team > 0) {
+        // Split by hidden units (layer_loop.h): one direction, every row, the whole team.
+        parallel_team(team, [&](TeamMember& m) {
+          forward_loop_units(m, s, context(0), o, false, first, last, w_ih_gates, bias[0].empty() ? nullptr : bias[0].data(), x, in);
+        });
+        continue;
+      }
+      for_each_task(s.dirs, o, [&](int d, const Group& g) {
+        const int k = l * s.dirs + d;
+        LayerCtx L = for_group(context(d), g.off, s);
         StepProjection proj;
         proj.p = &a.p;
         proj.k = k;
@@ -156,6 +176,7 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
     release_if_large(w_ih[d].data);
     release_packed(w_hh[d]);
   }
+  for (auto& w : w_ih_gates) release_if_large(w.data);
 }
 
 }  // namespace

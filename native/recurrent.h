@@ -134,6 +134,10 @@ struct RnnBackward {
 size_t rnn_workspace_size(const RnnShape& s, float dropout);
 
 void rnn_forward(const RnnForward& a);
+
+// How the last forward pass in the process split its steps across threads
+// (layer_loop.h): "units", "batch" or, before any, "none". For runtimeInfo().
+const char* last_recurrent_split();
 void rnn_backward(const RnnBackward& a);
 
 }  // namespace eddy
