@@ -116,8 +116,7 @@ void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, 
     }
     if (bs > 0 && proj) {
       if (!L.training) L.gates_t0 = t;  // inference keeps one step of gates
-      project_rows(s, *proj->p, proj->k, *proj->w_ih, proj->bias, proj->x + L.row(t) * proj->in, proj->in, 0, bs, L.gates_at(t),
-                   nullptr, nullptr);
+      proj->rows(t, 0, bs, L.gates_at(t), L.G * H, H, 0, H);
     }
     if (bs > 0) forward_step(cell, L, t, bs);
     // Padded positions output zeros.
@@ -190,6 +189,28 @@ void pack_input_by_gate(std::vector<PackedMatrix>& w, const RnnShape& s, const f
   for (int g = 0; g < G; ++g) pack_b(w[g], true, w_ih + static_cast<size_t>(g) * H * in, in, in, H);
 }
 
+void StepProjection::rows(int t, int r0, int r1, float* gates, int ldg, int H, int j0, int j1) const {
+  if (r1 <= r0 || j1 <= j0) return;
+  const float* a = x + t * step + r0 * ld;
+  float* c = gates + static_cast<size_t>(r0) * ldg;
+  const int G = w_ih_gates ? static_cast<int>(w_ih_gates->size()) : 1;
+  for (int g = 0; g < G; ++g) {
+    // Gate g's columns [j0, j1) sit at g·H + j0 of a row; W_ih packed whole holds them all at once.
+    float* cg = c + static_cast<size_t>(g) * H + j0;
+    if (w_ih_gates) {
+      packed_gemm_cols(r1 - r0, a, static_cast<int>(ld), (*w_ih_gates)[g], j0, j1, false, cg, ldg);
+    } else {
+      packed_gemm(r1 - r0, a, static_cast<int>(ld), *w_ih, false, c, ldg);
+    }
+    if (!bias) continue;
+    const int first = w_ih_gates ? g * H + j0 : 0, n = w_ih_gates ? j1 - j0 : ldg;
+    for (int r = 0; r < r1 - r0; ++r) {
+      float* row = c + static_cast<size_t>(r) * ldg + first;
+      for (int j = 0; j < n; ++j) row[j] += bias[first + j];
+    }
+  }
+}
+
 namespace {
 
 // The rows of step t that are live, as spans of consecutive rows: each
@@ -211,7 +232,7 @@ void live_spans(const Order& o, int t, Fn&& fn) {
 }  // namespace
 
 void forward_loop_units(TeamMember& team, const RnnShape& s, LayerCtx L, const Order& o, bool reverse, int first, int last,
-                        const std::vector<PackedMatrix>& w_ih, const float* bias, const float* x, int in) {
+                        const StepProjection& proj) {
   const int H = s.H, GH = 4 * H, E = s.extra();
   const PackedMatrix& w = L.packed_w_hh->lstm;
   const int blocks = lstm_unit_blocks(w), n = team.size(), me = team.index();
@@ -229,18 +250,7 @@ void forward_loop_units(TeamMember& team, const RnnShape& s, LayerCtx L, const O
     if (!L.training) L.gates_t0 = t;  // inference keeps one step of gates
     float* gates = L.gates_at(t);
     // The input projection of this member's columns: no other member reads them.
-    live_spans(o, t, [&](int a, int b) {
-      const float* xa = x + (L.row(t) + a) * in;
-      for (int g = 0; g < 4; ++g) {
-        float* c = gates + static_cast<size_t>(a) * GH + g * H + j0;
-        packed_gemm_cols(b - a, xa, in, w_ih[g], j0, j1, false, c, GH);
-        if (!bias) continue;
-        for (int r = 0; r < b - a; ++r) {
-          float* row = c + static_cast<size_t>(r) * GH;
-          for (int j = 0; j < nj; ++j) row[j] += bias[g * H + j0 + j];
-        }
-      }
-    });
+    live_spans(o, t, [&](int a, int b) { proj.rows(t, a, b, gates, GH, H, j0, j1); });
     team.sync();  // h_{t-1} is whole
     if (L.training) {
       std::memcpy(const_cast<float*>(L.hprev_at(t)) + static_cast<size_t>(r0) * H, cur + static_cast<size_t>(r0) * H,

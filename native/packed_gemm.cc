@@ -101,7 +101,9 @@ void pack_lstm_hidden(PackedMatrix& out, const float* w_hh, int H) {
   const int w = kernels_for(isa()).width, blocks = (H + w - 1) / w;
   // Rows of W_hh in the order the kernel reads its output columns:
   // block u, gate g, unit j  <-  W_hh row g·H + u·w + j (zero past H).
-  std::vector<float> order(static_cast<size_t>(blocks) * 4 * w * H, 0.0f);
+  // Kept per thread: a fresh megabyte per call costs page faults.
+  thread_local std::vector<float> order;
+  order.assign(static_cast<size_t>(blocks) * 4 * w * H, 0.0f);
   for (int u = 0; u < blocks; ++u) {
     for (int g = 0; g < 4; ++g) {
       for (int j = 0; j < w && u * w + j < H; ++j) {
@@ -111,6 +113,7 @@ void pack_lstm_hidden(PackedMatrix& out, const float* w_hh, int H) {
     }
   }
   pack_b(out, true, order.data(), H, H, blocks * 4 * w);
+  if (order.capacity() > (size_t(1) << 22)) std::vector<float>().swap(order);
 }
 
 int lstm_unit_blocks(const PackedMatrix& w) { return w.width > 0 ? w.n / (4 * w.width) : 0; }

@@ -136,6 +136,31 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
     assert.ok(batch[0].some((v) => v !== 0), 'the layer produced a non-trivial output');
   });
 
+  for (const batchFirst of [true, false]) {
+    it(`equal lengths shorter than the padding (the caller's ${batchFirst ? 'batch-first' : 'time-major'} tensors used in place) give the bits of a mixed batch`, () => {
+      eddy.manualSeed(4);
+      const layer = new eddy.LSTM({ inputSize: I, hiddenSize: H, numLayers: 2, batchFirst });
+      const B = 5;
+      const full = randomArray((B + 1) * T * I, rng(12));
+      // Element (b, t, i) of an n-sequence tensor in this layout.
+      const at = (n: number, b: number, t: number, i: number, w: number) => (batchFirst ? (b * T + t) * w + i : (t * n + b) * w + i);
+      const sub = new Float32Array(B * T * I);
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let i = 0; i < I; i++) sub[at(B, b, t, i, I)] = full[at(B + 1, b, t, i, I)];
+      const shape = (n: number) => (batchFirst ? [n, T, I] : [T, n, I]);
+      for (const [t, split] of THREADS_AND_SPLITS) {
+        eddy.setNumThreads(t);
+        const forward = (x: Float32Array, n: number, lengths: number[]) =>
+          withSplit(split, () => eddy.noGrad(() => layer.eval().forward(eddy.tensor(x, shape(n)), { lengths })).output.contiguous().data);
+        const alone = forward(sub, B, Array(B).fill(5));
+        const mixed = forward(full, B + 1, [...Array(B).fill(5), T]);
+        const y = new Float32Array(B * T * H);
+        for (let b = 0; b < B; b++) for (let s = 0; s < T; s++) for (let j = 0; j < H; j++) y[at(B, b, s, j, H)] = mixed[at(B + 1, b, s, j, H)];
+        sameBits(alone, y, `${t} thread(s), ${split ?? 'the rule\'s'} split`);
+        assert.ok(alone.some((v) => v !== 0), 'a non-trivial output');
+      }
+    });
+  }
+
   it('the output does not depend on the rest of the batch even when the batch holds copies of one sequence', () => {
     eddy.manualSeed(3);
     const layer = new eddy.LSTM({ inputSize: I, hiddenSize: H });
