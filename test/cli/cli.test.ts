@@ -87,16 +87,17 @@ describe('eddy CLI', function () {
   });
 
   it('generate streams text from the saved model', async function () {
-    // 2000 characters take long enough to generate that the reader sees them arrive in pieces even on a
-    // loaded machine (200 could all sit in the pipe before this process got a turn to read).
-    const child = spawn(process.execPath, [MAIN, 'generate', model, '--prompt', 'It is a truth', '--length', '2000', '--seed', '1'], { cwd: dir });
+    // 10 000 characters take long enough to generate (most of a second) that the reader sees them arrive in
+    // pieces even on a loaded machine: a short text could all sit in the pipe before this process got a
+    // turn to read, while a generator that buffered its output would still write it in one piece.
+    const child = spawn(process.execPath, [MAIN, 'generate', model, '--prompt', 'It is a truth', '--length', '10000', '--seed', '1'], { cwd: dir });
     const chunks: string[] = [];
     child.stdout.on('data', (d: Buffer) => chunks.push(d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.strictEqual(code, 0);
     const text = chunks.join('');
     assert.ok(text.startsWith('It is a truth'));
-    assert.ok(text.length >= 2000, `received ${text.length} characters`);
+    assert.ok(text.length >= 10000, `received ${text.length} characters`);
     assert.ok(chunks.length > 1, 'written in pieces as it is produced');
   });
 
