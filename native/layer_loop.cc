@@ -157,8 +157,7 @@ int requested_split() {
 
 }  // namespace
 
-int unit_split_members(const RnnShape& s, bool training) {
-  (void)training;
+int unit_split_members(const RnnShape& s, int unit_blocks) {
   const int threads = num_threads();
   // Only the fused LSTM step splits by units so far; recurrent dropout
   // (h ⊙ mask is the GEMM's input) and layer norm (LN_hh needs whole rows)
@@ -168,8 +167,10 @@ int unit_split_members(const RnnShape& s, bool training) {
   if (!fits || want == 0) return 0;
   if (want == 1) return threads;
   // The rule: split by units when W_hh is large enough that streaming all of
-  // it per step and thread costs more than a barrier per step.
-  return s.H >= 128 ? threads : 0;
+  // it per step and thread costs more than a barrier per step, with at least
+  // two unit blocks per member.
+  const int members = std::min(threads, unit_blocks / 2);
+  return s.H >= 128 && members >= 2 ? members : 0;
 }
 
 namespace {

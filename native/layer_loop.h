@@ -74,9 +74,10 @@ void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g,
 //    complete. A row's arithmetic is the same either way (the same GEMM
 //    chains and epilogue), so the split never changes a bit of the result.
 // unit_split_members gives the rule: how many members split the units of
-// this shape (0: use batch groups). EDDY_RECURRENT_SPLIT=units|batch
-// overrides it, for tests and measurements.
-int unit_split_members(const RnnShape& s, bool training);
+// this shape, whose fused W_hh has unit_blocks blocks (0: use batch
+// groups). EDDY_RECURRENT_SPLIT=units|batch overrides it, for tests and
+// measurements.
+int unit_split_members(const RnnShape& s, int unit_blocks);
 // Records the split a layer ran, for last_recurrent_split() (recurrent.h).
 void note_recurrent_split(int members);
 

@@ -138,7 +138,8 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
     const float* x = first_layer ? io.x : ws + lay.out[l - 1];
     const size_t x_ld = first_layer ? io.x_ld : DH, x_step = first_layer ? io.x_step : static_cast<size_t>(s.B) * DH;
     float* out = last_layer ? io.y : ws + lay.out[l];
-    const int team = unit_split_members(s, training);
+    for (int d = 0; d < s.dirs; ++d) pack_hidden_weights(w_hh[d], s, a.p.w_hh[l * s.dirs + d], false);
+    const int team = w_hh[0].lstm_fused ? unit_split_members(s, lstm_unit_blocks(w_hh[0].lstm)) : 0;
     note_recurrent_split(team);
     for (int d = 0; d < s.dirs; ++d) {
       const int k = l * s.dirs + d;
@@ -147,7 +148,6 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
       } else {
         pack_b(w_ih[d], true, a.p.w_ih[k], in, in, G * H);
       }
-      pack_hidden_weights(w_hh[d], s, a.p.w_hh[k], false);
       folded_bias(bias[d], s, a.p, k);
     }
     // Blocks of steps in each direction's order: the forward direction's

@@ -161,6 +161,23 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
     });
   }
 
+  it('runtimeInfo() reports the split the rule chose, and EDDY_RECURRENT_SPLIT overrides it', () => {
+    eddy.setNumThreads(2);
+    const x = (n: number) => eddy.tensor(randomArray(16 * 3 * n, rng(13)), [16, 3, n]);
+    const split = (layer: Layer, how?: string) => withSplit(how, () => {
+      eddy.noGrad(() => layer.eval().forward(x(4)));
+      return eddy.runtimeInfo().kernels.recurrentSplit;
+    });
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 })), 'units', 'a one-direction LSTM with 256 units');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64 })), 'batch', 'few units: W_hh fits in L2');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256, bidirectional: true })), 'batch', 'a direction per thread');
+    assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 256 })), 'batch', 'GRU steps are not fused');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64 }), 'units'), 'units');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 }), 'batch'), 'batch');
+    eddy.setNumThreads(1);
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 })), 'batch', 'one thread');
+  });
+
   it('the output does not depend on the rest of the batch even when the batch holds copies of one sequence', () => {
     eddy.manualSeed(3);
     const layer = new eddy.LSTM({ inputSize: I, hiddenSize: H });
