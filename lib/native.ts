@@ -219,6 +219,7 @@ export interface NativeBinding {
    * error path.
    */
   teamProbe(maxMembers: number, steps: number, failMember: number, failStep: number): number;
+  parallelBlocksProbe(blocks: number, failAt: number): number;
   /** True in the first environment (thread) of the process to load the module. */
   readonly firstLoad: boolean;
   /** The most threads the native pool takes. */

@@ -1424,6 +1424,19 @@ Napi::Value JS_teamProbe(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), size.load());
 }
 
+// parallelBlocksProbe(blocks, failAt): the same through parallel_blocks;
+// block failAt (-1: none) throws std::bad_alloc. Returns how many blocks ran.
+Napi::Value JS_parallelBlocksProbe(const Napi::CallbackInfo& info) {
+  const int64_t blocks = ArgInt(info, 0, "blocks", 0, int64_t(1) << 30);
+  const int64_t fail_at = ArgInt(info, 1, "failAt", -1, int64_t(1) << 30);
+  std::atomic<int64_t> ran{0};
+  eddy::parallel_blocks(blocks, [&](int64_t i) {
+    ran += 1;
+    if (i == fail_at) throw std::bad_alloc();
+  });
+  return Napi::Number::New(info.Env(), static_cast<double>(ran.load()));
+}
+
 // The most threads the pool takes: more never helps on a CPU and each one
 // costs a stack. Exported as `maxThreads` so TypeScript checks against it.
 constexpr int kMaxThreads = 64;
@@ -1512,6 +1525,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"setErrorClasses", "error classes", JS_setErrorClasses},
       {"parallelProbe", "the thread pool", JS_parallelProbe},
       {"teamProbe", "the thread pool", JS_teamProbe},
+      {"parallelBlocksProbe", "the thread pool", JS_parallelBlocksProbe},
       {"distributedInit", "MPI", JS_distributedInit},
       {"distributedAllReduce", "an all-reduce", JS_distributedAllReduce},
       {"distributedBroadcast", "a broadcast", JS_distributedBroadcast},

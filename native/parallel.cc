@@ -6,9 +6,6 @@
 #include <cstdlib>
 #include <exception>
 #include <mutex>
-#if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h>
-#endif
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -22,8 +19,22 @@ namespace {
 // runs its own chunk.
 thread_local bool in_region = false;
 
+// One pause of a spin-wait (the core stays with this thread).
+inline void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#else
+  std::this_thread::yield();
+#endif
+}
+
 // Fork-join pool: workers sleep on a condition variable and wake on a new
-// generation number; each takes the chunk matching its index.
+// generation number. A parallel_for job gives each worker the chunk
+// matching its index; a parallel_blocks job lets whoever comes claim
+// blocks, tagged with the job's generation so that a worker arriving late
+// cannot claim a block of the next job.
 class Pool {
  public:
   ~Pool() { resize(1); }
@@ -89,6 +100,7 @@ class Pool {
       n_ = team ? chunks : n;
       chunks_ = chunks;
       team_ = team;
+      blocks_ = 0;
       pending_ = static_cast<int>(chunks - 1);
       generation_++;
     }
@@ -112,7 +124,62 @@ class Pool {
     if (error) std::rethrow_exception(error);
   }
 
+  void run_blocks(int64_t blocks, detail::RangeFn fn, void* ctx) {
+    auto serial = [&] {
+      for (int64_t i = 0; i < blocks; ++i) fn(ctx, i, i + 1);
+    };
+    // The claim word's low half counts blocks.
+    if (in_region || size() < 2 || blocks < 2 || blocks > 0x7fffffff) return serial();
+    std::unique_lock<std::mutex> dispatch(dispatch_, std::try_to_lock);
+    if (!dispatch.owns_lock()) return serial();
+    uint64_t gen;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fn_ = fn;
+      ctx_ = ctx;
+      blocks_ = blocks;
+      chunks_ = 0;  // no worker has a chunk of its own
+      done_blocks_.store(0, std::memory_order_relaxed);
+      gen = generation_ + 1;
+      claim_.store(tag(gen), std::memory_order_relaxed);
+      generation_ = gen;
+    }
+    wake_.notify_all();
+    in_region = true;
+    claim_blocks(gen, fn, ctx, blocks);
+    in_region = false;
+    // Only blocks already claimed can still be running: wait for those.
+    for (int spins = 0; done_blocks_.load(std::memory_order_acquire) < blocks; ++spins) {
+      if (spins < 4096) relax();
+      else std::this_thread::yield();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    std::exception_ptr error = error_;
+    error_ = nullptr;
+    if (error) std::rethrow_exception(error);
+  }
+
  private:
+  // A claim word: the job's generation in the high half, the next block in the low.
+  static uint64_t tag(uint64_t gen) { return gen << 32; }
+
+  // Claims and runs blocks of job `gen` until none is left (or the job is
+  // another one); each block counts as done even when it throws.
+  void claim_blocks(uint64_t gen, detail::RangeFn fn, void* ctx, int64_t blocks) {
+    uint64_t c = claim_.load(std::memory_order_acquire);
+    while ((c >> 32) == (gen & 0xffffffffu) && static_cast<int64_t>(c & 0xffffffffu) < blocks) {
+      if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+      const int64_t i = static_cast<int64_t>(c & 0xffffffffu);
+      try {
+        fn(ctx, i, i + 1);
+      } catch (...) {
+        keep_first(std::current_exception());
+      }
+      done_blocks_.fetch_add(1, std::memory_order_release);
+      c = claim_.load(std::memory_order_acquire);
+    }
+  }
+
   int64_t chunk_end(int64_t i) const { return n_ * (i + 1) / chunks_; }
 
   void keep_first(std::exception_ptr e) {
@@ -127,6 +194,14 @@ class Pool {
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
       seen = generation_;
       if (stop_) return;
+      if (blocks_ > 0) {
+        detail::RangeFn fn = fn_;
+        void* ctx = ctx_;
+        const int64_t blocks = blocks_;
+        lock.unlock();
+        claim_blocks(seen, fn, ctx, blocks);
+        continue;
+      }
       if (index >= chunks_) continue;
       detail::RangeFn fn = fn_;
       void* ctx = ctx_;
@@ -153,6 +228,9 @@ class Pool {
   void* ctx_ = nullptr;
   int64_t n_ = 0, chunks_ = 1;
   bool team_ = false;
+  int64_t blocks_ = 0;                       // a parallel_blocks job when > 0
+  std::atomic<uint64_t> claim_{0};           // tag(generation) + next block
+  std::atomic<int64_t> done_blocks_{0};
   int pending_ = 0;
   std::exception_ptr error_;  // the first exception a chunk of the current run threw
 };
@@ -178,6 +256,7 @@ int num_threads() { return pool().size(); }
 namespace detail {
 void parallel_run(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx) { pool().run(n, min_chunk, fn, ctx); }
 void team_run(int max_members, RangeFn fn, void* ctx) { pool().run(std::max(1, max_members), 1, fn, ctx, true); }
+void parallel_blocks_run(int64_t blocks, RangeFn fn, void* ctx) { pool().run_blocks(blocks, fn, ctx); }
 }  // namespace detail
 
 void TeamMember::Shared::fail(std::exception_ptr e) {
@@ -206,9 +285,7 @@ void TeamMember::sync() {
   for (int spins = 0; s.generation.load(std::memory_order_acquire) != seen_; ++spins) {
     if (s.failed.load(std::memory_order_acquire)) throw Abandoned();
     if (spins < 4096) {
-#if defined(__x86_64__) || defined(_M_X64)
-      _mm_pause();
-#endif
+      relax();
     } else {
       std::this_thread::yield();
     }

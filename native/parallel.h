@@ -35,6 +35,7 @@ void parallel_run(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx);
 // Runs fn(ctx, member, members) once per member, each on its own thread;
 // members is at most max_members and 1 when the pool is busy or the call is nested.
 void team_run(int max_members, RangeFn fn, void* ctx);
+void parallel_blocks_run(int64_t blocks, RangeFn fn, void* ctx);
 }  // namespace detail
 
 // Splits [0, n) into at most num_threads() contiguous chunks of at least
@@ -113,6 +114,22 @@ void parallel_team(int max_members, Fn&& fn) {
   };
   detail::team_run(max_members, trampoline, &ctx);
   if (shared.error) std::rethrow_exception(shared.error);
+}
+
+// Runs fn(i) for every block i of [0, blocks): the calling thread takes
+// blocks one at a time and the pool's threads join in as they come free.
+// It returns once every block is done, without waiting for a thread that
+// never started one, so a call costs at most what the caller alone would
+// take plus one block, whatever a late (or descheduled) worker does. For
+// short calls made back to back (a serving step), where the time a
+// sleeping worker takes to wake would otherwise decide the call's length.
+// Which thread runs a block changes from call to call: fn's result must not
+// depend on it. Exceptions and nesting as for parallel_for.
+template <typename Fn>
+void parallel_blocks(int64_t blocks, Fn&& fn) {
+  if (blocks <= 0) return;
+  auto trampoline = [](void* ctx, int64_t b, int64_t) { (*static_cast<Fn*>(ctx))(b); };
+  detail::parallel_blocks_run(blocks, trampoline, &fn);
 }
 
 }  // namespace eddy

@@ -1,7 +1,6 @@
 #include "recurrent_step.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <stdexcept>
 
@@ -48,25 +47,39 @@ LayerCtx RecurrentStepper::prepare(int B, float* h, float* c) {
 }
 
 void RecurrentStepper::advance(const LayerCtx& L, const float* x, int lo, int hi) {
-  project_rows(s_, p_, 0, w_ih_, bias_.empty() ? nullptr : bias_.data(), x, s_.I, lo, hi, gates_.data(), nullptr, nullptr);
+  if (s_.layer_norm || bias_.empty()) {
+    project_rows(s_, p_, 0, w_ih_, bias_.empty() ? nullptr : bias_.data(), x, s_.I, lo, hi, gates_.data(), nullptr, nullptr);
+  } else {
+    // The rows start as the bias and the GEMM adds x·W_ihᵀ to them as it
+    // stores: bias + (x·W_ihᵀ) is the very sum project_rows forms, (x·W_ihᵀ)
+    // + bias, since a floating-point addition does not depend on the order
+    // of its two operands; one pass over the gates instead of two.
+    const size_t GH = static_cast<size_t>(s_.gates()) * s_.H;
+    float* gates = gates_.data() + lo * GH;
+    for (int r = lo; r < hi; ++r) std::memcpy(gates + (r - lo) * GH, bias_.data(), sizeof(float) * GH);
+    packed_gemm(hi - lo, x + static_cast<size_t>(lo) * s_.I, s_.I, w_ih_, true, gates, static_cast<int>(GH));
+  }
   forward_step(s_.cell, for_group(L, lo, s_), 0, hi - lo);
+}
+
+// Whether slots[b] = slots[0] + b for every b.
+static bool consecutive(int B, const int32_t* slots) {
+  for (int b = 1; b < B; ++b) {
+    if (slots[b] != slots[0] + b) return false;
+  }
+  return true;
 }
 
 template <typename Fn>
 void RecurrentStepper::for_row_blocks(int B, Fn&& rows) {
   if (B < 2 * kRowsPerTask) return rows(0, B);
   // Rows are independent, so splitting the batch changes no row's
-  // arithmetic. Blocks of kRowsPerTask rows go to whichever thread is free:
-  // a thread of the pool that wakes late (or is preempted on a busy
-  // machine) takes fewer blocks instead of holding the step back by a
-  // whole half.
+  // arithmetic. Blocks of kRowsPerTask rows go to whichever thread is free,
+  // and the step never waits for a thread that has not started: a thread
+  // of the pool that wakes late (or is preempted on a busy machine) takes
+  // fewer blocks, or none, instead of holding the step back.
   const int blocks = (B + kRowsPerTask - 1) / kRowsPerTask;
-  std::atomic<int> next{0};
-  parallel_for(std::min(blocks, num_threads()), 1, [&](int64_t, int64_t) {
-    for (int i = next.fetch_add(1, std::memory_order_relaxed); i < blocks; i = next.fetch_add(1, std::memory_order_relaxed)) {
-      rows(i * kRowsPerTask, std::min(B, (i + 1) * kRowsPerTask));
-    }
-  });
+  parallel_blocks(blocks, [&](int64_t i) { rows(static_cast<int>(i) * kRowsPerTask, std::min(B, static_cast<int>(i + 1) * kRowsPerTask)); });
 }
 
 void RecurrentStepper::step(int B, const float* x, float* h, float* c) {
@@ -79,6 +92,19 @@ void RecurrentStepper::step_slots(int B, const float* x, const int32_t* slots, f
                                   const LinearRows* head, float* out) {
   if (B < 1) return;
   const size_t H = static_cast<size_t>(s_.H);
+  if (consecutive(B, slots)) {
+    // The rows are one run of the slabs (streams stepped in the order they
+    // were opened, round after round): the cell updates them where they
+    // are, and only the output goes to y.
+    const size_t at = static_cast<size_t>(slots[0]) * H;
+    LayerCtx L = prepare(B, h_slab + at, c_slab ? c_slab + at : nullptr);
+    L.y = y;
+    for_row_blocks(B, [&](int lo, int hi) {
+      advance(L, x, lo, hi);
+      if (head) head->run_rows(lo, hi, y, out);
+    });
+    return;
+  }
   if (c_slab && cells_.size() < B * H) cells_.resize(B * H);
   float* c = c_slab ? cells_.data() : nullptr;
   const LayerCtx L = prepare(B, y, c);

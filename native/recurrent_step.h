@@ -33,7 +33,8 @@ class RecurrentStepper {
 
   // The same for B streams whose states are rows slots[b] of the slabs
   // h_slab (and c_slab for LSTM) [rows, H]: each row is gathered, stepped
-  // and written back; y [B, H] receives the new h, the step's output.
+  // and written back (or, when the slots are consecutive, stepped where it
+  // is); y [B, H] receives the new h, the step's output.
   // Slots must be distinct and inside the slabs (the binding checks).
   // Each thread gathers, steps and writes back its own rows, so the rows
   // never leave that thread's cache between the three. With a head, out
@@ -42,8 +43,10 @@ class RecurrentStepper {
   void step_slots(int B, const float* x, const int32_t* slots, float* h_slab, float* c_slab, float* y,
                   const LinearRows* head = nullptr, float* out = nullptr);
 
-  // Fewer rows than this per thread cost more to hand over than to step.
-  static constexpr int kRowsPerTask = 32;
+  // Rows per block handed to a thread: fewer cost more to hand over than
+  // to step. A multiple of every kernel's rows per tile (4 for the GEMM; 6,
+  // 3 or 2 for the fused LSTM step), so no block ends in a narrow tile.
+  static constexpr int kRowsPerTask = 24;
 
  private:
   RnnShape s_;

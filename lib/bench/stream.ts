@@ -3,10 +3,13 @@
  * concurrent streams of the C4 shape (LSTM 32 → 64, alone and with a Linear
  * 64 → 32 head), one step each per round, for a fixed time. Two ways in:
  * `step` — every stream awaits its own step (a promise per step, batched by
- * the queue) — and `stepMany` — one call steps all streams. Prints total
+ * the queue) — and `stepMany` — one call steps all streams, into an output
+ * array reused from round to round. Prints total
  * steps per second, the step latency (p50, p99: from the call to the
  * result), the process's CPU time per step (all threads; what a loaded
- * machine does not distort), with the CPU and the kernels.
+ * machine does not distort), with the CPU, the kernels and the machine's
+ * load average over the last minute against its core count (a load above
+ * the cores means the figures are a busy machine's, not an idle one's).
  */
 import * as os from 'os';
 import * as eddy from '../index';
@@ -57,13 +60,14 @@ export async function runStreamBench(threadCounts: number[]): Promise<void> {
         for (const api of ['step', 'stepMany'] as const) {
           const batcher = new eddy.serving.StreamBatcher(model, { maxBatch: STREAMS, maxDelayMs: 0 });
           const streams = Array.from({ length: STREAMS }, () => batcher.open());
+          const out = new Float32Array(STREAMS * (head ? c.input : c.hidden));
           let round = 0;
           const one = async (): Promise<Float64Array> => {
             const x = xs[round++ & 15];
             const lat = new Float64Array(STREAMS);
             if (api === 'stepMany') {
               const t = performance.now();
-              batcher.stepMany(streams, x);
+              batcher.stepMany(streams, x, { out });
               lat.fill(performance.now() - t);
               // Let the event loop turn, as a server's would between rounds.
               await new Promise<void>((resolve) => setImmediate(resolve));
@@ -92,6 +96,7 @@ export async function runStreamBench(threadCounts: number[]): Promise<void> {
             cpu_us_per_step: +((used.user + used.system) / r.steps).toFixed(3),
             gflops: +((forwardFlopsPerToken(c) * stepsPerS) / 1e9).toFixed(1),
             cpu, isa: info.isa, kernel: info.kernels.recurrentGemm,
+            load_1min: +os.loadavg()[0].toFixed(2), cores: os.availableParallelism(),
           }));
         }
       }

@@ -6,7 +6,7 @@
 export { Session, session, SESSION_STATE_FORMAT, SESSION_STATE_VERSION } from './session';
 export type { SessionModel, SessionState, StepInput } from './session';
 export { BatchedStream, StreamBatcher } from './stream-batcher';
-export type { StreamBatcherOptions } from './stream-batcher';
+export type { StepManyOptions, StreamBatcherOptions } from './stream-batcher';
 export { Batcher } from './batcher';
 export { Coalescer } from './coalescer';
 export type { CoalescerOptions } from './coalescer';

@@ -9,9 +9,9 @@
  * Single steps of a Sequential model run on its plan (see session.ts): the
  * streams' states are rows of one slab per recurrent layer, each stream
  * owning a slot; a batch hands the layer's stepper the waiting streams'
- * slots, and the native side gathers the rows, steps them in one call and
- * writes them back. Nothing is allocated per stream but the output each
- * caller receives.
+ * slots, and the native side steps the rows in one call (in place when
+ * the slots are consecutive, else gathered and written back). Nothing is
+ * allocated per stream but the output each caller receives.
  */
 import { noGrad } from '../autograd/grad-mode';
 import { ShapeError, ValidationError } from '../errors';
@@ -22,7 +22,7 @@ import { Sequential } from '../model/sequential';
 import { binding } from '../native';
 import { concat } from '../ops/join';
 import { Tensor, zeros } from '../tensor/tensor';
-import { checkInteger, checkNumber, checkOptions, describe, optionKeys } from '../validate';
+import { checkInteger, checkNumber, checkOptions, describe, fail, formatShape, optionKeys } from '../validate';
 import { PlanStep, Session, SessionModel, SessionState, StepInput, valuesOf } from './session';
 
 /** The options of {@link StreamBatcher}. */
@@ -34,6 +34,21 @@ export interface StreamBatcherOptions {
 }
 
 const STREAM_BATCHER_OPTION_KEYS = optionKeys<StreamBatcherOptions>({ maxBatch: true, maxDelayMs: true });
+
+/** The options of {@link StreamBatcher.stepMany}. */
+export interface StepManyOptions {
+  /**
+   * Where the outputs go: the returned tensor is a view of its first
+   * `n × outputs-per-stream` values, valid until the caller writes there
+   * again. A caller stepping the same streams round after round passes
+   * the same array each time, so no round allocates. It must not share
+   * memory with the inputs.
+   * @default undefined (a new array each call)
+   */
+  out?: Float32Array;
+}
+
+const STEP_MANY_OPTION_KEYS = optionKeys<StepManyOptions>({ out: true });
 
 interface Pending {
   stream: BatchedStream;
@@ -131,6 +146,8 @@ export class StreamBatcher {
   private readonly session: Session;
   private readonly plan: PlanStep[] | null;
   private readonly slabs: StateSlab[] = [];
+  /** Outputs per stream when the plan ends in a recurrent or Linear layer (which can write them anywhere), else null. */
+  private readonly outputsPerRow: number | null = null;
   /** Slots in the slabs: how many rows they have, the next never used, and those given back. */
   private capacity = 0;
   private nextSlot = 0;
@@ -163,6 +180,9 @@ export class StreamBatcher {
     for (const p of this.plan ?? []) {
       if (p.stepper) this.slabs.push({ path: p.path!, hiddenSize: p.stepper.h.length, hs: new Float32Array(0), cs: p.stepper.c && new Float32Array(0), y: new Float32Array(0) });
     }
+    const last = this.plan?.[this.plan.length - 1];
+    if (last?.stepper) this.outputsPerRow = last.stepper.h.length;
+    else if (last?.linear) this.outputsPerRow = last.linear.outFeatures;
   }
 
   /**
@@ -218,9 +238,13 @@ export class StreamBatcher {
    * streams must be distinct, open, of this batcher, with no steps queued.
    * @param streams - Distinct open streams of this batcher, with no steps queued.
    * @param inputs - One step per stream.
+   * @param opts - {@link StepManyOptions}.
    * @throws {@link ValidationError} when a stream or the inputs do not qualify.
+   * @throws {@link ShapeError} when `opts.out` is too short for the outputs.
    */
-  stepMany(streams: readonly BatchedStream[], inputs: Tensor | Float32Array | Int32Array | readonly number[]): Tensor {
+  stepMany(streams: readonly BatchedStream[], inputs: Tensor | Float32Array | Int32Array | readonly number[], opts?: StepManyOptions): Tensor {
+    const into = checkOptions('opts', opts, STEP_MANY_OPTION_KEYS).out;
+    if (into !== undefined && !(into instanceof Float32Array)) fail('a Float32Array', 'opts.out', into);
     if (!Array.isArray(streams) || streams.length === 0) throw new ValidationError(`Expected a non-empty array of streams for streams but received ${describe(streams)}`);
     const n = streams.length;
     const stamp = ++this.batches;
@@ -236,21 +260,20 @@ export class StreamBatcher {
     if (!this.plan) {
       const F = x.length / n;
       const out = this.runForward(streams, new Tensor(x, this.session.tokens ? [n, 1] : [n, 1, F])).output as Tensor;
-      return out.reshape([n, ...out.shape.slice(2)]).contiguous();
+      return intoOut(out.reshape([n, ...out.shape.slice(2)]).contiguous(), into);
     }
     const F = x.length / n;
-    if (n <= this.maxBatch) {
-      const { v, shape } = this.runRows(streams, x, from);
-      return new Tensor(v.slice(), [n, ...shape]);
-    }
-    let result: Float32Array | null = null;
+    const per = this.outputsPerRow;
+    // Known in advance when the plan's last layer has a fixed width: the last layer writes straight into the result.
+    let result: Float32Array | null = per === null ? null : outRows(into, n * per, [n, per]);
     let shape: readonly number[] = [];
     for (let lo = 0; lo < n; lo += this.maxBatch) {
       const hi = Math.min(n, lo + this.maxBatch);
-      const { v, shape: s } = this.runRows(streams.slice(lo, hi), x.subarray(lo * F, hi * F), from);
-      const per = v.length / (hi - lo);
-      result ??= new Float32Array(n * per);
-      result.set(v, lo * per);
+      const dest = per === null ? undefined : result!.subarray(lo * per, hi * per);
+      const { v, shape: s } = this.runRows(lo === 0 && hi === n ? streams : streams.slice(lo, hi), x.subarray(lo * F, hi * F), from, dest);
+      const width = v.length / (hi - lo);
+      result ??= outRows(into, n * width, [n, ...s]);
+      if (v !== dest) result.set(v, lo * width);
       shape = s;
     }
     return new Tensor(result!, [n, ...shape]);
@@ -363,16 +386,18 @@ export class StreamBatcher {
     if (this.xs.length < B * F) this.xs = new Float32Array(Math.max(B, this.maxBatch) * F);
     const x = this.xs.subarray(0, B * F);
     for (let i = 0; i < B; i++) x.set(batch[i].values!, i * F);
+    // One array for the whole batch's outputs (written there by the last
+    // layer when it can, else copied); each caller's tensor is its own rows of it.
+    const dest = this.outputsPerRow === null ? undefined : new Float32Array(B * this.outputsPerRow);
     let out: { v: Float32Array; shape: readonly number[] };
     try {
-      out = this.runRows(batch.map((p) => p.stream), x, batch[0].from);
+      out = this.runRows(batch.map((p) => p.stream), x, batch[0].from, dest);
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
     }
-    // One copy for the whole batch; each caller's tensor is its own rows of it.
     const per = out.v.length / B;
-    const rows = out.v.slice();
+    const rows = out.v === dest ? dest : out.v.slice();
     for (let i = 0; i < B; i++) {
       batch[i].resolve(new Tensor(rows.subarray(i * per, (i + 1) * per), out.shape));
       this.releaseIfDone(batch[i].stream);
@@ -383,9 +408,10 @@ export class StreamBatcher {
    * One step of `streams` through the plan from layer `from`: x holds one
    * input row per stream. Each recurrent layer steps the streams' slab rows
    * in place (one native call); the other layers run on the batch's rows.
-   * Returns the last layer's rows, valid until the next batch.
+   * Returns the last layer's rows, valid until the next batch: `dest` when
+   * given and the last layer is recurrent or Linear (it writes there).
    */
-  private runRows(streams: readonly BatchedStream[], x: Float32Array, from: number): { v: Float32Array; shape: readonly number[] } {
+  private runRows(streams: readonly BatchedStream[], x: Float32Array, from: number, dest?: Float32Array): { v: Float32Array; shape: readonly number[] } {
     const plan = this.plan!;
     const B = streams.length;
     if (this.slotRows.length < B) this.slotRows = new Int32Array(Math.max(B, this.maxBatch));
@@ -401,11 +427,11 @@ export class StreamBatcher {
         const s = this.slabs[slab++];
         const H = s.hiddenSize;
         if (s.y.length < B * H) s.y = new Float32Array(Math.max(B, this.maxBatch) * H);
-        const y = s.y.subarray(0, B * H);
+        const y = dest && k === plan.length - 1 ? dest : s.y.subarray(0, B * H);
         // A Linear right after the layer runs inside the same native call, on the same threads' rows.
         const head = plan[k + 1]?.linear;
         if (head && head.inFeatures === H) {
-          const out = this.linearRowsOut(k + 1, B, head.outFeatures);
+          const out = dest && k + 1 === plan.length - 1 ? dest : this.linearRowsOut(k + 1, B, head.outFeatures);
           binding.rnnStepSlots(p.stepper.handle, v, slots, s.hs, s.cs, y, head.handle, out);
           v = out;
           shape = [head.outFeatures];
@@ -416,7 +442,7 @@ export class StreamBatcher {
           shape = [H];
         }
       } else if (p.linear) {
-        v = p.linear.run(v, this.linearRowsOut(k, B, p.linear.outFeatures));
+        v = p.linear.run(v, dest && k === plan.length - 1 ? dest : this.linearRowsOut(k, B, p.linear.outFeatures));
         shape = [p.linear.outFeatures];
       } else {
         const out = noGrad(() => (p.layer as unknown as { forward(t: Tensor, o: object): unknown }).forward(new Tensor(v, [B, 1, v.length / B]), { training: false })) as Tensor;
@@ -489,6 +515,21 @@ export class StreamBatcher {
       }
     }
   }
+}
+
+/** `size` values for outputs of `shape`: the first of `out` when given (checked), else a new array. */
+function outRows(out: Float32Array | undefined, size: number, shape: readonly number[]): Float32Array {
+  if (out === undefined) return new Float32Array(size);
+  if (out.length < size) throw new ShapeError(`Expected opts.out of at least ${size} values (outputs ${formatShape(shape)}) but received ${out.length}`);
+  return out.subarray(0, size);
+}
+
+/** `t` (contiguous) copied into `out` when given. */
+function intoOut(t: Tensor, out: Float32Array | undefined): Tensor {
+  if (out === undefined) return t;
+  const rows = outRows(out, t.size, t.shape);
+  rows.set(valuesOf(t));
+  return new Tensor(rows, t.shape);
 }
 
 /** The streams' states side by side along the batch axis; streams without a state get zeros. */

@@ -29,6 +29,17 @@ describe('native pool', () => {
         assert.strictEqual(binding.parallelProbe(n, -1), n);
       }
     });
+
+    it(`runs every block of parallel_blocks once and reports a failed block as a ResourceError (${threads} threads)`, () => {
+      setNumThreads(threads);
+      const blocks = 64;
+      // Calls back to back: a worker arriving late must not take a block of the next call.
+      for (let i = 0; i < 200; i++) assert.strictEqual(binding.parallelBlocksProbe(blocks, -1), blocks);
+      for (const failAt of [0, blocks / 2, blocks - 1]) {
+        assert.throws(() => binding.parallelBlocksProbe(blocks, failAt), { name: 'ResourceError', message: 'Not enough memory for the thread pool' });
+        assert.strictEqual(binding.parallelBlocksProbe(blocks, -1), blocks);
+      }
+    });
   }
 
   // A team (parallel_team) meets at a spin barrier once per step of a

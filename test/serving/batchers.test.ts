@@ -119,6 +119,28 @@ describe('StreamBatcher', () => {
     assert.throws(() => bulk.stepMany([b[2]], three), { name: 'ValidationError', message: 'Expected an open stream for streams[0] but it was closed' });
   });
 
+  it('stepMany writes into opts.out when given (no allocation per round), in chunks too, and checks it', () => {
+    const m = model();
+    const n = 11;
+    const x = new eddy.Generator(7).uniform(new Float32Array(n * 3), -1, 1);
+    const plain = new eddy.serving.StreamBatcher(m, { maxBatch: 4 });
+    const into = new eddy.serving.StreamBatcher(m, { maxBatch: 4 });
+    const a = Array.from({ length: n }, () => plain.open());
+    const b = Array.from({ length: n }, () => into.open());
+    const out = new Float32Array(n * 2 + 5).fill(7);
+    for (let t = 0; t < 2; t++) {
+      const expected = plain.stepMany(a, x);
+      const got = into.stepMany(b, x, { out });
+      assert.strictEqual(got.data.buffer, out.buffer, 'the result is a view of out');
+      assert.deepStrictEqual(got.shape, [n, 2]);
+      assert.deepStrictEqual(Array.from(got.toFloat32Array()), Array.from(expected.toFloat32Array()), `step ${t}`);
+      assert.deepStrictEqual(Array.from(out.subarray(n * 2)), [7, 7, 7, 7, 7], 'values past the outputs are left alone');
+    }
+    assert.throws(() => into.stepMany(b, x, { out: new Float32Array(21) }), { name: 'ShapeError', message: 'Expected opts.out of at least 22 values (outputs [11, 2]) but received 21' });
+    assert.throws(() => into.stepMany(b, x, { out: [] as never }), { name: 'ValidationError', message: 'Expected a Float32Array for opts.out but received an array of length 0' });
+    assert.throws(() => into.stepMany(b, x, { output: out } as never), { name: 'UnknownOptionError', message: /^Expected a known option for opts\.output/ });
+  });
+
   it('stepMany of 256 streams through an LSTM and its Linear head (one native call, rows shared among threads) matches each stream alone, bit for bit', () => {
     eddy.manualSeed(9);
     const m = eddy.sequential([new eddy.LSTM({ inputSize: 32, hiddenSize: 64 }), new eddy.Linear({ inFeatures: 64, outFeatures: 32 })]).eval();
@@ -131,14 +153,23 @@ describe('StreamBatcher', () => {
     });
     const threads = eddy.getNumThreads();
     try {
+      // Streams in the order they were opened occupy consecutive slab rows, stepped where they are;
+      // in another order the rows are gathered and written back.
+      const shuffled = Array.from({ length: n }, (_, i) => (i * 97) % n);
       for (const t of [1, 2]) {
-        eddy.setNumThreads(t);
-        const batcher = new eddy.serving.StreamBatcher(m, { maxBatch: n });
-        const streams = Array.from({ length: n }, () => batcher.open());
-        const outs = xs.map((x) => batcher.stepMany(streams, x).toFloat32Array());
-        watched.forEach((i, k) => {
-          assert.deepStrictEqual(outs.map((o) => Array.from(o.subarray(i * 32, (i + 1) * 32))), alone[k], `stream ${i}, ${t} threads`);
-        });
+        for (const order of ['opened', 'shuffled'] as const) {
+          eddy.setNumThreads(t);
+          const batcher = new eddy.serving.StreamBatcher(m, { maxBatch: n });
+          const opened = Array.from({ length: n }, () => batcher.open());
+          const streams = order === 'opened' ? opened : shuffled.map((i) => opened[i]);
+          // Stream i's input row is row i of x whichever position it is stepped at.
+          const inputs = xs.map((x) => (order === 'opened' ? x : Float32Array.from(shuffled.flatMap((i) => Array.from(x.subarray(i * 32, (i + 1) * 32))))));
+          const outs = inputs.map((x) => batcher.stepMany(streams, x).toFloat32Array());
+          watched.forEach((i, k) => {
+            const at = streams.indexOf(opened[i]);
+            assert.deepStrictEqual(outs.map((o) => Array.from(o.subarray(at * 32, (at + 1) * 32))), alone[k], `stream ${i}, ${order}, ${t} threads`);
+          });
+        }
       }
     } finally {
       eddy.setNumThreads(threads);
