@@ -47,7 +47,6 @@ struct StepProjection {
   const std::vector<PackedMatrix>* w_ih_gates = nullptr;  // or gate by gate (pack_input_by_gate; unit split)
   const float* bias = nullptr;                             // the folded bias, or null
   const float* x = nullptr;
-  int in = 0;
   size_t ld = 0, step = 0;
 
   // Gates of rows [r0, r1) of step t = x · W_ihᵀ + bias, into gates (row
@@ -55,6 +54,7 @@ struct StepProjection {
   // [j0, j1) of each of the G gates. Either way an element is the same chain.
   void rows(int t, int r0, int r1, float* gates, int ldg, int H, int j0, int j1) const;
 };
+
 // Runs steps [first, last) of the direction's order (forward: t = step;
 // reverse: t = T − 1 − step); projects each step's input first when proj is given.
 void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, int first, int last,
@@ -89,8 +89,8 @@ void pack_input_by_gate(std::vector<PackedMatrix>& w, const RnnShape& s, const f
 // a unit-split team over every row of the direction (L and proj for the
 // whole batch, not a group): each step projects the member's columns of the
 // input (proj.w_ih_gates), meets the team, then runs the fused step on its
-// unit blocks. h is double
-// buffered through L.scratch2, so members read h_{t-1} while writing h_t.
+// unit blocks. h is double buffered through L.scratch2, so members read
+// h_{t-1} while writing h_t.
 void forward_loop_units(TeamMember& team, const RnnShape& s, LayerCtx L, const Order& o, bool reverse, int first, int last,
                         const StepProjection& proj);
 

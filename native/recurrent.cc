@@ -196,7 +196,6 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
         proj.w_ih_gates = team > 0 ? &w_ih_gates : nullptr;
         proj.bias = bias[d].empty() ? nullptr : bias[d].data();
         proj.x = x + off * x_ld;
-        proj.in = in;
         proj.ld = x_ld;
         proj.step = x_step;
         return proj;
