@@ -1443,6 +1443,7 @@ constexpr int kMaxThreads = 64;
 
 Napi::Value JS_setNumThreads(const Napi::CallbackInfo& info) {
   eddy::set_num_threads(static_cast<int>(ArgInt(info, 0, "n", 1, kMaxThreads)));
+  eddy::reset_split_rule();
   return info.Env().Undefined();
 }
 

@@ -147,6 +147,10 @@ void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g,
 
 namespace {
 
+// Layers left to run by batch groups after a team spent its steps waiting
+// on members the scheduler had taken off their cores (note_team_waits).
+std::atomic<int> units_backoff{0};
+
 // EDDY_RECURRENT_SPLIT: 1 units, 0 batch groups, −1 unset (the rule decides).
 int requested_split() {
   const char* v = std::getenv("EDDY_RECURRENT_SPLIT");
@@ -166,16 +170,31 @@ int unit_split_members(const RnnShape& s, int unit_blocks) {
   const int want = requested_split();
   if (!fits || want == 0) return 0;
   if (want == 1) return threads;
+
   // The rule: split by units when W_hh is large enough that streaming all of
   // it per step and thread costs more than a barrier per step, with at least
   // two unit blocks per member.
   const int members = std::min(threads, unit_blocks / 2);
-  return s.H >= 128 && members >= 2 ? members : 0;
+  if (s.H < 128 || members < 2) return 0;
+  if (units_backoff.load(std::memory_order_relaxed) > 0) {
+    units_backoff.fetch_sub(1, std::memory_order_relaxed);
+    return 0;
+  }
+  return members;
 }
 
 namespace {
 std::atomic<int> last_split{-1};
 }  // namespace
+
+void note_team_waits(int64_t slow_waits, int steps) {
+  // More than one step in eight: the machine is oversubscribed, and batch
+  // groups (which never wait) win until it is not; the next 32 layers the
+  // rule would split by units run by batch groups, then a team tries again.
+  if (requested_split() < 0 && slow_waits * 8 > steps) units_backoff.store(32, std::memory_order_relaxed);
+}
+
+void reset_split_rule() { units_backoff.store(0, std::memory_order_relaxed); }
 
 void note_recurrent_split(int members) { last_split.store(members >= 2 ? 1 : 0, std::memory_order_relaxed); }
 

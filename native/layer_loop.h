@@ -80,6 +80,10 @@ void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g,
 int unit_split_members(const RnnShape& s, int unit_blocks);
 // Records the split a layer ran, for last_recurrent_split() (recurrent.h).
 void note_recurrent_split(int members);
+// Tells the rule how often a team's barrier gave its core away over
+// `steps` steps (parallel_team's result): when the machine runs more
+// threads than cores, the rule falls back to batch groups for a while.
+void note_team_waits(int64_t slow_waits, int steps);
 
 // W_ih packed gate by gate: gate g's (H, in) rows as op(B) = W_ih[g]ᵀ, so a
 // team member projects only the columns of its own units.

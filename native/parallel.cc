@@ -287,6 +287,7 @@ void TeamMember::sync() {
     if (spins < 4096) {
       relax();
     } else {
+      if (spins == 4096) s.slow.fetch_add(1, std::memory_order_relaxed);
       std::this_thread::yield();
     }
   }

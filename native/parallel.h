@@ -68,11 +68,12 @@ class TeamMember {
 
  private:
   template <typename Fn>
-  friend void parallel_team(int, Fn&&);
+  friend int64_t parallel_team(int, Fn&&);
   struct Shared {
     std::atomic<int> arrived{0};
     std::atomic<int64_t> generation{0};
     std::atomic<bool> failed{false};
+    std::atomic<int64_t> slow{0};  // waits that gave the core away
     std::mutex mu;
     std::exception_ptr error;
     void fail(std::exception_ptr e);
@@ -93,9 +94,12 @@ class TeamMember {
 // so fn must split its work by member.size(), never assume max_members.
 // Each member keeps its thread from start to end: no wake-up per step.
 // The first exception a member throws is rethrown here once every member
-// has stopped; the others leave at their next sync().
+// has stopped; the others leave at their next sync(). Returns how many
+// sync() waits outlasted the spin and gave the core away — a sign that the
+// machine runs more threads than it has cores, where a team waits on
+// members the scheduler has taken off theirs.
 template <typename Fn>
-void parallel_team(int max_members, Fn&& fn) {
+int64_t parallel_team(int max_members, Fn&& fn) {
   TeamMember::Shared shared;
   struct Ctx {
     Fn* fn;
@@ -114,6 +118,7 @@ void parallel_team(int max_members, Fn&& fn) {
   };
   detail::team_run(max_members, trampoline, &ctx);
   if (shared.error) std::rethrow_exception(shared.error);
+  return shared.slow.load(std::memory_order_relaxed);
 }
 
 // Runs fn(i) for every block i of [0, blocks): the calling thread takes

@@ -203,7 +203,8 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
       if (team > 0) {
         // Split by hidden units (layer_loop.h): one direction, every row, the whole team.
         const StepProjection proj = projection(0, 0);
-        parallel_team(team, [&](TeamMember& m) { forward_loop_units(m, s, context(0), o, false, first, last, proj); });
+        const int64_t slow = parallel_team(team, [&](TeamMember& m) { forward_loop_units(m, s, context(0), o, false, first, last, proj); });
+        note_team_waits(slow, last - first);
         continue;
       }
       for_each_task(s.dirs, o, [&](int d, const Group& g) {

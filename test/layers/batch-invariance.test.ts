@@ -6,6 +6,7 @@
  * this is exact equality, not a tolerance.
  */
 import * as assert from 'assert';
+import * as os from 'os';
 import * as eddy from '../../lib';
 import { randomArray, rng } from '../helpers';
 
@@ -176,6 +177,22 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 }), 'batch'), 'batch');
     eddy.setNumThreads(1);
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 })), 'batch', 'one thread');
+  });
+
+  it('falls back to batch groups while more threads than cores keep a team waiting', function () {
+    // 16 threads at least twice the cores: members are taken off their cores mid-step.
+    if (os.availableParallelism() * 2 > 16) this.skip();
+    eddy.setNumThreads(16);
+    const layer = new eddy.LSTM({ inputSize: 4, hiddenSize: 512 });  // 32 unit blocks or more: 16 members
+    const x = eddy.tensor(randomArray(2 * 50 * 4, rng(14)), [2, 50, 4]);
+    const split = () => withSplit(undefined, () => {
+      eddy.noGrad(() => layer.eval().forward(x));
+      return eddy.runtimeInfo().kernels.recurrentSplit;
+    });
+    assert.strictEqual(split(), 'units', 'the rule tries a team first');
+    assert.strictEqual(split(), 'batch', 'then batch groups');
+    eddy.setNumThreads(2);
+    assert.strictEqual(split(), 'units', 'a new thread count starts the rule afresh');
   });
 
   it('the output does not depend on the rest of the batch even when the batch holds copies of one sequence', () => {
