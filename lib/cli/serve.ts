@@ -9,7 +9,7 @@
 import { existsSync } from 'fs';
 import * as eddy from '../index';
 import { ValidationError } from '../errors';
-import { createHttpService, HttpError, Route } from '../serving/http';
+import { createHttpService, HttpError, Route, RouteContext } from '../serving/http';
 import { CliMetadata, metadataJson, readMetadata, taskOfMetadata, tokenizerOf } from './metadata';
 
 export interface ServeOptions {
@@ -56,18 +56,33 @@ function sequenceOf(value: unknown, name: string): eddy.Tensor {
   return eddy.tensor(Float32Array.from(value as number[]), [value.length]);
 }
 
-/** What the forecast route runs: many histories (each of at least `historyNeeded` values) at once. */
-interface ManyForecaster {
+/** What the forecast route runs for one request. */
+interface ForecastService {
+  /** Rows of history a request needs at least. */
   historyNeeded: number;
-  forecastMany(histories: number[][], steps: number[]): Promise<Record<string, unknown>[]>;
+  /**
+   * Answers one request; its cancellation takes it out of whatever batch it waits for.
+   * @param history - The series so far (checked to be finite numbers, at least historyNeeded).
+   * @param steps - Values to forecast.
+   * @param ctx - The request's context (its cancellation).
+   */
+  forecast(history: number[], steps: number, ctx: RouteContext): Promise<Record<string, unknown>>;
+  /** Requests waiting in its own queue (besides the Batcher's). */
+  queued(): number;
+  /** Refuses new requests; queued ones still run. */
+  close(): void;
 }
 
 /**
- * The forecaster of a model file: the default forecaster (a lag network, run
+ * The forecasts of a model file. The default forecaster (a lag network, run
  * row-invariantly so a batch of requests gives each exactly what it would
- * get alone), or a window model, whose rows go through the request batcher.
+ * get alone) coalesces concurrent requests into one `forecastMany`, each
+ * history checked before it joins a batch (`--max-batch 1`: one call per
+ * request). A window model forecasts each request on its own, its windows
+ * batched with other requests' by the Batcher, which the request's signal
+ * reaches.
  */
-function forecasterOf(model: eddy.Model, metadata: CliMetadata, batcher: eddy.serving.Batcher): ManyForecaster {
+function forecastServiceOf(model: eddy.Model, metadata: CliMetadata, batcher: eddy.serving.Batcher, o: ServeOptions, metrics: { batch(n: number): void }): ForecastService {
   if (metadata.forecaster !== undefined) {
     let network: eddy.timeseries.ForecastModel = model;
     try {
@@ -77,41 +92,51 @@ function forecasterOf(model: eddy.Model, metadata: CliMetadata, batcher: eddy.se
       // Not a feed-forward network: it runs through its own predict.
     }
     const f = eddy.timeseries.SeriesForecaster.fromJSON(network, metadataJson(metadata, 'forecaster'));
+    const queue = new eddy.serving.Coalescer(
+      async (requests: { history: number[]; steps: number }[]) =>
+        (await f.forecastMany(requests.map((r) => r.history), requests.map((r) => r.steps))).map(({ mean, intervals }) => ({ forecast: mean, intervals })),
+      { maxBatch: o.maxBatch, maxDelayMs: o.maxDelayMs, maxQueue: o.maxQueue, onBatch: (n) => metrics.batch(n) },
+    );
     return {
       historyNeeded: f.historyNeeded,
-      forecastMany: async (histories, steps) => (await f.forecastMany(histories, steps)).map(({ mean, intervals }) => ({ forecast: mean, intervals })),
+      forecast: (history, steps, ctx) => queue.submit({ history: f.checkHistory(history), steps }, ctx.cancellation),
+      queued: () => queue.queued,
+      close: () => queue.close(),
     };
   }
   const inputSteps = Number(metadata.inputSteps);
   const scaler = metadata.scaler === undefined ? undefined : eddy.timeseries.scalerFromJSON(metadataJson(metadata, 'scaler') as never);
-  const predict = async (x: eddy.Tensor): Promise<eddy.Tensor> => {
-    const rows = await Promise.all(Array.from({ length: x.shape[0] }, (_, b) => batcher.predict(x.select(0, b).contiguous())));
-    return eddy.stack(rows.map((r) => (r.rank >= 2 ? r.select(0, r.shape[0] - 1) : r)), 0);
+  /** Each window [1, inputSteps, features] of a request is one Batcher request; its last output row is the forecast. */
+  const predictFor =
+    (signal: AbortSignal) =>
+    async (x: eddy.Tensor): Promise<eddy.Tensor> => {
+      const rows = await Promise.all(Array.from({ length: x.shape[0] }, (_, b) => batcher.predict(x.select(0, b).contiguous(), { signal })));
+      return eddy.stack(rows.map((r) => (r.rank >= 2 ? r.select(0, r.shape[0] - 1) : r)), 0);
+    };
+  return {
+    historyNeeded: inputSteps,
+    forecast: async (history, steps, ctx) => ({ forecast: await new eddy.timeseries.Forecaster(predictFor(ctx.signal), { inputSteps, scaler }).forecast(history, steps) }),
+    queued: () => 0,
+    close: () => undefined,
   };
-  const f = new eddy.timeseries.Forecaster(predict, { inputSteps, scaler });
-  return { historyNeeded: inputSteps, forecastMany: (histories, steps) => Promise.all(histories.map(async (h, i) => ({ forecast: await f.forecast(h, steps[i]) }))) };
 }
 
-/** `POST /forecast`: concurrent requests coalesced into one batched forecast (`--max-batch 1`: one call per request). */
-function forecastRoute(f: ManyForecaster, o: ServeOptions, metrics: { batch(n: number): void }): { route: Route; queue: eddy.serving.Coalescer<{ history: number[]; steps: number }, Record<string, unknown>> } {
-  const queue = new eddy.serving.Coalescer(
-    (requests: { history: number[]; steps: number }[]) => f.forecastMany(requests.map((r) => r.history), requests.map((r) => r.steps)),
-    { maxBatch: o.maxBatch, maxDelayMs: o.maxDelayMs, maxQueue: o.maxQueue, onBatch: (n) => metrics.batch(n) },
-  );
+/** `POST /forecast`: `{ "history": [...], "steps": n }`. */
+function forecastRoute(f: ForecastService): Route {
   const need = f.historyNeeded;
-  const route: Route = {
+  return {
     method: 'POST',
     path: '/forecast',
-    handle: async ({ body, signal }) => {
+    handle: async (ctx) => {
+      const body = ctx.body;
       const history = field(body, 'history');
       if (!Array.isArray(history) || history.length < need || history.length > 1e6 || !history.every((v) => typeof v === 'number' && Number.isFinite(v))) {
         throw bad('history', `an array of at least ${need} finite numbers`, history);
       }
       const steps = optionalInteger(body, 'steps', 1, 1000, 1);
-      return queue.submit({ history: history as number[], steps }, signal);
+      return f.forecast(history as number[], steps, ctx);
     },
   };
-  return { route, queue };
 }
 
 export async function serveCommand(file: string, o: ServeOptions): Promise<void> {
@@ -157,10 +182,10 @@ export async function serveCommand(file: string, o: ServeOptions): Promise<void>
   }
 
   if (task === 'forecast' && (metadata.forecaster !== undefined || metadata.inputSteps !== undefined)) {
-    const { route, queue } = forecastRoute(forecasterOf(model, metadata, batcher), o, service.metrics);
-    routes.push(route);
-    service.metrics.queueDepth = () => batcher.queued + queue.queued;
-    queues.push(queue);
+    const forecasts = forecastServiceOf(model, metadata, batcher, o, service.metrics);
+    routes.push(forecastRoute(forecasts));
+    service.metrics.queueDepth = () => batcher.queued + forecasts.queued();
+    queues.push(forecasts);
   }
 
   if (task === 'classify' && metadata.tokenizer !== undefined && metadata.labels !== undefined) {

@@ -3,7 +3,9 @@
  * most `maxDelayMs`, or until `maxBatch` are waiting) and then run as one
  * call of `run` over all their inputs; each caller gets its own result. A
  * full queue refuses at once with an `OverloadedError`; an aborted request
- * leaves the queue (or its result is dropped) without disturbing the others.
+ * leaves the queue (or its result is dropped) without disturbing the others,
+ * and a request that makes its batch fail fails alone: the members of a
+ * failed batch run again one by one (so `run` must be safe to repeat).
  * `Batcher` (padded sequences) and the forecast route of `eddy serve` (many
  * histories through one forecaster) are built on it.
  */
@@ -28,17 +30,42 @@ export interface CoalescerOptions {
 /** The keys of CoalescerOptions, for checkOptions. */
 export const COALESCER_OPTION_KEYS = optionKeys<CoalescerOptions>({ maxBatch: true, maxDelayMs: true, maxQueue: true, onBatch: true });
 
+/**
+ * What {@link Coalescer.submit} needs of a signal: an AbortSignal fits, and
+ * so does anything this small (the request context of `createHttpService`,
+ * which makes no AbortSignal for it).
+ */
+export interface Abortable {
+  /** Whether the request was cancelled. */
+  readonly aborted: boolean;
+  /**
+   * Calls `listener` once, when the request is cancelled.
+   * @param type - Always 'abort'.
+   * @param listener - What to call.
+   */
+  addEventListener(type: 'abort', listener: () => void): void;
+  /**
+   * Forgets a listener given to `addEventListener`.
+   * @param type - Always 'abort'.
+   * @param listener - The listener.
+   */
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 interface Waiting<I, O> {
   input: I;
   resolve(out: O): void;
   reject(err: unknown): void;
-  signal?: AbortSignal;
+  signal?: Abortable;
   onAbort?: () => void;
 }
 
 /**
  * Coalesces concurrent requests into batches: `run` receives the inputs of
  * up to `maxBatch` requests and returns one result per input, in order.
+ * When a batch of several fails, each of its requests runs again alone, so
+ * only a request that fails by itself rejects (with its own error) and its
+ * batch-mates get their results: `run` must be safe to call again.
  * @example
  * ```ts
  * const c = new eddy.serving.Coalescer((histories: number[][]) => forecaster.forecastMany(histories, 1), { maxBatch: 64 });
@@ -94,11 +121,11 @@ export class Coalescer<I, O> {
   /**
    * Queues one request; it resolves with its own result once its batch has run.
    * @param input - The request's input, as `run` takes it.
-   * @param signal - Cancels the request (an AbortError).
+   * @param signal - Cancels the request (an AbortError): an AbortSignal, or any {@link Abortable}.
    * @throws {@link OverloadedError} (as a rejection) when `maxQueue` requests are already waiting.
    * @throws {@link AbortError} (as a rejection) when `signal` aborts.
    */
-  submit(input: I, signal?: AbortSignal): Promise<O> {
+  submit(input: I, signal?: Abortable): Promise<O> {
     if (this.closed) return Promise.reject(new ValidationError('Expected an open batcher but it was closed'));
     if (signal?.aborted) return Promise.reject(new AbortError('The request was aborted'));
     if (this.queue.length >= this.maxQueue) return Promise.reject(new OverloadedError(`The queue is full (${this.maxQueue} requests waiting); try again later`));
@@ -110,7 +137,7 @@ export class Coalescer<I, O> {
           if (i >= 0) this.queue.splice(i, 1);
           reject(new AbortError('The request was aborted'));
         };
-        signal.addEventListener('abort', waiting.onAbort, { once: true });
+        signal.addEventListener('abort', waiting.onAbort);
       }
       this.queue.push(waiting);
       this.flushSoon(this.queue.length >= this.maxBatch ? 0 : this.maxDelayMs);
@@ -147,18 +174,38 @@ export class Coalescer<I, O> {
     if (batch.length === 0) return;
     for (const r of batch) if (r.onAbort) r.signal!.removeEventListener('abort', r.onAbort);
     this.running++;
-    this.onBatch?.(batch.length);
     try {
-      const out = await this.run(batch.map((r) => r.input));
-      if (!Array.isArray(out) || out.length !== batch.length) throw new ValidationError(`Expected ${batch.length} results (one per request) from the batch but received ${describe(out)}`);
-      batch.forEach((r, i) => {
-        if (r.signal?.aborted) r.reject(new AbortError('The request was aborted'));
-        else r.resolve(out[i]);
-      });
-    } catch (err) {
-      for (const r of batch) r.reject(err);
+      // One bad request must not fail its batch-mates: after a failed batch each member runs
+      // again alone, and only those that fail alone reject, each with its own error.
+      if (!(await this.runBatch(batch, batch.length === 1))) {
+        for (const r of batch) {
+          if (r.signal?.aborted) r.reject(new AbortError('The request was aborted'));
+          else await this.runBatch([r], true);
+        }
+      }
     } finally {
       this.running--;
     }
+  }
+
+  /**
+   * Runs one batch and settles its requests; when the run fails, rejects them only if
+   * `rejectOnFailure` (else leaves them waiting). Returns whether the run succeeded.
+   */
+  private async runBatch(batch: Waiting<I, O>[], rejectOnFailure: boolean): Promise<boolean> {
+    this.onBatch?.(batch.length);
+    let out: O[];
+    try {
+      out = await this.run(batch.map((r) => r.input));
+      if (!Array.isArray(out) || out.length !== batch.length) throw new ValidationError(`Expected ${batch.length} results (one per request) from the batch but received ${describe(out)}`);
+    } catch (err) {
+      if (rejectOnFailure) for (const r of batch) r.reject(err);
+      return false;
+    }
+    batch.forEach((r, i) => {
+      if (r.signal?.aborted) r.reject(new AbortError('The request was aborted'));
+      else r.resolve(out[i]);
+    });
+    return true;
   }
 }

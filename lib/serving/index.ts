@@ -9,7 +9,7 @@ export { BatchedStream, StreamBatcher } from './stream-batcher';
 export type { StepManyOptions, StreamBatcherOptions } from './stream-batcher';
 export { Batcher } from './batcher';
 export { Coalescer } from './coalescer';
-export type { CoalescerOptions } from './coalescer';
+export type { Abortable, CoalescerOptions } from './coalescer';
 export { RowModel } from './row-model';
 export type { BatcherOptions, BatchedPredictOptions } from './batcher';
 export { createHttpService, HttpError, ServiceMetrics } from './http';

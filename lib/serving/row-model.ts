@@ -7,8 +7,9 @@
  * so requests coalesced into one call get exactly what they would alone —
  * the default forecaster's lag network is such a model.
  */
-import { noGrad } from '../autograd/grad-mode';
+import { pausingGrad } from '../autograd/grad-mode';
 import { ShapeError, ValidationError } from '../errors';
+import { ReLU } from '../layers/activations';
 import { Linear } from '../layers/linear';
 import { Add, Concatenate } from '../layers/merge';
 import { callLayer, Layer, pick } from '../model/call';
@@ -23,6 +24,12 @@ interface RowNode {
   layer: Layer;
   linear: LinearRows | null;
   inputs: TensorRef[];
+}
+
+/** One value of the graph: `rows` rows of `width` numbers, row-major. */
+interface Rows {
+  data: Float32Array;
+  width: number;
 }
 
 /** Whether each row of `layer`'s output depends on that row of its inputs alone, computed the same in any batch. */
@@ -80,14 +87,42 @@ export class RowModel {
    */
   run(x: Tensor): Tensor {
     if (!(x instanceof Tensor) || x.rank !== 2) throw new ShapeError(`Expected input rows [rows, features] for ${this.model.toString()} but received ${x instanceof Tensor ? formatShape(x.shape) : describe(x)}`);
-    const values: Tensor[] = [];
-    const valueOf = (ref: TensorRef): Tensor => ('input' in ref ? x : values[ref.node]);
-    return noGrad(() => {
-      for (const n of this.nodes) {
-        const inputs = n.inputs.map(valueOf);
-        values.push(n.linear ? n.linear.forward(inputs[0]) : pick(callLayer(n.layer, inputs, { training: false }), n.layer));
-      }
-      return valueOf(this.outputRef);
+    const m = x.shape[0];
+    const input: Rows = { data: x.isContiguous() ? x.data.subarray(x.offset, x.offset + x.size) : x.toFloat32Array(), width: x.shape[1] };
+    const values: Rows[] = [];
+    const valueOf = (ref: TensorRef): Rows => ('input' in ref ? input : values[ref.node]);
+    // Synchronous, so recording is paused by a counter: noGrad's async context would switch on
+    // Node's promise hooks for the whole process, a cost on every promise a server makes.
+    return pausingGrad(() => {
+      for (const n of this.nodes) values.push(this.step(n, n.inputs.map(valueOf), m));
+      const out = valueOf(this.outputRef);
+      return out === input ? x : new Tensor(out.data, [m, out.width]);
     });
+  }
+
+  /**
+   * One node on plain arrays. Linear, ReLU and Add (the lag network's layers) skip the
+   * Tensor machinery, a large share of the cost at a few rows; they compute what the
+   * layers compute, rounding each sum to float32 as the ops do, so the bits are the same.
+   */
+  private step(n: RowNode, inputs: Rows[], m: number): Rows {
+    const a = inputs[0];
+    if (n.linear && a.width === n.linear.inFeatures) return { data: n.linear.run(a.data), width: n.linear.outFeatures };
+    if (n.layer instanceof ReLU) {
+      const out = new Float32Array(a.data.length);
+      for (let i = 0; i < out.length; i++) out[i] = a.data[i] > 0 ? a.data[i] : 0;
+      return { data: out, width: a.width };
+    }
+    if (n.layer instanceof Add && inputs.length >= 2 && inputs.every((v) => v.width === a.width)) {
+      const out = a.data.slice();
+      for (let k = 1; k < inputs.length; k++) {
+        const b = inputs[k].data;
+        for (let i = 0; i < out.length; i++) out[i] += b[i];
+      }
+      return { data: out, width: a.width };
+    }
+    const tensors = inputs.map((v) => new Tensor(v.data, [m, v.width]));
+    const out = n.linear ? n.linear.forward(tensors[0]) : pick(callLayer(n.layer, tensors, { training: false }), n.layer);
+    return { data: out.toFloat32Array(), width: m === 0 ? out.shape[out.rank - 1] : out.size / m };
   }
 }

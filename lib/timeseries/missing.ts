@@ -40,7 +40,11 @@ export interface MissingResult {
 /** Applies `policy` to a matrix; the input is not modified. */
 export function applyMissing(m: SeriesMatrix, policy: MissingPolicy, ctx: MissingContext): MissingResult {
   const { rows, cols } = m;
-  const identity = (): Int32Array => Int32Array.from({ length: rows }, (_, i) => i);
+  const identity = (): Int32Array => {
+    const index = new Int32Array(rows);
+    for (let i = 0; i < rows; i++) index[i] = i;
+    return index;
+  };
   let first = -1;
   for (let i = 0; i < m.values.length; i++) {
     if (Number.isNaN(m.values[i])) {

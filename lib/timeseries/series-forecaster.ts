@@ -210,12 +210,7 @@ export class SeriesForecaster {
     if (!Array.isArray(histories)) fail('array of series', 'histories', histories);
     if (Array.isArray(steps) && steps.length !== histories.length) fail(`array of ${histories.length} step counts (one per history)`, 'steps', steps);
     const counts = histories.map((_, i) => checkInteger(Array.isArray(steps) ? `steps[${i}]` : 'steps', Array.isArray(steps) ? steps[i] : steps, 1));
-    const extended = histories.map((history, i) => {
-      const one = histories.length === 1;
-      const y = readUnivariate(one ? 'history' : `histories[${i}]`, history, 'error').values;
-      if (y.length < this.historyNeeded) throw new ShapeError(`Expected a history of at least ${this.historyNeeded} rows for ${one ? 'forecast' : `histories[${i}]`} but received ${y.length}`);
-      return Array.from(y);
-    });
+    const extended = histories.map((history, i) => this.checkHistory(history, histories.length === 1 ? 'history' : `histories[${i}]`));
     const H = this.features.horizon;
     const means: number[][] = histories.map(() => []);
     const units = extended.map((y) => unitAt(this.features, y[y.length - 1]));
@@ -236,6 +231,32 @@ export class SeriesForecaster {
         return { level, lower: mean.map((v, k) => v - half[k]), upper: mean.map((v, k) => v + half[k]) };
       }),
     }));
+  }
+
+  /**
+   * Checks a history as `forecast` would and returns the part of it a
+   * forecast reads (its last `historyNeeded` rows): a server checks each
+   * request this way before batching it, so one bad history cannot fail
+   * the others.
+   * @param history - The series so far (univariate, no missing values).
+   * @param name - What to call it in errors.
+   * @throws ShapeError, ValidationError or FormatError if the history is too short, has missing values, is not
+   *   univariate, or (relative scaling) does not end on a positive value.
+   */
+  checkHistory(history: Series, name = 'history'): number[] {
+    const need = this.historyNeeded;
+    // The common case, an array of finite numbers, is checked in place; anything else is read
+    // (and refused with the row of the first bad value) as every series is.
+    const y: ArrayLike<number> = Array.isArray(history) && allFinite(history) ? (history as number[]) : readUnivariate(name, history, 'error').values;
+    if (y.length < need) throw new ShapeError(`Expected at least ${need} rows for ${name} but received ${y.length}`);
+    const last = y[y.length - 1];
+    if (this.features.scaling === 'relative' && !(last > 0)) {
+      throw new ValidationError(`Expected a positive last value of ${name} for a forecaster with relative scaling but received ${last} at row ${y.length - 1}`);
+    }
+    // An origin reads only the last `need` rows before it, so the rest of a long history can go.
+    const tail = new Array<number>(need);
+    for (let i = 0; i < need; i++) tail[i] = y[y.length - need + i];
+    return tail;
   }
 
   /**
@@ -312,6 +333,14 @@ export class SeriesForecaster {
     }
     return j as unknown as SeriesForecasterJSON;
   }
+}
+
+function allFinite(values: readonly unknown[]): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+  }
+  return true;
 }
 
 async function runModel(model: ForecastModel, x: Tensor): Promise<Float32Array> {

@@ -142,6 +142,43 @@ describe('eddy serve', function () {
     assert.strictEqual(answered.status, 200, answered.body);
     assert.strictEqual(await exited, 0);
   });
+  it('takes an aborted forecast of a window model out of the batch it waits for; the other request is answered as if alone', async () => {
+    eddy.manualSeed(4);
+    const model = eddy.sequential([new eddy.GRU({ inputSize: 1, hiddenSize: 8 }), new eddy.Linear({ inFeatures: 8, outFeatures: 1 })]);
+    const wf = path.join(dir, 'window.safetensors');
+    await model.save(wf, { metadata: { task: 'forecast', inputSteps: '6' } });
+    // Requests wait up to 1 s for others: both below sit in the Batcher's queue together.
+    const { child, port } = await serve(wf, ['--max-delay', '1000', '--max-batch', '8']);
+    const queueDepth = async (): Promise<number> => Number(/^eddy_queue_depth (\d+)$/m.exec((await request(port, 'GET', '/metrics')).body)?.[1]);
+    const until = async (depth: number): Promise<void> => {
+      for (let i = 0; i < 100 && (await queueDepth()) !== depth; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.strictEqual(await queueDepth(), depth);
+    };
+    try {
+      const history = [1, 2, 3, 2, 1, 2, 3, 4];
+      const doomed = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/forecast', agent: false });
+      doomed.on('error', () => undefined);
+      doomed.end(JSON.stringify({ history: history.map((v) => -v) }));
+      const kept = request(port, 'POST', '/forecast', JSON.stringify({ history, steps: 2 }));
+      await until(2);
+      doomed.destroy();
+      await until(1);
+      const answer = await kept;
+      assert.strictEqual(answer.status, 200, answer.body);
+      const alone = await request(port, 'POST', '/forecast', JSON.stringify({ history, steps: 2 }));
+      assert.deepStrictEqual(json(answer), json(alone));
+      assert.strictEqual((json(answer).forecast as number[]).length, 2);
+      // The kept request's two steps, then the same alone: the aborted request never ran, and
+      // each request goes through one queue (the Batcher's), not a forecast queue in front of it.
+      const metrics = (await request(port, 'GET', '/metrics')).body;
+      assert.match(metrics, /^eddy_batch_size_count 4$/m, 'two forecast steps per request, one Batcher run each');
+      assert.match(metrics, /^eddy_batch_size_sum 4$/m, 'one request in each run');
+      assert.match(metrics, /^eddy_requests_total\{path="\/forecast",status="499"\} 1$/m);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('answers /forecast with prediction intervals for a model of the default forecaster', async () => {
     const y = Array.from({ length: 120 }, (_, t) => 50 + 5 * Math.sin((2 * Math.PI * t) / 12) + 0.1 * t);
     const { forecaster, model } = await eddy.timeseries.fitForecaster(y, { season: 12, horizon: 2, ensemble: 1, epochs: 5 });

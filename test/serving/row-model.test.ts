@@ -1,5 +1,6 @@
 import * as assert from 'assert';
 import * as eddy from '../../lib';
+import { LinearRows } from '../../lib/serving/linear-rows';
 
 /** The lag network's shape: Linear → ReLU → Linear, plus a Linear straight from the inputs, summed. */
 function lagShaped(features: number, hidden: number, outputs: number): eddy.GraphModel {
@@ -35,6 +36,23 @@ describe('RowModel', () => {
     const ref = (eddy.noGrad(() => m.forward(x)) as eddy.Tensor).toFloat32Array();
     const got = rows.run(x).toFloat32Array();
     got.forEach((v, i) => assert.ok(Math.abs(v - ref[i]) <= 1e-4, `element ${i}: ${v} vs ${ref[i]}`));
+  });
+
+  it('runs ReLU and Add on plain arrays with the bits of the ops, and any other per-row layer through its forward', () => {
+    eddy.manualSeed(9);
+    const x = eddy.input({ shape: [6] });
+    const [l1, l2, l3] = [new eddy.Linear({ inFeatures: 6, outFeatures: 5 }), new eddy.Linear({ inFeatures: 5, outFeatures: 5 }), new eddy.Linear({ inFeatures: 6, outFeatures: 5 })];
+    const h = new eddy.ReLU().apply(l1.apply(x));
+    const sum = new eddy.Add().apply([h, l2.apply(h), l3.apply(x)]);
+    const m = eddy.model({ inputs: x, outputs: new eddy.Tanh().apply(sum) }).eval();
+    const rows = eddy.tensor(new eddy.Generator(4).uniform(new Float32Array(7 * 6), -3, 3), [7, 6]);
+    // The same graph op by op: the packed Linear, then relu, add (left to right) and tanh on Tensors.
+    const [p1, p2, p3] = [l1, l2, l3].map((l) => new LinearRows(l));
+    const hr = eddy.relu(p1.forward(rows));
+    const expected = eddy.noGrad(() => eddy.tanh(eddy.add(eddy.add(hr, p2.forward(hr)), p3.forward(rows))));
+    assert.deepStrictEqual(Array.from(new eddy.serving.RowModel(m).run(rows).toFloat32Array()), Array.from(expected.toFloat32Array()));
+    // A Linear given the wrong width still says so.
+    assert.throws(() => new eddy.serving.RowModel(m).run(eddy.tensor(new Float32Array(10), [2, 5])), { name: 'ShapeError' });
   });
 
   it('runs a Sequential too, and refuses layers that mix rows or steps', () => {

@@ -173,7 +173,7 @@ describe('default forecaster', () => {
     it('asks for enough history', async () => {
       const net = lagNetwork(featureWidth({ inputSteps: 4, season: 0, horizon: 1, scaling: 'absolute', scale: 1 }), 2, 1);
       const f = new eddy.timeseries.SeriesForecaster(net.model, { type: 'SeriesForecaster', inputSteps: 4, season: 0, horizon: 1, scaling: 'absolute', scale: 1, levels: [0.8], halfWidths: [[1]] });
-      await assert.rejects(f.forecast([1, 2, 3], 1), { name: 'ShapeError', message: 'Expected a history of at least 4 rows for forecast but received 3' });
+      await assert.rejects(f.forecast([1, 2, 3], 1), { name: 'ShapeError', message: 'Expected at least 4 rows for history but received 3' });
       await assert.rejects(f.forecast([1, 2, 3, 4], 0), { name: 'ValidationError', message: /steps/ });
     });
   });
