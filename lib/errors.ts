@@ -221,7 +221,8 @@ export class NativeArgumentError extends EddyError {
  * ERR_EDDY_MPI_UNAVAILABLE (no usable MPI, or not initialized),
  * ERR_EDDY_DISTRIBUTED_TIMEOUT (a collective outlived its timeout: a rank
  * died or stalled), ERR_EDDY_DISTRIBUTED_MISMATCH (ranks disagree on the
- * model), ERR_EDDY_MPI (an error reported by MPI).
+ * model), ERR_EDDY_DISTRIBUTED_PEER (another rank failed and said so in a
+ * collective), ERR_EDDY_MPI (an error reported by MPI).
  */
 export class DistributedError extends EddyError {
   /**

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace eddy::dist {
@@ -38,6 +39,8 @@ struct Mpi {
   int (*Iallreduce)(const void*, void*, int, Handle, Handle, Handle, Handle*) = nullptr;
   int (*Ibcast)(void*, int, Handle, int, Handle, Handle*) = nullptr;
   int (*Ibarrier)(Handle, Handle*) = nullptr;
+  int (*Isend)(const void*, int, Handle, int, int, Handle, Handle*) = nullptr;
+  int (*Irecv)(void*, int, Handle, int, int, Handle, Handle*) = nullptr;
   int (*Test)(Handle*, int*, void*) = nullptr;
   int (*Abort)(Handle, int) = nullptr;
   int (*Error_string)(int, char*, int*) = nullptr;
@@ -57,6 +60,7 @@ bool finalized = false;  // guarded by mu: MPI cannot be initialized twice
 std::atomic<bool> mpi_ready{false};
 std::atomic<int> abort_code{-1};
 bool broken = false;  // communication thread only: a collective timed out
+int world_rank = 0, world_size = 1;  // communication thread only, set by init
 std::string broken_reason;
 
 template <typename T>
@@ -105,6 +109,8 @@ bool Load(const std::string& requested, std::string& loaded, std::string& error)
   need(mpi.Iallreduce, "MPI_Iallreduce");
   need(mpi.Ibcast, "MPI_Ibcast");
   need(mpi.Ibarrier, "MPI_Ibarrier");
+  need(mpi.Isend, "MPI_Isend");
+  need(mpi.Irecv, "MPI_Irecv");
   need(mpi.Test, "MPI_Test");
   need(mpi.Abort, "MPI_Abort");
   need(mpi.Error_string, "MPI_Error_string");
@@ -185,7 +191,13 @@ Handle OpHandle(Op op) {
 // The thread's timer slack is 1 µs (see Loop), so the sleeps are as asked.
 enum class Pace { kArrive, kTransfer };
 
-Status Wait(Handle& req, Pace pace, const std::chrono::steady_clock::time_point deadline, bool timed, std::string& error) {
+// When a collective gives up (timed: false waits forever).
+struct Deadline {
+  std::chrono::steady_clock::time_point at;
+  bool timed;
+};
+
+Status Wait(Handle& req, Pace pace, const Deadline& deadline, std::string& error) {
   const auto start = std::chrono::steady_clock::now();
   auto nap = std::chrono::microseconds(20);
   for (;;) {
@@ -199,7 +211,7 @@ Status Wait(Handle& req, Pace pace, const std::chrono::steady_clock::time_point 
     int code = abort_code.load();
     if (code >= 0) AbortNow(code);
     const auto now = std::chrono::steady_clock::now();
-    if (timed && now >= deadline) return Status::Timeout;
+    if (deadline.timed && now >= deadline.at) return Status::Timeout;
     if (pace == Pace::kArrive) {
       std::this_thread::sleep_for(nap);
       nap = std::min(nap * 2, std::chrono::microseconds(500));
@@ -236,6 +248,8 @@ void RunInit(Job* job) {
   mpi.Comm_set_errhandler(mpi.comm_world, mpi.errors_return);
   mpi.Comm_rank(mpi.comm_world, &job->rank);
   mpi.Comm_size(mpi.comm_world, &job->size);
+  world_rank = job->rank;
+  world_size = job->size;
   job->thread_level = provided;
   char version[8192] = {0};
   int len = 0;
@@ -246,8 +260,143 @@ void RunInit(Job* job) {
   }
 }
 
-// One collective after an arrival barrier (see Pace), split into calls of
-// at most 2^30 elements (MPI's counts are int).
+// ------------------------------------------------------------ ring all-reduce
+//
+// Large all-reduces do not go to MPI_Iallreduce. Open MPI's non-blocking
+// all-reduce (libnbc) reduces the whole buffer to one rank and broadcasts
+// it back when the buffer is MPI_IN_PLACE, as ours always is: the full
+// buffer crosses twice, one direction at a time, and its 38 MB took 0.2
+// to 0.8 s on two ranks of one machine (docs/distributed.md has the
+// measurements). Above kRingMinBytes this file runs the bandwidth-optimal
+// ring instead, over point-to-point messages: the buffer is cut into one
+// block per rank; in N - 1 reduce-scatter steps each rank sends a block to
+// its right neighbour and adds the block arriving from its left into its
+// own buffer, after which rank r holds the full sum of block r + 1; in
+// N - 1 all-gather steps those sums travel round the ring into every
+// rank's buffer. Each rank sends and receives 2 (N - 1) / N of the buffer,
+// both directions at once. Within a step the block travels in segments of
+// kSegmentBytes, all posted at once, and each arriving segment is added
+// while the later ones are still moving.
+//
+// Every element of the result is computed once, by one rank, in an order
+// fixed by the world size, and copied to the others: the sums are
+// deterministic and identical on every rank (with two ranks, a + b on one
+// and b + a on the other are the same bits anyway).
+
+constexpr size_t kRingMinBytes = size_t{64} << 10;
+constexpr size_t kSegmentBytes = size_t{1} << 20;
+constexpr int kRingTag = 0x4544;  // MPI_Iallreduce's messages use the communicator's collective context, never this one
+
+// The reduce-scatter's receive buffer, kept for the next collective (and
+// never freed: after a timeout, a late message may still land in it).
+std::vector<char> scratch;
+
+template <typename T>
+void Combine(T* __restrict dst, const T* __restrict src, size_t n, Op op) {
+  switch (op) {
+    case Op::Sum:
+      if constexpr (std::is_integral_v<T>) {
+        using U = std::make_unsigned_t<T>;  // wraps on overflow, as MPI's integer sums do in practice
+        for (size_t i = 0; i < n; i++) dst[i] = static_cast<T>(static_cast<U>(dst[i]) + static_cast<U>(src[i]));
+      } else {
+        for (size_t i = 0; i < n; i++) dst[i] += src[i];
+      }
+      break;
+    case Op::Prod:
+      for (size_t i = 0; i < n; i++) dst[i] = static_cast<T>(dst[i] * src[i]);
+      break;
+    // MPI_MAX and MPI_MIN of floats are `a > b ? a : b` and `a < b ? a : b`
+    // (Open MPI's op functions): a NaN in the buffer arriving first wins.
+    case Op::Max:
+      for (size_t i = 0; i < n; i++) dst[i] = dst[i] > src[i] ? dst[i] : src[i];
+      break;
+    case Op::Min:
+      for (size_t i = 0; i < n; i++) dst[i] = dst[i] < src[i] ? dst[i] : src[i];
+      break;
+  }
+}
+
+// dst op= src over n elements of dtype t.
+void CombineBytes(DType t, void* dst, const void* src, size_t n, Op op) {
+  switch (t) {
+    case DType::Float32: return Combine(static_cast<float*>(dst), static_cast<const float*>(src), n, op);
+    case DType::Float64: return Combine(static_cast<double*>(dst), static_cast<const double*>(src), n, op);
+    case DType::Int32: return Combine(static_cast<int32_t*>(dst), static_cast<const int32_t*>(src), n, op);
+    case DType::Uint8: return Combine(static_cast<uint8_t*>(dst), static_cast<const uint8_t*>(src), n, op);
+  }
+}
+
+// One ring step: sends `send_bytes` at `send` to rank `to` and receives
+// `recv_bytes` from rank `from` into `recv`, both in segments; calls
+// `arrived(offset, bytes)` for each received segment, in order, as it
+// lands. Waits for the sends before returning, so `send` may change after.
+template <typename F>
+Status RingStep(const char* send, size_t send_bytes, int to, char* recv, size_t recv_bytes, int from, size_t unit,
+                const Deadline& d, std::string& error, F&& arrived) {
+  const size_t segment = kSegmentBytes / unit * unit;
+  std::vector<Handle> sends, recvs;
+  auto post = [&](bool is_send, size_t bytes, std::vector<Handle>& reqs) -> int {
+    for (size_t at = 0; at < bytes; at += segment) {
+      const int n = static_cast<int>(std::min(segment, bytes - at));
+      Handle req = nullptr;
+      int rc = is_send ? mpi.Isend(send + at, n, mpi.uint8, to, kRingTag, mpi.comm_world, &req)
+                       : mpi.Irecv(recv + at, n, mpi.uint8, from, kRingTag, mpi.comm_world, &req);
+      if (rc != 0) return rc;
+      reqs.push_back(req);
+    }
+    return 0;
+  };
+  int rc = post(false, recv_bytes, recvs);
+  if (rc == 0) rc = post(true, send_bytes, sends);
+  if (rc != 0) {
+    error = ErrorText(rc);
+    return Status::MpiError;
+  }
+  for (size_t i = 0; i < recvs.size(); i++) {
+    Status s = Wait(recvs[i], Pace::kTransfer, d, error);
+    if (s != Status::Ok) return s;
+    arrived(i * segment, std::min(segment, recv_bytes - i * segment));
+  }
+  for (Handle& req : sends) {
+    Status s = Wait(req, Pace::kTransfer, d, error);
+    if (s != Status::Ok) return s;
+  }
+  return Status::Ok;
+}
+
+Status RingAllReduce(Job* job, int rank, int size, const Deadline& d) {
+  const size_t unit = TypeBytes(job->dtype);
+  char* data = static_cast<char*>(job->data);
+  // Block b holds elements [begin(b), begin(b + 1)).
+  auto begin = [&](int b) { return job->count * static_cast<size_t>(b) / static_cast<size_t>(size) * unit; };
+  auto length = [&](int b) { return begin(b + 1) - begin(b); };
+  auto wrap = [&](int b) { return ((b % size) + size) % size; };
+  const int right = (rank + 1) % size, left = (rank + size - 1) % size;
+  size_t largest = 0;
+  for (int b = 0; b < size; b++) largest = std::max(largest, length(b));
+  if (scratch.size() < largest) scratch.resize(largest);
+  for (int step = 0; step < size - 1; step++) {
+    const int out = wrap(rank - step), in = wrap(rank - step - 1);
+    char* target = data + begin(in);
+    Status s = RingStep(data + begin(out), length(out), right, scratch.data(), length(in), left, unit, d, job->error,
+                        [&](size_t at, size_t bytes) {
+                          CombineBytes(job->dtype, target + at, scratch.data() + at, bytes / unit, job->op);
+                        });
+    if (s != Status::Ok) return s;
+  }
+  for (int step = 0; step < size - 1; step++) {
+    const int out = wrap(rank + 1 - step), in = wrap(rank - step);
+    Status s = RingStep(data + begin(out), length(out), right, data + begin(in), length(in), left, unit, d, job->error,
+                        [](size_t, size_t) {});
+    if (s != Status::Ok) return s;
+  }
+  return Status::Ok;
+}
+
+// One collective after an arrival barrier (see Pace): a large all-reduce
+// as a ring (see RingAllReduce), anything else as MPI's non-blocking
+// collective, split into calls of at most 2^30 elements (MPI's counts are
+// int).
 void RunCollective(Job* job) {
   if (broken) {
     job->status = Status::Unavailable;
@@ -255,8 +404,9 @@ void RunCollective(Job* job) {
     return;
   }
   const bool timed = job->timeout_s > 0;
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::microseconds(static_cast<int64_t>(timed ? job->timeout_s * 1e6 : 0));
+  const Deadline deadline{std::chrono::steady_clock::now() +
+                              std::chrono::microseconds(static_cast<int64_t>(timed ? job->timeout_s * 1e6 : 0)),
+                          timed};
   constexpr size_t kChunk = size_t{1} << 30;
   const size_t bytes = TypeBytes(job->dtype);
   auto fail = [&](Status status) {
@@ -273,8 +423,11 @@ void RunCollective(Job* job) {
     job->error = ErrorText(rc);
     return;
   }
-  Status arrived = Wait(arrival, Pace::kArrive, deadline, timed, job->error);
+  Status arrived = Wait(arrival, Pace::kArrive, deadline, job->error);
   if (arrived != Status::Ok || job->kind == Kind::Barrier) return fail(arrived);
+  if (job->kind == Kind::AllReduce && world_size > 1 && job->count * bytes >= kRingMinBytes) {
+    return fail(RingAllReduce(job, world_rank, world_size, deadline));
+  }
   size_t done = 0;
   do {
     const int n = static_cast<int>(std::min(kChunk, job->count - done));
@@ -295,7 +448,7 @@ void RunCollective(Job* job) {
       job->error = ErrorText(rc);
       return;
     }
-    Status status = Wait(req, Pace::kTransfer, deadline, timed, job->error);
+    Status status = Wait(req, Pace::kTransfer, deadline, job->error);
     if (status != Status::Ok) return fail(status);
     done += static_cast<size_t>(n);
   } while (done < job->count);

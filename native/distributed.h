@@ -8,9 +8,11 @@
 // (MPI_THREAD_FUNNELED: that thread calls MPI_Init_thread). Jobs are queued
 // to it; it waits for every rank to arrive (a non-blocking barrier, polled
 // with sleeps that back off), then starts the collective as a non-blocking
-// MPI call and polls it with MPI_Test until it completes, its deadline
-// passes, or an abort is requested, then hands the job to the completion
-// callback (distributed.cc says why in two phases). A timed-out
+// MPI call — or, for an all-reduce of 64 KiB and more, as a ring of
+// non-blocking point-to-point messages summed here — and polls it with
+// MPI_Test until it completes, its deadline passes, or an abort is
+// requested, then hands the job to the completion callback (distributed.cc
+// says why in two phases, and why the ring). A timed-out
 // collective cannot be cancelled in MPI, so after one the communicator is
 // marked broken and every later job fails at once.
 //

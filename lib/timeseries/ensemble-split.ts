@@ -8,7 +8,13 @@
  * weights travel as the integers of their float32 bit patterns, so the
  * gathered weights are the trained ones bit for bit (an integer below 2³²
  * plus zeros is exact in float64, and so are -0 and NaN this way).
+ *
+ * A rank that fails before the gather (training a member, or filling its
+ * slots) still takes part in it, with its failure flagged in the sum, so
+ * every rank fails at once instead of waiting for the collective timeout:
+ * the failing rank with its own error, the others naming it.
  */
+import { DistributedError } from '../errors';
 import type { DataParallel } from '../model/parallel';
 import type { LagNetwork } from './lag-network';
 
@@ -32,31 +38,53 @@ export function trainsMember(dp: DataParallel | null, k: number): boolean {
  * Every member on every rank: `members[k]` is this rank's trained member or
  * null where another rank trained it; `blank()` makes a network of the
  * members' shape to receive one; `maxEpochs` bounds every history's length.
+ * `failure` is an error this rank met before the gather (training its
+ * members): it is thrown here once every rank has learnt of it.
+ * @throws the local failure on the rank that failed, and a DistributedError naming it on the others.
  */
-export async function gatherMembers(dp: DataParallel, members: readonly (TrainedMember | null)[], blank: () => LagNetwork, maxEpochs: number): Promise<TrainedMember[]> {
+export async function gatherMembers(dp: DataParallel, members: readonly (TrainedMember | null)[], blank: () => LagNetwork, maxEpochs: number, failure?: unknown): Promise<TrainedMember[]> {
   const weights = (net: LagNetwork): Float32Array[] => net.model.parameters().map((p) => p.data.data);
-  const reference = members.find((m) => m !== null);
-  const P = weights(reference ? reference.net : blank()).reduce((a, w) => a + w.length, 0);
-  // Per member: P weight bit patterns, bestEpochs, valLoss (NaN: none), the two history lengths, then the histories.
-  const slot = P + 4 + 2 * maxEpochs;
-  const buf = new Float64Array(members.length * slot);
-  members.forEach((m, k) => {
-    if (!m) return;
-    let at = k * slot;
-    for (const w of weights(m.net)) {
-      const bits = new Uint32Array(w.buffer, w.byteOffset, w.length);
-      for (let i = 0; i < bits.length; i++) buf[at++] = bits[i];
-    }
-    if (m.history.loss.length > maxEpochs || m.history.valLoss.length > maxEpochs) throw new RangeError(`member ${k} trained more than ${maxEpochs} epochs`);
-    buf.set([m.bestEpochs, m.valLoss, m.history.loss.length, m.history.valLoss.length], at);
-    buf.set(m.history.loss, at + 4);
-    buf.set(m.history.valLoss, at + 4 + maxEpochs);
-  });
-  await dp.sum(buf);
+  // The first worldSize values flag the ranks that failed; then, per member: P weight bit
+  // patterns, bestEpochs, valLoss (NaN: none), the two history lengths, then the histories.
+  const head = dp.worldSize;
+  const slot = weights(blank()).reduce((a, w) => a + w.length, 0) + 4 + 2 * maxEpochs;
+  const buf = new Float64Array(head + members.length * slot);
+  let local = failure;
+  try {
+    members.forEach((m, k) => {
+      if (!m || local !== undefined) return;
+      let at = head + k * slot;
+      for (const w of weights(m.net)) {
+        const bits = new Uint32Array(w.buffer, w.byteOffset, w.length);
+        for (let i = 0; i < bits.length; i++) buf[at++] = bits[i];
+      }
+      if (m.history.loss.length > maxEpochs || m.history.valLoss.length > maxEpochs) throw new RangeError(`member ${k} trained more than ${maxEpochs} epochs`);
+      buf.set([m.bestEpochs, m.valLoss, m.history.loss.length, m.history.valLoss.length], at);
+      buf.set(m.history.loss, at + 4);
+      buf.set(m.history.valLoss, at + 4 + maxEpochs);
+    });
+  } catch (err) {
+    local = err;
+  }
+  if (local !== undefined) {
+    buf.fill(0);
+    buf[dp.rank] = 1;
+  }
+  try {
+    await dp.sum(buf);
+  } catch (err) {
+    if (local === undefined) throw err;
+  }
+  // The local error says more than the collective's.
+  if (local !== undefined) throw local;
+  const failed = [...buf.subarray(0, head).keys()].filter((r) => buf[r] !== 0);
+  if (failed.length > 0) {
+    throw new DistributedError(`Training the forecaster's ensemble failed on rank${failed.length > 1 ? 's' : ''} ${failed.join(', ')} (which reports its own error); rank ${dp.rank} stops too`, 'ERR_EDDY_DISTRIBUTED_PEER');
+  }
   return members.map((m, k) => {
     if (m) return m;
     const net = blank();
-    let at = k * slot;
+    let at = head + k * slot;
     for (const w of weights(net)) {
       const bits = new Uint32Array(w.buffer, w.byteOffset, w.length);
       for (let i = 0; i < bits.length; i++) bits[i] = buf[at++];

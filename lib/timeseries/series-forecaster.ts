@@ -443,13 +443,21 @@ async function trainEnsemble(f: LagFeatures, train: { x: Tensor; y: Tensor }, s:
     s.onNetworkEnd?.({ stage: validation ? 'validate' : 'refit', scaling: f.scaling, member, members: s.ensemble, epochs: m.bestEpochs, ...(validation ? { valLoss: m.valLoss } : {}) });
   const dp = s.parallel;
   const mine: (TrainedMember | null)[] = [];
+  // In a job, a failure still joins the gather, which fails it on every rank at once.
+  let failure: unknown;
   for (let k = 0; k < s.ensemble; k++) {
-    const m = trainsMember(dp, k) ? await trainNetwork(f, train, s, k, validation, epochs?.[k]) : null;
+    let m: TrainedMember | null = null;
+    try {
+      if (trainsMember(dp, k) && failure === undefined) m = await trainNetwork(f, train, s, k, validation, epochs?.[k]);
+    } catch (err) {
+      if (!dp) throw err;
+      failure = err;
+    }
     if (m && !dp) report(m, k);
     mine.push(m);
   }
   if (!dp) return mine as TrainedMember[];
-  const all = await gatherMembers(dp, mine, () => lagNetwork(featureWidth(f), s.hidden, f.horizon, new Generator(0)), s.epochs);
+  const all = await gatherMembers(dp, mine, () => lagNetwork(featureWidth(f), s.hidden, f.horizon, new Generator(0)), s.epochs, failure);
   all.forEach(report);
   return all;
 }

@@ -7,6 +7,8 @@
 import * as assert from 'assert';
 import * as eddy from '../../lib';
 import type { DataParallel } from '../../lib/model/parallel';
+import { gatherMembers, TrainedMember } from '../../lib/timeseries/ensemble-split';
+import { lagNetwork } from '../../lib/timeseries/lag-network';
 
 /** `worldSize` replicas whose `sum` resolves once every one of them has called it. */
 function simulatedJob(worldSize: number): DataParallel[] {
@@ -59,5 +61,31 @@ describe('default forecaster split over ranks', () => {
     // Every rank reports every network of both stages, in order, as one process does.
     assert.ok(seen[0].length >= 6);
     for (const log of seen.slice(1)) assert.deepStrictEqual(log, seen[0]);
+  });
+
+  it('fails every rank at once, the failing one with its own error, when one rank fails before the gather', async () => {
+    // The simulated sum resolves only once every rank has called it: a rank that threw before
+    // calling it would leave the others waiting, and this test would time out.
+    const member = (epochs: number): TrainedMember => ({ net: lagNetwork(3, 2, 1, new eddy.Generator(1)), bestEpochs: epochs, valLoss: 0.5, history: { loss: new Array(epochs).fill(1), valLoss: [] } });
+    const blank = (): ReturnType<typeof lagNetwork> => lagNetwork(3, 2, 1, new eddy.Generator(0));
+    const [zero, one, two] = simulatedJob(3);
+    const results = await Promise.allSettled([
+      gatherMembers(zero, [member(2), null, null], blank, 2),
+      gatherMembers(one, [null, member(3), null], blank, 2), // more epochs than the bound: a RangeError here
+      gatherMembers(two, [null, null, null], blank, 2, new Error('training failed')),
+    ]);
+    assert.strictEqual(results[0].status, 'rejected');
+    const peer = (results[0] as PromiseRejectedResult).reason as eddy.DistributedError;
+    assert.ok(peer instanceof eddy.DistributedError);
+    assert.strictEqual(peer.code, 'ERR_EDDY_DISTRIBUTED_PEER');
+    assert.match(peer.message, /failed on ranks 1, 2 /);
+    assert.ok((results[1] as PromiseRejectedResult).reason instanceof RangeError);
+    assert.strictEqual(((results[2] as PromiseRejectedResult).reason as Error).message, 'training failed');
+    // Without a failure the same gather succeeds and carries the members bit for bit.
+    const m0 = member(2);
+    const m1 = member(1);
+    const [g0, g1] = await Promise.all((([a, b]) => [gatherMembers(a, [m0, null], blank, 2), gatherMembers(b, [null, m1], blank, 2)])(simulatedJob(2)));
+    assert.deepStrictEqual(g1[0].net.model.parameters().map((p) => p.data.toFloat32Array()), m0.net.model.parameters().map((p) => p.data.toFloat32Array()));
+    assert.deepStrictEqual(g0[1].history, m1.history);
   });
 });

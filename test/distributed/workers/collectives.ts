@@ -1,7 +1,8 @@
 /**
  * Run under mpirun by collectives.test.ts: checks every all-reduce op on
  * float32, float64 and int32 arrays of 0, 1, 1001 and 10 M elements,
- * broadcast from every root, and barrier. Prints `rank r: N checks passed`
+ * rounded float sums on both sides of the ring all-reduce's cuts (the same
+ * bits on every rank), broadcast from every root, and barrier. Prints `rank r: N checks passed`
  * (with the largest relative error of the mean) or exits non-zero naming
  * the first wrong element.
  */
@@ -56,6 +57,40 @@ async function main(): Promise<void> {
         checks++;
       }
     }
+  }
+  // From 64 KiB, an all-reduce runs as a ring of point-to-point messages (one block per rank, sent
+  // in 1 MiB segments) whose sums round: on both sides of those cuts, and in both float types,
+  // every rank must hold the same bits, within rounding of the exact sum.
+  const rings: [number, (k: number) => Float32Array | Float64Array][] = [16383, 16384, 16385, 3 * 262144 + 7].map((n) => [n, (k) => new Float32Array(k)]);
+  rings.push([8191, (k) => new Float64Array(k)], [3 * 131072 + 7, (k) => new Float64Array(k)]);
+  for (const [n, make] of rings) {
+    // Values in (-1, 1) with full mantissas, different on every rank.
+    const of = (r: number): Float32Array | Float64Array => {
+      const v = make(n);
+      for (let i = 0; i < n; i++) v[i] = Math.sin(i * 12.9898 + r * 78.233);
+      return v;
+    };
+    const a = of(rank);
+    const exact = new Float64Array(n);
+    const magnitude = new Float64Array(n);
+    for (let r = 0; r < worldSize; r++) {
+      const v = r === rank ? a : of(r);
+      for (let i = 0; i < n; i++) {
+        exact[i] += v[i];
+        magnitude[i] += Math.abs(v[i]);
+      }
+    }
+    await eddy.distributed.allReduce(a, 'sum');
+    // worldSize - 1 roundings, each within half a unit in the last place of a partial sum:
+    // (worldSize - 1) · u · Σ|v| bounds the error (u = 2^-24 in float32, 2^-53 in float64).
+    const u = a instanceof Float32Array ? 2 ** -24 : 2 ** -53;
+    for (let i = 0; i < n; i++) {
+      if (Math.abs(a[i] - exact[i]) > (worldSize - 1) * u * magnitude[i]) fail(`ring sum of ${n} (${a.constructor.name}) element ${i}: ${a[i]}, exact ${exact[i]}`);
+    }
+    const high = await eddy.distributed.allReduce(a.slice(), 'max');
+    const low = await eddy.distributed.allReduce(a.slice(), 'min');
+    for (let i = 0; i < n; i++) if (high[i] !== a[i] || low[i] !== a[i]) fail(`ring sum of ${n} (${a.constructor.name}) element ${i} differs between ranks: ${low[i]} to ${high[i]}`);
+    checks++;
   }
   // A tensor reduces in place too.
   const t = eddy.tensor(Float32Array.of(rank, 1), [2]);
