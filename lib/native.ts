@@ -212,6 +212,13 @@ export interface NativeBinding {
    * pool's error path.
    */
   parallelProbe(n: number, failAt: number): number;
+  /**
+   * Runs a team of up to maxMembers pool threads that meet at a barrier
+   * `steps` times; member failMember (−1: none) fails an allocation before
+   * its meeting failStep. Returns the team's size. For tests of the barrier's
+   * error path.
+   */
+  teamProbe(maxMembers: number, steps: number, failMember: number, failStep: number): number;
   parallelBlocksProbe(blocks: number, failAt: number): number;
   /** True in the first environment (thread) of the process to load the module. */
   readonly firstLoad: boolean;
@@ -220,7 +227,7 @@ export interface NativeBinding {
   runtimeInfo(): {
     blas: string; blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean;
     isa: IsaName; isaAvailable: IsaName[];
-    kernels: { recurrentGemm: string; activations: string; blas: string };
+    kernels: { recurrentGemm: string; activations: string; blas: string; recurrentSplit: 'units' | 'batch' | 'none' };
   };
   /**
    * Loads the system libmpi (`library`, or the default search when empty)

@@ -19,11 +19,15 @@ struct Group {
 };
 
 // The internal batch order: sequences sorted by length (stable), then dealt
-// round-robin into groups, so groups get similar amounts of work.
+// round-robin into groups, so groups get similar amounts of work. When every
+// sequence has the same length the groups are consecutive rows instead
+// (equally balanced) and the order is the caller's own (identity), so the
+// caller's tensors can be read and written in place.
 struct Order {
   std::vector<int> perm;  // internal row → original batch index
   std::vector<int> len;   // internal row → sequence length
   std::vector<Group> groups;
+  bool identity = false;  // perm[b] == b for every row
 };
 
 Order make_order(const RnnShape& s, const int32_t* lengths, int groups);

@@ -1406,6 +1406,27 @@ Napi::Value JS_parallelProbe(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(ran.load()));
 }
 
+// teamProbe(maxMembers, steps, failMember, failStep): runs parallel_team;
+// every member meets the others `steps` times, and member failMember (-1:
+// none) fails an allocation just before its meeting number failStep.
+// Returns the team's size. For tests that a failing member never leaves the
+// others waiting at the barrier.
+Napi::Value JS_teamProbe(const Napi::CallbackInfo& info) {
+  const int max_members = static_cast<int>(ArgInt(info, 0, "maxMembers", 1, 1024));
+  const int64_t steps = ArgInt(info, 1, "steps", 0, int64_t(1) << 30);
+  const int64_t fail_member = ArgInt(info, 2, "failMember", -1, 1024);
+  const int64_t fail_step = ArgInt(info, 3, "failStep", 0, int64_t(1) << 30);
+  std::atomic<int> size{0};
+  eddy::parallel_team(max_members, [&](eddy::TeamMember& m) {
+    if (m.index() == 0) size = m.size();
+    for (int64_t i = 0; i < steps; ++i) {
+      if (m.index() == fail_member && i == fail_step) throw std::bad_alloc();
+      m.sync();
+    }
+  });
+  return Napi::Number::New(info.Env(), size.load());
+}
+
 // parallelBlocksProbe(blocks, failAt): the same through parallel_blocks;
 // block failAt (-1: none) throws std::bad_alloc. Returns how many blocks ran.
 Napi::Value JS_parallelBlocksProbe(const Napi::CallbackInfo& info) {
@@ -1425,6 +1446,7 @@ constexpr int kMaxThreads = 64;
 
 Napi::Value JS_setNumThreads(const Napi::CallbackInfo& info) {
   eddy::set_num_threads(static_cast<int>(ArgInt(info, 0, "n", 1, kMaxThreads)));
+  eddy::reset_split_rule();
   return info.Env().Undefined();
 }
 
@@ -1452,6 +1474,7 @@ Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
   kernels.Set("recurrentGemm", Napi::String::New(env, eddy::packed_gemm_kernel_name()));
   kernels.Set("activations", Napi::String::New(env, eddy::use_avx2() ? "avx2" : "generic"));
   kernels.Set("blas", Napi::String::New(env, eddy::blas_core()));
+  kernels.Set("recurrentSplit", Napi::String::New(env, eddy::last_recurrent_split()));
   o.Set("kernels", kernels);
   return o;
 }
@@ -1505,6 +1528,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"runtimeInfo", "runtime information", JS_runtimeInfo},
       {"setErrorClasses", "error classes", JS_setErrorClasses},
       {"parallelProbe", "the thread pool", JS_parallelProbe},
+      {"teamProbe", "the thread pool", JS_teamProbe},
       {"parallelBlocksProbe", "the thread pool", JS_parallelBlocksProbe},
       {"distributedInit", "MPI", JS_distributedInit},
       {"distributedAllReduce", "an all-reduce", JS_distributedAllReduce},

@@ -20,7 +20,7 @@ namespace eddy {
   /* Workspace (training) or scratch (inference), per step t: */                                            \
   X(float*, gates, GH, "[T, B, G·H] from step gates_t0: input projection in, activations out; dG in backward") \
   X(float*, extra, E, "[T, B, E·H] cell-specific, see each cell")                                           \
-  X(float*, y, ldy, "output h_t of row b at y + (t·B + b)·ldy")                                              \
+  X(float*, y, ldy, "output h_t of row b at y + t·y_step + b·ldy")                                           \
   X(float*, h, H, "[B, H] state: h_{t-1} in, h_t out")                                                       \
   X(float*, c, H, "[B, H] LSTM cell state")                                                                  \
   X(float*, scratch, GH, "[B, G·H] recurrent GEMM results")                                                  \
@@ -69,6 +69,7 @@ struct LayerCtx {
   bool ln = false;
   const float *ln_hh_w = nullptr, *ln_hh_b = nullptr, *ln_c_w = nullptr, *ln_c_b = nullptr;
   int ldy = 0;
+  size_t y_step = 0;  // floats between steps of y: B·ldy when 0 (internal order); else the caller's layout
 #define EDDY_LAYER_ROW_FIELD(type, name, width, doc) type name = nullptr;
   EDDY_LAYER_ROWS(EDDY_LAYER_ROW_FIELD)
 #undef EDDY_LAYER_ROW_FIELD
@@ -78,7 +79,7 @@ struct LayerCtx {
   const float* hprev_at(int t) const { return hprev + static_cast<size_t>(t) * B * H; }
   float* gates_at(int t) const { return gates + static_cast<size_t>(t - gates_t0) * B * G * H; }
   float* extra_at(int t, int e) const { return extra + static_cast<size_t>(t) * B * e * H; }
-  float* y_at(int t) const { return y + static_cast<size_t>(t) * B * ldy; }
+  float* y_at(int t) const { return y + static_cast<size_t>(t) * (y_step ? y_step : static_cast<size_t>(B) * ldy); }
   const float* dy_at(int t) const { return dy + static_cast<size_t>(t) * B * ldy; }
   size_t row(int t) const { return static_cast<size_t>(t) * B; }  // first row of step t in [T, B, ·] buffers
 };

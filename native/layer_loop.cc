@@ -1,6 +1,8 @@
 #include "layer_loop.h"
 
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
@@ -114,8 +116,7 @@ void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, 
     }
     if (bs > 0 && proj) {
       if (!L.training) L.gates_t0 = t;  // inference keeps one step of gates
-      project_rows(s, *proj->p, proj->k, *proj->w_ih, proj->bias, proj->x + L.row(t) * proj->in, proj->in, 0, bs, L.gates_at(t),
-                   nullptr, nullptr);
+      proj->rows(t, 0, bs, L.gates_at(t), L.G * H, H, 0, H);
     }
     if (bs > 0) forward_step(cell, L, t, bs);
     // Padded positions output zeros.
@@ -150,6 +151,176 @@ void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g,
         if (L.dlnc) std::memset(L.dlnc + first * H, 0, sizeof(float) * n * H);
       }
     }
+  }
+}
+
+namespace {
+
+// Layers left to run by batch groups after a team spent its steps waiting
+// on members the scheduler had taken off their cores (note_team_waits).
+std::atomic<int> units_backoff{0};
+
+// EDDY_RECURRENT_SPLIT: 1 units, 0 batch groups, −1 unset (the rule decides).
+int requested_split() {
+  const char* v = std::getenv("EDDY_RECURRENT_SPLIT");
+  if (v && std::strcmp(v, "units") == 0) return 1;
+  if (v && std::strcmp(v, "batch") == 0) return 0;
+  return -1;
+}
+
+}  // namespace
+
+int unit_split_members(const RnnShape& s, int unit_blocks) {
+  const int threads = num_threads();
+  // Only the fused LSTM step splits by units so far; recurrent dropout
+  // (h ⊙ mask is the GEMM's input) and layer norm (LN_hh needs whole rows)
+  // keep batch groups. Two directions already fill two threads.
+  const bool fits = s.cell == CellKind::kLstm && !s.layer_norm && !s.rec_dropout && s.dirs == 1 && threads >= 2;
+  const int want = requested_split();
+  if (!fits || want == 0) return 0;
+  if (want == 1) return threads;
+
+  // The rule: split by units when W_hh is large enough that streaming all of
+  // it per step and thread costs more than a barrier per step, with at least
+  // two unit blocks per member.
+  const int members = std::min(threads, unit_blocks / 2);
+  if (s.H < 128 || members < 2) return 0;
+  if (units_backoff.load(std::memory_order_relaxed) > 0) {
+    units_backoff.fetch_sub(1, std::memory_order_relaxed);
+    return 0;
+  }
+  return members;
+}
+
+namespace {
+std::atomic<int> last_split{-1};
+}  // namespace
+
+void note_team_waits(int64_t slow_waits, int steps) {
+  // More than one step in eight: the machine is oversubscribed, and batch
+  // groups (which never wait) win until it is not; the next 32 layers the
+  // rule would split by units run by batch groups, then a team tries again.
+  if (requested_split() < 0 && slow_waits * 8 > steps) units_backoff.store(32, std::memory_order_relaxed);
+}
+
+void reset_split_rule() { units_backoff.store(0, std::memory_order_relaxed); }
+
+void note_recurrent_split(int members) { last_split.store(members >= 2 ? 1 : 0, std::memory_order_relaxed); }
+
+const char* last_recurrent_split() {
+  const int v = last_split.load(std::memory_order_relaxed);
+  return v < 0 ? "none" : v == 1 ? "units" : "batch";
+}
+
+void pack_input_by_gate(std::vector<PackedMatrix>& w, const RnnShape& s, const float* w_ih, int in) {
+  const int G = s.gates(), H = s.H;
+  w.resize(G);
+  for (int g = 0; g < G; ++g) pack_b(w[g], true, w_ih + static_cast<size_t>(g) * H * in, in, in, H);
+}
+
+void StepProjection::rows(int t, int r0, int r1, float* gates, int ldg, int H, int j0, int j1) const {
+  if (r1 <= r0 || j1 <= j0) return;
+  const float* a = x + t * step + r0 * ld;
+  float* c = gates + static_cast<size_t>(r0) * ldg;
+  const int G = w_ih_gates ? static_cast<int>(w_ih_gates->size()) : 1;
+  for (int g = 0; g < G; ++g) {
+    // Gate g's columns [j0, j1) sit at g·H + j0 of a row; W_ih packed whole holds them all at once.
+    float* cg = c + static_cast<size_t>(g) * H + j0;
+    if (w_ih_gates) {
+      packed_gemm_cols(r1 - r0, a, static_cast<int>(ld), (*w_ih_gates)[g], j0, j1, false, cg, ldg);
+    } else {
+      packed_gemm(r1 - r0, a, static_cast<int>(ld), *w_ih, false, c, ldg);
+    }
+    if (!bias) continue;
+    const int first = w_ih_gates ? g * H + j0 : 0, n = w_ih_gates ? j1 - j0 : ldg;
+    for (int r = 0; r < r1 - r0; ++r) {
+      float* row = c + static_cast<size_t>(r) * ldg + first;
+      for (int j = 0; j < n; ++j) row[j] += bias[first + j];
+    }
+  }
+}
+
+namespace {
+
+// The rows of step t that are live, as spans of consecutive rows: each
+// group's live prefix, merged with the next group's when it is whole.
+template <typename Fn>
+void live_spans(const Order& o, int t, Fn&& fn) {
+  int begin = 0, end = 0;
+  for (const Group& g : o.groups) {
+    const int bs = g.batch_sizes[t];
+    if (g.off != end) {
+      if (end > begin) fn(begin, end);
+      begin = g.off;
+    }
+    end = g.off + bs;
+  }
+  if (end > begin) fn(begin, end);
+}
+
+}  // namespace
+
+void forward_loop_units(TeamMember& team, const RnnShape& s, LayerCtx L, const Order& o, bool reverse, int first, int last,
+                        const StepProjection& proj) {
+  const int H = s.H, GH = 4 * H, E = s.extra();
+  const PackedMatrix& w = L.packed_w_hh->gates;
+  const int blocks = unit_blocks(w, H), n = team.size(), me = team.index();
+  // This member's unit blocks, its units [j0, j1) and, for copies of whole rows, its rows [r0, r1).
+  const int u0 = blocks * me / n, u1 = blocks * (me + 1) / n;
+  const int j0 = std::min(H, u0 * w.width), j1 = std::min(H, u1 * w.width), nj = j1 - j0;
+  const int r0 = s.B * me / n, r1 = s.B * (me + 1) / n;
+  // h double buffered: step t reads cur (h_{t-1}, every unit) and writes its units of next.
+  // Rows not live at a step keep their state in both buffers.
+  float* cur = L.h;
+  float* next = L.scratch2;
+  for (int b = 0; b < s.B; ++b) std::memcpy(next + static_cast<size_t>(b) * H + j0, cur + static_cast<size_t>(b) * H + j0, sizeof(float) * nj);
+  for (int step = first; step < last; ++step) {
+    const int t = reverse ? s.T - 1 - step : step;
+    if (!L.training) L.gates_t0 = t;  // inference keeps one step of gates
+    float* gates = L.gates_at(t);
+    // The input projection of this member's columns: no other member reads them.
+    live_spans(o, t, [&](int a, int b) { proj.rows(t, a, b, gates, GH, H, j0, j1); });
+    team.sync();  // h_{t-1} is whole
+    if (L.training) {
+      std::memcpy(const_cast<float*>(L.hprev_at(t)) + static_cast<size_t>(r0) * H, cur + static_cast<size_t>(r0) * H,
+                  sizeof(float) * (r1 - r0) * H);
+    }
+    live_spans(o, t, [&](int a, int b) {
+      CellStep st;
+      st.bs = b - a;
+      st.H = H;
+      st.a = cur + static_cast<size_t>(a) * H;
+      st.lda = H;
+      st.gates = gates + static_cast<size_t>(a) * GH;
+      st.keep = L.training;
+      st.saved = L.training ? L.extra_at(t, 2) + static_cast<size_t>(a) * 2 * H : nullptr;
+      st.c = L.c + static_cast<size_t>(a) * H;
+      st.h = next + static_cast<size_t>(a) * H;
+      st.y = L.y_at(t) + static_cast<size_t>(a) * L.ldy;
+      st.ldy = L.ldy;
+      st.u0 = u0;
+      st.u1 = u1;
+      lstm_fused_step(st, w);
+    });
+    // Rows past their end: the state stays (a row that ended at this step
+    // has its last h in cur only), the output and saved extras are zero.
+    for (const Group& g : o.groups) {
+      const int bs = g.batch_sizes[t];
+      if (bs == g.size) continue;
+      const int prev = step > first ? g.batch_sizes[reverse ? t + 1 : t - 1] : bs;
+      for (int b = g.off + bs; b < g.off + std::max(bs, prev); ++b) {
+        std::memcpy(next + static_cast<size_t>(b) * H + j0, cur + static_cast<size_t>(b) * H + j0, sizeof(float) * nj);
+      }
+      for (int b = g.off + bs; b < g.off + g.size; ++b) std::memset(L.y_at(t) + static_cast<size_t>(b) * L.ldy + j0, 0, sizeof(float) * nj);
+      if (L.training && me == 0 && E > 0) {
+        std::memset(L.extra_at(t, E) + static_cast<size_t>(g.off + bs) * E * H, 0, sizeof(float) * (g.size - bs) * E * H);
+      }
+    }
+    std::swap(cur, next);
+  }
+  if (cur != L.h) {
+    team.sync();  // every member is done reading L.h
+    for (int b = 0; b < s.B; ++b) std::memcpy(L.h + static_cast<size_t>(b) * H + j0, cur + static_cast<size_t>(b) * H + j0, sizeof(float) * nj);
   }
 }
 

@@ -38,15 +38,21 @@ void forward_step(CellKind cell, const LayerCtx& L, int t, int bs);
 
 // The input projection of a task's own rows, done step by step inside its
 // time loop (so the gates are still in cache when the step reads them)
-// rather than for a block of steps beforehand: x is the layer input of the
-// task's first row at step 0, [T, B, in] like gates. Not for layer-normalized cells.
+// rather than for a block of steps beforehand. Not for layer-normalized cells.
+// x is the layer input of the task's first row at step 0: row b of step t at
+// x + t·step + b·ld — the internal [T, B, in] (ld = in, step = B·in) or,
+// for the first layer, the caller's own layout read in place.
 struct StepProjection {
-  const RnnParams* p = nullptr;
-  int k = 0;
-  const PackedMatrix* w_ih = nullptr;
-  const float* bias = nullptr;
+  const PackedMatrix* w_ih = nullptr;                      // W_ih packed whole (batch groups)
+  const std::vector<PackedMatrix>* w_ih_gates = nullptr;  // or gate by gate (pack_input_by_gate; unit split)
+  const float* bias = nullptr;                             // the folded bias, or null
   const float* x = nullptr;
-  int in = 0;
+  size_t ld = 0, step = 0;
+
+  // Gates of rows [r0, r1) of step t = x · W_ihᵀ + bias, into gates (row
+  // stride G·H = ldg): all columns from w_ih, or with w_ih_gates the units
+  // [j0, j1) of each of the G gates. Either way an element is the same chain.
+  void rows(int t, int r0, int r1, float* gates, int ldg, int H, int j0, int j1) const;
 };
 
 // Runs steps [first, last) of the direction's order (forward: t = step;
@@ -54,6 +60,43 @@ struct StepProjection {
 void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, int first, int last,
                   const StepProjection* proj = nullptr);
 void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse);
+
+// ---- Splitting a step across threads.
+//
+// A (layer, direction) runs its time loop one of two ways:
+//  * batch groups: each (direction, group of rows) runs its whole time loop
+//    on one thread (for_each_task), no synchronisation per step, but every
+//    thread streams all of the packed W_hh at every step;
+//  * hidden units: a team of threads (parallel_team) runs every row of the
+//    direction together, member k owning a contiguous range of unit blocks
+//    (its columns of W_ih and W_hh, which stay in its own L2 between steps)
+//    and meeting the others at one barrier per step, where h_{t-1} is
+//    complete. A row's arithmetic is the same either way (the same GEMM
+//    chains and epilogue), so the split never changes a bit of the result.
+// unit_split_members gives the rule: how many members split the units of
+// this shape, whose fused W_hh has unit_blocks blocks (0: use batch
+// groups). EDDY_RECURRENT_SPLIT=units|batch overrides it, for tests and
+// measurements.
+int unit_split_members(const RnnShape& s, int unit_blocks);
+// Records the split a layer ran, for last_recurrent_split() (recurrent.h).
+void note_recurrent_split(int members);
+// Tells the rule how often a team's barrier gave its core away over
+// `steps` steps (parallel_team's result): when the machine runs more
+// threads than cores, the rule falls back to batch groups for a while.
+void note_team_waits(int64_t slow_waits, int steps);
+
+// W_ih packed gate by gate: gate g's (H, in) rows as op(B) = W_ih[g]ᵀ, so a
+// team member projects only the columns of its own units.
+void pack_input_by_gate(std::vector<PackedMatrix>& w, const RnnShape& s, const float* w_ih, int in);
+
+// The fused LSTM forward time loop, steps [first, last), run by one member of
+// a unit-split team over every row of the direction (L and proj for the
+// whole batch, not a group): each step projects the member's columns of the
+// input (proj.w_ih_gates), meets the team, then runs the fused step on its
+// unit blocks. h is double buffered through L.scratch2, so members read
+// h_{t-1} while writing h_t.
+void forward_loop_units(TeamMember& team, const RnnShape& s, LayerCtx L, const Order& o, bool reverse, int first, int last,
+                        const StepProjection& proj);
 
 // b_ih plus, where the cell allows (folds_b_hh), b_hh: what the input
 // projection adds to every row; empty when there is no bias.

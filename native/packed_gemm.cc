@@ -120,7 +120,9 @@ void pack_gate_hidden(PackedMatrix& out, const float* w_hh, int G, int H) {
   const int w = kernels_for(isa()).width, blocks = (H + w - 1) / w;
   // Rows of W_hh in the order the kernel reads its output columns:
   // block u, gate g, unit j  <-  W_hh row g·H + u·w + j (zero past H).
-  std::vector<float> order(static_cast<size_t>(blocks) * G * w * H, 0.0f);
+  // Kept per thread: a fresh megabyte per call costs page faults.
+  thread_local std::vector<float> order;
+  order.assign(static_cast<size_t>(blocks) * G * w * H, 0.0f);
   for (int u = 0; u < blocks; ++u) {
     for (int g = 0; g < G; ++g) {
       for (int j = 0; j < w && u * w + j < H; ++j) {
@@ -130,6 +132,7 @@ void pack_gate_hidden(PackedMatrix& out, const float* w_hh, int G, int H) {
     }
   }
   pack_b(out, true, order.data(), H, H, blocks * G * w);
+  if (order.capacity() > (size_t(1) << 22)) std::vector<float>().swap(order);
 }
 
 int unit_blocks(const PackedMatrix& w, int H) { return w.width > 0 ? (H + w.width - 1) / w.width : 0; }
@@ -161,6 +164,13 @@ void rnn_fused_backward_step(const CellBackStep& s, const PackedMatrix& w) {
 void packed_gemm(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc) {
   if (m <= 0 || b.n <= 0) return;
   kernels_for(b.isa).gemm(m, b.n, b.k, a, lda, b.data.data(), accumulate, c, ldc);
+}
+
+void packed_gemm_cols(int m, const float* a, int lda, const PackedMatrix& b, int j0, int j1, bool accumulate, float* c, int ldc) {
+  j1 = std::min(j1, b.n);
+  if (m <= 0 || j0 >= j1) return;
+  kernels_for(b.isa).gemm(m, j1 - j0, b.k, a, lda, b.data.data() + static_cast<size_t>(j0 / b.width) * b.panel_stride(), accumulate, c,
+                          ldc);
 }
 
 void packed_gemm_parallel(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc) {

@@ -31,6 +31,11 @@ void pack_b(PackedMatrix& out, bool trans, const float* b, int ldb, int k, int n
 // C = A · op(B), or C += A · op(B) when accumulate; runs on the calling thread.
 void packed_gemm(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc);
 
+// Columns [j0, j1) of C = A · op(B) (+ C) only, written from c (column j0
+// of C); j0 is a multiple of b.width. Each element is the same chain as in
+// packed_gemm, so the columns come out bit-identical to a whole call's.
+void packed_gemm_cols(int m, const float* a, int lda, const PackedMatrix& b, int j0, int j1, bool accumulate, float* c, int ldc);
+
 // The same, rows dealt across the pool (each row's arithmetic unchanged).
 void packed_gemm_parallel(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc);
 

@@ -71,16 +71,18 @@ class Pool {
 
   int size() const { return size_.load(std::memory_order_relaxed); }
 
-  void run(int64_t n, int64_t min_chunk, detail::RangeFn fn, void* ctx) {
+  // team: n is the most members, and chunk i runs fn(ctx, i, chunks).
+  void run(int64_t n, int64_t min_chunk, detail::RangeFn fn, void* ctx, bool team = false) {
     // Nested calls (from a chunk already running on the pool) and calls made
     // while another thread owns the pool run serially on the calling thread.
+    const int64_t alone = team ? 1 : n;
     if (in_region) {
-      fn(ctx, 0, n);
+      fn(ctx, 0, alone);
       return;
     }
     std::unique_lock<std::mutex> dispatch(dispatch_, std::try_to_lock);
     if (!dispatch.owns_lock()) {
-      fn(ctx, 0, n);
+      fn(ctx, 0, alone);
       return;
     }
     // The size cannot change while dispatch_ is held.
@@ -88,15 +90,16 @@ class Pool {
     const int64_t chunks = std::min<int64_t>(size(), (n + grain - 1) / grain);
     if (chunks <= 1) {
       dispatch.unlock();
-      fn(ctx, 0, n);
+      fn(ctx, 0, alone);
       return;
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
       fn_ = fn;
       ctx_ = ctx;
-      n_ = n;
+      n_ = team ? chunks : n;
       chunks_ = chunks;
+      team_ = team;
       blocks_ = 0;
       pending_ = static_cast<int>(chunks - 1);
       generation_++;
@@ -108,7 +111,7 @@ class Pool {
     // stack: the first exception is kept and rethrown here once all finish.
     in_region = true;
     try {
-      fn(ctx, 0, chunk_end(0));
+      fn(ctx, 0, team ? chunks : chunk_end(0));
     } catch (...) {
       keep_first(std::current_exception());
     }
@@ -202,7 +205,7 @@ class Pool {
       if (index >= chunks_) continue;
       detail::RangeFn fn = fn_;
       void* ctx = ctx_;
-      int64_t begin = n_ * index / chunks_, end = chunk_end(index);
+      int64_t begin = team_ ? index : n_ * index / chunks_, end = team_ ? chunks_ : chunk_end(index);
       lock.unlock();
       try {
         fn(ctx, begin, end);
@@ -224,6 +227,7 @@ class Pool {
   detail::RangeFn fn_ = nullptr;
   void* ctx_ = nullptr;
   int64_t n_ = 0, chunks_ = 1;
+  bool team_ = false;
   int64_t blocks_ = 0;                       // a parallel_blocks job when > 0
   std::atomic<uint64_t> claim_{0};           // tag(generation) + next block
   std::atomic<int64_t> done_blocks_{0};
@@ -251,7 +255,42 @@ int num_threads() { return pool().size(); }
 
 namespace detail {
 void parallel_run(int64_t n, int64_t min_chunk, RangeFn fn, void* ctx) { pool().run(n, min_chunk, fn, ctx); }
+void team_run(int max_members, RangeFn fn, void* ctx) { pool().run(std::max(1, max_members), 1, fn, ctx, true); }
 void parallel_blocks_run(int64_t blocks, RangeFn fn, void* ctx) { pool().run_blocks(blocks, fn, ctx); }
 }  // namespace detail
+
+void TeamMember::Shared::fail(std::exception_ptr e) {
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (!error) error = e;
+  }
+  failed.store(true, std::memory_order_release);
+}
+
+void TeamMember::sync() {
+  if (size_ <= 1) return;
+  Shared& s = *shared_;
+  ++seen_;
+  // The last member to arrive opens the next generation; its acq_rel
+  // read-modify-write follows every earlier arrival, so what any member
+  // wrote before sync() is visible to all after it.
+  if (s.arrived.fetch_add(1, std::memory_order_acq_rel) + 1 == size_) {
+    s.arrived.store(0, std::memory_order_relaxed);
+    s.generation.store(seen_, std::memory_order_release);
+    return;
+  }
+  // Spin first (a step's imbalance is a few microseconds), then give the
+  // core away between checks: on a machine running more threads than it has
+  // cores the member being waited for may need this one's core.
+  for (int spins = 0; s.generation.load(std::memory_order_acquire) != seen_; ++spins) {
+    if (s.failed.load(std::memory_order_acquire)) throw Abandoned();
+    if (spins < 4096) {
+      relax();
+    } else {
+      if (spins == 4096) s.slow.fetch_add(1, std::memory_order_relaxed);
+      std::this_thread::yield();
+    }
+  }
+}
 
 }  // namespace eddy

@@ -6,8 +6,9 @@
 //
 // Parallelism: sequences are independent, so the batch is dealt into groups
 // and every (direction, group) runs its whole time loop on one thread with
-// single-threaded GEMMs — no synchronisation per step. The GEMMs over all
-// steps (input projection, weight gradients) are split by gemm() itself.
+// single-threaded GEMMs — no synchronisation per step; or, where the rule in
+// layer_loop.h says so, a team of threads splits each step by hidden units.
+// The GEMMs over all steps (weight gradients) are split by gemm() itself.
 #include "recurrent.h"
 
 #include <algorithm>
@@ -67,10 +68,46 @@ void check_shape(const RnnShape& s) {
   }
 }
 
+// Where the first layer reads its input and the last layer writes its
+// output: row b of step t at x + t·x_step + b·x_ld (y likewise). The
+// internal copies in the workspace, or the caller's own tensors in place.
+struct StackIo {
+  const float* x = nullptr;
+  size_t x_ld = 0, x_step = 0;
+  float* y = nullptr;
+  int y_ld = 0;
+  size_t y_step = 0;
+};
+
+// The caller's tensors used in place by inference when the internal order is
+// the caller's own (equal lengths): x always (a strided read of rows the
+// projection streams anyway); y only when its steps are whole blocks of rows
+// as inside (time-major, or one sequence) — batch-first rows written T steps
+// apart cost the kernel more in scattered stores than the one copy
+// (scatter_seq, on every thread) does. Null members keep the internal copies.
+StackIo in_place_io(const RnnShape& s, const Order& o, const RnnForward& a) {
+  StackIo io;
+  const size_t DH = static_cast<size_t>(s.dirs) * s.H;
+  // Layer-normalized cells project blocks of steps from the internal copy.
+  const size_t rows_apart = s.batch_first ? static_cast<size_t>(s.T) : static_cast<size_t>(1);
+  // (The kernels take int row strides.)
+  if (!o.identity || s.layer_norm || !a.x || rows_apart * s.I >= (size_t(1) << 30)) return io;
+  io.x = a.x;
+  io.x_ld = rows_apart * s.I;
+  io.x_step = s.batch_first ? s.I : static_cast<size_t>(s.B) * s.I;
+  if (a.y && (!s.batch_first || s.B == 1) && DH < (size_t(1) << 30)) {
+    io.y = a.y;
+    io.y_ld = static_cast<int>(DH);
+    io.y_step = static_cast<size_t>(s.B) * DH;
+  }
+  return io;
+}
+
 // Runs the whole stack forward in internal order. `ws` is the workspace
 // (training) or scratch (inference) laid out by `lay`; states hs, cs
-// [L·D, B, H] hold h0/c0 on entry and the final states on return.
-void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, float* ws, float* hs, float* cs) {
+// [L·D, B, H] hold h0/c0 on entry and the final states on return; io says
+// where the first layer's input and the last layer's output are.
+void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, float* ws, float* hs, float* cs, const StackIo& io) {
   const RnnShape& s = a.s;
   const bool training = a.ws != nullptr;
   const int G = s.gates(), H = s.H, DH = s.dirs * s.H;
@@ -93,14 +130,24 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
   PackedMatrix* w_ih = w_ih_buf.data();
   HiddenWeights* w_hh = w_hh_buf.data();
   std::vector<float>* bias = bias_buf.data();
+  thread_local std::vector<PackedMatrix> w_ih_gates_buf;
+  std::vector<PackedMatrix>& w_ih_gates = w_ih_gates_buf;
   for (int l = 0; l < s.layers; ++l) {
     const int in = s.in_size(l);
-    const float* x = l == 0 ? ws + lay.xs : ws + lay.out[l - 1];
-    float* out = ws + lay.out[l];
+    const bool first_layer = l == 0, last_layer = l + 1 == s.layers;
+    const float* x = first_layer ? io.x : ws + lay.out[l - 1];
+    const size_t x_ld = first_layer ? io.x_ld : DH, x_step = first_layer ? io.x_step : static_cast<size_t>(s.B) * DH;
+    float* out = last_layer ? io.y : ws + lay.out[l];
+    for (int d = 0; d < s.dirs; ++d) pack_hidden_weights(w_hh[d], s, a.p.w_hh[l * s.dirs + d], false);
+    const int team = w_hh[0].fused ? unit_split_members(s, unit_blocks(w_hh[0].gates, s.H)) : 0;
+    note_recurrent_split(team);
     for (int d = 0; d < s.dirs; ++d) {
       const int k = l * s.dirs + d;
-      pack_b(w_ih[d], true, a.p.w_ih[k], in, in, G * H);
-      pack_hidden_weights(w_hh[d], s, a.p.w_hh[k], false);
+      if (team > 0) {
+        pack_input_by_gate(w_ih_gates, s, a.p.w_ih[k], in);
+      } else {
+        pack_b(w_ih[d], true, a.p.w_ih[k], in, in, G * H);
+      }
       folded_bias(bias[d], s, a.p, k);
     }
     // Blocks of steps in each direction's order: the forward direction's
@@ -116,7 +163,7 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
         project_input(s, a.p, k, w_ih[d], bias[d].empty() ? nullptr : bias[d].data(), xb, in, last - first, ws + lay.gates[k], keep ? ws + lay.xhat[k] : nullptr,
                       keep ? ws + lay.xrstd[k] : nullptr);
       }
-      for_each_task(s.dirs, o, [&](int d, const Group& g) {
+      auto context = [&](int d) {
         const int k = l * s.dirs + d;
         LayerCtx L = make_ctx(s, a.p, k, training);
         L.packed_w_hh = &w_hh[d];
@@ -124,6 +171,10 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
         L.extra = training ? ws + lay.extra[k] : nullptr;
         L.hprev = training ? ws + lay.hprev[k] : nullptr;
         L.y = out + d * H;
+        if (last_layer) {
+          L.ldy = io.y_ld;
+          L.y_step = io.y_step;
+        }
         L.h = hs + k * BH;
         L.c = cs ? cs + k * BH : nullptr;
         L.scratch = scratch + d * BH * G;
@@ -136,15 +187,29 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
           L.chat = s.cell == CellKind::kLstm ? ws + lay.chat[k] : nullptr;
           L.crstd = s.cell == CellKind::kLstm ? ws + lay.crstd[k] : nullptr;
         }
-        L = for_group(L, g.off, s);
         L.gates_t0 = t0(d);
+        return L;
+      };
+      auto projection = [&](int d, int off) {
         StepProjection proj;
-        proj.p = &a.p;
-        proj.k = k;
         proj.w_ih = &w_ih[d];
+        proj.w_ih_gates = team > 0 ? &w_ih_gates : nullptr;
         proj.bias = bias[d].empty() ? nullptr : bias[d].data();
-        proj.x = x + static_cast<size_t>(g.off) * in;
-        proj.in = in;
+        proj.x = x + off * x_ld;
+        proj.ld = x_ld;
+        proj.step = x_step;
+        return proj;
+      };
+      if (team > 0) {
+        // Split by hidden units (layer_loop.h): one direction, every row, the whole team.
+        const StepProjection proj = projection(0, 0);
+        const int64_t slow = parallel_team(team, [&](TeamMember& m) { forward_loop_units(m, s, context(0), o, false, first, last, proj); });
+        note_team_waits(slow, last - first);
+        continue;
+      }
+      for_each_task(s.dirs, o, [&](int d, const Group& g) {
+        LayerCtx L = for_group(context(d), g.off, s);
+        const StepProjection proj = projection(d, g.off);
         forward_loop(s.cell, s, L, g, d == 1, first, last, s.layer_norm ? nullptr : &proj);
       });
     }
@@ -156,6 +221,7 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
     release_if_large(w_ih[d].data);
     release_packed(w_hh[d]);
   }
+  for (auto& w : w_ih_gates) release_if_large(w.data);
 }
 
 }  // namespace
@@ -187,12 +253,25 @@ void rnn_forward(const RnnForward& a) {
   } trim{scratch};
   const size_t state = static_cast<size_t>(s.layers) * s.dirs * s.B * s.H;
   std::vector<float> hs(state), cs(s.cell == CellKind::kLstm ? state : 0);
-  gather_seq(ws + lay.xs, a.x, s, o, s.I);
+  // Inference in the caller's order reads x and writes y in place; otherwise
+  // they go through internal copies in the workspace.
+  StackIo io = training ? StackIo() : in_place_io(s, o, a);
+  if (!io.x) {
+    gather_seq(ws + lay.xs, a.x, s, o, s.I);
+    io.x = ws + lay.xs;
+    io.x_ld = s.I;
+    io.x_step = static_cast<size_t>(s.B) * s.I;
+  }
+  if (!io.y) {
+    io.y = ws + lay.out[s.layers - 1];
+    io.y_ld = s.dirs * s.H;
+    io.y_step = 0;
+  }
   if (s.rec_dropout) gather_state(ws + lay.rmask, a.rec_mask, s, o);
   gather_state(hs.data(), a.h0, s, o);
   if (!cs.empty()) gather_state(cs.data(), a.c0, s, o);
-  forward_internal(a, o, lay, ws, hs.data(), cs.empty() ? nullptr : cs.data());
-  scatter_seq(a.y, ws + lay.out[s.layers - 1], s, o, s.dirs * s.H);
+  forward_internal(a, o, lay, ws, hs.data(), cs.empty() ? nullptr : cs.data(), io);
+  if (io.y != a.y) scatter_seq(a.y, ws + lay.out[s.layers - 1], s, o, s.dirs * s.H);
   if (a.hn) scatter_state(a.hn, hs.data(), s, o);
   if (a.cn && !cs.empty()) scatter_state(a.cn, cs.data(), s, o);
 }

@@ -134,6 +134,13 @@ struct RnnBackward {
 size_t rnn_workspace_size(const RnnShape& s, float dropout);
 
 void rnn_forward(const RnnForward& a);
+
+// How the last forward pass in the process split its steps across threads
+// (layer_loop.h): "units", "batch" or, before any, "none". For runtimeInfo().
+const char* last_recurrent_split();
+// Forgets what the split rule learnt about waiting teams (layer_loop.h
+// note_team_waits); for a new thread count.
+void reset_split_rule();
 void rnn_backward(const RnnBackward& a);
 
 }  // namespace eddy

@@ -24,6 +24,8 @@ export interface RnnMeasurement {
   tokensPerSecond: number;
   msPerIter: number;
   gflops: number;
+  /** How the steps were split across threads (runtimeInfo().kernels.recurrentSplit). */
+  split: string;
 }
 
 /** Times inference and a training step of one configuration with the current thread count. */
@@ -44,6 +46,7 @@ export function measureRnn(c: BenchConfig, sampleMs = 1000, samples = 5): RnnMea
     return {
       config: c.id, name: c.name, mode, threads: eddy.getNumThreads(),
       tokensPerSecond: tokens / (t.msPerIter / 1000), msPerIter: t.msPerIter, gflops: work / (t.msPerIter * 1e6),
+      split: eddy.runtimeInfo().kernels.recurrentSplit,
     };
   });
 }
@@ -60,6 +63,7 @@ export function runRnnBench(threadCounts: number[], only?: string[]): void {
           tokens_per_s: Math.round(m.tokensPerSecond),
           ms_per_iter: +m.msPerIter.toFixed(3),
           gflops: +m.gflops.toFixed(1),
+          split: m.split,
         }));
       }
     }

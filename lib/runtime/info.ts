@@ -27,6 +27,14 @@ export interface RuntimeInfo {
     activations: string;
     /** The BLAS core used for the other GEMMs. */
     blas: string;
+    /**
+     * How the last recurrent forward pass split its time steps across threads:
+     * `units` (the threads share every step, each owning a range of hidden
+     * units), `batch` (each thread runs its own rows through all steps), or
+     * `none` before the first call. The rule is in `docs/kernels.md`;
+     * `EDDY_RECURRENT_SPLIT=units|batch` overrides it.
+     */
+    recurrentSplit: 'units' | 'batch' | 'none';
   };
   /** Hardware threads the system reports. */
   hardwareThreads: number;

@@ -6,6 +6,7 @@
  * this is exact equality, not a tolerance.
  */
 import * as assert from 'assert';
+import * as os from 'os';
 import * as eddy from '../../lib';
 import { randomArray, rng } from '../helpers';
 
@@ -17,12 +18,36 @@ const T = 9;
 
 const LAYERS: [string, () => Layer][] = [
   ['LSTM', () => new eddy.LSTM({ inputSize: I, hiddenSize: H })],
+  ['LSTM, 2 layers', () => new eddy.LSTM({ inputSize: I, hiddenSize: H, numLayers: 2 })],
   ['LSTM, 2 layers, bidirectional', () => new eddy.LSTM({ inputSize: I, hiddenSize: H, numLayers: 2, bidirectional: true })],
   ['layer-normalized LSTM', () => new eddy.LSTM({ inputSize: I, hiddenSize: H, layerNorm: true })],
   ['GRU', () => new eddy.GRU({ inputSize: I, hiddenSize: H, bidirectional: true })],
   ['GRU, reset before', () => new eddy.GRU({ inputSize: I, hiddenSize: H, resetAfter: false })],
   ['RNN tanh, no bias', () => new eddy.RNN({ inputSize: I, hiddenSize: H, bias: false })],
 ];
+
+/**
+ * Thread counts, each with the way a step is split across threads
+ * (EDDY_RECURRENT_SPLIT, native/layer_loop.h; undefined: the rule decides).
+ * Three threads splitting 24 units leave a member without a whole block on
+ * the AVX-512 path.
+ */
+const THREADS_AND_SPLITS: [number, 'units' | 'batch' | undefined][] = [
+  [1, undefined], [2, undefined], [2, 'units'], [2, 'batch'], [3, 'units'],
+];
+
+/** Runs fn with EDDY_RECURRENT_SPLIT set to split (unset when undefined), restoring it after. */
+function withSplit<R>(split: string | undefined, fn: () => R): R {
+  const before = process.env.EDDY_RECURRENT_SPLIT;
+  if (split === undefined) delete process.env.EDDY_RECURRENT_SPLIT;
+  else process.env.EDDY_RECURRENT_SPLIT = split;
+  try {
+    return fn();
+  } finally {
+    if (before === undefined) delete process.env.EDDY_RECURRENT_SPLIT;
+    else process.env.EDDY_RECURRENT_SPLIT = before;
+  }
+}
 
 /** One sequence's input [1, len, I]. */
 function sequence(seed: number, len: number): Float32Array {
@@ -73,19 +98,102 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
       eddy.setNumThreads(1);
       const alone = pool.map((s) => run(layer, [s]));
       for (const n of [3, 17, 40]) {
-        for (const t of [1, 2]) {
+        for (const [t, split] of THREADS_AND_SPLITS) {
           eddy.setNumThreads(t);
+          const how = `${t} thread(s), ${split ?? 'the rule\'s'} split`;
           // A rotated slice of the pool: each sequence lands at other positions and beside other lengths.
           const idx = Array.from({ length: n }, (_, i) => (i * 7 + n) % pool.length);
-          const got = run(layer, idx.map((i) => pool[i]));
+          const got = withSplit(split, () => run(layer, idx.map((i) => pool[i])));
           idx.forEach((i, b) => {
-            sameBits(got.out[b], alone[i].out[0], `${name}: output of sequence ${i} at row ${b} of ${n}, ${t} thread(s)`);
-            sameBits(got.h[b], alone[i].h[0], `${name}: final state of sequence ${i} at row ${b} of ${n}, ${t} thread(s)`);
+            sameBits(got.out[b], alone[i].out[0], `${name}: output of sequence ${i} at row ${b} of ${n}, ${how}`);
+            sameBits(got.h[b], alone[i].h[0], `${name}: final state of sequence ${i} at row ${b} of ${n}, ${how}`);
           });
         }
       }
     });
   }
+
+  it('a training step gives identical bits whether its steps are split by batch groups or by hidden units', () => {
+    eddy.manualSeed(7);
+    const layer = new eddy.LSTM({ inputSize: I, hiddenSize: H, numLayers: 2 });
+    const random = rng(8);
+    const B = 13;
+    const lengths = Array.from({ length: B }, () => 1 + Math.floor(random() * T));
+    const x = randomArray(B * T * I, rng(9));
+    const dy = randomArray(B * T * H, rng(10));
+    const step = (split: string) => withSplit(split, () => {
+      layer.train();
+      layer.zeroGrad();
+      const input = eddy.tensor(x, [B, T, I], { requiresGrad: true });
+      const r = layer.forward(input, { lengths });
+      eddy.backward([r.output], [eddy.tensor(dy, [B, T, H])]);
+      return [r.output.contiguous().data, r.h.contiguous().data, r.c!.contiguous().data, input.grad!.data,
+        ...layer.parameters().map((p) => p.grad!.data)];
+    });
+    eddy.setNumThreads(2);
+    const batch = step('batch');
+    const units = step('units');
+    batch.forEach((a, i) => sameBits(units[i], a, `training result ${i}`));
+    assert.ok(batch[0].some((v) => v !== 0), 'the layer produced a non-trivial output');
+  });
+
+  for (const batchFirst of [true, false]) {
+    it(`equal lengths shorter than the padding (the caller's ${batchFirst ? 'batch-first' : 'time-major'} tensors used in place) give the bits of a mixed batch`, () => {
+      eddy.manualSeed(4);
+      const layer = new eddy.LSTM({ inputSize: I, hiddenSize: H, numLayers: 2, batchFirst });
+      const B = 5;
+      const full = randomArray((B + 1) * T * I, rng(12));
+      // Element (b, t, i) of an n-sequence tensor in this layout.
+      const at = (n: number, b: number, t: number, i: number, w: number) => (batchFirst ? (b * T + t) * w + i : (t * n + b) * w + i);
+      const sub = new Float32Array(B * T * I);
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let i = 0; i < I; i++) sub[at(B, b, t, i, I)] = full[at(B + 1, b, t, i, I)];
+      const shape = (n: number) => (batchFirst ? [n, T, I] : [T, n, I]);
+      for (const [t, split] of THREADS_AND_SPLITS) {
+        eddy.setNumThreads(t);
+        const forward = (x: Float32Array, n: number, lengths: number[]) =>
+          withSplit(split, () => eddy.noGrad(() => layer.eval().forward(eddy.tensor(x, shape(n)), { lengths })).output.contiguous().data);
+        const alone = forward(sub, B, Array(B).fill(5));
+        const mixed = forward(full, B + 1, [...Array(B).fill(5), T]);
+        const y = new Float32Array(B * T * H);
+        for (let b = 0; b < B; b++) for (let s = 0; s < T; s++) for (let j = 0; j < H; j++) y[at(B, b, s, j, H)] = mixed[at(B + 1, b, s, j, H)];
+        sameBits(alone, y, `${t} thread(s), ${split ?? 'the rule\'s'} split`);
+        assert.ok(alone.some((v) => v !== 0), 'a non-trivial output');
+      }
+    });
+  }
+
+  it('runtimeInfo() reports the split the rule chose, and EDDY_RECURRENT_SPLIT overrides it', () => {
+    eddy.setNumThreads(2);
+    const x = (n: number) => eddy.tensor(randomArray(16 * 3 * n, rng(13)), [16, 3, n]);
+    const split = (layer: Layer, how?: string) => withSplit(how, () => {
+      eddy.noGrad(() => layer.eval().forward(x(4)));
+      return eddy.runtimeInfo().kernels.recurrentSplit;
+    });
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 })), 'units', 'a one-direction LSTM with 256 units');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64 })), 'batch', 'few units: W_hh fits in L2');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256, bidirectional: true })), 'batch', 'a direction per thread');
+    assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 256 })), 'batch', 'GRU steps are not fused');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64 }), 'units'), 'units');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 }), 'batch'), 'batch');
+    eddy.setNumThreads(1);
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 })), 'batch', 'one thread');
+  });
+
+  it('falls back to batch groups while more threads than cores keep a team waiting', function () {
+    // 16 threads at least twice the cores: members are taken off their cores mid-step.
+    if (os.availableParallelism() * 2 > 16) this.skip();
+    eddy.setNumThreads(16);
+    const layer = new eddy.LSTM({ inputSize: 4, hiddenSize: 512 });  // 32 unit blocks or more: 16 members
+    const x = eddy.tensor(randomArray(2 * 50 * 4, rng(14)), [2, 50, 4]);
+    const split = () => withSplit(undefined, () => {
+      eddy.noGrad(() => layer.eval().forward(x));
+      return eddy.runtimeInfo().kernels.recurrentSplit;
+    });
+    assert.strictEqual(split(), 'units', 'the rule tries a team first');
+    assert.strictEqual(split(), 'batch', 'then batch groups');
+    eddy.setNumThreads(2);
+    assert.strictEqual(split(), 'units', 'a new thread count starts the rule afresh');
+  });
 
   it('the output does not depend on the rest of the batch even when the batch holds copies of one sequence', () => {
     eddy.manualSeed(3);

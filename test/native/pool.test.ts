@@ -41,4 +41,29 @@ describe('native pool', () => {
       }
     });
   }
+
+  // A team (parallel_team) meets at a spin barrier once per step of a
+  // recurrent time loop: a member that fails must release the others, and
+  // a pool smaller than the team asked for must give a smaller team, never
+  // a member waiting for a thread that does not exist.
+  for (const threads of [1, 2, 4]) {
+    it(`runs a team as large as the pool allows and releases it when a member fails (${threads} threads)`, () => {
+      setNumThreads(threads);
+      for (const asked of [1, 2, 8]) {
+        const size = binding.teamProbe(asked, 200, -1, 0);
+        assert.strictEqual(size, Math.min(asked, threads), `team asked for ${asked} members on ${threads} threads`);
+      }
+      // The caller's member (0) and the last one, failing before the first meeting, in the middle and before the last.
+      for (const member of [0, threads - 1]) {
+        for (const step of [0, 100, 199]) {
+          assert.throws(() => binding.teamProbe(threads, 200, member, step), (err: unknown) => {
+            assert.ok(err instanceof ResourceError, `member ${member} failing at meeting ${step}`);
+            assert.strictEqual(err.message, 'Not enough memory for the thread pool');
+            return true;
+          });
+          assert.strictEqual(binding.teamProbe(threads, 50, -1, 0), threads, 'the pool is usable afterwards');
+        }
+      }
+    });
+  }
 });
