@@ -1273,9 +1273,9 @@ void DistSettle(Napi::Env env, eddy::dist::Job* job) {
   if (--dist_pending == 0) dist_tsfn.Unref(env);
   try {
     if (job->status != eddy::dist::Status::Ok) {
-      // After a timeout a peer's late message may still land in the array:
-      // its reference is leaked on purpose, so it is never collected.
-      if (job->status == eddy::dist::Status::Timeout && !pending->keep.IsEmpty()) new Napi::ObjectReference(std::move(pending->keep));
+      // After a failed collective a peer's late message may still land in
+      // the array: its reference is leaked on purpose, so it is never collected.
+      if (!pending->keep.IsEmpty()) new Napi::ObjectReference(std::move(pending->keep));
       Napi::Error e = Napi::Error::New(env, job->error);
       e.Set("code", Napi::String::New(env, DistErrorCode(job->status)));
       pending->deferred.Reject(e.Value());

@@ -303,7 +303,12 @@ void Combine(T* __restrict dst, const T* __restrict src, size_t n, Op op) {
       }
       break;
     case Op::Prod:
-      for (size_t i = 0; i < n; i++) dst[i] = static_cast<T>(dst[i] * src[i]);
+      if constexpr (std::is_integral_v<T>) {
+        using U = std::make_unsigned_t<T>;  // wraps on overflow, like the sum
+        for (size_t i = 0; i < n; i++) dst[i] = static_cast<T>(static_cast<U>(dst[i]) * static_cast<U>(src[i]));
+      } else {
+        for (size_t i = 0; i < n; i++) dst[i] = static_cast<T>(dst[i] * src[i]);
+      }
       break;
     // MPI_MAX and MPI_MIN of floats are `a > b ? a : b` and `a < b ? a : b`
     // (Open MPI's op functions): a NaN in the buffer arriving first wins.
@@ -411,9 +416,14 @@ void RunCollective(Job* job) {
   const size_t bytes = TypeBytes(job->dtype);
   auto fail = [&](Status status) {
     job->status = status;
+    // Messages of a failed collective may still be in flight (and would
+    // match the next one's): nothing more runs on this communicator.
     if (status == Status::Timeout) {
       broken = true;
       broken_reason = "an earlier collective timed out, so this process's MPI communicator can no longer be used";
+    } else if (status != Status::Ok) {
+      broken = true;
+      broken_reason = "an earlier collective failed in MPI, so this process's MPI communicator can no longer be used";
     }
   };
   Handle arrival = nullptr;

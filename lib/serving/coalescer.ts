@@ -193,9 +193,9 @@ export class Coalescer<I, O> {
    * `rejectOnFailure` (else leaves them waiting). Returns whether the run succeeded.
    */
   private async runBatch(batch: Waiting<I, O>[], rejectOnFailure: boolean): Promise<boolean> {
-    this.onBatch?.(batch.length);
     let out: O[];
     try {
+      this.onBatch?.(batch.length);
       out = await this.run(batch.map((r) => r.input));
       if (!Array.isArray(out) || out.length !== batch.length) throw new ValidationError(`Expected ${batch.length} results (one per request) from the batch but received ${describe(out)}`);
     } catch (err) {

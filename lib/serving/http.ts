@@ -367,11 +367,24 @@ class Exchange implements RouteContext, Abortable {
   abort(reason: unknown): void {
     if (this.reason !== undefined) return;
     this.reason = reason;
-    this.controller?.abort(reason);
+    // Answered first, so a listener that throws cannot leave the request unanswered.
+    this.fail(reason);
     const listeners = this.listeners;
     this.listeners = null;
-    if (listeners) for (const listener of listeners) listener();
-    this.fail(reason);
+    try {
+      this.controller?.abort(reason);
+    } catch {
+      // An 'abort' listener's error is the handler's; the request is answered already.
+    }
+    if (listeners) {
+      for (const listener of listeners) {
+        try {
+          listener();
+        } catch {
+          // As above.
+        }
+      }
+    }
   }
 
   private succeed(result: unknown): void {
