@@ -30,7 +30,7 @@ struct V {
   static Reg load(const float* p) { return _mm512_loadu_ps(p); }
   static Reg madd(float a, Reg b, Reg acc) { return _mm512_fmadd_ps(_mm512_set1_ps(a), b, acc); }
   static void store(float* c, Reg v, int n, bool accumulate) {
-    const __mmask16 mask = n >= kWidth ? __mmask16(0xffff) : static_cast<__mmask16>((1u << n) - 1);
+    const __mmask16 mask = lanes(n);
     if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, c), v);
     _mm512_mask_storeu_ps(c, mask, v);
   }

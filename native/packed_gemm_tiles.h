@@ -103,13 +103,18 @@ void gemm(int m, int n, int k, const float* a, int lda, const float* packed, boo
 // of those units) and the operands that epilogue reads, fetched while the
 // K loop runs (the input projection is long out of cache by then).
 
+// Prefetches (for writing) the G gate slices of row r's units from j0 in a
+// [rows, G·H] gate array.
+inline void prefetch_gates(float* gates, int G, int H, int r, int j0) {
+  const float* gr = gates + static_cast<size_t>(r) * G * H + j0;
+  for (int g = 0; g < G; ++g) __builtin_prefetch(gr + static_cast<size_t>(g) * H, 1);
+}
+
 struct LstmCell {
   static constexpr int kGates = 4;
   static void prefetch(const CellStep& s, int r, int j0) {
-    const size_t H = static_cast<size_t>(s.H);
-    const float* gr = s.gates + r * 4 * H + j0;
-    for (int g = 0; g < 4; ++g) __builtin_prefetch(gr + g * H, 1);
-    __builtin_prefetch(s.c + r * H + j0, 1);
+    prefetch_gates(s.gates, 4, s.H, r, j0);
+    __builtin_prefetch(s.c + static_cast<size_t>(r) * s.H + j0, 1);
   }
   template <typename V>
   static EDDY_EPILOGUE void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
@@ -142,10 +147,8 @@ struct LstmCell {
 struct GruCell {
   static constexpr int kGates = 3;
   static void prefetch(const CellStep& s, int r, int j0) {
-    const size_t H = static_cast<size_t>(s.H);
-    const float* gr = s.gates + r * 3 * H + j0;
-    for (int g = 0; g < 3; ++g) __builtin_prefetch(gr + g * H, 1);
-    __builtin_prefetch(s.h + r * H + j0, 1);
+    prefetch_gates(s.gates, 3, s.H, r, j0);
+    __builtin_prefetch(s.h + static_cast<size_t>(r) * s.H + j0, 1);
   }
   template <typename V>
   static EDDY_EPILOGUE void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
@@ -281,8 +284,7 @@ struct LstmBack {
   static constexpr bool kDirect = false;
   static void prefetch(const CellBackStep& s, int r, int j0) {
     const size_t H = static_cast<size_t>(s.H);
-    const float* gr = s.gates + r * 4 * H + j0;
-    for (int g = 0; g < 4; ++g) __builtin_prefetch(gr + g * H, 1);
+    prefetch_gates(s.gates, 4, s.H, r, j0);
     __builtin_prefetch(s.saved + r * 2 * H + j0);
     __builtin_prefetch(s.saved + r * 2 * H + H + j0);
     __builtin_prefetch(s.dc + r * H + j0, 1);
@@ -311,8 +313,7 @@ struct GruBack {
   static constexpr bool kDirect = true;
   static void prefetch(const CellBackStep& s, int r, int j0) {
     const size_t H = static_cast<size_t>(s.H);
-    const float* gr = s.gates + r * 3 * H + j0;
-    for (int g = 0; g < 3; ++g) __builtin_prefetch(gr + g * H, 1);
+    prefetch_gates(s.gates, 3, s.H, r, j0);
     __builtin_prefetch(s.saved + r * H + j0, 1);
     __builtin_prefetch(s.hprev + r * H + j0);
   }
