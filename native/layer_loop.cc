@@ -172,19 +172,22 @@ int requested_split() {
 
 int unit_split_members(const RnnShape& s, int unit_blocks) {
   const int threads = num_threads();
-  // Only the fused LSTM step splits by units so far; recurrent dropout
-  // (h ⊙ mask is the GEMM's input) and layer norm (LN_hh needs whole rows)
-  // keep batch groups. Two directions already fill two threads.
-  const bool fits = s.cell == CellKind::kLstm && !s.layer_norm && !s.rec_dropout && s.dirs == 1 && threads >= 2;
+  // Fused steps only (the caller checks: LSTM, GRU linear before reset,
+  // RNN); recurrent dropout (h ⊙ mask is the GEMM's input) and layer norm
+  // (LN_hh needs whole rows) keep batch groups. Two directions already
+  // fill two threads.
+  const bool fits = !s.layer_norm && !s.rec_dropout && s.dirs == 1 && threads >= 2;
   const int want = requested_split();
   if (!fits || want == 0) return 0;
   if (want == 1) return threads;
 
   // The rule: split by units when W_hh is large enough that streaming all of
-  // it per step and thread costs more than a barrier per step, with at least
-  // two unit blocks per member.
+  // it per step and thread costs more than a barrier per step — at least
+  // 256 KB (an LSTM of 128 units, a GRU of 148, an RNN of 256) — with at
+  // least two unit blocks per member.
   const int members = std::min(threads, unit_blocks / 2);
-  if (s.H < 128 || members < 2) return 0;
+  const int64_t w_hh_floats = static_cast<int64_t>(s.gates()) * s.H * s.H;
+  if (w_hh_floats < (int64_t(1) << 16) || members < 2) return 0;
   if (units_backoff.load(std::memory_order_relaxed) > 0) {
     units_backoff.fetch_sub(1, std::memory_order_relaxed);
     return 0;
@@ -262,7 +265,7 @@ void live_spans(const Order& o, int t, Fn&& fn) {
 
 void forward_loop_units(TeamMember& team, const RnnShape& s, LayerCtx L, const Order& o, bool reverse, int first, int last,
                         const StepProjection& proj) {
-  const int H = s.H, GH = 4 * H, E = s.extra();
+  const int H = s.H, GH = s.gates() * H, E = s.extra();
   const PackedMatrix& w = L.packed_w_hh->gates;
   const int blocks = unit_blocks(w, H), n = team.size(), me = team.index();
   // This member's unit blocks, its units [j0, j1) and, for copies of whole rows, its rows [r0, r1).
@@ -293,14 +296,24 @@ void forward_loop_units(TeamMember& team, const RnnShape& s, LayerCtx L, const O
       st.lda = H;
       st.gates = gates + static_cast<size_t>(a) * GH;
       st.keep = L.training;
-      st.saved = L.training ? L.extra_at(t, 2) + static_cast<size_t>(a) * 2 * H : nullptr;
-      st.c = L.c + static_cast<size_t>(a) * H;
+      st.saved = L.training && E > 0 ? L.extra_at(t, E) + static_cast<size_t>(a) * E * H : nullptr;
       st.h = next + static_cast<size_t>(a) * H;
       st.y = L.y_at(t) + static_cast<size_t>(a) * L.ldy;
       st.ldy = L.ldy;
       st.u0 = u0;
       st.u1 = u1;
-      lstm_fused_step(st, w);
+      switch (s.cell) {
+        case CellKind::kLstm:
+          st.c = L.c + static_cast<size_t>(a) * H;
+          return lstm_fused_step(st, w);
+        case CellKind::kGru:
+          st.b_hh = L.b_hh;
+          st.h_in = cur + static_cast<size_t>(a) * H;  // h_{t-1}: next holds h_{t-2}
+          return gru_fused_step(st, w);
+        default:
+          st.relu = L.relu;
+          return rnn_fused_step(st, w);
+      }
     });
     // Rows past their end: the state stays (a row that ended at this step
     // has its last h in cur only), the output and saved extras are zero.

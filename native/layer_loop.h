@@ -89,7 +89,7 @@ void note_team_waits(int64_t slow_waits, int steps);
 // team member projects only the columns of its own units.
 void pack_input_by_gate(std::vector<PackedMatrix>& w, const RnnShape& s, const float* w_ih, int in);
 
-// The fused LSTM forward time loop, steps [first, last), run by one member of
+// The fused forward time loop (LSTM, GRU, RNN), steps [first, last), run by one member of
 // a unit-split team over every row of the direction (L and proj for the
 // whole batch, not a group): each step projects the member's columns of the
 // input (proj.w_ih_gates), meets the team, then runs the fused step on its

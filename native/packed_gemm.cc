@@ -15,6 +15,7 @@ namespace {
 // in baseline x86-64), which compilers turn into SSE.
 struct V {
   static constexpr int kWidth = 8;
+  static constexpr int kEpilogueRows = 1;  // rows per epilogue call (epilogue_rows)
   struct Reg {
     float v[kWidth];
   };

@@ -69,6 +69,7 @@ struct CellStep {
   bool relu = false;             // RNN: relu instead of tanh
   float* c = nullptr;            // LSTM: [bs, H] in and out
   float* h = nullptr;            // [bs, H] in (GRU) and out (may alias y)
+  const float* h_in = nullptr;   // GRU: h_{t-1} when it is not h (the unit split double-buffers h), or null
   float* y = nullptr;
   int ldy = 0;
   int u0 = 0, u1 = 0;            // blocks of `width` hidden units to run

@@ -18,6 +18,7 @@ typedef int32_t I8 __attribute__((vector_size(32)));
 
 struct V {
   static constexpr int kWidth = 8;
+  static constexpr int kEpilogueRows = 1;  // rows per epilogue call (epilogue_rows)
   using Reg = __m256;
   static Reg zero() { return _mm256_setzero_ps(); }
   static Reg set(float a) { return _mm256_set1_ps(a); }

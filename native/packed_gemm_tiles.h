@@ -116,30 +116,42 @@ struct LstmCell {
     prefetch_gates(s.gates, 4, s.H, r, j0);
     __builtin_prefetch(s.c + static_cast<size_t>(r) * s.H + j0, 1);
   }
-  template <typename V>
-  static EDDY_EPILOGUE void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
+  template <typename V, int R>
+  static EDDY_EPILOGUE void rows(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc, int stride) {
+    using Reg = typename V::Reg;
     const size_t H = static_cast<size_t>(s.H);
-    float* gr = s.gates + r * 4 * H + j0;
-    const typename V::Reg gi = V::sigmoid(V::add(V::loadn(gr, n), acc[0]));
-    const typename V::Reg gf = V::sigmoid(V::add(V::loadn(gr + H, n), acc[1]));
-    const typename V::Reg gg = V::tanh(V::add(V::loadn(gr + 2 * H, n), acc[2]));
-    const typename V::Reg go = V::sigmoid(V::add(V::loadn(gr + 3 * H, n), acc[3]));
-    float* cr = s.c + r * H + j0;
-    const typename V::Reg c = V::loadn(cr, n);
-    const typename V::Reg c2 = V::fma(gf, c, V::mul(gi, gg));
-    const typename V::Reg tc = V::tanh(c2);
-    const typename V::Reg hv = V::mul(go, tc);
-    V::storen(cr, c2, n);
-    V::storen(s.h + r * H + j0, hv, n);
-    V::storen(s.y + static_cast<size_t>(r) * s.ldy + j0, hv, n);
+    float* gr[R];
+    float* cr[R];
+    Reg gi[R], gf[R], gg[R], go[R], c[R], c2[R], tc[R];
+    for (int q = 0; q < R; ++q) {
+      gr[q] = s.gates + (r + q) * 4 * H + j0;
+      cr[q] = s.c + (r + q) * H + j0;
+    }
+    for (int q = 0; q < R; ++q) gi[q] = V::sigmoid(V::add(V::loadn(gr[q], n), acc[q * stride]));
+    for (int q = 0; q < R; ++q) gf[q] = V::sigmoid(V::add(V::loadn(gr[q] + H, n), acc[q * stride + 1]));
+    for (int q = 0; q < R; ++q) gg[q] = V::tanh(V::add(V::loadn(gr[q] + 2 * H, n), acc[q * stride + 2]));
+    for (int q = 0; q < R; ++q) go[q] = V::sigmoid(V::add(V::loadn(gr[q] + 3 * H, n), acc[q * stride + 3]));
+    for (int q = 0; q < R; ++q) {
+      c[q] = V::loadn(cr[q], n);
+      c2[q] = V::fma(gf[q], c[q], V::mul(gi[q], gg[q]));
+    }
+    for (int q = 0; q < R; ++q) tc[q] = V::tanh(c2[q]);
+    for (int q = 0; q < R; ++q) {
+      const Reg hv = V::mul(go[q], tc[q]);
+      V::storen(cr[q], c2[q], n);
+      V::storen(s.h + (r + q) * H + j0, hv, n);
+      V::storen(s.y + static_cast<size_t>(r + q) * s.ldy + j0, hv, n);
+    }
     if (s.keep) {
-      V::storen(gr, gi, n);
-      V::storen(gr + H, gf, n);
-      V::storen(gr + 2 * H, gg, n);
-      V::storen(gr + 3 * H, go, n);
-      float* sr = s.saved + r * 2 * H + j0;
-      V::storen(sr, c, n);
-      V::storen(sr + H, tc, n);
+      for (int q = 0; q < R; ++q) {
+        V::storen(gr[q], gi[q], n);
+        V::storen(gr[q] + H, gf[q], n);
+        V::storen(gr[q] + 2 * H, gg[q], n);
+        V::storen(gr[q] + 3 * H, go[q], n);
+        float* sr = s.saved + (r + q) * 2 * H + j0;
+        V::storen(sr, c[q], n);
+        V::storen(sr + H, tc[q], n);
+      }
     }
   }
 };
@@ -150,28 +162,38 @@ struct GruCell {
     prefetch_gates(s.gates, 3, s.H, r, j0);
     __builtin_prefetch(s.h + static_cast<size_t>(r) * s.H + j0, 1);
   }
-  template <typename V>
-  static EDDY_EPILOGUE void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
+  template <typename V, int R>
+  static EDDY_EPILOGUE void rows(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc, int stride) {
+    using Reg = typename V::Reg;
     const size_t H = static_cast<size_t>(s.H);
-    float* gr = s.gates + r * 3 * H + j0;
-    typename V::Reg hr = acc[0], hz = acc[1], hn = acc[2];
-    if (s.b_hh) {
-      hr = V::add(hr, V::loadn(s.b_hh + j0, n));
-      hz = V::add(hz, V::loadn(s.b_hh + H + j0, n));
-      hn = V::add(hn, V::loadn(s.b_hh + 2 * H + j0, n));
+    const float* hin = s.h_in ? s.h_in : s.h;
+    float* gr[R];
+    Reg hn[R], rg[R], zg[R], ng[R];
+    for (int q = 0; q < R; ++q) gr[q] = s.gates + (r + q) * 3 * H + j0;
+    for (int q = 0; q < R; ++q) {
+      Reg hr = acc[q * stride], hz = acc[q * stride + 1];
+      hn[q] = acc[q * stride + 2];
+      if (s.b_hh) {
+        hr = V::add(hr, V::loadn(s.b_hh + j0, n));
+        hz = V::add(hz, V::loadn(s.b_hh + H + j0, n));
+        hn[q] = V::add(hn[q], V::loadn(s.b_hh + 2 * H + j0, n));
+      }
+      rg[q] = V::sigmoid(V::add(V::loadn(gr[q], n), hr));
+      zg[q] = V::sigmoid(V::add(V::loadn(gr[q] + H, n), hz));
     }
-    const typename V::Reg rg = V::sigmoid(V::add(V::loadn(gr, n), hr));
-    const typename V::Reg zg = V::sigmoid(V::add(V::loadn(gr + H, n), hz));
-    const typename V::Reg ng = V::tanh(V::fma(rg, hn, V::loadn(gr + 2 * H, n)));
-    float* hp = s.h + r * H + j0;
-    const typename V::Reg hv = V::fma(zg, V::sub(V::loadn(hp, n), ng), ng);
-    V::storen(hp, hv, n);
-    V::storen(s.y + static_cast<size_t>(r) * s.ldy + j0, hv, n);
+    for (int q = 0; q < R; ++q) ng[q] = V::tanh(V::fma(rg[q], hn[q], V::loadn(gr[q] + 2 * H, n)));
+    for (int q = 0; q < R; ++q) {
+      const Reg hv = V::fma(zg[q], V::sub(V::loadn(hin + (r + q) * H + j0, n), ng[q]), ng[q]);
+      V::storen(s.h + (r + q) * H + j0, hv, n);
+      V::storen(s.y + static_cast<size_t>(r + q) * s.ldy + j0, hv, n);
+    }
     if (s.keep) {
-      V::storen(gr, rg, n);
-      V::storen(gr + H, zg, n);
-      V::storen(gr + 2 * H, ng, n);
-      V::storen(s.saved + r * H + j0, hn, n);
+      for (int q = 0; q < R; ++q) {
+        V::storen(gr[q], rg[q], n);
+        V::storen(gr[q] + H, zg[q], n);
+        V::storen(gr[q] + 2 * H, ng[q], n);
+        V::storen(s.saved + (r + q) * H + j0, hn[q], n);
+      }
     }
   }
 };
@@ -179,17 +201,35 @@ struct GruCell {
 struct RnnCell {
   static constexpr int kGates = 1;
   static void prefetch(const CellStep& s, int r, int j0) { __builtin_prefetch(s.gates + static_cast<size_t>(r) * s.H + j0, 1); }
-  template <typename V>
-  static EDDY_EPILOGUE void row(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc) {
+  template <typename V, int R>
+  static EDDY_EPILOGUE void rows(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc, int stride) {
+    using Reg = typename V::Reg;
     const size_t H = static_cast<size_t>(s.H);
-    float* gr = s.gates + r * H + j0;
-    const typename V::Reg pre = V::add(V::loadn(gr, n), acc[0]);
-    const typename V::Reg hv = s.relu ? V::relu(pre) : V::tanh(pre);
-    V::storen(s.h + r * H + j0, hv, n);
-    V::storen(s.y + static_cast<size_t>(r) * s.ldy + j0, hv, n);
-    if (s.keep) V::storen(gr, hv, n);
+    Reg hv[R];
+    for (int q = 0; q < R; ++q) {
+      const Reg pre = V::add(V::loadn(s.gates + (r + q) * H + j0, n), acc[q * stride]);
+      hv[q] = s.relu ? V::relu(pre) : V::tanh(pre);
+    }
+    for (int q = 0; q < R; ++q) {
+      V::storen(s.h + (r + q) * H + j0, hv[q], n);
+      V::storen(s.y + static_cast<size_t>(r + q) * s.ldy + j0, hv[q], n);
+      if (s.keep) V::storen(s.gates + (r + q) * H + j0, hv[q], n);
+    }
   }
 };
+
+// Rows [r, r + m) of one unit block's epilogue, kEpilogueRows at a time:
+// the rows' activation chains are independent, so several in one call
+// overlap their latencies. A row's instructions are the same whichever
+// call it falls in.
+template <typename V, typename Cell, int M>
+inline void epilogue_rows(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc, int stride) {
+  constexpr int R = V::kEpilogueRows < M ? V::kEpilogueRows : M;
+  if constexpr (M > 0) {
+    Cell::template rows<V, R>(s, r, j0, n, acc, stride);
+    epilogue_rows<V, Cell, M - R>(s, r + R, j0, n, acc + R * stride, stride);
+  }
+}
 
 // Rows [r0, r0 + M) of the P unit blocks from u: their G·P panels are
 // consecutive at `panels` (block u's G gates, then block u + 1's, …).
@@ -210,11 +250,9 @@ inline void cell_tile(const CellStep& s, int k, const float* panels, size_t ps, 
       for (int j = 0; j < N; ++j) acc[i][j] = V::madd(av, bv[j], acc[i][j]);
     }
   }
-  for (int i = 0; i < M; ++i) {
-    for (int q = 0; q < P; ++q) {
-      const int j0 = (u + q) * V::kWidth;
-      Cell::template row<V>(s, r0 + i, j0, lesser(V::kWidth, s.H - j0), acc[i] + q * Cell::kGates);
-    }
+  for (int q = 0; q < P; ++q) {
+    const int j0 = (u + q) * V::kWidth;
+    epilogue_rows<V, Cell, M>(s, r0, j0, lesser(V::kWidth, s.H - j0), acc[0] + q * Cell::kGates, N);
   }
 }
 

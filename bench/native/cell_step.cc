@@ -1,0 +1,141 @@
+// Micro-benchmark of the fused forward step (cell_step in
+// native/packed_gemm_tiles.h) on one thread with warm data: the LSTM step
+// as the addon runs it, the same tiles with an epilogue that only stores
+// the accumulators (the GEMM part alone), the epilogues alone, and the
+// plain packed GEMM of the same shape. Prints GFLOP/s of the recurrent
+// GEMM (2·rows·K·G·H per step) over thread CPU time, best and median of
+// several repetitions. Not part of the addon: it includes one instruction
+// set's kernel file, so it sees that file's vector type.
+//
+//   g++ -O3 -std=c++17 -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -DEDDY_BENCH_AVX512 \
+//       -Inative bench/native/cell_step.cc -o /tmp/cell_step && /tmp/cell_step
+//   g++ -O3 -std=c++17 -mavx2 -mfma -Inative bench/native/cell_step.cc -o /tmp/cell_step2 && /tmp/cell_step2
+//
+// Arguments: rows K H [steps] [repetitions] (default: C1's 64 256 256 and
+// C3's 32 512 512).
+#include <time.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#ifdef EDDY_BENCH_AVX512
+#include "packed_gemm_avx512.cc"
+namespace isa_v = eddy::avx512;
+#define EDDY_BENCH_SHAPE 6
+#else
+#include "packed_gemm_avx2.cc"
+namespace isa_v = eddy::avx2;
+#define EDDY_BENCH_SHAPE 3
+#endif
+
+namespace {
+
+using eddy::CellStep;
+using V = isa_v::V;
+
+// The LSTM's tiles with an epilogue that stores the four gate accumulators
+// and nothing else: what the GEMM part costs.
+struct StoreCell {
+  static constexpr int kGates = 4;
+  static void prefetch(const CellStep&, int, int) {}
+  template <typename W, int R>
+  static __attribute__((noinline)) void rows(const CellStep& s, int r, int j0, int n, const typename W::Reg* acc, int stride) {
+    for (int q = 0; q < R; ++q) {
+      float* gr = s.gates + static_cast<size_t>(r + q) * 4 * s.H + j0;
+      for (int g = 0; g < 4; ++g) W::storen(gr + static_cast<size_t>(g) * s.H, acc[q * stride + g], n);
+    }
+  }
+};
+
+double cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+template <typename Fn>
+void report(const char* what, double flops_per_step, int steps, int reps, Fn&& step) {
+  for (int i = 0; i < steps; ++i) step();  // warm-up
+  std::vector<double> rate;
+  for (int r = 0; r < reps; ++r) {
+    const double t0 = cpu_seconds();
+    for (int i = 0; i < steps; ++i) step();
+    rate.push_back(flops_per_step * steps / (cpu_seconds() - t0) * 1e-9);
+  }
+  std::sort(rate.begin(), rate.end());
+  std::printf("  %-34s best %6.1f  median %6.1f GFLOP/s\n", what, rate.back(), rate[rate.size() / 2]);
+}
+
+void run(int rows, int K, int H, int steps, int reps) {
+  constexpr int G = 4, W = V::kWidth;
+  const int blocks = (H + W - 1) / W;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-0.1f, 0.1f);
+  auto fill = [&](std::vector<float>& v, size_t n) {
+    v.resize(n);
+    for (float& x : v) x = u(rng);
+  };
+  // Packed gate-interleaved W_hh ([blocks·G panels][K][W]) and the plain op(B) of the same size.
+  std::vector<float> packed, a, gates, gates0, c, h, y, acc;
+  fill(packed, static_cast<size_t>(blocks) * G * K * W);
+  fill(a, static_cast<size_t>(rows) * K);
+  fill(gates0, static_cast<size_t>(rows) * G * H);
+  fill(c, static_cast<size_t>(rows) * H);
+  gates = gates0;
+  h.assign(static_cast<size_t>(rows) * H, 0.0f);
+  y.assign(static_cast<size_t>(rows) * H, 0.0f);
+  fill(acc, static_cast<size_t>(G) * W);
+
+  CellStep s;
+  s.bs = rows;
+  s.H = H;
+  s.a = a.data();
+  s.lda = K;
+  s.gates = gates.data();
+  s.c = c.data();
+  s.h = h.data();
+  s.y = y.data();
+  s.ldy = H;
+  s.u0 = 0;
+  s.u1 = blocks;
+  const double flops = 2.0 * rows * K * G * H;
+  std::printf("rows %d, K %d, H %d (LSTM, %d steps x %d repetitions, 1 thread, CPU time)\n", rows, K, H, steps, reps);
+  report("fused step (as the addon runs it)", flops, steps, reps, [&] { isa_v::kPackedGemm.lstm_step(s, packed.data(), K); });
+  report("GEMM part (epilogue stores only)", flops, steps, reps,
+         [&] { eddy::tiles::cell_step<V, StoreCell, EDDY_BENCH_SHAPE, 1, EDDY_BENCH_SHAPE>(s, packed.data(), K); });
+  report("plain packed GEMM, same shape", flops, steps, reps,
+         [&] { isa_v::kPackedGemm.gemm(rows, G * H, K, a.data(), K, packed.data(), false, gates.data(), G * H); });
+  gates = gates0;
+  // The epilogue alone: every row and unit block of a step, accumulators from L1.
+  const typename V::Reg* accv = reinterpret_cast<const typename V::Reg*>(acc.data());
+  std::vector<typename V::Reg> regs(G);
+  for (int g = 0; g < G; ++g) regs[g] = V::load(acc.data() + g * W);
+  (void)accv;
+  const double t0 = cpu_seconds();
+  const int epi_steps = steps;
+  for (int i = 0; i < epi_steps; ++i)
+    for (int b = 0; b < blocks; ++b)
+      for (int r = 0; r + 8 <= rows; r += 8)  // rows is a multiple of 8 here
+        eddy::tiles::epilogue_rows<V, eddy::tiles::LstmCell, 8>(s, r, b * W, std::min(W, H - b * W), regs.data(), 0);
+  const double per_step = (cpu_seconds() - t0) / epi_steps;
+  std::printf("  %-34s %6.2f us per step (%.1f ns per row and unit block)\n", "epilogue alone", per_step * 1e6,
+              per_step * 1e9 / (rows * blocks));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int steps = argc > 4 ? std::atoi(argv[4]) : 2000;
+  const int reps = argc > 5 ? std::atoi(argv[5]) : 7;
+  std::printf("%s\n", isa_v::kPackedGemm.name);
+  if (argc > 3) {
+    run(std::atoi(argv[1]), std::atoi(argv[2]), std::atoi(argv[3]), steps, reps);
+    return 0;
+  }
+  run(64, 256, 256, steps, reps);
+  run(32, 512, 512, steps / 4, reps);
+  return 0;
+}
