@@ -183,11 +183,13 @@ int unit_split_members(const RnnShape& s, int unit_blocks) {
 
   // The rule: split by units when W_hh is large enough that streaming all of
   // it per step and thread costs more than a barrier per step — at least
-  // 256 KB (an LSTM of 128 units, a GRU of 148, an RNN of 256) — with at
-  // least two unit blocks per member.
+  // 256 KB for LSTM and GRU (128 and 148 units) — with at least two unit
+  // blocks per member. An RNN step (one gate) is short, so the barrier
+  // weighs more: it splits only once W_hh alone fills a 1 MB L2 (512 units).
   const int members = std::min(threads, unit_blocks / 2);
   const int64_t w_hh_floats = static_cast<int64_t>(s.gates()) * s.H * s.H;
-  if (w_hh_floats < (int64_t(1) << 16) || members < 2) return 0;
+  const int64_t least = s.gates() == 1 ? int64_t(1) << 18 : int64_t(1) << 16;
+  if (w_hh_floats < least || members < 2) return 0;
   if (units_backoff.load(std::memory_order_relaxed) > 0) {
     units_backoff.fetch_sub(1, std::memory_order_relaxed);
     return 0;
