@@ -256,7 +256,7 @@ inline void cell_tile(const CellStep& s, int k, const float* panels, size_t ps, 
   }
 }
 
-// The last rem (< M) rows, as one tile of rem rows.
+// Rows [r0, r0 + rem), rem <= M, as one tile of rem rows.
 template <typename V, typename Cell, int M, int P>
 inline void cell_tail(const CellStep& s, int k, const float* panels, size_t ps, int r0, int u, int rem) {
   if constexpr (M > 0) {
@@ -290,13 +290,18 @@ inline void for_unit_groups(int u0, int u1, Fn&& fn) {
   }
 }
 
-// All rows of P unit blocks from u, in tiles of MR.
+// All rows of P unit blocks from u, in tiles of at most MR.
 template <typename V, typename Cell, int MR, int P>
 inline void cell_rows(const CellStep& s, int k, const float* packed, size_t ps, int u) {
   const float* panels = packed + static_cast<size_t>(Cell::kGates) * u * ps;
-  int r = 0;
-  for (; r + MR <= s.bs; r += MR) cell_tile<V, Cell, MR, P>(s, k, panels, ps, r, u);
-  if (r < s.bs) cell_tail<V, Cell, MR - 1, P>(s, k, panels, ps, r, u, s.bs - r);
+  // Rows dealt into tiles of equal size (within one): 32 rows are 6 + 5 + 5
+  // + 6 + 5 + 5, not 5 × 6 and a tile of 2 whose few accumulators leave the
+  // FMA pipes idle while it streams the whole panel.
+  const int tiles = (s.bs + MR - 1) / MR;
+  for (int g = 0; g < tiles; ++g) {
+    const int r0 = s.bs * g / tiles;
+    cell_tail<V, Cell, MR, P>(s, k, panels, ps, r0, u, s.bs * (g + 1) / tiles - r0);
+  }
 }
 
 // Groups of up to P unit blocks one by one (their panels stay in cache
