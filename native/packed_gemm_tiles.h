@@ -294,8 +294,8 @@ inline void for_unit_groups(int u0, int u1, Fn&& fn) {
 template <typename V, typename Cell, int MR, int P>
 inline void cell_rows(const CellStep& s, int k, const float* packed, size_t ps, int u) {
   const float* panels = packed + static_cast<size_t>(Cell::kGates) * u * ps;
-  // Rows dealt into tiles of equal size (within one): 32 rows are 6 + 5 + 5
-  // + 6 + 5 + 5, not 5 × 6 and a tile of 2 whose few accumulators leave the
+  // Rows dealt into tiles of equal size (within one): 32 rows are 5 + 5 + 6
+  // + 5 + 5 + 6, not 5 × 6 and a tile of 2 whose few accumulators leave the
   // FMA pipes idle while it streams the whole panel.
   const int tiles = (s.bs + MR - 1) / MR;
   for (int g = 0; g < tiles; ++g) {
