@@ -7,8 +7,8 @@
 // several repetitions. Not part of the addon: it includes one instruction
 // set's kernel file, so it sees that file's vector type.
 //
-//   g++ -O3 -std=c++17 -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -DEDDY_BENCH_AVX512 \
-//       -Inative bench/native/cell_step.cc -o /tmp/cell_step && /tmp/cell_step
+//   g++ -O3 -std=c++17 -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -DEDDY_BENCH_AVX512 -Inative bench/native/cell_step.cc -o /tmp/cell_step
+//   /tmp/cell_step
 //   g++ -O3 -std=c++17 -mavx2 -mfma -Inative bench/native/cell_step.cc -o /tmp/cell_step2 && /tmp/cell_step2
 //
 // Arguments: rows K H [steps] [repetitions] (default: C1's 64 256 256 and
