@@ -24,7 +24,7 @@ typedef int32_t I16 __attribute__((vector_size(64)));
 
 struct V {
   static constexpr int kWidth = 16;
-  static constexpr int kEpilogueRows = 2;  // rows per epilogue call (epilogue_rows)
+  static constexpr int kEpilogueRows = 1;  // rows per epilogue call (epilogue_rows)
   using Reg = __m512;
   static Reg zero() { return _mm512_setzero_ps(); }
   static Reg set(float a) { return _mm512_set1_ps(a); }

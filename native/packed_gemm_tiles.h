@@ -218,16 +218,32 @@ struct RnnCell {
   }
 };
 
-// Rows [r, r + m) of one unit block's epilogue, kEpilogueRows at a time:
-// the rows' activation chains are independent, so several in one call
-// overlap their latencies. A row's instructions are the same whichever
-// call it falls in.
+// Rows [r, r + M) of one unit block's epilogue, kEpilogueRows at a time
+// (the rows' activation chains are independent; several in one call may
+// overlap their latencies — on Zen 5 it measured level, see
+// docs/kernels.md). A row's instructions are the same whichever call it
+// falls in.
 template <typename V, typename Cell, int M>
 inline void epilogue_rows(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc, int stride) {
   constexpr int R = V::kEpilogueRows < M ? V::kEpilogueRows : M;
   if constexpr (M > 0) {
     Cell::template rows<V, R>(s, r, j0, n, acc, stride);
     epilogue_rows<V, Cell, M - R>(s, r + R, j0, n, acc + R * stride, stride);
+  }
+}
+
+// The epilogues of a tile's M rows and P unit blocks from u, a group of
+// kEpilogueRows rows at a time across the blocks (one row's units are
+// contiguous in memory).
+template <typename V, typename Cell, int M, int P>
+inline void tile_epilogues(const CellStep& s, int r0, int u, const typename V::Reg* acc) {
+  constexpr int R = V::kEpilogueRows < M ? V::kEpilogueRows : M, N = P * Cell::kGates;
+  if constexpr (M > 0) {
+    for (int q = 0; q < P; ++q) {
+      const int j0 = (u + q) * V::kWidth;
+      epilogue_rows<V, Cell, R>(s, r0, j0, lesser(V::kWidth, s.H - j0), acc + q * Cell::kGates, N);
+    }
+    tile_epilogues<V, Cell, M - R, P>(s, r0 + R, u, acc + R * N);
   }
 }
 
@@ -250,10 +266,7 @@ inline void cell_tile(const CellStep& s, int k, const float* panels, size_t ps, 
       for (int j = 0; j < N; ++j) acc[i][j] = V::madd(av, bv[j], acc[i][j]);
     }
   }
-  for (int q = 0; q < P; ++q) {
-    const int j0 = (u + q) * V::kWidth;
-    epilogue_rows<V, Cell, M>(s, r0, j0, lesser(V::kWidth, s.H - j0), acc[0] + q * Cell::kGates, N);
-  }
+  tile_epilogues<V, Cell, M, P>(s, r0, u, acc[0]);
 }
 
 // Rows [r0, r0 + rem), rem <= M, as one tile of rem rows.
