@@ -72,10 +72,11 @@ struct CellStep {
   float* y = nullptr;
   int ldy = 0;
   int u0 = 0, u1 = 0;            // blocks of `width` hidden units to run
-  // Run the groups of unit blocks last to first. Consecutive steps that
-  // alternate find the panels used last still in cache when W_hh is larger
-  // than it (a cyclic sweep would evict each panel just before its reuse).
-  // Blocks are independent, so the order never changes a result.
+  // A single row: run the groups of unit blocks last to first. Consecutive
+  // steps that alternate find the panels used last still in L1 when W_hh is
+  // larger than it (a cyclic sweep evicts each panel just before its reuse).
+  // Many rows keep the ascending sweep, which the prefetchers follow across
+  // blocks. Blocks are independent, so the order never changes a result.
   bool descending = false;
 };
 

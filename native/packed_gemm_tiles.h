@@ -273,7 +273,7 @@ void cell_step(const CellStep& s, const float* packed, int k) {
     for_unit_groups<P1>(s.u0, s.u1, s.descending, [&](int u, auto c) { cell_rows<V, Cell, 1, decltype(c)::value>(s, k, packed, ps, u); });
     return;
   }
-  for_unit_groups<P>(s.u0, s.u1, s.descending, [&](int u, auto c) { cell_rows<V, Cell, MR, decltype(c)::value>(s, k, packed, ps, u); });
+  for_unit_groups<P>(s.u0, s.u1, false, [&](int u, auto c) { cell_rows<V, Cell, MR, decltype(c)::value>(s, k, packed, ps, u); });
 }
 
 // ---- The fused backward steps (CellBackStep in packed_gemm.h). A cell is
@@ -432,7 +432,7 @@ void back_step(const CellBackStep& s, const float* packed, int k) {
     for_unit_groups<P1>(s.u0, s.u1, s.descending, [&](int u, auto c) { back_rows<V, Cell, 1, decltype(c)::value>(s, k1, k, packed, ps, u); });
     return;
   }
-  for_unit_groups<P>(s.u0, s.u1, s.descending, [&](int u, auto c) { back_rows<V, Cell, MR, decltype(c)::value>(s, k1, k, packed, ps, u); });
+  for_unit_groups<P>(s.u0, s.u1, false, [&](int u, auto c) { back_rows<V, Cell, MR, decltype(c)::value>(s, k1, k, packed, ps, u); });
 }
 
 // The fused steps' shapes, per instruction set: rows per tile and unit
