@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "gemm.h"
 #include "layernorm.h"
+#include "weight_grad.h"
 
 namespace eddy {
 
@@ -25,7 +25,7 @@ void recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh
   const size_t rows = static_cast<size_t>(T) * L.B;
   // W_hh's output gradient: dG, or (layer-normalized) the gradient before LN_hh.
   const float* dr = L.ln ? L.drp : L.gates;
-  if (dw_hh) gemm(true, false, GH, L.H, static_cast<int>(rows), 1.0f, dr, GH, L.hprev, L.H, 1.0f, dw_hh, L.H);
+  if (dw_hh) weight_grad(GH, L.H, static_cast<int>(rows), dr, GH, L.hprev, L.H, dw_hh, L.H);
   if (db_hh) add_column_sums(db_hh, L.gates, rows, GH, GH);
 }
 

@@ -8,7 +8,8 @@
 // and every (direction, group) runs its whole time loop on one thread with
 // single-threaded GEMMs — no synchronisation per step; or, where the rule in
 // layer_loop.h says so, a team of threads splits each step by hidden units.
-// The GEMMs over all steps (weight gradients) are split by gemm() itself.
+// The GEMMs over all steps are split across the pool by weight_grad() (weight
+// gradients) and gemm() (the input gradient).
 #include "recurrent.h"
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include "layer_loop.h"
 #include "packed_gemm.h"
 #include "parallel.h"
+#include "weight_grad.h"
 #include "workspace_layout.h"
 
 namespace eddy {
@@ -382,7 +384,7 @@ void rnn_backward(const RnnBackward& a) {
         layer_norm_grads(s, f.p, a.g, k, L, ws + lay.xhat[k], ws + lay.xrstd[k]);
         dxp = L.drp;  // layer_norm_grads leaves d(W_ih x) there
       }
-      if (a.g.w_ih[k]) gemm(true, false, G * H, in, m, 1.0f, dxp, G * H, x, in, 1.0f, a.g.w_ih[k], in);
+      if (a.g.w_ih[k]) weight_grad(G * H, in, m, dxp, G * H, x, in, a.g.w_ih[k], in);
       if (need_dx) gemm(false, false, m, in, G * H, 1.0f, dxp, G * H, f.p.w_ih[k], in, d == 0 ? 0.0f : 1.0f, dxs, in);
     }
     if (l > 0) {
