@@ -372,11 +372,14 @@ void rnn_backward(const RnnBackward& a) {
         }
         L.hprev = hin;
       }
-      if (a.g.b_ih[k]) add_column_sums(a.g.b_ih[k], L.gates, TB, G * H, G * H);
+      // b_ih and b_hh receive the same sums of dG (the GRU's b_hh in its r
+      // and z columns only), taken in one pass.
+      const int shared = s.cell == CellKind::kGru ? 2 * H : G * H;
+      add_column_sums(a.g.b_ih[k], L.gates, TB, G * H, G * H, a.g.b_hh[k], shared);
       if (s.cell == CellKind::kGru) {
         gru_recurrent_weight_grads(L, s.T, a.g.w_hh[k], a.g.b_hh[k]);
       } else {
-        recurrent_weight_grads(L, s.T, a.g.w_hh[k], a.g.b_hh[k]);
+        recurrent_weight_grads(L, s.T, a.g.w_hh[k]);
       }
       // The input projection's gradient: dG, or (layer-normalized) dG through LN_ih.
       const float* dxp = L.gates;
