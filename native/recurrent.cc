@@ -8,8 +8,8 @@
 // and every (direction, group) runs its whole time loop on one thread with
 // single-threaded GEMMs — no synchronisation per step; or, where the rule in
 // layer_loop.h says so, a team of threads splits each step by hidden units.
-// The GEMMs over all steps are split across the pool by weight_grad() (weight
-// gradients) and gemm() (the input gradient).
+// The GEMMs over all steps (weight and input gradients, weight_grad.h) are
+// split across the pool by rows.
 #include "recurrent.h"
 
 #include <algorithm>
@@ -18,7 +18,6 @@
 
 #include "batch_order.h"
 #include "cell.h"
-#include "gemm.h"
 #include "layer_loop.h"
 #include "packed_gemm.h"
 #include "parallel.h"
@@ -388,7 +387,7 @@ void rnn_backward(const RnnBackward& a) {
         dxp = L.drp;  // layer_norm_grads leaves d(W_ih x) there
       }
       if (a.g.w_ih[k]) weight_grad(G * H, in, m, dxp, G * H, x, in, a.g.w_ih[k], in);
-      if (need_dx) gemm(false, false, m, in, G * H, 1.0f, dxp, G * H, f.p.w_ih[k], in, d == 0 ? 0.0f : 1.0f, dxs, in);
+      if (need_dx) input_grad(m, in, G * H, dxp, G * H, f.p.w_ih[k], in, d == 1, dxs, in);
     }
     if (l > 0) {
       // The layer below receives dX, through the dropout mask it was multiplied by.

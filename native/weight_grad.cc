@@ -11,6 +11,7 @@
 #include "blas.h"
 #include "gemm.h"
 #include "isa.h"
+#include "packed_gemm.h"
 #include "parallel.h"
 #include "workspace_layout.h"
 
@@ -139,6 +140,18 @@ void weight_grad(int m, int n, int k, const float* a, int lda, const float* b, i
     const int i0 = static_cast<int>(q0 * MR), i1 = std::min(m, static_cast<int>(q1 * MR));
     weight_grad_rows(*kern, i0, i1, n, k, a, lda, b, ldb, c, ldc);
   });
+}
+
+void input_grad(int m, int n, int k, const float* a, int lda, const float* b, int ldb, bool accumulate, float* c, int ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (!kernels_for(isa()) || k <= 0) {
+    gemm(false, false, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+    return;
+  }
+  thread_local PackedMatrix packed;
+  pack_b(packed, false, b, ldb, k, n);
+  packed_gemm_parallel(m, a, lda, packed, accumulate, c, ldc);
+  release_if_large(packed.data);
 }
 
 }  // namespace eddy

