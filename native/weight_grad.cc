@@ -45,8 +45,8 @@ bool blas_runs_avx512() {
   return yes;
 }
 
-// The own kernel where it is the faster: on the AVX-512 path, unless OpenBLAS
-// runs its AVX-512 kernels too. Measured on these shapes (K = T·B, one
+// The own kernels where they are the faster: on the AVX-512 path, unless
+// OpenBLAS runs its AVX-512 kernels too. Measured on these shapes (K = T·B, one
 // thread, Zen 5): the own tile 140–177 GFLOP/s of CPU, OpenBLAS's AVX-512
 // kernels 148–183 (level within ±10 %, shape by shape), its Haswell kernels
 // 85–97. An own AVX2 tile (6×16) reached 80–88 against OpenBLAS Haswell's
@@ -121,7 +121,7 @@ void weight_grad_rows(const WeightGradKernels& kern, int i0, int i1, int n, int 
 
 const char* weight_grad_kernel_name() {
   const WeightGradKernels* kern = kernels_for(isa());
-  return kern ? kern->name : "OpenBLAS";
+  return kern ? kern->name : blas_name();
 }
 
 void weight_grad(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc) {

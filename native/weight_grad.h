@@ -35,7 +35,8 @@ struct WeightGradKernels {
   void (*tile)(int kc, const float* a, int lda, const float* bp, float* c, int ldc, int mr, int n);
 };
 
-// What runs, for runtimeInfo(): e.g. "avx512 6x64 k-blocked", or "OpenBLAS".
+// What runs, for runtimeInfo(): e.g. "avx512 6x64 k-blocked", else the
+// BLAS's name (blas_name(): "OpenBLAS").
 const char* weight_grad_kernel_name();
 
 namespace avx512 {

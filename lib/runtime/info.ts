@@ -28,9 +28,10 @@ export interface RuntimeInfo {
     /** The BLAS core used for the other GEMMs. */
     blas: string;
     /**
-     * What computes a recurrent layer's weight gradients over all steps:
+     * What computes a recurrent layer's weight and input gradients over all steps:
      * Eddy's own AVX-512 kernel (on the AVX-512 path when OpenBLAS's core is
-     * not an AVX-512 one, e.g. under `OPENBLAS_CORETYPE=Haswell`), else `OpenBLAS`.
+     * not an AVX-512 one, e.g. under `OPENBLAS_CORETYPE=Haswell`), else the
+     * BLAS's name (`OpenBLAS`). `EDDY_WEIGHT_GRADIENTS=own|blas` overrides the rule.
      */
     weightGradients: string;
     /**
