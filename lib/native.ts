@@ -227,7 +227,7 @@ export interface NativeBinding {
   runtimeInfo(): {
     blas: string; blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean;
     isa: IsaName; isaAvailable: IsaName[];
-    kernels: { recurrentGemm: string; activations: string; blas: string; recurrentSplit: 'units' | 'batch' | 'none' };
+    kernels: { recurrentGemm: string; activations: string; blas: string; weightGradients: string; recurrentSplit: 'units' | 'batch' | 'none' };
   };
   /**
    * Loads the system libmpi (`library`, or the default search when empty)

@@ -37,6 +37,7 @@
 #include "softmax_xent.h"
 #include "embedding.h"
 #include "grad_norm.h"
+#include "weight_grad.h"
 
 namespace {
 
@@ -1474,6 +1475,7 @@ Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
   kernels.Set("recurrentGemm", Napi::String::New(env, eddy::packed_gemm_kernel_name()));
   kernels.Set("activations", Napi::String::New(env, eddy::use_avx2() ? "avx2" : "generic"));
   kernels.Set("blas", Napi::String::New(env, eddy::blas_core()));
+  kernels.Set("weightGradients", Napi::String::New(env, eddy::weight_grad_kernel_name()));
   kernels.Set("recurrentSplit", Napi::String::New(env, eddy::last_recurrent_split()));
   o.Set("kernels", kernels);
   return o;
