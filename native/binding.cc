@@ -1350,13 +1350,16 @@ Napi::Value JS_distributedInit(const Napi::CallbackInfo& info) {
   return DistSubmit(info.Env(), job, info.Env().Undefined());
 }
 
-// distributedAllReduce(data, op, timeoutSeconds): in place; op 0 sum, 1 max, 2 min, 3 prod.
+// distributedAllReduce(data, op, timeoutSeconds, preScale = 1, postScale = 1): in place; op 0
+// sum, 1 max, 2 min, 3 prod; float elements scaled before and after (Job::pre_scale).
 Napi::Value JS_distributedAllReduce(const Napi::CallbackInfo& info) {
   auto job = std::make_unique<eddy::dist::Job>();
   job->kind = eddy::dist::Kind::AllReduce;
   ArgCollectiveArray(info, 0, false, *job);
   job->op = static_cast<eddy::dist::Op>(ArgInt(info, 1, "op", 0, 3));
   job->timeout_s = ArgTimeout(info, 2);
+  job->pre_scale = info.Length() > 3 ? ArgDouble(info, 3, "preScale") : 1.0;
+  job->post_scale = info.Length() > 4 ? ArgDouble(info, 4, "postScale") : 1.0;
   return DistSubmit(info.Env(), job.release(), info[0]);
 }
 
