@@ -156,7 +156,7 @@ async function main(argv: string[]): Promise<void> {
     .option('--max-body <bytes>', 'largest request body', num('max-body'), 1048576)
     .option('--timeout <ms>', 'time for a whole request', num('timeout'), 30000)
     .option('--max-batch <n>', 'most requests per batch', num('max-batch'), 32)
-    .option('--max-delay <ms>', 'how long a request waits for others to batch with', num('max-delay'), 2)
+    .option('--max-delay <ms>', 'how long a request waits for others to batch with (0: a batch takes what arrived in the same turn of the event loop)', num('max-delay'), 0)
     .option('--max-queue <n>', 'most requests waiting; more get 429', num('max-queue'), 1024)
     .addHelpText('after', examples(['eddy serve eddy-run/model.safetensors', 'eddy serve co2-run/model.safetensors --port 9000', "curl -s localhost:8080/forecast -d '{\"history\": [1, 2, 3], \"steps\": 4}'"]))
     .action(async (model: string, opts: { host: string; port: number; maxBody: number; timeout: number; maxBatch: number; maxDelay: number; maxQueue: number }) =>
