@@ -127,6 +127,7 @@ inline CellStep fused_step_args(const LayerCtx& L, int t, int bs) {
   st.ldy = L.ldy;
   st.u0 = 0;
   st.u1 = unit_blocks(L.packed_w_hh->gates, L.H);
+  st.descending = (t & 1) != 0;
   return st;
 }
 
@@ -152,6 +153,7 @@ inline CellBackStep fused_backward_args(const LayerCtx& L, int t, int bs, NextSt
   st.gates = next.bs > 0 ? L.gates_at(next.t) : nullptr;
   st.u0 = 0;
   st.u1 = unit_blocks(L.packed_w_hh->gates, L.H);
+  st.descending = (t & 1) != 0;
   return st;
 }
 

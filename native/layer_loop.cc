@@ -92,6 +92,25 @@ LayerCtx for_group(LayerCtx L, int off, const RnnShape& s) {
   return L;
 }
 
+namespace {
+
+// The input projection of the group's steps [first, last) in the
+// direction's order, each row over the steps it is live at (rows are
+// sorted by length, so those are a prefix of the chunk's steps in time).
+// Inference then keeps the chunk's gates from its earliest step.
+void project_chunk(const StepProjection& proj, LayerCtx& L, const Group& g, bool reverse, int first, int last, int T) {
+  const int ta = reverse ? T - last : first, tb = reverse ? T - first : last;
+  if (!L.training) L.gates_t0 = ta;
+  const size_t GH = static_cast<size_t>(L.G) * L.H;
+  for (int r = 0; r < g.size; ++r) {
+    int te = ta;
+    while (te < tb && g.batch_sizes[te] > r) ++te;
+    if (te > ta) proj.steps(r, ta, te, L.gates_at(ta) + r * GH, static_cast<int>(L.B * GH));
+  }
+}
+
+}  // namespace
+
 void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, int first, int last,
                   const StepProjection* proj) {
   const int H = s.H, E = s.extra();
@@ -114,7 +133,9 @@ void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, 
         }
       }
     }
-    if (bs > 0 && proj) {
+    if (proj && proj->chunk > 1) {
+      if ((step - first) % proj->chunk == 0) project_chunk(*proj, L, g, reverse, step, std::min(last, step + proj->chunk), s.T);
+    } else if (bs > 0 && proj) {
       if (!L.training) L.gates_t0 = t;  // inference keeps one step of gates
       proj->rows(t, 0, bs, L.gates_at(t), L.G * H, H, 0, H);
     }
@@ -240,6 +261,16 @@ void StepProjection::rows(int t, int r0, int r1, float* gates, int ldg, int H, i
   }
 }
 
+void StepProjection::steps(int r, int ta, int tb, float* gates, int ldg) const {
+  if (tb <= ta) return;
+  packed_gemm(tb - ta, x + ta * step + r * ld, static_cast<int>(step), *w_ih, false, gates, ldg);
+  if (!bias) return;
+  for (int t = 0; t < tb - ta; ++t) {
+    float* row = gates + static_cast<size_t>(t) * ldg;
+    for (int j = 0; j < w_ih->n; ++j) row[j] += bias[j];
+  }
+}
+
 namespace {
 
 // The rows of step t that are live, as spans of consecutive rows: each
@@ -300,6 +331,7 @@ void forward_loop_units(TeamMember& team, const RnnShape& s, LayerCtx L, const O
       st.ldy = L.ldy;
       st.u0 = u0;
       st.u1 = u1;
+      st.descending = (t & 1) != 0;
       lstm_fused_step(st, w);
     });
     // Rows past their end: the state stays (a row that ended at this step

@@ -53,6 +53,14 @@ struct StepProjection {
   // stride G·H = ldg): all columns from w_ih, or with w_ih_gates the units
   // [j0, j1) of each of the G gates. Either way an element is the same chain.
   void rows(int t, int r0, int r1, float* gates, int ldg, int H, int j0, int j1) const;
+
+  // Steps projected at once (projection_chunk in workspace_layout.h; w_ih
+  // only): forward_loop then calls steps() at the first step of each chunk.
+  int chunk = 1;
+  // Gates of row r at steps [ta, tb) = x · W_ihᵀ + bias, into gates (its
+  // step ta) with a step's rows ldg apart: one GEMM whose rows are the
+  // row's steps. Each element is the same chain as in rows().
+  void steps(int r, int ta, int tb, float* gates, int ldg) const;
 };
 
 // Runs steps [first, last) of the direction's order (forward: t = step;

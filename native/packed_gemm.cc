@@ -103,7 +103,9 @@ void pack_b(PackedMatrix& out, bool trans, const float* b, int ldb, int k, int n
   out.n = n;
   out.width = kernels_for(out.isa).width;
   const int w = out.width, panels = (n + w - 1) / w;
-  out.data.assign(static_cast<size_t>(panels) * k * w, 0.0f);
+  // Every element is written below (the padding with zeros), so a buffer
+  // kept from the last call is not cleared first.
+  out.data.resize(static_cast<size_t>(panels) * k * w);
   for (int j0 = 0; j0 < n; j0 += w) {
     float* panel = out.data.data() + static_cast<size_t>(j0 / w) * k * w;
     const int cols = std::min(w, n - j0);
@@ -112,6 +114,7 @@ void pack_b(PackedMatrix& out, bool trans, const float* b, int ldb, int k, int n
       for (int j = 0; j < cols; ++j) {
         dst[j] = trans ? b[static_cast<size_t>(j0 + j) * ldb + p] : b[static_cast<size_t>(p) * ldb + j0 + j];
       }
+      for (int j = cols; j < w; ++j) dst[j] = 0.0f;
     }
   }
 }

@@ -72,6 +72,12 @@ struct CellStep {
   float* y = nullptr;
   int ldy = 0;
   int u0 = 0, u1 = 0;            // blocks of `width` hidden units to run
+  // A single row: run the groups of unit blocks last to first. Consecutive
+  // steps that alternate find the panels used last still in L1 when W_hh is
+  // larger than it (a cyclic sweep evicts each panel just before its reuse).
+  // Many rows keep the ascending sweep, which the prefetchers follow across
+  // blocks. Blocks are independent, so the order never changes a result.
+  bool descending = false;
 };
 
 // One backward step fused the same way, across two steps: the recurrent
@@ -107,6 +113,7 @@ struct CellBackStep {
   const float* hprev = nullptr;   // GRU: h_{t-2} [bs_next, H]
   bool relu = false;              // RNN
   int u0 = 0, u1 = 0;
+  bool descending = false;        // as in CellStep
 };
 
 // One instruction set's kernels (packed_gemm_<isa>.cc).

@@ -51,7 +51,7 @@ struct V {
 
 const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 6, 8, 8, 6>(
     "avx512 4x(16x6) packed, fused lstm 6x(16x4), gru 8x(16x3), rnn 6x(16x4), backward 6x(16x4)",
-    tiles::StepShapes<6, 8, 6, 4, 6, 4, 6, 8, 8, 8>());
+    tiles::StepShapes<6, 8, 6, 4, 6, 4, 2, 8, 8, 8>());
 
 }  // namespace avx512
 }  // namespace eddy

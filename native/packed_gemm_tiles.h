@@ -242,11 +242,12 @@ inline void with_count(int count, Fn&& fn) {
 }
 
 // Unit blocks [u0, u1) dealt into groups of at most P of equal size (within
-// one): fn(u, Count<size>()) for each group.
+// one): fn(u, Count<size>()) for each group, last to first when descending.
 template <int P, typename Fn>
-inline void for_unit_groups(int u0, int u1, Fn&& fn) {
+inline void for_unit_groups(int u0, int u1, bool descending, Fn&& fn) {
   const int blocks = u1 - u0, groups = (blocks + P - 1) / P;
-  for (int g = 0; g < groups; ++g) {
+  for (int i = 0; i < groups; ++i) {
+    const int g = descending ? groups - 1 - i : i;
     const int u = u0 + blocks * g / groups;
     with_count<P>(u0 + blocks * (g + 1) / groups - u, [&](auto c) { fn(u, c); });
   }
@@ -269,10 +270,10 @@ template <typename V, typename Cell, int MR, int P, int P1>
 void cell_step(const CellStep& s, const float* packed, int k) {
   const size_t ps = static_cast<size_t>(k) * V::kWidth;
   if (s.bs == 1) {
-    for_unit_groups<P1>(s.u0, s.u1, [&](int u, auto c) { cell_rows<V, Cell, 1, decltype(c)::value>(s, k, packed, ps, u); });
+    for_unit_groups<P1>(s.u0, s.u1, s.descending, [&](int u, auto c) { cell_rows<V, Cell, 1, decltype(c)::value>(s, k, packed, ps, u); });
     return;
   }
-  for_unit_groups<P>(s.u0, s.u1, [&](int u, auto c) { cell_rows<V, Cell, MR, decltype(c)::value>(s, k, packed, ps, u); });
+  for_unit_groups<P>(s.u0, s.u1, false, [&](int u, auto c) { cell_rows<V, Cell, MR, decltype(c)::value>(s, k, packed, ps, u); });
 }
 
 // ---- The fused backward steps (CellBackStep in packed_gemm.h). A cell is
@@ -428,10 +429,10 @@ void back_step(const CellBackStep& s, const float* packed, int k) {
   // GRU: dG's first 2H columns from a, the candidate's H from a2.
   const int k1 = s.a2 ? k - s.H : k;
   if (s.bs <= 1 && s.bs_next <= 1) {
-    for_unit_groups<P1>(s.u0, s.u1, [&](int u, auto c) { back_rows<V, Cell, 1, decltype(c)::value>(s, k1, k, packed, ps, u); });
+    for_unit_groups<P1>(s.u0, s.u1, s.descending, [&](int u, auto c) { back_rows<V, Cell, 1, decltype(c)::value>(s, k1, k, packed, ps, u); });
     return;
   }
-  for_unit_groups<P>(s.u0, s.u1, [&](int u, auto c) { back_rows<V, Cell, MR, decltype(c)::value>(s, k1, k, packed, ps, u); });
+  for_unit_groups<P>(s.u0, s.u1, false, [&](int u, auto c) { back_rows<V, Cell, MR, decltype(c)::value>(s, k1, k, packed, ps, u); });
 }
 
 // The fused steps' shapes, per instruction set: rows per tile and unit

@@ -198,6 +198,7 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
         proj.x = x + off * x_ld;
         proj.ld = x_ld;
         proj.step = x_step;
+        proj.chunk = team > 0 ? 1 : projection_chunk(s);
         return proj;
       };
       if (team > 0) {

@@ -18,6 +18,11 @@ namespace {
 // holds gates for one block (about kBlockFloats floats) rather than for all T.
 constexpr size_t kBlockFloats = size_t(1) << 22;
 
+// The gates of a projection chunk (about 64 KB) stay in L2 until their steps
+// read them; below 4 steps a chunk would not fill the GEMM's 4-row tiles.
+constexpr size_t kChunkFloats = size_t(1) << 14;
+constexpr int kChunkMaxSteps = 64, kChunkMinSteps = 4;
+
 }  // namespace
 
 int block_steps(const RnnShape& s, bool training) {
@@ -27,11 +32,19 @@ int block_steps(const RnnShape& s, bool training) {
   return static_cast<int>(std::max<size_t>(1, std::min<size_t>(s.T, kBlockFloats / std::max<size_t>(per_step, 1))));
 }
 
+int projection_chunk(const RnnShape& s) {
+  if (s.layer_norm || s.T < kChunkMinSteps) return 1;
+  const size_t per_step = std::max<size_t>(1, static_cast<size_t>(s.B) * s.gates() * s.H);
+  const int steps = static_cast<int>(std::min<size_t>({static_cast<size_t>(s.T), kChunkMaxSteps, kChunkFloats / per_step}));
+  return steps >= kChunkMinSteps ? steps : 1;
+}
+
 Layout make_layout(const RnnShape& s, bool training, bool dropout) {
   Layout l;
   const size_t TB = static_cast<size_t>(s.T) * s.B, H = s.H, DH = static_cast<size_t>(s.dirs) * s.H;
-  // Inference without layer norm reuses one step of gates (the step's projection, then the step).
-  const size_t gate_steps = training ? s.T : s.layer_norm ? block_steps(s, false) : 1;
+  // Inference without layer norm reuses one step of gates (the step's
+  // projection, then the step), or one chunk of steps for a small batch.
+  const size_t gate_steps = training ? s.T : s.layer_norm ? block_steps(s, false) : projection_chunk(s);
   const size_t gates = gate_steps * s.B * s.gates() * H;
   size_t at = 0;
   l.xs = at;

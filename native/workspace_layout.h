@@ -39,6 +39,12 @@ struct Layout {
 // then keeping one step of gates), a block of about kBlockFloats floats
 // for layer-normalized inference.
 int block_steps(const RnnShape& s, bool training);
+// Steps whose input projection a task without layer norm does at once,
+// row by row, when the batch is small (1 when it is not). A row's GEMM on
+// its own is a GEMV that streams all of W_ih for one output row; the same
+// row's consecutive steps stacked are a GEMM whose tiles reuse each panel
+// load for several steps. Inference keeps this many steps of gates.
+int projection_chunk(const RnnShape& s);
 Layout make_layout(const RnnShape& s, bool training, bool dropout);
 
 }  // namespace eddy
