@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <list>
 #include <map>
 #include <new>
 #include <memory>
@@ -290,7 +291,9 @@ Napi::Value Queue(Napi::Env env, const char* op, Job job, KeepAlive keep) {
 // again when the job ends. A finished job's copies wait in CopyPool for a
 // later job that asks for the same size, up to kCopyPoolBytes in all
 // (about what the async calls of one training step of a large model have
-// in flight); beyond that they are freed.
+// in flight). A copy that does not fit evicts the longest-waiting ones, so
+// sizes a program stopped using (other shapes, other models) leave the
+// pool instead of filling it for good.
 class CopyPool {
  public:
   static constexpr size_t kMinBytes = size_t{64} << 10;
@@ -299,10 +302,11 @@ class CopyPool {
   std::unique_ptr<float[]> Take(size_t n) {
     if (n * sizeof(float) >= kMinBytes) {
       std::lock_guard<std::mutex> lock(mu_);
-      auto it = free_.find(n);
-      if (it != free_.end()) {
-        std::unique_ptr<float[]> p = std::move(it->second);
-        free_.erase(it);
+      // The most recently returned block of the size: the likeliest still in cache.
+      for (auto it = free_.rbegin(); it != free_.rend(); ++it) {
+        if (it->second != n) continue;
+        std::unique_ptr<float[]> p = std::move(it->first);
+        free_.erase(std::next(it).base());
         bytes_ -= n * sizeof(float);
         return p;
       }
@@ -311,16 +315,22 @@ class CopyPool {
   }
 
   void Give(std::unique_ptr<float[]> p, size_t n) {
-    if (n * sizeof(float) < kMinBytes) return;
+    const size_t bytes = n * sizeof(float);
+    if (bytes < kMinBytes || bytes > kCopyPoolBytes) return;
+    std::unique_ptr<float[]> evicted;  // freed outside the lock, like p when it is not kept
     std::lock_guard<std::mutex> lock(mu_);
-    if (bytes_ + n * sizeof(float) > kCopyPoolBytes) return;
-    bytes_ += n * sizeof(float);
-    free_.emplace(n, std::move(p));
+    while (bytes_ + bytes > kCopyPoolBytes) {
+      bytes_ -= free_.front().second * sizeof(float);
+      evicted = std::move(free_.front().first);
+      free_.pop_front();
+    }
+    bytes_ += bytes;
+    free_.emplace_back(std::move(p), n);
   }
 
  private:
   std::mutex mu_;
-  std::multimap<size_t, std::unique_ptr<float[]>> free_;  // by element count
+  std::list<std::pair<std::unique_ptr<float[]>, size_t>> free_;  // oldest first; element counts
   size_t bytes_ = 0;
 };
 
