@@ -227,7 +227,7 @@ export interface NativeBinding {
   runtimeInfo(): {
     blas: string; blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean;
     isa: IsaName; isaAvailable: IsaName[];
-    kernels: { recurrentGemm: string; activations: string; blas: string; recurrentSplit: 'units' | 'batch' | 'none' };
+    kernels: { recurrentGemm: string; activations: string; blas: string; weightGradients: string; recurrentSplit: 'units' | 'batch' | 'none' };
   };
   /**
    * Loads the system libmpi (`library`, or the default search when empty)
@@ -235,8 +235,13 @@ export interface NativeBinding {
    * Rejects with `code` ERR_EDDY_MPI_UNAVAILABLE when no usable MPI is found.
    */
   distributedInit(library: string): Promise<{ rank: number; size: number; threadLevel: number; library: string; version: string }>;
-  /** In-place all-reduce on the communication thread; op 0 sum, 1 max, 2 min, 3 prod. Rejects with ERR_EDDY_DISTRIBUTED_TIMEOUT after `timeoutSeconds` (0: never). */
-  distributedAllReduce(data: Float32Array | Float64Array | Int32Array, op: number, timeoutSeconds: number): Promise<void>;
+  /**
+   * In-place all-reduce on the communication thread; op 0 sum, 1 max, 2 min, 3 prod. Float
+   * elements are multiplied by `preScale` before the reduction and by `postScale` after it, on that
+   * thread (in double, rounded to the element type). Rejects with ERR_EDDY_DISTRIBUTED_TIMEOUT
+   * after `timeoutSeconds` (0: never).
+   */
+  distributedAllReduce(data: Float32Array | Float64Array | Int32Array, op: number, timeoutSeconds: number, preScale?: number, postScale?: number): Promise<void>;
   /** Root's `data` into every rank's, in place. */
   distributedBroadcast(data: Float32Array | Float64Array | Int32Array | Uint8Array, root: number, timeoutSeconds: number): Promise<void>;
   distributedBarrier(timeoutSeconds: number): Promise<void>;

@@ -12,10 +12,13 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <exception>
+#include <list>
 #include <map>
 #include <new>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -37,6 +40,7 @@
 #include "softmax_xent.h"
 #include "embedding.h"
 #include "grad_norm.h"
+#include "weight_grad.h"
 
 namespace {
 
@@ -279,12 +283,80 @@ Napi::Value Queue(Napi::Env env, const char* op, Job job, KeepAlive keep) {
 // otherwise transfer (detach) an input's ArrayBuffer while the kernel reads
 // it. Outputs are arrays the TypeScript layer allocated for the call and
 // hands out only when the job is done.
-using Owned = std::shared_ptr<std::vector<std::vector<float>>>;
+//
+// Copies of 64 KiB and more are recycled: a training loop copies the same
+// sizes (its weights, its batch) at every call, and a new block that large
+// is mapped by the system page by page — a fault per 4 KiB, costly in a
+// virtual machine: C3's weights are 9 k faults per copy — and unmapped
+// again when the job ends. A finished job's copies wait in CopyPool for a
+// later job that asks for the same size, up to kCopyPoolBytes in all
+// (about what the async calls of one training step of a large model have
+// in flight). A copy that does not fit evicts the longest-waiting ones, so
+// sizes a program stopped using (other shapes, other models) leave the
+// pool instead of filling it for good.
+class CopyPool {
+ public:
+  static constexpr size_t kMinBytes = size_t{64} << 10;
+  static constexpr size_t kCopyPoolBytes = size_t{256} << 20;
+
+  std::unique_ptr<float[]> Take(size_t n) {
+    if (n * sizeof(float) >= kMinBytes) {
+      std::lock_guard<std::mutex> lock(mu_);
+      // The most recently returned block of the size: the likeliest still in cache.
+      for (auto it = free_.rbegin(); it != free_.rend(); ++it) {
+        if (it->second != n) continue;
+        std::unique_ptr<float[]> p = std::move(it->first);
+        free_.erase(std::next(it).base());
+        bytes_ -= n * sizeof(float);
+        return p;
+      }
+    }
+    return std::unique_ptr<float[]>(new float[n]);
+  }
+
+  void Give(std::unique_ptr<float[]> p, size_t n) {
+    const size_t bytes = n * sizeof(float);
+    if (bytes < kMinBytes || bytes > kCopyPoolBytes) return;
+    std::unique_ptr<float[]> evicted;  // freed outside the lock, like p when it is not kept
+    std::lock_guard<std::mutex> lock(mu_);
+    while (bytes_ + bytes > kCopyPoolBytes) {
+      bytes_ -= free_.front().second * sizeof(float);
+      evicted = std::move(free_.front().first);
+      free_.pop_front();
+    }
+    bytes_ += bytes;
+    free_.emplace_back(std::move(p), n);
+  }
+
+ private:
+  std::mutex mu_;
+  std::list<std::pair<std::unique_ptr<float[]>, size_t>> free_;  // oldest first; element counts
+  size_t bytes_ = 0;
+};
+
+// Never destroyed: a job may finish on a worker thread while the process exits.
+CopyPool& Copies() {
+  static CopyPool* pool = new CopyPool();
+  return *pool;
+}
+
+// The copies one async job owns, handed back to the pool when the job is done.
+struct OwnedCopies {
+  std::vector<std::pair<std::unique_ptr<float[]>, size_t>> blocks;
+  ~OwnedCopies() {
+    for (auto& [p, n] : blocks) Copies().Give(std::move(p), n);
+  }
+};
+using Owned = std::shared_ptr<OwnedCopies>;
+
+Owned NewOwned() { return std::make_shared<OwnedCopies>(); }
 
 const float* OwnCopy(const Owned& store, const float* p, size_t n) {
-  if (!p) return nullptr;
-  store->emplace_back(p, p + n);
-  return store->back().data();
+  if (!p || n == 0) return nullptr;  // as an empty std::vector's data() was
+  std::unique_ptr<float[]> copy = Copies().Take(n);
+  std::memcpy(copy.get(), p, n * sizeof(float));
+  store->blocks.emplace_back(std::move(copy), n);
+  return store->blocks.back().first.get();
 }
 
 size_t OperandSpan(int rows, int cols, int ld) {
@@ -293,7 +365,7 @@ size_t OperandSpan(int rows, int cols, int ld) {
 
 Napi::Value JS_gemmAsync(const Napi::CallbackInfo& info) {
   GemmArgs g = ParseGemm(info);
-  Owned own = std::make_shared<std::vector<std::vector<float>>>();
+  Owned own = NewOwned();
   g.a = OwnCopy(own, g.a, OperandSpan(g.trans_a ? g.k : g.m, g.trans_a ? g.m : g.k, g.lda));
   g.b = OwnCopy(own, g.b, OperandSpan(g.trans_b ? g.n : g.k, g.trans_b ? g.k : g.n, g.ldb));
   KeepAlive keep;
@@ -578,7 +650,7 @@ Napi::Value RunSyncOrAsync(const Napi::CallbackInfo& info, const char* op, Parse
     run(a);
     return info.Env().Undefined();
   }
-  Owned own = std::make_shared<std::vector<std::vector<float>>>();
+  Owned own = NewOwned();
   OwnInputs(a, own);
   return Queue(info.Env(), op, [a, run, own] { run(a); }, std::move(keep));
 }
@@ -1215,7 +1287,7 @@ Napi::Value JS_sdpaBackwardAsync(const Napi::CallbackInfo& info) {
   KeepAlive keep;
   Fields f(OptionsObject(info), keep);
   SdpaBackwardArgs<float> b = ParseSdpaBackward<float>(f);
-  Owned own = std::make_shared<std::vector<std::vector<float>>>();
+  Owned own = NewOwned();
   b.a.q = OwnCopy(own, b.a.q, b.q_n);
   b.a.k = OwnCopy(own, b.a.k, b.k_n);
   b.a.v = OwnCopy(own, b.a.v, b.v_n);
@@ -1350,13 +1422,16 @@ Napi::Value JS_distributedInit(const Napi::CallbackInfo& info) {
   return DistSubmit(info.Env(), job, info.Env().Undefined());
 }
 
-// distributedAllReduce(data, op, timeoutSeconds): in place; op 0 sum, 1 max, 2 min, 3 prod.
+// distributedAllReduce(data, op, timeoutSeconds, preScale = 1, postScale = 1): in place; op 0
+// sum, 1 max, 2 min, 3 prod; float elements scaled before and after (Job::pre_scale).
 Napi::Value JS_distributedAllReduce(const Napi::CallbackInfo& info) {
   auto job = std::make_unique<eddy::dist::Job>();
   job->kind = eddy::dist::Kind::AllReduce;
   ArgCollectiveArray(info, 0, false, *job);
   job->op = static_cast<eddy::dist::Op>(ArgInt(info, 1, "op", 0, 3));
   job->timeout_s = ArgTimeout(info, 2);
+  job->pre_scale = info.Length() > 3 ? ArgDouble(info, 3, "preScale") : 1.0;
+  job->post_scale = info.Length() > 4 ? ArgDouble(info, 4, "postScale") : 1.0;
   return DistSubmit(info.Env(), job.release(), info[0]);
 }
 
@@ -1474,6 +1549,7 @@ Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
   kernels.Set("recurrentGemm", Napi::String::New(env, eddy::packed_gemm_kernel_name()));
   kernels.Set("activations", Napi::String::New(env, eddy::use_avx2() ? "avx2" : "generic"));
   kernels.Set("blas", Napi::String::New(env, eddy::blas_core()));
+  kernels.Set("weightGradients", Napi::String::New(env, eddy::weight_grad_kernel_name()));
   kernels.Set("recurrentSplit", Napi::String::New(env, eddy::last_recurrent_split()));
   o.Set("kernels", kernels);
   return o;

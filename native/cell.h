@@ -215,12 +215,16 @@ void rnn_forward_step(const LayerCtx& L, int t, int bs);
 void rnn_backward_step(const LayerCtx& L, int t, int bs, NextStep next, bool first);
 
 // Gradients of the recurrent weights over all steps at once, after the
-// backward time loop: dW_hh += Σ_t dG_tᵀ h_{t-1}, db_hh += Σ_t dG_t (GRU
-// differs for its candidate gate).
-void recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh);
+// backward time loop: dW_hh += Σ_t dG_tᵀ h_{t-1}. db_hh += Σ_t dG_t is added
+// with db_ih's sums in one pass (add_column_sums), except the GRU
+// candidate's part, which differs and which gru_recurrent_weight_grads adds.
+void recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh);
 void gru_recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh);
 
-// Column sums of a row-major (rows, cols) matrix with leading dimension ld, added to out.
-void add_column_sums(float* out, const float* a, size_t rows, int cols, int ld);
+// Column sums of a row-major (rows, cols) matrix with leading dimension ld,
+// added to out and, in the same pass, the first also_cols of them to `also`
+// (the bias gradients b_ih and b_hh of one dG); either output may be null.
+// Each sum adds the rows in order, whatever the thread count.
+void add_column_sums(float* out, const float* a, size_t rows, int cols, int ld, float* also = nullptr, int also_cols = 0);
 
 }  // namespace eddy

@@ -321,6 +321,18 @@ void Combine(T* __restrict dst, const T* __restrict src, size_t n, Op op) {
   }
 }
 
+template <typename T>
+void ScaleInPlace(T* __restrict x, size_t n, double s) {
+  for (size_t i = 0; i < n; i++) x[i] = static_cast<T>(x[i] * s);
+}
+
+// Every float element of the job's buffer times s (see Job::pre_scale).
+void Scale(Job* job, double s) {
+  if (s == 1) return;
+  if (job->dtype == DType::Float32) ScaleInPlace(static_cast<float*>(job->data), job->count, s);
+  if (job->dtype == DType::Float64) ScaleInPlace(static_cast<double*>(job->data), job->count, s);
+}
+
 // dst op= src over n elements of dtype t.
 void CombineBytes(DType t, void* dst, const void* src, size_t n, Op op) {
   switch (t) {
@@ -426,6 +438,9 @@ void RunCollective(Job* job) {
       broken_reason = "an earlier collective failed in MPI, so this process's MPI communicator can no longer be used";
     }
   };
+  const bool reduce = job->kind == Kind::AllReduce;
+  // Before the arrival barrier: the pass costs this rank nothing while a slower rank is still computing.
+  if (reduce) Scale(job, job->pre_scale);
   Handle arrival = nullptr;
   int rc = mpi.Ibarrier(mpi.comm_world, &arrival);
   if (rc != 0) {
@@ -435,8 +450,10 @@ void RunCollective(Job* job) {
   }
   Status arrived = Wait(arrival, Pace::kArrive, deadline, job->error);
   if (arrived != Status::Ok || job->kind == Kind::Barrier) return fail(arrived);
-  if (job->kind == Kind::AllReduce && world_size > 1 && job->count * bytes >= kRingMinBytes) {
-    return fail(RingAllReduce(job, world_rank, world_size, deadline));
+  if (reduce && world_size > 1 && job->count * bytes >= kRingMinBytes) {
+    Status status = RingAllReduce(job, world_rank, world_size, deadline);
+    if (status == Status::Ok) Scale(job, job->post_scale);
+    return fail(status);
   }
   size_t done = 0;
   do {
@@ -462,6 +479,7 @@ void RunCollective(Job* job) {
     if (status != Status::Ok) return fail(status);
     done += static_cast<size_t>(n);
   } while (done < job->count);
+  if (reduce) Scale(job, job->post_scale);
 }
 
 void Loop() {

@@ -42,6 +42,13 @@ struct Job {
   DType dtype = DType::Float32;
   Op op = Op::Sum;
   int root = 0;
+  // AllReduce of floats: every element times pre_scale before the
+  // reduction and times post_scale after it, in double and rounded to the
+  // element type (as JavaScript's `x[i] *= s` rounds), on the communication
+  // thread: the JavaScript thread keeps no element loop, and the pre-scale
+  // runs while this rank waits for the others to arrive. A scale of exactly
+  // 1 is skipped. Ignored for integers.
+  double pre_scale = 1, post_scale = 1;
   // Seconds until a collective is given up (Timeout); <= 0 waits forever.
   double timeout_s = 0;
   // Init: the library to load, or empty for the default search.

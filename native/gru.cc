@@ -16,8 +16,8 @@
 
 #include "activations.h"
 #include "cell.h"
-#include "gemm.h"
 #include "layernorm.h"
+#include "weight_grad.h"
 
 namespace eddy {
 
@@ -156,22 +156,18 @@ void gru_recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* d
   if (L.ln) {
     // W_hh saw h and produced what LN_hh normalized: its gradient is drp;
     // b_hh was added after the normalization.
-    if (dw_hh) gemm(true, false, G3, H, m, 1.0f, L.drp, G3, L.hprev, H, 1.0f, dw_hh, H);
-    if (db_hh) {
-      add_column_sums(db_hh, L.gates, rows, 2 * H, G3);
-      add_column_sums(db_hh + 2 * H, L.extra, rows, H, H);
-    }
+    if (dw_hh) weight_grad(G3, H, m, L.drp, G3, L.hprev, H, dw_hh, H);
+    if (db_hh) add_column_sums(db_hh + 2 * H, L.extra, rows, H, H);
     return;
   }
   // r and z rows: dG[:, 0:2H]ᵀ · h_{t-1}
-  if (dw_hh) gemm(true, false, 2 * H, H, m, 1.0f, L.gates, G3, L.hprev, H, 1.0f, dw_hh, H);
-  if (db_hh) add_column_sums(db_hh, L.gates, rows, 2 * H, G3);
+  if (dw_hh) weight_grad(2 * H, H, m, L.gates, G3, L.hprev, H, dw_hh, H);
   float* dw_n = dw_hh ? dw_hh + static_cast<size_t>(2) * H * H : nullptr;
   if (L.reset_after) {
-    if (dw_n) gemm(true, false, H, H, m, 1.0f, L.extra, H, L.hprev, H, 1.0f, dw_n, H);
+    if (dw_n) weight_grad(H, H, m, L.extra, H, L.hprev, H, dw_n, H);
     if (db_hh) add_column_sums(db_hh + 2 * H, L.extra, rows, H, H);
   } else {
-    if (dw_n) gemm(true, false, H, H, m, 1.0f, L.gates + 2 * H, G3, L.extra, H, 1.0f, dw_n, H);
+    if (dw_n) weight_grad(H, H, m, L.gates + 2 * H, G3, L.extra, H, dw_n, H);
     if (db_hh) add_column_sums(db_hh + 2 * H, L.gates + 2 * H, rows, H, G3);
   }
 }

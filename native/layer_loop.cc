@@ -8,25 +8,39 @@
 #include <utility>
 #include <vector>
 
-#include "gemm.h"
 #include "layernorm.h"
+#include "weight_grad.h"
 
 namespace eddy {
 
-void add_column_sums(float* out, const float* a, size_t rows, int cols, int ld) {
-  for (size_t r = 0; r < rows; ++r) {
-    const float* row = a + r * ld;
-    for (int j = 0; j < cols; ++j) out[j] += row[j];
+void add_column_sums(float* out, const float* a, size_t rows, int cols, int ld, float* also, int also_cols) {
+  if (!out) {
+    std::swap(out, also);
+    cols = std::min(cols, also_cols);
   }
+  if (!out || rows == 0 || cols <= 0) return;
+  // Blocks of 64 columns dealt across the pool: every sum still adds its
+  // rows in order, so the result does not depend on the thread count.
+  constexpr int kCols = 64;
+  const int64_t blocks = (cols + kCols - 1) / kCols;
+  const int64_t min_blocks = std::max<int64_t>(1, static_cast<int64_t>(1 << 20) / static_cast<int64_t>(rows * kCols));
+  parallel_for(blocks, min_blocks, [&](int64_t b0, int64_t b1) {
+    const int j0 = static_cast<int>(b0 * kCols), j1 = std::min(cols, static_cast<int>(b1 * kCols));
+    const int a1 = also ? std::min(j1, also_cols) : j0;
+    for (size_t r = 0; r < rows; ++r) {
+      const float* row = a + r * ld;
+      for (int j = j0; j < j1; ++j) out[j] += row[j];
+      for (int j = j0; j < a1; ++j) also[j] += row[j];
+    }
+  });
 }
 
-void recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh) {
+void recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh) {
   const int GH = L.G * L.H;
   const size_t rows = static_cast<size_t>(T) * L.B;
   // W_hh's output gradient: dG, or (layer-normalized) the gradient before LN_hh.
   const float* dr = L.ln ? L.drp : L.gates;
-  if (dw_hh) gemm(true, false, GH, L.H, static_cast<int>(rows), 1.0f, dr, GH, L.hprev, L.H, 1.0f, dw_hh, L.H);
-  if (db_hh) add_column_sums(db_hh, L.gates, rows, GH, GH);
+  if (dw_hh) weight_grad(GH, L.H, static_cast<int>(rows), dr, GH, L.hprev, L.H, dw_hh, L.H);
 }
 
 void forward_step(CellKind cell, const LayerCtx& L, int t, int bs) {

@@ -8,7 +8,8 @@
 // and every (direction, group) runs its whole time loop on one thread with
 // single-threaded GEMMs — no synchronisation per step; or, where the rule in
 // layer_loop.h says so, a team of threads splits each step by hidden units.
-// The GEMMs over all steps (weight gradients) are split by gemm() itself.
+// The GEMMs over all steps (weight and input gradients, weight_grad.h) are
+// split across the pool by rows.
 #include "recurrent.h"
 
 #include <algorithm>
@@ -17,10 +18,10 @@
 
 #include "batch_order.h"
 #include "cell.h"
-#include "gemm.h"
 #include "layer_loop.h"
 #include "packed_gemm.h"
 #include "parallel.h"
+#include "weight_grad.h"
 #include "workspace_layout.h"
 
 namespace eddy {
@@ -371,11 +372,14 @@ void rnn_backward(const RnnBackward& a) {
         }
         L.hprev = hin;
       }
-      if (a.g.b_ih[k]) add_column_sums(a.g.b_ih[k], L.gates, TB, G * H, G * H);
+      // b_ih and b_hh receive the same sums of dG (the GRU's b_hh in its r
+      // and z columns only), taken in one pass.
+      const int shared = s.cell == CellKind::kGru ? 2 * H : G * H;
+      add_column_sums(a.g.b_ih[k], L.gates, TB, G * H, G * H, a.g.b_hh[k], shared);
       if (s.cell == CellKind::kGru) {
         gru_recurrent_weight_grads(L, s.T, a.g.w_hh[k], a.g.b_hh[k]);
       } else {
-        recurrent_weight_grads(L, s.T, a.g.w_hh[k], a.g.b_hh[k]);
+        recurrent_weight_grads(L, s.T, a.g.w_hh[k]);
       }
       // The input projection's gradient: dG, or (layer-normalized) dG through LN_ih.
       const float* dxp = L.gates;
@@ -383,8 +387,8 @@ void rnn_backward(const RnnBackward& a) {
         layer_norm_grads(s, f.p, a.g, k, L, ws + lay.xhat[k], ws + lay.xrstd[k]);
         dxp = L.drp;  // layer_norm_grads leaves d(W_ih x) there
       }
-      if (a.g.w_ih[k]) gemm(true, false, G * H, in, m, 1.0f, dxp, G * H, x, in, 1.0f, a.g.w_ih[k], in);
-      if (need_dx) gemm(false, false, m, in, G * H, 1.0f, dxp, G * H, f.p.w_ih[k], in, d == 0 ? 0.0f : 1.0f, dxs, in);
+      if (a.g.w_ih[k]) weight_grad(G * H, in, m, dxp, G * H, x, in, a.g.w_ih[k], in);
+      if (need_dx) input_grad(m, in, G * H, dxp, G * H, f.p.w_ih[k], in, d == 1, dxs, in);
     }
     if (l > 0) {
       // The layer below receives dX, through the dropout mask it was multiplied by.

@@ -134,6 +134,11 @@ class GradientSums {
     this.owned.delete(g);
   }
 
+  /** Takes `g` as this walk's own: a new tensor from a backward that promised so (`freshGradients`). */
+  adopt(g: Tensor): void {
+    this.owned.add(g);
+  }
+
   add(previous: Tensor | null | undefined, g: Tensor): Tensor {
     if (!previous) return g;
     if (this.owned.has(previous)) {
@@ -208,7 +213,11 @@ function* walk(roots: Root[], retainGraph: boolean, useAsync: boolean, onGradRea
       if (edge === null) return;
       const g = inputGrads ? inputGrads[i] : null;
       if (edge.kind === 'leaf') {
-        if (g) leafGrads.set(edge.tensor, sums.add(leafGrads.get(edge.tensor), g));
+        if (g) {
+          const previous = leafGrads.get(edge.tensor);
+          if (!previous && node.freshGradients) sums.adopt(g);
+          leafGrads.set(edge.tensor, sums.add(previous, g));
+        }
         if (onGradReady) {
           const left = (leafWaiting.get(edge.tensor) as number) - 1;
           leafWaiting.set(edge.tensor, left);
@@ -231,7 +240,8 @@ function* walk(roots: Root[], retainGraph: boolean, useAsync: boolean, onGradRea
   // node also handed elsewhere) and only after every node has run, so a
   // failing backward leaves all `grad`s as they were.
   for (const [leaf, g] of leafGrads) {
-    const total = sums.fresh(g);
+    // onGradReady's listener was promised g as this step's gradient: adding an earlier grad goes into a copy.
+    const total = leaf.grad !== null && onGradReady ? new Tensor(g.toFloat32Array(), g.shape) : sums.fresh(g);
     if (leaf.grad !== null) addInto(total, leaf.grad);
     leaf.grad = total;
   }

@@ -52,6 +52,12 @@ export class GradNode {
   private fn: BackwardFn | null;
   private asyncFn: AsyncBackwardFn | null;
   private onFree: (() => void) | null;
+  /**
+   * Whether the gradients the backward returns are new tensors, a distinct one per input, over
+   * whole buffers nothing else holds: backward then hands them to the leaves as they are instead of
+   * copying them.
+   */
+  readonly freshGradients: boolean;
 
   /**
    * @param name - The op's name, for error messages.
@@ -61,6 +67,7 @@ export class GradNode {
    * @param fn - The op's backward.
    * @param onFree - Called once when the node is freed (to hand back saved buffers).
    * @param asyncFn - The op's backward on a worker thread, when it has one.
+   * @param freshGradients - Whether the backward's gradients are new tensors nothing else holds.
    */
   constructor(
     name: string,
@@ -70,6 +77,7 @@ export class GradNode {
     fn: BackwardFn,
     onFree: (() => void) | null = null,
     asyncFn: AsyncBackwardFn | null = null,
+    freshGradients = false,
   ) {
     this.name = name;
     this.inputShapes = inputShapes;
@@ -78,6 +86,7 @@ export class GradNode {
     this.fn = fn;
     this.onFree = onFree;
     this.asyncFn = asyncFn;
+    this.freshGradients = freshGradients;
   }
 
   /** Per input: where its gradient goes, or null when the input does not require grad. */

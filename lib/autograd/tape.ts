@@ -37,12 +37,17 @@ export type { BackwardOptions } from './backward';
  * once when the graph is freed after a backward without retainGraph (not
  * when an unused graph is garbage-collected). `opts.backwardAsync`, the
  * same computation off the main thread, is what `backwardAsync()` uses.
+ * `opts.freshGradients` promises that every gradient either backward
+ * returns is a new tensor over a whole new buffer, a distinct one per input,
+ * that nothing else holds: a parameter's gradient is then handed to its
+ * `grad` as it is, where otherwise it is copied (a step's worth of copies
+ * for a large recurrent layer).
  * @param name - The op's name, for error messages.
  * @param inputs - The tensors the op read.
  * @param outputs - The new tensors the op computed from them.
  * @param backward - Maps output gradients to input gradients (see the contract above).
  * @param opts - `onFree`, run once when the graph is freed; `backwardAsync`, the same backward off
- *   the main thread.
+ *   the main thread; `freshGradients`, the promise above.
  * @throws {@link ValidationError} when an argument is malformed.
  * @throws {@link EddyError} when an output already requires grad or is one of the inputs.
  */
@@ -51,7 +56,7 @@ export function record(
   inputs: readonly Tensor[],
   outputs: readonly Tensor[],
   backward: BackwardFn,
-  opts: { onFree?: () => void; backwardAsync?: AsyncBackwardFn } = {},
+  opts: { onFree?: () => void; backwardAsync?: AsyncBackwardFn; freshGradients?: boolean } = {},
 ): void {
   if (typeof name !== 'string') fail('string', 'name', name);
   if (!Array.isArray(inputs)) fail('an array of tensors', 'inputs', inputs);
@@ -69,7 +74,7 @@ export function record(
       throw new EddyError(`record(${name}): outputs[${i}] is an input or already part of a graph; an op must return new Tensor objects`);
     }
   });
-  const node = new GradNode(name, inputs.map((t) => t.shape), outputs.length, inputs.map(edgeTo), backward, opts.onFree ?? null, opts.backwardAsync ?? null);
+  const node = new GradNode(name, inputs.map((t) => t.shape), outputs.length, inputs.map(edgeTo), backward, opts.onFree ?? null, opts.backwardAsync ?? null, opts.freshGradients === true);
   outputs.forEach((out, i) => {
     out.requiresGrad = true;
     out.gradFn = node;

@@ -14,6 +14,7 @@
  */
 import * as eddy from '../index';
 import { BenchConfig, BENCH_CONFIGS, forwardFlopsPerToken } from './configs';
+import { cpuPerStep, cpuSnapshot } from './distributed-cpu';
 
 /** The configuration's recurrent network with a Linear head of one output. */
 function modelOf(c: BenchConfig): eddy.Model {
@@ -29,7 +30,9 @@ async function main(): Promise<void> {
   const c = BENCH_CONFIGS.find((k) => k.id === id);
   if (!c) throw new Error(`Unknown configuration ${id}`);
   const steps = Number(stepsArg);
+  const startup = new Set(cpuSnapshot().ns.keys());
   const { rank, worldSize } = await eddy.distributed.init({ timeout: 600 });
+  const afterInit = new Set(cpuSnapshot().ns.keys());
   eddy.setNumThreads(1);
   eddy.manualSeed(1);
   const model = modelOf(c);
@@ -62,9 +65,11 @@ async function main(): Promise<void> {
   await step(steps);
   await eddy.distributed.barrier();
   compute = 0;
+  const cpuBefore = cpuSnapshot();
   const started = performance.now();
   for (let i = 0; i < steps; i++) await step(i);
   const stepMs = (performance.now() - started) / steps;
+  const cpu = cpuPerStep(cpuBefore, cpuSnapshot(), steps, startup, afterInit);
   const ranks = alone ? 1 : worldSize;
   const tokens = ranks * c.batch * c.seq;
   const tokensPerS = tokens / (stepMs / 1000);
@@ -76,10 +81,16 @@ async function main(): Promise<void> {
   for (let i = 0; i < steps; i++) wait += Math.min(exposed[i], last[i] - arrival[i]);
   const exposedMs = exposed.subarray(0, steps).reduce((a, v) => a + v, 0) / steps;
   // Mean over the ranks: compute, wait, exposed; and the machine's total throughput when alone.
-  const sums = await eddy.distributed.allReduce(Float64Array.of(compute / steps, wait / steps, exposedMs, tokensPerS), 'sum');
+  const sums = await eddy.distributed.allReduce(Float64Array.of(compute / steps, wait / steps, exposedMs, tokensPerS, cpu.js, cpu.kernel, cpu.mpi, cpu.v8, cpu.openmpi, cpu.faults), 'sum');
+  // CPU milliseconds per step and rank, by thread (see distributed-cpu.ts).
+  const perRank = (v: number): number => +(v / worldSize).toFixed(1);
+  const cpuMs = { js: perRank(sums[4]), kernel: perRank(sums[5]), mpi: perRank(sums[6]), v8: perRank(sums[7]), openmpi: perRank(sums[8]), faults: Math.round(sums[9] / worldSize) };
+  if (process.env.EDDY_BENCH_PER_RANK) {
+    console.log(JSON.stringify({ suite: 'distributed', per_rank: rank, mode, config: c.id, ms_per_step: +stepMs.toFixed(1), compute_ms: +(compute / steps).toFixed(1), wait_ms: +(wait / steps).toFixed(2), exposed_comm_ms: +exposedMs.toFixed(2), cpu_ms: cpu }));
+  }
   const paramBytes = params.reduce((a, p) => a + p.size * 4, 0);
   if (rank === 0 && alone) {
-    console.log(JSON.stringify({ suite: 'distributed', config: c.id, name: c.name, independent_processes: worldSize, threads_per_process: 1, tokens_per_s: Math.round(sums[3]), ms_per_step: +(sums[0] / worldSize).toFixed(1) }));
+    console.log(JSON.stringify({ suite: 'distributed', config: c.id, name: c.name, independent_processes: worldSize, threads_per_process: 1, tokens_per_s: Math.round(sums[3]), ms_per_step: +(sums[0] / worldSize).toFixed(1), cpu_ms: cpuMs }));
   } else if (rank === 0) {
     const mean = (v: number): number => v / worldSize;
     console.log(JSON.stringify({
@@ -88,7 +99,7 @@ async function main(): Promise<void> {
       gflops: +((3 * forwardFlopsPerToken(c) * tokens) / (stepMs * 1e6)).toFixed(1),
       ms_per_step: +stepMs.toFixed(1), compute_ms: +mean(sums[0]).toFixed(1), exposed_comm_ms: +mean(sums[2]).toFixed(2),
       wait_ms: +mean(sums[1]).toFixed(2), allreduce_ms: +mean(sums[2] - sums[1]).toFixed(2),
-      param_bytes: paramBytes,
+      param_bytes: paramBytes, cpu_ms: cpuMs,
     }));
   }
   if (worldSize > 1 && !alone && c.id === 'C1') await bandwidth(rank, worldSize, paramBytes);

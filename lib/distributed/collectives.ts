@@ -170,16 +170,27 @@ export async function allReduce<T extends Tensor | Buffer>(x: T, op: ReduceOp = 
   if (op === 'mean' && buf instanceof Int32Array) throw new ValidationError("Expected a float array for op 'mean' but received Int32Array");
   const timeout = timeoutOf(opts);
   const g = current('allReduce');
+  await reduceScaled(buf, NATIVE_OP[op], timeout, 1, op === 'mean' ? 1 / g.worldSize : 1);
+  return x;
+}
+
+/**
+ * The all-reduce of {@link allReduce} on a checked buffer, with every float element multiplied by
+ * `preScale` before the reduction and by `postScale` after it on the communication thread (in
+ * double, rounded to the element type, as `x[i] *= s` rounds): the JavaScript thread runs no
+ * element loop. For this folder's data-parallel training.
+ */
+export async function reduceScaled(buf: Buffer, op: number, timeout: number, preScale: number, postScale: number): Promise<void> {
   try {
-    await binding.distributedAllReduce(buf, NATIVE_OP[op], timeout);
+    await binding.distributedAllReduce(buf, op, timeout, preScale, postScale);
   } catch (err) {
     throw wrap(`allReduce of ${buf.length} elements`, err);
   }
-  if (op === 'mean' && g.worldSize > 1) {
-    const inv = 1 / g.worldSize;
-    for (let i = 0; i < buf.length; i++) buf[i] *= inv;
-  }
-  return x;
+}
+
+/** The timeout in seconds that `opts` gives a collective (init's when it gives none). */
+export function collectiveTimeout(opts: CollectiveOptions | undefined): number {
+  return timeoutOf(opts);
 }
 
 /**

@@ -12,7 +12,7 @@ import type { Model } from '../model/model';
 import { binding } from '../native';
 import { denseData, Tensor } from '../tensor/tensor';
 import { checkInteger, checkNumber, checkOptions, optionKeys } from '../validate';
-import { allReduce, broadcast, CollectiveOptions, rank, worldSize } from './collectives';
+import { allReduce, broadcast, CollectiveOptions, collectiveTimeout, rank, reduceScaled, worldSize } from './collectives';
 
 /** The options of {@link dataParallel} and of `fit({ distributed: options })`. */
 export interface DataParallelOptions {
@@ -76,7 +76,7 @@ export class MpiDataParallel implements DataParallel {
     await this.checkSameModel(model);
     const params = model.parameters().map((p) => p.data);
     for (const bucket of this.bucketsOf(params)) {
-      pack(bucket, (t) => denseData(t), 1);
+      pack(bucket, (t) => denseData(t));
       await broadcast(bucket.buffer, 0, this.collective);
       let at = 0;
       for (const t of bucket.tensors) {
@@ -113,15 +113,18 @@ export class MpiDataParallel implements DataParallel {
     if (this.worldSize === 1) return { ready: () => undefined, finish: async (total) => (total === weight ? undefined : this.scaleAlone(params, weight / total)) };
     const missing = buckets.map((b) => b.tensors.length);
     const grads = new Map<Tensor, Float32Array>();
-    const started: Promise<Float32Array>[] = [];
+    const started: Promise<void>[] = [];
+    const timeout = collectiveTimeout(this.collective);
     // Buckets start strictly in order, each once it and all before it are
     // complete, so every rank issues the same all-reduces in the same order
     // whatever the order its gradients completed in.
     const launch = (): void => {
       while (started.length < buckets.length && missing[started.length] === 0) {
         const bucket = buckets[started.length];
-        pack(bucket, (t) => grads.get(t) ?? null, weight);
-        started.push(allReduce(bucket.buffer, 'sum', this.collective));
+        pack(bucket, (t) => grads.get(t) ?? null);
+        // Weighted on the communication thread while it waits for the other ranks: a row count is
+        // exact in float32, so each element is the rounded exact product on every rank.
+        started.push(reduceScaled(bucket.buffer, 0, timeout, weight, 1));
       }
     };
     return {
@@ -191,12 +194,8 @@ export class MpiDataParallel implements DataParallel {
   }
 }
 
-/**
- * Copies `source(t) · weight` of every tensor of the bucket into its buffer (zeros where source
- * gives null), the product in one native pass. fit's weight is a row count, exact in float32, so
- * that float32 product is the rounded exact product, as an element loop in JavaScript gives.
- */
-function pack(bucket: Bucket, source: (t: Tensor) => Float32Array | null, weight: number): void {
+/** Copies `source(t)` of every tensor of the bucket into its buffer, zeros where source gives null. */
+function pack(bucket: Bucket, source: (t: Tensor) => Float32Array | null): void {
   let at = 0;
   for (const t of bucket.tensors) {
     const n = t.size; // a getter: read once, not per element
@@ -206,5 +205,4 @@ function pack(bucket: Bucket, source: (t: Tensor) => Float32Array | null, weight
     else dst.set(src);
     at += n;
   }
-  if (weight !== 1) binding.scaleArrays([bucket.buffer], weight);
 }

@@ -118,7 +118,7 @@ export class Linear extends Module {
         if (m > 0) binding.gemm(true, false, O, 1, m, 1, gd, 0, O, new Float32Array(m).fill(1), 0, 1, 0, db.data, 0, 1);
       }
       return b ? [dx, dW, db] : [dx, dW];
-    });
+    }, { freshGradients: true });
     return y;
   }
 

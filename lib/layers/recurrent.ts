@@ -550,6 +550,8 @@ export abstract class RecurrentLayer extends Module {
         },
         {
           onFree: () => releaseWorkspace(ws),
+          // backwardCall allocates every gradient array anew.
+          freshGradients: true,
           backwardAsync: async (grads) => {
             const b = this.backwardCall(call, grads);
             await binding.rnnBackwardAsync(b);

@@ -28,6 +28,13 @@ export interface RuntimeInfo {
     /** The BLAS core used for the other GEMMs. */
     blas: string;
     /**
+     * What computes a recurrent layer's weight and input gradients over all steps:
+     * Eddy's own AVX-512 kernel (on the AVX-512 path when OpenBLAS's core is
+     * not an AVX-512 one, e.g. under `OPENBLAS_CORETYPE=Haswell`), else the
+     * BLAS's name (`OpenBLAS`). `EDDY_WEIGHT_GRADIENTS=own|blas` overrides the rule.
+     */
+    weightGradients: string;
+    /**
      * How the last recurrent forward pass split its time steps across threads:
      * `units` (the threads share every step, each owning a range of hidden
      * units), `batch` (each thread runs its own rows through all steps), or

@@ -24,6 +24,44 @@ describe('backward', () => {
     assert.deepStrictEqual(gradOf(x), [1, 1, 1]);
   });
 
+  it('hands a backward\'s fresh gradients to the leaves without copying them, and copies all others', async () => {
+    const x = leaf([1, 2, 3]);
+    const w = leaf([4, 5, 6]);
+    const made: Tensor[] = [];
+    const op = (fresh: boolean): Tensor => {
+      const y = eddy.tensor([0]);
+      eddy.record('dot', [x, w], [y], ([g]) => {
+        const s = (g as Tensor).item();
+        const out = [eddy.tensor(w.toFloat32Array().map((v) => v * s)), eddy.tensor(x.toFloat32Array().map((v) => v * s))];
+        made.push(...out);
+        return out;
+      }, { freshGradients: fresh });
+      return y;
+    };
+    op(true).backward();
+    assert.strictEqual(x.grad, made[0]);
+    assert.strictEqual(w.grad, made[1]);
+    assert.deepStrictEqual(gradOf(x), [4, 5, 6]);
+    // A second backward adds into a new tensor; the first gradient is left as it was.
+    const first = x.grad as Tensor;
+    op(false).backward();
+    assert.notStrictEqual(x.grad, made[2]);
+    assert.deepStrictEqual(gradOf(x), [8, 10, 12]);
+    assert.deepStrictEqual(first.toArray(), [4, 5, 6]);
+    assert.deepStrictEqual(made[2].toArray(), [4, 5, 6]);
+    // Without the promise the gradient is copied: the backward's tensor stays its own.
+    x.zeroGrad();
+    op(false).backward();
+    assert.notStrictEqual(x.grad, made[4]);
+    assert.deepStrictEqual(gradOf(x), [4, 5, 6]);
+    // With a listener, an earlier grad is added into a copy: the listener's tensor keeps this step's gradient.
+    const heard = new Map<Tensor, Tensor>();
+    await eddy.backwardAsync([op(true)], undefined, { onGradReady: (t, g) => heard.set(t, g) });
+    assert.strictEqual(heard.get(x), made[6]);
+    assert.deepStrictEqual(made[6].toArray(), [4, 5, 6]);
+    assert.deepStrictEqual(gradOf(x), [8, 10, 12]);
+  });
+
   it('takes several roots with their upstream gradients, like torch.autograd.backward', () => {
     const x = leaf([1, 2]);
     const w = leaf([[1, 2], [3, 4]]);

@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import * as eddy from '../../lib';
 import { Tensor } from '../../lib';
-import { assertClose } from '../helpers';
+import { assertClose, rng } from '../helpers';
 import { layerFor, loadReferences, Reference, toTensor } from './reference';
 
 const OUT_TOL = 1e-5;
@@ -79,5 +79,25 @@ describe('recurrent layers against PyTorch (float64 references)', () => {
     layer.zeroGrad();
     eddy.backward([sync.output], [toTensor(ref.loss.weights.output)]);
     assert.deepStrictEqual(Array.from(g.data), Array.from(layer.namedParameters()[0][1].grad!.data));
+  });
+
+  it('forwardAsync reads its input and weights as they were at the call, also when the copies are recycled', async () => {
+    // Weights and inputs of 64 KiB and more: the native side copies them into recycled memory.
+    eddy.manualSeed(5);
+    const layer = new eddy.LSTM({ inputSize: 64, hiddenSize: 128, batchFirst: true });
+    const weights = layer.parameters().map((p) => p.data.data);
+    const original = weights.map((w) => w.slice());
+    const random = rng(9);
+    for (let round = 0; round < 3; round++) {
+      const x = eddy.tensor(Float32Array.from({ length: 8 * 20 * 64 }, () => random() * 2 - 1), [8, 20, 64]);
+      const expected = eddy.noGrad(() => layer.forward(x)).output.toFloat32Array();
+      const pending = eddy.noGrad(() => layer.forwardAsync(x));
+      // Overwritten while the job runs: the job must not see it.
+      x.data.fill(7);
+      for (const w of weights) w.fill(-3);
+      const got = (await pending).output.toFloat32Array();
+      weights.forEach((w, i) => w.set(original[i]));
+      assert.deepStrictEqual(Array.from(got), Array.from(expected), `round ${round}`);
+    }
   });
 });

@@ -1,0 +1,157 @@
+#include "weight_grad.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <strings.h>
+#include <vector>
+
+#include "blas.h"
+#include "gemm.h"
+#include "isa.h"
+#include "packed_gemm.h"
+#include "parallel.h"
+#include "workspace_layout.h"
+
+namespace eddy {
+namespace {
+
+// The loop nest keeps each operand where it is reused. For a block of kNc
+// columns, B is packed once for all K (panels of 64 columns, kKc rows per
+// block; 6.5 MB for K = 6400, read back from L3). A block of kMc rows of C
+// (192 KB) then stays in L2 while the K blocks run over it, so C is loaded
+// from memory and stored once per block of columns, not once per K block.
+// Within a K block each B panel (32 KB) is reused from L1 by every tile of
+// rows, and A is read in place (kMc columns of kKc rows, 96 KB of lines),
+// from L2 for every panel after the first: packing A measured slower, the
+// copy costing more than the broadcasts from its strided rows saved.
+constexpr int kKc = 128;
+constexpr int kMc = 192;  // a multiple of the kernel's mr
+constexpr int kNc = 256;  // a multiple of the kernel's nr
+// Below this many FLOPs per thread the work stays on the calling thread.
+constexpr double kParallelFlops = 4e6;
+
+// Whether OpenBLAS runs its AVX-512 kernels here (its DYNAMIC_ARCH choice,
+// or the one OPENBLAS_CORETYPE forces).
+bool blas_runs_avx512() {
+  static const bool yes = [] {
+    const std::string core = blas_core();
+    for (const char* name : {"SkylakeX", "Cooperlake", "SapphireRapids"})
+      if (strcasecmp(core.c_str(), name) == 0) return true;
+    return false;
+  }();
+  return yes;
+}
+
+// The own kernels where they are the faster: on the AVX-512 path, unless
+// OpenBLAS runs its AVX-512 kernels too. Measured on these shapes (K = T·B, one
+// thread, Zen 5): the own tile 140–177 GFLOP/s of CPU, OpenBLAS's AVX-512
+// kernels 148–183 (level within ±10 %, shape by shape), its Haswell kernels
+// 85–97. An own AVX2 tile (6×16) reached 80–88 against OpenBLAS Haswell's
+// 89–100, so the AVX2 and generic paths call gemm().
+// EDDY_WEIGHT_GRADIENTS=own|blas overrides the rule (own only where the
+// AVX-512 path runs), for tests and benchmarks.
+const WeightGradKernels* kernels_for(Isa which) {
+#if defined(__x86_64__) || defined(_M_X64)
+  static const char* force = std::getenv("EDDY_WEIGHT_GRADIENTS");
+  const bool own = force && std::strcmp(force, "own") == 0, blas = force && std::strcmp(force, "blas") == 0;
+  if (which == Isa::kAvx512 && !blas && (own || !blas_runs_avx512())) return &avx512::kWeightGrad;
+#endif
+  (void)which;
+  return nullptr;
+}
+
+// Copies rows [p0, p0 + kc) of the (·, ld) matrix src, columns [j0, j0 + cols),
+// into panels of W columns: panel q holds [kc][W], zero-padded. W is a
+// compile-time constant so the copies of whole panels are plain vector moves.
+template <int W>
+void pack_panels_of(float* out, const float* src, int ld, int p0, int kc, int j0, int cols) {
+  const int full = cols / W, rest = cols - full * W;
+  for (int p = 0; p < kc; ++p) {
+    const float* row = src + static_cast<size_t>(p0 + p) * ld + j0;
+    float* dst = out + static_cast<size_t>(p) * W;
+    for (int q = 0; q < full; ++q, row += W, dst += static_cast<size_t>(kc) * W)
+      for (int j = 0; j < W; ++j) dst[j] = row[j];
+    if (rest)
+      for (int j = 0; j < W; ++j) dst[j] = j < rest ? row[j] : 0.0f;
+  }
+}
+
+void pack_panels(float* out, const float* src, int ld, int p0, int kc, int j0, int cols, int width) {
+  switch (width) {
+    case 64: return pack_panels_of<64>(out, src, ld, p0, kc, j0, cols);
+    default: throw std::logic_error("weight_grad: no packing for this panel width");
+  }
+}
+
+// Rows [i0, i1) of C, on the calling thread.
+void weight_grad_rows(const WeightGradKernels& kern, int i0, int i1, int n, int k, const float* a, int lda, const float* b,
+                      int ldb, float* c, int ldc) {
+  const int MR = kern.mr, NR = kern.nr;
+  thread_local std::vector<float> b_buf;
+  grow(b_buf, static_cast<size_t>(k) * std::min(n + NR - 1, kNc) / NR * NR);
+  float* bp = b_buf.data();
+  for (int jc = 0; jc < n; jc += kNc) {
+    const int nc = std::min(kNc, n - jc), col_panels = (nc + NR - 1) / NR;
+    // Block p0 of K at bp + p0·col_panels·NR, its panel q kc·NR floats further each.
+    for (int p0 = 0; p0 < k; p0 += kKc) {
+      pack_panels(bp + static_cast<size_t>(p0) * col_panels * NR, b, ldb, p0, std::min(kKc, k - p0), jc, nc, NR);
+    }
+    for (int ic = i0; ic < i1; ic += kMc) {
+      const int mc = std::min(kMc, i1 - ic), row_panels = (mc + MR - 1) / MR;
+      for (int p0 = 0; p0 < k; p0 += kKc) {
+        const int kc = std::min(kKc, k - p0);
+        const float* bk = bp + static_cast<size_t>(p0) * col_panels * NR;
+        for (int q = 0; q < col_panels; ++q) {
+          for (int r = 0; r < row_panels; ++r) {
+            float* ct = c + static_cast<size_t>(ic + r * MR) * ldc + jc + q * NR;
+            kern.tile(kc, a + static_cast<size_t>(p0) * lda + ic + r * MR, lda, bk + static_cast<size_t>(q) * kc * NR, ct, ldc,
+                      std::min(MR, mc - r * MR), std::min(NR, nc - q * NR));
+          }
+        }
+      }
+    }
+  }
+  release_if_large(b_buf);
+}
+
+}  // namespace
+
+const char* weight_grad_kernel_name() {
+  const WeightGradKernels* kern = kernels_for(isa());
+  return kern ? kern->name : blas_name();
+}
+
+void weight_grad(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc) {
+  if (m <= 0 || n <= 0 || k <= 0) return;
+  const WeightGradKernels* kern = kernels_for(isa());
+  if (!kern) {
+    gemm(true, false, m, n, k, 1.0f, a, lda, b, ldb, 1.0f, c, ldc);
+    return;
+  }
+  // Threads take whole panels of rows; each packs its own copy of B's block.
+  const int MR = kern->mr;
+  const int64_t panels = (m + MR - 1) / MR;
+  const double panel_flops = 2.0 * MR * n * k;
+  const int64_t min_chunk = std::max<int64_t>(1, static_cast<int64_t>(kParallelFlops / panel_flops));
+  parallel_for(panels, min_chunk, [&](int64_t q0, int64_t q1) {
+    const int i0 = static_cast<int>(q0 * MR), i1 = std::min(m, static_cast<int>(q1 * MR));
+    weight_grad_rows(*kern, i0, i1, n, k, a, lda, b, ldb, c, ldc);
+  });
+}
+
+void input_grad(int m, int n, int k, const float* a, int lda, const float* b, int ldb, bool accumulate, float* c, int ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (!kernels_for(isa()) || k <= 0) {
+    gemm(false, false, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c, ldc);
+    return;
+  }
+  thread_local PackedMatrix packed;
+  pack_b(packed, false, b, ldb, k, n);
+  packed_gemm_parallel(m, a, lda, packed, accumulate, c, ldc);
+  release_if_large(packed.data);
+}
+
+}  // namespace eddy

@@ -1,0 +1,46 @@
+// Weight gradients of the recurrent layers over all steps at once:
+// C (m×n) += Aᵀ · B with A (k×m) and B (k×n) row-major — dW_hh += dGᵀ·h_{t-1},
+// dW_ih += dGᵀ·x, where k = T·B runs over every row of every step.
+//
+// Eddy's own K-blocked kernel on AVX-512 and AVX2+FMA (isa.h), so the
+// speed does not depend on which kernels OpenBLAS picks (its Haswell
+// kernels run these shapes at about half its AVX-512 ones): blocks of
+// kKc rows of A and B are packed into micro-kernel panels, and each tile
+// of C is loaded, accumulates a block's products in registers with fused
+// multiply-adds and is stored back. The generic path calls gemm().
+//
+// Deterministic: every element of C is one chain, C + a_0·b_0 + a_1·b_1 + …
+// over p = 0 … k−1 in order, whatever tile or thread computes it, so the
+// result is bit-identical for any thread count on a given ISA. Threads
+// take disjoint blocks of C's rows.
+#pragma once
+
+namespace eddy {
+
+void weight_grad(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc);
+
+// The input gradient over all steps, C (m×n) = A (m×k) · B (k×n), or C += …
+// when accumulate: dX = dG · W_ih with m = T·B, k = G·H, n = the input width.
+// Under the same rule as weight_grad it runs on Eddy's packed GEMM
+// (packed_gemm.h, B packed once per call; 1.6–2.2× OpenBLAS's Haswell
+// kernels on these shapes), else on gemm(). Deterministic either way on
+// the packed GEMM: each element is one chain over k in order.
+void input_grad(int m, int n, int k, const float* a, int lda, const float* b, int ldb, bool accumulate, float* c, int ldc);
+
+// One instruction set's tile (weight_grad_<isa>.cc): C[0:mr, 0:n] += Apᵀ·Bp
+// over kc steps, A's rows lda apart, Bp packed [kc][nr] (zero-padded).
+struct WeightGradKernels {
+  int mr, nr;
+  const char* name;
+  void (*tile)(int kc, const float* a, int lda, const float* bp, float* c, int ldc, int mr, int n);
+};
+
+// What runs, for runtimeInfo(): e.g. "avx512 6x64 k-blocked", else the
+// BLAS's name (blas_name(): "OpenBLAS").
+const char* weight_grad_kernel_name();
+
+namespace avx512 {
+extern const WeightGradKernels kWeightGrad;
+}
+
+}  // namespace eddy
