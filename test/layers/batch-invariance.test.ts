@@ -184,9 +184,9 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 })), 'units', 'a one-direction LSTM with 256 units');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64 })), 'batch', 'few units: W_hh fits in L2');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256, bidirectional: true })), 'batch', 'a direction per thread');
-    assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 256 })), 'units', 'a one-direction GRU with 256 units');
-    assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 256, resetAfter: false })), 'batch', 'reset-before GRU steps are not fused');
-    assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 128 })), 'batch', 'a GRU of 128 units: W_hh fits in L2');
+    assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 320 })), 'units', 'a one-direction GRU with 320 units');
+    assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 320, resetAfter: false })), 'batch', 'reset-before GRU steps are not fused');
+    assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 256 })), 'batch', 'a GRU of 256 units: W_hh fits in L2');
     assert.strictEqual(split(new eddy.RNN({ inputSize: 4, hiddenSize: 512 })), 'units', 'an RNN with 512 units');
     assert.strictEqual(split(new eddy.RNN({ inputSize: 4, hiddenSize: 256 })), 'batch', 'an RNN of 256 units: W_hh fits in L2');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64 }), 'units'), 'units');
