@@ -317,12 +317,11 @@ class CopyPool {
   void Give(std::unique_ptr<float[]> p, size_t n) {
     const size_t bytes = n * sizeof(float);
     if (bytes < kMinBytes || bytes > kCopyPoolBytes) return;
-    std::unique_ptr<float[]> evicted;  // freed outside the lock, like p when it is not kept
+    std::list<std::pair<std::unique_ptr<float[]>, size_t>> evicted;  // freed after the lock is released
     std::lock_guard<std::mutex> lock(mu_);
     while (bytes_ + bytes > kCopyPoolBytes) {
       bytes_ -= free_.front().second * sizeof(float);
-      evicted = std::move(free_.front().first);
-      free_.pop_front();
+      evicted.splice(evicted.end(), free_, free_.begin());
     }
     bytes_ += bytes;
     free_.emplace_back(std::move(p), n);

@@ -19,8 +19,8 @@ namespace eddy {
 namespace {
 
 // The loop nest keeps each operand where it is reused. For a block of kNc
-// columns, B is packed once for all K (panels of 64 columns, kKc rows per
-// block; 6.5 MB for K = 6400, read back from L3). A block of kMc rows of C
+// columns, B is packed for up to kKs rows of K at once (panels of 64 columns,
+// kKc rows per block; all of C1's K = 6400 in 6.5 MB, read back from L3). A block of kMc rows of C
 // (192 KB) then stays in L2 while the K blocks run over it, so C is loaded
 // from memory and stored once per block of columns, not once per K block.
 // Within a K block each B panel (32 KB) is reused from L1 by every tile of
@@ -30,6 +30,7 @@ namespace {
 constexpr int kKc = 128;
 constexpr int kMc = 192;  // a multiple of the kernel's mr
 constexpr int kNc = 256;  // a multiple of the kernel's nr
+constexpr int kKs = 64 * kKc;  // rows of K packed at once: at most 8 MiB of B per thread
 // Below this many FLOPs per thread the work stays on the calling thread.
 constexpr double kParallelFlops = 4e6;
 
@@ -91,24 +92,31 @@ void weight_grad_rows(const WeightGradKernels& kern, int i0, int i1, int n, int 
                       int ldb, float* c, int ldc) {
   const int MR = kern.mr, NR = kern.nr;
   thread_local std::vector<float> b_buf;
-  grow(b_buf, static_cast<size_t>(k) * std::min(n + NR - 1, kNc) / NR * NR);
+  // B is packed kKs rows of K at a time (at most kKs·kNc floats per thread), so
+  // long sequences do not grow the scratch with T·B; C is stored and reloaded
+  // between them, which leaves every element's chain over p in the same order.
+  const int ks_rows = std::min(k, kKs);
+  grow(b_buf, static_cast<size_t>(ks_rows) * std::min(n + NR - 1, kNc) / NR * NR);
   float* bp = b_buf.data();
   for (int jc = 0; jc < n; jc += kNc) {
     const int nc = std::min(kNc, n - jc), col_panels = (nc + NR - 1) / NR;
-    // Block p0 of K at bp + p0·col_panels·NR, its panel q kc·NR floats further each.
-    for (int p0 = 0; p0 < k; p0 += kKc) {
-      pack_panels(bp + static_cast<size_t>(p0) * col_panels * NR, b, ldb, p0, std::min(kKc, k - p0), jc, nc, NR);
-    }
-    for (int ic = i0; ic < i1; ic += kMc) {
-      const int mc = std::min(kMc, i1 - ic), row_panels = (mc + MR - 1) / MR;
-      for (int p0 = 0; p0 < k; p0 += kKc) {
-        const int kc = std::min(kKc, k - p0);
-        const float* bk = bp + static_cast<size_t>(p0) * col_panels * NR;
-        for (int q = 0; q < col_panels; ++q) {
-          for (int r = 0; r < row_panels; ++r) {
-            float* ct = c + static_cast<size_t>(ic + r * MR) * ldc + jc + q * NR;
-            kern.tile(kc, a + static_cast<size_t>(p0) * lda + ic + r * MR, lda, bk + static_cast<size_t>(q) * kc * NR, ct, ldc,
-                      std::min(MR, mc - r * MR), std::min(NR, nc - q * NR));
+    for (int ks = 0; ks < k; ks += kKs) {
+      const int ke = std::min(k, ks + kKs);
+      // Block p0 of K at bp + (p0 − ks)·col_panels·NR, its panel q kc·NR floats further each.
+      for (int p0 = ks; p0 < ke; p0 += kKc) {
+        pack_panels(bp + static_cast<size_t>(p0 - ks) * col_panels * NR, b, ldb, p0, std::min(kKc, ke - p0), jc, nc, NR);
+      }
+      for (int ic = i0; ic < i1; ic += kMc) {
+        const int mc = std::min(kMc, i1 - ic), row_panels = (mc + MR - 1) / MR;
+        for (int p0 = ks; p0 < ke; p0 += kKc) {
+          const int kc = std::min(kKc, ke - p0);
+          const float* bk = bp + static_cast<size_t>(p0 - ks) * col_panels * NR;
+          for (int q = 0; q < col_panels; ++q) {
+            for (int r = 0; r < row_panels; ++r) {
+              float* ct = c + static_cast<size_t>(ic + r * MR) * ldc + jc + q * NR;
+              kern.tile(kc, a + static_cast<size_t>(p0) * lda + ic + r * MR, lda, bk + static_cast<size_t>(q) * kc * NR, ct, ldc,
+                        std::min(MR, mc - r * MR), std::min(NR, nc - q * NR));
+            }
           }
         }
       }

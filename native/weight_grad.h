@@ -2,12 +2,14 @@
 // C (m×n) += Aᵀ · B with A (k×m) and B (k×n) row-major — dW_hh += dGᵀ·h_{t-1},
 // dW_ih += dGᵀ·x, where k = T·B runs over every row of every step.
 //
-// Eddy's own K-blocked kernel on AVX-512 and AVX2+FMA (isa.h), so the
-// speed does not depend on which kernels OpenBLAS picks (its Haswell
-// kernels run these shapes at about half its AVX-512 ones): blocks of
-// kKc rows of A and B are packed into micro-kernel panels, and each tile
-// of C is loaded, accumulates a block's products in registers with fused
-// multiply-adds and is stored back. The generic path calls gemm().
+// Eddy's own K-blocked AVX-512 kernel where OpenBLAS would run slower
+// kernels than its AVX-512 ones (its Haswell kernels, as under
+// OPENBLAS_CORETYPE=Haswell, run these shapes at about half the speed);
+// everywhere else, the AVX2 and generic paths included, gemm().
+// EDDY_WEIGHT_GRADIENTS=own|blas overrides the rule. B is packed into
+// micro-kernel panels a block of rows of K at a time, A is read in place,
+// and each tile of C is loaded, accumulates a block's products in registers
+// with fused multiply-adds and is stored back.
 //
 // Deterministic: every element of C is one chain, C + a_0·b_0 + a_1·b_1 + …
 // over p = 0 … k−1 in order, whatever tile or thread computes it, so the

@@ -4,7 +4,7 @@
  * the weights do not change the cost) answers `POST /forecast` on
  * 127.0.0.1 to 1, 16, 64 and 256 concurrent keep-alive connections of
  * autocannon (in this process), three ways: batched (the defaults:
- * `--max-batch 32 --max-delay 2`), one model call per request
+ * `--max-batch 32 --max-delay 0`), one model call per request
  * (`--max-batch 1 --max-delay 0`), and onnxruntime-node running the exported
  * ONNX file one call per request behind the same HTTP service. All servers
  * run at once as child processes and take turns at each concurrency, so

@@ -89,15 +89,16 @@ describe('recurrent layers against PyTorch (float64 references)', () => {
     const original = weights.map((w) => w.slice());
     const random = rng(9);
     for (let round = 0; round < 3; round++) {
-      const x = eddy.tensor(Float32Array.from({ length: 8 * 20 * 64 }, () => random() * 2 - 1), [8, 20, 64]);
-      const expected = eddy.noGrad(() => layer.forward(x)).output.toFloat32Array();
-      const pending = eddy.noGrad(() => layer.forwardAsync(x));
-      // Overwritten while the job runs: the job must not see it.
-      x.data.fill(7);
+      // Two jobs in flight with inputs of the same size (8 · 40 · 64 floats, 80 KiB): each must get copies of its own.
+      const xs = [0, 1].map(() => eddy.tensor(Float32Array.from({ length: 8 * 40 * 64 }, () => random() * 2 - 1), [8, 40, 64]));
+      const expected = xs.map((x) => eddy.noGrad(() => layer.forward(x)).output.toFloat32Array());
+      const pending = xs.map((x) => eddy.noGrad(() => layer.forwardAsync(x)));
+      // Overwritten while the jobs run: the jobs must not see it.
+      for (const x of xs) x.data.fill(7);
       for (const w of weights) w.fill(-3);
-      const got = (await pending).output.toFloat32Array();
+      const got = await Promise.all(pending);
       weights.forEach((w, i) => w.set(original[i]));
-      assert.deepStrictEqual(Array.from(got), Array.from(expected), `round ${round}`);
+      got.forEach((g, i) => assert.deepStrictEqual(Array.from(g.output.toFloat32Array()), Array.from(expected[i]), `round ${round}, job ${i}`));
     }
   });
 });
