@@ -38,10 +38,14 @@ export interface MpiResult {
   seconds: number;
 }
 
-/** Runs `node script args…` on `np` local ranks; resolves when mpirun exits, or after `timeoutSeconds` once the job is killed. */
-export function runLocalJob(mpirun: string, np: number, script: string, args: readonly string[], timeoutSeconds: number): Promise<MpiResult> {
+/**
+ * Runs `node script args…` on `np` local ranks; resolves when mpirun exits, or after `timeoutSeconds` once the job is killed.
+ * `bind` replaces `--bind-to none` (e.g. `core`: each rank on a core of its own, Open MPI's default for 2 ranks).
+ */
+export function runLocalJob(mpirun: string, np: number, script: string, args: readonly string[], timeoutSeconds: number, bind = 'none'): Promise<MpiResult> {
   const started = performance.now();
-  const child = spawn(mpirun, [...LOCAL_MPIRUN_FLAGS, '-np', String(np), process.execPath, script, ...args], { detached: true });
+  const flags = LOCAL_MPIRUN_FLAGS.map((f, i) => (i > 0 && LOCAL_MPIRUN_FLAGS[i - 1] === '--bind-to' ? bind : f));
+  const child = spawn(mpirun, [...flags, '-np', String(np), process.execPath, script, ...args], { detached: true });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
