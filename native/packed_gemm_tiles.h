@@ -247,6 +247,22 @@ inline void tile_epilogues(const CellStep& s, int r0, int u, const typename V::R
   }
 }
 
+// The register tile's K loop: acc[i][j] += a[i·lda + p] · (panel j)[p0 + p]
+// for p = 0 … k−1, M rows and N panels `ps` floats apart, each element one
+// chain over p in order (what keeps a row's bits independent of its tile).
+template <typename V, int M, int N>
+inline __attribute__((always_inline)) void madd_panels(typename V::Reg (&acc)[M][N], const float* a, size_t lda,
+                                                       const float* panels, size_t ps, int p0, int k) {
+  for (int p = 0; p < k; ++p) {
+    typename V::Reg bv[N];
+    for (int j = 0; j < N; ++j) bv[j] = V::load(panels + j * ps + static_cast<size_t>(p0 + p) * V::kWidth);
+    for (int i = 0; i < M; ++i) {
+      const float av = a[static_cast<size_t>(i) * lda + p];
+      for (int j = 0; j < N; ++j) acc[i][j] = V::madd(av, bv[j], acc[i][j]);
+    }
+  }
+}
+
 // Rows [r0, r0 + M) of the P unit blocks from u: their G·P panels are
 // consecutive at `panels` (block u's G gates, then block u + 1's, …).
 template <typename V, typename Cell, int M, int P>
@@ -257,15 +273,7 @@ inline void cell_tile(const CellStep& s, int k, const float* panels, size_t ps, 
   typename V::Reg acc[M][N];
   for (int i = 0; i < M; ++i)
     for (int j = 0; j < N; ++j) acc[i][j] = V::zero();
-  const float* a = s.a + static_cast<size_t>(r0) * s.lda;
-  for (int p = 0; p < k; ++p) {
-    typename V::Reg bv[N];
-    for (int j = 0; j < N; ++j) bv[j] = V::load(panels + j * ps + static_cast<size_t>(p) * V::kWidth);
-    for (int i = 0; i < M; ++i) {
-      const float av = a[static_cast<size_t>(i) * s.lda + p];
-      for (int j = 0; j < N; ++j) acc[i][j] = V::madd(av, bv[j], acc[i][j]);
-    }
-  }
+  madd_panels<V, M, N>(acc, s.a + static_cast<size_t>(r0) * s.lda, s.lda, panels, ps, 0, k);
   tile_epilogues<V, Cell, M, P>(s, r0, u, acc[0]);
 }
 
@@ -427,24 +435,9 @@ inline void back_tile(const CellBackStep& s, int k1, int k, const float* panels,
   typename V::Reg acc[M][P];
   for (int i = 0; i < M; ++i)
     for (int q = 0; q < P; ++q) acc[i][q] = V::zero();
-  const float* a = s.a + static_cast<size_t>(r0) * s.lda;
-  for (int p = 0; p < k1; ++p) {
-    typename V::Reg bv[P];
-    for (int q = 0; q < P; ++q) bv[q] = V::load(panels + q * ps + static_cast<size_t>(p) * V::kWidth);
-    for (int i = 0; i < M; ++i) {
-      const float av = a[static_cast<size_t>(i) * s.lda + p];
-      for (int q = 0; q < P; ++q) acc[i][q] = V::madd(av, bv[q], acc[i][q]);
-    }
-  }
-  const float* a2 = s.a2 + static_cast<size_t>(r0) * s.H;  // K column k1 + p is a2's column p
-  for (int p = 0; p < k - k1; ++p) {
-    typename V::Reg bv[P];
-    for (int q = 0; q < P; ++q) bv[q] = V::load(panels + q * ps + static_cast<size_t>(k1 + p) * V::kWidth);
-    for (int i = 0; i < M; ++i) {
-      const float av = a2[static_cast<size_t>(i) * s.H + p];
-      for (int q = 0; q < P; ++q) acc[i][q] = V::madd(av, bv[q], acc[i][q]);
-    }
-  }
+  madd_panels<V, M, P>(acc, s.a + static_cast<size_t>(r0) * s.lda, s.lda, panels, ps, 0, k1);
+  // K column k1 + p is a2's column p.
+  madd_panels<V, M, P>(acc, s.a2 + static_cast<size_t>(r0) * s.H, s.H, panels, ps, k1, k - k1);
   for (int i = 0; i < M; ++i) {
     for (int q = 0; q < P; ++q) {
       const int j0 = (u + q) * V::kWidth;
