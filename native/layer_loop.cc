@@ -123,6 +123,23 @@ void project_chunk(const StepProjection& proj, LayerCtx& L, const Group& g, bool
   }
 }
 
+// The input projection of steps [first, last) of the direction's order for
+// every row of group g (proj.block): one GEMM over all (step, row) pairs
+// when they are consecutive in x and in the gates and every row is live,
+// else step by step.
+void project_block(const StepProjection& proj, LayerCtx& L, const Group& g, bool reverse, int first, int last, int T) {
+  const int ta = reverse ? T - last : first, tb = reverse ? T - first : last;
+  if (!L.training) L.gates_t0 = ta;
+  const int GH = L.G * L.H;
+  bool whole = g.size == L.B && proj.step == static_cast<size_t>(g.size) * proj.ld;
+  for (int t = ta; t < tb && whole; ++t) whole = g.batch_sizes[t] == g.size;
+  if (!whole) {
+    for (int t = ta; t < tb; ++t) proj.rows(t, 0, g.batch_sizes[t], L.gates_at(t), GH, L.H, 0, L.H);
+    return;
+  }
+  proj.rows(ta, 0, (tb - ta) * g.size, L.gates_at(ta), GH, L.H, 0, L.H);
+}
+
 }  // namespace
 
 void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, int first, int last,
@@ -149,6 +166,8 @@ void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, 
     }
     if (proj && proj->chunk > 1) {
       if ((step - first) % proj->chunk == 0) project_chunk(*proj, L, g, reverse, step, std::min(last, step + proj->chunk), s.T);
+    } else if (proj && proj->block > 1) {
+      if ((step - first) % proj->block == 0) project_block(*proj, L, g, reverse, step, std::min(last, step + proj->block), s.T);
     } else if (bs > 0 && proj) {
       if (!L.training) L.gates_t0 = t;  // inference keeps one step of gates
       proj->rows(t, 0, bs, L.gates_at(t), L.G * H, H, 0, H);

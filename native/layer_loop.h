@@ -61,6 +61,13 @@ struct StepProjection {
   // step ta) with a step's rows ldg apart: one GEMM whose rows are the
   // row's steps. Each element is the same chain as in rows().
   void steps(int r, int ta, int tb, float* gates, int ldg) const;
+
+  // Steps projected at once for all rows (projection_block in
+  // workspace_layout.h; w_ih only): forward_loop then projects a block of
+  // steps whose rows are all live in one GEMM, when the group is the whole
+  // batch and consecutive steps' rows are consecutive in x (ld·rows = step;
+  // otherwise step by step). A row's elements are the same chains as in rows().
+  int block = 1;
 };
 
 // Runs steps [first, last) of the direction's order (forward: t = step;

@@ -23,6 +23,10 @@ constexpr size_t kBlockFloats = size_t(1) << 22;
 constexpr size_t kChunkFloats = size_t(1) << 14;
 constexpr int kChunkMaxSteps = 64, kChunkMinSteps = 4;
 
+// projection_block: W_ih larger than this (floats) is projected a block of
+// steps at a time, whose gates take about kStepBlockFloats.
+constexpr size_t kBlockWihFloats = size_t(1) << 18, kStepBlockFloats = size_t(1) << 18;
+
 }  // namespace
 
 int block_steps(const RnnShape& s, bool training) {
@@ -39,12 +43,21 @@ int projection_chunk(const RnnShape& s) {
   return steps >= kChunkMinSteps ? steps : 1;
 }
 
+int projection_block(const RnnShape& s, int l) {
+  if (s.layer_norm || projection_chunk(s) > 1) return 1;
+  const size_t per_step = std::max<size_t>(1, static_cast<size_t>(s.B) * s.gates() * s.H);
+  if (static_cast<size_t>(s.in_size(l)) * s.gates() * s.H <= kBlockWihFloats) return 1;
+  return static_cast<int>(std::max<size_t>(1, std::min<size_t>(s.T, kStepBlockFloats / per_step)));
+}
+
 Layout make_layout(const RnnShape& s, bool training, bool dropout) {
   Layout l;
   const size_t TB = static_cast<size_t>(s.T) * s.B, H = s.H, DH = static_cast<size_t>(s.dirs) * s.H;
   // Inference without layer norm reuses one step of gates (the step's
-  // projection, then the step), or one chunk of steps for a small batch.
-  const size_t gate_steps = training ? s.T : s.layer_norm ? block_steps(s, false) : projection_chunk(s);
+  // projection, then the step), or one chunk of steps for a small batch,
+  // or one block of steps for a large W_ih.
+  size_t gate_steps = training ? s.T : s.layer_norm ? block_steps(s, false) : projection_chunk(s);
+  for (int k = 0; k < s.layers && !training; ++k) gate_steps = std::max<size_t>(gate_steps, projection_block(s, k));
   const size_t gates = gate_steps * s.B * s.gates() * H;
   size_t at = 0;
   l.xs = at;

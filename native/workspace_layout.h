@@ -45,6 +45,14 @@ int block_steps(const RnnShape& s, bool training);
 // row's consecutive steps stacked are a GEMM whose tiles reuse each panel
 // load for several steps. Inference keeps this many steps of gates.
 int projection_chunk(const RnnShape& s);
+// Steps whose input projection a task without layer norm does at once for
+// all its rows (one GEMM of steps·rows rows), when layer l's W_ih outgrows
+// an L2 (1 when it does not, or when the batch is small enough for
+// projection_chunk). Step by step, every step streams all of W_ih for a
+// few rows: for C3's second layer 8 MB a step and direction, with the 4 MB
+// of W_hh, from L3. A block of steps streams it once and keeps its gates
+// in about an L2 (1 MB). Inference keeps this many steps of gates.
+int projection_block(const RnnShape& s, int l);
 Layout make_layout(const RnnShape& s, bool training, bool dropout);
 
 }  // namespace eddy

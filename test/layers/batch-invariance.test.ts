@@ -66,14 +66,14 @@ function run(layer: Layer, seqs: Float32Array[]): { out: Float32Array[]; h: Floa
   seqs.forEach((s, b) => x.set(s, b * Tb * I));
   const r = eddy.noGrad(() => layer.eval().forward(eddy.tensor(x, [B, Tb, I]), { lengths: lens }));
   const width = r.output.shape[2];
-  const states = r.h.shape[0];
+  const [states, , hidden] = r.h.shape;
   const y = r.output.contiguous().data;
   const h = r.h.contiguous().data;
   return {
     out: seqs.map((_, b) => y.slice(b * Tb * width, (b * Tb + lens[b]) * width)),
     h: seqs.map((_, b) => {
       const rows: number[] = [];
-      for (let k = 0; k < states; k++) rows.push(...h.slice((k * B + b) * H, (k * B + b + 1) * H));
+      for (let k = 0; k < states; k++) rows.push(...h.slice((k * B + b) * hidden, (k * B + b + 1) * hidden));
       return Float32Array.from(rows);
     }),
   };
@@ -117,6 +117,31 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
       }
     });
   }
+
+  // A second layer whose W_ih (4·184 × 2·184 floats) outgrows an L2 projects
+  // a block of steps of all rows in one GEMM (projection_block in
+  // native/workspace_layout.h) when every row is live, step by step when not;
+  // a sequence alone projects a chunk of its steps.
+  it('a bidirectional LSTM projecting a block of steps at once gives the bits of each sequence alone', () => {
+    eddy.manualSeed(13);
+    const layer = new eddy.LSTM({ inputSize: I, hiddenSize: 184, numLayers: 2, bidirectional: true });
+    const random = rng(6);
+    const equal = Array.from({ length: 48 }, (_, i) => sequence(300 + i, T));
+    const mixed = equal.map((s, i) => (i % 5 === 0 ? s.subarray(0, (1 + Math.floor(random() * (T - 1))) * I) : s));
+    eddy.setNumThreads(1);
+    const alone = [...equal, ...mixed].map((s) => run(layer, [s]));
+    for (const t of [1, 2, 3]) {
+      eddy.setNumThreads(t);
+      [equal, mixed].forEach((batch, k) => {
+        const got = run(layer, batch);
+        batch.forEach((_, b) => {
+          const what = `${k ? 'mixed' : 'equal'} lengths, row ${b}, ${t} thread(s)`;
+          sameBits(got.out[b], alone[k * batch.length + b].out[0], `output: ${what}`);
+          sameBits(got.h[b], alone[k * batch.length + b].h[0], `final state: ${what}`);
+        });
+      });
+    }
+  });
 
   const TRAINED: [string, () => Layer][] = [
     ['LSTM', () => new eddy.LSTM({ inputSize: I, hiddenSize: H, numLayers: 2 })],
