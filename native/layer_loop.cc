@@ -159,7 +159,7 @@ void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, 
   }
 }
 
-void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse) {
+void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, TeamMember* team) {
   const int H = s.H, GH = s.gates() * s.H;
   bool first = true;
   for (int step = s.T - 1; step >= 0; --step) {
@@ -170,12 +170,20 @@ void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g,
       next.t = reverse ? t + 1 : t - 1;
       next.bs = g.batch_sizes[next.t];
     }
+    if (bs > 0 && team) {
+      // A team member: the first step's own epilogue (its dG from dh and dy)
+      // on its units alone, then every step's GEMM once all of dG_t is there.
+      if (first) backward_step(cell, L, t, 0, NextStep{t, bs}, false);
+      first = false;
+      team->sync();
+    }
     if (bs > 0) {
       backward_step(cell, L, t, bs, next, first);
       first = false;
     }
-    // Rows past their sequence's end contribute nothing to the weight GEMMs.
-    if (bs < g.size) {
+    // Rows past their sequence's end contribute nothing to the weight GEMMs
+    // (no step reads them: a team's first member clears them).
+    if (bs < g.size && (!team || team->index() == 0)) {
       std::memset(L.gates_at(t) + static_cast<size_t>(bs) * GH, 0, sizeof(float) * (g.size - bs) * GH);
       if (cell == CellKind::kGru && s.reset_after) {
         std::memset(L.extra_at(t, 1) + static_cast<size_t>(bs) * H, 0, sizeof(float) * (g.size - bs) * H);
@@ -187,6 +195,13 @@ void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g,
       }
     }
   }
+}
+
+void backward_loop_units(TeamMember& team, CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse) {
+  const int blocks = unit_blocks(L.packed_w_hh->gates, s.H), n = team.size(), me = team.index();
+  L.units0 = blocks * me / n;
+  L.units1 = blocks * (me + 1) / n;
+  backward_loop(cell, s, L, g, reverse, &team);
 }
 
 namespace {
@@ -232,6 +247,14 @@ int unit_split_members(const RnnShape& s, int unit_blocks) {
     return 0;
   }
   return members;
+}
+
+int backward_unit_split_members(const RnnShape& s, int unit_blocks) {
+  // Measured (docs/kernels.md): split by units, the backward tiles of C1,
+  // C2 and C5 took as much CPU as with batch groups — a 6-row tile streams
+  // its blocks' panels from L2 either way — and the barrier came on top.
+  // So backward runs by batch groups unless EDDY_RECURRENT_SPLIT=units asks.
+  return requested_split() == 1 ? unit_split_members(s, unit_blocks) : 0;
 }
 
 namespace {
