@@ -204,15 +204,16 @@ function topCandidates(logProbs: Float64Array, scores: Float64Array, first: numb
   return best;
 }
 
-/** The memory with every row repeated K times (beams of one source row next to each other). */
+/** The memory (and the bridged layers' initial states) with every row repeated K times (beams of one source row next to each other). */
 function repeatMemory(memory: Memory, K: number): Memory {
   if (K === 1) return memory;
   const rows = memory.values[0]?.shape[0] ?? 0;
   const idx = Array.from({ length: rows * K }, (_, r) => Math.floor(r / K));
-  return {
+  const repeated: Memory = {
     values: memory.values.map((t) => takeRows(t, idx)),
     lengths: memory.lengths.map((l) => (l === undefined ? undefined : Int32Array.from(idx, (i) => l[i]))),
   };
+  return memory.states === undefined ? repeated : { ...repeated, states: reorderStates(memory.states, Int32Array.from(idx)) };
 }
 
 /** Each layer's states with row r taken from row parents[r] (states are [layers · directions, rows, hidden]). */

@@ -27,7 +27,8 @@ import { isPerInput, lengthsOfInputs, lengthsOfOutput } from '../model/lengths';
 import type { Lengths } from '../ops/lengths';
 import { Model } from '../model/model';
 import { Sequential } from '../model/sequential';
-import { carryStates, ModelCaches, ModelStates, OutputWithStates, WithStates, withStates } from '../model/states';
+import { carryStates, ModelCaches, ModelStates, OutputWithStates, recurrentLayerPaths, WithStates, withStates } from '../model/states';
+import type { LayerState, RecurrentLayer, StateCarrier, StepCache } from '../layers/recurrent';
 import { formatSummary, SummaryRow } from '../model/summary';
 import { Module } from '../nn/module';
 import { ConfigObject, LayerConfig, layerFromConfig, layerToConfig, registerLayer } from '../nn/registry';
@@ -47,10 +48,24 @@ export interface EncoderDecoderOptions {
    * (recurrent layers do), so decoding can feed it one token at a time.
    */
   decoder: GraphModel;
+  /**
+   * Decoder recurrent layers that start from an encoder recurrent layer's
+   * final state, as `{ decoderPath: encoderPath }` with each path the
+   * layer's path within its own part (`'1'` for the graph node of a
+   * functional model, `'0'` for `layers[0]` of a Sequential; an unknown path
+   * is refused with the list of known ones). This is the classic
+   * sequence-to-sequence handover, with or without attention: the two
+   * layers must carry the same state (same cell, layers × directions and
+   * hidden size). The state is the one at each source row's last valid
+   * step, gradients flow back through it into the encoder, and decoding
+   * starts from it.
+   * @default {} (every decoder layer starts from zeros)
+   */
+  bridge?: Readonly<Record<string, string>>;
 }
 
 /** The keys of EncoderDecoderOptions, for checkOptions. */
-export const ENCODER_DECODER_OPTION_KEYS = optionKeys<EncoderDecoderOptions>({ encoder: true, decoder: true });
+export const ENCODER_DECODER_OPTION_KEYS = optionKeys<EncoderDecoderOptions>({ encoder: true, decoder: true, bridge: true });
 
 /** The encoder's outputs for a batch of sources, with the lengths each one carries. */
 export interface Memory {
@@ -58,6 +73,8 @@ export interface Memory {
   values: Tensor[];
   /** The lengths each memory tensor carries (the source's, through the encoder), undefined where none. */
   lengths: (Int32Array | undefined)[];
+  /** The initial states of the decoder's bridged layers (`EncoderDecoderOptions.bridge`), by decoder path; absent without a bridge. */
+  states?: ModelStates;
 }
 
 /** What a decoder carries from one step to the next: its recurrent states and its step-decoding layers' caches. */
@@ -86,6 +103,10 @@ export class EncoderDecoder extends Model {
   readonly encoder: Sequential | GraphModel;
   /** Reads the target tokens beside the memory and gives the logits. */
   readonly decoder: GraphModel;
+  /** Decoder layer path → encoder layer path whose final state it starts from (`EncoderDecoderOptions.bridge`). */
+  readonly bridge: Readonly<Record<string, string>>;
+  /** The bridge's layers: each bridged decoder layer with the encoder layer it starts from. */
+  private readonly bridged: Map<RecurrentLayer, RecurrentLayer>;
 
   /**
    * Checks that the two parts fit together (see `EncoderDecoderOptions`).
@@ -110,6 +131,8 @@ export class EncoderDecoder extends Model {
     }
     this.encoder = o.encoder;
     this.decoder = o.decoder;
+    this.bridged = bridgeLayers(o.encoder, o.decoder, o.bridge);
+    this.bridge = Object.freeze({ ...(o.bridge ?? {}) });
   }
 
   override children(): [string, Module][] {
@@ -166,8 +189,14 @@ export class EncoderDecoder extends Model {
    * @param sourceLengths - Valid steps of each source row; all full when absent.
    */
   async encode(source: Tensor, sourceLengths?: Int32Array): Promise<Memory> {
-    const out = (await this.encoder.forwardAsync(source, { lengths: sourceLengths, training: false })) as Tensor | Tensor[];
-    return this.memoryOf(out, sourceLengths);
+    if (this.bridged.size === 0) {
+      const out = (await this.encoder.forwardAsync(source, { lengths: sourceLengths, training: false })) as Tensor | Tensor[];
+      return this.memoryOf(out, sourceLengths);
+    }
+    const { output, states } = (await this.encoder.forwardAsync(source, { lengths: sourceLengths, training: false, states: null })) as OutputWithStates<Tensor | Tensor[]>;
+    const initial: ModelStates = {};
+    for (const [to, from] of Object.entries(this.bridge)) initial[to] = states[from];
+    return { ...this.memoryOf(output as Tensor | Tensor[], sourceLengths), states: initial };
   }
 
   /**
@@ -175,14 +204,15 @@ export class EncoderDecoder extends Model {
    * decoding), the memory rows that go with them, and what the decoder
    * carried out of the previous step (null at the start). Nothing before
    * `tokens` is run again: recurrent layers continue from their states,
-   * transformer decoders from their cached keys and values.
+   * transformer decoders from their cached keys and values. The first step
+   * starts the bridged layers from `memory.states`.
    * @param tokens - Tokens to feed [rows, steps].
    * @param memory - The encoder's outputs for the same rows.
    * @param carried - What the previous step returned, or null for the first step.
    */
   async decodeStep(tokens: Tensor, memory: Memory, carried: DecoderCarry | null): Promise<DecoderStep> {
     const lengths = [null, ...memory.lengths.map((l) => l ?? null)];
-    const { output, states: next, caches } = await this.decoder.forwardAsync([tokens, ...memory.values], { lengths, training: false, states: carried?.states ?? null, caches: carried?.caches ?? null });
+    const { output, states: next, caches } = await this.decoder.forwardAsync([tokens, ...memory.values], { lengths, training: false, states: carried?.states ?? memory.states ?? null, caches: carried?.caches ?? null });
     const logits = output as Tensor;
     if (logits.rank !== 3 || logits.shape[0] !== tokens.shape[0] || logits.shape[1] !== tokens.shape[1]) {
       throw new ValidationError(`Expected decoder logits of shape [${tokens.shape[0]}, ${tokens.shape[1]}, vocabulary] for ${this.toString()} but received [${logits.shape.join(', ')}]`);
@@ -207,14 +237,17 @@ export class EncoderDecoder extends Model {
     return formatSummary(this.toString(), [...within('encoder', encoderRows), ...within('decoder', this.decoder.summaryRows([target, ...memory]))], this);
   }
 
-  /** The two parts' configs, for `eddy.layerToConfig`: `encoder` and `decoder`, each a layer config. */
+  /** The two parts' configs, for `eddy.layerToConfig`: `encoder` and `decoder`, each a layer config, and the `bridge` when there is one. */
   toConfig(): {
     /** The encoder's config. */
     encoder: LayerConfig;
     /** The decoder's config. */
     decoder: LayerConfig;
+    /** The bridge, when any decoder layer starts from an encoder layer's state. */
+    bridge?: Record<string, string>;
   } {
-    return { encoder: layerToConfig(this.encoder), decoder: layerToConfig(this.decoder) };
+    const parts = { encoder: layerToConfig(this.encoder), decoder: layerToConfig(this.decoder) };
+    return this.bridged.size === 0 ? parts : { ...parts, bridge: { ...this.bridge } };
   }
 
   /**
@@ -226,7 +259,8 @@ export class EncoderDecoder extends Model {
   static fromConfig(config: ConfigObject, path = 'config'): EncoderDecoder {
     const encoder = layerFromConfig(config.encoder as unknown as LayerConfig, `${path}.encoder`);
     const decoder = layerFromConfig(config.decoder as unknown as LayerConfig, `${path}.decoder`);
-    return new EncoderDecoder({ encoder: encoder as Sequential | GraphModel, decoder: decoder as GraphModel });
+    const bridge = config.bridge === undefined ? undefined : (config.bridge as unknown as Record<string, string>);
+    return new EncoderDecoder({ encoder: encoder as Sequential | GraphModel, decoder: decoder as GraphModel, ...(bridge === undefined ? {} : { bridge }) });
   }
 
   toString(): string {
@@ -238,7 +272,10 @@ export class EncoderDecoder extends Model {
     if (!Array.isArray(inputs) || inputs.length !== 2 || !inputs.every((t) => t instanceof Tensor)) {
       throw new ValidationError(`Expected [source, decoderInput] (two tensors) for inputs of ${this.toString()} but received ${describe(inputs)}`);
     }
-    const { inner, carrier } = carryStates(this, ctx);
+    const { inner: outer, carrier } = carryStates(this, ctx);
+    this.checkBridgedStates(ctx);
+    // With a bridge every call runs through a carrier that hands the encoder's final states to the decoder.
+    const inner: CallContext | undefined = this.bridged.size === 0 ? outer : { ...(outer ?? {}), carrier: new BridgeCarrier(this.bridged, outer?.carrier) };
     const [source, target] = inputs as readonly Tensor[];
     const given = inner?.lengths;
     const [sourceLengths, targetLengths]: (Lengths | undefined)[] = given === undefined || isPerInput(given) ? lengthsOfInputs(given, [source, target], this.toString()) : [given, given];
@@ -253,8 +290,75 @@ export class EncoderDecoder extends Model {
     return { values, lengths };
   }
 
+  /** A bridged decoder layer takes its state from the encoder: a state given for it too is a contradiction. */
+  private checkBridgedStates(ctx: CallContext & Partial<WithStates>): void {
+    const states = ctx?.states;
+    if (states === null || states === undefined || typeof states !== 'object') return;
+    for (const [to, from] of Object.entries(this.bridge)) {
+      if (Object.prototype.hasOwnProperty.call(states, `decoder.${to}`)) {
+        throw new ValidationError(`Expected no state for states['decoder.${to}'] of ${this.toString()}, whose bridge starts that layer from the encoder's '${from}', but received ${describe(states[`decoder.${to}`])}`);
+      }
+    }
+  }
+
   private finish(output: Tensor, carrier: ReturnType<typeof carryStates>['carrier']): Tensor | OutputWithStates {
     return carrier ? withStates(output, carrier) : output;
+  }
+}
+
+/** The bridge's layers, checked: each named decoder layer with the encoder layer whose state it takes. */
+function bridgeLayers(encoder: Module, decoder: Module, bridge: unknown): Map<RecurrentLayer, RecurrentLayer> {
+  const out = new Map<RecurrentLayer, RecurrentLayer>();
+  if (bridge === undefined) return out;
+  if (bridge === null || typeof bridge !== 'object' || Array.isArray(bridge)) fail('object of decoder layer path → encoder layer path', 'bridge', bridge);
+  const byPath = (m: Module): Map<string, RecurrentLayer> => new Map([...recurrentLayerPaths(m)].map(([layer, path]) => [path, layer]));
+  const encoders = byPath(encoder);
+  const decoders = byPath(decoder);
+  const known = (m: Map<string, RecurrentLayer>): string => [...m.keys()].map((k) => `'${k}'`).join(', ') || 'none';
+  for (const [to, from] of Object.entries(bridge as Record<string, unknown>)) {
+    const target = decoders.get(to);
+    if (target === undefined) throw new ValidationError(`Expected bridge keyed by the decoder's recurrent layers (${known(decoders)}) but received '${to}'`);
+    if (typeof from !== 'string' || !encoders.has(from)) {
+      throw new ValidationError(`Expected bridge['${to}'] to name one of the encoder's recurrent layers (${known(encoders)}) but received ${describe(from)}`);
+    }
+    const origin = encoders.get(from) as RecurrentLayer;
+    const state = (l: RecurrentLayer): string => `${l.cellName} state [${l.numLayers * (l.bidirectional ? 2 : 1)}, batch, ${l.hiddenSize}]`;
+    if (state(origin) !== state(target)) {
+      throw new ValidationError(`Expected bridge['${to}'] to join layers carrying the same state but received the encoder's ${origin.toString()} (${state(origin)}) for the decoder's ${target.toString()} (${state(target)})`);
+    }
+    out.set(target, origin);
+  }
+  return out;
+}
+
+/** Hands each bridged decoder layer the final state its encoder layer left in this call; passes everything else on. */
+class BridgeCarrier implements StateCarrier {
+  private readonly finals = new Map<RecurrentLayer, LayerState>();
+
+  constructor(
+    private readonly bridged: Map<RecurrentLayer, RecurrentLayer>,
+    private readonly outer: StateCarrier | undefined,
+  ) {}
+
+  initial(layer: RecurrentLayer): LayerState | undefined {
+    const origin = this.bridged.get(layer);
+    if (origin === undefined) return this.outer?.initial(layer);
+    const state = this.finals.get(origin);
+    if (state === undefined) throw new ValidationError(`Expected the encoder's ${origin.toString()} to run before the decoder's ${layer.toString()}, which starts from its state, but it did not run`);
+    return state;
+  }
+
+  final(layer: RecurrentLayer, state: LayerState): void {
+    this.finals.set(layer, state);
+    this.outer?.final(layer, state);
+  }
+
+  initialCache(layer: Module): StepCache | undefined {
+    return this.outer?.initialCache?.(layer);
+  }
+
+  finalCache(layer: Module, cache: StepCache): void {
+    this.outer?.finalCache?.(layer, cache);
   }
 }
 

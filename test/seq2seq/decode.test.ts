@@ -27,6 +27,25 @@ function build(seed: number): eddy.seq2seq.EncoderDecoder {
   return model.eval();
 }
 
+/**
+ * An encoder–decoder whose decoder starts from the encoder's final state and
+ * reads nothing else of it (its memory input is unused): Embedding → cell
+ * encoder, Embedding → cell decoder → Linear.
+ */
+function bridged(seed: number, cell: 'LSTM' | 'GRU'): eddy.seq2seq.EncoderDecoder {
+  eddy.manualSeed(seed);
+  const Cell = cell === 'LSTM' ? eddy.LSTM : eddy.GRU;
+  const src = eddy.input({ shape: [null], name: 'source' });
+  const encoder = eddy.model({ inputs: src, outputs: new Cell({ inputSize: 5, hiddenSize: 8 }).apply(new eddy.Embedding({ numEmbeddings: 6, embeddingDim: 5 }).apply(src)) });
+  const tokens = eddy.input({ shape: [null], name: 'tokens' });
+  const memory = eddy.input({ shape: [null, 8], name: 'memory' });
+  const decoded = new Cell({ inputSize: 5, hiddenSize: 8 }).apply(new eddy.Embedding({ numEmbeddings: V, embeddingDim: 5 }).apply(tokens));
+  const decoder = eddy.model({ inputs: [tokens, memory], outputs: new eddy.Linear({ inFeatures: 8, outFeatures: V }).apply(decoded) });
+  const model = eddy.seq2seq.encoderDecoder({ encoder, decoder, bridge: { '1': '1' } });
+  for (const p of model.parameters()) p.data.data.forEach((v, i, a) => (a[i] = v * 4));
+  return model;
+}
+
 const source = eddy.tensor(Float32Array.from([2, 3, 4, 5, 1, 3, 2, 0, 0, 0, 5, 5, 4, 2, 0]), [3, 5]);
 const sourceLengths = Int32Array.from([5, 3, 4]);
 
@@ -65,6 +84,21 @@ function allSequences(maxLength: number): number[][] {
   };
   grow([]);
   return out;
+}
+
+/** Beam search wide enough to keep every hypothesis (length penalty 1) finds what scoring every sequence by whole-prefix runs finds. */
+async function assertWideBeamFindsBest(model: eddy.seq2seq.EncoderDecoder, maxLength: number): Promise<void> {
+  const wide = await eddy.seq2seq.beamSearch(model, source, { startToken: START, endToken: END, maxLength, sourceLengths, beamWidth: 64 });
+  for (let b = 0; b < 3; b++) {
+    let best = { tokens: [] as number[], score: -Infinity };
+    for (const seq of allSequences(maxLength)) {
+      const score = scoreByFullForward(model, b, seq) / seq.length;
+      if (score > best.score) best = { tokens: seq[seq.length - 1] === END ? seq.slice(0, -1) : seq, score };
+    }
+    assert.deepStrictEqual(wide.sequences[b], best.tokens, `beam row ${b}`);
+    // float32 logits of a step differ between the one-token and the whole-prefix runs by GEMM rounding only (≤ 1e-6 each); ≤ maxLength steps.
+    assert.ok(Math.abs(wide.scores[b] - best.score) <= 1e-5, `row ${b}: score ${wide.scores[b]} vs ${best.score}`);
+  }
 }
 
 describe('seq2seq decoding', () => {
@@ -146,16 +180,83 @@ describe('seq2seq decoding', () => {
     const { sequences } = await eddy.seq2seq.greedyDecode(model, source, { startToken: START, maxLength, sourceLengths });
     for (let b = 0; b < 3; b++) assert.deepStrictEqual(sequences[b], greedyByFullForward(model, b, maxLength), `row ${b}`);
     // Beam search over every hypothesis agrees with whole-prefix scoring too.
-    const wide = await eddy.seq2seq.beamSearch(model, source, { startToken: START, endToken: END, maxLength: 3, sourceLengths, beamWidth: 64 });
+    await assertWideBeamFindsBest(model, 3);
+  });
+
+  it('a bridged decoder starts from the encoder\'s final state: forward, gradients and decoding', async () => {
+    const model = bridged(7, 'LSTM');
+    const fed = eddy.tensor(Float32Array.from([START, 2, 3, 1, START, 3, 1, 0, START, 2, 2, 2]), [3, 4]);
+    const weights = eddy.tensor(Float32Array.from({ length: 3 * 4 * V }, (_, i) => Math.sin(i)), [3, 4, V]);
+    // The same computation spelled out: the encoder's final states handed to the decoder by hand.
+    const byHand = (): Tensor => {
+      const { output: memory, states } = model.encoder.forward(source, { lengths: sourceLengths, states: null }) as eddy.OutputWithStates;
+      return (model.decoder.forward([fed, memory], { lengths: [null, sourceLengths], states: { '1': states['1'] } }) as eddy.OutputWithStates).output;
+    };
+    const gradsOf = (run: () => Tensor): { logits: Float32Array; grads: Float32Array[] } => {
+      model.zeroGrad();
+      const logits = run();
+      eddy.sum(eddy.mul(logits, weights)).backward();
+      return { logits: logits.toFloat32Array(), grads: model.encoder.parameters().map((p) => Float32Array.from(p.grad!.toFloat32Array())) };
+    };
+    const bridgedRun = gradsOf(() => model.forward([source, fed], { lengths: [sourceLengths, null] }));
+    const handRun = gradsOf(byHand);
+    // The same operations in the same order: equal bits.
+    assert.deepStrictEqual(bridgedRun.logits, handRun.logits);
+    assert.deepStrictEqual(bridgedRun.grads, handRun.grads);
+    // The decoder ignores the memory tensor, so the encoder learns only through the bridge.
+    assert.ok(bridgedRun.grads.every((g) => g.some((v) => v !== 0)));
+    // Each row's state is the one at its last valid step: the row alone, cut to its length, ends in the same state.
+    const { states } = eddy.noGrad(() => model.encoder.forward(source, { lengths: sourceLengths, states: null })) as eddy.OutputWithStates;
     for (let b = 0; b < 3; b++) {
-      let best = { tokens: [] as number[], score: -Infinity };
-      for (const seq of allSequences(3)) {
-        const score = scoreByFullForward(model, b, seq) / seq.length;
-        if (score > best.score) best = { tokens: seq[seq.length - 1] === END ? seq.slice(0, -1) : seq, score };
+      const alone = eddy.slice(eddy.slice(source, 0, b, b + 1), 1, 0, sourceLengths[b]).contiguous();
+      const { states: own } = eddy.noGrad(() => model.encoder.forward(alone, { states: null })) as eddy.OutputWithStates;
+      for (const key of ['h', 'c'] as const) {
+        const batch = eddy.slice(states['1'][key]!, 1, b, b + 1).toFloat32Array();
+        // One row against three in a batch: float32 GEMM rounding of a 5-step chain, ≤ 1e-6 per element.
+        own['1'][key]!.toFloat32Array().forEach((v, i) => assert.ok(Math.abs(v - batch[i]) <= 1e-6, `row ${b} ${key}[${i}]: ${v} vs ${batch[i]}`));
       }
-      assert.deepStrictEqual(wide.sequences[b], best.tokens, `beam row ${b}`);
-      assert.ok(Math.abs(wide.scores[b] - best.score) <= 1e-5, `row ${b}: score ${wide.scores[b]} vs ${best.score}`);
     }
+    model.eval();
+    const { sequences } = await eddy.seq2seq.greedyDecode(model, source, { startToken: START, maxLength: 6, sourceLengths });
+    for (let b = 0; b < 3; b++) assert.deepStrictEqual(sequences[b], greedyByFullForward(model, b, 6), `row ${b}`);
+    // Every beam of a row starts from that row's state.
+    await assertWideBeamFindsBest(model, 3);
+  });
+
+  it('saves and loads a bridge with the model', async () => {
+    const model = bridged(8, 'GRU').eval();
+    assert.deepStrictEqual(model.toConfig().bridge, { '1': '1' });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'eddy-seq2seq-'));
+    const file = path.join(dir, 'model.safetensors');
+    await model.save(file);
+    const loaded = (await eddy.load(file)) as eddy.seq2seq.EncoderDecoder;
+    fs.rmSync(dir, { recursive: true });
+    assert.deepStrictEqual(loaded.bridge, { '1': '1' });
+    const fed = eddy.tensor(Float32Array.from([START, 2, 3, START, 1, 1, START, 3, 2]), [3, 3]);
+    const run = (m: eddy.seq2seq.EncoderDecoder): Float32Array => eddy.noGrad(() => m.forward([source, fed], { lengths: [sourceLengths, null] })).toFloat32Array();
+    assert.deepStrictEqual(run(loaded.eval()), run(model));
+    // Without the bridge the decoder starts from zeros and answers otherwise.
+    const plain = eddy.seq2seq.encoderDecoder({ encoder: model.encoder, decoder: model.decoder }).eval();
+    assert.notDeepStrictEqual(run(plain), run(model));
+  });
+
+  it('rejects a bridge that does not fit', () => {
+    const model = bridged(9, 'LSTM');
+    const gru = bridged(9, 'GRU');
+    const join = (bridge: unknown, decoder = model.decoder): eddy.seq2seq.EncoderDecoder => eddy.seq2seq.encoderDecoder({ encoder: model.encoder, decoder, bridge: bridge as Record<string, string> });
+    assert.throws(() => join({ '3': '1' }), { name: 'ValidationError', message: "Expected bridge keyed by the decoder's recurrent layers ('1') but received '3'" });
+    assert.throws(() => join({ '1': '0' }), { name: 'ValidationError', message: `Expected bridge['1'] to name one of the encoder's recurrent layers ('1') but received "0" of type string` });
+    assert.throws(() => join([]), { name: 'ValidationError', message: /^Expected object of decoder layer path → encoder layer path for bridge but received/ });
+    assert.throws(() => join({ '1': '1' }, gru.decoder), {
+      name: 'ValidationError',
+      message: "Expected bridge['1'] to join layers carrying the same state but received the encoder's LSTM(inputSize=5, hiddenSize=8) (LSTM state [1, batch, 8]) for the decoder's GRU(inputSize=5, hiddenSize=8) (GRU state [1, batch, 8])",
+    });
+    const fed = eddy.tensor(Float32Array.from([START, 2, START, 1, START, 3]), [3, 2]);
+    const h = eddy.zeros([1, 3, 8]);
+    assert.throws(() => model.forward([source, fed], { lengths: [sourceLengths, null], states: { 'decoder.1': { h, c: h } } }), {
+      name: 'ValidationError',
+      message: /^Expected no state for states\['decoder\.1'\] of EncoderDecoder\(.*\), whose bridge starts that layer from the encoder's '1', but received/,
+    });
   });
 
   it('rejects what it cannot decode', async () => {
