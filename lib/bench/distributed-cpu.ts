@@ -22,8 +22,7 @@ export function cpuSnapshot(): CpuSnapshot {
   let faults = 0;
   try {
     tasks = fs.readdirSync('/proc/self/task');
-    // Field 10 of stat, counted after the name (which may hold spaces) closes.
-    faults = Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[7]);
+    faults = minorFaults();
   } catch {
     return { ns, names, faults };
   }
@@ -62,4 +61,19 @@ export function cpuPerStep(before: CpuSnapshot, after: CpuSnapshot, steps: numbe
     else out.kernel += ms;
   }
   return out;
+}
+
+/** The process's minor page faults so far (throws where /proc is missing). */
+function minorFaults(): number {
+  // Field 10 of stat, counted after the name (which may hold spaces) closes.
+  return Number(fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[7]);
+}
+
+/** The JavaScript thread's nanoseconds on the CPU and the process's minor page faults: two reads, cheap enough for every step. */
+export function cpuOfMain(): { ns: number; faults: number } {
+  try {
+    return { ns: Number(fs.readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]), faults: minorFaults() };
+  } catch {
+    return { ns: 0, faults: 0 };
+  }
 }

@@ -9,12 +9,16 @@
  * all-reduce times from 1 KiB to 64 MiB. In mode `alone` the ranks train
  * the same steps at the same time without exchanging anything: what the
  * machine gives independent processes, the ceiling of the data-parallel
- * speed-up. Rank 0 prints JSON lines.
- * Arguments: config-id steps [dp|alone]
+ * speed-up; in mode `barrier` they train in lock-step (a barrier after
+ * backward) without exchanging gradients: what lock-step alone costs.
+ * Rank 0 prints JSON lines; EDDY_BENCH_PER_RANK=1 adds a line per rank,
+ * EDDY_BENCH_PER_STEP=1 one per rank with each step's compute, CPU,
+ * JavaScript-thread CPU, page faults and which rank arrived last.
+ * Arguments: config-id steps [dp|alone|barrier] [warm-up steps, 1 when omitted]
  */
 import * as eddy from '../index';
 import { BenchConfig, BENCH_CONFIGS, forwardFlopsPerToken } from './configs';
-import { cpuPerStep, cpuSnapshot } from './distributed-cpu';
+import { cpuOfMain, cpuPerStep, cpuSnapshot } from './distributed-cpu';
 
 /** The configuration's recurrent network with a Linear head of one output. */
 function modelOf(c: BenchConfig): eddy.Model {
@@ -25,8 +29,9 @@ function modelOf(c: BenchConfig): eddy.Model {
 }
 
 async function main(): Promise<void> {
-  const [id, stepsArg, mode = 'dp'] = process.argv.slice(2);
+  const [id, stepsArg, mode = 'dp', warmupArg = '1'] = process.argv.slice(2);
   const alone = mode === 'alone';
+  const lockstepOnly = mode === 'barrier';
   const c = BENCH_CONFIGS.find((k) => k.id === id);
   if (!c) throw new Error(`Unknown configuration ${id}`);
   const steps = Number(stepsArg);
@@ -47,22 +52,40 @@ async function main(): Promise<void> {
   // Per timed step: when backward ended (on the clock all ranks of one machine share), and the exposed communication.
   const arrival = new Float64Array(steps + 1);
   const exposed = new Float64Array(steps + 1);
+  // Per step (read only with EDDY_BENCH_PER_STEP, as the reads cost the JavaScript thread): the wall
+  // milliseconds of compute, the process's CPU milliseconds (every thread), the JavaScript thread's, page faults.
+  const perStep = Boolean(process.env.EDDY_BENCH_PER_STEP);
+  const stepCompute = new Float64Array(steps + 1);
+  const stepCpu = new Float64Array(steps + 1);
+  const stepJs = new Float64Array(steps + 1);
+  const stepFaults = new Float64Array(steps + 1);
   let compute = 0;
   const step = async (i: number): Promise<void> => {
     const t0 = performance.now();
+    const u0 = perStep ? process.cpuUsage() : null;
+    const s0 = perStep ? cpuOfMain() : null;
     optimizer.zeroGrad();
     const loss = eddy.losses.mse((await model.forwardAsync(x)) as eddy.Tensor, y);
-    const gradients = alone ? null : dp.gradients(params, c.batch);
+    const gradients = alone || lockstepOnly ? null : dp.gradients(params, c.batch);
     await eddy.backwardAsync([loss], undefined, gradients ? { onGradReady: (t, g) => gradients.ready(t, g) } : {});
     const t1 = performance.now();
     await gradients?.finish(c.batch * worldSize);
+    if (lockstepOnly) await eddy.distributed.barrier();
     const t2 = performance.now();
     optimizer.step();
     arrival[i] = performance.timeOrigin + t1;
     exposed[i] = t2 - t1;
-    compute += t1 - t0 + (performance.now() - t2);
+    stepCompute[i] = t1 - t0 + (performance.now() - t2);
+    if (u0 && s0) {
+      const u = process.cpuUsage(u0);
+      const s1 = cpuOfMain();
+      stepCpu[i] = (u.user + u.system) / 1000;
+      stepJs[i] = (s1.ns - s0.ns) / 1e6;
+      stepFaults[i] = s1.faults - s0.faults;
+    }
+    compute += stepCompute[i];
   };
-  await step(steps);
+  for (let i = 0; i < Number(warmupArg); i++) await step(steps);
   await eddy.distributed.barrier();
   compute = 0;
   const cpuBefore = cpuSnapshot();
@@ -88,6 +111,11 @@ async function main(): Promise<void> {
   if (process.env.EDDY_BENCH_PER_RANK) {
     console.log(JSON.stringify({ suite: 'distributed', per_rank: rank, mode, config: c.id, ms_per_step: +stepMs.toFixed(1), compute_ms: +(compute / steps).toFixed(1), wait_ms: +(wait / steps).toFixed(2), exposed_comm_ms: +exposedMs.toFixed(2), cpu_ms: cpu }));
   }
+  if (perStep) {
+    const ms = (a: Float64Array): number[] => Array.from(a.subarray(0, steps), (v) => +v.toFixed(1));
+    const lastRank = Array.from(arrival.subarray(0, steps), (t, i) => (t === last[i] ? 1 : 0));
+    console.log(JSON.stringify({ suite: 'distributed', per_step: rank, mode, config: c.id, compute_ms: ms(stepCompute), cpu_ms: ms(stepCpu), js_ms: ms(stepJs), faults: ms(stepFaults), exposed_ms: ms(exposed), last: lastRank }));
+  }
   const paramBytes = params.reduce((a, p) => a + p.size * 4, 0);
   if (rank === 0 && alone) {
     console.log(JSON.stringify({ suite: 'distributed', config: c.id, name: c.name, independent_processes: worldSize, threads_per_process: 1, tokens_per_s: Math.round(sums[3]), ms_per_step: +(sums[0] / worldSize).toFixed(1), cpu_ms: cpuMs }));
@@ -102,7 +130,7 @@ async function main(): Promise<void> {
       param_bytes: paramBytes, cpu_ms: cpuMs,
     }));
   }
-  if (worldSize > 1 && !alone && c.id === 'C1') await bandwidth(rank, worldSize, paramBytes);
+  if (worldSize > 1 && mode === 'dp' && c.id === 'C1') await bandwidth(rank, worldSize, paramBytes);
   await eddy.distributed.finalize();
 }
 
