@@ -425,9 +425,6 @@ EDDY_EPILOGUE void back_row(const CellBackStep& s, int r, int j0, int n, typenam
   Cell::template row<V>(s, r, j0, n, dh);
 }
 
-// Rows [r0, r0 + M) of the P unit blocks from u (panels of op(B) = W_hh,
-// one per block, at `panels`): the GEMM over the K segments of a (k1
-// columns) and a2 (the rest), then each row's epilogue.
 // The operands of a row's epilogue, fetched before the K loop: the cell's
 // own and dy of step t − 1 (a [T, B, ·] array far out of cache, whose load
 // stalled the epilogue when it was left to the epilogue itself).
@@ -437,6 +434,9 @@ inline void prefetch_back_row(const CellBackStep& s, int r, int j0) {
   if (s.dy) __builtin_prefetch(s.dy + static_cast<size_t>(r) * s.ldy + j0);
 }
 
+// Rows [r0, r0 + M) of the P unit blocks from u (panels of op(B) = W_hh,
+// one per block, at `panels`): the GEMM over the K segments of a (k1
+// columns) and a2 (the rest), then each row's epilogue.
 template <typename V, typename Cell, int M, int P>
 inline void back_tile(const CellBackStep& s, int k1, int k, const float* panels, size_t ps, int r0, int u) {
   for (int i = 0; i < M && r0 + i < s.bs_next; ++i)
