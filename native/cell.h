@@ -75,6 +75,9 @@ struct LayerCtx {
 #undef EDDY_LAYER_ROW_FIELD
 
   int gates_t0 = 0;  // the step whose gates start at `gates` (inference projects a block of steps at a time)
+  // The unit blocks [units0, units1) a fused backward step runs: a
+  // unit-split team member's own (backward_loop_units), all when units1 < 0.
+  int units0 = 0, units1 = -1;
 
   const float* hprev_at(int t) const { return hprev + static_cast<size_t>(t) * B * H; }
   float* gates_at(int t) const { return gates + static_cast<size_t>(t - gates_t0) * B * G * H; }
@@ -151,8 +154,8 @@ inline CellBackStep fused_backward_args(const LayerCtx& L, int t, int bs, NextSt
   st.dy = L.dy && next.bs > 0 ? L.dy_at(next.t) : nullptr;
   st.ldy = L.ldy;
   st.gates = next.bs > 0 ? L.gates_at(next.t) : nullptr;
-  st.u0 = 0;
-  st.u1 = unit_blocks(L.packed_w_hh->gates, L.H);
+  st.u0 = L.units0;
+  st.u1 = L.units1 >= 0 ? L.units1 : unit_blocks(L.packed_w_hh->gates, L.H);
   st.descending = (t & 1) != 0;
   return st;
 }

@@ -27,10 +27,35 @@ void add_column_sums(float* out, const float* a, size_t rows, int cols, int ld, 
   parallel_for(blocks, min_blocks, [&](int64_t b0, int64_t b1) {
     const int j0 = static_cast<int>(b0 * kCols), j1 = std::min(cols, static_cast<int>(b1 * kCols));
     const int a1 = also ? std::min(j1, also_cols) : j0;
-    for (size_t r = 0; r < rows; ++r) {
-      const float* row = a + r * ld;
-      for (int j = j0; j < j1; ++j) out[j] += row[j];
-      for (int j = j0; j < a1; ++j) also[j] += row[j];
+    // Pieces of 16 columns of 64 rows at a time (4 KB, in L1), their sums
+    // held in registers over the rows instead of loaded and stored per row
+    // (what bounded the pass); each sum still starts from out[j] and adds
+    // its rows in order, so the bits are those of the row-by-row loop.
+    constexpr int kPiece = 16;
+    constexpr size_t kRows = 64;
+    for (size_t r0 = 0; r0 < rows; r0 += kRows) {
+      const size_t r1 = std::min(rows, r0 + kRows);
+      for (int p = j0; p < j1; p += kPiece) {
+        const float* col = a + p;
+        if (p + kPiece <= j1 && (p >= a1 || p + kPiece <= a1)) {
+          float* dst[2] = {out + p, p < a1 ? also + p : nullptr};
+          for (float* d : dst) {
+            if (!d) continue;
+            float acc[kPiece];
+            for (int j = 0; j < kPiece; ++j) acc[j] = d[j];
+            for (size_t r = r0; r < r1; ++r)
+              for (int j = 0; j < kPiece; ++j) acc[j] += col[r * ld + j];
+            for (int j = 0; j < kPiece; ++j) d[j] = acc[j];
+          }
+          continue;
+        }
+        const int pe = std::min(j1, p + kPiece), ae = std::min(pe, a1);
+        for (size_t r = r0; r < r1; ++r) {
+          const float* row = a + r * ld;
+          for (int j = p; j < pe; ++j) out[j] += row[j];
+          for (int j = p; j < ae; ++j) also[j] += row[j];
+        }
+      }
     }
   });
 }
@@ -178,7 +203,7 @@ void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, 
   }
 }
 
-void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse) {
+void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, TeamMember* team) {
   const int H = s.H, GH = s.gates() * s.H;
   bool first = true;
   for (int step = s.T - 1; step >= 0; --step) {
@@ -189,12 +214,20 @@ void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g,
       next.t = reverse ? t + 1 : t - 1;
       next.bs = g.batch_sizes[next.t];
     }
+    if (bs > 0 && team) {
+      // A team member: the first step's own epilogue (its dG from dh and dy)
+      // on its units alone, then every step's GEMM once all of dG_t is there.
+      if (first) backward_step(cell, L, t, 0, NextStep{t, bs}, false);
+      first = false;
+      team->sync();
+    }
     if (bs > 0) {
       backward_step(cell, L, t, bs, next, first);
       first = false;
     }
-    // Rows past their sequence's end contribute nothing to the weight GEMMs.
-    if (bs < g.size) {
+    // Rows past their sequence's end contribute nothing to the weight GEMMs
+    // (no step reads them: a team's first member clears them).
+    if (bs < g.size && (!team || team->index() == 0)) {
       std::memset(L.gates_at(t) + static_cast<size_t>(bs) * GH, 0, sizeof(float) * (g.size - bs) * GH);
       if (cell == CellKind::kGru && s.reset_after) {
         std::memset(L.extra_at(t, 1) + static_cast<size_t>(bs) * H, 0, sizeof(float) * (g.size - bs) * H);
@@ -206,6 +239,13 @@ void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g,
       }
     }
   }
+}
+
+void backward_loop_units(TeamMember& team, CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse) {
+  const int blocks = unit_blocks(L.packed_w_hh->gates, s.H), n = team.size(), me = team.index();
+  L.units0 = blocks * me / n;
+  L.units1 = blocks * (me + 1) / n;
+  backward_loop(cell, s, L, g, reverse, &team);
 }
 
 namespace {
@@ -251,6 +291,14 @@ int unit_split_members(const RnnShape& s, int unit_blocks) {
     return 0;
   }
   return members;
+}
+
+int backward_unit_split_members(const RnnShape& s, int unit_blocks) {
+  // Measured (docs/kernels.md): split by units, the backward tiles of C1,
+  // C2 and C5 took as much CPU as with batch groups — a 6-row tile streams
+  // its blocks' panels from L2 either way — and the barrier came on top.
+  // So backward runs by batch groups unless EDDY_RECURRENT_SPLIT=units asks.
+  return requested_split() == 1 ? unit_split_members(s, unit_blocks) : 0;
 }
 
 namespace {

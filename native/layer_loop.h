@@ -74,7 +74,9 @@ struct StepProjection {
 // reverse: t = T − 1 − step); projects each step's input first when proj is given.
 void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, int first, int last,
                   const StepProjection* proj = nullptr);
-void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse);
+// Backward runs a group's steps last to first; with a team (backward_loop_units) it
+// meets the others before each step's GEMM.
+void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, TeamMember* team = nullptr);
 
 // ---- Splitting a step across threads.
 //
@@ -93,6 +95,9 @@ void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g,
 // groups). EDDY_RECURRENT_SPLIT=units|batch overrides it, for tests and
 // measurements.
 int unit_split_members(const RnnShape& s, int unit_blocks);
+// The same for the backward time loop (backward_loop_units): batch groups
+// unless EDDY_RECURRENT_SPLIT=units.
+int backward_unit_split_members(const RnnShape& s, int unit_blocks);
 // Records the split a layer ran, for last_recurrent_split() (recurrent.h).
 void note_recurrent_split(int members);
 // Tells the rule how often a team's barrier gave its core away over
@@ -112,6 +117,14 @@ void pack_input_by_gate(std::vector<PackedMatrix>& w, const RnnShape& s, const f
 // h_{t-1} while writing h_t.
 void forward_loop_units(TeamMember& team, const RnnShape& s, LayerCtx L, const Order& o, bool reverse, int first, int last,
                         const StepProjection& proj);
+
+// The fused backward time loop run by one member of a unit-split team over
+// the rows of g (all of the direction's rows, live ones a prefix at every
+// step): member k takes its range of unit blocks of every step — its
+// columns of dh_{t-1} = dG_t · W_hh and, in the same tiles, its units of
+// dG_{t-1} — and the team meets once per step, before the GEMM that reads
+// all of dG_t. Each element is the same chain as with batch groups.
+void backward_loop_units(TeamMember& team, CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse);
 
 // b_ih plus, where the cell allows (folds_b_hh), b_hh: what the input
 // projection adds to every row; empty when there is no bias.

@@ -425,13 +425,22 @@ EDDY_EPILOGUE void back_row(const CellBackStep& s, int r, int j0, int n, typenam
   Cell::template row<V>(s, r, j0, n, dh);
 }
 
+// The operands of a row's epilogue, fetched before the K loop: the cell's
+// own and dy of step t − 1 (a [T, B, ·] array far out of cache, whose load
+// stalled the epilogue when it was left to the epilogue itself).
+template <typename Cell>
+inline void prefetch_back_row(const CellBackStep& s, int r, int j0) {
+  Cell::prefetch(s, r, j0);
+  if (s.dy) __builtin_prefetch(s.dy + static_cast<size_t>(r) * s.ldy + j0);
+}
+
 // Rows [r0, r0 + M) of the P unit blocks from u (panels of op(B) = W_hh,
 // one per block, at `panels`): the GEMM over the K segments of a (k1
 // columns) and a2 (the rest), then each row's epilogue.
 template <typename V, typename Cell, int M, int P>
 inline void back_tile(const CellBackStep& s, int k1, int k, const float* panels, size_t ps, int r0, int u) {
   for (int i = 0; i < M && r0 + i < s.bs_next; ++i)
-    for (int q = 0; q < P; ++q) Cell::prefetch(s, r0 + i, (u + q) * V::kWidth);
+    for (int q = 0; q < P; ++q) prefetch_back_row<Cell>(s, r0 + i, (u + q) * V::kWidth);
   typename V::Reg acc[M][P];
   for (int i = 0; i < M; ++i)
     for (int q = 0; q < P; ++q) acc[i][q] = V::zero();
@@ -459,11 +468,16 @@ inline void back_tail(const CellBackStep& s, int k1, int k, const float* panels,
 template <typename V, typename Cell, int MR, int C>
 inline void back_rows(const CellBackStep& s, int k1, int k, const float* packed, size_t ps, int u) {
   const float* panels = packed + u * ps;
-  int r = 0;
-  for (; r + MR <= s.bs; r += MR) back_tile<V, Cell, MR, C>(s, k1, k, panels, ps, r, u);
-  if (r < s.bs) back_tail<V, Cell, MR - 1, C>(s, k1, k, panels, ps, r, u, s.bs - r);
+  // Rows dealt into tiles of equal size (within one), as in cell_rows: 32
+  // rows are 5 + 5 + 6 + 5 + 5 + 6, not 5 × 6 and a 2-row tile that
+  // streams the blocks' whole panels for 8 accumulators.
+  const int tiles = (s.bs + MR - 1) / MR;
+  for (int g = 0; g < tiles; ++g) {
+    const int r0 = s.bs * g / tiles;
+    back_tail<V, Cell, MR, C>(s, k1, k, panels, ps, r0, u, s.bs * (g + 1) / tiles - r0);
+  }
   const int rows = s.bs > s.bs_next ? s.bs : s.bs_next;
-  for (r = s.bs; r < rows; ++r) {
+  for (int r = s.bs; r < rows; ++r) {
     for (int q = 0; q < C; ++q) {
       const int j0 = (u + q) * V::kWidth;
       back_row<V, Cell>(s, r, j0, lesser(V::kWidth, s.H - j0), V::zero(), false);

@@ -348,6 +348,14 @@ void rnn_backward(const RnnBackward& a) {
 
   thread_local std::vector<HiddenWeights> w_hh_buf(2);
   HiddenWeights* w_hh = w_hh_buf.data();
+  // A unit-split team runs all rows as one group, so the rows live at a
+  // step must be a prefix of them: one group, or every sequence whole.
+  Group whole;
+  const bool rows_prefix = o.groups.size() == 1 ||
+                           std::all_of(o.len.begin(), o.len.end(), [&](int n) { return n == s.T; });
+  if (rows_prefix) {
+    whole = o.groups.size() == 1 ? o.groups[0] : Group{0, s.B, std::vector<int>(s.T, s.B)};
+  }
   for (int l = s.layers - 1; l >= 0; --l) {
     const int in = s.in_size(l);
     const float* x = l == 0 ? ws + lay.xs : ws + lay.out[l - 1];
@@ -376,7 +384,13 @@ void rnn_backward(const RnnBackward& a) {
       }
       return L;
     };
-    for_each_task(s.dirs, o, [&](int d, const Group& g) { backward_loop(s.cell, s, for_group(context(d), g.off, s), g, d == 1); });
+    const int team = w_hh[0].fused && rows_prefix ? backward_unit_split_members(s, unit_blocks(w_hh[0].gates, s.H)) : 0;
+    if (team > 0) {
+      // Split by hidden units (layer_loop.h), one direction, every row.
+      parallel_team(team, [&](TeamMember& m) { backward_loop_units(m, s.cell, s, context(0), whole, false); });
+    } else {
+      for_each_task(s.dirs, o, [&](int d, const Group& g) { backward_loop(s.cell, s, for_group(context(d), g.off, s), g, d == 1); });
+    }
     const bool need_dx = l > 0 || a.dx;
     for (int d = 0; d < s.dirs; ++d) {
       const int k = l * s.dirs + d;

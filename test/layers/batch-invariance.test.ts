@@ -148,29 +148,37 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
     ['GRU', () => new eddy.GRU({ inputSize: I, hiddenSize: H, numLayers: 2 })],
     ['RNN tanh', () => new eddy.RNN({ inputSize: I, hiddenSize: H, numLayers: 2 })],
   ];
-  for (const [name, make] of TRAINED) it(`${name}: a training step gives identical bits whether its steps are split by batch groups or by hidden units`, () => {
-    eddy.manualSeed(7);
-    const layer = make();
-    const random = rng(8);
-    const B = 13;
-    const lengths = Array.from({ length: B }, () => 1 + Math.floor(random() * T));
-    const x = randomArray(B * T * I, rng(9));
-    const dy = randomArray(B * T * H, rng(10));
-    const step = (split: string) => withSplit(split, () => {
-      layer.train();
-      layer.zeroGrad();
-      const input = eddy.tensor(x, [B, T, I], { requiresGrad: true });
-      const r = layer.forward(input, { lengths });
-      eddy.backward([r.output], [eddy.tensor(dy, [B, T, H])]);
-      const c = r.c ? [r.c.contiguous().data] : [];
-      return [r.output.contiguous().data, r.h.contiguous().data, ...c, input.grad!.data, ...layer.parameters().map((p) => p.grad!.data)];
-    });
-    eddy.setNumThreads(2);
-    const batch = step('batch');
-    const units = step('units');
-    batch.forEach((a, i) => sameBits(units[i], a, `training result ${i}`));
-    assert.ok(batch[0].some((v) => v !== 0), 'the layer produced a non-trivial output');
-  });
+  // 13 rows of mixed lengths run as one group; 20 rows of equal length as
+  // two groups by batch, as one team (forward and backward) by units.
+  const BATCHES: [string, number, (random: () => number) => number[]][] = [
+    ['13 rows of mixed lengths', 13, (random) => Array.from({ length: 13 }, () => 1 + Math.floor(random() * T))],
+    ['20 rows of equal length', 20, () => Array(20).fill(T)],
+  ];
+  for (const [name, make] of TRAINED) {
+    for (const [what, B, lengthsOf] of BATCHES) {
+      it(`${name}, ${what}: a training step gives identical bits whether its steps are split by batch groups or by hidden units`, () => {
+        eddy.manualSeed(7);
+        const layer = make();
+        const lengths = lengthsOf(rng(8));
+        const x = randomArray(B * T * I, rng(9));
+        const dy = randomArray(B * T * H, rng(10));
+        const step = (split: string) => withSplit(split, () => {
+          layer.train();
+          layer.zeroGrad();
+          const input = eddy.tensor(x, [B, T, I], { requiresGrad: true });
+          const r = layer.forward(input, { lengths });
+          eddy.backward([r.output], [eddy.tensor(dy, [B, T, H])]);
+          const c = r.c ? [r.c.contiguous().data] : [];
+          return [r.output.contiguous().data, r.h.contiguous().data, ...c, input.grad!.data, ...layer.parameters().map((p) => p.grad!.data)];
+        });
+        eddy.setNumThreads(2);
+        const batch = step('batch');
+        const units = step('units');
+        batch.forEach((a, i) => sameBits(units[i], a, `training result ${i}`));
+        assert.ok(batch[0].some((v) => v !== 0), 'the layer produced a non-trivial output');
+      });
+    }
+  }
 
   for (const batchFirst of [true, false]) {
     it(`equal lengths shorter than the padding (the caller's ${batchFirst ? 'batch-first' : 'time-major'} tensors used in place) give the bits of a mixed batch`, () => {
