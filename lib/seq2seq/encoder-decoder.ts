@@ -58,7 +58,8 @@ export interface EncoderDecoderOptions {
    * layers must carry the same state (same cell, layers × directions and
    * hidden size). The state is the one at each source row's last valid
    * step, gradients flow back through it into the encoder, and decoding
-   * starts from it.
+   * starts from it. (A decoder layer also fed h0/c0 as graph inputs starts
+   * from those, as it would from given `states`.)
    * @default {} (every decoder layer starts from zeros)
    */
   bridge?: Readonly<Record<string, string>>;
@@ -193,10 +194,13 @@ export class EncoderDecoder extends Model {
       const out = (await this.encoder.forwardAsync(source, { lengths: sourceLengths, training: false })) as Tensor | Tensor[];
       return this.memoryOf(out, sourceLengths);
     }
-    const { output, states } = (await this.encoder.forwardAsync(source, { lengths: sourceLengths, training: false, states: null })) as OutputWithStates<Tensor | Tensor[]>;
+    // The same carrier as forward's collects the encoder's final states.
+    const collected = new BridgeCarrier(this.bridged, undefined);
+    const output = (await this.encoder.forwardAsync(source, { lengths: sourceLengths, training: false, carrier: collected })) as Tensor | Tensor[];
+    const paths = recurrentLayerPaths(this.decoder);
     const initial: ModelStates = {};
-    for (const [to, from] of Object.entries(this.bridge)) initial[to] = states[from];
-    return { ...this.memoryOf(output as Tensor | Tensor[], sourceLengths), states: initial };
+    for (const [to, origin] of this.bridged) initial[paths.get(to) as string] = collected.finalOf(origin, to);
+    return { ...this.memoryOf(output, sourceLengths), states: initial };
   }
 
   /**
@@ -310,7 +314,8 @@ export class EncoderDecoder extends Model {
 function bridgeLayers(encoder: Module, decoder: Module, bridge: unknown): Map<RecurrentLayer, RecurrentLayer> {
   const out = new Map<RecurrentLayer, RecurrentLayer>();
   if (bridge === undefined) return out;
-  if (bridge === null || typeof bridge !== 'object' || Array.isArray(bridge)) fail('object of decoder layer path → encoder layer path', 'bridge', bridge);
+  const proto = bridge === null || typeof bridge !== 'object' ? undefined : Object.getPrototypeOf(bridge);
+  if (proto !== Object.prototype && proto !== null) fail('object of decoder layer path → encoder layer path', 'bridge', bridge);
   const byPath = (m: Module): Map<string, RecurrentLayer> => new Map([...recurrentLayerPaths(m)].map(([layer, path]) => [path, layer]));
   const encoders = byPath(encoder);
   const decoders = byPath(decoder);
@@ -322,6 +327,7 @@ function bridgeLayers(encoder: Module, decoder: Module, bridge: unknown): Map<Re
       throw new ValidationError(`Expected bridge['${to}'] to name one of the encoder's recurrent layers (${known(encoders)}) but received ${describe(from)}`);
     }
     const origin = encoders.get(from) as RecurrentLayer;
+    if (origin === target) throw new ValidationError(`Expected bridge['${to}'] to join two different layers but received the same ${origin.toString()} in the encoder ('${from}') and the decoder`);
     const state = (l: RecurrentLayer): string => `${l.cellName} state [${l.numLayers * (l.bidirectional ? 2 : 1)}, batch, ${l.hiddenSize}]`;
     if (state(origin) !== state(target)) {
       throw new ValidationError(`Expected bridge['${to}'] to join layers carrying the same state but received the encoder's ${origin.toString()} (${state(origin)}) for the decoder's ${target.toString()} (${state(target)})`);
@@ -331,21 +337,32 @@ function bridgeLayers(encoder: Module, decoder: Module, bridge: unknown): Map<Re
   return out;
 }
 
-/** Hands each bridged decoder layer the final state its encoder layer left in this call; passes everything else on. */
+/**
+ * Hands each bridged decoder layer the final state its encoder layer left in
+ * this call; passes everything else on. It offers the step-decoding hooks
+ * only when the carrier it wraps does: their presence is what switches a
+ * transformer decoder to cached step-by-step decoding.
+ */
 class BridgeCarrier implements StateCarrier {
   private readonly finals = new Map<RecurrentLayer, LayerState>();
+  readonly initialCache?: (layer: Module) => StepCache | undefined;
+  readonly finalCache?: (layer: Module, cache: StepCache) => void;
 
   constructor(
     private readonly bridged: Map<RecurrentLayer, RecurrentLayer>,
     private readonly outer: StateCarrier | undefined,
-  ) {}
+  ) {
+    const { initialCache, finalCache } = outer ?? {};
+    if (initialCache && finalCache) {
+      this.initialCache = (layer) => initialCache.call(outer, layer);
+      this.finalCache = (layer, cache) => finalCache.call(outer, layer, cache);
+    }
+  }
 
   initial(layer: RecurrentLayer): LayerState | undefined {
     const origin = this.bridged.get(layer);
     if (origin === undefined) return this.outer?.initial(layer);
-    const state = this.finals.get(origin);
-    if (state === undefined) throw new ValidationError(`Expected the encoder's ${origin.toString()} to run before the decoder's ${layer.toString()}, which starts from its state, but it did not run`);
-    return state;
+    return this.finalOf(origin, layer);
   }
 
   final(layer: RecurrentLayer, state: LayerState): void {
@@ -353,12 +370,11 @@ class BridgeCarrier implements StateCarrier {
     this.outer?.final(layer, state);
   }
 
-  initialCache(layer: Module): StepCache | undefined {
-    return this.outer?.initialCache?.(layer);
-  }
-
-  finalCache(layer: Module, cache: StepCache): void {
-    this.outer?.finalCache?.(layer, cache);
+  /** The final state `origin` left in this call, which bridged layer `to` starts from. */
+  finalOf(origin: RecurrentLayer, to: RecurrentLayer): LayerState {
+    const state = this.finals.get(origin);
+    if (state === undefined) throw new ValidationError(`Expected the encoder's ${origin.toString()} to run before the decoder's ${to.toString()}, which starts from its state, but it did not run`);
+    return state;
   }
 }
 

@@ -240,12 +240,46 @@ describe('seq2seq decoding', () => {
     assert.notDeepStrictEqual(run(plain), run(model));
   });
 
+  it('a bridge under a transformer decoder trains the whole decoder and decodes from its caches', async () => {
+    eddy.manualSeed(10);
+    const src = eddy.input({ shape: [null] });
+    const encoder = eddy.model({ inputs: src, outputs: new eddy.LSTM({ inputSize: 5, hiddenSize: 8 }).apply(new eddy.Embedding({ numEmbeddings: 6, embeddingDim: 5 }).apply(src)) });
+    const tokens = eddy.input({ shape: [null] });
+    const memory = eddy.input({ shape: [null, 8] });
+    const recurrent = new eddy.LSTM({ inputSize: 5, hiddenSize: 8 }).apply(new eddy.Embedding({ numEmbeddings: V, embeddingDim: 5 }).apply(tokens));
+    const decoded = new eddy.TransformerDecoder({ dModel: 8, nhead: 2, dimFeedforward: 16, dropout: 0 }, { numLayers: 1 }).apply([recurrent, memory]);
+    const decoder = eddy.model({ inputs: [tokens, memory], outputs: new eddy.Linear({ inFeatures: 8, outFeatures: V }).apply(decoded) });
+    const model = eddy.seq2seq.encoderDecoder({ encoder, decoder, bridge: { '1': '1' } });
+    for (const p of model.parameters()) p.data.data.forEach((v, i, a) => (a[i] = v * 3));
+    const fed = eddy.tensor(Float32Array.from([START, 2, 3, START, 3, 1, START, 2, 2]), [3, 3]);
+    model.zeroGrad();
+    const logits = model.forward([source, fed], { lengths: [sourceLengths, null], training: true });
+    eddy.sum(eddy.mul(logits, eddy.tensor(Float32Array.from({ length: 3 * 3 * V }, (_, i) => Math.cos(i)), [3, 3, V]))).backward();
+    // A teacher-forced call runs the transformer as a whole (with gradients), not step by step from caches.
+    for (const [name, p] of model.namedParameters()) assert.ok(p.grad && p.grad.toFloat32Array().some((v) => v !== 0), `no gradient for ${name}`);
+    model.eval();
+    const { sequences } = await eddy.seq2seq.greedyDecode(model, source, { startToken: START, maxLength: 4, sourceLengths });
+    for (let b = 0; b < 3; b++) assert.deepStrictEqual(sequences[b], greedyByFullForward(model, b, 4), `row ${b}`);
+  });
+
   it('rejects a bridge that does not fit', () => {
     const model = bridged(9, 'LSTM');
     const gru = bridged(9, 'GRU');
     const join = (bridge: unknown, decoder = model.decoder): eddy.seq2seq.EncoderDecoder => eddy.seq2seq.encoderDecoder({ encoder: model.encoder, decoder, bridge: bridge as Record<string, string> });
     assert.throws(() => join({ '3': '1' }), { name: 'ValidationError', message: "Expected bridge keyed by the decoder's recurrent layers ('1') but received '3'" });
     assert.throws(() => join({ '1': '0' }), { name: 'ValidationError', message: `Expected bridge['1'] to name one of the encoder's recurrent layers ('1') but received "0" of type string` });
+    assert.throws(() => join(new Map([['1', '1']])), { name: 'ValidationError', message: /^Expected object of decoder layer path → encoder layer path for bridge but received/ });
+    // One LSTM instance in both parts (tied weights) cannot start from its own state.
+    const tied = new eddy.LSTM({ inputSize: 5, hiddenSize: 8 });
+    const src = eddy.input({ shape: [null] });
+    const encoder = eddy.model({ inputs: src, outputs: tied.apply(new eddy.Embedding({ numEmbeddings: 6, embeddingDim: 5 }).apply(src)) });
+    const tokens = eddy.input({ shape: [null] });
+    const memory = eddy.input({ shape: [null, 8] });
+    const decoder = eddy.model({ inputs: [tokens, memory], outputs: new eddy.Linear({ inFeatures: 8, outFeatures: V }).apply(tied.apply(new eddy.Embedding({ numEmbeddings: V, embeddingDim: 5 }).apply(tokens))) });
+    assert.throws(() => eddy.seq2seq.encoderDecoder({ encoder, decoder, bridge: { '1': '1' } }), {
+      name: 'ValidationError',
+      message: "Expected bridge['1'] to join two different layers but received the same LSTM(inputSize=5, hiddenSize=8) in the encoder ('1') and the decoder",
+    });
     assert.throws(() => join([]), { name: 'ValidationError', message: /^Expected object of decoder layer path → encoder layer path for bridge but received/ });
     assert.throws(() => join({ '1': '1' }, gru.decoder), {
       name: 'ValidationError',
