@@ -291,6 +291,8 @@ void rnn_forward(const RnnForward& a) {
   if (s.rec_dropout) gather_state(ws + lay.rmask, a.rec_mask, s, o);
   gather_state(hs.data(), a.h0, s, o);
   if (!cs.empty()) gather_state(cs.data(), a.c0, s, o);
+  // The kernels write a time-major output in place: map its pages first.
+  if (io.y == a.y) map_for_write(a.y, sizeof(float) * s.T * s.B * s.dirs * s.H);
   forward_internal(a, o, lay, ws, hs.data(), cs.empty() ? nullptr : cs.data(), io);
   if (io.y != a.y) scatter_seq(a.y, ws + lay.out[s.layers - 1], s, o, s.dirs * s.H);
   if (a.hn) scatter_state(a.hn, hs.data(), s, o);
