@@ -30,11 +30,15 @@ function modelOf(c: BenchConfig): eddy.Model {
 
 async function main(): Promise<void> {
   const [id, stepsArg, mode = 'dp', warmupArg = '1'] = process.argv.slice(2);
+  if (!['dp', 'alone', 'barrier'].includes(mode)) throw new Error(`Expected mode dp, alone or barrier but received ${mode}`);
   const alone = mode === 'alone';
   const lockstepOnly = mode === 'barrier';
   const c = BENCH_CONFIGS.find((k) => k.id === id);
   if (!c) throw new Error(`Unknown configuration ${id}`);
   const steps = Number(stepsArg);
+  const warmup = Number(warmupArg);
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`Expected a positive integer of steps but received ${stepsArg}`);
+  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`Expected a non-negative integer of warm-up steps but received ${warmupArg}`);
   const startup = new Set(cpuSnapshot().ns.keys());
   const { rank, worldSize } = await eddy.distributed.init({ timeout: 600 });
   const afterInit = new Set(cpuSnapshot().ns.keys());
@@ -85,7 +89,7 @@ async function main(): Promise<void> {
     }
     compute += stepCompute[i];
   };
-  for (let i = 0; i < Number(warmupArg); i++) await step(steps);
+  for (let i = 0; i < warmup; i++) await step(steps);
   await eddy.distributed.barrier();
   compute = 0;
   const cpuBefore = cpuSnapshot();
@@ -123,6 +127,8 @@ async function main(): Promise<void> {
     const mean = (v: number): number => v / worldSize;
     console.log(JSON.stringify({
       suite: 'distributed', config: c.id, name: c.name, ranks: worldSize, threads_per_rank: 1,
+      // A lock-step job without exchange says so: its all-reduce figures are the barrier's.
+      ...(lockstepOnly ? { mode: 'barrier' } : {}),
       tokens_per_s: Math.round(tokensPerS),
       gflops: +((3 * forwardFlopsPerToken(c) * tokens) / (stepMs * 1e6)).toFixed(1),
       ms_per_step: +stepMs.toFixed(1), compute_ms: +mean(sums[0]).toFixed(1), exposed_comm_ms: +mean(sums[2]).toFixed(2),
