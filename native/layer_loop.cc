@@ -38,15 +38,15 @@ void add_column_sums(float* out, const float* a, size_t rows, int cols, int ld, 
       for (int p = j0; p < j1; p += kPiece) {
         const float* col = a + p;
         if (p + kPiece <= j1 && (p >= a1 || p + kPiece <= a1)) {
-          float* dst[2] = {out + p, p < a1 ? also + p : nullptr};
-          for (float* d : dst) {
-            if (!d) continue;
+          auto sum_piece = [&](float* d) {
             float acc[kPiece];
             for (int j = 0; j < kPiece; ++j) acc[j] = d[j];
             for (size_t r = r0; r < r1; ++r)
               for (int j = 0; j < kPiece; ++j) acc[j] += col[r * ld + j];
             for (int j = 0; j < kPiece; ++j) d[j] = acc[j];
-          }
+          };
+          sum_piece(out + p);
+          if (p < a1) sum_piece(also + p);
           continue;
         }
         const int pe = std::min(j1, p + kPiece), ae = std::min(pe, a1);

@@ -151,24 +151,20 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
     const float* x = first_layer ? io.x : ws + lay.out[l - 1];
     const size_t x_ld = first_layer ? io.x_ld : DH, x_step = first_layer ? io.x_step : static_cast<size_t>(s.B) * DH;
     float* out = last_layer ? io.y : ws + lay.out[l];
-    for_each_direction(s.dirs, [&](int d) {
-      const int k = l * s.dirs + d;
-      pack_hidden_weights(w_hh[d], s, a.p.w_hh[k], false);
-      // One direction may split by units, which packs W_ih by gate (below).
-      if (s.dirs == 2) pack_b(w_ih[d], true, a.p.w_ih[k], in, in, G * H);
-    });
-    // The unit split takes one direction only (unit_split_members).
+    for_each_direction(s.dirs, [&](int d) { pack_hidden_weights(w_hh[d], s, a.p.w_hh[l * s.dirs + d], false); });
+    // The unit split takes one direction only (unit_split_members); it
+    // reads W_ih packed by gate.
     const int team = w_hh[0].fused ? unit_split_members(s, unit_blocks(w_hh[0].gates, s.H)) : 0;
     note_recurrent_split(team);
-    for (int d = 0; d < s.dirs; ++d) {
+    for_each_direction(s.dirs, [&](int d) {
       const int k = l * s.dirs + d;
       if (team > 0) {
         pack_input_by_gate(w_ih_gates, s, a.p.w_ih[k], in);
-      } else if (s.dirs == 1) {
+      } else {
         pack_b(w_ih[d], true, a.p.w_ih[k], in, in, G * H);
       }
       folded_bias(bias[d], s, a.p, k);
-    }
+    });
     // Blocks of steps in each direction's order: the forward direction's
     // block b covers steps [b·block, …), the reverse one mirrors it.
     for (int first = 0; first < s.T; first += block) {
@@ -352,12 +348,8 @@ void rnn_backward(const RnnBackward& a) {
   HiddenWeights* w_hh = w_hh_buf.data();
   // A unit-split team runs all rows as one group, so the rows live at a
   // step must be a prefix of them: one group, or every sequence whole.
-  Group whole;
   const bool rows_prefix = o.groups.size() == 1 ||
                            std::all_of(o.len.begin(), o.len.end(), [&](int n) { return n == s.T; });
-  if (rows_prefix) {
-    whole = o.groups.size() == 1 ? o.groups[0] : Group{0, s.B, std::vector<int>(s.T, s.B)};
-  }
   for (int l = s.layers - 1; l >= 0; --l) {
     const int in = s.in_size(l);
     const float* x = l == 0 ? ws + lay.xs : ws + lay.out[l - 1];
@@ -389,6 +381,7 @@ void rnn_backward(const RnnBackward& a) {
     const int team = w_hh[0].fused && rows_prefix ? backward_unit_split_members(s, unit_blocks(w_hh[0].gates, s.H)) : 0;
     if (team > 0) {
       // Split by hidden units (layer_loop.h), one direction, every row.
+      const Group whole = o.groups.size() == 1 ? o.groups[0] : Group{0, s.B, std::vector<int>(s.T, s.B)};
       parallel_team(team, [&](TeamMember& m) { backward_loop_units(m, s.cell, s, context(0), whole, false); });
     } else {
       for_each_task(s.dirs, o, [&](int d, const Group& g) { backward_loop(s.cell, s, for_group(context(d), g.off, s), g, d == 1); });
