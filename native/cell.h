@@ -69,7 +69,7 @@ struct LayerCtx {
   bool ln = false;
   const float *ln_hh_w = nullptr, *ln_hh_b = nullptr, *ln_c_w = nullptr, *ln_c_b = nullptr;
   int ldy = 0;
-  size_t y_step = 0;  // floats between steps of y: B·ldy when 0 (internal order); else the caller's layout
+  size_t y_step = 0;  // floats between steps of y and dy: B·ldy when 0 (internal order); else the caller's layout
 #define EDDY_LAYER_ROW_FIELD(type, name, width, doc) type name = nullptr;
   EDDY_LAYER_ROWS(EDDY_LAYER_ROW_FIELD)
 #undef EDDY_LAYER_ROW_FIELD
@@ -83,7 +83,7 @@ struct LayerCtx {
   float* gates_at(int t) const { return gates + static_cast<size_t>(t - gates_t0) * B * G * H; }
   float* extra_at(int t, int e) const { return extra + static_cast<size_t>(t) * B * e * H; }
   float* y_at(int t) const { return y + static_cast<size_t>(t) * (y_step ? y_step : static_cast<size_t>(B) * ldy); }
-  const float* dy_at(int t) const { return dy + static_cast<size_t>(t) * B * ldy; }
+  const float* dy_at(int t) const { return dy + static_cast<size_t>(t) * (y_step ? y_step : static_cast<size_t>(B) * ldy); }
   size_t row(int t) const { return static_cast<size_t>(t) * B; }  // first row of step t in [T, B, ·] buffers
 };
 

@@ -80,26 +80,42 @@ struct StackIo {
   size_t y_step = 0;
 };
 
-// The caller's tensors used in place by inference when the internal order is
-// the caller's own (equal lengths): x always (a strided read of rows the
-// projection streams anyway); y only when its steps are whole blocks of rows
-// as inside (time-major, or one sequence) — batch-first rows written T steps
-// apart cost the kernel more in scattered stores than the one copy
-// (scatter_seq, on every thread) does. Null members keep the internal copies.
-StackIo in_place_io(const RnnShape& s, const Order& o, const RnnForward& a) {
+// Where row b of step t sits in a caller's [·, ·, width] sequence tensor:
+// at t·step + b·ld, when the internal order is the caller's own (equal
+// lengths) and ld fits the kernels' int strides; `ok` false otherwise.
+// Layer-normalized cells project blocks of steps from the internal copies,
+// so they always take those.
+struct CallerRows {
+  bool ok = false;
+  size_t ld = 0, step = 0;
+};
+
+CallerRows caller_rows(const RnnShape& s, const Order& o, size_t width) {
+  CallerRows r;
+  r.ld = s.batch_first ? static_cast<size_t>(s.T) * width : width;
+  r.step = s.batch_first ? width : static_cast<size_t>(s.B) * width;
+  r.ok = o.identity && !s.layer_norm && r.ld < (size_t(1) << 30);
+  return r;
+}
+
+// The caller's tensors used in place where caller_rows allows. Inference
+// reads x in place (a strided read of rows the projection streams anyway);
+// training keeps its time-major copy for the weight gradients. The last
+// layer writes y in place in either layout, its pages mapped first
+// (map_for_write): cheaper than writing the internal copy and scattering
+// it. Null members keep the internal copies.
+StackIo in_place_io(const RnnShape& s, const Order& o, const RnnForward& a, bool training) {
   StackIo io;
-  const size_t DH = static_cast<size_t>(s.dirs) * s.H;
-  // Layer-normalized cells project blocks of steps from the internal copy.
-  const size_t rows_apart = s.batch_first ? static_cast<size_t>(s.T) : static_cast<size_t>(1);
-  // (The kernels take int row strides.)
-  if (!o.identity || s.layer_norm || !a.x || rows_apart * s.I >= (size_t(1) << 30)) return io;
-  io.x = a.x;
-  io.x_ld = rows_apart * s.I;
-  io.x_step = s.batch_first ? s.I : static_cast<size_t>(s.B) * s.I;
-  if (a.y && (!s.batch_first || s.B == 1) && DH < (size_t(1) << 30)) {
+  const CallerRows xr = caller_rows(s, o, s.I), yr = caller_rows(s, o, static_cast<size_t>(s.dirs) * s.H);
+  if (!training && a.x && xr.ok) {
+    io.x = a.x;
+    io.x_ld = xr.ld;
+    io.x_step = xr.step;
+  }
+  if (a.y && yr.ok) {
     io.y = a.y;
-    io.y_ld = static_cast<int>(DH);
-    io.y_step = static_cast<size_t>(s.B) * DH;
+    io.y_ld = static_cast<int>(yr.ld);
+    io.y_step = yr.step;
   }
   return io;
 }
@@ -272,7 +288,7 @@ void rnn_forward(const RnnForward& a) {
   std::vector<float> hs(state), cs(s.cell == CellKind::kLstm ? state : 0);
   // Inference in the caller's order reads x and writes y in place; otherwise
   // they go through internal copies in the workspace.
-  StackIo io = training ? StackIo() : in_place_io(s, o, a);
+  StackIo io = in_place_io(s, o, a, training);
   if (!io.x) {
     gather_seq(ws + lay.xs, a.x, s, o, s.I);
     io.x = ws + lay.xs;
@@ -339,7 +355,10 @@ void rnn_backward(const RnnBackward& a) {
   float* scratch2 = scratch2_buf.data();
   float* scratch3 = scratch3_buf.data();
   const float* masks = s.rec_dropout ? ws + lay.rmask : nullptr;
-  gather_seq(dys, a.dy, s, o, DH);
+  // The top layer reads dy in place where it can, as the forward pass wrote y.
+  const CallerRows dyr = caller_rows(s, o, DH);
+  const bool dy_in_place = a.dy && dyr.ok;
+  if (!dy_in_place) gather_seq(dys, a.dy, s, o, DH);
   std::vector<float> dhs(state), dcs(lstm ? state : 0);
   gather_state(dhs.data(), a.dhn, s, o);
   if (lstm) gather_state(dcs.data(), a.dcn, s, o);
@@ -361,7 +380,13 @@ void rnn_backward(const RnnBackward& a) {
       L.gates = ws + lay.gates[k];
       L.extra = ws + lay.extra[k];
       L.hprev = ws + lay.hprev[k];
-      L.dy = dys + d * H;
+      if (dy_in_place && l == s.layers - 1) {
+        L.dy = a.dy + d * H;
+        L.ldy = static_cast<int>(dyr.ld);
+        L.y_step = dyr.step;
+      } else {
+        L.dy = dys + d * H;
+      }
       L.dh = dhs.data() + k * BH;
       L.dc = lstm ? dcs.data() + k * BH : nullptr;
       L.scratch = scratch + d * BH * G;
