@@ -228,6 +228,7 @@ export interface NativeBinding {
     blas: string; blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean;
     isa: IsaName; isaAvailable: IsaName[];
     kernels: { recurrentGemm: string; activations: string; blas: string; weightGradients: string; recurrentSplit: 'units' | 'batch' | 'none' };
+    heap: 'retain' | 'system' | 'unknown-setting';
   };
   /**
    * Loads the system libmpi (`library`, or the default search when empty)

@@ -30,6 +30,7 @@
 #include "blas.h"
 #include "distributed.h"
 #include "gemm.h"
+#include "heap.h"
 #include "isa.h"
 #include "packed_gemm.h"
 #include "optimizers.h"
@@ -562,6 +563,7 @@ List ParamList(const Fields& f, const eddy::RnnShape& s, const eddy::ParamKind& 
 }
 
 eddy::RnnForward ParseRnnForward(Napi::Object o, KeepAlive& keep) {
+  eddy::read_split_request();
   Fields f(o, keep);
   eddy::RnnForward a;
   a.s = ParseRnnShape(f);
@@ -1551,6 +1553,7 @@ Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
   kernels.Set("weightGradients", Napi::String::New(env, eddy::weight_grad_kernel_name()));
   kernels.Set("recurrentSplit", Napi::String::New(env, eddy::last_recurrent_split()));
   o.Set("kernels", kernels);
+  o.Set("heap", Napi::String::New(env, eddy::heap_policy()));
   return o;
 }
 
@@ -1560,6 +1563,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // side sets the default size (runtime/threads.ts owns it).
   static std::atomic<bool> loaded{false};
   const bool first = !loaded.exchange(true);
+  if (first) eddy::choose_heap_policy();
   exports.Set("firstLoad", Napi::Boolean::New(env, first));
   exports.Set("maxThreads", Napi::Number::New(env, kMaxThreads));
   exports.Set("rnnParamKinds", RnnParamKinds(env));

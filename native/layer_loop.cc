@@ -254,13 +254,11 @@ namespace {
 // on members the scheduler had taken off their cores (note_team_waits).
 std::atomic<int> units_backoff{0};
 
-// EDDY_RECURRENT_SPLIT: 1 units, 0 batch groups, −1 unset (the rule decides).
-int requested_split() {
-  const char* v = std::getenv("EDDY_RECURRENT_SPLIT");
-  if (v && std::strcmp(v, "units") == 0) return 1;
-  if (v && std::strcmp(v, "batch") == 0) return 0;
-  return -1;
-}
+// EDDY_RECURRENT_SPLIT as last read by read_split_request: 1 units, 0 batch
+// groups, −1 unset (the rule decides).
+std::atomic<int> split_request{-1};
+
+int requested_split() { return split_request.load(std::memory_order_relaxed); }
 
 }  // namespace
 
@@ -310,6 +308,12 @@ void note_team_waits(int64_t slow_waits, int steps) {
   // groups (which never wait) win until it is not; the next 32 layers the
   // rule would split by units run by batch groups, then a team tries again.
   if (requested_split() < 0 && slow_waits * 8 > steps) units_backoff.store(32, std::memory_order_relaxed);
+}
+
+void read_split_request() {
+  const char* v = std::getenv("EDDY_RECURRENT_SPLIT");
+  const int want = v && std::strcmp(v, "units") == 0 ? 1 : v && std::strcmp(v, "batch") == 0 ? 0 : -1;
+  split_request.store(want, std::memory_order_relaxed);
 }
 
 void reset_split_rule() { units_backoff.store(0, std::memory_order_relaxed); }

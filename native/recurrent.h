@@ -138,6 +138,10 @@ void rnn_forward(const RnnForward& a);
 // How the last forward pass in the process split its steps across threads
 // (layer_loop.h): "units", "batch" or, before any, "none". For runtimeInfo().
 const char* last_recurrent_split();
+// Reads EDDY_RECURRENT_SPLIT for the calls that follow. Called on the
+// JavaScript thread as each call is parsed: the environment is not read on
+// pool or worker threads, where it would race with a process.env write.
+void read_split_request();
 // Forgets what the split rule learnt about waiting teams (layer_loop.h
 // note_team_waits); for a new thread count.
 void reset_split_rule();

@@ -1,5 +1,6 @@
 import { binding, IsaName } from '../native';
 import { getNumThreads } from './threads';
+import './heap';
 
 /** What `runtimeInfo()` reports. */
 export interface RuntimeInfo {
@@ -43,6 +44,19 @@ export interface RuntimeInfo {
      */
     recurrentSplit: 'units' | 'batch' | 'none';
   };
+  /**
+   * How the C heap treats large blocks, chosen when Eddy first loads:
+   * `retain` keeps freed blocks under 32 MiB, and up to 256 MiB of free heap,
+   * for the next allocation instead of returning them to the system, so a
+   * training step of the same shapes maps no fresh pages (glibc's own
+   * thresholds stop adapting at 32 and 64 MiB, below what a large recurrent
+   * step frees at once). `system` is the C library's own policy: asked for
+   * by `EDDY_HEAP=system`, kept when the environment already sets glibc's
+   * malloc (`GLIBC_TUNABLES` with `glibc.malloc.*`, `MALLOC_*_`), and on C
+   * libraries other than glibc. `unknown-setting`: `EDDY_HEAP` held another
+   * value (a warning says so) and the policy was left alone.
+   */
+  heap: 'retain' | 'system' | 'unknown-setting';
   /** Hardware threads the system reports. */
   hardwareThreads: number;
   /** Threads Eddy uses (`setNumThreads`). */

@@ -1,0 +1,63 @@
+// A training step allocates and frees the same large blocks every time:
+// output and gradient tensors, packed weights, per-call scratch. glibc maps
+// blocks above its mmap threshold afresh and returns freed memory at the
+// top of the heap once more than its trim threshold is free; both thresholds
+// adapt to what was freed, but only up to 32 MiB and 64 MiB. A stacked
+// BiLSTM's step (C3) frees more than that at once, so every step mapped its
+// memory again: about 1 800 page faults a step, 4 % of its CPU time, and
+// more on a rank that runs in lock-step with another (docs/distributed.md).
+// Fixing the thresholds at 32 MiB (mmap) and 256 MiB (trim) keeps that
+// memory for reuse; blocks of 32 MiB and more are still mapped and returned
+// whole. The price is a process that keeps up to 256 MiB of freed heap for
+// its next allocations instead of returning it at once.
+#include "heap.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+namespace eddy {
+
+namespace {
+
+const char* policy = "system";
+
+#if defined(__GLIBC__)
+constexpr int kMmapThreshold = 32 << 20;  // glibc's largest (HEAP_MAX_SIZE / 2 on 64-bit)
+constexpr int kTrimThreshold = 256 << 20;
+
+// Whether the environment already sets glibc's malloc policy: that choice
+// is the user's, and stays.
+bool malloc_configured() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables && std::strstr(tunables, "glibc.malloc.")) return true;
+  for (const char* name : {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_"}) {
+    if (std::getenv(name)) return true;
+  }
+  return false;
+}
+#endif
+
+}  // namespace
+
+void choose_heap_policy() {
+  const char* want = std::getenv("EDDY_HEAP");
+  if (want && std::strcmp(want, "system") == 0) return;
+  if (want && *want && std::strcmp(want, "retain") != 0) {
+    policy = "unknown-setting";
+    return;
+  }
+#if defined(__GLIBC__)
+  if (malloc_configured()) return;
+  // mallopt returns 1 on success; a sanitizer's allocator ignores it.
+  if (mallopt(M_MMAP_THRESHOLD, kMmapThreshold) == 1 && mallopt(M_TRIM_THRESHOLD, kTrimThreshold) == 1) policy = "retain";
+#endif
+}
+
+const char* heap_policy() { return policy; }
+
+}  // namespace eddy
