@@ -563,9 +563,9 @@ List ParamList(const Fields& f, const eddy::RnnShape& s, const eddy::ParamKind& 
 }
 
 eddy::RnnForward ParseRnnForward(Napi::Object o, KeepAlive& keep) {
-  eddy::read_split_request();
   Fields f(o, keep);
   eddy::RnnForward a;
+  a.split = eddy::split_request_from_env();
   a.s = ParseRnnShape(f);
   const eddy::RnnShape& s = a.s;
   const size_t K = static_cast<size_t>(s.layers) * s.dirs;

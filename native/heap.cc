@@ -8,10 +8,13 @@
 // more on a rank that runs in lock-step with another (docs/distributed.md).
 // Fixing the thresholds at 32 MiB (mmap) and 256 MiB (trim) keeps that
 // memory for reuse; blocks of 32 MiB and more are still mapped and returned
-// whole. The price is a process that keeps up to 256 MiB of freed heap for
-// its next allocations instead of returning it at once.
+// whole. The price: freed memory stays with the process for its next
+// allocations. The main heap returns its top only once 256 MiB of it are
+// free, and the heaps of other threads (at most 64 MiB each) keep theirs;
+// memory freed below a heap's top was never returned anyway.
 #include "heap.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
@@ -24,14 +27,14 @@ namespace eddy {
 
 namespace {
 
-const char* policy = "system";
+std::atomic<const char*> policy{"system"};
 
 #if defined(__GLIBC__)
 constexpr int kMmapThreshold = 32 << 20;  // glibc's largest (HEAP_MAX_SIZE / 2 on 64-bit)
 constexpr int kTrimThreshold = 256 << 20;
 
-// Whether the environment already sets glibc's malloc policy: that choice
-// is the user's, and stays.
+// Whether the environment already sets glibc's thresholds: that choice is
+// the user's, and stays (unless EDDY_HEAP=retain says otherwise).
 bool malloc_configured() {
   const char* tunables = std::getenv("GLIBC_TUNABLES");
   if (tunables && std::strstr(tunables, "glibc.malloc.")) return true;
@@ -47,17 +50,18 @@ bool malloc_configured() {
 void choose_heap_policy() {
   const char* want = std::getenv("EDDY_HEAP");
   if (want && std::strcmp(want, "system") == 0) return;
-  if (want && *want && std::strcmp(want, "retain") != 0) {
-    policy = "unknown-setting";
+  const bool asked = want && std::strcmp(want, "retain") == 0;
+  if (want && *want && !asked) {
+    policy.store("unknown-setting");
     return;
   }
 #if defined(__GLIBC__)
-  if (malloc_configured()) return;
+  if (!asked && malloc_configured()) return;
   // mallopt returns 1 on success; a sanitizer's allocator ignores it.
-  if (mallopt(M_MMAP_THRESHOLD, kMmapThreshold) == 1 && mallopt(M_TRIM_THRESHOLD, kTrimThreshold) == 1) policy = "retain";
+  if (mallopt(M_MMAP_THRESHOLD, kMmapThreshold) == 1 && mallopt(M_TRIM_THRESHOLD, kTrimThreshold) == 1) policy.store("retain");
 #endif
 }
 
-const char* heap_policy() { return policy; }
+const char* heap_policy() { return policy.load(); }
 
 }  // namespace eddy

@@ -254,24 +254,17 @@ namespace {
 // on members the scheduler had taken off their cores (note_team_waits).
 std::atomic<int> units_backoff{0};
 
-// EDDY_RECURRENT_SPLIT as last read by read_split_request: 1 units, 0 batch
-// groups, −1 unset (the rule decides).
-std::atomic<int> split_request{-1};
-
-int requested_split() { return split_request.load(std::memory_order_relaxed); }
-
 }  // namespace
 
-int unit_split_members(const RnnShape& s, int unit_blocks) {
+int unit_split_members(const RnnShape& s, int unit_blocks, int requested) {
   const int threads = num_threads();
   // Fused steps only (the caller checks: LSTM, GRU linear before reset,
   // RNN); recurrent dropout (h ⊙ mask is the GEMM's input) and layer norm
   // (LN_hh needs whole rows) keep batch groups. Two directions already
   // fill two threads.
   const bool fits = !s.layer_norm && !s.rec_dropout && s.dirs == 1 && threads >= 2;
-  const int want = requested_split();
-  if (!fits || want == 0) return 0;
-  if (want == 1) return threads;
+  if (!fits || requested == 0) return 0;
+  if (requested == 1) return threads;
 
   // The rule: split by units when W_hh is large enough that streaming all of
   // it per step and thread costs more than a barrier per step — at least
@@ -291,29 +284,28 @@ int unit_split_members(const RnnShape& s, int unit_blocks) {
   return members;
 }
 
-int backward_unit_split_members(const RnnShape& s, int unit_blocks) {
+int backward_unit_split_members(const RnnShape& s, int unit_blocks, int requested) {
   // Measured (docs/kernels.md): split by units, the backward tiles of C1,
   // C2 and C5 took as much CPU as with batch groups — a 6-row tile streams
   // its blocks' panels from L2 either way — and the barrier came on top.
   // So backward runs by batch groups unless EDDY_RECURRENT_SPLIT=units asks.
-  return requested_split() == 1 ? unit_split_members(s, unit_blocks) : 0;
+  return requested == 1 ? unit_split_members(s, unit_blocks, requested) : 0;
 }
 
 namespace {
 std::atomic<int> last_split{-1};
 }  // namespace
 
-void note_team_waits(int64_t slow_waits, int steps) {
+void note_team_waits(int64_t slow_waits, int steps, int requested) {
   // More than one step in eight: the machine is oversubscribed, and batch
   // groups (which never wait) win until it is not; the next 32 layers the
   // rule would split by units run by batch groups, then a team tries again.
-  if (requested_split() < 0 && slow_waits * 8 > steps) units_backoff.store(32, std::memory_order_relaxed);
+  if (requested < 0 && slow_waits * 8 > steps) units_backoff.store(32, std::memory_order_relaxed);
 }
 
-void read_split_request() {
+int split_request_from_env() {
   const char* v = std::getenv("EDDY_RECURRENT_SPLIT");
-  const int want = v && std::strcmp(v, "units") == 0 ? 1 : v && std::strcmp(v, "batch") == 0 ? 0 : -1;
-  split_request.store(want, std::memory_order_relaxed);
+  return v && std::strcmp(v, "units") == 0 ? 1 : v && std::strcmp(v, "batch") == 0 ? 0 : -1;
 }
 
 void reset_split_rule() { units_backoff.store(0, std::memory_order_relaxed); }

@@ -92,18 +92,19 @@ void backward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g,
 //    chains and epilogue), so the split never changes a bit of the result.
 // unit_split_members gives the rule: how many members split the units of
 // this shape, whose fused W_hh has unit_blocks blocks (0: use batch
-// groups). EDDY_RECURRENT_SPLIT=units|batch overrides it, for tests and
-// measurements.
-int unit_split_members(const RnnShape& s, int unit_blocks);
+// groups). `requested` (RnnForward::split: EDDY_RECURRENT_SPLIT=units|batch
+// at the call, −1 when unset) overrides it, for tests and measurements.
+int unit_split_members(const RnnShape& s, int unit_blocks, int requested);
 // The same for the backward time loop (backward_loop_units): batch groups
-// unless EDDY_RECURRENT_SPLIT=units.
-int backward_unit_split_members(const RnnShape& s, int unit_blocks);
+// unless units are requested.
+int backward_unit_split_members(const RnnShape& s, int unit_blocks, int requested);
 // Records the split a layer ran, for last_recurrent_split() (recurrent.h).
 void note_recurrent_split(int members);
 // Tells the rule how often a team's barrier gave its core away over
 // `steps` steps (parallel_team's result): when the machine runs more
-// threads than cores, the rule falls back to batch groups for a while.
-void note_team_waits(int64_t slow_waits, int steps);
+// threads than cores, the rule falls back to batch groups for a while
+// (unless the call requested a split).
+void note_team_waits(int64_t slow_waits, int steps, int requested);
 
 // W_ih packed gate by gate: gate g's (H, in) rows as op(B) = W_ih[g]ᵀ, so a
 // team member projects only the columns of its own units.

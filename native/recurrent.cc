@@ -170,7 +170,7 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
     for_each_direction(s.dirs, [&](int d) { pack_hidden_weights(w_hh[d], s, a.p.w_hh[l * s.dirs + d], false); });
     // The unit split takes one direction only (unit_split_members); it
     // reads W_ih packed by gate.
-    const int team = w_hh[0].fused ? unit_split_members(s, unit_blocks(w_hh[0].gates, s.H)) : 0;
+    const int team = w_hh[0].fused ? unit_split_members(s, unit_blocks(w_hh[0].gates, s.H), a.split) : 0;
     note_recurrent_split(team);
     for_each_direction(s.dirs, [&](int d) {
       const int k = l * s.dirs + d;
@@ -237,7 +237,7 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
         // Split by hidden units (layer_loop.h): one direction, every row, the whole team.
         const StepProjection proj = projection(0, 0);
         const int64_t slow = parallel_team(team, [&](TeamMember& m) { forward_loop_units(m, s, context(0), o, false, first, last, proj); });
-        note_team_waits(slow, last - first);
+        note_team_waits(slow, last - first, a.split);
         continue;
       }
       for_each_task(s.dirs, o, [&](int d, const Group& g) {
@@ -286,8 +286,9 @@ void rnn_forward(const RnnForward& a) {
   } trim{scratch};
   const size_t state = static_cast<size_t>(s.layers) * s.dirs * s.B * s.H;
   std::vector<float> hs(state), cs(s.cell == CellKind::kLstm ? state : 0);
-  // Inference in the caller's order reads x and writes y in place; otherwise
-  // they go through internal copies in the workspace.
+  // In the caller's order the last layer writes y in place, and inference
+  // reads x in place too (in_place_io); otherwise they go through internal
+  // copies in the workspace.
   StackIo io = in_place_io(s, o, a, training);
   if (!io.x) {
     gather_seq(ws + lay.xs, a.x, s, o, s.I);
@@ -303,7 +304,7 @@ void rnn_forward(const RnnForward& a) {
   if (s.rec_dropout) gather_state(ws + lay.rmask, a.rec_mask, s, o);
   gather_state(hs.data(), a.h0, s, o);
   if (!cs.empty()) gather_state(cs.data(), a.c0, s, o);
-  // The kernels write a time-major output in place: map its pages first.
+  // The kernels write the caller's output in place: map its pages first.
   if (io.y == a.y) map_for_write(a.y, sizeof(float) * s.T * s.B * s.dirs * s.H);
   forward_internal(a, o, lay, ws, hs.data(), cs.empty() ? nullptr : cs.data(), io);
   if (io.y != a.y) scatter_seq(a.y, ws + lay.out[s.layers - 1], s, o, s.dirs * s.H);
@@ -403,7 +404,7 @@ void rnn_backward(const RnnBackward& a) {
       }
       return L;
     };
-    const int team = w_hh[0].fused && rows_prefix ? backward_unit_split_members(s, unit_blocks(w_hh[0].gates, s.H)) : 0;
+    const int team = w_hh[0].fused && rows_prefix ? backward_unit_split_members(s, unit_blocks(w_hh[0].gates, s.H), f.split) : 0;
     if (team > 0) {
       // Split by hidden units (layer_loop.h), one direction, every row.
       const Group whole = o.groups.size() == 1 ? o.groups[0] : Group{0, s.B, std::vector<int>(s.T, s.B)};

@@ -117,6 +117,8 @@ struct RnnForward {
   float* hn = nullptr;               // [L·D, B, H]
   float* cn = nullptr;               // LSTM only
   float* ws = nullptr;               // workspace for backward, or null for inference
+  int split = -1;                    // how to split steps across threads (layer_loop.h):
+                                     // 1 units, 0 batch groups, −1 the rule
 };
 
 struct RnnBackward {
@@ -138,10 +140,11 @@ void rnn_forward(const RnnForward& a);
 // How the last forward pass in the process split its steps across threads
 // (layer_loop.h): "units", "batch" or, before any, "none". For runtimeInfo().
 const char* last_recurrent_split();
-// Reads EDDY_RECURRENT_SPLIT for the calls that follow. Called on the
-// JavaScript thread as each call is parsed: the environment is not read on
-// pool or worker threads, where it would race with a process.env write.
-void read_split_request();
+// EDDY_RECURRENT_SPLIT for RnnForward::split: 1 units, 0 batch, −1 unset.
+// Read as each call is parsed, on the JavaScript thread that makes it: the
+// environment is never read on the pool's or libuv's threads, where it
+// would race with a process.env write.
+int split_request_from_env();
 // Forgets what the split rule learnt about waiting teams (layer_loop.h
 // note_team_waits); for a new thread count.
 void reset_split_rule();

@@ -52,7 +52,9 @@ export interface RuntimeInfo {
    * thresholds stop adapting at 32 and 64 MiB, below what a large recurrent
    * step frees at once). `system` is the C library's own policy: asked for
    * by `EDDY_HEAP=system`, kept when the environment already sets glibc's
-   * malloc (`GLIBC_TUNABLES` with `glibc.malloc.*`, `MALLOC_*_`), and on C
+   * thresholds (`GLIBC_TUNABLES` with `glibc.malloc.*`,
+   * `MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`, `MALLOC_TOP_PAD_`,
+   * `MALLOC_MMAP_MAX_`; `EDDY_HEAP=retain` overrides those), and on C
    * libraries other than glibc. `unknown-setting`: `EDDY_HEAP` held another
    * value (a warning says so) and the policy was left alone.
    */

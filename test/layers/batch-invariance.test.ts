@@ -205,6 +205,46 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
     });
   }
 
+  // With equal lengths the last layer writes the caller's output, and backward
+  // reads its gradient, in place: rows T steps apart batch-first, B rows a
+  // step time-major, offset by direction and, on 3 threads, by batch group.
+  // The arithmetic is the same in both layouts, so every result matches bit
+  // for bit; a wrong stride or offset in either does not.
+  it('a bidirectional LSTM training step gives the same bits with batch-first and time-major tensors used in place', () => {
+    eddy.manualSeed(15);
+    const B = 16;
+    const width = 2 * H;
+    const x = randomArray(B * T * I, rng(16));
+    const dy = randomArray(B * T * width, rng(17));
+    // Element (b, t, i) of a batch-first or time-major tensor.
+    const at = (batchFirst: boolean, b: number, t: number, i: number, w: number) => (batchFirst ? (b * T + t) * w + i : (t * B + b) * w + i);
+    const relayout = (a: Float32Array, w: number) => {
+      const out = new Float32Array(a.length);
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let i = 0; i < w; i++) out[at(false, b, t, i, w)] = a[at(true, b, t, i, w)];
+      return out;
+    };
+    const base = new eddy.LSTM({ inputSize: I, hiddenSize: H, numLayers: 2, bidirectional: true });
+    const step = (batchFirst: boolean) => {
+      const layer = new eddy.LSTM({ inputSize: I, hiddenSize: H, numLayers: 2, bidirectional: true, batchFirst });
+      layer.loadStateDict(base.stateDict());
+      layer.train();
+      const input = eddy.tensor(batchFirst ? x : relayout(x, I), batchFirst ? [B, T, I] : [T, B, I], { requiresGrad: true });
+      const r = layer.forward(input);
+      eddy.backward([r.output], [eddy.tensor(batchFirst ? dy : relayout(dy, width), r.output.shape)]);
+      const y = r.output.contiguous().data;
+      const dx = input.grad!.data;
+      return [batchFirst ? relayout(y, width) : y, r.h.contiguous().data, r.c!.contiguous().data, batchFirst ? relayout(dx, I) : dx,
+        ...layer.parameters().map((p) => p.grad!.data)];
+    };
+    for (const t of [1, 3]) {
+      eddy.setNumThreads(t);
+      const batchFirst = step(true);
+      const timeMajor = step(false);
+      batchFirst.forEach((a, i) => sameBits(a, timeMajor[i], `result ${i}, ${t} thread(s)`));
+      assert.ok(batchFirst[0].some((v) => v !== 0) && batchFirst[3].some((v) => v !== 0), 'non-trivial output and input gradient');
+    }
+  });
+
   it('runtimeInfo() reports the split the rule chose, and EDDY_RECURRENT_SPLIT overrides it', () => {
     eddy.setNumThreads(2);
     const x = (n: number) => eddy.tensor(randomArray(16 * 3 * n, rng(13)), [16, 3, n]);
