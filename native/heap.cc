@@ -4,8 +4,8 @@
 // top of the heap once more than its trim threshold is free; both thresholds
 // adapt to what was freed, but only up to 32 MiB and 64 MiB. A stacked
 // BiLSTM's step (C3) frees more than that at once, so every step mapped its
-// memory again: about 1 800 page faults a step, 4 % of its CPU time, and
-// more on a rank that runs in lock-step with another (docs/distributed.md).
+// memory again: about 1 800 page faults a step and about 7 % more CPU per
+// step, and more on a rank in lock-step with another (docs/distributed.md).
 // Fixing the thresholds at 32 MiB (mmap) and 256 MiB (trim) keeps that
 // memory for reuse; blocks of 32 MiB and more are still mapped and returned
 // whole. The price: freed memory stays with the process for its next
