@@ -5,20 +5,7 @@
 #include <numeric>
 #include <stdexcept>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cerrno>
-
-// Older C libraries (the prebuilt binaries' glibc 2.31) do not name the
-// advice; the kernel's number is fixed (Linux 5.14+).
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-#endif
-
+#include "heap.h"
 #include "parallel.h"
 
 namespace eddy {
@@ -95,25 +82,6 @@ void gather_seq(float* dst, const float* src, const RnnShape& s, const Order& o,
       }
     }
   });
-}
-
-void map_for_write(void* p, size_t bytes) {
-#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
-  // Below this the faults cost less than the call.
-  constexpr size_t kMinBytes = size_t{256} << 10;
-  // A kernel that does not know the advice refuses it with EINVAL (our ranges
-  // are ordinary anonymous memory): it is not asked again.
-  static std::atomic<bool> known{true};
-  if (bytes < kMinBytes || !known.load(std::memory_order_relaxed)) return;
-  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(page - 1);
-  if (end <= begin) return;
-  if (madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE) != 0 && errno == EINVAL) known.store(false, std::memory_order_relaxed);
-#else
-  (void)p;
-  (void)bytes;
-#endif
 }
 
 void scatter_seq(float* dst, const float* src, const RnnShape& s, const Order& o, int width) {

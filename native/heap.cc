@@ -15,12 +15,26 @@
 #include "heap.h"
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
+#endif
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+// Older C libraries (the prebuilt binaries' glibc 2.31) do not name the
+// advice; the kernel's number is fixed (Linux 5.14+).
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 #endif
 
 namespace eddy {
@@ -63,5 +77,24 @@ void choose_heap_policy() {
 }
 
 const char* heap_policy() { return policy.load(); }
+
+void map_for_write(void* p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+  // Below this the faults cost less than the call.
+  constexpr size_t kMinBytes = size_t{256} << 10;
+  // A kernel that does not know the advice refuses it with EINVAL (our ranges
+  // are ordinary anonymous memory): it is not asked again.
+  static std::atomic<bool> known{true};
+  if (bytes < kMinBytes || !known.load(std::memory_order_relaxed)) return;
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(page - 1);
+  if (end <= begin) return;
+  if (madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE) != 0 && errno == EINVAL) known.store(false, std::memory_order_relaxed);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
 
 }  // namespace eddy

@@ -18,6 +18,7 @@
 
 #include "batch_order.h"
 #include "cell.h"
+#include "heap.h"
 #include "layer_loop.h"
 #include "packed_gemm.h"
 #include "parallel.h"
