@@ -182,6 +182,8 @@ export interface NativeBinding {
   totalNorm(arrays: Float32Array[], p: number): number;
   /** Multiplies every element of the arrays by c, in place. */
   scaleArrays(arrays: Float32Array[], c: number): void;
+  /** dst[k] += src[k] elementwise for every k, in place (pairs of equal lengths that do not overlap, or are the same array). */
+  addArrays(dst: Float32Array[], src: Float32Array[]): void;
   /** Fused additive attention scores (native/attention.h). */
   additiveScore(a: { s: Float32Array; qp: Float32Array; kp: Float32Array; v: Float32Array; B: number; Tq: number; Tk: number; H: number }): void;
   additiveScoreBackward(a: {

@@ -1009,6 +1009,30 @@ Napi::Value JS_scaleArrays(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// addArrays(dst, src): dst[k] += src[k] elementwise for every k, in place;
+// pairs of equal lengths. Arrays that share memory are refused (an element
+// would be read after it was written by another thread).
+Napi::Value JS_addArrays(const Napi::CallbackInfo& info) {
+  std::vector<eddy::FloatSpan> dst = ArgFloatSpans(info, 0, "dst");
+  std::vector<eddy::FloatSpan> src = ArgFloatSpans(info, 1, "src");
+  if (dst.size() != src.size()) {
+    throw Napi::RangeError::New(info.Env(), "Expected as many src arrays as dst arrays (" + std::to_string(dst.size()) + ") but received " +
+                                                std::to_string(src.size()));
+  }
+  for (size_t k = 0; k < dst.size(); ++k) {
+    if (dst[k].size != src[k].size) {
+      throw Napi::RangeError::New(info.Env(), "Expected src[" + std::to_string(k) + "] to have dst[" + std::to_string(k) + "]'s length " +
+                                                  std::to_string(dst[k].size) + " but received " + std::to_string(src[k].size));
+    }
+    const float *d0 = dst[k].data, *d1 = d0 + dst[k].size, *s0 = src[k].data, *s1 = s0 + src[k].size;
+    if (d0 != s0 && d0 < s1 && s0 < d1) {
+      throw Napi::RangeError::New(info.Env(), "Expected dst[" + std::to_string(k) + "] and src[" + std::to_string(k) + "] not to overlap");
+    }
+  }
+  eddy::add_spans(dst, src);
+  return info.Env().Undefined();
+}
+
 // ---------------------------------------------------------------- optimizers
 
 // Every optimizer entry takes { p, g, <state arrays>, <hyperparameters> };
@@ -1602,6 +1626,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"embeddingBackward", "the embedding lookup", JS_embeddingBackward},
       {"totalNorm", "gradient clipping", JS_totalNorm},
       {"scaleArrays", "gradient clipping", JS_scaleArrays},
+      {"addArrays", "gradient accumulation", JS_addArrays},
       {"setNumThreads", "the thread pool", JS_setNumThreads},
       {"getNumThreads", "the thread pool", JS_getNumThreads},
       {"runtimeInfo", "runtime information", JS_runtimeInfo},

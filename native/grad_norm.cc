@@ -75,4 +75,14 @@ void scale_spans(const std::vector<FloatSpan>& spans, float c) {
   }
 }
 
+void add_spans(const std::vector<FloatSpan>& dst, const std::vector<FloatSpan>& src) {
+  for (size_t k = 0; k < dst.size(); ++k) {
+    float* d = dst[k].data;
+    const float* s = src[k].data;
+    parallel_for(static_cast<int64_t>(dst[k].size), kChunk, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) d[i] += s[i];
+    });
+  }
+}
+
 }  // namespace eddy

@@ -1,5 +1,6 @@
-// Gradient-norm clipping over many tensors at once: one reduction over all
-// of them, then one scaling pass.
+// Passes over many gradient tensors at once: norm clipping (one reduction
+// over all of them, then one scaling pass) and accumulation into gradients
+// kept from earlier steps.
 #pragma once
 
 #include <cstddef>
@@ -18,5 +19,10 @@ double total_norm(const std::vector<FloatSpan>& spans, double p);
 
 // x ← c·x over every span.
 void scale_spans(const std::vector<FloatSpan>& spans, float c);
+
+// dst[k] ← dst[k] + src[k] elementwise, span k of dst with span k of src
+// (same sizes; the caller checks). Each element is one float addition, so
+// the result does not depend on the thread count.
+void add_spans(const std::vector<FloatSpan>& dst, const std::vector<FloatSpan>& src);
 
 }  // namespace eddy

@@ -3,6 +3,7 @@
  * machinery under the differentiable ops. Results are new contiguous
  * arrays; inputs are read through their strides and never copied first.
  */
+import { binding } from '../native';
 import { Tensor, contiguousStrides, shapeSize } from './tensor';
 
 export type Shape = readonly number[];
@@ -140,9 +141,22 @@ export function addInto(dst: Tensor, src: Tensor): void {
   transfer(dst, src, true);
 }
 
+/** Below this many elements a contiguous transfer stays in JavaScript (a native call costs about a microsecond). */
+const NATIVE_TRANSFER_MIN = 2048;
+
 function transfer(dst: Tensor, src: Tensor, accumulate: boolean): void {
   const dd = dst.data;
   const sd = src.data;
+  const size = src.size;
+  // Contiguous operands in different buffers: one native pass (accumulating
+  // gradients over steps adds whole parameters at a time).
+  if (size >= NATIVE_TRANSFER_MIN && dd.buffer !== sd.buffer && dst.isContiguous() && src.isContiguous()) {
+    const d = dd.subarray(dst.offset, dst.offset + size);
+    const v = sd.subarray(src.offset, src.offset + size);
+    if (accumulate) binding.addArrays([d], [v]);
+    else d.set(v);
+    return;
+  }
   const id = innerStride(dst.strides);
   const is = innerStride(src.strides);
   forEachRow(src.shape, [dst.strides, src.strides], [dst.offset, src.offset], (_, n, pos) => {

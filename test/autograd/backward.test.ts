@@ -24,6 +24,25 @@ describe('backward', () => {
     assert.deepStrictEqual(gradOf(x), [1, 1, 1]);
   });
 
+  it('accumulates large gradients (a native pass) into views and copies exactly as element by element', () => {
+    // 5000 elements take the native pass; the leaf is a view at an offset into a larger buffer.
+    const n = 5000;
+    const base = new Float32Array(n + 3);
+    for (let i = 0; i < base.length; i++) base[i] = Math.fround(Math.sin(i));
+    const x = new Tensor(base, [n], [1], 3).requiresGrad_();
+    const c = eddy.tensor(Float32Array.from({ length: n }, (_, i) => Math.fround(Math.cos(i))));
+    eddy.mul(x, c).sum().backward();
+    eddy.mul(x, c).sum().backward();
+    const expected = Array.from({ length: n }, (_, i) => Math.fround(Math.fround(Math.cos(i)) + Math.fround(Math.cos(i))));
+    assert.deepStrictEqual(Array.from(x.grad?.toFloat32Array() ?? []), expected);
+    // Two uses of one tensor: the two gradients meet in GradientSums, a copy plus the other.
+    const y = leaf([0]);
+    const z = eddy.mul(x, c);
+    eddy.add(eddy.mul(z, 2).sum(), eddy.mul(z, 3).sum()).add(y).backward();
+    const fiveC = (i: number): number => Math.fround(5 * Math.fround(Math.cos(i)));
+    assert.deepStrictEqual(Array.from(x.grad?.toFloat32Array() ?? []), expected.map((v, i) => Math.fround(v + fiveC(i))));
+  });
+
   it('hands a backward\'s fresh gradients to the leaves without copying them, and copies all others', async () => {
     const x = leaf([1, 2, 3]);
     const w = leaf([4, 5, 6]);

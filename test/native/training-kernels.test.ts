@@ -1,6 +1,6 @@
 /**
- * The native entry points behind cross-entropy, the embedding lookup and
- * gradient clipping re-check what TypeScript already checked: a caller that
+ * The native entry points behind cross-entropy, the embedding lookup,
+ * gradient clipping and gradient accumulation re-check what TypeScript already checked: a caller that
  * reaches them with wrong sizes or out-of-range indices gets a
  * NativeArgumentError, never a read outside an array.
  */
@@ -44,5 +44,21 @@ describe('native training kernels: argument checks', () => {
     rejects(() => binding.scaleArrays('x' as never, 2), /array of Float32Array/);
     assert.strictEqual(binding.totalNorm([Float32Array.of(3), Float32Array.of(0, 4)], 2), 5);
     assert.strictEqual(binding.totalNorm([], Infinity), 0);
+  });
+
+  it('addArrays adds pairs of equal lengths in place and refuses mismatched or overlapping ones', () => {
+    rejects(() => binding.addArrays([new Float32Array(2)], []), /as many src arrays as dst arrays \(1\) but received 0/);
+    rejects(() => binding.addArrays([new Float32Array(2)], [new Float32Array(3)]), /src\[0\] to have dst\[0\]'s length 2 but received 3/);
+    rejects(() => binding.addArrays([new Float32Array(2)], [new Float64Array(2) as never]), /array of Float32Array for src/);
+    const buffer = new Float32Array(8);
+    rejects(() => binding.addArrays([buffer.subarray(0, 4)], [buffer.subarray(2, 6)]), /dst\[0\] and src\[0\] not to overlap/);
+    // Across the pool's chunks (2^14 elements) and a partial last chunk.
+    const n = 3 * 16384 + 5;
+    const a = Float32Array.from({ length: n }, (_, i) => i * 0.5);
+    const b = Float32Array.from({ length: n }, (_, i) => 1 - i);
+    const c = Float32Array.of(1, 2);
+    binding.addArrays([a, c], [b, c]);
+    for (let i = 0; i < n; i++) assert.strictEqual(a[i], Math.fround(Math.fround(i * 0.5) + Math.fround(1 - i)), `element ${i}`);
+    assert.deepStrictEqual(Array.from(c), [2, 4], 'an array added to itself doubles');
   });
 });
