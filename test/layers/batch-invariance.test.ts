@@ -247,14 +247,17 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
 
   it('runtimeInfo() reports the split the rule chose, and EDDY_RECURRENT_SPLIT overrides it', () => {
     eddy.setNumThreads(2);
-    const x = (n: number) => eddy.tensor(randomArray(16 * 3 * n, rng(13)), [16, 3, n]);
-    const split = (layer: Layer, how?: string) => withSplit(how, () => {
+    const x = (n: number, rows = 16) => eddy.tensor(randomArray(rows * 3 * n, rng(13)), [rows, 3, n]);
+    const split = (layer: Layer, how?: string, rows = 16) => withSplit(how, () => {
       // The rule afresh: a loaded machine may have made the previous team wait and the rule back off.
       eddy.setNumThreads(eddy.getNumThreads());
-      eddy.noGrad(() => layer.eval().forward(x(4)));
+      eddy.noGrad(() => layer.eval().forward(x(4, rows)));
       return eddy.runtimeInfo().kernels.recurrentSplit;
     });
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 })), 'units', 'a one-direction LSTM with 256 units');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 }), undefined, 63), 'units', '63 rows: fewer than 32 a thread');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 }), undefined, 64), 'batch', '64 rows: 32 a thread share each panel load');
+    assert.strictEqual(split(new eddy.RNN({ inputSize: 4, hiddenSize: 512 }), undefined, 64), 'batch', 'an RNN of 512 units, 64 rows');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64 })), 'batch', 'few units: W_hh fits in L2');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256, bidirectional: true })), 'batch', 'a direction per thread');
     assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 320 })), 'units', 'a one-direction GRU with 320 units');
