@@ -231,7 +231,7 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
         proj.ld = x_ld;
         proj.step = x_step;
         proj.chunk = team > 0 ? 1 : projection_chunk(s);
-        proj.block = team > 0 ? 1 : projection_block(s, l);
+        proj.block = team > 0 ? 1 : projection_block(s, l, training);
         return proj;
       };
       if (team > 0) {

@@ -43,10 +43,11 @@ int projection_chunk(const RnnShape& s) {
   return steps >= kChunkMinSteps ? steps : 1;
 }
 
-int projection_block(const RnnShape& s, int l) {
+int projection_block(const RnnShape& s, int l, bool training) {
   if (s.layer_norm || projection_chunk(s) > 1) return 1;
   const size_t per_step = std::max<size_t>(1, static_cast<size_t>(s.B) * s.gates() * s.H);
-  if (static_cast<size_t>(s.in_size(l)) * s.gates() * s.H <= kBlockWihFloats) return 1;
+  const size_t weights = static_cast<size_t>(s.in_size(l) + (training ? 0 : s.H)) * s.gates() * s.H;
+  if (weights <= kBlockWihFloats) return 1;
   return static_cast<int>(std::max<size_t>(1, std::min<size_t>(s.T, kStepBlockFloats / per_step)));
 }
 
@@ -57,7 +58,7 @@ Layout make_layout(const RnnShape& s, bool training, bool dropout) {
   // projection, then the step), or one chunk of steps for a small batch,
   // or one block of steps for a large W_ih.
   size_t gate_steps = training ? s.T : s.layer_norm ? block_steps(s, false) : projection_chunk(s);
-  for (int k = 0; k < s.layers && !training; ++k) gate_steps = std::max<size_t>(gate_steps, projection_block(s, k));
+  for (int k = 0; k < s.layers && !training; ++k) gate_steps = std::max<size_t>(gate_steps, projection_block(s, k, false));
   const size_t gates = gate_steps * s.B * s.gates() * H;
   size_t at = 0;
   l.xs = at;

@@ -47,12 +47,17 @@ int block_steps(const RnnShape& s, bool training);
 int projection_chunk(const RnnShape& s);
 // Steps whose input projection a task without layer norm does at once for
 // all its rows (one GEMM of steps·rows rows), when layer l's W_ih outgrows
-// an L2 (1 when it does not, or when the batch is small enough for
-// projection_chunk). Step by step, every step streams all of W_ih for a
-// few rows: for C3's second layer 8 MB a step and direction, with the 4 MB
-// of W_hh, from L3. A block of steps streams it once and keeps its gates
-// in about an L2 (1 MB). Inference keeps this many steps of gates.
-int projection_block(const RnnShape& s, int l);
+// an L2 — in inference, when W_ih and W_hh together do (1 when they do not,
+// or when the batch is small enough for projection_chunk). Step by step,
+// every step streams all of W_ih for a few rows: for C3's second layer 8 MB
+// a step and direction, with the 4 MB of W_hh, from L3. A block of steps
+// streams it once and keeps its gates in about an L2 (1 MB). Inference
+// keeps this many steps of gates. Idle, 2 threads, interleaved pairs:
+// blocks of 4 steps ran C1 inference (W_ih 512 KB, W_hh 1 MB) 0.5–8 %
+// faster in all 7 pairs, C2 inference faster in 2 of 3, and C1 and C2
+// training 3–16 % slower in all 6, so training blocks only for a W_ih
+// that outgrows an L2 alone.
+int projection_block(const RnnShape& s, int l, bool training);
 Layout make_layout(const RnnShape& s, bool training, bool dropout);
 
 }  // namespace eddy
