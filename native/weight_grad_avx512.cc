@@ -21,8 +21,12 @@ struct V {
   static Reg zero() { return _mm512_setzero_ps(); }
   static Reg set(float a) { return _mm512_set1_ps(a); }
   static Reg load(const float* p) { return _mm512_loadu_ps(p); }
-  static Reg loadn(const float* p, int n) { return _mm512_maskz_loadu_ps(lanes(n), p); }
-  static void storen(float* p, Reg v, int n) { _mm512_mask_storeu_ps(p, lanes(n), v); }
+  // Whole vectors skip the mask: masked loads and stores cost more (packed_gemm_avx512.cc).
+  static Reg loadn(const float* p, int n) { return n >= kWidth ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(lanes(n), p); }
+  static void storen(float* p, Reg v, int n) {
+    if (n >= kWidth) return _mm512_storeu_ps(p, v);
+    _mm512_mask_storeu_ps(p, lanes(n), v);
+  }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
 };
 
