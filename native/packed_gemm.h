@@ -39,7 +39,7 @@ void packed_gemm_cols(int m, const float* a, int lda, const PackedMatrix& b, int
 // The same, rows dealt across the pool (each row's arithmetic unchanged).
 void packed_gemm_parallel(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc);
 
-// What runs, for runtimeInfo(): e.g. "avx512 4x(16·6) packed".
+// What runs, for runtimeInfo(): e.g. "avx512 8x(16x3) packed, …".
 const char* packed_gemm_kernel_name();
 
 // One forward step of a recurrent cell with its gate epilogue fused onto

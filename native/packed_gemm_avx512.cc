@@ -55,8 +55,8 @@ struct V {
 
 }  // namespace
 
-const PackedGemmKernels kPackedGemm = tiles::kernels<V, 4, 6, 8, 8, 6>(
-    "avx512 4x(16x6) packed, fused lstm 6x(16x4), gru 8x(16x3), rnn 6x(16x4), backward 6x(16x4)",
+const PackedGemmKernels kPackedGemm = tiles::kernels<V>(
+    "avx512 8x(16x3) packed, fused lstm 6x(16x4), gru 8x(16x3), rnn 6x(16x4), backward 6x(16x4)", tiles::GemmShapes<8, 8, 8, 6, 4, 4, 3, 3>(),
     tiles::StepShapes<6, 8, 6, 4, 6, 4, 2, 8, 8, 8>());
 
 }  // namespace avx512

@@ -60,36 +60,54 @@ inline void tile_n(int count, int k, const float* a, int lda, const float* b, si
   tile<V, M, P>(k, a, lda, b, panel_stride, accumulate, c, ldc, cols);
 }
 
-// Shapes: MR rows per tile; at most P_SMALL[m−1] panels per group when a
-// block has m < MR rows, P_FULL otherwise. The panels are dealt into
-// groups of equal size (within one), so no group is left with a few
-// panels and too few accumulators in flight.
-template <typename V, int MR, int P_FULL, int P1, int P2, int P3>
+// The GEMM's shapes: tiles of up to MR = sizeof...(P) rows, and at most
+// P[m−1] panels per group for a tile of m rows — the last entry for a full
+// tile, more for short ones so they keep enough accumulators in flight.
+template <int... P>
+struct GemmShapes {
+  static constexpr int kRows = sizeof...(P);
+  static constexpr int kPanels[sizeof...(P)] = {P...};
+};
+
+// A tile of m (1 … M) rows, m known at run time, against `count` panels.
+template <typename V, typename S, int M = S::kRows>
+inline void tile_rows(int m, int count, int k, const float* a, int lda, const float* b, size_t ps, bool accumulate, float* c,
+                      int ldc, int cols) {
+  if constexpr (M > 1) {
+    if (m < M) return tile_rows<V, S, M - 1>(m, count, k, a, lda, b, ps, accumulate, c, ldc, cols);
+  }
+  tile_n<V, M, S::kPanels[M - 1]>(count, k, a, lda, b, ps, accumulate, c, ldc, cols);
+}
+
+template <typename S, int M = S::kRows>
+constexpr bool short_tiles_take_full_groups() {
+  if constexpr (M > 1) return S::kPanels[M - 2] >= S::kPanels[S::kRows - 1] && short_tiles_take_full_groups<S, M - 1>();
+  return true;
+}
+
+// Rows in blocks of about 64 KB of A; in each block the panels are dealt
+// into groups of equal size (within one), so no group is left with a few
+// panels and too few accumulators in flight, and each group is read once
+// per block while it sits in L1/L2.
+template <typename V, typename S>
 void gemm(int m, int n, int k, const float* a, int lda, const float* packed, bool accumulate, float* c, int ldc) {
-  static_assert(MR == 4, "tiles of 4 rows");
-  static_assert(P1 >= P_FULL && P2 >= P_FULL && P3 >= P_FULL, "a short tile takes any group of a full block");
+  constexpr int MR = S::kRows;
+  static_assert(short_tiles_take_full_groups<S>(), "a short tile takes any group of a full block");
   const int panels = (n + V::kWidth - 1) / V::kWidth;
   const size_t ps = static_cast<size_t>(k) * V::kWidth;
-  // About 64 KB of A per block.
   const int fit = (16384 / (k > 1 ? k : 1)) / MR * MR;
   const int block = fit > MR ? fit : MR;
   for (int i0 = 0; i0 < m; i0 += block) {
     const int rows = lesser(block, m - i0);
-    const int most = rows >= MR ? P_FULL : rows == 1 ? P1 : rows == 2 ? P2 : P3;
+    const int most = S::kPanels[lesser(rows, MR) - 1];
     const int groups = (panels + most - 1) / most;
     for (int g = 0; g < groups; ++g) {
       const int j0 = panels * g / groups, count = panels * (g + 1) / groups - j0;
       const float* b = packed + j0 * ps;
       const int cols = n - j0 * V::kWidth;
       for (int i = i0; i < i0 + rows; i += MR) {
-        const float* ai = a + static_cast<size_t>(i) * lda;
-        float* ci = c + static_cast<size_t>(i) * ldc + j0 * V::kWidth;
-        switch (lesser(MR, i0 + rows - i)) {
-          case 1: tile_n<V, 1, P1>(count, k, ai, lda, b, ps, accumulate, ci, ldc, cols); break;
-          case 2: tile_n<V, 2, P2>(count, k, ai, lda, b, ps, accumulate, ci, ldc, cols); break;
-          case 3: tile_n<V, 3, P3>(count, k, ai, lda, b, ps, accumulate, ci, ldc, cols); break;
-          default: tile_n<V, 4, P_FULL>(count, k, ai, lda, b, ps, accumulate, ci, ldc, cols);
-        }
+        tile_rows<V, S>(lesser(MR, i0 + rows - i), count, k, a + static_cast<size_t>(i) * lda, lda, b, ps, accumulate,
+                        c + static_cast<size_t>(i) * ldc + j0 * V::kWidth, ldc, cols);
       }
     }
   }
@@ -506,12 +524,11 @@ template <int LstmRows, int GruRows, int RnnRows, int RnnBlocks, int BackRows, i
 struct StepShapes {};
 
 // The kernel table entry of an instruction set's tiles: the GEMM's shapes (see gemm) and the fused steps'.
-template <typename V, int MR, int P_FULL, int P1, int P2, int P3, int LR, int GR, int RR, int RB, int BR, int BB, int L1, int G1,
-          int R1, int B1>
-PackedGemmKernels kernels(const char* name, StepShapes<LR, GR, RR, RB, BR, BB, L1, G1, R1, B1>) {
+template <typename V, int... P, int LR, int GR, int RR, int RB, int BR, int BB, int L1, int G1, int R1, int B1>
+PackedGemmKernels kernels(const char* name, GemmShapes<P...>, StepShapes<LR, GR, RR, RB, BR, BB, L1, G1, R1, B1>) {
   return {V::kWidth,
           name,
-          &gemm<V, MR, P_FULL, P1, P2, P3>,
+          &gemm<V, GemmShapes<P...>>,
           &cell_step<V, LstmCell, LR, 1, L1>,
           &cell_step<V, GruCell, GR, 1, G1>,
           &cell_step<V, RnnCell, RR, RB, R1>,
