@@ -17,7 +17,8 @@ const char* heap_policy();
 // Maps the whole pages inside [p, p + bytes) for writing, as the first write
 // to each would, without changing their contents: one system call instead of
 // a fault per 4 KiB page of a caller's fresh output (regions under 256 KiB are
-// left to fault). Only a hint: where the system cannot (Linux before 5.14,
+// left to fault, and regions whose first and last pages are mapped already
+// are left alone). Only a hint: where the system cannot (Linux before 5.14,
 // other systems) the pages fault in on first write as before.
 void map_for_write(void* p, size_t bytes);
 
