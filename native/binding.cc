@@ -976,22 +976,33 @@ Napi::Value JS_embeddingBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-std::vector<eddy::FloatSpan> ArgFloatSpans(const Napi::CallbackInfo& info, size_t i, const char* name) {
+// The elements of argument i, which must be an array. Reading them may run
+// getters, so every array argument of a call is read this way before any
+// data pointer is taken (FloatSpansOf): a getter cannot detach a buffer
+// after its pointer was kept.
+std::vector<Napi::Value> ArgItems(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (!info[i].IsArray()) throw Napi::TypeError::New(info.Env(), std::string("Expected an array of Float32Array for ") + name);
   Napi::Array arr = info[i].As<Napi::Array>();
-  // Every element is read before any data pointer is kept: a getter cannot
-  // detach a buffer after its pointer was taken.
   std::vector<Napi::Value> items;
   for (uint32_t j = 0; j < arr.Length(); ++j) items.push_back(arr.Get(j));
+  return items;
+}
+
+// The data of items read by ArgItems, each a Float32Array (runs no JavaScript).
+std::vector<eddy::FloatSpan> FloatSpansOf(Napi::Env env, const std::vector<Napi::Value>& items, const char* name) {
   std::vector<eddy::FloatSpan> spans;
   for (const Napi::Value& v : items) {
     if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-      throw Napi::TypeError::New(info.Env(), std::string("Expected an array of Float32Array for ") + name);
+      throw Napi::TypeError::New(env, std::string("Expected an array of Float32Array for ") + name);
     }
     auto a = v.As<Napi::Float32Array>();
     spans.push_back({a.Data(), a.ElementLength()});
   }
   return spans;
+}
+
+std::vector<eddy::FloatSpan> ArgFloatSpans(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return FloatSpansOf(info.Env(), ArgItems(info, i, name), name);
 }
 
 // totalNorm(arrays, p): the p-norm of all their elements together (p = Infinity: the largest |x|).
@@ -1010,11 +1021,14 @@ Napi::Value JS_scaleArrays(const Napi::CallbackInfo& info) {
 }
 
 // addArrays(dst, src): dst[k] += src[k] elementwise for every k, in place;
-// pairs of equal lengths. Arrays that share memory are refused (an element
-// would be read after it was written by another thread).
+// pairs of equal lengths. A pair whose arrays partly overlap is refused (the
+// pool's threads would read elements another one already wrote); the same
+// array twice is fine (each element doubles), and pairs run one after another.
 Napi::Value JS_addArrays(const Napi::CallbackInfo& info) {
-  std::vector<eddy::FloatSpan> dst = ArgFloatSpans(info, 0, "dst");
-  std::vector<eddy::FloatSpan> src = ArgFloatSpans(info, 1, "src");
+  const std::vector<Napi::Value> dst_items = ArgItems(info, 0, "dst");
+  const std::vector<Napi::Value> src_items = ArgItems(info, 1, "src");
+  std::vector<eddy::FloatSpan> dst = FloatSpansOf(info.Env(), dst_items, "dst");
+  std::vector<eddy::FloatSpan> src = FloatSpansOf(info.Env(), src_items, "src");
   if (dst.size() != src.size()) {
     throw Napi::RangeError::New(info.Env(), "Expected as many src arrays as dst arrays (" + std::to_string(dst.size()) + ") but received " +
                                                 std::to_string(src.size()));
@@ -1024,7 +1038,8 @@ Napi::Value JS_addArrays(const Napi::CallbackInfo& info) {
       throw Napi::RangeError::New(info.Env(), "Expected src[" + std::to_string(k) + "] to have dst[" + std::to_string(k) + "]'s length " +
                                                   std::to_string(dst[k].size) + " but received " + std::to_string(src[k].size));
     }
-    const float *d0 = dst[k].data, *d1 = d0 + dst[k].size, *s0 = src[k].data, *s1 = s0 + src[k].size;
+    const uintptr_t d0 = reinterpret_cast<uintptr_t>(dst[k].data), d1 = d0 + sizeof(float) * dst[k].size;
+    const uintptr_t s0 = reinterpret_cast<uintptr_t>(src[k].data), s1 = s0 + sizeof(float) * src[k].size;
     if (d0 != s0 && d0 < s1 && s0 < d1) {
       throw Napi::RangeError::New(info.Env(), "Expected dst[" + std::to_string(k) + "] and src[" + std::to_string(k) + "] not to overlap");
     }

@@ -21,8 +21,9 @@ double total_norm(const std::vector<FloatSpan>& spans, double p);
 void scale_spans(const std::vector<FloatSpan>& spans, float c);
 
 // dst[k] ← dst[k] + src[k] elementwise, span k of dst with span k of src
-// (same sizes; the caller checks). Each element is one float addition, so
-// the result does not depend on the thread count.
+// (same sizes, and the two spans of a pair the same or not overlapping: the
+// caller checks). Each element is one float addition, so the result does
+// not depend on the thread count.
 void add_spans(const std::vector<FloatSpan>& dst, const std::vector<FloatSpan>& src);
 
 }  // namespace eddy

@@ -281,8 +281,8 @@ int unit_split_members(const RnnShape& s, int unit_blocks, int requested) {
   // many, a group's tiles share each panel load among enough rows that
   // streaming W_hh costs less than the barrier. Idle, 64 rows on 2 threads
   // ran faster by batch groups — LSTM of 256 units 18.6 ms a call against
-  // 20.2 (five interleaved pairs), RNN of 512 units 17.3 against 20.2, GRU
-  // and LSTM of 384–512 units level — while 8 rows ran 1.2× (LSTM 256) and
+  // 20.2 (five interleaved pairs), RNN of 512 units 17.3 against 20.2, a GRU
+  // of 512 units and an LSTM of 384 level — while 8 rows ran 1.2× (LSTM 256) and
   // 1.6× (LSTM 512) faster split by units.
   const int members = std::min(threads, unit_blocks / 2);
   const int64_t w_hh_floats = static_cast<int64_t>(s.gates()) * s.H * s.H;

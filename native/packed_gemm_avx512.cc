@@ -1,7 +1,8 @@
 // AVX-512 tiles of the packed GEMM (packed_gemm_tiles.h): panels of 16
-// columns, tiles of 4 rows × 6 panels (24 accumulators of the 32 zmm
-// registers), 8 panels for one or two rows. Compiled with -mavx512f/bw/dq/vl
-// -mfma and reached only when isa() says so.
+// columns, tiles of 8 rows × 3 panels (24 accumulators of the 32 zmm
+// registers; a group of W_ih's panels for K = 128 stays in L1), more panels
+// for fewer rows (GemmShapes below). Compiled with -mavx512f/bw/dq/vl -mfma
+// and reached only when isa() says so.
 #include "packed_gemm.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -37,7 +38,7 @@ struct V {
   // Whole vectors skip the mask: on Zen 5 a masked load or store, even with
   // every lane set, cost C5 about 5 % and C1 training about 7 % of their
   // time on 1 thread (same bits).
-  static __mmask16 lanes(int n) { return static_cast<__mmask16>((1u << n) - 1); }
+  static __mmask16 lanes(int n) { return n >= kWidth ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : static_cast<__mmask16>((1u << n) - 1); }
   static Reg loadn(const float* p, int n) { return n >= kWidth ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(lanes(n), p); }
   static void storen(float* p, Reg v, int n) {
     if (n >= kWidth) return _mm512_storeu_ps(p, v);
@@ -56,7 +57,7 @@ struct V {
 }  // namespace
 
 const PackedGemmKernels kPackedGemm = tiles::kernels<V>(
-    "avx512 8x(16x3) packed, fused lstm 6x(16x4), gru 8x(16x3), rnn 6x(16x4), backward 6x(16x4)", tiles::GemmShapes<8, 8, 8, 6, 4, 4, 3, 3>(),
+    "avx512 8x(16x3) packed, fused lstm 6x(16x4), gru 8x(16x3), rnn 6x(16x4), backward 6x(16x4)", tiles::GemmShapes<8, 8, 6, 6, 4, 4, 3, 3>(),
     tiles::StepShapes<6, 8, 6, 4, 6, 4, 2, 8, 8, 8>());
 
 }  // namespace avx512

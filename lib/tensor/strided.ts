@@ -4,7 +4,7 @@
  * arrays; inputs are read through their strides and never copied first.
  */
 import { binding } from '../native';
-import { Tensor, contiguousStrides, shapeSize } from './tensor';
+import { Tensor, checkAttached, contiguousStrides, shapeSize } from './tensor';
 
 export type Shape = readonly number[];
 
@@ -145,12 +145,14 @@ export function addInto(dst: Tensor, src: Tensor): void {
 const NATIVE_TRANSFER_MIN = 2048;
 
 function transfer(dst: Tensor, src: Tensor, accumulate: boolean): void {
+  checkAttached('dst', dst);
+  checkAttached('src', src);
   const dd = dst.data;
   const sd = src.data;
   const size = src.size;
-  // Contiguous operands in different buffers: one native pass (accumulating
-  // gradients over steps adds whole parameters at a time).
-  if (size >= NATIVE_TRANSFER_MIN && dd.buffer !== sd.buffer && dst.isContiguous() && src.isContiguous()) {
+  // Contiguous operands of one size in different buffers: one native pass
+  // (accumulating gradients over steps adds whole parameters at a time).
+  if (size >= NATIVE_TRANSFER_MIN && dst.size === size && dd.buffer !== sd.buffer && dst.isContiguous() && src.isContiguous()) {
     const d = dd.subarray(dst.offset, dst.offset + size);
     const v = sd.subarray(src.offset, src.offset + size);
     if (accumulate) binding.addArrays([d], [v]);

@@ -121,13 +121,41 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
   // A second layer whose W_ih (4·184 × 2·184 floats) outgrows an L2 projects
   // a block of steps of all rows in one GEMM (projection_block in
   // native/workspace_layout.h) when every row is live, step by step when not;
-  // a sequence alone projects a chunk of its steps.
+  // a sequence alone projects a chunk of its steps. With 48 rows a block is
+  // 29 steps (4 MB of gates): 33 steps make a whole block and a partial one.
   it('a bidirectional LSTM projecting a block of steps at once gives the bits of each sequence alone', () => {
     eddy.manualSeed(13);
+    const steps = 33;
     const layer = new eddy.LSTM({ inputSize: I, hiddenSize: 184, numLayers: 2, bidirectional: true });
     const random = rng(6);
-    const equal = Array.from({ length: 48 }, (_, i) => sequence(300 + i, T));
-    const mixed = equal.map((s, i) => (i % 5 === 0 ? s.subarray(0, (1 + Math.floor(random() * (T - 1))) * I) : s));
+    const equal = Array.from({ length: 48 }, (_, i) => sequence(300 + i, steps));
+    const mixed = equal.map((s, i) => (i % 5 === 0 ? s.subarray(0, (1 + Math.floor(random() * (steps - 1))) * I) : s));
+    eddy.setNumThreads(1);
+    const alone = [...equal, ...mixed].map((s) => run(layer, [s]));
+    for (const t of [1, 2, 3]) {
+      eddy.setNumThreads(t);
+      [equal, mixed].forEach((batch, k) => {
+        const got = run(layer, batch);
+        batch.forEach((_, b) => {
+          const what = `${k ? 'mixed' : 'equal'} lengths, row ${b}, ${t} thread(s)`;
+          sameBits(got.out[b], alone[k * batch.length + b].out[0], `output: ${what}`);
+          sameBits(got.h[b], alone[k * batch.length + b].h[0], `final state: ${what}`);
+        });
+      });
+    }
+  });
+
+  // W_ih (4·256 × 7) fits an L2 but W_ih and W_hh together do not: inference
+  // projects blocks of 16 steps for 16 rows on one thread (1 MB of gates),
+  // 21 steps making a whole block and a partial one; 2 and 3 threads split
+  // the 16 rows' units and project step by step.
+  it('an LSTM whose W_ih and W_hh together outgrow an L2 projects blocks in inference with the bits of each sequence alone', () => {
+    eddy.manualSeed(17);
+    const steps = 21;
+    const layer = new eddy.LSTM({ inputSize: I, hiddenSize: 256 });
+    const random = rng(8);
+    const equal = Array.from({ length: 16 }, (_, i) => sequence(500 + i, steps));
+    const mixed = equal.map((s, i) => (i % 3 === 0 ? s.subarray(0, (1 + Math.floor(random() * (steps - 1))) * I) : s));
     eddy.setNumThreads(1);
     const alone = [...equal, ...mixed].map((s) => run(layer, [s]));
     for (const t of [1, 2, 3]) {

@@ -60,5 +60,10 @@ describe('native training kernels: argument checks', () => {
     binding.addArrays([a, c], [b, c]);
     for (let i = 0; i < n; i++) assert.strictEqual(a[i], Math.fround(Math.fround(i * 0.5) + Math.fround(1 - i)), `element ${i}`);
     assert.deepStrictEqual(Array.from(c), [2, 4], 'an array added to itself doubles');
+    // A getter among the src arrays that detaches a dst buffer runs before any pointer is kept.
+    const dst = new Float32Array(4);
+    const tricky = [new Float32Array(4)];
+    Object.defineProperty(tricky, 0, { get: () => (structuredClone(dst.buffer, { transfer: [dst.buffer] }), new Float32Array(4)) });
+    rejects(() => binding.addArrays([dst], tricky), /src\[0\] to have dst\[0\]'s length 0 but received 4/);
   });
 });
