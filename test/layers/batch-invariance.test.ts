@@ -88,6 +88,27 @@ function sameBits(a: Float32Array, b: Float32Array, what: string): void {
   }
 }
 
+/**
+ * Runs `equal` (sequences of one length) and `mixed` (some of them cut
+ * short) as batches on 1, 2 and 3 threads and checks every row's output and
+ * final state against the same sequence run alone on one thread, bit for bit.
+ */
+function equalAndMixedAsAlone(layer: Layer, equal: Float32Array[], mixed: Float32Array[]): void {
+  eddy.setNumThreads(1);
+  const alone = [...equal, ...mixed].map((s) => run(layer, [s]));
+  for (const t of [1, 2, 3]) {
+    eddy.setNumThreads(t);
+    [equal, mixed].forEach((batch, k) => {
+      const got = run(layer, batch);
+      batch.forEach((_, b) => {
+        const what = `${k ? 'mixed' : 'equal'} lengths, row ${b}, ${t} thread(s)`;
+        sameBits(got.out[b], alone[k * batch.length + b].out[0], `output: ${what}`);
+        sameBits(got.h[b], alone[k * batch.length + b].h[0], `final state: ${what}`);
+      });
+    });
+  }
+}
+
 describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} kernels`, () => {
   const threads = eddy.getNumThreads();
   after(() => eddy.setNumThreads(threads));
@@ -130,19 +151,7 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
     const random = rng(6);
     const equal = Array.from({ length: 48 }, (_, i) => sequence(300 + i, steps));
     const mixed = equal.map((s, i) => (i % 5 === 0 ? s.subarray(0, (1 + Math.floor(random() * (steps - 1))) * I) : s));
-    eddy.setNumThreads(1);
-    const alone = [...equal, ...mixed].map((s) => run(layer, [s]));
-    for (const t of [1, 2, 3]) {
-      eddy.setNumThreads(t);
-      [equal, mixed].forEach((batch, k) => {
-        const got = run(layer, batch);
-        batch.forEach((_, b) => {
-          const what = `${k ? 'mixed' : 'equal'} lengths, row ${b}, ${t} thread(s)`;
-          sameBits(got.out[b], alone[k * batch.length + b].out[0], `output: ${what}`);
-          sameBits(got.h[b], alone[k * batch.length + b].h[0], `final state: ${what}`);
-        });
-      });
-    }
+    equalAndMixedAsAlone(layer, equal, mixed);
   });
 
   // W_ih (4·256 × 7) fits an L2 but W_ih and W_hh together do not: inference
@@ -156,19 +165,7 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
     const random = rng(8);
     const equal = Array.from({ length: 16 }, (_, i) => sequence(500 + i, steps));
     const mixed = equal.map((s, i) => (i % 3 === 0 ? s.subarray(0, (1 + Math.floor(random() * (steps - 1))) * I) : s));
-    eddy.setNumThreads(1);
-    const alone = [...equal, ...mixed].map((s) => run(layer, [s]));
-    for (const t of [1, 2, 3]) {
-      eddy.setNumThreads(t);
-      [equal, mixed].forEach((batch, k) => {
-        const got = run(layer, batch);
-        batch.forEach((_, b) => {
-          const what = `${k ? 'mixed' : 'equal'} lengths, row ${b}, ${t} thread(s)`;
-          sameBits(got.out[b], alone[k * batch.length + b].out[0], `output: ${what}`);
-          sameBits(got.h[b], alone[k * batch.length + b].h[0], `final state: ${what}`);
-        });
-      });
-    }
+    equalAndMixedAsAlone(layer, equal, mixed);
   });
 
   const TRAINED: [string, () => Layer][] = [
