@@ -343,27 +343,16 @@ void StepProjection::rows(int t, int r0, int r1, float* gates, int ldg, int H, i
     // Gate g's columns [j0, j1) sit at g·H + j0 of a row; W_ih packed whole holds them all at once.
     float* cg = c + static_cast<size_t>(g) * H + j0;
     if (w_ih_gates) {
-      packed_gemm_cols(r1 - r0, a, static_cast<int>(ld), (*w_ih_gates)[g], j0, j1, false, cg, ldg);
+      packed_gemm_cols(r1 - r0, a, static_cast<int>(ld), (*w_ih_gates)[g], j0, j1, false, cg, ldg, bias ? bias + g * H + j0 : nullptr);
     } else {
-      packed_gemm(r1 - r0, a, static_cast<int>(ld), *w_ih, false, c, ldg);
-    }
-    if (!bias) continue;
-    const int first = w_ih_gates ? g * H + j0 : 0, n = w_ih_gates ? j1 - j0 : ldg;
-    for (int r = 0; r < r1 - r0; ++r) {
-      float* row = c + static_cast<size_t>(r) * ldg + first;
-      for (int j = 0; j < n; ++j) row[j] += bias[first + j];
+      packed_gemm(r1 - r0, a, static_cast<int>(ld), *w_ih, false, c, ldg, bias);
     }
   }
 }
 
 void StepProjection::steps(int r, int ta, int tb, float* gates, int ldg) const {
   if (tb <= ta) return;
-  packed_gemm(tb - ta, x + ta * step + r * ld, static_cast<int>(step), *w_ih, false, gates, ldg);
-  if (!bias) return;
-  for (int t = 0; t < tb - ta; ++t) {
-    float* row = gates + static_cast<size_t>(t) * ldg;
-    for (int j = 0; j < w_ih->n; ++j) row[j] += bias[j];
-  }
+  packed_gemm(tb - ta, x + ta * step + r * ld, static_cast<int>(step), *w_ih, false, gates, ldg, bias);
 }
 
 namespace {
@@ -473,13 +462,14 @@ void folded_bias(std::vector<float>& out, const RnnShape& s, const RnnParams& p,
 void project_rows(const RnnShape& s, const RnnParams& p, int k, const PackedMatrix& w_ih, const float* bias, const float* x,
                   int in, int lo, int hi, float* gates, float* xhat, float* xrstd) {
   const int GH = s.gates() * s.H;
-  packed_gemm(hi - lo, x + static_cast<size_t>(lo) * in, in, w_ih, false, gates + static_cast<size_t>(lo) * GH, GH);
+  // Without layer norm the bias is added as the GEMM stores (the same sum).
+  packed_gemm(hi - lo, x + static_cast<size_t>(lo) * in, in, w_ih, false, gates + static_cast<size_t>(lo) * GH, GH,
+              s.layer_norm ? nullptr : bias);
+  if (!s.layer_norm) return;
   for (int r = lo; r < hi; ++r) {
     float* row = gates + static_cast<size_t>(r) * GH;
-    if (s.layer_norm) {
-      ln_forward_row(row, xhat ? xhat + static_cast<size_t>(r) * GH : nullptr, xrstd ? xrstd + r : nullptr, row, p.ln_ih_w[k],
-                     p.ln_ih_b[k], GH);
-    }
+    ln_forward_row(row, xhat ? xhat + static_cast<size_t>(r) * GH : nullptr, xrstd ? xrstd + r : nullptr, row, p.ln_ih_w[k],
+                   p.ln_ih_b[k], GH);
     if (bias) {
       for (int j = 0; j < GH; ++j) row[j] += bias[j];
     }

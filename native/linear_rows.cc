@@ -20,12 +20,8 @@ void LinearRows::run(int m, const float* x, float* y) const {
 
 void LinearRows::run_rows(int lo, int hi, const float* x, float* y) const {
   if (hi <= lo) return;
-  packed_gemm(hi - lo, x + static_cast<size_t>(lo) * in_, in_, w_, false, y + static_cast<size_t>(lo) * out_, out_);
-  if (bias_.empty()) return;
-  for (int r = lo; r < hi; ++r) {
-    float* row = y + static_cast<size_t>(r) * out_;
-    for (int j = 0; j < out_; ++j) row[j] += bias_[j];
-  }
+  packed_gemm(hi - lo, x + static_cast<size_t>(lo) * in_, in_, w_, false, y + static_cast<size_t>(lo) * out_, out_,
+              bias_.empty() ? nullptr : bias_.data());
 }
 
 }  // namespace eddy

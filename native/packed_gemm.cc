@@ -165,15 +165,16 @@ void rnn_fused_backward_step(const CellBackStep& s, const PackedMatrix& w) {
   if (s.u0 < s.u1) kernels_for(w.isa).rnn_back(s, w.data.data(), w.k);
 }
 
-void packed_gemm(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc) {
+void packed_gemm(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc, const float* bias) {
   if (m <= 0 || b.n <= 0) return;
-  kernels_for(b.isa).gemm(m, b.n, b.k, a, lda, b.data.data(), accumulate, c, ldc);
+  kernels_for(b.isa).gemm(m, b.n, b.k, a, lda, b.data.data(), accumulate, bias, c, ldc);
 }
 
-void packed_gemm_cols(int m, const float* a, int lda, const PackedMatrix& b, int j0, int j1, bool accumulate, float* c, int ldc) {
+void packed_gemm_cols(int m, const float* a, int lda, const PackedMatrix& b, int j0, int j1, bool accumulate, float* c, int ldc,
+                      const float* bias) {
   j1 = std::min(j1, b.n);
   if (m <= 0 || j0 >= j1) return;
-  kernels_for(b.isa).gemm(m, j1 - j0, b.k, a, lda, b.data.data() + static_cast<size_t>(j0 / b.width) * b.panel_stride(), accumulate, c,
+  kernels_for(b.isa).gemm(m, j1 - j0, b.k, a, lda, b.data.data() + static_cast<size_t>(j0 / b.width) * b.panel_stride(), accumulate, bias, c,
                           ldc);
 }
 

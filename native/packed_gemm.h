@@ -29,12 +29,17 @@ struct PackedMatrix {
 void pack_b(PackedMatrix& out, bool trans, const float* b, int ldb, int k, int n);
 
 // C = A · op(B), or C += A · op(B) when accumulate; runs on the calling thread.
-void packed_gemm(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc);
+// With bias (n values; not with accumulate) each row is A · op(B) + bias,
+// added as the tiles store: the same sum as a pass adding it afterwards.
+void packed_gemm(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc,
+                 const float* bias = nullptr);
 
 // Columns [j0, j1) of C = A · op(B) (+ C) only, written from c (column j0
 // of C); j0 is a multiple of b.width. Each element is the same chain as in
 // packed_gemm, so the columns come out bit-identical to a whole call's.
-void packed_gemm_cols(int m, const float* a, int lda, const PackedMatrix& b, int j0, int j1, bool accumulate, float* c, int ldc);
+// bias, when given, holds the values of columns [j0, j1).
+void packed_gemm_cols(int m, const float* a, int lda, const PackedMatrix& b, int j0, int j1, bool accumulate, float* c, int ldc,
+                      const float* bias = nullptr);
 
 // The same, rows dealt across the pool (each row's arithmetic unchanged).
 void packed_gemm_parallel(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc);
@@ -121,7 +126,8 @@ struct CellBackStep {
 struct PackedGemmKernels {
   int width;
   const char* name;
-  void (*gemm)(int m, int n, int k, const float* a, int lda, const float* packed, bool accumulate, float* c, int ldc);
+  void (*gemm)(int m, int n, int k, const float* a, int lda, const float* packed, bool accumulate, const float* bias, float* c,
+               int ldc);
   void (*lstm_step)(const CellStep& s, const float* packed, int k);
   void (*gru_step)(const CellStep& s, const float* packed, int k);
   void (*rnn_step)(const CellStep& s, const float* packed, int k);

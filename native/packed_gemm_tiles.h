@@ -29,8 +29,8 @@ namespace tiles {
 static inline int lesser(int a, int b) { return a < b ? a : b; }
 
 template <typename V, int M, int P>
-inline void tile(int k, const float* a, int lda, const float* b, size_t panel_stride, bool accumulate, float* c, int ldc,
-                 int cols) {
+inline void tile(int k, const float* a, int lda, const float* b, size_t panel_stride, bool accumulate, const float* bias, float* c,
+                 int ldc, int cols) {
   typename V::Reg acc[M][P];
   for (int i = 0; i < M; ++i)
     for (int u = 0; u < P; ++u) acc[i][u] = V::zero();
@@ -45,19 +45,21 @@ inline void tile(int k, const float* a, int lda, const float* b, size_t panel_st
   for (int i = 0; i < M; ++i) {
     for (int u = 0; u < P; ++u) {
       const int n = lesser(V::kWidth, cols - u * V::kWidth);
-      if (n > 0) V::store(c + static_cast<size_t>(i) * ldc + u * V::kWidth, acc[i][u], n, accumulate);
+      if (n <= 0) continue;
+      const typename V::Reg v = bias ? V::add(acc[i][u], V::loadn(bias + u * V::kWidth, n)) : acc[i][u];
+      V::store(c + static_cast<size_t>(i) * ldc + u * V::kWidth, v, n, accumulate);
     }
   }
 }
 
 // A tile of M rows against `count` (1 … P) consecutive panels.
 template <typename V, int M, int P>
-inline void tile_n(int count, int k, const float* a, int lda, const float* b, size_t panel_stride, bool accumulate, float* c,
-                   int ldc, int cols) {
+inline void tile_n(int count, int k, const float* a, int lda, const float* b, size_t panel_stride, bool accumulate,
+                   const float* bias, float* c, int ldc, int cols) {
   if constexpr (P > 1) {
-    if (count < P) return tile_n<V, M, P - 1>(count, k, a, lda, b, panel_stride, accumulate, c, ldc, cols);
+    if (count < P) return tile_n<V, M, P - 1>(count, k, a, lda, b, panel_stride, accumulate, bias, c, ldc, cols);
   }
-  tile<V, M, P>(k, a, lda, b, panel_stride, accumulate, c, ldc, cols);
+  tile<V, M, P>(k, a, lda, b, panel_stride, accumulate, bias, c, ldc, cols);
 }
 
 // The GEMM's shapes: tiles of up to MR = sizeof...(P) rows, and at most
@@ -71,12 +73,12 @@ struct GemmShapes {
 
 // A tile of m (1 … M) rows, m known at run time, against `count` panels.
 template <typename V, typename S, int M = S::kRows>
-inline void tile_rows(int m, int count, int k, const float* a, int lda, const float* b, size_t ps, bool accumulate, float* c,
-                      int ldc, int cols) {
+inline void tile_rows(int m, int count, int k, const float* a, int lda, const float* b, size_t ps, bool accumulate,
+                      const float* bias, float* c, int ldc, int cols) {
   if constexpr (M > 1) {
-    if (m < M) return tile_rows<V, S, M - 1>(m, count, k, a, lda, b, ps, accumulate, c, ldc, cols);
+    if (m < M) return tile_rows<V, S, M - 1>(m, count, k, a, lda, b, ps, accumulate, bias, c, ldc, cols);
   }
-  tile_n<V, M, S::kPanels[M - 1]>(count, k, a, lda, b, ps, accumulate, c, ldc, cols);
+  tile_n<V, M, S::kPanels[M - 1]>(count, k, a, lda, b, ps, accumulate, bias, c, ldc, cols);
 }
 
 template <typename S, int M = S::kRows>
@@ -90,7 +92,7 @@ constexpr bool short_tiles_take_full_groups() {
 // panels and too few accumulators in flight, and each group is read once
 // per block while it sits in L1/L2.
 template <typename V, typename S>
-void gemm(int m, int n, int k, const float* a, int lda, const float* packed, bool accumulate, float* c, int ldc) {
+void gemm(int m, int n, int k, const float* a, int lda, const float* packed, bool accumulate, const float* bias, float* c, int ldc) {
   constexpr int MR = S::kRows;
   static_assert(short_tiles_take_full_groups<S>(), "a short tile takes any group of a full block");
   const int panels = (n + V::kWidth - 1) / V::kWidth;
@@ -107,7 +109,7 @@ void gemm(int m, int n, int k, const float* a, int lda, const float* packed, boo
       const int cols = n - j0 * V::kWidth;
       for (int i = i0; i < i0 + rows; i += MR) {
         tile_rows<V, S>(lesser(MR, i0 + rows - i), count, k, a + static_cast<size_t>(i) * lda, lda, b, ps, accumulate,
-                        c + static_cast<size_t>(i) * ldc + j0 * V::kWidth, ldc, cols);
+                        bias ? bias + j0 * V::kWidth : nullptr, c + static_cast<size_t>(i) * ldc + j0 * V::kWidth, ldc, cols);
       }
     }
   }

@@ -47,18 +47,7 @@ LayerCtx RecurrentStepper::prepare(int B, float* h, float* c) {
 }
 
 void RecurrentStepper::advance(const LayerCtx& L, const float* x, int lo, int hi) {
-  if (s_.layer_norm || bias_.empty()) {
-    project_rows(s_, p_, 0, w_ih_, bias_.empty() ? nullptr : bias_.data(), x, s_.I, lo, hi, gates_.data(), nullptr, nullptr);
-  } else {
-    // The rows start as the bias and the GEMM adds x·W_ihᵀ to them as it
-    // stores: bias + (x·W_ihᵀ) is the very sum project_rows forms, (x·W_ihᵀ)
-    // + bias, since a floating-point addition does not depend on the order
-    // of its two operands; one pass over the gates instead of two.
-    const size_t GH = static_cast<size_t>(s_.gates()) * s_.H;
-    float* gates = gates_.data() + lo * GH;
-    for (int r = lo; r < hi; ++r) std::memcpy(gates + (r - lo) * GH, bias_.data(), sizeof(float) * GH);
-    packed_gemm(hi - lo, x + static_cast<size_t>(lo) * s_.I, s_.I, w_ih_, true, gates, static_cast<int>(GH));
-  }
+  project_rows(s_, p_, 0, w_ih_, bias_.empty() ? nullptr : bias_.data(), x, s_.I, lo, hi, gates_.data(), nullptr, nullptr);
   forward_step(s_.cell, for_group(L, lo, s_), 0, hi - lo);
 }
 
