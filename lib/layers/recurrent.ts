@@ -12,7 +12,7 @@ import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { Generator } from '../random';
 import { checkLengths } from '../ops/lengths';
-import { denseData, Tensor } from '../tensor/tensor';
+import { denseData, Tensor, unfilledFloats } from '../tensor/tensor';
 import { LayerStepper, StepperOptions } from './layer-stepper';
 import { acquireWorkspace, releaseWorkspace } from './workspace';
 import { checkBoolean, checkGenerator, checkInteger, checkNumber, checkObject, checkOneOf, checkOptions, fail, formatShape, optionKeys } from '../validate';
@@ -514,7 +514,8 @@ export abstract class RecurrentLayer extends Module {
       ...values,
       dropout,
       seed: dropout > 0 ? this.generator.nextSeed() : 0,
-      y: new Float32Array(T * B * D * H),
+      // The native side writes every element of y (padding as zeros).
+      y: unfilledFloats(T * B * D * H),
       hn: new Float32Array(K * B * H),
       cn: this.cellName === 'LSTM' ? new Float32Array(K * B * H) : null,
       ws: null,

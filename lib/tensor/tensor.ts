@@ -422,7 +422,16 @@ function once<T>(load: () => T): () => T {
   return () => (loaded ??= load());
 }
 
-/** Checks that `value` is a Tensor, in the usual message shape. */
+/**
+ * A Float32Array of n elements whose contents are whatever its memory held:
+ * only for a kernel that writes every element before anything reads it.
+ * Large outputs skip the zero fill a `new Float32Array(n)` pays.
+ */
+export function unfilledFloats(n: number): Float32Array {
+  const bytes = Buffer.allocUnsafeSlow(n * Float32Array.BYTES_PER_ELEMENT);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+}
+
 /**
  * The elements of `t` as an exactly-sized row-major Float32Array: a view of
  * its storage when it is contiguous (so writes go through), else a copy.
@@ -433,6 +442,7 @@ export function denseData(t: Tensor): Float32Array {
   return t.offset === 0 && t.data.length === t.size ? t.data : t.data.subarray(t.offset, t.offset + t.size);
 }
 
+/** Checks that `value` is a Tensor, in the usual message shape. */
 export function checkTensor(name: string, value: unknown): Tensor {
   if (!(value instanceof Tensor)) fail('Tensor', name, value);
   return checkAttached(name, value);

@@ -136,6 +136,33 @@ describe('recurrent layers: API', () => {
     }
   });
 
+  it('writes every element of the output, which it allocates unfilled', () => {
+    // The output is not zero-filled first: the native side must write all
+    // of it, padding past a sequence's length included. Run each shape once
+    // into an output full of NaN and once through forward: both must agree
+    // bit for bit.
+    const { binding } = require('../../lib/native') as typeof import('../../lib/native');
+    const shapes = [
+      { cell: 'LSTM', numLayers: 1, bidirectional: false, batchFirst: true, training: false, lengths: undefined },
+      { cell: 'GRU', numLayers: 2, bidirectional: true, batchFirst: false, training: false, lengths: [2, 6, 1, 3, 6, 5, 4] },
+      { cell: 'RNN', numLayers: 2, bidirectional: false, batchFirst: true, training: true, lengths: undefined },
+      { cell: 'LSTM', numLayers: 2, bidirectional: true, batchFirst: true, training: true, lengths: [6, 1, 6, 2, 6, 6, 3] },
+    ] as const;
+    for (const { cell, training, lengths, ...opts } of shapes) {
+      const Layer = cell === 'LSTM' ? eddy.LSTM : cell === 'GRU' ? eddy.GRU : eddy.RNN;
+      const layer = new Layer({ inputSize: 5, hiddenSize: 19, ...opts });
+      layer.train(training);
+      const x = eddy.tensor(Float32Array.from({ length: 7 * 6 * 5 }, (_, i) => Math.sin(i)), opts.batchFirst ? [7, 6, 5] : [6, 7, 5]);
+      // Training keeps a workspace for backward (grad on); inference does not.
+      const run = <T>(f: () => T): T => (training ? f() : eddy.noGrad(f));
+      const expected = run(() => layer.forward(x, { lengths })).output.toFloat32Array();
+      const call = run(() => (layer as unknown as { prepare(x: Tensor, s: object): { native: { y: Float32Array } } }).prepare(x, { lengths }));
+      call.native.y.fill(NaN);
+      binding.rnnForward(call.native as never);
+      assert.deepStrictEqual(call.native.y, expected, `${cell} ${JSON.stringify(opts)} training ${training} lengths ${lengths}`);
+    }
+  });
+
   describe('dropout between layers', () => {
     it('applies in training mode only, reproducibly for a given generator seed', () => {
       const gen = new eddy.Generator(1);
