@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
+
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 
 #include "activations.h"
 #include "packed_gemm_tiles.h"
@@ -98,23 +103,57 @@ const PackedGemmKernels& kernels_for(Isa which) {
 
 }  // namespace
 
-void pack_b(PackedMatrix& out, bool trans, const float* b, int ldb, int k, int n) {
+namespace {
+
+void start_packing(PackedMatrix& out, int k, int n) {
   out.isa = isa();
   out.k = k;
   out.n = n;
   out.width = kernels_for(out.isa).width;
-  const int w = out.width, panels = (n + w - 1) / w;
-  // Every element is written below (the padding with zeros), so a buffer
-  // kept from the last call is not cleared first.
-  out.data.resize(static_cast<size_t>(panels) * k * w);
+  if (out.width > kMaxPanelWidth || out.width % 4 != 0) throw std::logic_error("packed panels must be 4 to 16 floats wide");
+  // Every element is written (the padding with zeros), so a buffer kept
+  // from the last call is not cleared first.
+  out.data.resize(static_cast<size_t>((n + out.width - 1) / out.width) * k * out.width);
+}
+
+// Element (p, j) of panel dst = rows[j][p]: columns of op(B) stored as rows
+// (C = A · Bᵀ), a row pointer per column (null: a column of zeros). Four
+// rows by four steps at a time, read along the rows and transposed in
+// registers: a column-at-a-time copy reads w rows 4 bytes apart.
+void pack_rows(float* dst, const float* const* rows, int k, int w) {
+  int p = 0;
+#if defined(__SSE2__)
+  for (; p + 4 <= k; p += 4) {
+    for (int j = 0; j < w; j += 4) {
+      __m128 r[4];
+      for (int i = 0; i < 4; ++i) r[i] = rows[j + i] ? _mm_loadu_ps(rows[j + i] + p) : _mm_setzero_ps();
+      _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]);
+      for (int i = 0; i < 4; ++i) _mm_storeu_ps(dst + static_cast<size_t>(p + i) * w + j, r[i]);
+    }
+  }
+#endif
+  for (; p < k; ++p) {
+    for (int j = 0; j < w; ++j) dst[static_cast<size_t>(p) * w + j] = rows[j] ? rows[j][p] : 0.0f;
+  }
+}
+
+}  // namespace
+
+void pack_b(PackedMatrix& out, bool trans, const float* b, int ldb, int k, int n) {
+  start_packing(out, k, n);
+  const int w = out.width;
   for (int j0 = 0; j0 < n; j0 += w) {
     float* panel = out.data.data() + static_cast<size_t>(j0 / w) * k * w;
     const int cols = std::min(w, n - j0);
+    if (trans) {
+      const float* rows[kMaxPanelWidth];
+      for (int j = 0; j < w; ++j) rows[j] = j < cols ? b + static_cast<size_t>(j0 + j) * ldb : nullptr;
+      pack_rows(panel, rows, k, w);
+      continue;
+    }
     for (int p = 0; p < k; ++p) {
       float* dst = panel + static_cast<size_t>(p) * w;
-      for (int j = 0; j < cols; ++j) {
-        dst[j] = trans ? b[static_cast<size_t>(j0 + j) * ldb + p] : b[static_cast<size_t>(p) * ldb + j0 + j];
-      }
+      std::memcpy(dst, b + static_cast<size_t>(p) * ldb + j0, sizeof(float) * cols);
       for (int j = cols; j < w; ++j) dst[j] = 0.0f;
     }
   }
@@ -122,21 +161,16 @@ void pack_b(PackedMatrix& out, bool trans, const float* b, int ldb, int k, int n
 
 void pack_gate_hidden(PackedMatrix& out, const float* w_hh, int G, int H) {
   const int w = kernels_for(isa()).width, blocks = (H + w - 1) / w;
-  // Rows of W_hh in the order the kernel reads its output columns:
-  // block u, gate g, unit j  <-  W_hh row g·H + u·w + j (zero past H).
-  // Kept per thread: a fresh megabyte per call costs page faults.
-  thread_local std::vector<float> order;
-  order.assign(static_cast<size_t>(blocks) * G * w * H, 0.0f);
+  // Columns in the order the kernel reads its output: block u, gate g,
+  // unit j  <-  W_hh row g·H + u·w + j (zero past H).
+  start_packing(out, H, blocks * G * w);
   for (int u = 0; u < blocks; ++u) {
     for (int g = 0; g < G; ++g) {
-      for (int j = 0; j < w && u * w + j < H; ++j) {
-        std::memcpy(order.data() + (static_cast<size_t>(u * G + g) * w + j) * H,
-                    w_hh + (static_cast<size_t>(g) * H + u * w + j) * H, sizeof(float) * H);
-      }
+      const float* rows[kMaxPanelWidth];
+      for (int j = 0; j < w; ++j) rows[j] = u * w + j < H ? w_hh + (static_cast<size_t>(g) * H + u * w + j) * H : nullptr;
+      pack_rows(out.data.data() + static_cast<size_t>(u * G + g) * H * w, rows, H, w);
     }
   }
-  pack_b(out, true, order.data(), H, H, blocks * G * w);
-  if (order.capacity() > (size_t(1) << 22)) std::vector<float>().swap(order);
 }
 
 int unit_blocks(const PackedMatrix& w, int H) { return w.width > 0 ? (H + w.width - 1) / w.width : 0; }

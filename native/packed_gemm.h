@@ -16,6 +16,9 @@
 
 namespace eddy {
 
+// The widest panel any instruction set's kernels use (AVX-512: 16 floats).
+constexpr int kMaxPanelWidth = 16;
+
 struct PackedMatrix {
   Isa isa = Isa::kGeneric;  // the kernels it was packed for
   int k = 0, n = 0, width = 0;
