@@ -156,13 +156,17 @@ void project_block(const StepProjection& proj, LayerCtx& L, const Group& g, bool
   const int ta = reverse ? T - last : first, tb = reverse ? T - first : last;
   if (!L.training) L.gates_t0 = ta;
   const int GH = L.G * L.H;
-  bool whole = g.size == L.B && proj.step == static_cast<size_t>(g.size) * proj.ld;
-  for (int t = ta; t < tb && whole; ++t) whole = g.batch_sizes[t] == g.size;
-  if (!whole) {
+  bool full = true;
+  for (int t = ta; t < tb && full; ++t) full = g.batch_sizes[t] == g.size;
+  if (full && g.size == L.B && proj.step == static_cast<size_t>(g.size) * proj.ld) {
+    proj.rows(ta, 0, (tb - ta) * g.size, L.gates_at(ta), GH, L.H, 0, L.H);
+  } else if (full && !proj.w_ih_gates) {
+    // Steps' rows not consecutive (a group of the batch, or batch-first x):
+    // one GEMM per step, each panel of W_ih read once for the whole block.
+    proj.steps_rows(ta, tb, g.size, L.gates_at(ta), static_cast<size_t>(L.B) * GH, GH);
+  } else {
     for (int t = ta; t < tb; ++t) proj.rows(t, 0, g.batch_sizes[t], L.gates_at(t), GH, L.H, 0, L.H);
-    return;
   }
-  proj.rows(ta, 0, (tb - ta) * g.size, L.gates_at(ta), GH, L.H, 0, L.H);
 }
 
 }  // namespace
@@ -347,6 +351,20 @@ void StepProjection::rows(int t, int r0, int r1, float* gates, int ldg, int H, i
     } else {
       packed_gemm(r1 - r0, a, static_cast<int>(ld), *w_ih, false, c, ldg, bias);
     }
+  }
+}
+
+void StepProjection::steps_rows(int ta, int tb, int rows, float* gates, size_t gates_step, int ldg) const {
+  constexpr int kList = 64;
+  const float* a[kList];
+  float* c[kList];
+  for (int t0 = ta; t0 < tb; t0 += kList) {
+    const int n = std::min(kList, tb - t0);
+    for (int q = 0; q < n; ++q) {
+      a[q] = x + (t0 + q) * step;
+      c[q] = gates + static_cast<size_t>(t0 - ta + q) * gates_step;
+    }
+    packed_gemm_list(n, rows, a, static_cast<int>(ld), *w_ih, c, ldg, bias);
   }
 }
 

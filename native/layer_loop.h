@@ -62,6 +62,11 @@ struct StepProjection {
   // row's steps. Each element is the same chain as in rows().
   void steps(int r, int ta, int tb, float* gates, int ldg) const;
 
+  // Gates of rows [0, rows) at steps [ta, tb) into gates (step ta; steps
+  // gates_step apart, rows ldg apart): a GEMM per step, as rows() makes it,
+  // but each panel of W_ih read once for all the steps (w_ih only).
+  void steps_rows(int ta, int tb, int rows, float* gates, size_t gates_step, int ldg) const;
+
   // Steps projected at once for all rows (projection_block in
   // workspace_layout.h; w_ih only): forward_loop then projects a block of
   // steps whose rows are all live in one GEMM, when the group is the whole

@@ -204,6 +204,11 @@ void packed_gemm(int m, const float* a, int lda, const PackedMatrix& b, bool acc
   kernels_for(b.isa).gemm(m, b.n, b.k, a, lda, b.data.data(), accumulate, bias, c, ldc);
 }
 
+void packed_gemm_list(int count, int m, const float* const* a, int lda, const PackedMatrix& b, float* const* c, int ldc, const float* bias) {
+  if (count <= 0 || m <= 0 || b.n <= 0) return;
+  kernels_for(b.isa).gemm_list(count, m, b.n, b.k, a, lda, b.data.data(), bias, c, ldc);
+}
+
 void packed_gemm_cols(int m, const float* a, int lda, const PackedMatrix& b, int j0, int j1, bool accumulate, float* c, int ldc,
                       const float* bias) {
   j1 = std::min(j1, b.n);

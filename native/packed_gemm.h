@@ -44,6 +44,12 @@ void packed_gemm(int m, const float* a, int lda, const PackedMatrix& b, bool acc
 void packed_gemm_cols(int m, const float* a, int lda, const PackedMatrix& b, int j0, int j1, bool accumulate, float* c, int ldc,
                       const float* bias = nullptr);
 
+// C[q] = A[q] · op(B) (+ bias) for q < count, each A[q] and C[q] of m rows
+// (row strides lda, ldc): the very elements of count packed_gemm calls, but
+// each panel of B is read once for several matrices while it is in cache.
+void packed_gemm_list(int count, int m, const float* const* a, int lda, const PackedMatrix& b, float* const* c, int ldc,
+                      const float* bias = nullptr);
+
 // The same, rows dealt across the pool (each row's arithmetic unchanged).
 void packed_gemm_parallel(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc);
 
@@ -131,6 +137,8 @@ struct PackedGemmKernels {
   const char* name;
   void (*gemm)(int m, int n, int k, const float* a, int lda, const float* packed, bool accumulate, const float* bias, float* c,
                int ldc);
+  void (*gemm_list)(int count, int m, int n, int k, const float* const* a, int lda, const float* packed, const float* bias,
+                    float* const* c, int ldc);
   void (*lstm_step)(const CellStep& s, const float* packed, int k);
   void (*gru_step)(const CellStep& s, const float* packed, int k);
   void (*rnn_step)(const CellStep& s, const float* packed, int k);

@@ -115,6 +115,40 @@ void gemm(int m, int n, int k, const float* a, int lda, const float* packed, boo
   }
 }
 
+// C[q] = A[q] · op(B) (+ bias) for count matrices of m rows that share B,
+// as count gemm calls would compute them, element for element; but whole
+// matrices go in blocks of about 64 KB of A, so each group of panels is read
+// once per block rather than once per matrix.
+template <typename V, typename S>
+void gemm_list(int count, int m, int n, int k, const float* const* a, int lda, const float* packed, const float* bias, float* const* c,
+               int ldc) {
+  constexpr int MR = S::kRows;
+  const int fit = 16384 / (k > 1 ? k : 1);
+  const int per = m > 0 && m < fit ? fit / m : 1;
+  if (per <= 1) {
+    for (int q = 0; q < count; ++q) gemm<V, S>(m, n, k, a[q], lda, packed, false, bias, c[q], ldc);
+    return;
+  }
+  const int panels = (n + V::kWidth - 1) / V::kWidth;
+  const size_t ps = static_cast<size_t>(k) * V::kWidth;
+  const int most = S::kPanels[lesser(m, MR) - 1];
+  const int groups = (panels + most - 1) / most;
+  for (int q0 = 0; q0 < count; q0 += per) {
+    const int q1 = lesser(count, q0 + per);
+    for (int g = 0; g < groups; ++g) {
+      const int j0 = panels * g / groups, cnt = panels * (g + 1) / groups - j0;
+      const float* b = packed + j0 * ps;
+      const int cols = n - j0 * V::kWidth;
+      for (int q = q0; q < q1; ++q) {
+        for (int i = 0; i < m; i += MR) {
+          tile_rows<V, S>(lesser(MR, m - i), cnt, k, a[q] + static_cast<size_t>(i) * lda, lda, b, ps, false,
+                          bias ? bias + j0 * V::kWidth : nullptr, c[q] + static_cast<size_t>(i) * ldc + j0 * V::kWidth, ldc, cols);
+        }
+      }
+    }
+  }
+}
+
 // ---- The fused cell steps (CellStep in packed_gemm.h). The vector type
 // also supplies add, sub, mul, fma (a·b + c), relu, loadn/storen (the first
 // n lanes), sigmoid and tanh; the backward steps also set (a broadcast) and
@@ -531,6 +565,7 @@ PackedGemmKernels kernels(const char* name, GemmShapes<P...>, StepShapes<LR, GR,
   return {V::kWidth,
           name,
           &gemm<V, GemmShapes<P...>>,
+          &gemm_list<V, GemmShapes<P...>>,
           &cell_step<V, LstmCell, LR, 1, L1>,
           &cell_step<V, GruCell, GR, 1, G1>,
           &cell_step<V, RnnCell, RR, RB, R1>,

@@ -136,6 +136,27 @@ describe('recurrent layers: API', () => {
     }
   });
 
+  it('projects blocks of batch-first steps to the same bits as the training pass, on any thread count', () => {
+    // W_ih and W_hh together over 2^18 floats: inference projects blocks of
+    // steps, each a GEMM per step sharing W_ih's panels (batch-first steps'
+    // rows are not consecutive in x); training projects the whole sequence
+    // row by row. Every element is the same chain either way.
+    const before = eddy.getNumThreads();
+    try {
+      for (const threads of [1, 2]) {
+        eddy.setNumThreads(threads);
+        eddy.manualSeed(3);
+        const lstm = new eddy.LSTM({ inputSize: 96, hiddenSize: 224 });
+        const x = x3(64, 11, 96);
+        const training = lstm.train().forward(x).output.toFloat32Array();
+        const inference = eddy.noGrad(() => lstm.eval().forward(x)).output.toFloat32Array();
+        assert.deepStrictEqual(inference, training, `${threads} thread(s)`);
+      }
+    } finally {
+      eddy.setNumThreads(before);
+    }
+  });
+
   it('writes every element of the output, which it allocates unfilled', () => {
     // The output is not zero-filled first: the native side must write all
     // of it, padding past a sequence's length included. Run each shape once
