@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -30,6 +31,27 @@ inline void relax() {
 #endif
 }
 
+// How long a thread that has run out of work (a worker between jobs, a
+// caller waiting for the workers' chunks) spins before it sleeps. A layer
+// forks a job per block of steps and a training step a few dozen jobs, back
+// to back; a sleeping worker takes tens of microseconds to wake on a
+// virtual machine (a futex wake, often an interrupt to a halted CPU), as
+// long as a short block's work. Spinning only when every pool thread can
+// have a core of its own.
+constexpr auto kSpin = std::chrono::microseconds(150);
+
+// Spins (pause, the clock read every 64 pauses) until done() or kSpin has
+// passed; returns done().
+template <typename Done>
+bool spin_until(Done&& done) {
+  const auto until = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 1;; ++i) {
+    if (done()) return true;
+    relax();
+    if (i % 64 == 0 && std::chrono::steady_clock::now() >= until) return done();
+  }
+}
+
 // Fork-join pool: workers sleep on a condition variable and wake on a new
 // generation number. A parallel_for job gives each worker the chunk
 // matching its index; a parallel_blocks job lets whoever comes claim
@@ -45,6 +67,7 @@ class Pool {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
       generation_++;
+      published_.store(generation_, std::memory_order_release);
     }
     wake_.notify_all();
     for (auto& t : workers_) t.join();
@@ -58,6 +81,7 @@ class Pool {
     // why.
     const uint64_t start = generation_;
     const int want = std::max(1, n);
+    spin_ = want <= static_cast<int>(std::thread::hardware_concurrency());
     size_ = 1;
     try {
       for (int i = 1; i < want; ++i) {
@@ -101,8 +125,9 @@ class Pool {
       chunks_ = chunks;
       team_ = team;
       blocks_ = 0;
-      pending_ = static_cast<int>(chunks - 1);
+      pending_.store(static_cast<int>(chunks - 1), std::memory_order_relaxed);
       generation_++;
+      published_.store(generation_, std::memory_order_release);
     }
     wake_.notify_all();
     // A chunk that throws (std::bad_alloc from a kernel's scratch space)
@@ -116,8 +141,9 @@ class Pool {
       keep_first(std::current_exception());
     }
     in_region = false;
+    if (spin_) spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
     std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
     std::exception_ptr error = error_;
     error_ = nullptr;
     lock.unlock();
@@ -143,6 +169,7 @@ class Pool {
       gen = generation_ + 1;
       claim_.store(tag(gen), std::memory_order_relaxed);
       generation_ = gen;
+      published_.store(gen, std::memory_order_release);
     }
     wake_.notify_all();
     in_region = true;
@@ -190,6 +217,8 @@ class Pool {
   void worker(int index, uint64_t seen) {
     in_region = true;
     for (;;) {
+      // The next job usually comes within microseconds: look for it before sleeping.
+      if (spin_) spin_until([&] { return published_.load(std::memory_order_acquire) != seen; });
       std::unique_lock<std::mutex> lock(mu_);
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
       seen = generation_;
@@ -212,8 +241,12 @@ class Pool {
       } catch (...) {
         keep_first(std::current_exception());
       }
-      lock.lock();
-      if (--pending_ == 0) done_.notify_one();
+      // The caller may be spinning on pending_ rather than waiting on done_:
+      // notify under the lock either way, so a caller about to wait cannot miss it.
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        lock.lock();
+        done_.notify_one();
+      }
     }
   }
 
@@ -231,7 +264,9 @@ class Pool {
   int64_t blocks_ = 0;                       // a parallel_blocks job when > 0
   std::atomic<uint64_t> claim_{0};           // tag(generation) + next block
   std::atomic<int64_t> done_blocks_{0};
-  int pending_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> published_{0};  // generation_, readable without mu_ (for spinning)
+  bool spin_ = false;                   // set by resize: every pool thread can have a core
   std::exception_ptr error_;  // the first exception a chunk of the current run threw
 };
 
