@@ -112,8 +112,11 @@ void start_packing(PackedMatrix& out, int k, int n) {
   out.width = kernels_for(out.isa).width;
   if (out.width > kMaxPanelWidth || out.width % 4 != 0) throw std::logic_error("packed panels must be 4 to 16 floats wide");
   // Every element is written (the padding with zeros), so a buffer kept
-  // from the last call is not cleared first.
-  out.data.resize(static_cast<size_t>((n + out.width - 1) / out.width) * k * out.width);
+  // from the last call is not cleared first, nor shrunk: a resize up would
+  // zero what it adds (each call, when one thread packs a smaller layer's
+  // weights between two larger ones), and elements past the panels are unused.
+  const size_t need = static_cast<size_t>((n + out.width - 1) / out.width) * k * out.width;
+  if (out.data.size() < need) out.data.resize(need);
 }
 
 // Element (p, j) of panel dst = rows[j][p]: columns of op(B) stored as rows
