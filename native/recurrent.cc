@@ -414,7 +414,8 @@ void rnn_backward(const RnnBackward& a) {
       for_each_task(s.dirs, o, [&](int d, const Group& g) { backward_loop(s.cell, s, for_group(context(d), g.off, s), g, d == 1); });
     }
     const bool need_dx = l > 0 || a.dx;
-    for (int d = 0; d < s.dirs; ++d) {
+    const float* dxp[2] = {nullptr, nullptr};
+    auto parameter_grads = [&](int d) {
       const int k = l * s.dirs + d;
       LayerCtx L = context(d);
       const int m = static_cast<int>(TB);
@@ -437,13 +438,26 @@ void rnn_backward(const RnnBackward& a) {
         recurrent_weight_grads(L, s.T, a.g.w_hh[k]);
       }
       // The input projection's gradient: dG, or (layer-normalized) dG through LN_ih.
-      const float* dxp = L.gates;
+      dxp[d] = L.gates;
       if (s.layer_norm) {
         layer_norm_grads(s, f.p, a.g, k, L, ws + lay.xhat[k], ws + lay.xrstd[k]);
-        dxp = L.drp;  // layer_norm_grads leaves d(W_ih x) there
+        dxp[d] = L.drp;  // layer_norm_grads leaves d(W_ih x) there
       }
-      if (a.g.w_ih[k]) weight_grad(G * H, in, m, dxp, G * H, x, in, a.g.w_ih[k], in);
-      if (need_dx) input_grad(m, in, G * H, dxp, G * H, f.p.w_ih[k], in, d == 1, dxs, in);
+      if (a.g.w_ih[k]) weight_grad(G * H, in, m, dxp[d], G * H, x, in, a.g.w_ih[k], in);
+    };
+    // Two directions share no scratch here (without recurrent dropout's
+    // masked h and layer norm): one direction per thread, each GEMM whole on
+    // its thread. Split across threads, every GEMM packed its shared operand
+    // once per thread and waited for the slower half. An element's chain is
+    // the same either way.
+    if (s.dirs == 2 && !masks && !s.layer_norm) {
+      for_each_direction(2, parameter_grads);
+    } else {
+      for (int d = 0; d < s.dirs; ++d) parameter_grads(d);
+    }
+    for (int d = 0; d < s.dirs && need_dx; ++d) {
+      const int k = l * s.dirs + d;
+      input_grad(static_cast<int>(TB), in, G * H, dxp[d], G * H, f.p.w_ih[k], in, d == 1, dxs, in);
     }
     if (l > 0) {
       // The layer below receives dX, through the dropout mask it was multiplied by.
