@@ -136,6 +136,30 @@ describe('recurrent layers: API', () => {
     }
   });
 
+  it('gives a bidirectional layer bit-identical parameter gradients on 1 and 2 threads (one batch group)', () => {
+    // On 2 threads each direction's parameter gradients run whole on one
+    // thread; on 1 thread one after the other. Same GEMMs, same bits. (One
+    // layer: below it, the input gradient on a BLAS split by rows is not
+    // bit-stable across thread counts on every path.)
+    const initial = eddy.getNumThreads();
+    try {
+      for (const Layer of [eddy.LSTM, eddy.GRU]) {
+        eddy.manualSeed(11);
+        const layer = new Layer({ inputSize: 32, hiddenSize: 64, bidirectional: true });
+        const x = x3(8, 20, 32);
+        const grads = (threads: number): Float32Array[] => {
+          eddy.setNumThreads(threads);
+          layer.zeroGrad();
+          layer.forward(x).output.sum().backward();
+          return layer.parameters().map((p) => p.grad!.toFloat32Array());
+        };
+        assert.deepStrictEqual(grads(2), grads(1), Layer.name);
+      }
+    } finally {
+      eddy.setNumThreads(initial);
+    }
+  });
+
   it('projects blocks of batch-first steps to the same bits as the training pass, on any thread count', () => {
     // W_ih and W_hh together over 2^18 floats: inference projects blocks of
     // steps, each a GEMM per step sharing W_ih's panels (batch-first steps'
