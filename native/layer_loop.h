@@ -69,9 +69,11 @@ struct StepProjection {
 
   // Steps projected at once for all rows (projection_block in
   // workspace_layout.h; w_ih only): forward_loop then projects a block of
-  // steps whose rows are all live in one GEMM, when the group is the whole
-  // batch and consecutive steps' rows are consecutive in x (ld·rows = step;
-  // otherwise step by step). A row's elements are the same chains as in rows().
+  // steps whose rows are all live in one GEMM when the group is the whole
+  // batch and consecutive steps' rows are consecutive in x (ld·rows = step),
+  // else through steps_rows (a GEMM per step, W_ih's panels shared), and
+  // step by step only when rows end inside the block. A row's elements are
+  // the same chains as in rows().
   int block = 1;
 };
 

@@ -203,6 +203,7 @@ void rnn_fused_backward_step(const CellBackStep& s, const PackedMatrix& w) {
 }
 
 void packed_gemm(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc, const float* bias) {
+  if (bias && accumulate) throw std::logic_error("packed_gemm: a bias is not added to an accumulated C");
   if (m <= 0 || b.n <= 0) return;
   kernels_for(b.isa).gemm(m, b.n, b.k, a, lda, b.data.data(), accumulate, bias, c, ldc);
 }
@@ -214,6 +215,7 @@ void packed_gemm_list(int count, int m, const float* const* a, int lda, const Pa
 
 void packed_gemm_cols(int m, const float* a, int lda, const PackedMatrix& b, int j0, int j1, bool accumulate, float* c, int ldc,
                       const float* bias) {
+  if (bias && accumulate) throw std::logic_error("packed_gemm_cols: a bias is not added to an accumulated C");
   j1 = std::min(j1, b.n);
   if (m <= 0 || j0 >= j1) return;
   kernels_for(b.isa).gemm(m, j1 - j0, b.k, a, lda, b.data.data() + static_cast<size_t>(j0 / b.width) * b.panel_stride(), accumulate, bias, c,

@@ -11,6 +11,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 #include "blas.h"
 
 namespace eddy {
@@ -39,6 +43,17 @@ inline void relax() {
 // long as a short block's work. Spinning only when every pool thread can
 // have a core of its own.
 constexpr auto kSpin = std::chrono::microseconds(150);
+
+// The CPUs this process may run on (its affinity mask, as
+// os.availableParallelism() counts them), else the machine's.
+int usable_cores() {
+#if defined(__linux__)
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+#endif
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
 
 // Spins (pause, the clock read every 64 pauses) until done() or kSpin has
 // passed; returns done().
@@ -81,7 +96,7 @@ class Pool {
     // why.
     const uint64_t start = generation_;
     const int want = std::max(1, n);
-    spin_ = want <= static_cast<int>(std::thread::hardware_concurrency());
+    spin_ = want <= usable_cores();
     size_ = 1;
     try {
       for (int i = 1; i < want; ++i) {

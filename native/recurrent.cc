@@ -415,13 +415,13 @@ void rnn_backward(const RnnBackward& a) {
     }
     const bool need_dx = l > 0 || a.dx;
     const float* dxp[2] = {nullptr, nullptr};
+    float* const hin = hin_buf.data();  // masked h (recurrent dropout: serial below)
     auto parameter_grads = [&](int d) {
       const int k = l * s.dirs + d;
       LayerCtx L = context(d);
       const int m = static_cast<int>(TB);
       if (L.mask) {
         // The recurrent weights saw h_{t-1} ⊙ mask, the same mask at every step.
-        float* hin = hin_buf.data();
         for (int t = 0; t < s.T; ++t) {
           const size_t base = static_cast<size_t>(t) * BH;
           for (size_t i = 0; i < BH; ++i) hin[base + i] = L.hprev[base + i] * L.mask[i];

@@ -56,7 +56,7 @@ int projection_block(const RnnShape& s, int l, bool training) {
   const size_t w_ih = static_cast<size_t>(s.in_size(l)) * s.gates() * s.H;
   const size_t weights = w_ih + (training ? 0 : static_cast<size_t>(s.H) * s.gates() * s.H);
   if (weights <= kBlockWihFloats) return 1;
-  if (training && w_ih > kBlockWihFloats) return std::max(1, s.T);
+  if (training) return std::max(1, s.T);  // training's weights are W_ih alone
   const size_t gates = w_ih > kBlockWihFloats ? kLargeBlockFloats : kStepBlockFloats;
   return static_cast<int>(std::max<size_t>(1, std::min<size_t>(s.T, gates / per_step)));
 }

@@ -57,7 +57,8 @@ int projection_chunk(const RnnShape& s);
 // blocks of 4 steps ran C1 inference (W_ih 512 KB, W_hh 1 MB) 0.5–8 %
 // faster in all 7 pairs, C2 inference faster in 2 of 3, and C1 and C2
 // training 3–16 % slower in all 6, so training blocks only for a W_ih
-// that outgrows an L2 alone.
+// that outgrows an L2 alone, and then takes the whole sequence as one
+// block (it keeps every step's gates anyway): W_ih is read once per layer.
 int projection_block(const RnnShape& s, int l, bool training);
 Layout make_layout(const RnnShape& s, bool training, bool dropout);
 

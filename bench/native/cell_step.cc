@@ -107,7 +107,7 @@ void run(int rows, int K, int H, int steps, int reps) {
   report("GEMM part (epilogue stores only)", flops, steps, reps,
          [&] { eddy::tiles::cell_step<V, StoreCell, EDDY_BENCH_SHAPE, 1, EDDY_BENCH_SHAPE>(s, packed.data(), K); });
   report("plain packed GEMM, same shape", flops, steps, reps,
-         [&] { isa_v::kPackedGemm.gemm(rows, G * H, K, a.data(), K, packed.data(), false, gates.data(), G * H); });
+         [&] { isa_v::kPackedGemm.gemm(rows, G * H, K, a.data(), K, packed.data(), false, nullptr, gates.data(), G * H); });
   gates = gates0;
   // The epilogue alone: every row and unit block of a step, accumulators from L1.
   typename V::Reg regs[G];

@@ -1,6 +1,7 @@
 import * as assert from 'assert';
 import * as eddy from '../../lib';
 import { ShapeError, Tensor, ValidationError } from '../../lib';
+import { releaseWorkspace } from '../../lib/layers/workspace';
 
 function throwsExactly(fn: () => unknown, type: typeof ShapeError | typeof ValidationError, message: string): void {
   assert.throws(fn, (err: unknown) => {
@@ -201,9 +202,13 @@ describe('recurrent layers: API', () => {
       // Training keeps a workspace for backward (grad on); inference does not.
       const run = <T>(f: () => T): T => (training ? f() : eddy.noGrad(f));
       const expected = run(() => layer.forward(x, { lengths })).output.toFloat32Array();
-      const call = run(() => (layer as unknown as { prepare(x: Tensor, s: object): { native: { y: Float32Array } } }).prepare(x, { lengths }));
+      const call = run(() => (layer as unknown as { prepare(x: Tensor, s: object): { native: { y: Float32Array; ws: Float32Array | null } } }).prepare(x, { lengths }));
       call.native.y.fill(NaN);
-      binding.rnnForward(call.native as never);
+      try {
+        binding.rnnForward(call.native as never);
+      } finally {
+        if (call.native.ws) releaseWorkspace(call.native.ws);
+      }
       assert.deepStrictEqual(call.native.y, expected, `${cell} ${JSON.stringify(opts)} training ${training} lengths ${lengths}`);
     }
   });
