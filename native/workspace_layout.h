@@ -51,7 +51,7 @@ int projection_chunk(const RnnShape& s);
 // or when the batch is small enough for projection_chunk). Step by step,
 // every step streams all of W_ih for a few rows: for C3's second layer 8 MB
 // a step and direction, with the 4 MB of W_hh, from L3. A block of steps
-// streams it once; its gates take about 4 MB when W_ih alone outgrows an
+// streams it once; its gates take up to 16 MB when W_ih alone outgrows an
 // L2, else about an L2 (1 MB) (workspace_layout.cc). Inference keeps this
 // many steps of gates. Idle, 2 threads, interleaved pairs:
 // blocks of 4 steps ran C1 inference (W_ih 512 KB, W_hh 1 MB) 0.5–8 %
