@@ -87,31 +87,49 @@ constexpr bool short_tiles_take_full_groups() {
   return true;
 }
 
-// Rows in blocks of about 64 KB of A; in each block the panels are dealt
-// into groups of equal size (within one), so no group is left with a few
-// panels and too few accumulators in flight, and each group is read once
-// per block while it sits in L1/L2.
+// One block of rows (pieces of `rows` rows each, at most kBlockFloats of A
+// together) against every panel of B: the panels are dealt into groups of
+// equal size (within one), so no group is left with a few panels and too few
+// accumulators in flight, and each group is read once per block while it
+// sits in L1/L2. piece(q, i) is the q-th piece's A and C at its row i.
+template <typename V, typename S, typename Piece>
+inline void block_tiles(int pieces, int rows, int n, int k, const float* packed, bool accumulate, const float* bias, int lda, int ldc,
+                        Piece&& piece) {
+  constexpr int MR = S::kRows;
+  const int panels = (n + V::kWidth - 1) / V::kWidth;
+  const size_t ps = static_cast<size_t>(k) * V::kWidth;
+  const int most = S::kPanels[lesser(rows, MR) - 1];
+  const int groups = (panels + most - 1) / most;
+  for (int g = 0; g < groups; ++g) {
+    const int j0 = panels * g / groups, count = panels * (g + 1) / groups - j0;
+    const int cols = n - j0 * V::kWidth;
+    for (int q = 0; q < pieces; ++q) {
+      for (int i = 0; i < rows; i += MR) {
+        const float* a;
+        float* c;
+        piece(q, i, a, c);
+        tile_rows<V, S>(lesser(MR, rows - i), count, k, a, lda, packed + j0 * ps, ps, accumulate, bias ? bias + j0 * V::kWidth : nullptr,
+                        c + j0 * V::kWidth, ldc, cols);
+      }
+    }
+  }
+}
+
+// Floats of A per block (64 KB).
+constexpr int kBlockFloats = 16384;
+
+// Rows in blocks of about 64 KB of A (block_tiles).
 template <typename V, typename S>
 void gemm(int m, int n, int k, const float* a, int lda, const float* packed, bool accumulate, const float* bias, float* c, int ldc) {
   constexpr int MR = S::kRows;
   static_assert(short_tiles_take_full_groups<S>(), "a short tile takes any group of a full block");
-  const int panels = (n + V::kWidth - 1) / V::kWidth;
-  const size_t ps = static_cast<size_t>(k) * V::kWidth;
-  const int fit = (16384 / (k > 1 ? k : 1)) / MR * MR;
+  const int fit = (kBlockFloats / (k > 1 ? k : 1)) / MR * MR;
   const int block = fit > MR ? fit : MR;
   for (int i0 = 0; i0 < m; i0 += block) {
-    const int rows = lesser(block, m - i0);
-    const int most = S::kPanels[lesser(rows, MR) - 1];
-    const int groups = (panels + most - 1) / most;
-    for (int g = 0; g < groups; ++g) {
-      const int j0 = panels * g / groups, count = panels * (g + 1) / groups - j0;
-      const float* b = packed + j0 * ps;
-      const int cols = n - j0 * V::kWidth;
-      for (int i = i0; i < i0 + rows; i += MR) {
-        tile_rows<V, S>(lesser(MR, i0 + rows - i), count, k, a + static_cast<size_t>(i) * lda, lda, b, ps, accumulate,
-                        bias ? bias + j0 * V::kWidth : nullptr, c + static_cast<size_t>(i) * ldc + j0 * V::kWidth, ldc, cols);
-      }
-    }
+    block_tiles<V, S>(1, lesser(block, m - i0), n, k, packed, accumulate, bias, lda, ldc, [&](int, int i, const float*& ai, float*& ci) {
+      ai = a + static_cast<size_t>(i0 + i) * lda;
+      ci = c + static_cast<size_t>(i0 + i) * ldc;
+    });
   }
 }
 
@@ -122,30 +140,17 @@ void gemm(int m, int n, int k, const float* a, int lda, const float* packed, boo
 template <typename V, typename S>
 void gemm_list(int count, int m, int n, int k, const float* const* a, int lda, const float* packed, const float* bias, float* const* c,
                int ldc) {
-  constexpr int MR = S::kRows;
-  const int fit = 16384 / (k > 1 ? k : 1);
+  const int fit = kBlockFloats / (k > 1 ? k : 1);
   const int per = m > 0 && m < fit ? fit / m : 1;
   if (per <= 1) {
     for (int q = 0; q < count; ++q) gemm<V, S>(m, n, k, a[q], lda, packed, false, bias, c[q], ldc);
     return;
   }
-  const int panels = (n + V::kWidth - 1) / V::kWidth;
-  const size_t ps = static_cast<size_t>(k) * V::kWidth;
-  const int most = S::kPanels[lesser(m, MR) - 1];
-  const int groups = (panels + most - 1) / most;
   for (int q0 = 0; q0 < count; q0 += per) {
-    const int q1 = lesser(count, q0 + per);
-    for (int g = 0; g < groups; ++g) {
-      const int j0 = panels * g / groups, cnt = panels * (g + 1) / groups - j0;
-      const float* b = packed + j0 * ps;
-      const int cols = n - j0 * V::kWidth;
-      for (int q = q0; q < q1; ++q) {
-        for (int i = 0; i < m; i += MR) {
-          tile_rows<V, S>(lesser(MR, m - i), cnt, k, a[q] + static_cast<size_t>(i) * lda, lda, b, ps, false,
-                          bias ? bias + j0 * V::kWidth : nullptr, c[q] + static_cast<size_t>(i) * ldc + j0 * V::kWidth, ldc, cols);
-        }
-      }
-    }
+    block_tiles<V, S>(lesser(count - q0, per), m, n, k, packed, false, bias, lda, ldc, [&](int q, int i, const float*& ai, float*& ci) {
+      ai = a[q0 + q] + static_cast<size_t>(i) * lda;
+      ci = c[q0 + q] + static_cast<size_t>(i) * ldc;
+    });
   }
 }
 
