@@ -17,6 +17,7 @@
  */
 import { execFile } from 'child_process';
 import { promises as fs } from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { promisify } from 'util';
 import * as eddy from '../../lib';
@@ -64,13 +65,26 @@ export interface SynthesisOptions {
 
 /** Whether espeak-ng and sox are on the PATH (the corpus needs both). */
 export async function haveSpeechTools(): Promise<boolean> {
+  const audioRuntime = await fs.mkdtemp(path.join(os.tmpdir(), 'eddy-audio-runtime-'));
   try {
-    await run('espeak-ng', ['--version']);
+    await espeak(['--version'], audioRuntime);
     await run('sox', ['--version']);
     return true;
   } catch {
     return false;
+  } finally {
+    await fs.rm(audioRuntime, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs espeak-ng with `audioRuntime` as its audio runtime folder. espeak-ng
+ * starts an audio client even when it only writes a file or prints its
+ * version, and without a runtime folder of its own that client makes one in
+ * the temporary folder and links it from ~/.config/pulse.
+ */
+async function espeak(args: string[], audioRuntime: string): Promise<void> {
+  await run('espeak-ng', args, { env: { ...process.env, PULSE_RUNTIME_PATH: audioRuntime } });
 }
 
 const NOISES = ['whitenoise', 'pinknoise', 'brownnoise'];
@@ -110,13 +124,13 @@ interface Group {
   level: number;
 }
 
-async function synthesizeGroup(dir: string, j: Group): Promise<Utterance[]> {
+async function synthesizeGroup(dir: string, audioRuntime: string, j: Group): Promise<Utterance[]> {
   const ssml = path.join(dir, `group-${j.index}.ssml`);
   const clean = path.join(dir, `group-${j.index}-clean.wav`);
   const noisy = path.join(dir, `group-${j.index}.wav`);
   const text = j.utterances.map((digits) => digits.map((d) => DIGIT_WORDS[d]).join(' ')).join(` <break time="${BREAK_SECONDS * 1000}ms"/> `);
   await fs.writeFile(ssml, `<speak>${text}</speak>`);
-  await run('espeak-ng', ['-m', '-v', `${j.voice.accent}+${j.voice.variant}`, '-s', String(j.speed), '-p', String(j.pitch), '-f', ssml, '-w', clean]);
+  await espeak(['-m', '-v', `${j.voice.accent}+${j.voice.variant}`, '-s', String(j.speed), '-p', String(j.pitch), '-f', ssml, '-w', clean], audioRuntime);
   const speech = await eddy.audio.readWav(clean);
   const rate = speech.sampleRate;
   const seconds = (speech.channels[0].length / rate).toFixed(4);
@@ -159,17 +173,23 @@ export async function synthesizeDigits(o: SynthesisOptions): Promise<Utterance[]
       speed: 130 + Math.floor(g.next() * 81), pitch: 25 + Math.floor(g.next() * 51), level: 0.03 + 0.2 * g.next() ** 2,
     });
   }
+  // The audio runtime folder espeak-ng is given (see espeak), removed with the rest.
+  const audioRuntime = await fs.mkdtemp(path.join(o.dir, 'audio-runtime-'));
   const out: Utterance[][] = new Array(groups.length);
   let next = 0;
   let done = 0;
   const worker = async (): Promise<void> => {
     while (next < groups.length) {
       const j = groups[next++];
-      out[j.index] = await synthesizeGroup(o.dir, j);
+      out[j.index] = await synthesizeGroup(o.dir, audioRuntime, j);
       done += j.utterances.length;
       o.onProgress?.(done);
     }
   };
-  await Promise.all(Array.from({ length: o.concurrency ?? 2 }, worker));
+  try {
+    await Promise.all(Array.from({ length: o.concurrency ?? 2 }, worker));
+  } finally {
+    await fs.rm(audioRuntime, { recursive: true, force: true });
+  }
   return out.flat();
 }
