@@ -1589,6 +1589,7 @@ Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
   kernels.Set("recurrentGemm", Napi::String::New(env, eddy::packed_gemm_kernel_name()));
   kernels.Set("activations", Napi::String::New(env, eddy::use_avx2() ? "avx2" : "generic"));
   kernels.Set("blas", Napi::String::New(env, eddy::blas_core()));
+  kernels.Set("gemm", Napi::String::New(env, eddy::gemm_kernel_name()));
   kernels.Set("weightGradients", Napi::String::New(env, eddy::weight_grad_kernel_name()));
   kernels.Set("recurrentSplit", Napi::String::New(env, eddy::last_recurrent_split()));
   o.Set("kernels", kernels);

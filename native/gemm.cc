@@ -4,15 +4,24 @@
 #include <sys/mman.h>
 #endif
 
+#include <strings.h>
+
 #include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "activations.h"
 #include "blas.h"
+#include "isa.h"
+#include "packed_gemm.h"
 #include "parallel.h"
 #include "small_gemm.h"
+#include "weight_grad.h"
+#include "workspace_layout.h"
 
 #if defined(EDDY_OPENBLAS_BUFFER_GATE)
 // OpenBLAS's buffer allocator (driver/others/memory.c). Linked statically,
@@ -150,7 +159,111 @@ void gemm_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, c
 // costs about as much as the work.
 constexpr double kParallelFlops = 4e6;
 
+// OpenBLAS's cores whose sgemm runs AVX2 and FMA or wider. DYNAMIC_ARCH
+// picks the core by CPU model, so a CPU newer than the library (Emerald
+// Rapids under OpenBLAS 0.3.21, say) falls back to Prescott: SSE3 kernels
+// at a fifth of Eddy's own on the same shapes.
+bool blas_core_is_vector() {
+  static const bool yes = [] {
+    const char* core = blas_core();
+    for (const char* name : {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"})
+      if (strcasecmp(core, name) == 0) return true;
+    return false;
+  }();
+  return yes;
+}
+
+// C = A · op(B) (+ C when accumulate) on the packed GEMM: rows dealt across
+// the pool when there are enough of them, else columns (whole panels), so
+// each element is the same chain either way.
+void packed_product(int m, int n, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc) {
+  const int threads = num_threads();
+  if (threads < 2 || 2.0 * m * n * b.k < kParallelFlops) {
+    packed_gemm(m, a, lda, b, accumulate, c, ldc);
+  } else if (m >= 64 * threads) {
+    packed_gemm_parallel(m, a, lda, b, accumulate, c, ldc);
+  } else {
+    const int64_t panels = (n + b.width - 1) / b.width;
+    parallel_for(panels, 1, [&](int64_t q0, int64_t q1) {
+      const int j0 = static_cast<int>(q0 * b.width), j1 = std::min(n, static_cast<int>(q1 * b.width));
+      packed_gemm_cols(m, a, lda, b, j0, j1, accumulate, c + j0, ldc);
+    });
+  }
+}
+
+// C = op(A) · op(B) (+ C when accumulate) on Eddy's own kernels.
+void own_product(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
+                 bool accumulate, float* c, int ldc) {
+  if (trans_a && !trans_b) {
+    // Aᵀ·B as the weight gradients run it, where the instruction set has a kernel for it.
+    if (!accumulate)
+      for (int i = 0; i < m; ++i) std::fill_n(c + static_cast<size_t>(i) * ldc, n, 0.0f);
+    if (weight_grad_own(m, n, k, a, lda, b, ldb, c, ldc)) return;
+    accumulate = true;
+  }
+  thread_local std::vector<float> a_rows;
+  if (trans_a) {
+    // A stored (k, m): its transpose, row-major, for the packed GEMM.
+    grow(a_rows, static_cast<size_t>(m) * k);
+    for (int p = 0; p < k; ++p)
+      for (int i = 0; i < m; ++i) a_rows[static_cast<size_t>(i) * k + p] = a[static_cast<size_t>(p) * lda + i];
+    a = a_rows.data();
+    lda = k;
+  }
+  thread_local PackedMatrix packed;
+  pack_b(packed, trans_b, b, ldb, k, n);
+  packed_product(m, n, a, lda, packed, accumulate, c, ldc);
+  release_if_large(packed.data);
+  release_if_large(a_rows);
+}
+
+// C = alpha · op(A) · op(B) + beta · C on Eddy's own kernels, with BLAS's
+// conventions: beta = 0 ignores C's old values, alpha = 0 reads neither A nor B.
+void own_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
+              int ldb, float beta, float* c, int ldc) {
+  auto scale_c = [&](float s) {
+    for (int i = 0; i < m; ++i) {
+      float* row = c + static_cast<size_t>(i) * ldc;
+      for (int j = 0; j < n; ++j) row[j] = s == 0.0f ? 0.0f : s * row[j];
+    }
+  };
+  if (alpha == 0.0f) return scale_c(beta);
+  if (alpha != 1.0f) {
+    // The product into scratch, then C = alpha · P + beta · C.
+    std::vector<float> p(static_cast<size_t>(m) * n);
+    own_product(trans_a, trans_b, m, n, k, a, lda, b, ldb, false, p.data(), n);
+    for (int i = 0; i < m; ++i) {
+      float* row = c + static_cast<size_t>(i) * ldc;
+      const float* pr = p.data() + static_cast<size_t>(i) * n;
+      for (int j = 0; j < n; ++j) row[j] = beta == 0.0f ? alpha * pr[j] : alpha * pr[j] + beta * row[j];
+    }
+    return;
+  }
+  if (beta != 0.0f && beta != 1.0f) scale_c(beta);
+  own_product(trans_a, trans_b, m, n, k, a, lda, b, ldb, beta != 0.0f, c, ldc);
+}
+
 }  // namespace
+
+bool gemm_runs_own_kernels() {
+  static const char* force = std::getenv("EDDY_GEMM");
+  if (force && std::strcmp(force, "own") == 0) return true;
+  if (force && std::strcmp(force, "blas") == 0) return false;
+#if defined(EDDY_BLAS_OPENBLAS)
+  return isa() != Isa::kGeneric && !blas_core_is_vector();
+#else
+  return false;
+#endif
+}
+
+const char* gemm_kernel_name() {
+  if (!gemm_runs_own_kernels()) return blas_name();
+  // The packed GEMM's part of its name: "avx512 8x(16x3) packed".
+  thread_local std::string name;
+  name = packed_gemm_kernel_name();
+  name = name.substr(0, name.find(','));
+  return name.c_str();
+}
 
 void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
           int ldb, float beta, float* c, int ldc) {
@@ -171,6 +284,10 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
     return;
   }
 #endif
+  if (gemm_runs_own_kernels()) {
+    own_gemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
   const int threads = num_threads();
   if (threads < 2 || 2.0 * m * n * k < kParallelFlops) {
     gemm_serial(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

@@ -129,8 +129,26 @@ void weight_grad_rows(const WeightGradKernels& kern, int i0, int i1, int n, int 
 
 const char* weight_grad_kernel_name() {
   const WeightGradKernels* kern = kernels_for(isa());
-  return kern ? kern->name : blas_name();
+  return kern ? kern->name : gemm_kernel_name();
 }
+
+namespace {
+
+// C += Aᵀ·B on one instruction set's tiles, threads taking whole panels of rows.
+void run_weight_grad(const WeightGradKernels& kern, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
+                     float* c, int ldc) {
+  // Each thread packs its own copy of B's block.
+  const int MR = kern.mr;
+  const int64_t panels = (m + MR - 1) / MR;
+  const double panel_flops = 2.0 * MR * n * k;
+  const int64_t min_chunk = std::max<int64_t>(1, static_cast<int64_t>(kParallelFlops / panel_flops));
+  parallel_for(panels, min_chunk, [&](int64_t q0, int64_t q1) {
+    const int i0 = static_cast<int>(q0 * MR), i1 = std::min(m, static_cast<int>(q1 * MR));
+    weight_grad_rows(kern, i0, i1, n, k, a, lda, b, ldb, c, ldc);
+  });
+}
+
+}  // namespace
 
 void weight_grad(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc) {
   if (m <= 0 || n <= 0 || k <= 0) return;
@@ -139,15 +157,18 @@ void weight_grad(int m, int n, int k, const float* a, int lda, const float* b, i
     gemm(true, false, m, n, k, 1.0f, a, lda, b, ldb, 1.0f, c, ldc);
     return;
   }
-  // Threads take whole panels of rows; each packs its own copy of B's block.
-  const int MR = kern->mr;
-  const int64_t panels = (m + MR - 1) / MR;
-  const double panel_flops = 2.0 * MR * n * k;
-  const int64_t min_chunk = std::max<int64_t>(1, static_cast<int64_t>(kParallelFlops / panel_flops));
-  parallel_for(panels, min_chunk, [&](int64_t q0, int64_t q1) {
-    const int i0 = static_cast<int>(q0 * MR), i1 = std::min(m, static_cast<int>(q1 * MR));
-    weight_grad_rows(*kern, i0, i1, n, k, a, lda, b, ldb, c, ldc);
-  });
+  run_weight_grad(*kern, m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+bool weight_grad_own(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (isa() != Isa::kAvx512) return false;
+  if (m > 0 && n > 0 && k > 0) run_weight_grad(avx512::kWeightGrad, m, n, k, a, lda, b, ldb, c, ldc);
+  return true;
+#else
+  (void)m, (void)n, (void)k, (void)a, (void)lda, (void)b, (void)ldb, (void)c, (void)ldc;
+  return false;
+#endif
 }
 
 void input_grad(int m, int n, int k, const float* a, int lda, const float* b, int ldb, bool accumulate, float* c, int ldc) {

@@ -21,6 +21,12 @@ namespace eddy {
 
 void weight_grad(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc);
 
+// The same product on Eddy's own kernel whatever the rule says, where the
+// instruction set in use has one (AVX-512): returns false, and leaves C
+// alone, where it has none. gemm() uses it for Aᵀ·B when it runs on Eddy's
+// own kernels (gemm.h).
+bool weight_grad_own(int m, int n, int k, const float* a, int lda, const float* b, int ldb, float* c, int ldc);
+
 // The input gradient over all steps, C (m×n) = A (m×k) · B (k×n), or C += …
 // when accumulate: dX = dG · W_ih with m = T·B, k = G·H, n = the input width.
 // Under the same rule as weight_grad it runs on Eddy's packed GEMM

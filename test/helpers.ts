@@ -1,5 +1,6 @@
 /** Shared test fixtures: a seeded generator and float comparisons that report the largest difference. */
 import * as assert from 'assert';
+import { spawn } from 'child_process';
 import { getNumThreads, setNumThreads } from '../lib/runtime/threads';
 
 /**
@@ -56,4 +57,16 @@ export function withThreads<T>(threads: number, fn: () => T): T {
   } finally {
     setNumThreads(before);
   }
+}
+
+/** Runs Node with `args` and `env` added to this process's environment; resolves with the exit code and stdout + stderr. */
+export function runNode(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
 }

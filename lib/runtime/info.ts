@@ -26,13 +26,21 @@ export interface RuntimeInfo {
     recurrentGemm: string;
     /** The activation kernels. */
     activations: string;
-    /** The BLAS core used for the other GEMMs. */
+    /** OpenBLAS's core (its kernel choice for this CPU, e.g. `SkylakeX`, `Haswell`, or `Prescott` for a CPU newer than the library). */
     blas: string;
+    /**
+     * What runs the other GEMMs (`matmul`, `Linear`, attention): the BLAS's
+     * name (`OpenBLAS`), or Eddy's packed GEMM (its `recurrentGemm` name)
+     * where OpenBLAS's core runs neither AVX2 nor AVX-512 kernels while the
+     * CPU has them (a CPU newer than the library falls back to Prescott's
+     * SSE3 kernels). `EDDY_GEMM=own|blas` overrides the rule.
+     */
+    gemm: string;
     /**
      * What computes a recurrent layer's weight and input gradients over all steps:
      * Eddy's own AVX-512 kernel (on the AVX-512 path when OpenBLAS's core is
-     * not an AVX-512 one, e.g. under `OPENBLAS_CORETYPE=Haswell`), else the
-     * BLAS's name (`OpenBLAS`). `EDDY_WEIGHT_GRADIENTS=own|blas` overrides the rule.
+     * not an AVX-512 one, e.g. under `OPENBLAS_CORETYPE=Haswell`), else what
+     * `gemm` names. `EDDY_WEIGHT_GRADIENTS=own|blas` overrides the rule.
      */
     weightGradients: string;
     /**
