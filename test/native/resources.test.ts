@@ -20,9 +20,9 @@ const MiB = 2 ** 20;
  * Runs `body` (an async function body with `eddy`, `limit` and `report` in
  * scope) in a child process and returns what it reported. `limit(headroom)`
  * caps the child's address space at its current size plus `headroom` bytes;
- * `limit(Infinity)` lifts the cap again.
+ * `limit(Infinity)` lifts the cap again. `env` is added to the child's environment.
  */
-function inChild(body: string): Record<string, unknown> {
+function inChild(body: string, env: Record<string, string> = {}): Record<string, unknown> {
   const script = `
     const eddy = require(${JSON.stringify(entry)});
     const { execFileSync } = require('child_process');
@@ -36,7 +36,7 @@ function inChild(body: string): Record<string, unknown> {
     (async () => { ${body} })().then(
       () => process.stdout.write(JSON.stringify(results)),
       (err) => { process.stdout.write(JSON.stringify({ unexpected: describe(err), results })); });`;
-  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
   assert.strictEqual(child.signal, null, `child hung or was killed (${child.signal}); stderr: ${child.stderr}`);
   assert.strictEqual(child.status, 0, `child exited with ${child.status}; stderr: ${child.stderr}`);
   return JSON.parse(child.stdout) as Record<string, unknown>;
@@ -49,7 +49,10 @@ const blasRefused = {
 };
 
 // A 512 × 512 product of ones: every element is exactly 512 (integers are
-// exact in float32), large enough for OpenBLAS and the pool.
+// exact in float32), large enough for OpenBLAS and the pool. The cases about
+// OpenBLAS's buffer run with EDDY_GEMM=blas: where OpenBLAS's core is not a
+// vector one, gemm() would run on Eddy's own kernels (native/gemm.h).
+const ON_BLAS = { EDDY_GEMM: 'blas' };
 const ONES = `const a = eddy.tensor(new Float32Array(512 * 512).fill(1), [512, 512]);
   const exact = (t) => t.data.every((v) => v === 512);`;
 
@@ -59,7 +62,7 @@ describe('native resource exhaustion (child processes under an address-space lim
       limit(64 * ${MiB});
       try { eddy.matmul(a, a); report('sync', 'returned'); } catch (err) { report('sync', describe(err)); }
       limit(Infinity);
-      report('after', exact(eddy.matmul(a, a)));`);
+      report('after', exact(eddy.matmul(a, a)));`, ON_BLAS);
     assert.deepStrictEqual(r, { sync: blasRefused, after: true });
   });
 
@@ -68,7 +71,7 @@ describe('native resource exhaustion (child processes under an address-space lim
       limit(64 * ${MiB});
       await eddy.matmulAsync(a, a).then(() => report('async', 'resolved'), (err) => report('async', describe(err)));
       limit(Infinity);
-      report('after', exact(await eddy.matmulAsync(a, a)));`);
+      report('after', exact(await eddy.matmulAsync(a, a)));`, ON_BLAS);
     assert.deepStrictEqual(r, { async: blasRefused, after: true });
   });
 
@@ -83,8 +86,29 @@ describe('native resource exhaustion (child processes under an address-space lim
       limit(200 * ${MiB});
       const pending = [eddy.matmulAsync(a, a), eddy.matmulAsync(a, a)];
       const all = [eddy.matmul(a, a), ...(await Promise.all(pending))];
-      report('exact', all.map(exact));`);
+      report('exact', all.map(exact));`, ON_BLAS);
     assert.deepStrictEqual(r, { exact: [true, true, true] });
+  });
+
+  it("throws ResourceError when Eddy's own GEMM cannot pack its operand, and works once memory is back", () => {
+    // 64 × 4096 times 4096 × 4096: the operands and C exist before the
+    // limit; packing B (64 MiB) does not fit under it.
+    const native = path.resolve(__dirname, '..', '..', 'lib', 'native.js');
+    const r = inChild(`const { binding } = require(${JSON.stringify(native)});
+      const [m, k, n] = [64, 4096, 4096];
+      const a = new Float32Array(m * k).fill(1), b = new Float32Array(k * n).fill(1), c = new Float32Array(m * n);
+      const product = () => binding.gemm(false, false, m, n, k, 1, a, 0, k, b, 0, n, 0, c, 0, n);
+      report('kernel', eddy.runtimeInfo().kernels.gemm.endsWith('packed'));
+      limit(32 * ${MiB});
+      try { product(); report('sync', 'returned'); } catch (err) { report('sync', describe(err)); }
+      limit(Infinity);
+      product();
+      report('after', c.every((v) => v === k));`, { EDDY_GEMM: 'own' });
+    assert.deepStrictEqual(r, {
+      kernel: true,
+      sync: { name: 'ResourceError', code: 'ERR_EDDY_RESOURCE', message: 'Not enough memory for a matrix product' },
+      after: true,
+    });
   });
 
   // LSTM over one sequence of 2^20 steps of 64 features (256 MiB of input),
