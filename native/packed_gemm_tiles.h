@@ -88,20 +88,20 @@ constexpr bool short_tiles_take_full_groups() {
 }
 
 // One block of rows (pieces of `rows` rows each, at most kBlockFloats of A
-// together) against every panel of B: the panels are dealt into groups of
-// equal size (within one), so no group is left with a few panels and too few
-// accumulators in flight, and each group is read once per block while it
-// sits in L1/L2. piece(q, i) is the q-th piece's A and C at its row i.
+// together) against panels [p0, p1) of B: the panels are dealt into groups
+// of equal size (within one), so no group is left with a few panels and too
+// few accumulators in flight, and each group is read once per block while
+// it sits in L1/L2. piece(q, i) is the q-th piece's A and C at its row i.
 template <typename V, typename S, typename Piece>
 inline void block_tiles(int pieces, int rows, int n, int k, const float* packed, bool accumulate, const float* bias, int lda, int ldc,
-                        Piece&& piece) {
+                        int p0, int p1, Piece&& piece) {
   constexpr int MR = S::kRows;
-  const int panels = (n + V::kWidth - 1) / V::kWidth;
+  const int panels = p1 - p0;
   const size_t ps = static_cast<size_t>(k) * V::kWidth;
   const int most = S::kPanels[lesser(rows, MR) - 1];
   const int groups = (panels + most - 1) / most;
   for (int g = 0; g < groups; ++g) {
-    const int j0 = panels * g / groups, count = panels * (g + 1) / groups - j0;
+    const int j0 = p0 + panels * g / groups, count = p0 + panels * (g + 1) / groups - j0;
     const int cols = n - j0 * V::kWidth;
     for (int q = 0; q < pieces; ++q) {
       for (int i = 0; i < rows; i += MR) {
@@ -117,20 +117,36 @@ inline void block_tiles(int pieces, int rows, int n, int k, const float* packed,
 
 // Floats of A per block (64 KB).
 constexpr int kBlockFloats = 16384;
+// Floats of packed B per slab (512 KB): a slab's panels stay in L2 while
+// every block of rows passes them, so a B larger than L2 (C3's second W_ih,
+// 8 MB) is read from memory once per call, not once per block of rows.
+constexpr int kSlabFloats = 1 << 17;
 
-// Rows in blocks of about 64 KB of A (block_tiles).
+// Panels [p0, p1) of B as slabs of about kSlabFloats: fn(s0, s1) for each.
+template <typename V, typename Fn>
+inline void for_slabs(int n, int k, Fn&& fn) {
+  const int panels = (n + V::kWidth - 1) / V::kWidth;
+  const int fit = kSlabFloats / (k > 1 ? k : 1) / V::kWidth;
+  const int per = fit > 1 ? fit : 1;
+  for (int s0 = 0; s0 < panels; s0 += per) fn(s0, lesser(panels, s0 + per));
+}
+
+// Rows in blocks of about 64 KB of A (block_tiles), B in slabs. Each element
+// of C is one tile's chain over k whichever slab, block or group it falls in.
 template <typename V, typename S>
 void gemm(int m, int n, int k, const float* a, int lda, const float* packed, bool accumulate, const float* bias, float* c, int ldc) {
   constexpr int MR = S::kRows;
   static_assert(short_tiles_take_full_groups<S>(), "a short tile takes any group of a full block");
   const int fit = (kBlockFloats / (k > 1 ? k : 1)) / MR * MR;
   const int block = fit > MR ? fit : MR;
-  for (int i0 = 0; i0 < m; i0 += block) {
-    block_tiles<V, S>(1, lesser(block, m - i0), n, k, packed, accumulate, bias, lda, ldc, [&](int, int i, const float*& ai, float*& ci) {
-      ai = a + static_cast<size_t>(i0 + i) * lda;
-      ci = c + static_cast<size_t>(i0 + i) * ldc;
-    });
-  }
+  for_slabs<V>(n, k, [&](int s0, int s1) {
+    for (int i0 = 0; i0 < m; i0 += block) {
+      block_tiles<V, S>(1, lesser(block, m - i0), n, k, packed, accumulate, bias, lda, ldc, s0, s1, [&](int, int i, const float*& ai, float*& ci) {
+        ai = a + static_cast<size_t>(i0 + i) * lda;
+        ci = c + static_cast<size_t>(i0 + i) * ldc;
+      });
+    }
+  });
 }
 
 // C[q] = A[q] · op(B) (+ bias) for count matrices of m rows that share B,
@@ -146,12 +162,14 @@ void gemm_list(int count, int m, int n, int k, const float* const* a, int lda, c
     for (int q = 0; q < count; ++q) gemm<V, S>(m, n, k, a[q], lda, packed, false, bias, c[q], ldc);
     return;
   }
-  for (int q0 = 0; q0 < count; q0 += per) {
-    block_tiles<V, S>(lesser(count - q0, per), m, n, k, packed, false, bias, lda, ldc, [&](int q, int i, const float*& ai, float*& ci) {
-      ai = a[q0 + q] + static_cast<size_t>(i) * lda;
-      ci = c[q0 + q] + static_cast<size_t>(i) * ldc;
-    });
-  }
+  for_slabs<V>(n, k, [&](int s0, int s1) {
+    for (int q0 = 0; q0 < count; q0 += per) {
+      block_tiles<V, S>(lesser(count - q0, per), m, n, k, packed, false, bias, lda, ldc, s0, s1, [&](int q, int i, const float*& ai, float*& ci) {
+        ai = a[q0 + q] + static_cast<size_t>(i) * lda;
+        ci = c[q0 + q] + static_cast<size_t>(i) * ldc;
+      });
+    }
+  });
 }
 
 // ---- The fused cell steps (CellStep in packed_gemm.h). The vector type

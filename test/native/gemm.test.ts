@@ -18,7 +18,8 @@ const DIST = path.join(__dirname, '..', '..');
  * Shapes that reach each branch of the own path: Aᵀ·B (the weight-gradient
  * kernel on AVX-512, a transposed copy elsewhere), Aᵀ·Bᵀ, A·Bᵀ and A·B;
  * rows enough to be dealt across threads (300) and few rows with many
- * columns (dealt by panels, 40 × 700); partial panels and tiles
+ * columns (dealt by panels, 40 × 700); a B of several slabs (600 × 600);
+ * partial panels and tiles
  * everywhere; alpha and beta other than 1 and 0; beta = 0 over a C full of
  * NaN (ignored, as BLAS does) and alpha = 0 over an A full of NaN (not
  * read). Prints the kernel, whether 1, 2 and 3 threads gave the same bits,
@@ -34,6 +35,7 @@ const cases = [
   { ta: true, tb: true, m: 45, n: 37, k: 29, alpha: 1, beta: 0 },
   { ta: false, tb: true, m: 300, n: 75, k: 256, alpha: 1, beta: 1 },
   { ta: false, tb: false, m: 40, n: 700, k: 130, alpha: 1, beta: 0 },
+  { ta: false, tb: true, m: 70, n: 600, k: 600, alpha: 1, beta: 1 },
   { ta: false, tb: false, m: 9, n: 33, k: 17, alpha: 0.5, beta: -0.25 },
   { ta: false, tb: true, m: 21, n: 19, k: 64, alpha: 1, beta: 2 },
   { ta: false, tb: false, m: 300, n: 20, k: 8, alpha: 1, beta: 0, nanC: true },
