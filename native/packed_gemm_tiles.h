@@ -36,6 +36,9 @@ inline void tile(int k, const float* a, int lda, const float* b, size_t panel_st
     for (int u = 0; u < P; ++u) acc[i][u] = V::zero();
   for (int p = 0; p < k; ++p) {
     typename V::Reg bv[P];
+    // As in the fused steps (madd_panels): tiles of four rows or more fetch 8 rows of K ahead.
+    if constexpr (M >= 4)
+      for (int u = 0; u < P; ++u) __builtin_prefetch(b + u * panel_stride + static_cast<size_t>(p + 8) * V::kWidth);
     for (int u = 0; u < P; ++u) bv[u] = V::load(b + u * panel_stride + static_cast<size_t>(p) * V::kWidth);
     for (int i = 0; i < M; ++i) {
       const float av = a[static_cast<size_t>(i) * lda + p];
