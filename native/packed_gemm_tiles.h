@@ -36,8 +36,8 @@ inline void tile(int k, const float* a, int lda, const float* b, size_t panel_st
     for (int u = 0; u < P; ++u) acc[i][u] = V::zero();
   for (int p = 0; p < k; ++p) {
     typename V::Reg bv[P];
-    // As in the fused steps (madd_panels): tiles of four rows or more fetch 8 rows of K ahead.
-    if constexpr (M >= 4)
+    // As in the fused steps (madd_panels): AVX-512 tiles of four rows or more fetch 8 rows of K ahead.
+    if constexpr (M >= 4 && V::kWidth >= 16)
       for (int u = 0; u < P; ++u) __builtin_prefetch(b + u * panel_stride + static_cast<size_t>(p + 8) * V::kWidth);
     for (int u = 0; u < P; ++u) bv[u] = V::load(b + u * panel_stride + static_cast<size_t>(p) * V::kWidth);
     for (int i = 0; i < M; ++i) {
@@ -338,8 +338,9 @@ inline __attribute__((always_inline)) void madd_panels(typename V::Reg (&acc)[M]
     // Tiles of several rows fetch the panels' lines 8 rows of K ahead: a
     // unit block's panels (64 KB for K = 256) stream from L2 for every tile
     // of rows. A tile of one to three rows is bound by its FMA chain, and the
-    // prefetches only add to it.
-    if constexpr (M >= 4)
+    // prefetches only add to it. AVX-512 only: with AVX2's 8-float panels (two
+    // rows of K a line, half the FMAs a row) they cost C1 and C2 training 7–8 %.
+    if constexpr (M >= 4 && V::kWidth >= 16)
       for (int j = 0; j < N; ++j) __builtin_prefetch(panels + j * ps + static_cast<size_t>(p0 + p + 8) * V::kWidth);
     for (int j = 0; j < N; ++j) bv[j] = V::load(panels + j * ps + static_cast<size_t>(p0 + p) * V::kWidth);
     for (int i = 0; i < M; ++i) {
