@@ -125,7 +125,8 @@ constexpr int kBlockFloats = 16384;
 // 8 MB) is read from memory once per call, not once per block of rows.
 constexpr int kSlabFloats = 1 << 17;
 
-// Panels [p0, p1) of B as slabs of about kSlabFloats: fn(s0, s1) for each.
+// B's panels (n columns, K = k) in slabs of about kSlabFloats: fn(s0, s1)
+// for each slab of panels [s0, s1).
 template <typename V, typename Fn>
 inline void for_slabs(int n, int k, Fn&& fn) {
   const int panels = (n + V::kWidth - 1) / V::kWidth;
