@@ -1,5 +1,7 @@
 #include "blas.h"
 
+#include <strings.h>
+
 #ifndef EDDY_BLAS_DESCRIPTION
 #define EDDY_BLAS_DESCRIPTION "unknown CBLAS"
 #endif
@@ -31,5 +33,12 @@ const char* blas_config() { return EDDY_BLAS_DESCRIPTION; }
 const char* blas_core() { return "unknown"; }
 
 #endif
+
+bool blas_core_is_one_of(std::initializer_list<const char*> names) {
+  const char* core = blas_core();
+  for (const char* name : names)
+    if (strcasecmp(core, name) == 0) return true;
+  return false;
+}
 
 }  // namespace eddy

@@ -10,6 +10,8 @@
 #include <cblas.h>
 #endif
 
+#include <initializer_list>
+
 namespace eddy {
 
 // Threads the BLAS itself may start; Eddy calls it with 1 and parallelises
@@ -21,5 +23,7 @@ const char* blas_name();
 const char* blas_config();
 // The kernel family chosen for this CPU (OpenBLAS DYNAMIC_ARCH), else "unknown".
 const char* blas_core();
+// Whether blas_core() is one of `names` (case-insensitive).
+bool blas_core_is_one_of(std::initializer_list<const char*> names);
 
 }  // namespace eddy

@@ -4,8 +4,6 @@
 #include <sys/mman.h>
 #endif
 
-#include <strings.h>
-
 #include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
@@ -164,31 +162,8 @@ constexpr double kParallelFlops = 4e6;
 // Rapids under OpenBLAS 0.3.21, say) falls back to Prescott: SSE3 kernels
 // at a fifth of Eddy's own on the same shapes.
 bool blas_core_is_vector() {
-  static const bool yes = [] {
-    const char* core = blas_core();
-    for (const char* name : {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"})
-      if (strcasecmp(core, name) == 0) return true;
-    return false;
-  }();
+  static const bool yes = blas_core_is_one_of({"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"});
   return yes;
-}
-
-// C = A · op(B) (+ C when accumulate) on the packed GEMM: rows dealt across
-// the pool when there are enough of them, else columns (whole panels), so
-// each element is the same chain either way.
-void packed_product(int m, int n, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc) {
-  const int threads = num_threads();
-  if (threads < 2 || 2.0 * m * n * b.k < kParallelFlops) {
-    packed_gemm(m, a, lda, b, accumulate, c, ldc);
-  } else if (m >= 64 * threads) {
-    packed_gemm_parallel(m, a, lda, b, accumulate, c, ldc);
-  } else {
-    const int64_t panels = (n + b.width - 1) / b.width;
-    parallel_for(panels, 1, [&](int64_t q0, int64_t q1) {
-      const int j0 = static_cast<int>(q0 * b.width), j1 = std::min(n, static_cast<int>(q1 * b.width));
-      packed_gemm_cols(m, a, lda, b, j0, j1, accumulate, c + j0, ldc);
-    });
-  }
 }
 
 // C = op(A) · op(B) (+ C when accumulate) on Eddy's own kernels.
@@ -212,7 +187,7 @@ void own_product(bool trans_a, bool trans_b, int m, int n, int k, const float* a
   }
   thread_local PackedMatrix packed;
   pack_b(packed, trans_b, b, ldb, k, n);
-  packed_product(m, n, a, lda, packed, accumulate, c, ldc);
+  packed_gemm_parallel(m, a, lda, packed, accumulate, c, ldc);
   release_if_large(packed.data);
   release_if_large(a_rows);
 }

@@ -223,6 +223,20 @@ void packed_gemm_cols(int m, const float* a, int lda, const PackedMatrix& b, int
 }
 
 void packed_gemm_parallel(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc) {
+  // Below this many FLOPs the product stays on the calling thread: waking
+  // the pool costs about as much as the work.
+  constexpr double kParallelFlops = 4e6;
+  const int threads = num_threads();
+  if (threads < 2 || 2.0 * m * b.n * b.k < kParallelFlops) return packed_gemm(m, a, lda, b, accumulate, c, ldc);
+  if (m < 64 * threads) {
+    // Too few rows to deal: whole panels of columns instead.
+    const int64_t panels = (b.n + b.width - 1) / b.width;
+    parallel_for(panels, 1, [&](int64_t q0, int64_t q1) {
+      const int j0 = static_cast<int>(q0 * b.width), j1 = std::min(b.n, static_cast<int>(q1 * b.width));
+      packed_gemm_cols(m, a, lda, b, j0, j1, accumulate, c + j0, ldc);
+    });
+    return;
+  }
   // Chunks of 64 rows: big enough to keep each thread's panels in cache.
   const int64_t chunks = (m + 63) / 64;
   parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {

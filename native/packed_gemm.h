@@ -50,7 +50,9 @@ void packed_gemm_cols(int m, const float* a, int lda, const PackedMatrix& b, int
 void packed_gemm_list(int count, int m, const float* const* a, int lda, const PackedMatrix& b, float* const* c, int ldc,
                       const float* bias = nullptr);
 
-// The same, rows dealt across the pool (each row's arithmetic unchanged).
+// The same across the pool: blocks of rows, or whole panels of columns when
+// there are fewer than 64 rows a thread, the calling thread alone for small
+// products (each element's arithmetic unchanged).
 void packed_gemm_parallel(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc);
 
 // What runs, for runtimeInfo(): e.g. "avx512 8x(16x3) packed, …".

@@ -4,8 +4,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
-#include <string>
-#include <strings.h>
 #include <vector>
 
 #include "blas.h"
@@ -37,12 +35,7 @@ constexpr double kParallelFlops = 4e6;
 // Whether OpenBLAS runs its AVX-512 kernels here (its DYNAMIC_ARCH choice,
 // or the one OPENBLAS_CORETYPE forces).
 bool blas_runs_avx512() {
-  static const bool yes = [] {
-    const std::string core = blas_core();
-    for (const char* name : {"SkylakeX", "Cooperlake", "SapphireRapids"})
-      if (strcasecmp(core.c_str(), name) == 0) return true;
-    return false;
-  }();
+  static const bool yes = blas_core_is_one_of({"SkylakeX", "Cooperlake", "SapphireRapids"});
   return yes;
 }
 
