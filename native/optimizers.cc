@@ -2,23 +2,64 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
+
+#include "parallel.h"
 
 namespace eddy {
 
 // PyTorch's lerp: a + w·(b − a) for w < 0.5, else b − (b − a)·(1 − w).
 static inline float lerp(float a, float b, float w) { return w < 0.5f ? a + w * (b - a) : b - (b - a) * (1.0f - w); }
 
+// Every update is element by element: the tensor is cut into chunks run
+// across the pool, and each chunk's loop has its options fixed at compile
+// time and no aliasing, so it vectorizes. Each element gets the same
+// operations in the same order whatever its chunk, position or thread (no
+// FMA contraction on the baseline instruction set), so the bits do not
+// depend on the split.
+constexpr int64_t kChunk = 1 << 14;
+
+template <typename Fn>
+void for_chunks(size_t n, Fn&& fn) {
+  const int64_t chunks = (static_cast<int64_t>(n) + kChunk - 1) / kChunk;
+  parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+    const size_t i0 = static_cast<size_t>(c0 * kChunk), i1 = std::min(n, static_cast<size_t>(c1 * kChunk));
+    fn(i0, i1);
+  });
+}
+
+// Calls fn(std::integral_constant<bool, b>) with b known at compile time.
+template <typename Fn>
+void with_flag(bool b, Fn&& fn) {
+  if (b) {
+    fn(std::true_type{});
+  } else {
+    fn(std::false_type{});
+  }
+}
+
 void sgd_step(float* p, const float* g, float* buf, size_t n, const SgdArgs& a) {
   const float wd = static_cast<float>(a.weight_decay), mom = static_cast<float>(a.momentum);
   const float damp = static_cast<float>(1.0 - a.dampening), lr = static_cast<float>(-a.lr);
-  for (size_t i = 0; i < n; ++i) {
-    float d = wd != 0.0f ? g[i] + wd * p[i] : g[i];
-    if (buf) {
-      buf[i] = a.first_step ? d : buf[i] * mom + damp * d;
-      d = a.nesterov ? d + mom * buf[i] : buf[i];
-    }
-    p[i] += lr * d;
-  }
+  with_flag(wd != 0.0f, [&](auto decay) {
+    with_flag(buf != nullptr, [&](auto momentum) {
+      for_chunks(n, [&](size_t i0, size_t i1) {
+        float* __restrict pp = p;
+        const float* __restrict gp = g;
+        float* __restrict bp = buf;
+        const bool first = a.first_step, nesterov = a.nesterov;
+        const float k_wd = wd, k_mom = mom, k_damp = damp, k_lr = lr;
+        for (size_t i = i0; i < i1; ++i) {
+          float d = decay ? gp[i] + k_wd * pp[i] : gp[i];
+          if (momentum) {
+            bp[i] = first ? d : bp[i] * k_mom + k_damp * d;
+            d = nesterov ? d + k_mom * bp[i] : bp[i];
+          }
+          pp[i] += k_lr * d;
+        }
+      });
+    });
+  });
 }
 
 void adam_step(float* p, const float* g, float* m, float* v, float* vmax, size_t n, const AdamArgs& a) {
@@ -29,54 +70,88 @@ void adam_step(float* p, const float* g, float* m, float* v, float* vmax, size_t
   const float w1 = static_cast<float>(1.0 - a.beta1), b2 = static_cast<float>(a.beta2), w2 = static_cast<float>(1.0 - a.beta2);
   const float eps = static_cast<float>(a.eps), wd = static_cast<float>(a.weight_decay);
   const float decay = static_cast<float>(1.0 - a.lr * a.weight_decay);
-  for (size_t i = 0; i < n; ++i) {
-    float d = g[i];
-    if (a.decoupled) {
-      p[i] *= decay;
-    } else if (wd != 0.0f) {
-      d += wd * p[i];
-    }
-    m[i] = lerp(m[i], d, w1);
-    v[i] = v[i] * b2 + w2 * d * d;
-    float second = v[i];
-    if (vmax) second = vmax[i] = std::max(vmax[i], v[i]);
-    const float denom = std::sqrt(second) / bc2_sqrt + eps;
-    p[i] += step_size * (m[i] / denom);
-  }
+  with_flag(a.decoupled, [&](auto decoupled) {
+    with_flag(!a.decoupled && wd != 0.0f, [&](auto l2) {
+      with_flag(vmax != nullptr, [&](auto amsgrad) {
+        for_chunks(n, [&](size_t i0, size_t i1) {
+          float* __restrict pp = p;
+          const float* __restrict gp = g;
+          float* __restrict mp = m;
+          float* __restrict vp = v;
+          float* __restrict xp = vmax;
+          // Local copies: the loop sees constants, not captured references.
+          const float k_decay = decay, k_wd = wd, k_w1 = w1, k_b2 = b2, k_w2 = w2, k_bc2 = bc2_sqrt, k_eps = eps, k_step = step_size;
+          for (size_t i = i0; i < i1; ++i) {
+            float d = gp[i];
+            if (decoupled) pp[i] *= k_decay;
+            if (l2) d += k_wd * pp[i];
+            mp[i] = lerp(mp[i], d, k_w1);
+            vp[i] = vp[i] * k_b2 + k_w2 * d * d;
+            float second = vp[i];
+            if (amsgrad) second = xp[i] = std::max(xp[i], vp[i]);
+            const float denom = std::sqrt(second) / k_bc2 + k_eps;
+            pp[i] += k_step * (mp[i] / denom);
+          }
+        });
+      });
+    });
+  });
 }
 
 void rmsprop_step(float* p, const float* g, float* sq, float* gavg, float* buf, size_t n, const RmspropArgs& a) {
   const float alpha = static_cast<float>(a.alpha), w = static_cast<float>(1.0 - a.alpha);
   const float eps = static_cast<float>(a.eps), wd = static_cast<float>(a.weight_decay);
   const float mom = static_cast<float>(a.momentum), lr = static_cast<float>(-a.lr);
-  for (size_t i = 0; i < n; ++i) {
-    const float d = wd != 0.0f ? g[i] + wd * p[i] : g[i];
-    sq[i] = sq[i] * alpha + w * d * d;
-    float avg;
-    if (gavg) {
-      gavg[i] = lerp(gavg[i], d, w);
-      avg = std::sqrt(sq[i] + -1.0f * gavg[i] * gavg[i]) + eps;
-    } else {
-      avg = std::sqrt(sq[i]) + eps;
-    }
-    if (buf) {
-      buf[i] = buf[i] * mom + d / avg;
-      p[i] += lr * buf[i];
-    } else {
-      p[i] += lr * (d / avg);
-    }
-  }
+  with_flag(wd != 0.0f, [&](auto decay) {
+    with_flag(gavg != nullptr, [&](auto centered) {
+      with_flag(buf != nullptr, [&](auto momentum) {
+        for_chunks(n, [&](size_t i0, size_t i1) {
+          float* __restrict pp = p;
+          const float* __restrict gp = g;
+          float* __restrict sp = sq;
+          float* __restrict ap = gavg;
+          float* __restrict bp = buf;
+          const float k_wd = wd, k_alpha = alpha, k_w = w, k_eps = eps, k_mom = mom, k_lr = lr;
+          for (size_t i = i0; i < i1; ++i) {
+            const float d = decay ? gp[i] + k_wd * pp[i] : gp[i];
+            sp[i] = sp[i] * k_alpha + k_w * d * d;
+            float avg;
+            if (centered) {
+              ap[i] = lerp(ap[i], d, k_w);
+              avg = std::sqrt(sp[i] + -1.0f * ap[i] * ap[i]) + k_eps;
+            } else {
+              avg = std::sqrt(sp[i]) + k_eps;
+            }
+            if (momentum) {
+              bp[i] = bp[i] * k_mom + d / avg;
+              pp[i] += k_lr * bp[i];
+            } else {
+              pp[i] += k_lr * (d / avg);
+            }
+          }
+        });
+      });
+    });
+  });
 }
 
 void adagrad_step(float* p, const float* g, float* sum, size_t n, const AdagradArgs& a) {
   const float clr = static_cast<float>(-(a.lr / (1.0 + static_cast<double>(a.step - 1) * a.lr_decay)));
   const float eps = static_cast<float>(a.eps), wd = static_cast<float>(a.weight_decay);
-  for (size_t i = 0; i < n; ++i) {
-    const float d = wd != 0.0f ? g[i] + wd * p[i] : g[i];
-    sum[i] += d * d;
-    const float std_ = std::sqrt(sum[i]) + eps;
-    p[i] += clr * (d / std_);
-  }
+  with_flag(wd != 0.0f, [&](auto decay) {
+    for_chunks(n, [&](size_t i0, size_t i1) {
+      float* __restrict pp = p;
+      const float* __restrict gp = g;
+      float* __restrict sp = sum;
+      const float k_wd = wd, k_eps = eps, k_clr = clr;
+      for (size_t i = i0; i < i1; ++i) {
+        const float d = decay ? gp[i] + k_wd * pp[i] : gp[i];
+        sp[i] += d * d;
+        const float std_ = std::sqrt(sp[i]) + k_eps;
+        pp[i] += k_clr * (d / std_);
+      }
+    });
+  });
 }
 
 }  // namespace eddy

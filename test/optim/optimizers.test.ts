@@ -77,6 +77,49 @@ describe('optimizers against torch.optim', () => {
     straight.forEach((p, i) => assert.deepStrictEqual(Array.from(resumed[i]), Array.from(p)));
   });
 
+  // The native updates cut a tensor into chunks of 16 384 elements run
+  // across the pool, each chunk's loop vectorized with a scalar tail. Every
+  // element's arithmetic must stay the same: a tensor of three chunks gives
+  // the same bits on 1 and 3 threads, and its elements the same bits as a
+  // small tensor holding only them (whole vectors and tail alike).
+  const SPLIT_CASES: [Trajectory['optimizer'], Record<string, unknown>][] = [
+    ['SGD', { lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 }],
+    ['Adam', { lr: 0.01, amsgrad: true, weightDecay: 0.01 }],
+    ['AdamW', { lr: 0.01 }],
+    ['RMSprop', { lr: 0.01, centered: true, momentum: 0.5 }],
+    ['Adagrad', { lr: 0.1, weightDecay: 0.01 }],
+  ];
+  for (const [name, options] of SPLIT_CASES) {
+    it(`${name}(${JSON.stringify(options)}) gives each element the same bits whatever the split and position`, () => {
+      const n = 2 * 16384 + 7235;
+      const picked = [0, 1, 2, 16383, 16384, 20000, n - 3, n - 2, n - 1];
+      const initial = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37));
+      const gradAt = (step: number, i: number): number => Math.cos(i * 0.11 + step) * (1 + (i % 5));
+      const run = (indices: number[] | null, threads: number): Float32Array => {
+        const previous = eddy.getNumThreads();
+        eddy.setNumThreads(threads);
+        try {
+          const at = indices ?? Array.from({ length: n }, (_, i) => i);
+          const p = eddy.tensor(Float32Array.from(at, (i) => initial[i]), [at.length], { requiresGrad: true });
+          const opt = make(name, [p], options);
+          for (let step = 0; step < 3; step++) {
+            p.grad = eddy.tensor(Float32Array.from(at, (i) => gradAt(step, i)), [at.length]);
+            opt.step();
+          }
+          return p.data;
+        } finally {
+          eddy.setNumThreads(previous);
+        }
+      };
+      const one = run(null, 1);
+      const three = run(null, 3);
+      assert.ok(one.some((v, i) => v !== initial[i]), 'the steps changed the parameter');
+      assert.deepStrictEqual(new Uint32Array(three.buffer), new Uint32Array(one.buffer), 'bits on 3 threads');
+      const alone = run(picked, 1);
+      picked.forEach((i, j) => assert.ok(Object.is(alone[j], one[i]), `element ${i}: ${alone[j]} alone, ${one[i]} in the whole tensor`));
+    });
+  }
+
   it('skips parameters without gradients and clears them with zeroGrad', () => {
     const a = eddy.tensor([1, 2], [2], { requiresGrad: true });
     const b = eddy.tensor([3, 4], [2], { requiresGrad: true });
