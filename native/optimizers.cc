@@ -28,38 +28,43 @@ void for_chunks(size_t n, Fn&& fn) {
   });
 }
 
-// Calls fn(std::integral_constant<bool, b>) with b known at compile time.
+// Calls fn with each flag as std::true_type or std::false_type, so the
+// loop it runs is compiled once per combination, with no branch inside.
 template <typename Fn>
-void with_flag(bool b, Fn&& fn) {
-  if (b) {
-    fn(std::true_type{});
+void with_flags(Fn&& fn) {
+  fn();
+}
+
+template <typename Fn, typename... Rest>
+void with_flags(Fn&& fn, bool flag, Rest... rest) {
+  if (flag) {
+    with_flags([&](auto... known) { fn(std::true_type{}, known...); }, rest...);
   } else {
-    fn(std::false_type{});
+    with_flags([&](auto... known) { fn(std::false_type{}, known...); }, rest...);
   }
 }
 
 void sgd_step(float* p, const float* g, float* buf, size_t n, const SgdArgs& a) {
   const float wd = static_cast<float>(a.weight_decay), mom = static_cast<float>(a.momentum);
   const float damp = static_cast<float>(1.0 - a.dampening), lr = static_cast<float>(-a.lr);
-  with_flag(wd != 0.0f, [&](auto decay) {
-    with_flag(buf != nullptr, [&](auto momentum) {
-      for_chunks(n, [&](size_t i0, size_t i1) {
-        float* __restrict pp = p;
-        const float* __restrict gp = g;
-        float* __restrict bp = buf;
-        const bool first = a.first_step, nesterov = a.nesterov;
-        const float k_wd = wd, k_mom = mom, k_damp = damp, k_lr = lr;
-        for (size_t i = i0; i < i1; ++i) {
-          float d = decay ? gp[i] + k_wd * pp[i] : gp[i];
-          if (momentum) {
-            bp[i] = first ? d : bp[i] * k_mom + k_damp * d;
-            d = nesterov ? d + k_mom * bp[i] : bp[i];
-          }
-          pp[i] += k_lr * d;
+  const auto update = [&](auto decay, auto momentum, auto first, auto nesterov) {
+    for_chunks(n, [&](size_t i0, size_t i1) {
+      float* __restrict pp = p;
+      const float* __restrict gp = g;
+      float* __restrict bp = buf;
+      // Local copies: the loop sees constants, not captured references.
+      const float k_wd = wd, k_mom = mom, k_damp = damp, k_lr = lr;
+      for (size_t i = i0; i < i1; ++i) {
+        float d = decay ? gp[i] + k_wd * pp[i] : gp[i];
+        if (momentum) {
+          bp[i] = first ? d : bp[i] * k_mom + k_damp * d;
+          d = nesterov ? d + k_mom * bp[i] : bp[i];
         }
-      });
+        pp[i] += k_lr * d;
+      }
     });
-  });
+  };
+  with_flags(update, wd != 0.0f, buf != nullptr, a.first_step, a.nesterov);
 }
 
 void adam_step(float* p, const float* g, float* m, float* v, float* vmax, size_t n, const AdamArgs& a) {
@@ -70,75 +75,68 @@ void adam_step(float* p, const float* g, float* m, float* v, float* vmax, size_t
   const float w1 = static_cast<float>(1.0 - a.beta1), b2 = static_cast<float>(a.beta2), w2 = static_cast<float>(1.0 - a.beta2);
   const float eps = static_cast<float>(a.eps), wd = static_cast<float>(a.weight_decay);
   const float decay = static_cast<float>(1.0 - a.lr * a.weight_decay);
-  with_flag(a.decoupled, [&](auto decoupled) {
-    with_flag(!a.decoupled && wd != 0.0f, [&](auto l2) {
-      with_flag(vmax != nullptr, [&](auto amsgrad) {
-        for_chunks(n, [&](size_t i0, size_t i1) {
-          float* __restrict pp = p;
-          const float* __restrict gp = g;
-          float* __restrict mp = m;
-          float* __restrict vp = v;
-          float* __restrict xp = vmax;
-          // Local copies: the loop sees constants, not captured references.
-          const float k_decay = decay, k_wd = wd, k_w1 = w1, k_b2 = b2, k_w2 = w2, k_bc2 = bc2_sqrt, k_eps = eps, k_step = step_size;
-          for (size_t i = i0; i < i1; ++i) {
-            float d = gp[i];
-            if (decoupled) pp[i] *= k_decay;
-            if (l2) d += k_wd * pp[i];
-            mp[i] = lerp(mp[i], d, k_w1);
-            vp[i] = vp[i] * k_b2 + k_w2 * d * d;
-            float second = vp[i];
-            if (amsgrad) second = xp[i] = std::max(xp[i], vp[i]);
-            const float denom = std::sqrt(second) / k_bc2 + k_eps;
-            pp[i] += k_step * (mp[i] / denom);
-          }
-        });
-      });
+  const auto update = [&](auto decoupled, auto l2, auto amsgrad) {
+    for_chunks(n, [&](size_t i0, size_t i1) {
+      float* __restrict pp = p;
+      const float* __restrict gp = g;
+      float* __restrict mp = m;
+      float* __restrict vp = v;
+      float* __restrict xp = vmax;
+      const float k_decay = decay, k_wd = wd, k_w1 = w1, k_b2 = b2, k_w2 = w2, k_bc2 = bc2_sqrt, k_eps = eps, k_step = step_size;
+      for (size_t i = i0; i < i1; ++i) {
+        float d = gp[i];
+        if (decoupled) pp[i] *= k_decay;
+        if (l2) d += k_wd * pp[i];
+        mp[i] = lerp(mp[i], d, k_w1);
+        vp[i] = vp[i] * k_b2 + k_w2 * d * d;
+        float second = vp[i];
+        if (amsgrad) second = xp[i] = std::max(xp[i], vp[i]);
+        const float denom = std::sqrt(second) / k_bc2 + k_eps;
+        pp[i] += k_step * (mp[i] / denom);
+      }
     });
-  });
+  };
+  with_flags(update, a.decoupled, !a.decoupled && wd != 0.0f, vmax != nullptr);
 }
 
 void rmsprop_step(float* p, const float* g, float* sq, float* gavg, float* buf, size_t n, const RmspropArgs& a) {
   const float alpha = static_cast<float>(a.alpha), w = static_cast<float>(1.0 - a.alpha);
   const float eps = static_cast<float>(a.eps), wd = static_cast<float>(a.weight_decay);
   const float mom = static_cast<float>(a.momentum), lr = static_cast<float>(-a.lr);
-  with_flag(wd != 0.0f, [&](auto decay) {
-    with_flag(gavg != nullptr, [&](auto centered) {
-      with_flag(buf != nullptr, [&](auto momentum) {
-        for_chunks(n, [&](size_t i0, size_t i1) {
-          float* __restrict pp = p;
-          const float* __restrict gp = g;
-          float* __restrict sp = sq;
-          float* __restrict ap = gavg;
-          float* __restrict bp = buf;
-          const float k_wd = wd, k_alpha = alpha, k_w = w, k_eps = eps, k_mom = mom, k_lr = lr;
-          for (size_t i = i0; i < i1; ++i) {
-            const float d = decay ? gp[i] + k_wd * pp[i] : gp[i];
-            sp[i] = sp[i] * k_alpha + k_w * d * d;
-            float avg;
-            if (centered) {
-              ap[i] = lerp(ap[i], d, k_w);
-              avg = std::sqrt(sp[i] + -1.0f * ap[i] * ap[i]) + k_eps;
-            } else {
-              avg = std::sqrt(sp[i]) + k_eps;
-            }
-            if (momentum) {
-              bp[i] = bp[i] * k_mom + d / avg;
-              pp[i] += k_lr * bp[i];
-            } else {
-              pp[i] += k_lr * (d / avg);
-            }
-          }
-        });
-      });
+  const auto update = [&](auto decay, auto centered, auto momentum) {
+    for_chunks(n, [&](size_t i0, size_t i1) {
+      float* __restrict pp = p;
+      const float* __restrict gp = g;
+      float* __restrict sp = sq;
+      float* __restrict ap = gavg;
+      float* __restrict bp = buf;
+      const float k_wd = wd, k_alpha = alpha, k_w = w, k_eps = eps, k_mom = mom, k_lr = lr;
+      for (size_t i = i0; i < i1; ++i) {
+        const float d = decay ? gp[i] + k_wd * pp[i] : gp[i];
+        sp[i] = sp[i] * k_alpha + k_w * d * d;
+        float avg;
+        if (centered) {
+          ap[i] = lerp(ap[i], d, k_w);
+          avg = std::sqrt(sp[i] + -1.0f * ap[i] * ap[i]) + k_eps;
+        } else {
+          avg = std::sqrt(sp[i]) + k_eps;
+        }
+        if (momentum) {
+          bp[i] = bp[i] * k_mom + d / avg;
+          pp[i] += k_lr * bp[i];
+        } else {
+          pp[i] += k_lr * (d / avg);
+        }
+      }
     });
-  });
+  };
+  with_flags(update, wd != 0.0f, gavg != nullptr, buf != nullptr);
 }
 
 void adagrad_step(float* p, const float* g, float* sum, size_t n, const AdagradArgs& a) {
   const float clr = static_cast<float>(-(a.lr / (1.0 + static_cast<double>(a.step - 1) * a.lr_decay)));
   const float eps = static_cast<float>(a.eps), wd = static_cast<float>(a.weight_decay);
-  with_flag(wd != 0.0f, [&](auto decay) {
+  const auto update = [&](auto decay) {
     for_chunks(n, [&](size_t i0, size_t i1) {
       float* __restrict pp = p;
       const float* __restrict gp = g;
@@ -151,7 +149,8 @@ void adagrad_step(float* p, const float* g, float* sum, size_t n, const AdagradA
         pp[i] += k_clr * (d / std_);
       }
     });
-  });
+  };
+  with_flags(update, wd != 0.0f);
 }
 
 }  // namespace eddy
