@@ -20,6 +20,37 @@ inline double coefficient_sum(double uniform_sum, const float* w, int32_t y, dou
   return uniform_sum + (1.0 - eps) * (w ? w[y] : 1.0);
 }
 
+// A row's maximum and sum in kLanes interleaved chains, not one chain of
+// C dependent steps: the latency of each add or compare, not the row's
+// length, bounds them. The maximum ignores NaN as the scalar path does (a
+// NaN logit still makes the sum, and with it the loss, NaN); it is the same
+// value whatever the order. The sum is taken in double, lane by lane, then
+// the lanes in order: a fixed order for every row.
+constexpr int kLanes = 8;
+
+float row_max(const float* z, int64_t C) {
+  float m[kLanes];
+  for (int j = 0; j < kLanes; ++j) m[j] = -std::numeric_limits<float>::infinity();
+  int64_t c = 0;
+  for (; c + kLanes <= C; c += kLanes)
+    for (int j = 0; j < kLanes; ++j) m[j] = z[c + j] > m[j] ? z[c + j] : m[j];
+  for (int j = 0; c + j < C; ++j) m[j] = z[c + j] > m[j] ? z[c + j] : m[j];
+  float all = m[0];
+  for (int j = 1; j < kLanes; ++j) all = m[j] > all ? m[j] : all;
+  return all;
+}
+
+double row_sum(const float* e, int64_t C) {
+  double s[kLanes] = {};
+  int64_t c = 0;
+  for (; c + kLanes <= C; c += kLanes)
+    for (int j = 0; j < kLanes; ++j) s[j] += e[c + j];
+  for (int j = 0; c + j < C; ++j) s[j] += e[c + j];
+  double all = 0.0;
+  for (int j = 0; j < kLanes; ++j) all += s[j];
+  return all;
+}
+
 double uniform_total(const float* w, double eps, int64_t C) {
   if (eps == 0.0) return 0.0;
   double s = 0.0;
@@ -43,14 +74,10 @@ void softmax_xent_forward(double* losses, float* probs, const float* z, const in
         if (probs) std::fill(e, e + C, 0.0f);
         continue;
       }
-      // The maximum ignores NaN as the scalar path does; a NaN logit still
-      // makes the sum, and with it the loss, NaN.
-      float m = -std::numeric_limits<float>::infinity();
-      for (int64_t c = 0; c < C; ++c) m = zr[c] > m ? zr[c] : m;
+      const float m = row_max(zr, C);
       for (int64_t c = 0; c < C; ++c) e[c] = zr[c] - m;
       act().exp(e, e, C);
-      double s = 0.0;
-      for (int64_t c = 0; c < C; ++c) s += e[c];
+      const double s = row_sum(e, C);
       const double lse = static_cast<double>(m) + std::log(s);
       const int32_t t = y[r];
       const double wy = w ? w[t] : 1.0;

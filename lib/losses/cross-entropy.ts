@@ -23,7 +23,7 @@ import { isGradEnabled } from '../autograd/grad-mode';
 import { recordSingleOutput } from '../autograd/tape';
 import { binding } from '../native';
 import { ShapeError, ValidationError } from '../errors';
-import { Tensor, checkTensor, denseData } from '../tensor/tensor';
+import { Tensor, checkTensor, denseData, unfilledFloats } from '../tensor/tensor';
 import { checkInteger, checkNumber, checkOptions, describe, fail, formatShape, optionKeys } from '../validate';
 import { ClassIndices, SequenceLengths, checkSequenceLengths, lengthMask, readClassTargets, readIntegerEntries } from './class-targets';
 import { Reduction, checkReduction, itemGradients, reduceLoss } from './reduction';
@@ -191,14 +191,15 @@ function classIndexCrossEntropy(z: Tensor, classes: Int32Array, w: Float32Array 
   const C = z.shape[z.rank - 1];
   const R = classes.length;
   const losses = new Float64Array(R);
-  const probs = z.requiresGrad && isGradEnabled() ? new Float32Array(z.size) : null;
+  // The kernel writes every element of probs and of the gradient.
+  const probs = z.requiresGrad && isGradEnabled() ? unfilledFloats(z.size) : null;
   binding.softmaxXentForward(denseData(z), classes, w, eps, R, C, losses, probs);
   let divisor = 0;
   for (let r = 0; r < R; r++) if (classes[r] >= 0) divisor += w ? w[classes[r]] : 1;
   const out = reduceLoss(losses, rowsShape, reduction, divisor);
   if (probs) {
     recordSingleOutput('crossEntropy', [z], out, (g) => {
-      const gz = new Float32Array(z.size);
+      const gz = unfilledFloats(z.size);
       binding.softmaxXentBackward(gz, probs, classes, w, eps, itemGradients(g, R, reduction, divisor), R, C);
       return [new Tensor(gz, z.shape)];
     });
