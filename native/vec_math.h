@@ -20,15 +20,29 @@ static inline __attribute__((always_inline)) F splat(float v) {
   return F{} + v;
 }
 
-// exp(x): range reduction x = k·ln2 + r with |r| <= ln2/2 (ln2 split in two
-// parts for exactness), a degree-6 minimax polynomial for e^r, then 2^k put
-// straight into the exponent bits. Inputs are clamped to the float range.
+// The steps of exp, sigmoid and tanh an instruction set may do with
+// instructions of its own (packed_gemm_avx512.cc): min and max that keep x
+// when it is NaN, p · 2^k for integral k, and 1/d. These generic forms are
+// plain vector arithmetic.
 template <typename F, typename I>
+struct GenericOps {
+  static inline __attribute__((always_inline)) F min(F a, F x) { return a < x ? a : x; }
+  static inline __attribute__((always_inline)) F max(F a, F x) { return a > x ? a : x; }
+  // 2^k put straight into the exponent bits (k within the clamped range).
+  static inline __attribute__((always_inline)) F scale(F p, F k) {
+    const I e = (__builtin_convertvector(k, I) + 127) << 23;
+    return p * (F)e;
+  }
+  static inline __attribute__((always_inline)) F recip(F d) { return 1.0f / d; }
+};
+
+// exp(x): range reduction x = k·ln2 + r with |r| <= ln2/2 (ln2 split in two
+// parts for exactness), a degree-6 minimax polynomial for e^r, then scaled
+// by 2^k. Inputs are clamped to the float range; NaN stays NaN.
+template <typename F, typename I, typename Ops = GenericOps<F, I>>
 static inline __attribute__((always_inline)) F exp(F x) {
-  // Comparisons false on NaN keep x, so NaN stays NaN.
-  const F hi = splat<F>(88.3762626647949f), lo = splat<F>(-87.3365478515625f);
-  x = hi < x ? hi : x;
-  x = lo > x ? lo : x;
+  x = Ops::min(splat<F>(88.3762626647949f), x);
+  x = Ops::max(splat<F>(-87.3365478515625f), x);
   // Adding 1.5·2^23 rounds to the nearest integer (|x·log2 e| < 2^22 here).
   const F magic = splat<F>(12582912.0f);
   const F k = (x * 1.44269504088896341f + magic) - magic;
@@ -41,18 +55,17 @@ static inline __attribute__((always_inline)) F exp(F x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + (r + 1.0f);
-  const I e = (__builtin_convertvector(k, I) + 127) << 23;
-  return p * (F)e;
+  return Ops::scale(p, k);
 }
 
-template <typename F, typename I>
+template <typename F, typename I, typename Ops = GenericOps<F, I>>
 static inline __attribute__((always_inline)) F sigmoid(F x) {
-  return 1.0f / (1.0f + exp<F, I>(F{} - x));
+  return Ops::recip(1.0f + exp<F, I, Ops>(F{} - x));
 }
 
 // tanh(x): an odd polynomial for |x| < 0.625, where 1 - 2/(e^{2x}+1) would
 // lose relative accuracy, and that formula (on |x|, sign restored) beyond.
-template <typename F, typename I>
+template <typename F, typename I, typename Ops = GenericOps<F, I>>
 static inline __attribute__((always_inline)) F tanh(F x) {
   const I bits = (I)x;
   const I sign = bits & static_cast<int32_t>(0x80000000u);
@@ -65,8 +78,9 @@ static inline __attribute__((always_inline)) F tanh(F x) {
   p = p * z + 1.33314422036e-1f;
   p = p * z + -3.33332819422e-1f;
   const F small = (p * z) * x + x;
-  const F e = exp<F, I>(2.0f * ax);
-  const F big_abs = 1.0f - 2.0f / (e + 1.0f);
+  const F e = exp<F, I, Ops>(2.0f * ax);
+  // 2 · (1/d) is 2/d exactly: doubling neither rounds nor overflows here.
+  const F big_abs = 1.0f - 2.0f * Ops::recip(e + 1.0f);
   const F big = (F)((I)big_abs | sign);
   return ax < splat<F>(0.625f) ? small : big;
 }
