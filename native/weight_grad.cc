@@ -134,6 +134,27 @@ namespace {
 // C += Aᵀ·B on one instruction set's tiles, threads taking whole panels of rows.
 void run_weight_grad(const WeightGradKernels& kern, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
                      float* c, int ldc) {
+  if (n == 1) {
+    // One column (a bias gradient): blocks of 64 rows of C across the pool,
+    // through a contiguous copy of the column when its elements are apart.
+    thread_local std::vector<float> col;
+    float* cc = c;
+    if (ldc != 1) {
+      grow(col, static_cast<size_t>(m));
+      for (int i = 0; i < m; ++i) col[i] = c[static_cast<size_t>(i) * ldc];
+      cc = col.data();
+    }
+    constexpr int kRows = 64;
+    const int64_t blocks = (m + kRows - 1) / kRows;
+    const int64_t min_chunk = std::max<int64_t>(1, static_cast<int64_t>(kParallelFlops / (2.0 * kRows * k)));
+    parallel_for(blocks, min_chunk, [&](int64_t q0, int64_t q1) {
+      const int i0 = static_cast<int>(q0 * kRows), i1 = std::min(m, static_cast<int>(q1 * kRows));
+      kern.column(k, a + i0, lda, b, ldb, cc + i0, i1 - i0);
+    });
+    if (ldc != 1)
+      for (int i = 0; i < m; ++i) c[static_cast<size_t>(i) * ldc] = cc[i];
+    return;
+  }
   // Each thread packs its own copy of B's block.
   const int MR = kern.mr;
   const int64_t panels = (m + MR - 1) / MR;

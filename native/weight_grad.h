@@ -35,12 +35,17 @@ bool weight_grad_own(int m, int n, int k, const float* a, int lda, const float* 
 // the packed GEMM: each element is one chain over k in order.
 void input_grad(int m, int n, int k, const float* a, int lda, const float* b, int ldb, bool accumulate, float* c, int ldc);
 
-// One instruction set's tile (weight_grad_<isa>.cc): C[0:mr, 0:n] += Apᵀ·Bp
-// over kc steps, A's rows lda apart, Bp packed [kc][nr] (zero-padded).
+// One instruction set's kernels (weight_grad_<isa>.cc). tile: C[0:mr, 0:n]
+// += Apᵀ·Bp over kc steps, A's rows lda apart, Bp packed [kc][nr]
+// (zero-padded). column, for a single column of C (n = 1, as a Linear
+// layer's bias gradient): c[0:m] += A[0:k, 0:m]ᵀ · b with b's values ldb
+// apart and c contiguous, the vectors along C's rows (a tile would pad the
+// column to nr); each element the same chain of FMAs as in a tile.
 struct WeightGradKernels {
   int mr, nr;
   const char* name;
   void (*tile)(int kc, const float* a, int lda, const float* bp, float* c, int ldc, int mr, int n);
+  void (*column)(int k, const float* a, int lda, const float* b, int ldb, float* c, int m);
 };
 
 // What runs, for runtimeInfo(): e.g. "avx512 6x64 k-blocked", else the

@@ -32,7 +32,7 @@ struct V {
 
 }  // namespace
 
-const WeightGradKernels kWeightGrad = {6, 64, "avx512 6x64 k-blocked", wgrad::tile<V, 6, 4>};
+const WeightGradKernels kWeightGrad = {6, 64, "avx512 6x64 k-blocked", wgrad::tile<V, 6, 4>, wgrad::column<V, 4>};
 
 }  // namespace avx512
 }  // namespace eddy

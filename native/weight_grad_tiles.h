@@ -64,5 +64,31 @@ void tile(int kc, const float* a, int lda, const float* bp, float* c, int ldc, i
   }
 }
 
+// c[0:m] += A[0:k, 0:m]ᵀ · b, m ≤ NV vectors: NV vectors of C's rows held
+// in registers over all of K, A's row p loaded, b[p] broadcast — per
+// element fma(a_pi, b_p, c), the chain a tile gives it.
+template <class V, int NV>
+void column_rows(int k, const float* a, int lda, const float* b, int ldb, float* c, int m) {
+  constexpr int W = V::kWidth;
+  typename V::Reg acc[NV];
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) acc[v] = V::loadn(c + v * W, m - v * W);
+  for (int p = 0; p < k; ++p) {
+    const float* ap = a + static_cast<long>(p) * lda;
+    const typename V::Reg bp = V::set(b[static_cast<long>(p) * ldb]);
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[v] = V::fma(V::loadn(ap + v * W, m - v * W), bp, acc[v]);
+  }
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) V::storen(c + v * W, acc[v], m - v * W);
+}
+
+// Any m, NV vectors of rows at a time.
+template <class V, int NV>
+void column(int k, const float* a, int lda, const float* b, int ldb, float* c, int m) {
+  constexpr int R = NV * V::kWidth;
+  for (int i = 0; i < m; i += R) column_rows<V, NV>(k, a + i, lda, b, ldb, c + i, m - i < R ? m - i : R);
+}
+
 }  // namespace wgrad
 }  // namespace eddy

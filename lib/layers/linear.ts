@@ -4,7 +4,7 @@ import { ShapeError } from '../errors';
 import { Module } from '../nn/module';
 import { Parameter } from '../nn/parameter';
 import { Generator } from '../random';
-import { checkTensor, denseData, Tensor } from '../tensor/tensor';
+import { checkTensor, denseData, Tensor, unfilledFloats } from '../tensor/tensor';
 import { checkBoolean, checkGenerator, checkInteger, checkOptions, formatShape, optionKeys } from '../validate';
 import { registerLayer } from '../nn/registry';
 import { batchMajor, OnnxGraph } from '../nn/onnx-lowering';
@@ -91,7 +91,8 @@ export class Linear extends Module {
     const W = this.weight.data;
     const wd = denseData(W);
     const b = this.bias?.data ?? null;
-    const out = new Float32Array(m * O);
+    // The GEMM writes every element (over the bias, or with beta 0).
+    const out = unfilledFloats(m * O);
     if (b && m > 0) {
       // The bias in every row, doubling the filled prefix: a handful of copies.
       out.set(denseData(b));
@@ -103,12 +104,13 @@ export class Linear extends Module {
       const gd = denseData(g as Tensor);
       let dx: Tensor | null = null;
       if (x.requiresGrad) {
-        dx = new Tensor(new Float32Array(m * I), x.shape);
+        dx = new Tensor(unfilledFloats(m * I), x.shape);
         if (m > 0) binding.gemm(false, false, m, I, O, 1, gd, 0, O, wd, 0, I, 0, dx.data, 0, I);
       }
       let dW: Tensor | null = null;
       if (W.requiresGrad) {
-        dW = new Tensor(new Float32Array(O * I), W.shape);
+        // Unfilled only where the GEMM (beta 0) writes it: with no rows it stays zero.
+        dW = new Tensor(m > 0 ? unfilledFloats(O * I) : new Float32Array(O * I), W.shape);
         if (m > 0) binding.gemm(true, false, O, I, m, 1, gd, 0, O, xd, 0, I, 0, dW.data, 0, I);
       }
       let db: Tensor | null = null;

@@ -19,11 +19,11 @@ const DIST = path.join(__dirname, '..', '..');
  * kernel on AVX-512, a transposed copy elsewhere), Aᵀ·Bᵀ, A·Bᵀ and A·B;
  * rows enough to be dealt across threads (300) and few rows with many
  * columns (dealt by panels, 40 × 700); a B of several slabs (600 × 600);
- * partial panels and tiles
- * everywhere; alpha and beta other than 1 and 0; beta = 0 over a C full of
- * NaN (ignored, as BLAS does) and alpha = 0 over an A full of NaN (not
- * read). Prints the kernel, whether 1, 2 and 3 threads gave the same bits,
- * and each product with its float64 reference's error bound.
+ * partial panels and tiles everywhere; alpha and beta other than 1 and 0;
+ * beta = 0 over a C full of NaN (ignored, as BLAS does) and alpha = 0 over
+ * an A full of NaN (not read); single columns of Aᵀ·B (bias gradients).
+ * Prints the kernel, whether 1, 2 and 3 threads gave the same bits, and
+ * each product with its float64 reference's error bound.
  */
 const SCRIPT = `
 const eddy = require(${JSON.stringify(path.join(DIST, 'lib'))});
@@ -40,6 +40,8 @@ const cases = [
   { ta: false, tb: true, m: 21, n: 19, k: 64, alpha: 1, beta: 2 },
   { ta: false, tb: false, m: 300, n: 20, k: 8, alpha: 1, beta: 0, nanC: true },
   { ta: true, tb: false, m: 12, n: 10, k: 7, alpha: 0, beta: 0.5, nanA: true },
+  { ta: true, tb: false, m: 75, n: 1, k: 3200, alpha: 1, beta: 0 },
+  { ta: true, tb: false, m: 150, n: 1, k: 33, alpha: 1, beta: 1 },
 ];
 const out = { kernel: eddy.runtimeInfo().kernels.gemm, isa: eddy.runtimeInfo().isa, results: [], mismatch: null };
 cases.forEach((g, ci) => {
@@ -75,10 +77,22 @@ cases.forEach((g, ci) => {
   }
   out.results.push({ case: ci, worst, nonFinite });
 });
+// A single column of Aᵀ·B (a Linear's bias gradient: the column kernel on
+// AVX-512) against column 0 of the two-column product (the tiles), b's and
+// C's values 2 apart: each element is the same chain, so the same bits, and
+// C's other column is left alone.
+{
+  const r = rng(99), m = 75, k = 3200;
+  const a = randomArray(k * m, r), b2 = randomArray(k * 2, r);
+  const one = new Float32Array(m * 2).fill(7), two = new Float32Array(m * 2);
+  binding.gemm(true, false, m, 1, k, 1, a, 0, m, b2, 0, 2, 0, one, 0, 2);
+  binding.gemm(true, false, m, 2, k, 1, a, 0, m, b2, 0, 2, 0, two, 0, 2);
+  out.column = one.every((v, i) => (i % 2 === 1 ? v === 7 : Object.is(v, two[i])));
+}
 process.stdout.write(JSON.stringify(out));
 `;
 
-type Report = { kernel: string; isa: string; results: { case: number; worst: number; nonFinite: number }[]; mismatch: string | null };
+type Report = { kernel: string; isa: string; results: { case: number; worst: number; nonFinite: number }[]; mismatch: string | null; column: boolean };
 
 async function products(env: Record<string, string>): Promise<Report> {
   const { code, output } = await run(['-e', SCRIPT], env);
@@ -110,6 +124,7 @@ describe('gemm on Eddy\'s own kernels (EDDY_GEMM=own)', () => {
       assert.strictEqual(own.isa, isa);
       assert.match(own.kernel, new RegExp(`^${isa} \\S+ packed$`));
       assert.strictEqual(own.mismatch, null, `${own.mismatch} differs from 1 thread`);
+      assert.ok(own.column, 'a single column of Aᵀ·B has the bits of the same column in a wider product');
       for (const r of own.results) {
         assert.strictEqual(r.nonFinite, 0, `case ${r.case}: non-finite results`);
         assert.ok(r.worst <= 1, `case ${r.case}: error ${r.worst} times the bound`);
