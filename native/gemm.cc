@@ -153,10 +153,6 @@ void gemm_serial(bool trans_a, bool trans_b, int m, int n, int k, float alpha, c
   gate.leave();
 }
 
-// Below this many FLOPs a GEMM runs on the calling thread: waking the pool
-// costs about as much as the work.
-constexpr double kParallelFlops = 4e6;
-
 // OpenBLAS's cores whose sgemm runs AVX2 and FMA or wider. DYNAMIC_ARCH
 // picks the core by CPU model, so a CPU newer than the library (Emerald
 // Rapids under OpenBLAS 0.3.21, say) falls back to Prescott: SSE3 kernels

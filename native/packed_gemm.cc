@@ -223,9 +223,6 @@ void packed_gemm_cols(int m, const float* a, int lda, const PackedMatrix& b, int
 }
 
 void packed_gemm_parallel(int m, const float* a, int lda, const PackedMatrix& b, bool accumulate, float* c, int ldc) {
-  // Below this many FLOPs the product stays on the calling thread: waking
-  // the pool costs about as much as the work.
-  constexpr double kParallelFlops = 4e6;
   const int threads = num_threads();
   if (threads < 2 || 2.0 * m * b.n * b.k < kParallelFlops) return packed_gemm(m, a, lda, b, accumulate, c, ldc);
   if (m < 64 * threads) {

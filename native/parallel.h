@@ -11,6 +11,10 @@
 
 namespace eddy {
 
+// Below this many FLOPs a product (a GEMM, a weight gradient) runs on the
+// calling thread: waking the pool costs about as much as the work.
+constexpr double kParallelFlops = 4e6;
+
 // The system refused something Eddy needs (memory, address space, a
 // thread). It is a std::bad_alloc, so every boundary that catches failed
 // allocations catches it too, and what() says what was refused. The

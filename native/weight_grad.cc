@@ -33,8 +33,6 @@ constexpr int kKc = 64;
 constexpr int kMc = 384;  // a multiple of the kernel's mr
 constexpr int kNc = 256;  // a multiple of the kernel's nr
 constexpr int kKs = 64 * kKc;  // rows of K packed at once: at most 4 MiB of B per thread
-// Below this many FLOPs per thread the work stays on the calling thread.
-constexpr double kParallelFlops = 4e6;
 
 // Whether OpenBLAS runs its AVX-512 kernels here (its DYNAMIC_ARCH choice,
 // or the one OPENBLAS_CORETYPE forces).

@@ -30,9 +30,10 @@ constexpr int kChunkMaxSteps = 64, kChunkMinSteps = 4;
 // than with 4 in 9 of 12 interleaved pairs (median 4.5 %), training level to
 // 5 % faster, and with its 50 steps in one block (16 MB) than in 16-step
 // blocks (4 MB) by 1.5 and 3.7 % in two runs of alternating calls; C1 and C2
-// inference showed no steady difference, so they keep 1 MB of gates. Training keeps every step's gates anyway: with a large W_ih it
-// projects the whole sequence at once, reading W_ih once (C3 training about
-// 2 % faster than in 16-step blocks, in two interleaved runs).
+// inference showed no steady difference, so they keep 1 MB of gates.
+// Training keeps every step's gates anyway: with a large W_ih it projects
+// the whole sequence at once, reading W_ih once (C3 training about 2 %
+// faster than in 16-step blocks, in two interleaved runs).
 constexpr size_t kBlockWihFloats = size_t(1) << 18, kStepBlockFloats = size_t(1) << 18, kLargeBlockFloats = size_t(1) << 22;
 
 }  // namespace
