@@ -26,7 +26,7 @@ typedef int32_t I16 __attribute__((vector_size(64)));
 // AVX-512's forms of the activations' steps (vec_math.h): one min or max
 // per clamp, vscalefps for p · 2^k, and rcp14 with one Newton step for 1/d
 // (relative error about 2⁻²⁸ before rounding, where a divide takes three
-// times the latency). The epilogue of the LSTM step took 8 % less time (the
+// times the latency). The epilogue of the LSTM step took 6–8 % less time (the
 // cell-step benchmark, Intel Xeon model 207); results stay within the
 // activations' 1e-7, and every lane gets the same instructions.
 struct Ops {

@@ -129,7 +129,8 @@ const char* weight_grad_kernel_name() {
 
 namespace {
 
-// C += Aᵀ·B on one instruction set's tiles, threads taking whole panels of rows.
+// C += Aᵀ·B on one instruction set's kernels: threads take whole panels of
+// rows of C, or, for a single column, blocks of 64 rows on the column kernel.
 void run_weight_grad(const WeightGradKernels& kern, int m, int n, int k, const float* a, int lda, const float* b, int ldb,
                      float* c, int ldc) {
   if (n == 1) {
@@ -151,6 +152,7 @@ void run_weight_grad(const WeightGradKernels& kern, int m, int n, int k, const f
     });
     if (ldc != 1)
       for (int i = 0; i < m; ++i) c[static_cast<size_t>(i) * ldc] = cc[i];
+    release_if_large(col);
     return;
   }
   // Each thread packs its own copy of B's block.
