@@ -126,12 +126,16 @@ constexpr int kBlockFloats = 16384;
 constexpr int kSlabFloats = 1 << 17;
 
 // B's panels (n columns, K = k) in slabs of about kSlabFloats: fn(s0, s1)
-// for each slab of panels [s0, s1).
-template <typename V, typename Fn>
+// for each slab of panels [s0, s1). A slab holds whole groups of a full
+// tile's panels (S::kPanels' last entry) where it holds one at all: at
+// K = 2048 (an input gradient of C3) 4 panels fit, and as two groups of 2
+// every tile ran on 16 accumulators instead of 24.
+template <typename V, typename S, typename Fn>
 inline void for_slabs(int n, int k, Fn&& fn) {
+  constexpr int group = S::kPanels[S::kRows - 1];
   const int panels = (n + V::kWidth - 1) / V::kWidth;
   const int fit = kSlabFloats / (k > 1 ? k : 1) / V::kWidth;
-  const int per = fit > 1 ? fit : 1;
+  const int per = fit >= group ? fit / group * group : fit > 1 ? fit : 1;
   for (int s0 = 0; s0 < panels; s0 += per) fn(s0, lesser(panels, s0 + per));
 }
 
@@ -143,7 +147,7 @@ void gemm(int m, int n, int k, const float* a, int lda, const float* packed, boo
   static_assert(short_tiles_take_full_groups<S>(), "a short tile takes any group of a full block");
   const int fit = (kBlockFloats / (k > 1 ? k : 1)) / MR * MR;
   const int block = fit > MR ? fit : MR;
-  for_slabs<V>(n, k, [&](int s0, int s1) {
+  for_slabs<V, S>(n, k, [&](int s0, int s1) {
     for (int i0 = 0; i0 < m; i0 += block) {
       block_tiles<V, S>(1, lesser(block, m - i0), n, k, packed, accumulate, bias, lda, ldc, s0, s1, [&](int, int i, const float*& ai, float*& ci) {
         ai = a + static_cast<size_t>(i0 + i) * lda;
@@ -166,7 +170,7 @@ void gemm_list(int count, int m, int n, int k, const float* const* a, int lda, c
     for (int q = 0; q < count; ++q) gemm<V, S>(m, n, k, a[q], lda, packed, false, bias, c[q], ldc);
     return;
   }
-  for_slabs<V>(n, k, [&](int s0, int s1) {
+  for_slabs<V, S>(n, k, [&](int s0, int s1) {
     for (int q0 = 0; q0 < count; q0 += per) {
       block_tiles<V, S>(lesser(count - q0, per), m, n, k, packed, false, bias, lda, ldc, s0, s1, [&](int q, int i, const float*& ai, float*& ci) {
         ai = a[q0 + q] + static_cast<size_t>(i) * lda;
