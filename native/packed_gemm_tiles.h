@@ -126,16 +126,16 @@ constexpr int kBlockFloats = 16384;
 constexpr int kSlabFloats = 1 << 17;
 
 // B's panels (n columns, K = k) in slabs of about kSlabFloats: fn(s0, s1)
-// for each slab of panels [s0, s1). A slab holds whole groups of a full
-// tile's panels (S::kPanels' last entry) where it holds one at all: at
-// K = 2048 (an input gradient of C3) 4 panels fit, and as two groups of 2
-// every tile ran on 16 accumulators instead of 24.
+// for each slab of panels [s0, s1). A B that fits is one slab; otherwise a
+// slab holds whole groups of a full tile's panels (S::kPanels' last entry)
+// where it holds one at all: at K = 2048 (an input gradient of C3) 4 panels
+// fit, and as two groups of 2 every tile ran on 16 accumulators, not 24.
 template <typename V, typename S, typename Fn>
 inline void for_slabs(int n, int k, Fn&& fn) {
   constexpr int group = S::kPanels[S::kRows - 1];
   const int panels = (n + V::kWidth - 1) / V::kWidth;
   const int fit = kSlabFloats / (k > 1 ? k : 1) / V::kWidth;
-  const int per = fit >= group ? fit / group * group : fit > 1 ? fit : 1;
+  const int per = fit >= panels ? panels : fit >= group ? fit / group * group : fit > 1 ? fit : 1;
   for (int s0 = 0; s0 < panels; s0 += per) fn(s0, lesser(panels, s0 + per));
 }
 
