@@ -20,10 +20,9 @@ const DIST = path.join(__dirname, '..', '..');
  * 256 columns, a partial panel of 64) and hidden width 100 (a panel and a
  * partial one), K = T·B = 165 (two blocks of 64 steps and a partial one),
  * and an LSTM with K = 8 800 (past two packings of 4 096 rows), sequences of
- * mixed lengths;
- * and the input gradient dX = dG·W_ih (K = G·H up to 400). Prints
- * the kernel that ran, whether 1, 2 and 3 threads gave the same bits, and
- * the 1-thread gradients (the parameters', then the input's).
+ * mixed lengths; and the input gradient dX = dG·W_ih (K = G·H up to 400).
+ * Prints the kernel that ran, whether 1, 2 and 3 threads gave the same
+ * bits, and the 1-thread gradients (the parameters', then the input's).
  */
 const STEP_SCRIPT = `
 const eddy = require(${JSON.stringify(path.join(DIST, 'lib'))});
