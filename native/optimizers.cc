@@ -13,10 +13,11 @@ static inline float lerp(float a, float b, float w) { return w < 0.5f ? a + w * 
 
 // Every update is element by element: the tensor is cut into chunks run
 // across the pool, and each chunk's loop has its options fixed at compile
-// time and no aliasing, so it vectorizes. Each element gets the same
-// operations in the same order whatever its chunk, position or thread (no
-// FMA contraction on the baseline instruction set), so the bits do not
-// depend on the split.
+// time and its scalars copied into locals (constants, not captured
+// references), so it vectorizes. Each element gets the same operations in
+// the same order whatever its chunk, position or thread (no FMA
+// contraction on the baseline instruction set), so the bits do not depend
+// on the split.
 constexpr int64_t kChunk = 1 << 14;
 
 template <typename Fn>
@@ -49,18 +50,14 @@ void sgd_step(float* p, const float* g, float* buf, size_t n, const SgdArgs& a) 
   const float damp = static_cast<float>(1.0 - a.dampening), lr = static_cast<float>(-a.lr);
   const auto update = [&](auto decay, auto momentum, auto first, auto nesterov) {
     for_chunks(n, [&](size_t i0, size_t i1) {
-      float* __restrict pp = p;
-      const float* __restrict gp = g;
-      float* __restrict bp = buf;
-      // Local copies: the loop sees constants, not captured references.
       const float k_wd = wd, k_mom = mom, k_damp = damp, k_lr = lr;
       for (size_t i = i0; i < i1; ++i) {
-        float d = decay ? gp[i] + k_wd * pp[i] : gp[i];
+        float d = decay ? g[i] + k_wd * p[i] : g[i];
         if (momentum) {
-          bp[i] = first ? d : bp[i] * k_mom + k_damp * d;
-          d = nesterov ? d + k_mom * bp[i] : bp[i];
+          buf[i] = first ? d : buf[i] * k_mom + k_damp * d;
+          d = nesterov ? d + k_mom * buf[i] : buf[i];
         }
-        pp[i] += k_lr * d;
+        p[i] += k_lr * d;
       }
     });
   };
@@ -77,22 +74,17 @@ void adam_step(float* p, const float* g, float* m, float* v, float* vmax, size_t
   const float decay = static_cast<float>(1.0 - a.lr * a.weight_decay);
   const auto update = [&](auto decoupled, auto l2, auto amsgrad) {
     for_chunks(n, [&](size_t i0, size_t i1) {
-      float* __restrict pp = p;
-      const float* __restrict gp = g;
-      float* __restrict mp = m;
-      float* __restrict vp = v;
-      float* __restrict xp = vmax;
       const float k_decay = decay, k_wd = wd, k_w1 = w1, k_b2 = b2, k_w2 = w2, k_bc2 = bc2_sqrt, k_eps = eps, k_step = step_size;
       for (size_t i = i0; i < i1; ++i) {
-        float d = gp[i];
-        if (decoupled) pp[i] *= k_decay;
-        if (l2) d += k_wd * pp[i];
-        mp[i] = lerp(mp[i], d, k_w1);
-        vp[i] = vp[i] * k_b2 + k_w2 * d * d;
-        float second = vp[i];
-        if (amsgrad) second = xp[i] = std::max(xp[i], vp[i]);
+        float d = g[i];
+        if (decoupled) p[i] *= k_decay;
+        if (l2) d += k_wd * p[i];
+        m[i] = lerp(m[i], d, k_w1);
+        v[i] = v[i] * k_b2 + k_w2 * d * d;
+        float second = v[i];
+        if (amsgrad) second = vmax[i] = std::max(vmax[i], v[i]);
         const float denom = std::sqrt(second) / k_bc2 + k_eps;
-        pp[i] += k_step * (mp[i] / denom);
+        p[i] += k_step * (m[i] / denom);
       }
     });
   };
@@ -105,27 +97,22 @@ void rmsprop_step(float* p, const float* g, float* sq, float* gavg, float* buf, 
   const float mom = static_cast<float>(a.momentum), lr = static_cast<float>(-a.lr);
   const auto update = [&](auto decay, auto centered, auto momentum) {
     for_chunks(n, [&](size_t i0, size_t i1) {
-      float* __restrict pp = p;
-      const float* __restrict gp = g;
-      float* __restrict sp = sq;
-      float* __restrict ap = gavg;
-      float* __restrict bp = buf;
       const float k_wd = wd, k_alpha = alpha, k_w = w, k_eps = eps, k_mom = mom, k_lr = lr;
       for (size_t i = i0; i < i1; ++i) {
-        const float d = decay ? gp[i] + k_wd * pp[i] : gp[i];
-        sp[i] = sp[i] * k_alpha + k_w * d * d;
+        const float d = decay ? g[i] + k_wd * p[i] : g[i];
+        sq[i] = sq[i] * k_alpha + k_w * d * d;
         float avg;
         if (centered) {
-          ap[i] = lerp(ap[i], d, k_w);
-          avg = std::sqrt(sp[i] + -1.0f * ap[i] * ap[i]) + k_eps;
+          gavg[i] = lerp(gavg[i], d, k_w);
+          avg = std::sqrt(sq[i] + -1.0f * gavg[i] * gavg[i]) + k_eps;
         } else {
-          avg = std::sqrt(sp[i]) + k_eps;
+          avg = std::sqrt(sq[i]) + k_eps;
         }
         if (momentum) {
-          bp[i] = bp[i] * k_mom + d / avg;
-          pp[i] += k_lr * bp[i];
+          buf[i] = buf[i] * k_mom + d / avg;
+          p[i] += k_lr * buf[i];
         } else {
-          pp[i] += k_lr * (d / avg);
+          p[i] += k_lr * (d / avg);
         }
       }
     });
@@ -138,15 +125,12 @@ void adagrad_step(float* p, const float* g, float* sum, size_t n, const AdagradA
   const float eps = static_cast<float>(a.eps), wd = static_cast<float>(a.weight_decay);
   const auto update = [&](auto decay) {
     for_chunks(n, [&](size_t i0, size_t i1) {
-      float* __restrict pp = p;
-      const float* __restrict gp = g;
-      float* __restrict sp = sum;
       const float k_wd = wd, k_eps = eps, k_clr = clr;
       for (size_t i = i0; i < i1; ++i) {
-        const float d = decay ? gp[i] + k_wd * pp[i] : gp[i];
-        sp[i] += d * d;
-        const float std_ = std::sqrt(sp[i]) + k_eps;
-        pp[i] += k_clr * (d / std_);
+        const float d = decay ? g[i] + k_wd * p[i] : g[i];
+        sum[i] += d * d;
+        const float std_ = std::sqrt(sum[i]) + k_eps;
+        p[i] += k_clr * (d / std_);
       }
     });
   };
