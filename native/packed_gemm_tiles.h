@@ -332,13 +332,24 @@ inline void tile_epilogues(const CellStep& s, int r0, int u, const typename V::R
   }
 }
 
+// A share of the panels a step reads after the current tile's, to be
+// fetched into L2 while the tile runs (next_group_floats below).
+struct NextPanels {
+  const char* at = nullptr;
+  int lines = 0, per_row = 0;  // cache lines from `at`, per_row of them at each row of K
+};
+
 // The register tile's K loop: acc[i][j] += a[i·lda + p] · (panel j)[p0 + p]
 // for p = 0 … k−1, M rows and N panels `ps` floats apart, each element one
 // chain over p in order (what keeps a row's bits independent of its tile).
-template <typename V, int M, int N>
+// With Fetch, `next`'s lines go to L2 alongside, per_row at each p.
+template <typename V, int M, int N, bool Fetch = false>
 inline __attribute__((always_inline)) void madd_panels(typename V::Reg (&acc)[M][N], const float* a, size_t lda,
-                                                       const float* panels, size_t ps, int p0, int k) {
+                                                       const float* panels, size_t ps, int p0, int k,
+                                                       const NextPanels& next = NextPanels()) {
   for (int p = 0; p < k; ++p) {
+    if (Fetch && p * next.per_row < next.lines)
+      for (int q = 0; q < next.per_row; ++q) __builtin_prefetch(next.at + static_cast<size_t>(p * next.per_row + q) * 64, 0, 2);
     typename V::Reg bv[N];
     // Tiles of several rows fetch the panels' lines 8 rows of K ahead: a
     // unit block's panels (64 KB for K = 256) stream from L2 for every tile
@@ -357,24 +368,24 @@ inline __attribute__((always_inline)) void madd_panels(typename V::Reg (&acc)[M]
 
 // Rows [r0, r0 + M) of the P unit blocks from u: their G·P panels are
 // consecutive at `panels` (block u's G gates, then block u + 1's, …).
-template <typename V, typename Cell, int M, int P>
-inline void cell_tile(const CellStep& s, int k, const float* panels, size_t ps, int r0, int u) {
+template <typename V, typename Cell, int M, int P, bool Fetch>
+inline void cell_tile(const CellStep& s, int k, const float* panels, size_t ps, int r0, int u, const NextPanels& next) {
   constexpr int N = P * Cell::kGates;
   for (int i = 0; i < M; ++i)
     for (int q = 0; q < P; ++q) Cell::prefetch(s, r0 + i, (u + q) * V::kWidth);
   typename V::Reg acc[M][N];
   for (int i = 0; i < M; ++i)
     for (int j = 0; j < N; ++j) acc[i][j] = V::zero();
-  madd_panels<V, M, N>(acc, s.a + static_cast<size_t>(r0) * s.lda, s.lda, panels, ps, 0, k);
+  madd_panels<V, M, N, Fetch>(acc, s.a + static_cast<size_t>(r0) * s.lda, s.lda, panels, ps, 0, k, next);
   tile_epilogues<V, Cell, M, P>(s, r0, u, acc[0]);
 }
 
 // Rows [r0, r0 + rem), rem <= M, as one tile of rem rows.
-template <typename V, typename Cell, int M, int P>
-inline void cell_tail(const CellStep& s, int k, const float* panels, size_t ps, int r0, int u, int rem) {
+template <typename V, typename Cell, int M, int P, bool Fetch>
+inline void cell_tail(const CellStep& s, int k, const float* panels, size_t ps, int r0, int u, int rem, const NextPanels& next) {
   if constexpr (M > 0) {
-    if (rem == M) return cell_tile<V, Cell, M, P>(s, k, panels, ps, r0, u);
-    cell_tail<V, Cell, M - 1, P>(s, k, panels, ps, r0, u, rem);
+    if (rem == M) return cell_tile<V, Cell, M, P, Fetch>(s, k, panels, ps, r0, u, next);
+    cell_tail<V, Cell, M - 1, P, Fetch>(s, k, panels, ps, r0, u, rem, next);
   }
 }
 
@@ -404,6 +415,35 @@ inline void for_unit_groups(int u0, int u1, bool descending, Fn&& fn) {
   }
 }
 
+// A W_hh larger than kL2FetchFloats does not stay in L2 from one step to
+// the next (C3's 4 MB a direction), so every unit group's first tile of rows
+// would wait for its panels to arrive from L3. On AVX-512, with tiles of
+// several rows, the tiles of one group fetch the next group's panels into
+// L2 instead, each a share, a line or so per row of K. next_group_floats:
+// the floats of the P blocks from `next` (at most up to u1) whose panels
+// are `ps` floats, or 0 when none are to be fetched.
+constexpr size_t kL2FetchFloats = size_t(1) << 18;
+
+template <typename V, int MR>
+inline size_t next_group_floats(int gates, int u0, int u1, int next, int P, size_t ps) {
+  if constexpr (V::kWidth < 16 || MR < 4) return 0;
+  const size_t per_block = static_cast<size_t>(gates) * ps;
+  if (next >= u1 || per_block * (u1 - u0) <= kL2FetchFloats) return 0;
+  return per_block * lesser(P, u1 - next);
+}
+
+// Tile g of `tiles` fetches its share of `floats` from `at` over k rows of K.
+inline NextPanels share_of_next(const float* at, size_t floats, int g, int tiles, int k) {
+  NextPanels n;
+  if (floats == 0 || k == 0) return n;
+  const size_t lines = floats * sizeof(float) / 64;
+  const size_t first = lines * g / tiles, last = lines * (g + 1) / tiles;
+  n.at = reinterpret_cast<const char*>(at) + first * 64;
+  n.lines = static_cast<int>(last - first);
+  n.per_row = static_cast<int>((last - first + k - 1) / k);
+  return n;
+}
+
 // All rows of P unit blocks from u, in tiles of at most MR.
 template <typename V, typename Cell, int MR, int P>
 inline void cell_rows(const CellStep& s, int k, const float* packed, size_t ps, int u) {
@@ -412,9 +452,16 @@ inline void cell_rows(const CellStep& s, int k, const float* packed, size_t ps, 
   // + 5 + 5 + 6, not 5 × 6 and a tile of 2 whose few accumulators leave the
   // FMA pipes idle while it streams the whole panel.
   const int tiles = (s.bs + MR - 1) / MR;
+  const size_t next_floats = next_group_floats<V, MR>(Cell::kGates, s.u0, s.u1, u + P, P, ps);
   for (int g = 0; g < tiles; ++g) {
     const int r0 = s.bs * g / tiles;
-    cell_tail<V, Cell, MR, P>(s, k, panels, ps, r0, u, s.bs * (g + 1) / tiles - r0);
+    const int rows = s.bs * (g + 1) / tiles - r0;
+    if (next_floats) {
+      const NextPanels next = share_of_next(panels + static_cast<size_t>(Cell::kGates) * P * ps, next_floats, g, tiles, k);
+      cell_tail<V, Cell, MR, P, true>(s, k, panels, ps, r0, u, rows, next);
+    } else {
+      cell_tail<V, Cell, MR, P, false>(s, k, panels, ps, r0, u, rows, NextPanels());
+    }
   }
 }
 
@@ -529,14 +576,14 @@ inline void prefetch_back_row(const CellBackStep& s, int r, int j0) {
 // Rows [r0, r0 + M) of the P unit blocks from u (panels of op(B) = W_hh,
 // one per block, at `panels`): the GEMM over the K segments of a (k1
 // columns) and a2 (the rest), then each row's epilogue.
-template <typename V, typename Cell, int M, int P>
-inline void back_tile(const CellBackStep& s, int k1, int k, const float* panels, size_t ps, int r0, int u) {
+template <typename V, typename Cell, int M, int P, bool Fetch>
+inline void back_tile(const CellBackStep& s, int k1, int k, const float* panels, size_t ps, int r0, int u, const NextPanels& next) {
   for (int i = 0; i < M && r0 + i < s.bs_next; ++i)
     for (int q = 0; q < P; ++q) prefetch_back_row<Cell>(s, r0 + i, (u + q) * V::kWidth);
   typename V::Reg acc[M][P];
   for (int i = 0; i < M; ++i)
     for (int q = 0; q < P; ++q) acc[i][q] = V::zero();
-  madd_panels<V, M, P>(acc, s.a + static_cast<size_t>(r0) * s.lda, s.lda, panels, ps, 0, k1);
+  madd_panels<V, M, P, Fetch>(acc, s.a + static_cast<size_t>(r0) * s.lda, s.lda, panels, ps, 0, k1, next);
   // K column k1 + p is a2's column p.
   madd_panels<V, M, P>(acc, s.a2 + static_cast<size_t>(r0) * s.H, s.H, panels, ps, k1, k - k1);
   for (int i = 0; i < M; ++i) {
@@ -547,11 +594,11 @@ inline void back_tile(const CellBackStep& s, int k1, int k, const float* panels,
   }
 }
 
-template <typename V, typename Cell, int M, int P>
-inline void back_tail(const CellBackStep& s, int k1, int k, const float* panels, size_t ps, int r0, int u, int rem) {
+template <typename V, typename Cell, int M, int P, bool Fetch>
+inline void back_tail(const CellBackStep& s, int k1, int k, const float* panels, size_t ps, int r0, int u, int rem, const NextPanels& next) {
   if constexpr (M > 0) {
-    if (rem == M) return back_tile<V, Cell, M, P>(s, k1, k, panels, ps, r0, u);
-    back_tail<V, Cell, M - 1, P>(s, k1, k, panels, ps, r0, u, rem);
+    if (rem == M) return back_tile<V, Cell, M, P, Fetch>(s, k1, k, panels, ps, r0, u, next);
+    back_tail<V, Cell, M - 1, P, Fetch>(s, k1, k, panels, ps, r0, u, rem, next);
   }
 }
 
@@ -564,9 +611,15 @@ inline void back_rows(const CellBackStep& s, int k1, int k, const float* packed,
   // rows are 5 + 5 + 6 + 5 + 5 + 6, not 5 × 6 and a 2-row tile that
   // streams the blocks' whole panels for 8 accumulators.
   const int tiles = (s.bs + MR - 1) / MR;
+  const size_t next_floats = next_group_floats<V, MR>(1, s.u0, s.u1, u + C, C, ps);
   for (int g = 0; g < tiles; ++g) {
     const int r0 = s.bs * g / tiles;
-    back_tail<V, Cell, MR, C>(s, k1, k, panels, ps, r0, u, s.bs * (g + 1) / tiles - r0);
+    const int rows = s.bs * (g + 1) / tiles - r0;
+    if (next_floats) {
+      back_tail<V, Cell, MR, C, true>(s, k1, k, panels, ps, r0, u, rows, share_of_next(panels + C * ps, next_floats, g, tiles, k1));
+    } else {
+      back_tail<V, Cell, MR, C, false>(s, k1, k, panels, ps, r0, u, rows, NextPanels());
+    }
   }
   const int rows = s.bs > s.bs_next ? s.bs : s.bs_next;
   for (int r = s.bs; r < rows; ++r) {

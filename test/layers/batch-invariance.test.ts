@@ -168,6 +168,20 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
     equalAndMixedAsAlone(layer, equal, mixed);
   });
 
+  // A W_hh of 4·264 × 264 floats (1.1 MB) is past the size the fused steps
+  // keep in L2 between steps (kL2FetchFloats in native/packed_gemm_tiles.h):
+  // on AVX-512 each unit block's tiles fetch the next block's panels, 17
+  // blocks with a partial last one. The fetches change no arithmetic.
+  it('an LSTM whose W_hh outgrows an L2 gives the bits of each sequence alone', () => {
+    eddy.manualSeed(19);
+    const steps = 6;
+    const layer = new eddy.LSTM({ inputSize: I, hiddenSize: 264 });
+    const random = rng(9);
+    const equal = Array.from({ length: 20 }, (_, i) => sequence(700 + i, steps));
+    const mixed = equal.map((s, i) => (i % 4 === 0 ? s.subarray(0, (1 + Math.floor(random() * (steps - 1))) * I) : s));
+    equalAndMixedAsAlone(layer, equal, mixed);
+  });
+
   const TRAINED: [string, () => Layer][] = [
     ['LSTM', () => new eddy.LSTM({ inputSize: I, hiddenSize: H, numLayers: 2 })],
     ['GRU', () => new eddy.GRU({ inputSize: I, hiddenSize: H, numLayers: 2 })],
