@@ -109,6 +109,17 @@ function equalAndMixedAsAlone(layer: Layer, equal: Float32Array[], mixed: Float3
   }
 }
 
+/**
+ * `rows` sequences of `steps` steps (ids from `first`), and the same batch
+ * with every `every`-th sequence cut to a random shorter length.
+ */
+function equalAndMixed(rows: number, steps: number, first: number, every: number, seed: number): [Float32Array[], Float32Array[]] {
+  const random = rng(seed);
+  const equal = Array.from({ length: rows }, (_, i) => sequence(first + i, steps));
+  const mixed = equal.map((s, i) => (i % every === 0 ? s.subarray(0, (1 + Math.floor(random() * (steps - 1))) * I) : s));
+  return [equal, mixed];
+}
+
 describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} kernels`, () => {
   const threads = eddy.getNumThreads();
   after(() => eddy.setNumThreads(threads));
@@ -146,12 +157,8 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
   // 29 steps (4 MB of gates): 33 steps make a whole block and a partial one.
   it('a bidirectional LSTM projecting a block of steps at once gives the bits of each sequence alone', () => {
     eddy.manualSeed(13);
-    const steps = 33;
     const layer = new eddy.LSTM({ inputSize: I, hiddenSize: 184, numLayers: 2, bidirectional: true });
-    const random = rng(6);
-    const equal = Array.from({ length: 48 }, (_, i) => sequence(300 + i, steps));
-    const mixed = equal.map((s, i) => (i % 5 === 0 ? s.subarray(0, (1 + Math.floor(random() * (steps - 1))) * I) : s));
-    equalAndMixedAsAlone(layer, equal, mixed);
+    equalAndMixedAsAlone(layer, ...equalAndMixed(48, 33, 300, 5, 6));
   });
 
   // W_ih (4·256 × 7) fits an L2 but W_ih and W_hh together do not: inference
@@ -160,12 +167,8 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
   // the 16 rows' units and project step by step.
   it('an LSTM whose W_ih and W_hh together outgrow an L2 projects blocks in inference with the bits of each sequence alone', () => {
     eddy.manualSeed(17);
-    const steps = 21;
     const layer = new eddy.LSTM({ inputSize: I, hiddenSize: 256 });
-    const random = rng(8);
-    const equal = Array.from({ length: 16 }, (_, i) => sequence(500 + i, steps));
-    const mixed = equal.map((s, i) => (i % 3 === 0 ? s.subarray(0, (1 + Math.floor(random() * (steps - 1))) * I) : s));
-    equalAndMixedAsAlone(layer, equal, mixed);
+    equalAndMixedAsAlone(layer, ...equalAndMixed(16, 21, 500, 3, 8));
   });
 
   // A W_hh of 4·264 × 264 floats (1.1 MB) is past the size the fused steps
@@ -174,12 +177,8 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
   // blocks with a partial last one. The fetches change no arithmetic.
   it('an LSTM whose W_hh outgrows an L2 gives the bits of each sequence alone', () => {
     eddy.manualSeed(19);
-    const steps = 6;
     const layer = new eddy.LSTM({ inputSize: I, hiddenSize: 264 });
-    const random = rng(9);
-    const equal = Array.from({ length: 20 }, (_, i) => sequence(700 + i, steps));
-    const mixed = equal.map((s, i) => (i % 4 === 0 ? s.subarray(0, (1 + Math.floor(random() * (steps - 1))) * I) : s));
-    equalAndMixedAsAlone(layer, equal, mixed);
+    equalAndMixedAsAlone(layer, ...equalAndMixed(20, 6, 700, 4, 9));
   });
 
   const TRAINED: [string, () => Layer][] = [
