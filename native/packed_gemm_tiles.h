@@ -448,9 +448,9 @@ inline NextPanels share_of_next(const float* at, size_t floats, int g, int tiles
 template <typename V, typename Cell, int MR, int P>
 inline void cell_rows(const CellStep& s, int k, const float* packed, size_t ps, int u) {
   const float* panels = packed + static_cast<size_t>(Cell::kGates) * u * ps;
-  // Rows dealt into tiles of equal size (within one): 32 rows are 5 + 5 + 6
-  // + 5 + 5 + 6, not 5 × 6 and a tile of 2 whose few accumulators leave the
-  // FMA pipes idle while it streams the whole panel.
+  // Rows dealt into tiles of equal size (within one): in tiles of up to 7,
+  // 32 rows are 6 + 6 + 7 + 6 + 7, not 4 × 7 and a tile of 4 whose few
+  // accumulators leave the FMA pipes idle while it streams the whole panel.
   const int tiles = (s.bs + MR - 1) / MR;
   const size_t next_floats = next_group_floats<V, MR>(Cell::kGates, s.u0, s.u1, u + P, P, ps);
   for (int g = 0; g < tiles; ++g) {
