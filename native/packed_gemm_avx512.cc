@@ -74,9 +74,11 @@ struct V {
 
 // The fused LSTM step takes tiles of 7 rows: 28 accumulators and the 4
 // panels' vectors fill the registers (GCC keeps one accumulator on the
-// stack), and each panel line loaded from L2 feeds 7 FMAs instead of 6. The
-// cell-step benchmark ran 5–10 % faster at C1's and C3's shapes than with 6
-// (Intel Xeon model 207); a row's arithmetic is the same in any tile.
+// stack), and each panel line loaded from L2 feeds 7 FMAs instead of 6. In
+// the cell-step benchmark the step ran about 5 % faster at C1's and C3's
+// shapes than with 6 (Intel Xeon model 207, six interleaved rounds; single
+// rounds from 11 % slower to 11 % faster); a row's arithmetic is the same in
+// any tile.
 const PackedGemmKernels kPackedGemm = tiles::kernels<V>(
     "avx512 8x(16x3) packed, fused lstm 7x(16x4), gru 8x(16x3), rnn 6x(16x4), backward 6x(16x4)", tiles::GemmShapes<8, 8, 6, 6, 4, 4, 3, 3>(),
     tiles::StepShapes<7, 8, 6, 4, 6, 4, 2, 8, 8, 8>());

@@ -293,8 +293,10 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
       return eddy.runtimeInfo().kernels.recurrentSplit;
     });
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 })), 'units', 'a one-direction LSTM with 256 units');
-    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 }), undefined, 63), 'units', '63 rows: fewer than 32 a thread');
-    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 }), undefined, 64), 'batch', '64 rows: 32 a thread share each panel load');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 }), undefined, 19), 'units', 'LSTM 256, 19 rows: fewer than 10 a thread');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 }), undefined, 20), 'batch', 'LSTM 256, 20 rows: its W_hh fits L2, 10 a thread');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 384 }), undefined, 63), 'units', 'LSTM 384, 63 rows: fewer than 32 a thread');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 384 }), undefined, 64), 'batch', 'LSTM 384, 64 rows: 32 a thread share each panel load');
     assert.strictEqual(split(new eddy.RNN({ inputSize: 4, hiddenSize: 512 }), undefined, 64), 'batch', 'an RNN of 512 units, 64 rows');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64 })), 'batch', 'few units: W_hh fits in L2');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256, bidirectional: true })), 'batch', 'a direction per thread');
