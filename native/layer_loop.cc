@@ -297,8 +297,9 @@ int unit_split_members(const RnnShape& s, int unit_blocks, int requested) {
   // split by units at 32 and 48 rows (batch groups 1.025 and 1.063).
   const int members = std::min(threads, unit_blocks / 2);
   const int64_t w_hh_floats = static_cast<int64_t>(s.gates()) * s.H * s.H;
-  const int64_t least = s.gates() == 4 ? int64_t(1) << 16 : int64_t(1) << 18;
-  const bool lstm_in_l2 = s.gates() == 4 && w_hh_floats <= (int64_t(1) << 18);
+  const int64_t l2_floats = int64_t(1) << 18;  // 1 MB
+  const int64_t least = s.gates() == 4 ? int64_t(1) << 16 : l2_floats;
+  const bool lstm_in_l2 = s.gates() == 4 && w_hh_floats <= l2_floats;
   const int rows_per_thread = lstm_in_l2 ? kUnitSplitRowsPerThreadInL2 : kUnitSplitRowsPerThread;
   if (w_hh_floats < least || members < 2 || s.B >= rows_per_thread * threads) return 0;
   if (units_backoff.load(std::memory_order_relaxed) > 0) {

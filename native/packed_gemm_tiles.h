@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
 #include "packed_gemm.h"
 
@@ -444,25 +445,34 @@ inline NextPanels share_of_next(const float* at, size_t floats, int g, int tiles
   return n;
 }
 
+// Rows [0, bs) dealt into tiles of equal size (within one) of at most MR:
+// in tiles of up to 7, 32 rows are 6 + 6 + 7 + 6 + 7, not 4 × 7 and a tile
+// of 4 whose few accumulators leave the FMA pipes idle while it streams the
+// whole panel. fn(r0, rows, next, fetch) for each tile, where fetch is
+// std::true_type when `floats` of the next group's panels at `at` are to
+// be fetched (next: the tile's share over k rows of K), else false_type.
+template <int MR, typename Fn>
+inline void for_row_tiles(int bs, const float* at, size_t floats, int k, Fn&& fn) {
+  const int tiles = (bs + MR - 1) / MR;
+  for (int g = 0; g < tiles; ++g) {
+    const int r0 = bs * g / tiles, rows = bs * (g + 1) / tiles - r0;
+    if (floats) {
+      fn(r0, rows, share_of_next(at, floats, g, tiles, k), std::true_type());
+    } else {
+      fn(r0, rows, NextPanels(), std::false_type());
+    }
+  }
+}
+
 // All rows of P unit blocks from u, in tiles of at most MR.
 template <typename V, typename Cell, int MR, int P>
 inline void cell_rows(const CellStep& s, int k, const float* packed, size_t ps, int u) {
   const float* panels = packed + static_cast<size_t>(Cell::kGates) * u * ps;
-  // Rows dealt into tiles of equal size (within one): in tiles of up to 7,
-  // 32 rows are 6 + 6 + 7 + 6 + 7, not 4 × 7 and a tile of 4 whose few
-  // accumulators leave the FMA pipes idle while it streams the whole panel.
-  const int tiles = (s.bs + MR - 1) / MR;
   const size_t next_floats = next_group_floats<V, MR>(Cell::kGates, s.u0, s.u1, u + P, P, ps);
-  for (int g = 0; g < tiles; ++g) {
-    const int r0 = s.bs * g / tiles;
-    const int rows = s.bs * (g + 1) / tiles - r0;
-    if (next_floats) {
-      const NextPanels next = share_of_next(panels + static_cast<size_t>(Cell::kGates) * P * ps, next_floats, g, tiles, k);
-      cell_tail<V, Cell, MR, P, true>(s, k, panels, ps, r0, u, rows, next);
-    } else {
-      cell_tail<V, Cell, MR, P, false>(s, k, panels, ps, r0, u, rows, NextPanels());
-    }
-  }
+  for_row_tiles<MR>(s.bs, panels + static_cast<size_t>(Cell::kGates) * P * ps, next_floats, k,
+                    [&](int r0, int rows, const NextPanels& next, auto fetch) {
+                      cell_tail<V, Cell, MR, P, decltype(fetch)::value>(s, k, panels, ps, r0, u, rows, next);
+                    });
 }
 
 // Groups of up to P unit blocks one by one (their panels stay in cache
@@ -607,20 +617,10 @@ inline void back_tail(const CellBackStep& s, int k1, int k, const float* panels,
 template <typename V, typename Cell, int MR, int C>
 inline void back_rows(const CellBackStep& s, int k1, int k, const float* packed, size_t ps, int u) {
   const float* panels = packed + u * ps;
-  // Rows dealt into tiles of equal size (within one), as in cell_rows: 32
-  // rows are 5 + 5 + 6 + 5 + 5 + 6, not 5 × 6 and a 2-row tile that
-  // streams the blocks' whole panels for 8 accumulators.
-  const int tiles = (s.bs + MR - 1) / MR;
   const size_t next_floats = next_group_floats<V, MR>(1, s.u0, s.u1, u + C, C, ps);
-  for (int g = 0; g < tiles; ++g) {
-    const int r0 = s.bs * g / tiles;
-    const int rows = s.bs * (g + 1) / tiles - r0;
-    if (next_floats) {
-      back_tail<V, Cell, MR, C, true>(s, k1, k, panels, ps, r0, u, rows, share_of_next(panels + C * ps, next_floats, g, tiles, k1));
-    } else {
-      back_tail<V, Cell, MR, C, false>(s, k1, k, panels, ps, r0, u, rows, NextPanels());
-    }
-  }
+  for_row_tiles<MR>(s.bs, panels + C * ps, next_floats, k1, [&](int r0, int rows, const NextPanels& next, auto fetch) {
+    back_tail<V, Cell, MR, C, decltype(fetch)::value>(s, k1, k, panels, ps, r0, u, rows, next);
+  });
   const int rows = s.bs > s.bs_next ? s.bs : s.bs_next;
   for (int r = s.bs; r < rows; ++r) {
     for (int q = 0; q < C; ++q) {
