@@ -159,7 +159,10 @@ export interface NativeBinding {
   linearRows(weight: Float32Array, bias: Float32Array | null, out: number, inFeatures: number): LinearRowsHandle;
   /** y [m, out] = x [m, in] · Wᵀ + b on the packed GEMM: each row's result is the same whatever m. Synchronous. */
   linearRowsRun(handle: LinearRowsHandle, x: Float32Array, y: Float32Array): void;
-  /** Applies sigmoid (0), tanh (1) or exp (2) with the portable (0) or AVX2 (1) kernels; false when AVX2 is absent. */
+  /**
+   * Applies sigmoid (0), tanh (1) or exp (2) with the portable (0), AVX2 (1) or AVX-512 fused-step (2, no exp) kernels;
+   * false when the CPU lacks the set or the set has no such kind.
+   */
   activate(kind: number, x: Float32Array, y: Float32Array, kernels: number): boolean;
   /** Fused optimizer updates (native/optimizers.h); p and the state buffers are updated in place. */
   sgdStep(a: { p: Float32Array; g: Float32Array; buf: Float32Array | null; lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; firstStep: boolean }): void;

@@ -28,12 +28,14 @@ namespace {
 const ActivationKernels kPortable = {portable::sigmoid, portable::tanh, portable::exp};
 #if defined(__x86_64__)
 const ActivationKernels kAvx2 = {avx2::sigmoid, avx2::tanh, avx2::exp};
+const ActivationKernels kAvx512 = {avx512::sigmoid, avx512::tanh, nullptr};
 #endif
 }  // namespace
 
 const ActivationKernels* activation_kernels(int which) {
 #if defined(__x86_64__)
   if (which == 1) return cpu_has_avx2() ? &kAvx2 : nullptr;
+  if (which == 2) return cpu_supports(Isa::kAvx512) ? &kAvx512 : nullptr;
 #endif
   return which == 0 ? &kPortable : nullptr;
 }

@@ -15,7 +15,8 @@ struct ActivationKernels {
 
 // The kernels in use (AVX2 when available unless disabled).
 const ActivationKernels& act();
-// Both sets, for tests: index 0 portable, 1 AVX2 (null when unsupported).
+// The sets, for tests: index 0 portable, 1 AVX2, 2 the AVX-512 fused steps'
+// sigmoid and tanh (vec_math_avx512.h; exp null); null when unsupported.
 const ActivationKernels* activation_kernels(int which);
 bool cpu_has_avx2();
 // Whether Eddy's AVX2 activations run: the instruction set in use (isa.h)
@@ -33,5 +34,10 @@ void sigmoid(float* y, const float* x, int64_t n);
 void tanh(float* y, const float* x, int64_t n);
 void exp(float* y, const float* x, int64_t n);
 }  // namespace avx2
+
+namespace avx512 {
+void sigmoid(float* y, const float* x, int64_t n);
+void tanh(float* y, const float* x, int64_t n);
+}  // namespace avx512
 
 }  // namespace eddy

@@ -1342,15 +1342,16 @@ Napi::Value JS_sdpaBackwardAsync(const Napi::CallbackInfo& info) {
 }
 
 // activate(kind, x, y, kernels): kind 0 sigmoid, 1 tanh, 2 exp; kernels 0
-// portable, 1 AVX2. For accuracy tests of both code paths.
+// portable, 1 AVX2, 2 the AVX-512 fused steps' (no exp). For accuracy tests
+// of every code path; false when the CPU lacks the set or the set the kind.
 Napi::Value JS_activate(const Napi::CallbackInfo& info) {
   const int kind = static_cast<int>(ArgInt(info, 0, "kind", 0, 2));
   FloatView x = ArgFloat32Array(info, 1, "x");
   FloatView y = ArgFloat32Array(info, 2, "y");
   if (x.length != y.length) throw Napi::RangeError::New(info.Env(), "x and y differ in length");
-  const eddy::ActivationKernels* k = eddy::activation_kernels(static_cast<int>(ArgInt(info, 3, "kernels", 0, 1)));
-  if (!k) return Napi::Boolean::New(info.Env(), false);
-  auto fn = kind == 0 ? k->sigmoid : kind == 1 ? k->tanh : k->exp;
+  const eddy::ActivationKernels* k = eddy::activation_kernels(static_cast<int>(ArgInt(info, 3, "kernels", 0, 2)));
+  auto fn = !k ? nullptr : kind == 0 ? k->sigmoid : kind == 1 ? k->tanh : k->exp;
+  if (!fn) return Napi::Boolean::New(info.Env(), false);
   fn(y.data, x.data, static_cast<int64_t>(x.length));
   return Napi::Boolean::New(info.Env(), true);
 }

@@ -6,38 +6,14 @@
 #include "packed_gemm.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
-// GCC 12's AVX-512 intrinsics self-initialise their "undefined" operands,
-// which -Wuninitialized reports wherever they are inlined (GCC bug 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
+// Its warning settings (GCC bug 105593) cover the AVX-512 code below.
+#include "vec_math_avx512.h"
 
 #include "packed_gemm_tiles.h"
-#include "vec_math.h"
 
 namespace eddy {
 namespace avx512 {
 namespace {
-
-typedef int32_t I16 __attribute__((vector_size(64)));
-
-// AVX-512's forms of the activations' steps (vec_math.h): one min or max
-// per clamp, vscalefps for p · 2^k, and rcp14 with one Newton step for 1/d
-// (relative error about 2⁻²⁸ before rounding, where a divide takes three
-// times the latency). The epilogue of the LSTM step took 6–8 % less time (the
-// cell-step benchmark, Intel Xeon model 207); results stay within the
-// activations' 1e-7, and every lane gets the same instructions.
-struct Ops {
-  static inline __attribute__((always_inline)) __m512 min(__m512 a, __m512 x) { return _mm512_min_ps(a, x); }  // x when either is NaN
-  static inline __attribute__((always_inline)) __m512 max(__m512 a, __m512 x) { return _mm512_max_ps(a, x); }
-  static inline __attribute__((always_inline)) __m512 scale(__m512 p, __m512 k) { return _mm512_scalef_ps(p, k); }
-  static inline __attribute__((always_inline)) __m512 recip(__m512 d) {
-    const __m512 y = _mm512_rcp14_ps(d);
-    return _mm512_fmadd_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(1.0f)), y);
-  }
-};
 
 struct V {
   static constexpr int kWidth = 16;
@@ -66,8 +42,8 @@ struct V {
   static Reg relu(Reg a) { return _mm512_max_ps(a, zero()); }
   static Reg where_positive(Reg x, Reg y) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, zero(), _CMP_GT_OQ), y); }
   static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
-  static Reg sigmoid(Reg x) { return vec::sigmoid<Reg, I16, Ops>(x); }
-  static Reg tanh(Reg x) { return vec::tanh<Reg, I16, Ops>(x); }
+  static Reg sigmoid(Reg x) { return vec512::sigmoid(x); }
+  static Reg tanh(Reg x) { return vec512::tanh(x); }
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 /**
- * Accuracy of the native activation kernels, both the portable and the
- * AVX2+FMA versions (the latter where the CPU has it), against float64.
+ * Accuracy of the native activation kernels against float64: the portable
+ * and AVX2+FMA array versions, and the AVX-512 fused steps' own sigmoid and
+ * tanh (where the CPU has those sets).
  */
 import * as assert from 'assert';
 import { binding } from '../../lib/native';
@@ -15,20 +16,23 @@ const FLT_MAX = 3.4028234663852886e38;
 const FLT_MIN = 1.1754943508222875e-38;
 
 function inputs(): Float32Array {
-  const values: number[] = [0, -0, 1e-30, -1e-30, 1e-7, -1e-7, 0.625, -0.625, 0.6249999, 88, -87, 100, -100, 1e4, -1e4];
+  const values: number[] = [0, -0, 1e-30, -1e-30, 1e-7, -1e-7, 0.625, -0.625, 0.6249999, 88, -87, 100, -100, 1e4, -1e4, Infinity, -Infinity];
   for (let v = -20; v <= 20; v += 0.001) values.push(v);
   return Float32Array.from(values);
 }
 
 describe('native activations', () => {
   const x = inputs();
-  for (const kernels of [0, 1]) {
-    const label = kernels === 0 ? 'portable' : 'AVX2+FMA';
-    for (const k of KINDS) {
+  for (const kernels of [0, 1, 2]) {
+    const label = ['portable', 'AVX2+FMA', 'AVX-512 fused-step'][kernels];
+    const set = ['portable', 'AVX2+FMA', 'AVX-512'][kernels];
+    // The AVX-512 set is the fused steps' gate activations: no exp.
+    const kinds = kernels === 2 ? KINDS.filter((k) => k.name !== 'exp') : KINDS;
+    for (const k of kinds) {
       it(`${k.name} (${label}) within ${k.abs} absolute or ${k.rel} relative of float64 on ${x.length} points`, function () {
         const y = new Float32Array(x.length);
         if (!binding.activate(k.id, x, y, kernels)) {
-          console.log(`      skipped: this CPU has no ${label}`);
+          console.log(`      skipped: this CPU has no ${set}`);
           this.skip();
         }
         let worstAbs = 0;
@@ -54,9 +58,9 @@ describe('native activations', () => {
       });
     }
     it(`propagates NaN (${label})`, function () {
-      const y = new Float32Array(9);
-      for (const k of KINDS) {
-        if (!binding.activate(k.id, new Float32Array(9).fill(NaN), y, kernels)) this.skip();
+      const y = new Float32Array(17);
+      for (const k of kinds) {
+        if (!binding.activate(k.id, new Float32Array(17).fill(NaN), y, kernels)) this.skip();
         assert.ok(y.every(Number.isNaN), `${k.name}(NaN) = ${Array.from(y)}`);
       }
     });
