@@ -23,11 +23,12 @@ namespace vec512 {
 // Fewer instructions than vec_math.h's forms (which the other paths run):
 // on Intel the fused steps' gate pass shares the two 512-bit vector ports
 // with the tiles' FMAs, so its instruction count is what it costs. A
-// sigmoid is 14 vector instructions (20 before), a tanh 26 (33), an LSTM
-// row's gate pass about 105 (133); in bench/native/cell_step.cc at C1's
-// shape the LSTM gate pass alone went from 47–49 to 35–36 ns per row and
-// block of 16 units (Intel Xeon model 207). Each lane gets the same
-// instructions, whatever its position.
+// sigmoid here is 14 vector instructions and a tanh 26, against 20 and 33
+// for vec_math.h's forms on AVX-512's min, max, vscalefps and rcp14; an
+// LSTM row's gate pass about 105 against 133. In bench/native/cell_step.cc
+// at C1's shape the LSTM gate pass alone took 35–36 ns per row and block
+// of 16 units against 47–49 (Intel Xeon model 207). Each lane gets the
+// same instructions, whatever its position.
 //
 // e^{c·x} as 2^t with t = c·log₂e·x: vreduceps splits off f = t − ⌊t⌋ in
 // [0, 1) exactly, a degree-6 polynomial gives 2^f (relative error 1.9e-9
@@ -37,10 +38,10 @@ namespace vec512 {
 // never ∞·0). Rounding t costs e^{c·x} up to about 6e-8·|c·x| relative
 // (4e-6 at 88), which σ(1 − σ) and 1 − tanh² scale down: over [−40, 40]
 // sigmoid is within 9.1e-8 and tanh within 8.5e-8 absolute of float64, as
-// vec_math.h's forms are (8.9e-8, 7.5e-8); relative to σ, up to 4.7e-7
-// where σ > 1e-3 (vec_math.h's 1.3e-7). 1/d is rcp14 with one Newton step (relative
-// error about 2⁻²⁸ before rounding). NaN stays NaN (vminps returns its
-// second operand when either is NaN).
+// vec_math.h's forms are (8.9e-8, 7.5e-8); relative to σ, within 4.7e-7
+// where σ > 1e-3 (vec_math.h's 1.3e-7). 1/d is rcp14 with one Newton step
+// (relative error about 2⁻²⁸ before rounding). NaN stays NaN (vminps
+// returns its second operand when either is NaN).
 static inline __attribute__((always_inline)) __m512 exp_times(__m512 x, float c) {
   __m512 t = _mm512_mul_ps(x, _mm512_set1_ps(c * 1.44269504088896341f));
   t = _mm512_min_ps(_mm512_set1_ps(127.0f), t);
