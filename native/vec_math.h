@@ -63,21 +63,27 @@ static inline __attribute__((always_inline)) F sigmoid(F x) {
   return Ops::recip(1.0f + exp<F, I, Ops>(F{} - x));
 }
 
-// tanh(x): an odd polynomial for |x| < 0.625, where 1 - 2/(e^{2x}+1) would
-// lose relative accuracy, and that formula (on |x|, sign restored) beyond.
+// tanh(x) for |x| < 0.625 as an odd polynomial, z = x·x (vec_math_avx512.h
+// uses it too).
+template <typename F>
+static inline __attribute__((always_inline)) F tanh_small(F x, F z) {
+  F p = splat<F>(-5.70498872745e-3f);
+  p = p * z + 2.06390887954e-2f;
+  p = p * z + -5.37397155531e-2f;
+  p = p * z + 1.33314422036e-1f;
+  p = p * z + -3.33332819422e-1f;
+  return (p * z) * x + x;
+}
+
+// tanh(x): tanh_small for |x| < 0.625, where 1 - 2/(e^{2x}+1) would lose
+// relative accuracy, and that formula (on |x|, sign restored) beyond.
 template <typename F, typename I, typename Ops = GenericOps<F, I>>
 static inline __attribute__((always_inline)) F tanh(F x) {
   const I bits = (I)x;
   const I sign = bits & static_cast<int32_t>(0x80000000u);
   const I abs_bits = bits & 0x7fffffff;
   const F ax = (F)abs_bits;
-  const F z = x * x;
-  F p = splat<F>(-5.70498872745e-3f);
-  p = p * z + 2.06390887954e-2f;
-  p = p * z + -5.37397155531e-2f;
-  p = p * z + 1.33314422036e-1f;
-  p = p * z + -3.33332819422e-1f;
-  const F small = (p * z) * x + x;
+  const F small = tanh_small(x, x * x);
   const F e = exp<F, I, Ops>(2.0f * ax);
   // 2 · (1/d) is 2/d exactly: doubling neither rounds nor overflows here.
   const F big_abs = 1.0f - 2.0f * Ops::recip(e + 1.0f);

@@ -17,6 +17,8 @@
 
 #include <cstdint>
 
+#include "vec_math.h"
+
 namespace eddy {
 namespace vec512 {
 
@@ -65,16 +67,11 @@ static inline __attribute__((always_inline)) __m512 sigmoid(__m512 x) {
   return recip(_mm512_add_ps(_mm512_set1_ps(1.0f), exp_times(x, -1.0f)));
 }
 
-// As vec_math.h's tanh: an odd polynomial below |x| = 0.625, else
+// As vec_math.h's tanh: its odd polynomial below |x| = 0.625, else
 // 1 − 2/(e^{2|x|} + 1) with x's sign put back.
 static inline __attribute__((always_inline)) __m512 tanh(__m512 x) {
-  const __m512 ax = _mm512_abs_ps(x), z = _mm512_mul_ps(x, x);
-  __m512 p = _mm512_set1_ps(-5.70498872745e-3f);
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.06390887954e-2f));
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.37397155531e-2f));
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.33314422036e-1f));
-  p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422e-1f));
-  const __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
+  const __m512 ax = _mm512_abs_ps(x);
+  const __m512 small = vec::tanh_small(x, _mm512_mul_ps(x, x));
   const __m512 r = recip(_mm512_add_ps(exp_times(ax, 2.0f), _mm512_set1_ps(1.0f)));
   const __m512 big_abs = _mm512_fnmadd_ps(_mm512_set1_ps(2.0f), r, _mm512_set1_ps(1.0f));
   // big_abs | (x & sign bit), one instruction.
