@@ -17,22 +17,25 @@ namespace eddy {
 namespace {
 
 // The loop nest keeps each operand where it is reused. For a block of kNc
-// columns, B is packed for up to kKs rows of K at once (panels of 64
-// columns, kKc rows per block; C3's K = 1600 in 1.6 MB, read back from L3).
-// A block of kMc rows of C (384 KB) then stays in L2 while the K blocks run
-// over it, so C is loaded from memory and stored once per block of columns,
-// not once per K block. Within a K block each B panel (16 KB) is reused from
-// L1 by every tile of rows, and A is read in place (kMc columns of kKc rows,
-// 96 KB of lines), from L2 for every panel after the first: packing A
-// measured slower, the copy costing more than the broadcasts from its
-// strided rows saved. A's rows are 4 KB and more apart, so a tile's kKc rows
-// lie on as many pages: 64 of them stay within the first-level TLB. On an
-// Intel Xeon (model 207), 64 × 384 took 7–30 % less time than 128 × 192 on
-// the recurrent layers' shapes.
+// columns, the rows of C go in blocks of at most kCBlockBytes (a thread's
+// whole share for the layers' usual shapes: C1's dW_hh is 1024 × 256, 512 KB
+// a thread on two), which stay in L2 while every block of kKc rows of K
+// passes over them. For each, B's rows are packed into panels of 64 columns
+// just before use (16 KB a panel, reused from L1 by every tile of rows), and
+// A is read in place (kKc rows of the block's columns), from L2 for every
+// panel after the first: packing A measured slower, the copy costing more
+// than the broadcasts from its strided rows saved. A's rows are 4 KB and
+// more apart, so a tile's kKc rows lie on as many pages: 64 of them stay
+// within the first-level TLB. On an Intel Xeon (model 207), 64 × 384 took
+// 7–30 % less time than 128 × 192 on the recurrent layers' shapes; packing
+// B a block of K at a time, with a thread's rows of C in one block, instead
+// of packing B whole (3.2 MB a thread for C1's dW_hh, 6.5 MB for C5's) and
+// streaming it back past L2 once per block of 384 rows took 7–13 % less
+// time in a training step's calls and 11–23 % less alone (docs/kernels.md,
+// The weight gradients' B packed as it is used).
 constexpr int kKc = 64;
-constexpr int kMc = 384;  // a multiple of the kernel's mr
 constexpr int kNc = 256;  // a multiple of the kernel's nr
-constexpr int kKs = 64 * kKc;  // rows of K packed at once: at most 4 MiB of B per thread
+constexpr size_t kCBlockBytes = 576 << 10;
 
 // Whether OpenBLAS runs its AVX-512 kernels here (its DYNAMIC_ARCH choice,
 // or the one OPENBLAS_CORETYPE forces).
@@ -82,42 +85,41 @@ void pack_panels(float* out, const float* src, int ld, int p0, int kc, int j0, i
   }
 }
 
-// Rows [i0, i1) of C, on the calling thread.
+// Rows [i0, i1) of C, on the calling thread, in blocks of rows whose tiles
+// of C (at most kCBlockBytes for a block of kNc columns) stay in L2 while
+// all of K runs over them: C is loaded from memory and stored once per
+// block. For each block of kKc rows of K, B's rows are packed just before
+// the tiles read them (16 KB a panel, from L1), once per block of C's rows:
+// the copy is 1/(2·rows) of the block's multiply-adds, and B is read from
+// memory once rather than packed whole and streamed past L2 again.
 void weight_grad_rows(const WeightGradKernels& kern, int i0, int i1, int n, int k, const float* a, int lda, const float* b,
                       int ldb, float* c, int ldc) {
   const int MR = kern.mr, NR = kern.nr;
   thread_local std::vector<float> b_buf;
-  // B is packed kKs rows of K at a time (at most kKs·kNc floats per thread), so
-  // long sequences do not grow the scratch with T·B; C is stored and reloaded
-  // between them, which leaves every element's chain over p in the same order.
-  const int ks_rows = std::min(k, kKs);
-  grow(b_buf, static_cast<size_t>(ks_rows) * std::min(n + NR - 1, kNc) / NR * NR);
+  grow(b_buf, static_cast<size_t>(kKc) * ((std::min(n, kNc) + NR - 1) / NR * NR));
   float* bp = b_buf.data();
   for (int jc = 0; jc < n; jc += kNc) {
     const int nc = std::min(kNc, n - jc), col_panels = (nc + NR - 1) / NR;
-    for (int ks = 0; ks < k; ks += kKs) {
-      const int ke = std::min(k, ks + kKs);
-      // Block p0 of K at bp + (p0 − ks)·col_panels·NR, its panel q kc·NR floats further each.
-      for (int p0 = ks; p0 < ke; p0 += kKc) {
-        pack_panels(bp + static_cast<size_t>(p0 - ks) * col_panels * NR, b, ldb, p0, std::min(kKc, ke - p0), jc, nc, NR);
-      }
-      for (int ic = i0; ic < i1; ic += kMc) {
-        const int mc = std::min(kMc, i1 - ic), row_panels = (mc + MR - 1) / MR;
-        for (int p0 = ks; p0 < ke; p0 += kKc) {
-          const int kc = std::min(kKc, ke - p0);
-          const float* bk = bp + static_cast<size_t>(p0 - ks) * col_panels * NR;
-          for (int q = 0; q < col_panels; ++q) {
-            for (int r = 0; r < row_panels; ++r) {
-              float* ct = c + static_cast<size_t>(ic + r * MR) * ldc + jc + q * NR;
-              kern.tile(kc, a + static_cast<size_t>(p0) * lda + ic + r * MR, lda, bk + static_cast<size_t>(q) * kc * NR, ct, ldc,
-                        std::min(MR, mc - r * MR), std::min(NR, nc - q * NR));
-            }
+    // The rows dealt into equal blocks (whole tiles) of at most kCBlockBytes of C.
+    const int most = std::max(MR, static_cast<int>(kCBlockBytes / (sizeof(float) * col_panels * NR)));
+    const int tiles = (i1 - i0 + MR - 1) / MR, blocks = (i1 - i0 + most - 1) / most;
+    const int block = (tiles + blocks - 1) / blocks * MR;
+    for (int ic = i0; ic < i1; ic += block) {
+      const int mc = std::min(block, i1 - ic), row_panels = (mc + MR - 1) / MR;
+      for (int p0 = 0; p0 < k; p0 += kKc) {
+        const int kc = std::min(kKc, k - p0);
+        // Panel q of this block of K at bp + q·kc·NR.
+        pack_panels(bp, b, ldb, p0, kc, jc, nc, NR);
+        for (int q = 0; q < col_panels; ++q) {
+          for (int r = 0; r < row_panels; ++r) {
+            float* ct = c + static_cast<size_t>(ic + r * MR) * ldc + jc + q * NR;
+            kern.tile(kc, a + static_cast<size_t>(p0) * lda + ic + r * MR, lda, bp + static_cast<size_t>(q) * kc * NR, ct, ldc,
+                      std::min(MR, mc - r * MR), std::min(NR, nc - q * NR));
           }
         }
       }
     }
   }
-  release_if_large(b_buf);
 }
 
 }  // namespace
