@@ -94,6 +94,7 @@ void pack_panels(float* out, const float* src, int ld, int p0, int kc, int j0, i
 // memory once rather than packed whole and streamed past L2 again.
 void weight_grad_rows(const WeightGradKernels& kern, int i0, int i1, int n, int k, const float* a, int lda, const float* b,
                       int ldb, float* c, int ldc) {
+  if (i1 <= i0) return;
   const int MR = kern.mr, NR = kern.nr;
   thread_local std::vector<float> b_buf;
   grow(b_buf, static_cast<size_t>(kKc) * ((std::min(n, kNc) + NR - 1) / NR * NR));
