@@ -30,9 +30,9 @@ namespace {
 // 7–30 % less time than 128 × 192 on the recurrent layers' shapes; packing
 // B a block of K at a time, with a thread's rows of C in one block, instead
 // of packing B whole (3.2 MB a thread for C1's dW_hh, 6.5 MB for C5's) and
-// streaming it back past L2 once per block of 384 rows took 7–13 % less
-// time in a training step's calls and 11–23 % less alone (docs/kernels.md,
-// The weight gradients' B packed as it is used).
+// streaming it back past L2 once per block of 384 rows took 5–13 % less
+// time in a training step's calls and 3–24 % less alone, C3's shapes level
+// (docs/kernels.md, The weight gradients' B packed as it is used).
 constexpr int kKc = 64;
 constexpr int kNc = 256;  // a multiple of the kernel's nr
 constexpr size_t kCBlockBytes = 576 << 10;
