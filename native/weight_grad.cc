@@ -85,13 +85,9 @@ void pack_panels(float* out, const float* src, int ld, int p0, int kc, int j0, i
   }
 }
 
-// Rows [i0, i1) of C, on the calling thread, in blocks of rows whose tiles
-// of C (at most kCBlockBytes for a block of kNc columns) stay in L2 while
-// all of K runs over them: C is loaded from memory and stored once per
-// block. For each block of kKc rows of K, B's rows are packed just before
-// the tiles read them (16 KB a panel, from L1), once per block of C's rows:
-// the copy is 1/(2·rows) of the block's multiply-adds, and B is read from
-// memory once rather than packed whole and streamed past L2 again.
+// Rows [i0, i1) of C, on the calling thread, in the loop nest described
+// above. B is packed once per block of C's rows: 1/(2·rows) of the block's
+// multiply-adds.
 void weight_grad_rows(const WeightGradKernels& kern, int i0, int i1, int n, int k, const float* a, int lda, const float* b,
                       int ldb, float* c, int ldc) {
   if (i1 <= i0) return;
