@@ -8,7 +8,9 @@
  * `eddy serve` on 127.0.0.1; not in the default run),
  * attention (the fused attention kernel beside PyTorch's SDPA), train (the
  * character LSTM end to end: Embedding → LSTM → Linear, cross-entropy, Adam,
- * clipping; tokens/s and the first losses).
+ * clipping; tokens/s and the first losses, with the step called
+ * synchronously and asynchronously; `--configs sync` or `--configs async`
+ * runs one).
  */
 import * as os from 'os';
 import { runAttentionBench } from '../lib/bench/attention';

@@ -4,9 +4,12 @@
  * novel, batches of 32 × 100 characters at seeded random offsets, mean
  * cross-entropy, Adam (lr 3e-3), clipGradNorm 1 — the same step as the
  * PyTorch script it is raced against (and as the parity test replays).
- * Prints tokens/s (the median of several timed windows), ms per step,
- * GFLOP/s (the LSTM's 3·2·4H·(E + H) and the head's 3·2·H·V per token) and
- * the first and last losses, with the kernels that ran.
+ * The step runs twice: called synchronously, as the PyTorch script calls
+ * its step, and with the recurrent layer off the main thread, as `fit`
+ * calls it (StepMode). Prints, per mode, tokens/s (the median of several
+ * timed windows), ms per step, GFLOP/s (the LSTM's 3·2·4H·(E + H) and the
+ * head's 3·2·H·V per token) and the first and last losses, with the
+ * kernels that ran.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -41,15 +44,36 @@ export function charLstm(vocab: number): eddy.Sequential {
 }
 
 /**
+ * How the step calls the model: `sync` runs `forward` and `backward` on the
+ * calling thread, as PyTorch's script runs its step; `async` runs the
+ * recurrent layer's forward and backward on a worker thread
+ * (`forwardAsync`, `backwardAsync`), as `fit` does to keep the event loop
+ * free. Both compute the same losses, bit for bit.
+ */
+export type StepMode = 'sync' | 'async';
+
+/** Every {@link StepMode}, in the order the benchmark runs them. */
+export const STEP_MODES: readonly StepMode[] = ['sync', 'async'];
+
+/**
  * One training step as a user writes it: forward, mean cross-entropy,
  * backward, clipGradNorm, Adam. `x` holds the input ids of a [batch, time]
  * batch, `y` the next ids. Returns the loss.
  */
-export async function charLstmStep(model: eddy.Sequential, optimizer: eddy.optim.Optimizer<{ lr: number }>, x: Float32Array, y: Int32Array, clipNorm: number): Promise<number> {
-  const logits = await model.forwardAsync(eddy.tensor(x, [y.length / T, T]), { training: true });
+export async function charLstmStep(
+  model: eddy.Sequential,
+  optimizer: eddy.optim.Optimizer<{ lr: number }>,
+  x: Float32Array,
+  y: Int32Array,
+  clipNorm: number,
+  mode: StepMode = 'async',
+): Promise<number> {
+  const input = eddy.tensor(x, [y.length / T, T]);
+  const logits = mode === 'sync' ? model.forward(input, { training: true }) : await model.forwardAsync(input, { training: true });
   const loss = eddy.losses.crossEntropy(logits, y);
   optimizer.zeroGrad();
-  await eddy.backwardAsync([loss]);
+  if (mode === 'sync') eddy.backward([loss]);
+  else await eddy.backwardAsync([loss]);
   eddy.clipGradNorm(model.parameters(), clipNorm);
   optimizer.step();
   return loss.item();
@@ -66,8 +90,8 @@ export function fillBatch(x: Float32Array, y: Int32Array, data: Int32Array, offs
   }
 }
 
-/** One timed character-LSTM run with the current thread count. */
-export async function measureCharLstm(): Promise<Record<string, unknown>> {
+/** One timed character-LSTM run with the current thread count, its step called as `mode` says. */
+export async function measureCharLstm(mode: StepMode = 'async'): Promise<Record<string, unknown>> {
   const { data, vocab } = encodeText(fs.readFileSync(CHAR_LSTM_TEXT, 'utf8'));
   const V = vocab.length;
   eddy.manualSeed(0);
@@ -81,7 +105,7 @@ export async function measureCharLstm(): Promise<Record<string, unknown>> {
   const step = async (): Promise<void> => {
     for (let b = 0; b < B; b++) offsets[b] = Math.floor(random.next() * (data.length - T - 1));
     fillBatch(x, y, data, offsets);
-    losses.push(await charLstmStep(model, optimizer, x, y, 1));
+    losses.push(await charLstmStep(model, optimizer, x, y, 1, mode));
   };
 
   for (let i = 0; i < WARMUP_STEPS; i++) await step();
@@ -89,7 +113,7 @@ export async function measureCharLstm(): Promise<Record<string, unknown>> {
   const flopsPerToken = 3 * 2 * (4 * H * (E + H) + H * V);
   const info = eddy.runtimeInfo();
   return {
-    suite: 'train', name: 'char-lstm', system: 'eddy', threads: eddy.getNumThreads(), vocab: V, batch: B, seq: T,
+    suite: 'train', name: 'char-lstm', system: 'eddy', mode, threads: eddy.getNumThreads(), vocab: V, batch: B, seq: T,
     tokens_per_s: Math.round((B * T) / (msPerStep / 1000)),
     ms_per_step: +msPerStep.toFixed(2),
     gflops: +((flopsPerToken * B * T) / (msPerStep * 1e6)).toFixed(1),
@@ -100,13 +124,20 @@ export async function measureCharLstm(): Promise<Record<string, unknown>> {
   };
 }
 
-/** One JSON line per thread count. */
-export async function runTrainBench(threadCounts: number[]): Promise<void> {
+/**
+ * One JSON line per thread count and step mode. `configs` (the bench's
+ * `--configs`) may name step modes, `--configs sync` or `--configs async`;
+ * when it names none (or names only other suites' configurations), every
+ * mode in {@link STEP_MODES} runs.
+ */
+export async function runTrainBench(threadCounts: number[], configs: readonly string[] = []): Promise<void> {
+  const named = STEP_MODES.filter((m) => configs.includes(m));
+  const modes = named.length > 0 ? named : STEP_MODES;
   const previous = eddy.getNumThreads();
   try {
     for (const threads of threadCounts) {
       eddy.setNumThreads(threads);
-      console.log(JSON.stringify(await measureCharLstm()));
+      for (const mode of modes) console.log(JSON.stringify(await measureCharLstm(mode)));
     }
   } finally {
     eddy.setNumThreads(previous);
