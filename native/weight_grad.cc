@@ -57,7 +57,9 @@ class RowLines {
     if (rows_ > 0) start_row();
   }
 
-  int lines_left() const { return rows_ > 0 ? (rows_ - 1) * (line_count_ + 1) + (line_count_ - line_) : 0; }
+  // At most the lines still to fetch: a row's count differs by one from
+  // the first's where rows are not a whole number of lines apart.
+  int most_lines_left() const { return rows_ > 0 ? (rows_ - 1) * (line_count_ + 1) + (line_count_ - line_) : 0; }
 
   void fetch(int count) {
     for (; count > 0 && rows_ > 0; --count) {
@@ -156,7 +158,8 @@ void weight_grad_rows(const WeightGradKernels& kern, int i0, int i1, int n, int 
         pack_panels(bp, b, ldb, p0, kc, jc, nc, NR);
         const int next_rows = col_panels >= kPrefetchPanels ? std::max(0, std::min(kKc, k - p0 - kKc)) : 0;
         RowLines next(next_rows > 0 ? a + static_cast<size_t>(p0 + kc) * lda + ic : a, static_cast<size_t>(lda), next_rows, mc);
-        const int per_tile = next_rows > 0 ? (next.lines_left() + (col_panels - 1) * row_panels - 1) / ((col_panels - 1) * row_panels) : 0;
+        const int fetching_tiles = (col_panels - 1) * row_panels;
+        const int per_tile = next_rows > 0 ? (next.most_lines_left() + fetching_tiles - 1) / fetching_tiles : 0;
         for (int q = 0; q < col_panels; ++q) {
           for (int r = 0; r < row_panels; ++r) {
             if (q > 0) next.fetch(per_tile);
