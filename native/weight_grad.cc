@@ -49,41 +49,27 @@ constexpr size_t kCBlockBytes = 576 << 10;
 // every line came in during one panel: 1.02–1.03, so it fetches nothing.
 constexpr int kPrefetchPanels = 3;
 
-// Hands out the lines of rows [0, rows) of a block of A (columns [0, cols)
-// from `first`, rows `ld` floats apart) to prefetch into L2, `count` at a time.
+// The lines of rows [0, rows) of a block of A (`cols` floats from `first`,
+// rows `ld` floats apart), handed out `count` at a time to be fetched into
+// L2. A row counts one line more than its width, for a start inside a line.
 class RowLines {
  public:
-  RowLines(const float* first, size_t ld, int rows, int cols) : next_(first), ld_(ld), rows_(rows), cols_(cols) {
-    if (rows_ > 0) start_row();
-  }
+  RowLines(const float* first, size_t ld, int rows, int cols)
+      : first_(first), ld_(ld), per_row_(static_cast<int>((sizeof(float) * cols + 63) / 64) + 1), total_(rows * per_row_) {}
 
-  // At most the lines still to fetch: a row's count differs by one from
-  // the first's where rows are not a whole number of lines apart.
-  int most_lines_left() const { return rows_ > 0 ? (rows_ - 1) * (line_count_ + 1) + (line_count_ - line_) : 0; }
+  int total() const { return total_; }
 
   void fetch(int count) {
-    for (; count > 0 && rows_ > 0; --count) {
-      __builtin_prefetch(line0_ + 64 * static_cast<size_t>(line_), 0, 2);
-      if (++line_ == line_count_) {
-        next_ += ld_;
-        if (--rows_ > 0) start_row();
-      }
+    for (const int end = std::min(total_, next_ + count); next_ < end; ++next_) {
+      const uintptr_t row = reinterpret_cast<uintptr_t>(first_ + static_cast<size_t>(next_ / per_row_) * ld_) & ~uintptr_t(63);
+      __builtin_prefetch(reinterpret_cast<const char*>(row) + 64 * (next_ % per_row_), 0, 2);
     }
   }
 
  private:
-  void start_row() {
-    const uintptr_t begin = reinterpret_cast<uintptr_t>(next_), end = begin + sizeof(float) * static_cast<size_t>(cols_);
-    line0_ = reinterpret_cast<const char*>(begin & ~uintptr_t(63));
-    line_count_ = static_cast<int>((end - (begin & ~uintptr_t(63)) + 63) / 64);
-    line_ = 0;
-  }
-
-  const float* next_;
+  const float* first_;
   size_t ld_;
-  int rows_, cols_;
-  const char* line0_ = nullptr;
-  int line_count_ = 0, line_ = 0;
+  int per_row_, total_, next_ = 0;
 };
 
 // Whether OpenBLAS runs its AVX-512 kernels here (its DYNAMIC_ARCH choice,
@@ -159,7 +145,7 @@ void weight_grad_rows(const WeightGradKernels& kern, int i0, int i1, int n, int 
         const int next_rows = col_panels >= kPrefetchPanels ? std::max(0, std::min(kKc, k - p0 - kKc)) : 0;
         RowLines next(next_rows > 0 ? a + static_cast<size_t>(p0 + kc) * lda + ic : a, static_cast<size_t>(lda), next_rows, mc);
         const int fetching_tiles = (col_panels - 1) * row_panels;
-        const int per_tile = next_rows > 0 ? (next.most_lines_left() + fetching_tiles - 1) / fetching_tiles : 0;
+        const int per_tile = next_rows > 0 ? (next.total() + fetching_tiles - 1) / fetching_tiles : 0;
         for (int q = 0; q < col_panels; ++q) {
           for (int r = 0; r < row_panels; ++r) {
             if (q > 0) next.fetch(per_tile);
