@@ -239,9 +239,12 @@ const char* gemm_kernel_name() {
 void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
           int ldb, float beta, float* c, int ldc) {
   if (m == 0 || n == 0) return;
-  if (k == 0) {
-    // OpenBLAS handles k == 0, but its argument checks want lda >= 1 even
-    // for empty operands; scaling C ourselves keeps the edge case simple.
+  if (k == 0 || alpha == 0.0f) {
+    // C = beta · C, as BLAS defines both cases, with A and B not read. Done
+    // here rather than left to the BLAS: OpenBLAS's argument checks want
+    // lda >= 1 even for empty operands, and OpenBLAS 0.3.21 on its
+    // Cooperlake kernels multiplied an A of NaN by alpha = 0 into C
+    // (Aᵀ·B, 12 × 10, k = 7), where BLAS leaves A unread.
     for (int i = 0; i < m; ++i)
       for (int j = 0; j < n; ++j) {
         float& v = c[static_cast<size_t>(i) * ldc + j];
