@@ -33,8 +33,11 @@ describe('seq2seq learns date normalisation', function () {
   });
 
   it('(b) an LSTM encoder + transformer decoder reaches ≥ 95 % exact match on held-out dates with beam search', async () => {
-    // Half the example's width (dModel 32, 37 k parameters) at a higher rate: 98.25 % measured, in under half the time of dModel 64.
-    const { rate, misses } = await heldOutExactMatch(() => lstmTransformerModel({ embedding: 32, hidden: 32, heads: 4, layers: 2 }), 6, 0.005);
+    // Half the example's width (dModel 32, 37 k parameters) at a higher rate. Ten epochs, since which
+    // held-out dates come out right depends on the kernels' summation order: at six epochs one kernel set
+    // reached 98.25 % and another 94.75 %; at ten every one measured 98–99.25 % (the avx512, avx2 and
+    // generic paths, OpenBLAS's AVX-512 and Haswell kernels, 1 and 2 threads).
+    const { rate, misses } = await heldOutExactMatch(() => lstmTransformerModel({ embedding: 32, hidden: 32, heads: 4, layers: 2 }), 10, 0.005);
     assert.ok(rate >= 0.95, `held-out exact match ${(100 * rate).toFixed(1)} % (< 95 %); misses: ${misses.slice(0, 5).join('; ')}`);
   });
 });
