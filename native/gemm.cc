@@ -188,8 +188,9 @@ void own_product(bool trans_a, bool trans_b, int m, int n, int k, const float* a
   release_if_large(a_rows);
 }
 
-// C = alpha · op(A) · op(B) + beta · C on Eddy's own kernels, with BLAS's
-// conventions: beta = 0 ignores C's old values, alpha = 0 reads neither A nor B.
+// C = alpha · op(A) · op(B) + beta · C on Eddy's own kernels, alpha ≠ 0
+// (gemm() scales C itself for alpha = 0), with BLAS's convention that
+// beta = 0 ignores C's old values.
 void own_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
               int ldb, float beta, float* c, int ldc) {
   auto scale_c = [&](float s) {
@@ -198,7 +199,6 @@ void own_gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, cons
       for (int j = 0; j < n; ++j) row[j] = s == 0.0f ? 0.0f : s * row[j];
     }
   };
-  if (alpha == 0.0f) return scale_c(beta);
   if (alpha != 1.0f) {
     // The product into scratch, then C = alpha · P + beta · C.
     std::vector<float> p(static_cast<size_t>(m) * n);
