@@ -77,6 +77,45 @@ struct StepProjection {
   int block = 1;
 };
 
+// Whether every sequence runs all T steps (no row ends early).
+bool all_rows_whole(const Order& o, int T);
+
+// One direction's share of project_every_step: its W_ih (G·H × in, row
+// major), folded bias (or null) and gates ([T, B, G·H] from step 0).
+struct DirectionInput {
+  const float* w_ih = nullptr;
+  const float* bias = nullptr;
+  float* gates = nullptr;
+};
+
+// The input projections of every step of `count` directions, before their
+// time loops: gates = x · W_ihᵀ + bias for all B rows of all T steps (rows
+// as in StepProjection: row b of step t at x + t·step + b·ld). The work goes
+// out as blocks of (direction, slab of W_ih's rows) that the pool's threads
+// take as they come free, each packing its slab into a buffer of its own
+// that stays in L2 while every row passes it: a thread slowed down (the
+// machine's other work on its core) takes fewer blocks rather than holding
+// the other up, and W_ih is never packed whole. Each element is the chain
+// StepProjection gives it.
+void project_every_step(const DirectionInput* dirs, int count, const float* x, size_t ld, size_t step, int T, int B, int in, int GH);
+
+// Whether forward_directions_together can run a layer: fused steps (no
+// layer norm, no recurrent dropout, W_hh packed for them), every row live
+// at every step, a pool of two threads or more, and batch groups not
+// requested (`requested`: RnnForward::split).
+bool directions_together(const RnnShape& s, const Order& o, const HiddenWeights& w_hh, int requested);
+
+// Both directions' fused time loops at once, over every row (L[d]: the
+// whole batch of direction d, gates already projected for all T steps from
+// step 0). Each direction's steps are cut into pieces of a few unit blocks
+// that the pool's threads take as they come free, each its own direction's
+// first, so a thread whose core runs slower (the machine's other work on
+// it) takes fewer pieces instead of leaving the other waiting at the end of
+// the layer. A piece starts once its direction's previous step is whole; h
+// is double buffered (training: through hprev, which keeps h_{t−1}
+// anyway). Every element is the chain forward_loop gives it.
+void forward_directions_together(CellKind cell, const RnnShape& s, const LayerCtx* L);
+
 // Runs steps [first, last) of the direction's order (forward: t = step;
 // reverse: t = T − 1 − step); projects each step's input first when proj is given.
 void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, int first, int last,
@@ -107,6 +146,8 @@ int unit_split_members(const RnnShape& s, int unit_blocks, int requested);
 int backward_unit_split_members(const RnnShape& s, int unit_blocks, int requested);
 // Records the split a layer ran, for last_recurrent_split() (recurrent.h).
 void note_recurrent_split(int members);
+// Records that a layer ran forward_directions_together.
+void note_directions_together();
 // Tells the rule how often a team's barrier gave its core away over
 // `steps` steps (parallel_team's result): when the machine runs more
 // threads than cores, the rule falls back to batch groups for a while

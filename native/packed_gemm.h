@@ -50,6 +50,11 @@ void packed_gemm_cols(int m, const float* a, int lda, const PackedMatrix& b, int
 void packed_gemm_list(int count, int m, const float* const* a, int lda, const PackedMatrix& b, float* const* c, int ldc,
                       const float* bias = nullptr);
 
+// How many columns of op(B) the kernels take as one slab at K = k (a
+// multiple of the panel width): the unit in which a caller can deal a
+// GEMM's columns to threads without breaking the tiles' panel groups.
+int packed_gemm_slab_columns(int k);
+
 // The same across the pool: blocks of rows, or whole panels of columns when
 // there are fewer than 64 rows a thread, the calling thread alone for small
 // products (each element's arithmetic unchanged).
@@ -89,6 +94,10 @@ struct CellStep {
   float* y = nullptr;
   int ldy = 0;
   int u0 = 0, u1 = 0;            // blocks of `width` hidden units to run
+  // A step run in pieces of unit blocks: the end of the whole step's
+  // blocks, up to which the tiles fetch the next blocks' panels into L2
+  // (0: u1, the call's own end).
+  int fetch_u1 = 0;
   // A single row: run the groups of unit blocks last to first. Consecutive
   // steps that alternate find the panels used last still in L1 when W_hh is
   // larger than it (a cyclic sweep evicts each panel just before its reuse).
@@ -141,6 +150,7 @@ struct PackedGemmKernels {
                int ldc);
   void (*gemm_list)(int count, int m, int n, int k, const float* const* a, int lda, const float* packed, const float* bias,
                     float* const* c, int ldc);
+  int (*slab_columns)(int k);
   void (*lstm_step)(const CellStep& s, const float* packed, int k);
   void (*gru_step)(const CellStep& s, const float* packed, int k);
   void (*rnn_step)(const CellStep& s, const float* packed, int k);

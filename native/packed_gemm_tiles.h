@@ -126,6 +126,14 @@ constexpr int kBlockFloats = 16384;
 // 8 MB) is read from memory once per call, not once per block of rows.
 constexpr int kSlabFloats = 1 << 17;
 
+// Panels of a slab of B (of `panels` panels at K = k): see for_slabs.
+template <typename V, typename S>
+inline int slab_panels(int panels, int k) {
+  constexpr int group = S::kPanels[S::kRows - 1];
+  const int fit = kSlabFloats / (k > 1 ? k : 1) / V::kWidth;
+  return fit >= panels ? panels : fit >= group ? fit / group * group : fit > 1 ? fit : 1;
+}
+
 // B's panels (n columns, K = k) in slabs of about kSlabFloats: fn(s0, s1)
 // for each slab of panels [s0, s1). A B that fits is one slab; otherwise a
 // slab holds whole groups of a full tile's panels (S::kPanels' last entry)
@@ -133,11 +141,16 @@ constexpr int kSlabFloats = 1 << 17;
 // fit, and as two groups of 2 every tile ran on 16 accumulators, not 24.
 template <typename V, typename S, typename Fn>
 inline void for_slabs(int n, int k, Fn&& fn) {
-  constexpr int group = S::kPanels[S::kRows - 1];
   const int panels = (n + V::kWidth - 1) / V::kWidth;
-  const int fit = kSlabFloats / (k > 1 ? k : 1) / V::kWidth;
-  const int per = fit >= panels ? panels : fit >= group ? fit / group * group : fit > 1 ? fit : 1;
+  const int per = slab_panels<V, S>(panels, k);
   for (int s0 = 0; s0 < panels; s0 += per) fn(s0, lesser(panels, s0 + per));
+}
+
+// Columns of op(B) in a full slab at K = k (for_slabs): a caller that deals
+// a GEMM's columns out by slabs keeps the tiles' panel groups whole.
+template <typename V, typename S>
+int slab_columns(int k) {
+  return slab_panels<V, S>(1 << 20, k) * V::kWidth;
 }
 
 // Rows in blocks of about 64 KB of A (block_tiles), B in slabs. Each element
@@ -422,12 +435,17 @@ inline void for_unit_groups(int u0, int u1, bool descending, Fn&& fn) {
 // several rows, the tiles of one group fetch the next group's panels into
 // L2 instead, each a share, a line or so per row of K. next_group_floats:
 // the floats of the P blocks from `next` (at most up to u1) whose panels
-// are `ps` floats, or 0 when none are to be fetched.
+// are `ps` floats, or 0 when none are to be fetched. A step run in pieces
+// (fetch_u1 > u1: CellStep) fetches on to the step's end, fetch_u1.
 constexpr size_t kL2FetchFloats = size_t(1) << 18;
 
 template <typename V, int MR>
-inline size_t next_group_floats(int gates, int u0, int u1, int next, int P, size_t ps) {
+inline size_t next_group_floats(int gates, int u0, int u1, int fetch_u1, int next, int P, size_t ps) {
   if constexpr (V::kWidth < 16 || MR < 4) return 0;
+  if (fetch_u1 > u1) {
+    u0 = 0;
+    u1 = fetch_u1;
+  }
   const size_t per_block = static_cast<size_t>(gates) * ps;
   if (next >= u1 || per_block * (u1 - u0) <= kL2FetchFloats) return 0;
   return per_block * lesser(P, u1 - next);
@@ -468,7 +486,7 @@ inline void for_row_tiles(int bs, const float* at, size_t floats, int k, Fn&& fn
 template <typename V, typename Cell, int MR, int P>
 inline void cell_rows(const CellStep& s, int k, const float* packed, size_t ps, int u) {
   const float* panels = packed + static_cast<size_t>(Cell::kGates) * u * ps;
-  const size_t next_floats = next_group_floats<V, MR>(Cell::kGates, s.u0, s.u1, u + P, P, ps);
+  const size_t next_floats = next_group_floats<V, MR>(Cell::kGates, s.u0, s.u1, s.fetch_u1, u + P, P, ps);
   for_row_tiles<MR>(s.bs, panels + static_cast<size_t>(Cell::kGates) * P * ps, next_floats, k,
                     [&](int r0, int rows, const NextPanels& next, auto fetch) {
                       cell_tail<V, Cell, MR, P, decltype(fetch)::value>(s, k, panels, ps, r0, u, rows, next);
@@ -617,7 +635,7 @@ inline void back_tail(const CellBackStep& s, int k1, int k, const float* panels,
 template <typename V, typename Cell, int MR, int C>
 inline void back_rows(const CellBackStep& s, int k1, int k, const float* packed, size_t ps, int u) {
   const float* panels = packed + u * ps;
-  const size_t next_floats = next_group_floats<V, MR>(1, s.u0, s.u1, u + C, C, ps);
+  const size_t next_floats = next_group_floats<V, MR>(1, s.u0, s.u1, 0, u + C, C, ps);
   for_row_tiles<MR>(s.bs, panels + C * ps, next_floats, k1, [&](int r0, int rows, const NextPanels& next, auto fetch) {
     back_tail<V, Cell, MR, C, decltype(fetch)::value>(s, k1, k, panels, ps, r0, u, rows, next);
   });
@@ -657,6 +675,7 @@ PackedGemmKernels kernels(const char* name, GemmShapes<P...>, StepShapes<LR, GR,
           name,
           &gemm<V, GemmShapes<P...>>,
           &gemm_list<V, GemmShapes<P...>>,
+          &slab_columns<V, GemmShapes<P...>>,
           &cell_step<V, LstmCell, LR, 1, L1>,
           &cell_step<V, GruCell, GR, 1, G1>,
           &cell_step<V, RnnCell, RR, RB, R1>,

@@ -24,17 +24,6 @@ namespace {
 // runs its own chunk.
 thread_local bool in_region = false;
 
-// One pause of a spin-wait (the core stays with this thread).
-inline void relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#else
-  std::this_thread::yield();
-#endif
-}
-
 // How long a thread that has run out of work (a worker between jobs, a
 // caller waiting for the workers' chunks) spins before it sleeps. A layer
 // forks a job per block of steps and a training step a few dozen jobs, back
@@ -62,7 +51,7 @@ bool spin_until(Done&& done) {
   const auto until = std::chrono::steady_clock::now() + kSpin;
   for (int i = 1;; ++i) {
     if (done()) return true;
-    relax();
+    spin_pause();
     if (i % 64 == 0 && std::chrono::steady_clock::now() >= until) return done();
   }
 }
@@ -192,7 +181,7 @@ class Pool {
     in_region = false;
     // Only blocks already claimed can still be running: wait for those.
     for (int spins = 0; done_blocks_.load(std::memory_order_acquire) < blocks; ++spins) {
-      if (spins < 4096) relax();
+      if (spins < 4096) spin_pause();
       else std::this_thread::yield();
     }
     std::lock_guard<std::mutex> lock(mu_);
@@ -335,7 +324,7 @@ void TeamMember::sync() {
   for (int spins = 0; s.generation.load(std::memory_order_acquire) != seen_; ++spins) {
     if (s.failed.load(std::memory_order_acquire)) throw Abandoned();
     if (spins < 4096) {
-      relax();
+      spin_pause();
     } else {
       if (spins == 4096) s.slow.fetch_add(1, std::memory_order_relaxed);
       std::this_thread::yield();

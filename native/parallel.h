@@ -8,6 +8,7 @@
 #include <exception>
 #include <mutex>
 #include <new>
+#include <thread>
 
 namespace eddy {
 
@@ -27,6 +28,17 @@ class ResourceExhausted : public std::bad_alloc {
  private:
   const char* what_;
 };
+
+// One pause of a spin-wait (the core stays with the thread).
+inline void spin_pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#else
+  std::this_thread::yield();
+#endif
+}
 
 // Resizes the pool. When the system refuses a thread the pool keeps the
 // threads it could start and this throws ResourceExhausted.

@@ -173,15 +173,30 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
     // reads W_ih packed by gate.
     const int team = w_hh[0].fused ? unit_split_members(s, unit_blocks(w_hh[0].gates, s.H), a.split) : 0;
     note_recurrent_split(team);
-    for_each_direction(s.dirs, [&](int d) {
-      const int k = l * s.dirs + d;
-      if (team > 0) {
-        pack_input_by_gate(w_ih_gates, s, a.p.w_ih[k], in);
-      } else {
-        pack_b(w_ih[d], true, a.p.w_ih[k], in, in, G * H);
+    // Where both directions would each project all T steps in one block
+    // before their time loops, the two projections are one job for the pool
+    // (project_every_step), so neither time loop waits on the slower thread's.
+    const bool every_step =
+        s.dirs == 2 && !s.layer_norm && projection_chunk(s) == 1 && projection_block(s, l, training) >= s.T && all_rows_whole(o, s.T);
+    if (every_step) {
+      DirectionInput inputs[2];
+      for (int d = 0; d < 2; ++d) {
+        const int k = l * s.dirs + d;
+        folded_bias(bias[d], s, a.p, k);
+        inputs[d] = {a.p.w_ih[k], bias[d].empty() ? nullptr : bias[d].data(), ws + lay.gates[k]};
       }
-      folded_bias(bias[d], s, a.p, k);
-    });
+      project_every_step(inputs, 2, x, x_ld, x_step, s.T, s.B, in, G * H);
+    } else {
+      for_each_direction(s.dirs, [&](int d) {
+        const int k = l * s.dirs + d;
+        if (team > 0) {
+          pack_input_by_gate(w_ih_gates, s, a.p.w_ih[k], in);
+        } else {
+          pack_b(w_ih[d], true, a.p.w_ih[k], in, in, G * H);
+        }
+        folded_bias(bias[d], s, a.p, k);
+      });
+    }
     // Blocks of steps in each direction's order: the forward direction's
     // block b covers steps [b·block, …), the reverse one mirrors it.
     for (int first = 0; first < s.T; first += block) {
@@ -241,10 +256,16 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
         note_team_waits(slow, last - first, a.split);
         continue;
       }
+      if (every_step && directions_together(s, o, w_hh[0], a.split)) {
+        note_directions_together();
+        const LayerCtx both[2] = {context(0), context(1)};
+        forward_directions_together(s.cell, s, both);
+        continue;
+      }
       for_each_task(s.dirs, o, [&](int d, const Group& g) {
         LayerCtx L = for_group(context(d), g.off, s);
         const StepProjection proj = projection(d, g.off);
-        forward_loop(s.cell, s, L, g, d == 1, first, last, s.layer_norm ? nullptr : &proj);
+        forward_loop(s.cell, s, L, g, d == 1, first, last, s.layer_norm || every_step ? nullptr : &proj);
       });
     }
     if (a.dropout > 0 && l + 1 < s.layers) {
@@ -369,8 +390,7 @@ void rnn_backward(const RnnBackward& a) {
   HiddenWeights* w_hh = w_hh_buf.data();
   // A unit-split team runs all rows as one group, so the rows live at a
   // step must be a prefix of them: one group, or every sequence whole.
-  const bool rows_prefix = o.groups.size() == 1 ||
-                           std::all_of(o.len.begin(), o.len.end(), [&](int n) { return n == s.T; });
+  const bool rows_prefix = o.groups.size() == 1 || all_rows_whole(o, s.T);
   for (int l = s.layers - 1; l >= 0; --l) {
     const int in = s.in_size(l);
     const float* x = l == 0 ? ws + lay.xs : ws + lay.out[l - 1];

@@ -46,11 +46,14 @@ export interface RuntimeInfo {
     /**
      * How the last recurrent forward pass split its time steps across threads:
      * `units` (the threads share every step, each owning a range of hidden
-     * units), `batch` (each thread runs its own rows through all steps), or
-     * `none` before the first call. The rule is in `docs/kernels.md`;
-     * `EDDY_RECURRENT_SPLIT=units|batch` overrides it.
+     * units), `batch` (each thread runs its own rows through all steps),
+     * `directions` (a bidirectional layer's two time loops run at once, the
+     * threads taking pieces of either direction's steps as they come free),
+     * or `none` before the first call. The rule is in `docs/kernels.md`;
+     * `EDDY_RECURRENT_SPLIT=units|batch` overrides it (`batch` also turns
+     * `directions` off). Every split gives the same bits.
      */
-    recurrentSplit: 'units' | 'batch' | 'none';
+    recurrentSplit: 'units' | 'batch' | 'directions' | 'none';
   };
   /**
    * How the C heap treats large blocks, chosen when Eddy first loads:

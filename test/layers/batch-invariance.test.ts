@@ -299,7 +299,9 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 384 }), undefined, 64), 'batch', 'LSTM 384, 64 rows: 32 a thread share each panel load');
     assert.strictEqual(split(new eddy.RNN({ inputSize: 4, hiddenSize: 512 }), undefined, 64), 'batch', 'an RNN of 512 units, 64 rows');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64 })), 'batch', 'few units: W_hh fits in L2');
-    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256, bidirectional: true })), 'batch', 'a direction per thread');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256, bidirectional: true })), 'directions', 'both directions at once');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256, bidirectional: true }), 'batch'), 'batch', 'a direction per thread');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64, bidirectional: true })), 'batch', 'small weights: each direction projects its steps as it goes');
     assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 320 })), 'units', 'a one-direction GRU with 320 units');
     assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 320, resetAfter: false })), 'batch', 'reset-before GRU steps are not fused');
     assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 256 })), 'batch', 'a GRU of 256 units: W_hh fits in L2');
@@ -310,6 +312,52 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
     eddy.setNumThreads(1);
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 })), 'batch', 'one thread');
   });
+
+  // Bidirectional layers whose W_ih and W_hh outgrow an L2, every row live
+  // at every step: both directions' projections of all steps go to the pool
+  // as one job, then both time loops run at once in pieces of unit blocks
+  // that either thread takes (native/layer_loop.h, forward_directions_together).
+  // The second layer's W_ih outgrows an L2 alone, so training runs it that
+  // way too. An odd and an even step count: inference alternates h between
+  // two buffers.
+  const TOGETHER: [string, () => Layer][] = [
+    ['LSTM', () => new eddy.LSTM({ inputSize: I, hiddenSize: 256, numLayers: 2, bidirectional: true })],
+    ['GRU', () => new eddy.GRU({ inputSize: I, hiddenSize: 296, numLayers: 2, bidirectional: true })],
+    ['RNN relu', () => new eddy.RNN({ inputSize: I, hiddenSize: 512, numLayers: 2, bidirectional: true, nonlinearity: 'relu' })],
+  ];
+  for (const [name, make] of TOGETHER) {
+    it(`${name}, bidirectional: both directions at once give the bits of a direction per thread, in inference and training`, () => {
+      eddy.manualSeed(23);
+      const layer = make();
+      const B = 16;
+      const width = 2 * layer.hiddenSize;
+      const results = (steps: number) => {
+        const x = eddy.tensor(randomArray(B * steps * I, rng(24 + steps)), [B, steps, I], { requiresGrad: true });
+        const y = eddy.noGrad(() => layer.eval().forward(x));
+        const split = eddy.runtimeInfo().kernels.recurrentSplit;
+        const r = layer.train().forward(x);
+        layer.zeroGrad();
+        x.grad = null;
+        eddy.backward([r.output], [eddy.tensor(randomArray(B * steps * width, rng(25 + steps)), [B, steps, width])]);
+        const states = [r.h, ...(r.c ? [r.c] : [])].map((t) => t.contiguous().data);
+        return { split, bits: [y.output.contiguous().data, y.h.contiguous().data, r.output.contiguous().data, ...states, x.grad!.data, ...layer.parameters().map((p) => p.grad!.data)] };
+      };
+      for (const steps of [9, 4]) {
+        eddy.setNumThreads(2);
+        const together = withSplit(undefined, () => results(steps));
+        assert.strictEqual(together.split, 'directions', `${name}: the rule runs both directions at once`);
+        const perThread = withSplit('batch', () => results(steps));
+        assert.strictEqual(perThread.split, 'batch');
+        eddy.setNumThreads(1);
+        const one = results(steps);
+        // Inference is batch invariant across thread counts too; a training
+        // step's gradients are compared at the same thread count.
+        together.bits.forEach((a, i) => sameBits(a, perThread.bits[i], `${name}, ${steps} steps: result ${i}, a direction per thread`));
+        together.bits.slice(0, 2).forEach((a, i) => sameBits(a, one.bits[i], `${name}, ${steps} steps: inference result ${i}, one thread`));
+        assert.ok(together.bits[0].some((v) => v !== 0) && together.bits.at(-1)!.some((v) => v !== 0), 'non-trivial output and gradients');
+      }
+    });
+  }
 
   it('falls back to batch groups while more threads than cores keep a team waiting', function () {
     // 16 threads at least twice the cores: members are taken off their cores mid-step.
