@@ -1,8 +1,9 @@
 /**
  * Recurrent layers on the configurations C1–C5 (configs.ts), through
  * the public API: inference is `forward` under `noGrad` in eval mode; a
- * training step is `forward` + `backward` from a given output gradient
- * (no optimizer). FLOPs as in DESIGN.md §3: 2·G·H·(in + H) per token, layer
+ * training step is `forward` + `backward` from a given output gradient,
+ * with the input's gradient and the gradients cleared before each step,
+ * as the other systems' benchmarks do (no optimizer). FLOPs as in DESIGN.md §3: 2·G·H·(in + H) per token, layer
  * and direction forward, three times that for a training step.
  */
 import * as eddy from '../index';
@@ -37,9 +38,17 @@ export function measureRnn(c: BenchConfig, sampleMs = 1000, samples = 5): RnnMea
   const gOut = eddy.tensor(Float32Array.from({ length: c.batch * c.seq * dirs * c.hidden }, () => Math.random() - 0.5), [c.batch, c.seq, dirs * c.hidden]);
   const tokens = c.batch * c.seq;
   const flops = forwardFlopsPerToken(c) * tokens;
+  // A training step does what the other systems' steps do: gradients
+  // cleared first (PyTorch's `p.grad = None`), the input's gradient too.
+  const xg = eddy.tensor(x.data, x.shape, { requiresGrad: true });
+  const trainingStep = () => {
+    layer.zeroGrad();
+    xg.grad = null;
+    eddy.backward([layer.train().forward(xg).output], [gOut]);
+  };
   const modes: [RnnMeasurement['mode'], number, () => void][] = [
     ['inference', flops, () => void eddy.noGrad(() => layer.eval().forward(x))],
-    ['training', 3 * flops, () => eddy.backward([layer.train().forward(x).output], [gOut])],
+    ['training', 3 * flops, trainingStep],
   ];
   return modes.map(([mode, work, fn]) => {
     const t = measure(fn, sampleMs, samples);
