@@ -78,6 +78,9 @@ struct LayerCtx {
   // The unit blocks [units0, units1) a fused backward step runs: a
   // unit-split team member's own (backward_loop_units), all when units1 < 0.
   int units0 = 0, units1 = -1;
+  // A step run in pieces (backward_directions_together): the tiles fetch
+  // the next blocks' panels on past units1, to the step's end.
+  bool fetch_past_units = false;
 
   const float* hprev_at(int t) const { return hprev + static_cast<size_t>(t) * B * H; }
   float* gates_at(int t) const { return gates + static_cast<size_t>(t - gates_t0) * B * G * H; }
@@ -156,6 +159,7 @@ inline CellBackStep fused_backward_args(const LayerCtx& L, int t, int bs, NextSt
   st.gates = next.bs > 0 ? L.gates_at(next.t) : nullptr;
   st.u0 = L.units0;
   st.u1 = L.units1 >= 0 ? L.units1 : unit_blocks(L.packed_w_hh->gates, L.H);
+  st.fetch_u1 = L.fetch_past_units ? unit_blocks(L.packed_w_hh->gates, L.H) : 0;
   st.descending = (t & 1) != 0;
   return st;
 }

@@ -527,6 +527,42 @@ struct alignas(64) DirectionSteps {
   alignas(64) std::atomic<int64_t> done{0};
 };
 
+// Runs run(d, ticket) for tickets [0, total) of both directions d, a
+// direction's tickets in order, `pieces` to a phase: a ticket starts once
+// every ticket of its direction's earlier phases is done. Each thread of a
+// team of two takes its own direction's next ticket when it can start,
+// else the other's, and spins while neither can.
+template <typename Run>
+void run_two_directions(int64_t total, int pieces, Run&& run) {
+  DirectionSteps progress[2];
+  parallel_team(2, [&](TeamMember& m) {
+    const int own = m.index() % 2;
+    for (int idle = 0;;) {
+      bool left = false, ran = false;
+      for (int i = 0; i < 2 && !ran; ++i) {
+        const int d = (own + i) % 2;
+        DirectionSteps& p = progress[d];
+        int64_t ticket = p.claimed.load(std::memory_order_relaxed);
+        if (ticket >= total) continue;
+        left = true;
+        if (p.done.load(std::memory_order_acquire) < ticket / pieces * pieces) continue;
+        if (!p.claimed.compare_exchange_strong(ticket, ticket + 1, std::memory_order_relaxed)) continue;
+        run(d, ticket);
+        p.done.fetch_add(1, std::memory_order_release);
+        ran = true;
+      }
+      if (!left) break;
+      if (ran) {
+        idle = 0;
+      } else if (++idle < 4096) {
+        spin_pause();
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void forward_directions_together(CellKind cell, const RnnShape& s, const LayerCtx* L) {
@@ -549,8 +585,7 @@ void forward_directions_together(CellKind cell, const RnnShape& s, const LayerCt
   };
   if (training)
     for (int d = 0; d < 2; ++d) std::memcpy(const_cast<float*>(L[d].hprev_at(t_of(d, 0))), L[d].h, sizeof(float) * BH);
-  DirectionSteps progress[2];
-  auto run_piece = [&](int d, int64_t ticket) {
+  run_two_directions(total, pieces, [&](int d, int64_t ticket) {
     const int step = static_cast<int>(ticket / pieces), piece = static_cast<int>(ticket % pieces);
     const LayerCtx& l = L[d];
     const int t = t_of(d, step);
@@ -581,37 +616,37 @@ void forward_directions_together(CellKind cell, const RnnShape& s, const LayerCt
         st.relu = l.relu;
         return rnn_fused_step(st, w);
     }
-  };
-  parallel_team(2, [&](TeamMember& m) {
-    const int own = m.index() % 2;
-    for (int idle = 0;;) {
-      bool left = false, ran = false;
-      for (int i = 0; i < 2 && !ran; ++i) {
-        const int d = (own + i) % 2;
-        DirectionSteps& p = progress[d];
-        int64_t ticket = p.claimed.load(std::memory_order_relaxed);
-        if (ticket >= total) continue;
-        left = true;
-        // A piece of step n waits until every piece of the steps before is done.
-        if (p.done.load(std::memory_order_acquire) < ticket / pieces * pieces) continue;
-        if (!p.claimed.compare_exchange_strong(ticket, ticket + 1, std::memory_order_relaxed)) continue;
-        run_piece(d, ticket);
-        p.done.fetch_add(1, std::memory_order_release);
-        ran = true;
-      }
-      if (!left) break;
-      if (ran) {
-        idle = 0;
-      } else if (++idle < 4096) {
-        spin_pause();
-      } else {
-        std::this_thread::yield();
-      }
-    }
   });
   // Inference: the last step's h went to scratch2 when T is odd.
   if (!training && T % 2 == 1)
     for (int d = 0; d < 2; ++d) std::memcpy(L[d].h, L[d].scratch2, sizeof(float) * BH);
+}
+
+void backward_directions_together(CellKind cell, const RnnShape& s, const LayerCtx* L) {
+  const int T = s.T, blocks = unit_blocks(L[0].packed_w_hh->gates, s.H), pieces = (blocks + kPieceBlocks - 1) / kPieceBlocks;
+  // Backward visits the steps of a direction's order last to first. Phase
+  // 0: the first step's own epilogue (its dG from dh and dy); phase n ≥ 1:
+  // the GEMM of step T − n, which reads all of its dG, with the epilogue of
+  // the step after it.
+  auto t_of = [&](int d, int step) { return d == 1 ? T - 1 - step : step; };
+  run_two_directions(static_cast<int64_t>(T + 1) * pieces, pieces, [&](int d, int64_t ticket) {
+    const int phase = static_cast<int>(ticket / pieces), piece = static_cast<int>(ticket % pieces);
+    LayerCtx l = L[d];
+    l.units0 = piece * kPieceBlocks;
+    l.units1 = std::min(blocks, l.units0 + kPieceBlocks);
+    l.fetch_past_units = true;
+    if (phase == 0) {
+      const int t = t_of(d, T - 1);
+      return backward_step(cell, l, t, 0, NextStep{t, s.B}, false);
+    }
+    const int step = T - phase;
+    NextStep next;
+    if (step > 0) {
+      next.t = t_of(d, step - 1);
+      next.bs = s.B;
+    }
+    backward_step(cell, l, t_of(d, step), s.B, next, false);
+  });
 }
 
 void folded_bias(std::vector<float>& out, const RnnShape& s, const RnnParams& p, int k) {

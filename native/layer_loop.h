@@ -115,6 +115,12 @@ bool directions_together(const RnnShape& s, const Order& o, const HiddenWeights&
 // is double buffered (training: through hprev, which keeps h_{t−1}
 // anyway). Every element is the chain forward_loop gives it.
 void forward_directions_together(CellKind cell, const RnnShape& s, const LayerCtx* L);
+// The backward time loops the same way (L[d]: the whole batch of direction
+// d, W_hh packed for backward): pieces of unit blocks of each step, a
+// step's pieces once all of the step before are done, as the unit-split
+// team runs them (backward_loop_units) but with no barrier between the
+// two directions. Every element is the chain backward_loop gives it.
+void backward_directions_together(CellKind cell, const RnnShape& s, const LayerCtx* L);
 
 // Runs steps [first, last) of the direction's order (forward: t = step;
 // reverse: t = T − 1 − step); projects each step's input first when proj is given.

@@ -139,6 +139,7 @@ struct CellBackStep {
   const float* hprev = nullptr;   // GRU: h_{t-2} [bs_next, H]
   bool relu = false;              // RNN
   int u0 = 0, u1 = 0;
+  int fetch_u1 = 0;               // as in CellStep
   bool descending = false;        // as in CellStep
 };
 

@@ -635,7 +635,7 @@ inline void back_tail(const CellBackStep& s, int k1, int k, const float* panels,
 template <typename V, typename Cell, int MR, int C>
 inline void back_rows(const CellBackStep& s, int k1, int k, const float* packed, size_t ps, int u) {
   const float* panels = packed + u * ps;
-  const size_t next_floats = next_group_floats<V, MR>(1, s.u0, s.u1, 0, u + C, C, ps);
+  const size_t next_floats = next_group_floats<V, MR>(1, s.u0, s.u1, s.fetch_u1, u + C, C, ps);
   for_row_tiles<MR>(s.bs, panels + C * ps, next_floats, k1, [&](int r0, int rows, const NextPanels& next, auto fetch) {
     back_tail<V, Cell, MR, C, decltype(fetch)::value>(s, k1, k, panels, ps, r0, u, rows, next);
   });

@@ -430,6 +430,9 @@ void rnn_backward(const RnnBackward& a) {
       // Split by hidden units (layer_loop.h), one direction, every row.
       const Group whole = o.groups.size() == 1 ? o.groups[0] : Group{0, s.B, std::vector<int>(s.T, s.B)};
       parallel_team(team, [&](TeamMember& m) { backward_loop_units(m, s.cell, s, context(0), whole, false); });
+    } else if (directions_together(s, o, w_hh[0], f.split)) {
+      const LayerCtx both[2] = {context(0), context(1)};
+      backward_directions_together(s.cell, s, both);
     } else {
       for_each_task(s.dirs, o, [&](int d, const Group& g) { backward_loop(s.cell, s, for_group(context(d), g.off, s), g, d == 1); });
     }
