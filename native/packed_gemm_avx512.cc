@@ -55,7 +55,7 @@ struct V {
 // shapes than with 6 (Intel Xeon model 207, six interleaved rounds; single
 // rounds from 11 % slower to 11 % faster); a row's arithmetic is the same in
 // any tile.
-const PackedGemmKernels kPackedGemm = tiles::kernels<V>(
+constexpr PackedGemmKernels kPackedGemm = tiles::kernels<V>(
     "avx512 8x(16x3) packed, fused lstm 7x(16x4), gru 8x(16x3), rnn 6x(16x4), backward 6x(16x4)", tiles::GemmShapes<8, 8, 6, 6, 4, 4, 3, 3>(),
     tiles::StepShapes<7, 8, 6, 4, 6, 4, 2, 8, 8, 8>());
 

@@ -669,8 +669,10 @@ template <int LstmRows, int GruRows, int RnnRows, int RnnBlocks, int BackRows, i
 struct StepShapes {};
 
 // The kernel table entry of an instruction set's tiles: the GEMM's shapes (see gemm) and the fused steps'.
+// constexpr, so that the table is constant-initialized: a dynamic initializer in a file compiled for
+// AVX-512 runs when the addon loads, on any CPU, and the compiler may vectorize it with AVX-512 stores.
 template <typename V, int... P, int LR, int GR, int RR, int RB, int BR, int BB, int L1, int G1, int R1, int B1>
-PackedGemmKernels kernels(const char* name, GemmShapes<P...>, StepShapes<LR, GR, RR, RB, BR, BB, L1, G1, R1, B1>) {
+constexpr PackedGemmKernels kernels(const char* name, GemmShapes<P...>, StepShapes<LR, GR, RR, RB, BR, BB, L1, G1, R1, B1>) {
   return {V::kWidth,
           name,
           &gemm<V, GemmShapes<P...>>,

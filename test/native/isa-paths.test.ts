@@ -5,10 +5,10 @@
  * Paths the CPU lacks are reported as skipped.
  */
 import * as assert from 'assert';
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as path from 'path';
 import * as eddy from '../../lib';
-import { IsaName } from '../../lib/native';
+import { IsaName, PACKAGE_ROOT } from '../../lib/native';
 
 const PATHS: IsaName[] = ['avx512', 'avx2', 'generic'];
 
@@ -54,6 +54,26 @@ describe('kernel paths', () => {
     for (const p of PATHS) {
       if (!info.isaAvailable.includes(p)) console.log(`      ${p}: skipped (this CPU lacks it)`);
     }
+  });
+
+  it('runs no code compiled for AVX2 or AVX-512 when the addon loads', function () {
+    // A dynamic initializer in a file built with -mavx512f runs at load on any
+    // CPU, and the compiler may vectorize it with that file's instructions: the
+    // addon then dies of SIGILL on a CPU without them. Kernel tables are
+    // constant-initialized; the symbol table shows any initializer left.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const addon = (require('node-gyp-build') as { path(dir: string): string }).path(PACKAGE_ROOT);
+    const nm = spawnSync('nm', [addon], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (nm.error || nm.status !== 0 || !/_GLOBAL__sub_I_/.test(nm.stdout)) {
+      console.log(`      skipped: no symbol table to read in ${addon} (nm missing, or a stripped prebuild)`);
+      this.skip();
+    }
+    const initializers = nm.stdout.match(/_GLOBAL__sub_I_\S+/g) ?? [];
+    assert.deepStrictEqual(
+      initializers.filter((s) => /_avx(2|512)\b/.test(s)),
+      [],
+      `initializers in ${addon}: ${initializers.join(', ')}`,
+    );
   });
 
   for (const isa of PATHS) {
