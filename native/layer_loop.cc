@@ -531,17 +531,16 @@ struct alignas(64) DirectionSteps {
 // direction's tickets in order, `pieces` to a phase: a ticket starts once
 // every ticket of its direction's earlier phases is done. Each thread of a
 // team of two takes its own direction's next ticket when it can start,
-// else the other's, and spins while neither can. A ticket that throws
-// stops the other member too (its ticket would never be done), and
-// parallel_team rethrows the exception.
+// else the other's, and spins while neither can. When a ticket throws, the
+// other member leaves (that ticket will never be done) and parallel_team
+// rethrows the exception.
 template <typename Run>
 void run_two_directions(int64_t total, int pieces, Run&& run) {
   DirectionSteps progress[2];
-  std::atomic<bool> stopped{false};
   parallel_team(2, [&](TeamMember& m) {
     const int own = m.index() % 2;
     for (int idle = 0;;) {
-      if (stopped.load(std::memory_order_relaxed)) return;
+      if (m.abandoned()) return;
       bool left = false, ran = false;
       for (int i = 0; i < 2 && !ran; ++i) {
         const int d = (own + i) % 2;
@@ -551,12 +550,7 @@ void run_two_directions(int64_t total, int pieces, Run&& run) {
         left = true;
         if (p.done.load(std::memory_order_acquire) < ticket / pieces * pieces) continue;
         if (!p.claimed.compare_exchange_strong(ticket, ticket + 1, std::memory_order_relaxed)) continue;
-        try {
-          run(d, ticket);
-        } catch (...) {
-          stopped.store(true, std::memory_order_relaxed);
-          throw;
-        }
+        run(d, ticket);
         p.done.fetch_add(1, std::memory_order_release);
         ran = true;
       }
@@ -576,7 +570,6 @@ void run_two_directions(int64_t total, int pieces, Run&& run) {
 
 void forward_directions_together(CellKind cell, const RnnShape& s, const LayerCtx* L) {
   const int H = s.H, E = s.extra(), T = s.T;
-  if (T == 0) return;
   const int blocks = unit_blocks(L[0].packed_w_hh->gates, H), pieces = (blocks + kPieceBlocks - 1) / kPieceBlocks;
   const int64_t total = static_cast<int64_t>(T) * pieces;
   const size_t BH = static_cast<size_t>(s.B) * H;
@@ -634,7 +627,6 @@ void forward_directions_together(CellKind cell, const RnnShape& s, const LayerCt
 
 void backward_directions_together(CellKind cell, const RnnShape& s, const LayerCtx* L) {
   const int T = s.T, blocks = unit_blocks(L[0].packed_w_hh->gates, s.H), pieces = (blocks + kPieceBlocks - 1) / kPieceBlocks;
-  if (T == 0) return;
   // Backward visits the steps of a direction's order last to first. Phase
   // 0: the first step's own epilogue (its dG from dh and dy); phase n ≥ 1:
   // the GEMM of step T − n, which reads all of its dG, with the epilogue of

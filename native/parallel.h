@@ -82,6 +82,11 @@ class TeamMember {
   // arrive; parallel_team reports the failure itself.
   void sync();
 
+  // Whether a teammate has failed. A member that waits on its teammates'
+  // progress other than at sync() (a counter of its own) checks this while
+  // it waits, and leaves when it is set.
+  bool abandoned() const { return shared_->failed.load(std::memory_order_acquire); }
+
  private:
   template <typename Fn>
   friend int64_t parallel_team(int, Fn&&);
