@@ -227,6 +227,10 @@ void rnn_backward_step(const LayerCtx& L, int t, int bs, NextStep next, bool fir
 // candidate's part, which differs and which gru_recurrent_weight_grads adds.
 void recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh);
 void gru_recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh);
+// The GRU candidate's rows of dW_hh (rows 2H..3H) and its part of db_hh,
+// without layer norm: what gru_recurrent_weight_grads adds after the r and
+// z rows, dG[:, 0:2H]ᵀ · h_{t-1}.
+void gru_candidate_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh);
 
 // Column sums of a row-major (rows, cols) matrix with leading dimension ld,
 // added to out and, in the same pass, the first also_cols of them to `also`

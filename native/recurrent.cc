@@ -8,11 +8,12 @@
 // and every (direction, group) runs its whole time loop on one thread with
 // single-threaded GEMMs — no synchronisation per step; or, where the rule in
 // layer_loop.h says so, a team of threads splits each step by hidden units.
-// The GEMMs over all steps (weight and input gradients, weight_grad.h) are
-// split across the pool by rows.
+// The GEMMs over all steps (weight and input gradients, weight_grad.h) and
+// the bias sums are dealt to the pool as pieces (GradPiece).
 #include "recurrent.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 
@@ -120,6 +121,40 @@ StackIo in_place_io(const RnnShape& s, const Order& o, const RnnForward& a, bool
   }
   return io;
 }
+
+// A layer's gradients after its time loops — bias sums, dW_hh, dW_ih and
+// the input gradient dX — as pieces the pool's threads take as they come
+// free (parallel_blocks), largest first: one fork and join for the layer
+// instead of one a product, and a thread on a slower core takes fewer
+// pieces instead of holding the other at the join. Pieces are blocks of a
+// product's output rows (bias sums: of columns), half a thread's share at
+// most, so a product's shared operand is packed about as often as when
+// every product was split across the threads. Every element is the same
+// chain as in the whole product (weight_grad.h, add_column_sums), and dX's
+// block adds the second direction's product after the first's as the whole
+// did: the bits depend neither on the pieces nor on the threads.
+struct GradPiece {
+  enum Kind { kBiasSums, kRecurrentRows, kGruCandidate, kInputWeightRows, kInputGradRows } kind;
+  int d;             // direction (kInputGradRows: both)
+  int begin, end;    // output rows (kBiasSums: columns)
+  double cost;       // about its FLOPs
+};
+
+// Appends pieces of [0, n) costing unit each, at most about `most` a piece,
+// boundaries at multiples of align.
+void add_pieces(std::vector<GradPiece>& out, GradPiece::Kind kind, int d, int n, double unit, double most, int align) {
+  if (n <= 0) return;
+  const int count = std::max(1, static_cast<int>(std::ceil(n * unit / most)));
+  const int step = std::max(align, (n + count - 1) / count + align - 1) / align * align;
+  for (int b = 0; b < n; b += step) {
+    const int e = std::min(n, b + step);
+    out.push_back({kind, d, b, e, (e - b) * unit});
+  }
+}
+
+// A sum over a row of dG costs about as long as this many FLOPs of a
+// product (a pass over memory against the kernels' FMAs).
+constexpr double kSumCost = 64;
 
 // Runs fn(d) for each direction, the two of a bidirectional layer on two
 // threads. For packing the weights: C3's (2 × BiLSTM 512) come to 12–24 MB
@@ -468,19 +503,80 @@ void rnn_backward(const RnnBackward& a) {
       }
       if (a.g.w_ih[k]) weight_grad(G * H, in, m, dxp[d], G * H, x, in, a.g.w_ih[k], in);
     };
-    // Two directions share no scratch here (without recurrent dropout's
-    // masked h and layer norm): one direction per thread, each GEMM whole on
-    // its thread. Split across threads, every GEMM packed its shared operand
-    // once per thread and waited for the slower half. An element's chain is
-    // the same either way.
-    if (s.dirs == 2 && !masks && !s.layer_norm) {
-      for_each_direction(2, parameter_grads);
+    if (!masks && !s.layer_norm) {
+      // Without recurrent dropout's masked h and layer norm, every piece
+      // reads dG and the layer's inputs where the loops left them.
+      LayerCtx Ls[2];
+      for (int d = 0; d < s.dirs; ++d) Ls[d] = context(d);
+      const bool gru = s.cell == CellKind::kGru;
+      const int GH = G * H, shared = gru ? 2 * H : GH;
+      const double rows = static_cast<double>(TB);
+      double total = 0;
+      for (int d = 0; d < s.dirs; ++d) {
+        const int k = l * s.dirs + d;
+        if (a.g.b_ih[k] || a.g.b_hh[k]) total += kSumCost * rows * GH;
+        if (a.g.w_hh[k]) total += 2 * rows * H * GH;
+        if (a.g.w_ih[k]) total += 2 * rows * in * GH;
+        if (need_dx) total += 2 * rows * in * GH;
+      }
+      // Half a thread's share at most; on one thread, whole products.
+      const int threads = num_threads();
+      const double most = threads > 1 ? total / (2 * threads) : total;
+      std::vector<GradPiece> pieces;
+      for (int d = 0; d < s.dirs; ++d) {
+        const int k = l * s.dirs + d;
+        if (a.g.b_ih[k] || a.g.b_hh[k]) add_pieces(pieces, GradPiece::kBiasSums, d, GH, kSumCost * rows, most, 64);
+        if (a.g.w_hh[k]) {
+          add_pieces(pieces, GradPiece::kRecurrentRows, d, gru ? 2 * H : GH, 2 * rows * H, most, 64);
+          if (gru) pieces.push_back({GradPiece::kGruCandidate, d, 0, H, 2 * rows * H * H});
+        } else if (gru && a.g.b_hh[k]) {
+          pieces.push_back({GradPiece::kGruCandidate, d, 0, H, kSumCost * rows * H});
+        }
+        if (a.g.w_ih[k]) add_pieces(pieces, GradPiece::kInputWeightRows, d, GH, 2 * rows * in, most, 64);
+        dxp[d] = Ls[d].gates;
+      }
+      if (need_dx) add_pieces(pieces, GradPiece::kInputGradRows, -1, static_cast<int>(TB), 2.0 * in * GH * s.dirs, most, 64);
+      std::stable_sort(pieces.begin(), pieces.end(), [](const GradPiece& p, const GradPiece& q) { return p.cost > q.cost; });
+      const int m = static_cast<int>(TB);
+      parallel_blocks(static_cast<int64_t>(pieces.size()), [&](int64_t i) {
+        const GradPiece& p = pieces[static_cast<size_t>(i)];
+        const int rows_of = p.end - p.begin;
+        if (p.kind == GradPiece::kInputGradRows) {
+          for (int d = 0; d < s.dirs; ++d) {
+            input_grad(rows_of, in, GH, dxp[d] + static_cast<size_t>(p.begin) * GH, GH, f.p.w_ih[l * s.dirs + d], in,
+                       d == 1, dxs + static_cast<size_t>(p.begin) * in, in);
+          }
+          return;
+        }
+        const LayerCtx& L = Ls[p.d];
+        const int k = l * s.dirs + p.d;
+        switch (p.kind) {
+          case GradPiece::kBiasSums: {
+            float* b_ih = a.g.b_ih[k] ? a.g.b_ih[k] + p.begin : nullptr;
+            float* b_hh = a.g.b_hh[k] ? a.g.b_hh[k] + p.begin : nullptr;
+            const int also = std::max(0, std::min(shared, p.end) - p.begin);
+            add_column_sums(b_ih, L.gates + p.begin, TB, rows_of, GH, also > 0 ? b_hh : nullptr, also);
+            break;
+          }
+          case GradPiece::kRecurrentRows:
+            weight_grad(rows_of, H, m, L.gates + p.begin, GH, L.hprev, H, a.g.w_hh[k] + static_cast<size_t>(p.begin) * H, H);
+            break;
+          case GradPiece::kGruCandidate:
+            gru_candidate_weight_grads(L, s.T, a.g.w_hh[k], a.g.b_hh[k]);
+            break;
+          case GradPiece::kInputWeightRows:
+            weight_grad(rows_of, in, m, L.gates + p.begin, GH, x, in, a.g.w_ih[k] + static_cast<size_t>(p.begin) * in, in);
+            break;
+          default:
+            break;
+        }
+      });
     } else {
       for (int d = 0; d < s.dirs; ++d) parameter_grads(d);
-    }
-    for (int d = 0; d < s.dirs && need_dx; ++d) {
-      const int k = l * s.dirs + d;
-      input_grad(static_cast<int>(TB), in, G * H, dxp[d], G * H, f.p.w_ih[k], in, d == 1, dxs, in);
+      for (int d = 0; d < s.dirs && need_dx; ++d) {
+        const int k = l * s.dirs + d;
+        input_grad(static_cast<int>(TB), in, G * H, dxp[d], G * H, f.p.w_ih[k], in, d == 1, dxs, in);
+      }
     }
     if (l > 0) {
       // The layer below receives dX, through the dropout mask it was multiplied by.
