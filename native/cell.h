@@ -78,7 +78,7 @@ struct LayerCtx {
   // The unit blocks [units0, units1) a fused backward step runs: a
   // unit-split team member's own (backward_loop_units), all when units1 < 0.
   int units0 = 0, units1 = -1;
-  // A step run in pieces (backward_directions_together): the tiles fetch
+  // A step run in pieces (backward_chains_together): the tiles fetch
   // the next blocks' panels on past units1, to the step's end.
   bool fetch_past_units = false;
 
@@ -227,10 +227,10 @@ void rnn_backward_step(const LayerCtx& L, int t, int bs, NextStep next, bool fir
 // candidate's part, which differs and which gru_recurrent_weight_grads adds.
 void recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh);
 void gru_recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh);
-// The GRU candidate's rows of dW_hh (rows 2H..3H) and its part of db_hh,
-// without layer norm: what gru_recurrent_weight_grads adds after the r and
-// z rows, dG[:, 0:2H]ᵀ · h_{t-1}.
-void gru_candidate_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh);
+// Units [j0, j1) of the GRU candidate's rows of dW_hh (rows 2H + j) and
+// of its part of db_hh, without layer norm: what gru_recurrent_weight_grads
+// adds (for all H units) after the r and z rows, dG[:, 0:2H]ᵀ · h_{t-1}.
+void gru_candidate_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh, int j0, int j1);
 
 // Column sums of a row-major (rows, cols) matrix with leading dimension ld,
 // added to out and, in the same pass, the first also_cols of them to `also`

@@ -149,17 +149,19 @@ void gru_backward_step(const LayerCtx& L, int t, int bs, NextStep next, bool fir
   add_recurrent_grad(L, bs, true);
 }
 
-void gru_candidate_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh) {
-  const int H = L.H, G3 = 3 * H;
+void gru_candidate_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* db_hh, int j0, int j1) {
+  const int H = L.H, G3 = 3 * H, n = j1 - j0;
+  if (n <= 0) return;
   const size_t rows = static_cast<size_t>(T) * L.B;
   const int m = static_cast<int>(rows);
-  float* dw_n = dw_hh ? dw_hh + static_cast<size_t>(2) * H * H : nullptr;
+  float* dw_n = dw_hh ? dw_hh + (static_cast<size_t>(2) * H + j0) * H : nullptr;
+  float* db_n = db_hh ? db_hh + 2 * H + j0 : nullptr;
   if (L.reset_after) {
-    if (dw_n) weight_grad(H, H, m, L.extra, H, L.hprev, H, dw_n, H);
-    if (db_hh) add_column_sums(db_hh + 2 * H, L.extra, rows, H, H);
+    if (dw_n) weight_grad(n, H, m, L.extra + j0, H, L.hprev, H, dw_n, H);
+    if (db_n) add_column_sums(db_n, L.extra + j0, rows, n, H);
   } else {
-    if (dw_n) weight_grad(H, H, m, L.gates + 2 * H, G3, L.extra, H, dw_n, H);
-    if (db_hh) add_column_sums(db_hh + 2 * H, L.gates + 2 * H, rows, H, G3);
+    if (dw_n) weight_grad(n, H, m, L.gates + 2 * H + j0, G3, L.extra, H, dw_n, H);
+    if (db_n) add_column_sums(db_n, L.gates + 2 * H + j0, rows, n, G3);
   }
 }
 
@@ -176,7 +178,7 @@ void gru_recurrent_weight_grads(const LayerCtx& L, int T, float* dw_hh, float* d
   }
   // r and z rows: dG[:, 0:2H]ᵀ · h_{t-1}
   if (dw_hh) weight_grad(2 * H, H, m, L.gates, G3, L.hprev, H, dw_hh, H);
-  gru_candidate_weight_grads(L, T, dw_hh, db_hh);
+  gru_candidate_weight_grads(L, T, dw_hh, db_hh, 0, H);
 }
 
 }  // namespace eddy

@@ -170,6 +170,26 @@ void project_block(const StepProjection& proj, LayerCtx& L, const Group& g, bool
   }
 }
 
+// Whether forward_loop projects at `step` of steps [first, …): at the first
+// step of each chunk or block, else at every step.
+bool projects_at(const StepProjection& proj, int step, int first) {
+  const int every = proj.chunk > 1 ? proj.chunk : proj.block > 1 ? proj.block : 1;
+  return (step - first) % every == 0;
+}
+
+// What forward_loop projects at such a step of the group's time loop.
+void project_at(const StepProjection& proj, LayerCtx& L, const Group& g, bool reverse, int step, int last, int T) {
+  const int t = reverse ? T - 1 - step : step;
+  if (proj.chunk > 1) {
+    project_chunk(proj, L, g, reverse, step, std::min(last, step + proj.chunk), T);
+  } else if (proj.block > 1) {
+    project_block(proj, L, g, reverse, step, std::min(last, step + proj.block), T);
+  } else if (g.batch_sizes[t] > 0) {
+    if (!L.training) L.gates_t0 = t;  // inference keeps one step of gates
+    proj.rows(t, 0, g.batch_sizes[t], L.gates_at(t), L.G * L.H, L.H, 0, L.H);
+  }
+}
+
 }  // namespace
 
 void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, bool reverse, int first, int last,
@@ -194,14 +214,7 @@ void forward_loop(CellKind cell, const RnnShape& s, LayerCtx L, const Group& g, 
         }
       }
     }
-    if (proj && proj->chunk > 1) {
-      if ((step - first) % proj->chunk == 0) project_chunk(*proj, L, g, reverse, step, std::min(last, step + proj->chunk), s.T);
-    } else if (proj && proj->block > 1) {
-      if ((step - first) % proj->block == 0) project_block(*proj, L, g, reverse, step, std::min(last, step + proj->block), s.T);
-    } else if (bs > 0 && proj) {
-      if (!L.training) L.gates_t0 = t;  // inference keeps one step of gates
-      proj->rows(t, 0, bs, L.gates_at(t), L.G * H, H, 0, H);
-    }
+    if (proj && projects_at(*proj, step, first)) project_at(*proj, L, g, reverse, step, last, s.T);
     if (bs > 0) forward_step(cell, L, t, bs);
     // Padded positions output zeros.
     for (int b = bs; b < g.size; ++b) std::memset(L.y_at(t) + static_cast<size_t>(b) * L.ldy, 0, sizeof(float) * H);
@@ -340,9 +353,11 @@ void note_recurrent_split(int members) { last_split.store(members >= 2 ? 1 : 0, 
 
 void note_directions_together() { last_split.store(2, std::memory_order_relaxed); }
 
+void note_groups_together() { last_split.store(3, std::memory_order_relaxed); }
+
 const char* last_recurrent_split() {
   const int v = last_split.load(std::memory_order_relaxed);
-  return v < 0 ? "none" : v == 1 ? "units" : v == 2 ? "directions" : "batch";
+  return v < 0 ? "none" : v == 1 ? "units" : v == 2 ? "directions" : v == 3 ? "groups" : "batch";
 }
 
 void pack_input_by_gate(std::vector<PackedMatrix>& w, const RnnShape& s, const float* w_ih, int in) {
@@ -515,11 +530,24 @@ bool directions_together(const RnnShape& s, const Order& o, const HiddenWeights&
          all_rows_whole(o, s.T);
 }
 
+bool groups_together(const RnnShape& s, const Order& o, const HiddenWeights& w_hh, int requested) {
+  return requested != 0 && s.dirs == 1 && w_hh.fused && !s.layer_norm && !s.rec_dropout && num_threads() >= 2 && o.groups.size() == 2 &&
+         all_rows_whole(o, s.T);
+}
+
 namespace {
 
-// Unit blocks per piece of a step: a piece of C3's (32 rows, 512 units)
-// is about 25 µs of work, against a claim's compare-and-swap.
-constexpr int kPieceBlocks = 2;
+// Gate columns per piece of a step: two unit blocks of an LSTM on the
+// AVX-512 path, a piece of C3's (32 rows, 512 units) about 25 µs of work
+// against a claim's compare-and-swap. Cells with fewer gates take more unit
+// blocks a piece (an RNN's piece of two blocks was about a microsecond).
+constexpr int kPieceColumns = 128;
+
+// Unit blocks per piece for W_hh packed in `blocks` unit blocks.
+int piece_blocks(const RnnShape& s, int blocks) {
+  const int columns = std::max(1, s.gates() * s.H);
+  return std::max(1, (kPieceColumns * blocks + columns / 2) / columns);
+}
 
 // One direction's progress: pieces claimed and pieces done, over all steps.
 struct alignas(64) DirectionSteps {
@@ -568,43 +596,57 @@ void run_two_directions(int64_t total, int pieces, Run&& run) {
 
 }  // namespace
 
-void forward_directions_together(CellKind cell, const RnnShape& s, const LayerCtx* L) {
+void forward_chains_together(CellKind cell, const RnnShape& s, const Chains& c, int first, int last) {
   const int H = s.H, E = s.extra(), T = s.T;
-  const int blocks = unit_blocks(L[0].packed_w_hh->gates, H), pieces = (blocks + kPieceBlocks - 1) / kPieceBlocks;
-  const int64_t total = static_cast<int64_t>(T) * pieces;
-  const size_t BH = static_cast<size_t>(s.B) * H;
-  const bool training = L[0].training;
-  // h_{t−1} of step `step` (in the direction's order) and where h_t goes:
+  const int blocks = unit_blocks(c.L[0].packed_w_hh->gates, H), per = piece_blocks(s, blocks), pieces = (blocks + per - 1) / per;
+  const bool training = c.L[0].training;
+  // The chains' contexts, which a projection moves on (inference keeps only
+  // the projected steps' gates).
+  LayerCtx L[2] = {c.L[0], c.L[1]};
+  // A chain's phases: each step, after a projection wherever forward_loop
+  // would project (its first piece projects, the others have nothing to
+  // do); phases[i] is the step, or −1 − step for the projection before it.
+  std::vector<int> phases;
+  for (int step = first; step < last; ++step) {
+    if (c.proj[0] && projects_at(*c.proj[0], step, first)) phases.push_back(-1 - step);
+    phases.push_back(step);
+  }
+  // h_{t−1} of step `step` (in the chain's order) and where h_t goes:
   // training reads it from hprev (h_0 copied in first) and writes the next
   // step's slot, the last step L.h; inference alternates L.h and scratch2.
-  auto t_of = [&](int d, int step) { return d == 1 ? T - 1 - step : step; };
-  auto input = [&](int d, int step) -> const float* {
-    if (training) return L[d].hprev_at(t_of(d, step));
-    return step % 2 == 0 ? L[d].h : L[d].scratch2;
+  auto t_of = [&](int k, int step) { return c.reverse[k] ? T - 1 - step : step; };
+  auto input = [&](int k, int step) -> const float* {
+    if (training) return L[k].hprev_at(t_of(k, step));
+    return step % 2 == 0 ? L[k].h : L[k].scratch2;
   };
-  auto output = [&](int d, int step) -> float* {
-    if (training) return step + 1 < T ? const_cast<float*>(L[d].hprev_at(t_of(d, step + 1))) : L[d].h;
-    return step % 2 == 0 ? L[d].scratch2 : L[d].h;
+  auto output = [&](int k, int step) -> float* {
+    if (training) return step + 1 < T ? const_cast<float*>(L[k].hprev_at(t_of(k, step + 1))) : L[k].h;
+    return step % 2 == 0 ? L[k].scratch2 : L[k].h;
   };
-  if (training)
-    for (int d = 0; d < 2; ++d) std::memcpy(const_cast<float*>(L[d].hprev_at(t_of(d, 0))), L[d].h, sizeof(float) * BH);
-  run_two_directions(total, pieces, [&](int d, int64_t ticket) {
-    const int step = static_cast<int>(ticket / pieces), piece = static_cast<int>(ticket % pieces);
-    const LayerCtx& l = L[d];
-    const int t = t_of(d, step);
+  if (training && first == 0)
+    for (int k = 0; k < 2; ++k) std::memcpy(const_cast<float*>(L[k].hprev_at(t_of(k, 0))), L[k].h, sizeof(float) * c.rows[k] * H);
+  const int64_t total = static_cast<int64_t>(phases.size()) * pieces;
+  run_two_directions(total, pieces, [&](int k, int64_t ticket) {
+    const int phase = phases[static_cast<size_t>(ticket / pieces)], piece = static_cast<int>(ticket % pieces);
+    LayerCtx& l = L[k];
+    if (phase < 0) {
+      if (piece == 0) project_at(*c.proj[k], l, *c.group[k], c.reverse[k], -1 - phase, last, T);
+      return;
+    }
+    const int t = t_of(k, phase);
     CellStep st;
-    st.bs = s.B;
+    st.bs = c.rows[k];
     st.H = H;
-    st.a = input(d, step);
+    st.a = input(k, phase);
     st.lda = H;
     st.gates = l.gates_at(t);
     st.keep = training;
     st.saved = training && E > 0 ? l.extra_at(t, E) : nullptr;
-    st.h = output(d, step);
+    st.h = output(k, phase);
     st.y = l.y_at(t);
     st.ldy = l.ldy;
-    st.u0 = piece * kPieceBlocks;
-    st.u1 = std::min(blocks, st.u0 + kPieceBlocks);
+    st.u0 = piece * per;
+    st.u1 = std::min(blocks, st.u0 + per);
     st.fetch_u1 = blocks;
     const PackedMatrix& w = l.packed_w_hh->gates;
     switch (cell) {
@@ -621,34 +663,35 @@ void forward_directions_together(CellKind cell, const RnnShape& s, const LayerCt
     }
   });
   // Inference: the last step's h went to scratch2 when T is odd.
-  if (!training && T % 2 == 1)
-    for (int d = 0; d < 2; ++d) std::memcpy(L[d].h, L[d].scratch2, sizeof(float) * BH);
+  if (!training && last == T && T % 2 == 1)
+    for (int k = 0; k < 2; ++k) std::memcpy(L[k].h, L[k].scratch2, sizeof(float) * c.rows[k] * H);
 }
 
-void backward_directions_together(CellKind cell, const RnnShape& s, const LayerCtx* L) {
-  const int T = s.T, blocks = unit_blocks(L[0].packed_w_hh->gates, s.H), pieces = (blocks + kPieceBlocks - 1) / kPieceBlocks;
-  // Backward visits the steps of a direction's order last to first. Phase
+void backward_chains_together(CellKind cell, const RnnShape& s, const Chains& c) {
+  const int T = s.T, blocks = unit_blocks(c.L[0].packed_w_hh->gates, s.H), per = piece_blocks(s, blocks);
+  const int pieces = (blocks + per - 1) / per;
+  // Backward visits the steps of a chain's order last to first. Phase
   // 0: the first step's own epilogue (its dG from dh and dy); phase n ≥ 1:
   // the GEMM of step T − n, which reads all of its dG, with the epilogue of
   // the step after it.
-  auto t_of = [&](int d, int step) { return d == 1 ? T - 1 - step : step; };
-  run_two_directions(static_cast<int64_t>(T + 1) * pieces, pieces, [&](int d, int64_t ticket) {
+  auto t_of = [&](int k, int step) { return c.reverse[k] ? T - 1 - step : step; };
+  run_two_directions(static_cast<int64_t>(T + 1) * pieces, pieces, [&](int k, int64_t ticket) {
     const int phase = static_cast<int>(ticket / pieces), piece = static_cast<int>(ticket % pieces);
-    LayerCtx l = L[d];
-    l.units0 = piece * kPieceBlocks;
-    l.units1 = std::min(blocks, l.units0 + kPieceBlocks);
+    LayerCtx l = c.L[k];
+    l.units0 = piece * per;
+    l.units1 = std::min(blocks, l.units0 + per);
     l.fetch_past_units = true;
     if (phase == 0) {
-      const int t = t_of(d, T - 1);
-      return backward_step(cell, l, t, 0, NextStep{t, s.B}, false);
+      const int t = t_of(k, T - 1);
+      return backward_step(cell, l, t, 0, NextStep{t, c.rows[k]}, false);
     }
     const int step = T - phase;
     NextStep next;
     if (step > 0) {
-      next.t = t_of(d, step - 1);
-      next.bs = s.B;
+      next.t = t_of(k, step - 1);
+      next.bs = c.rows[k];
     }
-    backward_step(cell, l, t_of(d, step), s.B, next, false);
+    backward_step(cell, l, t_of(k, step), c.rows[k], next, false);
   });
 }
 

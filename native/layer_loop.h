@@ -99,28 +99,48 @@ struct DirectionInput {
 // StepProjection gives it.
 void project_every_step(const DirectionInput* dirs, int count, const float* x, size_t ld, size_t step, int T, int B, int in, int GH);
 
-// Whether forward_directions_together can run a layer: fused steps (no
+// Whether both directions of a layer run as the chains of
+// forward_chains_together and backward_chains_together: fused steps (no
 // layer norm, no recurrent dropout, W_hh packed for them), every row live
 // at every step, a pool of two threads or more, and batch groups not
 // requested (`requested`: RnnForward::split).
 bool directions_together(const RnnShape& s, const Order& o, const HiddenWeights& w_hh, int requested);
 
-// Both directions' fused time loops at once, over every row (L[d]: the
-// whole batch of direction d, gates already projected for all T steps from
-// step 0). Each direction's steps are cut into pieces of a few unit blocks
-// that the pool's threads take as they come free, each its own direction's
+// Whether the two batch groups of a one-direction layer run their time
+// loops together (forward_chains_together): as directions_together, for
+// exactly two groups (a pool of two threads) of rows live at every step.
+bool groups_together(const RnnShape& s, const Order& o, const HiddenWeights& w_hh, int requested);
+
+// Two time loops that share no state — both directions of a layer, or two
+// batch groups of one direction — as the chains of forward_chains_together
+// and backward_chains_together: chain k's context (L[k], for its rows), its
+// rows (all live at every step), its order, and for the groups of one
+// direction the group and its input projection (StepProjection), which the
+// forward loop runs where forward_loop would (null: gates already projected).
+struct Chains {
+  LayerCtx L[2];
+  int rows[2] = {0, 0};
+  bool reverse[2] = {false, false};
+  const Group* group[2] = {nullptr, nullptr};
+  const StepProjection* proj[2] = {nullptr, nullptr};
+};
+
+// Both chains' fused forward time loops at once, steps [first, last) of
+// their orders. Each chain's steps are cut into pieces of a few unit blocks
+// that the pool's threads take as they come free, each its own chain's
 // first, so a thread whose core runs slower (the machine's other work on
 // it) takes fewer pieces instead of leaving the other waiting at the end of
-// the layer. A piece starts once its direction's previous step is whole; h
-// is double buffered (training: through hprev, which keeps h_{t−1}
-// anyway). Every element is the chain forward_loop gives it.
-void forward_directions_together(CellKind cell, const RnnShape& s, const LayerCtx* L);
-// The backward time loops the same way (L[d]: the whole batch of direction
-// d, W_hh packed for backward): pieces of unit blocks of each step, a
-// step's pieces once all of the step before are done, as the unit-split
-// team runs them (backward_loop_units) but with no barrier between the
-// two directions. Every element is the chain backward_loop gives it.
-void backward_directions_together(CellKind cell, const RnnShape& s, const LayerCtx* L);
+// the layer; a projection is one piece, before its steps. A piece starts
+// once its chain's previous step is whole; h is double buffered (training:
+// through hprev, which keeps h_{t−1} anyway). Every element is the chain
+// forward_loop gives it.
+void forward_chains_together(CellKind cell, const RnnShape& s, const Chains& c, int first, int last);
+// The backward time loops the same way (W_hh packed for backward): pieces
+// of unit blocks of each step, a step's pieces once all of the step before
+// are done, as the unit-split team runs them (backward_loop_units) but with
+// no barrier between the two chains. Every element is the chain
+// backward_loop gives it.
+void backward_chains_together(CellKind cell, const RnnShape& s, const Chains& c);
 
 // Runs steps [first, last) of the direction's order (forward: t = step;
 // reverse: t = T − 1 − step); projects each step's input first when proj is given.
@@ -152,8 +172,10 @@ int unit_split_members(const RnnShape& s, int unit_blocks, int requested);
 int backward_unit_split_members(const RnnShape& s, int unit_blocks, int requested);
 // Records the split a layer ran, for last_recurrent_split() (recurrent.h).
 void note_recurrent_split(int members);
-// Records that a layer ran forward_directions_together.
+// Records that a layer ran both directions as chains (directions_together).
 void note_directions_together();
+// Records that a layer ran its two batch groups as chains (groups_together).
+void note_groups_together();
 // Tells the rule how often a team's barrier gave its core away over
 // `steps` steps (parallel_team's result): when the machine runs more
 // threads than cores, the rule falls back to batch groups for a while

@@ -127,16 +127,18 @@ StackIo in_place_io(const RnnShape& s, const Order& o, const RnnForward& a, bool
 // free (parallel_blocks), largest first: one fork and join for the layer
 // instead of one a product, and a thread on a slower core takes fewer
 // pieces instead of holding the other at the join. Pieces are blocks of a
-// product's output rows (bias sums: of columns), half a thread's share at
-// most, so a product's shared operand is packed about as often as when
-// every product was split across the threads. Every element is the same
-// chain as in the whole product (weight_grad.h, add_column_sums), and dX's
-// block adds the second direction's product after the first's as the whole
-// did: the bits depend neither on the pieces nor on the threads.
+// product's output rows (bias sums: of columns), a third of a thread's
+// share at most, so a product's shared operand is packed not much more
+// often than when every product was split across the threads. On Eddy's
+// own kernels every element is the same chain as in the whole product
+// (weight_grad.h, add_column_sums), and dX's block adds the second
+// direction's product after the first's as the whole did: the bits depend
+// neither on the pieces nor on the threads. On a BLAS a product stays whole
+// unless it is larger than a thread's share.
 struct GradPiece {
   enum Kind { kBiasSums, kRecurrentRows, kGruCandidate, kInputWeightRows, kInputGradRows } kind;
   int d;             // direction (kInputGradRows: both)
-  int begin, end;    // output rows (kBiasSums: columns)
+  int begin, end;    // output rows (kBiasSums: columns; kGruCandidate: units)
   double cost;       // about its FLOPs
 };
 
@@ -293,8 +295,28 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
       }
       if (every_step && directions_together(s, o, w_hh[0], a.split)) {
         note_directions_together();
-        const LayerCtx both[2] = {context(0), context(1)};
-        forward_directions_together(s.cell, s, both);
+        Chains both;
+        for (int d = 0; d < 2; ++d) {
+          both.L[d] = context(d);
+          both.rows[d] = s.B;
+          both.reverse[d] = d == 1;
+        }
+        forward_chains_together(s.cell, s, both, first, last);
+        continue;
+      }
+      if (groups_together(s, o, w_hh[0], a.split)) {
+        note_groups_together();
+        Chains groups;
+        StepProjection proj[2];
+        for (int k = 0; k < 2; ++k) {
+          const Group& g = o.groups[static_cast<size_t>(k)];
+          groups.L[k] = for_group(context(0), g.off, s);
+          groups.rows[k] = g.size;
+          groups.group[k] = &g;
+          proj[k] = projection(0, g.off);
+          groups.proj[k] = &proj[k];
+        }
+        forward_chains_together(s.cell, s, groups, first, last);
         continue;
       }
       for_each_task(s.dirs, o, [&](int d, const Group& g) {
@@ -466,8 +488,21 @@ void rnn_backward(const RnnBackward& a) {
       const Group whole = o.groups.size() == 1 ? o.groups[0] : Group{0, s.B, std::vector<int>(s.T, s.B)};
       parallel_team(team, [&](TeamMember& m) { backward_loop_units(m, s.cell, s, context(0), whole, false); });
     } else if (directions_together(s, o, w_hh[0], f.split)) {
-      const LayerCtx both[2] = {context(0), context(1)};
-      backward_directions_together(s.cell, s, both);
+      Chains both;
+      for (int d = 0; d < 2; ++d) {
+        both.L[d] = context(d);
+        both.rows[d] = s.B;
+        both.reverse[d] = d == 1;
+      }
+      backward_chains_together(s.cell, s, both);
+    } else if (groups_together(s, o, w_hh[0], f.split)) {
+      Chains groups;
+      for (int k = 0; k < 2; ++k) {
+        const Group& g = o.groups[static_cast<size_t>(k)];
+        groups.L[k] = for_group(context(0), g.off, s);
+        groups.rows[k] = g.size;
+      }
+      backward_chains_together(s.cell, s, groups);
     } else {
       for_each_task(s.dirs, o, [&](int d, const Group& g) { backward_loop(s.cell, s, for_group(context(d), g.off, s), g, d == 1); });
     }
@@ -519,18 +554,22 @@ void rnn_backward(const RnnBackward& a) {
         if (a.g.w_ih[k]) total += 2 * rows * in * GH;
         if (need_dx) total += 2 * rows * in * GH;
       }
-      // Half a thread's share at most; on one thread, whole products.
+      // Pieces of a third of a thread's share at most; on one thread, whole
+      // products. Where a product split by rows would change bits (a BLAS's
+      // kernels), only a product larger than a thread's share is split, so
+      // a bidirectional layer's gradients do not depend on the thread count.
       const int threads = num_threads();
-      const double most = threads > 1 ? total / (2 * threads) : total;
+      const double most_sums = threads > 1 ? total / (3 * threads) : total;
+      const double most = threads == 1 ? total : grad_products_row_invariant() ? most_sums : total / threads;
       std::vector<GradPiece> pieces;
       for (int d = 0; d < s.dirs; ++d) {
         const int k = l * s.dirs + d;
-        if (a.g.b_ih[k] || a.g.b_hh[k]) add_pieces(pieces, GradPiece::kBiasSums, d, GH, kSumCost * rows, most, 64);
+        if (a.g.b_ih[k] || a.g.b_hh[k]) add_pieces(pieces, GradPiece::kBiasSums, d, GH, kSumCost * rows, most_sums, 64);
         if (a.g.w_hh[k]) {
           add_pieces(pieces, GradPiece::kRecurrentRows, d, gru ? 2 * H : GH, 2 * rows * H, most, 64);
-          if (gru) pieces.push_back({GradPiece::kGruCandidate, d, 0, H, 2 * rows * H * H});
+          if (gru) add_pieces(pieces, GradPiece::kGruCandidate, d, H, 2 * rows * H, most, 64);
         } else if (gru && a.g.b_hh[k]) {
-          pieces.push_back({GradPiece::kGruCandidate, d, 0, H, kSumCost * rows * H});
+          add_pieces(pieces, GradPiece::kGruCandidate, d, H, kSumCost * rows, most_sums, 64);
         }
         if (a.g.w_ih[k]) add_pieces(pieces, GradPiece::kInputWeightRows, d, GH, 2 * rows * in, most, 64);
         dxp[d] = Ls[d].gates;
@@ -562,7 +601,7 @@ void rnn_backward(const RnnBackward& a) {
             weight_grad(rows_of, H, m, L.gates + p.begin, GH, L.hprev, H, a.g.w_hh[k] + static_cast<size_t>(p.begin) * H, H);
             break;
           case GradPiece::kGruCandidate:
-            gru_candidate_weight_grads(L, s.T, a.g.w_hh[k], a.g.b_hh[k]);
+            gru_candidate_weight_grads(L, s.T, a.g.w_hh[k], a.g.b_hh[k], p.begin, p.end);
             break;
           case GradPiece::kInputWeightRows:
             weight_grad(rows_of, in, m, L.gates + p.begin, GH, x, in, a.g.w_ih[k] + static_cast<size_t>(p.begin) * in, in);

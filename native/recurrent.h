@@ -138,7 +138,8 @@ size_t rnn_workspace_size(const RnnShape& s, float dropout);
 void rnn_forward(const RnnForward& a);
 
 // How the last forward pass in the process split its steps across threads
-// (layer_loop.h): "units", "batch", "directions" or, before any, "none". For runtimeInfo().
+// (layer_loop.h): "units", "batch", "directions", "groups" or, before any,
+// "none". For runtimeInfo().
 const char* last_recurrent_split();
 // EDDY_RECURRENT_SPLIT for RnnForward::split: 1 units, 0 batch, −1 unset.
 // Read as each call is parsed, on the JavaScript thread that makes it: the

@@ -228,6 +228,8 @@ bool weight_grad_own(int m, int n, int k, const float* a, int lda, const float* 
 #endif
 }
 
+bool grad_products_row_invariant() { return kernels_for(isa()) != nullptr; }
+
 void input_grad(int m, int n, int k, const float* a, int lda, const float* b, int ldb, bool accumulate, float* c, int ldc) {
   if (m <= 0 || n <= 0) return;
   if (!kernels_for(isa()) || k <= 0) {

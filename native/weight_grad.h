@@ -35,6 +35,12 @@ bool weight_grad_own(int m, int n, int k, const float* a, int lda, const float* 
 // the packed GEMM: each element is one chain over k in order.
 void input_grad(int m, int n, int k, const float* a, int lda, const float* b, int ldb, bool accumulate, float* c, int ldc);
 
+// Whether weight_grad and input_grad give every element of C the same bits
+// however a caller splits C's rows between calls: true where they run on
+// Eddy's own kernels (one chain per element), false on a BLAS, whose edge
+// kernels may sum a row's products in another order than its main kernel.
+bool grad_products_row_invariant();
+
 // One instruction set's kernels (weight_grad_<isa>.cc). tile: C[0:mr, 0:n]
 // += Apᵀ·Bp over kc steps, A's rows lda apart, Bp packed [kc][nr]
 // (zero-padded). column, for a single column of C (n = 1, as a Linear

@@ -49,11 +49,13 @@ export interface RuntimeInfo {
      * units), `batch` (each thread runs its own rows through all steps),
      * `directions` (a bidirectional layer's two time loops run at once, the
      * threads taking pieces of either direction's steps as they come free),
-     * or `none` before the first call. The rule is in `docs/kernels.md`;
-     * `EDDY_RECURRENT_SPLIT=units|batch` overrides it (`batch` also turns
-     * `directions` off). Every split gives the same bits.
+     * `groups` (a one-direction layer's rows in two groups whose time loops
+     * run the same way), or `none` before the first call. The rule is in
+     * `docs/kernels.md`; `EDDY_RECURRENT_SPLIT=units|batch` overrides it
+     * (`batch` also turns `directions` and `groups` off). Every split gives
+     * the same bits.
      */
-    recurrentSplit: 'units' | 'batch' | 'directions' | 'none';
+    recurrentSplit: 'units' | 'batch' | 'directions' | 'groups' | 'none';
   };
   /**
    * How the C heap treats large blocks, chosen when Eddy first loads:

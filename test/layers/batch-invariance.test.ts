@@ -52,6 +52,51 @@ function withSplit<R>(split: string | undefined, fn: () => R): R {
   }
 }
 
+/**
+ * A layer's results on a [B, steps, I] batch: inference output and h, then a
+ * training step's output, final states, input gradient and parameter
+ * gradients, with the split the inference pass ran.
+ */
+function stepResults(layer: Layer, B: number, steps: number, seed: number): { split: string; bits: Float32Array[] } {
+  const width = (layer.bidirectional ? 2 : 1) * layer.hiddenSize;
+  const x = eddy.tensor(randomArray(B * steps * I, rng(seed + steps)), [B, steps, I], { requiresGrad: true });
+  const y = eddy.noGrad(() => layer.eval().forward(x));
+  const split = eddy.runtimeInfo().kernels.recurrentSplit;
+  const r = layer.train().forward(x);
+  layer.zeroGrad();
+  x.grad = null;
+  eddy.backward([r.output], [eddy.tensor(randomArray(B * steps * width, rng(seed + 1 + steps)), [B, steps, width])]);
+  const states = [r.h, ...(r.c ? [r.c] : [])].map((t) => t.contiguous().data);
+  return { split, bits: [y.output.contiguous().data, y.h.contiguous().data, r.output.contiguous().data, ...states, x.grad!.data, ...layer.parameters().map((p) => p.grad!.data)] };
+}
+
+/**
+ * Checks that the split the rule picks on two threads (`expected`) gives the
+ * bits of EDDY_RECURRENT_SPLIT=batch, and in inference those of one thread,
+ * at an odd and an even step count (inference alternates h between two
+ * buffers).
+ */
+function checkSplitBits(name: string, layer: Layer, B: number, seed: number, expected: string, batchName: string): void {
+  try {
+    for (const steps of [9, 4]) {
+      eddy.setNumThreads(2);
+      const rule = withSplit(undefined, () => stepResults(layer, B, steps, seed));
+      assert.strictEqual(rule.split, expected, `${name}: the rule runs ${expected}`);
+      const batch = withSplit('batch', () => stepResults(layer, B, steps, seed));
+      assert.strictEqual(batch.split, 'batch');
+      eddy.setNumThreads(1);
+      const one = stepResults(layer, B, steps, seed);
+      // Inference is batch invariant across thread counts too; a training
+      // step's gradients are compared at the same thread count.
+      rule.bits.forEach((a, i) => sameBits(a, batch.bits[i], `${name}, ${steps} steps: result ${i}, ${batchName}`));
+      rule.bits.slice(0, 2).forEach((a, i) => sameBits(a, one.bits[i], `${name}, ${steps} steps: inference result ${i}, one thread`));
+      assert.ok(rule.bits[0].some((v) => v !== 0) && rule.bits.at(-1)!.some((v) => v !== 0), 'non-trivial output and gradients');
+    }
+  } finally {
+    eddy.setNumThreads(2);
+  }
+}
+
 /** One sequence's input [1, len, I]. */
 function sequence(seed: number, len: number): Float32Array {
   return randomArray(len * I, rng(seed));
@@ -294,19 +339,19 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
     });
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 })), 'units', 'a one-direction LSTM with 256 units');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 }), undefined, 19), 'units', 'LSTM 256, 19 rows: fewer than 10 a thread');
-    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 }), undefined, 20), 'batch', 'LSTM 256, 20 rows: its W_hh fits L2, 10 a thread');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 }), undefined, 20), 'groups', 'LSTM 256, 20 rows: its W_hh fits L2, 10 a thread');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 384 }), undefined, 63), 'units', 'LSTM 384, 63 rows: fewer than 32 a thread');
-    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 384 }), undefined, 64), 'batch', 'LSTM 384, 64 rows: 32 a thread share each panel load');
-    assert.strictEqual(split(new eddy.RNN({ inputSize: 4, hiddenSize: 512 }), undefined, 64), 'batch', 'an RNN of 512 units, 64 rows');
-    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64 })), 'batch', 'few units: W_hh fits in L2');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 384 }), undefined, 64), 'groups', 'LSTM 384, 64 rows: 32 a thread share each panel load');
+    assert.strictEqual(split(new eddy.RNN({ inputSize: 4, hiddenSize: 512 }), undefined, 64), 'groups', 'an RNN of 512 units, 64 rows');
+    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64 })), 'groups', 'few units: W_hh fits in L2');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256, bidirectional: true })), 'directions', 'both directions at once');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256, bidirectional: true }), 'batch'), 'batch', 'a direction per thread');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64, bidirectional: true })), 'batch', 'small weights: each direction projects its steps as it goes');
     assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 320 })), 'units', 'a one-direction GRU with 320 units');
     assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 320, resetAfter: false })), 'batch', 'reset-before GRU steps are not fused');
-    assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 256 })), 'batch', 'a GRU of 256 units: W_hh fits in L2');
+    assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 256 })), 'groups', 'a GRU of 256 units: W_hh fits in L2');
     assert.strictEqual(split(new eddy.RNN({ inputSize: 4, hiddenSize: 512 })), 'units', 'an RNN with 512 units');
-    assert.strictEqual(split(new eddy.RNN({ inputSize: 4, hiddenSize: 256 })), 'batch', 'an RNN of 256 units: W_hh fits in L2');
+    assert.strictEqual(split(new eddy.RNN({ inputSize: 4, hiddenSize: 256 })), 'groups', 'an RNN of 256 units: W_hh fits in L2');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64 }), 'units'), 'units');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256 }), 'batch'), 'batch');
     eddy.setNumThreads(1);
@@ -316,7 +361,7 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
   // Bidirectional layers whose W_ih and W_hh outgrow an L2, every row live
   // at every step: both directions' projections of all steps go to the pool
   // as one job, then both time loops run at once in pieces of unit blocks
-  // that either thread takes (native/layer_loop.h, forward_directions_together).
+  // that either thread takes (native/layer_loop.h, forward_chains_together).
   // The second layer's W_ih outgrows an L2 alone, so training runs it that
   // way too. An odd and an even step count: inference alternates h between
   // two buffers.
@@ -328,34 +373,25 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
   for (const [name, make] of TOGETHER) {
     it(`${name}, bidirectional: both directions at once give the bits of a direction per thread, in inference and training`, () => {
       eddy.manualSeed(23);
-      const layer = make();
-      const B = 16;
-      const width = 2 * layer.hiddenSize;
-      const results = (steps: number) => {
-        const x = eddy.tensor(randomArray(B * steps * I, rng(24 + steps)), [B, steps, I], { requiresGrad: true });
-        const y = eddy.noGrad(() => layer.eval().forward(x));
-        const split = eddy.runtimeInfo().kernels.recurrentSplit;
-        const r = layer.train().forward(x);
-        layer.zeroGrad();
-        x.grad = null;
-        eddy.backward([r.output], [eddy.tensor(randomArray(B * steps * width, rng(25 + steps)), [B, steps, width])]);
-        const states = [r.h, ...(r.c ? [r.c] : [])].map((t) => t.contiguous().data);
-        return { split, bits: [y.output.contiguous().data, y.h.contiguous().data, r.output.contiguous().data, ...states, x.grad!.data, ...layer.parameters().map((p) => p.grad!.data)] };
-      };
-      for (const steps of [9, 4]) {
-        eddy.setNumThreads(2);
-        const together = withSplit(undefined, () => results(steps));
-        assert.strictEqual(together.split, 'directions', `${name}: the rule runs both directions at once`);
-        const perThread = withSplit('batch', () => results(steps));
-        assert.strictEqual(perThread.split, 'batch');
-        eddy.setNumThreads(1);
-        const one = results(steps);
-        // Inference is batch invariant across thread counts too; a training
-        // step's gradients are compared at the same thread count.
-        together.bits.forEach((a, i) => sameBits(a, perThread.bits[i], `${name}, ${steps} steps: result ${i}, a direction per thread`));
-        together.bits.slice(0, 2).forEach((a, i) => sameBits(a, one.bits[i], `${name}, ${steps} steps: inference result ${i}, one thread`));
-        assert.ok(together.bits[0].some((v) => v !== 0) && together.bits.at(-1)!.some((v) => v !== 0), 'non-trivial output and gradients');
-      }
+      checkSplitBits(name, make(), 16, 24, 'directions', 'a direction per thread');
+    });
+  }
+
+  // One-direction layers whose 21 rows make two batch groups (11 and 10) on
+  // two threads: the groups' time loops run as two chains of pieces that
+  // either thread takes (native/layer_loop.h, forward_chains_together), the
+  // input projection a piece of its own where a group would project: every
+  // step (the RNN, and the LSTM in training), a block of steps (the LSTM in
+  // inference) or a chunk of steps (the GRU of 64 units).
+  const GROUPS: [string, () => Layer][] = [
+    ['LSTM', () => new eddy.LSTM({ inputSize: I, hiddenSize: 256 })],
+    ['GRU', () => new eddy.GRU({ inputSize: I, hiddenSize: 64 })],
+    ['RNN relu, 2 layers', () => new eddy.RNN({ inputSize: I, hiddenSize: 256, numLayers: 2, nonlinearity: 'relu' })],
+  ];
+  for (const [name, make] of GROUPS) {
+    it(`${name}: two batch groups run together give the bits of a group per thread, in inference and training`, () => {
+      eddy.manualSeed(29);
+      checkSplitBits(name, make(), 21, 30, 'groups', 'a group per thread');
     });
   }
 
