@@ -33,7 +33,20 @@ const SUITES: Record<string, (threads: number[], configs: string[]) => void | Pr
   train: runTrainBench,
 };
 
+const USAGE = `Usage: npm run bench -- [suite ...] [--threads N] [--configs C1,C3]
+Suites: ${Object.keys(SUITES).join(', ')} (default: all but distributed and serve)`;
+
 async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
+  const unknown = argv.filter((a, i) => a.startsWith('-') && a !== '--threads' && a !== '--configs' && !(i > 0 && ['--threads', '--configs'].includes(argv[i - 1])));
+  if (unknown.length > 0) {
+    console.error(`Unknown option ${unknown.map((a) => `"${a}"`).join(', ')}.\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
   const flag = (name: string): string | undefined => {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
