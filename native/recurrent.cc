@@ -158,6 +158,33 @@ void add_pieces(std::vector<GradPiece>& out, GradPiece::Kind kind, int d, int n,
 // product (a pass over memory against the kernels' FMAs).
 constexpr double kSumCost = 64;
 
+// Both directions of a layer as the chains of forward_chains_together and
+// backward_chains_together, each over every row; context(d) gives
+// direction d's context.
+template <typename Context>
+Chains direction_chains(const RnnShape& s, Context&& context) {
+  Chains c;
+  for (int d = 0; d < 2; ++d) {
+    c.L[d] = context(d);
+    c.rows[d] = s.B;
+    c.reverse[d] = d == 1;
+  }
+  return c;
+}
+
+// The two batch groups of a one-direction layer as chains (groups_together).
+template <typename Context>
+Chains group_chains(const RnnShape& s, const Order& o, Context&& context) {
+  Chains c;
+  for (int k = 0; k < 2; ++k) {
+    const Group& g = o.groups[static_cast<size_t>(k)];
+    c.L[k] = for_group(context(0), g.off, s);
+    c.rows[k] = g.size;
+    c.group[k] = &g;
+  }
+  return c;
+}
+
 // Runs fn(d) for each direction, the two of a bidirectional layer on two
 // threads. For packing the weights: C3's (2 × BiLSTM 512) come to 12–24 MB
 // a layer, which one thread packed while the other waited for the time
@@ -295,25 +322,16 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
       }
       if (every_step && directions_together(s, o, w_hh[0], a.split)) {
         note_directions_together();
-        Chains both;
-        for (int d = 0; d < 2; ++d) {
-          both.L[d] = context(d);
-          both.rows[d] = s.B;
-          both.reverse[d] = d == 1;
-        }
-        forward_chains_together(s.cell, s, both, first, last);
+        forward_chains_together(s.cell, s, direction_chains(s, context), first, last);
         continue;
       }
       if (groups_together(s, o, w_hh[0], a.split)) {
         note_groups_together();
-        Chains groups;
+        Chains groups = group_chains(s, o, context);
+        // Each group projects its own rows as its time loop reaches them.
         StepProjection proj[2];
         for (int k = 0; k < 2; ++k) {
-          const Group& g = o.groups[static_cast<size_t>(k)];
-          groups.L[k] = for_group(context(0), g.off, s);
-          groups.rows[k] = g.size;
-          groups.group[k] = &g;
-          proj[k] = projection(0, g.off);
+          proj[k] = projection(0, groups.group[k]->off);
           groups.proj[k] = &proj[k];
         }
         forward_chains_together(s.cell, s, groups, first, last);
@@ -488,21 +506,9 @@ void rnn_backward(const RnnBackward& a) {
       const Group whole = o.groups.size() == 1 ? o.groups[0] : Group{0, s.B, std::vector<int>(s.T, s.B)};
       parallel_team(team, [&](TeamMember& m) { backward_loop_units(m, s.cell, s, context(0), whole, false); });
     } else if (directions_together(s, o, w_hh[0], f.split)) {
-      Chains both;
-      for (int d = 0; d < 2; ++d) {
-        both.L[d] = context(d);
-        both.rows[d] = s.B;
-        both.reverse[d] = d == 1;
-      }
-      backward_chains_together(s.cell, s, both);
+      backward_chains_together(s.cell, s, direction_chains(s, context));
     } else if (groups_together(s, o, w_hh[0], f.split)) {
-      Chains groups;
-      for (int k = 0; k < 2; ++k) {
-        const Group& g = o.groups[static_cast<size_t>(k)];
-        groups.L[k] = for_group(context(0), g.off, s);
-        groups.rows[k] = g.size;
-      }
-      backward_chains_together(s.cell, s, groups);
+      backward_chains_together(s.cell, s, group_chains(s, o, context));
     } else {
       for_each_task(s.dirs, o, [&](int d, const Group& g) { backward_loop(s.cell, s, for_group(context(d), g.off, s), g, d == 1); });
     }
