@@ -14,6 +14,7 @@
 
 #include "activations.h"
 #include "blas.h"
+#include "heap.h"
 #include "isa.h"
 #include "packed_gemm.h"
 #include "parallel.h"
@@ -252,6 +253,9 @@ void gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const fl
       }
     return;
   }
+  // C += …: a C fresh from the allocator would be read (the zero page) before
+  // it is written, faulting twice a page (recurrent.cc, rnn_backward).
+  if (beta != 0.0f && ldc == n) map_for_write(c, sizeof(float) * m * n);
 #if defined(__x86_64__) || defined(_M_X64)
   if (m <= avx2::kSmallGemmRows && !trans_a && use_avx2()) {
     avx2::small_gemm(trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
