@@ -1,8 +1,9 @@
 // Micro-benchmark of the fused forward step (cell_step in
 // native/packed_gemm_tiles.h) on one thread with warm data: the LSTM step
-// as the addon runs it, the same tiles with an epilogue that only stores
-// the accumulators (the GEMM part alone), the epilogues alone, and the
-// plain packed GEMM of the same shape. Prints GFLOP/s of the recurrent
+// as the addon runs it, the same step reading its gates from a 64-step
+// sequence (out of cache, as the input projection leaves them), the same
+// tiles with an epilogue that only stores the accumulators (the GEMM part
+// alone), the epilogues alone, and the plain packed GEMM of the same shape. Prints GFLOP/s of the recurrent
 // GEMM (2·rows·K·G·H per step) over thread CPU time, best and median of
 // several repetitions. Not part of the addon: it includes one instruction
 // set's kernel file, so it sees that file's vector type.
@@ -104,6 +105,20 @@ void run(int rows, int K, int H, int steps, int reps) {
   const double flops = 2.0 * rows * K * G * H;
   std::printf("rows %d, K %d, H %d (LSTM, %d steps x %d repetitions, 1 thread, CPU time)\n", rows, K, H, steps, reps);
   report("fused step (as the addon runs it)", flops, steps, reps, [&] { isa_v::kPackedGemm.lstm_step(s, packed.data(), K); });
+  {
+    // Gates of a whole sequence, written before the steps as the input
+    // projection writes them: each step reads its own slice from far out of cache.
+    constexpr int T = 64;
+    std::vector<float> seq;
+    fill(seq, static_cast<size_t>(T) * rows * G * H);
+    int t = 0;
+    report("fused step, gates of a 64-step sequence", flops, steps, reps, [&] {
+      CellStep st = s;
+      st.gates = seq.data() + static_cast<size_t>(t) * rows * G * H;
+      t = (t + 1) % T;
+      isa_v::kPackedGemm.lstm_step(st, packed.data(), K);
+    });
+  }
   report("GEMM part (epilogue stores only)", flops, steps, reps,
          [&] { eddy::tiles::cell_step<V, StoreCell, EDDY_BENCH_SHAPE, 1, EDDY_BENCH_SHAPE>(s, packed.data(), K); });
   report("plain packed GEMM, same shape", flops, steps, reps,
