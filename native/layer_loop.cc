@@ -406,17 +406,22 @@ void project_every_step(const DirectionInput* dirs, int count, const float* x, s
     pack_b(slab, true, d.w_ih + static_cast<size_t>(j0) * in, in, in, j1 - j0);
     const float* bias = d.bias ? d.bias + j0 : nullptr;
     if (consecutive) return packed_gemm(T * B, x, static_cast<int>(ld), slab, false, d.gates + j0, GH, bias);
-    // Steps' rows not consecutive (the caller's batch-first input): a GEMM per step.
+    // Steps' rows not consecutive: a GEMM per row of the batch over its
+    // steps where those are the closer (the caller's batch-first input: each
+    // A then streams one row's steps, not B rows a whole sequence apart),
+    // else a GEMM per step.
+    const bool by_row = step < ld;
+    const int count = by_row ? B : T, rows = by_row ? T : B;
     constexpr int kList = 64;
     const float* a[kList];
     float* c[kList];
-    for (int t0 = 0; t0 < T; t0 += kList) {
-      const int n = std::min(kList, T - t0);
+    for (int q0 = 0; q0 < count; q0 += kList) {
+      const int n = std::min(kList, count - q0);
       for (int q = 0; q < n; ++q) {
-        a[q] = x + (t0 + q) * step;
-        c[q] = d.gates + static_cast<size_t>(t0 + q) * B * GH + j0;
+        a[q] = x + (q0 + q) * (by_row ? ld : step);
+        c[q] = d.gates + static_cast<size_t>(q0 + q) * (by_row ? 1 : B) * GH + j0;
       }
-      packed_gemm_list(n, B, a, static_cast<int>(ld), slab, c, GH, bias);
+      packed_gemm_list(n, rows, a, static_cast<int>(by_row ? step : ld), slab, c, by_row ? B * GH : GH, bias);
     }
   });
 }

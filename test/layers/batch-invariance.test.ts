@@ -365,15 +365,42 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
   // The second layer's W_ih outgrows an L2 alone, so training runs it that
   // way too. An odd and an even step count: inference alternates h between
   // two buffers.
-  const TOGETHER: [string, () => Layer][] = [
-    ['LSTM', () => new eddy.LSTM({ inputSize: I, hiddenSize: 256, numLayers: 2, bidirectional: true })],
-    ['GRU', () => new eddy.GRU({ inputSize: I, hiddenSize: 296, numLayers: 2, bidirectional: true })],
-    ['RNN relu', () => new eddy.RNN({ inputSize: I, hiddenSize: 512, numLayers: 2, bidirectional: true, nonlinearity: 'relu' })],
+  const TOGETHER: [string, (batchFirst?: boolean) => Layer][] = [
+    ['LSTM', (batchFirst = true) => new eddy.LSTM({ inputSize: I, hiddenSize: 256, numLayers: 2, bidirectional: true, batchFirst })],
+    ['GRU', (batchFirst = true) => new eddy.GRU({ inputSize: I, hiddenSize: 296, numLayers: 2, bidirectional: true, batchFirst })],
+    ['RNN relu', (batchFirst = true) =>
+      new eddy.RNN({ inputSize: I, hiddenSize: 512, numLayers: 2, bidirectional: true, nonlinearity: 'relu', batchFirst })],
   ];
   for (const [name, make] of TOGETHER) {
     it(`${name}, bidirectional: both directions at once give the bits of a direction per thread, in inference and training`, () => {
       eddy.manualSeed(23);
       checkSplitBits(name, make(), 16, 24, 'directions', 'a direction per thread');
+    });
+  }
+
+  // There the first layer's projections read the caller's input in place:
+  // batch-first, a GEMM per row of the batch over its steps (consecutive in
+  // memory); time-major, one GEMM over all steps' rows. An element is the
+  // same chain either way, so the bits agree; a wrong stride or offset in
+  // either does not.
+  for (const [name, make] of TOGETHER) {
+    it(`${name}, bidirectional: inference on batch-first input gives the bits of time-major input`, () => {
+      eddy.manualSeed(29);
+      const B = 16, T = 9;
+      const batchFirst = make(), timeMajor = make(false);
+      timeMajor.loadStateDict(batchFirst.stateDict());
+      const x = randomArray(B * T * I, rng(30));
+      const xt = new Float32Array(x.length);
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) xt.set(x.subarray((b * T + t) * I, (b * T + t + 1) * I), (t * B + b) * I);
+      const [yb, yt] = eddy.noGrad(() => [
+        batchFirst.eval().forward(eddy.tensor(x, [B, T, I])).output.contiguous().data,
+        timeMajor.eval().forward(eddy.tensor(xt, [T, B, I])).output.contiguous().data,
+      ]);
+      const width = yb.length / (B * T);
+      const ybt = new Float32Array(yb.length);
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) ybt.set(yb.subarray((b * T + t) * width, (b * T + t + 1) * width), (t * B + b) * width);
+      assert.ok(ybt.some((v) => v !== 0), 'non-trivial output');
+      sameBits(ybt, yt, `${name}: batch-first against time-major`);
     });
   }
 
