@@ -244,6 +244,8 @@ void packed_gemm_parallel(int m, const float* a, int lda, const PackedMatrix& b,
 
 int packed_gemm_slab_columns(int k) { return kernels_for(isa()).slab_columns(k); }
 
+int packed_gemm_tile_rows() { return kernels_for(isa()).rows; }
+
 const char* packed_gemm_kernel_name() { return kernels_for(isa()).name; }
 
 }  // namespace eddy

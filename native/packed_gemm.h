@@ -54,6 +54,8 @@ void packed_gemm_list(int count, int m, const float* const* a, int lda, const Pa
 // multiple of the panel width): the unit in which a caller can deal a
 // GEMM's columns to threads without breaking the tiles' panel groups.
 int packed_gemm_slab_columns(int k);
+// Rows of the packed GEMM's tallest tile on the instruction set in use.
+int packed_gemm_tile_rows();
 
 // The same across the pool: blocks of rows, or whole panels of columns when
 // there are fewer than 64 rows a thread, the calling thread alone for small
@@ -146,6 +148,7 @@ struct CellBackStep {
 // One instruction set's kernels (packed_gemm_<isa>.cc).
 struct PackedGemmKernels {
   int width;
+  int rows;  // the GEMM's tallest tile
   const char* name;
   void (*gemm)(int m, int n, int k, const float* a, int lda, const float* packed, bool accumulate, const float* bias, float* c,
                int ldc);

@@ -674,6 +674,7 @@ struct StepShapes {};
 template <typename V, int... P, int LR, int GR, int RR, int RB, int BR, int BB, int L1, int G1, int R1, int B1>
 constexpr PackedGemmKernels kernels(const char* name, GemmShapes<P...>, StepShapes<LR, GR, RR, RB, BR, BB, L1, G1, R1, B1>) {
   return {V::kWidth,
+          static_cast<int>(sizeof...(P)),
           name,
           &gemm<V, GemmShapes<P...>>,
           &gemm_list<V, GemmShapes<P...>>,
