@@ -546,17 +546,18 @@ namespace {
 
 // Unit blocks per piece of a step, for an LSTM: a piece of C3's (32 rows,
 // 512 units) is about 50 µs of work on the AVX-512 path, against a claim's
-// compare-and-swap. Four blocks rather than two let a backward tile take
-// four (24 accumulators, not 12): on an AVX-512 Xeon C1 training ran 3.6 %
-// faster in alternating runs, inference and C3 level or faster, the AVX2
-// path (blocks half as wide) level; eight were no faster. A GRU takes as
-// many gate columns a piece; an RNN's step (one gate) is a piece whole: cut
-// in pieces, C5's steps ran 2–8 % slower.
-constexpr int kPieceBlocks = 4;
-
-int piece_blocks(const RnnShape& s, int blocks) {
+// compare-and-swap. On AVX-512's 16-unit blocks a piece takes four rather
+// than two, so a backward tile takes four (24 accumulators, not 12): on an
+// AVX-512 Xeon C1 training ran 3.6 % faster in alternating runs, inference
+// and C3 level or faster; eight were no faster. On AVX2's 8-unit blocks
+// (and the generic path's) a piece stays two blocks: four ran C3's
+// inference 2–4 % slower there, on Zen 5 and on the Xeon. A GRU takes as
+// many gate columns a piece; an RNN's step (one gate) is a piece whole:
+// cut in pieces, C5's steps ran 2–8 % slower.
+int piece_blocks(const RnnShape& s, int blocks, int width) {
   if (s.gates() == 1) return std::max(1, blocks);
-  return std::max(kPieceBlocks, (kPieceBlocks * 4 + s.gates() / 2) / s.gates());
+  const int lstm = width >= 16 ? 4 : 2;
+  return std::max(lstm, (lstm * 4 + s.gates() / 2) / s.gates());
 }
 
 // One direction's progress: pieces claimed and pieces done, over all steps.
@@ -608,7 +609,7 @@ void run_two_directions(int64_t total, int pieces, Run&& run) {
 
 void forward_chains_together(CellKind cell, const RnnShape& s, const Chains& c, int first, int last) {
   const int H = s.H, E = s.extra(), T = s.T;
-  const int blocks = unit_blocks(c.L[0].packed_w_hh->gates, H), per = piece_blocks(s, blocks), pieces = (blocks + per - 1) / per;
+  const int blocks = unit_blocks(c.L[0].packed_w_hh->gates, H), per = piece_blocks(s, blocks, c.L[0].packed_w_hh->gates.width), pieces = (blocks + per - 1) / per;
   const bool training = c.L[0].training;
   // The chains' contexts, which a projection moves on (inference keeps only
   // the projected steps' gates).
@@ -678,7 +679,7 @@ void forward_chains_together(CellKind cell, const RnnShape& s, const Chains& c, 
 }
 
 void backward_chains_together(CellKind cell, const RnnShape& s, const Chains& c) {
-  const int T = s.T, blocks = unit_blocks(c.L[0].packed_w_hh->gates, s.H), per = piece_blocks(s, blocks);
+  const int T = s.T, blocks = unit_blocks(c.L[0].packed_w_hh->gates, s.H), per = piece_blocks(s, blocks, c.L[0].packed_w_hh->gates.width);
   const int pieces = (blocks + per - 1) / per;
   // Backward visits the steps of a chain's order last to first. Phase
   // 0: the first step's own epilogue (its dG from dh and dy); phase n ≥ 1:
