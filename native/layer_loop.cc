@@ -609,7 +609,8 @@ void run_two_directions(int64_t total, int pieces, Run&& run) {
 
 void forward_chains_together(CellKind cell, const RnnShape& s, const Chains& c, int first, int last) {
   const int H = s.H, E = s.extra(), T = s.T;
-  const int blocks = unit_blocks(c.L[0].packed_w_hh->gates, H), per = piece_blocks(s, blocks, c.L[0].packed_w_hh->gates.width), pieces = (blocks + per - 1) / per;
+  const PackedMatrix& w_hh = c.L[0].packed_w_hh->gates;
+  const int blocks = unit_blocks(w_hh, H), per = piece_blocks(s, blocks, w_hh.width), pieces = (blocks + per - 1) / per;
   const bool training = c.L[0].training;
   // The chains' contexts, which a projection moves on (inference keeps only
   // the projected steps' gates).
@@ -679,7 +680,8 @@ void forward_chains_together(CellKind cell, const RnnShape& s, const Chains& c, 
 }
 
 void backward_chains_together(CellKind cell, const RnnShape& s, const Chains& c) {
-  const int T = s.T, blocks = unit_blocks(c.L[0].packed_w_hh->gates, s.H), per = piece_blocks(s, blocks, c.L[0].packed_w_hh->gates.width);
+  const PackedMatrix& w_hh = c.L[0].packed_w_hh->gates;
+  const int T = s.T, blocks = unit_blocks(w_hh, s.H), per = piece_blocks(s, blocks, w_hh.width);
   const int pieces = (blocks + per - 1) / per;
   // Backward visits the steps of a chain's order last to first. Phase
   // 0: the first step's own epilogue (its dG from dh and dy); phase n ≥ 1:
