@@ -13,6 +13,7 @@
  * runs one).
  */
 import * as os from 'os';
+import { parseArgs } from 'util';
 import { runAttentionBench } from '../lib/bench/attention';
 import { runDistributedBench } from '../lib/bench/distributed';
 import { runGemmBench } from '../lib/bench/gemm';
@@ -37,26 +38,26 @@ const USAGE = `Usage: npm run bench -- [suite ...] [--threads N] [--configs C1,C
 Suites: ${Object.keys(SUITES).join(', ')} (default: all but distributed and serve)`;
 
 async function main(argv: string[]): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(USAGE);
-    return;
-  }
-  const unknown = argv.filter((a, i) => a.startsWith('-') && a !== '--threads' && a !== '--configs' && !(i > 0 && ['--threads', '--configs'].includes(argv[i - 1])));
-  if (unknown.length > 0) {
-    console.error(`Unknown option ${unknown.map((a) => `"${a}"`).join(', ')}.\n${USAGE}`);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { threads: { type: 'string' }, configs: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
     process.exitCode = 2;
     return;
   }
-  const flag = (name: string): string | undefined => {
-    const i = argv.indexOf(name);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const flagValues = new Set([flag('--threads'), flag('--configs')]);
-  const suites = argv.filter((a) => !a.startsWith('--') && !flagValues.has(a));
-  const configs = flag('--configs')?.split(',') ?? [];
-  const threadsFlag = argv.indexOf('--threads');
+  const { values, positionals: suites } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const configs = values.configs?.split(',') ?? [];
   const all = Math.max(1, os.availableParallelism());
-  const threads = threadsFlag >= 0 ? [Number(argv[threadsFlag + 1])] : [...new Set([1, all])];
+  const threads = values.threads !== undefined ? [Number(values.threads)] : [...new Set([1, all])];
   const selected = suites.length > 0 ? suites : Object.keys(SUITES).filter((s) => s !== 'distributed' && s !== 'serve');
   for (const name of selected) {
     const run = SUITES[name];

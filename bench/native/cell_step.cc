@@ -3,9 +3,9 @@
 // as the addon runs it, the same step reading its gates from a 64-step
 // sequence (out of cache, as the input projection leaves them), the same
 // tiles with an epilogue that only stores the accumulators (the GEMM part
-// alone), the epilogues alone, and the plain packed GEMM of the same shape. Prints GFLOP/s of the recurrent
-// GEMM (2·rows·K·G·H per step) over thread CPU time, best and median of
-// several repetitions. Not part of the addon: it includes one instruction
+// alone), the epilogues alone, and the plain packed GEMM of the same shape.
+// Prints GFLOP/s of the recurrent GEMM (2·rows·K·G·H per step) over thread
+// CPU time, best and median of several repetitions. Not part of the addon: it includes one instruction
 // set's kernel file, so it sees that file's vector type.
 //
 //   g++ -O3 -std=c++17 -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -DEDDY_BENCH_AVX512 -Inative bench/native/cell_step.cc -o /tmp/cell_step

@@ -133,6 +133,13 @@ function sameBits(a: Float32Array, b: Float32Array, what: string): void {
   }
 }
 
+/** A batch-first [B, T, w] array as time-major [T, B, w]. */
+function toTimeMajor(a: Float32Array, B: number, T: number, w: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) out.set(a.subarray((b * T + t) * w, (b * T + t + 1) * w), (t * B + b) * w);
+  return out;
+}
+
 /**
  * Runs `equal` (sequences of one length) and `mixed` (some of them cut
  * short) as batches on 1, 2 and 3 threads and checks every row's output and
@@ -299,13 +306,7 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
     const width = 2 * H;
     const x = randomArray(B * T * I, rng(16));
     const dy = randomArray(B * T * width, rng(17));
-    // Element (b, t, i) of a batch-first or time-major tensor.
-    const at = (batchFirst: boolean, b: number, t: number, i: number, w: number) => (batchFirst ? (b * T + t) * w + i : (t * B + b) * w + i);
-    const relayout = (a: Float32Array, w: number) => {
-      const out = new Float32Array(a.length);
-      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let i = 0; i < w; i++) out[at(false, b, t, i, w)] = a[at(true, b, t, i, w)];
-      return out;
-    };
+    const relayout = (a: Float32Array, w: number) => toTimeMajor(a, B, T, w);
     const base = new eddy.LSTM({ inputSize: I, hiddenSize: H, numLayers: 2, bidirectional: true });
     const step = (batchFirst: boolean) => {
       const layer = new eddy.LSTM({ inputSize: I, hiddenSize: H, numLayers: 2, bidirectional: true, batchFirst });
@@ -390,15 +391,11 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
       const batchFirst = make(), timeMajor = make(false);
       timeMajor.loadStateDict(batchFirst.stateDict());
       const x = randomArray(B * T * I, rng(30));
-      const xt = new Float32Array(x.length);
-      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) xt.set(x.subarray((b * T + t) * I, (b * T + t + 1) * I), (t * B + b) * I);
       const [yb, yt] = eddy.noGrad(() => [
         batchFirst.eval().forward(eddy.tensor(x, [B, T, I])).output.contiguous().data,
-        timeMajor.eval().forward(eddy.tensor(xt, [T, B, I])).output.contiguous().data,
+        timeMajor.eval().forward(eddy.tensor(toTimeMajor(x, B, T, I), [T, B, I])).output.contiguous().data,
       ]);
-      const width = yb.length / (B * T);
-      const ybt = new Float32Array(yb.length);
-      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) ybt.set(yb.subarray((b * T + t) * width, (b * T + t + 1) * width), (t * B + b) * width);
+      const ybt = toTimeMajor(yb, B, T, yb.length / (B * T));
       assert.ok(ybt.some((v) => v !== 0), 'non-trivial output');
       sameBits(ybt, yt, `${name}: batch-first against time-major`);
     });
