@@ -1592,6 +1592,7 @@ Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
   kernels.Set("blas", Napi::String::New(env, eddy::blas_core()));
   kernels.Set("gemm", Napi::String::New(env, eddy::gemm_kernel_name()));
   kernels.Set("weightGradients", Napi::String::New(env, eddy::weight_grad_kernel_name()));
+  kernels.Set("inputGradients", Napi::String::New(env, eddy::input_grad_kernel_name()));
   kernels.Set("recurrentSplit", Napi::String::New(env, eddy::last_recurrent_split()));
   o.Set("kernels", kernels);
   o.Set("heap", Napi::String::New(env, eddy::heap_policy()));

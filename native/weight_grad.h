@@ -29,17 +29,24 @@ bool weight_grad_own(int m, int n, int k, const float* a, int lda, const float* 
 
 // The input gradient over all steps, C (m×n) = A (m×k) · B (k×n), or C += …
 // when accumulate: dX = dG · W_ih with m = T·B, k = G·H, n = the input width.
-// Under the same rule as weight_grad it runs on Eddy's packed GEMM
-// (packed_gemm.h, B packed once per call; 1.6–2.2× OpenBLAS's Haswell
-// kernels on these shapes), else on gemm(). Deterministic either way on
+// On the AVX-512 path it runs on Eddy's packed GEMM (packed_gemm.h, B
+// packed once per call) whichever kernels OpenBLAS runs: 1.6–2.2× its
+// Haswell kernels on these shapes, and ahead of its AVX-512 ones in a
+// training step (weight_grad.cc). On the AVX2 and generic paths, gemm().
+// EDDY_WEIGHT_GRADIENTS=blas puts it on gemm() everywhere. Deterministic on
 // the packed GEMM: each element is one chain over k in order.
 void input_grad(int m, int n, int k, const float* a, int lda, const float* b, int ldb, bool accumulate, float* c, int ldc);
 
 // Whether weight_grad and input_grad give every element of C the same bits
-// however a caller splits C's rows between calls: true where they run on
-// Eddy's own kernels (one chain per element), false on a BLAS, whose edge
-// kernels may sum a row's products in another order than its main kernel.
+// however a caller splits C's rows between calls: true where both run on
+// Eddy's own kernels (one chain per element), false where either runs on a
+// BLAS, whose edge kernels may sum a row's products in another order than
+// its main kernel.
 bool grad_products_row_invariant();
+
+// What runs input_grad, for runtimeInfo(): the packed GEMM's name, else
+// gemm()'s.
+const char* input_grad_kernel_name();
 
 // One instruction set's kernels (weight_grad_<isa>.cc). tile: C[0:mr, 0:n]
 // += Apᵀ·Bp over kc steps, A's rows lda apart, Bp packed [kc][nr]

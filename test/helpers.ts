@@ -59,8 +59,8 @@ export function withThreads<T>(threads: number, fn: () => T): T {
   }
 }
 
-/** Runs Node with `args` and `env` added to this process's environment; resolves with the exit code and stdout + stderr. */
-export function runNode(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+/** Runs Node with `args` and `env` added to this process's environment (an undefined value leaves the variable out); resolves with the exit code and stdout + stderr. */
+export function runNode(args: string[], env: Record<string, string | undefined>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

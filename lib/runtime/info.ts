@@ -37,12 +37,19 @@ export interface RuntimeInfo {
      */
     gemm: string;
     /**
-     * What computes a recurrent layer's weight and input gradients over all steps:
+     * What computes a recurrent layer's weight gradients over all steps:
      * Eddy's own AVX-512 kernel (on the AVX-512 path when OpenBLAS's core is
      * not an AVX-512 one, e.g. under `OPENBLAS_CORETYPE=Haswell`), else what
      * `gemm` names. `EDDY_WEIGHT_GRADIENTS=own|blas` overrides the rule.
      */
     weightGradients: string;
+    /**
+     * What computes a recurrent layer's input gradient over all steps
+     * (dX = dG·W_ih): Eddy's packed GEMM (its `recurrentGemm` name) wherever
+     * the AVX-512 path runs, else what `gemm` names.
+     * `EDDY_WEIGHT_GRADIENTS=blas` puts it on `gemm` too.
+     */
+    inputGradients: string;
     /**
      * How the last recurrent forward pass split its time steps across threads:
      * `units` (the threads share every step, each owning a range of hidden

@@ -39,7 +39,8 @@ const cells = {
   RNN: [shapes, (s) => new eddy.RNN({ inputSize: s.I, hiddenSize: s.H })],
   'LSTM, K = 8 800': [long, (s) => new eddy.LSTM({ inputSize: s.I, hiddenSize: s.H })],
 };
-const result = { kernel: eddy.runtimeInfo().kernels.weightGradients, grads: {}, k: {}, mismatch: null };
+const kernels = eddy.runtimeInfo().kernels;
+const result = { kernel: kernels.weightGradients, dxKernel: kernels.inputGradients, grads: {}, k: {}, mismatch: null, dxMismatch: null };
 for (const [name, [s, make]] of Object.entries(cells)) {
   const { I, H, B, T } = s;
   const lengths = Array.from({ length: B }, (_, b) => T - (b * 5) % 9);
@@ -57,7 +58,12 @@ for (const [name, [s, make]] of Object.entries(cells)) {
     runs[t].forEach((g, i) => {
       const a = new Uint32Array(g.buffer, g.byteOffset, g.length);
       const b = new Uint32Array(runs[0][i].buffer, runs[0][i].byteOffset, g.length);
-      if (!result.mismatch && a.some((v, j) => v !== b[j])) result.mismatch = name + ': parameter ' + i + ' with ' + (t + 1) + ' threads';
+      if (a.some((v, j) => v !== b[j])) {
+        const dx = i === runs[t].length - 1;
+        const what = name + ': ' + (dx ? 'the input gradient' : 'parameter ' + i) + ' with ' + (t + 1) + ' threads';
+        if (!result.mismatch) result.mismatch = what;
+        if (dx && !result.dxMismatch) result.dxMismatch = what;
+      }
     });
   }
   result.grads[name] = runs[0].map((g) => Array.from(g));
@@ -65,9 +71,19 @@ for (const [name, [s, make]] of Object.entries(cells)) {
 process.stdout.write(JSON.stringify(result));
 `;
 
-async function stepGradients(which: 'own' | 'blas'): Promise<{ kernel: string; grads: Record<string, number[][]>; k: Record<string, number>; mismatch: string | null }> {
+interface StepGradients {
+  kernel: string;
+  dxKernel: string;
+  grads: Record<string, number[][]>;
+  k: Record<string, number>;
+  mismatch: string | null;
+  dxMismatch: string | null;
+}
+
+async function stepGradients(which: 'own' | 'blas' | 'rule'): Promise<StepGradients> {
   // EDDY_GEMM=blas keeps the comparison on OpenBLAS where gemm() itself would run Eddy's kernels (gemm.test.ts).
-  const { code, output } = await run(['-e', STEP_SCRIPT], { EDDY_ISA: 'avx512', EDDY_WEIGHT_GRADIENTS: which, EDDY_GEMM: 'blas' });
+  const env: Record<string, string | undefined> = { EDDY_ISA: 'avx512', EDDY_GEMM: 'blas', EDDY_WEIGHT_GRADIENTS: which === 'rule' ? undefined : which };
+  const { code, output } = await run(['-e', STEP_SCRIPT], env);
   assert.strictEqual(code, 0, output.slice(-4000));
   return JSON.parse(output);
 }
@@ -107,6 +123,26 @@ describe('recurrent weight and input gradients: the own AVX-512 kernels', () => 
       console.log(`      ${name}: max scaled difference ${worst.toExponential(2)} (tolerance ${tol})`);
       assert.ok(worst <= tol, `${name}: own and OpenBLAS weight gradients differ by ${worst}`);
       assert.ok(own.grads[name][0].some((v) => v !== 0), `${name}: non-trivial gradients`);
+    }
+  });
+
+  it('by the default rule the input gradient runs on the packed GEMM: the own run\'s bits at 1, 2 and 3 threads', async function () {
+    this.timeout(120000);
+    // With OpenBLAS's AVX-512 kernels the weight gradients stay on OpenBLAS,
+    // while dX = dG·W_ih goes to the packed GEMM: dG is the same either way,
+    // so dX must match the own kernels' run bit for bit.
+    const rule = await stepGradients('rule');
+    const own = await stepGradients('own');
+    assert.match(rule.dxKernel, /^avx512 .*packed/);
+    assert.strictEqual(rule.dxMismatch, null, `default rule: ${rule.dxMismatch} differs from 1 thread`);
+    console.log(`      weight gradients: ${rule.kernel}; input gradient: ${rule.dxKernel.split(',')[0]}`);
+    for (const name of Object.keys(own.grads)) {
+      const dx = rule.grads[name][rule.grads[name].length - 1];
+      const ref = own.grads[name][own.grads[name].length - 1];
+      assert.strictEqual(dx.length, ref.length);
+      const differ = dx.findIndex((v, j) => !Object.is(v, ref[j]));
+      assert.strictEqual(differ, -1, `${name}: dX element ${differ} differs from the own kernels' run`);
+      assert.ok(dx.some((v) => v !== 0), `${name}: non-trivial input gradient`);
     }
   });
 
