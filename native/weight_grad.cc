@@ -243,7 +243,7 @@ bool weight_grad_own(int m, int n, int k, const float* a, int lda, const float* 
 #endif
 }
 
-bool grad_products_row_invariant() { return kernels_for(isa()) != nullptr; }
+bool grad_products_row_invariant() { return kernels_for(isa()) != nullptr && input_grad_on_packed(); }
 
 const char* input_grad_kernel_name() { return input_grad_on_packed() ? packed_gemm_kernel_name() : gemm_kernel_name(); }
 
