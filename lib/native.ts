@@ -232,7 +232,7 @@ export interface NativeBinding {
   runtimeInfo(): {
     blas: string; blasConfig: string; blasCore: string; hardwareThreads: number; avx2: boolean;
     isa: IsaName; isaAvailable: IsaName[];
-    kernels: { recurrentGemm: string; activations: string; blas: string; gemm: string; weightGradients: string; inputGradients: string; recurrentSplit: 'units' | 'batch' | 'directions' | 'groups' | 'none' };
+    kernels: { recurrentGemm: string; activations: string; blas: string; gemm: string; weightGradients: string; inputGradients: string; recurrentSplit: 'units' | 'batch' | 'directions' | 'groups' | 'none'; inputProjection: 'folded' | 'apart' | 'none' };
     heap: 'retain' | 'system' | 'unknown-setting';
   };
   /**

@@ -1594,6 +1594,7 @@ Napi::Value JS_runtimeInfo(const Napi::CallbackInfo& info) {
   kernels.Set("weightGradients", Napi::String::New(env, eddy::weight_grad_kernel_name()));
   kernels.Set("inputGradients", Napi::String::New(env, eddy::input_grad_kernel_name()));
   kernels.Set("recurrentSplit", Napi::String::New(env, eddy::last_recurrent_split()));
+  kernels.Set("inputProjection", Napi::String::New(env, eddy::last_input_projection()));
   o.Set("kernels", kernels);
   o.Set("heap", Napi::String::New(env, eddy::heap_policy()));
   return o;

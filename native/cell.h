@@ -56,6 +56,10 @@ struct HiddenWeights {
   // blocks: gate-interleaved W_hh forward, W_hh as op(B) backward.
   bool fused = false;
   PackedMatrix gates;
+  // The forward steps' input folded into `gates` (folds_input in
+  // layer_loop.h): W_ih's `folded_in` rows of K below W_hh's, 0 when the
+  // input is projected apart.
+  int folded_in = 0;
 };
 
 struct LayerCtx {
@@ -75,6 +79,13 @@ struct LayerCtx {
 #undef EDDY_LAYER_ROW_FIELD
 
   int gates_t0 = 0;  // the step whose gates start at `gates` (inference projects a block of steps at a time)
+  // The layer input, when the fused steps fold it in (HiddenWeights::folded_in):
+  // row b of step t at x + t·x_step + b·x_ld.
+  const float* x = nullptr;
+  size_t x_ld = 0, x_step = 0;
+  // The folded bias ([G·H]) that fused LSTM and RNN steps add (their input
+  // projection adds none: step_adds_bias in layer_loop.h), or null.
+  const float* step_bias = nullptr;
   // The unit blocks [units0, units1) a fused backward step runs: a
   // unit-split team member's own (backward_loop_units), all when units1 < 0.
   int units0 = 0, units1 = -1;
@@ -119,6 +130,17 @@ inline const float* fused_step_input(const LayerCtx& L, int t, int bs) {
   return L.scratch2;
 }
 
+// A fused step's bias and folded input (LayerCtx::x), from row `row` of
+// step t. With the input folded, inference never reads or writes `gates`,
+// which is left pointing at the start of the buffer.
+inline void fold_input(CellStep& st, const LayerCtx& L, int t, int row = 0) {
+  st.bias = L.step_bias;
+  if (!L.x) return;
+  st.x = L.x + static_cast<size_t>(t) * L.x_step + static_cast<size_t>(row) * L.x_ld;
+  st.ldx = static_cast<int>(L.x_ld);
+  if (!L.training) st.gates = L.gates;
+}
+
 // The fields every fused step shares, for live rows [0, bs) of step t and all unit blocks.
 inline CellStep fused_step_args(const LayerCtx& L, int t, int bs) {
   CellStep st;
@@ -134,6 +156,7 @@ inline CellStep fused_step_args(const LayerCtx& L, int t, int bs) {
   st.u0 = 0;
   st.u1 = unit_blocks(L.packed_w_hh->gates, L.H);
   st.descending = (t & 1) != 0;
+  fold_input(st, L, t);
   return st;
 }
 

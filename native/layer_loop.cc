@@ -129,6 +129,7 @@ LayerCtx for_group(LayerCtx L, int off, const RnnShape& s) {
   if (L.name) L.name += off * static_cast<size_t>(width);
   EDDY_LAYER_ROWS(EDDY_MOVE_ROW)
 #undef EDDY_MOVE_ROW
+  if (L.x) L.x += off * L.x_ld;
   return L;
 }
 
@@ -472,7 +473,7 @@ void forward_loop_units(TeamMember& team, const RnnShape& s, LayerCtx L, const O
     if (!L.training) L.gates_t0 = t;  // inference keeps one step of gates
     float* gates = L.gates_at(t);
     // The input projection of this member's columns: no other member reads them.
-    live_spans(o, t, [&](int a, int b) { proj.rows(t, a, b, gates, GH, H, j0, j1); });
+    if (!L.x) live_spans(o, t, [&](int a, int b) { proj.rows(t, a, b, gates, GH, H, j0, j1); });
     team.sync();  // h_{t-1} is whole
     if (L.training) {
       std::memcpy(const_cast<float*>(L.hprev_at(t)) + static_cast<size_t>(r0) * H, cur + static_cast<size_t>(r0) * H,
@@ -493,6 +494,7 @@ void forward_loop_units(TeamMember& team, const RnnShape& s, LayerCtx L, const O
       st.u0 = u0;
       st.u1 = u1;
       st.descending = (t & 1) != 0;
+      fold_input(st, L, t, a);
       switch (s.cell) {
         case CellKind::kLstm:
           st.c = L.c + static_cast<size_t>(a) * H;
@@ -660,6 +662,7 @@ void forward_chains_together(CellKind cell, const RnnShape& s, const Chains& c, 
     st.u0 = piece * per;
     st.u1 = std::min(blocks, st.u0 + per);
     st.fetch_u1 = blocks;
+    fold_input(st, l, t);
     const PackedMatrix& w = l.packed_w_hh->gates;
     switch (cell) {
       case CellKind::kLstm:
@@ -745,17 +748,50 @@ void project_input(const RnnShape& s, const RnnParams& p, int k, const PackedMat
   });
 }
 
-void pack_hidden_weights(HiddenWeights& w, const RnnShape& s, const float* w_hh, bool backward) {
+namespace {
+
+// EDDY_INPUT_PROJECTION, read once: 1 folded, 0 apart, −1 the rule.
+int forced_input_projection() {
+  static const int force = [] {
+    const char* v = std::getenv("EDDY_INPUT_PROJECTION");
+    return v && std::strcmp(v, "folded") == 0 ? 1 : v && std::strcmp(v, "apart") == 0 ? 0 : -1;
+  }();
+  return force;
+}
+
+}  // namespace
+
+bool step_adds_bias(const RnnShape& s) { return !s.layer_norm && s.cell != CellKind::kGru; }
+
+bool folds_input(const RnnShape& s, int in, int rows) {
+  if (!step_adds_bias(s) || in <= 0) return false;
+  if (forced_input_projection() >= 0) return forced_input_projection() == 1;
+  return rows >= kFoldMinRows && static_cast<size_t>(s.gates()) * s.H * (s.H + in) <= kFoldFloats;
+}
+
+namespace {
+std::atomic<int> last_fold{-1};
+}  // namespace
+
+void note_input_projection(bool folded) { last_fold.store(folded ? 1 : 0, std::memory_order_relaxed); }
+
+const char* last_input_projection() {
+  const int v = last_fold.load(std::memory_order_relaxed);
+  return v < 0 ? "none" : v == 1 ? "folded" : "apart";
+}
+
+void pack_hidden_weights(HiddenWeights& w, const RnnShape& s, const float* w_hh, bool backward, const float* w_ih, int in) {
   const int H = s.H, GH = s.gates() * H;
   // The blocks of W_hh each unfused step multiplies by (gru.cc): the GRU
   // takes its candidate rows apart in the reset-before form.
   const bool gru_split = s.cell == CellKind::kGru && !s.reset_after;
   w.fused = !s.layer_norm && !gru_split;
+  w.folded_in = w.fused && !backward && w_ih && folds_input(s, in, s.B) ? in : 0;
   std::vector<std::pair<int, int>> blocks;
   if (w.fused && backward) {
     pack_b(w.gates, false, w_hh, H, GH, H);
   } else if (w.fused) {
-    pack_gate_hidden(w.gates, w_hh, s.gates(), H);
+    pack_gate_hidden(w.gates, w_hh, s.gates(), H, w.folded_in ? w_ih : nullptr, w.folded_in);
   } else if (gru_split) {
     blocks = {{0, 2 * H}, {2 * H, GH}};
   } else {

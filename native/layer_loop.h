@@ -217,9 +217,35 @@ void project_input(const RnnShape& s, const RnnParams& p, int k, const PackedMat
 void project_rows(const RnnShape& s, const RnnParams& p, int k, const PackedMatrix& w_ih, const float* bias, const float* x,
                   int in, int lo, int hi, float* gates, float* xhat, float* xrstd);
 
+// Whether the fused LSTM and RNN steps add the folded bias themselves
+// (CellStep::bias): no layer norm, not a GRU. Their input projection then
+// adds none, and the tiles start each element's chain from it.
+bool step_adds_bias(const RnnShape& s);
+
+// Whether a layer of input width `in` stepping `rows` rows at a time folds
+// its input into its fused forward steps (CellStep::x) instead of
+// projecting it apart: where step_adds_bias holds, at least kFoldMinRows
+// rows share each load of a panel, and W_hh and W_ih together are at most
+// kFoldFloats. A step then runs x_t and h_{t−1} through the same tiles,
+// and the projection's pass over a [steps, B, G·H] buffer — its store, and
+// the step's reload — is gone. A single stream (C4) instead reads W_ih
+// once for all its steps, at its rows' full rate; larger layers (C3's 6
+// and 12 MB a direction) stream their weights from L3 at every step, and
+// W_ih is better read once for a block of steps. Folded or not, each
+// element is the same chain (CellStep), so the rule may look at the rows:
+// no result depends on it. EDDY_INPUT_PROJECTION=folded|apart (read once)
+// overrides it, for tests and measurements.
+constexpr size_t kFoldFloats = size_t(1) << 19;
+constexpr int kFoldMinRows = 16;
+bool folds_input(const RnnShape& s, int in, int rows);
+// Records whether a layer's forward steps folded its input in, for
+// last_input_projection() (recurrent.h).
+void note_input_projection(bool folded);
+
 // Packs the blocks of W_hh that the cell's forward (or backward) steps
-// multiply by (see hidden_gemm in cell.h).
-void pack_hidden_weights(HiddenWeights& w, const RnnShape& s, const float* w_hh, bool backward);
+// multiply by (see hidden_gemm in cell.h). Forward, with w_ih (in columns)
+// where folds_input holds, W_ih is packed below W_hh (w.folded_in).
+void pack_hidden_weights(HiddenWeights& w, const RnnShape& s, const float* w_hh, bool backward, const float* w_ih = nullptr, int in = 0);
 
 // After the backward time loop of a layer-normalized (layer, direction):
 // the gains' and shifts' gradients, and d(W_ih x) — dG through LN_ih —

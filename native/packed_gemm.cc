@@ -162,16 +162,22 @@ void pack_b(PackedMatrix& out, bool trans, const float* b, int ldb, int k, int n
   }
 }
 
-void pack_gate_hidden(PackedMatrix& out, const float* w_hh, int G, int H) {
+void pack_gate_hidden(PackedMatrix& out, const float* w_hh, int G, int H, const float* w_ih, int in) {
   const int w = kernels_for(isa()).width, blocks = (H + w - 1) / w;
+  if (!w_ih) in = 0;
+  const int k = H + in;
   // Columns in the order the kernel reads its output: block u, gate g,
-  // unit j  <-  W_hh row g·H + u·w + j (zero past H).
-  start_packing(out, H, blocks * G * w);
+  // unit j  <-  W_hh row g·H + u·w + j (zero past H), then W_ih's row.
+  start_packing(out, k, blocks * G * w);
   for (int u = 0; u < blocks; ++u) {
     for (int g = 0; g < G; ++g) {
+      float* panel = out.data.data() + static_cast<size_t>(u * G + g) * k * w;
       const float* rows[kMaxPanelWidth];
       for (int j = 0; j < w; ++j) rows[j] = u * w + j < H ? w_hh + (static_cast<size_t>(g) * H + u * w + j) * H : nullptr;
-      pack_rows(out.data.data() + static_cast<size_t>(u * G + g) * H * w, rows, H, w);
+      pack_rows(panel, rows, H, w);
+      if (in == 0) continue;
+      for (int j = 0; j < w; ++j) rows[j] = u * w + j < H ? w_ih + (static_cast<size_t>(g) * H + u * w + j) * in : nullptr;
+      pack_rows(panel + static_cast<size_t>(H) * w, rows, in, w);
     }
   }
 }

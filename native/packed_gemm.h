@@ -69,9 +69,10 @@ const char* packed_gemm_kernel_name();
 // the recurrent GEMM's output tiles: for live rows [0, bs) and hidden units
 // in blocks [u0, u1) of the kernel width, the G gates' panels of a block of
 // units sit side by side (pack_gate_hidden), the tile keeps a · W_hhᵀ for
-// all of them in registers, and when the K loop ends the cell's epilogue
-// adds the input projection, applies the activations and writes the new
-// state — one pass over memory per step. PyTorch's gate orders:
+// all of them in registers (LSTM, RNN: after the input's part, see x
+// below), and when the K loop ends the cell's epilogue adds the input
+// projection (LSTM, RNN: the bias), applies the activations and writes the
+// new state — one pass over memory per step. PyTorch's gate orders:
 //   LSTM (i, f, g, o): i, f, o = σ, g = tanh, c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c');
 //   GRU (r, z, n), linear before reset: r, z = σ(x-side + W_h h + b_h),
 //     n = tanh(x-side + r ⊙ (W_hn h + b_hn)), h' = n + z ⊙ (h − n);
@@ -85,7 +86,7 @@ struct CellStep {
   int bs = 0, H = 0;
   const float* a = nullptr;
   int lda = 0;
-  float* gates = nullptr;        // [bs, G·H]: the input projection plus folded biases; the activated gates when keep (RNN: h')
+  float* gates = nullptr;        // [bs, G·H]: the input projection (GRU: plus folded biases; see x); the activated gates when keep (RNN: h')
   bool keep = false;             // training: also write the activated gates and `saved`
   float* saved = nullptr;        // LSTM [bs, 2H]: c_{t-1}, tanh(c_t); GRU [bs, H]: W_hn h + b_hn
   const float* b_hh = nullptr;   // GRU: [3H] added to W_hh h before the reset gate applies, or null
@@ -106,6 +107,17 @@ struct CellStep {
   // Many rows keep the ascending sweep, which the prefetchers follow across
   // blocks. Blocks are independent, so the order never changes a result.
   bool descending = false;
+  // LSTM and RNN: each element's chain starts with the input's part,
+  // x_t · W_ihᵀ, and goes on with h_{t−1} · W_hhᵀ; then the epilogue adds
+  // `bias` (the folded biases [G·H], or none when null). The input's part
+  // is read from `gates` (projected there without bias), or, with the input
+  // folded in (W_ih packed below W_hh: pack_gate_hidden), run in the tile
+  // itself on x_t's rows (row r at x + r·ldx) — the same chain either way,
+  // so the two give the same bits. Folded, `gates` is only written (keep).
+  // The GRU reads neither: its input's part, with the biases, is in `gates`.
+  const float* x = nullptr;
+  int ldx = 0;
+  const float* bias = nullptr;
 };
 
 // One backward step fused the same way, across two steps: the recurrent
@@ -166,7 +178,9 @@ struct PackedGemmKernels {
 // Packs W_hh (G·H × H, G gate blocks of H rows) for the fused steps: for
 // each block of `width` hidden units the G gates' panels side by side, each
 // block zero-padded to `width` units (for G = 1 this is pack_b's layout).
-void pack_gate_hidden(PackedMatrix& out, const float* w_hh, int G, int H);
+// With w_ih (G·H × in) each panel continues below W_hh's H rows of K with
+// W_ih's `in` (K = H + in): the step's input folded in (CellStep::x).
+void pack_gate_hidden(PackedMatrix& out, const float* w_hh, int G, int H, const float* w_ih = nullptr, int in = 0);
 // How many blocks of the kernel width H hidden units make, in W_hh packed
 // by pack_gate_hidden (forward) or by pack_b as op(B) = W_hh (backward).
 int unit_blocks(const PackedMatrix& w, int H);

@@ -209,10 +209,23 @@ inline void prefetch_gates(float* gates, int G, int H, int r, int j0) {
   for (int g = 0; g < G; ++g) __builtin_prefetch(gr + static_cast<size_t>(g) * H, 1);
 }
 
+// acc + bias[0, n), or acc when there is no bias.
+template <typename V>
+inline typename V::Reg with_bias(const float* bias, int n, typename V::Reg acc) {
+  return bias ? V::add(V::loadn(bias, n), acc) : acc;
+}
+
+// LSTM and RNN tiles start each element's chain with the input's part,
+// x_t · W_ihᵀ (kInputFirst): read from `gates`, where the projection left
+// it, or run in the tile itself when the input is folded in (CellStep::x).
+// Either way the element is one chain — the input's K, then h_{t−1}'s —
+// so folding or not never changes a bit. The GRU keeps the input's part
+// apart (its candidate adds it outside the reset gate's product).
 struct LstmCell {
   static constexpr int kGates = 4;
+  static constexpr bool kInputFirst = true;
   static void prefetch(const CellStep& s, int r, int j0) {
-    prefetch_gates(s.gates, 4, s.H, r, j0);
+    if (s.keep || !s.x) prefetch_gates(s.gates, 4, s.H, r, j0);
     __builtin_prefetch(s.c + static_cast<size_t>(r) * s.H + j0, 1);
   }
   template <typename V, int R>
@@ -226,10 +239,12 @@ struct LstmCell {
       gr[q] = s.gates + (r + q) * 4 * H + j0;
       cr[q] = s.c + (r + q) * H + j0;
     }
-    for (int q = 0; q < R; ++q) gi[q] = V::sigmoid(V::add(V::loadn(gr[q], n), acc[q * stride]));
-    for (int q = 0; q < R; ++q) gf[q] = V::sigmoid(V::add(V::loadn(gr[q] + H, n), acc[q * stride + 1]));
-    for (int q = 0; q < R; ++q) gg[q] = V::tanh(V::add(V::loadn(gr[q] + 2 * H, n), acc[q * stride + 2]));
-    for (int q = 0; q < R; ++q) go[q] = V::sigmoid(V::add(V::loadn(gr[q] + 3 * H, n), acc[q * stride + 3]));
+    // The accumulators hold both projections; the folded bias is all that is left to add.
+    const float* b = s.bias ? s.bias + j0 : nullptr;
+    for (int q = 0; q < R; ++q) gi[q] = V::sigmoid(with_bias<V>(b, n, acc[q * stride]));
+    for (int q = 0; q < R; ++q) gf[q] = V::sigmoid(with_bias<V>(b ? b + H : b, n, acc[q * stride + 1]));
+    for (int q = 0; q < R; ++q) gg[q] = V::tanh(with_bias<V>(b ? b + 2 * H : b, n, acc[q * stride + 2]));
+    for (int q = 0; q < R; ++q) go[q] = V::sigmoid(with_bias<V>(b ? b + 3 * H : b, n, acc[q * stride + 3]));
     for (int q = 0; q < R; ++q) {
       c[q] = V::loadn(cr[q], n);
       c2[q] = V::fma(gf[q], c[q], V::mul(gi[q], gg[q]));
@@ -257,6 +272,7 @@ struct LstmCell {
 
 struct GruCell {
   static constexpr int kGates = 3;
+  static constexpr bool kInputFirst = false;
   static void prefetch(const CellStep& s, int r, int j0) {
     prefetch_gates(s.gates, 3, s.H, r, j0);
     __builtin_prefetch(s.h + static_cast<size_t>(r) * s.H + j0, 1);
@@ -299,14 +315,17 @@ struct GruCell {
 
 struct RnnCell {
   static constexpr int kGates = 1;
-  static void prefetch(const CellStep& s, int r, int j0) { __builtin_prefetch(s.gates + static_cast<size_t>(r) * s.H + j0, 1); }
+  static constexpr bool kInputFirst = true;
+  static void prefetch(const CellStep& s, int r, int j0) {
+    if (s.keep || !s.x) __builtin_prefetch(s.gates + static_cast<size_t>(r) * s.H + j0, 1);
+  }
   template <typename V, int R>
   static EDDY_EPILOGUE void rows(const CellStep& s, int r, int j0, int n, const typename V::Reg* acc, int stride) {
     using Reg = typename V::Reg;
     const size_t H = static_cast<size_t>(s.H);
     Reg hv[R];
     for (int q = 0; q < R; ++q) {
-      const Reg pre = V::add(V::loadn(s.gates + (r + q) * H + j0, n), acc[q * stride]);
+      const Reg pre = with_bias<V>(s.bias ? s.bias + j0 : nullptr, n, acc[q * stride]);
       hv[q] = s.relu ? V::relu(pre) : V::tanh(pre);
     }
     for (int q = 0; q < R; ++q) {
@@ -388,9 +407,24 @@ inline void cell_tile(const CellStep& s, int k, const float* panels, size_t ps, 
   for (int i = 0; i < M; ++i)
     for (int q = 0; q < P; ++q) Cell::prefetch(s, r0 + i, (u + q) * V::kWidth);
   typename V::Reg acc[M][N];
-  for (int i = 0; i < M; ++i)
-    for (int j = 0; j < N; ++j) acc[i][j] = V::zero();
-  madd_panels<V, M, N, Fetch>(acc, s.a + static_cast<size_t>(r0) * s.lda, s.lda, panels, ps, 0, k, next);
+  if (Cell::kInputFirst && !s.x) {
+    // The input's chains as the projection left them (x_t · W_ihᵀ, no bias).
+    constexpr int G = Cell::kGates;
+    for (int i = 0; i < M; ++i) {
+      const float* row = s.gates + static_cast<size_t>(r0 + i) * G * s.H;
+      for (int q = 0; q < P; ++q) {
+        const int j0 = (u + q) * V::kWidth, n = lesser(V::kWidth, s.H - j0);
+        for (int g = 0; g < G; ++g) acc[i][q * G + g] = V::loadn(row + static_cast<size_t>(g) * s.H + j0, n);
+      }
+    }
+  } else {
+    for (int i = 0; i < M; ++i)
+      for (int j = 0; j < N; ++j) acc[i][j] = V::zero();
+  }
+  // The folded input (K rows [H, k) of the panels) against x_t: the very
+  // chains the projection would have stored, continued below by h_{t−1}'s.
+  if (Cell::kInputFirst && s.x) madd_panels<V, M, N>(acc, s.x + static_cast<size_t>(r0) * s.ldx, s.ldx, panels, ps, s.H, k - s.H);
+  madd_panels<V, M, N, Fetch>(acc, s.a + static_cast<size_t>(r0) * s.lda, s.lda, panels, ps, 0, s.H, next);
   tile_epilogues<V, Cell, M, P>(s, r0, u, acc[0]);
 }
 
@@ -433,11 +467,13 @@ inline void for_unit_groups(int u0, int u1, bool descending, Fn&& fn) {
 // the next (C3's 4 MB a direction), so every unit group's first tile of rows
 // would wait for its panels to arrive from L3. On AVX-512, with tiles of
 // several rows, the tiles of one group fetch the next group's panels into
-// L2 instead, each a share, a line or so per row of K. next_group_floats:
+// L2 instead, each a share, a line or so per row of h_{t−1}'s K. next_group_floats:
 // the floats of the P blocks from `next` (at most up to u1) whose panels
 // are `ps` floats, or 0 when none are to be fetched. A step run in pieces
 // (fetch_u1 > u1: CellStep) fetches on to the step's end, fetch_u1.
-constexpr size_t kL2FetchFloats = size_t(1) << 18;
+// 2 MB: C1's W_hh with its W_ih folded in (1.5 MB) ran 4–5 % slower with
+// the fetches than without (docs/kernels.md).
+constexpr size_t kL2FetchFloats = size_t(1) << 19;
 
 template <typename V, int MR>
 inline size_t next_group_floats(int gates, int u0, int u1, int fetch_u1, int next, int P, size_t ps) {
@@ -487,7 +523,7 @@ template <typename V, typename Cell, int MR, int P>
 inline void cell_rows(const CellStep& s, int k, const float* packed, size_t ps, int u) {
   const float* panels = packed + static_cast<size_t>(Cell::kGates) * u * ps;
   const size_t next_floats = next_group_floats<V, MR>(Cell::kGates, s.u0, s.u1, s.fetch_u1, u + P, P, ps);
-  for_row_tiles<MR>(s.bs, panels + static_cast<size_t>(Cell::kGates) * P * ps, next_floats, k,
+  for_row_tiles<MR>(s.bs, panels + static_cast<size_t>(Cell::kGates) * P * ps, next_floats, s.H,
                     [&](int r0, int rows, const NextPanels& next, auto fetch) {
                       cell_tail<V, Cell, MR, P, decltype(fetch)::value>(s, k, panels, ps, r0, u, rows, next);
                     });

@@ -232,7 +232,13 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
     const float* x = first_layer ? io.x : ws + lay.out[l - 1];
     const size_t x_ld = first_layer ? io.x_ld : DH, x_step = first_layer ? io.x_step : static_cast<size_t>(s.B) * DH;
     float* out = last_layer ? io.y : ws + lay.out[l];
-    for_each_direction(s.dirs, [&](int d) { pack_hidden_weights(w_hh[d], s, a.p.w_hh[l * s.dirs + d], false); });
+    for_each_direction(s.dirs, [&](int d) {
+      const int k = l * s.dirs + d;
+      pack_hidden_weights(w_hh[d], s, a.p.w_hh[k], false, a.p.w_ih[k], in);
+    });
+    // The fused steps read the input themselves (folds_input): no projection.
+    const bool folded = w_hh[0].folded_in > 0;
+    note_input_projection(folded);
     // The unit split takes one direction only (unit_split_members); it
     // reads W_ih packed by gate.
     const int team = w_hh[0].fused ? unit_split_members(s, unit_blocks(w_hh[0].gates, s.H), a.split) : 0;
@@ -241,19 +247,21 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
     // before their time loops, the two projections are one job for the pool
     // (project_every_step), so neither time loop waits on the slower thread's.
     const bool every_step =
-        s.dirs == 2 && !s.layer_norm && projection_chunk(s) == 1 && projection_block(s, l, training) >= s.T && all_rows_whole(o, s.T);
+        !folded && s.dirs == 2 && !s.layer_norm && projection_chunk(s) == 1 && projection_block(s, l, training) >= s.T && all_rows_whole(o, s.T);
     if (every_step) {
       DirectionInput inputs[2];
       for (int d = 0; d < 2; ++d) {
         const int k = l * s.dirs + d;
         folded_bias(bias[d], s, a.p, k);
-        inputs[d] = {a.p.w_ih[k], bias[d].empty() ? nullptr : bias[d].data(), ws + lay.gates[k]};
+        inputs[d] = {a.p.w_ih[k], bias[d].empty() || step_adds_bias(s) ? nullptr : bias[d].data(), ws + lay.gates[k]};
       }
       project_every_step(inputs, 2, x, x_ld, x_step, s.T, s.B, in, G * H);
     } else {
       for_each_direction(s.dirs, [&](int d) {
         const int k = l * s.dirs + d;
-        if (team > 0) {
+        if (folded) {
+          // W_ih is in w_hh[d]; only the bias is needed.
+        } else if (team > 0) {
           pack_input_by_gate(w_ih_gates, s, a.p.w_ih[k], in);
         } else {
           pack_b(w_ih[d], true, a.p.w_ih[k], in, in, G * H);
@@ -299,13 +307,19 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
           L.crstd = s.cell == CellKind::kLstm ? ws + lay.crstd[k] : nullptr;
         }
         L.gates_t0 = t0(d);
+        if (step_adds_bias(s) && !bias[d].empty()) L.step_bias = bias[d].data();
+        if (folded) {
+          L.x = x;
+          L.x_ld = x_ld;
+          L.x_step = x_step;
+        }
         return L;
       };
       auto projection = [&](int d, int off) {
         StepProjection proj;
         proj.w_ih = &w_ih[d];
         proj.w_ih_gates = team > 0 ? &w_ih_gates : nullptr;
-        proj.bias = bias[d].empty() ? nullptr : bias[d].data();
+        proj.bias = bias[d].empty() || step_adds_bias(s) ? nullptr : bias[d].data();
         proj.x = x + off * x_ld;
         proj.ld = x_ld;
         proj.step = x_step;
@@ -320,7 +334,7 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
         note_team_waits(slow, last - first, a.split);
         continue;
       }
-      if (every_step && directions_together(s, o, w_hh[0], a.split)) {
+      if ((every_step || folded) && directions_together(s, o, w_hh[0], a.split)) {
         note_directions_together();
         forward_chains_together(s.cell, s, direction_chains(s, context), first, last);
         continue;
@@ -332,7 +346,7 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
         StepProjection proj[2];
         for (int k = 0; k < 2; ++k) {
           proj[k] = projection(0, groups.group[k]->off);
-          groups.proj[k] = &proj[k];
+          groups.proj[k] = folded ? nullptr : &proj[k];
         }
         forward_chains_together(s.cell, s, groups, first, last);
         continue;
@@ -340,7 +354,7 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
       for_each_task(s.dirs, o, [&](int d, const Group& g) {
         LayerCtx L = for_group(context(d), g.off, s);
         const StepProjection proj = projection(d, g.off);
-        forward_loop(s.cell, s, L, g, d == 1, first, last, s.layer_norm || every_step ? nullptr : &proj);
+        forward_loop(s.cell, s, L, g, d == 1, first, last, s.layer_norm || every_step || folded ? nullptr : &proj);
       });
     }
     if (a.dropout > 0 && l + 1 < s.layers) {

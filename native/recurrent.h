@@ -141,6 +141,10 @@ void rnn_forward(const RnnForward& a);
 // (layer_loop.h): "units", "batch", "directions", "groups" or, before any,
 // "none". For runtimeInfo().
 const char* last_recurrent_split();
+// Whether the last recurrent forward pass (or stepper step) in the process
+// folded its input into the steps ("folded", layer_loop.h folds_input) or
+// projected it apart ("apart"); "none" before any. For runtimeInfo().
+const char* last_input_projection();
 // EDDY_RECURRENT_SPLIT for RnnForward::split: 1 units, 0 batch, −1 unset.
 // Read as each call is parsed, on the JavaScript thread that makes it: the
 // environment is never read on the pool's or libuv's threads, where it

@@ -35,6 +35,14 @@ LayerCtx RecurrentStepper::prepare(int B, float* h, float* c) {
   s_.B = B;
   LayerCtx L = make_ctx(s_, p_, 0, false);
   L.packed_w_hh = &w_hh_;
+  if (folds_input(s_, s_.I, B)) {
+    // Each row's bits are those of the projected step (CellStep::x), so a
+    // stream's results do not depend on the rows stepped beside it.
+    if (!w_folded_.folded_in) pack_hidden_weights(w_folded_, s_, p_.w_hh[0], false, p_.w_ih[0], s_.I);
+    if (w_folded_.folded_in) L.packed_w_hh = &w_folded_;
+  }
+  note_input_projection(L.packed_w_hh->folded_in > 0);
+  if (step_adds_bias(s_) && !bias_.empty()) L.step_bias = bias_.data();
   L.gates = gates_.data();
   L.h = h;
   L.c = c;
@@ -47,7 +55,14 @@ LayerCtx RecurrentStepper::prepare(int B, float* h, float* c) {
 }
 
 void RecurrentStepper::advance(const LayerCtx& L, const float* x, int lo, int hi) {
-  project_rows(s_, p_, 0, w_ih_, bias_.empty() ? nullptr : bias_.data(), x, s_.I, lo, hi, gates_.data(), nullptr, nullptr);
+  if (L.packed_w_hh->folded_in) {
+    LayerCtx f = L;
+    f.x = x;
+    f.x_ld = static_cast<size_t>(s_.I);
+    return forward_step(s_.cell, for_group(f, lo, s_), 0, hi - lo);
+  }
+  const float* bias = bias_.empty() || step_adds_bias(s_) ? nullptr : bias_.data();
+  project_rows(s_, p_, 0, w_ih_, bias, x, s_.I, lo, hi, gates_.data(), nullptr, nullptr);
   forward_step(s_.cell, for_group(L, lo, s_), 0, hi - lo);
 }
 

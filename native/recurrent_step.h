@@ -54,6 +54,9 @@ class RecurrentStepper {
   std::vector<std::vector<float>> owned_;  // the copied parameters
   PackedMatrix w_ih_;
   HiddenWeights w_hh_;
+  // W_hh with W_ih below it, for steps of enough rows to fold the input in
+  // (folds_input): packed at the first such step.
+  HiddenWeights w_folded_;
   std::vector<float> bias_;
   // The context of a step of B rows with state h (and c), the scratch
   // grown to fit (it never shrinks).

@@ -63,6 +63,17 @@ export interface RuntimeInfo {
      * the same bits.
      */
     recurrentSplit: 'units' | 'batch' | 'directions' | 'groups' | 'none';
+    /**
+     * How the last recurrent forward pass (or stepper step) took its input:
+     * `folded` into the steps' own tiles (x_t and h_{t−1} against W_ih and
+     * W_hh packed together: LSTM and RNN layers without layer norm whose
+     * W_ih and W_hh together hold at most 512 Ki floats, stepping at least
+     * 16 rows), `apart` (projected for a block of steps first), or `none`
+     * before the first call. Either way each element is the same chain of
+     * multiply-adds, so the choice never changes a bit; `EDDY_INPUT_PROJECTION=folded|apart`
+     * overrides the rule (`docs/kernels.md`).
+     */
+    inputProjection: 'folded' | 'apart' | 'none';
   };
   /**
    * How the C heap treats large blocks, chosen when Eddy first loads:
