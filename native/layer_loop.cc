@@ -766,7 +766,8 @@ bool step_adds_bias(const RnnShape& s) { return !s.layer_norm && s.cell != CellK
 bool folds_input(const RnnShape& s, int in, int rows) {
   if (!step_adds_bias(s) || in <= 0) return false;
   if (forced_input_projection() >= 0) return forced_input_projection() == 1;
-  return rows >= kFoldMinRows && static_cast<size_t>(s.gates()) * s.H * (s.H + in) <= kFoldFloats;
+  return rows >= kFoldMinRows && fused_step_tile_rows(s.cell == CellKind::kLstm) >= kFoldMinTileRows &&
+         static_cast<size_t>(s.gates()) * s.H * (s.H + in) <= kFoldFloats;
 }
 
 namespace {

@@ -224,19 +224,24 @@ bool step_adds_bias(const RnnShape& s);
 
 // Whether a layer of input width `in` stepping `rows` rows at a time folds
 // its input into its fused forward steps (CellStep::x) instead of
-// projecting it apart: where step_adds_bias holds, at least kFoldMinRows
-// rows share each load of a panel, and W_hh and W_ih together are at most
-// kFoldFloats. A step then runs x_t and h_{t−1} through the same tiles,
-// and the projection's pass over a [steps, B, G·H] buffer — its store, and
-// the step's reload — is gone. A single stream (C4) instead reads W_ih
-// once for all its steps, at its rows' full rate; larger layers (C3's 6
-// and 12 MB a direction) stream their weights from L3 at every step, and
-// W_ih is better read once for a block of steps. Folded or not, each
+// projecting it apart: where step_adds_bias holds, the step runs at least
+// kFoldMinRows rows, the ISA's fused tile for the cell has at least
+// kFoldMinTileRows (rows that share each load of a panel: AVX-512's LSTM
+// and RNN tiles, the RNN's elsewhere), and W_hh and W_ih together are at
+// most kFoldFloats. A step then runs x_t and h_{t−1} through the same
+// tiles, and the projection's pass over a [steps, B, G·H] buffer — its
+// store, and the step's reload — is gone. A single stream (C4) instead
+// reads W_ih once for all its steps, at its rows' full rate; AVX2's LSTM
+// tile of 3 rows streams W_ih's panels at every step for too few rows
+// (C1 inference 14 % slower folded); larger layers (C3's 6 and 12 MB a
+// direction) stream their weights from L3 at every step, and W_ih is
+// better read once for a block of steps. Folded or not, each
 // element is the same chain (CellStep), so the rule may look at the rows:
 // no result depends on it. EDDY_INPUT_PROJECTION=folded|apart (read once)
 // overrides it, for tests and measurements.
 constexpr size_t kFoldFloats = size_t(1) << 19;
 constexpr int kFoldMinRows = 16;
+constexpr int kFoldMinTileRows = 4;
 bool folds_input(const RnnShape& s, int in, int rows);
 // Records whether a layer's forward steps folded its input in, for
 // last_input_projection() (recurrent.h).

@@ -254,4 +254,6 @@ int packed_gemm_tile_rows() { return kernels_for(isa()).rows; }
 
 const char* packed_gemm_kernel_name() { return kernels_for(isa()).name; }
 
+int fused_step_tile_rows(bool lstm) { return lstm ? kernels_for(isa()).lstm_rows : kernels_for(isa()).rnn_rows; }
+
 }  // namespace eddy

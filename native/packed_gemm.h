@@ -65,6 +65,10 @@ void packed_gemm_parallel(int m, const float* a, int lda, const PackedMatrix& b,
 // What runs, for runtimeInfo(): e.g. "avx512 8x(16x3) packed, …".
 const char* packed_gemm_kernel_name();
 
+// Rows of the tallest tile of the fused LSTM (lstm) or RNN forward step on
+// the instruction set in use: how many rows share each load of a panel.
+int fused_step_tile_rows(bool lstm);
+
 // One forward step of a recurrent cell with its gate epilogue fused onto
 // the recurrent GEMM's output tiles: for live rows [0, bs) and hidden units
 // in blocks [u0, u1) of the kernel width, the G gates' panels of a block of
@@ -173,6 +177,7 @@ struct PackedGemmKernels {
   void (*lstm_back)(const CellBackStep& s, const float* packed, int k);
   void (*gru_back)(const CellBackStep& s, const float* packed, int k);
   void (*rnn_back)(const CellBackStep& s, const float* packed, int k);
+  int lstm_rows, rnn_rows;  // the fused forward steps' tallest tiles
 };
 
 // Packs W_hh (G·H × H, G gate blocks of H rows) for the fused steps: for

@@ -720,7 +720,9 @@ constexpr PackedGemmKernels kernels(const char* name, GemmShapes<P...>, StepShap
           &cell_step<V, RnnCell, RR, RB, R1>,
           &back_step<V, LstmBack, BR, BB, B1>,
           &back_step<V, GruBack, BR, BB, B1>,
-          &back_step<V, RnnBack, BR, BB, B1>};
+          &back_step<V, RnnBack, BR, BB, B1>,
+          LR,
+          RR};
 }
 
 }  // namespace tiles

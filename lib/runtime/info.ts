@@ -68,7 +68,8 @@ export interface RuntimeInfo {
      * `folded` into the steps' own tiles (x_t and h_{t−1} against W_ih and
      * W_hh packed together: LSTM and RNN layers without layer norm whose
      * W_ih and W_hh together hold at most 512 Ki floats, stepping at least
-     * 16 rows), `apart` (projected for a block of steps first), or `none`
+     * 16 rows, where the kernel's fused tile has 4 rows or more — the LSTM
+     * on the AVX-512 path, the RNN on every path), `apart` (projected for a block of steps first), or `none`
      * before the first call. Either way each element is the same chain of
      * multiply-adds, so the choice never changes a bit; `EDDY_INPUT_PROJECTION=folded|apart`
      * overrides the rule (`docs/kernels.md`).

@@ -347,8 +347,9 @@ describe(`recurrent layers: batch invariance on the ${eddy.runtimeInfo().isa} ke
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64 })), 'groups', 'few units: W_hh fits in L2');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256, bidirectional: true })), 'directions', 'both directions at once');
     assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 256, bidirectional: true }), 'batch'), 'batch', 'a direction per thread');
-    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64, bidirectional: true })), 'directions', 'small weights, 16 rows: the input folded into the steps');
-    assert.strictEqual(split(new eddy.LSTM({ inputSize: 4, hiddenSize: 64, bidirectional: true }), undefined, 8), 'batch', 'small weights, 8 rows: each direction projects its steps as it goes');
+    // An RNN folds its input from 16 rows on every path (native/layer_loop.h folds_input).
+    assert.strictEqual(split(new eddy.RNN({ inputSize: 4, hiddenSize: 64, bidirectional: true })), 'directions', 'small weights, 16 rows: the input folded into the steps');
+    assert.strictEqual(split(new eddy.RNN({ inputSize: 4, hiddenSize: 64, bidirectional: true }), undefined, 8), 'batch', 'small weights, 8 rows: each direction projects its steps as it goes');
     assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 64, bidirectional: true })), 'batch', 'a small GRU projects its steps as it goes');
     assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 320 })), 'units', 'a one-direction GRU with 320 units');
     assert.strictEqual(split(new eddy.GRU({ inputSize: 4, hiddenSize: 320, resetAfter: false })), 'batch', 'reset-before GRU steps are not fused');
