@@ -41,6 +41,7 @@ using V = isa_v::V;
 // and nothing else: what the GEMM part costs.
 struct StoreCell {
   static constexpr int kGates = 4;
+  static constexpr bool kInputFirst = false;  // accumulators from zero: the recurrent GEMM alone
   static void prefetch(const CellStep&, int, int) {}
   template <typename W, int R>
   static __attribute__((noinline)) void rows(const CellStep& s, int r, int j0, int n, const typename W::Reg* acc, int stride) {
