@@ -469,21 +469,22 @@ inline void for_unit_groups(int u0, int u1, bool descending, Fn&& fn) {
 // several rows, the tiles of one group fetch the next group's panels into
 // L2 instead, each a share, a line or so per row of h_{t−1}'s K. next_group_floats:
 // the floats of the P blocks from `next` (at most up to u1) whose panels
-// are `ps` floats, or 0 when none are to be fetched. A step run in pieces
-// (fetch_u1 > u1: CellStep) fetches on to the step's end, fetch_u1.
-// 2 MB: C1's W_hh with its W_ih folded in (1.5 MB) ran 4–5 % slower with
-// the fetches than without (docs/kernels.md).
-constexpr size_t kL2FetchFloats = size_t(1) << 19;
+// are `ps` floats, or 0 when none are to be fetched. The size test counts
+// W_hh's rows of K alone (k_hh of the panels' k): C1's 1 MB W_hh with its
+// W_ih folded in below (1.5 MB) ran 4–5 % slower with the fetches than
+// without (docs/kernels.md). A step run in pieces (fetch_u1 > u1:
+// CellStep) fetches on to the step's end, fetch_u1.
+constexpr size_t kL2FetchFloats = size_t(1) << 18;
 
 template <typename V, int MR>
-inline size_t next_group_floats(int gates, int u0, int u1, int fetch_u1, int next, int P, size_t ps) {
+inline size_t next_group_floats(int gates, int u0, int u1, int fetch_u1, int next, int P, size_t ps, int k, int k_hh) {
   if constexpr (V::kWidth < 16 || MR < 4) return 0;
   if (fetch_u1 > u1) {
     u0 = 0;
     u1 = fetch_u1;
   }
   const size_t per_block = static_cast<size_t>(gates) * ps;
-  if (next >= u1 || per_block * (u1 - u0) <= kL2FetchFloats) return 0;
+  if (next >= u1 || k <= 0 || per_block / k * k_hh * (u1 - u0) <= kL2FetchFloats) return 0;
   return per_block * lesser(P, u1 - next);
 }
 
@@ -522,7 +523,7 @@ inline void for_row_tiles(int bs, const float* at, size_t floats, int k, Fn&& fn
 template <typename V, typename Cell, int MR, int P>
 inline void cell_rows(const CellStep& s, int k, const float* packed, size_t ps, int u) {
   const float* panels = packed + static_cast<size_t>(Cell::kGates) * u * ps;
-  const size_t next_floats = next_group_floats<V, MR>(Cell::kGates, s.u0, s.u1, s.fetch_u1, u + P, P, ps);
+  const size_t next_floats = next_group_floats<V, MR>(Cell::kGates, s.u0, s.u1, s.fetch_u1, u + P, P, ps, k, s.H);
   for_row_tiles<MR>(s.bs, panels + static_cast<size_t>(Cell::kGates) * P * ps, next_floats, s.H,
                     [&](int r0, int rows, const NextPanels& next, auto fetch) {
                       cell_tail<V, Cell, MR, P, decltype(fetch)::value>(s, k, panels, ps, r0, u, rows, next);
@@ -671,7 +672,7 @@ inline void back_tail(const CellBackStep& s, int k1, int k, const float* panels,
 template <typename V, typename Cell, int MR, int C>
 inline void back_rows(const CellBackStep& s, int k1, int k, const float* packed, size_t ps, int u) {
   const float* panels = packed + u * ps;
-  const size_t next_floats = next_group_floats<V, MR>(1, s.u0, s.u1, s.fetch_u1, u + C, C, ps);
+  const size_t next_floats = next_group_floats<V, MR>(1, s.u0, s.u1, s.fetch_u1, u + C, C, ps, k, k);
   for_row_tiles<MR>(s.bs, panels + C * ps, next_floats, k1, [&](int r0, int rows, const NextPanels& next, auto fetch) {
     back_tail<V, Cell, MR, C, decltype(fetch)::value>(s, k1, k, panels, ps, r0, u, rows, next);
   });
