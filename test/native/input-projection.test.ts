@@ -17,7 +17,8 @@ const DIST = path.join(__dirname, '..', '..');
 /**
  * Inference (y, h_n, c_n) and a training step (every parameter's gradient
  * and the input's) of each layer at 1 and 2 threads, and a stepper of 20
- * streams over the same steps, printed as the bits of every value with the
+ * streams over the same steps (then `stepSlots` on 20 rows of a slab, out
+ * of order and in order), printed as the bits of every value with the
  * projections that ran. Hidden width 40 leaves a partial panel on every
  * path (16, 8 and 4 floats wide); lengths are mixed but where the
  * bidirectional layers' directions run together (every row live at every
@@ -66,6 +67,17 @@ for (const [name, [make, lengths]] of Object.entries(layers)) {
     }
     ran.push(eddy.runtimeInfo().kernels.inputProjection);
     out.results[name + ', stepper'] = [hs];
+    // stepSlots: 20 streams of a slab of 24, out of order and then in order.
+    const lstm = name.startsWith('LSTM');
+    const hSlab = randomArray(24 * H, rng(3)), cSlab = lstm ? randomArray(24 * H, rng(4)) : null;
+    const y = new Float32Array(B * H);
+    const slabs = [];
+    for (const slots of [Int32Array.from({ length: B }, (_, b) => (b * 7) % 24), Int32Array.from({ length: B }, (_, b) => b)]) {
+      stepper.stepSlots(x.data.subarray(0, B * I), slots, hSlab, cSlab, y);
+      ran.push(eddy.runtimeInfo().kernels.inputProjection);
+      slabs.push(bits(y), bits(hSlab), ...(cSlab ? [bits(cSlab)] : []));
+    }
+    out.results[name + ', stepSlots'] = slabs;
   }
 }
 process.stdout.write(JSON.stringify(out));
