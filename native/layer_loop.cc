@@ -763,6 +763,10 @@ int forced_input_projection() {
 
 bool step_adds_bias(const RnnShape& s) { return !s.layer_norm && s.cell != CellKind::kGru; }
 
+const float* projection_bias(const RnnShape& s, const std::vector<float>& b) { return b.empty() || step_adds_bias(s) ? nullptr : b.data(); }
+
+const float* step_bias(const RnnShape& s, const std::vector<float>& b) { return b.empty() || !step_adds_bias(s) ? nullptr : b.data(); }
+
 bool folds_input(const RnnShape& s, int in, int rows) {
   if (!step_adds_bias(s) || in <= 0) return false;
   if (forced_input_projection() >= 0) return forced_input_projection() == 1;

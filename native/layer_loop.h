@@ -221,6 +221,11 @@ void project_rows(const RnnShape& s, const RnnParams& p, int k, const PackedMatr
 // (CellStep::bias): no layer norm, not a GRU. Their input projection then
 // adds none, and the tiles start each element's chain from it.
 bool step_adds_bias(const RnnShape& s);
+// Where the folded bias b (folded_bias; empty: none) goes: into the input
+// projection's rows, or, where step_adds_bias holds, to the fused step
+// (LayerCtx::step_bias). Each returns null where the other takes it.
+const float* projection_bias(const RnnShape& s, const std::vector<float>& b);
+const float* step_bias(const RnnShape& s, const std::vector<float>& b);
 
 // Whether a layer of input width `in` stepping `rows` rows at a time folds
 // its input into its fused forward steps (CellStep::x) instead of

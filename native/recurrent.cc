@@ -253,19 +253,15 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
       for (int d = 0; d < 2; ++d) {
         const int k = l * s.dirs + d;
         folded_bias(bias[d], s, a.p, k);
-        inputs[d] = {a.p.w_ih[k], bias[d].empty() || step_adds_bias(s) ? nullptr : bias[d].data(), ws + lay.gates[k]};
+        inputs[d] = {a.p.w_ih[k], projection_bias(s, bias[d]), ws + lay.gates[k]};
       }
       project_every_step(inputs, 2, x, x_ld, x_step, s.T, s.B, in, G * H);
     } else {
       for_each_direction(s.dirs, [&](int d) {
         const int k = l * s.dirs + d;
-        if (folded) {
-          // W_ih is in w_hh[d]; only the bias is needed.
-        } else if (team > 0) {
-          pack_input_by_gate(w_ih_gates, s, a.p.w_ih[k], in);
-        } else {
-          pack_b(w_ih[d], true, a.p.w_ih[k], in, in, G * H);
-        }
+        // Folded, W_ih is packed in w_hh[d] already.
+        if (!folded && team > 0) pack_input_by_gate(w_ih_gates, s, a.p.w_ih[k], in);
+        if (!folded && team == 0) pack_b(w_ih[d], true, a.p.w_ih[k], in, in, G * H);
         folded_bias(bias[d], s, a.p, k);
       });
     }
@@ -307,7 +303,7 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
           L.crstd = s.cell == CellKind::kLstm ? ws + lay.crstd[k] : nullptr;
         }
         L.gates_t0 = t0(d);
-        if (step_adds_bias(s) && !bias[d].empty()) L.step_bias = bias[d].data();
+        L.step_bias = step_bias(s, bias[d]);
         if (folded) {
           L.x = x;
           L.x_ld = x_ld;
@@ -319,7 +315,7 @@ void forward_internal(const RnnForward& a, const Order& o, const Layout& lay, fl
         StepProjection proj;
         proj.w_ih = &w_ih[d];
         proj.w_ih_gates = team > 0 ? &w_ih_gates : nullptr;
-        proj.bias = bias[d].empty() || step_adds_bias(s) ? nullptr : bias[d].data();
+        proj.bias = projection_bias(s, bias[d]);
         proj.x = x + off * x_ld;
         proj.ld = x_ld;
         proj.step = x_step;

@@ -42,7 +42,7 @@ LayerCtx RecurrentStepper::prepare(int B, float* h, float* c) {
     if (w_folded_.folded_in) L.packed_w_hh = &w_folded_;
   }
   note_input_projection(L.packed_w_hh->folded_in > 0);
-  if (step_adds_bias(s_) && !bias_.empty()) L.step_bias = bias_.data();
+  L.step_bias = step_bias(s_, bias_);
   L.gates = gates_.data();
   L.h = h;
   L.c = c;
@@ -61,8 +61,7 @@ void RecurrentStepper::advance(const LayerCtx& L, const float* x, int lo, int hi
     f.x_ld = static_cast<size_t>(s_.I);
     return forward_step(s_.cell, for_group(f, lo, s_), 0, hi - lo);
   }
-  const float* bias = bias_.empty() || step_adds_bias(s_) ? nullptr : bias_.data();
-  project_rows(s_, p_, 0, w_ih_, bias, x, s_.I, lo, hi, gates_.data(), nullptr, nullptr);
+  project_rows(s_, p_, 0, w_ih_, projection_bias(s_, bias_), x, s_.I, lo, hi, gates_.data(), nullptr, nullptr);
   forward_step(s_.cell, for_group(L, lo, s_), 0, hi - lo);
 }
 
