@@ -3,7 +3,8 @@
 // as the addon runs it, the same step reading its gates from a 64-step
 // sequence (out of cache, as the input projection leaves them), the same
 // tiles with an epilogue that only stores the accumulators (the GEMM part
-// alone), the epilogues alone, and the plain packed GEMM of the same shape.
+// alone), the epilogues alone, the plain packed GEMM of the same shape, and
+// the fused LSTM backward step of a sequence.
 // Prints GFLOP/s of the recurrent GEMM (2·rows·K·G·H per step) over thread
 // CPU time, best and median of several repetitions. Not part of the addon: it includes one instruction
 // set's kernel file, so it sees that file's vector type.
@@ -69,6 +70,58 @@ void report(const char* what, double flops_per_step, int steps, int reps, Fn&& s
   }
   std::sort(rate.begin(), rate.end());
   std::printf("  %-34s best %6.1f  median %6.1f GFLOP/s\n", what, rate.back(), rate[rate.size() / 2]);
+}
+
+// The fused LSTM backward step (back_step) as the addon runs it, over a
+// sequence of 64 steps: each step's GEMM reads the gate gradients the step
+// before wrote (dG_t [rows, 4H] against W_hh packed as op(B), K = 4H) and
+// its epilogue writes step t − 1's. The arrays are restored before each
+// repetition, outside the timing, so the values stay in range.
+void run_backward(int rows, int H, int steps, int reps) {
+  constexpr int G = 4, T = 64, W = V::kWidth;
+  const int K = G * H, blocks = (H + W - 1) / W;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(0.005f, 0.095f);
+  auto fill = [&](std::vector<float>& v, size_t n) {
+    v.resize(n);
+    for (float& x : v) x = u(rng);
+  };
+  std::vector<float> packed, gates0, saved0, dc0, dy, dh(static_cast<size_t>(rows) * H);
+  fill(packed, static_cast<size_t>(blocks) * K * W);
+  fill(gates0, static_cast<size_t>(T) * rows * K);
+  fill(saved0, static_cast<size_t>(T) * rows * 2 * H);
+  fill(dc0, static_cast<size_t>(rows) * H);
+  fill(dy, static_cast<size_t>(T) * rows * H);
+  std::vector<float> gates, saved, dc;
+  const int passes = std::max(1, steps / (T - 1));
+  std::vector<double> rate;
+  for (int r = 0; r <= reps; ++r) {
+    double spent = 0;
+    for (int pass = 0; pass < passes; ++pass) {
+      gates = gates0, saved = saved0, dc = dc0;
+      const double t0 = cpu_seconds();
+      for (int t = T - 1; t >= 1; --t) {
+        eddy::CellBackStep s;
+        s.bs = s.bs_next = rows;
+        s.H = H;
+        s.a = gates.data() + static_cast<size_t>(t) * rows * K;
+        s.lda = K;
+        s.dh = dh.data();
+        s.dc = dc.data();
+        s.dy = dy.data() + static_cast<size_t>(t - 1) * rows * H;
+        s.ldy = H;
+        s.gates = gates.data() + static_cast<size_t>(t - 1) * rows * K;
+        s.saved = saved.data() + static_cast<size_t>(t - 1) * rows * 2 * H;
+        s.u0 = 0;
+        s.u1 = blocks;
+        isa_v::kPackedGemm.lstm_back(s, packed.data(), K);
+      }
+      spent += cpu_seconds() - t0;
+    }
+    if (r > 0) rate.push_back(2.0 * rows * K * H * (T - 1) * passes / spent * 1e-9);  // the first is a warm-up
+  }
+  std::sort(rate.begin(), rate.end());
+  std::printf("  %-34s best %6.1f  median %6.1f GFLOP/s\n", "backward step (as the addon runs it)", rate.back(), rate[rate.size() / 2]);
 }
 
 void run(int rows, int K, int H, int steps, int reps) {
@@ -140,6 +193,7 @@ void run(int rows, int K, int H, int steps, int reps) {
   const double per_step = (cpu_seconds() - t0) / steps;
   std::printf("  %-34s %6.2f us per step (%.1f ns per row and unit block)\n", "epilogue alone", per_step * 1e6,
               per_step * 1e9 / (rows * blocks));
+  run_backward(rows, H, steps, reps);
 }
 
 }  // namespace
