@@ -86,7 +86,7 @@ struct V {
 
 constexpr PackedGemmKernels kPackedGemm = tiles::kernels<V>(
     "generic 4x(8x2) packed, fused lstm 2x(8x4), gru 2x(8x3), rnn 4x(8x2), backward 4x(8x2)", tiles::GemmShapes<4, 4, 2, 2>(),
-    tiles::StepShapes<2, 2, 4, 2, 4, 2, 2, 2, 2, 4, 4>());
+    tiles::StepShapes<2, 2, 4, 2, 2, 4, 2, 2, 2, 2, 4, 4>());
 
 }  // namespace generic
 

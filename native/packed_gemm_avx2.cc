@@ -60,7 +60,7 @@ struct V {
 
 constexpr PackedGemmKernels kPackedGemm = tiles::kernels<V>(
     "avx2 4x(8x3) packed, fused lstm 3x(8x4), gru 4x(8x3), rnn 4x(8x3), backward 4x(8x3)", tiles::GemmShapes<8, 6, 4, 3>(),
-    tiles::StepShapes<3, 4, 4, 3, 4, 3, 3, 3, 4, 8, 8>());
+    tiles::StepShapes<3, 4, 4, 3, 3, 4, 3, 3, 3, 4, 8, 8>());
 
 }  // namespace avx2
 }  // namespace eddy

@@ -54,17 +54,18 @@ struct V {
 // the cell-step benchmark the step ran about 5 % faster at C1's and C3's
 // shapes than with 6 (Intel Xeon model 207, six interleaved rounds; single
 // rounds from 11 % slower to 11 % faster); a row's arithmetic is the same in
-// any tile. The backward step takes tiles of 8 rows × 3 unit blocks: 24
-// accumulators as with 6 × 4, but C3's 32 rows (and C1's 32 a batch group)
-// run as four tiles instead of six, so each panel group is read from L2
-// fewer times; alone (one thread, the backward steps of a 50- or 100-step
-// sequence, medians of 15–25 alternating runs, Intel Xeon model 167) C3's
-// step ran 10 % faster, C1's, C2's and C5's 1–3 %. Where a batch's tiles
-// would have 6 rows or fewer (batches of 2–6, 9–13, 17–20, …) it keeps
-// groups of 4 blocks: 3 ran 4–9 % slower there.
+// any tile. The backward and RNN steps take tiles of 8 rows × 3 unit
+// blocks: 24 accumulators as with 6 × 4, but C3's 32 rows (and C1's 32 a
+// batch group) run as four tiles instead of six, so each panel group is
+// read from L2 fewer times. Alone (one thread, the steps of a 50- or
+// 100-step sequence, medians of 15–31 alternating runs, Intel Xeon model
+// 167): C3's backward step ran 10 % faster, C1's, C2's and C5's 1–3 %; the
+// RNN step of 64 rows (C5) 4 %, folded or not, of 8 rows 12 %. Where a
+// batch's tiles would have 6 rows or fewer (batches of 2–6, 9–13, 17–20,
+// …) both keep groups of 4 blocks: 3 ran 4–9 % slower there.
 constexpr PackedGemmKernels kPackedGemm = tiles::kernels<V>(
-    "avx512 8x(16x3) packed, fused lstm 7x(16x4), gru 8x(16x3), rnn 6x(16x4), backward 8x(16x3)", tiles::GemmShapes<8, 8, 6, 6, 4, 4, 3, 3>(),
-    tiles::StepShapes<7, 8, 6, 4, 8, 3, 4, 2, 8, 8, 8>());
+    "avx512 8x(16x3) packed, fused lstm 7x(16x4), gru 8x(16x3), rnn 8x(16x3), backward 8x(16x3)", tiles::GemmShapes<8, 8, 6, 6, 4, 4, 3, 3>(),
+    tiles::StepShapes<7, 8, 8, 3, 4, 8, 3, 4, 2, 8, 8, 8>());
 
 }  // namespace avx512
 }  // namespace eddy

@@ -530,15 +530,30 @@ inline void cell_rows(const CellStep& s, int k, const float* packed, size_t ps, 
                     });
 }
 
+// Whether bs rows, dealt into tiles of at most MR as for_row_tiles deals
+// them, make tiles of fewer than MR − 1 rows: such tiles take the wider
+// groups of unit blocks (PS below) so that they keep enough accumulators in
+// flight.
+template <int MR>
+inline bool short_row_tiles(int bs) {
+  const int tiles = (bs + MR - 1) / MR;
+  return tiles > 0 && bs / tiles < MR - 1;
+}
+
 // Groups of up to P unit blocks one by one (their panels stay in cache
-// while every row passes). A single row (one stream) takes up to P1 blocks
-// a tile instead, so that enough independent accumulators hide the FMA
+// while every row passes), or PS where the rows' tiles are short
+// (short_row_tiles). A single row (one stream) takes up to P1 blocks a
+// tile instead, so that enough independent accumulators hide the FMA
 // latency; a row's arithmetic is the same either way.
-template <typename V, typename Cell, int MR, int P, int P1>
+template <typename V, typename Cell, int MR, int P, int PS, int P1>
 void cell_step(const CellStep& s, const float* packed, int k) {
   const size_t ps = static_cast<size_t>(k) * V::kWidth;
   if (s.bs == 1) {
     for_unit_groups<P1>(s.u0, s.u1, s.descending, [&](int u, auto c) { cell_rows<V, Cell, 1, decltype(c)::value>(s, k, packed, ps, u); });
+    return;
+  }
+  if (PS != P && short_row_tiles<MR>(s.bs)) {
+    for_unit_groups<PS>(s.u0, s.u1, false, [&](int u, auto c) { cell_rows<V, Cell, MR, decltype(c)::value>(s, k, packed, ps, u); });
     return;
   }
   for_unit_groups<P>(s.u0, s.u1, false, [&](int u, auto c) { cell_rows<V, Cell, MR, decltype(c)::value>(s, k, packed, ps, u); });
@@ -685,10 +700,8 @@ inline void back_rows(const CellBackStep& s, int k1, int k, const float* packed,
   }
 }
 
-// Groups of up to P unit blocks, or PS where the rows' tiles (dealt as
-// for_row_tiles deals them) have fewer than MR − 1 rows, so that short
-// tiles keep enough accumulators in flight; P1 for a single row, as in
-// cell_step.
+// Groups of up to P unit blocks, PS where the rows' tiles are short, P1
+// for a single row, as in cell_step.
 template <typename V, typename Cell, int MR, int P, int PS, int P1>
 void back_step(const CellBackStep& s, const float* packed, int k) {
   const size_t ps = static_cast<size_t>(k) * V::kWidth;
@@ -698,8 +711,7 @@ void back_step(const CellBackStep& s, const float* packed, int k) {
     for_unit_groups<P1>(s.u0, s.u1, s.descending, [&](int u, auto c) { back_rows<V, Cell, 1, decltype(c)::value>(s, k1, k, packed, ps, u); });
     return;
   }
-  const int tiles = (s.bs + MR - 1) / MR;
-  if (PS != P && tiles > 0 && s.bs / tiles < MR - 1) {
+  if (PS != P && short_row_tiles<MR>(s.bs)) {
     for_unit_groups<PS>(s.u0, s.u1, false, [&](int u, auto c) { back_rows<V, Cell, MR, decltype(c)::value>(s, k1, k, packed, ps, u); });
     return;
   }
@@ -708,26 +720,27 @@ void back_step(const CellBackStep& s, const float* packed, int k) {
 
 // The fused steps' shapes, per instruction set: rows per tile and unit
 // blocks per tile (LSTM and GRU forward tiles take one block: their gates
-// fill the registers; the backward tiles take BackBlocksShort when their
-// rows are few: back_step), and unit blocks per tile for a single row.
-template <int LstmRows, int GruRows, int RnnRows, int RnnBlocks, int BackRows, int BackBlocks, int BackBlocksShort,
-          int LstmBlocks1, int GruBlocks1, int RnnBlocks1, int BackBlocks1>
+// fill the registers; RNN and backward tiles take the ...Short count when
+// their rows are few: short_row_tiles), and unit blocks per tile for a
+// single row.
+template <int LstmRows, int GruRows, int RnnRows, int RnnBlocks, int RnnBlocksShort, int BackRows, int BackBlocks,
+          int BackBlocksShort, int LstmBlocks1, int GruBlocks1, int RnnBlocks1, int BackBlocks1>
 struct StepShapes {};
 
 // The kernel table entry of an instruction set's tiles: the GEMM's shapes (see gemm) and the fused steps'.
 // constexpr, so that the table is constant-initialized: a dynamic initializer in a file compiled for
 // AVX-512 runs when the addon loads, on any CPU, and the compiler may vectorize it with AVX-512 stores.
-template <typename V, int... P, int LR, int GR, int RR, int RB, int BR, int BB, int BS, int L1, int G1, int R1, int B1>
-constexpr PackedGemmKernels kernels(const char* name, GemmShapes<P...>, StepShapes<LR, GR, RR, RB, BR, BB, BS, L1, G1, R1, B1>) {
+template <typename V, int... P, int LR, int GR, int RR, int RB, int RS, int BR, int BB, int BS, int L1, int G1, int R1, int B1>
+constexpr PackedGemmKernels kernels(const char* name, GemmShapes<P...>, StepShapes<LR, GR, RR, RB, RS, BR, BB, BS, L1, G1, R1, B1>) {
   return {V::kWidth,
           static_cast<int>(sizeof...(P)),
           name,
           &gemm<V, GemmShapes<P...>>,
           &gemm_list<V, GemmShapes<P...>>,
           &slab_columns<V, GemmShapes<P...>>,
-          &cell_step<V, LstmCell, LR, 1, L1>,
-          &cell_step<V, GruCell, GR, 1, G1>,
-          &cell_step<V, RnnCell, RR, RB, R1>,
+          &cell_step<V, LstmCell, LR, 1, 1, L1>,
+          &cell_step<V, GruCell, GR, 1, 1, G1>,
+          &cell_step<V, RnnCell, RR, RB, RS, R1>,
           &back_step<V, LstmBack, BR, BB, BS, B1>,
           &back_step<V, GruBack, BR, BB, BS, B1>,
           &back_step<V, RnnBack, BR, BB, BS, B1>,

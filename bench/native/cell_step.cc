@@ -174,7 +174,7 @@ void run(int rows, int K, int H, int steps, int reps) {
     });
   }
   report("GEMM part (epilogue stores only)", flops, steps, reps,
-         [&] { eddy::tiles::cell_step<V, StoreCell, EDDY_BENCH_SHAPE, 1, EDDY_BENCH_SHAPE>(s, packed.data(), K); });
+         [&] { eddy::tiles::cell_step<V, StoreCell, EDDY_BENCH_SHAPE, 1, 1, EDDY_BENCH_SHAPE>(s, packed.data(), K); });
   report("plain packed GEMM, same shape", flops, steps, reps,
          [&] { isa_v::kPackedGemm.gemm(rows, G * H, K, a.data(), K, packed.data(), false, nullptr, gates.data(), G * H); });
   gates = gates0;
