@@ -540,6 +540,14 @@ inline bool short_row_tiles(int bs) {
   return tiles > 0 && bs / tiles < MR - 1;
 }
 
+// for_unit_groups (ascending) in groups of up to P blocks, or PS for bs
+// rows in short tiles.
+template <int MR, int P, int PS, typename Fn>
+inline void for_step_groups(int bs, int u0, int u1, Fn&& fn) {
+  if (PS != P && short_row_tiles<MR>(bs)) return for_unit_groups<PS>(u0, u1, false, fn);
+  for_unit_groups<P>(u0, u1, false, fn);
+}
+
 // Groups of up to P unit blocks one by one (their panels stay in cache
 // while every row passes), or PS where the rows' tiles are short
 // (short_row_tiles). A single row (one stream) takes up to P1 blocks a
@@ -552,11 +560,7 @@ void cell_step(const CellStep& s, const float* packed, int k) {
     for_unit_groups<P1>(s.u0, s.u1, s.descending, [&](int u, auto c) { cell_rows<V, Cell, 1, decltype(c)::value>(s, k, packed, ps, u); });
     return;
   }
-  if (PS != P && short_row_tiles<MR>(s.bs)) {
-    for_unit_groups<PS>(s.u0, s.u1, false, [&](int u, auto c) { cell_rows<V, Cell, MR, decltype(c)::value>(s, k, packed, ps, u); });
-    return;
-  }
-  for_unit_groups<P>(s.u0, s.u1, false, [&](int u, auto c) { cell_rows<V, Cell, MR, decltype(c)::value>(s, k, packed, ps, u); });
+  for_step_groups<MR, P, PS>(s.bs, s.u0, s.u1, [&](int u, auto c) { cell_rows<V, Cell, MR, decltype(c)::value>(s, k, packed, ps, u); });
 }
 
 // ---- The fused backward steps (CellBackStep in packed_gemm.h). A cell is
@@ -711,11 +715,7 @@ void back_step(const CellBackStep& s, const float* packed, int k) {
     for_unit_groups<P1>(s.u0, s.u1, s.descending, [&](int u, auto c) { back_rows<V, Cell, 1, decltype(c)::value>(s, k1, k, packed, ps, u); });
     return;
   }
-  if (PS != P && short_row_tiles<MR>(s.bs)) {
-    for_unit_groups<PS>(s.u0, s.u1, false, [&](int u, auto c) { back_rows<V, Cell, MR, decltype(c)::value>(s, k1, k, packed, ps, u); });
-    return;
-  }
-  for_unit_groups<P>(s.u0, s.u1, false, [&](int u, auto c) { back_rows<V, Cell, MR, decltype(c)::value>(s, k1, k, packed, ps, u); });
+  for_step_groups<MR, P, PS>(s.bs, s.u0, s.u1, [&](int u, auto c) { back_rows<V, Cell, MR, decltype(c)::value>(s, k1, k, packed, ps, u); });
 }
 
 // The fused steps' shapes, per instruction set: rows per tile and unit
