@@ -2,8 +2,9 @@
  * Child process for the leak check (run with --expose-gc): trains a small
  * recurrent model for argv[2] steps through `fit`, with a `predict` in
  * flight alongside and a save and load every 500 steps, and prints the
- * resident memory and open file descriptors after step 1 000 and after the
- * last step (each after a full garbage collection), as JSON.
+ * resident memory and open file descriptors after step 1 000, halfway from
+ * there to the last step, and after the last step (each the least of
+ * several readings after full garbage collections), as JSON.
  */
 import { promises as fs, readdirSync } from 'fs';
 import * as os from 'os';
@@ -13,13 +14,25 @@ import { Tensor } from '../../lib';
 
 const gc = (globalThis as { gc?: () => void }).gc!;
 
-function sample(): { rss: number; fds: number } {
-  gc();
-  return { rss: process.memoryUsage().rss, fds: readdirSync('/proc/self/fd').length };
+/**
+ * The resident memory after a full collection moves by several megabytes
+ * from one collection to the next (V8 commits and releases its young
+ * generation's pages as it goes), so a reading is the least of five, each
+ * after a collection and a pause for finalizers and page release.
+ */
+async function sample(): Promise<{ rss: number; fds: number }> {
+  let rss = Infinity;
+  for (let k = 0; k < 5; k++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    rss = Math.min(rss, process.memoryUsage().rss);
+  }
+  return { rss, fds: readdirSync('/proc/self/fd').length };
 }
 
 async function main(): Promise<void> {
   const steps = Number(process.argv[2]);
+  const middle = 1000 + Math.round((steps - 1000) / 2);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'eddy-leak-'));
   try {
     eddy.manualSeed(1);
@@ -49,9 +62,10 @@ async function main(): Promise<void> {
             await model.save(file);
             await eddy.load(file);
           }
-          if (step === 1000 || step === steps) {
+          const name = step === 1000 ? 'first' : step === middle ? 'middle' : step === steps ? 'last' : undefined;
+          if (name) {
             await pending;
-            samples[step === 1000 ? 'first' : 'last'] = sample();
+            samples[name] = await sample();
           }
         },
       },
