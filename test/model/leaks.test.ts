@@ -6,12 +6,12 @@
  *
  * The C heap keeps freed blocks for reuse (native/heap.cc), each thread's
  * heap up to its own high-water mark, and which thread serves which call
- * varies with timing: the first few thousand steps grow memory by 3-6 MB
- * here and by up to 20 MB on other machines, then it stays. A leak keeps
+ * varies with timing: the first few thousand steps grow memory by 3–6 MB
+ * on one machine and by 20 MB on another, then it stays. A leak keeps
  * growing, so the check is on the second half of the run: at most 10 MB
- * over its 4 500 steps catches anything that keeps more than about 2.3 KB a
- * step (the same rate as 20 MB over 9 000 steps), and the whole run from
- * step 1 000 stays within 32 MB.
+ * over its 4 500 steps (of 10 000) catches anything that keeps more than
+ * about 2.3 KB a step (the rate of 20 MB over 9 000 steps), and the whole
+ * run from step 1 000 stays within 32 MB.
  */
 import * as assert from 'assert';
 import { execFile } from 'child_process';
