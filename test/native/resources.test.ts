@@ -77,13 +77,16 @@ describe('native resource exhaustion (child processes under an address-space lim
 
   it('runs parallel and concurrent products correctly with room for a single OpenBLAS buffer', () => {
     // One 128 MiB buffer fits, a second does not: OpenBLAS then takes one
-    // thread at a time, and nothing waits forever.
+    // thread at a time, and nothing waits forever. Beside the buffer, the
+    // headroom holds a new thread's C heap (glibc reserves 64 MiB of address
+    // space for each) and 48 MiB for V8's heap to grow in (with 8 it once
+    // ran out itself, in a collection), and stays 16 MiB short of two buffers.
     const r = inChild(`${ONES}
       eddy.setNumThreads(2);
       // Start libuv's threads (their stacks take address space) with a product too small for OpenBLAS.
       const tiny = eddy.tensor(new Float32Array(4), [2, 2]);
       await Promise.all([1, 2, 3, 4].map(() => eddy.matmulAsync(tiny, tiny)));
-      limit(200 * ${MiB});
+      limit(240 * ${MiB});
       const pending = [eddy.matmulAsync(a, a), eddy.matmulAsync(a, a)];
       const all = [eddy.matmul(a, a), ...(await Promise.all(pending))];
       report('exact', all.map(exact));`, ON_BLAS);
