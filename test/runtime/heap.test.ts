@@ -88,9 +88,17 @@ describe('runtime: the C heap policy', function () {
     // Array buffers are swept on the main thread so that each gc() has freed them.
     const flags = ['--expose-gc', '--no-concurrent-array-buffer-sweeping'];
     const retained = Number(child({}, faultsPerRound, flags).stdout);
-    const system = Number(child({ EDDY_HEAP: 'system' }, faultsPerRound, flags).stdout);
+    // glibc's own policy returns the blocks only when they end up at the top
+    // of its heap, and its thresholds adapt to what the process freed
+    // before: once in a while a process keeps them by chance (19 faults a
+    // round, seen once in a full run). The reference is the most of up to
+    // three processes.
+    let system = 0;
+    for (let attempt = 0; attempt < 3 && system <= 9000; attempt++) {
+      system = Math.max(system, Number(child({ EDDY_HEAP: 'system' }, faultsPerRound, flags).stdout));
+    }
     // 72 MiB is 18 432 pages of 4 KiB; a retaining heap takes only V8's own faults.
-    assert.ok(system > 9000, `system policy: ${system} faults a round`);
+    assert.ok(system > 9000, `system policy: ${system} faults a round in the most of three processes`);
     assert.ok(retained < system / 10, `retained: ${retained} faults a round against ${system}`);
   });
 
