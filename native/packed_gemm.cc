@@ -123,7 +123,7 @@ void start_packing(PackedMatrix& out, int k, int n) {
 // (C = A · Bᵀ), a row pointer per column (null: a column of zeros). Four
 // rows by four steps at a time, read along the rows and transposed in
 // registers: a column-at-a-time copy reads w rows 4 bytes apart.
-void pack_rows(float* dst, const float* const* rows, int k, int w) {
+void pack_rows_sse(float* dst, const float* const* rows, int k, int w) {
   int p = 0;
 #if defined(__SSE2__)
   for (; p + 4 <= k; p += 4) {
@@ -140,6 +140,17 @@ void pack_rows(float* dst, const float* const* rows, int k, int w) {
   }
 }
 
+// The panels' packer for the kernels of `which`: eight by eight where the
+// instruction set has AVX, else four by four. Both put the same floats in
+// the same places.
+void pack_rows(Isa which, float* dst, const float* const* rows, int k, int w) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if ((which == Isa::kAvx2 || which == Isa::kAvx512) && w % 8 == 0) return avx2::pack_rows(dst, rows, k, w);
+#endif
+  (void)which;
+  pack_rows_sse(dst, rows, k, w);
+}
+
 }  // namespace
 
 void pack_b(PackedMatrix& out, bool trans, const float* b, int ldb, int k, int n) {
@@ -151,7 +162,7 @@ void pack_b(PackedMatrix& out, bool trans, const float* b, int ldb, int k, int n
     if (trans) {
       const float* rows[kMaxPanelWidth];
       for (int j = 0; j < w; ++j) rows[j] = j < cols ? b + static_cast<size_t>(j0 + j) * ldb : nullptr;
-      pack_rows(panel, rows, k, w);
+      pack_rows(out.isa, panel, rows, k, w);
       continue;
     }
     for (int p = 0; p < k; ++p) {
@@ -174,10 +185,10 @@ void pack_gate_hidden(PackedMatrix& out, const float* w_hh, int G, int H, const 
       float* panel = out.data.data() + static_cast<size_t>(u * G + g) * k * w;
       const float* rows[kMaxPanelWidth];
       for (int j = 0; j < w; ++j) rows[j] = u * w + j < H ? w_hh + (static_cast<size_t>(g) * H + u * w + j) * H : nullptr;
-      pack_rows(panel, rows, H, w);
+      pack_rows(out.isa, panel, rows, H, w);
       if (in == 0) continue;
       for (int j = 0; j < w; ++j) rows[j] = u * w + j < H ? w_ih + (static_cast<size_t>(g) * H + u * w + j) * in : nullptr;
-      pack_rows(panel + static_cast<size_t>(H) * w, rows, in, w);
+      pack_rows(out.isa, panel + static_cast<size_t>(H) * w, rows, in, w);
     }
   }
 }

@@ -61,6 +61,33 @@ struct V {
 
 }  // namespace
 
+void pack_rows(float* dst, const float* const* rows, int k, int w) {
+  int p = 0;
+  for (; p + 8 <= k; p += 8) {
+    for (int j = 0; j < w; j += 8) {
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) r[i] = rows[j + i] ? _mm256_loadu_ps(rows[j + i] + p) : _mm256_setzero_ps();
+      // Pairs, then quads, then the 128-bit halves: o[i] holds step p + i of rows j … j + 7.
+      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+      const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+      const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+      const __m256 q0 = _mm256_shuffle_ps(t0, t2, 0x44), q1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+      const __m256 q2 = _mm256_shuffle_ps(t1, t3, 0x44), q3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+      const __m256 q4 = _mm256_shuffle_ps(t4, t6, 0x44), q5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+      const __m256 q6 = _mm256_shuffle_ps(t5, t7, 0x44), q7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      const __m256 o[8] = {_mm256_permute2f128_ps(q0, q4, 0x20), _mm256_permute2f128_ps(q1, q5, 0x20),
+                           _mm256_permute2f128_ps(q2, q6, 0x20), _mm256_permute2f128_ps(q3, q7, 0x20),
+                           _mm256_permute2f128_ps(q0, q4, 0x31), _mm256_permute2f128_ps(q1, q5, 0x31),
+                           _mm256_permute2f128_ps(q2, q6, 0x31), _mm256_permute2f128_ps(q3, q7, 0x31)};
+      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + static_cast<size_t>(p + i) * w + j, o[i]);
+    }
+  }
+  for (; p < k; ++p) {
+    for (int j = 0; j < w; ++j) dst[static_cast<size_t>(p) * w + j] = rows[j] ? rows[j][p] : 0.0f;
+  }
+}
+
 constexpr PackedGemmKernels kPackedGemm = tiles::kernels<V>(
     "avx2 5x(8x2) packed, fused lstm 3x(8x4), gru 4x(8x3), rnn 4x(8x3), backward 4x(8x3)", tiles::GemmShapes<8, 6, 4, 3, 2>(),
     tiles::StepShapes<3, 4, 4, 3, 3, 4, 3, 3, 3, 4, 8, 8>());
