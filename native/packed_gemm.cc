@@ -122,9 +122,9 @@ void start_packing(PackedMatrix& out, int k, int n) {
 // Element (p, j) of panel dst = rows[j][p]: columns of op(B) stored as rows
 // (C = A · Bᵀ), a row pointer per column (null: a column of zeros). Four
 // rows by four steps at a time, read along the rows and transposed in
-// registers: a column-at-a-time copy reads w rows 4 bytes apart.
-void pack_rows_sse(float* dst, const float* const* rows, int k, int w) {
-  int p = 0;
+// registers: a column-at-a-time copy reads w rows 4 bytes apart. Steps
+// from p on (those before it packed already).
+void pack_rows_sse(float* dst, const float* const* rows, int k, int w, int p = 0) {
 #if defined(__SSE2__)
   for (; p + 4 <= k; p += 4) {
     for (int j = 0; j < w; j += 4) {
@@ -141,14 +141,15 @@ void pack_rows_sse(float* dst, const float* const* rows, int k, int w) {
 }
 
 // The panels' packer for the kernels of `which`: eight by eight where the
-// instruction set has AVX, else four by four. Both put the same floats in
-// the same places.
+// instruction set has AVX, the steps left four by four. Both put the same
+// floats in the same places.
 void pack_rows(Isa which, float* dst, const float* const* rows, int k, int w) {
+  int p = 0;
 #if defined(__x86_64__) || defined(_M_X64)
-  if ((which == Isa::kAvx2 || which == Isa::kAvx512) && w % 8 == 0) return avx2::pack_rows(dst, rows, k, w);
+  if ((which == Isa::kAvx2 || which == Isa::kAvx512) && w % 8 == 0) p = avx2::pack_rows_by_eight(dst, rows, k, w);
 #endif
   (void)which;
-  pack_rows_sse(dst, rows, k, w);
+  pack_rows_sse(dst, rows, k, w, p);
 }
 
 }  // namespace

@@ -206,8 +206,10 @@ extern const PackedGemmKernels kPackedGemm;
 // dst = rows[j][p], null rows read as zeros) for a width w that is a
 // multiple of 8, eight rows by eight steps at a time transposed in ymm
 // registers: the same floats in the same places, 1.5–1.7× as fast as four
-// by four on Zen 5. Reached only on the AVX2 and AVX-512 paths.
-void pack_rows(float* dst, const float* const* rows, int k, int w);
+// by four on Zen 5. Packs the whole blocks of eight steps and returns how
+// many steps that is; the caller packs the rest. Reached only on the AVX2
+// and AVX-512 paths.
+int pack_rows_by_eight(float* dst, const float* const* rows, int k, int w);
 }
 namespace avx512 {
 extern const PackedGemmKernels kPackedGemm;

@@ -61,7 +61,7 @@ struct V {
 
 }  // namespace
 
-void pack_rows(float* dst, const float* const* rows, int k, int w) {
+int pack_rows_by_eight(float* dst, const float* const* rows, int k, int w) {
   int p = 0;
   for (; p + 8 <= k; p += 8) {
     for (int j = 0; j < w; j += 8) {
@@ -83,9 +83,7 @@ void pack_rows(float* dst, const float* const* rows, int k, int w) {
       for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + static_cast<size_t>(p + i) * w + j, o[i]);
     }
   }
-  for (; p < k; ++p) {
-    for (int j = 0; j < w; ++j) dst[static_cast<size_t>(p) * w + j] = rows[j] ? rows[j][p] : 0.0f;
-  }
+  return p;
 }
 
 constexpr PackedGemmKernels kPackedGemm = tiles::kernels<V>(
